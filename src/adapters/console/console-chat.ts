@@ -1,0 +1,74 @@
+// The ChatPort of the local console and the CLI: rooms and messages stored in SQLite.
+import { and, asc, eq } from 'drizzle-orm';
+import type { Reply } from '../../commands/reply.js';
+import { RoomNameTaken, type ChatPort } from '../../ports/chat.js';
+import type { Clock } from '../../ports/clock.js';
+import type { DbHandle } from '../db/database.js';
+import { consoleMembers, consoleMessages, consoleRooms } from '../db/schema.js';
+
+export const CONSOLE_ANNOUNCE_ROOM = 'incidents';
+
+export interface ConsoleMessage {
+  id: number;
+  roomId: string;
+  author: string;
+  body: Reply;
+  pinned: boolean;
+  createdAt: number;
+  updatedAt: number | null;
+}
+
+export function createConsoleChat({ db }: DbHandle, clock: Clock, options: { announceRoom?: string; onChange?: (roomId: string) => void } = {}) {
+  const announceRoom = options.announceRoom ?? CONSOLE_ANNOUNCE_ROOM;
+  const changed = (roomId: string) => options.onChange?.(roomId);
+
+  function ensureRoom(id: string): void {
+    db.insert(consoleRooms).values({ id, name: id, createdAt: clock.now() }).onConflictDoNothing().run();
+  }
+  ensureRoom(announceRoom);
+
+  const chat: ChatPort = {
+    announceRoom,
+    async createRoom(name) {
+      const inserted = db.insert(consoleRooms).values({ id: name, name, createdAt: clock.now() }).onConflictDoNothing().run();
+      if (inserted.changes === 0) throw new RoomNameTaken(name);
+      changed(name);
+      return { id: name, name };
+    },
+    async invite(roomId, userIds) {
+      for (const user of userIds) db.insert(consoleMembers).values({ roomId, user }).onConflictDoNothing().run();
+      return { failed: [] };
+    },
+    async post(roomId, message) {
+      ensureRoom(roomId);
+      const row = db.insert(consoleMessages).values({ roomId, author: 'firelane', body: message, createdAt: clock.now() }).returning().get();
+      changed(roomId);
+      return String(row.id);
+    },
+    async update(roomId, messageId, message) {
+      const result = db
+        .update(consoleMessages)
+        .set({ body: message, updatedAt: clock.now() })
+        .where(and(eq(consoleMessages.id, Number(messageId)), eq(consoleMessages.roomId, roomId)))
+        .run();
+      if (result.changes === 0) throw new Error(`console message ${messageId} not found in ${roomId}`);
+      changed(roomId);
+    },
+    async pin(roomId, messageId) {
+      db.update(consoleMessages)
+        .set({ pinned: true })
+        .where(and(eq(consoleMessages.id, Number(messageId)), eq(consoleMessages.roomId, roomId)))
+        .run();
+      changed(roomId);
+    },
+  };
+
+  return {
+    chat,
+    rooms: () => db.select().from(consoleRooms).orderBy(asc(consoleRooms.createdAt)).all(),
+    members: (roomId: string) => db.select({ user: consoleMembers.user }).from(consoleMembers).where(eq(consoleMembers.roomId, roomId)).all().map((m) => m.user),
+    messages: (roomId: string): ConsoleMessage[] =>
+      db.select().from(consoleMessages).where(eq(consoleMessages.roomId, roomId)).orderBy(asc(consoleMessages.id)).all() as ConsoleMessage[],
+  };
+}
+export type ConsoleChat = ReturnType<typeof createConsoleChat>;

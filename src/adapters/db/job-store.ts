@@ -1,0 +1,114 @@
+// The outbox table: enqueue inside the caller's transaction, claim with a lease, finish or retry.
+import { and, asc, count, eq, lte, min } from 'drizzle-orm';
+import type { Clock } from '../../ports/clock.js';
+import type { JobQueue, JobRow } from '../../ports/store.js';
+import type { DbHandle } from './database.js';
+import { jobs } from './schema.js';
+
+export interface JobStore extends JobQueue {
+  /** Takes the next due job and leases it to `worker` until now + leaseMs. */
+  claimNext(worker: string, leaseMs: number): JobRow | undefined;
+  complete(id: number): void;
+  /** Records the result of a finished step of a job. */
+  saveStep(id: number, step: string, result: unknown): void;
+  /** Keeps a long job's lease alive. */
+  extendLease(id: number, worker: string, until: number): void;
+  /** Back to the queue, to run at `runAt`, with the error that made it fail. */
+  retry(id: number, error: string, runAt: number): void;
+  /** Gives up on a job for good. */
+  bury(id: number, error: string): void;
+  /** Running jobs whose lease ran out or whose worker is gone go back to the queue. Returns how many. */
+  requeueOrphans(isWorkerAlive: (worker: string) => boolean): number;
+  /** Queued jobs and the age of the oldest due one (ms). */
+  depth(): { queued: number; running: number; dead: number; oldestDueAgeMs: number };
+  nextRunAt(): number | undefined;
+  get(key: string): (JobRow & { status: string; lastError: string | null }) | undefined;
+}
+
+export function createJobStore({ db, sqlite }: DbHandle, clock: Clock, onEnqueue?: () => void): JobStore {
+  const claimStatement = sqlite.prepare(
+    `UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = ?, locked_until = ?
+     WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_at <= ? ORDER BY run_at, id LIMIT 1)
+     RETURNING id, kind, key, payload, attempts, run_at AS runAt, progress`,
+  );
+  const saveStepStatement = sqlite.prepare(`UPDATE jobs SET progress = json_set(progress, ?, json(?)) WHERE id = ?`);
+  return {
+    enqueue(job) {
+      const now = clock.now();
+      const result = db
+        .insert(jobs)
+        .values({ kind: job.kind, key: job.key, payload: job.payload, status: 'queued', runAt: job.runAt ?? now, createdAt: now })
+        .onConflictDoNothing({ target: jobs.key })
+        .run();
+      if (result.changes === 1 && onEnqueue) setImmediate(onEnqueue);
+      return result.changes === 1;
+    },
+    claimNext(worker, leaseMs) {
+      const now = clock.now();
+      const row = claimStatement.get(worker, now + leaseMs, now) as
+        | (Omit<JobRow, 'payload' | 'progress'> & { payload: string; progress: string })
+        | undefined;
+      return row && { ...row, payload: JSON.parse(row.payload) as JobRow['payload'], progress: JSON.parse(row.progress) as JobRow['progress'] };
+    },
+    complete(id) {
+      db.update(jobs)
+        .set({ status: 'done', finishedAt: clock.now(), lockedBy: null, lockedUntil: null, lastError: null })
+        .where(eq(jobs.id, id))
+        .run();
+    },
+    saveStep(id, step, result) {
+      saveStepStatement.run(`$."${step}"`, JSON.stringify(result ?? null), id);
+    },
+    extendLease(id, worker, until) {
+      db.update(jobs)
+        .set({ lockedUntil: until })
+        .where(and(eq(jobs.id, id), eq(jobs.lockedBy, worker)))
+        .run();
+    },
+    retry(id, error, runAt) {
+      db.update(jobs)
+        .set({ status: 'queued', runAt, lastError: error, lockedBy: null, lockedUntil: null })
+        .where(eq(jobs.id, id))
+        .run();
+    },
+    bury(id, error) {
+      db.update(jobs)
+        .set({ status: 'dead', lastError: error, finishedAt: clock.now(), lockedBy: null, lockedUntil: null })
+        .where(eq(jobs.id, id))
+        .run();
+    },
+    requeueOrphans(isWorkerAlive) {
+      const now = clock.now();
+      const running = db.select({ id: jobs.id, lockedBy: jobs.lockedBy, lockedUntil: jobs.lockedUntil }).from(jobs).where(eq(jobs.status, 'running')).all();
+      const orphans = running.filter((job) => (job.lockedUntil ?? 0) <= now || !job.lockedBy || !isWorkerAlive(job.lockedBy));
+      for (const job of orphans) {
+        db.update(jobs).set({ status: 'queued', lockedBy: null, lockedUntil: null }).where(eq(jobs.id, job.id)).run();
+      }
+      return orphans.length;
+    },
+    depth() {
+      const now = clock.now();
+      const counts = db.select({ status: jobs.status, n: count() }).from(jobs).groupBy(jobs.status).all();
+      const by = (status: string) => counts.find((c) => c.status === status)?.n ?? 0;
+      const oldest = db
+        .select({ runAt: min(jobs.runAt) })
+        .from(jobs)
+        .where(and(eq(jobs.status, 'queued'), lte(jobs.runAt, now)))
+        .get()?.runAt;
+      return { queued: by('queued'), running: by('running'), dead: by('dead'), oldestDueAgeMs: oldest == null ? 0 : now - oldest };
+    },
+    nextRunAt() {
+      return db
+        .select({ runAt: jobs.runAt })
+        .from(jobs)
+        .where(eq(jobs.status, 'queued'))
+        .orderBy(asc(jobs.runAt))
+        .limit(1)
+        .get()?.runAt;
+    },
+    get(key) {
+      const row = db.select().from(jobs).where(eq(jobs.key, key)).get();
+      return row && { ...row, runAt: row.runAt };
+    },
+  };
+}

@@ -1,0 +1,106 @@
+// SQLite schema (drizzle). Times are integer milliseconds since the epoch, UTC.
+import { sqliteTable, integer, text, index, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+export const incidents = sqliteTable(
+  'incidents',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    title: text('title').notNull(),
+    description: text('description'),
+    severity: text('severity').notNull(),
+    status: text('status').notNull(),
+    platform: text('platform').notNull(),
+    declaredBy: text('declared_by').notNull(),
+    commander: text('commander'),
+    commsLead: text('comms_lead'),
+    declaredAt: integer('declared_at').notNull(),
+    lastUpdateAt: integer('last_update_at').notNull(),
+    resolvedAt: integer('resolved_at'),
+    // War room and its pinned card, filled in by the open-war-room job.
+    roomId: text('room_id'),
+    roomName: text('room_name'),
+    cardRef: text('card_ref'),
+  },
+  (t) => [uniqueIndex('incidents_room_idx').on(t.platform, t.roomId), index('incidents_status_idx').on(t.status)],
+);
+
+export const timelineEvents = sqliteTable(
+  'timeline_events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    incidentId: integer('incident_id')
+      .notNull()
+      .references(() => incidents.id),
+    at: integer('at').notNull(),
+    actor: text('actor').notNull(),
+    platform: text('platform').notNull(),
+    kind: text('kind').notNull(),
+    text: text('text').notNull(),
+    data: text('data', { mode: 'json' }).$type<Record<string, unknown>>(),
+  },
+  (t) => [index('timeline_incident_idx').on(t.incidentId, t.at)],
+);
+
+/** Outbox: slow or external work done after the acknowledgement. `key` makes enqueueing idempotent. */
+export const jobs = sqliteTable(
+  'jobs',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    kind: text('kind').notNull(),
+    key: text('key').notNull(),
+    payload: text('payload', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    status: text('status', { enum: ['queued', 'running', 'done', 'dead'] }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    runAt: integer('run_at').notNull(),
+    lockedBy: text('locked_by'),
+    lockedUntil: integer('locked_until'),
+    lastError: text('last_error'),
+    /** Results of the job's finished steps by name, so a retried job skips them. */
+    progress: text('progress', { mode: 'json' }).$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: integer('created_at').notNull(),
+    finishedAt: integer('finished_at'),
+  },
+  (t) => [uniqueIndex('jobs_key_idx').on(t.key), index('jobs_due_idx').on(t.status, t.runAt)],
+);
+
+/** One row per handled request that must not run twice (Slack trigger_id, event_id, button click). */
+export const receipts = sqliteTable('receipts', {
+  key: text('key').primaryKey(),
+  reply: text('reply', { mode: 'json' }).$type<unknown>(),
+  createdAt: integer('created_at').notNull(),
+});
+
+/** The local console's own chat: rooms and messages live in the database (see adapters/console). */
+export const consoleRooms = sqliteTable('console_rooms', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  createdAt: integer('created_at').notNull(),
+});
+
+export const consoleMembers = sqliteTable(
+  'console_members',
+  {
+    roomId: text('room_id')
+      .notNull()
+      .references(() => consoleRooms.id),
+    user: text('user').notNull(),
+  },
+  (t) => [uniqueIndex('console_members_idx').on(t.roomId, t.user)],
+);
+
+export const consoleMessages = sqliteTable(
+  'console_messages',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    roomId: text('room_id')
+      .notNull()
+      .references(() => consoleRooms.id),
+    author: text('author').notNull(),
+    /** The neutral reply, rendered by the console page. */
+    body: text('body', { mode: 'json' }).$type<unknown>().notNull(),
+    pinned: integer('pinned', { mode: 'boolean' }).notNull().default(false),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at'),
+  },
+  (t) => [index('console_messages_room_idx').on(t.roomId, t.id)],
+);

@@ -1,0 +1,113 @@
+// The Store port on SQLite through drizzle.
+import { and, asc, desc, eq, inArray } from 'drizzle-orm';
+import type { Incident } from '../../domain/incident.js';
+import type { Clock } from '../../ports/clock.js';
+import type { IncidentStore, NewTimelineEvent, Receipts, Store, TimelineEvent } from '../../ports/store.js';
+import type { DbHandle } from './database.js';
+import { incidents, receipts, timelineEvents } from './schema.js';
+import { createJobStore, type JobStore } from './job-store.js';
+
+type IncidentRow = typeof incidents.$inferSelect;
+
+const toIncident = (row: IncidentRow): Incident => ({
+  id: row.id,
+  title: row.title,
+  description: row.description,
+  severity: row.severity as Incident['severity'],
+  status: row.status as Incident['status'],
+  platform: row.platform,
+  declaredBy: row.declaredBy,
+  commander: row.commander,
+  commsLead: row.commsLead,
+  declaredAt: row.declaredAt,
+  lastUpdateAt: row.lastUpdateAt,
+  resolvedAt: row.resolvedAt,
+  roomId: row.roomId,
+  roomName: row.roomName,
+  cardRef: row.cardRef,
+});
+
+function createIncidentStore({ db }: DbHandle): IncidentStore {
+  const get = (id: number) => {
+    const row = db.select().from(incidents).where(eq(incidents.id, id)).get();
+    return row && toIncident(row);
+  };
+  return {
+    create(input) {
+      const row = db
+        .insert(incidents)
+        .values({ ...input, status: 'investigating', lastUpdateAt: input.declaredAt })
+        .returning()
+        .get();
+      return toIncident(row);
+    },
+    get,
+    byRoom(platform, roomId) {
+      const row = db
+        .select()
+        .from(incidents)
+        .where(and(eq(incidents.platform, platform), eq(incidents.roomId, roomId)))
+        .get();
+      return row && toIncident(row);
+    },
+    list(filter = {}) {
+      const query = db.select().from(incidents);
+      const filtered = filter.statuses ? query.where(inArray(incidents.status, filter.statuses)) : query;
+      return filtered
+        .orderBy(desc(incidents.id))
+        .limit(filter.limit ?? 100)
+        .all()
+        .map(toIncident);
+    },
+    update(id, patch) {
+      const row = db.update(incidents).set(patch).where(eq(incidents.id, id)).returning().get();
+      if (!row) throw new Error(`incident ${id} does not exist`);
+      return toIncident(row);
+    },
+    addEvent(event: NewTimelineEvent): TimelineEvent {
+      const row = db
+        .insert(timelineEvents)
+        .values({ ...event, data: event.data ?? null })
+        .returning()
+        .get();
+      return row;
+    },
+    event(id) {
+      return db.select().from(timelineEvents).where(eq(timelineEvents.id, id)).get();
+    },
+    timeline(incidentId) {
+      return db
+        .select()
+        .from(timelineEvents)
+        .where(eq(timelineEvents.incidentId, incidentId))
+        .orderBy(asc(timelineEvents.at), asc(timelineEvents.id))
+        .all();
+    },
+  };
+}
+
+function createReceipts({ db }: DbHandle, clock: Clock): Receipts {
+  return {
+    claim(key) {
+      const inserted = db.insert(receipts).values({ key, createdAt: clock.now() }).onConflictDoNothing().run();
+      return inserted.changes === 1;
+    },
+    reply(key) {
+      return db.select({ reply: receipts.reply }).from(receipts).where(eq(receipts.key, key)).get()?.reply;
+    },
+    saveReply(key, reply) {
+      db.update(receipts).set({ reply }).where(eq(receipts.key, key)).run();
+    },
+  };
+}
+
+export type SqliteStore = Store & { jobs: JobStore };
+
+export function createSqliteStore(handle: DbHandle, clock: Clock, onEnqueue?: () => void): SqliteStore {
+  return {
+    incidents: createIncidentStore(handle),
+    jobs: createJobStore(handle, clock, onEnqueue),
+    receipts: createReceipts(handle, clock),
+    transaction: (fn) => handle.sqlite.transaction(fn).immediate(),
+  };
+}

@@ -1,0 +1,143 @@
+// Bolt only here: slash commands, buttons and the declare modal on POST /slack/events.
+// Bolt verifies the signature; we also refuse timestamps from the future, which Bolt accepts.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import type { WebClient, WebClientOptions } from '@slack/web-api';
+import type { Logger } from 'pino';
+import type { Router, RouterResult } from '../../commands/router.js';
+import type { Metrics } from '../../metrics.js';
+import { BUTTON_ACTION_PREFIX, renderSlackResponse } from './render.js';
+import { DECLARE_CALLBACK_ID, declareModal, modalToCommand, unescapeSlack } from './to-command.js';
+
+export const SLACK_PATH = '/slack/events';
+const MAX_SKEW_SECONDS = 5 * 60;
+
+export interface SlackAppOptions {
+  signingSecret: string;
+  botToken: string;
+  botUserId: string;
+  botId: string;
+  client: WebClient;
+  router: Router;
+  logger: Logger;
+  metrics?: Metrics;
+  clientOptions: WebClientOptions;
+  now?: () => number;
+}
+
+function boltLogger(logger: Logger): BoltLogger {
+  const log = logger.child({ component: 'bolt' });
+  return {
+    debug: (...msg) => log.debug(msg.join(' ')),
+    info: (...msg) => log.info(msg.join(' ')),
+    warn: (...msg) => log.warn(msg.join(' ')),
+    error: (...msg) => log.error(msg.map(String).join(' ')),
+    setLevel: () => {},
+    getLevel: () => LogLevel.INFO,
+    setName: () => {},
+  };
+}
+
+export interface SlackHttp {
+  /** Handles POST /slack/events. */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  app: App;
+}
+
+export function createSlackApp(options: SlackAppOptions): SlackHttp {
+  const { router, logger, metrics, client } = options;
+  const now = options.now ?? Date.now;
+  const arrivals = new WeakMap<IncomingMessage, number>();
+  const receiver = new HTTPReceiver({
+    signingSecret: options.signingSecret,
+    endpoints: [SLACK_PATH],
+    processBeforeResponse: false,
+    logger: boltLogger(logger),
+    customPropertiesExtractor: (req) => ({ receivedAt: arrivals.get(req as unknown as IncomingMessage) ?? performance.now() }),
+  });
+  const app = new App({
+    receiver,
+    token: options.botToken,
+    botId: options.botId,
+    botUserId: options.botUserId,
+    logger: boltLogger(logger),
+    clientOptions: options.clientOptions,
+  });
+
+  function observe(result: RouterResult, receivedAt: unknown): void {
+    metrics?.commandsTotal.inc({ platform: 'slack', command: result.command, outcome: result.outcome });
+    if (typeof receivedAt === 'number') {
+      metrics?.ackLatency.observe({ platform: 'slack', command: result.command }, (performance.now() - receivedAt) / 1000);
+    }
+  }
+
+  for (const name of router.names) {
+    app.command(`/${name}`, async ({ command, ack, context }) => {
+      if (name === 'incident' && command.text.trim() === '') {
+        await ack();
+        await client.views.open({ trigger_id: command.trigger_id, view: declareModal(command.channel_id) });
+        return;
+      }
+      const result = await router.handle({
+        text: `/${name} ${unescapeSlack(command.text)}`,
+        actor: { id: command.user_id, name: command.user_name },
+        platform: 'slack',
+        roomId: command.channel_id,
+        idempotencyKey: `slack:command:${command.trigger_id}`,
+      });
+      await ack(renderSlackResponse(result.reply));
+      observe(result, context.receivedAt);
+    });
+  }
+
+  app.action(new RegExp(`^${BUTTON_ACTION_PREFIX}`), async ({ action, body, ack, respond, context }) => {
+    if (action.type !== 'button' || body.type !== 'block_actions') return ack();
+    const result = await router.handle({
+      text: action.value ?? '',
+      actor: { id: body.user.id, name: body.user.name },
+      platform: 'slack',
+      ...(body.channel?.id && { roomId: body.channel.id }),
+      idempotencyKey: `slack:action:${body.container?.message_ts ?? ''}:${(action as { action_ts?: string }).action_ts ?? ''}:${body.user.id}`,
+    });
+    await ack();
+    observe(result, context.receivedAt);
+    await respond({ ...renderSlackResponse({ ...result.reply, visibility: 'private' }), replace_original: false });
+  });
+
+  app.view(DECLARE_CALLBACK_ID, async ({ view, body, ack, context }) => {
+    const { parsed, roomId } = modalToCommand(view);
+    const result = await router.handle({
+      text: '/incident (declare form)',
+      parsed,
+      actor: { id: body.user.id, name: body.user.name },
+      platform: 'slack',
+      ...(roomId && { roomId }),
+      idempotencyKey: `slack:view:${view.id}`,
+    });
+    observe(result, context.receivedAt);
+    if (result.outcome === 'invalid' || result.outcome === 'refused') {
+      await ack({ response_action: 'errors', errors: { title: result.reply.text.split('\n')[0]!.slice(0, 150) } });
+      return;
+    }
+    await ack();
+  });
+
+  app.error(async (error) => {
+    logger.error({ err: error }, 'Slack listener failed');
+  });
+
+  return {
+    app,
+    handle(req, res) {
+      arrivals.set(req, performance.now());
+      const timestamp = Number(req.headers['x-slack-request-timestamp']);
+      if (!Number.isFinite(timestamp) || Math.abs(now() / 1000 - timestamp) > MAX_SKEW_SECONDS) {
+        logger.warn({ timestamp: req.headers['x-slack-request-timestamp'] }, 'refused Slack request: timestamp missing or more than 5 minutes off');
+        res.writeHead(401, { 'content-type': 'text/plain' }).end('invalid request timestamp');
+        req.resume();
+        return;
+      }
+      receiver.requestListener(req, res);
+    },
+  };
+}

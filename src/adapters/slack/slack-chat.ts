@@ -1,0 +1,92 @@
+// The ChatPort on Slack's Web API. Slack's error codes become firelane's errors here.
+import type { WebClient } from '@slack/web-api';
+import type { InviteResult, ChatPort, RoomRef } from '../../ports/chat.js';
+import { RoomNameTaken } from '../../ports/chat.js';
+import type { Reply } from '../../commands/reply.js';
+import type { Metrics } from '../../metrics.js';
+import { renderSlack } from './render.js';
+
+/** Errors about a single user in an invite: skip that user, invite the others. */
+const PER_USER_INVITE_ERRORS = new Set(['user_not_found', 'user_is_restricted', 'user_is_ultra_restricted', 'cant_invite', 'user_disabled', 'invalid_users', 'cant_invite_self']);
+
+export interface SlackError extends Error {
+  slackError?: string;
+  retryAfterMs?: number;
+}
+
+/** The Slack error code (`name_taken`), or the HTTP/rate-limit code of the WebClient error. */
+export function slackErrorCode(error: unknown): string {
+  const e = error as { code?: string; data?: { error?: string }; statusCode?: number };
+  if (e?.code === 'slack_webapi_platform_error') return e.data?.error ?? 'unknown_error';
+  if (e?.code === 'slack_webapi_rate_limited_error') return 'ratelimited';
+  if (e?.code === 'slack_webapi_http_error') return `http_${e.statusCode ?? 'error'}`;
+  return e?.code ?? 'request_error';
+}
+
+export function createSlackChat(options: { client: WebClient; announceChannel?: string; botUserId: string; metrics?: Metrics }): ChatPort {
+  const { client, botUserId, metrics } = options;
+
+  /** Calls Slack; rate limits carry Retry-After into the job's backoff; every failure is counted. */
+  async function call<T>(method: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      const code = slackErrorCode(error);
+      metrics?.upstreamErrors.inc({ service: 'slack', status: code });
+      const wrapped: SlackError = new Error(`Slack ${method} failed: ${code}`);
+      wrapped.slackError = code;
+      const retryAfter = (error as { retryAfter?: number }).retryAfter;
+      if (typeof retryAfter === 'number') wrapped.retryAfterMs = retryAfter * 1000;
+      throw wrapped;
+    }
+  }
+
+  async function inviteAll(channel: string, users: string[]): Promise<InviteResult> {
+    try {
+      await call('conversations.invite', () => client.conversations.invite({ channel, users: users.join(',') }));
+      return { failed: [] };
+    } catch (error) {
+      const code = (error as SlackError).slackError ?? '';
+      if (code === 'already_in_channel') return { failed: [] };
+      if (!PER_USER_INVITE_ERRORS.has(code) || users.length === 1) {
+        if (users.length === 1 && PER_USER_INVITE_ERRORS.has(code)) return { failed: [{ userId: users[0]!, reason: code }] };
+        throw error;
+      }
+      // One bad user fails the whole call: invite one by one to seat everyone else.
+      const failed: InviteResult['failed'] = [];
+      for (const user of users) failed.push(...(await inviteAll(channel, [user])).failed);
+      return { failed };
+    }
+  }
+
+  return {
+    announceRoom: options.announceChannel,
+    async createRoom(name): Promise<RoomRef> {
+      try {
+        const result = await call('conversations.create', () => client.conversations.create({ name, is_private: false }));
+        return { id: result.channel!.id!, name: result.channel!.name ?? name };
+      } catch (error) {
+        if ((error as SlackError).slackError === 'name_taken') throw new RoomNameTaken(name);
+        throw error;
+      }
+    },
+    async invite(roomId, userIds) {
+      const users = [...new Set(userIds)].filter((u) => u !== botUserId);
+      return users.length ? inviteAll(roomId, users) : { failed: [] };
+    },
+    async post(roomId, message: Reply) {
+      const result = await call('chat.postMessage', () => client.chat.postMessage({ channel: roomId, ...renderSlack(message) }));
+      return result.ts!;
+    },
+    async update(roomId, messageId, message) {
+      await call('chat.update', () => client.chat.update({ channel: roomId, ts: messageId, ...renderSlack(message) }));
+    },
+    async pin(roomId, messageId) {
+      try {
+        await call('pins.add', () => client.pins.add({ channel: roomId, timestamp: messageId }));
+      } catch (error) {
+        if ((error as SlackError).slackError !== 'already_pinned') throw error;
+      }
+    },
+  };
+}

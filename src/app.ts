@@ -1,0 +1,150 @@
+// Builds a whole firelane from a Config: database, store, router, jobs, platform adapters, HTTP.
+// main.ts, the CLI and the integration tests all start firelane through this one function.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebClient, type WebClientOptions } from '@slack/web-api';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { openDatabase, type DbHandle } from './adapters/db/database.js';
+import { createSqliteStore, type SqliteStore } from './adapters/db/sqlite-store.js';
+import { createConsoleChat, type ConsoleChat } from './adapters/console/console-chat.js';
+import { createHttpServer, type RouteHandler } from './adapters/http/server.js';
+import { createSlackApp, SLACK_PATH } from './adapters/slack/slack-app.js';
+import { createSlackChat } from './adapters/slack/slack-chat.js';
+import { incidentCommands } from './commands/incident/index.js';
+import { createRouter, type Router } from './commands/router.js';
+import { createIncidentJobs } from './jobs/incident-jobs.js';
+import { createWorker, type Worker, type WorkerOptions } from './jobs/worker.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import type { ChatPort } from './ports/chat.js';
+import { systemClock, type Clock } from './ports/clock.js';
+import { SEVERITIES } from './domain/severity.js';
+
+export interface FirelaneOptions {
+  config: Config;
+  logger: Logger;
+  clock?: Clock;
+  /** Overrides for Slack's WebClient (tests: no retries). */
+  slackClientOptions?: Partial<WebClientOptions>;
+  worker?: Partial<Omit<WorkerOptions, 'store' | 'handlers' | 'logger'>>;
+  /** false: do not register default process metrics (tests create many instances). */
+  defaultMetrics?: boolean;
+}
+
+export interface Firelane {
+  config: Config;
+  db: DbHandle;
+  store: SqliteStore;
+  router: Router;
+  worker: Worker;
+  metrics: Metrics;
+  consoleChat: ConsoleChat;
+  server: Server;
+  /** Which platforms are on, for the start-up line. */
+  platforms: Record<'slack' | 'teams' | 'github' | 'kubernetes' | 'console', boolean>;
+  listen(port: number, host: string): Promise<AddressInfo>;
+  /** Stops taking requests, lets running jobs finish (or leaves them to be requeued), closes the database. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Asks Slack who the bot is; Bolt needs it and so does the invite filter. */
+async function identifySlackBot(client: WebClient, logger: Logger): Promise<{ botUserId: string; botId: string }> {
+  try {
+    const auth = await client.auth.test();
+    return { botUserId: auth.user_id ?? '', botId: auth.bot_id ?? '' };
+  } catch (error) {
+    const code = (error as { data?: { error?: string } }).data?.error;
+    if (code === 'invalid_auth' || code === 'not_authed' || code === 'account_inactive' || code === 'token_revoked') {
+      throw new Error(`SLACK_BOT_TOKEN: Slack refused the token (${code})`);
+    }
+    logger.warn({ err: error }, 'Slack auth.test failed; continuing, Slack calls will be retried');
+    return { botUserId: '', botId: '' };
+  }
+}
+
+export async function createFirelane(options: FirelaneOptions): Promise<Firelane> {
+  const { config, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const env = config.env;
+  const db = openDatabase(env.databasePath);
+  let ready = true;
+  const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
+
+  let worker: Worker | undefined;
+  const store = createSqliteStore(db, clock, () => worker?.wake());
+  const consoleChat = createConsoleChat(db, clock);
+  const chats: Record<string, ChatPort> = { console: consoleChat.chat };
+  const router = createRouter({ store, clock, config: config.file }, [incidentCommands], logger);
+  const routes: Record<string, RouteHandler> = {};
+
+  if (env.slack) {
+    const clientOptions: WebClientOptions = {
+      rejectRateLimitedCalls: true,
+      retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 2000 },
+      timeout: 10_000,
+      ...(env.slack.apiUrl && { slackApiUrl: env.slack.apiUrl }),
+      ...options.slackClientOptions,
+    };
+    const client = new WebClient(env.slack.botToken, clientOptions);
+    const bot = await identifySlackBot(client, logger);
+    chats.slack = createSlackChat({ client, botUserId: bot.botUserId, metrics, ...(config.file.incidents.announceChannel && { announceChannel: config.file.incidents.announceChannel }) });
+    const slack = createSlackApp({ signingSecret: env.slack.signingSecret, botToken: env.slack.botToken, ...bot, client, clientOptions, router, logger, metrics });
+    routes[`POST ${SLACK_PATH}`] = slack.handle;
+  }
+
+  worker = createWorker({
+    store: store.jobs,
+    handlers: createIncidentJobs({ store, chats, config: config.file, clock, logger }),
+    logger,
+    metrics,
+    now: () => clock.now(),
+    ...options.worker,
+  });
+
+  const server = createHttpServer({
+    routes,
+    isReady: () => ready,
+    registry: metrics.registry,
+    onError: (error) => logger.error({ err: error }, 'HTTP handler failed'),
+    beforeScrape() {
+      const depth = store.jobs.depth();
+      metrics.jobQueueDepth.set({ status: 'queued' }, depth.queued);
+      metrics.jobQueueDepth.set({ status: 'running' }, depth.running);
+      metrics.jobQueueDepth.set({ status: 'dead' }, depth.dead);
+      metrics.jobOldestAge.set(depth.oldestDueAgeMs / 1000);
+      const open = store.incidents.list({ statuses: ['investigating', 'identified', 'monitoring'], limit: 100_000 });
+      for (const severity of SEVERITIES) metrics.openIncidents.set({ severity }, open.filter((i) => i.severity === severity).length);
+    },
+  });
+
+  return {
+    config,
+    db,
+    store,
+    router,
+    worker,
+    metrics,
+    consoleChat,
+    server,
+    platforms: { slack: Boolean(env.slack), teams: false, github: false, kubernetes: false, console: false },
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          worker!.start();
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    async close(graceMs = 10_000) {
+      ready = false;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await worker!.stop(graceMs);
+      server.closeAllConnections();
+      await closed;
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// `firelane` command line: serve (default), migrate, run "<command>" [--user=U].
+import { parseArgs } from 'node:util';
+import { userInfo } from 'node:os';
+import { ConfigError, loadConfig, SECRET_ENV_VARS } from './config.js';
+import { openDatabase } from './adapters/db/database.js';
+import { createFirelane } from './app.js';
+import { createLogger } from './log.js';
+import { renderText } from './commands/render-text.js';
+import { serve } from './main.js';
+
+const USAGE = `Usage:
+  firelane [serve]                      start the server (same as npm start)
+  firelane migrate                      apply database migrations and exit
+  firelane run "<command>" [--user=U]   run one command against the database and print the reply`;
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`firelane: ${message}\n`);
+  process.exit(code);
+}
+
+function config() {
+  try {
+    return loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(`configuration error: ${error.message}`);
+    throw error;
+  }
+}
+
+async function run(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, options: { user: { type: 'string' } }, allowPositionals: true });
+  if (positionals.length !== 1) fail(`run takes one quoted command\n${USAGE}`);
+  const cfg = config();
+  // Logs go to stderr so that standard output holds only the reply.
+  const logger = createLogger(cfg.env.logLevel === 'info' ? 'warn' : cfg.env.logLevel, SECRET_ENV_VARS.map((n) => process.env[n] ?? ''), process.stderr as never);
+  const firelane = await createFirelane({ config: cfg, logger, defaultMetrics: false });
+  try {
+    const user = values.user ?? (userInfo().username || 'cli');
+    const result = await firelane.router.handle({ text: positionals[0]!, actor: { id: user, name: user }, platform: 'cli' });
+    process.stdout.write(`${renderText(result.reply)}\n`);
+    // Finish the follow-up work (war room, announcements) before exiting; what cannot run now stays queued for the server.
+    await firelane.worker.drain(15_000);
+    const left = firelane.store.jobs.depth();
+    if (left.queued + left.running > 0) process.stderr.write(`firelane: ${left.queued + left.running} follow-up job(s) left for the server to finish\n`);
+    process.exitCode = result.outcome === 'ok' || result.outcome === 'duplicate' ? 0 : 1;
+  } finally {
+    firelane.db.close();
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command = 'serve', ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve();
+    case 'migrate': {
+      const handle = openDatabase(config().env.databasePath);
+      handle.close();
+      process.stdout.write('migrations applied\n');
+      return;
+    }
+    case 'run':
+      return run(rest);
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    default:
+      fail(`unknown command "${command}"\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => fail(error instanceof Error ? error.message : String(error), 1));

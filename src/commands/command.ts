@@ -1,0 +1,22 @@
+// The neutral command: what every adapter (Slack, Teams, console, CLI) turns its input into.
+export type Platform = 'slack' | 'teams' | 'console' | 'cli';
+
+export interface Actor {
+  /** Platform user id (Slack U123, Teams AAD object id, console user name). */
+  id: string;
+  name?: string;
+}
+
+export interface CommandInput {
+  /** Command text as typed, with or without the leading slash: `/incident sev1 Payment down`. */
+  text: string;
+  actor: Actor;
+  platform: Platform;
+  /** The conversation the command came from (a war room implies its incident). */
+  roomId?: string;
+  /** Same key, same request: a retried delivery or double submit returns the first reply. */
+  idempotencyKey?: string;
+}
+
+/** The chat platform that owns what a command creates (the CLI shares the local console's rooms). */
+export const chatPlatform = (platform: Platform): Exclude<Platform, 'cli'> => (platform === 'cli' ? 'console' : platform);

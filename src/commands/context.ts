@@ -1,0 +1,31 @@
+// What a command handler gets: the parsed input, its dependencies, and a transactional write.
+import type { FileConfig } from '../config.js';
+import type { Clock } from '../ports/clock.js';
+import type { Store } from '../ports/store.js';
+import type { CommandInput } from './command.js';
+import type { Token } from './parse-command.js';
+
+export interface CommandDeps {
+  store: Store;
+  clock: Clock;
+  config: FileConfig;
+}
+
+export interface HandlerContext {
+  input: CommandInput;
+  /** Positional tokens after the subcommand. */
+  args: Token[];
+  flags: Record<string, string>;
+  deps: CommandDeps;
+  /**
+   * Runs `fn` in one transaction together with claiming the request's idempotency key: a retried
+   * delivery of the same request throws DuplicateRequest instead of writing twice.
+   */
+  write<T>(fn: () => T): T;
+}
+
+export class DuplicateRequest extends Error {
+  constructor(readonly key: string) {
+    super(`request ${key} was handled before`);
+  }
+}

@@ -1,0 +1,34 @@
+// /incident lead @user and /incident comms @user.
+import { incidentKey } from '../../domain/incident.js';
+import { conflict, invalidInput } from '../../errors.js';
+import type { HandlerContext } from '../context.js';
+import { mention, privateReply, type Reply } from '../reply.js';
+import { INCIDENT_USAGE } from '../usage.js';
+import { takeIncident, takeUser } from './find-incident.js';
+import { recordEvent } from './record-event.js';
+
+const ROLES = {
+  lead: { field: 'commander', title: 'incident commander' },
+  comms: { field: 'commsLead', title: 'communications lead' },
+} as const;
+
+export function assignRole(role: keyof typeof ROLES) {
+  return (ctx: HandlerContext): Reply => {
+    const usage = INCIDENT_USAGE[role];
+    const { incident, args } = takeIncident(ctx, usage);
+    if (args.length !== 1) throw invalidInput('Name exactly one person.', usage);
+    const user = takeUser(ctx, args[0], usage);
+    const { field, title } = ROLES[role];
+    const key = incidentKey(incident.id);
+    if (incident.status === 'resolved') throw conflict(`${key} is resolved; reopen it first with /incident reopen ${key}.`);
+    if (incident[field] === user) return privateReply(`${mention(user)} is already the ${title} of ${key}.`);
+    recordEvent(ctx, incident, {
+      kind: 'role_assigned',
+      text: `${mention(user)} is now the ${title}${user === ctx.input.actor.id ? '' : ` (assigned by ${mention(ctx.input.actor.id)})`}`,
+      data: { role: field, user, previous: incident[field] },
+      patch: { [field]: user },
+      broadcast: 'room',
+    });
+    return privateReply(`${mention(user)} is now the ${title} of ${key}.`);
+  };
+}

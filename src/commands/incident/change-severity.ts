@@ -1,0 +1,30 @@
+// /incident severity <sev>: re-grades the incident; announced, and the card follows.
+import { incidentKey } from '../../domain/incident.js';
+import { parseSeverity } from '../../domain/severity.js';
+import { conflict, invalidInput } from '../../errors.js';
+import type { HandlerContext } from '../context.js';
+import { tokenText } from '../parse-command.js';
+import { privateReply, type Reply } from '../reply.js';
+import { INCIDENT_USAGE } from '../usage.js';
+import { severityLabel } from './incident-card.js';
+import { takeIncident } from './find-incident.js';
+import { recordEvent } from './record-event.js';
+
+export function changeSeverity(ctx: HandlerContext): Reply {
+  const usage = INCIDENT_USAGE.severity;
+  const { incident, args } = takeIncident(ctx, usage);
+  const text = args[0] ? tokenText(args[0]) : '';
+  const severity = parseSeverity(text);
+  if (!severity || args.length !== 1) throw invalidInput(`Give one severity, sev0 (worst) to sev3${text ? ` (not "${text}")` : ''}.`, usage);
+  const key = incidentKey(incident.id);
+  if (incident.status === 'resolved') throw conflict(`${key} is resolved; reopen it first with /incident reopen ${key}.`);
+  if (incident.severity === severity) return privateReply(`${key} is already ${severityLabel(severity)}.`);
+  recordEvent(ctx, incident, {
+    kind: 'severity_changed',
+    text: `Severity changed from ${severityLabel(incident.severity)} to ${severityLabel(severity)}`,
+    data: { from: incident.severity, to: severity },
+    patch: { severity },
+    broadcast: 'announce',
+  });
+  return privateReply(`${key} is now ${severityLabel(severity)}.`);
+}

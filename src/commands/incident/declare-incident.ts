@@ -1,0 +1,58 @@
+// /incident <sev> <title>: records the incident and queues the war room; the chat work runs after the ack.
+import { incidentKey, titleProblem } from '../../domain/incident.js';
+import { looksLikeSeverity, parseSeverity } from '../../domain/severity.js';
+import { invalidInput } from '../../errors.js';
+import { chatPlatform } from '../command.js';
+import type { HandlerContext } from '../context.js';
+import { restText, tokenText } from '../parse-command.js';
+import { channelReply, type Reply } from '../reply.js';
+import { INCIDENT_USAGE } from '../usage.js';
+import { severityLabel } from './incident-card.js';
+
+export const OPEN_WAR_ROOM = 'incident.open-war-room';
+
+export function declareIncident(ctx: HandlerContext): Reply {
+  const usage = INCIDENT_USAGE.declare;
+  const [first] = ctx.args;
+  const severityText = first ? tokenText(first) : '';
+  const severity = parseSeverity(severityText);
+  if (!severity) {
+    throw invalidInput(
+      looksLikeSeverity(severityText) || severityText === ''
+        ? `Unknown severity "${severityText}": use sev0 (worst) to sev3.`
+        : 'Start with a severity (sev0 worst, sev3 least).',
+      usage,
+    );
+  }
+  const title = restText(ctx.args, 1);
+  const problem = titleProblem(title);
+  if (problem) throw invalidInput(`Cannot declare: ${problem}.`, usage);
+  const description = ctx.flags.description?.trim() || null;
+  if (description && Array.from(description).length > 3000) throw invalidInput('The description is over 3000 characters.', usage);
+
+  const { store, clock } = ctx.deps;
+  const now = clock.now();
+  const incident = ctx.write(() => {
+    const created = store.incidents.create({
+      title,
+      description,
+      severity,
+      platform: chatPlatform(ctx.input.platform),
+      declaredBy: ctx.input.actor.id,
+      declaredAt: now,
+    });
+    store.incidents.addEvent({
+      incidentId: created.id,
+      at: now,
+      actor: ctx.input.actor.id,
+      platform: ctx.input.platform,
+      kind: 'declared',
+      text: `Declared ${severityLabel(severity)}: ${title}`,
+    });
+    store.jobs.enqueue({ kind: OPEN_WAR_ROOM, key: `war-room:${created.id}`, payload: { incidentId: created.id } });
+    return created;
+  });
+  return channelReply(
+    `:rotating_light: *${incidentKey(incident.id)}* declared (${severityLabel(severity)}): ${title}. Opening the war room and paging responders now.`,
+  );
+}

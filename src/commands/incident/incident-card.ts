@@ -1,0 +1,44 @@
+// How an incident looks in chat: the pinned card, one-line summaries, severity labels.
+import { incidentKey, type Incident } from '../../domain/incident.js';
+import type { Severity } from '../../domain/severity.js';
+import { mention, roomLink, timeToken, type Card } from '../reply.js';
+
+export const severityLabel = (severity: Severity) => severity.toUpperCase();
+
+const ACCENT: Record<Severity, Card['accent']> = { sev0: 'danger', sev1: 'danger', sev2: 'warning', sev3: 'neutral' };
+
+export const statusLabel = (status: string) => status.charAt(0).toUpperCase() + status.slice(1);
+
+export function roomText(incident: Incident): string {
+  return incident.roomId && incident.roomName ? roomLink(incident.roomId, incident.roomName) : '(war room being opened)';
+}
+
+export function incidentCard(incident: Incident): Card {
+  const key = incidentKey(incident.id);
+  return {
+    title: `${key}: ${incident.title}`,
+    ...(incident.description ? { text: incident.description } : {}),
+    accent: incident.status === 'resolved' ? 'good' : ACCENT[incident.severity],
+    fields: [
+      { label: 'Severity', value: severityLabel(incident.severity) },
+      { label: 'Status', value: statusLabel(incident.status) },
+      { label: 'Commander', value: incident.commander ? mention(incident.commander) : 'unassigned' },
+      { label: 'Comms lead', value: incident.commsLead ? mention(incident.commsLead) : 'unassigned' },
+      { label: 'Declared', value: `${timeToken(incident.declaredAt)} by ${mention(incident.declaredBy)}` },
+      { label: 'Last update', value: timeToken(incident.lastUpdateAt) },
+    ],
+    buttons:
+      incident.status === 'resolved'
+        ? [{ label: 'Show timeline', command: `incident show ${key}` }]
+        : [
+            ...(incident.commander ? [] : [{ label: 'Take command', command: `incident lead ${key} @me`, style: 'primary' as const }]),
+            { label: 'Show timeline', command: `incident show ${key}` },
+          ],
+    footer: `Update: /incident update <investigating|identified|monitoring> <text>`,
+  };
+}
+
+export function summaryLine(incident: Incident): string {
+  const commander = incident.commander ? mention(incident.commander) : 'no commander';
+  return `*${incidentKey(incident.id)}* ${severityLabel(incident.severity)} · ${statusLabel(incident.status)} · ${incident.title} · ${roomText(incident)} · ${commander} · since ${timeToken(incident.declaredAt)}`;
+}

@@ -1,0 +1,38 @@
+// The /incident subcommands: name -> handler, usage and accepted flags.
+import { looksLikeSeverity } from '../../domain/severity.js';
+import type { HandlerContext } from '../context.js';
+import { privateReply, type Reply } from '../reply.js';
+import { INCIDENT_USAGE, incidentHelp } from '../usage.js';
+import type { CommandFamily } from '../router.js';
+import { addNote } from './add-note.js';
+import { assignRole } from './assign-role.js';
+import { changeSeverity } from './change-severity.js';
+import { declareIncident } from './declare-incident.js';
+import { listIncidents } from './list-incidents.js';
+import { showIncident } from './show-incident.js';
+import { updateIncident } from './update-incident.js';
+
+const help = (): Reply => privateReply(incidentHelp());
+
+export const incidentCommands: CommandFamily = {
+  name: 'incident',
+  help: incidentHelp,
+  subcommands: {
+    update: { run: updateIncident, usage: INCIDENT_USAGE.update, flags: ['eta'] },
+    lead: { run: assignRole('lead'), usage: INCIDENT_USAGE.lead, flags: [] },
+    comms: { run: assignRole('comms'), usage: INCIDENT_USAGE.comms, flags: [] },
+    note: { run: addNote, usage: INCIDENT_USAGE.note, flags: [] },
+    severity: { run: changeSeverity, usage: INCIDENT_USAGE.severity, flags: [] },
+    list: { run: listIncidents, usage: INCIDENT_USAGE.list, flags: [] },
+    show: { run: showIncident, usage: INCIDENT_USAGE.show, flags: [] },
+    help: { run: help, usage: INCIDENT_USAGE.help, flags: [] },
+  },
+  /** `/incident sev1 ...` has no subcommand word: a severity-looking first word means declare. */
+  fallback(first: string | undefined) {
+    if (first === undefined) return { run: help, usage: INCIDENT_USAGE.help, flags: [] };
+    if (looksLikeSeverity(first) || /^sev/i.test(first)) return { run: declareIncident, usage: INCIDENT_USAGE.declare, flags: ['description'] };
+    return undefined;
+  },
+};
+
+export type { HandlerContext };

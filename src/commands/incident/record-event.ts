@@ -1,0 +1,39 @@
+// The one way a command changes an incident: patch + timeline event + (optional) broadcast job, atomically.
+import type { Incident } from '../../domain/incident.js';
+import type { IncidentPatch, TimelineEvent } from '../../ports/store.js';
+import type { HandlerContext } from '../context.js';
+
+export const BROADCAST = 'incident.broadcast';
+
+export interface EventSpec {
+  kind: string;
+  text: string;
+  data?: Record<string, unknown>;
+  patch?: IncidentPatch;
+  /** Post the event in the war room ('room') and also in the announcement channel ('announce'). */
+  broadcast?: 'room' | 'announce';
+}
+
+export function recordEvent(ctx: HandlerContext, incident: Incident, spec: EventSpec): { incident: Incident; event: TimelineEvent } {
+  const { store, clock } = ctx.deps;
+  return ctx.write(() => {
+    const updated = spec.patch ? store.incidents.update(incident.id, spec.patch) : incident;
+    const event = store.incidents.addEvent({
+      incidentId: incident.id,
+      at: clock.now(),
+      actor: ctx.input.actor.id,
+      platform: ctx.input.platform,
+      kind: spec.kind,
+      text: spec.text,
+      ...(spec.data && { data: spec.data }),
+    });
+    if (spec.broadcast) {
+      store.jobs.enqueue({
+        kind: BROADCAST,
+        key: `broadcast:${event.id}`,
+        payload: { incidentId: incident.id, eventId: event.id, announce: spec.broadcast === 'announce' },
+      });
+    }
+    return { incident: updated, event };
+  });
+}

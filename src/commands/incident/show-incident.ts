@@ -1,0 +1,22 @@
+// /incident show [INC-n]: the card and the timeline.
+import { invalidInput } from '../../errors.js';
+import type { HandlerContext } from '../context.js';
+import { mention, privateReply, timeToken, type Reply } from '../reply.js';
+import { INCIDENT_USAGE } from '../usage.js';
+import { incidentCard, roomText } from './incident-card.js';
+import { takeIncident } from './find-incident.js';
+
+const MAX_EVENTS = 40;
+
+export function showIncident(ctx: HandlerContext): Reply {
+  const usage = INCIDENT_USAGE.show;
+  const { incident, args } = takeIncident(ctx, usage);
+  if (args.length > 0) throw invalidInput('show takes only an incident id.', usage);
+  const events = ctx.deps.store.incidents.timeline(incident.id);
+  const shown = events.slice(-MAX_EVENTS);
+  const lines = [
+    `*Timeline* (${events.length} event${events.length === 1 ? '' : 's'}${events.length > MAX_EVENTS ? `, last ${MAX_EVENTS} shown` : ''}) · ${roomText(incident)}`,
+    ...shown.map((e) => `${timeToken(e.at)} · ${mention(e.actor)} · ${e.text}`),
+  ];
+  return privateReply(lines.join('\n'), incidentCard(incident));
+}

@@ -1,0 +1,36 @@
+// /incident update <status> <text> [--eta=]: records a status update; it is posted to the war room and announced.
+import { UPDATE_STATUSES, incidentKey, type UpdateStatus } from '../../domain/incident.js';
+import { formatDuration, parseDuration } from '../../domain/duration.js';
+import { conflict, invalidInput } from '../../errors.js';
+import type { HandlerContext } from '../context.js';
+import { restText, tokenText } from '../parse-command.js';
+import { privateReply, type Reply } from '../reply.js';
+import { INCIDENT_USAGE } from '../usage.js';
+import { takeIncident } from './find-incident.js';
+import { recordEvent } from './record-event.js';
+
+export function updateIncident(ctx: HandlerContext): Reply {
+  const usage = INCIDENT_USAGE.update;
+  const { incident, args } = takeIncident(ctx, usage);
+  const statusText = args[0] ? tokenText(args[0]).toLowerCase() : '';
+  if (!(UPDATE_STATUSES as readonly string[]).includes(statusText)) {
+    throw invalidInput(`Start the update with a status: ${UPDATE_STATUSES.join(', ')}${statusText ? ` (not "${statusText}")` : ''}.`, usage);
+  }
+  const status = statusText as UpdateStatus;
+  const text = restText(args, 1);
+  if (!text) throw invalidInput('The update needs some text: what is known, what is being done.', usage);
+  const etaMs = ctx.flags.eta === undefined ? undefined : parseDuration(ctx.flags.eta);
+  if (ctx.flags.eta !== undefined && etaMs === undefined) throw invalidInput(`--eta="${ctx.flags.eta}" is not a duration (use 30m, 2h).`, usage);
+  if (incident.status === 'resolved') {
+    throw conflict(`${incidentKey(incident.id)} is resolved; reopen it first with /incident reopen ${incidentKey(incident.id)}.`);
+  }
+  const eta = etaMs === undefined ? '' : ` (ETA ${formatDuration(etaMs)})`;
+  recordEvent(ctx, incident, {
+    kind: 'status_update',
+    text: `*${status.toUpperCase()}*: ${text}${eta}`,
+    data: { status, ...(etaMs !== undefined && { etaMs }) },
+    patch: { status, lastUpdateAt: ctx.deps.clock.now() },
+    broadcast: 'announce',
+  });
+  return privateReply(`Update for ${incidentKey(incident.id)} recorded; posting it to the war room and the announcement channel.`);
+}

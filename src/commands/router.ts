@@ -1,0 +1,113 @@
+// One entry point for every platform: text (or pre-parsed input) in, neutral reply out.
+import type { Logger } from 'pino';
+import { FirelaneError } from '../errors.js';
+import type { CommandInput } from './command.js';
+import { DuplicateRequest, type CommandDeps, type HandlerContext } from './context.js';
+import { parseCommand, tokenText, type ParsedCommand } from './parse-command.js';
+import { privateReply, type Reply } from './reply.js';
+
+export interface Subcommand {
+  run(ctx: HandlerContext): Reply | Promise<Reply>;
+  usage: string;
+  /** Flags this subcommand takes; any other is refused. */
+  flags: readonly string[];
+}
+
+export interface CommandFamily {
+  name: string;
+  help(): string;
+  subcommands: Record<string, Subcommand>;
+  /** For a first word that is not a subcommand name (e.g. a severity for declare). */
+  fallback?(first: string | undefined): Subcommand | undefined;
+}
+
+export type Outcome = 'ok' | 'invalid' | 'refused' | 'duplicate' | 'error';
+
+export interface RouterResult {
+  reply: Reply;
+  /** `incident update`, for metrics and logs. */
+  command: string;
+  outcome: Outcome;
+}
+
+export interface Router {
+  handle(input: CommandInput & { parsed?: ParsedCommand }): Promise<RouterResult>;
+  /** Command names this router knows (`incident`, ...). */
+  readonly names: string[];
+}
+
+const usageText = (message: string, usage?: string) => (usage ? `${message}\nUsage: \`${usage}\`` : message);
+
+export function createRouter(deps: CommandDeps, families: CommandFamily[], logger?: Logger): Router {
+  const byName = new Map(families.map((f) => [f.name, f]));
+  const known = families.map((f) => `/${f.name}`).join(', ');
+
+  async function handle(input: CommandInput & { parsed?: ParsedCommand }): Promise<RouterResult> {
+    const parsed = input.parsed ? { ok: true as const, command: input.parsed } : parseCommand(input.text);
+    const familyName = parsed.ok ? parsed.command.name : (/^\s*\/?(\w+)/.exec(input.text)?.[1]?.toLowerCase() ?? '');
+    const family = byName.get(familyName);
+    if (!parsed.ok) {
+      const usage = family ? `/${family.name} help` : undefined;
+      return { reply: privateReply(usageText(`Could not read that command: ${parsed.error}.`, usage)), command: familyName || '?', outcome: 'invalid' };
+    }
+    if (!family) {
+      return {
+        reply: privateReply(`Unknown command ${parsed.command.name ? `/${parsed.command.name}` : '(empty)'}. firelane knows ${known}.`),
+        command: '?',
+        outcome: 'invalid',
+      };
+    }
+    const [first, ...rest] = parsed.command.args;
+    const word = first?.kind === 'word' ? first.value.toLowerCase() : undefined;
+    const named = word !== undefined ? family.subcommands[word] : undefined;
+    const sub = named ?? family.fallback?.(first && tokenText(first));
+    const command = `${family.name} ${named ? word : sub ? 'declare' : (word ?? '')}`.trim();
+    if (!sub) {
+      const what = first ? `"${tokenText(first)}"` : 'nothing';
+      return { reply: privateReply(`Unknown /${family.name} subcommand ${what}.\n${family.help()}`), command, outcome: 'invalid' };
+    }
+    const badFlag = Object.keys(parsed.command.flags).find((f) => !sub.flags.includes(f));
+    if (badFlag) {
+      const accepted = sub.flags.length ? `it takes ${sub.flags.map((f) => `--${f}`).join(', ')}` : 'it takes no flags';
+      return { reply: privateReply(usageText(`--${badFlag} is not an option of ${command}; ${accepted}.`, sub.usage)), command, outcome: 'invalid' };
+    }
+
+    const key = input.idempotencyKey;
+    const earlier = key ? (deps.store.receipts.reply(key) as Reply | null | undefined) : undefined;
+    if (earlier) return { reply: earlier, command, outcome: 'duplicate' };
+    let claimed = false;
+    const ctx: HandlerContext = {
+      input,
+      args: named ? rest : parsed.command.args,
+      flags: parsed.command.flags,
+      deps,
+      write: (fn) =>
+        deps.store.transaction(() => {
+          if (key && !claimed) {
+            if (!deps.store.receipts.claim(key)) throw new DuplicateRequest(key);
+            claimed = true;
+          }
+          return fn();
+        }),
+    };
+    try {
+      const reply = await sub.run(ctx);
+      if (claimed && key) deps.store.receipts.saveReply(key, reply);
+      return { reply, command, outcome: 'ok' };
+    } catch (error) {
+      if (error instanceof DuplicateRequest) {
+        const first = deps.store.receipts.reply(error.key) as Reply | null | undefined;
+        return { reply: first ?? privateReply('That request is already being handled.'), command, outcome: 'duplicate' };
+      }
+      if (error instanceof FirelaneError) {
+        const outcome = error.code === 'invalid_input' || error.code === 'not_found' ? 'invalid' : 'refused';
+        return { reply: privateReply(usageText(error.message, error.usage)), command, outcome };
+      }
+      const ref = Math.random().toString(36).slice(2, 8);
+      logger?.error({ err: error, command, ref }, 'command failed');
+      return { reply: privateReply(`Something went wrong inside firelane (ref ${ref}). Check /${family.name} list before you try again; the logs have the details.`), command, outcome: 'error' };
+    }
+  }
+
+  return { handle, names: families.map((f) => f.name) };
+}

@@ -1,0 +1,21 @@
+// Usage lines shown with every error and by `help`.
+export const INCIDENT_USAGE = {
+  declare: '/incident <sev0|sev1|sev2|sev3> <title>   e.g. /incident sev1 Payment gateway down',
+  update: '/incident update [INC-n] <investigating|identified|monitoring> <text> [--eta=30m]',
+  lead: '/incident lead [INC-n] @user   (or @me)',
+  comms: '/incident comms [INC-n] @user   (or @me)',
+  note: '/incident note [INC-n] <text>',
+  severity: '/incident severity [INC-n] <sev0|sev1|sev2|sev3>',
+  list: '/incident list',
+  show: '/incident show [INC-n]',
+  help: '/incident help',
+} as const;
+
+export function incidentHelp(): string {
+  return [
+    '*firelane incident commands*',
+    ...Object.values(INCIDENT_USAGE).map((line) => `\`${line}\``),
+    'Inside a war room the incident is implied; elsewhere name it: `INC-3`.',
+    'Quote values with "..." and pass options as `--flag=value`.',
+  ].join('\n');
+}

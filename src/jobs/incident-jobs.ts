@@ -1,0 +1,116 @@
+// Outbox jobs of the incident lifecycle: open the war room, broadcast an event. Every external
+// call is a named step, so a retry (or a restart) repeats only what has not happened.
+import type { Logger } from 'pino';
+import type { FileConfig } from '../config.js';
+import { incidentKey, warRoomName, type Incident } from '../domain/incident.js';
+import { BROADCAST } from '../commands/incident/record-event.js';
+import { OPEN_WAR_ROOM } from '../commands/incident/declare-incident.js';
+import { incidentCard, roomText, severityLabel } from '../commands/incident/incident-card.js';
+import { channelReply, mention, type Reply } from '../commands/reply.js';
+import { RoomNameTaken, type ChatPort } from '../ports/chat.js';
+import type { Clock } from '../ports/clock.js';
+import type { Store } from '../ports/store.js';
+import { PermanentJobError, RetryLater, type JobContext, type JobHandler } from './worker.js';
+
+export interface IncidentJobDeps {
+  store: Store;
+  chats: Partial<Record<string, ChatPort>>;
+  config: FileConfig;
+  clock: Clock;
+  logger: Logger;
+}
+
+const MAX_NAME_ATTEMPTS = 20;
+
+export function createIncidentJobs(deps: IncidentJobDeps): Record<string, JobHandler> {
+  const { store, config, clock } = deps;
+
+  function load(payload: Record<string, unknown>): { incident: Incident; chat: ChatPort } {
+    const incident = store.incidents.get(Number(payload.incidentId));
+    if (!incident) throw new PermanentJobError(`incident ${String(payload.incidentId)} does not exist`);
+    const chat = deps.chats[incident.platform];
+    if (!chat) throw new Error(`${incident.platform} is not connected; ${incidentKey(incident.id)} waits until it is`);
+    return { incident, chat };
+  }
+
+  const cardReply = (incident: Incident): Reply => channelReply(`${incidentKey(incident.id)}: ${incident.title}`, incidentCard(incident));
+
+  async function openRoom(incident: Incident, chat: ChatPort, step: JobContext['step']): Promise<{ id: string; name: string }> {
+    const room = await step('create-room', async () => {
+      for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
+        const name = warRoomName(config.incidents.channelPrefix, incident.id, incident.title, attempt);
+        try {
+          return await chat.createRoom(name);
+        } catch (error) {
+          if (!(error instanceof RoomNameTaken)) throw error;
+        }
+      }
+      throw new PermanentJobError(`no free room name for ${incidentKey(incident.id)} after ${MAX_NAME_ATTEMPTS} tries`);
+    });
+    if (incident.roomId !== room.id) {
+      store.transaction(() => {
+        store.incidents.update(incident.id, { roomId: room.id, roomName: room.name });
+        store.incidents.addEvent({ incidentId: incident.id, at: clock.now(), actor: 'firelane', platform: incident.platform, kind: 'war_room_opened', text: `War room ${room.name} opened` });
+      });
+    }
+    return room;
+  }
+
+  /** Runs independent steps together; fails (for a retry) only after all have settled. */
+  async function all(steps: Array<Promise<unknown>>): Promise<void> {
+    const results = await Promise.allSettled(steps);
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
+  }
+
+  return {
+    async [OPEN_WAR_ROOM](payload, { step }) {
+      const { incident, chat } = load(payload);
+      const room = await openRoom(incident, chat, step);
+      const opened = store.incidents.get(incident.id)!;
+      const severity = config.incidents.severities[incident.severity];
+      const invitees = [...new Set([incident.declaredBy, ...severity.responders, ...(incident.commander ? [incident.commander] : [])])];
+      const announce = chat.announceRoom;
+      await all([
+        step('invite', async () => {
+          const { failed } = await chat.invite(room.id, invitees);
+          if (failed.length) {
+            const names = failed.map((f) => `${mention(f.userId)} (${f.reason})`).join(', ');
+            await chat.post(room.id, channelReply(`:warning: Could not invite ${names}. Check the responders in firelane's config.`));
+          }
+          return { invited: invitees.length - failed.length, failed };
+        }),
+        (async () => {
+          const cardId = await step('post-card', () => chat.post(room.id, cardReply(opened)));
+          if (opened.cardRef !== cardId) store.incidents.update(incident.id, { cardRef: cardId });
+          await step('pin-card', () => chat.pin(room.id, cardId));
+        })(),
+        announce
+          ? step('announce', () =>
+              chat.post(
+                announce,
+                channelReply(
+                  `:rotating_light: *${incidentKey(incident.id)}* ${severityLabel(incident.severity)} declared by ${mention(incident.declaredBy)}: ${incident.title}\nWar room: ${roomText(opened)}`,
+                ),
+              ),
+            )
+          : Promise.resolve(),
+      ]);
+    },
+
+    async [BROADCAST](payload, { step }) {
+      const { incident, chat } = load(payload);
+      if (!incident.roomId || !incident.cardRef) throw new RetryLater(`the war room of ${incidentKey(incident.id)} is not open yet`, 2_000);
+      const event = store.incidents.event(Number(payload.eventId));
+      if (!event) throw new PermanentJobError(`timeline event ${String(payload.eventId)} does not exist`);
+      const line = `*${incidentKey(incident.id)}* ${event.text} — ${mention(event.actor)}`;
+      const announce = payload.announce === true ? chat.announceRoom : undefined;
+      await all([
+        step('room', () => chat.post(incident.roomId!, channelReply(line))),
+        announce ? step('announce', () => chat.post(announce, channelReply(`${line}\nWar room: ${roomText(incident)}`))) : Promise.resolve(),
+        // The card always shows the latest state: read it now, not when the event was recorded.
+        step('card', () => chat.update(incident.roomId!, incident.cardRef!, cardReply(store.incidents.get(incident.id)!))),
+      ]);
+    },
+  };
+}

@@ -1,0 +1,218 @@
+// Runs outbox jobs: claims due rows with a lease, retries failures with backoff, survives restarts.
+// Delivery is at-least-once; every job handler makes its steps idempotent (it records each step's
+// result and skips what is done), which together give each external effect exactly once.
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { JobStore } from '../adapters/db/job-store.js';
+import type { JobRow } from '../ports/store.js';
+import type { Metrics } from '../metrics.js';
+
+export interface JobContext {
+  job: JobRow;
+  /**
+   * Runs `fn` once per job: a retried job gets the recorded result instead of running it again.
+   * Steps may run concurrently; each result must be JSON.
+   */
+  step<T>(name: string, fn: () => Promise<T>): Promise<T>;
+}
+
+export type JobHandler = (payload: Record<string, unknown>, context: JobContext) => Promise<void>;
+
+const STEP_NAME = /^[a-z0-9][a-z0-9:._-]{0,80}$/i;
+
+/** Throw (or attach `retryAfterMs` to any error) to ask for a retry no sooner than that. */
+export class RetryLater extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Throw to give up on a job at once: retrying cannot help. */
+export class PermanentJobError extends Error {
+  readonly permanent = true;
+}
+
+export interface WorkerOptions {
+  store: JobStore;
+  handlers: Record<string, JobHandler>;
+  logger: Logger;
+  metrics?: Metrics;
+  now?: () => number;
+  concurrency?: number;
+  pollMs?: number;
+  leaseMs?: number;
+  maxAttempts?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+export interface Worker {
+  readonly id: string;
+  start(): void;
+  /** Stops claiming; waits up to graceMs for running jobs; unfinished ones are requeued on next start. */
+  stop(graceMs?: number): Promise<void>;
+  /** Look for due work now instead of at the next poll. */
+  wake(): void;
+  /** Runs due jobs until none is due (tests, CLI). */
+  drain(timeoutMs?: number): Promise<void>;
+}
+
+const PROCESS_TAG = `${hostname()}:${process.pid}`;
+
+/** Whether the worker that holds a lease still exists (same host: its pid lives and it is not a stopped worker of ours). */
+export function createLivenessCheck(liveIds: Set<string>) {
+  return (worker: string): boolean => {
+    const [host, pid] = worker.split(':');
+    if (host !== hostname()) return true; // another machine: trust its lease
+    if (Number(pid) === process.pid) return liveIds.has(worker);
+    try {
+      process.kill(Number(pid), 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+}
+
+const liveWorkers = new Set<string>();
+
+export function createWorker(options: WorkerOptions): Worker {
+  const {
+    store,
+    handlers,
+    logger,
+    metrics,
+    now = Date.now,
+    concurrency = 4,
+    pollMs = 500,
+    leaseMs = 60_000,
+    maxAttempts = 12,
+    baseDelayMs = 1_000,
+    maxDelayMs = 5 * 60_000,
+  } = options;
+  const id = `${PROCESS_TAG}:${randomUUID().slice(0, 8)}`;
+  const running = new Set<Promise<void>>();
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = true;
+  let pumping = false;
+
+  function backoff(job: JobRow, error: unknown): number {
+    const hinted = (error as { retryAfterMs?: unknown })?.retryAfterMs;
+    if (typeof hinted === 'number' && hinted > 0) return hinted;
+    const exponential = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.max(0, job.attempts - 1));
+    return Math.round(exponential * (0.8 + Math.random() * 0.4));
+  }
+
+  async function run(job: JobRow): Promise<void> {
+    const handler = handlers[job.kind];
+    const log = logger.child({ job: job.kind, jobKey: job.key, attempt: job.attempts });
+    const started = now();
+    const renew = setInterval(() => store.extendLease(job.id, id, now() + leaseMs), Math.max(1000, leaseMs / 3));
+    renew.unref();
+    try {
+      if (!handler) throw new PermanentJobError(`no handler for job kind ${job.kind}`);
+      const progress = { ...job.progress };
+      const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+        if (!STEP_NAME.test(name)) throw new PermanentJobError(`bad step name ${name}`);
+        if (name in progress) return progress[name] as T;
+        const result = await fn();
+        store.saveStep(job.id, name, result);
+        progress[name] = result ?? null;
+        return result;
+      };
+      await handler(job.payload, { job, step });
+      store.complete(job.id);
+      metrics?.jobsTotal.inc({ kind: job.kind, outcome: 'done' });
+      log.debug({ ms: now() - started }, 'job done');
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const permanent = (error as { permanent?: unknown })?.permanent === true;
+      if (permanent || job.attempts >= maxAttempts) {
+        store.bury(job.id, message);
+        metrics?.jobsTotal.inc({ kind: job.kind, outcome: 'dead' });
+        log.error({ err: error }, 'job failed for good');
+      } else {
+        const delay = backoff(job, error);
+        store.retry(job.id, message, now() + delay);
+        metrics?.jobsTotal.inc({ kind: job.kind, outcome: 'retry' });
+        log.warn({ err: error, retryInMs: delay }, 'job failed; will retry');
+      }
+    } finally {
+      clearInterval(renew);
+    }
+  }
+
+  /** Claims and starts due jobs up to the concurrency limit. */
+  function pump(): void {
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (!stopped && running.size < concurrency) {
+        const job = store.claimNext(id, leaseMs);
+        if (!job) break;
+        const task = run(job).finally(() => {
+          running.delete(task);
+          if (!stopped) pump();
+        });
+        running.add(task);
+      }
+    } finally {
+      pumping = false;
+    }
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      pump();
+      schedule();
+    }, pollMs);
+    timer.unref();
+  }
+
+  return {
+    id,
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      liveWorkers.add(id);
+      const requeued = store.requeueOrphans(createLivenessCheck(liveWorkers));
+      if (requeued) logger.info({ requeued }, 'requeued jobs left running by a previous process');
+      pump();
+      schedule();
+    },
+    async stop(graceMs = 10_000) {
+      stopped = true;
+      clearTimeout(timer);
+      const all = Promise.allSettled([...running]);
+      const timeout = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
+      await Promise.race([all, timeout]);
+      liveWorkers.delete(id);
+    },
+    wake() {
+      if (!stopped) pump();
+    },
+    async drain(timeoutMs = 10_000) {
+      const wasStopped = stopped;
+      stopped = false;
+      liveWorkers.add(id);
+      const deadline = now() + timeoutMs;
+      try {
+        for (;;) {
+          pump();
+          if (running.size === 0) break;
+          await Promise.race([...running]);
+          if (now() > deadline) break;
+        }
+      } finally {
+        stopped = wasStopped;
+        if (wasStopped) liveWorkers.delete(id);
+      }
+    },
+  };
+}

@@ -1,0 +1,31 @@
+// What firelane needs from a chat platform (Slack, Teams, the local console).
+import type { Reply } from '../commands/reply.js';
+
+export interface RoomRef {
+  id: string;
+  name: string;
+}
+
+/** Thrown by createRoom when the name is in use; the caller picks another. */
+export class RoomNameTaken extends Error {
+  constructor(readonly roomName: string) {
+    super(`a room named ${roomName} exists`);
+  }
+}
+
+export interface InviteResult {
+  /** Users that could not be invited and why (unknown user, deactivated, ...). */
+  failed: Array<{ userId: string; reason: string }>;
+}
+
+export interface ChatPort {
+  /** Where declarations and resolutions are announced, if anywhere. */
+  readonly announceRoom: string | undefined;
+  createRoom(name: string): Promise<RoomRef>;
+  invite(roomId: string, userIds: string[]): Promise<InviteResult>;
+  /** Returns the message id (Slack: ts). */
+  post(roomId: string, message: Reply): Promise<string>;
+  update(roomId: string, messageId: string, message: Reply): Promise<void>;
+  /** Pinning a pinned message is fine. */
+  pin(roomId: string, messageId: string): Promise<void>;
+}

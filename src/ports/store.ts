@@ -1,0 +1,79 @@
+// What the command core needs from storage. One implementation: SQLite (adapters/db); tests
+// use it on `:memory:`, which is fast and is the real thing rather than a look-alike.
+import type { Incident, IncidentStatus } from '../domain/incident.js';
+import type { Severity } from '../domain/severity.js';
+
+export interface NewIncident {
+  title: string;
+  description: string | null;
+  severity: Severity;
+  platform: string;
+  declaredBy: string;
+  declaredAt: number;
+}
+
+export type IncidentPatch = Partial<
+  Pick<Incident, 'severity' | 'status' | 'commander' | 'commsLead' | 'lastUpdateAt' | 'resolvedAt' | 'roomId' | 'roomName' | 'cardRef'>
+>;
+
+export interface TimelineEvent {
+  id: number;
+  incidentId: number;
+  at: number;
+  actor: string;
+  platform: string;
+  kind: string;
+  text: string;
+  data: Record<string, unknown> | null;
+}
+
+export type NewTimelineEvent = Omit<TimelineEvent, 'id' | 'data'> & { data?: Record<string, unknown> };
+
+export interface IncidentStore {
+  create(input: NewIncident): Incident;
+  get(id: number): Incident | undefined;
+  byRoom(platform: string, roomId: string): Incident | undefined;
+  list(filter?: { statuses?: IncidentStatus[]; limit?: number }): Incident[];
+  update(id: number, patch: IncidentPatch): Incident;
+  addEvent(event: NewTimelineEvent): TimelineEvent;
+  timeline(incidentId: number): TimelineEvent[];
+  event(id: number): TimelineEvent | undefined;
+}
+
+export interface NewJob {
+  kind: string;
+  /** Idempotency key: a second enqueue with the same key is ignored. */
+  key: string;
+  payload: Record<string, unknown>;
+  runAt?: number;
+}
+
+export interface JobRow {
+  id: number;
+  kind: string;
+  key: string;
+  payload: Record<string, unknown>;
+  attempts: number;
+  runAt: number;
+  progress: Record<string, unknown>;
+}
+
+export interface JobQueue {
+  /** True when the job was added, false when one with the same key exists. */
+  enqueue(job: NewJob): boolean;
+}
+
+export interface Receipts {
+  /** Records `key`; returns false (and changes nothing) when it was recorded before. */
+  claim(key: string): boolean;
+  reply(key: string): unknown;
+  saveReply(key: string, reply: unknown): void;
+}
+
+export interface Store {
+  incidents: IncidentStore;
+  jobs: JobQueue;
+  receipts: Receipts;
+  /** Runs `fn` atomically; nested calls join the outer transaction. */
+  transaction<T>(fn: () => T): T;
+}
