@@ -42,6 +42,8 @@ export interface FakeSlack {
   responses: Array<{ path: string; body: unknown }>;
   responseUrl(id?: string): string;
   failNext(method: string, failure: FakeFailure, times?: number): void;
+  /** Drops failures injected with failNext that have not happened yet. */
+  clearFailures(): void;
   reset(): void;
   close(): Promise<void>;
 }
@@ -450,6 +452,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       for (let i = 0; i < times; i++) queue.push(failure);
       failures.set(method, queue);
     },
+    clearFailures: () => failures.clear(),
     reset() {
       for (const list of [calls, messages, ephemerals, pins, views, files, responses] as unknown[][]) list.length = 0;
       uploads.clear();

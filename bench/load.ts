@@ -1,0 +1,53 @@
+// Load generator (its own process): N signed slash commands at concurrency C; prints latency JSON.
+// Bodies are signed in advance with one timestamp (valid 5 minutes) so signing costs nothing here.
+import { createHmac } from 'node:crypto';
+import { Agent, request } from 'undici';
+
+const [url, secret, totalText, concurrencyText, mix] = process.argv.slice(2);
+const total = Number(totalText);
+const concurrency = Number(concurrencyText);
+const ts = Math.floor(Date.now() / 1000);
+
+function body(i: number): { body: string; headers: Record<string, string> } {
+  // mix "list": only /incident list; "mixed": every 10th request declares an incident.
+  const text = mix === 'mixed' && i % 10 === 0 ? `sev2 Bench incident ${i}` : 'list';
+  const form = new URLSearchParams({
+    command: '/incident',
+    text,
+    user_id: 'U0BENCH',
+    user_name: 'bench',
+    channel_id: 'C0GENERAL',
+    team_id: 'T0001',
+    trigger_id: `bench-${process.pid}-${i}`,
+    response_url: 'http://127.0.0.1:9/response',
+  }).toString();
+  const signature = `v0=${createHmac('sha256', secret!).update(`v0:${ts}:${form}`).digest('hex')}`;
+  return { body: form, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signature } };
+}
+
+const requests = Array.from({ length: total }, (_, i) => body(i));
+const dispatcher = new Agent({ connections: concurrency, pipelining: 1 });
+const latencies: number[] = [];
+let next = 0;
+let failures = 0;
+
+async function worker(): Promise<void> {
+  while (next < total) {
+    const r = requests[next++]!;
+    const started = performance.now();
+    const response = await request(url!, { method: 'POST', body: r.body, headers: r.headers, dispatcher });
+    await response.body.text();
+    latencies.push(performance.now() - started);
+    if (response.statusCode !== 200) failures++;
+  }
+}
+
+const started = performance.now();
+await Promise.all(Array.from({ length: concurrency }, worker));
+const elapsed = performance.now() - started;
+latencies.sort((a, b) => a - b);
+const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
+process.stdout.write(
+  `${JSON.stringify({ n: latencies.length, failures, p50: pct(50), p90: pct(90), p99: pct(99), max: latencies.at(-1), rps: (latencies.length / elapsed) * 1000 })}\n`,
+);
+await dispatcher.close();

@@ -1,0 +1,67 @@
+// npm start's promises: migrations applied by start-up itself, platforms reported, one-line config errors.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { freePort, startProcess, type RunningProcess } from '../support/process.js';
+
+describe('start-up', () => {
+  let dir: string;
+  const running: RunningProcess[] = [];
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'firelane-start-'));
+  });
+  afterEach(() => {
+    for (const p of running) p.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const run = (env: Record<string, string>) => {
+    const p = startProcess({ DATABASE_PATH: join(dir, 'nested', 'firelane.db'), LOG_LEVEL: 'info', ...env });
+    running.push(p);
+    return p;
+  };
+
+  it('starts with no credentials on loopback, migrates a new database and reports the platforms that are off', async () => {
+    const port = await freePort();
+    const p = run({ PORT: String(port) });
+    await p.waitFor(/firelane is up/);
+    expect(p.output()).toContain('slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)');
+    expect(p.output()).toContain(`http://127.0.0.1:${port}/`);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(ready.status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toContain('firelane_open_incidents');
+    expect(metrics).toContain('firelane_process_cpu_seconds_total');
+    p.child.kill('SIGTERM');
+    expect((await p.exited).code).toBe(0);
+  });
+
+  it('stops with one line naming a bad variable', async () => {
+    const p = run({ PORT: 'abc' });
+    const { code } = await p.exited;
+    expect(code).toBe(2);
+    const lines = p.output().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^firelane: configuration error: PORT: "abc" is not a port number/);
+  });
+
+  it('stops with one line naming the file, key path and reason', async () => {
+    writeFileSync(join(dir, 'bad.yaml'), 'incidents:\n  severities:\n    sev1: { reminderEvery: 15x }\n');
+    const p = run({ FIRELANE_CONFIG: join(dir, 'bad.yaml'), PORT: String(await freePort()) });
+    expect((await p.exited).code).toBe(2);
+    expect(p.output().trim()).toMatch(/^firelane: configuration error: .*bad\.yaml: incidents\.severities\.sev1\.reminderEvery: "15x" is not a duration/);
+    expect(p.output().trim().split('\n')).toHaveLength(1);
+  });
+
+  it('never logs the Slack token or signing secret, even when Slack refuses the token', async () => {
+    const token = 'xoxb-very-secret-token-value-123';
+    const secret = 'signing-secret-value-456789';
+    const p = run({ PORT: String(await freePort()), SLACK_BOT_TOKEN: token, SLACK_SIGNING_SECRET: secret, SLACK_API_URL: 'http://127.0.0.1:9/api/', LOG_LEVEL: 'trace' });
+    await p.waitFor(/firelane is up|cannot start/, 20_000);
+    p.child.kill('SIGKILL');
+    await p.exited;
+    expect(p.output()).not.toContain(token);
+    expect(p.output()).not.toContain(secret);
+  });
+});

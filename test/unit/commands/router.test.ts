@@ -1,0 +1,405 @@
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BROADCAST } from '../../../src/commands/incident/record-event.js';
+import { OPEN_WAR_ROOM } from '../../../src/commands/incident/declare-incident.js';
+import { MENTION_TOKEN, TIME_TOKEN } from '../../../src/commands/reply.js';
+import type { Outcome } from '../../../src/commands/router.js';
+import { createIncidentFixture, type IncidentFixture, type RunOptions } from './incident-fixture.js';
+
+let f: IncidentFixture;
+beforeEach(() => {
+  f = createIncidentFixture();
+});
+afterEach(() => f.close());
+
+/** Declares an incident and returns its id. */
+async function declare(text = '/incident sev1 Payment gateway down', options?: RunOptions): Promise<number> {
+  const result = await f.run(text, options);
+  expect(result.outcome, result.reply.text).toBe('ok');
+  const id = Number(/INC-(\d+)/.exec(result.reply.text)?.[1]);
+  expect(f.store.incidents.get(id)).toBeDefined();
+  return id;
+}
+
+/** Runs `text` and asserts a private refusal that changed nothing in the database. */
+async function refused(text: string, options: RunOptions = {}, outcome: Outcome = 'invalid') {
+  const before = f.counts();
+  const incidentsBefore = f.store.incidents.list();
+  const result = await f.run(text, options);
+  expect(result.outcome, result.reply.text).toBe(outcome);
+  expect(result.reply.visibility).toBe('private');
+  expect(result.reply.card).toBeUndefined();
+  expect(f.counts()).toEqual(before);
+  expect(f.store.incidents.list()).toEqual(incidentsBefore);
+  return result.reply.text;
+}
+
+describe('declaring an incident', () => {
+  it('creates INC-1 with a timeline event and one open-war-room job, and answers in the channel', async () => {
+    f.clock.set(Date.parse('2026-03-01T10:00:00Z'));
+    const result = await f.run('/incident sev1 Payment gateway down');
+
+    expect(result).toMatchObject({ command: 'incident declare', outcome: 'ok' });
+    expect(result.reply.visibility).toBe('channel');
+    expect(result.reply.text).toContain('*INC-1* declared (SEV1): Payment gateway down');
+
+    expect(f.store.incidents.get(1)).toMatchObject({
+      id: 1,
+      title: 'Payment gateway down',
+      description: null,
+      severity: 'sev1',
+      status: 'investigating',
+      platform: 'console',
+      declaredBy: 'alice',
+      commander: null,
+      declaredAt: Date.parse('2026-03-01T10:00:00Z'),
+      lastUpdateAt: Date.parse('2026-03-01T10:00:00Z'),
+      roomId: null,
+    });
+    expect(f.store.incidents.timeline(1)).toEqual([
+      expect.objectContaining({ incidentId: 1, kind: 'declared', actor: 'alice', platform: 'console', text: 'Declared SEV1: Payment gateway down' }),
+    ]);
+    expect(f.jobs()).toEqual([{ kind: OPEN_WAR_ROOM, key: 'war-room:1', payload: { incidentId: 1 }, status: 'queued' }]);
+    expect(f.counts()).toEqual({ incidents: 1, timeline: 1, jobs: 1, receipts: 0 });
+  });
+
+  it('numbers incidents in order', async () => {
+    expect(await declare('/incident sev1 A')).toBe(1);
+    expect(await declare('/incident sev2 B')).toBe(2);
+    expect(f.jobs().map((j) => j.key)).toEqual(['war-room:1', 'war-room:2']);
+  });
+
+  it.each(['SEV1', 'sev-1', 'Sev1', 'sev_1', 'sEv1'])('accepts the severity spelling %s', async (spelling) => {
+    const id = await declare(`/incident ${spelling} Checkout errors`);
+    expect(f.store.incidents.get(id)).toMatchObject({ severity: 'sev1', title: 'Checkout errors' });
+  });
+
+  it('keeps a quoted title, emoji and apostrophes, and takes --description', async () => {
+    const id = await declare(`/incident sev2 "EU 🔥 checkout" can't pay --description="Card payments fail since 10:02"`);
+    expect(f.store.incidents.get(id)).toMatchObject({ title: "EU 🔥 checkout can't pay", description: 'Card payments fail since 10:02' });
+  });
+
+  it('records a CLI declaration as a console incident (the CLI shares the console rooms)', async () => {
+    const id = await declare('/incident sev3 Slow search', { platform: 'cli' });
+    expect(f.store.incidents.get(id)?.platform).toBe('console');
+    expect(f.store.incidents.timeline(id)[0]?.platform).toBe('cli');
+  });
+
+  it('stores user-typed tokens in the title inert, and real Slack mentions as mentions', async () => {
+    const id = await declare('/incident sev2 @{U9} {{time:1}} paged by <@U123|jane>', { platform: 'slack' });
+    const title = f.store.incidents.get(id)!.title;
+    expect([...title.matchAll(MENTION_TOKEN)].map((m) => m[1])).toEqual(['U123']);
+    expect([...title.matchAll(TIME_TOKEN)]).toEqual([]);
+  });
+
+  it('accepts a title of 150 code points (emoji count as one) and refuses 151', async () => {
+    const title150 = '🔥'.repeat(150);
+    expect(await refused(`/incident sev1 ${title150}🔥`)).toMatch(/the title is 151 characters long; at most 150[\s\S]*Usage: `\/incident <sev0/);
+    const id = await declare(`/incident sev1 ${title150}`);
+    expect(f.store.incidents.get(id)?.title).toBe(title150);
+  });
+
+  // BUG (src/commands/incident/declare-incident.ts:27 with src/commands/reply.ts:67): the length is
+  // counted after quoteUserText added zero-width spaces, so a 150-code-point title containing "{{"
+  // or "@{" is refused as 151+ and the stored title carries the invisible characters.
+  it.fails('counts the title as the user typed it (150 code points with "{{" is fine)', async () => {
+    const title = `${'a'.repeat(146)} {{x`;
+    expect(Array.from(title)).toHaveLength(150);
+    await declare(`/incident sev1 ${title}`);
+  });
+
+  // BUG (src/commands/incident/declare-incident.ts:30): --description is stored raw, not through
+  // quoteUserText, and is the card text (incident-card.ts:22), so a user can forge a mention that
+  // the Slack renderer turns into a real <@U9> ping in the war room.
+  it.fails('stores --description inert, like the title', async () => {
+    const id = await declare('/incident sev1 Outage --description="ping @{U9} at {{time:1}}"');
+    const description = f.store.incidents.get(id)!.description!;
+    expect([...description.matchAll(MENTION_TOKEN)]).toEqual([]);
+    expect([...description.matchAll(TIME_TOKEN)]).toEqual([]);
+  });
+});
+
+describe('bad commands get a private reply naming the problem, and change nothing', () => {
+  beforeEach(async () => {
+    await declare('/incident sev2 Existing incident');
+  });
+
+  it.each([
+    ['unknown severity', '/incident sev7 Payment down', /Unknown severity "sev7": use sev0 \(worst\) to sev3\.\nUsage: `\/incident <sev0\|sev1\|sev2\|sev3> <title>/],
+    ['severity-like junk', '/incident severe Payment down', /Start with a severity[\s\S]*Usage: /],
+    ['missing title', '/incident sev1', /Cannot declare: the title is missing\.\nUsage: /],
+    ['blank quoted title', '/incident sev1 "   "', /the title is missing[\s\S]*Usage: /],
+    ['control characters in the title', '/incident sev1 "bad\u0007title"', /control characters[\s\S]*Usage: /],
+    ['a flag declare does not take', '/incident sev1 Payment down --eta=5m', /--eta is not an option of incident declare; it takes --description\.\nUsage: /],
+    ['a flag update does not take', '/incident update INC-1 investigating x --force', /--force is not an option of incident update; it takes --eta\.\nUsage: /],
+    ['a flag note does not take', '/incident note INC-1 x --eta=5m', /--eta is not an option of incident note; it takes no flags\.\nUsage: /],
+    ['unbalanced double quote', '/incident sev1 "Payment down', /Could not read that command: unbalanced quote: " is never closed\.\nUsage: `\/incident help`/],
+    ['unbalanced single quote', "/incident sev1 'Payment down", /unbalanced quote: ' is never closed[\s\S]*Usage: /],
+    ['flag given twice', '/incident update INC-1 identified x --eta=5m --eta=6m', /--eta is given twice[\s\S]*Usage: /],
+    ['unknown incident', '/incident note INC-42 hello', /INC-42 does not exist\. See open incidents with \/incident list\.\nUsage: `\/incident note/],
+    ['update outside a war room without an id', '/incident update investigating DB is back', /Name the incident \(INC-<n>\) or run this in its war room\.\nUsage: `\/incident update/],
+    ['update without a status', '/incident update INC-1 fixed it', /Start the update with a status: investigating, identified, monitoring \(not "fixed"\)[\s\S]*Usage: /],
+    ['update without text', '/incident update INC-1 monitoring', /needs some text[\s\S]*Usage: /],
+    ['bad --eta', '/incident update INC-1 monitoring ok --eta=soon', /--eta="soon" is not a duration[\s\S]*Usage: /],
+    ['lead without a person', '/incident lead INC-1', /Name exactly one person[\s\S]*Usage: /],
+    ['lead with a word, not a mention', '/incident lead INC-1 jane', /Mention the person[\s\S]*Usage: /],
+    ['severity without a value', '/incident severity INC-1', /Give one severity[\s\S]*Usage: /],
+    ['severity with a bad value', '/incident severity INC-1 sev9', /Give one severity, sev0 \(worst\) to sev3 \(not "sev9"\)[\s\S]*Usage: /],
+    ['empty note', '/incident note INC-1', /The note is empty[\s\S]*Usage: /],
+    ['show with extra words', '/incident show INC-1 please', /show takes only an incident id[\s\S]*Usage: /],
+  ])('%s', async (_, text, expected) => {
+    expect(await refused(text)).toMatch(expected);
+  });
+
+  it('answers an unknown subcommand with the help text', async () => {
+    const text = await refused('/incident frobnicate now');
+    expect(text).toMatch(/^Unknown \/incident subcommand "frobnicate"\./);
+    expect(text).toContain('/incident update [INC-n]');
+    expect(text).toContain('/incident <sev0|sev1|sev2|sev3> <title>');
+  });
+
+  it('answers an unknown command with the commands it knows', async () => {
+    expect(await refused('/deploy payments v1.2.3')).toBe('Unknown command /deploy. firelane knows /incident.');
+    expect(await refused('')).toBe('Unknown command (empty). firelane knows /incident.');
+  });
+
+  it('refuses a typed @name on Slack, where a real mention is needed', async () => {
+    expect(await refused('/incident lead INC-1 @jane', { platform: 'slack' })).toMatch(/"@jane" is not a Slack user/);
+  });
+
+  it('refuses an over-long command', async () => {
+    expect(await refused(`/incident note INC-1 ${'x'.repeat(4000)}`)).toMatch(/too long/);
+  });
+
+  // BUG (src/commands/incident/find-incident.ts:11-12): looksLikeIncidentKey accepts any number of
+  // digits but parseIncidentKey only 1..9, so the `!` hides undefined and the reply says "INC-undefined".
+  it.fails('names the incident the user typed when the number is long', async () => {
+    expect(await refused('/incident note INC-12345678901 hello')).toContain('INC-12345678901 does not exist');
+  });
+});
+
+describe('idempotency keys', () => {
+  it('the same key twice declares once and returns the first reply as a duplicate', async () => {
+    const first = await f.run('/incident sev1 Payment gateway down', { idempotencyKey: 'slack:trigger:1' });
+    const after = f.counts();
+    const second = await f.run('/incident sev1 Payment gateway down', { idempotencyKey: 'slack:trigger:1' });
+
+    expect(first.outcome).toBe('ok');
+    expect(second.outcome).toBe('duplicate');
+    expect(second.reply).toEqual(first.reply);
+    expect(f.counts()).toEqual(after);
+    expect(after).toMatchObject({ incidents: 1, timeline: 1, jobs: 1, receipts: 1 });
+  });
+
+  it('a different key is a different request', async () => {
+    await f.run('/incident sev1 Payment gateway down', { idempotencyKey: 'k1' });
+    await f.run('/incident sev1 Payment gateway down', { idempotencyKey: 'k2' });
+    expect(f.counts().incidents).toBe(2);
+  });
+
+  it('a refused request does not use up its key', async () => {
+    expect((await f.run('/incident sev1', { idempotencyKey: 'k1' })).outcome).toBe('invalid');
+    expect((await f.run('/incident sev1 Now with a title', { idempotencyKey: 'k1' })).outcome).toBe('ok');
+    expect(f.counts().incidents).toBe(1);
+  });
+
+  it('a retried note is recorded once', async () => {
+    await declare();
+    await f.run('/incident note INC-1 restarted the pods', { idempotencyKey: 'n1' });
+    const retry = await f.run('/incident note INC-1 restarted the pods', { idempotencyKey: 'n1' });
+    expect(retry.outcome).toBe('duplicate');
+    expect(f.store.incidents.timeline(1).filter((e) => e.kind === 'note')).toHaveLength(1);
+  });
+});
+
+describe('working an incident', () => {
+  beforeEach(async () => {
+    await declare();
+  });
+
+  it('@me makes the sender the incident commander, with a timeline event and a room broadcast', async () => {
+    const result = await f.run('/incident lead INC-1 @me', { user: 'bob' });
+    expect(result).toMatchObject({ outcome: 'ok', command: 'incident lead' });
+    expect(result.reply).toEqual({ visibility: 'private', text: '@{bob} is now the incident commander of INC-1.' });
+    expect(f.store.incidents.get(1)?.commander).toBe('bob');
+    const event = f.store.incidents.timeline(1).at(-1)!;
+    expect(event).toMatchObject({ kind: 'role_assigned', actor: 'bob', data: { role: 'commander', user: 'bob', previous: null } });
+    expect(f.jobs().at(-1)).toEqual({ kind: BROADCAST, key: `broadcast:${event.id}`, payload: { incidentId: 1, eventId: event.id, announce: false }, status: 'queued' });
+  });
+
+  it('assigns the comms lead from a Slack mention, and a repeat changes nothing', async () => {
+    await f.run('/incident comms INC-1 <@U0COMMS|carol>', { platform: 'slack', user: 'U0ALICE' });
+    expect(f.store.incidents.get(1)?.commsLead).toBe('U0COMMS');
+    const before = f.counts();
+    const again = await f.run('/incident comms INC-1 <@U0COMMS>', { platform: 'slack', user: 'U0ALICE' });
+    expect(again.reply.text).toBe('@{U0COMMS} is already the communications lead of INC-1.');
+    expect(f.counts()).toEqual(before);
+  });
+
+  it('a severity change is recorded and enqueues an announced broadcast', async () => {
+    const result = await f.run('/incident severity INC-1 SEV-0');
+    expect(result.reply.text).toBe('INC-1 is now SEV0.');
+    expect(f.store.incidents.get(1)?.severity).toBe('sev0');
+    const event = f.store.incidents.timeline(1).at(-1)!;
+    expect(event).toMatchObject({ kind: 'severity_changed', data: { from: 'sev1', to: 'sev0' }, text: 'Severity changed from SEV1 to SEV0' });
+    expect(f.jobs().filter((j) => j.kind === BROADCAST)).toEqual([
+      { kind: BROADCAST, key: `broadcast:${event.id}`, payload: { incidentId: 1, eventId: event.id, announce: true }, status: 'queued' },
+    ]);
+  });
+
+  it('the same severity again is a no-op', async () => {
+    const before = f.counts();
+    expect((await f.run('/incident severity INC-1 sev1')).reply.text).toBe('INC-1 is already SEV1.');
+    expect(f.counts()).toEqual(before);
+  });
+
+  it('an update inside the war room needs no id, moves the status and resets the update clock', async () => {
+    f.store.incidents.update(1, { roomId: 'R1', roomName: 'inc-1-payment-gateway-down' });
+    f.clock.advance(20 * 60_000);
+    const result = await f.run('/incident update identified Bad config push --eta=1h30m', { roomId: 'R1' });
+    expect(result.outcome).toBe('ok');
+    expect(f.store.incidents.get(1)).toMatchObject({ status: 'identified', lastUpdateAt: f.clock.now() });
+    expect(f.store.incidents.timeline(1).at(-1)).toMatchObject({
+      kind: 'status_update',
+      text: '*IDENTIFIED*: Bad config push (ETA 1h 30m)',
+      data: { status: 'identified', etaMs: 90 * 60_000 },
+    });
+    expect(f.jobs().at(-1)).toMatchObject({ kind: BROADCAST, payload: { announce: true } });
+  });
+
+  it('a war room of another platform does not imply the incident', async () => {
+    f.store.incidents.update(1, { roomId: 'R1', roomName: 'inc-1-x' });
+    expect(await refused('/incident note hello', { roomId: 'R1', platform: 'slack' })).toMatch(/Name the incident/);
+  });
+
+  it('a note keeps user text inert', async () => {
+    await f.run('/incident note INC-1 @{U9} said {{time:1}}');
+    const event = f.store.incidents.timeline(1).at(-1)!;
+    expect(event.kind).toBe('note');
+    expect([...event.text.matchAll(MENTION_TOKEN)]).toEqual([]);
+    expect([...event.text.matchAll(TIME_TOKEN)]).toEqual([]);
+  });
+
+  it('a resolved incident refuses updates, role and severity changes', async () => {
+    f.store.incidents.update(1, { status: 'resolved' });
+    expect(await refused('/incident update INC-1 monitoring all good', {}, 'refused')).toBe(
+      'INC-1 is resolved; reopen it first with /incident reopen INC-1.',
+    );
+    expect(await refused('/incident lead INC-1 @me', {}, 'refused')).toMatch(/INC-1 is resolved/);
+    expect(await refused('/incident severity INC-1 sev3', {}, 'refused')).toMatch(/INC-1 is resolved/);
+  });
+
+  it('list shows open incidents only, newest first', async () => {
+    await declare('/incident sev3 Second one');
+    await declare('/incident sev2 Third one');
+    f.store.incidents.update(2, { status: 'resolved' });
+    const text = (await f.run('/incident list')).reply.text;
+    expect(text.split('\n')[0]).toBe('*2 open incidents*');
+    expect(text.indexOf('INC-3')).toBeLessThan(text.indexOf('INC-1'));
+    expect(text).not.toContain('INC-2');
+  });
+
+  it('show returns the card and the timeline', async () => {
+    await f.run('/incident note INC-1 first note');
+    const reply = (await f.run('/incident show INC-1')).reply;
+    expect(reply.visibility).toBe('private');
+    expect(reply.text).toMatch(/^\*Timeline\* \(2 events\)/);
+    expect(reply.text).toContain('first note');
+    expect(reply.card).toMatchObject({ title: 'INC-1: Payment gateway down', accent: 'danger' });
+    expect(reply.card?.buttons?.map((b) => b.command)).toEqual(['incident lead INC-1 @me', 'incident show INC-1']);
+  });
+
+  it('/incident with no text, and /incident help, show the usage privately', async () => {
+    for (const text of ['/incident', '/incident help']) {
+      const result = await f.run(text);
+      expect(result.outcome).toBe('ok');
+      expect(result.reply.visibility).toBe('private');
+      expect(result.reply.text).toContain('/incident update');
+    }
+  });
+});
+
+describe('subcommand and flag names are looked up as own names only', () => {
+  // BUG (src/commands/router.ts:62): `family.subcommands[word]` also finds Object.prototype members,
+  // so "constructor" and "__proto__" are taken as subcommands. Without flags the handler call fails
+  // ('error', "Something went wrong"); with a flag, `sub.flags.includes` (router.ts:69) throws out of
+  // handle() before its try block, so the router rejects. Fix: Object.hasOwn(family.subcommands, word).
+  it.fails('/incident constructor --x=1 is answered, not thrown', async () => {
+    const result = await f.run('/incident constructor --x=1');
+    expect(result.outcome).toBe('invalid');
+  });
+
+  it.fails.each(['/incident constructor', '/incident __proto__'])('%s is an unknown subcommand, not an internal error', async (text) => {
+    const result = await f.run(text);
+    expect(result.outcome).toBe('invalid');
+    expect(result.reply.text).toMatch(/^Unknown \/incident subcommand/);
+  });
+
+  it('other Object.prototype names are ordinary unknown subcommands (they are never all lower case)', async () => {
+    for (const text of ['/incident toString', '/incident hasOwnProperty --eta=1m', '/incident valueOf']) {
+      expect((await f.run(text)).outcome).toBe('invalid');
+    }
+  });
+});
+
+describe('router properties', () => {
+  const ALLOWED: Outcome[] = ['ok', 'invalid', 'refused'];
+  const pieces = fc.constantFrom(
+    ' ', '  ', '\n', '"', "'", '“', '”', '‘', '’', '--x=', '--eta=', '—eta=', '--description=', '--', '<@U1|a>', '<@U1>', '<#C1|general>',
+    '<!channel>', '<https://x.y|l>', '<', '>', '|', '@', '@jane', '@me', '=', 'sev1', 'SEV-0', 'sev9', 'sev', 'INC-1', 'INC-2', 'INC-0',
+    'INC-99999999999', '1', 'update', 'lead', 'comms', 'note', 'severity', 'list', 'show', 'help', 'investigating', 'identified',
+    'monitoring', '5m', '🔥', '\u0000', '\u0007', '\u200b', 'e\u0301', '{{time:1}}', '@{U1}', '#{C1|x}', 'x',
+  );
+  const grammar = fc
+    .array(fc.oneof({ weight: 5, arbitrary: pieces }, { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 6 }) }), { maxLength: 30 })
+    .map((parts) => parts.join(''));
+  // Words that name Object.prototype members crash the router (see the expected failures below);
+  // drop this filter once router.ts and parse-command.ts look names up with Object.hasOwn.
+  const anyText = fc
+    .oneof(grammar, fc.string({ unit: 'binary', maxLength: 200 }), fc.string({ unit: 'grapheme', maxLength: 200 }))
+    .filter((text) => !/__proto__|constructor/i.test(text));
+  const where = fc.record({
+    platform: fc.constantFrom('console' as const, 'cli' as const, 'slack' as const),
+    inRoom: fc.boolean(),
+    key: fc.option(fc.constantFrom('k1', 'k2', 'k3'), { nil: undefined }),
+  });
+
+  it('never throws and always answers with non-empty text and an expected outcome', async () => {
+    await declare();
+    f.store.incidents.update(1, { roomId: 'R1', roomName: 'inc-1-x' });
+    await declare('/incident sev2 Resolved one');
+    f.store.incidents.update(2, { status: 'resolved' });
+    await fc.assert(
+      fc.asyncProperty(anyText, where, async (text, w) => {
+        const result = await f.run(`/incident ${text}`, {
+          platform: w.platform,
+          ...(w.inRoom && { roomId: 'R1' }),
+          ...(w.key && { idempotencyKey: w.key }),
+        });
+        expect(result.reply.text.length).toBeGreaterThan(0);
+        expect([...ALLOWED, ...(w.key ? ['duplicate'] : [])]).toContain(result.outcome);
+        expect(['private', 'channel']).toContain(result.reply.visibility);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('an invalid command never changes incidents, timeline, jobs or receipts', async () => {
+    await declare();
+    f.store.incidents.update(1, { roomId: 'R1', roomName: 'inc-1-x' });
+    let invalid = 0;
+    await fc.assert(
+      fc.asyncProperty(anyText, fc.boolean(), async (text, inRoom) => {
+        const before = f.counts();
+        const incidents = f.store.incidents.list();
+        const result = await f.run(`/incident ${text}`, { ...(inRoom && { roomId: 'R1' }), idempotencyKey: `key-${invalid}-${text.length}` });
+        if (result.outcome !== 'invalid') return;
+        invalid++;
+        expect(f.counts()).toEqual(before);
+        expect(f.store.incidents.list()).toEqual(incidents);
+      }),
+      { numRuns: 1500 },
+    );
+    expect(invalid).toBeGreaterThan(300);
+  });
+});

@@ -1,0 +1,356 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { openDatabase, type DbHandle } from '../../../src/adapters/db/database.js';
+import { createJobStore, type JobStore } from '../../../src/adapters/db/job-store.js';
+import { PermanentJobError, RetryLater, createLivenessCheck, createWorker, type JobHandler, type Worker, type WorkerOptions } from '../../../src/jobs/worker.js';
+import { createManualClock, type ManualClock } from '../../../src/ports/clock.js';
+
+let dir: string;
+let handle: DbHandle;
+let clock: ManualClock;
+let jobs: JobStore;
+const workers: Worker[] = [];
+const children: ChildProcess[] = [];
+const logger = pino({ level: 'silent' });
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'firelane-worker-'));
+  handle = openDatabase(join(dir, 'firelane.db'));
+  clock = createManualClock();
+  jobs = createJobStore(handle, clock);
+});
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.stop(0)));
+  for (const child of children.splice(0)) child.kill();
+  handle.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function worker(handlers: Record<string, JobHandler>, options: Partial<WorkerOptions> = {}): Worker {
+  const w = createWorker({ store: jobs, handlers, logger, now: clock.now, pollMs: 60_000, ...options });
+  workers.push(w);
+  return w;
+}
+
+const job = (key: string) => jobs.get(key)!;
+
+/** The pid of a process that has exited. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', '']);
+  expect(child.status).toBe(0);
+  return child.pid;
+}
+
+/** A process that stays alive until the test ends. */
+function livePid(): number {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+  children.push(child);
+  return child.pid!;
+}
+
+describe('running jobs', () => {
+  it('drain() runs every due job once and leaves future ones queued', async () => {
+    const ran: string[] = [];
+    const w = worker({ note: async (payload) => void ran.push(String(payload.n)) });
+    for (const n of [1, 2, 3, 4, 5, 6]) jobs.enqueue({ kind: 'note', key: `n${n}`, payload: { n } });
+    jobs.enqueue({ kind: 'note', key: 'later', payload: { n: 'later' }, runAt: clock.now() + 60_000 });
+
+    await w.drain();
+    expect(ran.sort()).toEqual(['1', '2', '3', '4', '5', '6']);
+    expect(job('n1')).toMatchObject({ status: 'done', attempts: 1, lockedBy: null, finishedAt: clock.now() });
+    expect(job('later').status).toBe('queued');
+
+    clock.advance(60_000);
+    await w.drain();
+    expect(ran).toContain('later');
+    expect(jobs.depth()).toMatchObject({ queued: 0, running: 0, dead: 0 });
+  });
+
+  it('the same key enqueued twice runs once', async () => {
+    let runs = 0;
+    const w = worker({ once: async () => void runs++ });
+    jobs.enqueue({ kind: 'once', key: 'war-room:1', payload: {} });
+    jobs.enqueue({ kind: 'once', key: 'war-room:1', payload: {} });
+    await w.drain();
+    jobs.enqueue({ kind: 'once', key: 'war-room:1', payload: {} });
+    await w.drain();
+    expect(runs).toBe(1);
+  });
+});
+
+describe('failures', () => {
+  it('retries a failing job with growing backoff, then buries it as dead after maxAttempts', async () => {
+    let runs = 0;
+    const w = worker(
+      {
+        flaky: async () => {
+          runs++;
+          throw new Error(`upstream 503 (run ${runs})`);
+        },
+      },
+      { maxAttempts: 3, baseDelayMs: 1_000 },
+    );
+    jobs.enqueue({ kind: 'flaky', key: 'f', payload: {} });
+
+    await w.drain();
+    const first = job('f');
+    expect(first).toMatchObject({ status: 'queued', attempts: 1, lastError: 'upstream 503 (run 1)' });
+    expect(first.runAt - clock.now()).toBeGreaterThanOrEqual(800);
+    expect(first.runAt - clock.now()).toBeLessThanOrEqual(1_200);
+
+    await w.drain();
+    expect(runs).toBe(1); // not due yet
+
+    clock.set(first.runAt);
+    await w.drain();
+    const second = job('f');
+    expect(second).toMatchObject({ status: 'queued', attempts: 2, lastError: 'upstream 503 (run 2)' });
+    expect(second.runAt - clock.now()).toBeGreaterThanOrEqual(1_600);
+    expect(second.runAt - clock.now()).toBeLessThanOrEqual(2_400);
+
+    clock.set(second.runAt);
+    await w.drain();
+    expect(job('f')).toMatchObject({ status: 'dead', attempts: 3, lastError: 'upstream 503 (run 3)', lockedBy: null });
+
+    clock.advance(24 * 3_600_000);
+    await w.drain();
+    expect(runs).toBe(3);
+  });
+
+  it('caps the backoff at maxDelayMs', async () => {
+    const w = worker({ flaky: async () => Promise.reject(new Error('nope')) }, { maxAttempts: 20, baseDelayMs: 1_000, maxDelayMs: 5_000 });
+    jobs.enqueue({ kind: 'flaky', key: 'f', payload: {} });
+    for (let i = 0; i < 8; i++) {
+      clock.set(job('f').runAt);
+      await w.drain();
+    }
+    expect(job('f').attempts).toBe(8);
+    expect(job('f').runAt - clock.now()).toBeLessThanOrEqual(6_000);
+  });
+
+  it('honours retryAfterMs on any error, and RetryLater', async () => {
+    let runs = 0;
+    const w = worker({
+      limited: async () => {
+        runs++;
+        if (runs === 1) throw Object.assign(new Error('ratelimited'), { retryAfterMs: 7_000 });
+        if (runs === 2) throw new RetryLater('room not open yet', 2_500);
+      },
+    });
+    jobs.enqueue({ kind: 'limited', key: 'l', payload: {} });
+
+    await w.drain();
+    expect(job('l')).toMatchObject({ status: 'queued', runAt: clock.now() + 7_000, lastError: 'ratelimited' });
+    clock.advance(6_999);
+    await w.drain();
+    expect(runs).toBe(1);
+    clock.advance(1);
+    await w.drain();
+    expect(job('l')).toMatchObject({ status: 'queued', runAt: clock.now() + 2_500, lastError: 'room not open yet' });
+    clock.advance(2_500);
+    await w.drain();
+    expect(job('l')).toMatchObject({ status: 'done', attempts: 3 });
+  });
+
+  it('PermanentJobError buries the job at once', async () => {
+    let runs = 0;
+    const w = worker({
+      doomed: async () => {
+        runs++;
+        throw new PermanentJobError('channel_not_found');
+      },
+    });
+    jobs.enqueue({ kind: 'doomed', key: 'd', payload: {} });
+    await w.drain();
+    clock.advance(3_600_000);
+    await w.drain();
+    expect(runs).toBe(1);
+    expect(job('d')).toMatchObject({ status: 'dead', attempts: 1, lastError: 'channel_not_found' });
+  });
+
+  it('buries a job of a kind nobody handles', async () => {
+    const w = worker({});
+    jobs.enqueue({ kind: 'mystery', key: 'm', payload: {} });
+    await w.drain();
+    expect(job('m')).toMatchObject({ status: 'dead', lastError: 'no handler for job kind mystery' });
+  });
+});
+
+describe('steps', () => {
+  it('a step that finished is not run again on retry; its stored result is returned', async () => {
+    const roomCreations: number[] = [];
+    const seen: unknown[] = [];
+    let attempt = 0;
+    const w = worker({
+      'open-room': async (_payload, { step }) => {
+        attempt++;
+        const room = await step('create-room', async () => {
+          roomCreations.push(attempt);
+          return { id: 'C0ROOM', name: 'inc-1-x' };
+        });
+        seen.push(room);
+        if (attempt === 1) throw new RetryLater('post failed', 1_000);
+        await step('post-card', async () => '1700000000.0001');
+      },
+    });
+    jobs.enqueue({ kind: 'open-room', key: 'war-room:1', payload: {} });
+
+    await w.drain();
+    expect(job('war-room:1')).toMatchObject({ status: 'queued', progress: { 'create-room': { id: 'C0ROOM', name: 'inc-1-x' } } });
+
+    clock.advance(1_000);
+    await w.drain();
+    expect(roomCreations).toEqual([1]);
+    expect(seen).toEqual([
+      { id: 'C0ROOM', name: 'inc-1-x' },
+      { id: 'C0ROOM', name: 'inc-1-x' },
+    ]);
+    expect(job('war-room:1')).toMatchObject({
+      status: 'done',
+      attempts: 2,
+      progress: { 'create-room': { id: 'C0ROOM', name: 'inc-1-x' }, 'post-card': '1700000000.0001' },
+    });
+  });
+
+  it('a step that failed runs again on retry', async () => {
+    let calls = 0;
+    const w = worker({
+      j: async (_p, { step }) => {
+        await step('flaky', async () => {
+          calls++;
+          if (calls === 1) throw new RetryLater('once', 10);
+          return 'ok';
+        });
+      },
+    });
+    jobs.enqueue({ kind: 'j', key: 'j', payload: {} });
+    await w.drain();
+    clock.advance(10);
+    await w.drain();
+    expect(calls).toBe(2);
+    expect(job('j')).toMatchObject({ status: 'done', progress: { flaky: 'ok' } });
+  });
+
+  it('refuses a step name that could break the stored progress, for good', async () => {
+    const w = worker({ j: async (_p, { step }) => void (await step('a"]) bad', async () => 1)) });
+    jobs.enqueue({ kind: 'j', key: 'j', payload: {} });
+    await w.drain();
+    expect(job('j')).toMatchObject({ status: 'dead', lastError: 'bad step name a"]) bad' });
+  });
+});
+
+describe('restarts and leases', () => {
+  it('a job left running by a process that is gone is requeued on start() and runs once', async () => {
+    let runs = 0;
+    jobs.enqueue({ kind: 'once', key: 'r', payload: {} });
+    jobs.claimNext(`${hostname()}:${deadPid()}:deadbeef`, 60_000);
+    expect(job('r')).toMatchObject({ status: 'running', attempts: 1 });
+
+    const w = worker({ once: async () => void runs++ });
+    w.start();
+    await vi.waitFor(() => expect(job('r').status).toBe('done'));
+
+    // Another worker starting later, and more draining, do not run it again.
+    const other = worker({ once: async () => void runs++ });
+    other.start();
+    await other.drain();
+    await w.drain();
+    expect(runs).toBe(1);
+    expect(job('r')).toMatchObject({ status: 'done', attempts: 2 });
+  });
+
+  it('a job left running by a stopped worker of this same process is requeued on start()', async () => {
+    let runs = 0;
+    jobs.enqueue({ kind: 'once', key: 'r', payload: {} });
+    jobs.claimNext(`${hostname()}:${process.pid}:oldworkr`, 60_000);
+    const w = worker({ once: async () => void runs++ });
+    w.start();
+    await vi.waitFor(() => expect(job('r').status).toBe('done'));
+    expect(runs).toBe(1);
+  });
+
+  it('does not steal a job leased by a live worker, on this host or another, while the lease holds', async () => {
+    let runs = 0;
+    jobs.enqueue({ kind: 'once', key: 'local', payload: {} });
+    jobs.enqueue({ kind: 'once', key: 'remote', payload: {} });
+    jobs.claimNext(`${hostname()}:${livePid()}:c0ffee00`, 60_000);
+    jobs.claimNext('some-other-host:4242:c0ffee01', 60_000);
+
+    const w = worker({ once: async () => void runs++ });
+    w.start();
+    await w.drain();
+    expect(runs).toBe(0);
+    expect([job('local').status, job('remote').status]).toEqual(['running', 'running']);
+    await w.stop(0);
+
+    // Once the lease has run out, the next start takes them over.
+    clock.advance(60_000);
+    const next = worker({ once: async () => void runs++ });
+    next.start();
+    await vi.waitFor(() => expect([job('local').status, job('remote').status]).toEqual(['done', 'done']));
+    expect(runs).toBe(2);
+  });
+
+  it('createLivenessCheck: other hosts are trusted, dead pids are not, own workers by id', () => {
+    const live = new Set([`${hostname()}:${process.pid}:mine`]);
+    const alive = createLivenessCheck(live);
+    expect(alive('elsewhere:1:x')).toBe(true);
+    expect(alive(`${hostname()}:${deadPid()}:x`)).toBe(false);
+    expect(alive(`${hostname()}:${livePid()}:x`)).toBe(true);
+    expect(alive(`${hostname()}:${process.pid}:mine`)).toBe(true);
+    expect(alive(`${hostname()}:${process.pid}:stopped`)).toBe(false);
+  });
+});
+
+describe('stop()', () => {
+  it('waits for a running job to finish within the grace time', async () => {
+    let finish: (() => void) | undefined;
+    const w = worker({ slow: () => new Promise<void>((done) => (finish = done)) });
+    jobs.enqueue({ kind: 'slow', key: 's', payload: {} });
+    w.start();
+    await vi.waitFor(() => expect(finish).toBeTypeOf('function'));
+    setTimeout(() => finish!(), 30);
+    const before = performance.now();
+    await w.stop(5_000);
+    expect(performance.now() - before).toBeLessThan(4_000);
+    expect(job('s').status).toBe('done');
+  });
+
+  it('gives up after the grace time and leaves the job running (for the next start to requeue)', async () => {
+    let finish!: () => void;
+    const w = worker({ stuck: () => new Promise<void>((done) => (finish = done)) });
+    jobs.enqueue({ kind: 'stuck', key: 's', payload: {} });
+    w.start();
+    await vi.waitFor(() => expect(finish).toBeTypeOf('function'));
+    const before = performance.now();
+    await w.stop(50);
+    expect(performance.now() - before).toBeGreaterThanOrEqual(40);
+    expect(job('s').status).toBe('running');
+
+    // The next worker in this process sees the stopped worker as gone.
+    let reruns = 0;
+    const next = worker({ stuck: async () => void reruns++ });
+    next.start();
+    await vi.waitFor(() => expect(job('s').status).toBe('done'));
+    expect(reruns).toBe(1);
+    finish();
+    await new Promise((resolve) => setTimeout(resolve, 10)); // let the abandoned run settle before the database closes
+    expect(job('s').status).toBe('done');
+  });
+
+  it('claims nothing after stop()', async () => {
+    let runs = 0;
+    const w = worker({ j: async () => void runs++ });
+    w.start();
+    await w.stop(0);
+    jobs.enqueue({ kind: 'j', key: 'j', payload: {} });
+    w.wake();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(runs).toBe(0);
+    expect(job('j').status).toBe('queued');
+  });
+});
