@@ -43,12 +43,12 @@ async function main(): Promise<void> {
   writeFileSync(join(dir, 'firelane.yaml'), 'incidents:\n  announceChannel: C0INCIDENTS\n');
   const [firelanePort, boltPort] = [await freePort(), await freePort()];
   const firelane = spawn(process.execPath, [join(ROOT, 'dist/main.js')], {
-    env: { PATH: process.env.PATH, PORT: String(firelanePort), HOST: '127.0.0.1', DATABASE_PATH: join(dir, 'bench.db'), FIRELANE_CONFIG: join(dir, 'firelane.yaml'), SLACK_BOT_TOKEN: 'xoxb-bench', SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: slack.apiUrl, LOG_LEVEL: 'warn' },
+    env: { PATH: process.env.PATH, PORT: String(firelanePort), HOST: '127.0.0.1', DATABASE_PATH: join(dir, 'bench.db'), FIRELANE_CONFIG: join(dir, 'firelane.yaml'), SLACK_BOT_TOKEN: 'xoxb-bench', SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: slack.apiUrl, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const bolt = spawn(TSX, [join(ROOT, 'bench/bare-bolt.ts')], { env: { PATH: process.env.PATH, PORT: String(boltPort), SIGNING_SECRET: SECRET }, stdio: ['ignore', 'pipe', 'pipe'] });
   try {
-    await Promise.all([waitForLine(bolt, /listening/), waitForLine(firelane, /"level"|firelane is up/).catch(() => undefined), new Promise((r) => setTimeout(r, 1500))]);
+    await Promise.all([waitForLine(bolt, /listening/), waitForLine(firelane, /firelane is up/)]);
     const targets = {
       bolt: `http://127.0.0.1:${boltPort}/slack/events`,
       firelane: `http://127.0.0.1:${firelanePort}/slack/events`,

@@ -2,7 +2,7 @@
 // `firelane` command line: serve (default), migrate, run "<command>" [--user=U].
 import { parseArgs } from 'node:util';
 import { userInfo } from 'node:os';
-import { ConfigError, loadConfig, SECRET_ENV_VARS } from './config.js';
+import { ConfigError, loadConfig, secretValues } from './config.js';
 import { openDatabase } from './adapters/db/database.js';
 import { createFirelane } from './app.js';
 import { createLogger } from './log.js';
@@ -33,7 +33,7 @@ async function run(args: string[]): Promise<void> {
   if (positionals.length !== 1) fail(`run takes one quoted command\n${USAGE}`);
   const cfg = config();
   // Logs go to stderr so that standard output holds only the reply.
-  const logger = createLogger(cfg.env.logLevel === 'info' ? 'warn' : cfg.env.logLevel, SECRET_ENV_VARS.map((n) => process.env[n] ?? ''), process.stderr as never);
+  const logger = createLogger(cfg.env.logLevel === 'info' ? 'warn' : cfg.env.logLevel, secretValues(), process.stderr as never);
   const firelane = await createFirelane({ config: cfg, logger, defaultMetrics: false });
   try {
     const user = values.user ?? (userInfo().username || 'cli');

@@ -672,6 +672,11 @@ export function parseFileConfig(yamlText: string, fileLabel: string): FileConfig
 /** Variables whose values are secrets: never echoed in messages or logs. */
 export const SECRET_ENV_VARS = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'MICROSOFT_APP_PASSWORD', 'GITHUB_TOKEN'] as const;
 
+/** The values of the secret variables that are set, for the logger to mask. */
+export function secretValues(env: NodeJS.ProcessEnv = process.env): string[] {
+  return SECRET_ENV_VARS.map((name) => env[name]?.trim() ?? '').filter(Boolean);
+}
+
 /** Reads a variable; empty (or blank) counts as unset. Surrounding whitespace is dropped. */
 function read(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const raw = env[name];

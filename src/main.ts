@@ -1,6 +1,6 @@
 // Composition root: config -> logger -> firelane -> listen; SIGTERM/SIGINT shut down gracefully.
 import { pathToFileURL } from 'node:url';
-import { ConfigError, loadConfig, SECRET_ENV_VARS, type Config } from './config.js';
+import { ConfigError, loadConfig, secretValues, type Config } from './config.js';
 import { createFirelane } from './app.js';
 import { createLogger } from './log.js';
 
@@ -27,8 +27,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
     }
     throw error;
   }
-  const secrets = SECRET_ENV_VARS.map((name) => env[name] ?? '').filter(Boolean);
-  const logger = createLogger(config.env.logLevel, secrets);
+  const logger = createLogger(config.env.logLevel, secretValues(env));
   let firelane;
   try {
     firelane = await createFirelane({ config, logger });

@@ -16,6 +16,8 @@ export interface CommandInput {
   roomId?: string;
   /** Same key, same request: a retried delivery or double submit returns the first reply. */
   idempotencyKey?: string;
+  /** 'slack': the text has Slack's escaping (entities for what people typed, <...> for markup). */
+  textFormat?: 'plain' | 'slack';
 }
 
 /** The chat platform that owns what a command creates (the CLI shares the local console's rooms). */

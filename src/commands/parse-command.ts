@@ -6,8 +6,10 @@
 //   count too; `--flag=value` and `--flag`; an em dash (macOS autocorrect of `--`) is accepted;
 //   Slack escapes: <@U123|name> and <@U123> are mentions, <#C123|name> is #name, <url|label> is url;
 //   `@name` (console, CLI) is a plain mention.
+// Text arriving from Slack with escaping on (`slackEntities`) has &, < and > typed by people as
+// entities: they are decoded inside words only after tokenizing, so typed text never becomes markup.
 
-import { mention, quoteUserText } from './reply.js';
+import { mention, stripTokens } from './reply.js';
 
 export type Token =
   | { kind: 'word'; value: string; quoted: boolean }
@@ -29,7 +31,10 @@ const FLAG = /^(?:--|—)([a-z][a-z0-9-]{0,40})(?:=([\s\S]*))?$/i;
 
 interface RawToken {
   text: string;
+  /** Some part was quoted. */
   quoted: boolean;
+  /** The token began with a quote: never a flag. */
+  quotedFromStart: boolean;
   /** The token was written as one <...> Slack escape. */
   angle: boolean;
 }
@@ -47,13 +52,14 @@ function tokenize(text: string): { tokens: RawToken[] } | { error: string } {
     if (chars[i] === '<') {
       const close = chars.indexOf('>', i);
       if (close !== -1 && (close + 1 === chars.length || /\s/.test(chars[close + 1]!))) {
-        tokens.push({ text: chars.slice(i, close + 1).join(''), quoted: false, angle: true });
+        tokens.push({ text: chars.slice(i, close + 1).join(''), quoted: false, quotedFromStart: false, angle: true });
         i = close + 1;
         continue;
       }
     }
     let value = '';
     let quoted = false;
+    const quotedFromStart = chars[i]! in QUOTES;
     while (i < chars.length && !/\s/.test(chars[i]!)) {
       const ch = chars[i]!;
       const opensQuote = ch in QUOTES && (value === '' || FLAG.test(value) && value.endsWith('='));
@@ -69,12 +75,14 @@ function tokenize(text: string): { tokens: RawToken[] } | { error: string } {
       value += ch;
       i++;
     }
-    tokens.push({ text: value, quoted, angle: false });
+    tokens.push({ text: value, quoted, quotedFromStart, angle: false });
   }
   return { tokens };
 }
 
-function toToken(raw: RawToken): Token {
+const decodeEntities = (text: string) => text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+
+function toToken(raw: RawToken, slackEntities: boolean): Token {
   if (raw.angle) {
     const inner = raw.text.slice(1, -1);
     const [target = '', label] = splitOnce(inner, '|');
@@ -88,7 +96,7 @@ function toToken(raw: RawToken): Token {
   if (!raw.quoted && /^@[\w.-]{1,64}$/u.test(raw.text)) {
     return { kind: 'mention', id: raw.text.slice(1), escaped: false };
   }
-  return { kind: 'word', value: raw.text, quoted: raw.quoted };
+  return { kind: 'word', value: slackEntities ? decodeEntities(raw.text) : raw.text, quoted: raw.quoted };
 }
 
 function splitOnce(text: string, separator: string): [string, string | undefined] {
@@ -96,12 +104,17 @@ function splitOnce(text: string, separator: string): [string, string | undefined
   return at === -1 ? [text, undefined] : [text.slice(0, at), text.slice(at + 1)];
 }
 
-export function parseCommand(text: string): ParseResult {
+export interface ParseOptions {
+  /** The text comes from Slack with escaping on: &amp; &lt; &gt; in words are what people typed. */
+  slackEntities?: boolean;
+}
+
+export function parseCommand(text: string, options: ParseOptions = {}): ParseResult {
   if (typeof text !== 'string') return { ok: false, error: 'no command text' };
   if (text.length > MAX_COMMAND_LENGTH) {
     return { ok: false, error: `the command is too long (${text.length} characters; at most ${MAX_COMMAND_LENGTH})` };
   }
-  const result = tokenize(text.normalize('NFC'));
+  const result = tokenize(stripTokens(text).normalize('NFC'));
   if ('error' in result) return { ok: false, error: result.error };
 
   const [first, ...rest] = result.tokens;
@@ -109,14 +122,15 @@ export function parseCommand(text: string): ParseResult {
   const args: Token[] = [];
   const flags: Record<string, string> = {};
   for (const raw of first && name === '' ? result.tokens : rest) {
-    const flag = !raw.quoted || raw.text.includes('=') ? FLAG.exec(raw.text) : null;
-    if (flag && !raw.angle) {
+    const flag = raw.quotedFromStart || raw.angle ? null : FLAG.exec(raw.text);
+    if (flag) {
       const flagName = flag[1]!.toLowerCase();
-      if (flagName in flags) return { ok: false, error: `--${flagName} is given twice` };
-      flags[flagName] = flag[2] ?? 'true';
+      if (Object.hasOwn(flags, flagName)) return { ok: false, error: `--${flagName} is given twice` };
+      const value = flag[2] ?? 'true';
+      flags[flagName] = options.slackEntities ? decodeEntities(value) : value;
       continue;
     }
-    args.push(toToken(raw));
+    args.push(toToken(raw, options.slackEntities === true));
   }
   return { ok: true, command: { name, args, flags } };
 }
@@ -130,7 +144,7 @@ export function tokenText(token: Token): string {
 export function restText(args: Token[], from = 0): string {
   return args
     .slice(from)
-    .map((t) => (t.kind === 'mention' ? (t.escaped ? mention(t.id) : `@${t.id}`) : quoteUserText(t.value)))
+    .map((t) => (t.kind === 'mention' ? (t.escaped ? mention(t.id) : `@${t.id}`) : t.value))
     .join(' ')
     .trim();
 }

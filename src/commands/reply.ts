@@ -1,13 +1,16 @@
 // The neutral reply model: handlers return this; each platform adapter renders it.
 //
-// Text is plain words plus three inline tokens that renderers translate:
-//   @{U123}        a mention of a platform user id (see `mention`)
-//   {{time:<ms>}}  a point in time, shown in the reader's local time where the platform can
-//   #{C123|name}   a link to a conversation (see `roomLink`)
+// Text is plain words plus inline tokens that renderers translate:
+//   mention(id)        a mention of a platform user id
+//   timeToken(ms)      a point in time, shown in the reader's local time where the platform can
+//   roomLink(id, name) a link to a conversation
 //   *bold*, _italic_, `code` (Slack mrkdwn style; other renderers map or strip them)
-// Everything else is literal and is escaped by the renderer, so chat text can never smuggle in
-// a platform control sequence such as Slack's <!channel>. Text from users goes through
-// `quoteUserText` so it cannot forge a token either.
+// Tokens are delimited by two private-use code points (U+E000, U+E001) that the parser removes from
+// everything people type, so user text can never forge a token; everything else is literal and
+// escaped by each renderer, so chat text cannot smuggle in platform markup such as Slack's <!channel>.
+
+const OPEN = '\uE000';
+const CLOSE = '\uE001';
 
 export type Visibility = 'private' | 'channel';
 
@@ -38,14 +41,19 @@ export interface Reply {
   card?: Card;
 }
 
-export const mention = (userId: string) => `@{${userId}}`;
+export const mention = (userId: string) => `${OPEN}@${userId}${CLOSE}`;
 /** A link to a conversation: Slack renders it as a channel link, others as #name. */
-export const roomLink = (roomId: string, name: string) => `#{${roomId}|${name}}`;
-export const timeToken = (ms: number) => `{{time:${ms}}}`;
+export const roomLink = (roomId: string, name: string) => `${OPEN}#${roomId}|${name}${CLOSE}`;
+export const timeToken = (ms: number) => `${OPEN}t${Math.round(ms)}${CLOSE}`;
 
-export const MENTION_TOKEN = /@\{([A-Za-z0-9_.:-]{1,128})\}/g;
-export const TIME_TOKEN = /\{\{time:(\d{1,15})\}\}/g;
-export const ROOM_TOKEN = /#\{([A-Za-z0-9_.:@-]{1,200})\|([a-z0-9_-]{1,80})\}/g;
+export const MENTION_TOKEN = /\uE000@([^\uE000\uE001|]{1,200})\uE001/g;
+export const TIME_TOKEN = /\uE000t(\d{1,15})\uE001/g;
+export const ROOM_TOKEN = /\uE000#([^\uE000\uE001|]{1,200})\|([^\uE000\uE001]{1,80})\uE001/g;
+
+/** Text from people made inert: the token delimiters are removed, nothing else changes. */
+export function stripTokens(text: string): string {
+  return text.replace(/[\uE000\uE001]/g, '');
+}
 
 export const privateReply = (text: string, card?: Card): Reply => ({ visibility: 'private', text, ...(card && { card }) });
 export const channelReply = (text: string, card?: Card): Reply => ({ visibility: 'channel', text, ...(card && { card }) });
@@ -60,9 +68,4 @@ export function toPlainText(text: string, names: (id: string) => string = (id) =
 
 export function formatUtc(ms: number): string {
   return new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
-}
-
-/** User-typed text made inert: braces that would read as a token are broken up. */
-export function quoteUserText(text: string): string {
-  return text.replace(/([@#])\{/g, '$1\u200b{').replace(/\{\{/g, '{\u200b{');
 }

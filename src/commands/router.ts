@@ -38,16 +38,23 @@ export interface Router {
 
 const usageText = (message: string, usage?: string) => (usage ? `${message}\nUsage: \`${usage}\`` : message);
 
+/** A subcommand by name; only the family's own entries (not `constructor` and friends). */
+const lookup = (family: CommandFamily, word: string | undefined): Subcommand | undefined =>
+  word !== undefined && Object.hasOwn(family.subcommands, word) ? family.subcommands[word] : undefined;
+
 export function createRouter(deps: CommandDeps, families: CommandFamily[], logger?: Logger): Router {
   const byName = new Map(families.map((f) => [f.name, f]));
   const known = families.map((f) => `/${f.name}`).join(', ');
 
   async function handle(input: CommandInput & { parsed?: ParsedCommand }): Promise<RouterResult> {
-    const parsed = input.parsed ? { ok: true as const, command: input.parsed } : parseCommand(input.text);
-    const familyName = parsed.ok ? parsed.command.name : (/^\s*\/?(\w+)/.exec(input.text)?.[1]?.toLowerCase() ?? '');
+    const parsed = input.parsed ? { ok: true as const, command: input.parsed } : parseCommand(input.text, { slackEntities: input.textFormat === 'slack' });
+    const [, typedName = '', typedFirst] = /^\s*\/?(\w+)(?:\s+(\S+))?/.exec(input.text) ?? [];
+    const familyName = parsed.ok ? parsed.command.name : typedName.toLowerCase();
     const family = byName.get(familyName);
     if (!parsed.ok) {
-      const usage = family ? `/${family.name} help` : undefined;
+      // Show the form of what the user was trying to do, read from the words before the problem.
+      const guess = family && (lookup(family, typedFirst?.toLowerCase()) ?? family.fallback?.(typedFirst));
+      const usage = guess?.usage ?? (family ? `/${family.name} help` : undefined);
       return { reply: privateReply(usageText(`Could not read that command: ${parsed.error}.`, usage)), command: familyName || '?', outcome: 'invalid' };
     }
     if (!family) {
@@ -59,7 +66,7 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
     }
     const [first, ...rest] = parsed.command.args;
     const word = first?.kind === 'word' ? first.value.toLowerCase() : undefined;
-    const named = word !== undefined ? family.subcommands[word] : undefined;
+    const named = lookup(family, word);
     const sub = named ?? family.fallback?.(first && tokenText(first));
     const command = `${family.name} ${named ? word : sub ? 'declare' : (word ?? '')}`.trim();
     if (!sub) {

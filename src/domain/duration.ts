@@ -1,9 +1,9 @@
-// Durations as written in config and commands: `90s`, `15m`, `2h`, `1d`, or combined `1h30m`.
+// Durations as written in config and commands: `90s`, `15m`, `2h`, `1d`, or combined `1h30m` (`1h 30m`).
 const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** Milliseconds, or undefined when the text is not a positive duration. */
 export function parseDuration(text: string): number | undefined {
-  const trimmed = text.trim().toLowerCase();
+  const trimmed = text.replace(/\s+/g, '').toLowerCase();
   if (!/^(\d+[smhd])+$/.test(trimmed)) return undefined;
   let total = 0;
   for (const [, amount, unit] of trimmed.matchAll(/(\d+)([smhd])/g)) {

@@ -7,7 +7,7 @@ import { BROADCAST } from '../commands/incident/record-event.js';
 import { OPEN_WAR_ROOM } from '../commands/incident/declare-incident.js';
 import { incidentCard, roomText, severityLabel } from '../commands/incident/incident-card.js';
 import { channelReply, mention, type Reply } from '../commands/reply.js';
-import { RoomNameTaken, type ChatPort } from '../ports/chat.js';
+import { DeliveryRefused, RoomNameTaken, type ChatPort } from '../ports/chat.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 import { PermanentJobError, RetryLater, type JobContext, type JobHandler } from './worker.js';
@@ -33,7 +33,39 @@ export function createIncidentJobs(deps: IncidentJobDeps): Record<string, JobHan
     return { incident, chat };
   }
 
-  const cardReply = (incident: Incident): Reply => channelReply(`${incidentKey(incident.id)}: ${incident.title}`, incidentCard(incident));
+  const cardReply = (incident: Incident): Reply => channelReply('', incidentCard(incident));
+
+  /**
+   * Announcements go to a channel firelane may not be allowed to post in: then the war room gets
+   * a warning (once) and the job goes on, instead of retrying for minutes and dying unseen.
+   */
+  async function announce(chat: ChatPort, step: JobContext['step'], roomId: string, message: Reply): Promise<void> {
+    const target = chat.announceRoom;
+    if (!target) return;
+    const refused = await step('announce', async () => {
+      try {
+        await chat.post(target, message);
+        return null;
+      } catch (error) {
+        if (error instanceof DeliveryRefused) return error.reason;
+        throw error;
+      }
+    });
+    if (refused) {
+      await step('announce-warning', () =>
+        chat.post(roomId, channelReply(`:warning: Could not announce in the announcement channel (${refused}). Invite firelane there, or fix incidents.announceChannel.`)),
+      );
+    }
+  }
+
+  async function inviteOrWarn(chat: ChatPort, roomId: string, users: string[]): Promise<unknown> {
+    const { failed } = await chat.invite(roomId, users);
+    if (failed.length) {
+      const names = failed.map((f) => `${mention(f.userId)} (${f.reason})`).join(', ');
+      await chat.post(roomId, channelReply(`:warning: Could not invite ${names}. Check the responders in firelane's config.`));
+    }
+    return { invited: users.length - failed.length, failed };
+  }
 
   async function openRoom(incident: Incident, chat: ChatPort, step: JobContext['step']): Promise<{ id: string; name: string }> {
     const room = await step('create-room', async () => {
@@ -70,46 +102,41 @@ export function createIncidentJobs(deps: IncidentJobDeps): Record<string, JobHan
       const opened = store.incidents.get(incident.id)!;
       const severity = config.incidents.severities[incident.severity];
       const invitees = [...new Set([incident.declaredBy, ...severity.responders, ...(incident.commander ? [incident.commander] : [])])];
-      const announce = chat.announceRoom;
       await all([
-        step('invite', async () => {
-          const { failed } = await chat.invite(room.id, invitees);
-          if (failed.length) {
-            const names = failed.map((f) => `${mention(f.userId)} (${f.reason})`).join(', ');
-            await chat.post(room.id, channelReply(`:warning: Could not invite ${names}. Check the responders in firelane's config.`));
-          }
-          return { invited: invitees.length - failed.length, failed };
-        }),
+        step('invite', () => inviteOrWarn(chat, room.id, invitees)),
         (async () => {
           const cardId = await step('post-card', () => chat.post(room.id, cardReply(opened)));
           if (opened.cardRef !== cardId) store.incidents.update(incident.id, { cardRef: cardId });
           await step('pin-card', () => chat.pin(room.id, cardId));
         })(),
-        announce
-          ? step('announce', () =>
-              chat.post(
-                announce,
-                channelReply(
-                  `:rotating_light: *${incidentKey(incident.id)}* ${severityLabel(incident.severity)} declared by ${mention(incident.declaredBy)}: ${incident.title}\nWar room: ${roomText(opened)}`,
-                ),
-              ),
-            )
-          : Promise.resolve(),
+        announce(
+          chat,
+          step,
+          room.id,
+          channelReply(`:rotating_light: *${incidentKey(incident.id)}* ${severityLabel(incident.severity)} declared by ${mention(incident.declaredBy)}: ${incident.title}\nWar room: ${roomText(opened)}`),
+        ),
       ]);
     },
 
     async [BROADCAST](payload, { step }) {
       const { incident, chat } = load(payload);
-      if (!incident.roomId || !incident.cardRef) throw new RetryLater(`the war room of ${incidentKey(incident.id)} is not open yet`, 2_000);
+      if (!incident.roomId || !incident.cardRef) {
+        if (store.jobs.state(`war-room:${incident.id}`) === 'dead') {
+          throw new PermanentJobError(`the war room of ${incidentKey(incident.id)} could not be opened`);
+        }
+        throw new RetryLater(`the war room of ${incidentKey(incident.id)} is not open yet`, 2_000);
+      }
+      const roomId = incident.roomId;
       const event = store.incidents.event(Number(payload.eventId));
       if (!event) throw new PermanentJobError(`timeline event ${String(payload.eventId)} does not exist`);
       const line = `*${incidentKey(incident.id)}* ${event.text} — ${mention(event.actor)}`;
-      const announce = payload.announce === true ? chat.announceRoom : undefined;
+      const invite = Array.isArray(payload.invite) ? payload.invite.map(String) : [];
       await all([
-        step('room', () => chat.post(incident.roomId!, channelReply(line))),
-        announce ? step('announce', () => chat.post(announce, channelReply(`${line}\nWar room: ${roomText(incident)}`))) : Promise.resolve(),
+        step('room', () => chat.post(roomId, channelReply(line))),
+        invite.length ? step('invite', () => inviteOrWarn(chat, roomId, invite)) : Promise.resolve(),
+        payload.announce === true ? announce(chat, step, roomId, channelReply(`${line}\nWar room: ${roomText(incident)}`)) : Promise.resolve(),
         // The card always shows the latest state: read it now, not when the event was recorded.
-        step('card', () => chat.update(incident.roomId!, incident.cardRef!, cardReply(store.incidents.get(incident.id)!))),
+        step('card', () => chat.update(roomId, incident.cardRef!, cardReply(store.incidents.get(incident.id)!))),
       ]);
     },
   };

@@ -72,8 +72,9 @@ export function createLivenessCheck(liveIds: Set<string>) {
     try {
       process.kill(Number(pid), 0);
       return true;
-    } catch {
-      return false;
+    } catch (error) {
+      // EPERM: the process exists but belongs to another user.
+      return (error as NodeJS.ErrnoException).code === 'EPERM';
     }
   };
 }
@@ -125,19 +126,23 @@ export function createWorker(options: WorkerOptions): Worker {
         return result;
       };
       await handler(job.payload, { job, step });
-      store.complete(job.id);
+      store.complete(job.id, id);
       metrics?.jobsTotal.inc({ kind: job.kind, outcome: 'done' });
       log.debug({ ms: now() - started }, 'job done');
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const permanent = (error as { permanent?: unknown })?.permanent === true;
-      if (permanent || job.attempts >= maxAttempts) {
-        store.bury(job.id, message);
+      if (error instanceof RetryLater) {
+        // Waiting for something else (e.g. the war room) is not a failure: it does not use up attempts.
+        store.retry(job.id, id, message, now() + error.retryAfterMs, { countAttempt: false });
+        log.debug({ retryInMs: error.retryAfterMs }, `job waits: ${message}`);
+      } else if (permanent || job.attempts >= maxAttempts) {
+        store.bury(job.id, id, message);
         metrics?.jobsTotal.inc({ kind: job.kind, outcome: 'dead' });
         log.error({ err: error }, 'job failed for good');
       } else {
         const delay = backoff(job, error);
-        store.retry(job.id, message, now() + delay);
+        store.retry(job.id, id, message, now() + delay);
         metrics?.jobsTotal.inc({ kind: job.kind, outcome: 'retry' });
         log.warn({ err: error, retryInMs: delay }, 'job failed; will retry');
       }
@@ -165,10 +170,19 @@ export function createWorker(options: WorkerOptions): Worker {
     }
   }
 
+  let lastSweep = 0;
+  /** Jobs left running by a worker that died (another process, e.g. a killed `firelane run`) go back to the queue. */
+  function sweep(): void {
+    const requeued = store.requeueOrphans(createLivenessCheck(liveWorkers));
+    if (requeued) logger.info({ requeued }, 'requeued jobs whose worker is gone or whose lease ran out');
+    lastSweep = now();
+  }
+
   function schedule(): void {
     if (stopped) return;
     clearTimeout(timer);
     timer = setTimeout(() => {
+      if (now() - lastSweep >= leaseMs / 2) sweep();
       pump();
       schedule();
     }, pollMs);
@@ -181,8 +195,7 @@ export function createWorker(options: WorkerOptions): Worker {
       if (!stopped) return;
       stopped = false;
       liveWorkers.add(id);
-      const requeued = store.requeueOrphans(createLivenessCheck(liveWorkers));
-      if (requeued) logger.info({ requeued }, 'requeued jobs left running by a previous process');
+      sweep();
       pump();
       schedule();
     },

@@ -13,6 +13,16 @@ export class RoomNameTaken extends Error {
   }
 }
 
+/** The platform will not deliver to this conversation (bot not a member, archived, gone): retrying cannot help. */
+export class DeliveryRefused extends Error {
+  constructor(
+    readonly roomId: string,
+    readonly reason: string,
+  ) {
+    super(`cannot post in ${roomId}: ${reason}`);
+  }
+}
+
 export interface InviteResult {
   /** Users that could not be invited and why (unknown user, deactivated, ...). */
   failed: Array<{ userId: string; reason: string }>;

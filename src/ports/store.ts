@@ -61,6 +61,8 @@ export interface JobRow {
 export interface JobQueue {
   /** True when the job was added, false when one with the same key exists. */
   enqueue(job: NewJob): boolean;
+  /** The state of the job with this key, if there is one. */
+  state(key: string): 'queued' | 'running' | 'done' | 'dead' | undefined;
 }
 
 export interface Receipts {

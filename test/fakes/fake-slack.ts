@@ -208,6 +208,16 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     return { channel: channelJson(ch), [field]: value };
   };
 
+  /** The app's DM with a user (Slack's `D…` conversation), created on first use. */
+  function directMessage(user: string): FakeChannel {
+    if (!userExists(user)) fail('channel_not_found');
+    const existing = [...channels.values()].find((c) => c.name === `dm-${user}`);
+    if (existing) return existing;
+    const dm: FakeChannel = { id: nextId('D'), name: `dm-${user}`, isPrivate: true, members: new Set([botUserId, user]), topic: '', purpose: '', created: Math.floor(Date.now() / 1000), archived: false };
+    channels.set(dm.id, dm);
+    return dm;
+  }
+
   const methods: Record<string, Handler> = {
     'api.test': (p) => ({ args: p }),
     'auth.test': () => ({
@@ -258,8 +268,11 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     'conversations.setTopic': setText('topic'),
     'conversations.setPurpose': setText('purpose'),
     'chat.postMessage': (p) => {
-      const byName = [...channels.values()].find((c) => c.name === str(p, 'channel')?.replace(/^#/, ''));
-      const ch = writableChannel(byName ? { channel: byName.id } : p);
+      const target = str(p, 'channel') ?? '';
+      const byName = [...channels.values()].find((c) => c.name === target.replace(/^#/, ''));
+      // Like Slack: a user id as channel posts in the app's direct-message conversation with that user.
+      const dm = /^[UW][A-Z0-9]{2,}$/.test(target) ? directMessage(target) : undefined;
+      const ch = writableChannel(dm ? { channel: dm.id } : byName ? { channel: byName.id } : p);
       const { text, blocks } = content(p);
       const threadTs = str(p, 'thread_ts');
       const msg: FakeMessage = { channel: ch.id, ts: nextTs(), text, blocks, user: botUserId, ...(threadTs ? { threadTs } : {}) };

@@ -164,12 +164,14 @@ describe('configured room prefix and long descriptions', () => {
     expect(submitted.body).toBeUndefined();
     await h.drain();
     expect(incident(h, 1).description).toBe(description);
+    // Long text is split into several sections at a space; nothing is lost.
     const shown = blockTexts(cardMessage(h, 1).blocks)
-      .join('\n')
+      .join(' ')
       .replace(/&lt;/g, '<')
       .replace(/&gt;/g, '>')
       .replace(/&amp;/g, '&');
     expect(shown).toContain(description);
+    for (const text of blockTexts(cardMessage(h, 1).blocks)) expect(text.length).toBeLessThanOrEqual(3000);
   });
 });
 

@@ -137,3 +137,33 @@ describe('the declare modal', () => {
     expect(snapshot(h)).toEqual(before);
   });
 });
+
+describe('declare form: feedback', () => {
+  let h: Harness;
+  afterEach(async () => h?.close());
+
+  it('confirms a declaration from the form in the declarer\'s direct messages', async () => {
+    h = await startHarness();
+    const submitted = await h.interaction(declareSubmission({ viewId: 'V0CONFIRM', title: 'Checkout broken', description: '' }));
+    expect(submitted.status).toBe(200);
+    // The confirmation is sent after the ack (the form closes first).
+    await expect.poll(() => h.slack.callsTo('chat.postMessage').length).toBeGreaterThan(0);
+    const dm = [...h.slack.channels.values()].find((c) => c.id.startsWith('D') && c.members.has('U0ALICE'));
+    expect(dm).toBeDefined();
+    const confirmation = h.slack.messagesIn(dm!.id);
+    expect(confirmation).toHaveLength(1);
+    expect(JSON.stringify(confirmation[0])).toContain('INC-1');
+  });
+
+  it('tells the user when the form cannot be opened, with the typed form instead', async () => {
+    h = await startHarness();
+    h.slack.failNext('views.open', { error: 'expired_trigger_id' });
+    const ack = await h.command('', { user: 'U0ALICE' });
+    expect(ack.status).toBe(200);
+    await expect.poll(() => h.slack.responses.length).toBe(1);
+    const body = h.slack.responses[0]!.body as { response_type: string; text: string };
+    expect(body.response_type).toBe('ephemeral');
+    expect(body.text).toContain('/incident sev1');
+    expect(h.firelane.store.incidents.list()).toHaveLength(0);
+  });
+});

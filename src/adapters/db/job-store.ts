@@ -1,5 +1,5 @@
 // The outbox table: enqueue inside the caller's transaction, claim with a lease, finish or retry.
-import { and, asc, count, eq, lte, min } from 'drizzle-orm';
+import { and, asc, count, eq, lte, min, sql } from 'drizzle-orm';
 import type { Clock } from '../../ports/clock.js';
 import type { JobQueue, JobRow } from '../../ports/store.js';
 import type { DbHandle } from './database.js';
@@ -8,15 +8,15 @@ import { jobs } from './schema.js';
 export interface JobStore extends JobQueue {
   /** Takes the next due job and leases it to `worker` until now + leaseMs. */
   claimNext(worker: string, leaseMs: number): JobRow | undefined;
-  complete(id: number): void;
+  complete(id: number, worker: string): void;
   /** Records the result of a finished step of a job. */
   saveStep(id: number, step: string, result: unknown): void;
   /** Keeps a long job's lease alive. */
   extendLease(id: number, worker: string, until: number): void;
-  /** Back to the queue, to run at `runAt`, with the error that made it fail. */
-  retry(id: number, error: string, runAt: number): void;
+  /** Back to the queue, to run at `runAt`; `countAttempt: false` when it only waited for something. */
+  retry(id: number, worker: string, error: string, runAt: number, options?: { countAttempt?: boolean }): void;
   /** Gives up on a job for good. */
-  bury(id: number, error: string): void;
+  bury(id: number, worker: string, error: string): void;
   /** Running jobs whose lease ran out or whose worker is gone go back to the queue. Returns how many. */
   requeueOrphans(isWorkerAlive: (worker: string) => boolean): number;
   /** Queued jobs and the age of the oldest due one (ms). */
@@ -50,10 +50,12 @@ export function createJobStore({ db, sqlite }: DbHandle, clock: Clock, onEnqueue
         | undefined;
       return row && { ...row, payload: JSON.parse(row.payload) as JobRow['payload'], progress: JSON.parse(row.progress) as JobRow['progress'] };
     },
-    complete(id) {
+    // Finishing writes only while the worker still holds the job: a run abandoned after stop()'s
+    // grace time (and requeued meanwhile) cannot overwrite the newer run's state.
+    complete(id, worker) {
       db.update(jobs)
         .set({ status: 'done', finishedAt: clock.now(), lockedBy: null, lockedUntil: null, lastError: null })
-        .where(eq(jobs.id, id))
+        .where(and(eq(jobs.id, id), eq(jobs.lockedBy, worker)))
         .run();
     },
     saveStep(id, step, result) {
@@ -65,17 +67,27 @@ export function createJobStore({ db, sqlite }: DbHandle, clock: Clock, onEnqueue
         .where(and(eq(jobs.id, id), eq(jobs.lockedBy, worker)))
         .run();
     },
-    retry(id, error, runAt) {
+    retry(id, worker, error, runAt, options = {}) {
       db.update(jobs)
-        .set({ status: 'queued', runAt, lastError: error, lockedBy: null, lockedUntil: null })
-        .where(eq(jobs.id, id))
+        .set({
+          status: 'queued',
+          runAt,
+          lastError: error,
+          lockedBy: null,
+          lockedUntil: null,
+          ...(options.countAttempt === false && { attempts: sql`max(0, ${jobs.attempts} - 1)` }),
+        })
+        .where(and(eq(jobs.id, id), eq(jobs.lockedBy, worker)))
         .run();
     },
-    bury(id, error) {
+    bury(id, worker, error) {
       db.update(jobs)
         .set({ status: 'dead', lastError: error, finishedAt: clock.now(), lockedBy: null, lockedUntil: null })
-        .where(eq(jobs.id, id))
+        .where(and(eq(jobs.id, id), eq(jobs.lockedBy, worker)))
         .run();
+    },
+    state(key) {
+      return db.select({ status: jobs.status }).from(jobs).where(eq(jobs.key, key)).get()?.status;
     },
     requeueOrphans(isWorkerAlive) {
       const now = clock.now();

@@ -25,29 +25,52 @@ export function toMrkdwn(text: string): string {
     });
 }
 
-const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
-
-function section(text: string) {
-  return { type: 'section', text: { type: 'mrkdwn', text: cut(toMrkdwn(text), 3000) } };
+/** Inside a `<...>` markup or an `&...;` entity at position `at`, or between a surrogate pair. */
+function splitsSomething(text: string, at: number): boolean {
+  if (text.lastIndexOf('<', at - 1) > text.lastIndexOf('>', at - 1)) return true;
+  const amp = text.lastIndexOf('&', at - 1);
+  if (amp !== -1 && at - amp <= 6 && !text.slice(amp, at).includes(';') && /^&[a-z]*$/.test(text.slice(amp, at))) return true;
+  const code = text.charCodeAt(at - 1);
+  return code >= 0xd800 && code <= 0xdbff;
 }
 
-/** Long text is split on line breaks into sections of at most 3000 characters each. */
-function textSections(text: string): object[] {
-  const chunks: string[] = [];
-  let current = '';
-  for (const line of text.split('\n')) {
-    if (current && current.length + line.length + 1 > 2800) {
-      chunks.push(current);
-      current = '';
+/** The best place at or before `max` to cut rendered mrkdwn: a line break, else a space, else anywhere safe. */
+function cutPoint(text: string, max: number): number {
+  for (const separator of ['\n', ' ']) {
+    for (let at = text.lastIndexOf(separator, max); at > max / 2; at = text.lastIndexOf(separator, at - 1)) {
+      if (!splitsSomething(text, at)) return at;
     }
-    current = current ? `${current}\n${line}` : line;
   }
-  if (current) chunks.push(current);
-  return chunks.map(section);
+  let at = max;
+  while (at > 1 && splitsSomething(text, at)) at--;
+  return at > 1 ? at : max;
+}
+
+/** Rendered mrkdwn in pieces of at most `max` characters, each cut where it breaks no markup. */
+export function splitMrkdwn(text: string, max = 3000): string[] {
+  const pieces: string[] = [];
+  let rest = text;
+  while (rest.length > max) {
+    const at = cutPoint(rest, max);
+    pieces.push(rest.slice(0, at));
+    rest = rest.slice(at).replace(/^[\n ]/, '');
+  }
+  if (rest) pieces.push(rest);
+  return pieces;
+}
+
+/** Shortens rendered mrkdwn to `max` characters with an ellipsis, without breaking markup. */
+function cut(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, cutPoint(text, max - 1))}…` : text;
+}
+
+/** Neutral text -> section blocks of at most 3000 characters each. */
+function textSections(text: string): object[] {
+  return splitMrkdwn(toMrkdwn(text)).map((piece) => ({ type: 'section', text: { type: 'mrkdwn', text: piece } }));
 }
 
 function cardBlocks(card: Card): object[] {
-  const blocks: object[] = [section(`${card.accent ? `${ACCENT_EMOJI[card.accent]} ` : ''}*${card.title}*`)];
+  const blocks: object[] = textSections(`${card.accent ? `${ACCENT_EMOJI[card.accent]} ` : ''}*${card.title}*`);
   if (card.text) blocks.push(...textSections(card.text));
   for (let i = 0; i < card.fields.length; i += 10) {
     blocks.push({
@@ -61,8 +84,8 @@ function cardBlocks(card: Card): object[] {
       elements: card.buttons.slice(0, 25).map((b, i) => ({
         type: 'button',
         action_id: `${BUTTON_ACTION_PREFIX}${i}`,
-        text: { type: 'plain_text', text: cut(b.label, 75) },
-        value: cut(b.command, 2000),
+        text: { type: 'plain_text', text: b.label.slice(0, 75) },
+        value: b.command.slice(0, 2000),
         ...(b.style && { style: b.style }),
       })),
     });

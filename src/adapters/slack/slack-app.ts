@@ -6,8 +6,8 @@ import type { WebClient, WebClientOptions } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { Router, RouterResult } from '../../commands/router.js';
 import type { Metrics } from '../../metrics.js';
-import { BUTTON_ACTION_PREFIX, renderSlackResponse } from './render.js';
-import { DECLARE_CALLBACK_ID, declareModal, modalToCommand, unescapeSlack } from './to-command.js';
+import { BUTTON_ACTION_PREFIX, renderSlack, renderSlackResponse } from './render.js';
+import { DECLARE_CALLBACK_ID, declareModal, modalToCommand } from './to-command.js';
 
 export const SLACK_PATH = '/slack/events';
 const MAX_SKEW_SECONDS = 5 * 60;
@@ -72,14 +72,20 @@ export function createSlackApp(options: SlackAppOptions): SlackHttp {
   }
 
   for (const name of router.names) {
-    app.command(`/${name}`, async ({ command, ack, context }) => {
+    app.command(`/${name}`, async ({ command, ack, respond, context }) => {
       if (name === 'incident' && command.text.trim() === '') {
         await ack();
-        await client.views.open({ trigger_id: command.trigger_id, view: declareModal(command.channel_id) });
+        try {
+          await client.views.open({ trigger_id: command.trigger_id, view: declareModal(command.channel_id) });
+        } catch (error) {
+          logger.warn({ err: error }, 'could not open the declare form');
+          await respond({ response_type: 'ephemeral', text: 'Could not open the declare form. Type it instead: `/incident sev1 Payment gateway down`' });
+        }
         return;
       }
       const result = await router.handle({
-        text: `/${name} ${unescapeSlack(command.text)}`,
+        text: `/${name} ${command.text}`,
+        textFormat: 'slack',
         actor: { id: command.user_id, name: command.user_name },
         platform: 'slack',
         roomId: command.channel_id,
@@ -120,6 +126,13 @@ export function createSlackApp(options: SlackAppOptions): SlackHttp {
       return;
     }
     await ack();
+    if (result.outcome !== 'ok') return;
+    // A modal has no channel to answer in: confirm in the declarer's direct messages with firelane.
+    try {
+      await client.chat.postMessage({ channel: body.user.id, ...renderSlack(result.reply) });
+    } catch (error) {
+      logger.warn({ err: error }, 'could not confirm the declaration by direct message');
+    }
   });
 
   app.error(async (error) => {

@@ -1,10 +1,13 @@
 // The ChatPort on Slack's Web API. Slack's error codes become firelane's errors here.
 import type { WebClient } from '@slack/web-api';
 import type { InviteResult, ChatPort, RoomRef } from '../../ports/chat.js';
-import { RoomNameTaken } from '../../ports/chat.js';
+import { DeliveryRefused, RoomNameTaken } from '../../ports/chat.js';
 import type { Reply } from '../../commands/reply.js';
 import type { Metrics } from '../../metrics.js';
 import { renderSlack } from './render.js';
+
+/** Errors that mean Slack will not deliver to that channel, however often we retry. */
+const UNDELIVERABLE = new Set(['not_in_channel', 'channel_not_found', 'is_archived', 'restricted_action', 'method_not_supported_for_channel_type', 'missing_scope']);
 
 /** Errors about a single user in an invite: skip that user, invite the others. */
 const PER_USER_INVITE_ERRORS = new Set(['user_not_found', 'user_is_restricted', 'user_is_ultra_restricted', 'cant_invite', 'user_disabled', 'invalid_users', 'cant_invite_self']);
@@ -75,8 +78,21 @@ export function createSlackChat(options: { client: WebClient; announceChannel?: 
       return users.length ? inviteAll(roomId, users) : { failed: [] };
     },
     async post(roomId, message: Reply) {
-      const result = await call('chat.postMessage', () => client.chat.postMessage({ channel: roomId, ...renderSlack(message) }));
-      return result.ts!;
+      const send = () => call('chat.postMessage', () => client.chat.postMessage({ channel: roomId, ...renderSlack(message) }));
+      try {
+        return (await send()).ts!;
+      } catch (error) {
+        const code = (error as SlackError).slackError ?? '';
+        if (code !== 'not_in_channel') throw UNDELIVERABLE.has(code) ? new DeliveryRefused(roomId, code) : error;
+      }
+      // Not a member (e.g. the announcement channel): join a public channel once, then post.
+      try {
+        await call('conversations.join', () => client.conversations.join({ channel: roomId }));
+        return (await send()).ts!;
+      } catch (error) {
+        const code = (error as SlackError).slackError ?? '';
+        throw UNDELIVERABLE.has(code) ? new DeliveryRefused(roomId, `${code}; invite the bot to the channel`) : error;
+      }
     },
     async update(roomId, messageId, message) {
       await call('chat.update', () => client.chat.update({ channel: roomId, ts: messageId, ...renderSlack(message) }));

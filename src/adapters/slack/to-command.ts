@@ -1,15 +1,11 @@
 // Slack payloads -> neutral commands: slash-command text escapes and the declare modal.
 import type { ViewOutput } from '@slack/bolt';
 import type { ParsedCommand, Token } from '../../commands/parse-command.js';
+import { stripTokens } from '../../commands/reply.js';
 import { SEVERITIES } from '../../domain/severity.js';
 import { MAX_TITLE_CODE_POINTS } from '../../domain/incident.js';
 
 export const DECLARE_CALLBACK_ID = 'firelane:declare';
-
-/** With should_escape on, Slack sends &, < and > typed by people as entities. */
-export function unescapeSlack(text: string): string {
-  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-}
 
 const SEVERITY_HINT: Record<string, string> = {
   sev0: 'Critical: full outage or data loss',
@@ -55,7 +51,7 @@ export function declareModal(channelId: string) {
   };
 }
 
-const word = (value: string): Token => ({ kind: 'word', value, quoted: true });
+const word = (value: string): Token => ({ kind: 'word', value: stripTokens(value), quoted: true });
 
 /** The submitted modal as the parsed form of `/incident <sev> <title> --description=...`. */
 export function modalToCommand(view: ViewOutput): { parsed: ParsedCommand; roomId?: string } {
@@ -64,7 +60,7 @@ export function modalToCommand(view: ViewOutput): { parsed: ParsedCommand; roomI
   const title = values.title?.value?.value ?? '';
   const description = values.description?.value?.value ?? '';
   return {
-    parsed: { name: 'incident', args: [word(severity), word(title)], flags: description.trim() ? { description } : {} },
+    parsed: { name: 'incident', args: [word(severity), word(title)], flags: description.trim() ? { description: stripTokens(description) } : {} },
     ...(view.private_metadata && /^[CGD][A-Z0-9]+$/.test(view.private_metadata) && { roomId: view.private_metadata }),
   };
 }

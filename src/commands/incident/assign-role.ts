@@ -22,12 +22,17 @@ export function assignRole(role: keyof typeof ROLES) {
     const key = incidentKey(incident.id);
     if (incident.status === 'resolved') throw conflict(`${key} is resolved; reopen it first with /incident reopen ${key}.`);
     if (incident[field] === user) return privateReply(`${mention(user)} is already the ${title} of ${key}.`);
+    // The card's "Take command" button must not silently take over from a commander assigned since.
+    if (ctx.flags.take === 'true' && incident[field]) {
+      throw conflict(`${mention(incident[field]!)} is already the ${title} of ${key}. To hand over: /incident ${role} ${key} @person`);
+    }
     recordEvent(ctx, incident, {
       kind: 'role_assigned',
       text: `${mention(user)} is now the ${title}${user === ctx.input.actor.id ? '' : ` (assigned by ${mention(ctx.input.actor.id)})`}`,
       data: { role: field, user, previous: incident[field] },
       patch: { [field]: user },
       broadcast: 'room',
+      invite: [user],
     });
     return privateReply(`${mention(user)} is now the ${title} of ${key}.`);
   };

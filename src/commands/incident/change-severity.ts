@@ -25,6 +25,8 @@ export function changeSeverity(ctx: HandlerContext): Reply {
     data: { from: incident.severity, to: severity },
     patch: { severity },
     broadcast: 'announce',
+    // Responders of the new severity join the war room (already-present people are skipped).
+    invite: ctx.deps.config.incidents.severities[severity].responders,
   });
   return privateReply(`${key} is now ${severityLabel(severity)}.`);
 }

@@ -24,7 +24,8 @@ export function declareIncident(ctx: HandlerContext): Reply {
       usage,
     );
   }
-  const title = restText(ctx.args, 1);
+  // One line: titles become channel names, topics and notification text.
+  const title = restText(ctx.args, 1).replace(/[\t\n\r]+/g, ' ').trim();
   const problem = titleProblem(title);
   if (problem) throw invalidInput(`Cannot declare: ${problem}.`, usage);
   const description = ctx.flags.description?.trim() || null;

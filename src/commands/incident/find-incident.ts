@@ -9,9 +9,9 @@ import type { Token } from '../parse-command.js';
 export function takeIncident(ctx: HandlerContext, usage: string): { incident: Incident; args: Token[] } {
   const [first, ...rest] = ctx.args;
   if (first?.kind === 'word' && looksLikeIncidentKey(first.value)) {
-    const id = parseIncidentKey(first.value)!;
-    const incident = ctx.deps.store.incidents.get(id);
-    if (!incident) throw notFound(`${incidentKey(id)} does not exist. See open incidents with /incident list.`, usage);
+    const id = parseIncidentKey(first.value);
+    const incident = id === undefined ? undefined : ctx.deps.store.incidents.get(id);
+    if (!incident) throw notFound(`${id === undefined ? first.value.toUpperCase() : incidentKey(id)} does not exist. See open incidents with /incident list.`, usage);
     return { incident, args: rest };
   }
   const { roomId } = ctx.input;

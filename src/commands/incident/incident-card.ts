@@ -31,7 +31,7 @@ export function incidentCard(incident: Incident): Card {
       incident.status === 'resolved'
         ? [{ label: 'Show timeline', command: `incident show ${key}` }]
         : [
-            ...(incident.commander ? [] : [{ label: 'Take command', command: `incident lead ${key} @me`, style: 'primary' as const }]),
+            ...(incident.commander ? [] : [{ label: 'Take command', command: `incident lead ${key} @me --take`, style: 'primary' as const }]),
             { label: 'Show timeline', command: `incident show ${key}` },
           ],
     footer: `Update: /incident update <investigating|identified|monitoring> <text>`,

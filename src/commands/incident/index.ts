@@ -19,7 +19,7 @@ export const incidentCommands: CommandFamily = {
   help: incidentHelp,
   subcommands: {
     update: { run: updateIncident, usage: INCIDENT_USAGE.update, flags: ['eta'] },
-    lead: { run: assignRole('lead'), usage: INCIDENT_USAGE.lead, flags: [] },
+    lead: { run: assignRole('lead'), usage: INCIDENT_USAGE.lead, flags: ['take'] },
     comms: { run: assignRole('comms'), usage: INCIDENT_USAGE.comms, flags: [] },
     note: { run: addNote, usage: INCIDENT_USAGE.note, flags: [] },
     severity: { run: changeSeverity, usage: INCIDENT_USAGE.severity, flags: [] },

@@ -12,6 +12,8 @@ export interface EventSpec {
   patch?: IncidentPatch;
   /** Post the event in the war room ('room') and also in the announcement channel ('announce'). */
   broadcast?: 'room' | 'announce';
+  /** People to invite into the war room along with the broadcast (a new commander, new responders). */
+  invite?: string[];
 }
 
 export function recordEvent(ctx: HandlerContext, incident: Incident, spec: EventSpec): { incident: Incident; event: TimelineEvent } {
@@ -31,7 +33,7 @@ export function recordEvent(ctx: HandlerContext, incident: Incident, spec: Event
       store.jobs.enqueue({
         kind: BROADCAST,
         key: `broadcast:${event.id}`,
-        payload: { incidentId: incident.id, eventId: event.id, announce: spec.broadcast === 'announce' },
+        payload: { incidentId: incident.id, eventId: event.id, announce: spec.broadcast === 'announce', ...(spec.invite?.length && { invite: spec.invite }) },
       });
     }
     return { incident: updated, event };
