@@ -9,8 +9,9 @@ const concurrency = Number(concurrencyText);
 const ts = Math.floor(Date.now() / 1000);
 
 function body(i: number): { body: string; headers: Record<string, string> } {
-  // mix "list": only /incident list; "mixed": every 10th request declares an incident.
-  const text = mix === 'mixed' && i % 10 === 0 ? `sev2 Bench incident ${i}` : 'list';
+  // "list": only /incident list; "mixed": every 10th request declares an incident; "declare": all declare.
+  const declares = mix === 'declare' || (mix === 'mixed' && i % 10 === 0);
+  const text = declares ? `sev2 Bench incident ${process.pid}-${i}` : 'list';
   const form = new URLSearchParams({
     command: '/incident',
     text,

@@ -29,8 +29,8 @@ function waitForLine(child: ChildProcess, pattern: RegExp): Promise<void> {
   });
 }
 
-function load(url: string, total: number, mix: string): LoadResult {
-  const out = execFileSync(TSX, [join(ROOT, 'bench/load.ts'), url, SECRET, String(total), String(CONCURRENCY), mix], { encoding: 'utf8' });
+function load(url: string, total: number, mix: string, concurrency = CONCURRENCY): LoadResult {
+  const out = execFileSync(TSX, [join(ROOT, 'bench/load.ts'), url, SECRET, String(total), String(concurrency), mix], { encoding: 'utf8' });
   return JSON.parse(out.trim().split('\n').at(-1)!) as LoadResult;
 }
 
@@ -66,6 +66,14 @@ async function main(): Promise<void> {
         }
       }
     }
+    // Unloaded: one request at a time, what a single on-call engineer sees.
+    const sequential: string[] = [];
+    for (const mix of ['list', 'declare'] as const) {
+      const b = load(targets.bolt, 500, mix, 1);
+      const f = load(targets.firelane, 500, mix, 1);
+      sequential.push(`| ${mix === 'list' ? '`/incident list`' : 'declaration'} | ${ms(b.p50)} | ${ms(b.p99)} | ${ms(f.p50)} | ${ms(f.p99)} |`);
+      process.stdout.write(`sequential ${mix.padEnd(7)} bolt p50 ${ms(b.p50)} p99 ${ms(b.p99)} · firelane p50 ${ms(f.p50)} p99 ${ms(f.p99)}\n`);
+    }
     const rows: string[] = [];
     let verdicts: string[] = [];
     for (const mix of ['list', 'mixed'] as const) {
@@ -96,6 +104,12 @@ while the load goes on. Median of ${ROUNDS} alternating rounds after a 300-reque
 ${rows.join('\n')}
 
 ${verdicts.join('\n')}
+
+Unloaded (one request at a time, 500 each; the time a single engineer waits for the answer):
+
+| command | Bolt p50 | Bolt p99 | firelane p50 | firelane p99 |
+|---|---|---|---|---|
+${sequential.join('\n')}
 
 Reproduce: \`npm run bench\` (\`BENCH_TOTAL\`, \`BENCH_ROUNDS\` override the sizes).
 `;

@@ -84,7 +84,8 @@ const decodeEntities = (text: string) => text.replace(/&lt;/g, '<').replace(/&gt
 
 function toToken(raw: RawToken, slackEntities: boolean): Token {
   if (raw.angle) {
-    const inner = raw.text.slice(1, -1);
+    // Slack encodes & inside links and labels too.
+    const inner = slackEntities ? decodeEntities(raw.text.slice(1, -1)) : raw.text.slice(1, -1);
     const [target = '', label] = splitOnce(inner, '|');
     if (/^@[A-Z0-9]{2,32}$/i.test(target)) {
       return { kind: 'mention', id: target.slice(1), ...(label ? { name: label } : {}), escaped: true };

@@ -3,8 +3,9 @@ const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 
 
 /** Milliseconds, or undefined when the text is not a positive duration. */
 export function parseDuration(text: string): number | undefined {
+  // Spaces may separate the parts (`1h 30m`, as formatDuration writes it), never split a number.
+  if (!/^\s*\d+\s*[smhd](\s*\d+\s*[smhd])*\s*$/i.test(text)) return undefined;
   const trimmed = text.replace(/\s+/g, '').toLowerCase();
-  if (!/^(\d+[smhd])+$/.test(trimmed)) return undefined;
   let total = 0;
   for (const [, amount, unit] of trimmed.matchAll(/(\d+)([smhd])/g)) {
     total += Number(amount) * UNIT_MS[unit as string]!;

@@ -53,7 +53,7 @@ export function createIncidentJobs(deps: IncidentJobDeps): Record<string, JobHan
     });
     if (refused) {
       await step('announce-warning', () =>
-        chat.post(roomId, channelReply(`:warning: Could not announce in the announcement channel (${refused}). Invite firelane there, or fix incidents.announceChannel.`)),
+        chat.post(roomId, channelReply(`⚠️ Could not announce in the announcement channel (${refused}). Invite firelane there, or fix incidents.announceChannel.`)),
       );
     }
   }
@@ -62,7 +62,7 @@ export function createIncidentJobs(deps: IncidentJobDeps): Record<string, JobHan
     const { failed } = await chat.invite(roomId, users);
     if (failed.length) {
       const names = failed.map((f) => `${mention(f.userId)} (${f.reason})`).join(', ');
-      await chat.post(roomId, channelReply(`:warning: Could not invite ${names}. Check the responders in firelane's config.`));
+      await chat.post(roomId, channelReply(`⚠️ Could not invite ${names}. Check the responders in firelane's config.`));
     }
     return { invited: users.length - failed.length, failed };
   }
@@ -113,7 +113,7 @@ export function createIncidentJobs(deps: IncidentJobDeps): Record<string, JobHan
           chat,
           step,
           room.id,
-          channelReply(`:rotating_light: *${incidentKey(incident.id)}* ${severityLabel(incident.severity)} declared by ${mention(incident.declaredBy)}: ${incident.title}\nWar room: ${roomText(opened)}`),
+          channelReply(`🚨 *${incidentKey(incident.id)}* ${severityLabel(incident.severity)} declared by ${mention(incident.declaredBy)}: ${incident.title}\nWar room: ${roomText(opened)}`),
         ),
       ]);
     },

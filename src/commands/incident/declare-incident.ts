@@ -54,6 +54,6 @@ export function declareIncident(ctx: HandlerContext): Reply {
     return created;
   });
   return channelReply(
-    `:rotating_light: *${incidentKey(incident.id)}* declared (${severityLabel(severity)}): ${title}. Opening the war room and paging responders now.`,
+    `🚨 *${incidentKey(incident.id)}* declared (${severityLabel(severity)}): ${title}. Opening the war room and paging responders now.`,
   );
 }

@@ -1,10 +1,10 @@
 // A real command core for unit tests: the incident router over SQLite `:memory:` and a manual clock.
 import { openDatabase, type DbHandle } from '../../../src/adapters/db/database.js';
 import { createSqliteStore, type SqliteStore } from '../../../src/adapters/db/sqlite-store.js';
-import type { Platform } from '../../../src/commands/command.js';
+import type { CommandInput, Platform } from '../../../src/commands/command.js';
 import { incidentCommands } from '../../../src/commands/incident/index.js';
 import { createRouter, type Router, type RouterResult } from '../../../src/commands/router.js';
-import { DEFAULT_FILE_CONFIG } from '../../../src/config.js';
+import { DEFAULT_FILE_CONFIG, type FileConfig } from '../../../src/config.js';
 import { createManualClock, type ManualClock } from '../../../src/ports/clock.js';
 
 export interface RunOptions {
@@ -12,6 +12,8 @@ export interface RunOptions {
   platform?: Platform;
   roomId?: string;
   idempotencyKey?: string;
+  /** 'slack': the text has Slack's escaping, as the Slack adapter passes it. */
+  textFormat?: CommandInput['textFormat'];
 }
 
 export interface Counts {
@@ -33,11 +35,11 @@ export interface IncidentFixture {
   close(): void;
 }
 
-export function createIncidentFixture(): IncidentFixture {
+export function createIncidentFixture(config: FileConfig = DEFAULT_FILE_CONFIG): IncidentFixture {
   const clock = createManualClock();
   const handle = openDatabase(':memory:');
   const store = createSqliteStore(handle, clock);
-  const router = createRouter({ store, clock, config: DEFAULT_FILE_CONFIG }, [incidentCommands]);
+  const router = createRouter({ store, clock, config }, [incidentCommands]);
   const count = (table: string) => (handle.sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
   return {
     clock,
@@ -51,6 +53,7 @@ export function createIncidentFixture(): IncidentFixture {
         platform: options.platform ?? 'console',
         ...(options.roomId !== undefined && { roomId: options.roomId }),
         ...(options.idempotencyKey !== undefined && { idempotencyKey: options.idempotencyKey }),
+        ...(options.textFormat !== undefined && { textFormat: options.textFormat }),
       }),
     counts: () => ({ incidents: count('incidents'), timeline: count('timeline_events'), jobs: count('jobs'), receipts: count('receipts') }),
     jobs: () =>

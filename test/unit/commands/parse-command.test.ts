@@ -2,11 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toMrkdwn } from '../../../src/adapters/slack/render.js';
 import { MAX_COMMAND_LENGTH, parseCommand, restText, tokenText, type ParsedCommand, type Token } from '../../../src/commands/parse-command.js';
-import { MENTION_TOKEN, ROOM_TOKEN, TIME_TOKEN } from '../../../src/commands/reply.js';
+import { MENTION_TOKEN, ROOM_TOKEN, TIME_TOKEN, mention, roomLink, timeToken } from '../../../src/commands/reply.js';
 
 /** The parsed command, failing the test with the parser's message when it refused. */
-function parsed(text: string): ParsedCommand {
-  const result = parseCommand(text);
+function parsed(text: string, options?: { slackEntities?: boolean }): ParsedCommand {
+  const result = parseCommand(text, options);
   if (!result.ok) throw new Error(`expected ${JSON.stringify(text)} to parse, got: ${result.error}`);
   return result.command;
 }
@@ -105,16 +105,28 @@ describe('parseCommand: flags', () => {
     expect(parseError('/incident update x --ETA=5m —eta=10m')).toMatch(/--eta is given twice/);
   });
 
-  // BUG (src/commands/parse-command.ts:115): `flagName in flags` also sees Object.prototype, so a
-  // first --constructor is reported as given twice. Fix: Object.hasOwn(flags, flagName).
-  it.fails('reads --constructor like any other flag', () => {
+  // Was a bug: `flagName in flags` also saw Object.prototype, so a first --constructor was "given twice".
+  it('reads --constructor like any other flag', () => {
     expect(parsed('/incident resolve --constructor=x').flags).toEqual({ constructor: 'x' });
+    expect(parsed('/incident resolve --tostring --__proto__').flags).toEqual({ tostring: 'true' });
+    expect(parseError('/incident resolve --constructor=x --constructor=y')).toMatch(/--constructor is given twice/);
   });
 
   it('treats a single dash, a lone -- and a quoted bare flag as words', () => {
     const command = parsed('/incident note -x -- "--verbose" --1=2');
     expect(command.flags).toEqual({});
     expect(words(command)).toEqual(['note', '-x', '--', '--verbose', '--1=2']);
+  });
+
+  it('never reads a token that starts with a quote as a flag, even with a value', () => {
+    for (const text of ['/incident note "--eta=5m"', "/incident note '--eta=5m'", '/incident note “--eta=5m”', '/incident note "--eta=5m investigating"']) {
+      const command = parsed(text);
+      expect(command.flags, text).toEqual({});
+      expect(command.args[1], text).toMatchObject({ kind: 'word', quoted: true });
+      expect(tokenText(command.args[1]!), text).toMatch(/^--eta=5m/);
+    }
+    // A quote after `--flag=` still quotes the value of a real flag.
+    expect(parsed('/incident update x --eta="5m"').flags).toEqual({ eta: '5m' });
   });
 });
 
@@ -163,6 +175,31 @@ describe('parseCommand: Slack escapes and mentions', () => {
   });
 });
 
+describe('parseCommand: Slack entities (slackEntities)', () => {
+  it('decodes &amp; &lt; &gt; inside words, after tokenizing', () => {
+    const command = parsed('/incident note R&amp;D says a &lt;b&gt; tag &amp;lt; broke', { slackEntities: true });
+    expect(words(command)).toEqual(['note', 'R&D', 'says', 'a', '<b>', 'tag', '&lt;', 'broke']);
+    expect(restText(command.args, 1)).toBe('R&D says a <b> tag &lt; broke');
+  });
+
+  it('keeps what people typed as &lt;@U1&gt; a plain word, never a mention or markup', () => {
+    const command = parsed('/incident note &lt;@U1&gt; &lt;!channel&gt;', { slackEntities: true });
+    expect(command.args.slice(1)).toEqual([word('<@U1>'), word('<!channel>')]);
+    const rendered = toMrkdwn(restText(command.args, 1));
+    expect(rendered).toBe('&lt;@U1&gt; &lt;!channel&gt;');
+  });
+
+  it('decodes entities in flag values and in quoted words, and still reads real <...> escapes', () => {
+    const command = parsed('/incident sev1 "A &amp; B" --description="x &gt; y" <@U1|jane>', { slackEntities: true });
+    expect(command.args).toEqual([word('sev1'), word('A & B', true), { kind: 'mention', id: 'U1', name: 'jane', escaped: true }]);
+    expect(command.flags).toEqual({ description: 'x > y' });
+  });
+
+  it('leaves entities alone without slackEntities (console, CLI)', () => {
+    expect(words(parsed('/incident note R&amp;D &lt;b&gt;'))).toEqual(['note', 'R&amp;D', '&lt;b&gt;']);
+  });
+});
+
 describe('parseCommand: limits', () => {
   it(`accepts ${MAX_COMMAND_LENGTH} characters and refuses more, saying how many`, () => {
     const head = '/incident note ';
@@ -178,33 +215,48 @@ describe('parseCommand: limits', () => {
 describe('restText: user text is made inert', () => {
   it('joins words back and turns only real Slack mentions into mention tokens', () => {
     const command = parsed('/incident note ask <@U123|jane> and @bob about "the DB"');
-    expect(restText(command.args, 1)).toBe('ask @{U123} and @bob about the DB');
+    expect(restText(command.args, 1)).toBe(`ask ${mention('U123')} and @bob about the DB`);
   });
 
-  it('breaks up @{...}, #{...|...} and {{time:...}} typed by a user', () => {
-    const text = restText(parsed('/incident note @{U1} #{C1|general} {{time:1}} x@{U2}y').args, 1);
+  it('removes the token delimiters U+E000 and U+E001 from everything typed, so no token can be forged', () => {
+    const typed = `${mention('U1')} ${roomLink('C1', 'general')} ${timeToken(1)} x${mention('U2')}y`;
+    const command = parsed(`/incident note ${typed} --description="${mention('U3')}"`);
+    const text = restText(command.args, 1);
     expect(matches(MENTION_TOKEN, text)).toBe(0);
     expect(matches(ROOM_TOKEN, text)).toBe(0);
     expect(matches(TIME_TOKEN, text)).toBe(0);
-    // The reader still sees what was typed (the breaks are zero-width).
-    expect(text.replace(/\u200b/g, '')).toBe('@{U1} #{C1|general} {{time:1}} x@{U2}y');
+    // The reader sees what was typed, minus the invisible delimiters; nothing invisible is added.
+    expect(text).toBe('@U1 #C1|general t1 x@U2y');
+    expect(command.flags).toEqual({ description: '@U3' });
+    expect(JSON.stringify(command)).not.toMatch(/[\uE000\uE001\u200b]/);
   });
 
-  // BUG (src/commands/reply.ts:67): `/\{\{/g` does not overlap, so "{{{time:1}}" becomes
-  // "{\u200b{{time:1}}", which still holds a live time token.
-  it.fails('breaks up a time token preceded by an extra brace ({{{time:1}})', () => {
-    const text = restText([word('{{{time:1}}')]);
+  it('keeps the old token syntax (@{U1}, #{C1|x}, {{time:1}}) as plain text, exactly as typed', () => {
+    const text = restText(parsed('/incident note @{U1} #{C1|general} {{time:1}} {{{time:1}} x@{U2}y').args, 1);
+    expect(text).toBe('@{U1} #{C1|general} {{time:1}} {{{time:1}} x@{U2}y');
+    expect(matches(MENTION_TOKEN, text) + matches(ROOM_TOKEN, text) + matches(TIME_TOKEN, text)).toBe(0);
+  });
+
+  // Was a bug with brace tokens: "{{{time:1}}" kept a live time token.
+  it('makes no time token of an extra brace or an extra delimiter ({{{time:1}}, U+E000 U+E000 t1 ...)', () => {
+    const text = restText(parsed('/incident note {{{time:1}} \uE000\uE000t1\uE001\uE001 \uE000\uE000@U1\uE001').args, 1);
     expect(matches(TIME_TOKEN, text)).toBe(0);
+    expect(matches(MENTION_TOKEN, text)).toBe(0);
+    expect(text).toBe('{{{time:1}} t1 @U1');
   });
 
-  it('property: no word a user types becomes a mention or room token', () => {
-    const piece = fc.constantFrom('@', '#', '{', '}', '{{', '}}', 'U1', 'C1', '|', 'general', 'time:', '1', ':', '.', '\u200b', 'x');
-    const userWord = fc.array(piece, { maxLength: 12 }).map((parts) => parts.join(''));
+  it('property: no text a user types becomes a mention, room or time token', () => {
+    const piece = fc.constantFrom('\uE000', '\uE001', '@', '#', 't', '{', '}', '{{', '}}', 'U1', 'C1', '|', 'general', 'time:', '1', ':', '.', '\u200b', 'x', ' ', '"');
     fc.assert(
-      fc.property(fc.array(userWord, { minLength: 1, maxLength: 6 }), (values) => {
-        const text = restText(values.map((v) => word(v)));
+      fc.property(fc.array(piece, { minLength: 1, maxLength: 40 }), fc.boolean(), (parts, slackEntities) => {
+        const result = parseCommand(`/incident note ${parts.join('')}`, { slackEntities });
+        fc.pre(result.ok); // an unbalanced quote is refused
+        if (!result.ok) return;
+        const text = restText(result.command.args, 1);
         expect(matches(MENTION_TOKEN, text)).toBe(0);
         expect(matches(ROOM_TOKEN, text)).toBe(0);
+        expect(matches(TIME_TOKEN, text)).toBe(0);
+        expect(text).not.toMatch(/[\uE000\uE001]/);
       }),
       { numRuns: 3000 },
     );
@@ -242,7 +294,8 @@ describe('parseCommand: properties', () => {
   const pieces = fc.constantFrom(
     ' ', '  ', '\t', '\n', '"', "'", '“', '”', '‘', '’', '„', '--x=', '--eta=', '—eta=', '--x', '--', '<@U1|a>', '<@U1>', '<#C1|general>',
     '<!channel>', '<https://x.y|l>', '<', '>', '|', '@', '@jane', '@me', '=', 'sev1', 'INC-1', 'update', '🔥', '👩‍👩‍👧', '\u0000', '\u0007',
-    '\u007f', '\u200b', '\u202e', 'e\u0301', '{{time:1}}', '@{U1}', '#{C1|x}', '\\', 'a', 'word',
+    '\u007f', '\u200b', '\u202e', 'e\u0301', '{{time:1}}', '@{U1}', '#{C1|x}', '\uE000', '\uE001', mention('U1'), timeToken(1), '&amp;', '&lt;',
+    '\\', 'a', 'word',
   );
   const grammar = fc.array(fc.oneof({ weight: 4, arbitrary: pieces }, { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 4 }) }), { maxLength: 40 }).map((parts) => parts.join(''));
 
@@ -251,6 +304,8 @@ describe('parseCommand: properties', () => {
       fc.property(grammar, (text) => {
         assertWellFormed(text);
         assertWellFormed(`/incident ${text}`);
+        const result = parseCommand(`/incident ${text}`, { slackEntities: true });
+        if (result.ok) expect(JSON.stringify(result.command)).not.toMatch(/[\uE000\uE001]/);
       }),
       { numRuns: 3000 },
     );
@@ -287,5 +342,16 @@ describe('parseCommand: properties', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('parseCommand: Slack entities inside escapes', () => {
+  it('decodes & inside a link and a mention label', () => {
+    const parsed = parseCommand('/incident note <https://x.y/?a=1&amp;b=2|dash> <@U1|Tom &amp; Jerry>', { slackEntities: true });
+    expect(parsed.ok && parsed.command.args).toEqual([
+      { kind: 'word', value: 'note', quoted: false },
+      { kind: 'word', value: 'https://x.y/?a=1&b=2', quoted: false },
+      { kind: 'mention', id: 'U1', name: 'Tom & Jerry', escaped: true },
+    ]);
   });
 });

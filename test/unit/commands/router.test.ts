@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BROADCAST } from '../../../src/commands/incident/record-event.js';
 import { OPEN_WAR_ROOM } from '../../../src/commands/incident/declare-incident.js';
-import { MENTION_TOKEN, TIME_TOKEN } from '../../../src/commands/reply.js';
+import { MENTION_TOKEN, TIME_TOKEN, mention, timeToken } from '../../../src/commands/reply.js';
+import { DEFAULT_FILE_CONFIG } from '../../../src/config.js';
 import type { Outcome } from '../../../src/commands/router.js';
 import { createIncidentFixture, type IncidentFixture, type RunOptions } from './incident-fixture.js';
 
@@ -85,11 +86,24 @@ describe('declaring an incident', () => {
     expect(f.store.incidents.timeline(id)[0]?.platform).toBe('cli');
   });
 
-  it('stores user-typed tokens in the title inert, and real Slack mentions as mentions', async () => {
-    const id = await declare('/incident sev2 @{U9} {{time:1}} paged by <@U123|jane>', { platform: 'slack' });
+  it('stores user-typed tokens in the title as plain text, and real Slack mentions as mentions', async () => {
+    const id = await declare(`/incident sev2 ${mention('U9')} ${timeToken(1)} @{U8} {{time:1}} paged by <@U123|jane>`, { platform: 'slack' });
     const title = f.store.incidents.get(id)!.title;
     expect([...title.matchAll(MENTION_TOKEN)].map((m) => m[1])).toEqual(['U123']);
     expect([...title.matchAll(TIME_TOKEN)]).toEqual([]);
+    // Exactly as typed, minus the invisible token delimiters; nothing invisible is added.
+    expect(title).toBe(`@U9 t1 @{U8} {{time:1}} paged by ${mention('U123')}`);
+    expect(title.replace(/\uE000@U123\uE001/, '')).not.toMatch(/[\uE000\uE001\u200b]/);
+  });
+
+  it('turns tabs and line breaks in the title into spaces', async () => {
+    const id = await declare('/incident sev2 "Payment\tgateway\n\ndown" --description="line one\nline two"');
+    expect(f.store.incidents.get(id)).toMatchObject({ title: 'Payment gateway down', description: 'line one\nline two' });
+  });
+
+  it('decodes Slack entities in the title and description when the text comes from Slack', async () => {
+    const id = await declare('/incident sev2 R&amp;D &lt;api&gt; down --description="x &gt; y"', { platform: 'slack', textFormat: 'slack' });
+    expect(f.store.incidents.get(id)).toMatchObject({ title: 'R&D <api> down', description: 'x > y' });
   });
 
   it('accepts a title of 150 code points (emoji count as one) and refuses 151', async () => {
@@ -99,23 +113,21 @@ describe('declaring an incident', () => {
     expect(f.store.incidents.get(id)?.title).toBe(title150);
   });
 
-  // BUG (src/commands/incident/declare-incident.ts:27 with src/commands/reply.ts:67): the length is
-  // counted after quoteUserText added zero-width spaces, so a 150-code-point title containing "{{"
-  // or "@{" is refused as 151+ and the stored title carries the invisible characters.
-  it.fails('counts the title as the user typed it (150 code points with "{{" is fine)', async () => {
+  // Was a bug: the length was counted after zero-width spaces were added to break up "{{".
+  it('counts the title as the user typed it (150 code points with "{{" is fine)', async () => {
     const title = `${'a'.repeat(146)} {{x`;
     expect(Array.from(title)).toHaveLength(150);
-    await declare(`/incident sev1 ${title}`);
+    const id = await declare(`/incident sev1 ${title}`);
+    expect(f.store.incidents.get(id)?.title).toBe(title);
   });
 
-  // BUG (src/commands/incident/declare-incident.ts:30): --description is stored raw, not through
-  // quoteUserText, and is the card text (incident-card.ts:22), so a user can forge a mention that
-  // the Slack renderer turns into a real <@U9> ping in the war room.
-  it.fails('stores --description inert, like the title', async () => {
-    const id = await declare('/incident sev1 Outage --description="ping @{U9} at {{time:1}}"');
+  // Was a bug: --description was stored raw and is the card text, so a typed token became a real ping.
+  it('stores --description inert, like the title', async () => {
+    const id = await declare(`/incident sev1 Outage --description="ping ${mention('U9')} at ${timeToken(1)}, @{U8} {{time:1}}"`);
     const description = f.store.incidents.get(id)!.description!;
     expect([...description.matchAll(MENTION_TOKEN)]).toEqual([]);
     expect([...description.matchAll(TIME_TOKEN)]).toEqual([]);
+    expect(description).toBe('ping @U9 at t1, @{U8} {{time:1}}');
   });
 });
 
@@ -133,7 +145,12 @@ describe('bad commands get a private reply naming the problem, and change nothin
     ['a flag declare does not take', '/incident sev1 Payment down --eta=5m', /--eta is not an option of incident declare; it takes --description\.\nUsage: /],
     ['a flag update does not take', '/incident update INC-1 investigating x --force', /--force is not an option of incident update; it takes --eta\.\nUsage: /],
     ['a flag note does not take', '/incident note INC-1 x --eta=5m', /--eta is not an option of incident note; it takes no flags\.\nUsage: /],
-    ['unbalanced double quote', '/incident sev1 "Payment down', /Could not read that command: unbalanced quote: " is never closed\.\nUsage: `\/incident help`/],
+    ['unbalanced double quote', '/incident sev1 "Payment down', /^Could not read that command: unbalanced quote: " is never closed\.\nUsage: `\/incident <sev0\|sev1\|sev2\|sev3> <title>/],
+    ['unbalanced quote in an update', '/incident update INC-1 investigating "DB', /unbalanced quote[\s\S]*Usage: `\/incident update \[INC-n\]/],
+    ['unbalanced quote in a note', '/incident NOTE INC-1 "DB', /unbalanced quote[\s\S]*Usage: `\/incident note \[INC-n\]/],
+    ['unbalanced quote after an unknown word', '/incident frobnicate "x', /unbalanced quote[\s\S]*Usage: `\/incident help`/],
+    ['C1 control character (NEL) in the title', '/incident sev1 "bad\u0085title"', /control characters[\s\S]*Usage: /],
+    ['bidi override in the title', '/incident sev1 "evil\u202etxt.exe"', /invisible text-direction characters[\s\S]*Usage: /],
     ['unbalanced single quote', "/incident sev1 'Payment down", /unbalanced quote: ' is never closed[\s\S]*Usage: /],
     ['flag given twice', '/incident update INC-1 identified x --eta=5m --eta=6m', /--eta is given twice[\s\S]*Usage: /],
     ['unknown incident', '/incident note INC-42 hello', /INC-42 does not exist\. See open incidents with \/incident list\.\nUsage: `\/incident note/],
@@ -171,10 +188,10 @@ describe('bad commands get a private reply naming the problem, and change nothin
     expect(await refused(`/incident note INC-1 ${'x'.repeat(4000)}`)).toMatch(/too long/);
   });
 
-  // BUG (src/commands/incident/find-incident.ts:11-12): looksLikeIncidentKey accepts any number of
-  // digits but parseIncidentKey only 1..9, so the `!` hides undefined and the reply says "INC-undefined".
-  it.fails('names the incident the user typed when the number is long', async () => {
-    expect(await refused('/incident note INC-12345678901 hello')).toContain('INC-12345678901 does not exist');
+  // Was a bug: a number of 10+ digits looks like a key but does not parse, and the reply said "INC-undefined".
+  it('names the incident the user typed when the number is long', async () => {
+    expect(await refused('/incident note INC-12345678901 hello')).toMatch(/^INC-12345678901 does not exist\. See open incidents/);
+    expect(await refused('/incident note inc-99999999999999999999 hello')).toMatch(/^INC-99999999999999999999 does not exist/);
   });
 });
 
@@ -217,23 +234,44 @@ describe('working an incident', () => {
     await declare();
   });
 
-  it('@me makes the sender the incident commander, with a timeline event and a room broadcast', async () => {
+  it('@me makes the sender the incident commander, with a timeline event and a room broadcast that invites them', async () => {
     const result = await f.run('/incident lead INC-1 @me', { user: 'bob' });
     expect(result).toMatchObject({ outcome: 'ok', command: 'incident lead' });
-    expect(result.reply).toEqual({ visibility: 'private', text: '@{bob} is now the incident commander of INC-1.' });
+    expect(result.reply).toEqual({ visibility: 'private', text: `${mention('bob')} is now the incident commander of INC-1.` });
     expect(f.store.incidents.get(1)?.commander).toBe('bob');
     const event = f.store.incidents.timeline(1).at(-1)!;
     expect(event).toMatchObject({ kind: 'role_assigned', actor: 'bob', data: { role: 'commander', user: 'bob', previous: null } });
-    expect(f.jobs().at(-1)).toEqual({ kind: BROADCAST, key: `broadcast:${event.id}`, payload: { incidentId: 1, eventId: event.id, announce: false }, status: 'queued' });
+    expect(f.jobs().at(-1)).toEqual({
+      kind: BROADCAST,
+      key: `broadcast:${event.id}`,
+      payload: { incidentId: 1, eventId: event.id, announce: false, invite: ['bob'] },
+      status: 'queued',
+    });
   });
 
   it('assigns the comms lead from a Slack mention, and a repeat changes nothing', async () => {
     await f.run('/incident comms INC-1 <@U0COMMS|carol>', { platform: 'slack', user: 'U0ALICE' });
     expect(f.store.incidents.get(1)?.commsLead).toBe('U0COMMS');
+    expect(f.jobs().at(-1)?.payload).toMatchObject({ announce: false, invite: ['U0COMMS'] });
     const before = f.counts();
     const again = await f.run('/incident comms INC-1 <@U0COMMS>', { platform: 'slack', user: 'U0ALICE' });
-    expect(again.reply.text).toBe('@{U0COMMS} is already the communications lead of INC-1.');
+    expect(again.reply.text).toBe(`${mention('U0COMMS')} is already the communications lead of INC-1.`);
     expect(f.counts()).toEqual(before);
+  });
+
+  it('the Take command button (--take) takes command only while nobody has it', async () => {
+    const taken = await f.run('/incident lead INC-1 @me --take', { user: 'bob' });
+    expect(taken).toMatchObject({ outcome: 'ok', command: 'incident lead' });
+    expect(f.store.incidents.get(1)?.commander).toBe('bob');
+
+    // A second click (someone who saw the card before bob took over) is refused and changes nothing.
+    const text = await refused('/incident lead INC-1 @me --take', { user: 'carol' }, 'refused');
+    expect(text).toMatch(new RegExp(`^${mention('bob')} is already the incident commander of INC-1\\. To hand over: /incident lead INC-1 @person`));
+    expect(f.store.incidents.get(1)?.commander).toBe('bob');
+
+    // Without --take, handing over works as before.
+    expect((await f.run('/incident lead INC-1 @me', { user: 'carol' })).outcome).toBe('ok');
+    expect(f.store.incidents.get(1)?.commander).toBe('carol');
   });
 
   it('a severity change is recorded and enqueues an announced broadcast', async () => {
@@ -247,6 +285,24 @@ describe('working an incident', () => {
     ]);
   });
 
+  it("a severity change invites the new severity's responders with the broadcast", async () => {
+    const config = structuredClone(DEFAULT_FILE_CONFIG);
+    config.incidents.severities.sev0.responders = ['U0SRE', 'U0CTO'];
+    f.close();
+    f = createIncidentFixture(config);
+    await declare();
+    await f.run('/incident severity INC-1 sev0');
+    const event = f.store.incidents.timeline(1).at(-1)!;
+    expect(f.jobs().at(-1)).toEqual({
+      kind: BROADCAST,
+      key: `broadcast:${event.id}`,
+      payload: { incidentId: 1, eventId: event.id, announce: true, invite: ['U0SRE', 'U0CTO'] },
+      status: 'queued',
+    });
+    // No responders configured for sev2: no invite.
+    await f.run('/incident severity INC-1 sev2');
+    expect(f.jobs().at(-1)?.payload).not.toHaveProperty('invite');
+  });
   it('the same severity again is a no-op', async () => {
     const before = f.counts();
     expect((await f.run('/incident severity INC-1 sev1')).reply.text).toBe('INC-1 is already SEV1.');
@@ -273,11 +329,12 @@ describe('working an incident', () => {
   });
 
   it('a note keeps user text inert', async () => {
-    await f.run('/incident note INC-1 @{U9} said {{time:1}}');
+    await f.run(`/incident note INC-1 ${mention('U9')} said ${timeToken(1)} @{U8} {{time:1}}`);
     const event = f.store.incidents.timeline(1).at(-1)!;
     expect(event.kind).toBe('note');
     expect([...event.text.matchAll(MENTION_TOKEN)]).toEqual([]);
     expect([...event.text.matchAll(TIME_TOKEN)]).toEqual([]);
+    expect(event.text).toBe('@U9 said t1 @{U8} {{time:1}}');
   });
 
   it('a resolved incident refuses updates, role and severity changes', async () => {
@@ -306,7 +363,7 @@ describe('working an incident', () => {
     expect(reply.text).toMatch(/^\*Timeline\* \(2 events\)/);
     expect(reply.text).toContain('first note');
     expect(reply.card).toMatchObject({ title: 'INC-1: Payment gateway down', accent: 'danger' });
-    expect(reply.card?.buttons?.map((b) => b.command)).toEqual(['incident lead INC-1 @me', 'incident show INC-1']);
+    expect(reply.card?.buttons?.map((b) => b.command)).toEqual(['incident lead INC-1 @me --take', 'incident show INC-1']);
   });
 
   it('/incident with no text, and /incident help, show the usage privately', async () => {
@@ -320,19 +377,24 @@ describe('working an incident', () => {
 });
 
 describe('subcommand and flag names are looked up as own names only', () => {
-  // BUG (src/commands/router.ts:62): `family.subcommands[word]` also finds Object.prototype members,
-  // so "constructor" and "__proto__" are taken as subcommands. Without flags the handler call fails
-  // ('error', "Something went wrong"); with a flag, `sub.flags.includes` (router.ts:69) throws out of
-  // handle() before its try block, so the router rejects. Fix: Object.hasOwn(family.subcommands, word).
-  it.fails('/incident constructor --x=1 is answered, not thrown', async () => {
+  // Was a bug: `family.subcommands[word]` also found Object.prototype members, so "constructor" and
+  // "__proto__" were taken as subcommands (an internal error, or a rejection with a flag).
+  it('/incident constructor --x=1 is answered, not thrown', async () => {
     const result = await f.run('/incident constructor --x=1');
     expect(result.outcome).toBe('invalid');
+    expect(result.reply.text).toMatch(/^Unknown \/incident subcommand/);
   });
 
-  it.fails.each(['/incident constructor', '/incident __proto__'])('%s is an unknown subcommand, not an internal error', async (text) => {
+  it.each(['/incident constructor', '/incident __proto__', '/incident CONSTRUCTOR', '/incident __proto__ --eta=1m'])('%s is an unknown subcommand, not an internal error', async (text) => {
     const result = await f.run(text);
     expect(result.outcome).toBe('invalid');
     expect(result.reply.text).toMatch(/^Unknown \/incident subcommand/);
+  });
+
+  it('an unbalanced quote after constructor or __proto__ shows the general usage', async () => {
+    for (const text of ['/incident constructor "x', '/incident __proto__ "x']) {
+      expect(await refused(text)).toMatch(/unbalanced quote[\s\S]*Usage: `\/incident help`/);
+    }
   });
 
   it('other Object.prototype names are ordinary unknown subcommands (they are never all lower case)', async () => {
@@ -353,11 +415,7 @@ describe('router properties', () => {
   const grammar = fc
     .array(fc.oneof({ weight: 5, arbitrary: pieces }, { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 6 }) }), { maxLength: 30 })
     .map((parts) => parts.join(''));
-  // Words that name Object.prototype members crash the router (see the expected failures below);
-  // drop this filter once router.ts and parse-command.ts look names up with Object.hasOwn.
-  const anyText = fc
-    .oneof(grammar, fc.string({ unit: 'binary', maxLength: 200 }), fc.string({ unit: 'grapheme', maxLength: 200 }))
-    .filter((text) => !/__proto__|constructor/i.test(text));
+  const anyText = fc.oneof(grammar, fc.string({ unit: 'binary', maxLength: 200 }), fc.string({ unit: 'grapheme', maxLength: 200 }));
   const where = fc.record({
     platform: fc.constantFrom('console' as const, 'cli' as const, 'slack' as const),
     inRoom: fc.boolean(),

@@ -132,7 +132,7 @@ describe('failures', () => {
     expect(job('f').runAt - clock.now()).toBeLessThanOrEqual(6_000);
   });
 
-  it('honours retryAfterMs on any error, and RetryLater', async () => {
+  it('honours retryAfterMs on any error, and RetryLater (which does not use up an attempt)', async () => {
     let runs = 0;
     const w = worker({
       limited: async () => {
@@ -144,16 +144,44 @@ describe('failures', () => {
     jobs.enqueue({ kind: 'limited', key: 'l', payload: {} });
 
     await w.drain();
-    expect(job('l')).toMatchObject({ status: 'queued', runAt: clock.now() + 7_000, lastError: 'ratelimited' });
+    expect(job('l')).toMatchObject({ status: 'queued', runAt: clock.now() + 7_000, lastError: 'ratelimited', attempts: 1 });
     clock.advance(6_999);
     await w.drain();
     expect(runs).toBe(1);
     clock.advance(1);
     await w.drain();
-    expect(job('l')).toMatchObject({ status: 'queued', runAt: clock.now() + 2_500, lastError: 'room not open yet' });
+    expect(job('l')).toMatchObject({ status: 'queued', runAt: clock.now() + 2_500, lastError: 'room not open yet', attempts: 1 });
     clock.advance(2_500);
     await w.drain();
-    expect(job('l')).toMatchObject({ status: 'done', attempts: 3 });
+    expect(runs).toBe(3);
+    expect(job('l')).toMatchObject({ status: 'done', attempts: 2 });
+  });
+
+  it('waiting with RetryLater never buries a job, however often, and a later real failure still counts', async () => {
+    let runs = 0;
+    const w = worker(
+      {
+        waits: async () => {
+          runs++;
+          if (runs <= 10) throw new RetryLater('the war room is not open yet', 1_000);
+          if (runs === 11) throw new Error('upstream 503');
+        },
+      },
+      { maxAttempts: 2, baseDelayMs: 1_000 },
+    );
+    jobs.enqueue({ kind: 'waits', key: 'w', payload: {} });
+    for (let i = 0; i < 10; i++) {
+      clock.set(job('w').runAt);
+      await w.drain();
+      expect(job('w')).toMatchObject({ status: 'queued', attempts: 0 });
+    }
+    clock.set(job('w').runAt);
+    await w.drain();
+    expect(job('w')).toMatchObject({ status: 'queued', attempts: 1, lastError: 'upstream 503' });
+    clock.set(job('w').runAt);
+    await w.drain();
+    expect(runs).toBe(12);
+    expect(job('w')).toMatchObject({ status: 'done', attempts: 2 });
   });
 
   it('PermanentJobError buries the job at once', async () => {
@@ -193,14 +221,14 @@ describe('steps', () => {
           return { id: 'C0ROOM', name: 'inc-1-x' };
         });
         seen.push(room);
-        if (attempt === 1) throw new RetryLater('post failed', 1_000);
+        if (attempt === 1) throw Object.assign(new Error('post failed'), { retryAfterMs: 1_000 });
         await step('post-card', async () => '1700000000.0001');
       },
     });
     jobs.enqueue({ kind: 'open-room', key: 'war-room:1', payload: {} });
 
     await w.drain();
-    expect(job('war-room:1')).toMatchObject({ status: 'queued', progress: { 'create-room': { id: 'C0ROOM', name: 'inc-1-x' } } });
+    expect(job('war-room:1')).toMatchObject({ status: 'queued', attempts: 1, lastError: 'post failed', progress: { 'create-room': { id: 'C0ROOM', name: 'inc-1-x' } } });
 
     clock.advance(1_000);
     await w.drain();
@@ -295,6 +323,22 @@ describe('restarts and leases', () => {
     expect(runs).toBe(2);
   });
 
+  it('sweeps for orphaned jobs while running too, every leaseMs / 2, not only at start()', async () => {
+    let runs = 0;
+    const w = worker({ once: async () => void runs++ }, { pollMs: 5, leaseMs: 60_000 });
+    w.start();
+    // Left running by a process that died after this worker started.
+    jobs.enqueue({ kind: 'once', key: 'r', payload: {} });
+    jobs.claimNext(`${hostname()}:${deadPid()}:deadbeef`, 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 60)); // many polls, but the sweep is not due yet
+    expect(job('r').status).toBe('running');
+    expect(runs).toBe(0);
+
+    clock.advance(30_000);
+    await vi.waitFor(() => expect(job('r').status).toBe('done'));
+    expect(runs).toBe(1);
+  });
+
   it('createLivenessCheck: other hosts are trusted, dead pids are not, own workers by id', () => {
     const live = new Set([`${hostname()}:${process.pid}:mine`]);
     const alive = createLivenessCheck(live);
@@ -303,6 +347,24 @@ describe('restarts and leases', () => {
     expect(alive(`${hostname()}:${livePid()}:x`)).toBe(true);
     expect(alive(`${hostname()}:${process.pid}:mine`)).toBe(true);
     expect(alive(`${hostname()}:${process.pid}:stopped`)).toBe(false);
+  });
+
+  it('createLivenessCheck: a process of another user (kill(pid, 0) fails with EPERM) is alive', () => {
+    const alive = createLivenessCheck(new Set());
+    const kill = vi.spyOn(process, 'kill').mockImplementation(() => {
+      throw Object.assign(new Error('kill EPERM'), { code: 'EPERM' });
+    });
+    try {
+      expect(alive(`${hostname()}:4242:x`)).toBe(true);
+      kill.mockImplementation(() => {
+        throw Object.assign(new Error('kill ESRCH'), { code: 'ESRCH' });
+      });
+      expect(alive(`${hostname()}:4242:x`)).toBe(false);
+    } finally {
+      kill.mockRestore();
+    }
+    // pid 1 always exists: alive whether or not we may signal it.
+    expect(alive(`${hostname()}:1:x`)).toBe(true);
   });
 });
 
@@ -340,6 +402,24 @@ describe('stop()', () => {
     finish();
     await new Promise((resolve) => setTimeout(resolve, 10)); // let the abandoned run settle before the database closes
     expect(job('s').status).toBe('done');
+  });
+
+  it('an abandoned run that fails late does not overwrite the state of the run that replaced it', async () => {
+    let fail!: (error: Error) => void;
+    const w = worker({ stuck: () => new Promise<void>((_, reject) => (fail = reject)) });
+    jobs.enqueue({ kind: 'stuck', key: 's', payload: {} });
+    w.start();
+    await vi.waitFor(() => expect(fail).toBeTypeOf('function'));
+    await w.stop(20);
+
+    const next = worker({ stuck: async () => undefined });
+    next.start();
+    await vi.waitFor(() => expect(job('s').status).toBe('done'));
+    const done = job('s');
+    fail(new Error('late failure'));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(job('s')).toEqual(done);
+    expect(job('s')).toMatchObject({ status: 'done', lastError: null, lockedBy: null });
   });
 
   it('claims nothing after stop()', async () => {

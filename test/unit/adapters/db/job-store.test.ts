@@ -37,7 +37,7 @@ describe('job store', () => {
 
   it('ignores a re-enqueue of a finished job too (the key is the effect, not the attempt)', () => {
     jobs.enqueue({ kind: 'k', key: 'a', payload: {} });
-    jobs.complete(jobs.claimNext('w', 1000)!.id);
+    jobs.complete(jobs.claimNext('w', 1000)!.id, 'w');
     expect(jobs.enqueue({ kind: 'k', key: 'a', payload: {} })).toBe(false);
     expect(status('a')).toBe('done');
   });
@@ -66,7 +66,7 @@ describe('job store', () => {
     jobs.saveStep(job.id, 'create-room', { id: 'C1', name: 'inc-1' });
     jobs.saveStep(job.id, 'post-card', '1700000000.000100');
     jobs.saveStep(job.id, 'nothing', undefined);
-    jobs.retry(job.id, 'boom', clock.now());
+    jobs.retry(job.id, 'w', 'boom', clock.now());
     expect(jobs.claimNext('w', 1000)?.progress).toEqual({ 'create-room': { id: 'C1', name: 'inc-1' }, 'post-card': '1700000000.000100', nothing: null });
   });
 
@@ -75,13 +75,60 @@ describe('job store', () => {
     jobs.enqueue({ kind: 'k', key: 'b', payload: {} });
     const a = jobs.claimNext('w', 1000)!;
     const b = jobs.claimNext('w', 1000)!;
-    jobs.retry(a.id, 'timeout', clock.now() + 3000);
-    jobs.bury(b.id, 'no such channel');
-    expect(jobs.get('a')).toMatchObject({ status: 'queued', runAt: clock.now() + 3000, lastError: 'timeout' });
+    jobs.retry(a.id, 'w', 'timeout', clock.now() + 3000);
+    jobs.bury(b.id, 'w', 'no such channel');
+    expect(jobs.get('a')).toMatchObject({ status: 'queued', runAt: clock.now() + 3000, lastError: 'timeout', attempts: 1 });
     expect(lease('a')).toEqual({ lockedBy: null, lockedUntil: null });
     expect(jobs.get('b')).toMatchObject({ status: 'dead', lastError: 'no such channel', finishedAt: clock.now() });
     clock.advance(60_000);
     expect(jobs.depth()).toEqual({ queued: 1, running: 0, dead: 1, oldestDueAgeMs: 57_000 });
+  });
+
+  it('a retry that does not count the attempt gives it back (never below zero)', () => {
+    jobs.enqueue({ kind: 'k', key: 'a', payload: {} });
+    let job = jobs.claimNext('w', 1000)!;
+    expect(job.attempts).toBe(1);
+    jobs.retry(job.id, 'w', 'room not open yet', clock.now(), { countAttempt: false });
+    expect(jobs.get('a')).toMatchObject({ status: 'queued', attempts: 0, lastError: 'room not open yet' });
+    job = jobs.claimNext('w', 1000)!;
+    jobs.retry(job.id, 'w', 'failed', clock.now(), { countAttempt: true });
+    expect(jobs.get('a')).toMatchObject({ status: 'queued', attempts: 1 });
+    handle.sqlite.prepare("UPDATE jobs SET attempts = 0, status = 'running', locked_by = 'w' WHERE key = 'a'").run();
+    jobs.retry(job.id, 'w', 'waits', clock.now(), { countAttempt: false });
+    expect(jobs.get('a')?.attempts).toBe(0);
+  });
+
+  it('complete, retry and bury write only while the given worker holds the job', () => {
+    jobs.enqueue({ kind: 'k', key: 'a', payload: {} });
+    const job = jobs.claimNext('w1', 1000)!;
+    const before = jobs.get('a');
+    jobs.complete(job.id, 'w2');
+    jobs.retry(job.id, 'w2', 'stale', clock.now() + 5000);
+    jobs.bury(job.id, 'w2', 'stale');
+    expect(jobs.get('a')).toEqual(before);
+    expect(lease('a').lockedBy).toBe('w1');
+
+    // A run abandoned and requeued (here: taken over by w2) cannot overwrite the newer run's state.
+    clock.advance(1000);
+    expect(jobs.requeueOrphans(() => true)).toBe(1);
+    const again = jobs.claimNext('w2', 1000)!;
+    jobs.complete(again.id, 'w2');
+    jobs.bury(job.id, 'w1', 'late failure of the abandoned run');
+    jobs.retry(job.id, 'w1', 'late failure of the abandoned run', clock.now());
+    expect(jobs.get('a')).toMatchObject({ status: 'done', lastError: null, attempts: 2 });
+  });
+
+  it('state(key) gives the status of the job with that key, or undefined', () => {
+    expect(jobs.state('a')).toBeUndefined();
+    jobs.enqueue({ kind: 'k', key: 'a', payload: {} });
+    expect(jobs.state('a')).toBe('queued');
+    const job = jobs.claimNext('w', 1000)!;
+    expect(jobs.state('a')).toBe('running');
+    jobs.bury(job.id, 'w', 'gone');
+    expect(jobs.state('a')).toBe('dead');
+    jobs.enqueue({ kind: 'k', key: 'b', payload: {} });
+    jobs.complete(jobs.claimNext('w', 1000)!.id, 'w');
+    expect(jobs.state('b')).toBe('done');
   });
 
   it('requeues running jobs whose lease ran out or whose worker is gone, and only those', () => {

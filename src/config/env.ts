@@ -1,0 +1,166 @@
+// Validation of the environment variables. The environment is always passed in, so this file
+// stays free of process-wide state; src/config.ts decides which environment to read.
+import path from 'node:path';
+import { ConfigError, LOG_LEVELS, TEAMS_APP_TYPES, type EnvConfig, type LogLevel, type TeamsAppType } from './types.js';
+import { parseHttpUrl, show, showUrl } from './values.js';
+
+/** Variables whose values are secrets: never echoed in messages or logs. */
+export const SECRET_ENV_VARS = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'MICROSOFT_APP_PASSWORD', 'GITHUB_TOKEN'] as const;
+
+/** The values of the secret variables that are set, for the logger to mask. */
+export function secretValues(env: NodeJS.ProcessEnv): string[] {
+  return SECRET_ENV_VARS.map((name) => env[name]?.trim() ?? '').filter(Boolean);
+}
+
+/** Reads a variable; empty (or blank) counts as unset. Surrounding whitespace is dropped. */
+export function read(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined) return undefined;
+  const trimmed = raw.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+function parsePort(raw: string | undefined): number {
+  if (raw === undefined) return 3000;
+  const port = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
+  if (!(port >= 1 && port <= 65535)) throw new ConfigError(`PORT: ${show(raw)} is not a port number (1-65535)`);
+  return port;
+}
+
+function parseSwitch(name: string, raw: string | undefined): boolean | undefined {
+  if (raw === undefined) return undefined;
+  const lower = raw.toLowerCase();
+  if (lower === '1' || lower === 'true') return true;
+  if (lower === '0' || lower === 'false') return false;
+  throw new ConfigError(`${name}: ${show(raw)} is not a switch (1 or true, 0 or false)`);
+}
+
+function resolveDatabasePath(raw: string | undefined, cwd: string): string {
+  if (raw === ':memory:') return raw;
+  return path.resolve(cwd, raw ?? './data/firelane.db');
+}
+
+/** Validates the environment variables of the contract (and FIRELANE_CONSOLE). */
+export function parseEnvConfig(env: NodeJS.ProcessEnv, cwd: string): EnvConfig {
+  const port = parsePort(read(env, 'PORT'));
+
+  const logLevelRaw = read(env, 'LOG_LEVEL');
+  let logLevel: LogLevel = 'info';
+  if (logLevelRaw !== undefined) {
+    const lower = logLevelRaw.toLowerCase();
+    if (!(LOG_LEVELS as readonly string[]).includes(lower)) {
+      throw new ConfigError(`LOG_LEVEL: unknown level ${show(logLevelRaw)} (${LOG_LEVELS.join(', ')})`);
+    }
+    logLevel = lower as LogLevel;
+  }
+
+  // Slack
+  const botToken = read(env, 'SLACK_BOT_TOKEN');
+  const signingSecret = read(env, 'SLACK_SIGNING_SECRET');
+  const slackApiUrl = read(env, 'SLACK_API_URL');
+  if (botToken !== undefined && signingSecret === undefined) {
+    throw new ConfigError('SLACK_SIGNING_SECRET: not set, but SLACK_BOT_TOKEN is (Slack needs both)');
+  }
+  if (signingSecret !== undefined && botToken === undefined) {
+    throw new ConfigError('SLACK_BOT_TOKEN: not set, but SLACK_SIGNING_SECRET is (Slack needs both)');
+  }
+  if (botToken !== undefined && /\s/.test(botToken)) {
+    throw new ConfigError('SLACK_BOT_TOKEN: contains whitespace (value not shown)');
+  }
+  if (slackApiUrl !== undefined && !(parseHttpUrl(slackApiUrl) && slackApiUrl.endsWith('/api/'))) {
+    throw new ConfigError(
+      `SLACK_API_URL: ${showUrl(slackApiUrl)} is not an http(s) URL ending in /api/ (e.g. https://slack.com/api/)`,
+    );
+  }
+  let slack: EnvConfig['slack'];
+  if (botToken !== undefined && signingSecret !== undefined) {
+    slack = { botToken, signingSecret };
+    if (slackApiUrl !== undefined) slack.apiUrl = slackApiUrl;
+  }
+
+  // Microsoft Teams
+  const appId = read(env, 'MICROSOFT_APP_ID');
+  const appPassword = read(env, 'MICROSOFT_APP_PASSWORD');
+  const tenantId = read(env, 'MICROSOFT_APP_TENANT_ID');
+  const appTypeRaw = read(env, 'MICROSOFT_APP_TYPE');
+  let appType: TeamsAppType | undefined;
+  if (appTypeRaw !== undefined) {
+    appType = TEAMS_APP_TYPES.find((t) => t.toLowerCase() === appTypeRaw.toLowerCase());
+    if (!appType) {
+      throw new ConfigError(`MICROSOFT_APP_TYPE: unknown app type ${show(appTypeRaw)} (${TEAMS_APP_TYPES.join(', ')})`);
+    }
+  }
+  let teams: EnvConfig['teams'];
+  if (appId === undefined) {
+    const stray = [
+      appPassword !== undefined && 'MICROSOFT_APP_PASSWORD',
+      tenantId !== undefined && 'MICROSOFT_APP_TENANT_ID',
+      appTypeRaw !== undefined && 'MICROSOFT_APP_TYPE',
+    ].filter((x): x is string => typeof x === 'string');
+    if (stray.length > 0) {
+      throw new ConfigError(
+        `MICROSOFT_APP_ID: not set, but ${stray.join(' and ')} ${stray.length === 1 ? 'is' : 'are'} (Teams needs the app id)`,
+      );
+    }
+  } else {
+    if (appPassword === undefined && appType !== 'UserAssignedMSI') {
+      throw new ConfigError(
+        'MICROSOFT_APP_PASSWORD: not set, but MICROSOFT_APP_ID is (required unless MICROSOFT_APP_TYPE=UserAssignedMSI)',
+      );
+    }
+    if (tenantId === undefined && (appType === 'SingleTenant' || appType === 'UserAssignedMSI')) {
+      throw new ConfigError(`MICROSOFT_APP_TENANT_ID: not set (required with MICROSOFT_APP_TYPE=${appType})`);
+    }
+    teams = { appId };
+    if (appPassword !== undefined) teams.appPassword = appPassword;
+    if (tenantId !== undefined) teams.tenantId = tenantId;
+    if (appType !== undefined) teams.appType = appType;
+  }
+
+  // GitHub
+  const githubToken = read(env, 'GITHUB_TOKEN');
+  const githubApiUrlRaw = read(env, 'GITHUB_API_URL');
+  if (githubApiUrlRaw !== undefined && !parseHttpUrl(githubApiUrlRaw)) {
+    throw new ConfigError(
+      `GITHUB_API_URL: ${showUrl(githubApiUrlRaw)} is not an http(s) URL (e.g. https://github.example.com/api/v3)`,
+    );
+  }
+  let github: EnvConfig['github'];
+  if (githubToken !== undefined) {
+    if (/\s/.test(githubToken)) throw new ConfigError('GITHUB_TOKEN: contains whitespace (value not shown)');
+    github = { token: githubToken };
+    if (githubApiUrlRaw !== undefined) github.apiUrl = githubApiUrlRaw.replace(/\/+$/, '');
+  }
+
+  const localMode = slack === undefined && teams === undefined;
+  const consoleEnabled = parseSwitch('FIRELANE_CONSOLE', read(env, 'FIRELANE_CONSOLE')) ?? localMode;
+
+  const host = read(env, 'HOST') ?? (localMode ? '127.0.0.1' : '0.0.0.0');
+  if (/\s/.test(host)) throw new ConfigError(`HOST: ${show(host)} is not a bind address`);
+
+  const out: EnvConfig = {
+    port,
+    host,
+    databasePath: resolveDatabasePath(read(env, 'DATABASE_PATH'), cwd),
+    logLevel,
+    consoleEnabled,
+    localMode,
+  };
+  if (slack) out.slack = slack;
+  if (teams) out.teams = teams;
+  if (github) out.github = github;
+  const kubeconfig = read(env, 'KUBECONFIG');
+  if (kubeconfig !== undefined) out.kubeconfig = kubeconfig;
+  return out;
+}
+
+/** The environment config with secrets replaced, safe to log. */
+export function redactEnvConfig(env: EnvConfig): Record<string, unknown> {
+  const hidden = '[redacted]';
+  return {
+    ...env,
+    slack: env.slack && { ...env.slack, botToken: hidden, signingSecret: hidden },
+    teams: env.teams && { ...env.teams, ...(env.teams.appPassword !== undefined ? { appPassword: hidden } : {}) },
+    github: env.github && { ...env.github, token: hidden },
+  };
+}

@@ -1,0 +1,228 @@
+// The schema of the YAML config file and parseFileConfig, which turns its text into a FileConfig
+// (YAML syntax errors and the first schema issue become one ConfigError line with the key path).
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { SEVERITIES } from '../domain/severity.js';
+import {
+  DEFAULT_APPROVAL_EXPIRY_MS,
+  DEFAULT_CANARY_STEPS,
+  DEFAULT_CHANNEL_PREFIX,
+  DEFAULT_DEVELOP_BRANCH,
+  DEFAULT_HEALTH_WINDOW_MS,
+  DEFAULT_PRODUCTION_BRANCH,
+  defaultApprovals,
+  defaultPlaybooks,
+  defaultSeverities,
+} from './defaults.js';
+import { duration, integer, section, text, userList, value, word } from './leaf-schemas.js';
+import { approvalSchema, serviceSchema } from './service-schema.js';
+import { ConfigError, type ApprovalPolicy, type FileConfig, type KubernetesTarget, type ServiceConfig } from './types.js';
+import { CHANNEL_PREFIX, SERVICE_NAME, show } from './values.js';
+
+const severityPolicySchema = section(
+  z.strictObject({
+    reminderEvery: duration.optional(),
+    escalateAfterMissed: integer(0, 1000, 'a number of missed updates (0 = never escalate)').optional(),
+    responders: userList.optional(),
+  }),
+);
+
+const playbookSchema = z.array(text('a checklist item'));
+
+const incidentsSchema = section(
+  z.strictObject({
+    announceChannel: word('a channel id').optional(),
+    escalationChannel: word('a channel id').optional(),
+    channelPrefix: value(
+      (v) => (typeof v === 'string' && CHANNEL_PREFIX.test(v) ? v : undefined),
+      (v) => `${show(v)} is not a valid channel prefix (lowercase letters, digits, "-" and "_", at most 20 characters)`,
+    ).optional(),
+    severities: section(
+      z.strictObject({
+        sev0: severityPolicySchema,
+        sev1: severityPolicySchema,
+        sev2: severityPolicySchema,
+        sev3: severityPolicySchema,
+      }),
+    ),
+    playbooks: section(
+      z.strictObject({
+        sev0: playbookSchema.optional(),
+        sev1: playbookSchema.optional(),
+        sev2: playbookSchema.optional(),
+        sev3: playbookSchema.optional(),
+      }),
+    ),
+  }),
+);
+
+
+const fileSchema = section(
+  z.strictObject({
+    incidents: incidentsSchema,
+    services: section(
+      z.record(
+        z.string().regex(SERVICE_NAME, {
+          error: 'invalid service name (lowercase letters, digits and "-", starting with a letter or digit, at most 63 characters)',
+        }),
+        serviceSchema,
+      ),
+    ),
+    approvals: z
+      .record(z.string().min(1, { error: 'an environment name must not be empty' }), approvalSchema)
+      .nullable()
+      .optional(),
+  }),
+);
+
+type RawFile = z.output<typeof fileSchema>;
+
+const NOUNS: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  object: 'a mapping',
+  record: 'a mapping',
+  array: 'a list',
+};
+
+/** Reasons for the structural issues zod raises itself (leaf values carry their own). */
+function structuralReason(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.code === 'invalid_type') {
+    if (issue.input === undefined) return 'required';
+    const noun = NOUNS[issue.expected] ?? issue.expected;
+    return `expected ${noun}, got ${show(issue.input)}`;
+  }
+  if (issue.code === 'unrecognized_keys') return 'unknown key';
+  return undefined;
+}
+
+function formatPath(segments: readonly PropertyKey[]): string {
+  let out = '';
+  for (const segment of segments) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else {
+      const key = String(segment);
+      const shown = /^[A-Za-z0-9_-]+$/.test(key) ? key : JSON.stringify(key);
+      out += out === '' ? shown : `.${shown}`;
+    }
+  }
+  return out;
+}
+
+function issueToMessage(fileLabel: string, issue: z.core.$ZodIssue): string {
+  const segments: PropertyKey[] = [...issue.path];
+  let reason = issue.message;
+  if (issue.code === 'unrecognized_keys') {
+    segments.push(issue.keys[0] ?? '?');
+    const parent = segments[segments.length - 2];
+    const grandparent = segments[segments.length - 3];
+    reason =
+      grandparent === 'incidents' && (parent === 'severities' || parent === 'playbooks')
+        ? `unknown key (use ${SEVERITIES.join(', ')})`
+        : 'unknown key';
+  } else if (issue.code === 'invalid_key') {
+    reason = issue.issues[0]?.message ?? reason;
+  }
+  const where = formatPath(segments);
+  return where ? `${fileLabel}: ${where}: ${reason}` : `${fileLabel}: ${reason}`;
+}
+
+function buildFileConfig(raw: RawFile): FileConfig {
+  const severities = defaultSeverities();
+  for (const sev of SEVERITIES) {
+    const given = raw.incidents.severities[sev];
+    severities[sev] = {
+      reminderEveryMs: given.reminderEvery ?? severities[sev].reminderEveryMs,
+      escalateAfterMissed: given.escalateAfterMissed ?? severities[sev].escalateAfterMissed,
+      responders: given.responders ?? severities[sev].responders,
+    };
+  }
+  const playbooks = defaultPlaybooks();
+  for (const sev of SEVERITIES) {
+    const given = raw.incidents.playbooks[sev];
+    if (given) playbooks[sev] = given;
+  }
+
+  const services: Record<string, ServiceConfig> = {};
+  for (const [name, s] of Object.entries(raw.services)) {
+    const service: ServiceConfig = {
+      productionBranch: s.productionBranch ?? DEFAULT_PRODUCTION_BRANCH,
+      developBranch: s.developBranch ?? DEFAULT_DEVELOP_BRANCH,
+      healthCheck: { windowMs: s.healthCheck.window ?? DEFAULT_HEALTH_WINDOW_MS },
+    };
+    if (s.repo !== undefined) service.repo = s.repo;
+    if (s.healthCheck.url !== undefined) service.healthCheck.url = s.healthCheck.url;
+    if (s.kubernetes) {
+      const k = s.kubernetes;
+      const target: KubernetesTarget = {
+        namespace: k.namespace,
+        deployment: k.deployment,
+        container: k.container,
+        image: k.image,
+        strategy: k.strategy ?? 'rolling',
+        canarySteps: k.canarySteps ?? [...DEFAULT_CANARY_STEPS],
+      };
+      if (k.context !== undefined) target.context = k.context;
+      if (k.service !== undefined) target.service = k.service;
+      if (k.canaryInterval !== undefined) target.canaryIntervalMs = k.canaryInterval;
+      service.kubernetes = target;
+    }
+    services[name] = service;
+  }
+
+  let approvals: Record<string, ApprovalPolicy>;
+  if (raw.approvals === undefined || raw.approvals === null) approvals = defaultApprovals();
+  else {
+    approvals = {};
+    for (const [environment, a] of Object.entries(raw.approvals)) {
+      approvals[environment] = {
+        approvers: a.approvers,
+        required: a.required ?? 1,
+        allowSelfApproval: a.allowSelfApproval ?? false,
+        expiresAfterMs: a.expiresAfter ?? DEFAULT_APPROVAL_EXPIRY_MS,
+      };
+    }
+  }
+
+  const incidents: FileConfig['incidents'] = {
+    channelPrefix: raw.incidents.channelPrefix ?? DEFAULT_CHANNEL_PREFIX,
+    severities,
+    playbooks,
+  };
+  if (raw.incidents.announceChannel !== undefined) incidents.announceChannel = raw.incidents.announceChannel;
+  if (raw.incidents.escalationChannel !== undefined) incidents.escalationChannel = raw.incidents.escalationChannel;
+  return { incidents, services, approvals };
+}
+
+/** Parses and validates a config file's text; throws ConfigError naming `fileLabel`. */
+export function parseFileConfig(yamlText: string, fileLabel: string): FileConfig {
+  const doc = parseDocument(yamlText, { prettyErrors: true, uniqueKeys: true });
+  const syntaxError = doc.errors[0];
+  if (syntaxError) {
+    const reason = (syntaxError.message.split('\n')[0] ?? 'invalid YAML')
+      .replace(/ at line \d+, column \d+:?$/, '')
+      .trim();
+    const pos = syntaxError.linePos?.[0];
+    throw new ConfigError(
+      pos ? `${fileLabel}: line ${pos.line}, column ${pos.col}: ${reason}` : `${fileLabel}: ${reason}`,
+    );
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    throw new ConfigError(`${fileLabel}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const result = fileSchema.safeParse(data, {
+    reportInput: true,
+    error: (issue) => structuralReason(issue),
+  });
+  if (!result.success) {
+    const first = result.error.issues[0];
+    throw new ConfigError(first ? issueToMessage(fileLabel, first) : `${fileLabel}: invalid config`);
+  }
+  return buildFileConfig(result.data);
+}
+

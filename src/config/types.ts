@@ -1,0 +1,95 @@
+// The shapes a validated configuration takes, and the error every config problem becomes.
+import type { Severity } from '../domain/severity.js';
+
+export interface SeverityPolicy {
+  reminderEveryMs: number;
+  escalateAfterMissed: number;
+  responders: string[];
+}
+
+export const STRATEGIES = ['rolling', 'blue-green', 'canary'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+export interface KubernetesTarget {
+  context?: string;
+  namespace: string;
+  deployment: string;
+  container: string;
+  image: string;
+  strategy: Strategy;
+  service?: string;
+  canarySteps: number[];
+  canaryIntervalMs?: number;
+}
+
+export interface ServiceConfig {
+  repo?: string;
+  productionBranch: string;
+  developBranch: string;
+  kubernetes?: KubernetesTarget;
+  healthCheck: { url?: string; windowMs: number };
+}
+
+export interface ApprovalPolicy {
+  approvers: string[];
+  required: number;
+  allowSelfApproval: boolean;
+  expiresAfterMs: number;
+}
+
+export interface FileConfig {
+  incidents: {
+    announceChannel?: string;
+    escalationChannel?: string;
+    channelPrefix: string;
+    severities: Record<Severity, SeverityPolicy>;
+    playbooks: Record<Severity, string[]>;
+  };
+  services: Record<string, ServiceConfig>;
+  approvals: Record<string, ApprovalPolicy>;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const TEAMS_APP_TYPES = ['MultiTenant', 'SingleTenant', 'UserAssignedMSI'] as const;
+export type TeamsAppType = (typeof TEAMS_APP_TYPES)[number];
+
+export interface EnvConfig {
+  port: number;
+  host: string;
+  /** Absolute path (or ':memory:'). */
+  databasePath: string;
+  /** Absolute path of the config file in use; undefined with built-in defaults. */
+  configPath?: string;
+  logLevel: LogLevel;
+  slack?: { botToken: string; signingSecret: string; apiUrl?: string };
+  /**
+   * undefined when MICROSOFT_APP_ID is unset: then /api/messages accepts unauthenticated
+   * (emulator) traffic from loopback only.
+   */
+  teams?: { appId: string; appPassword?: string; tenantId?: string; appType?: TeamsAppType };
+  /** apiUrl has no trailing slash. */
+  github?: { token: string; apiUrl?: string };
+  kubeconfig?: string;
+  /** FIRELANE_CONSOLE=1, or no Slack and no Teams credentials */
+  consoleEnabled: boolean;
+  /** no Slack and no Teams credentials (then HOST defaults to 127.0.0.1) */
+  localMode: boolean;
+}
+
+export interface Config {
+  env: EnvConfig;
+  file: FileConfig;
+  /** 'built-in defaults' or the file path */
+  source: string;
+}
+
+/** A start-up configuration problem; the message is always a single line. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message.replace(/\s*[\r\n]+\s*/g, ' ').trim());
+    this.name = 'ConfigError';
+  }
+}
+
