@@ -112,8 +112,8 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
       metrics.jobQueueDepth.set({ status: 'running' }, depth.running);
       metrics.jobQueueDepth.set({ status: 'dead' }, depth.dead);
       metrics.jobOldestAge.set(depth.oldestDueAgeMs / 1000);
-      const open = store.incidents.list({ statuses: ['investigating', 'identified', 'monitoring'], limit: 100_000 });
-      for (const severity of SEVERITIES) metrics.openIncidents.set({ severity }, open.filter((i) => i.severity === severity).length);
+      const open = store.incidents.countOpenBySeverity();
+      for (const severity of SEVERITIES) metrics.openIncidents.set({ severity }, open[severity] ?? 0);
     },
   });
 

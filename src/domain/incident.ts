@@ -4,6 +4,8 @@ import type { Severity } from './severity.js';
 export const STATUSES = ['investigating', 'identified', 'monitoring', 'resolved'] as const;
 export type IncidentStatus = (typeof STATUSES)[number];
 export const UPDATE_STATUSES = ['investigating', 'identified', 'monitoring'] as const;
+/** Every status but resolved. */
+export const OPEN_STATUSES = UPDATE_STATUSES;
 export type UpdateStatus = (typeof UPDATE_STATUSES)[number];
 
 export const MAX_TITLE_CODE_POINTS = 150;

@@ -34,6 +34,10 @@ export interface IncidentStore {
   get(id: number): Incident | undefined;
   byRoom(platform: string, roomId: string): Incident | undefined;
   list(filter?: { statuses?: IncidentStatus[]; limit?: number }): Incident[];
+  /** Open incidents, newest first (the hot path of /incident list). */
+  listOpen(limit: number): Incident[];
+  /** Open incidents per severity (metrics). */
+  countOpenBySeverity(): Partial<Record<string, number>>;
   update(id: number, patch: IncidentPatch): Incident;
   addEvent(event: NewTimelineEvent): TimelineEvent;
   timeline(incidentId: number): TimelineEvent[];

@@ -1,7 +1,7 @@
 // /incident subcommands over Slack: in the war room (incident implied), elsewhere (named), and bad input.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ANNOUNCE, startHarness, type Harness } from '../support/harness.js';
-import { ackText, buttons, cardField, cardMessage, declare, incident, messageJson, snapshot } from './slack-helpers.js';
+import { ackText, buttons, cardField, cardMessage, declare, incident, messageJson, shownText, snapshot } from './slack-helpers.js';
 import type { Incident } from '../../src/domain/incident.js';
 
 describe('subcommands in the war room', () => {
@@ -23,7 +23,7 @@ describe('subcommands in the war room', () => {
     const ack = await inRoom('update identified "db failover" --eta=30m');
     expect(ack.status).toBe(200);
     expect(ack.body.response_type).toBe('ephemeral');
-    expect(ack.body.text).toContain('INC-1');
+    expect(shownText(ack.body)).toContain('INC-1');
     expect(incident(h, 1)).toMatchObject({ status: 'identified' });
     const event = h.firelane.store.incidents.timeline(1).at(-1)!;
     expect(event).toMatchObject({ kind: 'status_update', actor: 'U0ALICE', data: { status: 'identified', etaMs: 30 * 60_000 } });
@@ -73,9 +73,9 @@ describe('subcommands in the war room', () => {
     const before = snapshot(h);
     const ack = await inRoom('lead @bob');
     expect(ack.body.response_type).toBe('ephemeral');
-    expect(ack.body.text).toContain('@bob');
-    expect(ack.body.text).toContain('Usage:');
-    expect(ack.body.text).toContain('/incident lead');
+    expect(shownText(ack.body)).toContain('@bob');
+    expect(shownText(ack.body)).toContain('Usage:');
+    expect(shownText(ack.body)).toContain('/incident lead');
     await h.drain();
     expect(snapshot(h)).toEqual(before);
     expect(incident(h, 1).commander).toBeNull();
@@ -95,7 +95,7 @@ describe('subcommands in the war room', () => {
     // With should_escape on, Slack sends a typed & as &amp;.
     const ack = await inRoom('note Rolled back deploy 4711 &amp; waiting');
     expect(ack.body.response_type).toBe('ephemeral');
-    expect(ack.body.text).toContain('INC-1');
+    expect(shownText(ack.body)).toContain('INC-1');
     expect(h.firelane.store.incidents.timeline(1).at(-1)).toMatchObject({ kind: 'note', text: 'Rolled back deploy 4711 & waiting', actor: 'U0ALICE' });
     await h.drain();
     const after = snapshot(h);
@@ -107,7 +107,7 @@ describe('subcommands in the war room', () => {
     const before = h.slack.messages.length;
     const ack = await inRoom('severity sev2');
     expect(ack.body.response_type).toBe('ephemeral');
-    expect(ack.body.text).toContain('SEV2');
+    expect(shownText(ack.body)).toContain('SEV2');
     expect(incident(h, 1).severity).toBe('sev2');
     await h.drain();
     const announced = newMessages(ANNOUNCE, before);
@@ -163,9 +163,9 @@ describe('subcommands outside a war room', () => {
     const before = snapshot(h);
     const ack = await h.command('update identified x', { channel: 'C0GENERAL' });
     expect(ack.body.response_type).toBe('ephemeral');
-    expect(ack.body.text).toMatch(/Name the incident/i);
-    expect(ack.body.text).toContain('INC-');
-    expect(ack.body.text).toContain('Usage:');
+    expect(shownText(ack.body)).toMatch(/Name the incident/i);
+    expect(shownText(ack.body)).toContain('INC-');
+    expect(shownText(ack.body)).toContain('Usage:');
     await h.drain();
     expect(snapshot(h)).toEqual(before);
     expect(incident(h, 1).status).toBe('investigating');
@@ -231,7 +231,7 @@ describe('bad input: a private reply naming the problem and the usage; nothing c
     expect(title.length).toBe(290);
     const ack = await h.command(`sev1 ${title}`);
     expect(ack.body.response_type).toBe('in_channel');
-    expect(ack.body.text).toContain('INC-2');
+    expect(shownText(ack.body)).toContain('INC-2');
     await h.drain();
     expect(incident(h, 2)).toMatchObject({ title, roomName: 'inc-2-outage' });
     expect(messageJson(h.slack.messagesIn(ANNOUNCE).at(-1)!)).toContain(flame.repeat(140));

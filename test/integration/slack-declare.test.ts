@@ -1,7 +1,7 @@
 // Declaring over Slack: the ack, the war room the job opens, room names from any title, escaping, concurrency.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ANNOUNCE, startHarness, type Harness } from '../support/harness.js';
-import { blockTexts, buttons, cardField, cardMessage, declare, declareSubmission, incident, messageJson } from './slack-helpers.js';
+import { blockTexts, buttons, cardField, cardMessage, declare, declareSubmission, incident, messageJson, shownText } from './slack-helpers.js';
 
 const VALID_ROOM = /^[a-z0-9_-]{1,80}$/;
 
@@ -16,8 +16,8 @@ describe('declare over Slack', () => {
     const ack = await h.command('sev1 Payment gateway down', { user: 'U0ALICE', channel: 'C0GENERAL' });
     expect(ack.status).toBe(200);
     expect(ack.body.response_type).toBe('in_channel');
-    expect(ack.body.text).toContain('INC-1');
-    expect(ack.body.text).toContain('Payment gateway down');
+    expect(shownText(ack.body)).toContain('INC-1');
+    expect(shownText(ack.body)).toContain('Payment gateway down');
     // The work is queued, not done: Slack has not been called yet.
     expect(h.slack.calls.length).toBe(callsAtStart);
     expect(h.firelane.store.jobs.depth()).toMatchObject({ queued: 1, running: 0, dead: 0 });
@@ -97,7 +97,7 @@ describe('war-room names from hostile titles', () => {
     for (const [i, c] of cases.entries()) {
       const n = i + 1;
       const ack = await h.command(`sev2 ${c.title}`);
-      expect(ack.body.text, c.title).toContain(`INC-${n}`);
+      expect(shownText(ack.body), c.title).toContain(`INC-${n}`);
     }
     await h.drain();
 

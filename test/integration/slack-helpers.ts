@@ -167,3 +167,8 @@ export function declareSubmission(options: { viewId: string; title: string; desc
     },
   };
 }
+
+/** What a person sees of a Slack response: the text of its blocks (the `text` field is only the notification fallback). */
+export function shownText(body: { blocks?: unknown[] }): string {
+  return blockTexts(body.blocks ?? []).join('\n');
+}

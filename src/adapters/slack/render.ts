@@ -97,7 +97,9 @@ function cardBlocks(card: Card): object[] {
 /** `text` is the notification fallback (plain, no markup); `blocks` what people see. */
 export function renderSlack(reply: Reply): { text: string; blocks: object[] } {
   const blocks = [...(reply.text ? textSections(reply.text) : []), ...(reply.card ? cardBlocks(reply.card) : [])].slice(0, 50);
-  const fallback = reply.text || reply.card?.title || '';
+  // The fallback is what notifications show: the first line is enough (and rendering all of a long
+  // list's times again is measurable on the acknowledgement path).
+  const fallback = (reply.text || reply.card?.title || '').split('\n', 1)[0]!;
   return { text: cut(escapeMrkdwn(toPlainText(fallback)), 3000), blocks };
 }
 
