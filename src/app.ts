@@ -12,6 +12,7 @@ import { createHttpServer, type RouteHandler } from './adapters/http/server.js';
 import { createSlackApp, SLACK_PATH } from './adapters/slack/slack-app.js';
 import { createSlackChat } from './adapters/slack/slack-chat.js';
 import { incidentCommands } from './commands/incident/index.js';
+import { pinMessage } from './commands/incident/pin-message.js';
 import { createRouter, type Router } from './commands/router.js';
 import { createIncidentJobs } from './jobs/incident-jobs.js';
 import { createWorker, type Worker, type WorkerOptions } from './jobs/worker.js';
@@ -74,7 +75,8 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   const store = createSqliteStore(db, clock, () => worker?.wake());
   const consoleChat = createConsoleChat(db, clock);
   const chats: Record<string, ChatPort> = { console: consoleChat.chat };
-  const router = createRouter({ store, clock, config: config.file }, [incidentCommands], logger);
+  const commandDeps = { store, clock, config: config.file };
+  const router = createRouter(commandDeps, [incidentCommands], logger);
   const routes: Record<string, RouteHandler> = {};
 
   if (env.slack) {
@@ -88,7 +90,17 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     const client = new WebClient(env.slack.botToken, clientOptions);
     const bot = await identifySlackBot(client, logger);
     chats.slack = createSlackChat({ client, botUserId: bot.botUserId, metrics, ...(config.file.incidents.announceChannel && { announceChannel: config.file.incidents.announceChannel }) });
-    const slack = createSlackApp({ signingSecret: env.slack.signingSecret, botToken: env.slack.botToken, ...bot, client, clientOptions, router, logger, metrics });
+    const slack = createSlackApp({
+      signingSecret: env.slack.signingSecret,
+      botToken: env.slack.botToken,
+      ...bot,
+      client,
+      clientOptions,
+      router,
+      logger,
+      metrics,
+      onPin: (input) => pinMessage(commandDeps, input),
+    });
     routes[`POST ${SLACK_PATH}`] = slack.handle;
   }
 

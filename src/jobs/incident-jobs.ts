@@ -5,6 +5,7 @@ import type { FileConfig } from '../config.js';
 import { incidentKey, warRoomName, type Incident } from '../domain/incident.js';
 import { BROADCAST } from '../commands/incident/record-event.js';
 import { OPEN_WAR_ROOM } from '../commands/incident/declare-incident.js';
+import { PIN_MESSAGE } from '../commands/incident/pin-message.js';
 import { incidentCard, roomText, severityLabel } from '../commands/incident/incident-card.js';
 import { channelReply, mention, type Reply } from '../commands/reply.js';
 import { DeliveryRefused, RoomNameTaken, type ChatPort } from '../ports/chat.js';
@@ -116,6 +117,25 @@ export function createIncidentJobs(deps: IncidentJobDeps): Record<string, JobHan
           channelReply(`🚨 *${incidentKey(incident.id)}* ${severityLabel(incident.severity)} declared by ${mention(incident.declaredBy)}: ${incident.title}\nWar room: ${roomText(opened)}`),
         ),
       ]);
+    },
+
+    async [PIN_MESSAGE](payload, { step, job }) {
+      const { incident, chat } = load(payload);
+      const roomId = String(payload.roomId);
+      const messageId = String(payload.messageId);
+      const message = await step('read', () => chat.readMessage(roomId, messageId));
+      if (!message) return; // deleted before we could read it
+      const text = Array.from(message.text.trim() || '(a message without text)');
+      store.incidents.addEventOnce({
+        incidentId: incident.id,
+        at: clock.now(),
+        actor: String(payload.actor),
+        platform: String(payload.platform ?? incident.platform),
+        kind: 'pinned_message',
+        text: `📌 ${mention(message.author)}: ${text.length > 2000 ? `${text.slice(0, 2000).join('')}…` : text.join('')}`,
+        data: { roomId, messageId, author: message.author },
+        dedupeKey: job.key,
+      });
     },
 
     async [BROADCAST](payload, { step }) {

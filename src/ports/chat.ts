@@ -38,4 +38,6 @@ export interface ChatPort {
   update(roomId: string, messageId: string, message: Reply): Promise<void>;
   /** Pinning a pinned message is fine. */
   pin(roomId: string, messageId: string): Promise<void>;
+  /** A message of the conversation as neutral text, or undefined when it is gone. */
+  readMessage(roomId: string, messageId: string): Promise<{ text: string; author: string } | undefined>;
 }

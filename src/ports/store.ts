@@ -27,7 +27,7 @@ export interface TimelineEvent {
   data: Record<string, unknown> | null;
 }
 
-export type NewTimelineEvent = Omit<TimelineEvent, 'id' | 'data'> & { data?: Record<string, unknown> };
+export type NewTimelineEvent = Omit<TimelineEvent, 'id' | 'data'> & { data?: Record<string, unknown>; dedupeKey?: string };
 
 export interface IncidentStore {
   create(input: NewIncident): Incident;
@@ -39,7 +39,9 @@ export interface IncidentStore {
   /** Open incidents per severity (metrics). */
   countOpenBySeverity(): Partial<Record<string, number>>;
   update(id: number, patch: IncidentPatch): Incident;
+  /** Appends to the timeline; with a dedupeKey seen before, nothing is added and undefined returned. */
   addEvent(event: NewTimelineEvent): TimelineEvent;
+  addEventOnce(event: NewTimelineEvent & { dedupeKey: string }): TimelineEvent | undefined;
   timeline(incidentId: number): TimelineEvent[];
   event(id: number): TimelineEvent | undefined;
 }

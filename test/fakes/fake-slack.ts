@@ -44,6 +44,8 @@ export interface FakeSlack {
   failNext(method: string, failure: FakeFailure, times?: number): void;
   /** Drops failures injected with failNext that have not happened yet. */
   clearFailures(): void;
+  /** A message posted by a person (not the bot), as if typed in Slack. Returns its ts. */
+  postAsUser(channel: string, user: string, text: string): string;
   reset(): void;
   close(): Promise<void>;
 }
@@ -264,6 +266,23 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       return {};
     },
     'conversations.info': (p) => ({ channel: channelJson(channelParam(p)) }),
+    // Newest first; `latest`/`oldest` bound the range (exclusive unless inclusive=true), like Slack.
+    'conversations.history': (p) => {
+      const ch = channelParam(p);
+      if (!isMember(ch)) fail('not_in_channel');
+      const latest = str(p, 'latest');
+      const oldest = str(p, 'oldest');
+      const inclusive = String(p.inclusive) === 'true' || String(p.inclusive) === '1';
+      const limit = Number(str(p, 'limit') ?? 100) || 100;
+      const inRange = (ts: string) =>
+        (latest === undefined || (inclusive ? Number(ts) <= Number(latest) : Number(ts) < Number(latest))) &&
+        (oldest === undefined || (inclusive ? Number(ts) >= Number(oldest) : Number(ts) > Number(oldest)));
+      const found = messages
+        .filter((m) => m.channel === ch.id && !m.threadTs && inRange(m.ts))
+        .sort((a, b) => Number(b.ts) - Number(a.ts))
+        .slice(0, limit);
+      return { messages: found.map(messageJson), has_more: false, response_metadata: { next_cursor: '' } };
+    },
     'conversations.members': (p) => ({ members: [...channelParam(p).members], response_metadata: { next_cursor: '' } }),
     'conversations.setTopic': setText('topic'),
     'conversations.setPurpose': setText('purpose'),
@@ -466,6 +485,11 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       failures.set(method, queue);
     },
     clearFailures: () => failures.clear(),
+    postAsUser(channel, user, text) {
+      const ts = nextTs();
+      messages.push({ channel, ts, text, user });
+      return ts;
+    },
     reset() {
       for (const list of [calls, messages, ephemerals, pins, views, files, responses] as unknown[][]) list.length = 0;
       uploads.clear();

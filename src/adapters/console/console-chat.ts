@@ -61,6 +61,14 @@ export function createConsoleChat({ db }: DbHandle, clock: Clock, options: { ann
         .run();
       changed(roomId);
     },
+    async readMessage(roomId, messageId) {
+      const row = db
+        .select()
+        .from(consoleMessages)
+        .where(and(eq(consoleMessages.id, Number(messageId)), eq(consoleMessages.roomId, roomId)))
+        .get();
+      return row && { text: (row.body as Reply).text, author: row.author };
+    },
   };
 
   return {

@@ -37,8 +37,10 @@ export const timelineEvents = sqliteTable(
     kind: text('kind').notNull(),
     text: text('text').notNull(),
     data: text('data', { mode: 'json' }).$type<Record<string, unknown>>(),
+    /** Set for events that must be recorded once (a pinned message): a second insert is ignored. */
+    dedupeKey: text('dedupe_key'),
   },
-  (t) => [index('timeline_incident_idx').on(t.incidentId, t.at)],
+  (t) => [index('timeline_incident_idx').on(t.incidentId, t.at), uniqueIndex('timeline_dedupe_idx').on(t.dedupeKey)],
 );
 
 /** Outbox: slow or external work done after the acknowledgement. `key` makes enqueueing idempotent. */

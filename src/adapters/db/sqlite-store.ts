@@ -9,6 +9,17 @@ import { createJobStore, type JobStore } from './job-store.js';
 
 type IncidentRow = typeof incidents.$inferSelect;
 
+const eventColumns = {
+  id: timelineEvents.id,
+  incidentId: timelineEvents.incidentId,
+  at: timelineEvents.at,
+  actor: timelineEvents.actor,
+  platform: timelineEvents.platform,
+  kind: timelineEvents.kind,
+  text: timelineEvents.text,
+  data: timelineEvents.data,
+};
+
 const toIncident = (row: IncidentRow): Incident => ({
   id: row.id,
   title: row.title,
@@ -88,19 +99,30 @@ function createIncidentStore({ db }: DbHandle): IncidentStore {
       return toIncident(row);
     },
     addEvent(event: NewTimelineEvent): TimelineEvent {
-      const row = db
+      const { dedupeKey: _, ...row } = db
         .insert(timelineEvents)
         .values({ ...event, data: event.data ?? null })
         .returning()
         .get();
       return row;
     },
+    addEventOnce(event) {
+      const inserted = db
+        .insert(timelineEvents)
+        .values({ ...event, data: event.data ?? null })
+        .onConflictDoNothing({ target: timelineEvents.dedupeKey })
+        .returning()
+        .get();
+      if (!inserted) return undefined;
+      const { dedupeKey: _, ...row } = inserted;
+      return row;
+    },
     event(id) {
-      return db.select().from(timelineEvents).where(eq(timelineEvents.id, id)).get();
+      return db.select(eventColumns).from(timelineEvents).where(eq(timelineEvents.id, id)).get();
     },
     timeline(incidentId) {
       return db
-        .select()
+        .select(eventColumns)
         .from(timelineEvents)
         .where(eq(timelineEvents.incidentId, incidentId))
         .orderBy(asc(timelineEvents.at), asc(timelineEvents.id))

@@ -5,6 +5,7 @@ import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/b
 import type { WebClient, WebClientOptions } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { Router, RouterResult } from '../../commands/router.js';
+import type { PinInput } from '../../commands/incident/pin-message.js';
 import type { Metrics } from '../../metrics.js';
 import { BUTTON_ACTION_PREFIX, renderSlack, renderSlackResponse } from './render.js';
 import { DECLARE_CALLBACK_ID, declareModal, modalToCommand } from './to-command.js';
@@ -22,6 +23,8 @@ export interface SlackAppOptions {
   logger: Logger;
   metrics?: Metrics;
   clientOptions: WebClientOptions;
+  /** A 📌 reaction on a message; returns false when the room is no war room. */
+  onPin(input: PinInput): boolean;
   now?: () => number;
 }
 
@@ -133,6 +136,13 @@ export function createSlackApp(options: SlackAppOptions): SlackHttp {
     } catch (error) {
       logger.warn({ err: error }, 'could not confirm the declaration by direct message');
     }
+  });
+
+  // Bolt acknowledges events before listeners run; the listener only queues work (idempotent by
+  // message), so Slack's retries of the same event (X-Slack-Retry-Num) change nothing.
+  app.event('reaction_added', async ({ event }) => {
+    if (event.reaction !== 'pushpin' || event.item.type !== 'message') return;
+    options.onPin({ platform: 'slack', roomId: event.item.channel, messageId: event.item.ts, actor: event.user });
   });
 
   app.error(async (error) => {

@@ -5,6 +5,7 @@ import { DeliveryRefused, RoomNameTaken } from '../../ports/chat.js';
 import type { Reply } from '../../commands/reply.js';
 import type { Metrics } from '../../metrics.js';
 import { renderSlack } from './render.js';
+import { fromSlackText } from './to-command.js';
 
 /** Errors that mean Slack will not deliver to that channel, however often we retry. */
 const UNDELIVERABLE = new Set(['not_in_channel', 'channel_not_found', 'is_archived', 'restricted_action', 'method_not_supported_for_channel_type', 'missing_scope']);
@@ -96,6 +97,11 @@ export function createSlackChat(options: { client: WebClient; announceChannel?: 
     },
     async update(roomId, messageId, message) {
       await call('chat.update', () => client.chat.update({ channel: roomId, ts: messageId, ...renderSlack(message) }));
+    },
+    async readMessage(roomId, messageId) {
+      const result = await call('conversations.history', () => client.conversations.history({ channel: roomId, latest: messageId, inclusive: true, limit: 1 }));
+      const message = result.messages?.find((m) => m.ts === messageId);
+      return message && { text: fromSlackText(message.text ?? ''), author: message.user ?? message.bot_id ?? 'unknown' };
     },
     async pin(roomId, messageId) {
       try {

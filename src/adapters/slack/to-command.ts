@@ -1,7 +1,7 @@
 // Slack payloads -> neutral commands: slash-command text escapes and the declare modal.
 import type { ViewOutput } from '@slack/bolt';
 import type { ParsedCommand, Token } from '../../commands/parse-command.js';
-import { stripTokens } from '../../commands/reply.js';
+import { mention, stripTokens } from '../../commands/reply.js';
 import { SEVERITIES } from '../../domain/severity.js';
 import { MAX_TITLE_CODE_POINTS } from '../../domain/incident.js';
 
@@ -63,4 +63,19 @@ export function modalToCommand(view: ViewOutput): { parsed: ParsedCommand; roomI
     parsed: { name: 'incident', args: [word(severity), word(title)], flags: description.trim() ? { description: stripTokens(description) } : {} },
     ...(view.private_metadata && /^[CGD][A-Z0-9]+$/.test(view.private_metadata) && { roomId: view.private_metadata }),
   };
+}
+
+/** Slack message markup -> neutral text: mentions stay mentions, links and channels become words. */
+export function fromSlackText(text: string): string {
+  return stripTokens(text)
+    .replace(/<([^<>]*)>/g, (_, inner: string) => {
+      const [target = '', label] = inner.split('|', 2);
+      if (/^@[A-Z0-9]+$/i.test(target)) return mention(target.slice(1));
+      if (target.startsWith('#')) return label ? `#${label}` : target;
+      if (target.startsWith('!')) return label ?? `@${target.slice(1).split('^')[0]}`;
+      return label && label !== target ? `${label} (${target})` : target;
+    })
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 }
