@@ -41,8 +41,6 @@ export interface Firelane {
   metrics: Metrics;
   consoleChat: ConsoleChat;
   server: Server;
-  /** Which platforms are on, for the start-up line. */
-  platforms: Record<'slack' | 'teams' | 'github' | 'kubernetes' | 'console', boolean>;
   listen(port: number, host: string): Promise<AddressInfo>;
   /** Stops taking requests, lets running jobs finish (or leaves them to be requeued), closes the database. */
   close(graceMs?: number): Promise<void>;
@@ -138,7 +136,6 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     metrics,
     consoleChat,
     server,
-    platforms: { slack: Boolean(env.slack), teams: false, github: false, kubernetes: false, console: false },
     listen(port, host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);

@@ -1,6 +1,6 @@
 // Composition root: config -> logger -> firelane -> listen; SIGTERM/SIGINT shut down gracefully.
 import { pathToFileURL } from 'node:url';
-import { ConfigError, loadConfig, secretValues, type Config } from './config.js';
+import { ConfigError, loadConfig, redactEnvConfig, secretValues, type Config } from './config.js';
 import { createFirelane } from './app.js';
 import { createLogger } from './log.js';
 
@@ -40,6 +40,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
     { address: `http://${address.address}:${address.port}/`, database: config.env.databasePath, config: config.source, platforms: describePlatforms(config) },
     'firelane is up',
   );
+  logger.debug({ settings: redactEnvConfig(config.env) }, 'settings (secrets redacted)');
 
   let stopping = false;
   const stop = (signal: string) => {

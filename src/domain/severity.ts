@@ -8,10 +8,6 @@ export function parseSeverity(text: string): Severity | undefined {
   return match ? (`sev${match[1]}` as Severity) : undefined;
 }
 
-export function isSeverity(text: string): text is Severity {
-  return (SEVERITIES as readonly string[]).includes(text);
-}
-
 /** Looks like an attempt at a severity (so "sev7" is reported as unknown, not taken as a title). */
 export function looksLikeSeverity(text: string): boolean {
   return /^sev[-_ ]?\d+$/i.test(text.trim());
