@@ -28,6 +28,10 @@ export interface Incident {
   roomId: string | null;
   roomName: string | null;
   cardRef: string | null;
+  rootCause: string | null;
+  nextReminderAt: number | null;
+  missedReminders: number;
+  snoozedUntil: number | null;
 }
 
 export const incidentKey = (id: number) => `INC-${id}`;

@@ -82,7 +82,7 @@ export function createIncidentJobs(deps: IncidentJobDeps): Record<string, JobHan
     });
     if (incident.roomId !== room.id) {
       store.transaction(() => {
-        store.incidents.update(incident.id, { roomId: room.id, roomName: room.name });
+        store.incidents.update(incident.id, { roomId: room.id, roomName: room.name }, { actor: 'firelane', platform: incident.platform, action: 'incident.war_room_opened' });
         store.incidents.addEvent({ incidentId: incident.id, at: clock.now(), actor: 'firelane', platform: incident.platform, kind: 'war_room_opened', text: `War room ${room.name} opened` });
       });
     }
@@ -107,7 +107,7 @@ export function createIncidentJobs(deps: IncidentJobDeps): Record<string, JobHan
         step('invite', () => inviteOrWarn(chat, room.id, invitees)),
         (async () => {
           const cardId = await step('post-card', () => chat.post(room.id, cardReply(opened)));
-          if (opened.cardRef !== cardId) store.incidents.update(incident.id, { cardRef: cardId });
+          if (opened.cardRef !== cardId) store.incidents.update(incident.id, { cardRef: cardId }, { actor: 'firelane', platform: incident.platform, action: 'incident.card_posted' });
           await step('pin-card', () => chat.pin(room.id, cardId));
         })(),
         announce(

@@ -13,7 +13,22 @@ export interface NewIncident {
 }
 
 export type IncidentPatch = Partial<
-  Pick<Incident, 'severity' | 'status' | 'commander' | 'commsLead' | 'lastUpdateAt' | 'resolvedAt' | 'roomId' | 'roomName' | 'cardRef'>
+  Pick<
+    Incident,
+    | 'severity'
+    | 'status'
+    | 'commander'
+    | 'commsLead'
+    | 'lastUpdateAt'
+    | 'resolvedAt'
+    | 'roomId'
+    | 'roomName'
+    | 'cardRef'
+    | 'rootCause'
+    | 'nextReminderAt'
+    | 'missedReminders'
+    | 'snoozedUntil'
+  >
 >;
 
 export interface TimelineEvent {
@@ -29,6 +44,17 @@ export interface TimelineEvent {
 
 export type NewTimelineEvent = Omit<TimelineEvent, 'id' | 'data'> & { data?: Record<string, unknown>; dedupeKey?: string };
 
+/** Who changed what: every change through the store lands in the audit log with this. */
+export interface ChangeBy {
+  actor: string;
+  platform: string;
+  /** What happened, e.g. `incident.status_update`. */
+  action: string;
+}
+
+// Every write below also appends to the audit log in the same transaction, so no state change can
+// skip it: create (incident.declared), update (the given action, with the changed fields before and
+// after), addEvent (timeline.<kind>).
 export interface IncidentStore {
   create(input: NewIncident): Incident;
   get(id: number): Incident | undefined;
@@ -38,11 +64,14 @@ export interface IncidentStore {
   listOpen(limit: number): Incident[];
   /** Open incidents per severity (metrics). */
   countOpenBySeverity(): Partial<Record<string, number>>;
-  update(id: number, patch: IncidentPatch): Incident;
+  update(id: number, patch: IncidentPatch, by: ChangeBy): Incident;
   /** Appends to the timeline; with a dedupeKey seen before, nothing is added and undefined returned. */
   addEvent(event: NewTimelineEvent): TimelineEvent;
   addEventOnce(event: NewTimelineEvent & { dedupeKey: string }): TimelineEvent | undefined;
   timeline(incidentId: number): TimelineEvent[];
+  /** Adds follow-up action items (audited as incident.action_items_added). */
+  addActionItems(incidentId: number, texts: string[], by: Omit<ChangeBy, 'action'>, at: number): void;
+  actionItems(incidentId: number): Array<{ id: number; text: string; createdBy: string; createdAt: number }>;
   event(id: number): TimelineEvent | undefined;
 }
 
@@ -82,6 +111,22 @@ export interface Store {
   incidents: IncidentStore;
   jobs: JobQueue;
   receipts: Receipts;
+  audit: AuditLog;
   /** Runs `fn` atomically; nested calls join the outer transaction. */
   transaction<T>(fn: () => T): T;
+}
+
+/** One state change for the audit log. `before`/`after` are JSON values (null when not applicable). */
+export interface AuditEntry {
+  actor: string;
+  platform: string;
+  action: string;
+  incidentId: number | null;
+  before: unknown;
+  after: unknown;
+}
+
+export interface AuditLog {
+  /** Appends inside the caller's transaction, chained to the row before. */
+  append(entry: AuditEntry): void;
 }

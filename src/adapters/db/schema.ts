@@ -16,12 +16,22 @@ export const incidents = sqliteTable(
     declaredAt: integer('declared_at').notNull(),
     lastUpdateAt: integer('last_update_at').notNull(),
     resolvedAt: integer('resolved_at'),
+    rootCause: text('root_cause'),
+    // Reminders: the next due time (null when none is due: resolved), reminders in a row without
+    // an update, and the end of a snooze.
+    nextReminderAt: integer('next_reminder_at'),
+    missedReminders: integer('missed_reminders').notNull().default(0),
+    snoozedUntil: integer('snoozed_until'),
     // War room and its pinned card, filled in by the open-war-room job.
     roomId: text('room_id'),
     roomName: text('room_name'),
     cardRef: text('card_ref'),
   },
-  (t) => [uniqueIndex('incidents_room_idx').on(t.platform, t.roomId), index('incidents_status_idx').on(t.status)],
+  (t) => [
+    uniqueIndex('incidents_room_idx').on(t.platform, t.roomId),
+    index('incidents_status_idx').on(t.status),
+    index('incidents_reminder_idx').on(t.nextReminderAt),
+  ],
 );
 
 export const timelineEvents = sqliteTable(
@@ -106,3 +116,63 @@ export const consoleMessages = sqliteTable(
   },
   (t) => [index('console_messages_room_idx').on(t.roomId, t.id)],
 );
+
+/** Follow-ups recorded at resolution (and later). */
+export const actionItems = sqliteTable(
+  'action_items',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    incidentId: integer('incident_id')
+      .notNull()
+      .references(() => incidents.id),
+    text: text('text').notNull(),
+    createdBy: text('created_by').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [index('action_items_incident_idx').on(t.incidentId)],
+);
+
+/** The severity's checklist, copied into each incident when it is declared. */
+export const playbookItems = sqliteTable(
+  'playbook_items',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    incidentId: integer('incident_id')
+      .notNull()
+      .references(() => incidents.id),
+    position: integer('position').notNull(),
+    text: text('text').notNull(),
+    doneBy: text('done_by'),
+    doneAt: integer('done_at'),
+  },
+  (t) => [uniqueIndex('playbook_items_position_idx').on(t.incidentId, t.position)],
+);
+
+/**
+ * Append-only, hash-chained audit log: every row carries the hash of the one before, so an edited,
+ * inserted or deleted row breaks the chain (`firelane audit verify`). Triggers refuse UPDATE and
+ * DELETE (migration 0002); the chain catches whoever drops them.
+ */
+export const auditLog = sqliteTable(
+  'audit_log',
+  {
+    seq: integer('seq').primaryKey(),
+    at: integer('at').notNull(),
+    actor: text('actor').notNull(),
+    platform: text('platform').notNull(),
+    action: text('action').notNull(),
+    incidentId: integer('incident_id'),
+    before: text('before'),
+    after: text('after'),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [index('audit_incident_idx').on(t.incidentId)],
+);
+
+/** The last row of the audit log (seq and hash): deleting the newest rows is caught too. */
+export const auditHead = sqliteTable('audit_head', {
+  id: integer('id').primaryKey(),
+  seq: integer('seq').notNull(),
+  hash: text('hash').notNull(),
+});

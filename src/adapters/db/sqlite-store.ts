@@ -2,10 +2,11 @@
 import { and, asc, count, desc, eq, inArray, sql } from 'drizzle-orm';
 import { OPEN_STATUSES, type Incident } from '../../domain/incident.js';
 import type { Clock } from '../../ports/clock.js';
-import type { IncidentStore, NewTimelineEvent, Receipts, Store, TimelineEvent } from '../../ports/store.js';
+import type { AuditLog, IncidentStore, NewTimelineEvent, Receipts, Store, TimelineEvent } from '../../ports/store.js';
 import type { DbHandle } from './database.js';
-import { incidents, receipts, timelineEvents } from './schema.js';
+import { actionItems, incidents, receipts, timelineEvents } from './schema.js';
 import { createJobStore, type JobStore } from './job-store.js';
+import { createAuditStore, type AuditStore } from './audit-store.js';
 
 type IncidentRow = typeof incidents.$inferSelect;
 
@@ -36,11 +37,15 @@ const toIncident = (row: IncidentRow): Incident => ({
   roomId: row.roomId,
   roomName: row.roomName,
   cardRef: row.cardRef,
+  rootCause: row.rootCause,
+  nextReminderAt: row.nextReminderAt,
+  missedReminders: row.missedReminders,
+  snoozedUntil: row.snoozedUntil,
 });
 
 // Queries on the acknowledgement path are prepared once: drizzle would otherwise build the SQL and
 // better-sqlite3 prepare it again on every request (measured: ~15% of a busy process's CPU).
-function createIncidentStore({ db }: DbHandle): IncidentStore {
+function createIncidentStore({ db }: DbHandle, audit: AuditLog): IncidentStore {
   const byId = db.select().from(incidents).where(eq(incidents.id, sql.placeholder('id'))).prepare();
   const byRoomQuery = db
     .select()
@@ -64,6 +69,15 @@ function createIncidentStore({ db }: DbHandle): IncidentStore {
     const row = byId.get({ id });
     return row && toIncident(row);
   };
+  const auditEvent = (event: TimelineEvent) =>
+    audit.append({
+      actor: event.actor,
+      platform: event.platform,
+      action: `timeline.${event.kind}`,
+      incidentId: event.incidentId,
+      before: null,
+      after: { eventId: event.id, text: event.text, ...(event.data && { data: event.data }) },
+    });
   return {
     create(input) {
       const row = db
@@ -71,7 +85,9 @@ function createIncidentStore({ db }: DbHandle): IncidentStore {
         .values({ ...input, status: 'investigating', lastUpdateAt: input.declaredAt })
         .returning()
         .get();
-      return toIncident(row);
+      const created = toIncident(row);
+      audit.append({ actor: input.declaredBy, platform: input.platform, action: 'incident.declared', incidentId: created.id, before: null, after: created });
+      return created;
     },
     get,
     byRoom(platform, roomId) {
@@ -93,10 +109,16 @@ function createIncidentStore({ db }: DbHandle): IncidentStore {
         .all()
         .map(toIncident);
     },
-    update(id, patch) {
-      const row = db.update(incidents).set(patch).where(eq(incidents.id, id)).returning().get();
-      if (!row) throw new Error(`incident ${id} does not exist`);
-      return toIncident(row);
+    update(id, patch, by) {
+      const before = get(id);
+      if (!before) throw new Error(`incident ${id} does not exist`);
+      const after = toIncident(db.update(incidents).set(patch).where(eq(incidents.id, id)).returning().get()!);
+      const changed = (Object.keys(patch) as Array<keyof Incident>).filter((key) => before[key] !== after[key]);
+      if (changed.length > 0) {
+        const pick = (incident: Incident) => Object.fromEntries(changed.map((key) => [key, incident[key]]));
+        audit.append({ ...by, incidentId: id, before: pick(before), after: pick(after) });
+      }
+      return after;
     },
     addEvent(event: NewTimelineEvent): TimelineEvent {
       const { dedupeKey: _, ...row } = db
@@ -104,6 +126,7 @@ function createIncidentStore({ db }: DbHandle): IncidentStore {
         .values({ ...event, data: event.data ?? null })
         .returning()
         .get();
+      auditEvent(row);
       return row;
     },
     addEventOnce(event) {
@@ -115,7 +138,23 @@ function createIncidentStore({ db }: DbHandle): IncidentStore {
         .get();
       if (!inserted) return undefined;
       const { dedupeKey: _, ...row } = inserted;
+      auditEvent(row);
       return row;
+    },
+    addActionItems(incidentId, texts, by, at) {
+      if (texts.length === 0) return;
+      db.insert(actionItems)
+        .values(texts.map((text) => ({ incidentId, text, createdBy: by.actor, createdAt: at })))
+        .run();
+      audit.append({ ...by, action: 'incident.action_items_added', incidentId, before: null, after: { actionItems: texts } });
+    },
+    actionItems(incidentId) {
+      return db
+        .select({ id: actionItems.id, text: actionItems.text, createdBy: actionItems.createdBy, createdAt: actionItems.createdAt })
+        .from(actionItems)
+        .where(eq(actionItems.incidentId, incidentId))
+        .orderBy(asc(actionItems.id))
+        .all();
     },
     event(id) {
       return db.select(eventColumns).from(timelineEvents).where(eq(timelineEvents.id, id)).get();
@@ -151,13 +190,15 @@ function createReceipts({ db }: DbHandle, clock: Clock): Receipts {
   };
 }
 
-export type SqliteStore = Store & { jobs: JobStore };
+export type SqliteStore = Store & { jobs: JobStore; audit: AuditStore };
 
 export function createSqliteStore(handle: DbHandle, clock: Clock, onEnqueue?: () => void): SqliteStore {
+  const audit = createAuditStore(handle, clock);
   return {
-    incidents: createIncidentStore(handle),
+    incidents: createIncidentStore(handle, audit),
     jobs: createJobStore(handle, clock, onEnqueue),
     receipts: createReceipts(handle, clock),
+    audit,
     transaction: (fn) => handle.sqlite.transaction(fn).immediate(),
   };
 }

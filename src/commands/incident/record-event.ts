@@ -19,7 +19,8 @@ export interface EventSpec {
 export function recordEvent(ctx: HandlerContext, incident: Incident, spec: EventSpec): { incident: Incident; event: TimelineEvent } {
   const { store, clock } = ctx.deps;
   return ctx.write(() => {
-    const updated = spec.patch ? store.incidents.update(incident.id, spec.patch) : incident;
+    const by = { actor: ctx.input.actor.id, platform: ctx.input.platform, action: `incident.${spec.kind}` };
+    const updated = spec.patch ? store.incidents.update(incident.id, spec.patch, by) : incident;
     const event = store.incidents.addEvent({
       incidentId: incident.id,
       at: clock.now(),

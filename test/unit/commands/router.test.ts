@@ -310,7 +310,7 @@ describe('working an incident', () => {
   });
 
   it('an update inside the war room needs no id, moves the status and resets the update clock', async () => {
-    f.store.incidents.update(1, { roomId: 'R1', roomName: 'inc-1-payment-gateway-down' });
+    f.store.incidents.update(1, { roomId: 'R1', roomName: 'inc-1-payment-gateway-down' }, { actor: 'test', platform: 'cli', action: 'test.setup' });
     f.clock.advance(20 * 60_000);
     const result = await f.run('/incident update identified Bad config push --eta=1h30m', { roomId: 'R1' });
     expect(result.outcome).toBe('ok');
@@ -324,7 +324,7 @@ describe('working an incident', () => {
   });
 
   it('a war room of another platform does not imply the incident', async () => {
-    f.store.incidents.update(1, { roomId: 'R1', roomName: 'inc-1-x' });
+    f.store.incidents.update(1, { roomId: 'R1', roomName: 'inc-1-x' }, { actor: 'test', platform: 'cli', action: 'test.setup' });
     expect(await refused('/incident note hello', { roomId: 'R1', platform: 'slack' })).toMatch(/Name the incident/);
   });
 
@@ -338,7 +338,7 @@ describe('working an incident', () => {
   });
 
   it('a resolved incident refuses updates, role and severity changes', async () => {
-    f.store.incidents.update(1, { status: 'resolved' });
+    f.store.incidents.update(1, { status: 'resolved' }, { actor: 'test', platform: 'cli', action: 'test.setup' });
     expect(await refused('/incident update INC-1 monitoring all good', {}, 'refused')).toBe(
       'INC-1 is resolved; reopen it first with /incident reopen INC-1.',
     );
@@ -349,7 +349,7 @@ describe('working an incident', () => {
   it('list shows open incidents only, newest first', async () => {
     await declare('/incident sev3 Second one');
     await declare('/incident sev2 Third one');
-    f.store.incidents.update(2, { status: 'resolved' });
+    f.store.incidents.update(2, { status: 'resolved' }, { actor: 'test', platform: 'cli', action: 'test.setup' });
     const text = (await f.run('/incident list')).reply.text;
     expect(text.split('\n')[0]).toBe('*2 open incidents*');
     expect(text.indexOf('INC-3')).toBeLessThan(text.indexOf('INC-1'));
@@ -424,9 +424,9 @@ describe('router properties', () => {
 
   it('never throws and always answers with non-empty text and an expected outcome', async () => {
     await declare();
-    f.store.incidents.update(1, { roomId: 'R1', roomName: 'inc-1-x' });
+    f.store.incidents.update(1, { roomId: 'R1', roomName: 'inc-1-x' }, { actor: 'test', platform: 'cli', action: 'test.setup' });
     await declare('/incident sev2 Resolved one');
-    f.store.incidents.update(2, { status: 'resolved' });
+    f.store.incidents.update(2, { status: 'resolved' }, { actor: 'test', platform: 'cli', action: 'test.setup' });
     await fc.assert(
       fc.asyncProperty(anyText, where, async (text, w) => {
         const result = await f.run(`/incident ${text}`, {
@@ -444,7 +444,7 @@ describe('router properties', () => {
 
   it('an invalid command never changes incidents, timeline, jobs or receipts', async () => {
     await declare();
-    f.store.incidents.update(1, { roomId: 'R1', roomName: 'inc-1-x' });
+    f.store.incidents.update(1, { roomId: 'R1', roomName: 'inc-1-x' }, { actor: 'test', platform: 'cli', action: 'test.setup' });
     let invalid = 0;
     await fc.assert(
       fc.asyncProperty(anyText, fc.boolean(), async (text, inRoom) => {

@@ -1,0 +1,91 @@
+// The hash-chained audit log: append (in the caller's transaction), verify the chain, read it in order.
+import { createHash } from 'node:crypto';
+import type { Clock } from '../../ports/clock.js';
+import type { AuditEntry, AuditLog } from '../../ports/store.js';
+import type { DbHandle } from './database.js';
+
+/** The prevHash of the first row. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+export interface AuditRow {
+  seq: number;
+  at: number;
+  actor: string;
+  platform: string;
+  action: string;
+  incidentId: number | null;
+  /** JSON text as stored (hashed as is). */
+  before: string | null;
+  after: string | null;
+  prevHash: string;
+  hash: string;
+}
+
+/** The hash of a row: SHA-256 over its fields in a fixed order, including the previous hash. */
+export function rowHash(row: Omit<AuditRow, 'hash'>): string {
+  const canonical = JSON.stringify([row.seq, row.at, row.actor, row.platform, row.action, row.incidentId, row.before, row.after, row.prevHash]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+export type VerifyResult = { ok: true; rows: number; head: string } | { ok: false; rows: number; seq: number; problem: string };
+
+export interface AuditStore extends AuditLog {
+  /** All rows, oldest first (streamed, for export). */
+  rows(): IterableIterator<AuditRow>;
+  verify(): VerifyResult;
+}
+
+const toJson = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
+
+export function createAuditStore({ sqlite }: DbHandle, clock: Clock): AuditStore {
+  const head = sqlite.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_head WHERE id = 1');
+  const insert = sqlite.prepare(
+    'INSERT INTO audit_log (seq, at, actor, platform, action, incident_id, before, after, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  const moveHead = sqlite.prepare('INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash');
+  const all = sqlite.prepare<[], AuditRow>(
+    'SELECT seq, at, actor, platform, action, incident_id AS incidentId, before, after, prev_hash AS prevHash, hash FROM audit_log ORDER BY seq',
+  );
+  const appendInTransaction = sqlite.transaction((entry: AuditEntry) => {
+    const last = head.get();
+    const row = {
+      seq: (last?.seq ?? 0) + 1,
+      at: clock.now(),
+      actor: entry.actor,
+      platform: entry.platform,
+      action: entry.action,
+      incidentId: entry.incidentId,
+      before: toJson(entry.before),
+      after: toJson(entry.after),
+      prevHash: last?.hash ?? GENESIS_HASH,
+    };
+    const hash = rowHash(row);
+    insert.run(row.seq, row.at, row.actor, row.platform, row.action, row.incidentId, row.before, row.after, row.prevHash, hash);
+    moveHead.run(row.seq, hash);
+  });
+
+  return {
+    append: (entry) => appendInTransaction(entry),
+    rows: () => all.iterate(),
+    verify() {
+      let expectedSeq = 1;
+      let prevHash = GENESIS_HASH;
+      let rows = 0;
+      for (const row of all.iterate()) {
+        rows++;
+        if (row.seq !== expectedSeq) {
+          return { ok: false, rows, seq: row.seq, problem: row.seq > expectedSeq ? `rows ${expectedSeq}..${row.seq - 1} are missing (deleted)` : 'sequence out of order (inserted)' };
+        }
+        if (row.prevHash !== prevHash) return { ok: false, rows, seq: row.seq, problem: 'does not follow the row before it (a row was deleted or inserted)' };
+        if (rowHash(row) !== row.hash) return { ok: false, rows, seq: row.seq, problem: 'its contents do not match its hash (edited)' };
+        prevHash = row.hash;
+        expectedSeq++;
+      }
+      const last = head.get();
+      if ((last?.seq ?? 0) !== rows || (last?.hash ?? GENESIS_HASH) !== prevHash) {
+        return { ok: false, rows, seq: last?.seq ?? 0, problem: `the log ends at row ${rows} but its head says ${last?.seq ?? 0} (newest rows deleted)` };
+      }
+      return { ok: true, rows, head: prevHash };
+    },
+  };
+}
