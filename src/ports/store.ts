@@ -4,6 +4,8 @@ import type { Incident, IncidentStatus } from '../domain/incident.js';
 import type { Severity } from '../domain/severity.js';
 
 export interface NewIncident {
+  /** First reminder due (see domain/reminders). */
+  nextReminderAt: number;
   title: string;
   description: string | null;
   severity: Severity;
@@ -129,4 +131,19 @@ export interface AuditEntry {
 export interface AuditLog {
   /** Appends inside the caller's transaction, chained to the row before. */
   append(entry: AuditEntry): void;
+}
+
+export interface PlaybookItem {
+  position: number;
+  text: string;
+  doneBy: string | null;
+  doneAt: number | null;
+}
+
+/** The incident's checklist, copied from the severity's playbook when it is declared. */
+export interface PlaybookStore {
+  create(incidentId: number, texts: string[], by: Omit<ChangeBy, 'action'>): void;
+  items(incidentId: number): PlaybookItem[];
+  /** Marks an item done; undefined when there is no such item, the item as it was when it was done before. */
+  tick(incidentId: number, position: number, by: Omit<ChangeBy, 'action'>, at: number): { item: PlaybookItem; changed: boolean } | undefined;
 }

@@ -2,6 +2,7 @@
 import { incidentKey, titleProblem } from '../../domain/incident.js';
 import { looksLikeSeverity, parseSeverity } from '../../domain/severity.js';
 import { invalidInput } from '../../errors.js';
+import { afterUpdate } from '../../domain/reminders.js';
 import { chatPlatform } from '../command.js';
 import type { HandlerContext } from '../context.js';
 import { restText, tokenText } from '../parse-command.js';
@@ -41,6 +42,7 @@ export function declareIncident(ctx: HandlerContext): Reply {
       platform: chatPlatform(ctx.input.platform),
       declaredBy: ctx.input.actor.id,
       declaredAt: now,
+      nextReminderAt: afterUpdate(now, ctx.deps.config.incidents.severities[severity]).nextReminderAt!,
     });
     store.incidents.addEvent({
       incidentId: created.id,
