@@ -15,6 +15,10 @@ import { incidentCommands } from './commands/incident/index.js';
 import { pinMessage } from './commands/incident/pin-message.js';
 import { createRouter, type Router } from './commands/router.js';
 import { createIncidentJobs } from './jobs/incident-jobs.js';
+import { createPlaybookJobs } from './jobs/playbook-jobs.js';
+import { createReminderJobs } from './jobs/reminder-jobs.js';
+import { startReminderTicker } from './jobs/reminder-tick.js';
+import { createPostmortemJobs } from './jobs/postmortem-jobs.js';
 import { createWorker, type Worker, type WorkerOptions } from './jobs/worker.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import type { ChatPort } from './ports/chat.js';
@@ -87,7 +91,8 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     };
     const client = new WebClient(env.slack.botToken, clientOptions);
     const bot = await identifySlackBot(client, logger);
-    chats.slack = createSlackChat({ client, botUserId: bot.botUserId, metrics, ...(config.file.incidents.announceChannel && { announceChannel: config.file.incidents.announceChannel }) });
+    const { announceChannel, escalationChannel } = config.file.incidents;
+    chats.slack = createSlackChat({ client, botUserId: bot.botUserId, metrics, ...(announceChannel && { announceChannel }), ...(escalationChannel && { escalationChannel }) });
     const slack = createSlackApp({
       signingSecret: env.slack.signingSecret,
       botToken: env.slack.botToken,
@@ -102,9 +107,11 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     routes[`POST ${SLACK_PATH}`] = slack.handle;
   }
 
+  const jobDeps = { store, chats, config: config.file, clock, logger };
+  let ticker: { stop(): void } | undefined;
   worker = createWorker({
     store: store.jobs,
-    handlers: createIncidentJobs({ store, chats, config: config.file, clock, logger }),
+    handlers: { ...createIncidentJobs(jobDeps), ...createPlaybookJobs({ store, chats }), ...createReminderJobs(jobDeps), ...createPostmortemJobs({ store, chats }) },
     logger,
     metrics,
     now: () => clock.now(),
@@ -142,12 +149,24 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
         server.listen(port, host, () => {
           server.off('error', reject);
           worker!.start();
+          ticker ??= startReminderTicker({
+            store,
+            config: config.file,
+            clock,
+            logger,
+            onTick: (result) => {
+              metrics.remindersTotal.inc(result.reminders);
+              metrics.escalationsTotal.inc(result.escalations);
+              worker!.wake();
+            },
+          });
           resolve(server.address() as AddressInfo);
         });
       });
     },
     async close(graceMs = 10_000) {
       ready = false;
+      ticker?.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await worker!.stop(graceMs);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `firelane` command line: serve (default), migrate, run "<command>" [--user=U].
+// `firelane` command line: serve (default), migrate, run "<command>" [--user=U], audit verify|export.
 import { parseArgs } from 'node:util';
 import { userInfo } from 'node:os';
 import { ConfigError, loadConfig, secretValues } from './config.js';
@@ -8,11 +8,13 @@ import { createFirelane } from './app.js';
 import { createLogger } from './log.js';
 import { renderText } from './commands/render-text.js';
 import { serve } from './main.js';
+import { AUDIT_USAGE, runAuditCommand } from './audit-cli.js';
 
 const USAGE = `Usage:
   firelane [serve]                      start the server (same as npm start)
   firelane migrate                      apply database migrations and exit
-  firelane run "<command>" [--user=U]   run one command against the database and print the reply`;
+  firelane run "<command>" [--user=U]   run one command against the database and print the reply
+${AUDIT_USAGE}`;
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`firelane: ${message}\n`);
@@ -62,6 +64,10 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'run':
       return run(rest);
+    case 'audit':
+      // Standard output carries only the verdict or the exported rows; messages go to stderr.
+      process.exitCode = await runAuditCommand(rest, { databasePath: () => config().env.databasePath, stdout: process.stdout, stderr: process.stderr });
+      return;
     case 'help':
     case '--help':
     case '-h':

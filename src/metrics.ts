@@ -42,6 +42,16 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['severity'],
       registers: [registry],
     }),
+    remindersTotal: new Counter({
+      name: 'firelane_reminders_total',
+      help: 'Status-update reminders that came due',
+      registers: [registry],
+    }),
+    escalationsTotal: new Counter({
+      name: 'firelane_escalations_total',
+      help: 'Escalations after missed status updates',
+      registers: [registry],
+    }),
     upstreamErrors: new Counter({
       name: 'firelane_upstream_errors_total',
       help: 'Errors from upstream APIs by service and status or error code',

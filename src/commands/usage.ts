@@ -6,8 +6,14 @@ export const INCIDENT_USAGE = {
   comms: '/incident comms [INC-n] @user   (or @me)',
   note: '/incident note [INC-n] <text>',
   severity: '/incident severity [INC-n] <sev0|sev1|sev2|sev3>',
+  snooze: '/incident snooze [INC-n] <duration>   e.g. /incident snooze 30m',
+  resolve: '/incident resolve [INC-n] [--root-cause="..."] [--action-items="a; b; c"]',
+  reopen: '/incident reopen [INC-n]',
   list: '/incident list',
   show: '/incident show [INC-n]',
+  checklist: '/incident checklist [INC-n]',
+  check: '/incident check [INC-n] <number>   e.g. /incident check 2 (the number as shown by /incident checklist)',
+  postmortem: '/incident postmortem [INC-n]',
   help: '/incident help',
 } as const;
 

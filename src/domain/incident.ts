@@ -28,6 +28,8 @@ export interface Incident {
   roomId: string | null;
   roomName: string | null;
   cardRef: string | null;
+  /** The war room's checklist card (message id), once posted. */
+  playbookRef: string | null;
   rootCause: string | null;
   nextReminderAt: number | null;
   missedReminders: number;

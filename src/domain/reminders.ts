@@ -1,6 +1,11 @@
 // When the commander is reminded to post an update, and when a silence escalates: pure functions of
 // the stored state, the severity's policy and the time now (no timers, no I/O).
-import type { SeverityPolicy } from '../config.js';
+/** The part of a severity's config that drives reminders (config's SeverityPolicy fits). */
+export interface ReminderPolicy {
+  reminderEveryMs: number;
+  /** 0: never escalate. */
+  escalateAfterMissed: number;
+}
 
 export interface ReminderState {
   lastUpdateAt: number;
@@ -15,7 +20,7 @@ export interface ReminderSchedule {
 }
 
 /** After a declaration, a status update or a reopen: the clock starts again from now. */
-export function afterUpdate(now: number, policy: SeverityPolicy): ReminderSchedule {
+export function afterUpdate(now: number, policy: ReminderPolicy): ReminderSchedule {
   return { nextReminderAt: now + policy.reminderEveryMs, missedReminders: 0 };
 }
 
@@ -23,7 +28,7 @@ export function afterUpdate(now: number, policy: SeverityPolicy): ReminderSchedu
  * After a severity change the cadence follows the new policy, still counted from the last update
  * (but never in the past: an overdue reminder comes at the next tick); a running snooze is kept.
  */
-export function afterSeverityChange(state: ReminderState, now: number, policy: SeverityPolicy): ReminderSchedule {
+export function afterSeverityChange(state: ReminderState, now: number, policy: ReminderPolicy): ReminderSchedule {
   const due = Math.max(now, state.lastUpdateAt + policy.reminderEveryMs);
   const snoozed = state.snoozedUntil !== null && state.snoozedUntil > now ? state.snoozedUntil : 0;
   return { nextReminderAt: Math.max(due, snoozed), missedReminders: state.missedReminders };
@@ -48,7 +53,7 @@ export interface TickDecision {
  * What a tick at `now` does for one incident. Reminders missed while firelane was down are not
  * posted in a burst: one reminder, then the cadence restarts from now.
  */
-export function onTick(state: ReminderState, now: number, policy: SeverityPolicy): TickDecision | undefined {
+export function onTick(state: ReminderState, now: number, policy: ReminderPolicy): TickDecision | undefined {
   if (state.nextReminderAt === null || state.nextReminderAt > now) return undefined;
   const missed = state.missedReminders + 1;
   const every = policy.reminderEveryMs;

@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { FileConfig } from '../config.js';
 import { incidentKey, warRoomName, type Incident } from '../domain/incident.js';
-import { BROADCAST } from '../commands/incident/record-event.js';
+import { BROADCAST, REFRESH_TOPIC } from '../commands/incident/record-event.js';
 import { OPEN_WAR_ROOM } from '../commands/incident/declare-incident.js';
 import { PIN_MESSAGE } from '../commands/incident/pin-message.js';
 import { incidentCard, roomText, severityLabel } from '../commands/incident/incident-card.js';
@@ -12,6 +12,7 @@ import { DeliveryRefused, RoomNameTaken, type ChatPort } from '../ports/chat.js'
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 import { PermanentJobError, RetryLater, type JobContext, type JobHandler } from './worker.js';
+import { postChecklist } from './playbook-jobs.js';
 
 export interface IncidentJobDeps {
   store: Store;
@@ -84,6 +85,7 @@ export function createIncidentJobs(deps: IncidentJobDeps): Record<string, JobHan
       store.transaction(() => {
         store.incidents.update(incident.id, { roomId: room.id, roomName: room.name }, { actor: 'firelane', platform: incident.platform, action: 'incident.war_room_opened' });
         store.incidents.addEvent({ incidentId: incident.id, at: clock.now(), actor: 'firelane', platform: incident.platform, kind: 'war_room_opened', text: `War room ${room.name} opened` });
+        store.jobs.enqueue({ kind: REFRESH_TOPIC, key: `topic:${incident.id}:opened`, payload: { incidentId: incident.id } });
       });
     }
     return room;
@@ -117,6 +119,8 @@ export function createIncidentJobs(deps: IncidentJobDeps): Record<string, JobHan
           channelReply(`🚨 *${incidentKey(incident.id)}* ${severityLabel(incident.severity)} declared by ${mention(incident.declaredBy)}: ${incident.title}\nWar room: ${roomText(opened)}`),
         ),
       ]);
+      // After the incident card, so the checklist reads below it in the room.
+      await postChecklist(store, opened, chat, room.id, step);
     },
 
     async [PIN_MESSAGE](payload, { step, job }) {

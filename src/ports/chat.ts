@@ -31,6 +31,10 @@ export interface InviteResult {
 export interface ChatPort {
   /** Where declarations and resolutions are announced, if anywhere. */
   readonly announceRoom: string | undefined;
+  /** Where missed updates escalate, if anywhere. */
+  readonly escalationRoom: string | undefined;
+  /** The conversation's topic (neutral text; platforms without topics may keep it elsewhere). */
+  setTopic(roomId: string, topic: string): Promise<void>;
   createRoom(name: string): Promise<RoomRef>;
   invite(roomId: string, userIds: string[]): Promise<InviteResult>;
   /** Returns the message id (Slack: ts). */
@@ -40,4 +44,6 @@ export interface ChatPort {
   pin(roomId: string, messageId: string): Promise<void>;
   /** A message of the conversation as neutral text, or undefined when it is gone. */
   readMessage(roomId: string, messageId: string): Promise<{ text: string; author: string } | undefined>;
+  /** Shares a text file in the conversation; returns the file's id. DeliveryRefused when the conversation takes nothing. */
+  uploadFile(roomId: string, file: { filename: string; title: string; content: string }): Promise<string>;
 }

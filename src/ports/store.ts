@@ -26,6 +26,7 @@ export type IncidentPatch = Partial<
     | 'roomId'
     | 'roomName'
     | 'cardRef'
+    | 'playbookRef'
     | 'rootCause'
     | 'nextReminderAt'
     | 'missedReminders'
@@ -58,12 +59,15 @@ export interface ChangeBy {
 // skip it: create (incident.declared), update (the given action, with the changed fields before and
 // after), addEvent (timeline.<kind>).
 export interface IncidentStore {
-  create(input: NewIncident): Incident;
+  /** `via`: the platform the declaration came from (the audit row's platform; the CLI declares console incidents). */
+  create(input: NewIncident, via?: string): Incident;
   get(id: number): Incident | undefined;
   byRoom(platform: string, roomId: string): Incident | undefined;
   list(filter?: { statuses?: IncidentStatus[]; limit?: number }): Incident[];
   /** Open incidents, newest first (the hot path of /incident list). */
   listOpen(limit: number): Incident[];
+  /** Open incidents whose next reminder is due at `now`, oldest due first (an index keeps this flat in the total). */
+  dueReminders(now: number, limit: number): Incident[];
   /** Open incidents per severity (metrics). */
   countOpenBySeverity(): Partial<Record<string, number>>;
   update(id: number, patch: IncidentPatch, by: ChangeBy): Incident;
@@ -114,6 +118,7 @@ export interface Store {
   jobs: JobQueue;
   receipts: Receipts;
   audit: AuditLog;
+  playbooks: PlaybookStore;
   /** Runs `fn` atomically; nested calls join the outer transaction. */
   transaction<T>(fn: () => T): T;
 }

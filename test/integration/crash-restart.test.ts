@@ -76,7 +76,7 @@ describe('crash after the ack', () => {
     expect(created).toHaveLength(1);
     const room = slack.channelByName('inc-1-payment-gateway-down')!;
     expect(room).toBeDefined();
-    expect(slack.messagesIn(room.id)).toHaveLength(1);
+    expect(slack.messagesIn(room.id)).toHaveLength(2); // the incident card and the checklist, each once
     // The same request delivered again after the restart does not declare a second incident.
     const again = await fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST', headers: signedHeaders(SIGNING_SECRET, form), body: form });
     expect(((await again.json()) as { text: string }).text).toContain('INC-1');

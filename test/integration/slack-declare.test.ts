@@ -39,7 +39,7 @@ describe('declare over Slack', () => {
 
     // The card: severity, status, commander, declared time as a Slack date token; pinned.
     const card = cardMessage(h, 1);
-    expect(h.slack.messagesIn(room.id)).toHaveLength(1);
+    expect(h.slack.messagesIn(room.id)).toHaveLength(2); // the incident card and the checklist
     expect(cardField(card.blocks, 'Severity')).toBe('SEV1');
     expect(cardField(card.blocks, 'Status')).toBe('Investigating');
     expect(cardField(card.blocks, 'Commander')).toBe('unassigned');
@@ -263,7 +263,7 @@ describe('independent Slack calls run concurrently', () => {
     const room = incident(h, 1).roomId!;
     const create = only('conversations.create');
     const invite = only('conversations.invite');
-    const card = only('chat.postMessage', (p) => p.channel === room);
+    const card = only('chat.postMessage', (p) => p.channel === room && !String(p.text).startsWith('Checklist'));
     const announce = only('chat.postMessage', (p) => p.channel === ANNOUNCE);
     const pin = only('pins.add');
 

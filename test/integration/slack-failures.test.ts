@@ -62,7 +62,7 @@ describe('Slack failures during the war-room job', () => {
     expect(h.slack.callsTo('conversations.create')).toHaveLength(1);
     expect(h.slack.callsTo('conversations.invite')).toHaveLength(1);
     expect(h.slack.pins).toEqual([{ channel: inc.roomId, ts: inc.cardRef }]);
-    expect(h.slack.messagesIn(inc.roomId!)).toHaveLength(1); // the card, once
+    expect(h.slack.messagesIn(inc.roomId!)).toHaveLength(2); // the card and the checklist, once each
     expect(h.slack.messagesIn(ANNOUNCE)).toHaveLength(1); // the announcement, once
     expect(cardMessage(h, 1).ts).toBe(inc.cardRef);
     expect(h.firelane.store.incidents.timeline(1).filter((e) => e.kind === 'war_room_opened')).toHaveLength(1);
@@ -76,7 +76,7 @@ describe('Slack failures during the war-room job', () => {
     const inc = incident(h, 1);
     expect(h.slack.callsTo('pins.add')).toHaveLength(3);
     expect(h.slack.pins).toEqual([{ channel: inc.roomId, ts: inc.cardRef }]);
-    expect(h.slack.messagesIn(inc.roomId!)).toHaveLength(1);
+    expect(h.slack.messagesIn(inc.roomId!)).toHaveLength(2); // the card and the checklist, once each
     expect(h.slack.messagesIn(ANNOUNCE)).toHaveLength(1);
     expect(h.slack.callsTo('conversations.invite')).toHaveLength(1);
   });
@@ -139,7 +139,7 @@ describe('Slack failures during the war-room job', () => {
     const inc = incident(h, 1);
     const room = h.slack.channels.get(inc.roomId!)!;
     expect([...room.members].sort()).toEqual(['U0ALICE', 'U0ONCALL1', 'UBOT']);
-    const warnings = h.slack.messagesIn(room.id).filter((m) => m.ts !== inc.cardRef);
+    const warnings = h.slack.messagesIn(room.id).filter((m) => m.ts !== inc.cardRef && m.ts !== inc.playbookRef);
     expect(warnings).toHaveLength(1);
     expect(messageJson(warnings[0]!)).toContain('U0ONCALL2');
     expect(messageJson(warnings[0]!)).toContain('user_not_found');

@@ -63,7 +63,7 @@ describe('Slack retries and double clicks', () => {
 
     expect(incident(h, 1).commander).toBe('U0BOB');
     expect(h.firelane.store.incidents.timeline(1).filter((e) => e.kind === 'role_assigned')).toHaveLength(1);
-    expect(h.firelane.store.jobs.depth().queued).toBe(1); // one broadcast
+    expect(h.firelane.store.jobs.depth().queued).toBe(2); // one broadcast and one topic refresh
 
     // Each click gets a private answer on its response_url.
     await vi.waitFor(() => expect(h.slack.responses).toHaveLength(3));
@@ -72,7 +72,7 @@ describe('Slack retries and double clicks', () => {
 
     await h.drain();
     expect(h.slack.callsTo('chat.update')).toHaveLength(1);
-    expect(h.slack.messagesIn(inc.roomId!)).toHaveLength(2); // card + one "is now the incident commander"
+    expect(h.slack.messagesIn(inc.roomId!)).toHaveLength(3); // card, checklist, one "is now the incident commander"
     expect(cardField(cardMessage(h, 1).blocks, 'Commander')).toBe('<@U0BOB>');
     const calls = h.slack.calls.length;
     await h.drain();

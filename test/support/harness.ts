@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { createFirelane, type Firelane } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import type { Clock } from '../../src/ports/clock.js';
 import { startFakeSlack, type FakeSlack, type FakeSlackOptions } from '../fakes/fake-slack.js';
 import { signedHeaders } from './slack-signing.js';
 
@@ -48,6 +49,8 @@ export interface HarnessOptions {
   /** Start the background worker (default false: tests call drain()). */
   startWorker?: boolean;
   slack?: FakeSlack;
+  /** A manual clock for reminder tests (default: the system clock). */
+  clock?: Clock;
 }
 
 let triggerCounter = 0;
@@ -93,6 +96,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const firelane = await createFirelane({
     config,
     logger: pino({ level: 'silent' }),
+    ...(options.clock && { clock: options.clock }),
     slackClientOptions: { retryConfig: { retries: 0 } },
     defaultMetrics: false,
     worker: { pollMs: 20, baseDelayMs: 5, maxDelayMs: 50 },

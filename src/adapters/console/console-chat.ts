@@ -7,28 +7,49 @@ import type { DbHandle } from '../db/database.js';
 import { consoleMembers, consoleMessages, consoleRooms } from '../db/schema.js';
 
 export const CONSOLE_ANNOUNCE_ROOM = 'incidents';
+export const CONSOLE_ESCALATION_ROOM = 'escalations';
+
+/** A file shared in a console room (a postmortem): kept whole, so the console can show or offer it. */
+export interface ConsoleFile {
+  filename: string;
+  title: string;
+  content: string;
+}
 
 export interface ConsoleMessage {
   id: number;
   roomId: string;
   author: string;
-  body: Reply;
+  /** The neutral reply; a shared file also carries the file. */
+  body: Reply & { file?: ConsoleFile };
   pinned: boolean;
   createdAt: number;
   updatedAt: number | null;
 }
 
-export function createConsoleChat({ db }: DbHandle, clock: Clock, options: { announceRoom?: string; onChange?: (roomId: string) => void } = {}) {
+export function createConsoleChat(
+  { db }: DbHandle,
+  clock: Clock,
+  options: { announceRoom?: string; escalationRoom?: string; onChange?: (roomId: string) => void } = {},
+) {
   const announceRoom = options.announceRoom ?? CONSOLE_ANNOUNCE_ROOM;
+  const escalationRoom = options.escalationRoom ?? CONSOLE_ESCALATION_ROOM;
   const changed = (roomId: string) => options.onChange?.(roomId);
 
   function ensureRoom(id: string): void {
     db.insert(consoleRooms).values({ id, name: id, createdAt: clock.now() }).onConflictDoNothing().run();
   }
   ensureRoom(announceRoom);
+  ensureRoom(escalationRoom);
 
   const chat: ChatPort = {
     announceRoom,
+    escalationRoom,
+    async setTopic(roomId, topic) {
+      ensureRoom(roomId);
+      db.update(consoleRooms).set({ topic }).where(eq(consoleRooms.id, roomId)).run();
+      changed(roomId);
+    },
     async createRoom(name) {
       const inserted = db.insert(consoleRooms).values({ id: name, name, createdAt: clock.now() }).onConflictDoNothing().run();
       if (inserted.changes === 0) throw new RoomNameTaken(name);
@@ -68,6 +89,13 @@ export function createConsoleChat({ db }: DbHandle, clock: Clock, options: { ann
         .where(and(eq(consoleMessages.id, Number(messageId)), eq(consoleMessages.roomId, roomId)))
         .get();
       return row && { text: (row.body as Reply).text, author: row.author };
+    },
+    async uploadFile(roomId, file) {
+      ensureRoom(roomId);
+      const body: ConsoleMessage['body'] = { visibility: 'channel', text: `📄 ${file.filename}`, file };
+      const row = db.insert(consoleMessages).values({ roomId, author: 'firelane', body, createdAt: clock.now() }).returning().get();
+      changed(roomId);
+      return String(row.id);
     },
   };
 

@@ -46,7 +46,7 @@ export function createAuditStore({ sqlite }: DbHandle, clock: Clock): AuditStore
   const all = sqlite.prepare<[], AuditRow>(
     'SELECT seq, at, actor, platform, action, incident_id AS incidentId, before, after, prev_hash AS prevHash, hash FROM audit_log ORDER BY seq',
   );
-  const appendInTransaction = sqlite.transaction((entry: AuditEntry) => {
+  const appendTransaction = sqlite.transaction((entry: AuditEntry) => {
     const last = head.get();
     const row = {
       seq: (last?.seq ?? 0) + 1,
@@ -64,28 +64,37 @@ export function createAuditStore({ sqlite }: DbHandle, clock: Clock): AuditStore
     moveHead.run(row.seq, hash);
   });
 
+  // Reads the chain and the head in one transaction: one snapshot, so a row appended meanwhile by
+  // a running server cannot look like tampering.
+  const verifySnapshot = sqlite.transaction((): VerifyResult => {
+    let expectedSeq = 1;
+    let prevHash = GENESIS_HASH;
+    let rows = 0;
+    for (const row of all.iterate()) {
+      rows++;
+      if (row.seq !== expectedSeq) {
+        const missing = row.seq - 1 === expectedSeq ? `row ${expectedSeq} is missing` : `rows ${expectedSeq} to ${row.seq - 1} are missing`;
+        return { ok: false, rows, seq: row.seq, problem: row.seq > expectedSeq ? `${missing} (deleted)` : 'sequence out of order (inserted)' };
+      }
+      if (row.prevHash !== prevHash) return { ok: false, rows, seq: row.seq, problem: `its link to row ${row.seq - 1} is broken (row ${row.seq - 1} was edited, or a row was deleted or inserted)` };
+      if (rowHash(row) !== row.hash) return { ok: false, rows, seq: row.seq, problem: 'its contents do not match its hash (edited)' };
+      prevHash = row.hash;
+      expectedSeq++;
+    }
+    const last = head.get();
+    if (!last && rows > 0) return { ok: false, rows, seq: 0, problem: 'the head record is missing (deleted)' };
+    const headSeq = last?.seq ?? 0;
+    if (headSeq > rows) return { ok: false, rows, seq: headSeq, problem: `the log ends at row ${rows} but its head says ${headSeq} (newest rows deleted)` };
+    if (headSeq < rows) return { ok: false, rows, seq: headSeq + 1, problem: `it comes after the recorded head (row ${headSeq}): added without the head (inserted)` };
+    if ((last?.hash ?? GENESIS_HASH) !== prevHash) return { ok: false, rows, seq: headSeq, problem: 'it does not match the recorded head (edited)' };
+    return { ok: true, rows, head: prevHash };
+  });
+
   return {
-    append: (entry) => appendInTransaction(entry),
+    // Outside a caller's transaction, take the write lock at once (immediate), so two processes
+    // wait on the busy timeout instead of failing on a lock upgrade.
+    append: (entry) => (sqlite.inTransaction ? appendTransaction(entry) : appendTransaction.immediate(entry)),
     rows: () => all.iterate(),
-    verify() {
-      let expectedSeq = 1;
-      let prevHash = GENESIS_HASH;
-      let rows = 0;
-      for (const row of all.iterate()) {
-        rows++;
-        if (row.seq !== expectedSeq) {
-          return { ok: false, rows, seq: row.seq, problem: row.seq > expectedSeq ? `rows ${expectedSeq}..${row.seq - 1} are missing (deleted)` : 'sequence out of order (inserted)' };
-        }
-        if (row.prevHash !== prevHash) return { ok: false, rows, seq: row.seq, problem: 'does not follow the row before it (a row was deleted or inserted)' };
-        if (rowHash(row) !== row.hash) return { ok: false, rows, seq: row.seq, problem: 'its contents do not match its hash (edited)' };
-        prevHash = row.hash;
-        expectedSeq++;
-      }
-      const last = head.get();
-      if ((last?.seq ?? 0) !== rows || (last?.hash ?? GENESIS_HASH) !== prevHash) {
-        return { ok: false, rows, seq: last?.seq ?? 0, problem: `the log ends at row ${rows} but its head says ${last?.seq ?? 0} (newest rows deleted)` };
-      }
-      return { ok: true, rows, head: prevHash };
-    },
+    verify: () => verifySnapshot(),
   };
 }

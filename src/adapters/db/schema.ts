@@ -26,6 +26,8 @@ export const incidents = sqliteTable(
     roomId: text('room_id'),
     roomName: text('room_name'),
     cardRef: text('card_ref'),
+    // The checklist card, posted after the room opens and updated in place as items are ticked.
+    playbookRef: text('playbook_ref'),
   },
   (t) => [
     uniqueIndex('incidents_room_idx').on(t.platform, t.roomId),
@@ -86,6 +88,8 @@ export const receipts = sqliteTable('receipts', {
 export const consoleRooms = sqliteTable('console_rooms', {
   id: text('id').primaryKey(),
   name: text('name').notNull().unique(),
+  /** Neutral text, like a Slack channel topic. */
+  topic: text('topic'),
   createdAt: integer('created_at').notNull(),
 });
 
@@ -151,7 +155,7 @@ export const playbookItems = sqliteTable(
 /**
  * Append-only, hash-chained audit log: every row carries the hash of the one before, so an edited,
  * inserted or deleted row breaks the chain (`firelane audit verify`). Triggers refuse UPDATE and
- * DELETE (migration 0002); the chain catches whoever drops them.
+ * DELETE (migration 0003); the chain catches whoever drops them.
  */
 export const auditLog = sqliteTable(
   'audit_log',

@@ -1,5 +1,5 @@
 // The Store port on SQLite through drizzle.
-import { and, asc, count, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, lte, sql } from 'drizzle-orm';
 import { OPEN_STATUSES, type Incident } from '../../domain/incident.js';
 import type { Clock } from '../../ports/clock.js';
 import type { AuditLog, IncidentStore, NewTimelineEvent, Receipts, Store, TimelineEvent } from '../../ports/store.js';
@@ -7,6 +7,7 @@ import type { DbHandle } from './database.js';
 import { actionItems, incidents, receipts, timelineEvents } from './schema.js';
 import { createJobStore, type JobStore } from './job-store.js';
 import { createAuditStore, type AuditStore } from './audit-store.js';
+import { createPlaybookStore } from './playbook-store.js';
 
 type IncidentRow = typeof incidents.$inferSelect;
 
@@ -37,6 +38,7 @@ const toIncident = (row: IncidentRow): Incident => ({
   roomId: row.roomId,
   roomName: row.roomName,
   cardRef: row.cardRef,
+  playbookRef: row.playbookRef,
   rootCause: row.rootCause,
   nextReminderAt: row.nextReminderAt,
   missedReminders: row.missedReminders,
@@ -59,6 +61,14 @@ function createIncidentStore({ db }: DbHandle, audit: AuditLog): IncidentStore {
     .orderBy(desc(incidents.id))
     .limit(sql.placeholder('limit'))
     .prepare();
+  // Resolved incidents have no next reminder, so the index on next_reminder_at alone finds the due ones.
+  const dueQuery = db
+    .select()
+    .from(incidents)
+    .where(lte(incidents.nextReminderAt, sql.placeholder('now')))
+    .orderBy(asc(incidents.nextReminderAt))
+    .limit(sql.placeholder('limit'))
+    .prepare();
   const openCounts = db
     .select({ severity: incidents.severity, n: count() })
     .from(incidents)
@@ -79,20 +89,23 @@ function createIncidentStore({ db }: DbHandle, audit: AuditLog): IncidentStore {
       after: { eventId: event.id, text: event.text, ...(event.data && { data: event.data }) },
     });
   return {
-    create(input) {
+    create(input, via = input.platform) {
       const row = db
         .insert(incidents)
         .values({ ...input, status: 'investigating', lastUpdateAt: input.declaredAt })
         .returning()
         .get();
       const created = toIncident(row);
-      audit.append({ actor: input.declaredBy, platform: input.platform, action: 'incident.declared', incidentId: created.id, before: null, after: created });
+      audit.append({ actor: input.declaredBy, platform: via, action: 'incident.declared', incidentId: created.id, before: null, after: created });
       return created;
     },
     get,
     byRoom(platform, roomId) {
       const row = byRoomQuery.get({ platform, roomId });
       return row && toIncident(row);
+    },
+    dueReminders(now, limit) {
+      return dueQuery.all({ now, limit }).map(toIncident);
     },
     listOpen(limit) {
       return openQuery.all({ limit }).map(toIncident);
@@ -199,6 +212,7 @@ export function createSqliteStore(handle: DbHandle, clock: Clock, onEnqueue?: ()
     jobs: createJobStore(handle, clock, onEnqueue),
     receipts: createReceipts(handle, clock),
     audit,
+    playbooks: createPlaybookStore(handle, audit),
     transaction: (fn) => handle.sqlite.transaction(fn).immediate(),
   };
 }

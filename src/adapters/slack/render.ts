@@ -78,12 +78,14 @@ function cardBlocks(card: Card): object[] {
       fields: card.fields.slice(i, i + 10).map((f) => ({ type: 'mrkdwn', text: cut(`*${toMrkdwn(f.label)}*\n${toMrkdwn(f.value)}`, 2000) })),
     });
   }
-  if (card.buttons?.length) {
+  // Slack takes at most 25 elements per actions block: a longer row (a checklist) continues in the next block.
+  const buttons = card.buttons ?? [];
+  for (let start = 0; start < buttons.length; start += 25) {
     blocks.push({
       type: 'actions',
-      elements: card.buttons.slice(0, 25).map((b, i) => ({
+      elements: buttons.slice(start, start + 25).map((b, i) => ({
         type: 'button',
-        action_id: `${BUTTON_ACTION_PREFIX}${i}`,
+        action_id: `${BUTTON_ACTION_PREFIX}${start + i}`,
         text: { type: 'plain_text', text: b.label.slice(0, 75) },
         value: b.command.slice(0, 2000),
         ...(b.style && { style: b.style }),
@@ -106,4 +108,13 @@ export function renderSlack(reply: Reply): { text: string; blocks: object[] } {
 /** The body of a slash-command acknowledgement or a response_url post. */
 export function renderSlackResponse(reply: Reply) {
   return { response_type: reply.visibility === 'private' ? 'ephemeral' : 'in_channel', ...renderSlack(reply) } as const;
+}
+
+/** Channel topics are plain text up to 250 characters: mentions stay mentions, times are UTC. */
+export function toTopic(text: string): string {
+  const rendered = escapeMrkdwn(text)
+    .replace(MENTION_TOKEN, (_, id: string) => `<@${id}>`)
+    .replace(ROOM_TOKEN, (_, id: string) => `<#${id}>`)
+    .replace(TIME_TOKEN, (_, ms: string) => `${new Date(Number(ms)).toISOString().slice(11, 16)} UTC`);
+  return rendered.length > 250 ? cut(rendered, 250) : rendered;
 }

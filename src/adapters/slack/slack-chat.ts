@@ -4,7 +4,7 @@ import type { InviteResult, ChatPort, RoomRef } from '../../ports/chat.js';
 import { DeliveryRefused, RoomNameTaken } from '../../ports/chat.js';
 import type { Reply } from '../../commands/reply.js';
 import type { Metrics } from '../../metrics.js';
-import { renderSlack } from './render.js';
+import { renderSlack, toTopic } from './render.js';
 import { fromSlackText } from './to-command.js';
 
 /** Errors that mean Slack will not deliver to that channel, however often we retry. */
@@ -27,7 +27,7 @@ export function slackErrorCode(error: unknown): string {
   return e?.code ?? 'request_error';
 }
 
-export function createSlackChat(options: { client: WebClient; announceChannel?: string; botUserId: string; metrics?: Metrics }): ChatPort {
+export function createSlackChat(options: { client: WebClient; announceChannel?: string; escalationChannel?: string; botUserId: string; metrics?: Metrics }): ChatPort {
   const { client, botUserId, metrics } = options;
 
   /** Calls Slack; rate limits carry Retry-After into the job's backoff; every failure is counted. */
@@ -65,6 +65,10 @@ export function createSlackChat(options: { client: WebClient; announceChannel?: 
 
   return {
     announceRoom: options.announceChannel,
+    escalationRoom: options.escalationChannel,
+    async setTopic(roomId, topic) {
+      await call('conversations.setTopic', () => client.conversations.setTopic({ channel: roomId, topic: toTopic(topic) }));
+    },
     async createRoom(name): Promise<RoomRef> {
       try {
         const result = await call('conversations.create', () => client.conversations.create({ name, is_private: false }));
@@ -108,6 +112,16 @@ export function createSlackChat(options: { client: WebClient; announceChannel?: 
         await call('pins.add', () => client.pins.add({ channel: roomId, timestamp: messageId }));
       } catch (error) {
         if ((error as SlackError).slackError !== 'already_pinned') throw error;
+      }
+    },
+    async uploadFile(roomId, file) {
+      // filesUploadV2 runs files.getUploadURLExternal, the upload and files.completeUploadExternal (which shares it in the channel).
+      try {
+        const result = await call('files.uploadV2', () => client.filesUploadV2({ channel_id: roomId, filename: file.filename, title: file.title, content: file.content }));
+        return result.files[0]?.files?.[0]?.id ?? '';
+      } catch (error) {
+        const code = (error as SlackError).slackError ?? '';
+        throw UNDELIVERABLE.has(code) ? new DeliveryRefused(roomId, code) : error;
       }
     },
   };

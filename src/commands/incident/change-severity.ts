@@ -1,6 +1,7 @@
 // /incident severity <sev>: re-grades the incident; announced, and the card follows.
 import { incidentKey } from '../../domain/incident.js';
 import { parseSeverity } from '../../domain/severity.js';
+import { afterSeverityChange } from '../../domain/reminders.js';
 import { conflict, invalidInput } from '../../errors.js';
 import type { HandlerContext } from '../context.js';
 import { tokenText } from '../parse-command.js';
@@ -23,7 +24,8 @@ export function changeSeverity(ctx: HandlerContext): Reply {
     kind: 'severity_changed',
     text: `Severity changed from ${severityLabel(incident.severity)} to ${severityLabel(severity)}`,
     data: { from: incident.severity, to: severity },
-    patch: { severity },
+    // The reminder cadence follows the new severity, still counted from the last update.
+    patch: { severity, ...afterSeverityChange(incident, ctx.deps.clock.now(), ctx.deps.config.incidents.severities[severity]) },
     broadcast: 'announce',
     // Responders of the new severity join the war room (already-present people are skipped).
     invite: ctx.deps.config.incidents.severities[severity].responders,

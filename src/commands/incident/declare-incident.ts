@@ -9,6 +9,7 @@ import { restText, tokenText } from '../parse-command.js';
 import { channelReply, type Reply } from '../reply.js';
 import { INCIDENT_USAGE } from '../usage.js';
 import { severityLabel } from './incident-card.js';
+import { playbookTexts } from './playbook-card.js';
 
 export const OPEN_WAR_ROOM = 'incident.open-war-room';
 
@@ -43,7 +44,7 @@ export function declareIncident(ctx: HandlerContext): Reply {
       declaredBy: ctx.input.actor.id,
       declaredAt: now,
       nextReminderAt: afterUpdate(now, ctx.deps.config.incidents.severities[severity]).nextReminderAt!,
-    });
+    }, ctx.input.platform);
     store.incidents.addEvent({
       incidentId: created.id,
       at: now,
@@ -52,6 +53,7 @@ export function declareIncident(ctx: HandlerContext): Reply {
       kind: 'declared',
       text: `Declared ${severityLabel(severity)}: ${title}`,
     });
+    store.playbooks.create(created.id, playbookTexts(ctx.deps.config, severity), { actor: ctx.input.actor.id, platform: ctx.input.platform });
     store.jobs.enqueue({ kind: OPEN_WAR_ROOM, key: `war-room:${created.id}`, payload: { incidentId: created.id } });
     return created;
   });

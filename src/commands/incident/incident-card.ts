@@ -1,6 +1,7 @@
 // How an incident looks in chat: the pinned card, one-line summaries, severity labels.
 import { incidentKey, type Incident } from '../../domain/incident.js';
 import type { Severity } from '../../domain/severity.js';
+import { formatDuration } from '../../domain/duration.js';
 import { mention, roomLink, timeToken, type Card } from '../reply.js';
 
 export const severityLabel = (severity: Severity) => severity.toUpperCase();
@@ -41,4 +42,16 @@ export function incidentCard(incident: Incident): Card {
 export function summaryLine(incident: Incident): string {
   const commander = incident.commander ? mention(incident.commander) : 'no commander';
   return `*${incidentKey(incident.id)}* ${severityLabel(incident.severity)} · ${statusLabel(incident.status)} · ${incident.title} · ${roomText(incident)} · ${commander} · since ${timeToken(incident.declaredAt)}`;
+}
+
+/** The war room's topic: what a responder needs at a glance. */
+export function topicText(incident: Incident, now: number): string {
+  const key = incidentKey(incident.id);
+  if (incident.status === 'resolved') {
+    return `${key} ${severityLabel(incident.severity)} · Resolved after ${formatDuration((incident.resolvedAt ?? now) - incident.declaredAt)} · ${incident.title}`;
+  }
+  const commander = incident.commander ? `IC ${mention(incident.commander)}` : 'no IC: /incident lead @me';
+  const snoozed = incident.snoozedUntil !== null && incident.snoozedUntil > now;
+  const next = incident.nextReminderAt === null ? '' : ` · ${snoozed ? 'reminders snoozed until' : 'next update due'} ${timeToken(incident.nextReminderAt)}`;
+  return `${key} ${severityLabel(incident.severity)} · ${statusLabel(incident.status)} · ${commander}${next} · ${incident.title}`;
 }

@@ -7,8 +7,13 @@ import type { CommandFamily } from '../router.js';
 import { addNote } from './add-note.js';
 import { assignRole } from './assign-role.js';
 import { changeSeverity } from './change-severity.js';
+import { checkItem, showChecklist } from './checklist.js';
 import { declareIncident } from './declare-incident.js';
 import { listIncidents } from './list-incidents.js';
+import { postmortem } from './postmortem.js';
+import { reopenIncident } from './reopen-incident.js';
+import { resolveIncident } from './resolve-incident.js';
+import { snoozeIncident } from './snooze-incident.js';
 import { showIncident } from './show-incident.js';
 import { updateIncident } from './update-incident.js';
 
@@ -23,8 +28,14 @@ export const incidentCommands: CommandFamily = {
     comms: { run: assignRole('comms'), usage: INCIDENT_USAGE.comms, flags: [] },
     note: { run: addNote, usage: INCIDENT_USAGE.note, flags: [] },
     severity: { run: changeSeverity, usage: INCIDENT_USAGE.severity, flags: [] },
+    snooze: { run: snoozeIncident, usage: INCIDENT_USAGE.snooze, flags: [] },
+    resolve: { run: resolveIncident, usage: INCIDENT_USAGE.resolve, flags: ['root-cause', 'action-items'] },
+    reopen: { run: reopenIncident, usage: INCIDENT_USAGE.reopen, flags: [] },
     list: { run: listIncidents, usage: INCIDENT_USAGE.list, flags: [] },
     show: { run: showIncident, usage: INCIDENT_USAGE.show, flags: [] },
+    checklist: { run: showChecklist, usage: INCIDENT_USAGE.checklist, flags: [] },
+    check: { run: checkItem, usage: INCIDENT_USAGE.check, flags: [] },
+    postmortem: { run: postmortem, usage: INCIDENT_USAGE.postmortem, flags: [] },
     help: { run: help, usage: INCIDENT_USAGE.help, flags: [] },
   },
   /** `/incident sev1 ...` has no subcommand word: a severity-looking first word means declare. */

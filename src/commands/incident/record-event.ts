@@ -4,6 +4,7 @@ import type { IncidentPatch, TimelineEvent } from '../../ports/store.js';
 import type { HandlerContext } from '../context.js';
 
 export const BROADCAST = 'incident.broadcast';
+export const REFRESH_TOPIC = 'incident.refresh-topic';
 
 export interface EventSpec {
   kind: string;
@@ -30,6 +31,10 @@ export function recordEvent(ctx: HandlerContext, incident: Incident, spec: Event
       text: spec.text,
       ...(spec.data && { data: spec.data }),
     });
+    // Any change to the incident itself may change the war room's topic.
+    if (spec.patch) {
+      store.jobs.enqueue({ kind: REFRESH_TOPIC, key: `topic:${incident.id}:${event.id}`, payload: { incidentId: incident.id } });
+    }
     if (spec.broadcast) {
       store.jobs.enqueue({
         kind: BROADCAST,

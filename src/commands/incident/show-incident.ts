@@ -5,6 +5,7 @@ import { mention, privateReply, timeToken, type Reply } from '../reply.js';
 import { INCIDENT_USAGE } from '../usage.js';
 import { incidentCard, roomText } from './incident-card.js';
 import { takeIncident } from './find-incident.js';
+import { checklistLine, progressText } from './playbook-card.js';
 
 const MAX_EVENTS = 40;
 
@@ -14,9 +15,11 @@ export function showIncident(ctx: HandlerContext): Reply {
   if (args.length > 0) throw invalidInput('show takes only an incident id.', usage);
   const events = ctx.deps.store.incidents.timeline(incident.id);
   const shown = events.slice(-MAX_EVENTS);
+  const checklist = ctx.deps.store.playbooks.items(incident.id);
   const lines = [
     `*Timeline* (${events.length} event${events.length === 1 ? '' : 's'}${events.length > MAX_EVENTS ? `, last ${MAX_EVENTS} shown` : ''}) · ${roomText(incident)}`,
     ...shown.map((e) => `${timeToken(e.at)} · ${mention(e.actor)} · ${e.text}`),
+    ...(checklist.length > 0 ? ['', `*Checklist* (${progressText(checklist)})`, ...checklist.map(checklistLine)] : []),
   ];
   return privateReply(lines.join('\n'), incidentCard(incident));
 }

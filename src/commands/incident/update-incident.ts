@@ -1,6 +1,7 @@
 // /incident update <status> <text> [--eta=]: records a status update; it is posted to the war room and announced.
 import { UPDATE_STATUSES, incidentKey, type UpdateStatus } from '../../domain/incident.js';
 import { formatDuration, parseDuration } from '../../domain/duration.js';
+import { afterUpdate } from '../../domain/reminders.js';
 import { conflict, invalidInput } from '../../errors.js';
 import type { HandlerContext } from '../context.js';
 import { restText, tokenText } from '../parse-command.js';
@@ -25,11 +26,13 @@ export function updateIncident(ctx: HandlerContext): Reply {
     throw conflict(`${incidentKey(incident.id)} is resolved; reopen it first with /incident reopen ${incidentKey(incident.id)}.`);
   }
   const eta = etaMs === undefined ? '' : ` (ETA ${formatDuration(etaMs)})`;
+  const now = ctx.deps.clock.now();
   recordEvent(ctx, incident, {
     kind: 'status_update',
     text: `*${status.toUpperCase()}*: ${text}${eta}`,
     data: { status, ...(etaMs !== undefined && { etaMs }) },
-    patch: { status, lastUpdateAt: ctx.deps.clock.now() },
+    // The reminder clock restarts from this update; a snooze ends with it.
+    patch: { status, lastUpdateAt: now, ...afterUpdate(now, ctx.deps.config.incidents.severities[incident.severity]), snoozedUntil: null },
     broadcast: 'announce',
   });
   return privateReply(`Update for ${incidentKey(incident.id)} recorded; posting it to the war room and the announcement channel.`);

@@ -1,0 +1,1 @@
+ALTER TABLE `console_rooms` ADD `topic` text;

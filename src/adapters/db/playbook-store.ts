@@ -1,0 +1,62 @@
+// The PlaybookStore port on SQLite: each incident's checklist, every change audited in the same transaction.
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import type { AuditLog, PlaybookItem, PlaybookStore } from '../../ports/store.js';
+import type { DbHandle } from './database.js';
+import { playbookItems } from './schema.js';
+
+const itemColumns = {
+  position: playbookItems.position,
+  text: playbookItems.text,
+  doneBy: playbookItems.doneBy,
+  doneAt: playbookItems.doneAt,
+};
+
+export function createPlaybookStore({ db, sqlite }: DbHandle, audit: AuditLog): PlaybookStore {
+  // `show`, `check` and every checklist card read these; prepared once like the incident hot paths.
+  const itemsQuery = db
+    .select(itemColumns)
+    .from(playbookItems)
+    .where(eq(playbookItems.incidentId, sql.placeholder('incidentId')))
+    .orderBy(asc(playbookItems.position))
+    .prepare();
+  const itemQuery = db
+    .select(itemColumns)
+    .from(playbookItems)
+    .where(and(eq(playbookItems.incidentId, sql.placeholder('incidentId')), eq(playbookItems.position, sql.placeholder('position'))))
+    .prepare();
+  // Only an item not yet done is marked: two ticks racing in separate transactions cannot both win.
+  const markDone = db
+    .update(playbookItems)
+    .set({ doneBy: sql`${sql.placeholder('doneBy')}`, doneAt: sql`${sql.placeholder('doneAt')}` })
+    .where(
+      and(eq(playbookItems.incidentId, sql.placeholder('incidentId')), eq(playbookItems.position, sql.placeholder('position')), isNull(playbookItems.doneAt)),
+    )
+    .returning(itemColumns)
+    .prepare();
+
+  const tick = sqlite.transaction((incidentId: number, position: number, by: { actor: string; platform: string }, at: number) => {
+    const before = itemQuery.get({ incidentId, position });
+    if (!before) return undefined;
+    if (before.doneAt !== null) return { item: before, changed: false };
+    const after = markDone.get({ incidentId, position, doneBy: by.actor, doneAt: at });
+    if (!after) return { item: itemQuery.get({ incidentId, position })!, changed: false };
+    audit.append({ ...by, action: 'incident.playbook_item_done', incidentId, before, after });
+    return { item: after, changed: true };
+  });
+
+  return {
+    create(incidentId, texts, by) {
+      if (texts.length === 0) return;
+      sqlite.transaction(() => {
+        db.insert(playbookItems)
+          .values(texts.map((text, i) => ({ incidentId, position: i + 1, text })))
+          .run();
+        audit.append({ ...by, action: 'incident.playbook_created', incidentId, before: null, after: { items: texts } });
+      })();
+    },
+    items(incidentId): PlaybookItem[] {
+      return itemsQuery.all({ incidentId });
+    },
+    tick: (incidentId, position, by, at) => tick(incidentId, position, by, at),
+  };
+}

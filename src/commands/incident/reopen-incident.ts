@@ -1,0 +1,25 @@
+// /incident reopen [INC-n]: a resolved incident comes back; reminders resume from now.
+import { incidentKey } from '../../domain/incident.js';
+import { afterUpdate } from '../../domain/reminders.js';
+import { conflict, invalidInput } from '../../errors.js';
+import type { HandlerContext } from '../context.js';
+import { privateReply, type Reply } from '../reply.js';
+import { INCIDENT_USAGE } from '../usage.js';
+import { takeIncident } from './find-incident.js';
+import { recordEvent } from './record-event.js';
+
+export function reopenIncident(ctx: HandlerContext): Reply {
+  const usage = INCIDENT_USAGE.reopen;
+  const { incident, args } = takeIncident(ctx, usage);
+  if (args.length > 0) throw invalidInput('reopen takes only an incident id.', usage);
+  const key = incidentKey(incident.id);
+  if (incident.status !== 'resolved') throw conflict(`${key} is not resolved (it is ${incident.status}).`);
+  const now = ctx.deps.clock.now();
+  recordEvent(ctx, incident, {
+    kind: 'reopened',
+    text: 'Reopened',
+    patch: { status: 'investigating', resolvedAt: null, lastUpdateAt: now, ...afterUpdate(now, ctx.deps.config.incidents.severities[incident.severity]), snoozedUntil: null },
+    broadcast: 'announce',
+  });
+  return privateReply(`${key} is open again (investigating); reminders resume.`);
+}

@@ -1,0 +1,50 @@
+// /incident resolve [--root-cause=...] [--action-items="a; b"]: stops reminders, announces the
+// resolution with its duration, records action items, and reminds about the postmortem 48 h later.
+import { formatDuration } from '../../domain/duration.js';
+import { incidentKey } from '../../domain/incident.js';
+import { conflict, invalidInput } from '../../errors.js';
+import type { HandlerContext } from '../context.js';
+import { privateReply, type Reply } from '../reply.js';
+import { INCIDENT_USAGE } from '../usage.js';
+import { takeIncident } from './find-incident.js';
+import { recordEvent } from './record-event.js';
+
+export const POSTMORTEM_REMINDER = 'incident.postmortem-reminder';
+export const POSTMORTEM_REMINDER_DELAY_MS = 48 * 3_600_000;
+const MAX_TEXT = 3000;
+
+export function resolveIncident(ctx: HandlerContext): Reply {
+  const usage = INCIDENT_USAGE.resolve;
+  const { incident, args } = takeIncident(ctx, usage);
+  if (args.length > 0) throw invalidInput('resolve takes only --root-cause and --action-items (quote them).', usage);
+  const key = incidentKey(incident.id);
+  if (incident.status === 'resolved') throw conflict(`${key} is already resolved. To open it again: /incident reopen ${key}`);
+  const rootCause = ctx.flags['root-cause']?.trim() || null;
+  const actionItems = (ctx.flags['action-items'] ?? '')
+    .split(/[;\n]/)
+    .map((item) => item.trim())
+    .filter(Boolean);
+  if (rootCause && Array.from(rootCause).length > MAX_TEXT) throw invalidInput(`The root cause is over ${MAX_TEXT} characters.`, usage);
+  if (actionItems.some((item) => Array.from(item).length > 500)) throw invalidInput('An action item is over 500 characters.', usage);
+
+  const { store, clock } = ctx.deps;
+  const now = clock.now();
+  const took = formatDuration(now - incident.declaredAt);
+  ctx.write(() => {
+    const { event } = recordEvent(ctx, incident, {
+      kind: 'resolved',
+      text: `Resolved after ${took}.${rootCause ? ` Root cause: ${rootCause}` : ''}${actionItems.length ? ` Action items: ${actionItems.length}.` : ''}`,
+      data: { durationMs: now - incident.declaredAt, ...(rootCause && { rootCause }), actionItems },
+      patch: { status: 'resolved', resolvedAt: now, rootCause, nextReminderAt: null, missedReminders: 0, snoozedUntil: null },
+      broadcast: 'announce',
+    });
+    store.incidents.addActionItems(incident.id, actionItems, { actor: ctx.input.actor.id, platform: ctx.input.platform }, now);
+    store.jobs.enqueue({
+      kind: POSTMORTEM_REMINDER,
+      key: `postmortem-reminder:${incident.id}:${event.id}`,
+      payload: { incidentId: incident.id, resolvedAt: now },
+      runAt: now + POSTMORTEM_REMINDER_DELAY_MS,
+    });
+  });
+  return privateReply(`${key} resolved after ${took}. Reminders stopped; the postmortem is due in 48h (draft it with /incident postmortem ${key}).`);
+}

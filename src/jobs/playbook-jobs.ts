@@ -1,0 +1,62 @@
+// Outbox jobs of the checklist: post it in a new war room, and re-render it in place after a tick.
+import { incidentKey, type Incident } from '../domain/incident.js';
+import { REFRESH_CHECKLIST } from '../commands/incident/checklist.js';
+import { checklistCard } from '../commands/incident/playbook-card.js';
+import { channelReply, type Reply } from '../commands/reply.js';
+import type { ChatPort } from '../ports/chat.js';
+import type { PlaybookItem, Store } from '../ports/store.js';
+import { PermanentJobError, RetryLater, type JobContext, type JobHandler } from './worker.js';
+
+export interface PlaybookJobDeps {
+  store: Store;
+  chats: Partial<Record<string, ChatPort>>;
+}
+
+/** Re-renders after a chat.update this many times at most when ticks keep landing meanwhile. */
+const MAX_RENDERS = 3;
+
+const checklistReply = (incident: Incident, items: PlaybookItem[]): Reply => channelReply('', checklistCard(incident, items));
+const sameItems = (a: PlaybookItem[], b: PlaybookItem[]) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * A step of the open-war-room job, once the room exists: posts the checklist card (unpinned; the
+ * incident card is the pinned one) and remembers its message id for the in-place updates.
+ */
+export async function postChecklist(store: Store, incident: Incident, chat: ChatPort, roomId: string, step: JobContext['step']): Promise<void> {
+  const items = store.playbooks.items(incident.id);
+  if (items.length === 0) return;
+  // Rendered when posted, so a tick made while the room was being opened is shown too.
+  const ref = await step('post-checklist', () => chat.post(roomId, checklistReply(store.incidents.get(incident.id) ?? incident, store.playbooks.items(incident.id))));
+  if (store.incidents.get(incident.id)?.playbookRef !== ref) {
+    store.incidents.update(incident.id, { playbookRef: ref }, { actor: 'firelane', platform: incident.platform, action: 'incident.checklist_posted' });
+  }
+}
+
+export function createPlaybookJobs(deps: PlaybookJobDeps): Record<string, JobHandler> {
+  const { store } = deps;
+  return {
+    async [REFRESH_CHECKLIST](payload, { step }) {
+      const id = Number(payload.incidentId);
+      const incident = store.incidents.get(id);
+      if (!incident) throw new PermanentJobError(`incident ${String(payload.incidentId)} does not exist`);
+      if (!incident.roomId || !incident.playbookRef) {
+        // The open-war-room job posts the card with the latest state; wait only while it may still do so.
+        const warRoom = store.jobs.state(`war-room:${id}`);
+        if (warRoom === 'queued' || warRoom === 'running') throw new RetryLater(`the checklist of ${incidentKey(id)} is not posted yet`, 2_000);
+        return;
+      }
+      const chat = deps.chats[incident.platform];
+      if (!chat) throw new Error(`${incident.platform} is not connected; ${incidentKey(id)} waits until it is`);
+      const { roomId, playbookRef } = incident;
+      await step('update', async () => {
+        // Jobs of two quick ticks may finish out of order: render again until what is shown is what is stored.
+        for (let render = 0; render < MAX_RENDERS; render++) {
+          const items = store.playbooks.items(id);
+          await chat.update(roomId, playbookRef, checklistReply(store.incidents.get(id) ?? incident, items));
+          if (sameItems(items, store.playbooks.items(id))) break;
+        }
+        return null;
+      });
+    },
+  };
+}

@@ -1,0 +1,128 @@
+// Jobs of the reminder cycle: remind the commander, escalate a silence, keep the war room's topic
+// current, and ask for the postmortem two days after resolution. A job whose reason went away
+// while it waited (an update arrived, a snooze started, the incident was resolved) posts nothing.
+import { formatDuration } from '../domain/duration.js';
+import { incidentKey, type Incident } from '../domain/incident.js';
+import { POSTMORTEM_REMINDER } from '../commands/incident/resolve-incident.js';
+import { REFRESH_TOPIC } from '../commands/incident/record-event.js';
+import { roomText, severityLabel, topicText } from '../commands/incident/incident-card.js';
+import { channelReply, mention, type Reply } from '../commands/reply.js';
+import { DeliveryRefused, type ChatPort } from '../ports/chat.js';
+import type { IncidentJobDeps } from './incident-jobs.js';
+import { ESCALATE, REMIND } from './reminder-tick.js';
+import { PermanentJobError, RetryLater, type JobHandler } from './worker.js';
+
+const UPDATE_HOW = '`/incident update <investigating|identified|monitoring> <text>`';
+
+export function createReminderJobs(deps: IncidentJobDeps): Record<string, JobHandler> {
+  const { store, config, clock } = deps;
+
+  function load(payload: Record<string, unknown>): { incident: Incident; chat: ChatPort } {
+    const incident = store.incidents.get(Number(payload.incidentId));
+    if (!incident) throw new PermanentJobError(`incident ${String(payload.incidentId)} does not exist`);
+    const chat = deps.chats[incident.platform];
+    if (!chat) throw new Error(`${incident.platform} is not connected`);
+    return { incident, chat };
+  }
+
+  /**
+   * Still worth saying: open, not snoozed, and no update since the reminder was due. A war room
+   * that is still being opened (Slack slow or down) is waited for, not skipped.
+   */
+  function stillDue(incident: Incident, payload: Record<string, unknown>): boolean {
+    const now = clock.now();
+    const due =
+      incident.status !== 'resolved' &&
+      incident.missedReminders >= Number(payload.missed) &&
+      !(incident.snoozedUntil !== null && incident.snoozedUntil > now);
+    if (due && incident.roomId === null) {
+      if (store.jobs.state(`war-room:${incident.id}`) === 'dead') return false;
+      throw new RetryLater(`the war room of ${incidentKey(incident.id)} is not open yet`, 5_000);
+    }
+    return due;
+  }
+
+  function reminder(incident: Incident, missed: number): Reply {
+    const key = incidentKey(incident.id);
+    const silence = formatDuration(clock.now() - incident.lastUpdateAt);
+    const policy = config.incidents.severities[incident.severity];
+    const countdown =
+      policy.escalateAfterMissed > 0 ? ` Reminder ${missed}; it escalates after ${policy.escalateAfterMissed} in a row.` : '';
+    if (!incident.commander) {
+      return channelReply(`⏰ *${key}* (${severityLabel(incident.severity)}) has no incident commander and no status update for ${silence}.${countdown}`, {
+        title: 'Status update due',
+        text: `Take command, then post an update: ${UPDATE_HOW}`,
+        fields: [],
+        buttons: [{ label: 'Take command', command: `incident lead ${key} @me --take`, style: 'primary' }],
+      });
+    }
+    return channelReply(`⏰ ${mention(incident.commander)}: *${key}* (${severityLabel(incident.severity)}) has had no status update for ${silence}. Post one: ${UPDATE_HOW}${countdown}`);
+  }
+
+  return {
+    async [REMIND](payload, { step }) {
+      const { incident, chat } = load(payload);
+      if (!stillDue(incident, payload)) return;
+      await step('post', () => chat.post(incident.roomId!, reminder(incident, Number(payload.missed))));
+    },
+
+    async [ESCALATE](payload, { step, job }) {
+      const { incident, chat } = load(payload);
+      if (!stillDue(incident, payload)) return;
+      const key = incidentKey(incident.id);
+      const silence = formatDuration(clock.now() - incident.lastUpdateAt);
+      const commander = incident.commander ? mention(incident.commander) : 'nobody (no commander)';
+      const target = chat.escalationRoom;
+      const refused = target
+        ? await step('escalate', async () => {
+            try {
+              await chat.post(
+                target,
+                channelReply(
+                  `🔺 *Escalation: ${key}* ${severityLabel(incident.severity)} "${incident.title}" has had no status update for ${silence} (${String(payload.missed)} reminders missed). Commander: ${commander}. War room: ${roomText(incident)}`,
+                ),
+              );
+              return null;
+            } catch (error) {
+              if (error instanceof DeliveryRefused) return error.reason;
+              throw error;
+            }
+          })
+        : 'no escalation channel is configured';
+      await step('room', () =>
+        chat.post(
+          incident.roomId!,
+          channelReply(
+            `🔺 ${incident.commander ? `${mention(incident.commander)}: ` : ''}${key} ${refused ? `should have been escalated, but ${refused}` : 'was escalated'}: ${String(payload.missed)} reminders without a status update (${silence}). Post one now: ${UPDATE_HOW}`,
+          ),
+        ),
+      );
+      store.incidents.addEventOnce({
+        incidentId: incident.id,
+        at: clock.now(),
+        actor: 'firelane',
+        platform: incident.platform,
+        kind: 'escalated',
+        text: `Escalated: no status update for ${silence} (${String(payload.missed)} reminders missed)${refused ? `; escalation channel unavailable: ${refused}` : ''}`,
+        data: { missed: Number(payload.missed), dueAt: Number(payload.dueAt) },
+        dedupeKey: job.key,
+      });
+    },
+
+    async [REFRESH_TOPIC](payload, { step }) {
+      const { incident, chat } = load(payload);
+      if (!incident.roomId) return; // the war room sets its topic when it opens
+      await step('topic', () => chat.setTopic(incident.roomId!, topicText(incident, clock.now())));
+    },
+
+    async [POSTMORTEM_REMINDER](payload, { step }) {
+      const { incident, chat } = load(payload);
+      if (incident.status !== 'resolved' || incident.resolvedAt !== Number(payload.resolvedAt) || !incident.roomId) return;
+      const key = incidentKey(incident.id);
+      const who = incident.commander ? `${mention(incident.commander)}: ` : '';
+      await step('post', () =>
+        chat.post(incident.roomId!, channelReply(`📝 ${who}${key} was resolved two days ago. Time for the postmortem: \`/incident postmortem ${key}\` drafts it from the timeline.`)),
+      );
+    },
+  };
+}

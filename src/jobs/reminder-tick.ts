@@ -1,0 +1,57 @@
+// Once a second: find incidents whose reminder is due and turn each into outbox jobs. The new due
+// time and the jobs are written in one transaction, and the jobs are keyed by the due time they
+// serve, so a crash, a restart or a second tick can neither lose nor repeat a reminder.
+import cron from 'node-cron';
+import type { Logger } from 'pino';
+import type { FileConfig } from '../config.js';
+import { onTick } from '../domain/reminders.js';
+import { REFRESH_TOPIC } from '../commands/incident/record-event.js';
+import type { Clock } from '../ports/clock.js';
+import type { Store } from '../ports/store.js';
+
+export const REMIND = 'incident.remind';
+export const ESCALATE = 'incident.escalate';
+/** Due incidents handled per tick; more wait for the next second. */
+const BATCH = 500;
+
+export interface TickResult {
+  reminders: number;
+  escalations: number;
+}
+
+export function tickReminders(deps: { store: Store; config: FileConfig; clock: Clock }): TickResult {
+  const { store, config, clock } = deps;
+  const now = clock.now();
+  const result: TickResult = { reminders: 0, escalations: 0 };
+  for (const incident of store.incidents.dueReminders(now, BATCH)) {
+    const decision = onTick(incident, now, config.incidents.severities[incident.severity]);
+    if (!decision) continue;
+    store.transaction(() => {
+      store.incidents.update(incident.id, decision.schedule, { actor: 'firelane', platform: incident.platform, action: 'incident.reminder_due' });
+      const payload = { incidentId: incident.id, dueAt: decision.dueAt, missed: decision.schedule.missedReminders };
+      store.jobs.enqueue({ kind: REMIND, key: `remind:${incident.id}:${decision.dueAt}`, payload });
+      if (decision.escalate) store.jobs.enqueue({ kind: ESCALATE, key: `escalate:${incident.id}:${decision.dueAt}`, payload });
+      store.jobs.enqueue({ kind: REFRESH_TOPIC, key: `topic:${incident.id}:due:${decision.dueAt}`, payload: { incidentId: incident.id } });
+    });
+    result.reminders++;
+    if (decision.escalate) result.escalations++;
+  }
+  return result;
+}
+
+/** Runs the tick every second with node-cron; overlapping ticks are skipped. */
+export function startReminderTicker(deps: { store: Store; config: FileConfig; clock: Clock; logger: Logger; onTick?: (r: TickResult) => void }) {
+  const task = cron.schedule(
+    '* * * * * *',
+    () => {
+      try {
+        const result = tickReminders(deps);
+        if (result.reminders) deps.onTick?.(result);
+      } catch (error) {
+        deps.logger.error({ err: error }, 'reminder tick failed');
+      }
+    },
+    { name: 'firelane-reminders', noOverlap: true },
+  );
+  return { stop: () => void task.destroy() };
+}

@@ -1,0 +1,123 @@
+// /incident postmortem over Slack (ephemeral draft, .md file shared in the war room through the
+// files.uploadV2 flow) and through `firelane run` (the Markdown on standard output).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/adapters/db/database.js';
+import { startHarness, type Harness } from '../support/harness.js';
+import { declare, drainUntilSettled, shownText } from './slack-helpers.js';
+
+const TITLE = '# Postmortem: INC-1 — Payment gateway down';
+
+describe('/incident postmortem over Slack', () => {
+  let h: Harness;
+  let room: string;
+  beforeEach(async () => {
+    h = await startHarness();
+    room = (await declare(h, 'sev1 Payment gateway down')).roomId!;
+  });
+  afterEach(async () => h?.close());
+
+  const inRoom = (text: string) => h.command(text, { channel: room, user: 'U0ALICE' });
+  const uploads = () => h.slack.files.filter((f) => f.filename === 'INC-1-postmortem.md');
+
+  it('answers privately with the draft, then shares INC-1-postmortem.md in the war room', async () => {
+    await inRoom('note "Failover started"');
+    const ack = await inRoom('postmortem');
+    expect(ack.status).toBe(200);
+    expect(ack.body.response_type).toBe('ephemeral');
+    expect(shownText(ack.body)).toContain(TITLE);
+    expect(shownText(ack.body)).toContain('## Timeline');
+    expect(uploads()).toHaveLength(0); // the upload runs after the acknowledgement
+
+    await h.drain();
+    expect(uploads()).toHaveLength(1);
+    const file = uploads()[0]!;
+    expect(file.channels).toEqual([room]);
+    expect(file.title).toBe('Postmortem draft: INC-1 — Payment gateway down');
+    expect(file.content.split('\n')[0]).toBe(TITLE);
+    expect(file.content).toContain('## Timeline');
+    expect(file.content).toContain('— @U0ALICE — Failover started');
+    // Shared as a message with the file in the war room, and nothing left to do.
+    expect(h.slack.messagesIn(room).filter((m) => m.files?.length)).toHaveLength(1);
+    expect(h.firelane.store.jobs.depth()).toMatchObject({ queued: 0, dead: 0 });
+  });
+
+  it('twice with no new events uploads once; a new event makes the next one upload again', async () => {
+    await inRoom('postmortem');
+    await h.drain();
+    const again = await h.command('postmortem INC-1', { user: 'U0BOB' });
+    expect(shownText(again.body)).toContain(TITLE);
+    await h.drain();
+    expect(uploads()).toHaveLength(1);
+    expect(h.slack.callsTo('files.completeUploadExternal')).toHaveLength(1);
+
+    await inRoom('note "Root cause found"');
+    await inRoom('postmortem');
+    await h.drain();
+    expect(uploads()).toHaveLength(2);
+    expect(uploads()[1]!.content).toContain('Root cause found');
+  });
+
+  it('a failed upload is retried without a second file', async () => {
+    h.slack.failNext('files.completeUploadExternal', { status: 500 });
+    await inRoom('postmortem');
+    const key = `postmortem:1:${h.firelane.store.incidents.timeline(1).length}`;
+    expect(await drainUntilSettled(h, key)).toBe('done');
+    expect(h.slack.callsTo('files.completeUploadExternal').map((c) => c.status)).toEqual([500, 200]);
+    expect(uploads()).toHaveLength(1);
+    expect(h.slack.messagesIn(room).filter((m) => m.files?.length)).toHaveLength(1);
+    expect(h.firelane.store.jobs.depth()).toMatchObject({ queued: 0, dead: 0 });
+  });
+});
+
+describe('firelane run "/incident postmortem INC-1"', () => {
+  const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'firelane-pm-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  function run(text: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((done, fail) => {
+      const child = spawn(process.execPath, [CLI, 'run', text, '--user=alice'], {
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? '', DATABASE_PATH: join(dir, 'firelane.db'), LOG_LEVEL: 'silent' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.once('error', fail);
+      child.once('close', (code) => done({ code, stdout, stderr }));
+    });
+  }
+
+  it('prints the Markdown document on standard output and shares it in the console war room', async () => {
+    expect((await run('/incident sev2 Search is slow')).code).toBe(0);
+    expect((await run('/incident note "Index rebuild started"')).code).not.toBe(0); // no war room implied on the CLI
+    expect((await run('/incident note INC-1 "Index rebuild started"')).code).toBe(0);
+    const result = await run('/incident postmortem INC-1');
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stdout.split('\n');
+    expect(lines[0]).toBe('# Postmortem: INC-1 — Search is slow');
+    for (const heading of ['## Summary', '## Impact', '## Timeline', '## Root cause', '## Action items', '## Follow-ups']) expect(lines).toContain(heading);
+    expect(result.stdout).toContain('— @alice — Index rebuild started');
+    expect(result.stdout).toContain('- **Resolved:** still open');
+
+    const db = openDatabase(join(dir, 'firelane.db'));
+    try {
+      const rows = db.sqlite.prepare("SELECT body FROM console_messages WHERE room_id LIKE 'inc-1-%'").all() as Array<{ body: string }>;
+      const files = rows.map((r) => JSON.parse(r.body) as { text: string; file?: { filename: string; content: string } }).filter((b) => b.file);
+      expect(files).toHaveLength(1);
+      expect(files[0]).toMatchObject({ text: '📄 INC-1-postmortem.md', file: { filename: 'INC-1-postmortem.md' } });
+      expect(files[0]!.file!.content).toBe(result.stdout.replace(/\n$/, ''));
+    } finally {
+      db.close();
+    }
+  });
+});
