@@ -34,6 +34,8 @@ export interface FirelaneOptions {
   worker?: Partial<Omit<WorkerOptions, 'store' | 'handlers' | 'logger'>>;
   /** false: do not register default process metrics (tests create many instances). */
   defaultMetrics?: boolean;
+  /** false: no node-cron reminder tick (tests that move a manual clock tick by hand). */
+  reminderTicker?: boolean;
 }
 
 export interface Firelane {
@@ -149,7 +151,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
         server.listen(port, host, () => {
           server.off('error', reject);
           worker!.start();
-          ticker ??= startReminderTicker({
+          if (options.reminderTicker !== false) ticker ??= startReminderTicker({
             store,
             config: config.file,
             clock,

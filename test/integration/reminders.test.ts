@@ -265,3 +265,20 @@ describe('a reminder due before the war room exists', () => {
     }
   });
 });
+
+describe('the real ticker (node-cron, every second)', () => {
+  it('posts a due reminder by itself', async () => {
+    const yaml = `incidents:\n  announceChannel: ${ANNOUNCE}\n  severities:\n    sev1: { reminderEvery: 2s }\n`;
+    const h = await startHarness({ configYaml: yaml, startWorker: true });
+    try {
+      await h.command('sev1 Real-time check');
+      await expect.poll(() => h.firelane.store.incidents.get(1)?.roomId, { timeout: 5000 }).toBeTruthy();
+      const room = h.firelane.store.incidents.get(1)!.roomId!;
+      await expect
+        .poll(() => h.slack.messagesIn(room).filter((m) => messageJson(m).includes('⏰')).length, { timeout: 8000, interval: 200 })
+        .toBeGreaterThanOrEqual(1);
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -51,6 +51,8 @@ export interface HarnessOptions {
   slack?: FakeSlack;
   /** A manual clock for reminder tests (default: the system clock). */
   clock?: Clock;
+  /** Run the real once-a-second reminder tick (default: only with the system clock). */
+  reminderTicker?: boolean;
 }
 
 let triggerCounter = 0;
@@ -97,6 +99,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     config,
     logger: pino({ level: 'silent' }),
     ...(options.clock && { clock: options.clock }),
+    reminderTicker: options.reminderTicker ?? !options.clock,
     slackClientOptions: { retryConfig: { retries: 0 } },
     defaultMetrics: false,
     worker: { pollMs: 20, baseDelayMs: 5, maxDelayMs: 50 },
