@@ -12,6 +12,7 @@ import { createHttpServer, type RouteHandler } from './adapters/http/server.js';
 import { createSlackApp, SLACK_PATH } from './adapters/slack/slack-app.js';
 import { createSlackChat } from './adapters/slack/slack-chat.js';
 import { incidentCommands } from './commands/incident/index.js';
+import { deployCommands, rollbackCommands } from './commands/deploy/index.js';
 import { pinMessage } from './commands/incident/pin-message.js';
 import { createRouter, type Router } from './commands/router.js';
 import { createIncidentJobs } from './jobs/incident-jobs.js';
@@ -19,6 +20,9 @@ import { createPlaybookJobs } from './jobs/playbook-jobs.js';
 import { createReminderJobs } from './jobs/reminder-jobs.js';
 import { startReminderTicker } from './jobs/reminder-tick.js';
 import { createPostmortemJobs } from './jobs/postmortem-jobs.js';
+import { createDeployJobs, type DeployJobOptions } from './jobs/deploy-jobs.js';
+import type { Cluster } from './ports/cluster.js';
+import { createKubeCluster, kubeConfigProblem } from './adapters/k8s/kube-cluster.js';
 import { createWorker, type Worker, type WorkerOptions } from './jobs/worker.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import type { ChatPort } from './ports/chat.js';
@@ -36,6 +40,10 @@ export interface FirelaneOptions {
   defaultMetrics?: boolean;
   /** false: no node-cron reminder tick (tests that move a manual clock tick by hand). */
   reminderTicker?: boolean;
+  /** Kubernetes (tests: an in-memory cluster). Without it /deploy and /rollback refuse. */
+  cluster?: Cluster;
+  /** How deploy jobs follow a rollout (tests: short polls). */
+  deploy?: Partial<DeployJobOptions>;
 }
 
 export interface Firelane {
@@ -50,6 +58,18 @@ export interface Firelane {
   listen(port: number, host: string): Promise<AddressInfo>;
   /** Stops taking requests, lets running jobs finish (or leaves them to be requeued), closes the database. */
   close(graceMs?: number): Promise<void>;
+}
+
+/** The real cluster when a service deploys to Kubernetes and a kubeconfig (or in-cluster account) is there. */
+function connectCluster(config: Config, logger: Logger): Cluster | undefined {
+  if (!Object.values(config.file.services).some((service) => service.kubernetes)) return undefined;
+  const options = config.env.kubeconfig ? { kubeconfig: config.env.kubeconfig } : {};
+  const problem = kubeConfigProblem(options);
+  if (problem) {
+    logger.warn(`kubernetes: off: ${problem}; /deploy and /rollback will say so`);
+    return undefined;
+  }
+  return createKubeCluster(options);
 }
 
 /** Asks Slack who the bot is; Bolt needs it and so does the invite filter. */
@@ -79,8 +99,9 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   const store = createSqliteStore(db, clock, () => worker?.wake());
   const consoleChat = createConsoleChat(db, clock);
   const chats: Record<string, ChatPort> = { console: consoleChat.chat };
-  const commandDeps = { store, clock, config: config.file };
-  const router = createRouter(commandDeps, [incidentCommands], logger);
+  const cluster = options.cluster ?? connectCluster(config, logger);
+  const commandDeps = { store, clock, config: config.file, ...(cluster && { cluster }) };
+  const router = createRouter(commandDeps, [incidentCommands, deployCommands, rollbackCommands], logger);
   const routes: Record<string, RouteHandler> = {};
 
   if (env.slack) {
@@ -113,7 +134,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   let ticker: { stop(): void } | undefined;
   worker = createWorker({
     store: store.jobs,
-    handlers: { ...createIncidentJobs(jobDeps), ...createPlaybookJobs({ store, chats }), ...createReminderJobs(jobDeps), ...createPostmortemJobs({ store, chats }) },
+    handlers: { ...createIncidentJobs(jobDeps), ...createPlaybookJobs({ store, chats }), ...createReminderJobs(jobDeps), ...createPostmortemJobs({ store, chats }), ...createDeployJobs({ ...jobDeps, ...options.deploy, ...(cluster && { cluster }) }) },
     logger,
     metrics,
     now: () => clock.now(),

@@ -11,7 +11,9 @@ export function describePlatforms(config: Config): string[] {
     env.slack ? 'slack: on (POST /slack/events)' : 'slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)',
     env.teams ? 'teams: MICROSOFT_APP_ID is set, but Teams support is not part of this version yet' : 'teams: off (not part of this version yet)',
     env.github ? 'github: GITHUB_TOKEN is set, but hotfix commands are not part of this version yet' : 'github: off (not part of this version yet)',
-    'kubernetes: off (deploys are not part of this version yet)',
+    Object.values(config.file.services).some((s) => s.kubernetes)
+      ? `kubernetes: services ${Object.entries(config.file.services).filter(([, s]) => s.kubernetes).map(([n]) => n).join(', ')} (rolling deploys; blue-green and canary not yet)`
+      : 'kubernetes: off (no service has a kubernetes block in the config)',
     'cli: on (npx firelane run "/incident list")',
   ];
 }

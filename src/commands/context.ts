@@ -1,6 +1,7 @@
 // What a command handler gets: the parsed input, its dependencies, and a transactional write.
 import type { FileConfig } from '../config.js';
 import type { Clock } from '../ports/clock.js';
+import type { Cluster } from '../ports/cluster.js';
 import type { Store } from '../ports/store.js';
 import type { CommandInput } from './command.js';
 import type { Token } from './parse-command.js';
@@ -9,6 +10,8 @@ export interface CommandDeps {
   store: Store;
   clock: Clock;
   config: FileConfig;
+  /** Kubernetes, when connected: /deploy and /rollback refuse without it. */
+  cluster?: Cluster;
 }
 
 export interface HandlerContext {

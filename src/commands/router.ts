@@ -7,6 +7,8 @@ import { parseCommand, tokenText, type ParsedCommand } from './parse-command.js'
 import { privateReply, type Reply } from './reply.js';
 
 export interface Subcommand {
+  /** For a fallback subcommand: its name in messages and metrics (`declare`, `request`). */
+  name?: string;
   run(ctx: HandlerContext): Reply | Promise<Reply>;
   usage: string;
   /** Flags this subcommand takes; any other is refused. */
@@ -68,7 +70,7 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
     const word = first?.kind === 'word' ? first.value.toLowerCase() : undefined;
     const named = lookup(family, word);
     const sub = named ?? family.fallback?.(first && tokenText(first));
-    const command = `${family.name} ${named ? word : sub ? 'declare' : (word ?? '')}`.trim();
+    const command = `${family.name} ${named ? word : (sub?.name ?? word ?? '')}`.trim();
     if (!sub) {
       const what = first ? `"${tokenText(first)}"` : 'nothing';
       return { reply: privateReply(`Unknown /${family.name} subcommand ${what}.\n${family.help()}`), command, outcome: 'invalid' };

@@ -2,6 +2,7 @@
 // use it on `:memory:`, which is fast and is the real thing rather than a look-alike.
 import type { Incident, IncidentStatus } from '../domain/incident.js';
 import type { Severity } from '../domain/severity.js';
+import type { DeployRequest, RequestStatus } from '../domain/deploy-request.js';
 
 export interface NewIncident {
   /** First reminder due (see domain/reminders). */
@@ -119,6 +120,7 @@ export interface Store {
   receipts: Receipts;
   audit: AuditLog;
   playbooks: PlaybookStore;
+  deploys: DeployStore;
   /** Runs `fn` atomically; nested calls join the outer transaction. */
   transaction<T>(fn: () => T): T;
 }
@@ -151,4 +153,29 @@ export interface PlaybookStore {
   items(incidentId: number): PlaybookItem[];
   /** Marks an item done; undefined when there is no such item, the item as it was when it was done before. */
   tick(incidentId: number, position: number, by: Omit<ChangeBy, 'action'>, at: number): { item: PlaybookItem; changed: boolean } | undefined;
+}
+
+export type NewDeployRequest = Omit<DeployRequest, 'id' | 'cardRef' | 'plan' | 'status' | 'approvals' | 'rejectedBy' | 'reason' | 'resultRevision' | 'updatedAt' | 'startedAt' | 'finishedAt' | 'changeCount'>;
+
+export type DeployPatch = Partial<
+  Pick<DeployRequest, 'status' | 'cardRef' | 'plan' | 'approvals' | 'rejectedBy' | 'reason' | 'resultRevision' | 'startedAt' | 'finishedAt'>
+>;
+
+/**
+ * Deploy and rollback requests. Every write is audited (`<kind>.<action>`, with the changed fields
+ * before and after) in the caller's transaction.
+ */
+export interface DeployStore {
+  create(input: NewDeployRequest, via: string): DeployRequest;
+  get(id: number): DeployRequest | undefined;
+  /** The request holding the service's rollout lock (approved or executing), if any. */
+  running(service: string): DeployRequest | undefined;
+  /** Pending requests of a service, oldest first. */
+  pending(service: string): DeployRequest[];
+  /**
+   * A guarded change: applied only while the status is one of `from` (and, when given, nothing else
+   * changed the request since `changeCount`). Undefined when the guard did not hold. Throws a
+   * conflict when the change would give the service a second running request.
+   */
+  transition(id: number, guard: { from: readonly RequestStatus[]; changeCount?: number }, patch: DeployPatch, by: ChangeBy): DeployRequest | undefined;
 }

@@ -4,9 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { createFirelane, type Firelane } from '../../src/app.js';
+import { createFirelane, type Firelane, type FirelaneOptions } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Clock } from '../../src/ports/clock.js';
+import type { Cluster } from '../../src/ports/cluster.js';
 import { startFakeSlack, type FakeSlack, type FakeSlackOptions } from '../fakes/fake-slack.js';
 import { signedHeaders } from './slack-signing.js';
 
@@ -53,6 +54,10 @@ export interface HarnessOptions {
   clock?: Clock;
   /** Run the real once-a-second reminder tick (default: only with the system clock). */
   reminderTicker?: boolean;
+  /** Kubernetes for /deploy and /rollback (e.g. test/fakes/memory-cluster). */
+  cluster?: Cluster;
+  /** How deploy jobs poll a rollout (tests: a few milliseconds). */
+  deploy?: FirelaneOptions['deploy'];
 }
 
 let triggerCounter = 0;
@@ -103,6 +108,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     slackClientOptions: { retryConfig: { retries: 0 } },
     defaultMetrics: false,
     worker: { pollMs: 20, baseDelayMs: 5, maxDelayMs: 50 },
+    ...(options.cluster && { cluster: options.cluster }),
+    ...(options.deploy && { deploy: options.deploy }),
   });
   const address = await firelane.listen(0, '127.0.0.1');
   if (!options.startWorker) await firelane.worker.stop(0);

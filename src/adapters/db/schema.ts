@@ -1,4 +1,5 @@
 // SQLite schema (drizzle). Times are integer milliseconds since the epoch, UTC.
+import { sql } from 'drizzle-orm';
 import { sqliteTable, integer, text, index, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 export const incidents = sqliteTable(
@@ -180,3 +181,47 @@ export const auditHead = sqliteTable('audit_head', {
   seq: integer('seq').notNull(),
   hash: text('hash').notNull(),
 });
+
+/**
+ * Deploy and rollback requests (domain/deploy-request.ts): the plan shown on the card, approvals,
+ * and a status changed only by guarded updates (`WHERE status = ...`), so a request executes once.
+ * The partial unique index is the per-service rollout lock: one approved or executing request each.
+ */
+export const deployRequests = sqliteTable(
+  'deploy_requests',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    kind: text('kind', { enum: ['deploy', 'rollback'] }).notNull(),
+    service: text('service').notNull(),
+    environment: text('environment').notNull(),
+    strategy: text('strategy').notNull(),
+    requester: text('requester').notNull(),
+    platform: text('platform').notNull(),
+    roomId: text('room_id').notNull(),
+    cardRef: text('card_ref'),
+    /** The version asked for, or a rollback's --to (null: the previous revision). */
+    target: text('target'),
+    container: text('container').notNull(),
+    // The plan, read from the cluster when the card was posted (null until then).
+    fromRevision: integer('from_revision'),
+    fromImage: text('from_image'),
+    toImage: text('to_image'),
+    toRevision: integer('to_revision'),
+    expiresAt: integer('expires_at').notNull(),
+    status: text('status').notNull(),
+    approvals: text('approvals', { mode: 'json' }).$type<Array<{ by: string; at: number }>>().notNull().default([]),
+    rejectedBy: text('rejected_by'),
+    reason: text('reason'),
+    incidentId: integer('incident_id').references(() => incidents.id),
+    resultRevision: integer('result_revision'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    startedAt: integer('started_at'),
+    finishedAt: integer('finished_at'),
+    changeCount: integer('change_count').notNull().default(0),
+  },
+  (t) => [
+    uniqueIndex('deploy_requests_running_idx').on(t.service).where(sql`${t.status} in ('approved', 'executing')`),
+    index('deploy_requests_service_idx').on(t.service, t.status),
+  ],
+);

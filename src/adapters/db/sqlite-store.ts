@@ -8,6 +8,7 @@ import { actionItems, incidents, receipts, timelineEvents } from './schema.js';
 import { createJobStore, type JobStore } from './job-store.js';
 import { createAuditStore, type AuditStore } from './audit-store.js';
 import { createPlaybookStore } from './playbook-store.js';
+import { createDeployStore } from './deploy-store.js';
 
 type IncidentRow = typeof incidents.$inferSelect;
 
@@ -213,6 +214,7 @@ export function createSqliteStore(handle: DbHandle, clock: Clock, onEnqueue?: ()
     receipts: createReceipts(handle, clock),
     audit,
     playbooks: createPlaybookStore(handle, audit),
+    deploys: createDeployStore(handle, audit, clock),
     transaction: (fn) => handle.sqlite.transaction(fn).immediate(),
   };
 }

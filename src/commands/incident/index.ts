@@ -40,8 +40,8 @@ export const incidentCommands: CommandFamily = {
   },
   /** `/incident sev1 ...` has no subcommand word: a severity-looking first word means declare. */
   fallback(first: string | undefined) {
-    if (first === undefined) return { run: help, usage: INCIDENT_USAGE.help, flags: [] };
-    if (looksLikeSeverity(first) || /^sev/i.test(first)) return { run: declareIncident, usage: INCIDENT_USAGE.declare, flags: ['description'] };
+    if (first === undefined) return { name: 'help', run: help, usage: INCIDENT_USAGE.help, flags: [] };
+    if (looksLikeSeverity(first) || /^sev/i.test(first)) return { name: 'declare', run: declareIncident, usage: INCIDENT_USAGE.declare, flags: ['description'] };
     return undefined;
   },
 };

@@ -1,0 +1,274 @@
+// The Cluster port on @kubernetes/client-node: client-node only here. Rollout status follows
+// `kubectl rollout status`; undo follows `kubectl rollout undo`; patches are strategic merge or
+// JSON patches with fieldManager firelane. Kubernetes' errors become firelane errors in plain words.
+import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Deployment, type V1PodTemplateSpec, type V1ReplicaSet } from '@kubernetes/client-node';
+import { FirelaneError } from '../../errors.js';
+import type { ChangeMeta, Cluster, DeploymentState, DeploymentTarget, Revision, RolloutProgress } from '../../ports/cluster.js';
+
+const REVISION = 'deployment.kubernetes.io/revision';
+const CHANGE_CAUSE = 'kubernetes.io/change-cause';
+const FIELD_MANAGER = 'firelane';
+/** Waiting reasons that mean the new pods will not become ready by themselves. */
+const STUCK_REASONS = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'CreateContainerConfigError', 'CreateContainerError', 'InvalidImageName']);
+/** Annotations `kubectl rollout undo` leaves alone on the Deployment. */
+const ANNOTATIONS_TO_SKIP = new Set([
+  'kubectl.kubernetes.io/last-applied-configuration',
+  REVISION,
+  'deployment.kubernetes.io/revision-history',
+  'deployment.kubernetes.io/desired-replicas',
+  'deployment.kubernetes.io/max-replicas',
+  'deprecated.deployment.rollback.to',
+]);
+
+/** Pod templates equal once the ReplicaSet's pod-template-hash label is ignored. */
+function sameTemplate(a: V1PodTemplateSpec | undefined, b: V1PodTemplateSpec | undefined): boolean {
+  const strip = (t: V1PodTemplateSpec | undefined) => {
+    const copy = structuredClone(t ?? {});
+    if (copy.metadata?.labels) delete copy.metadata.labels['pod-template-hash'];
+    return JSON.stringify(copy, Object.keys(flatten(copy)).sort());
+  };
+  return strip(a) === strip(b);
+}
+
+/** Every key path of an object (for a key-order independent JSON comparison). */
+function flatten(value: unknown, out: Record<string, true> = {}): Record<string, true> {
+  if (value && typeof value === 'object') {
+    for (const [key, inner] of Object.entries(value)) {
+      out[key] = true;
+      flatten(inner, out);
+    }
+  }
+  return out;
+}
+
+/** Restarts of a new pod after which the rollout is called failed even between crash back-offs. */
+const MAX_RESTARTS = 3;
+
+export interface KubeClusterOptions {
+  /** Path(s) of kubeconfig files (KUBECONFIG); default lookup, then in-cluster. */
+  kubeconfig?: string;
+  /** A ready KubeConfig (tests). */
+  kubeConfig?: KubeConfig;
+}
+
+function loadKubeConfig(options: KubeClusterOptions): KubeConfig {
+  if (options.kubeConfig) return options.kubeConfig;
+  const kc = new KubeConfig();
+  if (options.kubeconfig) {
+    kc.loadFromFile(options.kubeconfig.split(':')[0]!);
+  } else {
+    kc.loadFromDefault();
+  }
+  return kc;
+}
+
+/** A Kubernetes API error in plain words, with firelane's error codes. */
+export function kubeError(error: unknown, what: string): Error {
+  const e = error as { code?: number; body?: unknown; message?: string };
+  if (typeof e?.code !== 'number') return new FirelaneError('upstream', `Kubernetes could not be reached to ${what}: ${e?.message ?? String(error)}`);
+  let reason = '';
+  try {
+    const body = typeof e.body === 'string' ? (JSON.parse(e.body) as { message?: string }) : (e.body as { message?: string });
+    reason = body?.message ?? '';
+  } catch {
+    reason = String(e.body ?? '');
+  }
+  const detail = reason ? `: ${reason}` : '';
+  if (e.code === 404) return new FirelaneError('not_found', `Kubernetes has no such object (${what})${detail}`);
+  if (e.code === 401 || e.code === 403) return new FirelaneError('forbidden', `firelane is not allowed to ${what} (HTTP ${e.code})${detail}`);
+  if (e.code === 409) return new FirelaneError('conflict', `Kubernetes refused to ${what}: it changed meanwhile${detail}`);
+  return new FirelaneError('upstream', `Kubernetes failed to ${what} (HTTP ${e.code})${detail}`);
+}
+
+const selectorOf = (labels: Record<string, string> | undefined) =>
+  Object.entries(labels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+
+const imagesOf = (template: V1PodTemplateSpec | undefined) => Object.fromEntries((template?.spec?.containers ?? []).map((c) => [c.name, c.image ?? '']));
+
+function toState(d: V1Deployment): DeploymentState {
+  const progressing = d.status?.conditions?.find((c) => c.type === 'Progressing');
+  return {
+    namespace: d.metadata?.namespace ?? '',
+    name: d.metadata?.name ?? '',
+    images: imagesOf(d.spec?.template),
+    revision: Number(d.metadata?.annotations?.[REVISION] ?? 0),
+    generation: d.metadata?.generation ?? 0,
+    observedGeneration: d.status?.observedGeneration ?? 0,
+    desired: d.spec?.replicas ?? 1,
+    updated: d.status?.updatedReplicas ?? 0,
+    ready: d.status?.readyReplicas ?? 0,
+    available: d.status?.availableReplicas ?? 0,
+    paused: d.spec?.paused === true,
+    deadlineExceeded: progressing?.reason === 'ProgressDeadlineExceeded',
+    resourceVersion: d.metadata?.resourceVersion ?? '',
+  };
+}
+
+/** Why no cluster can be reached with this kubeconfig, or undefined when one can be tried. */
+export function kubeConfigProblem(options: KubeClusterOptions = {}): string | undefined {
+  try {
+    const kc = loadKubeConfig(options);
+    return kc.getCurrentCluster() ? undefined : 'no cluster in the kubeconfig (set KUBECONFIG, or run in a cluster)';
+  } catch (error) {
+    return `the kubeconfig cannot be read: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
+  const base = loadKubeConfig(options);
+  const clients = new Map<string, { apps: AppsV1Api; core: CoreV1Api }>();
+
+  /** One pair of API clients per kubeconfig context. */
+  function api(target: DeploymentTarget) {
+    const context = target.context ?? base.getCurrentContext();
+    let client = clients.get(context);
+    if (!client) {
+      const kc = new KubeConfig();
+      kc.loadFromString(base.exportConfig());
+      if (target.context) {
+        if (!kc.getContextObject(target.context)) throw new FirelaneError('invalid_input', `kubeconfig has no context "${target.context}"`);
+        kc.setCurrentContext(target.context);
+      }
+      client = { apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api) };
+      clients.set(context, client);
+    }
+    return client;
+  }
+
+  async function read(target: DeploymentTarget): Promise<V1Deployment> {
+    try {
+      return await api(target).apps.readNamespacedDeployment({ name: target.deployment, namespace: target.namespace });
+    } catch (error) {
+      throw kubeError(error, `read deployment ${target.namespace}/${target.deployment}`);
+    }
+  }
+
+  /** ReplicaSets the Deployment controls, newest revision first. */
+  async function ownedReplicaSets(target: DeploymentTarget, deployment: V1Deployment): Promise<V1ReplicaSet[]> {
+    let list;
+    try {
+      list = await api(target).apps.listNamespacedReplicaSet({ namespace: target.namespace, labelSelector: selectorOf(deployment.spec?.selector?.matchLabels) });
+    } catch (error) {
+      throw kubeError(error, `list the replica sets of ${target.deployment}`);
+    }
+    return list.items
+      .filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.controller && o.uid === deployment.metadata?.uid))
+      .sort((a, b) => Number(b.metadata?.annotations?.[REVISION] ?? 0) - Number(a.metadata?.annotations?.[REVISION] ?? 0));
+  }
+
+  /** Pods of the newest ReplicaSet that will not become ready by themselves. */
+  async function stuckPods(target: DeploymentTarget, deployment: V1Deployment): Promise<string | undefined> {
+    const [newest] = await ownedReplicaSets(target, deployment);
+    const hash = newest?.metadata?.labels?.['pod-template-hash'];
+    if (!hash) return undefined;
+    let pods;
+    try {
+      pods = await api(target).core.listNamespacedPod({ namespace: target.namespace, labelSelector: `${selectorOf(deployment.spec?.selector?.matchLabels)},pod-template-hash=${hash}` });
+    } catch (error) {
+      throw kubeError(error, `list the pods of ${target.deployment}`);
+    }
+    for (const pod of pods.items) {
+      for (const status of pod.status?.containerStatuses ?? []) {
+        const waiting = status.state?.waiting?.reason;
+        if (waiting && STUCK_REASONS.has(waiting)) return `pod ${pod.metadata?.name} is in ${waiting}${status.state?.waiting?.message ? ` (${status.state.waiting.message})` : ''}`;
+        if ((status.restartCount ?? 0) >= MAX_RESTARTS) return `pod ${pod.metadata?.name} restarted ${status.restartCount} times`;
+      }
+    }
+    return undefined;
+  }
+
+  return {
+    async readDeployment(target) {
+      try {
+        return toState(await read(target));
+      } catch (error) {
+        if (error instanceof FirelaneError && error.code === 'not_found') return undefined;
+        throw error;
+      }
+    },
+
+    async history(target) {
+      const deployment = await read(target);
+      const sets = await ownedReplicaSets(target, deployment);
+      return sets
+        .map(
+          (rs): Revision => ({
+            revision: Number(rs.metadata?.annotations?.[REVISION] ?? 0),
+            replicaSet: rs.metadata?.name ?? '',
+            images: imagesOf(rs.spec?.template),
+            ...(rs.metadata?.annotations?.[CHANGE_CAUSE] && { changeCause: rs.metadata.annotations[CHANGE_CAUSE] }),
+          }),
+        )
+        .reverse();
+    },
+
+    async setImage(target, container, image, meta) {
+      const body = {
+        metadata: { annotations: { [CHANGE_CAUSE]: meta.changeCause } },
+        spec: { template: { spec: { containers: [{ name: container, image }] } } },
+      };
+      try {
+        const patched = await api(target).apps.patchNamespacedDeployment(
+          { name: target.deployment, namespace: target.namespace, body, fieldManager: FIELD_MANAGER },
+          setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+        );
+        return toState(patched);
+      } catch (error) {
+        throw kubeError(error, `set the image of ${target.namespace}/${target.deployment}`);
+      }
+    },
+
+    async rolloutProgress(target): Promise<RolloutProgress> {
+      const deployment = await read(target);
+      const s = toState(deployment);
+      const progress = { desired: s.desired, updated: s.updated, ready: s.ready, available: s.available };
+      // The decision `kubectl rollout status` makes, in its order.
+      if (s.generation > s.observedGeneration) return { done: false, ...progress };
+      if (s.deadlineExceeded) return { done: false, failure: `the rollout exceeded its progress deadline`, ...progress };
+      const replicas = deployment.status?.replicas ?? 0;
+      const done = s.updated >= s.desired && replicas <= s.updated && s.available >= s.updated;
+      if (done) return { done: true, ...progress };
+      // Crash loops and pull errors show long before the deadline: say so now.
+      const stuck = await stuckPods(target, deployment);
+      return stuck ? { done: false, failure: stuck, ...progress } : { done: false, ...progress };
+    },
+
+    async undo(target, meta, toRevision) {
+      const deployment = await read(target);
+      if (deployment.spec?.paused) throw new FirelaneError('conflict', `${target.deployment} is paused; resume it before rolling back`);
+      const sets = await ownedReplicaSets(target, deployment);
+      const current = Number(deployment.metadata?.annotations?.[REVISION] ?? 0);
+      const wanted =
+        toRevision === undefined
+          ? sets.find((rs) => Number(rs.metadata?.annotations?.[REVISION] ?? 0) !== current)
+          : sets.find((rs) => Number(rs.metadata?.annotations?.[REVISION] ?? 0) === toRevision);
+      if (!wanted) {
+        throw new FirelaneError('not_found', toRevision === undefined ? `${target.deployment} has no previous revision` : `${target.deployment} has no revision ${toRevision}`);
+      }
+      const template = structuredClone(wanted.spec?.template ?? {});
+      if (template.metadata?.labels) delete template.metadata.labels['pod-template-hash'];
+      if (sameTemplate(template, deployment.spec?.template)) return toState(deployment); // kubectl: "skipped rollback"
+      // As kubectl: the Deployment keeps its bookkeeping annotations and takes the others from the
+      // ReplicaSet; the change-cause then names this rollback.
+      const annotations: Record<string, string> = {};
+      for (const [key, value] of Object.entries(deployment.metadata?.annotations ?? {})) if (ANNOTATIONS_TO_SKIP.has(key)) annotations[key] = value;
+      for (const [key, value] of Object.entries(wanted.metadata?.annotations ?? {})) if (!ANNOTATIONS_TO_SKIP.has(key)) annotations[key] = value;
+      annotations[CHANGE_CAUSE] = meta.changeCause;
+      const patch = [
+        { op: 'replace', path: '/spec/template', value: template },
+        { op: 'replace', path: '/metadata/annotations', value: annotations },
+      ];
+      try {
+        const patched = await api(target).apps.patchNamespacedDeployment(
+          { name: target.deployment, namespace: target.namespace, body: patch, fieldManager: FIELD_MANAGER },
+          setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+        );
+        return toState(patched);
+      } catch (error) {
+        throw kubeError(error, `roll back ${target.namespace}/${target.deployment}`);
+      }
+    },
+  };
+}

@@ -1,0 +1,48 @@
+// deploy approve REQ-n (the Approve button): policy checks, then a guarded approval. The last
+// approval needed moves the request to approved and queues its execution, in one transaction.
+import { decideApproval, notPendingText, requestKey } from '../../domain/deploy-request.js';
+import { conflict, forbidden } from '../../errors.js';
+import type { HandlerContext } from '../context.js';
+import { mention, privateReply, type Reply } from '../reply.js';
+import { changeRequest } from './change-request.js';
+import { DEPLOY_USAGE } from './deploy-usage.js';
+import { expireRequest } from './expire-request.js';
+import { takeRequest } from './find-request.js';
+
+export function approveRequest(ctx: HandlerContext): Reply {
+  const { request, policy } = takeRequest(ctx, DEPLOY_USAGE.approve);
+  const { store, clock } = ctx.deps;
+  const actor = ctx.input.actor.id;
+  const key = requestKey(request.id);
+  const decision = decideApproval(request, actor, policy, clock.now());
+  if (!decision.ok) {
+    if (decision.reason === 'expired') {
+      ctx.write(() => expireRequest(store, clock, request, { actor, platform: ctx.input.platform }, policy.required));
+      return privateReply(decision.message);
+    }
+    if (decision.reason === 'not_approver' || decision.reason === 'self_approval') throw forbidden(decision.message);
+    throw conflict(decision.message);
+  }
+  const count = `${decision.approvals.length} of ${policy.required}`;
+  const updated = ctx.write(() =>
+    changeRequest(store, clock, request, {
+      from: ['pending'],
+      changeCount: request.changeCount,
+      patch: { approvals: decision.approvals, ...(decision.complete && { status: 'approved' as const }) },
+      action: decision.complete ? 'approved' : 'approval',
+      actor,
+      platform: ctx.input.platform,
+      timeline: `${key} approved by ${mention(actor)} (${count})${decision.complete ? '; rolling out' : ''}`,
+    }),
+  );
+  if (!updated) {
+    // Someone else changed it between our read and our write (another process): say what it is now.
+    const now = store.deploys.get(request.id);
+    throw conflict(now && now.status !== 'pending' ? notPendingText(now) : `${key} changed while you approved it; look at its card and try again.`);
+  }
+  return privateReply(
+    decision.complete
+      ? `You approved ${key} (${count}); firelane rolls it out now and updates the card as it goes.`
+      : `You approved ${key} (${count}); it needs ${policy.required - decision.approvals.length} more.`,
+  );
+}

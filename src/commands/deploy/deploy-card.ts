@@ -1,0 +1,114 @@
+// How a deploy or rollback request looks in chat: one card, re-rendered in place at each change.
+import { requestKey, type DeployRequest } from '../../domain/deploy-request.js';
+import { incidentKey } from '../../domain/incident.js';
+import type { ApprovalPolicy } from '../../config/types.js';
+import { channelReply, mention, timeToken, type Button, type Card, type Reply } from '../reply.js';
+
+/** Replicas updated so far, while a rollout runs. */
+export interface RolloutShown {
+  updated: number;
+  desired: number;
+}
+
+const ACCENT: Record<DeployRequest['status'], Card['accent']> = {
+  pending: 'warning',
+  approved: 'neutral',
+  executing: 'neutral',
+  succeeded: 'good',
+  failed: 'danger',
+  rolled_back: 'danger',
+  rejected: 'neutral',
+  expired: 'neutral',
+  void: 'neutral',
+};
+
+const mentions = (ids: string[]) => ids.map(mention).join(', ');
+
+function statusLine(request: DeployRequest, required: number, rollout?: RolloutShown): string {
+  const approvedBy = request.approvals.length ? `approved by ${mentions(request.approvals.map((a) => a.by))}` : '';
+  const reason = request.reason ? `: ${request.reason}` : '';
+  switch (request.status) {
+    case 'pending':
+      return request.plan
+        ? `⏳ Waiting for approval (${request.approvals.length} of ${required})${request.approvals.length ? `, ${approvedBy} so far` : ''}`
+        : '⏳ Reading the cluster to show what would change…';
+    case 'approved':
+      return `✅ Approved: ${approvedBy}. Starting the rollout.`;
+    case 'executing':
+      return rollout
+        ? `🔄 Rolling out: ${rollout.updated} of ${rollout.desired} replicas updated (${approvedBy})`
+        : `🔄 Rolling out (${approvedBy})`;
+    case 'succeeded':
+      return `✅ Succeeded (${approvedBy})${request.resultRevision !== null ? `: now at revision ${request.resultRevision}` : ''}`;
+    case 'failed':
+      return `❌ Failed${reason}`;
+    case 'rolled_back':
+      return `↩️ Rolled back${reason}`;
+    case 'rejected':
+      return `🚫 Rejected by ${request.rejectedBy ? mention(request.rejectedBy) : 'someone'}${reason}`;
+    case 'expired':
+      return `⌛ Expired at ${timeToken(request.expiresAt)} with ${request.approvals.length} of ${required} approvals`;
+    case 'void':
+      return `⚠️ Void${reason}`;
+  }
+}
+
+function title(request: DeployRequest): string {
+  const key = requestKey(request.id);
+  if (request.kind === 'rollback') return `↩️ Rollback ${key}: ${request.service} in ${request.environment}`;
+  return `🚀 Deploy ${key}: ${request.service} ${request.target ?? ''} to ${request.environment}`;
+}
+
+/** The card of a request; `policy` gives the number of approvals needed (absent: config changed, 1 assumed). */
+export function requestCard(request: DeployRequest, policy: ApprovalPolicy | undefined, rollout?: RolloutShown): Card {
+  const key = requestKey(request.id);
+  const required = policy?.required ?? 1;
+  const plan = request.plan;
+  const fields = [
+    { label: 'Service', value: request.service },
+    { label: 'Environment', value: request.environment },
+    { label: 'From', value: plan ? `${plan.fromImage} (revision ${plan.fromRevision})` : '…' },
+    {
+      label: 'To',
+      value: plan
+        ? request.kind === 'rollback' && plan.toRevision !== null
+          ? `${plan.toImage} (revision ${plan.toRevision})`
+          : plan.toImage
+        : request.kind === 'rollback'
+          ? request.target
+            ? `--to=${request.target}`
+            : 'the previous revision'
+          : (request.target ?? '…'),
+    },
+    { label: 'Strategy', value: request.strategy },
+    { label: 'Requested by', value: mention(request.requester) },
+    { label: 'Incident', value: request.incidentId !== null ? incidentKey(request.incidentId) : 'none' },
+    {
+      label: 'Approvals',
+      value: `${request.approvals.length} of ${required}${request.approvals.length ? `: ${mentions(request.approvals.map((a) => a.by))}` : ''}`,
+    },
+    ...(request.status === 'pending' ? [{ label: 'Expires', value: timeToken(request.expiresAt) }] : []),
+    ...(request.status === 'pending' && policy ? [{ label: 'Approvers', value: mentions(policy.approvers) }] : []),
+  ];
+  const buttons: Button[] = [];
+  if (request.status === 'pending' && plan) {
+    buttons.push({ label: 'Approve', command: `deploy approve ${key}`, style: 'primary' }, { label: 'Reject', command: `deploy reject ${key}`, style: 'danger' });
+  }
+  if (request.kind === 'deploy' && (request.status === 'succeeded' || request.status === 'failed')) {
+    buttons.push({ label: 'Rollback', command: `rollback ${request.service} --env=${request.environment}`, style: 'danger' });
+  }
+  return {
+    title: title(request),
+    text: statusLine(request, required, rollout),
+    accent: ACCENT[request.status],
+    fields,
+    ...(buttons.length && { buttons }),
+    footer:
+      request.status === 'pending'
+        ? `Typed: /deploy approve ${key} · /deploy reject ${key} [reason]`
+        : `${key} · requested ${timeToken(request.createdAt)}`,
+  };
+}
+
+export const requestReply = (request: DeployRequest, policy: ApprovalPolicy | undefined, rollout?: RolloutShown): Reply =>
+  channelReply('', requestCard(request, policy, rollout));

@@ -1,0 +1,38 @@
+// The /deploy and /rollback families: a service as the first word asks for a new request;
+// `approve` and `reject` are what the card's buttons run (and may be typed).
+import type { HandlerContext } from '../context.js';
+import { privateReply, type Reply } from '../reply.js';
+import type { CommandFamily, Subcommand } from '../router.js';
+import { approveRequest } from './approve-request.js';
+import { DEPLOY_USAGE, deployHelp } from './deploy-usage.js';
+import { rejectRequest } from './reject-request.js';
+import { requestDeploy } from './request-deploy.js';
+import { requestRollback } from './request-rollback.js';
+
+const help = (_ctx: HandlerContext): Reply => privateReply(deployHelp());
+
+const shared: Record<string, Subcommand> = {
+  approve: { run: approveRequest, usage: DEPLOY_USAGE.approve, flags: [] },
+  reject: { run: rejectRequest, usage: DEPLOY_USAGE.reject, flags: [] },
+  help: { run: help, usage: DEPLOY_USAGE.help, flags: [] },
+};
+
+export const deployCommands: CommandFamily = {
+  name: 'deploy',
+  help: deployHelp,
+  subcommands: shared,
+  fallback(first: string | undefined) {
+    if (first === undefined) return { name: 'help', run: help, usage: DEPLOY_USAGE.help, flags: [] };
+    return { name: 'request', run: requestDeploy, usage: DEPLOY_USAGE.deploy, flags: ['strategy', 'env', 'incident'] };
+  },
+};
+
+export const rollbackCommands: CommandFamily = {
+  name: 'rollback',
+  help: deployHelp,
+  subcommands: shared,
+  fallback(first: string | undefined) {
+    if (first === undefined) return { name: 'help', run: help, usage: DEPLOY_USAGE.help, flags: [] };
+    return { name: 'request', run: requestRollback, usage: DEPLOY_USAGE.rollback, flags: ['to', 'env', 'incident'] };
+  },
+};

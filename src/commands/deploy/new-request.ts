@@ -1,0 +1,163 @@
+// What /deploy and /rollback share: service, environment, strategy, incident and room checks, and
+// recording the request with its follow-up jobs. Nothing is written until every check passed.
+import { STRATEGIES, type ApprovalPolicy, type KubernetesTarget, type Strategy } from '../../config/types.js';
+import { requestKey, type DeployRequest, type RequestKind } from '../../domain/deploy-request.js';
+import { incidentKey, OPEN_STATUSES, parseIncidentKey, type Incident } from '../../domain/incident.js';
+import { FirelaneError, conflict, invalidInput, notFound } from '../../errors.js';
+import { chatPlatform } from '../command.js';
+import type { HandlerContext } from '../context.js';
+import { tokenText, type Token } from '../parse-command.js';
+import { mention } from '../reply.js';
+import { EXPIRE_REQUEST, PREPARE_REQUEST, prepareJobKey } from './change-request.js';
+
+/** Where the card goes when the command came from no conversation (the CLI): a console room. */
+export const CONSOLE_DEPLOY_ROOM = 'deploys';
+const DEFAULT_ENVIRONMENT = 'production';
+
+export interface RequestBasics {
+  service: string;
+  kubernetes: KubernetesTarget;
+  environment: string;
+  policy: ApprovalPolicy;
+  strategy: Strategy;
+  incident: Incident | undefined;
+  roomId: string;
+}
+
+const list = (names: string[]) => names.map((n) => `\`${n}\``).join(', ');
+
+function takeService(ctx: HandlerContext, token: Token | undefined, usage: string): { service: string; kubernetes: KubernetesTarget } {
+  const services = ctx.deps.config.services;
+  const configured = Object.keys(services);
+  if (!token) throw invalidInput('Name the service.', usage);
+  const name = tokenText(token);
+  const service = Object.hasOwn(services, name) ? services[name] : undefined;
+  if (!service) {
+    throw notFound(
+      configured.length
+        ? `Unknown service "${name}". Configured services: ${list(configured)}.`
+        : `Unknown service "${name}": no services are configured (add them under \`services:\` in firelane.yaml).`,
+      usage,
+    );
+  }
+  if (!service.kubernetes) throw invalidInput(`${name} has no \`kubernetes\` target in firelane.yaml, so firelane cannot deploy it.`, usage);
+  return { service: name, kubernetes: service.kubernetes };
+}
+
+function takeEnvironment(ctx: HandlerContext, usage: string): { environment: string; policy: ApprovalPolicy } {
+  const approvals = ctx.deps.config.approvals;
+  const environments = Object.keys(approvals);
+  const given = ctx.flags.env;
+  const environment = given ?? (Object.hasOwn(approvals, DEFAULT_ENVIRONMENT) || environments.length !== 1 ? DEFAULT_ENVIRONMENT : environments[0]!);
+  const policy = Object.hasOwn(approvals, environment) ? approvals[environment] : undefined;
+  if (!policy) {
+    throw invalidInput(
+      environments.length
+        ? `Unknown environment "${environment}". Environments with an approval policy: ${list(environments)}.`
+        : 'No environment has an approval policy (add one under `approvals:` in firelane.yaml).',
+      usage,
+    );
+  }
+  if (policy.approvers.length === 0) {
+    throw invalidInput(`Nobody may approve a deploy to ${environment}: list approvers under \`approvals.${environment}.approvers\` in firelane.yaml.`, usage);
+  }
+  return { environment, policy };
+}
+
+function takeStrategy(ctx: HandlerContext, kubernetes: KubernetesTarget, usage: string): Strategy {
+  const given = ctx.flags.strategy;
+  if (given !== undefined && !(STRATEGIES as readonly string[]).includes(given)) {
+    throw invalidInput(`Unknown strategy "${given}": use ${STRATEGIES.join(', ')}.`, usage);
+  }
+  const strategy = (given as Strategy | undefined) ?? kubernetes.strategy;
+  if (strategy !== 'rolling') {
+    throw invalidInput(`The ${strategy} strategy is not available in this version of firelane yet; use --strategy=rolling.`, usage);
+  }
+  return strategy;
+}
+
+/**
+ * The incident a request belongs to: --incident=INC-n; else the war room's incident when typed in
+ * one; else the only open incident. With several open and no hint, none: guessing could put a
+ * deploy on the wrong timeline.
+ */
+function takeIncident(ctx: HandlerContext, usage: string): Incident | undefined {
+  const { store } = ctx.deps;
+  const given = ctx.flags.incident;
+  if (given !== undefined) {
+    const id = parseIncidentKey(given);
+    const incident = id === undefined ? undefined : store.incidents.get(id);
+    if (!incident) throw notFound(`${given.toUpperCase()} does not exist. See open incidents with /incident list.`, usage);
+    if (!(OPEN_STATUSES as readonly string[]).includes(incident.status)) throw invalidInput(`${incidentKey(incident.id)} is resolved; link an open incident.`, usage);
+    return incident;
+  }
+  const { roomId } = ctx.input;
+  const here = roomId ? store.incidents.byRoom(chatPlatform(ctx.input.platform), roomId) : undefined;
+  if (here) return (OPEN_STATUSES as readonly string[]).includes(here.status) ? here : undefined;
+  const open = store.incidents.listOpen(2);
+  return open.length === 1 ? open[0] : undefined;
+}
+
+function takeRoom(ctx: HandlerContext, incident: Incident | undefined, usage: string): string {
+  if (ctx.input.roomId) return ctx.input.roomId;
+  const platform = chatPlatform(ctx.input.platform);
+  if (incident?.roomId && incident.platform === platform) return incident.roomId;
+  if (platform === 'console') return CONSOLE_DEPLOY_ROOM;
+  throw invalidInput('Run this in a channel: the request card with Approve and Reject is posted there.', usage);
+}
+
+/** Every check that needs no cluster: service, environment, strategy, lock, incident, room. */
+export function requestBasics(ctx: HandlerContext, serviceToken: Token | undefined, usage: string): RequestBasics {
+  const { service, kubernetes } = takeService(ctx, serviceToken, usage);
+  const strategy = takeStrategy(ctx, kubernetes, usage);
+  const { environment, policy } = takeEnvironment(ctx, usage);
+  if (!ctx.deps.cluster) throw new FirelaneError('upstream', 'Kubernetes is not connected to this firelane (see KUBECONFIG), so it cannot deploy or roll back.');
+  const running = ctx.deps.store.deploys.running(service);
+  if (running) {
+    throw conflict(
+      `${service} is being ${running.kind === 'rollback' ? 'rolled back' : 'deployed'} by ${requestKey(running.id)} right now: one rollout at a time per service. Ask again when it has finished.`,
+    );
+  }
+  const incident = takeIncident(ctx, usage);
+  return { service, kubernetes, environment, policy, strategy, incident, roomId: takeRoom(ctx, incident, usage) };
+}
+
+/** Records the request, its timeline entry, and the jobs that post the card and expire it. */
+export function createRequest(ctx: HandlerContext, kind: RequestKind, basics: RequestBasics, target: string | null, summary: string): DeployRequest {
+  const { store, clock } = ctx.deps;
+  const now = clock.now();
+  const actor = ctx.input.actor.id;
+  return ctx.write(() => {
+    const request = store.deploys.create(
+      {
+        kind,
+        service: basics.service,
+        environment: basics.environment,
+        strategy: basics.strategy,
+        requester: actor,
+        platform: chatPlatform(ctx.input.platform),
+        roomId: basics.roomId,
+        target,
+        container: basics.kubernetes.container,
+        expiresAt: now + basics.policy.expiresAfterMs,
+        incidentId: basics.incident?.id ?? null,
+        createdAt: now,
+      },
+      ctx.input.platform,
+    );
+    if (basics.incident) {
+      store.incidents.addEvent({
+        incidentId: basics.incident.id,
+        at: now,
+        actor,
+        platform: ctx.input.platform,
+        kind: `${kind}_requested`,
+        text: `${requestKey(request.id)}: ${summary} requested by ${mention(actor)}`,
+        data: { request: requestKey(request.id) },
+      });
+    }
+    store.jobs.enqueue({ kind: PREPARE_REQUEST, key: prepareJobKey(request.id), payload: { requestId: request.id } });
+    store.jobs.enqueue({ kind: EXPIRE_REQUEST, key: `deploy-expire:${request.id}`, payload: { requestId: request.id }, runAt: request.expiresAt });
+    return request;
+  });
+}

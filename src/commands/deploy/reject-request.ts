@@ -1,0 +1,41 @@
+// deploy reject REQ-n [reason] (the Reject button): an approver turns it down, or the requester withdraws it.
+import { isExpired, mayReject, notPendingText, requestKey } from '../../domain/deploy-request.js';
+import { conflict, forbidden } from '../../errors.js';
+import type { HandlerContext } from '../context.js';
+import { restText } from '../parse-command.js';
+import { mention, privateReply, type Reply } from '../reply.js';
+import { changeRequest } from './change-request.js';
+import { DEPLOY_USAGE } from './deploy-usage.js';
+import { expireRequest } from './expire-request.js';
+import { takeRequest } from './find-request.js';
+
+export function rejectRequest(ctx: HandlerContext): Reply {
+  const { request, policy, args } = takeRequest(ctx, DEPLOY_USAGE.reject);
+  const { store, clock } = ctx.deps;
+  const actor = ctx.input.actor.id;
+  const key = requestKey(request.id);
+  if (request.status !== 'pending') throw conflict(notPendingText(request));
+  if (!mayReject(request, actor, policy)) {
+    throw forbidden(`Only the requester or an approver for ${request.environment} can reject ${key}.`);
+  }
+  if (isExpired(request, clock.now())) {
+    ctx.write(() => expireRequest(store, clock, request, { actor, platform: ctx.input.platform }, policy.required));
+    return privateReply(`${key} had already expired; nothing will run.`);
+  }
+  const reason = restText(args).replace(/[\r\n]+/g, ' ').slice(0, 500) || null;
+  const updated = ctx.write(() =>
+    changeRequest(store, clock, request, {
+      from: ['pending'],
+      patch: { status: 'rejected', rejectedBy: actor, reason, finishedAt: clock.now() },
+      action: 'rejected',
+      actor,
+      platform: ctx.input.platform,
+      timeline: `${key} rejected by ${mention(actor)}${reason ? `: ${reason}` : ''}`,
+    }),
+  );
+  if (!updated) {
+    const now = store.deploys.get(request.id);
+    throw conflict(now ? notPendingText(now) : `${key} changed meanwhile; look at its card.`);
+  }
+  return privateReply(`You ${actor === request.requester ? 'withdrew' : 'rejected'} ${key}; nothing will run.`);
+}

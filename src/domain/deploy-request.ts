@@ -1,0 +1,219 @@
+// Deploy and rollback requests: states, the plan an approval binds to, and the pure approval rules.
+//
+//   pending ──approve (enough)──▶ approved ──▶ executing ──▶ succeeded | failed | rolled_back
+//      │                            │
+//      ├──reject──▶ rejected        └──cluster changed since the card──▶ void
+//      ├──expiry──▶ expired
+//      └──plan cannot be made (no deployment, no such revision)──▶ void
+
+export const REQUEST_STATUSES = ['pending', 'approved', 'executing', 'succeeded', 'failed', 'rolled_back', 'rejected', 'expired', 'void'] as const;
+export type RequestStatus = (typeof REQUEST_STATUSES)[number];
+
+/** Approved or executing: the request holds its service's rollout lock. */
+export const RUNNING_STATUSES = ['approved', 'executing'] as const satisfies readonly RequestStatus[];
+export const FINAL_STATUSES = ['succeeded', 'failed', 'rolled_back', 'rejected', 'expired', 'void'] as const satisfies readonly RequestStatus[];
+
+export type RequestKind = 'deploy' | 'rollback';
+/** The same names as the config's strategies. */
+export type DeployStrategy = 'rolling' | 'blue-green' | 'canary';
+
+/** An environment's approval rules (config `approvals.<environment>`). */
+export interface ApprovalRules {
+  approvers: readonly string[];
+  required: number;
+  allowSelfApproval: boolean;
+}
+
+/** What a plan needs of a service's Kubernetes target (config `services.<name>.kubernetes`). */
+export interface ImageTarget {
+  namespace: string;
+  deployment: string;
+  /** Without a tag: a deploy sets `<image>:<version>`. */
+  image: string;
+}
+
+export interface Approval {
+  by: string;
+  at: number;
+}
+
+/**
+ * What the card shows and an approval binds to, read from the cluster when the card was posted:
+ * the deployment's revision and image then, and where it goes.
+ */
+export interface DeployPlan {
+  fromRevision: number;
+  fromImage: string;
+  toImage: string;
+  /** Rollback: the history revision whose pod template comes back. */
+  toRevision: number | null;
+}
+
+export interface DeployRequest {
+  id: number;
+  kind: RequestKind;
+  service: string;
+  environment: string;
+  strategy: DeployStrategy;
+  requester: string;
+  /** The chat platform that shows the card (the CLI's requests live in the console). */
+  platform: string;
+  roomId: string;
+  cardRef: string | null;
+  /** Deploy: the version asked for. Rollback: the `--to` given (a version or a revision), or null for the previous revision. */
+  target: string | null;
+  container: string;
+  /** Null until the prepare job has read the cluster. */
+  plan: DeployPlan | null;
+  expiresAt: number;
+  status: RequestStatus;
+  approvals: Approval[];
+  rejectedBy: string | null;
+  /** Why it was rejected, voided or failed (plain words). */
+  reason: string | null;
+  incidentId: number | null;
+  /** The deployment's revision after the change was made. */
+  resultRevision: number | null;
+  createdAt: number;
+  updatedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  /** Bumped by every change: guards concurrent writes and orders card renders. */
+  changeCount: number;
+}
+
+export const requestKey = (id: number) => `REQ-${id}`;
+
+export function parseRequestKey(text: string): number | undefined {
+  const match = /^req-?(\d{1,9})$/i.exec(text.trim());
+  return match ? Number(match[1]) : undefined;
+}
+
+/** A container image tag, as the OCI distribution spec allows it. */
+export const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+export const isFinal = (status: RequestStatus) => (FINAL_STATUSES as readonly RequestStatus[]).includes(status);
+export const isRunning = (status: RequestStatus) => (RUNNING_STATUSES as readonly RequestStatus[]).includes(status);
+
+export const isExpired = (request: Pick<DeployRequest, 'expiresAt'>, now: number) => now >= request.expiresAt;
+
+export type ApprovalDecision =
+  | { ok: true; /** This approval is the last one needed. */ complete: boolean; approvals: Approval[] }
+  | { ok: false; reason: 'not_pending' | 'expired' | 'not_ready' | 'not_approver' | 'self_approval' | 'already_approved'; message: string };
+
+/** Why a request that is no longer pending cannot be approved or rejected, in plain words. */
+export function notPendingText(request: DeployRequest): string {
+  const key = requestKey(request.id);
+  switch (request.status) {
+    case 'approved':
+    case 'executing':
+      return `${key} is already approved and ${request.status === 'executing' ? 'rolling out' : 'about to roll out'}.`;
+    case 'succeeded':
+      return `${key} has already run and succeeded.`;
+    case 'failed':
+      return `${key} has already run and failed${request.reason ? `: ${request.reason}` : ''}.`;
+    case 'rolled_back':
+      return `${key} has already run and was rolled back.`;
+    case 'rejected':
+      return `${key} was rejected.`;
+    case 'expired':
+      return `${key} expired before it was approved; ask again with a new request.`;
+    case 'void':
+      return `${key} is void${request.reason ? `: ${request.reason}` : ''}.`;
+    default:
+      return `${key} is ${request.status}.`;
+  }
+}
+
+/**
+ * Whether `actor` may approve `request` now under `policy`. The caller records the approval only
+ * when ok, and marks the request expired when the reason is 'expired'.
+ */
+export function decideApproval(request: DeployRequest, actor: string, policy: ApprovalRules, now: number): ApprovalDecision {
+  const key = requestKey(request.id);
+  if (request.status !== 'pending') return { ok: false, reason: 'not_pending', message: notPendingText(request) };
+  if (isExpired(request, now)) return { ok: false, reason: 'expired', message: `${key} expired before it was approved; ask again with a new request.` };
+  if (!request.plan) return { ok: false, reason: 'not_ready', message: `${key} is still being prepared (firelane is reading the cluster); approve it on its card.` };
+  if (!policy.approvers.includes(actor)) {
+    return { ok: false, reason: 'not_approver', message: `You are not an approver for ${request.environment}, so you cannot approve ${key}.` };
+  }
+  if (actor === request.requester && !policy.allowSelfApproval) {
+    return { ok: false, reason: 'self_approval', message: `You asked for ${key}, so someone else must approve it (self-approval is off for ${request.environment}).` };
+  }
+  if (request.approvals.some((a) => a.by === actor)) {
+    const left = policy.required - request.approvals.length;
+    return { ok: false, reason: 'already_approved', message: `You already approved ${key}; it needs ${left} more approval${left === 1 ? '' : 's'} from another approver.` };
+  }
+  const approvals = [...request.approvals, { by: actor, at: now }];
+  return { ok: true, complete: enoughApprovals(approvals, policy), approvals };
+}
+
+/** Distinct approvers count once each. */
+export const enoughApprovals = (approvals: Approval[], policy: Pick<ApprovalRules, 'required'>) => new Set(approvals.map((a) => a.by)).size >= policy.required;
+
+/** The requester withdraws, or an approver turns it down; nobody else. */
+export function mayReject(request: DeployRequest, actor: string, policy: ApprovalRules): boolean {
+  return actor === request.requester || policy.approvers.includes(actor);
+}
+
+/** The plan still describes the cluster: same revision and the same image in the container. */
+export function planStillHolds(plan: DeployPlan, now: { revision: number; image: string | undefined }): string | undefined {
+  if (now.revision !== plan.fromRevision) return `the deployment is at revision ${now.revision} now, not ${plan.fromRevision} as on the card`;
+  if (now.image !== plan.fromImage) return `the container runs ${now.image ?? 'no image'} now, not ${plan.fromImage} as on the card`;
+  return undefined;
+}
+
+/** A `--to` value: digits are a revision number, anything else an image tag. */
+export function parseRollbackTarget(text: string): { revision: number } | { version: string } | undefined {
+  if (/^\d{1,9}$/.test(text)) return { revision: Number(text) };
+  const tag = text.replace(/^rev(?:ision)?[:=]?(?=\d)/i, '');
+  if (tag !== text && /^\d{1,9}$/.test(tag)) return { revision: Number(tag) };
+  return IMAGE_TAG.test(text) ? { version: text } : undefined;
+}
+
+/** The tag of an image reference (`ghcr.io/acme/payments:v2` -> `v2`), if it has one. */
+export function imageTag(image: string): string | undefined {
+  const withoutDigest = image.split('@')[0]!;
+  const slash = withoutDigest.lastIndexOf('/');
+  const colon = withoutDigest.lastIndexOf(':');
+  return colon > slash ? withoutDigest.slice(colon + 1) : undefined;
+}
+
+/** What the prepare step saw: the container's image at each revision. */
+export interface ClusterView {
+  missing: boolean;
+  revision: number;
+  image: string | null;
+  history: Array<{ revision: number; image: string | null }>;
+}
+
+/** The plan of a request from what the cluster holds, or why there can be none. */
+export function makePlan(request: DeployRequest, k: ImageTarget, view: ClusterView): { plan: DeployPlan } | { problem: string } {
+  const where = `${k.namespace}/${k.deployment}`;
+  if (view.missing) return { problem: `the deployment ${where} does not exist in the cluster` };
+  if (view.image === null) return { problem: `the deployment ${where} has no container named ${request.container}` };
+  const from = { fromRevision: view.revision, fromImage: view.image };
+  if (request.kind === 'deploy') {
+    const toImage = `${k.image}:${request.target ?? ''}`;
+    if (toImage === view.image) return { problem: `${request.service} already runs ${toImage}` };
+    return { plan: { ...from, toImage, toRevision: null } };
+  }
+  const earlier = view.history.filter((r) => r.revision !== view.revision).sort((a, b) => b.revision - a.revision);
+  const revisions = view.history.map((r) => r.revision).join(', ') || 'none';
+  const wanted = request.target === null ? undefined : parseRollbackTarget(request.target);
+  let found: { revision: number; image: string | null } | undefined;
+  if (!wanted) {
+    found = earlier.find((r) => r.revision < view.revision);
+    if (!found) return { problem: `${where} has no revision before ${view.revision} to roll back to (history: ${revisions})` };
+  } else if ('revision' in wanted) {
+    if (wanted.revision === view.revision) return { problem: `revision ${view.revision} is the one running now` };
+    found = earlier.find((r) => r.revision === wanted.revision);
+    if (!found) return { problem: `revision ${wanted.revision} is not in the history of ${where} (revisions: ${revisions})` };
+  } else {
+    if (view.image === `${k.image}:${wanted.version}` || imageTag(view.image) === wanted.version) return { problem: `${request.service} already runs ${wanted.version}` };
+    found = earlier.find((r) => r.image === `${k.image}:${wanted.version}`) ?? earlier.find((r) => r.image !== null && imageTag(r.image) === wanted.version);
+    if (!found) return { problem: `no revision in the history of ${where} runs ${wanted.version} (revisions: ${revisions})` };
+  }
+  if (found.image === null) return { problem: `revision ${found.revision} has no container named ${request.container}` };
+  return { plan: { ...from, toImage: found.image, toRevision: found.revision } };
+}

@@ -1,0 +1,251 @@
+// Outbox jobs of deploy and rollback requests: read the cluster and post the card, keep the card
+// current, expire unapproved requests, and execute an approved one exactly once (rolling only).
+// Every external call is a named step, so a retry or a restart repeats only what has not happened.
+import type { Logger } from 'pino';
+import type { FileConfig } from '../config.js';
+import type { KubernetesTarget } from '../config/types.js';
+import { makePlan, planStillHolds, requestKey, type ClusterView, type DeployPlan, type DeployRequest } from '../domain/deploy-request.js';
+import { formatDuration } from '../domain/duration.js';
+import { FirelaneError } from '../errors.js';
+import {
+  changeRequest,
+  EXECUTE_REQUEST,
+  EXPIRE_REQUEST,
+  PREPARE_REQUEST,
+  prepareJobKey,
+  REFRESH_REQUEST_CARD,
+  type RequestChange,
+} from '../commands/deploy/change-request.js';
+import { requestReply, type RolloutShown } from '../commands/deploy/deploy-card.js';
+import { expireRequest } from '../commands/deploy/expire-request.js';
+import type { ChatPort } from '../ports/chat.js';
+import type { Clock } from '../ports/clock.js';
+import type { Cluster, DeploymentTarget } from '../ports/cluster.js';
+import type { Store } from '../ports/store.js';
+import { PermanentJobError, RetryLater, type JobHandler } from './worker.js';
+
+export interface DeployJobOptions {
+  /** Between two rollout polls (default 2s). */
+  pollIntervalMs: number;
+  /** A rollout not complete this long after it started fails (default 15m). */
+  rolloutTimeoutMs: number;
+  /** Waits between polls; tests pass one that moves a manual clock. */
+  sleep(ms: number): Promise<void>;
+}
+
+export interface DeployJobDeps extends Partial<DeployJobOptions> {
+  store: Store;
+  chats: Partial<Record<string, ChatPort>>;
+  config: FileConfig;
+  clock: Clock;
+  logger: Logger;
+  cluster?: Cluster;
+}
+
+const MAX_RENDERS = 3;
+const FIRELANE = 'firelane';
+
+const targetOf = (k: KubernetesTarget): DeploymentTarget => ({ namespace: k.namespace, deployment: k.deployment, ...(k.context && { context: k.context }) });
+
+/** A cluster error that retrying cannot fix: refused, not found, invalid. */
+function isPermanent(error: unknown): boolean {
+  if (error instanceof FirelaneError) return error.code !== 'upstream';
+  const status = (error as { statusCode?: unknown; code?: unknown })?.statusCode ?? (error as { code?: unknown })?.code;
+  return typeof status === 'number' && status >= 400 && status < 500 && status !== 409 && status !== 429;
+}
+
+export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler> {
+  const { store, config, clock, logger, cluster } = deps;
+  const pollIntervalMs = deps.pollIntervalMs ?? 2_000;
+  const rolloutTimeoutMs = deps.rolloutTimeoutMs ?? 15 * 60_000;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+
+  const policyOf = (r: DeployRequest) => (Object.hasOwn(config.approvals, r.environment) ? config.approvals[r.environment] : undefined);
+  const kubernetesOf = (r: DeployRequest) => (Object.hasOwn(config.services, r.service) ? config.services[r.service]?.kubernetes : undefined);
+  const byFirelane = (r: DeployRequest) => ({ actor: FIRELANE, platform: r.platform });
+
+  function load(payload: Record<string, unknown>): { request: DeployRequest; chat: ChatPort } {
+    const request = store.deploys.get(Number(payload.requestId));
+    if (!request) throw new PermanentJobError(`request ${String(payload.requestId)} does not exist`);
+    const chat = deps.chats[request.platform];
+    if (!chat) throw new Error(`${request.platform} is not connected; ${requestKey(request.id)} waits until it is`);
+    return { request, chat };
+  }
+
+  function needCluster(): Cluster {
+    if (!cluster) throw new Error('Kubernetes is not connected (KUBECONFIG); waiting for it');
+    return cluster;
+  }
+
+  const change = (request: DeployRequest, spec: Omit<RequestChange, 'actor' | 'platform'>) => changeRequest(store, clock, request, { ...byFirelane(request), ...spec });
+
+  /** Renders until what is shown is what is stored (two quick changes may finish out of order). */
+  async function render(chat: ChatPort, id: number, rollout?: RolloutShown): Promise<void> {
+    for (let i = 0; i < MAX_RENDERS; i++) {
+      const request = store.deploys.get(id)!;
+      if (!request.cardRef) return;
+      await chat.update(request.roomId, request.cardRef, requestReply(request, policyOf(request), request.status === 'executing' ? rollout : undefined));
+      if (store.deploys.get(id)!.changeCount === request.changeCount) return;
+    }
+  }
+
+  function finish(request: DeployRequest, status: 'succeeded' | 'failed', reason: string | null, resultRevision: number | null): void {
+    const key = requestKey(request.id);
+    const what = request.plan ? request.plan.toImage : request.service;
+    change(request, {
+      from: ['executing'],
+      patch: { status, reason, finishedAt: clock.now(), resultRevision },
+      action: status,
+      timeline: status === 'succeeded' ? `${key} succeeded: ${request.service} runs ${what}${resultRevision !== null ? ` (revision ${resultRevision})` : ''}` : `${key} failed: ${reason}`,
+    });
+  }
+
+  return {
+    async [PREPARE_REQUEST](payload, { step }) {
+      const { request, chat } = load(payload);
+      if (request.status === 'pending' && !request.plan) {
+        const k = kubernetesOf(request);
+        let outcome: { plan: DeployPlan } | { problem: string };
+        if (!k) outcome = { problem: `${request.service} has no kubernetes target in firelane.yaml any more` };
+        else {
+          const kube = needCluster();
+          const view = await step('read-cluster', async (): Promise<ClusterView> => {
+            const target = targetOf(k);
+            const deployment = await kube.readDeployment(target);
+            if (!deployment) return { missing: true, revision: 0, image: null, history: [] };
+            const history = await kube.history(target);
+            return {
+              missing: false,
+              revision: deployment.revision,
+              image: deployment.images[request.container] ?? null,
+              history: history.map((r) => ({ revision: r.revision, image: r.images[request.container] ?? null })),
+            };
+          });
+          outcome = makePlan(request, k, view);
+        }
+        change(request, {
+          from: ['pending'],
+          changeCount: request.changeCount,
+          patch: 'plan' in outcome ? { plan: outcome.plan } : { status: 'void', reason: outcome.problem, finishedAt: clock.now() },
+          action: 'plan' in outcome ? 'planned' : 'void',
+          refreshCard: false,
+          ...('problem' in outcome && { timeline: `${requestKey(request.id)} cannot go ahead: ${outcome.problem}` }),
+        });
+      }
+      // Rendered when posted, so whatever happened meanwhile (an expiry) is shown.
+      const card = await step('post-card', async () => {
+        const now = store.deploys.get(request.id)!;
+        return { ref: await chat.post(now.roomId, requestReply(now, policyOf(now))), changeCount: now.changeCount };
+      });
+      const posted = store.deploys.get(request.id)!;
+      if (posted.cardRef !== card.ref) {
+        change(posted, { from: [posted.status], patch: { cardRef: card.ref }, action: 'card_posted', refreshCard: false });
+        // Changed between posting and recording the card (its refresh jobs found no card): show it now.
+        if (posted.changeCount !== card.changeCount) await render(chat, request.id);
+      }
+    },
+
+    async [REFRESH_REQUEST_CARD](payload, { step }) {
+      const { request, chat } = load(payload);
+      if (!request.cardRef) {
+        // The prepare job posts the card with the latest state; wait only while it may still do so.
+        const prepare = store.jobs.state(prepareJobKey(request.id));
+        if (prepare === 'queued' || prepare === 'running') throw new RetryLater(`the card of ${requestKey(request.id)} is not posted yet`, 1_000);
+        return;
+      }
+      await step('update', async () => {
+        await render(chat, request.id);
+        return null;
+      });
+    },
+
+    async [EXPIRE_REQUEST](payload) {
+      const { request } = load(payload);
+      if (request.status !== 'pending') return;
+      const now = clock.now();
+      if (now < request.expiresAt) throw new RetryLater(`${requestKey(request.id)} expires later`, request.expiresAt - now);
+      expireRequest(store, clock, request, byFirelane(request), policyOf(request)?.required ?? 1);
+    },
+
+    async [EXECUTE_REQUEST](payload, { step }) {
+      const loaded = load(payload);
+      const chat = loaded.chat;
+      let request = loaded.request;
+      const key = requestKey(request.id);
+      const k = kubernetesOf(request);
+      const plan = request.plan;
+      if (!plan) throw new PermanentJobError(`${key} has no plan`);
+      if (!k) {
+        if (request.status === 'approved') change(request, { from: ['approved'], patch: { status: 'void', reason: `${request.service} has no kubernetes target in firelane.yaml any more`, finishedAt: clock.now() }, action: 'void' });
+        return;
+      }
+      const kube = needCluster();
+      const target = targetOf(k);
+
+      if (request.status === 'approved') {
+        // The approval was for the plan on the card: re-read the cluster before changing anything.
+        const seen = await step('check', async () => {
+          const d = await kube.readDeployment(target);
+          return d ? { revision: d.revision, image: d.images[request.container] ?? null } : null;
+        });
+        const problem = seen ? planStillHolds(plan, { revision: seen.revision, image: seen.image ?? undefined }) : `the deployment ${k.namespace}/${k.deployment} is gone`;
+        if (problem) {
+          change(request, {
+            from: ['approved'],
+            patch: { status: 'void', reason: `the cluster changed since the card was posted (${problem}); ask again with a new request`, finishedAt: clock.now() },
+            action: 'void',
+            timeline: `${key} is void: the cluster changed since its card was posted (${problem})`,
+          });
+          return;
+        }
+        change(request, {
+          from: ['approved'],
+          patch: { status: 'executing', startedAt: clock.now() },
+          action: 'started',
+          timeline: `${key} rollout started: ${request.service} ${plan.fromImage} → ${plan.toImage}`,
+        });
+        request = store.deploys.get(request.id)!;
+      }
+      if (request.status !== 'executing') return;
+
+      const approvers = request.approvals.map((a) => a.by).join(', ');
+      const changeCause = `firelane ${key}: ${request.kind} ${request.service} to ${plan.toImage}${plan.toRevision !== null ? ` (revision ${plan.toRevision})` : ''}; requested by ${request.requester}, approved by ${approvers}`;
+      let applied: { revision: number };
+      try {
+        applied = await step('change', async () => {
+          const state =
+            request.kind === 'deploy'
+              ? await kube.setImage(target, request.container, plan.toImage, { changeCause })
+              : await kube.undo(target, { changeCause }, plan.toRevision ?? undefined);
+          return { revision: state.revision };
+        });
+      } catch (error) {
+        if (!isPermanent(error)) throw error;
+        finish(request, 'failed', `Kubernetes refused the change: ${error instanceof Error ? error.message : String(error)}`, null);
+        return;
+      }
+
+      // Bounded twice over: by the clock (from when the rollout started, across restarts) and by a poll count.
+      const deadline = (request.startedAt ?? clock.now()) + rolloutTimeoutMs;
+      const maxPolls = Math.ceil(rolloutTimeoutMs / Math.max(1, pollIntervalMs)) + 1;
+      let shown = '';
+      for (let poll = 0; ; poll++) {
+        const progress = await kube.rolloutProgress(target);
+        if (progress.failure) return finish(request, 'failed', progress.failure, applied.revision);
+        if (progress.done) return finish(request, 'succeeded', null, applied.revision);
+        if (clock.now() >= deadline || poll >= maxPolls) {
+          return finish(request, 'failed', `the rollout did not complete within ${formatDuration(rolloutTimeoutMs)} (${progress.updated} of ${progress.desired} replicas updated)`, applied.revision);
+        }
+        const now = `${progress.updated}/${progress.desired}`;
+        if (now !== shown) {
+          shown = now;
+          // A card that cannot be updated must not stop the rollout being followed.
+          await render(chat, request.id, { updated: progress.updated, desired: progress.desired }).catch((error: unknown) =>
+            logger.warn({ err: error, request: key }, 'could not update the deploy card'),
+          );
+        }
+        await sleep(pollIntervalMs);
+      }
+    },
+  };
+}

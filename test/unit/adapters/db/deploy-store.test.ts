@@ -1,0 +1,84 @@
+// The deploy request store: guarded transitions (the exactly-once core), the per-service lock, audit rows.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase, type DbHandle } from '../../../../src/adapters/db/database.js';
+import { createSqliteStore, type SqliteStore } from '../../../../src/adapters/db/sqlite-store.js';
+import { FirelaneError } from '../../../../src/errors.js';
+import { createManualClock } from '../../../../src/ports/clock.js';
+import type { NewDeployRequest } from '../../../../src/ports/store.js';
+
+let handle: DbHandle;
+let store: SqliteStore;
+const clock = createManualClock(Date.parse('2026-03-01T10:00:00Z'));
+const by = (action: string) => ({ actor: 'U0LEAD1', platform: 'slack', action });
+const plan = { fromRevision: 2, fromImage: 'img:v1', toImage: 'img:v2', toRevision: null };
+
+function newRequest(service = 'payments'): NewDeployRequest {
+  return { kind: 'deploy', service, environment: 'production', strategy: 'rolling', requester: 'U0ALICE', platform: 'slack', roomId: 'C1', target: 'v2', container: 'app', expiresAt: clock.now() + 60_000, incidentId: null, createdAt: clock.now() };
+}
+
+beforeEach(() => {
+  handle = openDatabase(':memory:');
+  store = createSqliteStore(handle, clock);
+});
+afterEach(() => handle.close());
+
+describe('deploy store', () => {
+  it('creates REQ rows pending with no plan, and audits the request', () => {
+    const created = store.deploys.create(newRequest(), 'slack');
+    expect(created).toMatchObject({ id: 1, status: 'pending', plan: null, approvals: [], changeCount: 0 });
+    const [row] = [...store.audit.rows()];
+    expect(row).toMatchObject({ action: 'deploy.requested', actor: 'U0ALICE', platform: 'slack' });
+    expect(JSON.parse(row!.after!)).toMatchObject({ request: 'REQ-1', service: 'payments', status: 'pending' });
+  });
+
+  it('a transition applies only from the guarded status, so the second of two identical ones changes nothing', () => {
+    store.deploys.create(newRequest(), 'slack');
+    store.deploys.transition(1, { from: ['pending'] }, { plan }, by('deploy.planned'));
+    const first = store.deploys.transition(1, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved'));
+    const second = store.deploys.transition(1, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved'));
+    expect(first?.status).toBe('approved');
+    expect(second).toBeUndefined();
+    expect([...store.audit.rows()].filter((r) => r.action === 'deploy.approved')).toHaveLength(1);
+  });
+
+  it('a stale changeCount loses: two approvals read at the same time cannot both be written', () => {
+    const read = store.deploys.create(newRequest(), 'slack');
+    const a = store.deploys.transition(1, { from: ['pending'], changeCount: read.changeCount }, { approvals: [{ by: 'A', at: 1 }] }, by('deploy.approval'));
+    const b = store.deploys.transition(1, { from: ['pending'], changeCount: read.changeCount }, { approvals: [{ by: 'B', at: 1 }] }, by('deploy.approval'));
+    expect(a?.approvals).toEqual([{ by: 'A', at: 1 }]);
+    expect(b).toBeUndefined();
+    expect(store.deploys.get(1)!.approvals).toEqual([{ by: 'A', at: 1 }]);
+  });
+
+  it('holds one running request per service: a second becomes a conflict naming the first', () => {
+    store.deploys.create(newRequest(), 'slack');
+    store.deploys.create(newRequest(), 'slack');
+    store.deploys.create(newRequest('search'), 'slack');
+    store.deploys.transition(1, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved'));
+    expect(store.deploys.running('payments')?.id).toBe(1);
+    let error: unknown;
+    try {
+      store.transaction(() => store.deploys.transition(2, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved')));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(FirelaneError);
+    expect((error as FirelaneError).message).toMatch(/payments is being deployed by REQ-1 right now/);
+    expect(store.deploys.get(2)!.status).toBe('pending');
+    // Other services are not held up, and a finished rollout frees the lock.
+    expect(store.deploys.transition(3, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved'))?.status).toBe('approved');
+    store.deploys.transition(1, { from: ['approved'] }, { status: 'executing' }, by('deploy.started'));
+    store.deploys.transition(1, { from: ['executing'] }, { status: 'succeeded' }, by('deploy.succeeded'));
+    expect(store.deploys.transition(2, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved'))?.status).toBe('approved');
+  });
+
+  it('audits the changed fields before and after', () => {
+    store.deploys.create(newRequest(), 'slack');
+    store.deploys.transition(1, { from: ['pending'] }, { status: 'rejected', rejectedBy: 'U0LEAD1', reason: 'freeze' }, by('deploy.rejected'));
+    const row = [...store.audit.rows()].at(-1)!;
+    expect(row.action).toBe('deploy.rejected');
+    expect(JSON.parse(row.before!)).toEqual({ request: 'REQ-1', status: 'pending', rejectedBy: null, reason: null });
+    expect(JSON.parse(row.after!)).toEqual({ request: 'REQ-1', status: 'rejected', rejectedBy: 'U0LEAD1', reason: 'freeze' });
+    expect(store.audit.verify().ok).toBe(true);
+  });
+});

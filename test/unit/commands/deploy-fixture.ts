@@ -1,0 +1,144 @@
+// A real deploy core for unit tests: the router (incident, deploy, rollback) over SQLite `:memory:`,
+// the console chat, a worker running the jobs, an in-memory cluster, and a manual clock that the
+// rollout poll's sleep moves.
+import { pino } from 'pino';
+import { createConsoleChat } from '../../../src/adapters/console/console-chat.js';
+import { openDatabase, type DbHandle } from '../../../src/adapters/db/database.js';
+import { createSqliteStore, type SqliteStore } from '../../../src/adapters/db/sqlite-store.js';
+import type { Platform } from '../../../src/commands/command.js';
+import { deployCommands, rollbackCommands } from '../../../src/commands/deploy/index.js';
+import { incidentCommands } from '../../../src/commands/incident/index.js';
+import type { Card, Reply } from '../../../src/commands/reply.js';
+import { createRouter, type Router, type RouterResult } from '../../../src/commands/router.js';
+import { DEFAULT_FILE_CONFIG, type FileConfig } from '../../../src/config.js';
+import type { ApprovalPolicy, ServiceConfig } from '../../../src/config/types.js';
+import { requestKey, type DeployRequest } from '../../../src/domain/deploy-request.js';
+import { createDeployJobs } from '../../../src/jobs/deploy-jobs.js';
+import { createIncidentJobs } from '../../../src/jobs/incident-jobs.js';
+import { createWorker, type Worker } from '../../../src/jobs/worker.js';
+import type { ChatPort } from '../../../src/ports/chat.js';
+import { createManualClock, type ManualClock } from '../../../src/ports/clock.js';
+import { createMemoryCluster, type MemoryCluster } from '../../fakes/memory-cluster.js';
+
+export const T0 = Date.parse('2026-03-01T10:00:00Z');
+export const IMAGE = 'ghcr.io/acme/payments';
+export const PAYMENTS = { namespace: 'payments', deployment: 'payments' };
+export const LEAD1 = 'U0LEAD1';
+export const LEAD2 = 'U0LEAD2';
+export const ROOM = 'deploys';
+
+export const paymentsService: ServiceConfig = {
+  productionBranch: 'production',
+  developBranch: 'main',
+  kubernetes: { namespace: 'payments', deployment: 'payments', container: 'app', image: IMAGE, strategy: 'rolling', canarySteps: [10, 50, 100] },
+  healthCheck: { windowMs: 5 * 60_000 },
+};
+
+export function deployConfig(approvals: Partial<ApprovalPolicy> = {}, extra: Partial<FileConfig> = {}): FileConfig {
+  return {
+    ...DEFAULT_FILE_CONFIG,
+    services: { payments: paymentsService, ...extra.services },
+    approvals: {
+      production: { approvers: [LEAD1, LEAD2], required: 1, allowSelfApproval: false, expiresAfterMs: 30 * 60_000, ...approvals },
+      ...extra.approvals,
+    },
+  };
+}
+
+export interface RunOptions {
+  user?: string;
+  platform?: Platform;
+  roomId?: string;
+  idempotencyKey?: string;
+}
+
+export interface DeployFixture {
+  clock: ManualClock;
+  handle: DbHandle;
+  store: SqliteStore;
+  router: Router;
+  cluster: MemoryCluster;
+  worker: Worker;
+  /** Every card render sent to chat.update, in order. */
+  updates: Reply[];
+  run(text: string, options?: RunOptions): Promise<RouterResult>;
+  drain(): Promise<void>;
+  request(id?: number): DeployRequest;
+  /** The request's card as it is in its room now. */
+  card(id?: number): Card;
+  /** Audit rows, oldest first. */
+  audit(): Array<{ action: string; actor: string; incidentId: number | null; before: any; after: any }>;
+  count(table: string): number;
+  close(): void;
+}
+
+export function createDeployFixture(options: { config?: FileConfig; rolloutPolls?: number; withCluster?: boolean } = {}): DeployFixture {
+  const config = options.config ?? deployConfig();
+  const clock = createManualClock(T0);
+  const handle = openDatabase(':memory:');
+  const store = createSqliteStore(handle, clock);
+  const cluster = createMemoryCluster({ rolloutPolls: options.rolloutPolls ?? 2 });
+  // Revisions 1 (v2.0.0) and 2 (v2.1.0, running).
+  cluster.addDeployment({ ...PAYMENTS, name: 'payments', images: { app: `${IMAGE}:v2.1.0` }, history: [{ app: `${IMAGE}:v2.0.0` }], replicas: 3 });
+  const withCluster = options.withCluster ?? true;
+  const router = createRouter({ store, clock, config, ...(withCluster && { cluster }) }, [incidentCommands, deployCommands, rollbackCommands]);
+  const consoleChat = createConsoleChat(handle, clock);
+  const updates: Reply[] = [];
+  const chat: ChatPort = {
+    ...consoleChat.chat,
+    async update(roomId, messageId, message) {
+      updates.push(message);
+      return consoleChat.chat.update(roomId, messageId, message);
+    },
+  };
+  const logger = pino({ level: 'silent' });
+  const deps = { store, chats: { console: chat }, config, clock, logger };
+  const worker = createWorker({
+    store: store.jobs,
+    handlers: {
+      ...createIncidentJobs(deps),
+      ...createDeployJobs({ ...deps, ...(withCluster && { cluster }), pollIntervalMs: 1_000, sleep: async (ms) => clock.advance(ms) }),
+    },
+    logger,
+    now: clock.now,
+    baseDelayMs: 1,
+    maxDelayMs: 1,
+  });
+  const request = (id = 1) => {
+    const found = store.deploys.get(id);
+    if (!found) throw new Error(`${requestKey(id)} is not stored`);
+    return found;
+  };
+  return {
+    clock,
+    handle,
+    store,
+    router,
+    cluster,
+    worker,
+    updates,
+    run: (text, o = {}) =>
+      router.handle({
+        text,
+        actor: { id: o.user ?? 'alice' },
+        platform: o.platform ?? 'console',
+        roomId: o.roomId ?? ROOM,
+        ...(o.idempotencyKey !== undefined && { idempotencyKey: o.idempotencyKey }),
+      }),
+    drain: () => worker.drain(),
+    request,
+    card(id = 1) {
+      const r = request(id);
+      const message = consoleChat.messages(r.roomId).find((m) => String(m.id) === r.cardRef);
+      if (!message?.body.card) throw new Error(`${requestKey(id)} has no card`);
+      return message.body.card;
+    },
+    audit: () =>
+      [...store.audit.rows()].map((r) => ({ action: r.action, actor: r.actor, incidentId: r.incidentId, before: JSON.parse(r.before ?? 'null'), after: JSON.parse(r.after ?? 'null') })),
+    count: (table) => (handle.sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n,
+    close: () => handle.close(),
+  };
+}
+
+export const field = (card: Card, label: string) => card.fields.find((f) => f.label === label)?.value;
+export const buttonLabels = (card: Card) => (card.buttons ?? []).map((b) => b.label);
