@@ -118,6 +118,15 @@ describe('architecture', () => {
     expect(offences).toEqual([]);
   });
 
+  it('@kubernetes/ is imported only under src/adapters/k8s/', () => {
+    const offences = FILES.filter((f) => !under(f, 'src/adapters/k8s')).flatMap((f) =>
+      importsOf(f)
+        .filter((i) => i.specifier.startsWith('@kubernetes/'))
+        .map((i) => `${f.path}: ${i.statement}`),
+    );
+    expect(offences).toEqual([]);
+  });
+
   it('the database drivers are imported only under src/adapters/db/ (and the console adapter that stores its rooms there)', () => {
     const offences = FILES.filter((f) => !under(f, 'src/adapters/db', 'src/adapters/console')).flatMap((f) =>
       importsOf(f)
