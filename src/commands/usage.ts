@@ -17,11 +17,14 @@ export const INCIDENT_USAGE = {
   help: '/incident help',
 } as const;
 
+/** Help text of a command family: a title, every usage line, then notes. */
+export function helpText(title: string, usage: Record<string, string>, notes: string[]): string {
+  return [`*${title}*`, ...Object.values(usage).map((line) => `\`${line}\``), ...notes].join('\n');
+}
+
 export function incidentHelp(): string {
-  return [
-    '*firelane incident commands*',
-    ...Object.values(INCIDENT_USAGE).map((line) => `\`${line}\``),
+  return helpText('firelane incident commands', INCIDENT_USAGE, [
     'Inside a war room the incident is implied; elsewhere name it: `INC-3`.',
     'Quote values with "..." and pass options as `--flag=value`.',
-  ].join('\n');
+  ]);
 }

@@ -4,12 +4,12 @@ import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, runCli } from '../support/process.js';
 import { createAuditStore } from '../../src/adapters/db/audit-store.js';
 import { openDatabase } from '../../src/adapters/db/database.js';
 
-const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
 const FIELDS = ['seq', 'at', 'actor', 'platform', 'action', 'incident', 'before', 'after', 'prevHash', 'hash'];
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -19,20 +19,7 @@ interface Result {
   stderr: string;
 }
 
-function cli(databasePath: string, args: string[]): Promise<Result> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH ?? '', DATABASE_PATH: databasePath, LOG_LEVEL: 'silent' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', fail);
-    child.once('close', (code) => done({ code, stdout, stderr }));
-  });
-}
+const cli = (databasePath: string, args: string[]): Promise<Result> => runCli(args, { DATABASE_PATH: databasePath });
 
 /** RFC 4180 records (quoted fields may hold commas, doubled quotes and line breaks). */
 function parseCsv(text: string): string[][] {

@@ -1,12 +1,12 @@
 // /incident postmortem over Slack (ephemeral draft, .md file shared in the war room through the
 // files.uploadV2 flow) and through `firelane run` (the Markdown on standard output).
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/adapters/db/database.js';
 import { startHarness, type Harness } from '../support/harness.js';
+import { runCli } from '../support/process.js';
 import { declare, drainUntilSettled, shownText } from './slack-helpers.js';
 
 const TITLE = '# Postmortem: INC-1 — Payment gateway down';
@@ -74,28 +74,14 @@ describe('/incident postmortem over Slack', () => {
 });
 
 describe('firelane run "/incident postmortem INC-1"', () => {
-  const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
   let dir: string;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'firelane-pm-'));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  function run(text: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((done, fail) => {
-      const child = spawn(process.execPath, [CLI, 'run', text, '--user=alice'], {
-        cwd: dir,
-        env: { PATH: process.env.PATH ?? '', DATABASE_PATH: join(dir, 'firelane.db'), LOG_LEVEL: 'silent' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.once('error', fail);
-      child.once('close', (code) => done({ code, stdout, stderr }));
-    });
-  }
+  const run = (text: string) => runCli(['run', text, '--user=alice'], { DATABASE_PATH: join(dir, 'firelane.db') }, dir);
+
 
   it('prints the Markdown document on standard output and shares it in the console war room', async () => {
     expect((await run('/incident sev2 Search is slow')).code).toBe(0);

@@ -68,3 +68,28 @@ export function startProcess(env: Record<string, string>, args: string[] = [MAIN
     },
   };
 }
+
+export const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node dist/cli.js <args>` to completion (LOG_LEVEL silent unless env says otherwise). */
+export function runCli(args: string[], env: Record<string, string>, cwd?: string): Promise<CliResult> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      ...(cwd && { cwd }),
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', fail);
+    child.once('close', (code) => done({ code, stdout, stderr }));
+  });
+}
