@@ -21,6 +21,7 @@ import { createReminderJobs } from './jobs/reminder-jobs.js';
 import { startReminderTicker } from './jobs/reminder-tick.js';
 import { createPostmortemJobs } from './jobs/postmortem-jobs.js';
 import { createDeployJobs, type DeployJobOptions } from './jobs/deploy-jobs.js';
+import { createReconcileJobs, enqueueReconcile } from './jobs/reconcile-deploys.js';
 import type { Cluster } from './ports/cluster.js';
 import { createKubeCluster, kubeConfigProblem } from './adapters/k8s/kube-cluster.js';
 import { createWorker, type Worker, type WorkerOptions } from './jobs/worker.js';
@@ -134,7 +135,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   let ticker: { stop(): void } | undefined;
   worker = createWorker({
     store: store.jobs,
-    handlers: { ...createIncidentJobs(jobDeps), ...createPlaybookJobs({ store, chats }), ...createReminderJobs(jobDeps), ...createPostmortemJobs({ store, chats }), ...createDeployJobs({ ...jobDeps, ...options.deploy, ...(cluster && { cluster }) }) },
+    handlers: { ...createIncidentJobs(jobDeps), ...createPlaybookJobs({ store, chats }), ...createReminderJobs(jobDeps), ...createPostmortemJobs({ store, chats }), ...createDeployJobs({ ...jobDeps, ...options.deploy, ...(cluster && { cluster }) }), ...createReconcileJobs({ ...jobDeps, ...(cluster && { cluster }) }) },
     logger,
     metrics,
     now: () => clock.now(),
@@ -171,6 +172,9 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
         server.once('error', reject);
         server.listen(port, host, () => {
           server.off('error', reject);
+          // A deploy left in progress by the last run is reconciled from the cluster (a job: it runs after
+          // the worker has requeued orphaned jobs, and retries while the cluster cannot be read).
+          enqueueReconcile(store, worker!.id);
           worker!.start();
           if (options.reminderTicker !== false) ticker ??= startReminderTicker({
             store,

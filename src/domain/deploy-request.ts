@@ -1,7 +1,7 @@
 // Deploy and rollback requests: states, the plan an approval binds to, and the pure approval rules.
 //
 //   pending ──approve (enough)──▶ approved ──▶ executing ──▶ succeeded | failed | rolled_back
-//      │                            │
+//      │                            │   └─(reconciled at start-up: never started, or changed by hand)──▶ failed
 //      ├──reject──▶ rejected        └──cluster changed since the card──▶ void
 //      ├──expiry──▶ expired
 //      └──plan cannot be made (no deployment, no such revision)──▶ void

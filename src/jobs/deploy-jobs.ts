@@ -24,6 +24,9 @@ import type { Cluster, DeploymentTarget } from '../ports/cluster.js';
 import type { Store } from '../ports/store.js';
 import { PermanentJobError, RetryLater, type JobHandler } from './worker.js';
 
+/** Payload field of an execute job that only follows a rollout already applied (the revision it made). */
+export const WATCH_REVISION = 'watchRevision';
+
 export interface DeployJobOptions {
   /** Between two rollout polls (default 2s). */
   pollIntervalMs: number;
@@ -181,8 +184,12 @@ export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler
       }
       const kube = needCluster();
       const target = targetOf(k);
+      // A watch enqueued by the start-up reconcile (jobs/reconcile-deploys): the change is already in
+      // the cluster at this revision; only follow the rollout (setting the image or undoing again could
+      // start another rollout).
+      const watched = typeof payload[WATCH_REVISION] === 'number' ? { revision: payload[WATCH_REVISION] } : undefined;
 
-      if (request.status === 'approved') {
+      if (request.status === 'approved' && !watched) {
         // The approval was for the plan on the card: re-read the cluster before changing anything.
         const seen = await step('check', async () => {
           const d = await kube.readDeployment(target);
@@ -212,7 +219,7 @@ export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler
       const changeCause = `firelane ${key}: ${request.kind} ${request.service} to ${plan.toImage}${plan.toRevision !== null ? ` (revision ${plan.toRevision})` : ''}; requested by ${request.requester}, approved by ${approvers}`;
       let applied: { revision: number };
       try {
-        applied = await step('change', async () => {
+        applied = watched ?? await step('change', async () => {
           const state =
             request.kind === 'deploy'
               ? await kube.setImage(target, request.container, plan.toImage, { changeCause })

@@ -172,6 +172,8 @@ export interface DeployStore {
   running(service: string): DeployRequest | undefined;
   /** Pending requests of a service, oldest first. */
   pending(service: string): DeployRequest[];
+  /** Every request holding a rollout lock (approved or executing), oldest first: the start-up reconcile. */
+  inProgress(): DeployRequest[];
   /**
    * A guarded change: applied only while the status is one of `from` (and, when given, nothing else
    * changed the request since `changeCount`). Undefined when the guard did not hold. Throws a

@@ -68,6 +68,12 @@ export function createDeployStore({ db }: DbHandle, audit: AuditLog, clock: Cloc
     .where(and(eq(deployRequests.service, sql.placeholder('service')), eq(deployRequests.status, 'pending')))
     .orderBy(asc(deployRequests.id))
     .prepare();
+  const inProgressQuery = db
+    .select()
+    .from(deployRequests)
+    .where(inArray(deployRequests.status, [...RUNNING_STATUSES]))
+    .orderBy(asc(deployRequests.id))
+    .prepare();
 
   const get = (id: number) => {
     const row = byId.get({ id });
@@ -94,6 +100,9 @@ export function createDeployStore({ db }: DbHandle, audit: AuditLog, clock: Cloc
     running,
     pending(service) {
       return pendingQuery.all({ service }).map(toRequest);
+    },
+    inProgress() {
+      return inProgressQuery.all().map(toRequest);
     },
     transition(id, guard, patch, by) {
       const before = get(id);

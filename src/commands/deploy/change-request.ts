@@ -4,6 +4,9 @@ import { requestKey, type DeployRequest, type RequestStatus } from '../../domain
 import type { Clock } from '../../ports/clock.js';
 import type { DeployPatch, Store } from '../../ports/store.js';
 
+/** The outbox key of a request's execution (the reconcile at start-up looks for it). */
+export const executeJobKey = (id: number) => `deploy-execute:${id}`;
+
 export const PREPARE_REQUEST = 'deploy.prepare';
 export const EXPIRE_REQUEST = 'deploy.expire';
 export const REFRESH_REQUEST_CARD = 'deploy.refresh-card';
@@ -47,7 +50,7 @@ export function changeRequest(store: Store, clock: Clock, request: DeployRequest
       store.jobs.enqueue({ kind: REFRESH_REQUEST_CARD, key: `deploy-card:${request.id}:${updated.changeCount}`, payload: { requestId: request.id } });
     }
     if (updated.status === 'approved' && request.status !== 'approved') {
-      store.jobs.enqueue({ kind: EXECUTE_REQUEST, key: `deploy-execute:${request.id}`, payload: { requestId: request.id } });
+      store.jobs.enqueue({ kind: EXECUTE_REQUEST, key: executeJobKey(request.id), payload: { requestId: request.id } });
     }
     return updated;
   });

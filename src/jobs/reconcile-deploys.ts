@@ -1,0 +1,212 @@
+// Start-up reconcile of deploys left in progress: a request approved or executing whose execute job
+// gave up (dead) or is missing would hold its service's rollout lock for ever. Its outcome is read
+// from the cluster instead:
+//
+//   the change is in the cluster and the rollout is done      -> succeeded
+//   the change is in the cluster and the rollout is progressing -> a fresh watch follows it (no second change)
+//   the rollout failed, the change was never made, or the cluster runs something else -> failed, with why
+//   the cluster cannot be read                                 -> left as it is; tried again later
+//
+// Every change goes through changeRequest (guard, audit, timeline, card). A request whose execute
+// job is still queued or running is left to it: the outbox resumes that job by itself.
+import { executeJobKey } from '../commands/deploy/change-request.js';
+import type { Logger } from 'pino';
+import type { FileConfig } from '../config.js';
+import type { KubernetesTarget } from '../config/types.js';
+import { changeRequest, EXECUTE_REQUEST, type RequestChange } from '../commands/deploy/change-request.js';
+import { requestKey, type DeployRequest } from '../domain/deploy-request.js';
+import type { Clock } from '../ports/clock.js';
+import type { Cluster, DeploymentTarget } from '../ports/cluster.js';
+import type { Store } from '../ports/store.js';
+import { WATCH_REVISION } from './deploy-jobs.js';
+import { RetryLater, type JobHandler } from './worker.js';
+
+export const RECONCILE_DEPLOYS = 'deploy.reconcile';
+const FIRELANE = 'firelane';
+const PREFIX = 'reconciled at start-up';
+
+/** The job key changeRequest gives a request's execute job (keep the two in step). */
+export { executeJobKey };
+/** The n-th watch the reconcile enqueued for a request (n from 1). */
+export const watchJobKey = (id: number, n: number) => `deploy-execute:${id}:reconcile:${n}`;
+
+export interface ReconcileDeps {
+  store: Store;
+  config: FileConfig;
+  clock: Clock;
+  logger: Logger;
+  cluster?: Cluster;
+}
+
+export type ReconcileOutcome =
+  | { request: number; outcome: 'active' }
+  | { request: number; outcome: 'succeeded' | 'failed' | 'void'; reason: string | null }
+  | { request: number; outcome: 'watching'; job: string }
+  /** Changed by someone else while the cluster was read: nothing done. */
+  | { request: number; outcome: 'changed' }
+  /** The cluster could not be read (or there is none): left as it is. */
+  | { request: number; outcome: 'unreachable'; error: string };
+
+const targetOf = (k: KubernetesTarget): DeploymentTarget => ({ namespace: k.namespace, deployment: k.deployment, ...(k.context && { context: k.context }) });
+
+/** Whether an execute job (the first or a reconcile watch) still owns the request, and the next watch number. */
+function executeJobs(store: Store, id: number): { active: boolean; next: number } {
+  const isActive = (state: string | undefined) => state === 'queued' || state === 'running';
+  let active = isActive(store.jobs.state(executeJobKey(id)));
+  let n = 1;
+  for (let state = store.jobs.state(watchJobKey(id, n)); state !== undefined; state = store.jobs.state(watchJobKey(id, ++n))) {
+    active ||= isActive(state);
+  }
+  return { active, next: n };
+}
+
+/** What the cluster says about one request, read once. */
+type Verdict =
+  | { kind: 'succeeded'; revision: number }
+  | { kind: 'progressing'; revision: number }
+  | { kind: 'failed'; reason: string; revision: number | null }
+  | { kind: 'void'; reason: string };
+
+async function readVerdict(request: DeployRequest, k: KubernetesTarget | undefined, cluster: Cluster): Promise<Verdict> {
+  const plan = request.plan!;
+  if (!k) {
+    const reason = `${request.service} has no kubernetes target in firelane.yaml any more`;
+    return request.status === 'approved' ? { kind: 'void', reason } : { kind: 'failed', reason: `${reason}, so its rollout cannot be followed`, revision: null };
+  }
+  const target = targetOf(k);
+  const where = `${k.namespace}/${k.deployment}`;
+  const d = await cluster.readDeployment(target);
+  if (!d) return { kind: 'failed', reason: `the deployment ${where} is gone`, revision: null };
+  const image = d.images[request.container];
+  // The change makes a new revision whose container runs the target image (a rollback's target
+  // revision comes back under a new number, so the image and a moved revision identify it).
+  const applied = image === plan.toImage && d.revision !== plan.fromRevision;
+  if (applied) {
+    const progress = await cluster.rolloutProgress(target);
+    if (progress.failure) return { kind: 'failed', reason: progress.failure, revision: d.revision };
+    if (progress.done) return { kind: 'succeeded', revision: d.revision };
+    return { kind: 'progressing', revision: d.revision };
+  }
+  if (d.revision === plan.fromRevision && image === plan.fromImage) {
+    return {
+      kind: 'failed',
+      reason: `the rollout never started: ${where} still runs ${plan.fromImage} (revision ${plan.fromRevision}) and nothing was changed; ask again with a new request`,
+      revision: null,
+    };
+  }
+  return {
+    kind: 'failed',
+    reason: `${where} runs ${image ?? `no container named ${request.container}`} (revision ${d.revision}), neither the target ${plan.toImage} nor ${plan.fromImage} (revision ${plan.fromRevision}) from before; someone else changed it`,
+    revision: d.revision,
+  };
+}
+
+/**
+ * Reconciles every request in progress whose execute job no longer runs it. Never throws for a
+ * cluster that cannot be read: those requests come back as 'unreachable' for the caller to retry.
+ */
+export async function reconcileDeploys(deps: ReconcileDeps): Promise<ReconcileOutcome[]> {
+  const { store, config, clock, logger, cluster } = deps;
+  const outcomes: ReconcileOutcome[] = [];
+  for (const request of store.deploys.inProgress()) {
+    const key = requestKey(request.id);
+    const log = logger.child({ request: key });
+    if (executeJobs(store, request.id).active) {
+      outcomes.push({ request: request.id, outcome: 'active' });
+      continue;
+    }
+    const change = (spec: Omit<RequestChange, 'actor' | 'platform' | 'from' | 'changeCount'>) =>
+      changeRequest(store, clock, request, { actor: FIRELANE, platform: request.platform, from: [request.status], changeCount: request.changeCount, ...spec });
+
+    let verdict: Verdict;
+    if (!request.plan) {
+      verdict = { kind: 'failed', reason: 'it has no plan (the cluster was never read)', revision: null };
+    } else {
+      if (!cluster) {
+        log.warn(`${key} is ${request.status} but Kubernetes is not connected: it cannot be reconciled until it is (restart with KUBECONFIG)`);
+        outcomes.push({ request: request.id, outcome: 'unreachable', error: 'Kubernetes is not connected' });
+        continue;
+      }
+      const k = Object.hasOwn(config.services, request.service) ? config.services[request.service]?.kubernetes : undefined;
+      try {
+        verdict = await readVerdict(request, k, cluster);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        log.warn({ err: error }, `${key} is ${request.status} and its execute job has stopped, but the cluster cannot be read; leaving it and trying again later`);
+        outcomes.push({ request: request.id, outcome: 'unreachable', error: message });
+        continue;
+      }
+    }
+
+    // Decided and written in one transaction, after the cluster was read: nothing else took the request meanwhile.
+    const outcome = store.transaction((): ReconcileOutcome => {
+      const jobs = executeJobs(store, request.id);
+      if (jobs.active) return { request: request.id, outcome: 'active' };
+      const now = clock.now();
+      const what = request.plan?.toImage ?? request.service;
+      switch (verdict.kind) {
+        case 'succeeded': {
+          const done = change({
+            patch: { status: 'succeeded', reason: null, finishedAt: now, resultRevision: verdict.revision },
+            action: 'succeeded',
+            timeline: `${key} succeeded: ${request.service} runs ${what} (revision ${verdict.revision}); ${PREFIX} from the cluster`,
+          });
+          return done ? { request: request.id, outcome: 'succeeded', reason: null } : { request: request.id, outcome: 'changed' };
+        }
+        case 'failed':
+        case 'void': {
+          const reason = `${PREFIX}: ${verdict.reason}`;
+          const status = verdict.kind;
+          const done = change({
+            patch: { status, reason, finishedAt: now, ...(verdict.kind === 'failed' && { resultRevision: verdict.revision }) },
+            action: status,
+            timeline: status === 'failed' ? `${key} failed: ${reason}` : `${key} is void: ${reason}`,
+          });
+          return done ? { request: request.id, outcome: status, reason } : { request: request.id, outcome: 'changed' };
+        }
+        case 'progressing': {
+          if (request.status === 'approved') {
+            // The change is in the cluster although the request never got to executing: it is rolling out now.
+            const started = change({
+              patch: { status: 'executing', startedAt: now },
+              action: 'started',
+              timeline: `${key} found rolling out at start-up: ${request.service} ${request.plan!.fromImage} → ${what}`,
+            });
+            if (!started) return { request: request.id, outcome: 'changed' };
+          } else if (store.deploys.get(request.id)?.changeCount !== request.changeCount) {
+            return { request: request.id, outcome: 'changed' };
+          }
+          const job = watchJobKey(request.id, jobs.next);
+          store.jobs.enqueue({ kind: EXECUTE_REQUEST, key: job, payload: { requestId: request.id, [WATCH_REVISION]: verdict.revision } });
+          return { request: request.id, outcome: 'watching', job };
+        }
+      }
+    });
+    if (outcome.outcome === 'watching') log.info({ job: outcome.job }, `${key} is still rolling out: following it again`);
+    else if ('reason' in outcome) log.info(`${key} ${PREFIX}: ${outcome.outcome}${outcome.reason ? ` (${outcome.reason})` : ''}`);
+    outcomes.push(outcome);
+  }
+  return outcomes;
+}
+
+/** Queues the start-up reconcile when some request is in progress; `bootId` makes the key unique per start. */
+export function enqueueReconcile(store: Store, bootId: string): boolean {
+  if (store.deploys.inProgress().length === 0) return false;
+  return store.jobs.enqueue({ kind: RECONCILE_DEPLOYS, key: `deploy-reconcile:${bootId}`, payload: {} });
+}
+
+/**
+ * The reconcile as a job, so it runs in the worker after orphaned jobs are requeued, and a cluster
+ * that cannot be read is tried again after `retryMs` (default 30s) until it can.
+ */
+export function createReconcileJobs(deps: ReconcileDeps & { retryMs?: number }): Record<string, JobHandler> {
+  const retryMs = deps.retryMs ?? 30_000;
+  return {
+    async [RECONCILE_DEPLOYS]() {
+      const outcomes = await reconcileDeploys(deps);
+      // Without a cluster nothing changes before a restart, which reconciles again.
+      const left = deps.cluster ? outcomes.filter((o) => o.outcome === 'unreachable') : [];
+      if (left.length) throw new RetryLater(`the cluster could not be read for ${left.map((o) => requestKey(o.request)).join(', ')}`, retryMs);
+    },
+  };
+}

@@ -1,0 +1,201 @@
+// A deploy interrupted mid-rollout whose execute job is gone (dead after its last attempt, or
+// missing) is reconciled from the cluster when firelane starts again on the same database: it ends
+// succeeded or failed as the cluster says, or a fresh watch follows a rollout still under way, and
+// the service's rollout lock is free again.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { openDatabase } from '../../src/adapters/db/database.js';
+import { RetryLater } from '../../src/jobs/worker.js';
+import { startFakeSlack, type FakeMessage, type FakeSlack } from '../fakes/fake-slack.js';
+import { createMemoryCluster, type MemoryCluster } from '../fakes/memory-cluster.js';
+import { buttonClick, startHarness, type Harness } from '../support/harness.js';
+import { ackText, blockTexts, buttons } from './slack-helpers.js';
+
+const IMAGE = 'ghcr.io/acme/payments';
+const PAYMENTS = { namespace: 'payments', deployment: 'payments' };
+const CHANNEL = 'C0GENERAL';
+
+const YAML = `incidents:
+  announceChannel: C0INCIDENTS
+  escalationChannel: C0ESCALATE
+services:
+  payments:
+    repo: acme/payments
+    kubernetes:
+      namespace: payments
+      deployment: payments
+      container: app
+      image: ${IMAGE}
+      strategy: rolling
+approvals:
+  production:
+    approvers: [U0LEAD1, U0LEAD2]
+    required: 1
+    allowSelfApproval: false
+    expiresAfter: 30m
+`;
+
+let slack: FakeSlack | undefined;
+let h: Harness | undefined;
+let dir: string | undefined;
+let cluster: MemoryCluster;
+
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+  await slack?.close();
+  slack = undefined;
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+/** One firelane process on the shared database, fake Slack and cluster. */
+async function start(options: { killMidRollout?: boolean } = {}) {
+  h = await startHarness({
+    configYaml: YAML,
+    cluster,
+    slack: slack!,
+    dir: dir!,
+    deploy: {
+      pollIntervalMs: 5,
+      // The process "dies" right after its first rollout poll: the execute job stops there, set aside for an hour.
+      ...(options.killMidRollout && {
+        sleep: async () => {
+          throw new RetryLater('firelane was killed here', 3_600_000);
+        },
+      }),
+    },
+  });
+  return h;
+}
+
+/** A fake Slack, a database folder and a cluster that outlive one firelane process. */
+async function setUp() {
+  slack = await startFakeSlack({ channels: [{ id: 'C0INCIDENTS', name: 'incidents' }, { id: 'C0ESCALATE', name: 'escalations' }, { id: CHANNEL, name: 'general' }] });
+  dir = mkdtempSync(join(tmpdir(), 'firelane-reconcile-'));
+  cluster = createMemoryCluster({ rolloutPolls: 3 });
+  cluster.addDeployment({ ...PAYMENTS, name: 'payments', images: { app: `${IMAGE}:v2.1.0` }, history: [{ app: `${IMAGE}:v2.0.0` }], replicas: 3 });
+}
+
+/** The first process: /deploy, approval, the image set, one rollout poll, then it is gone. */
+async function runUntilKilled() {
+  const first = await start({ killMidRollout: true });
+  const ack = await first.command('payments v2.1.1', { command: '/deploy', channel: CHANNEL, user: 'U0LEAD2' });
+  expect(ackText(ack.body)).toContain('REQ-1');
+  await first.drain();
+  const approve = buttons(card().blocks).find((b) => b.text.text === 'Approve')!;
+  await first.interaction(buttonClick({ user: 'U0LEAD1', channel: CHANNEL, messageTs: card().ts, actionId: approve.action_id, value: approve.value, responseUrl: slack!.responseUrl() }));
+  await vi.waitFor(() => expect(slack!.responses.map((r) => ackText(r.body as { text?: string })).join('\n')).toMatch(/You approved REQ-1/));
+  await first.drain();
+
+  expect(first.firelane.store.deploys.get(1)).toMatchObject({ status: 'executing' });
+  expect(cluster.changes.filter((c) => c.kind === 'set-image')).toHaveLength(1);
+  expect(first.firelane.store.jobs.state('deploy-execute:1')).toBe('queued');
+  await first.close();
+  h = undefined;
+}
+
+/** What the outbox leaves after the job's last attempt (dead), or a job row lost altogether. */
+function executeJob(action: 'dead' | 'missing') {
+  const db = openDatabase(join(dir!, 'firelane.db'), { migrate: false });
+  try {
+    const changed =
+      action === 'dead'
+        ? db.sqlite.prepare("UPDATE jobs SET status = 'dead', last_error = 'gave up after 12 attempts', locked_by = NULL, locked_until = NULL WHERE key = 'deploy-execute:1'").run()
+        : db.sqlite.prepare("DELETE FROM jobs WHERE key = 'deploy-execute:1'").run();
+    expect(changed.changes).toBe(1);
+  } finally {
+    db.close();
+  }
+}
+
+/** REQ-<id>'s card as it is in the channel now. */
+function card(id = 1): FakeMessage {
+  const request = h!.firelane.store.deploys.get(id)!;
+  const message = slack!.messages.find((m) => m.channel === request.roomId && m.ts === request.cardRef);
+  expect(message, `REQ-${id} has a card`).toBeDefined();
+  return message!;
+}
+
+const audit = () => h!.firelane.db.sqlite.prepare("SELECT action, actor FROM audit_log WHERE action LIKE 'deploy.%' ORDER BY seq").all() as Array<{ action: string; actor: string }>;
+
+/** The lock is free: a new /deploy of the service is taken and gets its own card. */
+async function newDeployAccepted() {
+  const ack = await h!.command('payments v2.1.2', { command: '/deploy', channel: CHANNEL, user: 'U0LEAD2' });
+  expect(ackText(ack.body)).toMatch(/REQ-2/);
+  expect(ackText(ack.body)).not.toMatch(/right now/);
+  await h!.drain();
+  expect(h!.firelane.store.deploys.get(2)).toMatchObject({ status: 'pending', plan: { toImage: `${IMAGE}:v2.1.2` } });
+}
+
+describe('start-up reconcile of a deploy interrupted mid-rollout', () => {
+  it('the rollout finished meanwhile: succeeded, the card says so, and the lock is free', async () => {
+    await setUp();
+    await runUntilKilled();
+    executeJob('dead');
+    cluster.advance(PAYMENTS);
+
+    const second = await start();
+    await second.drain();
+    expect(second.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded', reason: null, resultRevision: 3 });
+    expect(blockTexts(card().blocks).join('\n')).toContain('Succeeded');
+    expect(audit().slice(-1)).toEqual([{ action: 'deploy.succeeded', actor: 'firelane' }]);
+    expect(cluster.changes).toHaveLength(1);
+    await newDeployAccepted();
+  });
+
+  it('the rollout failed meanwhile (and the job row is gone): failed with the reason', async () => {
+    await setUp();
+    // The second poll (the reconcile's) reports it; the first process's one poll still saw it progressing.
+    cluster.failNextRollout(PAYMENTS, 'pods of the new ReplicaSet are in CrashLoopBackOff', 2);
+    await runUntilKilled();
+    executeJob('missing');
+
+    const second = await start();
+    await second.drain();
+    const request = second.firelane.store.deploys.get(1)!;
+    expect(request).toMatchObject({ status: 'failed', resultRevision: 3 });
+    expect(request.reason).toBe('reconciled at start-up: pods of the new ReplicaSet are in CrashLoopBackOff');
+    const text = blockTexts(card().blocks).join('\n');
+    expect(text).toContain('Failed');
+    expect(text).toContain('reconciled at start-up: pods of the new ReplicaSet are in CrashLoopBackOff');
+    expect(audit().slice(-1)).toEqual([{ action: 'deploy.failed', actor: 'firelane' }]);
+    expect(cluster.changes).toHaveLength(1);
+    await newDeployAccepted();
+  });
+
+  it('the rollout is still under way: a fresh watch follows it to the end, with one set-image in all', async () => {
+    await setUp();
+    await runUntilKilled();
+    expect(await cluster.readDeployment(PAYMENTS)).toMatchObject({ revision: 3, updated: 1, desired: 3 });
+    executeJob('dead');
+
+    const second = await start();
+    await second.drain();
+    expect(second.firelane.store.jobs.state('deploy-execute:1:reconcile:1')).toBe('done');
+    expect(second.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded', resultRevision: 3 });
+    expect(await cluster.readDeployment(PAYMENTS)).toMatchObject({ revision: 3, images: { app: `${IMAGE}:v2.1.1` }, updated: 3, available: 3 });
+    expect(cluster.changes.map((c) => c.kind)).toEqual(['set-image']);
+    expect(blockTexts(card().blocks).join('\n')).toContain('Succeeded');
+    expect(audit().filter((a) => a.action === 'deploy.succeeded')).toHaveLength(1);
+    await newDeployAccepted();
+  });
+
+  it('a request whose execute job is still queued is left to that job, which resumes by itself', async () => {
+    await setUp();
+    await runUntilKilled();
+    // Due again (as after a short backoff): the outbox, not the reconcile, finishes it.
+    const db = openDatabase(join(dir!, 'firelane.db'), { migrate: false });
+    db.sqlite.prepare("UPDATE jobs SET run_at = 0 WHERE key = 'deploy-execute:1'").run();
+    db.close();
+
+    const second = await start();
+    await second.drain();
+    expect(second.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded' });
+    expect(second.firelane.store.jobs.state('deploy-execute:1')).toBe('done');
+    expect(second.firelane.store.jobs.state('deploy-execute:1:reconcile:1')).toBeUndefined();
+    expect(cluster.changes).toHaveLength(1);
+  });
+});
