@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { FileConfig } from '../config.js';
 import type { KubernetesTarget } from '../config/types.js';
 import { makePlan, planStillHolds, requestKey, type ClusterView, type DeployPlan, type DeployRequest } from '../domain/deploy-request.js';
-import { formatDuration } from '../domain/duration.js';
+import { DEFAULT_HEALTH_WINDOW_MS } from '../config/defaults.js';
 import { FirelaneError } from '../errors.js';
 import {
   changeRequest,
@@ -22,7 +22,8 @@ import type { ChatPort } from '../ports/chat.js';
 import type { Clock } from '../ports/clock.js';
 import type { Cluster, DeploymentTarget } from '../ports/cluster.js';
 import type { Store } from '../ports/store.js';
-import { PermanentJobError, RetryLater, type JobHandler } from './worker.js';
+import { followRollout, timeLeftText, verifyHealth, type WatchDeps } from './rollout-watch.js';
+import { PermanentJobError, RetryLater, type JobContext, type JobHandler } from './worker.js';
 
 /** Payload field of an execute job that only follows a rollout already applied (the revision it made). */
 export const WATCH_REVISION = 'watchRevision';
@@ -32,6 +33,8 @@ export interface DeployJobOptions {
   pollIntervalMs: number;
   /** A rollout not complete this long after it started fails (default 15m). */
   rolloutTimeoutMs: number;
+  /** One probe of the health URL that takes longer is unhealthy (default 5s). */
+  healthProbeTimeoutMs: number;
   /** Waits between polls; tests pass one that moves a manual clock. */
   sleep(ms: number): Promise<void>;
 }
@@ -61,6 +64,7 @@ export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler
   const { store, config, clock, logger, cluster } = deps;
   const pollIntervalMs = deps.pollIntervalMs ?? 2_000;
   const rolloutTimeoutMs = deps.rolloutTimeoutMs ?? 15 * 60_000;
+  const healthProbeTimeoutMs = deps.healthProbeTimeoutMs ?? 5_000;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
   const policyOf = (r: DeployRequest) => (Object.hasOwn(config.approvals, r.environment) ? config.approvals[r.environment] : undefined);
@@ -100,6 +104,41 @@ export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler
       patch: { status, reason, finishedAt: clock.now(), resultRevision },
       action: status,
       timeline: status === 'succeeded' ? `${key} succeeded: ${request.service} runs ${what}${resultRevision !== null ? ` (revision ${resultRevision})` : ''}` : `${key} failed: ${reason}`,
+    });
+  }
+
+  const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+  /** The first unhealthy result in the health window: undo to the revision before the deploy, follow that rollout, say why. */
+  async function rollBack(request: DeployRequest, watch: WatchDeps, reason: string, step: JobContext['step'], show: (shown: RolloutShown) => Promise<void>): Promise<void> {
+    const key = requestKey(request.id);
+    const plan = request.plan!;
+    const failed = `the health check failed (${reason})`;
+    let undone: { revision: number; at: number };
+    try {
+      undone = await step('rollback', async () => {
+        const state = await watch.kube.undo(watch.target, { changeCause: `firelane automatic rollback of ${key}: ${reason}` }, plan.fromRevision);
+        return { revision: state.revision, at: clock.now() };
+      });
+    } catch (error) {
+      if (!isPermanent(error)) throw error;
+      return finish(request, 'failed', `${failed} and Kubernetes refused the automatic rollback: ${messageOf(error)}`, null);
+    }
+    logger.warn({ request: key, reason, revision: undone.revision }, 'health check failed; rolled back automatically');
+    let shown = '';
+    const rollout = await followRollout(watch, undone.at + rolloutTimeoutMs, rolloutTimeoutMs, async (progress) => {
+      const now = `${progress.updated}/${progress.desired}`;
+      if (now !== shown) {
+        shown = now;
+        await show({ updated: progress.updated, desired: progress.desired, rollingBack: reason });
+      }
+    });
+    if (!rollout.done) return finish(request, 'failed', `${failed} and the automatic rollback to revision ${plan.fromRevision} did not complete: ${rollout.reason}`, undone.revision);
+    change(request, {
+      from: ['executing'],
+      patch: { status: 'rolled_back', reason, finishedAt: clock.now(), resultRevision: undone.revision },
+      action: 'rolled_back',
+      timeline: `${key} rolled back automatically: ${reason}; ${request.service} runs ${plan.fromImage} again (revision ${undone.revision})`,
     });
   }
 
@@ -228,31 +267,42 @@ export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler
         });
       } catch (error) {
         if (!isPermanent(error)) throw error;
-        finish(request, 'failed', `Kubernetes refused the change: ${error instanceof Error ? error.message : String(error)}`, null);
+        finish(request, 'failed', `Kubernetes refused the change: ${messageOf(error)}`, null);
         return;
       }
 
       // Bounded twice over: by the clock (from when the rollout started, across restarts) and by a poll count.
-      const deadline = (request.startedAt ?? clock.now()) + rolloutTimeoutMs;
-      const maxPolls = Math.ceil(rolloutTimeoutMs / Math.max(1, pollIntervalMs)) + 1;
+      const watch: WatchDeps = { kube, target, clock, sleep, pollIntervalMs };
+      const show = (shown: RolloutShown) =>
+        // A card that cannot be updated must not stop the rollout being followed.
+        render(chat, request.id, shown).catch((error: unknown) => logger.warn({ err: error, request: key }, 'could not update the deploy card'));
       let shown = '';
-      for (let poll = 0; ; poll++) {
-        const progress = await kube.rolloutProgress(target);
-        if (progress.failure) return finish(request, 'failed', progress.failure, applied.revision);
-        if (progress.done) return finish(request, 'succeeded', null, applied.revision);
-        if (clock.now() >= deadline || poll >= maxPolls) {
-          return finish(request, 'failed', `the rollout did not complete within ${formatDuration(rolloutTimeoutMs)} (${progress.updated} of ${progress.desired} replicas updated)`, applied.revision);
-        }
+      const rollout = await followRollout(watch, (request.startedAt ?? clock.now()) + rolloutTimeoutMs, rolloutTimeoutMs, async (progress) => {
         const now = `${progress.updated}/${progress.desired}`;
         if (now !== shown) {
           shown = now;
-          // A card that cannot be updated must not stop the rollout being followed.
-          await render(chat, request.id, { updated: progress.updated, desired: progress.desired }).catch((error: unknown) =>
-            logger.warn({ err: error, request: key }, 'could not update the deploy card'),
-          );
+          await show({ updated: progress.updated, desired: progress.desired });
         }
-        await sleep(pollIntervalMs);
-      }
+      });
+      if (!rollout.done) return finish(request, 'failed', rollout.reason, applied.revision);
+      // A rollback request is not verified: undoing it could bring back what it rolled back from.
+      if (request.kind !== 'deploy') return finish(request, 'succeeded', null, applied.revision);
+
+      // Health window: its start is a step, so a restart continues the window instead of starting it again;
+      // the verdict is a step, so a restart after it does not verify the rolled-back version instead.
+      const health = config.services[request.service]?.healthCheck ?? { windowMs: DEFAULT_HEALTH_WINDOW_MS };
+      const verification = await step('verify-start', async () => ({ at: clock.now() }));
+      const verdict = await step('verify', async () =>
+        verifyHealth(watch, { startedAt: verification.at, windowMs: health.windowMs, probeTimeoutMs: healthProbeTimeoutMs, ...(health.url !== undefined && { url: health.url }) }, async (left) => {
+          const text = timeLeftText(left);
+          if (text !== shown) {
+            shown = text;
+            await show({ healthTimeLeft: text });
+          }
+        }),
+      );
+      if (verdict.healthy) return finish(request, 'succeeded', null, applied.revision);
+      return rollBack(request, watch, verdict.reason, step, show);
     },
   };
 }

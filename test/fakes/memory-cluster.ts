@@ -36,6 +36,8 @@ interface Deployment {
   rollout?: Rollout;
   paused: boolean;
   deadlineExceeded: boolean;
+  /** Pods lost after the rollout (crashing): available replicas until the next template change. */
+  lostAvailable?: number;
 }
 
 export interface MemoryClusterOptions {
@@ -68,6 +70,8 @@ export interface MemoryCluster extends Cluster {
   advance(target?: Pick<DeploymentTarget, 'namespace' | 'deployment'>): void;
   /** The next rollout of this deployment fails with `reason` after `afterPolls` polls (default 1). */
   failNextRollout(target: Pick<DeploymentTarget, 'namespace' | 'deployment'>, reason: string, afterPolls?: number): void;
+  /** Pods of the running version stop being available (crash after the rollout): `available` replicas remain until the next change. */
+  loseAvailability(target: Pick<DeploymentTarget, 'namespace' | 'deployment'>, available: number): void;
   /** Someone else changes the image (kubectl set image by hand): a template change, completed at once. */
   changeOutside(target: Pick<DeploymentTarget, 'namespace' | 'deployment'>, container: string, image: string): void;
   readonly changes: ClusterChange[];
@@ -112,7 +116,7 @@ export function createMemoryCluster(options: MemoryClusterOptions = {}): MemoryC
       desired: d.replicas,
       updated: d.updated,
       ready: done ? d.replicas : d.updated,
-      available: done ? d.replicas : d.updated,
+      available: done ? (d.lostAvailable ?? d.replicas) : d.updated,
       paused: d.paused,
       deadlineExceeded: d.deadlineExceeded,
       resourceVersion: String(d.resourceVersion),
@@ -134,6 +138,7 @@ export function createMemoryCluster(options: MemoryClusterOptions = {}): MemoryC
     d.generation++;
     d.resourceVersion = ++resourceVersion;
     d.deadlineExceeded = false;
+    delete d.lostAvailable;
     if (instant) {
       d.observedGeneration = d.generation;
       d.updated = d.replicas;
@@ -179,6 +184,9 @@ export function createMemoryCluster(options: MemoryClusterOptions = {}): MemoryC
     },
     failNextRollout(target, reason, afterPolls = 1) {
       pendingFailures.set(keyOf(target), { reason, afterPolls });
+    },
+    loseAvailability(target, available) {
+      find(target).lostAvailable = available;
     },
     changeOutside(target, container, image) {
       const d = find(target);

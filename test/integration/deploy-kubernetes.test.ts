@@ -16,6 +16,7 @@ const YAML = `incidents:
 services:
   payments:
     kubernetes: { namespace: payments, deployment: payments, container: app, image: ${IMAGE}, strategy: rolling }
+    healthCheck: { window: 1s }   # the health window runs on the real clock here
 approvals:
   production: { approvers: [U0LEAD1, U0LEAD2], required: 1 }
 `;

@@ -4,11 +4,8 @@ import { incidentKey } from '../../domain/incident.js';
 import type { ApprovalPolicy } from '../../config/types.js';
 import { channelReply, mention, timeToken, type Button, type Card, type Reply } from '../reply.js';
 
-/** Replicas updated so far, while a rollout runs. */
-export interface RolloutShown {
-  updated: number;
-  desired: number;
-}
+/** Replicas updated so far while a rollout runs, or the health window's time left (as text) after it. */
+export type RolloutShown = { updated: number; desired: number; /** Why an automatic rollback runs. */ rollingBack?: string } | { healthTimeLeft: string };
 
 const ACCENT: Record<DeployRequest['status'], Card['accent']> = {
   pending: 'warning',
@@ -35,6 +32,8 @@ function statusLine(request: DeployRequest, required: number, rollout?: RolloutS
     case 'approved':
       return `✅ Approved: ${approvedBy}. Starting the rollout.`;
     case 'executing':
+      if (rollout && 'healthTimeLeft' in rollout) return `🩺 Verifying health: ${rollout.healthTimeLeft} left (${approvedBy})`;
+      if (rollout?.rollingBack) return `↩️ Rolling back automatically (${rollout.rollingBack}): ${rollout.updated} of ${rollout.desired} replicas updated`;
       return rollout
         ? `🔄 Rolling out: ${rollout.updated} of ${rollout.desired} replicas updated (${approvedBy})`
         : `🔄 Rolling out (${approvedBy})`;
@@ -43,7 +42,7 @@ function statusLine(request: DeployRequest, required: number, rollout?: RolloutS
     case 'failed':
       return `❌ Failed${reason}`;
     case 'rolled_back':
-      return `↩️ Rolled back${reason}`;
+      return `↩️ Rolled back automatically${reason}${request.resultRevision !== null ? ` (now at revision ${request.resultRevision})` : ''}`;
     case 'rejected':
       return `🚫 Rejected by ${request.rejectedBy ? mention(request.rejectedBy) : 'someone'}${reason}`;
     case 'expired':
