@@ -12,22 +12,11 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiException, AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, Watch, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
 import { startFakeKube, type FakeKube, type FakeKubeOptions } from './fake-kube.js';
+import { findExecutable } from '../support/process.js';
 
 const NS = 'shop';
 
-function findKubectl(): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
-    const candidate = path.join(dir, 'kubectl');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      /* next */
-    }
-  }
-  return undefined;
-}
-const KUBECTL = findKubectl();
+const KUBECTL = findExecutable('kubectl');
 if (!KUBECTL) console.warn('fake-kube.test: kubectl is not on PATH; the kubectl contract tests are skipped');
 
 const opened: FakeKube[] = [];

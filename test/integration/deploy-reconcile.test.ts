@@ -12,32 +12,9 @@ import { startFakeSlack, type FakeMessage, type FakeSlack } from '../fakes/fake-
 import { createMemoryCluster, type MemoryCluster } from '../fakes/memory-cluster.js';
 import { buttonClick, startHarness, type Harness } from '../support/harness.js';
 import { ackText, blockTexts, buttons } from './slack-helpers.js';
+import { CHANNEL, IMAGE, PAYMENTS, deployYaml } from './deploy-config.js';
 
-const IMAGE = 'ghcr.io/acme/payments';
-const PAYMENTS = { namespace: 'payments', deployment: 'payments' };
-const CHANNEL = 'C0GENERAL';
-
-const YAML = `incidents:
-  announceChannel: C0INCIDENTS
-  escalationChannel: C0ESCALATE
-services:
-  payments:
-    repo: acme/payments
-    kubernetes:
-      namespace: payments
-      deployment: payments
-      container: app
-      image: ${IMAGE}
-      strategy: rolling
-    healthCheck:
-      window: 1s   # the health window runs on the real clock here
-approvals:
-  production:
-    approvers: [U0LEAD1, U0LEAD2]
-    required: 1
-    allowSelfApproval: false
-    expiresAfter: 30m
-`;
+const YAML = deployYaml(['U0LEAD1', 'U0LEAD2']);
 
 let slack: FakeSlack | undefined;
 let h: Harness | undefined;

@@ -23,6 +23,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { parseFileConfig } from '../../src/config.js';
 import { startFakeKube, type FakeKube } from '../fakes/fake-kube.js';
+import { findExecutable } from '../support/process.js';
 
 const DIR = path.resolve(import.meta.dirname, '../../manifests/k8s');
 
@@ -252,19 +253,7 @@ describe('manifests/k8s (parsed with yaml)', () => {
 /* kubectl apply --dry-run=client                                                                                */
 /* ------------------------------------------------------------------------------------------------------------ */
 
-function findKubectl(): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
-    const candidate = path.join(dir, 'kubectl');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      /* next */
-    }
-  }
-  return undefined;
-}
-const KUBECTL = findKubectl();
+const KUBECTL = findExecutable('kubectl');
 if (!KUBECTL) console.warn('k8s-manifests.test: kubectl is not on PATH; the kubectl apply --dry-run=client check is skipped');
 
 /** Discovery for the kinds the fake does not model (legacy discovery documents, as a real API server serves them). */

@@ -1,7 +1,8 @@
 // Runs firelane as a real child process (node dist/main.js), for crash, restart and start-up tests.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
 
 export const MAIN = resolve(import.meta.dirname, '../../dist/main.js');
 
@@ -92,4 +93,18 @@ export function runCli(args: string[], env: Record<string, string>, cwd?: string
     child.once('error', fail);
     child.once('close', (code) => done({ code, stdout, stderr }));
   });
+}
+
+/** An executable on PATH (e.g. kubectl), or undefined (tests that need it skip with a printed reason). */
+export function findExecutable(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
 }
