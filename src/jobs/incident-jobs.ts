@@ -8,7 +8,8 @@ import { OPEN_WAR_ROOM } from '../commands/incident/declare-incident.js';
 import { PIN_MESSAGE } from '../commands/incident/pin-message.js';
 import { incidentCard, roomText, severityLabel } from '../commands/incident/incident-card.js';
 import { channelReply, mention, type Reply } from '../commands/reply.js';
-import { DeliveryRefused, RoomNameTaken, type ChatPort } from '../ports/chat.js';
+import { RoomNameTaken, type ChatPort } from '../ports/chat.js';
+import { loadIncident, postOrReason } from './job-helpers.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 import { PermanentJobError, RetryLater, type JobContext, type JobHandler } from './worker.js';
@@ -27,13 +28,7 @@ const MAX_NAME_ATTEMPTS = 20;
 export function createIncidentJobs(deps: IncidentJobDeps): Record<string, JobHandler> {
   const { store, config, clock } = deps;
 
-  function load(payload: Record<string, unknown>): { incident: Incident; chat: ChatPort } {
-    const incident = store.incidents.get(Number(payload.incidentId));
-    if (!incident) throw new PermanentJobError(`incident ${String(payload.incidentId)} does not exist`);
-    const chat = deps.chats[incident.platform];
-    if (!chat) throw new Error(`${incident.platform} is not connected; ${incidentKey(incident.id)} waits until it is`);
-    return { incident, chat };
-  }
+  const load = (payload: Record<string, unknown>) => loadIncident(deps, payload);
 
   const cardReply = (incident: Incident): Reply => channelReply('', incidentCard(incident));
 
@@ -44,15 +39,7 @@ export function createIncidentJobs(deps: IncidentJobDeps): Record<string, JobHan
   async function announce(chat: ChatPort, step: JobContext['step'], roomId: string, message: Reply): Promise<void> {
     const target = chat.announceRoom;
     if (!target) return;
-    const refused = await step('announce', async () => {
-      try {
-        await chat.post(target, message);
-        return null;
-      } catch (error) {
-        if (error instanceof DeliveryRefused) return error.reason;
-        throw error;
-      }
-    });
+    const refused = await step('announce', () => postOrReason(chat, target, message));
     if (refused) {
       await step('announce-warning', () =>
         chat.post(roomId, channelReply(`⚠️ Could not announce in the announcement channel (${refused}). Invite firelane there, or fix incidents.announceChannel.`)),

@@ -1,4 +1,5 @@
 // Outbox job of /incident postmortem: upload the Markdown draft to the war room as a file.
+import { loadIncident } from './job-helpers.js';
 import { incidentKey } from '../domain/incident.js';
 import { UPLOAD_POSTMORTEM, postmortemFilename, postmortemFor } from '../commands/incident/postmortem.js';
 import { DeliveryRefused, type ChatPort } from '../ports/chat.js';
@@ -13,13 +14,10 @@ export interface PostmortemJobDeps {
 export function createPostmortemJobs({ store, chats }: PostmortemJobDeps): Record<string, JobHandler> {
   return {
     async [UPLOAD_POSTMORTEM](payload, { step }) {
-      const incident = store.incidents.get(Number(payload.incidentId));
-      if (!incident) throw new PermanentJobError(`incident ${String(payload.incidentId)} does not exist`);
+      const { incident, chat } = loadIncident({ store, chats }, payload);
       const key = incidentKey(incident.id);
       const roomId = incident.roomId;
       if (!roomId) throw new PermanentJobError(`${key} has no war room to upload its postmortem to`);
-      const chat = chats[incident.platform];
-      if (!chat) throw new Error(`${incident.platform} is not connected; the postmortem of ${key} waits until it is`);
       // The document the command showed: the same events and the same generation time.
       const { markdown } = postmortemFor(store, incident, { now: Number(payload.at), events: Number(payload.events) });
       await step('upload', async () => {

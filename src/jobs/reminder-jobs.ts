@@ -7,23 +7,17 @@ import { POSTMORTEM_REMINDER } from '../commands/incident/resolve-incident.js';
 import { REFRESH_TOPIC } from '../commands/incident/record-event.js';
 import { roomText, severityLabel, topicText } from '../commands/incident/incident-card.js';
 import { channelReply, mention, type Reply } from '../commands/reply.js';
-import { DeliveryRefused, type ChatPort } from '../ports/chat.js';
+import { loadIncident, postOrReason } from './job-helpers.js';
 import type { IncidentJobDeps } from './incident-jobs.js';
 import { ESCALATE, REMIND } from './reminder-tick.js';
-import { PermanentJobError, RetryLater, type JobHandler } from './worker.js';
+import { RetryLater, type JobHandler } from './worker.js';
 
 const UPDATE_HOW = '`/incident update <investigating|identified|monitoring> <text>`';
 
 export function createReminderJobs(deps: IncidentJobDeps): Record<string, JobHandler> {
   const { store, config, clock } = deps;
 
-  function load(payload: Record<string, unknown>): { incident: Incident; chat: ChatPort } {
-    const incident = store.incidents.get(Number(payload.incidentId));
-    if (!incident) throw new PermanentJobError(`incident ${String(payload.incidentId)} does not exist`);
-    const chat = deps.chats[incident.platform];
-    if (!chat) throw new Error(`${incident.platform} is not connected`);
-    return { incident, chat };
-  }
+  const load = (payload: Record<string, unknown>) => loadIncident(deps, payload);
 
   /**
    * Still worth saying: open, not snoozed, and no update since the reminder was due. A war room
@@ -74,20 +68,15 @@ export function createReminderJobs(deps: IncidentJobDeps): Record<string, JobHan
       const commander = incident.commander ? mention(incident.commander) : 'nobody (no commander)';
       const target = chat.escalationRoom;
       const refused = target
-        ? await step('escalate', async () => {
-            try {
-              await chat.post(
-                target,
-                channelReply(
-                  `🔺 *Escalation: ${key}* ${severityLabel(incident.severity)} "${incident.title}" has had no status update for ${silence} (${String(payload.missed)} reminders missed). Commander: ${commander}. War room: ${roomText(incident)}`,
-                ),
-              );
-              return null;
-            } catch (error) {
-              if (error instanceof DeliveryRefused) return error.reason;
-              throw error;
-            }
-          })
+        ? await step('escalate', () =>
+            postOrReason(
+              chat,
+              target,
+              channelReply(
+                `🔺 *Escalation: ${key}* ${severityLabel(incident.severity)} "${incident.title}" has had no status update for ${silence} (${String(payload.missed)} reminders missed). Commander: ${commander}. War room: ${roomText(incident)}`,
+              ),
+            ),
+          )
         : 'no escalation channel is configured';
       await step('room', () =>
         chat.post(

@@ -17,22 +17,15 @@ const shared: Record<string, Subcommand> = {
   help: { run: help, usage: DEPLOY_USAGE.help, flags: [] },
 };
 
-export const deployCommands: CommandFamily = {
-  name: 'deploy',
-  help: deployHelp,
-  subcommands: shared,
-  fallback(first: string | undefined) {
-    if (first === undefined) return { name: 'help', run: help, usage: DEPLOY_USAGE.help, flags: [] };
-    return { name: 'request', run: requestDeploy, usage: DEPLOY_USAGE.deploy, flags: ['strategy', 'env', 'incident'] };
-  },
-};
+/** `/deploy` and `/rollback`: the same subcommands (approve, reject, help); a first word that is none of them is a new request. */
+function requestFamily(name: string, request: Subcommand): CommandFamily {
+  return {
+    name,
+    help: deployHelp,
+    subcommands: shared,
+    fallback: (first) => (first === undefined ? { name: 'help', run: help, usage: DEPLOY_USAGE.help, flags: [] } : request),
+  };
+}
 
-export const rollbackCommands: CommandFamily = {
-  name: 'rollback',
-  help: deployHelp,
-  subcommands: shared,
-  fallback(first: string | undefined) {
-    if (first === undefined) return { name: 'help', run: help, usage: DEPLOY_USAGE.help, flags: [] };
-    return { name: 'request', run: requestRollback, usage: DEPLOY_USAGE.rollback, flags: ['to', 'env', 'incident'] };
-  },
-};
+export const deployCommands = requestFamily('deploy', { name: 'request', run: requestDeploy, usage: DEPLOY_USAGE.deploy, flags: ['strategy', 'env', 'incident'] });
+export const rollbackCommands = requestFamily('rollback', { name: 'request', run: requestRollback, usage: DEPLOY_USAGE.rollback, flags: ['to', 'env', 'incident'] });
