@@ -12,7 +12,7 @@ export function describePlatforms(config: Config): string[] {
     env.teams ? 'teams: MICROSOFT_APP_ID is set, but Teams support is not part of this version yet' : 'teams: off (not part of this version yet)',
     env.github ? 'github: GITHUB_TOKEN is set, but hotfix commands are not part of this version yet' : 'github: off (not part of this version yet)',
     Object.values(config.file.services).some((s) => s.kubernetes)
-      ? `kubernetes: services ${Object.entries(config.file.services).filter(([, s]) => s.kubernetes).map(([n]) => n).join(', ')} (rolling deploys; blue-green and canary not yet)`
+      ? `kubernetes: services ${Object.entries(config.file.services).filter(([, s]) => s.kubernetes).map(([n]) => n).join(', ')}`
       : 'kubernetes: off (no service has a kubernetes block in the config)',
     'cli: on (npx firelane run "/incident list")',
   ];

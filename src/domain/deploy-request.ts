@@ -37,9 +37,16 @@ export interface Approval {
   at: number;
 }
 
+/** Blue-green colours: the Deployments `<deployment>-blue` and `<deployment>-green`, told apart by the pod label `slot`. */
+export const SLOTS = ['blue', 'green'] as const;
+export type Slot = (typeof SLOTS)[number];
+export const otherSlot = (slot: Slot): Slot => (slot === 'blue' ? 'green' : 'blue');
+export const isSlot = (value: unknown): value is Slot => value === 'blue' || value === 'green';
+
 /**
  * What the card shows and an approval binds to, read from the cluster when the card was posted:
- * the deployment's revision and image then, and where it goes.
+ * the deployment's revision and image then, and where it goes. For blue-green, "the deployment" is
+ * the live colour's.
  */
 export interface DeployPlan {
   fromRevision: number;
@@ -47,6 +54,10 @@ export interface DeployPlan {
   toImage: string;
   /** Rollback: the history revision whose pod template comes back. */
   toRevision: number | null;
+  /** Blue-green: the colour live when the card was posted and the one that takes the traffic. */
+  slots?: { from: Slot; to: Slot };
+  /** Replicas of the deployment (blue-green: the live colour) when the card was posted: the canary's total, the idle colour's size. */
+  replicas?: number;
 }
 
 export interface DeployRequest {
@@ -156,8 +167,9 @@ export function mayReject(request: DeployRequest, actor: string, policy: Approva
   return actor === request.requester || policy.approvers.includes(actor);
 }
 
-/** The plan still describes the cluster: same revision and the same image in the container. */
-export function planStillHolds(plan: DeployPlan, now: { revision: number; image: string | undefined }): string | undefined {
+/** The plan still describes the cluster: same revision and the same image in the container (blue-green: of the same live colour). */
+export function planStillHolds(plan: DeployPlan, now: { revision: number; image: string | undefined; slot?: string | undefined }): string | undefined {
+  if (plan.slots && now.slot !== plan.slots.from) return `the Service selects ${now.slot ? `slot ${now.slot}` : 'no slot'} now, not ${plan.slots.from} as on the card`;
   if (now.revision !== plan.fromRevision) return `the deployment is at revision ${now.revision} now, not ${plan.fromRevision} as on the card`;
   if (now.image !== plan.fromImage) return `the container runs ${now.image ?? 'no image'} now, not ${plan.fromImage} as on the card`;
   return undefined;
@@ -179,20 +191,59 @@ export function imageTag(image: string): string | undefined {
   return colon > slash ? withoutDigest.slice(colon + 1) : undefined;
 }
 
-/** What the prepare step saw: the container's image at each revision. */
+/** What the prepare step saw: the container's image at each revision (blue-green: of the live colour). */
 export interface ClusterView {
   missing: boolean;
   revision: number;
   image: string | null;
   history: Array<{ revision: number; image: string | null }>;
+  /** spec.replicas of the deployment. */
+  replicas?: number;
+  /** Blue-green: the live colour (from the Service's selector) and the idle one, or why they cannot be told. */
+  colours?: { live: Slot; idle: { image: string | null; replicas: number } | null } | { problem: string };
+}
+
+export type PlanOutcome = { plan: DeployPlan } | { problem: string };
+
+/**
+ * Blue-green: a deploy sets the idle colour's image and switches the Service to it; a rollback
+ * switches back to the idle colour as it is (it still runs what was live before).
+ */
+function makeBlueGreenPlan(request: DeployRequest, k: ImageTarget, view: ClusterView): PlanOutcome {
+  const colours = view.colours;
+  if (!colours) return { problem: `the Service in front of ${k.deployment} was not read` };
+  if ('problem' in colours) return { problem: colours.problem };
+  const live = `${k.deployment}-${colours.live}`;
+  const idleSlot = otherSlot(colours.live);
+  const idle = `${k.deployment}-${idleSlot}`;
+  if (view.missing) return { problem: `the live colour ${k.namespace}/${live} does not exist in the cluster` };
+  if (view.image === null) return { problem: `the deployment ${k.namespace}/${live} has no container named ${request.container}` };
+  if (!colours.idle) return { problem: `the idle colour ${k.namespace}/${idle} does not exist in the cluster (blue-green needs both ${k.deployment}-blue and ${k.deployment}-green)` };
+  if (colours.idle.image === null) return { problem: `the deployment ${k.namespace}/${idle} has no container named ${request.container}` };
+  const base = { fromRevision: view.revision, fromImage: view.image, toRevision: null, slots: { from: colours.live, to: idleSlot }, ...(view.replicas !== undefined && { replicas: view.replicas }) };
+  if (request.kind === 'deploy') {
+    const toImage = `${k.image}:${request.target ?? ''}`;
+    if (toImage === view.image) return { problem: `${request.service} already runs ${toImage} (${colours.live} is live)` };
+    return { plan: { ...base, toImage } };
+  }
+  const wanted = request.target === null ? undefined : parseRollbackTarget(request.target);
+  if (wanted && 'revision' in wanted) {
+    return { problem: `a blue-green rollback switches the Service back to the idle colour (${idle}, running ${colours.idle.image}); --to=<revision> applies to rolling deploys` };
+  }
+  if (wanted && colours.idle.image !== `${k.image}:${wanted.version}` && imageTag(colours.idle.image) !== wanted.version) {
+    return { problem: `a blue-green rollback switches back to the idle colour ${idle}, which runs ${colours.idle.image}, not ${wanted.version}; deploy ${wanted.version} instead` };
+  }
+  if (colours.idle.replicas < 1) return { problem: `the idle colour ${k.namespace}/${idle} is scaled to 0, so there is nothing to switch back to; deploy a version instead` };
+  return { plan: { ...base, toImage: colours.idle.image } };
 }
 
 /** The plan of a request from what the cluster holds, or why there can be none. */
-export function makePlan(request: DeployRequest, k: ImageTarget, view: ClusterView): { plan: DeployPlan } | { problem: string } {
+export function makePlan(request: DeployRequest, k: ImageTarget, view: ClusterView): PlanOutcome {
+  if (request.strategy === 'blue-green') return makeBlueGreenPlan(request, k, view);
   const where = `${k.namespace}/${k.deployment}`;
   if (view.missing) return { problem: `the deployment ${where} does not exist in the cluster` };
   if (view.image === null) return { problem: `the deployment ${where} has no container named ${request.container}` };
-  const from = { fromRevision: view.revision, fromImage: view.image };
+  const from = { fromRevision: view.revision, fromImage: view.image, ...(view.replicas !== undefined && { replicas: view.replicas }) };
   if (request.kind === 'deploy') {
     const toImage = `${k.image}:${request.target ?? ''}`;
     if (toImage === view.image) return { problem: `${request.service} already runs ${toImage}` };

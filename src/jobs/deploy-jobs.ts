@@ -1,12 +1,11 @@
 // Outbox jobs of deploy and rollback requests: read the cluster and post the card, keep the card
-// current, expire unapproved requests, and execute an approved one exactly once (rolling only).
-// Every external call is a named step, so a retry or a restart repeats only what has not happened.
+// current, expire unapproved requests, and execute an approved one exactly once with its strategy
+// (jobs/strategies). Every external call is a named step, so a retry or a restart repeats only what
+// has not happened.
 import type { Logger } from 'pino';
 import type { FileConfig } from '../config.js';
-import type { KubernetesTarget } from '../config/types.js';
 import { makePlan, planStillHolds, requestKey, type ClusterView, type DeployPlan, type DeployRequest } from '../domain/deploy-request.js';
 import { DEFAULT_HEALTH_WINDOW_MS } from '../config/defaults.js';
-import { FirelaneError } from '../errors.js';
 import {
   changeRequest,
   EXECUTE_REQUEST,
@@ -20,10 +19,14 @@ import { requestReply, type RolloutShown } from '../commands/deploy/deploy-card.
 import { expireRequest } from '../commands/deploy/expire-request.js';
 import type { ChatPort } from '../ports/chat.js';
 import type { Clock } from '../ports/clock.js';
-import type { Cluster, DeploymentTarget } from '../ports/cluster.js';
+import type { Cluster } from '../ports/cluster.js';
 import type { Store } from '../ports/store.js';
-import { followRollout, timeLeftText, verifyHealth, type WatchDeps } from './rollout-watch.js';
-import { PermanentJobError, RetryLater, type JobContext, type JobHandler } from './worker.js';
+import { createDeployRun } from './deploy-run.js';
+import { planTarget, readClusterView, readNow } from './deploy-targets.js';
+import { runBlueGreen } from './strategies/blue-green.js';
+import { runCanary } from './strategies/canary.js';
+import { runRolling } from './strategies/rolling.js';
+import { PermanentJobError, RetryLater, type JobHandler } from './worker.js';
 
 /** Payload field of an execute job that only follows a rollout already applied (the revision it made). */
 export const WATCH_REVISION = 'watchRevision';
@@ -50,15 +53,6 @@ export interface DeployJobDeps extends Partial<DeployJobOptions> {
 
 const MAX_RENDERS = 3;
 const FIRELANE = 'firelane';
-
-const targetOf = (k: KubernetesTarget): DeploymentTarget => ({ namespace: k.namespace, deployment: k.deployment, ...(k.context && { context: k.context }) });
-
-/** A cluster error that retrying cannot fix: refused, not found, invalid. */
-function isPermanent(error: unknown): boolean {
-  if (error instanceof FirelaneError) return error.code !== 'upstream';
-  const status = (error as { statusCode?: unknown; code?: unknown })?.statusCode ?? (error as { code?: unknown })?.code;
-  return typeof status === 'number' && status >= 400 && status < 500 && status !== 409 && status !== 429;
-}
 
 export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler> {
   const { store, config, clock, logger, cluster } = deps;
@@ -96,52 +90,6 @@ export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler
     }
   }
 
-  function finish(request: DeployRequest, status: 'succeeded' | 'failed', reason: string | null, resultRevision: number | null): void {
-    const key = requestKey(request.id);
-    const what = request.plan ? request.plan.toImage : request.service;
-    change(request, {
-      from: ['executing'],
-      patch: { status, reason, finishedAt: clock.now(), resultRevision },
-      action: status,
-      timeline: status === 'succeeded' ? `${key} succeeded: ${request.service} runs ${what}${resultRevision !== null ? ` (revision ${resultRevision})` : ''}` : `${key} failed: ${reason}`,
-    });
-  }
-
-  const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
-  /** The first unhealthy result in the health window: undo to the revision before the deploy, follow that rollout, say why. */
-  async function rollBack(request: DeployRequest, watch: WatchDeps, reason: string, step: JobContext['step'], show: (shown: RolloutShown) => Promise<void>): Promise<void> {
-    const key = requestKey(request.id);
-    const plan = request.plan!;
-    const failed = `the health check failed (${reason})`;
-    let undone: { revision: number; at: number };
-    try {
-      undone = await step('rollback', async () => {
-        const state = await watch.kube.undo(watch.target, { changeCause: `firelane automatic rollback of ${key}: ${reason}` }, plan.fromRevision);
-        return { revision: state.revision, at: clock.now() };
-      });
-    } catch (error) {
-      if (!isPermanent(error)) throw error;
-      return finish(request, 'failed', `${failed} and Kubernetes refused the automatic rollback: ${messageOf(error)}`, null);
-    }
-    logger.warn({ request: key, reason, revision: undone.revision }, 'health check failed; rolled back automatically');
-    let shown = '';
-    const rollout = await followRollout(watch, undone.at + rolloutTimeoutMs, rolloutTimeoutMs, async (progress) => {
-      const now = `${progress.updated}/${progress.desired}`;
-      if (now !== shown) {
-        shown = now;
-        await show({ updated: progress.updated, desired: progress.desired, rollingBack: reason });
-      }
-    });
-    if (!rollout.done) return finish(request, 'failed', `${failed} and the automatic rollback to revision ${plan.fromRevision} did not complete: ${rollout.reason}`, undone.revision);
-    change(request, {
-      from: ['executing'],
-      patch: { status: 'rolled_back', reason, finishedAt: clock.now(), resultRevision: undone.revision },
-      action: 'rolled_back',
-      timeline: `${key} rolled back automatically: ${reason}; ${request.service} runs ${plan.fromImage} again (revision ${undone.revision})`,
-    });
-  }
-
   return {
     async [PREPARE_REQUEST](payload, { step }) {
       const { request, chat } = load(payload);
@@ -151,18 +99,7 @@ export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler
         if (!k) outcome = { problem: `${request.service} has no kubernetes target in firelane.yaml any more` };
         else {
           const kube = needCluster();
-          const view = await step('read-cluster', async (): Promise<ClusterView> => {
-            const target = targetOf(k);
-            const deployment = await kube.readDeployment(target);
-            if (!deployment) return { missing: true, revision: 0, image: null, history: [] };
-            const history = await kube.history(target);
-            return {
-              missing: false,
-              revision: deployment.revision,
-              image: deployment.images[request.container] ?? null,
-              history: history.map((r) => ({ revision: r.revision, image: r.images[request.container] ?? null })),
-            };
-          });
+          const view = await step('read-cluster', async (): Promise<ClusterView> => readClusterView(kube, k, request.strategy, request.container));
           outcome = makePlan(request, k, view);
         }
         change(request, {
@@ -222,7 +159,6 @@ export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler
         return;
       }
       const kube = needCluster();
-      const target = targetOf(k);
       // A watch enqueued by the start-up reconcile (jobs/reconcile-deploys): the change is already in
       // the cluster at this revision; only follow the rollout (setting the image or undoing again could
       // start another rollout).
@@ -230,11 +166,9 @@ export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler
 
       if (request.status === 'approved' && !watched) {
         // The approval was for the plan on the card: re-read the cluster before changing anything.
-        const seen = await step('check', async () => {
-          const d = await kube.readDeployment(target);
-          return d ? { revision: d.revision, image: d.images[request.container] ?? null } : null;
-        });
-        const problem = seen ? planStillHolds(plan, { revision: seen.revision, image: seen.image ?? undefined }) : `the deployment ${k.namespace}/${k.deployment} is gone`;
+        const seen = await step('check', async () => readNow(kube, k, plan, request.container));
+        const live = planTarget(k, plan);
+        const problem = seen ? planStillHolds(plan, { revision: seen.revision, image: seen.image ?? undefined, ...(seen.slot !== undefined && { slot: seen.slot }) }) : `the deployment ${live.namespace}/${live.deployment} is gone`;
         if (problem) {
           change(request, {
             from: ['approved'],
@@ -248,61 +182,22 @@ export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler
           from: ['approved'],
           patch: { status: 'executing', startedAt: clock.now() },
           action: 'started',
-          timeline: `${key} rollout started: ${request.service} ${plan.fromImage} → ${plan.toImage}`,
+          timeline: `${key} rollout started: ${request.service} ${plan.fromImage} → ${plan.toImage}${plan.slots ? ` (${request.strategy}: ${plan.slots.from} → ${plan.slots.to})` : request.strategy === 'canary' && request.kind === 'deploy' ? ' (canary)' : ''}`,
         });
         request = store.deploys.get(request.id)!;
       }
       if (request.status !== 'executing') return;
 
-      const approvers = request.approvals.map((a) => a.by).join(', ');
-      const changeCause = `firelane ${key}: ${request.kind} ${request.service} to ${plan.toImage}${plan.toRevision !== null ? ` (revision ${plan.toRevision})` : ''}; requested by ${request.requester}, approved by ${approvers}`;
-      let applied: { revision: number };
-      try {
-        applied = watched ?? await step('change', async () => {
-          const state =
-            request.kind === 'deploy'
-              ? await kube.setImage(target, request.container, plan.toImage, { changeCause })
-              : await kube.undo(target, { changeCause }, plan.toRevision ?? undefined);
-          return { revision: state.revision };
-        });
-      } catch (error) {
-        if (!isPermanent(error)) throw error;
-        finish(request, 'failed', `Kubernetes refused the change: ${messageOf(error)}`, null);
-        return;
-      }
-
-      // Bounded twice over: by the clock (from when the rollout started, across restarts) and by a poll count.
-      const watch: WatchDeps = { kube, target, clock, sleep, pollIntervalMs };
-      const show = (shown: RolloutShown) =>
+      const run = createDeployRun({
+        store, clock, logger, kube, request, plan, k, step, sleep, pollIntervalMs, rolloutTimeoutMs, healthProbeTimeoutMs,
+        health: config.services[request.service]?.healthCheck ?? { windowMs: DEFAULT_HEALTH_WINDOW_MS },
         // A card that cannot be updated must not stop the rollout being followed.
-        render(chat, request.id, shown).catch((error: unknown) => logger.warn({ err: error, request: key }, 'could not update the deploy card'));
-      let shown = '';
-      const rollout = await followRollout(watch, (request.startedAt ?? clock.now()) + rolloutTimeoutMs, rolloutTimeoutMs, async (progress) => {
-        const now = `${progress.updated}/${progress.desired}`;
-        if (now !== shown) {
-          shown = now;
-          await show({ updated: progress.updated, desired: progress.desired });
-        }
+        render: (shown) => render(chat, request.id, shown).catch((error: unknown) => logger.warn({ err: error, request: key }, 'could not update the deploy card')),
       });
-      if (!rollout.done) return finish(request, 'failed', rollout.reason, applied.revision);
-      // A rollback request is not verified: undoing it could bring back what it rolled back from.
-      if (request.kind !== 'deploy') return finish(request, 'succeeded', null, applied.revision);
-
-      // Health window: its start is a step, so a restart continues the window instead of starting it again;
-      // the verdict is a step, so a restart after it does not verify the rolled-back version instead.
-      const health = config.services[request.service]?.healthCheck ?? { windowMs: DEFAULT_HEALTH_WINDOW_MS };
-      const verification = await step('verify-start', async () => ({ at: clock.now() }));
-      const verdict = await step('verify', async () =>
-        verifyHealth(watch, { startedAt: verification.at, windowMs: health.windowMs, probeTimeoutMs: healthProbeTimeoutMs, ...(health.url !== undefined && { url: health.url }) }, async (left) => {
-          const text = timeLeftText(left);
-          if (text !== shown) {
-            shown = text;
-            await show({ healthTimeLeft: text });
-          }
-        }),
-      );
-      if (verdict.healthy) return finish(request, 'succeeded', null, applied.revision);
-      return rollBack(request, watch, verdict.reason, step, show);
+      const startedAt = request.startedAt ?? clock.now();
+      if (plan.slots) return runBlueGreen(run, startedAt);
+      if (request.strategy === 'canary' && request.kind === 'deploy' && !watched) return runCanary(run);
+      return runRolling(run, startedAt, watched);
     },
   };
 }

@@ -7,6 +7,11 @@
 //   the rollout failed, the change was never made, or the cluster runs something else -> failed, with why
 //   the cluster cannot be read                                 -> left as it is; tried again later
 //
+// Blue-green is judged by what the Service selects: switched to the new colour and ready -> succeeded;
+// still on the old colour -> failed, with nothing to undo (the old colour serves). A canary that was
+// not promoted is cleaned up the way a failed step is (canary to 0, the main Deployment at its size)
+// and failed; a promoted one is judged as rolling, after the canary is scaled to 0.
+//
 // Every change goes through changeRequest (guard, audit, timeline, card). A request whose execute
 // job is still queued or running is left to it: the outbox resumes that job by itself.
 import { executeJobKey } from '../commands/deploy/change-request.js';
@@ -16,7 +21,8 @@ import type { KubernetesTarget } from '../config/types.js';
 import { changeRequest, EXECUTE_REQUEST, type RequestChange } from '../commands/deploy/change-request.js';
 import { requestKey, type DeployRequest } from '../domain/deploy-request.js';
 import type { Clock } from '../ports/clock.js';
-import type { Cluster, DeploymentTarget } from '../ports/cluster.js';
+import type { Cluster } from '../ports/cluster.js';
+import { canaryTarget, serviceTarget, SLOT_LABEL, slotTarget, targetOf } from './deploy-targets.js';
 import type { Store } from '../ports/store.js';
 import { WATCH_REVISION } from './deploy-jobs.js';
 import { RetryLater, type JobHandler } from './worker.js';
@@ -47,7 +53,6 @@ export type ReconcileOutcome =
   /** The cluster could not be read (or there is none): left as it is. */
   | { request: number; outcome: 'unreachable'; error: string };
 
-const targetOf = (k: KubernetesTarget): DeploymentTarget => ({ namespace: k.namespace, deployment: k.deployment, ...(k.context && { context: k.context }) });
 
 /** Whether an execute job (the first or a reconcile watch) still owns the request, and the next watch number. */
 function executeJobs(store: Store, id: number): { active: boolean; next: number } {
@@ -73,8 +78,12 @@ async function readVerdict(request: DeployRequest, k: KubernetesTarget | undefin
     const reason = `${request.service} has no kubernetes target in firelane.yaml any more`;
     return request.status === 'approved' ? { kind: 'void', reason } : { kind: 'failed', reason: `${reason}, so its rollout cannot be followed`, revision: null };
   }
+  if (plan.slots) return blueGreenVerdict(request, k, cluster);
   const target = targetOf(k);
   const where = `${k.namespace}/${k.deployment}`;
+  const canary = request.strategy === 'canary' && request.kind === 'deploy';
+  const meta = { changeCause: `firelane ${requestKey(request.id)} ${PREFIX}: interrupted canary cleaned up` };
+  if (canary) await scaleIfPresent(cluster, canaryTarget(k), 0, meta);
   const d = await cluster.readDeployment(target);
   if (!d) return { kind: 'failed', reason: `the deployment ${where} is gone`, revision: null };
   const image = d.images[request.container];
@@ -86,6 +95,15 @@ async function readVerdict(request: DeployRequest, k: KubernetesTarget | undefin
     if (progress.failure) return { kind: 'failed', reason: progress.failure, revision: d.revision };
     if (progress.done) return { kind: 'succeeded', revision: d.revision };
     return { kind: 'progressing', revision: d.revision };
+  }
+  if (canary && image === plan.fromImage) {
+    const total = plan.replicas ?? d.desired;
+    if (d.desired !== total) await cluster.scale(target, total, meta);
+    return {
+      kind: 'failed',
+      reason: `the canary was interrupted before it was promoted: the canary is scaled to 0 and ${where} runs ${plan.fromImage} on all ${total} replicas; ask again with a new request`,
+      revision: null,
+    };
   }
   if (d.revision === plan.fromRevision && image === plan.fromImage) {
     return {
@@ -99,6 +117,41 @@ async function readVerdict(request: DeployRequest, k: KubernetesTarget | undefin
     reason: `${where} runs ${image ?? `no container named ${request.container}`} (revision ${d.revision}), neither the target ${plan.toImage} nor ${plan.fromImage} (revision ${plan.fromRevision}) from before; someone else changed it`,
     revision: d.revision,
   };
+}
+
+async function scaleIfPresent(cluster: Cluster, target: ReturnType<typeof targetOf>, replicas: number, meta: { changeCause: string }): Promise<void> {
+  const d = await cluster.readDeployment(target);
+  if (d && d.desired !== replicas) await cluster.scale(target, replicas, meta);
+}
+
+/** Blue-green: which colour the Service selects says whether the switch happened. */
+async function blueGreenVerdict(request: DeployRequest, k: KubernetesTarget, cluster: Cluster): Promise<Verdict> {
+  const plan = request.plan!;
+  const { from, to } = plan.slots!;
+  const service = serviceTarget(k);
+  const where = `${k.namespace}/${service.service}`;
+  const selected = (await cluster.readService(service))?.selector[SLOT_LABEL];
+  if (selected === from) {
+    return {
+      kind: 'failed',
+      reason: `interrupted before the switch: the Service ${where} still selects ${from} (${plan.fromImage}), so ${plan.toImage} never took traffic; ask again with a new request`,
+      revision: null,
+    };
+  }
+  const target = slotTarget(k, to);
+  const d = await cluster.readDeployment(target);
+  if (selected !== to || !d || d.images[request.container] !== plan.toImage) {
+    return {
+      kind: 'failed',
+      reason: `${where} selects ${selected === undefined ? `no ${SLOT_LABEL}` : `${SLOT_LABEL}=${selected}`}${d ? `, and ${target.deployment} runs ${d.images[request.container] ?? `no container named ${request.container}`}` : ''}: neither what ${requestKey(request.id)} was to do nor how it was before; someone else changed it`,
+      revision: d?.revision ?? null,
+    };
+  }
+  const progress = await cluster.rolloutProgress(target);
+  if (progress.failure) return { kind: 'failed', reason: `${to} is live but ${progress.failure}`, revision: d.revision };
+  // Live on the new colour and still coming up: a watch re-runs the blue-green steps, which change
+  // nothing already done (same image, same selector), and follows it through the health window.
+  return progress.done ? { kind: 'succeeded', revision: d.revision } : { kind: 'progressing', revision: d.revision };
 }
 
 /**

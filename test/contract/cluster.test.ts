@@ -9,7 +9,8 @@ import { createMemoryCluster } from '../fakes/memory-cluster.js';
 
 interface Subject {
   cluster: Cluster;
-  add(target: DeploymentTarget, image: string, replicas: number): void;
+  add(target: DeploymentTarget, image: string, replicas: number, labels?: Record<string, string>): void;
+  addService(namespace: string, name: string, selector: Record<string, string>): void;
   close(): Promise<void>;
 }
 
@@ -18,7 +19,12 @@ const implementations: Array<[string, () => Promise<Subject>]> = [
     'memory cluster',
     async () => {
       const cluster = createMemoryCluster();
-      return { cluster, add: (t, image, replicas) => cluster.addDeployment({ namespace: t.namespace, name: t.deployment, images: { app: image }, replicas }), close: async () => {} };
+      return {
+        cluster,
+        add: (t, image, replicas, labels) => cluster.addDeployment({ namespace: t.namespace, name: t.deployment, images: { app: image }, replicas, ...(labels && { labels }) }),
+        addService: (namespace, name, selector) => cluster.addService({ namespace, name, selector }),
+        close: async () => {},
+      };
     },
   ],
   [
@@ -29,7 +35,8 @@ const implementations: Array<[string, () => Promise<Subject>]> = [
       kc.loadFromString(fake.kubeconfigYaml());
       return {
         cluster: createKubeCluster({ kubeConfig: kc }),
-        add: (t, image, replicas) => fake.addDeployment({ namespace: t.namespace, name: t.deployment, replicas, containers: [{ name: 'app', image }] }),
+        add: (t, image, replicas, labels) => fake.addDeployment({ namespace: t.namespace, name: t.deployment, replicas, containers: [{ name: 'app', image }], ...(labels && { labels }) }),
+        addService: (namespace, name, selector) => fake.addService({ namespace, name, selector }),
         close: () => fake.close(),
       };
     },
@@ -39,10 +46,10 @@ const implementations: Array<[string, () => Promise<Subject>]> = [
 const target: DeploymentTarget = { namespace: 'payments', deployment: 'payments' };
 const meta = { changeCause: 'firelane REQ-1 approved by U0LEAD1' };
 
-async function rolledOut(cluster: Cluster): Promise<void> {
+async function rolledOut(cluster: Cluster, of: DeploymentTarget = target): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const progress = await cluster.rolloutProgress(target);
+    const progress = await cluster.rolloutProgress(of);
     if (progress.done) return;
     if (progress.failure) throw new Error(progress.failure);
     if (Date.now() > deadline) throw new Error(`rollout not done: ${JSON.stringify(progress)}`);
@@ -96,5 +103,46 @@ describe.each(implementations)('Cluster contract: %s', (_name, make) => {
     expect(await subject.cluster.readDeployment(target)).toMatchObject({ images: { app: 'ghcr.io/acme/payments:v1' }, revision: 5 });
 
     await expect(subject.cluster.undo(target, meta, 99)).rejects.toThrow(/revision 99/);
+  });
+
+  it('scales a deployment without a new revision', async () => {
+    subject = await make();
+    subject.add(target, 'ghcr.io/acme/payments:v1', 4);
+    const scaled = await subject.cluster.scale(target, 1, meta);
+    expect(scaled).toMatchObject({ desired: 1, revision: 1 });
+    await rolledOut(subject.cluster);
+    expect(await subject.cluster.readDeployment(target)).toMatchObject({ desired: 1, available: 1, revision: 1, images: { app: 'ghcr.io/acme/payments:v1' } });
+    expect((await subject.cluster.history(target)).map((r) => r.revision)).toEqual([1]);
+    await expect(subject.cluster.scale({ ...target, deployment: 'nope' }, 1, meta)).rejects.toThrow();
+  });
+
+  it('reads a Service and switches one label of its selector', async () => {
+    subject = await make();
+    subject.addService('payments', 'payments', { app: 'payments', slot: 'blue' });
+    expect(await subject.cluster.readService({ namespace: 'payments', service: 'nope' })).toBeUndefined();
+    expect(await subject.cluster.readService({ namespace: 'payments', service: 'payments' })).toMatchObject({ name: 'payments', selector: { app: 'payments', slot: 'blue' } });
+    const switched = await subject.cluster.setSelector({ namespace: 'payments', service: 'payments' }, 'slot', 'green', meta);
+    expect(switched.selector).toEqual({ app: 'payments', slot: 'green' });
+    expect((await subject.cluster.readService({ namespace: 'payments', service: 'payments' }))!.selector).toEqual({ app: 'payments', slot: 'green' });
+    await expect(subject.cluster.setSelector({ namespace: 'payments', service: 'nope' }, 'slot', 'green', meta)).rejects.toThrow();
+  });
+
+  it('copies a deployment with extra labels and another image, then replaces the copy the next time', async () => {
+    subject = await make();
+    subject.add(target, 'ghcr.io/acme/payments:v1', 4);
+    const canary = { ...target, deployment: 'payments-canary' };
+    expect(await subject.cluster.readDeployment(canary)).toBeUndefined();
+    await subject.cluster.copyDeployment(target, { name: 'payments-canary', labels: { track: 'canary' }, container: 'app', image: 'ghcr.io/acme/payments:v2', replicas: 1 }, meta);
+    await rolledOut(subject.cluster, canary);
+    expect(await subject.cluster.readDeployment(canary)).toMatchObject({ desired: 1, available: 1, images: { app: 'ghcr.io/acme/payments:v2' } });
+    // The original is untouched.
+    expect(await subject.cluster.readDeployment(target)).toMatchObject({ desired: 4, revision: 1, images: { app: 'ghcr.io/acme/payments:v1' } });
+
+    await subject.cluster.copyDeployment(target, { name: 'payments-canary', labels: { track: 'canary' }, container: 'app', image: 'ghcr.io/acme/payments:v3', replicas: 2 }, meta);
+    await rolledOut(subject.cluster, canary);
+    expect(await subject.cluster.readDeployment(canary)).toMatchObject({ desired: 2, available: 2, revision: 2, images: { app: 'ghcr.io/acme/payments:v3' } });
+    await expect(
+      subject.cluster.copyDeployment(target, { name: 'payments-canary', labels: { track: 'canary' }, container: 'nope', image: 'x:1', replicas: 1 }, meta),
+    ).rejects.toThrow(/nope/);
   });
 });

@@ -6,7 +6,7 @@
 // history); setting the same image changes nothing; undo copies a revision's template (default:
 // the previous one) and is a template change like any other; an unknown Deployment reads as
 // undefined, and writing to one fails like a 404.
-import type { ChangeMeta, Cluster, DeploymentState, DeploymentTarget, Revision, RolloutProgress } from '../../src/ports/cluster.js';
+import type { ChangeMeta, Cluster, DeploymentState, DeploymentTarget, Revision, RolloutProgress, ServiceState, ServiceTarget } from '../../src/ports/cluster.js';
 
 interface ReplicaSet {
   name: string;
@@ -38,6 +38,8 @@ interface Deployment {
   deadlineExceeded: boolean;
   /** Pods lost after the rollout (crashing): available replicas until the next template change. */
   lostAvailable?: number;
+  /** Pod labels (the selector): `{ app: name }` unless given. */
+  labels: Record<string, string>;
 }
 
 export interface MemoryClusterOptions {
@@ -53,15 +55,22 @@ export interface AddDeployment {
   replicas?: number;
   /** Earlier templates, oldest first: each becomes a revision before the current one. */
   history?: Array<Record<string, string>>;
+  /** Pod labels; default `{ app: name }`. */
+  labels?: Record<string, string>;
 }
 
 /** A change firelane made, in order (for tests that ask "how many rollouts started?"). */
 export interface ClusterChange {
-  kind: 'set-image' | 'undo';
+  kind: 'set-image' | 'undo' | 'copy' | 'scale' | 'switch';
+  /** `namespace/name` of the Deployment, or of the Service for 'switch'. */
   deployment: string;
   revision: number;
   images: Record<string, string>;
   changeCause: string;
+  /** 'scale' and 'copy': the replicas set. */
+  replicas?: number;
+  /** 'switch': the selector after it. */
+  selector?: Record<string, string>;
 }
 
 export interface MemoryCluster extends Cluster {
@@ -74,6 +83,9 @@ export interface MemoryCluster extends Cluster {
   loseAvailability(target: Pick<DeploymentTarget, 'namespace' | 'deployment'>, available: number): void;
   /** Someone else changes the image (kubectl set image by hand): a template change, completed at once. */
   changeOutside(target: Pick<DeploymentTarget, 'namespace' | 'deployment'>, container: string, image: string): void;
+  addService(spec: { namespace: string; name: string; selector: Record<string, string> }): void;
+  /** Names of the Deployments whose pods the Service selects (with ready replicas or not). */
+  selectedDeployments(target: Pick<ServiceTarget, 'namespace' | 'service'>): string[];
   readonly changes: ClusterChange[];
 }
 
@@ -93,6 +105,7 @@ export function createMemoryCluster(options: MemoryClusterOptions = {}): MemoryC
   const deployments = new Map<string, Deployment>();
   const pendingFailures = new Map<string, { reason: string; afterPolls: number }>();
   const changes: ClusterChange[] = [];
+  const services = new Map<string, { namespace: string; name: string; selector: Record<string, string>; resourceVersion: number }>();
   let resourceVersion = 1000;
   let rsCounter = 0;
 
@@ -160,8 +173,28 @@ export function createMemoryCluster(options: MemoryClusterOptions = {}): MemoryC
     d.resourceVersion = ++resourceVersion;
   }
 
+  function findService(target: Pick<ServiceTarget, 'namespace' | 'service'>) {
+    const service = services.get(`${target.namespace}/${target.service}`);
+    if (!service) throw new NotFound(`services "${target.service}" in namespace "${target.namespace}"`);
+    return service;
+  }
+  const serviceState = (s: { namespace: string; name: string; selector: Record<string, string>; resourceVersion: number }): ServiceState => ({
+    namespace: s.namespace,
+    name: s.name,
+    selector: { ...s.selector },
+    resourceVersion: String(s.resourceVersion),
+  });
+  const selects = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+
   return {
     changes,
+    addService(spec) {
+      services.set(`${spec.namespace}/${spec.name}`, { ...spec, selector: { ...spec.selector }, resourceVersion: ++resourceVersion });
+    },
+    selectedDeployments(target) {
+      const service = findService(target);
+      return [...deployments.values()].filter((d) => d.namespace === target.namespace && d.replicas > 0 && selects(service.selector, d.labels)).map((d) => d.name).sort();
+    },
     addDeployment(spec) {
       const d: Deployment = {
         namespace: spec.namespace,
@@ -175,6 +208,7 @@ export function createMemoryCluster(options: MemoryClusterOptions = {}): MemoryC
         replicaSets: [],
         paused: false,
         deadlineExceeded: false,
+        labels: { ...(spec.labels ?? { app: spec.name }) },
       };
       for (const images of [...(spec.history ?? []), spec.images]) changeTemplate(d, images, undefined, true);
       deployments.set(keyOf({ namespace: spec.namespace, deployment: spec.name }), d);
@@ -238,6 +272,51 @@ export function createMemoryCluster(options: MemoryClusterOptions = {}): MemoryC
       if (changeTemplate(d, wanted.images, meta.changeCause, false)) {
         changes.push({ kind: 'undo', deployment: keyOf(target), revision: revisionOf(d), images: { ...d.images }, changeCause: meta.changeCause });
       }
+      return state(d);
+    },
+    async scale(target, replicas, meta) {
+      const d = find(target);
+      if (d.replicas !== replicas) {
+        // Scaling is no template change: no new revision; the pods follow at once here.
+        d.replicas = replicas;
+        d.generation++;
+        d.observedGeneration = d.generation;
+        if (!d.rollout) d.updated = replicas;
+        else d.updated = Math.min(d.updated, replicas);
+        d.resourceVersion = ++resourceVersion;
+        changes.push({ kind: 'scale', deployment: keyOf(target), revision: revisionOf(d), images: { ...d.images }, changeCause: meta.changeCause, replicas });
+      }
+      return state(d);
+    },
+    async readService(target) {
+      const service = services.get(`${target.namespace}/${target.service}`);
+      return service && serviceState(service);
+    },
+    async setSelector(target, label, value, meta) {
+      const service = findService(target);
+      if (service.selector[label] !== value) {
+        service.selector = { ...service.selector, [label]: value };
+        service.resourceVersion = ++resourceVersion;
+        changes.push({ kind: 'switch', deployment: `${target.namespace}/${target.service}`, revision: 0, images: {}, changeCause: meta.changeCause, selector: { ...service.selector } });
+      }
+      return serviceState(service);
+    },
+    async copyDeployment(from, copy, meta) {
+      const source = find(from);
+      if (!(copy.container in source.images)) throw new NotFound(`container "${copy.container}" of ${from.deployment}`);
+      const images = { ...source.images, [copy.container]: copy.image };
+      const key = keyOf({ namespace: from.namespace, deployment: copy.name });
+      let d = deployments.get(key);
+      if (!d) {
+        d = {
+          namespace: from.namespace, name: copy.name, images: {}, replicas: copy.replicas, generation: 0, observedGeneration: 0, updated: 0,
+          resourceVersion: ++resourceVersion, replicaSets: [], paused: false, deadlineExceeded: false, labels: { ...source.labels, ...copy.labels },
+        };
+        deployments.set(key, d);
+      }
+      d.replicas = copy.replicas;
+      if (!changeTemplate(d, images, meta.changeCause, false) && !d.rollout) d.updated = d.replicas;
+      changes.push({ kind: 'copy', deployment: key, revision: revisionOf(d), images: { ...d.images }, changeCause: meta.changeCause, replicas: copy.replicas });
       return state(d);
     },
   };

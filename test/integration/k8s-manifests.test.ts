@@ -4,7 +4,7 @@
  * 1. Every file is parsed with the `yaml` package and the properties that matter are asserted: one replica and the
  *    Recreate strategy (one SQLite writer), the database on a PVC, probes on /healthz and /readyz, a non-root,
  *    read-only, capability-less container, the config file from the ConfigMap (itself a valid firelane.yaml), and
- *    a least-privilege Role (exactly the verbs firelane needs, nothing on Secrets, no create/update/delete).
+ *    a least-privilege Role (exactly the verbs firelane needs, nothing on Secrets, create only on Deployments for the canary, no update/delete).
  * 2. The machine image's `kubectl` runs `kubectl apply --dry-run=client --validate=false -f manifests/k8s -o json`.
  *    Client dry-run still needs the API server for discovery (the REST mapping of each kind) and GETs each object to
  *    compute the apply; with an unreachable server it fails ("unable to recognize ... connection refused"). So the
@@ -13,7 +13,7 @@
  *    and answers their GETs with NotFound. Nothing real is contacted, and the test asserts kubectl only read.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -227,12 +227,13 @@ describe('manifests/k8s (parsed with yaml)', () => {
       }
     }
     expect(Object.fromEntries(grants)).toEqual({
-      'apps/deployments': ['get', 'list', 'patch', 'watch'],
+      'apps/deployments': ['create', 'get', 'list', 'patch', 'watch'],
       'apps/replicasets': ['get', 'list', 'watch'],
       'core/pods': ['list', 'watch'],
       'core/services': ['get', 'patch'],
     });
-    const everything = [...grants.values()].flat();
+    // create only where the canary needs it (a new `<deployment>-canary`), nowhere else.
+    const everything = [...grants.entries()].flatMap(([key, verbs]) => (key === 'apps/deployments' ? verbs.filter((v) => v !== 'create') : verbs));
     for (const verb of ['create', 'update', 'delete', 'deletecollection', 'escalate', 'bind', 'impersonate', '*']) {
       expect(everything, verb).not.toContain(verb);
     }

@@ -23,7 +23,16 @@ function toRequest(row: Row): DeployRequest {
     cardRef: row.cardRef,
     target: row.target,
     container: row.container,
-    plan: planned ? { fromRevision: row.fromRevision!, fromImage: row.fromImage!, toImage: row.toImage!, toRevision: row.toRevision } : null,
+    plan: planned
+      ? {
+          fromRevision: row.fromRevision!,
+          fromImage: row.fromImage!,
+          toImage: row.toImage!,
+          toRevision: row.toRevision,
+          ...(row.fromSlot && row.toSlot && { slots: { from: row.fromSlot, to: row.toSlot } }),
+          ...(row.planReplicas !== null && { replicas: row.planReplicas }),
+        }
+      : null,
     expiresAt: row.expiresAt,
     status: row.status as RequestStatus,
     approvals: row.approvals,
@@ -39,7 +48,7 @@ function toRequest(row: Row): DeployRequest {
   };
 }
 
-/** The patch as columns: the plan is four of them. */
+/** The patch as columns: the plan is seven of them. */
 function toColumns(patch: DeployPatch): Partial<Row> {
   const { plan, ...rest } = patch;
   if (plan === undefined) return rest;
@@ -49,6 +58,9 @@ function toColumns(patch: DeployPatch): Partial<Row> {
     fromImage: plan?.fromImage ?? null,
     toImage: plan?.toImage ?? null,
     toRevision: plan?.toRevision ?? null,
+    fromSlot: plan?.slots?.from ?? null,
+    toSlot: plan?.slots?.to ?? null,
+    planReplicas: plan?.replicas ?? null,
   };
 }
 

@@ -207,6 +207,11 @@ export const deployRequests = sqliteTable(
     fromImage: text('from_image'),
     toImage: text('to_image'),
     toRevision: integer('to_revision'),
+    /** Blue-green: the colour live when the card was posted, and the colour that takes the traffic. */
+    fromSlot: text('from_slot', { enum: ['blue', 'green'] }),
+    toSlot: text('to_slot', { enum: ['blue', 'green'] }),
+    /** Replicas of the deployment (blue-green: of the live colour) when the card was posted. */
+    planReplicas: integer('plan_replicas'),
     expiresAt: integer('expires_at').notNull(),
     status: text('status').notNull(),
     approvals: text('approvals', { mode: 'json' }).$type<Array<{ by: string; at: number }>>().notNull().default([]),

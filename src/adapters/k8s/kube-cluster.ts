@@ -1,9 +1,9 @@
 // The Cluster port on @kubernetes/client-node: client-node only here. Rollout status follows
 // `kubectl rollout status`; undo follows `kubectl rollout undo`; patches are strategic merge or
 // JSON patches with fieldManager firelane. Kubernetes' errors become firelane errors in plain words.
-import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Deployment, type V1PodTemplateSpec, type V1ReplicaSet } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Deployment, type V1PodTemplateSpec, type V1ReplicaSet, type V1Service } from '@kubernetes/client-node';
 import { FirelaneError } from '../../errors.js';
-import type { ChangeMeta, Cluster, DeploymentState, DeploymentTarget, Revision, RolloutProgress } from '../../ports/cluster.js';
+import type { Cluster, DeploymentState, DeploymentTarget, Revision, RolloutProgress, ServiceState } from '../../ports/cluster.js';
 
 const REVISION = 'deployment.kubernetes.io/revision';
 const CHANGE_CAUSE = 'kubernetes.io/change-cause';
@@ -106,6 +106,10 @@ function toState(d: V1Deployment): DeploymentState {
   };
 }
 
+function toServiceState(s: V1Service): ServiceState {
+  return { namespace: s.metadata?.namespace ?? '', name: s.metadata?.name ?? '', selector: { ...(s.spec?.selector ?? {}) }, resourceVersion: s.metadata?.resourceVersion ?? '' };
+}
+
 /** Why no cluster can be reached with this kubeconfig, or undefined when one can be tried. */
 export function kubeConfigProblem(options: KubeClusterOptions = {}): string | undefined {
   try {
@@ -121,7 +125,7 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
   const clients = new Map<string, { apps: AppsV1Api; core: CoreV1Api }>();
 
   /** One pair of API clients per kubeconfig context. */
-  function api(target: DeploymentTarget) {
+  function api(target: { context?: string }) {
     const context = target.context ?? base.getCurrentContext();
     let client = clients.get(context);
     if (!client) {
@@ -268,6 +272,97 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
         return toState(patched);
       } catch (error) {
         throw kubeError(error, `roll back ${target.namespace}/${target.deployment}`);
+      }
+    },
+
+    async scale(target, replicas, meta) {
+      // A patch of the Deployment (not the scale subresource): the Role grants patch on deployments.
+      const body = { metadata: { annotations: { [CHANGE_CAUSE]: meta.changeCause } }, spec: { replicas } };
+      try {
+        const patched = await api(target).apps.patchNamespacedDeployment(
+          { name: target.deployment, namespace: target.namespace, body, fieldManager: FIELD_MANAGER },
+          setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+        );
+        return toState(patched);
+      } catch (error) {
+        throw kubeError(error, `scale ${target.namespace}/${target.deployment} to ${replicas}`);
+      }
+    },
+
+    async readService(target) {
+      try {
+        return toServiceState(await api(target).core.readNamespacedService({ name: target.service, namespace: target.namespace }));
+      } catch (error) {
+        const e = kubeError(error, `read service ${target.namespace}/${target.service}`);
+        if (e instanceof FirelaneError && e.code === 'not_found') return undefined;
+        throw e;
+      }
+    },
+
+    async setSelector(target, label, value, meta) {
+      const body = { metadata: { annotations: { [CHANGE_CAUSE]: meta.changeCause } }, spec: { selector: { [label]: value } } };
+      try {
+        const patched = await api(target).core.patchNamespacedService(
+          { name: target.service, namespace: target.namespace, body, fieldManager: FIELD_MANAGER },
+          setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+        );
+        return toServiceState(patched);
+      } catch (error) {
+        throw kubeError(error, `switch service ${target.namespace}/${target.service} to ${label}=${value}`);
+      }
+    },
+
+    async copyDeployment(from, copy, meta) {
+      const source = await read(from);
+      const template = structuredClone(source.spec?.template ?? {});
+      template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, ...copy.labels } };
+      delete template.metadata.labels!['pod-template-hash'];
+      const containers = template.spec?.containers ?? [];
+      const container = containers.find((c) => c.name === copy.container);
+      if (!container) throw new FirelaneError('not_found', `${from.deployment} has no container named ${copy.container}`);
+      container.image = copy.image;
+      const where = `${from.namespace}/${copy.name}`;
+      const apps = api(from).apps;
+      let exists = true;
+      try {
+        await apps.readNamespacedDeployment({ name: copy.name, namespace: from.namespace });
+      } catch (error) {
+        const e = kubeError(error, `read deployment ${where}`);
+        if (!(e instanceof FirelaneError && e.code === 'not_found')) throw e;
+        exists = false;
+      }
+      try {
+        if (exists) {
+          const patch = [
+            { op: 'replace', path: '/spec/template', value: template },
+            { op: 'replace', path: '/spec/replicas', value: copy.replicas },
+            { op: 'add', path: '/metadata/annotations', value: { [CHANGE_CAUSE]: meta.changeCause } },
+          ];
+          return toState(
+            await apps.patchNamespacedDeployment(
+              { name: copy.name, namespace: from.namespace, body: patch, fieldManager: FIELD_MANAGER },
+              setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+            ),
+          );
+        }
+        const { progressDeadlineSeconds, minReadySeconds, revisionHistoryLimit, strategy } = source.spec ?? {};
+        const body: V1Deployment = {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: copy.name, namespace: from.namespace, labels: { ...source.metadata?.labels, ...copy.labels }, annotations: { [CHANGE_CAUSE]: meta.changeCause } },
+          spec: {
+            replicas: copy.replicas,
+            selector: { matchLabels: { ...source.spec?.selector?.matchLabels, ...copy.labels } },
+            template,
+            ...(progressDeadlineSeconds !== undefined && { progressDeadlineSeconds }),
+            ...(minReadySeconds !== undefined && { minReadySeconds }),
+            ...(revisionHistoryLimit !== undefined && { revisionHistoryLimit }),
+            ...(strategy !== undefined && { strategy }),
+          },
+        };
+        return toState(await apps.createNamespacedDeployment({ namespace: from.namespace, body, fieldManager: FIELD_MANAGER }));
+      } catch (error) {
+        throw kubeError(error, `${exists ? 'update' : 'create'} deployment ${where} from ${from.deployment}`);
       }
     },
   };

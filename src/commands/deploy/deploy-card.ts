@@ -4,8 +4,13 @@ import { incidentKey } from '../../domain/incident.js';
 import type { ApprovalPolicy } from '../../config/types.js';
 import { channelReply, mention, timeToken, type Button, type Card, type Reply } from '../reply.js';
 
-/** Replicas updated so far while a rollout runs, or the health window's time left (as text) after it. */
-export type RolloutShown = { updated: number; desired: number; /** Why an automatic rollback runs. */ rollingBack?: string } | { healthTimeLeft: string };
+/**
+ * Replicas updated so far while a rollout runs, or the health window's time left (as text) after it;
+ * `what` names the part that rolls out or is watched (a blue-green colour, a canary step).
+ */
+export type RolloutShown =
+  | { updated: number; desired: number; /** Why an automatic rollback runs. */ rollingBack?: string; what?: string }
+  | { healthTimeLeft: string; what?: string };
 
 const ACCENT: Record<DeployRequest['status'], Card['accent']> = {
   pending: 'warning',
@@ -24,6 +29,7 @@ const mentions = (ids: string[]) => ids.map(mention).join(', ');
 function statusLine(request: DeployRequest, required: number, rollout?: RolloutShown): string {
   const approvedBy = request.approvals.length ? `approved by ${mentions(request.approvals.map((a) => a.by))}` : '';
   const reason = request.reason ? `: ${request.reason}` : '';
+  const slots = request.plan?.slots;
   switch (request.status) {
     case 'pending':
       return request.plan
@@ -32,16 +38,18 @@ function statusLine(request: DeployRequest, required: number, rollout?: RolloutS
     case 'approved':
       return `✅ Approved: ${approvedBy}. Starting the rollout.`;
     case 'executing':
-      if (rollout && 'healthTimeLeft' in rollout) return `🩺 Verifying health: ${rollout.healthTimeLeft} left (${approvedBy})`;
+      if (rollout && 'healthTimeLeft' in rollout) return `🩺 Verifying health${rollout.what ? ` (${rollout.what})` : ''}: ${rollout.healthTimeLeft} left (${approvedBy})`;
       if (rollout?.rollingBack) return `↩️ Rolling back automatically (${rollout.rollingBack}): ${rollout.updated} of ${rollout.desired} replicas updated`;
       return rollout
-        ? `🔄 Rolling out: ${rollout.updated} of ${rollout.desired} replicas updated (${approvedBy})`
+        ? `🔄 Rolling out${rollout.what ? ` ${rollout.what}` : ''}: ${rollout.updated} of ${rollout.desired} replicas updated (${approvedBy})`
         : `🔄 Rolling out (${approvedBy})`;
     case 'succeeded':
+      if (slots) return `✅ Succeeded (${approvedBy}): ${slots.to} is live; ${slots.from} is kept for a switch-back`;
       return `✅ Succeeded (${approvedBy})${request.resultRevision !== null ? `: now at revision ${request.resultRevision}` : ''}`;
     case 'failed':
       return `❌ Failed${reason}`;
     case 'rolled_back':
+      if (slots) return `↩️ Rolled back automatically${reason} (switched back to ${slots.from})`;
       return `↩️ Rolled back automatically${reason}${request.resultRevision !== null ? ` (now at revision ${request.resultRevision})` : ''}`;
     case 'rejected':
       return `🚫 Rejected by ${request.rejectedBy ? mention(request.rejectedBy) : 'someone'}${reason}`;
@@ -66,11 +74,13 @@ export function requestCard(request: DeployRequest, policy: ApprovalPolicy | und
   const fields = [
     { label: 'Service', value: request.service },
     { label: 'Environment', value: request.environment },
-    { label: 'From', value: plan ? `${plan.fromImage} (revision ${plan.fromRevision})` : '…' },
+    { label: 'From', value: plan ? (plan.slots ? `${plan.fromImage} (${plan.slots.from}, live)` : `${plan.fromImage} (revision ${plan.fromRevision})`) : '…' },
     {
       label: 'To',
       value: plan
-        ? request.kind === 'rollback' && plan.toRevision !== null
+        ? plan.slots
+          ? `${plan.toImage} (${plan.slots.to}, ${request.kind === 'rollback' ? 'kept from before' : 'idle now'})`
+          : request.kind === 'rollback' && plan.toRevision !== null
           ? `${plan.toImage} (revision ${plan.toRevision})`
           : plan.toImage
         : request.kind === 'rollback'

@@ -70,8 +70,8 @@ function takeStrategy(ctx: HandlerContext, kubernetes: KubernetesTarget, usage: 
     throw invalidInput(`Unknown strategy "${given}": use ${STRATEGIES.join(', ')}.`, usage);
   }
   const strategy = (given as Strategy | undefined) ?? kubernetes.strategy;
-  if (strategy !== 'rolling') {
-    throw invalidInput(`The ${strategy} strategy is not available in this version of firelane yet; use --strategy=rolling.`, usage);
+  if (strategy === 'blue-green' && kubernetes.service === undefined) {
+    throw invalidInput(`blue-green needs the Service in front of the pods: set \`kubernetes.service\` of this service in firelane.yaml, or use --strategy=${kubernetes.strategy}.`, usage);
   }
   return strategy;
 }

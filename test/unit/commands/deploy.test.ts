@@ -35,7 +35,7 @@ describe('/deploy <service> <version>', () => {
 
     await f.drain();
     const request = f.request();
-    expect(request.plan).toEqual({ fromRevision: 2, fromImage: `${IMAGE}:v2.1.0`, toImage: `${IMAGE}:v2.1.1`, toRevision: null });
+    expect(request.plan).toEqual({ fromRevision: 2, fromImage: `${IMAGE}:v2.1.0`, toImage: `${IMAGE}:v2.1.1`, toRevision: null, replicas: 3 });
     const card = f.card();
     expect(card.title).toContain('REQ-1');
     expect(buttonLabels(card)).toEqual(['Approve', 'Reject']);
@@ -65,7 +65,7 @@ describe('/deploy <service> <version>', () => {
       ['/deploy payments v1 --force', /--force is not an option/],
       ['/deploy payments v1 --env=staging', /Unknown environment "staging"\. Environments with an approval policy: `production`/],
       ['/deploy payments v1 --strategy=yolo', /Unknown strategy "yolo": use rolling, blue-green, canary/],
-      ['/deploy payments v1 --strategy=canary', /canary strategy is not available/],
+      ['/deploy payments v1 --strategy=blue-green', /blue-green needs the Service in front of the pods: set `kubernetes.service`/],
       ['/deploy payments v1 extra', /Unexpected "extra"/],
       ['/deploy payments v1 --incident=INC-9', /INC-9 does not exist/],
     ];
