@@ -29,13 +29,16 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     await kube?.close();
   });
 
-  async function start() {
+  async function start(yaml = YAML, seed = () => kube.addDeployment({ namespace: 'payments', name: 'payments', replicas: 3, containers: [{ name: 'app', image: `${IMAGE}:v2.1.0` }] })) {
     kube = await startFakeKube({ stepMs: 5 });
-    kube.addDeployment({ namespace: 'payments', name: 'payments', replicas: 3, containers: [{ name: 'app', image: `${IMAGE}:v2.1.0` }] });
+    seed();
     const kc = new KubeConfig();
     kc.loadFromString(kube.kubeconfigYaml());
-    h = await startHarness({ configYaml: YAML, cluster: createKubeCluster({ kubeConfig: kc }), deploy: { pollIntervalMs: 10 } });
+    h = await startHarness({ configYaml: yaml, cluster: createKubeCluster({ kubeConfig: kc }), deploy: { pollIntervalMs: 10 } });
   }
+
+  /** Images of the pods the Service sends traffic to. */
+  const servedImages = () => [...new Set(kube.selectedPods('payments', 'payments').map((p) => p.spec.containers[0].image as string))].sort();
 
   function card(id: number): FakeMessage {
     const request = h.firelane.store.deploys.get(id)!;
@@ -83,5 +86,64 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     expect(kube.deployment('payments', 'payments').spec.template.spec.containers[0].image).toBe(`${IMAGE}:v2.1.1`);
     const undo = kube.requests.filter((r) => r.method === 'PATCH').at(-1)!;
     expect(undo.contentType).toBe('application/json-patch+json');
+  });
+
+  it('blue-green: the idle colour comes up, the Service switches to it, and a rollback switches back', async () => {
+    await start(YAML.replace('strategy: rolling', 'strategy: blue-green, service: payments'), () => {
+      for (const [slot, version] of [['blue', 'v2.1.0'], ['green', 'v2.0.0']] as const) {
+        kube.addDeployment({ namespace: 'payments', name: `payments-${slot}`, replicas: 2, labels: { app: 'payments', slot }, containers: [{ name: 'app', image: `${IMAGE}:${version}` }] });
+      }
+      kube.addService({ namespace: 'payments', name: 'payments', selector: { app: 'payments', slot: 'blue' } });
+    });
+    expect(servedImages()).toEqual([`${IMAGE}:v2.1.0`]);
+    await h.command('payments v2.1.1', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
+    await h.drain();
+    expect(blockTexts(card(1).blocks).join('\n')).toContain('(blue, live)');
+    await clickAs('U0LEAD1', 'Approve', card(1));
+    expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded' });
+    expect(kube.service('payments', 'payments').spec.selector).toEqual({ app: 'payments', slot: 'green' });
+    expect(servedImages()).toEqual([`${IMAGE}:v2.1.1`]);
+    // The selector was switched only after every green replica ran the new version.
+    const switchAt = kube.requests.findIndex((r) => r.method === 'PATCH' && r.path.endsWith('/services/payments'));
+    const setAt = kube.requests.findIndex((r) => r.method === 'PATCH' && r.path.endsWith('/deployments/payments-green'));
+    expect(setAt).toBeGreaterThanOrEqual(0);
+    expect(switchAt).toBeGreaterThan(setAt);
+    expect(kube.requests[switchAt]).toMatchObject({ contentType: 'application/strategic-merge-patch+json', fieldManager: 'firelane' });
+    // Blue still runs, untouched, for the switch-back.
+    expect(kube.deployment('payments', 'payments-blue').status.availableReplicas).toBe(2);
+
+    await clickAs('U0DEV', 'Rollback', card(1));
+    await clickAs('U0LEAD2', 'Approve', card(2));
+    expect(h.firelane.store.deploys.get(2)).toMatchObject({ status: 'succeeded' });
+    expect(kube.service('payments', 'payments').spec.selector.slot).toBe('blue');
+    expect(servedImages()).toEqual([`${IMAGE}:v2.1.0`]);
+  });
+
+  it('canary: creates <deployment>-canary from the main template, steps it up, promotes, and scales it to 0', async () => {
+    await start(YAML.replace('strategy: rolling', 'strategy: canary, service: payments, canarySteps: [25, 100], canaryInterval: 1s'), () => {
+      kube.addDeployment({ namespace: 'payments', name: 'payments', replicas: 4, labels: { app: 'payments' }, containers: [{ name: 'app', image: `${IMAGE}:v2.1.0` }] });
+      kube.addService({ namespace: 'payments', name: 'payments', selector: { app: 'payments' } });
+    });
+    await h.command('payments v2.1.1', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
+    await h.drain();
+    await clickAs('U0LEAD1', 'Approve', card(1));
+    expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded' });
+
+    const canary = kube.deployment('payments', 'payments-canary');
+    expect(canary.spec.selector.matchLabels).toEqual({ app: 'payments', track: 'canary' });
+    expect(canary.spec.template.metadata.labels).toMatchObject({ app: 'payments', track: 'canary' });
+    expect(canary.spec.template.spec.containers[0].image).toBe(`${IMAGE}:v2.1.1`);
+    expect(canary.spec.replicas).toBe(0);
+    const main = kube.deployment('payments', 'payments');
+    expect(main.spec.replicas).toBe(4);
+    expect(main.spec.template.spec.containers[0].image).toBe(`${IMAGE}:v2.1.1`);
+    expect(servedImages()).toEqual([`${IMAGE}:v2.1.1`]);
+    // The first step created the canary with 1 of 4 replicas (25%); the second patched it to 4.
+    const create = kube.requests.find((r) => r.method === 'POST' && r.path.endsWith('/deployments'));
+    expect(create).toMatchObject({ fieldManager: 'firelane', body: { spec: { replicas: 1 } } });
+    const replicasOfMain = kube.requests
+      .filter((r) => r.method === 'PATCH' && r.path.endsWith('/deployments/payments') && (r.body as { spec?: { replicas?: number } })?.spec?.replicas !== undefined)
+      .map((r) => (r.body as { spec: { replicas: number } }).spec.replicas);
+    expect(replicasOfMain).toEqual([3, 0, 4]);
   });
 });
