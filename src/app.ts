@@ -21,7 +21,7 @@ import { createReminderJobs } from './jobs/reminder-jobs.js';
 import { startReminderTicker } from './jobs/reminder-tick.js';
 import { createPostmortemJobs } from './jobs/postmortem-jobs.js';
 import { createDeployJobs, type DeployJobOptions } from './jobs/deploy-jobs.js';
-import { createReconcileJobs, enqueueReconcile } from './jobs/reconcile-deploys.js';
+import { createReconcileJobs, enqueueReconcile, reconcileWhenBuried } from './jobs/reconcile-deploys.js';
 import type { Cluster } from './ports/cluster.js';
 import { createKubeCluster, kubeConfigProblem } from './adapters/k8s/kube-cluster.js';
 import { createWorker, type Worker, type WorkerOptions } from './jobs/worker.js';
@@ -139,6 +139,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     logger,
     metrics,
     now: () => clock.now(),
+    onBuried: reconcileWhenBuried(store),
     ...options.worker,
   });
 

@@ -29,7 +29,9 @@ import { RetryLater, type JobHandler } from './worker.js';
 
 export const RECONCILE_DEPLOYS = 'deploy.reconcile';
 const FIRELANE = 'firelane';
-const PREFIX = 'reconciled at start-up';
+/** Why the reconcile runs: at start-up, or because an execute job failed for good while firelane ran. */
+export type ReconcileOccasion = 'start-up' | 'buried';
+const PREFIXES: Record<ReconcileOccasion, string> = { 'start-up': 'reconciled at start-up', buried: 'reconciled after its execution gave up' };
 
 /** The job key changeRequest gives a request's execute job (keep the two in step). */
 export { executeJobKey };
@@ -42,6 +44,7 @@ export interface ReconcileDeps {
   clock: Clock;
   logger: Logger;
   cluster?: Cluster;
+  occasion?: ReconcileOccasion;
 }
 
 export type ReconcileOutcome =
@@ -72,7 +75,7 @@ type Verdict =
   | { kind: 'failed'; reason: string; revision: number | null }
   | { kind: 'void'; reason: string };
 
-async function readVerdict(request: DeployRequest, k: KubernetesTarget | undefined, cluster: Cluster): Promise<Verdict> {
+async function readVerdict(request: DeployRequest, k: KubernetesTarget | undefined, cluster: Cluster, prefix: string): Promise<Verdict> {
   const plan = request.plan!;
   if (!k) {
     const reason = `${request.service} has no kubernetes target in firelane.yaml any more`;
@@ -82,7 +85,7 @@ async function readVerdict(request: DeployRequest, k: KubernetesTarget | undefin
   const target = targetOf(k);
   const where = `${k.namespace}/${k.deployment}`;
   const canary = request.strategy === 'canary' && request.kind === 'deploy';
-  const meta = { changeCause: `firelane ${requestKey(request.id)} ${PREFIX}: interrupted canary cleaned up` };
+  const meta = { changeCause: `firelane ${requestKey(request.id)} ${prefix}: interrupted canary cleaned up` };
   if (canary) await scaleIfPresent(cluster, canaryTarget(k), 0, meta);
   const d = await cluster.readDeployment(target);
   if (!d) return { kind: 'failed', reason: `the deployment ${where} is gone`, revision: null };
@@ -160,6 +163,7 @@ async function blueGreenVerdict(request: DeployRequest, k: KubernetesTarget, clu
  */
 export async function reconcileDeploys(deps: ReconcileDeps): Promise<ReconcileOutcome[]> {
   const { store, config, clock, logger, cluster } = deps;
+  const PREFIX = PREFIXES[deps.occasion ?? 'start-up'];
   const outcomes: ReconcileOutcome[] = [];
   for (const request of store.deploys.inProgress()) {
     const key = requestKey(request.id);
@@ -182,7 +186,7 @@ export async function reconcileDeploys(deps: ReconcileDeps): Promise<ReconcileOu
       }
       const k = Object.hasOwn(config.services, request.service) ? config.services[request.service]?.kubernetes : undefined;
       try {
-        verdict = await readVerdict(request, k, cluster);
+        verdict = await readVerdict(request, k, cluster, PREFIX);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         log.warn({ err: error }, `${key} is ${request.status} and its execute job has stopped, but the cluster cannot be read; leaving it and trying again later`);
@@ -223,7 +227,7 @@ export async function reconcileDeploys(deps: ReconcileDeps): Promise<ReconcileOu
             const started = change({
               patch: { status: 'executing', startedAt: now },
               action: 'started',
-              timeline: `${key} found rolling out at start-up: ${request.service} ${request.plan!.fromImage} → ${what}`,
+              timeline: `${key} found rolling out (${PREFIX}): ${request.service} ${request.plan!.fromImage} → ${what}`,
             });
             if (!started) return { request: request.id, outcome: 'changed' };
           } else if (store.deploys.get(request.id)?.changeCount !== request.changeCount) {
@@ -242,6 +246,16 @@ export async function reconcileDeploys(deps: ReconcileDeps): Promise<ReconcileOu
   return outcomes;
 }
 
+/**
+ * The worker's onBuried hook: an execute job (or a reconcile watch) that failed for good would
+ * hold its service's rollout lock until the next restart; reconcile its request now instead.
+ */
+export function reconcileWhenBuried(store: Store): (job: { id: number; kind: string }) => void {
+  return (job) => {
+    if (job.kind === EXECUTE_REQUEST) store.jobs.enqueue({ kind: RECONCILE_DEPLOYS, key: `deploy-reconcile:buried:${job.id}`, payload: { occasion: 'buried' } });
+  };
+}
+
 /** Queues the start-up reconcile when some request is in progress; `bootId` makes the key unique per start. */
 export function enqueueReconcile(store: Store, bootId: string): boolean {
   if (store.deploys.inProgress().length === 0) return false;
@@ -255,8 +269,8 @@ export function enqueueReconcile(store: Store, bootId: string): boolean {
 export function createReconcileJobs(deps: ReconcileDeps & { retryMs?: number }): Record<string, JobHandler> {
   const retryMs = deps.retryMs ?? 30_000;
   return {
-    async [RECONCILE_DEPLOYS]() {
-      const outcomes = await reconcileDeploys(deps);
+    async [RECONCILE_DEPLOYS](payload) {
+      const outcomes = await reconcileDeploys({ ...deps, occasion: payload.occasion === 'buried' ? 'buried' : 'start-up' });
       // Without a cluster nothing changes before a restart, which reconciles again.
       const left = deps.cluster ? outcomes.filter((o) => o.outcome === 'unreachable') : [];
       if (left.length) throw new RetryLater(`the cluster could not be read for ${left.map((o) => requestKey(o.request)).join(', ')}`, retryMs);

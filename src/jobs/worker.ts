@@ -48,6 +48,8 @@ export interface WorkerOptions {
   maxAttempts?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** Called after a job failed for good (e.g. to reconcile what it left half done). Must not throw. */
+  onBuried?: (job: { id: number; kind: string; key: string }, reason: string) => void;
 }
 
 export interface Worker {
@@ -140,6 +142,11 @@ export function createWorker(options: WorkerOptions): Worker {
         store.bury(job.id, id, message);
         metrics?.jobsTotal.inc({ kind: job.kind, outcome: 'dead' });
         log.error({ err: error }, 'job failed for good');
+        try {
+          options.onBuried?.(job, message);
+        } catch (hookError) {
+          log.error({ err: hookError }, 'onBuried failed');
+        }
       } else {
         const delay = backoff(job, error);
         store.retry(job.id, id, message, now() + delay);

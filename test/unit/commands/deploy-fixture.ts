@@ -15,6 +15,7 @@ import type { ApprovalPolicy, ServiceConfig } from '../../../src/config/types.js
 import { requestKey, type DeployRequest } from '../../../src/domain/deploy-request.js';
 import { createDeployJobs } from '../../../src/jobs/deploy-jobs.js';
 import { createIncidentJobs } from '../../../src/jobs/incident-jobs.js';
+import { createReconcileJobs, reconcileWhenBuried } from '../../../src/jobs/reconcile-deploys.js';
 import { createWorker, type Worker } from '../../../src/jobs/worker.js';
 import type { ChatPort } from '../../../src/ports/chat.js';
 import { createManualClock, type ManualClock } from '../../../src/ports/clock.js';
@@ -98,7 +99,9 @@ export function createDeployFixture(options: { config?: FileConfig; rolloutPolls
     handlers: {
       ...createIncidentJobs(deps),
       ...createDeployJobs({ ...deps, ...(withCluster && { cluster }), pollIntervalMs: 1_000, sleep: async (ms) => clock.advance(ms) }),
+      ...createReconcileJobs({ ...deps, ...(withCluster && { cluster }) }),
     },
+    onBuried: reconcileWhenBuried(store),
     logger,
     now: clock.now,
     baseDelayMs: 1,

@@ -56,6 +56,28 @@ async function interruptedDeploy(options: { rolloutPolls?: number } = {}) {
 const plain = (text: string | undefined) => toPlainText(text ?? '');
 
 describe('reconcileDeploys', () => {
+  it('an execution that gives up for good while firelane runs is reconciled at once, freeing the lock', async () => {
+    f = createDeployFixture({ rolloutPolls: 3 });
+    await f.run('/deploy payments v2.1.1');
+    await f.drain();
+    await f.run('/deploy approve REQ-1', { user: LEAD1 });
+    const heal = breakCluster('readDeployment'); // every attempt of the execute job fails
+    for (let i = 0; i < 20 && f.store.jobs.state(executeJobKey(1)) !== 'dead'; i++) {
+      f.clock.advance(1_000);
+      await f.drain();
+    }
+    expect(f.store.jobs.state(executeJobKey(1))).toBe('dead');
+    expect(f.request().status).toBe('approved'); // the reconcile cannot read the cluster either: it waits
+    heal();
+    f.clock.advance(60_000);
+    await f.drain();
+    expect(f.request()).toMatchObject({ status: 'failed' });
+    expect(f.request().reason).toMatch(/^reconciled after its execution gave up: the rollout never started/);
+    expect(f.store.deploys.inProgress()).toEqual([]);
+    expect(f.cluster.changes).toEqual([]);
+    expect((await f.run('/deploy payments v2.1.2')).outcome).toBe('ok');
+  });
+
   it('leaves a request whose execute job is still queued to that job', async () => {
     await interruptedDeploy();
     const before = f.request();
