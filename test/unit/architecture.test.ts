@@ -127,6 +127,15 @@ describe('architecture', () => {
     expect(offences).toEqual([]);
   });
 
+  it('@octokit/ is imported only under src/adapters/github/', () => {
+    const offences = FILES.filter((f) => !under(f, 'src/adapters/github')).flatMap((f) =>
+      importsOf(f)
+        .filter((i) => i.specifier.startsWith('@octokit/'))
+        .map((i) => `${f.path}: ${i.statement}`),
+    );
+    expect(offences).toEqual([]);
+  });
+
   it('the database drivers are imported only under src/adapters/db/ (and the console adapter that stores its rooms there)', () => {
     const offences = FILES.filter((f) => !under(f, 'src/adapters/db', 'src/adapters/console')).flatMap((f) =>
       importsOf(f)
