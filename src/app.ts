@@ -13,6 +13,10 @@ import { createSlackApp, SLACK_PATH } from './adapters/slack/slack-app.js';
 import { createSlackChat } from './adapters/slack/slack-chat.js';
 import { incidentCommands } from './commands/incident/index.js';
 import { deployCommands, rollbackCommands } from './commands/deploy/index.js';
+import { hotfixCommands } from './commands/hotfix/index.js';
+import { createGitHubHost } from './adapters/github/github-host.js';
+import { createHotfixJobs } from './jobs/hotfix-jobs.js';
+import type { GitHost } from './ports/git-host.js';
 import { pinMessage } from './commands/incident/pin-message.js';
 import { createRouter, type Router } from './commands/router.js';
 import { createIncidentJobs } from './jobs/incident-jobs.js';
@@ -45,6 +49,8 @@ export interface FirelaneOptions {
   cluster?: Cluster;
   /** How deploy jobs follow a rollout (tests: short polls). */
   deploy?: Partial<DeployJobOptions>;
+  /** GitHub (tests: the adapter with short waits). Default: from GITHUB_TOKEN and GITHUB_API_URL. */
+  git?: GitHost;
 }
 
 export interface Firelane {
@@ -101,8 +107,9 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   const consoleChat = createConsoleChat(db, clock);
   const chats: Record<string, ChatPort> = { console: consoleChat.chat };
   const cluster = options.cluster ?? connectCluster(config, logger);
-  const commandDeps = { store, clock, config: config.file, ...(cluster && { cluster }) };
-  const router = createRouter(commandDeps, [incidentCommands, deployCommands, rollbackCommands], logger);
+  const git = options.git ?? (env.github && createGitHubHost({ token: env.github.token, ...(env.github.apiUrl && { baseUrl: env.github.apiUrl }), logger: logger.child({ component: 'github' }) }));
+  const commandDeps = { store, clock, config: config.file, ...(cluster && { cluster }), ...(git && { git }) };
+  const router = createRouter(commandDeps, [incidentCommands, deployCommands, rollbackCommands, hotfixCommands], logger);
   const routes: Record<string, RouteHandler> = {};
 
   if (env.slack) {
@@ -135,7 +142,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   let ticker: { stop(): void } | undefined;
   worker = createWorker({
     store: store.jobs,
-    handlers: { ...createIncidentJobs(jobDeps), ...createPlaybookJobs({ store, chats }), ...createReminderJobs(jobDeps), ...createPostmortemJobs({ store, chats }), ...createDeployJobs({ ...jobDeps, ...options.deploy, ...(cluster && { cluster }) }), ...createReconcileJobs({ ...jobDeps, ...(cluster && { cluster }) }) },
+    handlers: { ...createIncidentJobs(jobDeps), ...createPlaybookJobs({ store, chats }), ...createReminderJobs(jobDeps), ...createPostmortemJobs({ store, chats }), ...createDeployJobs({ ...jobDeps, ...options.deploy, ...(cluster && { cluster }) }), ...createReconcileJobs({ ...jobDeps, ...(cluster && { cluster }) }), ...createHotfixJobs({ ...jobDeps, ...(git && { git }) }) },
     logger,
     metrics,
     now: () => clock.now(),

@@ -10,7 +10,7 @@ export function describePlatforms(config: Config): string[] {
   return [
     env.slack ? 'slack: on (POST /slack/events)' : 'slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)',
     env.teams ? 'teams: MICROSOFT_APP_ID is set, but Teams support is not part of this version yet' : 'teams: off (not part of this version yet)',
-    env.github ? 'github: GITHUB_TOKEN is set, but hotfix commands are not part of this version yet' : 'github: off (not part of this version yet)',
+    env.github ? `github: ${env.github.apiUrl ?? 'api.github.com'} (/hotfix)` : 'github: off (set GITHUB_TOKEN for /hotfix)',
     Object.values(config.file.services).some((s) => s.kubernetes)
       ? `kubernetes: services ${Object.entries(config.file.services).filter(([, s]) => s.kubernetes).map(([n]) => n).join(', ')}`
       : 'kubernetes: off (no service has a kubernetes block in the config)',

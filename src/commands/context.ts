@@ -2,6 +2,7 @@
 import type { FileConfig } from '../config.js';
 import type { Clock } from '../ports/clock.js';
 import type { Cluster } from '../ports/cluster.js';
+import type { GitHost } from '../ports/git-host.js';
 import type { Store } from '../ports/store.js';
 import type { CommandInput } from './command.js';
 import type { Token } from './parse-command.js';
@@ -12,6 +13,8 @@ export interface CommandDeps {
   config: FileConfig;
   /** Kubernetes, when connected: /deploy and /rollback refuse without it. */
   cluster?: Cluster;
+  /** GitHub, when GITHUB_TOKEN is set: /hotfix refuses without it. */
+  git?: GitHost;
 }
 
 export interface HandlerContext {

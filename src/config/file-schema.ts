@@ -150,6 +150,7 @@ function buildFileConfig(raw: RawFile): FileConfig {
     const service: ServiceConfig = {
       productionBranch: s.productionBranch ?? DEFAULT_PRODUCTION_BRANCH,
       developBranch: s.developBranch ?? DEFAULT_DEVELOP_BRANCH,
+      hotfixFrom: s.hotfixFrom ?? 'branch',
       healthCheck: { windowMs: s.healthCheck.window ?? DEFAULT_HEALTH_WINDOW_MS },
     };
     if (s.repo !== undefined) service.repo = s.repo;

@@ -87,6 +87,10 @@ export const serviceSchema = section(
     ).optional(),
     productionBranch: branch.optional(),
     developBranch: branch.optional(),
+    hotfixFrom: value(
+      (v) => (v === 'branch' || v === 'latest-tag' ? v : undefined),
+      (v) => `${show(v)} is not one of branch, latest-tag`,
+    ).optional(),
     kubernetes: kubernetesSchema.optional(),
     healthCheck: healthCheckSchema,
   }),

@@ -26,6 +26,8 @@ export interface ServiceConfig {
   repo?: string;
   productionBranch: string;
   developBranch: string;
+  /** Where `/hotfix create` branches from without --from: the production branch, or the newest semver tag. */
+  hotfixFrom: 'branch' | 'latest-tag';
   kubernetes?: KubernetesTarget;
   healthCheck: { url?: string; windowMs: number };
 }

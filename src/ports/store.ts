@@ -1,5 +1,6 @@
 // What the command core needs from storage. One implementation: SQLite (adapters/db); tests
 // use it on `:memory:`, which is fast and is the real thing rather than a look-alike.
+import type { Hotfix, HotfixStatus } from '../domain/hotfix.js';
 import type { Incident, IncidentStatus } from '../domain/incident.js';
 import type { Severity } from '../domain/severity.js';
 import type { DeployRequest, RequestStatus } from '../domain/deploy-request.js';
@@ -121,6 +122,7 @@ export interface Store {
   audit: AuditLog;
   playbooks: PlaybookStore;
   deploys: DeployStore;
+  hotfixes: HotfixStore;
   /** Runs `fn` atomically; nested calls join the outer transaction. */
   transaction<T>(fn: () => T): T;
 }
@@ -180,4 +182,21 @@ export interface DeployStore {
    * conflict when the change would give the service a second running request.
    */
   transition(id: number, guard: { from: readonly RequestStatus[]; changeCount?: number }, patch: DeployPatch, by: ChangeBy): DeployRequest | undefined;
+}
+
+export type NewHotfix = Pick<Hotfix, 'service' | 'repo' | 'branch' | 'baseRef' | 'incidentId' | 'requester' | 'platform' | 'roomId' | 'description' | 'createdAt'>;
+
+export type HotfixPatch = Partial<Pick<Hotfix, 'status' | 'reason' | 'baseRef' | 'baseSha' | 'prNumber' | 'prUrl' | 'mergeSha' | 'tag' | 'releaseUrl' | 'backMergeUrl'>>;
+
+/** Hotfix branches and what became of them. Every write is audited (`hotfix.<action>`). */
+export interface HotfixStore {
+  /** Throws a conflict when a live hotfix (not failed) already uses the branch in that repo. */
+  create(input: NewHotfix, via: string): Hotfix;
+  get(id: number): Hotfix | undefined;
+  /** The live hotfix on this branch of the repo, if any. */
+  byBranch(repo: string, branch: string): Hotfix | undefined;
+  /** Live hotfixes (creating, open or merged), newest first; of one incident when given. */
+  live(incidentId?: number): Hotfix[];
+  /** Applied only while the status is one of `from`; undefined when the guard did not hold. */
+  update(id: number, from: readonly HotfixStatus[], patch: HotfixPatch, by: ChangeBy): Hotfix | undefined;
 }

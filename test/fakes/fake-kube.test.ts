@@ -420,7 +420,8 @@ describe('@kubernetes/client-node against the fake', () => {
     // the PATCH itself comes first (status not yet observed), then the controller's updates
     expect(modified[0]?.status?.observedGeneration).toBe(1);
     const updated = modified.filter((e) => e.status?.observedGeneration === 2).map((e) => e.status?.updatedReplicas ?? 0);
-    expect(updated[0]).toBe(0);
+    // Seen in progress before complete (how far the controller got by its first status write depends on timing).
+    expect(updated[0]).toBeLessThan(3);
     expect(updated).toEqual([...updated].sort((a, b) => a - b)); // the rollout only moves forward
     const rvs = seen.map((e) => Number(e.metadata?.resourceVersion));
     expect(rvs).toEqual([...rvs].sort((a, b) => a - b));

@@ -3,7 +3,8 @@
  * fake GitHub: every GitHost method, every GitHostError kind, and that the token never shows in an error.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createGitHubHost, parseSemver, type GitHubHostOptions } from '../../src/adapters/github/github-host.js';
+import { createGitHubHost, type GitHubHostOptions } from '../../src/adapters/github/github-host.js';
+import { parseSemver } from '../../src/domain/hotfix.js';
 import { GitHostError, type GitHost, type GitHostErrorKind } from '../../src/ports/git-host.js';
 import { startFakeGitHub, type FakeGitHub, type FakeGitHubOptions } from '../fakes/fake-github.js';
 

@@ -58,6 +58,8 @@ export interface HarnessOptions {
   cluster?: Cluster;
   /** How deploy jobs poll a rollout (tests: a few milliseconds). */
   deploy?: FirelaneOptions['deploy'];
+  /** GitHub for /hotfix (e.g. the adapter on test/fakes/fake-github). */
+  git?: FirelaneOptions['git'];
 }
 
 let triggerCounter = 0;
@@ -109,6 +111,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     defaultMetrics: false,
     worker: { pollMs: 20, baseDelayMs: 5, maxDelayMs: 50 },
     ...(options.cluster && { cluster: options.cluster }),
+    ...(options.git && { git: options.git }),
     ...(options.deploy && { deploy: options.deploy }),
   });
   const address = await firelane.listen(0, '127.0.0.1');

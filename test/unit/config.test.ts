@@ -118,6 +118,7 @@ describe('parseFileConfig: values and merges', () => {
     expect(file.services.payments).toEqual({
       productionBranch: 'production',
       developBranch: 'main',
+      hotfixFrom: 'branch',
       healthCheck: { windowMs: 300_000 },
       kubernetes: {
         namespace: 'payments',
@@ -128,7 +129,7 @@ describe('parseFileConfig: values and merges', () => {
         canarySteps: [10, 50, 100],
       },
     });
-    expect(file.services.billing).toEqual({ productionBranch: 'production', developBranch: 'main', healthCheck: { windowMs: 300_000 } });
+    expect(file.services.billing).toEqual({ productionBranch: 'production', developBranch: 'main', hotfixFrom: 'branch', healthCheck: { windowMs: 300_000 } });
   });
 
   it('reads a canary service in full', () => {
@@ -139,6 +140,7 @@ describe('parseFileConfig: values and merges', () => {
         '    repo: acme/web.site',
         '    productionBranch: release/stable',
         '    developBranch: develop',
+        '    hotfixFrom: latest-tag',
         `    kubernetes: { ${KUBE.replace('ghcr.io/acme/payments', 'localhost:5000/acme/web')}, strategy: canary, service: web, canarySteps: [5, 25, 100], canaryInterval: 90s, context: prod }`,
         '    healthCheck: { url: "https://web.example.com/healthz", window: 10m }',
       ].join('\n'),
@@ -148,6 +150,7 @@ describe('parseFileConfig: values and merges', () => {
       repo: 'acme/web.site',
       productionBranch: 'release/stable',
       developBranch: 'develop',
+      hotfixFrom: 'latest-tag',
       kubernetes: {
         context: 'prod',
         namespace: 'payments',
@@ -218,6 +221,7 @@ describe('parseFileConfig: errors (file, key path, reason; one line)', () => {
     ['services:\n  pay.ments: {}\n', 'firelane.yaml: services."pay.ments": invalid service name (lowercase letters, digits and "-", starting with a letter or digit, at most 63 characters)'],
     ['services:\n  p:\n    repo: payments\n', 'firelane.yaml: services.p.repo: "payments" is not a GitHub repository (use owner/name)'],
     ['services:\n  p:\n    productionBranch: "my branch"\n', 'firelane.yaml: services.p.productionBranch: "my branch" is not a valid branch name'],
+    ['services:\n  p:\n    hotfixFrom: tags\n', 'firelane.yaml: services.p.hotfixFrom: "tags" is not one of branch, latest-tag'],
     ['services:\n  p:\n    kubernetes: { namespace: a, deployment: b, container: c, image: d, strategy: blue-green }\n', 'firelane.yaml: services.p.kubernetes.service: required for the blue-green strategy (the Service in front of the pods)'],
     ['services:\n  p:\n    kubernetes: { namespace: a, deployment: b, container: c, image: d, strategy: canary }\n', 'firelane.yaml: services.p.kubernetes.service: required for the canary strategy (the Service in front of the pods)'],
     ['services:\n  p:\n    kubernetes: { namespace: a, deployment: b, container: c }\n', 'firelane.yaml: services.p.kubernetes.image: required'],

@@ -230,3 +230,38 @@ export const deployRequests = sqliteTable(
     index('deploy_requests_service_idx').on(t.service, t.status),
   ],
 );
+
+/**
+ * Hotfixes (domain/hotfix.ts): the branch cut for an incident, its pull request, and what
+ * `/hotfix finish` made (merge, tag, release, back-merge). One live hotfix per branch of a repo.
+ */
+export const hotfixes = sqliteTable(
+  'hotfixes',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    service: text('service').notNull(),
+    repo: text('repo').notNull(),
+    branch: text('branch').notNull(),
+    baseRef: text('base_ref').notNull(),
+    baseSha: text('base_sha'),
+    incidentId: integer('incident_id').references(() => incidents.id),
+    requester: text('requester').notNull(),
+    platform: text('platform').notNull(),
+    roomId: text('room_id').notNull(),
+    description: text('description').notNull(),
+    status: text('status').notNull(),
+    reason: text('reason'),
+    prNumber: integer('pr_number'),
+    prUrl: text('pr_url'),
+    mergeSha: text('merge_sha'),
+    tag: text('tag'),
+    releaseUrl: text('release_url'),
+    backMergeUrl: text('back_merge_url'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('hotfixes_live_branch_idx').on(t.repo, t.branch).where(sql`${t.status} <> 'failed'`),
+    index('hotfixes_incident_idx').on(t.incidentId),
+  ],
+);

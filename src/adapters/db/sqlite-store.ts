@@ -9,6 +9,7 @@ import { createJobStore, type JobStore } from './job-store.js';
 import { createAuditStore, type AuditStore } from './audit-store.js';
 import { createPlaybookStore } from './playbook-store.js';
 import { createDeployStore } from './deploy-store.js';
+import { createHotfixStore } from './hotfix-store.js';
 
 type IncidentRow = typeof incidents.$inferSelect;
 
@@ -215,6 +216,7 @@ export function createSqliteStore(handle: DbHandle, clock: Clock, onEnqueue?: ()
     audit,
     playbooks: createPlaybookStore(handle, audit),
     deploys: createDeployStore(handle, audit, clock),
+    hotfixes: createHotfixStore(handle, audit, clock),
     transaction: (fn) => handle.sqlite.transaction(fn).immediate(),
   };
 }

@@ -18,6 +18,7 @@ import {
   type ResolvedRef,
   type Review,
 } from '../../ports/git-host.js';
+import { compareSemver, parseSemver } from '../../domain/hotfix.js';
 
 export interface GitHubHostOptions {
   token: string;
@@ -165,7 +166,7 @@ export function createGitHubHost(options: GitHubHostOptions): GitHost {
         for await (const { data } of octokit.paginate.iterator(octokit.rest.repos.listTags, { owner: r.owner, repo: r.repo, per_page: 100 })) {
           for (const tag of data) {
             const version = parseSemver(tag.name);
-            if (version && (!best || compareVersions(version, best.version) > 0)) best = { name: tag.name, sha: tag.commit.sha, version };
+            if (version && (!best || compareSemver(version, best.version) > 0)) best = { name: tag.name, sha: tag.commit.sha, version };
           }
           if (++pages >= MAX_TAG_PAGES) break;
         }
@@ -374,15 +375,6 @@ function toPull(data: PullLike): PullRequest {
     mergeableState: data.mergeable_state ?? 'unknown',
     labels: data.labels.map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter(Boolean),
   };
-}
-
-/** `v2.10.0` / `2.10.0` (build metadata allowed) -> [2, 10, 0]; pre-releases (`-rc.1`) and anything else -> undefined. */
-export function parseSemver(name: string): [number, number, number] | undefined {
-  const m = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:\+[0-9A-Za-z.-]+)?$/.exec(name);
-  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
-}
-function compareVersions(a: [number, number, number], b: [number, number, number]): number {
-  return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
 }
 
 interface ErrorLike {

@@ -81,7 +81,7 @@ function takeStrategy(ctx: HandlerContext, kubernetes: KubernetesTarget, usage: 
  * one; else the only open incident. With several open and no hint, none: guessing could put a
  * deploy on the wrong timeline.
  */
-function takeIncident(ctx: HandlerContext, usage: string): Incident | undefined {
+export function takeIncident(ctx: HandlerContext, usage: string): Incident | undefined {
   const { store } = ctx.deps;
   const given = ctx.flags.incident;
   if (given !== undefined) {
@@ -98,7 +98,7 @@ function takeIncident(ctx: HandlerContext, usage: string): Incident | undefined 
   return open.length === 1 ? open[0] : undefined;
 }
 
-function takeRoom(ctx: HandlerContext, incident: Incident | undefined, usage: string): string {
+export function takeRoom(ctx: HandlerContext, incident: Incident | undefined, usage: string): string {
   if (ctx.input.roomId) return ctx.input.roomId;
   const platform = chatPlatform(ctx.input.platform);
   if (incident?.roomId && incident.platform === platform) return incident.roomId;

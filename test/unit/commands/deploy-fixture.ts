@@ -31,6 +31,7 @@ export const ROOM = 'deploys';
 export const paymentsService: ServiceConfig = {
   productionBranch: 'production',
   developBranch: 'main',
+  hotfixFrom: 'branch',
   kubernetes: { namespace: 'payments', deployment: 'payments', container: 'app', image: IMAGE, strategy: 'rolling', canarySteps: [10, 50, 100] },
   healthCheck: { windowMs: 5 * 60_000 },
 };

@@ -1,0 +1,161 @@
+// /hotfix: create a branch for the incident, open its pull request, show its checks, finish it.
+// Every GitHub call is a job after the acknowledgement (jobs/hotfix-jobs); the handlers check the
+// input, record what was asked, and answer privately at once. Nothing is written when a check fails.
+import { hotfixBranch, hotfixKey, refNameProblem, type Hotfix } from '../../domain/hotfix.js';
+import { incidentKey } from '../../domain/incident.js';
+import { FirelaneError, conflict, invalidInput, notFound } from '../../errors.js';
+import { parseRepoName } from '../../ports/git-host.js';
+import { chatPlatform } from '../command.js';
+import type { HandlerContext } from '../context.js';
+import { takeIncident, takeRoom } from '../deploy/new-request.js';
+import { tokenText } from '../parse-command.js';
+import { mention, privateReply, type Reply } from '../reply.js';
+import type { CommandFamily } from '../router.js';
+import { helpText } from '../usage.js';
+
+export const HOTFIX_CREATE = 'hotfix.create';
+export const HOTFIX_PR = 'hotfix.pr';
+export const HOTFIX_STATUS = 'hotfix.status';
+export const HOTFIX_FINISH = 'hotfix.finish';
+
+export const HOTFIX_USAGE = {
+  create: '/hotfix create <service> <description> [--incident=INC-n] [--from=<tag or branch>]   e.g. /hotfix create payments "null amount in refunds"',
+  pr: '/hotfix pr [<branch>]   opens the pull request into the production branch',
+  status: '/hotfix status [<branch>]   checks and reviews of the pull request',
+  finish: '/hotfix finish [<branch>]   merge, tag the next patch version, release, back-merge',
+  help: '/hotfix help',
+} as const;
+
+export function hotfixHelp(): string {
+  return helpText('firelane hotfix commands', HOTFIX_USAGE, [
+    'The branch is hotfix/INC-n-<words of the description>, cut from the production branch (or the newest release tag, or --from).',
+    "Without a branch, pr, status and finish act on the war room's hotfix, or the only one in progress.",
+    'GitHub answers come as a message in the channel a moment after the command.',
+  ]);
+}
+
+const MAX_DESCRIPTION = 200;
+
+function needGitHub(ctx: HandlerContext): void {
+  if (!ctx.deps.git) {
+    throw new FirelaneError('upstream', 'GitHub is not set up for this firelane (set GITHUB_TOKEN, and GITHUB_API_URL for GitHub Enterprise Server), so /hotfix cannot reach it. Incidents and deploys work without it.');
+  }
+}
+
+function createHotfix(ctx: HandlerContext): Reply {
+  const usage = HOTFIX_USAGE.create;
+  needGitHub(ctx);
+  const [serviceToken, ...words] = ctx.args;
+  if (!serviceToken) throw invalidInput('Name the service and describe the fix.', usage);
+  const services = ctx.deps.config.services;
+  const service = tokenText(serviceToken);
+  const config = Object.hasOwn(services, service) ? services[service] : undefined;
+  if (!config) {
+    const names = Object.keys(services);
+    throw notFound(`Unknown service "${service}".${names.length ? ` Configured services: ${names.map((n) => `\`${n}\``).join(', ')}.` : ' No services are configured.'}`, usage);
+  }
+  const repo = config.repo && parseRepoName(config.repo);
+  if (!repo) throw invalidInput(`${service} has no \`repo\` in firelane.yaml, so firelane does not know where its code lives.`, usage);
+  const description = words.map(tokenText).join(' ').trim();
+  if (!description) throw invalidInput('Describe the fix in a few words (they name the branch).', usage);
+  if (description.length > MAX_DESCRIPTION) throw invalidInput(`The description is ${description.length} characters; keep it under ${MAX_DESCRIPTION}.`, usage);
+  const from = ctx.flags.from;
+  if (from !== undefined) {
+    const problem = refNameProblem(from);
+    if (problem) throw invalidInput(`"${from}" is not a branch or tag name: ${problem}.`, usage);
+  }
+  const incident = takeIncident(ctx, usage);
+  const roomId = takeRoom(ctx, incident, usage);
+  const branch = hotfixBranch(description, incident?.id);
+  const { store, clock } = ctx.deps;
+  const actor = ctx.input.actor.id;
+  const baseRef = from ?? (config.hotfixFrom === 'latest-tag' ? '' : config.productionBranch);
+  const hotfix = ctx.write(() => {
+    const created = store.hotfixes.create(
+      { service, repo: config.repo!, branch, baseRef, incidentId: incident?.id ?? null, requester: actor, platform: chatPlatform(ctx.input.platform), roomId, description, createdAt: clock.now() },
+      ctx.input.platform,
+    );
+    if (incident) {
+      store.incidents.addEvent({
+        incidentId: incident.id, at: clock.now(), actor, platform: ctx.input.platform, kind: 'hotfix_requested',
+        text: `${hotfixKey(created.id)}: hotfix branch ${branch} requested by ${mention(actor)}`, data: { hotfix: hotfixKey(created.id), branch },
+      });
+    }
+    store.jobs.enqueue({ kind: HOTFIX_CREATE, key: `hotfix-create:${created.id}`, payload: { hotfixId: created.id } });
+    return created;
+  });
+  const base = from ?? (config.hotfixFrom === 'latest-tag' ? 'the newest release tag' : config.productionBranch);
+  return privateReply(`${hotfixKey(hotfix.id)}: creating \`${branch}\` in ${config.repo} from ${base}${incident ? ` for ${incidentKey(incident.id)}` : ''}. The result follows in the channel.`);
+}
+
+/** The hotfix a command means: the branch given, else the war room's, else the only one in progress. */
+function findHotfix(ctx: HandlerContext, usage: string): Hotfix {
+  const { store } = ctx.deps;
+  const [branchToken, ...extra] = ctx.args;
+  if (extra.length) throw invalidInput(`Unexpected "${tokenText(extra[0]!)}".`, usage);
+  if (branchToken) {
+    const branch = tokenText(branchToken).replace(/^refs\/heads\//, '');
+    const found = store.hotfixes.live().filter((h) => h.branch === branch);
+    if (found.length === 0) throw notFound(`No hotfix in progress is on the branch "${branch}". Start one with /hotfix create.`, usage);
+    return found[0]!;
+  }
+  const { roomId } = ctx.input;
+  const incident = roomId ? store.incidents.byRoom(chatPlatform(ctx.input.platform), roomId) : undefined;
+  const candidates = store.hotfixes.live(incident?.id);
+  if (candidates.length === 1) return candidates[0]!;
+  if (candidates.length === 0) throw notFound(`No hotfix in progress${incident ? ` for ${incidentKey(incident.id)}` : ''}. Start one with /hotfix create.`, usage);
+  throw invalidInput(`Several hotfixes are in progress (${candidates.map((h) => `\`${h.branch}\``).join(', ')}): name the branch.`, usage);
+}
+
+/** pr, status and finish: find the hotfix, check it is at the right stage, and queue the GitHub work. */
+function onHotfix(kind: string, usage: string, check: (hotfix: Hotfix) => void, answer: (hotfix: Hotfix) => string) {
+  return (ctx: HandlerContext): Reply => {
+    needGitHub(ctx);
+    const hotfix = findHotfix(ctx, usage);
+    if (hotfix.status === 'creating') throw conflict(`${hotfixKey(hotfix.id)}: \`${hotfix.branch}\` is still being created on GitHub; try again in a moment.`);
+    check(hotfix);
+    const { store, clock } = ctx.deps;
+    ctx.write(() => {
+      store.jobs.enqueue({ kind, key: `${kind}:${hotfix.id}:${clock.now()}:${ctx.input.actor.id}`, payload: { hotfixId: hotfix.id, actor: ctx.input.actor.id, platform: ctx.input.platform } });
+    });
+    return privateReply(answer(hotfix));
+  };
+}
+
+const needPull = (hotfix: Hotfix) => {
+  if (hotfix.prNumber === null) throw invalidInput(`${hotfixKey(hotfix.id)} has no pull request yet: open it with /hotfix pr ${hotfix.branch}.`);
+};
+
+const openPull = onHotfix(
+  HOTFIX_PR,
+  HOTFIX_USAGE.pr,
+  (h) => {
+    if (h.prNumber !== null) throw conflict(`${hotfixKey(h.id)} already has pull request #${h.prNumber}: ${h.prUrl ?? ''}`.trim());
+  },
+  (h) => `${hotfixKey(h.id)}: opening the pull request from \`${h.branch}\`. The result follows in the channel.`,
+);
+const showStatus = onHotfix(HOTFIX_STATUS, HOTFIX_USAGE.status, needPull, (h) => `${hotfixKey(h.id)}: reading the checks and reviews of #${h.prNumber}. They follow in the channel.`);
+const finish = onHotfix(
+  HOTFIX_FINISH,
+  HOTFIX_USAGE.finish,
+  (h) => {
+    if (h.status === 'finished') throw conflict(`${hotfixKey(h.id)} is already finished${h.tag ? ` (${h.tag})` : ''}.`);
+    needPull(h);
+  },
+  (h) => `${hotfixKey(h.id)}: finishing #${h.prNumber} (merge when the required checks pass, tag, release, back-merge). The result follows in the channel.`,
+);
+
+const help = { run: () => privateReply(hotfixHelp()), usage: HOTFIX_USAGE.help, flags: [] };
+
+export const hotfixCommands: CommandFamily = {
+  name: 'hotfix',
+  help: hotfixHelp,
+  fallback: (first) => (first === undefined ? { name: 'help', ...help } : undefined),
+  subcommands: {
+    create: { run: createHotfix, usage: HOTFIX_USAGE.create, flags: ['incident', 'from'] },
+    pr: { run: openPull, usage: HOTFIX_USAGE.pr, flags: [] },
+    status: { run: showStatus, usage: HOTFIX_USAGE.status, flags: [] },
+    finish: { run: finish, usage: HOTFIX_USAGE.finish, flags: [] },
+    help,
+  },
+};

@@ -1,0 +1,190 @@
+// /hotfix over signed Slack requests into the whole app, with the real GitHub adapter (octokit with
+// retry and throttling) on the loopback fake GitHub REST API: branch, pull request, status, and a
+// finish that refuses on failing required checks, then merges, tags, releases and back-merges.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createGitHubHost } from '../../src/adapters/github/github-host.js';
+import { startFakeGitHub, type FakeGitHub, type FakeRepo } from '../fakes/fake-github.js';
+import { startHarness, type Harness } from '../support/harness.js';
+import { ackText, blockTexts, declare, snapshot } from './slack-helpers.js';
+
+const YAML = `incidents:
+  announceChannel: C0INCIDENTS
+services:
+  payments:
+    repo: acme/payments
+    productionBranch: production
+    developBranch: main
+  billing:
+    repo: acme/billing
+    hotfixFrom: latest-tag
+  nocode: {}
+`;
+
+let h: Harness;
+let gh: FakeGitHub;
+let repo: FakeRepo;
+afterEach(async () => {
+  await h?.close();
+  await gh?.close();
+});
+
+async function start(options: { github?: boolean } = {}) {
+  gh = await startFakeGitHub();
+  repo = gh.addRepo('acme', 'payments', { defaultBranch: 'main', branches: { main: ['initial', 'feature work'], production: { from: 'main', commits: ['release 2.1.0'] } }, tags: { 'v2.1.0': 'production', 'v2.0.9': 'main' } });
+  gh.addRepo('acme', 'billing', { defaultBranch: 'main', branches: { main: ['one', 'two'] }, tags: { 'v1.4.0': 'main', 'v1.10.0': 'main', 'v2.0.0-rc.1': 'main' } });
+  const git = createGitHubHost({ token: gh.token, baseUrl: gh.url, retryAfterBaseMs: 0, writeSpacingMs: 0, mergeablePollMs: 5 });
+  h = await startHarness({ configYaml: YAML, ...(options.github !== false && { git }) });
+}
+
+/** What firelane posted (not answered privately) since `from`, as text. */
+const posted = (from = 0) => h.slack.messages.slice(from).map((m) => blockTexts(m.blocks).join('\n') || m.text).join('\n---\n');
+
+async function hotfix(text: string, channel: string, user = 'U0DEV') {
+  const ack = await h.command(text, { command: '/hotfix', channel, user });
+  expect(ack.status).toBe(200);
+  expect(ack.body.response_type, ackText(ack.body)).toBe('ephemeral');
+  const before = h.slack.messages.length;
+  await h.drain();
+  return { ack: ackText(ack.body), posted: posted(before) };
+}
+
+describe('/hotfix over Slack with GitHub', () => {
+  it('creates the branch from production, opens the PR once there are commits, refuses to finish on a failing required check, then finishes', async () => {
+    await start();
+    const incident = await declare(h, 'sev1 Refunds fail for NULL amounts', { command: '/incident', channel: 'C0GENERAL' });
+    const room = incident.roomId!;
+
+    const created = await hotfix('create payments "Fix: NULL amount in refunds!"', room);
+    expect(created.ack).toContain('HF-1: creating `hotfix/INC-1-fix-null-amount-in-refunds` in acme/payments from production for INC-1');
+    expect(repo.refs()['refs/heads/hotfix/INC-1-fix-null-amount-in-refunds']).toBe(repo.sha('production'));
+    expect(created.posted).toMatch(/HF-1: branch `hotfix\/INC-1-fix-null-amount-in-refunds` created in acme\/payments from production \([0-9a-f]{7}\) for INC-1/);
+
+    // No commits yet: said in plain words, nothing opened.
+    const early = await hotfix('pr', room);
+    expect(early.posted).toMatch(/No commits on `hotfix\/INC-1-fix-null-amount-in-refunds` that production lacks yet: push the fix/);
+    expect(repo.pulls()).toHaveLength(0);
+
+    repo.commit('hotfix/INC-1-fix-null-amount-in-refunds', 'Treat NULL refund amounts as zero');
+    const pr = await hotfix('pr', room);
+    const pull = repo.pulls()[0];
+    expect(pull).toMatchObject({ base: { ref: 'production' }, head: { ref: 'hotfix/INC-1-fix-null-amount-in-refunds' }, title: 'Hotfix INC-1: Fix: NULL amount in refunds!' });
+    expect(pull.labels.map((l: { name: string }) => l.name)).toEqual(['hotfix']);
+    expect(pull.body).toContain('**Incident:** INC-1: Refunds fail for NULL amounts');
+    expect(pull.body).toContain('**Severity:** SEV1');
+    expect(pull.body).toContain('## Rollback plan');
+    expect(pull.body).toContain('`/rollback payments`');
+    expect(pull.body).toContain('- [ ] Required checks pass');
+    expect(pr.posted).toContain(`pull request #${pull.number} opened into production, labelled hotfix: ${pull.html_url}`);
+    expect(h.firelane.store.hotfixes.get(1)).toMatchObject({ status: 'open', prNumber: pull.number });
+
+    // Required check failing: status shows it, finish refuses and merges nothing.
+    repo.protect('production', ['ci']);
+    const head = repo.sha('hotfix/INC-1-fix-null-amount-in-refunds')!;
+    repo.setCheckRun(head, 'ci', { status: 'completed', conclusion: 'failure' });
+    repo.setStatus(head, 'lint', 'success');
+    const status = await hotfix('status', room);
+    expect(status.posted).toMatch(/Not ready to merge: ci \(failure\)/);
+    expect(status.posted).toMatch(/❌ ci: failure \(required\)/);
+    expect(status.posted).toMatch(/✅ lint: success/);
+    const refused = await hotfix('finish', room);
+    expect(refused.posted).toMatch(/HF-1: not merged: required checks do not pass: ci \(failure\)/);
+    expect(repo.pull(pull.number).merged).toBe(false);
+
+    // Green: merged, v2.1.1 tagged on the merge commit, released, back-merge PR into main.
+    repo.setCheckRun(head, 'ci', { status: 'completed', conclusion: 'success' });
+    const finished = await hotfix('finish', room, 'U0LEAD');
+    expect(repo.pull(pull.number).merged).toBe(true);
+    expect(repo.refs()['refs/tags/v2.1.1']).toBe(repo.sha('production'));
+    const [release] = repo.releases();
+    expect(release).toMatchObject({ tag_name: 'v2.1.1' });
+    expect(release.body).toContain('Incident: INC-1: Refunds fail for NULL amounts (SEV1)');
+    const back = repo.pulls().find((p) => p.base.ref === 'main');
+    expect(back).toMatchObject({ head: { ref: 'production' }, title: 'Back-merge hotfix v2.1.1 into main' });
+    expect(finished.posted).toContain('HF-1 finished: payments v2.1.1');
+    expect(finished.posted).toContain('Deploy it with /deploy payments v2.1.1');
+    expect(h.firelane.store.hotfixes.get(1)).toMatchObject({ status: 'finished', tag: 'v2.1.1', releaseUrl: release.html_url });
+
+    const timeline = h.firelane.store.incidents.timeline(1).map((e) => e.text).join('\n');
+    expect(timeline).toMatch(/HF-1: branch hotfix\/INC-1-fix-null-amount-in-refunds created/);
+    expect(timeline).toMatch(/HF-1: pull request #\d+ opened/);
+    expect(timeline).toMatch(/HF-1: #\d+ merged into production/);
+    expect(timeline).toMatch(/HF-1 finished: v2\.1\.1 tagged on production/);
+    // Finishing again is refused at once: nothing is merged or tagged twice.
+    const requestsBefore = gh.requests.length;
+    const again = await h.command('finish', { command: '/hotfix', channel: room });
+    expect(ackText(again.body)).toMatch(/No hotfix in progress for INC-1/);
+    await h.drain();
+    expect(gh.requests).toHaveLength(requestsBefore);
+  });
+
+  it('a back-merge that conflicts is reported on the finish card, not hidden', async () => {
+    await start();
+    repo.createBranch('hotfix/quick', 'production');
+    repo.commit('hotfix/quick', 'quick fix');
+    repo.setMergeConflict('production', 'main');
+    await hotfix('create payments "quick" --from=production', 'C0GENERAL').catch(() => undefined);
+    // The branch existed already on GitHub: said in the channel, the hotfix failed, nothing else.
+    expect(posted()).toMatch(/could not create `hotfix\/quick`: the branch hotfix\/quick already exists in acme\/payments/);
+    expect(h.firelane.store.hotfixes.get(1)).toMatchObject({ status: 'failed' });
+
+    await hotfix('create payments "quick fix two"', 'C0GENERAL');
+    repo.commit('hotfix/quick-fix-two', 'another fix');
+    await hotfix('pr hotfix/quick-fix-two', 'C0GENERAL');
+    const done = await hotfix('finish hotfix/quick-fix-two', 'C0GENERAL');
+    expect(done.posted).toMatch(/Back-merge\*\n#\d+ has merge conflicts with main: resolve them on GitHub: https:\/\/github\.com\/acme\/payments\/pull\/\d+/);
+  });
+
+  it('latest-tag services branch from the newest semver tag; --from takes a tag', async () => {
+    await start();
+    const billing = gh.repo('acme', 'billing');
+    const created = await hotfix('create billing "rounding"', 'C0GENERAL');
+    expect(created.ack).toContain('from the newest release tag');
+    expect(created.posted).toMatch(/from v1\.10\.0 \(/);
+    expect(billing.refs()['refs/heads/hotfix/rounding']).toBe(billing.sha('v1.10.0'));
+
+    await hotfix('create payments "old line" --from=v2.0.9', 'C0GENERAL');
+    expect(repo.refs()['refs/heads/hotfix/old-line']).toBe(repo.sha('v2.0.9'));
+  });
+
+  it('bad input is answered privately and changes nothing; without GitHub the commands say so', async () => {
+    await start();
+    const before = snapshot(h);
+    const cases: Array<[string, RegExp]> = [
+      ['create', /Name the service and describe the fix/],
+      ['create payments', /Describe the fix in a few words/],
+      ['create nosuch "x"', /Unknown service "nosuch"/],
+      ['create nocode "x"', /nocode has no `repo` in firelane.yaml/],
+      ['create payments "x" --from=a..b', /"a\.\.b" is not a branch or tag name: it has "\.\."/],
+      ['create payments "x" --from="my branch"', /is not a branch or tag name/],
+      ['create payments "x" --incident=INC-9', /INC-9 does not exist/],
+      ['pr', /No hotfix in progress/],
+      ['finish hotfix/nope', /No hotfix in progress is on the branch "hotfix\/nope"/],
+      ['bogus', /bogus/],
+    ];
+    for (const [text, message] of cases) {
+      const ack = await h.command(text, { command: '/hotfix', channel: 'C0GENERAL' });
+      expect(ack.body.response_type, text).toBe('ephemeral');
+      expect(ackText(ack.body), text).toMatch(message);
+    }
+    await h.drain();
+    expect(snapshot(h)).toEqual(before);
+    expect(gh.requests).toHaveLength(0);
+    await h.close();
+    await gh.close();
+
+    await start({ github: false });
+    const ack = await h.command('create payments "x"', { command: '/hotfix', channel: 'C0GENERAL' });
+    expect(ackText(ack.body)).toMatch(/GitHub is not set up for this firelane \(set GITHUB_TOKEN/);
+    expect(h.firelane.store.hotfixes.live()).toEqual([]);
+    // The rest of firelane is unaffected.
+    await declare(h, 'sev2 Still works', { command: '/incident', channel: 'C0GENERAL' });
+  });
+
+  it('a secondary rate limit is waited out and retried; the branch is created once', async () => {
+    await start();
+    gh.rateLimitNext({ kind: 'secondary', status: 403, retryAfter: 1, times: 1, path: /git\/refs$/ });
+    const created = await hotfix('create payments "retry me"', 'C0GENERAL');
+    expect(created.posted).toMatch(/branch `hotfix\/retry-me` created/);
+    expect(gh.requests.filter((r) => r.method === 'POST' && /git\/refs$/.test(r.path))).toHaveLength(2);
+  });
+});
