@@ -16,6 +16,7 @@ import { deployCommands, rollbackCommands } from './commands/deploy/index.js';
 import { hotfixCommands } from './commands/hotfix/index.js';
 import { createGitHubHost } from './adapters/github/github-host.js';
 import { createHotfixJobs } from './jobs/hotfix-jobs.js';
+import { createGitHubDeployJobs } from './jobs/github-deploys.js';
 import type { GitHost } from './ports/git-host.js';
 import { pinMessage } from './commands/incident/pin-message.js';
 import { createRouter, type Router } from './commands/router.js';
@@ -142,7 +143,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   let ticker: { stop(): void } | undefined;
   worker = createWorker({
     store: store.jobs,
-    handlers: { ...createIncidentJobs(jobDeps), ...createPlaybookJobs({ store, chats }), ...createReminderJobs(jobDeps), ...createPostmortemJobs({ store, chats }), ...createDeployJobs({ ...jobDeps, ...options.deploy, ...(cluster && { cluster }) }), ...createReconcileJobs({ ...jobDeps, ...(cluster && { cluster }) }), ...createHotfixJobs({ ...jobDeps, ...(git && { git }) }) },
+    handlers: { ...createIncidentJobs(jobDeps), ...createPlaybookJobs({ store, chats }), ...createReminderJobs(jobDeps), ...createPostmortemJobs({ store, chats }), ...createDeployJobs({ ...jobDeps, ...options.deploy, ...(cluster && { cluster }), ...(git && { git }) }), ...createGitHubDeployJobs({ ...jobDeps, ...(git && { git }) }), ...createReconcileJobs({ ...jobDeps, ...(cluster && { cluster }) }), ...createHotfixJobs({ ...jobDeps, ...(git && { git }) }) },
     logger,
     metrics,
     now: () => clock.now(),

@@ -60,6 +60,19 @@ export interface DeployPlan {
   replicas?: number;
 }
 
+/**
+ * What GitHub says about the version a deploy asks for, shown on the card before anyone approves:
+ * the checks of the commit behind it and the commits since the running version.
+ */
+export interface GoNoGo {
+  /** The commit the version's tag (or branch) points at. */
+  sha?: string;
+  checks?: { passed: number; total: number; blocking: string[]; requiredFailed: string[] };
+  changes?: { since: string; count: number; titles: string[] };
+  /** Why some facts are missing, in plain words. */
+  note?: string;
+}
+
 export interface DeployRequest {
   id: number;
   kind: RequestKind;
@@ -91,6 +104,9 @@ export interface DeployRequest {
   finishedAt: number | null;
   /** Bumped by every change: guards concurrent writes and orders card renders. */
   changeCount: number;
+  /** Go/no-go facts from GitHub (deploys of services with a repo, when GitHub is set up). */
+  facts: GoNoGo | null;
+  githubDeploymentId: number | null;
 }
 
 export const requestKey = (id: number) => `REQ-${id}`;

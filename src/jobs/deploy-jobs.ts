@@ -22,6 +22,8 @@ import type { Clock } from '../ports/clock.js';
 import type { Cluster } from '../ports/cluster.js';
 import type { Store } from '../ports/store.js';
 import { createDeployRun } from './deploy-run.js';
+import { readGoNoGo, repoOf } from './github-deploys.js';
+import type { GitHost } from '../ports/git-host.js';
 import { planTarget, readClusterView, readNow } from './deploy-targets.js';
 import { runBlueGreen } from './strategies/blue-green.js';
 import { runCanary } from './strategies/canary.js';
@@ -49,6 +51,8 @@ export interface DeployJobDeps extends Partial<DeployJobOptions> {
   clock: Clock;
   logger: Logger;
   cluster?: Cluster;
+  /** GitHub, for the go/no-go facts on a deploy card. */
+  git?: GitHost;
 }
 
 const MAX_RENDERS = 3;
@@ -102,10 +106,16 @@ export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler
           const view = await step('read-cluster', async (): Promise<ClusterView> => readClusterView(kube, k, request.strategy, request.container));
           outcome = makePlan(request, k, view);
         }
+        const service = config.services[request.service];
+        const repo = repoOf(deps.git, service);
+        const facts =
+          'plan' in outcome && request.kind === 'deploy' && repo && request.target
+            ? await step('github-facts', async () => readGoNoGo(deps.git!, repo, service!, request.target!, outcome.plan.fromImage))
+            : undefined;
         change(request, {
           from: ['pending'],
           changeCount: request.changeCount,
-          patch: 'plan' in outcome ? { plan: outcome.plan } : { status: 'void', reason: outcome.problem, finishedAt: clock.now() },
+          patch: 'plan' in outcome ? { plan: outcome.plan, ...(facts && { facts }) } : { status: 'void', reason: outcome.problem, finishedAt: clock.now() },
           action: 'plan' in outcome ? 'planned' : 'void',
           refreshCard: false,
           ...('problem' in outcome && { timeline: `${requestKey(request.id)} cannot go ahead: ${outcome.problem}` }),

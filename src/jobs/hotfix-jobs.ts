@@ -7,6 +7,7 @@ import { HOTFIX_CREATE, HOTFIX_FINISH, HOTFIX_PR, HOTFIX_STATUS } from '../comma
 import { channelReply, mention, type Card, type Reply } from '../commands/reply.js';
 import type { FileConfig } from '../config.js';
 import type { ServiceConfig } from '../config/types.js';
+import { checkGate } from '../domain/checks.js';
 import { hotfixKey, hotfixPullBody, nextPatch, type Hotfix } from '../domain/hotfix.js';
 import { incidentKey } from '../domain/incident.js';
 import type { ChatPort } from '../ports/chat.js';
@@ -28,20 +29,7 @@ const FIRELANE = 'firelane';
 const PERMANENT: ReadonlySet<string> = new Set(['not_found', 'exists', 'no_commits', 'pull_exists', 'not_mergeable', 'conflict', 'forbidden']);
 const isRefusal = (error: unknown): error is GitHostError => error instanceof GitHostError && PERMANENT.has(error.kind);
 const short = (sha: string | null | undefined) => (sha ? sha.slice(0, 7) : '?');
-const PASSING = new Set(['success', 'neutral', 'skipped']);
 const ICON: Record<string, string> = { success: '✅', neutral: '⚪', skipped: '⚪', pending: '⏳', failure: '❌', error: '❌', cancelled: '❌', timed_out: '❌', action_required: '⚠️' };
-
-/** Whether the required checks pass: the contexts branch protection requires, or every check when none are declared. */
-export function checkGate(checks: Check[], required: string[] | undefined): { ok: boolean; blocking: string[] } {
-  const names = required ?? checks.map((c) => c.name);
-  const blocking: string[] = [];
-  for (const name of names) {
-    const found = checks.filter((c) => c.name === name);
-    if (found.length === 0) blocking.push(`${name} (expected, not reported yet)`);
-    else if (!found.every((c) => PASSING.has(c.state))) blocking.push(`${name} (${found.map((c) => c.state).join(', ')})`);
-  }
-  return { ok: blocking.length === 0, blocking };
-}
 
 const checkLines = (checks: Check[], required: string[] | undefined) =>
   checks.length

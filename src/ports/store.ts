@@ -157,10 +157,13 @@ export interface PlaybookStore {
   tick(incidentId: number, position: number, by: Omit<ChangeBy, 'action'>, at: number): { item: PlaybookItem; changed: boolean } | undefined;
 }
 
-export type NewDeployRequest = Omit<DeployRequest, 'id' | 'cardRef' | 'plan' | 'status' | 'approvals' | 'rejectedBy' | 'reason' | 'resultRevision' | 'updatedAt' | 'startedAt' | 'finishedAt' | 'changeCount'>;
+export type NewDeployRequest = Omit<
+  DeployRequest,
+  'id' | 'cardRef' | 'plan' | 'status' | 'approvals' | 'rejectedBy' | 'reason' | 'resultRevision' | 'updatedAt' | 'startedAt' | 'finishedAt' | 'changeCount' | 'facts' | 'githubDeploymentId'
+>;
 
 export type DeployPatch = Partial<
-  Pick<DeployRequest, 'status' | 'cardRef' | 'plan' | 'approvals' | 'rejectedBy' | 'reason' | 'resultRevision' | 'startedAt' | 'finishedAt'>
+  Pick<DeployRequest, 'status' | 'cardRef' | 'plan' | 'approvals' | 'rejectedBy' | 'reason' | 'resultRevision' | 'startedAt' | 'finishedAt' | 'facts' | 'githubDeploymentId'>
 >;
 
 /**

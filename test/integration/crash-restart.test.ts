@@ -76,7 +76,8 @@ describe('crash after the ack', () => {
     expect(created).toHaveLength(1);
     const room = slack.channelByName('inc-1-payment-gateway-down')!;
     expect(room).toBeDefined();
-    expect(slack.messagesIn(room.id)).toHaveLength(2); // the incident card and the checklist, each once
+    // The incident card and the checklist (a job of its own, which may come a moment later), each once.
+    await expect.poll(() => slack.messagesIn(room.id).length, { timeout: 5000, interval: 100 }).toBe(2);
     // The same request delivered again after the restart does not declare a second incident.
     const again = await fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST', headers: signedHeaders(SIGNING_SECRET, form), body: form });
     expect(((await again.json()) as { text: string }).text).toContain('INC-1');

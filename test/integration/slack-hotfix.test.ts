@@ -28,12 +28,16 @@ afterEach(async () => {
   await gh?.close();
 });
 
-async function start(options: { github?: boolean } = {}) {
-  gh = await startFakeGitHub();
+async function start(options: { github?: boolean | 'env' } = {}) {
+  gh = await startFakeGitHub(options.github === 'env' ? { pathPrefix: '/api/v3' } : {});
   repo = gh.addRepo('acme', 'payments', { defaultBranch: 'main', branches: { main: ['initial', 'feature work'], production: { from: 'main', commits: ['release 2.1.0'] } }, tags: { 'v2.1.0': 'production', 'v2.0.9': 'main' } });
   gh.addRepo('acme', 'billing', { defaultBranch: 'main', branches: { main: ['one', 'two'] }, tags: { 'v1.4.0': 'main', 'v1.10.0': 'main', 'v2.0.0-rc.1': 'main' } });
   const git = createGitHubHost({ token: gh.token, baseUrl: gh.url, retryAfterBaseMs: 0, writeSpacingMs: 0, mergeablePollMs: 5 });
-  h = await startHarness({ configYaml: YAML, ...(options.github !== false && { git }) });
+  h = await startHarness({
+    configYaml: YAML,
+    // 'env': firelane builds its own client from GITHUB_TOKEN and GITHUB_API_URL, as in production.
+    ...(options.github === 'env' ? { env: { GITHUB_TOKEN: gh.token, GITHUB_API_URL: gh.url } } : options.github !== false && { git }),
+  });
 }
 
 /** What firelane posted (not answered privately) since `from`, as text. */
@@ -186,5 +190,14 @@ describe('/hotfix over Slack with GitHub', () => {
     const created = await hotfix('create payments "retry me"', 'C0GENERAL');
     expect(created.posted).toMatch(/branch `hotfix\/retry-me` created/);
     expect(gh.requests.filter((r) => r.method === 'POST' && /git\/refs$/.test(r.path))).toHaveLength(2);
+  });
+
+  it('GitHub Enterprise Server through GITHUB_API_URL (the /api/v3 prefix), with the client firelane builds itself', async () => {
+    await start({ github: 'env' });
+    expect(gh.url).toMatch(/\/api\/v3$/);
+    const created = await hotfix('create payments "enterprise"', 'C0GENERAL');
+    expect(created.posted).toMatch(/branch `hotfix\/enterprise` created in acme\/payments from production/);
+    // The token travels only in the Authorization header, never in a URL.
+    expect(gh.requests.some((r) => r.path.includes(gh.token))).toBe(false);
   });
 });

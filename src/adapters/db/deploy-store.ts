@@ -45,6 +45,8 @@ function toRequest(row: Row): DeployRequest {
     startedAt: row.startedAt,
     finishedAt: row.finishedAt,
     changeCount: row.changeCount,
+    facts: row.facts ?? null,
+    githubDeploymentId: row.githubDeploymentId,
   };
 }
 

@@ -1,6 +1,7 @@
 // SQLite schema (drizzle). Times are integer milliseconds since the epoch, UTC.
 import { sql } from 'drizzle-orm';
 import { sqliteTable, integer, text, index, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import type { GoNoGo } from '../../domain/deploy-request.js';
 
 export const incidents = sqliteTable(
   'incidents',
@@ -212,6 +213,10 @@ export const deployRequests = sqliteTable(
     toSlot: text('to_slot', { enum: ['blue', 'green'] }),
     /** Replicas of the deployment (blue-green: of the live colour) when the card was posted. */
     planReplicas: integer('plan_replicas'),
+    /** Go/no-go facts read from GitHub for the card (checks of the version's commit, commits since the running one). */
+    facts: text('facts', { mode: 'json' }).$type<GoNoGo>(),
+    /** The GitHub Deployment recording this rollout, once created. */
+    githubDeploymentId: integer('github_deployment_id'),
     expiresAt: integer('expires_at').notNull(),
     status: text('status').notNull(),
     approvals: text('approvals', { mode: 'json' }).$type<Array<{ by: string; at: number }>>().notNull().default([]),

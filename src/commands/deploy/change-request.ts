@@ -11,8 +11,14 @@ export const PREPARE_REQUEST = 'deploy.prepare';
 export const EXPIRE_REQUEST = 'deploy.expire';
 export const REFRESH_REQUEST_CARD = 'deploy.refresh-card';
 export const EXECUTE_REQUEST = 'deploy.execute';
+/** Records the rollout as a GitHub Deployment status (jobs/github-deploys); a no-op without GitHub. */
+export const GITHUB_DEPLOYMENT = 'deploy.github';
+
+/** The request states GitHub hears about: the start of a rollout and how it ended. */
+const REPORTED: ReadonlySet<RequestStatus> = new Set(['executing', 'succeeded', 'failed', 'rolled_back']);
 
 export const prepareJobKey = (id: number) => `deploy-prepare:${id}`;
+export const githubDeploymentJobKey = (id: number, status: string) => `deploy-github:${id}:${status}`;
 
 export interface RequestChange {
   from: readonly RequestStatus[];
@@ -48,6 +54,10 @@ export function changeRequest(store: Store, clock: Clock, request: DeployRequest
     }
     if (change.refreshCard !== false) {
       store.jobs.enqueue({ kind: REFRESH_REQUEST_CARD, key: `deploy-card:${request.id}:${updated.changeCount}`, payload: { requestId: request.id } });
+    }
+    // Once per status: a second change in the same status finds the job's key taken.
+    if (REPORTED.has(updated.status)) {
+      store.jobs.enqueue({ kind: GITHUB_DEPLOYMENT, key: githubDeploymentJobKey(request.id, updated.status), payload: { requestId: request.id, status: updated.status } });
     }
     if (updated.status === 'approved' && request.status !== 'approved') {
       store.jobs.enqueue({ kind: EXECUTE_REQUEST, key: executeJobKey(request.id), payload: { requestId: request.id } });

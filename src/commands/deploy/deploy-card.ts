@@ -1,8 +1,8 @@
 // How a deploy or rollback request looks in chat: one card, re-rendered in place at each change.
-import { requestKey, type DeployRequest } from '../../domain/deploy-request.js';
+import { requestKey, type DeployRequest, type GoNoGo } from '../../domain/deploy-request.js';
 import { incidentKey } from '../../domain/incident.js';
 import type { ApprovalPolicy } from '../../config/types.js';
-import { channelReply, mention, timeToken, type Button, type Card, type Reply } from '../reply.js';
+import { channelReply, mention, timeToken, type Button, type Card, type Field, type Reply } from '../reply.js';
 
 /**
  * Replicas updated so far while a rollout runs, or the health window's time left (as text) after it;
@@ -33,7 +33,7 @@ function statusLine(request: DeployRequest, required: number, rollout?: RolloutS
   switch (request.status) {
     case 'pending':
       return request.plan
-        ? `⏳ Waiting for approval (${request.approvals.length} of ${required})${request.approvals.length ? `, ${approvedBy} so far` : ''}`
+        ? `${failedChecksWarning(request)}⏳ Waiting for approval (${request.approvals.length} of ${required})${request.approvals.length ? `, ${approvedBy} so far` : ''}`
         : '⏳ Reading the cluster to show what would change…';
     case 'approved':
       return `✅ Approved: ${approvedBy}. Starting the rollout.`;
@@ -58,6 +58,35 @@ function statusLine(request: DeployRequest, required: number, rollout?: RolloutS
     case 'void':
       return `⚠️ Void${reason}`;
   }
+}
+
+/** Approvers see failed required checks of the version before they click. */
+function failedChecksWarning(request: DeployRequest): string {
+  const failed = request.facts?.checks?.requiredFailed ?? [];
+  return failed.length ? `⚠️ Checks FAILED for ${request.target ?? 'this version'}: ${failed.join(', ')}. ` : '';
+}
+
+/** The go/no-go facts from GitHub as card fields. */
+function factFields(facts: GoNoGo | null): Field[] {
+  if (!facts) return [];
+  const fields: Field[] = [];
+  const checks = facts.checks;
+  if (checks) {
+    fields.push({
+      label: 'Checks',
+      value: checks.requiredFailed.length
+        ? `❌ failed: ${checks.blocking.join(', ')}`
+        : checks.blocking.length
+          ? `⏳ not all passed yet: ${checks.blocking.join(', ')}`
+          : checks.total
+            ? `✅ ${checks.passed} of ${checks.total} passed`
+            : 'none reported',
+    });
+  }
+  const changes = facts.changes;
+  if (changes) fields.push({ label: 'Changes', value: `${changes.count} commit${changes.count === 1 ? '' : 's'} since ${changes.since}${changes.titles.length ? `: ${changes.titles.join('; ')}` : ''}` });
+  if (facts.note) fields.push({ label: 'GitHub', value: facts.note });
+  return fields;
 }
 
 function title(request: DeployRequest): string {
@@ -90,6 +119,7 @@ export function requestCard(request: DeployRequest, policy: ApprovalPolicy | und
           : (request.target ?? '…'),
     },
     { label: 'Strategy', value: request.strategy },
+    ...factFields(request.facts),
     { label: 'Requested by', value: mention(request.requester) },
     { label: 'Incident', value: request.incidentId !== null ? incidentKey(request.incidentId) : 'none' },
     {

@@ -16,6 +16,7 @@ import { requestKey, type DeployRequest } from '../../../src/domain/deploy-reque
 import { createDeployJobs } from '../../../src/jobs/deploy-jobs.js';
 import { createIncidentJobs } from '../../../src/jobs/incident-jobs.js';
 import { createReconcileJobs, reconcileWhenBuried } from '../../../src/jobs/reconcile-deploys.js';
+import { createGitHubDeployJobs } from '../../../src/jobs/github-deploys.js';
 import { createWorker, type Worker } from '../../../src/jobs/worker.js';
 import type { ChatPort } from '../../../src/ports/chat.js';
 import { createManualClock, type ManualClock } from '../../../src/ports/clock.js';
@@ -101,6 +102,7 @@ export function createDeployFixture(options: { config?: FileConfig; rolloutPolls
       ...createIncidentJobs(deps),
       ...createDeployJobs({ ...deps, ...(withCluster && { cluster }), pollIntervalMs: 1_000, sleep: async (ms) => clock.advance(ms) }),
       ...createReconcileJobs({ ...deps, ...(withCluster && { cluster }) }),
+      ...createGitHubDeployJobs(deps), // without GitHub: each status job ends at once
     },
     onBuried: reconcileWhenBuried(store),
     logger,

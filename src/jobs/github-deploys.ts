@@ -1,0 +1,97 @@
+// GitHub's side of a deploy, when GitHub is set up and the service has a `repo`: the go/no-go facts
+// on the request card (the checks of the commit behind the version, the commits since the running
+// version), and a GitHub Deployment per rollout with its statuses, so GitHub shows what runs where.
+// GitHub never blocks a deploy: what cannot be read becomes a note on the card, and a Deployment
+// that cannot be recorded is logged.
+import type { Logger } from 'pino';
+import { GITHUB_DEPLOYMENT, githubDeploymentJobKey } from '../commands/deploy/change-request.js';
+import type { FileConfig } from '../config.js';
+import type { ServiceConfig } from '../config/types.js';
+import { checkGate, isPassing } from '../domain/checks.js';
+import { imageTag, REQUEST_STATUSES, requestKey, type DeployRequest, type GoNoGo } from '../domain/deploy-request.js';
+import { GitHostError, parseRepoName, type DeploymentState, type GitHost, type RepoName } from '../ports/git-host.js';
+import type { Store } from '../ports/store.js';
+import { PermanentJobError, RetryLater, type JobHandler } from './worker.js';
+
+const MAX_TITLES = 5;
+
+/** The repository of a service, when it has one and GitHub is set up. */
+export function repoOf(git: GitHost | undefined, service: ServiceConfig | undefined): RepoName | undefined {
+  return git && service?.repo ? parseRepoName(service.repo) : undefined;
+}
+
+/** The facts an approver should see before approving `version`, with `runningImage` running now. */
+export async function readGoNoGo(git: GitHost, repo: RepoName, service: ServiceConfig, version: string, runningImage: string): Promise<GoNoGo> {
+  const where = `${repo.owner}/${repo.repo}`;
+  try {
+    const ref = await git.resolveRef(repo, version);
+    if (!ref) return { note: `${where} has no tag or branch named ${version}, so its checks are unknown` };
+    const [checks, required] = await Promise.all([git.checks(repo, ref.sha), git.requiredChecks(repo, service.productionBranch)]);
+    const gate = checkGate(checks, required);
+    const facts: GoNoGo = {
+      sha: ref.sha,
+      checks: { passed: checks.filter(isPassing).length, total: checks.length, blocking: gate.blocking, requiredFailed: gate.failed },
+    };
+    const running = imageTag(runningImage);
+    const since = running && (await git.resolveRef(repo, running));
+    if (since) {
+      const comparison = await git.compare(repo, since.name, ref.name);
+      facts.changes = { since: running!, count: comparison.aheadBy, titles: comparison.commits.slice(-MAX_TITLES).map((c) => c.title) };
+    } else if (running) facts.note = `the running version ${running} is not a tag or branch in ${where}, so the changes since it are unknown`;
+    return facts;
+  } catch (error) {
+    return { note: `GitHub could not be read (${error instanceof Error ? error.message : String(error)})` };
+  }
+}
+
+export interface GitHubDeployDeps {
+  store: Store;
+  config: FileConfig;
+  logger: Logger;
+  git?: GitHost;
+}
+
+/** The GitHub Deployment status of a request's state: in_progress while it runs, then success, failure or inactive (rolled back). */
+const STATE: Partial<Record<DeployRequest['status'], DeploymentState>> = { executing: 'in_progress', succeeded: 'success', failed: 'failure', rolled_back: 'inactive' };
+
+export function createGitHubDeployJobs(deps: GitHubDeployDeps): Record<string, JobHandler> {
+  const { store, config, logger, git } = deps;
+  return {
+    async [GITHUB_DEPLOYMENT](payload, { step }) {
+      const request = store.deploys.get(Number(payload.requestId));
+      if (!request) throw new PermanentJobError(`request ${String(payload.requestId)} does not exist`);
+      const status = String(payload.status) as DeployRequest['status'];
+      const state = STATE[status];
+      const service = Object.hasOwn(config.services, request.service) ? config.services[request.service] : undefined;
+      const repo = repoOf(git, service);
+      if (!state || !repo || !git || !request.plan) return;
+      const key = requestKey(request.id);
+      // The version as GitHub knows it: the tag asked for, or the tag of the image a rollback returns to.
+      const ref = request.kind === 'deploy' ? (request.target ?? '') : (imageTag(request.plan.toImage) ?? request.plan.toImage);
+      try {
+        let id = request.githubDeploymentId;
+        if (id === null) {
+          // Made by the in_progress job; a later status waits for it rather than making a second one.
+          if (status !== 'executing') {
+            const first = store.jobs.state(githubDeploymentJobKey(request.id, 'executing'));
+            if (first === 'queued' || first === 'running') throw new RetryLater(`the GitHub Deployment of ${key} is not created yet`, 1_000);
+          }
+          id = await step('create', async () =>
+            (await git.createDeployment(repo, { ref, environment: request.environment, description: `${key}: ${request.kind} ${request.service} ${ref}`.slice(0, 140), payload: { request: key, image: request.plan!.toImage } })).id,
+          );
+          store.transaction(() => store.deploys.transition(request.id, { from: REQUEST_STATUSES }, { githubDeploymentId: id }, { actor: 'firelane', platform: request.platform, action: `${request.kind}.github_deployment` }));
+        }
+        await step('status', async () => {
+          await git.setDeploymentStatus(repo, id!, state, { description: `${key} ${status.replace('_', ' ')}${request.reason ? `: ${request.reason}` : ''}`.slice(0, 140) });
+          return null;
+        });
+      } catch (error) {
+        if (error instanceof GitHostError && error.kind !== 'rate_limited' && error.kind !== 'upstream') {
+          logger.warn({ request: key, err: error }, 'GitHub refused to record the deployment; the rollout is not affected');
+          throw new PermanentJobError(error.message);
+        }
+        throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,97 @@
+// /deploy with GitHub set up: the card shows the go/no-go facts (checks of the version's commit,
+// commits since the running version) and flags failed required checks before anyone approves; each
+// rollout is recorded as a GitHub Deployment with its statuses. Signed Slack requests, the memory
+// cluster, and the real octokit adapter on the fake GitHub REST API.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createGitHubHost } from '../../src/adapters/github/github-host.js';
+import { createMemoryCluster, type MemoryCluster } from '../fakes/memory-cluster.js';
+import { startFakeGitHub, type FakeGitHub, type FakeRepo } from '../fakes/fake-github.js';
+import { buttonClick, startHarness, type Harness } from '../support/harness.js';
+import { CHANNEL, IMAGE, PAYMENTS, deployYaml } from './deploy-config.js';
+import { blockTexts, buttons, cardField } from './slack-helpers.js';
+
+let h: Harness;
+let gh: FakeGitHub;
+let repo: FakeRepo;
+let cluster: MemoryCluster;
+afterEach(async () => {
+  await h?.close();
+  await gh?.close();
+});
+
+async function start() {
+  gh = await startFakeGitHub();
+  repo = gh.addRepo('acme', 'payments', {
+    defaultBranch: 'main',
+    branches: { main: ['initial'], production: { from: 'main', commits: ['release 2.1.0'] } },
+    tags: { 'v2.1.0': 'production' },
+  });
+  repo.commit('production', 'Treat NULL refund amounts as zero');
+  repo.commit('production', 'Log refund failures with the order id');
+  repo.tag('v2.1.1', 'production');
+  cluster = createMemoryCluster({ rolloutPolls: 2 });
+  cluster.addDeployment({ ...PAYMENTS, name: 'payments', images: { app: `${IMAGE}:v2.1.0` }, replicas: 3 });
+  const git = createGitHubHost({ token: gh.token, baseUrl: gh.url, retryAfterBaseMs: 0, writeSpacingMs: 0, mergeablePollMs: 5 });
+  h = await startHarness({ configYaml: deployYaml(['U0LEAD1']).replace('window: 1s', 'window: 1s\n    productionBranch: production'), cluster, git, deploy: { pollIntervalMs: 5 } });
+}
+
+function card(id: number) {
+  const request = h.firelane.store.deploys.get(id)!;
+  return h.slack.messages.find((m) => m.channel === request.roomId && m.ts === request.cardRef)!;
+}
+
+async function approve(id: number) {
+  const message = card(id);
+  const button = buttons(message.blocks).find((b) => b.text.text === 'Approve')!;
+  const before = h.slack.responses.length;
+  await h.interaction(buttonClick({ user: 'U0LEAD1', channel: CHANNEL, messageTs: message.ts, actionId: button.action_id, value: button.value, responseUrl: h.slack.responseUrl() }));
+  await vi.waitFor(() => expect(h.slack.responses.length).toBeGreaterThan(before));
+  await h.drain();
+}
+
+describe('/deploy with GitHub', () => {
+  it('flags failed required checks on the card, lists the commits since the running version, and records the Deployment', async () => {
+    await start();
+    repo.protect('production', ['ci']);
+    repo.setCheckRun('v2.1.1', 'ci', { status: 'completed', conclusion: 'failure' });
+    repo.setStatus('v2.1.1', 'lint', 'success');
+
+    await h.command('payments v2.1.1', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
+    await h.drain();
+    const posted = card(1);
+    expect(cardField(posted.blocks, 'Checks')).toBe('❌ failed: ci (failure)');
+    expect(cardField(posted.blocks, 'Changes')).toBe('2 commits since v2.1.0: Treat NULL refund amounts as zero; Log refund failures with the order id');
+    expect(blockTexts(posted.blocks).join('\n')).toContain('⚠️ Checks FAILED for v2.1.1: ci.');
+    // Flagged, not blocked: the approver decides.
+    expect(buttons(posted.blocks).map((b) => b.text.text)).toEqual(['Approve', 'Reject']);
+
+    await approve(1);
+    await h.drain();
+    expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded' });
+    const [deployment] = repo.deployments();
+    expect(deployment).toMatchObject({ ref: 'v2.1.1', sha: repo.sha('v2.1.1'), environment: 'production' });
+    expect(repo.deploymentStatuses(deployment.id).map((s: { state: string }) => s.state).sort()).toEqual(['in_progress', 'success']);
+    expect(h.firelane.store.deploys.get(1)!.githubDeploymentId).toBe(deployment.id);
+  });
+
+  it('passing checks are shown as such; a version GitHub does not know is said on the card and does not stop the rollout', async () => {
+    await start();
+    repo.setCheckRun('v2.1.1', 'ci', { status: 'completed', conclusion: 'success' });
+    await h.command('payments v2.1.1', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
+    await h.drain();
+    expect(cardField(card(1).blocks, 'Checks')).toBe('✅ 1 of 1 passed');
+    expect(blockTexts(card(1).blocks).join('\n')).not.toContain('FAILED');
+    await approve(1);
+    await h.drain();
+
+    await h.command('payments v9.9.9', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
+    await h.drain();
+    expect(cardField(card(2).blocks, 'GitHub')).toBe('acme/payments has no tag or branch named v9.9.9, so its checks are unknown');
+    await approve(2);
+    await h.drain();
+    // GitHub refuses a Deployment of an unknown ref; the rollout does not care.
+    expect(h.firelane.store.deploys.get(2)).toMatchObject({ status: 'succeeded' });
+    expect(repo.deployments().map((d: { ref: string }) => d.ref)).toEqual(['v2.1.1']);
+    expect(h.firelane.store.jobs.state('deploy-github:2:executing')).toBe('dead');
+  });
+});
