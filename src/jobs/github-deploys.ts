@@ -69,13 +69,14 @@ export function createGitHubDeployJobs(deps: GitHubDeployDeps): Record<string, J
       // The version as GitHub knows it: the tag asked for, or the tag of the image a rollback returns to.
       const ref = request.kind === 'deploy' ? (request.target ?? '') : (imageTag(request.plan.toImage) ?? request.plan.toImage);
       try {
-        let id = request.githubDeploymentId;
+        // Made by the in_progress job; a later status waits for it rather than making a second one
+        // (and reads the id only after that job has finished).
+        if (status !== 'executing') {
+          const first = store.jobs.state(githubDeploymentJobKey(request.id, 'executing'));
+          if (first === 'queued' || first === 'running') throw new RetryLater(`the GitHub Deployment of ${key} is not created yet`, 1_000);
+        }
+        let id = store.deploys.get(request.id)!.githubDeploymentId;
         if (id === null) {
-          // Made by the in_progress job; a later status waits for it rather than making a second one.
-          if (status !== 'executing') {
-            const first = store.jobs.state(githubDeploymentJobKey(request.id, 'executing'));
-            if (first === 'queued' || first === 'running') throw new RetryLater(`the GitHub Deployment of ${key} is not created yet`, 1_000);
-          }
           id = await step('create', async () =>
             (await git.createDeployment(repo, { ref, environment: request.environment, description: `${key}: ${request.kind} ${request.service} ${ref}`.slice(0, 140), payload: { request: key, image: request.plan!.toImage } })).id,
           );

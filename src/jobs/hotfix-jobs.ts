@@ -14,6 +14,7 @@ import type { ChatPort } from '../ports/chat.js';
 import type { Clock } from '../ports/clock.js';
 import { GitHostError, parseRepoName, type Check, type GitHost, type RepoName } from '../ports/git-host.js';
 import type { HotfixPatch, Store } from '../ports/store.js';
+import { REFRESH_INCIDENT_CARD } from './incident-jobs.js';
 import { PermanentJobError, type JobContext, type JobHandler } from './worker.js';
 
 export interface HotfixJobDeps {
@@ -63,6 +64,7 @@ export function createHotfixJobs(deps: HotfixJobDeps): Record<string, JobHandler
     return store.transaction(() => {
       const changed = store.hotfixes.update(hotfix.id, from, patch, by(hotfix, action, payload));
       if (changed && hotfix.incidentId !== null) {
+        store.jobs.enqueue({ kind: REFRESH_INCIDENT_CARD, key: `incident-card:${hotfix.incidentId}:hotfix-${hotfix.id}:${action}`, payload: { incidentId: hotfix.incidentId } });
         store.incidents.addEvent({ incidentId: hotfix.incidentId, at: clock.now(), actor: by(hotfix, action, payload).actor, platform: hotfix.platform, kind: `hotfix_${action}`, text: timeline, data: { hotfix: hotfixKey(hotfix.id) } });
       }
       return changed;

@@ -25,12 +25,15 @@ export interface IncidentJobDeps {
 
 const MAX_NAME_ATTEMPTS = 20;
 
+/** Re-renders the pinned card only (e.g. when a linked hotfix moves on). */
+export const REFRESH_INCIDENT_CARD = 'incident.refresh-card';
+
 export function createIncidentJobs(deps: IncidentJobDeps): Record<string, JobHandler> {
   const { store, config, clock } = deps;
 
   const load = (payload: Record<string, unknown>) => loadIncident(deps, payload);
 
-  const cardReply = (incident: Incident): Reply => channelReply('', incidentCard(incident));
+  const cardReply = (incident: Incident): Reply => channelReply('', incidentCard(incident, store.hotfixes.ofIncident(incident.id)));
 
   /**
    * Announcements go to a channel firelane may not be allowed to post in: then the war room gets
@@ -127,6 +130,16 @@ export function createIncidentJobs(deps: IncidentJobDeps): Record<string, JobHan
         data: { roomId, messageId, author: message.author },
         dedupeKey: job.key,
       });
+    },
+
+    async [REFRESH_INCIDENT_CARD](payload, { step }) {
+      const { incident, chat } = load(payload);
+      if (!incident.roomId || !incident.cardRef) {
+        if (store.jobs.state(`war-room:${incident.id}`) === 'dead') return;
+        throw new RetryLater(`the war room of ${incidentKey(incident.id)} is not open yet`, 2_000);
+      }
+      const { roomId, cardRef } = incident;
+      await step('card', () => chat.update(roomId, cardRef, cardReply(store.incidents.get(incident.id)!)));
     },
 
     async [BROADCAST](payload, { step }) {

@@ -200,6 +200,8 @@ export interface HotfixStore {
   byBranch(repo: string, branch: string): Hotfix | undefined;
   /** Live hotfixes (creating, open or merged), newest first; of one incident when given. */
   live(incidentId?: number): Hotfix[];
+  /** Every hotfix of an incident that did not fail (finished ones too), oldest first: its card. */
+  ofIncident(incidentId: number): Hotfix[];
   /** Applied only while the status is one of `from`; undefined when the guard did not hold. */
   update(id: number, from: readonly HotfixStatus[], patch: HotfixPatch, by: ChangeBy): Hotfix | undefined;
 }

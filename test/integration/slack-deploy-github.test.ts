@@ -49,6 +49,17 @@ async function approve(id: number) {
   await h.drain();
 }
 
+/** Waits (running due jobs) until the Deployment has exactly these statuses. */
+async function statesOf(id: number, states: string[]) {
+  await vi.waitFor(
+    async () => {
+      await h.drain();
+      expect(repo.deploymentStatuses(id).map((s: { state: string }) => s.state).sort()).toEqual(states);
+    },
+    { timeout: 5_000, interval: 200 },
+  );
+}
+
 describe('/deploy with GitHub', () => {
   it('flags failed required checks on the card, lists the commits since the running version, and records the Deployment', async () => {
     await start();
@@ -70,7 +81,8 @@ describe('/deploy with GitHub', () => {
     expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded' });
     const [deployment] = repo.deployments();
     expect(deployment).toMatchObject({ ref: 'v2.1.1', sha: repo.sha('v2.1.1'), environment: 'production' });
-    expect(repo.deploymentStatuses(deployment.id).map((s: { state: string }) => s.state).sort()).toEqual(['in_progress', 'success']);
+    // The final status waits for the first one's job (a retry a second later).
+    await statesOf(deployment.id, ['in_progress', 'success']);
     expect(h.firelane.store.deploys.get(1)!.githubDeploymentId).toBe(deployment.id);
   });
 
@@ -93,5 +105,20 @@ describe('/deploy with GitHub', () => {
     expect(h.firelane.store.deploys.get(2)).toMatchObject({ status: 'succeeded' });
     expect(repo.deployments().map((d: { ref: string }) => d.ref)).toEqual(['v2.1.1']);
     expect(h.firelane.store.jobs.state('deploy-github:2:executing')).toBe('dead');
+  });
+
+  it('a failed rollout ends its GitHub Deployment with failure and the reason', async () => {
+    await start();
+    cluster.failNextRollout(PAYMENTS, 'pod payments-x is in CrashLoopBackOff');
+    await h.command('payments v2.1.1', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
+    await h.drain();
+    await approve(1);
+    await h.drain();
+    expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'failed' });
+    const [deployment] = repo.deployments();
+    await statesOf(deployment.id, ['failure', 'in_progress']);
+    const statuses = repo.deploymentStatuses(deployment.id) as Array<{ state: string; description: string }>;
+    expect(repo.deployments()).toHaveLength(1);
+    expect(statuses.find((s) => s.state === 'failure')!.description).toMatch(/^REQ-1 failed: pod payments-x is in CrashLoopBackOff/);
   });
 });

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createGitHubHost } from '../../src/adapters/github/github-host.js';
 import { startFakeGitHub, type FakeGitHub, type FakeRepo } from '../fakes/fake-github.js';
 import { startHarness, type Harness } from '../support/harness.js';
-import { ackText, blockTexts, declare, snapshot } from './slack-helpers.js';
+import { ackText, blockTexts, cardField, cardMessage, declare, snapshot } from './slack-helpers.js';
 
 const YAML = `incidents:
   announceChannel: C0INCIDENTS
@@ -62,6 +62,8 @@ describe('/hotfix over Slack with GitHub', () => {
     expect(created.ack).toContain('HF-1: creating `hotfix/INC-1-fix-null-amount-in-refunds` in acme/payments from production for INC-1');
     expect(repo.refs()['refs/heads/hotfix/INC-1-fix-null-amount-in-refunds']).toBe(repo.sha('production'));
     expect(created.posted).toMatch(/HF-1: branch `hotfix\/INC-1-fix-null-amount-in-refunds` created in acme\/payments from production \([0-9a-f]{7}\) for INC-1/);
+    // The pinned incident card links the hotfix.
+    expect(cardField(cardMessage(h, 1).blocks, 'Hotfix')).toBe('`hotfix/INC-1-fix-null-amount-in-refunds`');
 
     // No commits yet: said in plain words, nothing opened.
     const early = await hotfix('pr', room);
@@ -80,6 +82,7 @@ describe('/hotfix over Slack with GitHub', () => {
     expect(pull.body).toContain('- [ ] Required checks pass');
     expect(pr.posted).toContain(`pull request #${pull.number} opened into production, labelled hotfix: ${pull.html_url}`);
     expect(h.firelane.store.hotfixes.get(1)).toMatchObject({ status: 'open', prNumber: pull.number });
+    expect(cardField(cardMessage(h, 1).blocks, 'Hotfix')).toBe(`\`hotfix/INC-1-fix-null-amount-in-refunds\` · PR #${pull.number} ${pull.html_url}`);
 
     // Required check failing: status shows it, finish refuses and merges nothing.
     repo.protect('production', ['ci']);
@@ -107,6 +110,7 @@ describe('/hotfix over Slack with GitHub', () => {
     expect(finished.posted).toContain('HF-1 finished: payments v2.1.1');
     expect(finished.posted).toContain('Deploy it with /deploy payments v2.1.1');
     expect(h.firelane.store.hotfixes.get(1)).toMatchObject({ status: 'finished', tag: 'v2.1.1', releaseUrl: release.html_url });
+    expect(cardField(cardMessage(h, 1).blocks, 'Hotfix')).toMatch(/ · released v2\.1\.1$/);
 
     const timeline = h.firelane.store.incidents.timeline(1).map((e) => e.text).join('\n');
     expect(timeline).toMatch(/HF-1: branch hotfix\/INC-1-fix-null-amount-in-refunds created/);
@@ -199,5 +203,23 @@ describe('/hotfix over Slack with GitHub', () => {
     expect(created.posted).toMatch(/branch `hotfix\/enterprise` created in acme\/payments from production/);
     // The token travels only in the Authorization header, never in a URL.
     expect(gh.requests.some((r) => r.path.includes(gh.token))).toBe(false);
+  });
+
+  it('GitHub refusals come back in plain words: an unknown --from ref (404), a head that moved during the merge (409)', async () => {
+    await start();
+    const missing = await hotfix('create payments "from nowhere" --from=release/9.9', 'C0GENERAL');
+    expect(missing.posted).toMatch(/could not create `hotfix\/from-nowhere`: acme\/payments has no branch or tag named release\/9\.9/);
+    expect(h.firelane.store.hotfixes.get(1)).toMatchObject({ status: 'failed' });
+
+    await hotfix('create payments "moving target"', 'C0GENERAL');
+    repo.commit('hotfix/moving-target', 'fix');
+    await hotfix('pr hotfix/moving-target', 'C0GENERAL');
+    gh.failNext({ method: 'PUT', path: /\/merge$/, status: 409, body: { message: 'Head branch was modified. Review and try the merge again.', documentation_url: 'https://docs.github.com/rest' } });
+    const moved = await hotfix('finish hotfix/moving-target', 'C0GENERAL');
+    expect(moved.posted).toMatch(/HF-2: not merged: the branch moved while firelane checked it \(.*Head branch was modified.*\); run \/hotfix finish again/);
+    expect(h.firelane.store.hotfixes.get(2)).toMatchObject({ status: 'open', mergeSha: null });
+    // Asked again, it merges.
+    const done = await hotfix('finish hotfix/moving-target', 'C0GENERAL');
+    expect(done.posted).toContain('HF-2 finished: payments v2.1.1');
   });
 });

@@ -1,6 +1,6 @@
 // Hotfixes on SQLite: one live hotfix per branch of a repo (a partial unique index), guarded
 // status changes, and an audit row for every write in the caller's transaction.
-import { and, desc, eq, inArray, ne } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, ne } from 'drizzle-orm';
 import { hotfixKey, type Hotfix, type HotfixStatus } from '../../domain/hotfix.js';
 import { conflict } from '../../errors.js';
 import type { Clock } from '../../ports/clock.js';
@@ -54,6 +54,15 @@ export function createHotfixStore({ db }: DbHandle, audit: AuditLog, clock: Cloc
         .from(hotfixes)
         .where(and(inArray(hotfixes.status, LIVE), ...(incidentId === undefined ? [] : [eq(hotfixes.incidentId, incidentId)])))
         .orderBy(desc(hotfixes.id))
+        .all()
+        .map(toHotfix);
+    },
+    ofIncident(incidentId) {
+      return db
+        .select()
+        .from(hotfixes)
+        .where(and(eq(hotfixes.incidentId, incidentId), ne(hotfixes.status, 'failed')))
+        .orderBy(asc(hotfixes.id))
         .all()
         .map(toHotfix);
     },

@@ -1,4 +1,5 @@
 // How an incident looks in chat: the pinned card, one-line summaries, severity labels.
+import type { Hotfix } from '../../domain/hotfix.js';
 import { incidentKey, type Incident } from '../../domain/incident.js';
 import type { Severity } from '../../domain/severity.js';
 import { formatDuration } from '../../domain/duration.js';
@@ -14,7 +15,16 @@ export function roomText(incident: Incident): string {
   return incident.roomId && incident.roomName ? roomLink(incident.roomId, incident.roomName) : '(war room being opened)';
 }
 
-export function incidentCard(incident: Incident): Card {
+/** What the card shows of a hotfix linked to the incident. */
+export type HotfixLine = Pick<Hotfix, 'branch' | 'status' | 'prNumber' | 'prUrl' | 'tag'>;
+
+function hotfixText(h: HotfixLine): string {
+  const pull = h.prNumber !== null ? ` · PR #${h.prNumber}${h.prUrl ? ` ${h.prUrl}` : ''}` : '';
+  const stage = h.status === 'finished' ? ` · released ${h.tag ?? ''}`.trimEnd() : h.status === 'merged' ? ' · merged' : h.status === 'creating' ? ' · being created' : '';
+  return `\`${h.branch}\`${pull}${stage}`;
+}
+
+export function incidentCard(incident: Incident, hotfixes: readonly HotfixLine[] = []): Card {
   const key = incidentKey(incident.id);
   return {
     title: `${key}: ${incident.title}`,
@@ -27,6 +37,7 @@ export function incidentCard(incident: Incident): Card {
       { label: 'Comms lead', value: incident.commsLead ? mention(incident.commsLead) : 'unassigned' },
       { label: 'Declared', value: `${timeToken(incident.declaredAt)} by ${mention(incident.declaredBy)}` },
       { label: 'Last update', value: timeToken(incident.lastUpdateAt) },
+      ...(hotfixes.length ? [{ label: hotfixes.length === 1 ? 'Hotfix' : 'Hotfixes', value: hotfixes.map(hotfixText).join('\n') }] : []),
     ],
     buttons:
       incident.status === 'resolved'
