@@ -149,6 +149,19 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
     }
   }
 
+  /** A patch of a Deployment from fieldManager firelane; `what` names it in an error. */
+  async function patchDeployment(target: DeploymentTarget, name: string, body: object, strategy: PatchStrategy, what: string): Promise<DeploymentState> {
+    try {
+      const patched = await api(target).apps.patchNamespacedDeployment(
+        { name, namespace: target.namespace, body, fieldManager: FIELD_MANAGER },
+        setHeaderOptions('Content-Type', strategy),
+      );
+      return toState(patched);
+    } catch (error) {
+      throw kubeError(error, what);
+    }
+  }
+
   /** ReplicaSets the Deployment controls, newest revision first. */
   async function ownedReplicaSets(target: DeploymentTarget, deployment: V1Deployment): Promise<V1ReplicaSet[]> {
     let list;
@@ -213,15 +226,7 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
         metadata: { annotations: { [CHANGE_CAUSE]: meta.changeCause } },
         spec: { template: { spec: { containers: [{ name: container, image }] } } },
       };
-      try {
-        const patched = await api(target).apps.patchNamespacedDeployment(
-          { name: target.deployment, namespace: target.namespace, body, fieldManager: FIELD_MANAGER },
-          setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
-        );
-        return toState(patched);
-      } catch (error) {
-        throw kubeError(error, `set the image of ${target.namespace}/${target.deployment}`);
-      }
+      return patchDeployment(target, target.deployment, body, PatchStrategy.StrategicMergePatch, `set the image of ${target.namespace}/${target.deployment}`);
     },
 
     async rolloutProgress(target): Promise<RolloutProgress> {
@@ -264,29 +269,13 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
         { op: 'replace', path: '/spec/template', value: template },
         { op: 'replace', path: '/metadata/annotations', value: annotations },
       ];
-      try {
-        const patched = await api(target).apps.patchNamespacedDeployment(
-          { name: target.deployment, namespace: target.namespace, body: patch, fieldManager: FIELD_MANAGER },
-          setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
-        );
-        return toState(patched);
-      } catch (error) {
-        throw kubeError(error, `roll back ${target.namespace}/${target.deployment}`);
-      }
+      return patchDeployment(target, target.deployment, patch, PatchStrategy.JsonPatch, `roll back ${target.namespace}/${target.deployment}`);
     },
 
     async scale(target, replicas, meta) {
       // A patch of the Deployment (not the scale subresource): the Role grants patch on deployments.
       const body = { metadata: { annotations: { [CHANGE_CAUSE]: meta.changeCause } }, spec: { replicas } };
-      try {
-        const patched = await api(target).apps.patchNamespacedDeployment(
-          { name: target.deployment, namespace: target.namespace, body, fieldManager: FIELD_MANAGER },
-          setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
-        );
-        return toState(patched);
-      } catch (error) {
-        throw kubeError(error, `scale ${target.namespace}/${target.deployment} to ${replicas}`);
-      }
+      return patchDeployment(target, target.deployment, body, PatchStrategy.StrategicMergePatch, `scale ${target.namespace}/${target.deployment} to ${replicas}`);
     },
 
     async readService(target) {
@@ -331,20 +320,16 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
         if (!(e instanceof FirelaneError && e.code === 'not_found')) throw e;
         exists = false;
       }
+      if (exists) {
+        const patch = [
+          { op: 'replace', path: '/spec/template', value: template },
+          { op: 'replace', path: '/spec/replicas', value: copy.replicas },
+          // Only the change-cause: the controller's bookkeeping annotations stay.
+          { op: 'add', path: `/metadata/annotations/${CHANGE_CAUSE.replace('~', '~0').replace('/', '~1')}`, value: meta.changeCause },
+        ];
+        return patchDeployment(from, copy.name, patch, PatchStrategy.JsonPatch, `update deployment ${where} from ${from.deployment}`);
+      }
       try {
-        if (exists) {
-          const patch = [
-            { op: 'replace', path: '/spec/template', value: template },
-            { op: 'replace', path: '/spec/replicas', value: copy.replicas },
-            { op: 'add', path: '/metadata/annotations', value: { [CHANGE_CAUSE]: meta.changeCause } },
-          ];
-          return toState(
-            await apps.patchNamespacedDeployment(
-              { name: copy.name, namespace: from.namespace, body: patch, fieldManager: FIELD_MANAGER },
-              setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
-            ),
-          );
-        }
         const { progressDeadlineSeconds, minReadySeconds, revisionHistoryLimit, strategy } = source.spec ?? {};
         const body: V1Deployment = {
           apiVersion: 'apps/v1',
@@ -362,7 +347,7 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
         };
         return toState(await apps.createNamespacedDeployment({ namespace: from.namespace, body, fieldManager: FIELD_MANAGER }));
       } catch (error) {
-        throw kubeError(error, `${exists ? 'update' : 'create'} deployment ${where} from ${from.deployment}`);
+        throw kubeError(error, `create deployment ${where} from ${from.deployment}`);
       }
     },
   };

@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startHealthServer, type HealthServer } from '../../support/health-server.js';
 import { toPlainText } from '../../../src/commands/reply.js';
 import { createDeployFixture, deployConfig, IMAGE, LEAD1, paymentsService, PAYMENTS, type DeployFixture } from '../commands/deploy-fixture.js';
 import { probeHealth } from '../../../src/jobs/health-check.js';
@@ -12,19 +13,17 @@ let server: Server | undefined;
 afterEach(async () => {
   f?.close();
   f = undefined;
+  await health?.close();
+  health = undefined;
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   server = undefined;
 });
 
-/** A health endpoint answering `status()` at each request; counts the requests. */
-async function healthServer(status: (n: number) => number): Promise<{ url: string; hits: () => number }> {
-  let n = 0;
-  server = createServer((_req, res) => {
-    res.statusCode = status(++n);
-    res.end(res.statusCode < 300 ? 'ok' : 'not ok');
-  });
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/healthz`, hits: () => n };
+let health: HealthServer | undefined;
+/** A health endpoint answering `status(n)` to its n-th request (closed after each test). */
+async function healthServer(status: (n: number) => number): Promise<HealthServer> {
+  health = await startHealthServer(status);
+  return health;
 }
 
 /** A loopback URL nothing listens on. */

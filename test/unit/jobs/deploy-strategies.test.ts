@@ -1,9 +1,8 @@
 // Blue-green and canary on the deploy core (router, SQLite :memory:, worker, in-memory cluster,
 // manual clock moved by the rollout poll's sleep), with a real loopback health URL whose answer the
 // test flips: the switch and the switch-back, the canary's steps, and every way each one stops.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startHealthServer, type HealthServer } from '../../support/health-server.js';
 import { toPlainText } from '../../../src/commands/reply.js';
 import type { KubernetesTarget } from '../../../src/config/types.js';
 import { executeJobKey, reconcileDeploys } from '../../../src/jobs/reconcile-deploys.js';
@@ -11,23 +10,18 @@ import { pino } from 'pino';
 import { createDeployFixture, deployConfig, IMAGE, LEAD1, paymentsService, type DeployFixture } from '../commands/deploy-fixture.js';
 
 let f: DeployFixture | undefined;
-let server: Server | undefined;
 afterEach(async () => {
   f?.close();
   f = undefined;
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  server = undefined;
+  await health?.close();
+  health = undefined;
 });
 
-/** A health endpoint answering `status(n)` to its n-th request. */
-async function healthServer(status: (n: number) => number): Promise<{ url: string; hits: () => number }> {
-  let n = 0;
-  server = createServer((_req, res) => {
-    res.statusCode = status(++n);
-    res.end();
-  });
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/healthz`, hits: () => n };
+let health: HealthServer | undefined;
+/** A health endpoint answering `status(n)` to its n-th request (closed after each test). */
+async function healthServer(status: (n: number) => number): Promise<HealthServer> {
+  health = await startHealthServer(status);
+  return health;
 }
 
 const WINDOW = 60_000;
