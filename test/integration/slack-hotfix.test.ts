@@ -89,7 +89,10 @@ describe('/hotfix over Slack with GitHub', () => {
     const head = repo.sha('hotfix/INC-1-fix-null-amount-in-refunds')!;
     repo.setCheckRun(head, 'ci', { status: 'completed', conclusion: 'failure' });
     repo.setStatus(head, 'lint', 'success');
+    repo.addReview(pull.number, 'alice', 'CHANGES_REQUESTED');
+    repo.addReview(pull.number, 'bob', 'APPROVED');
     const status = await hotfix('status', room);
+    expect(status.posted).toMatch(/alice: changes requested, bob: approved|bob: approved, alice: changes requested/);
     expect(status.posted).toMatch(/Not ready to merge: ci \(failure\)/);
     expect(status.posted).toMatch(/❌ ci: failure \(required\)/);
     expect(status.posted).toMatch(/✅ lint: success/);
@@ -221,5 +224,17 @@ describe('/hotfix over Slack with GitHub', () => {
     // Asked again, it merges.
     const done = await hotfix('finish hotfix/moving-target', 'C0GENERAL');
     expect(done.posted).toContain('HF-2 finished: payments v2.1.1');
+  });
+
+  it('a protected branch that wants an approving review: GitHub refuses the merge (405), said in plain words', async () => {
+    await start();
+    await hotfix('create payments "needs review"', 'C0GENERAL');
+    repo.commit('hotfix/needs-review', 'fix');
+    await hotfix('pr hotfix/needs-review', 'C0GENERAL');
+    repo.protect('production', [], { requiredApprovals: 1 });
+    const refused = await hotfix('finish hotfix/needs-review', 'C0GENERAL');
+    expect(refused.posted).toMatch(/HF-1: not merged: GitHub refused the merge: .*review/i);
+    expect(repo.pull(1).merged).toBe(false);
+    expect(repo.refs()['refs/tags/v2.1.1']).toBeUndefined();
   });
 });
