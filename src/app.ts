@@ -16,6 +16,8 @@ import { deployCommands, rollbackCommands } from './commands/deploy/index.js';
 import { hotfixCommands } from './commands/hotfix/index.js';
 import { createGitHubHost } from './adapters/github/github-host.js';
 import { createHotfixJobs } from './jobs/hotfix-jobs.js';
+import { createTeamsApp, TEAMS_PATH, type TeamsAppOptions } from './adapters/teams/teams-app.js';
+import { createTeamsDirectory } from './adapters/db/teams-directory.js';
 import { createGitHubDeployJobs } from './jobs/github-deploys.js';
 import type { GitHost } from './ports/git-host.js';
 import { pinMessage } from './commands/incident/pin-message.js';
@@ -52,6 +54,8 @@ export interface FirelaneOptions {
   deploy?: Partial<DeployJobOptions>;
   /** GitHub (tests: the adapter with short waits). Default: from GITHUB_TOKEN and GITHUB_API_URL. */
   git?: GitHost;
+  /** Teams overrides (tests: Bot Framework URLs on loopback, outbound credentials that need no login). */
+  teams?: Pick<TeamsAppOptions, 'authConfig' | 'credentialsFactory' | 'appId' | 'appPassword'>;
 }
 
 export interface Firelane {
@@ -138,6 +142,25 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     });
     routes[`POST ${SLACK_PATH}`] = slack.handle;
   }
+
+  // Teams: with an app id every activity's token is verified; without one, loopback only (emulator).
+  const teamsChannels = config.file.incidents.teams ?? {};
+  const teams = createTeamsApp({
+    ...(env.teams && { appId: env.teams.appId }),
+    ...(env.teams?.appPassword && { appPassword: env.teams.appPassword }),
+    ...(env.teams?.tenantId && { appTenantId: env.teams.tenantId }),
+    ...(env.teams?.appType && { appType: env.teams.appType }),
+    ...options.teams,
+    router,
+    directory: createTeamsDirectory(db, clock),
+    logger: logger.child({ component: 'teams' }),
+    metrics,
+    ...(teamsChannels.announceChannel && { announceChannel: teamsChannels.announceChannel }),
+    ...(teamsChannels.escalationChannel && { escalationChannel: teamsChannels.escalationChannel }),
+  });
+  chats.teams = teams.chat;
+  routes[`POST ${TEAMS_PATH}`] = teams.handle;
+  if (!env.teams) logger.info(`Teams: no MICROSOFT_APP_ID, so POST ${TEAMS_PATH} accepts only loopback traffic (Bot Framework Emulator)`);
 
   const jobDeps = { store, chats, config: config.file, clock, logger };
   let ticker: { stop(): void } | undefined;

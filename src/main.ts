@@ -9,7 +9,7 @@ export function describePlatforms(config: Config): string[] {
   const env = config.env;
   return [
     env.slack ? 'slack: on (POST /slack/events)' : 'slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)',
-    env.teams ? 'teams: MICROSOFT_APP_ID is set, but Teams support is not part of this version yet' : 'teams: off (not part of this version yet)',
+    env.teams ? `teams: app ${env.teams.appId} (POST /api/messages, tokens verified)` : 'teams: local emulator only (no MICROSOFT_APP_ID: POST /api/messages from loopback)',
     env.github ? `github: ${env.github.apiUrl ?? 'api.github.com'} (/hotfix)` : 'github: off (set GITHUB_TOKEN for /hotfix)',
     Object.values(config.file.services).some((s) => s.kubernetes)
       ? `kubernetes: services ${Object.entries(config.file.services).filter(([, s]) => s.kubernetes).map(([n]) => n).join(', ')}`

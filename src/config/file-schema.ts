@@ -33,6 +33,13 @@ const incidentsSchema = section(
   z.strictObject({
     announceChannel: word('a channel id').optional(),
     escalationChannel: word('a channel id').optional(),
+    /** Microsoft Teams: conversation ids (`19:...@thread.tacv2`) of the announcement and escalation channels. */
+    teams: section(
+      z.strictObject({
+        announceChannel: word('a Teams channel id (19:...@thread.tacv2)').optional(),
+        escalationChannel: word('a Teams channel id (19:...@thread.tacv2)').optional(),
+      }),
+    ),
     channelPrefix: value(
       (v) => (typeof v === 'string' && CHANNEL_PREFIX.test(v) ? v : undefined),
       (v) => `${show(v)} is not a valid channel prefix (lowercase letters, digits, "-" and "_", at most 20 characters)`,
@@ -194,6 +201,13 @@ function buildFileConfig(raw: RawFile): FileConfig {
   };
   if (raw.incidents.announceChannel !== undefined) incidents.announceChannel = raw.incidents.announceChannel;
   if (raw.incidents.escalationChannel !== undefined) incidents.escalationChannel = raw.incidents.escalationChannel;
+  const teams = raw.incidents.teams;
+  if (teams.announceChannel !== undefined || teams.escalationChannel !== undefined) {
+    incidents.teams = {
+      ...(teams.announceChannel !== undefined && { announceChannel: teams.announceChannel }),
+      ...(teams.escalationChannel !== undefined && { escalationChannel: teams.escalationChannel }),
+    };
+  }
   return { incidents, services, approvals };
 }
 

@@ -43,6 +43,8 @@ export interface FileConfig {
   incidents: {
     announceChannel?: string;
     escalationChannel?: string;
+    /** Teams conversation ids for the same purposes (Slack uses the two above). */
+    teams?: { announceChannel?: string; escalationChannel?: string };
     channelPrefix: string;
     severities: Record<Severity, SeverityPolicy>;
     playbooks: Record<Severity, string[]>;

@@ -59,12 +59,12 @@ export function createIncidentJobs(deps: IncidentJobDeps): Record<string, JobHan
     return { invited: users.length - failed.length, failed };
   }
 
-  async function openRoom(incident: Incident, chat: ChatPort, step: JobContext['step']): Promise<{ id: string; name: string }> {
+  async function openRoom(incident: Incident, chat: ChatPort, step: JobContext['step'], origin?: string): Promise<{ id: string; name: string }> {
     const room = await step('create-room', async () => {
       for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
         const name = warRoomName(config.incidents.channelPrefix, incident.id, incident.title, attempt);
         try {
-          return await chat.createRoom(name);
+          return await chat.createRoom(name, origin === undefined ? undefined : { origin });
         } catch (error) {
           if (!(error instanceof RoomNameTaken)) throw error;
         }
@@ -91,7 +91,7 @@ export function createIncidentJobs(deps: IncidentJobDeps): Record<string, JobHan
   return {
     async [OPEN_WAR_ROOM](payload, { step }) {
       const { incident, chat } = load(payload);
-      const room = await openRoom(incident, chat, step);
+      const room = await openRoom(incident, chat, step, typeof payload.origin === 'string' ? payload.origin : undefined);
       const opened = store.incidents.get(incident.id)!;
       const severity = config.incidents.severities[incident.severity];
       const invitees = [...new Set([incident.declaredBy, ...severity.responders, ...(incident.commander ? [incident.commander] : [])])];

@@ -35,7 +35,11 @@ export interface ChatPort {
   readonly escalationRoom: string | undefined;
   /** The conversation's topic (neutral text; platforms without topics may keep it elsewhere). */
   setTopic(roomId: string, topic: string): Promise<void>;
-  createRoom(name: string): Promise<RoomRef>;
+  /**
+   * A new conversation for an incident. `origin`: where it was declared (Teams opens the war room
+   * as a thread of that channel; Slack and the console ignore it).
+   */
+  createRoom(name: string, options?: { origin?: string }): Promise<RoomRef>;
   invite(roomId: string, userIds: string[]): Promise<InviteResult>;
   /** Returns the message id (Slack: ts). */
   post(roomId: string, message: Reply): Promise<string>;

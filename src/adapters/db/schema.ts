@@ -270,3 +270,31 @@ export const hotfixes = sqliteTable(
     index('hotfixes_incident_idx').on(t.incidentId),
   ],
 );
+
+/**
+ * Microsoft Teams: the conversation references the bot has seen (needed to post proactively:
+ * service URL, tenant, conversation), and the users it has seen (names for mentions, and the
+ * Teams id a personal chat needs). Kept by the Teams adapter only.
+ */
+export const teamsConversations = sqliteTable('teams_conversations', {
+  id: text('id').primaryKey(),
+  /** personal | channel | groupChat */
+  kind: text('kind').notNull(),
+  /** For a channel: the channel (`19:...@thread.tacv2`) and the team it belongs to. */
+  channelId: text('channel_id'),
+  teamId: text('team_id'),
+  reference: text('reference', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
+
+export const teamsUsers = sqliteTable('teams_users', {
+  /** AAD object id: what firelane calls the user's id (approvers are listed by it). */
+  aadObjectId: text('aad_object_id').primaryKey(),
+  /** The Teams user id (`29:...`) a personal chat is created with. */
+  teamsId: text('teams_id').notNull(),
+  name: text('name'),
+  tenantId: text('tenant_id'),
+  /** The personal chat with firelane, once there is one. */
+  personalConversationId: text('personal_conversation_id'),
+  updatedAt: integer('updated_at').notNull(),
+});

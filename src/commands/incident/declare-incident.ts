@@ -54,7 +54,8 @@ export function declareIncident(ctx: HandlerContext): Reply {
       text: `Declared ${severityLabel(severity)}: ${title}`,
     });
     store.playbooks.create(created.id, playbookTexts(ctx.deps.config, severity), { actor: ctx.input.actor.id, platform: ctx.input.platform });
-    store.jobs.enqueue({ kind: OPEN_WAR_ROOM, key: `war-room:${created.id}`, payload: { incidentId: created.id } });
+    // Where it was declared: Teams opens the war room as a thread of that channel.
+    store.jobs.enqueue({ kind: OPEN_WAR_ROOM, key: `war-room:${created.id}`, payload: { incidentId: created.id, ...(ctx.input.roomId && { origin: ctx.input.roomId }) } });
     return created;
   });
   return channelReply(
