@@ -53,9 +53,9 @@ export function toTeamsText(text: string, nameOf: NameOf, mentions: Map<string, 
   return pieces.join('');
 }
 
-/** Handler text uses Slack-style *bold*; everything else is literal. */
+/** Slack-style *bold* (as handlers write it, and as Slack shows what people type) stays bold; everything else is literal. */
 function literal(text: string): string {
-  return escapeMarkdown(text).replace(/\\\*([^*\n]{1,200}?)\\\*/g, '**$1**');
+  return escapeMarkdown(text).replace(/\\\*([^*\\\n]{1,200}?)\\\*/g, '**$1**');
 }
 
 /** Adaptive Card date/time functions show the reader's local time; the UTC text is the fallback elsewhere. */
