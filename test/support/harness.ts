@@ -60,6 +60,8 @@ export interface HarnessOptions {
   deploy?: FirelaneOptions['deploy'];
   /** GitHub for /hotfix (e.g. the adapter on test/fakes/fake-github). */
   git?: FirelaneOptions['git'];
+  /** Teams overrides (app-id mode against test/support/bot-auth). */
+  teams?: FirelaneOptions['teams'];
 }
 
 let triggerCounter = 0;
@@ -112,6 +114,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     worker: { pollMs: 20, baseDelayMs: 5, maxDelayMs: 50 },
     ...(options.cluster && { cluster: options.cluster }),
     ...(options.git && { git: options.git }),
+    ...(options.teams && { teams: options.teams }),
     ...(options.deploy && { deploy: options.deploy }),
   });
   const address = await firelane.listen(0, '127.0.0.1');

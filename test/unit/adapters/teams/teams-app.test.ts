@@ -1,0 +1,49 @@
+// Without MICROSOFT_APP_ID, /api/messages is the local emulator's: anything not from loopback is refused.
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { openDatabase } from '../../../../src/adapters/db/database.js';
+import { createTeamsDirectory } from '../../../../src/adapters/db/teams-directory.js';
+import { createTeamsApp } from '../../../../src/adapters/teams/teams-app.js';
+import type { Router } from '../../../../src/commands/router.js';
+import { createManualClock } from '../../../../src/ports/clock.js';
+
+function request(remoteAddress: string) {
+  const req = Object.assign(new EventEmitter(), { socket: { remoteAddress }, headers: {}, method: 'POST', resume: () => undefined }) as unknown as IncomingMessage;
+  const res = {
+    status: 0,
+    body: '',
+    writableEnded: false,
+    writeHead(status: number) {
+      this.status = status;
+      return this;
+    },
+    end(body?: string) {
+      this.body = body ?? '';
+      this.writableEnded = true;
+    },
+  };
+  return { req, res };
+}
+
+describe('Teams without an app id', () => {
+  it('refuses requests that do not come from loopback, and never runs a command for them', async () => {
+    let handled = 0;
+    const router = { names: ['incident'], handle: async () => (handled++, { reply: { visibility: 'private', text: '' }, outcome: 'ok', command: 'x' }) } as unknown as Router;
+    const app = createTeamsApp({ router, directory: createTeamsDirectory(openDatabase(':memory:'), createManualClock(0)), logger: pino({ level: 'silent' }) });
+    for (const address of ['10.0.0.5', '192.168.1.20', '::ffff:10.1.2.3', '2001:db8::1']) {
+      const { req, res } = request(address);
+      app.handle(req, res as unknown as ServerResponse);
+      expect(res.status, address).toBe(401);
+      expect(res.body).toMatch(/MICROSOFT_APP_ID is not set: only local \(loopback\) requests are accepted/);
+    }
+    expect(handled).toBe(0);
+    // Loopback goes on to read the body (and would reach the adapter).
+    const { req, res } = request('127.0.0.1');
+    app.handle(req, res as unknown as ServerResponse);
+    req.emit('data', Buffer.from('not json'));
+    req.emit('end');
+    expect(res.status).toBe(400);
+  });
+});
