@@ -26,6 +26,9 @@ describe('start-up', () => {
     const p = run({ PORT: String(port) });
     await p.waitFor(/firelane is up/);
     expect(p.output()).toContain('slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)');
+    // Without MICROSOFT_APP_ID, Teams is the local emulator's only, and the log says so.
+    expect(p.output()).toContain('teams: local emulator only (no MICROSOFT_APP_ID: POST /api/messages from loopback)');
+    expect(p.output()).toMatch(/no MICROSOFT_APP_ID, so POST \/api\/messages accepts only loopback traffic/);
     expect(p.output()).toContain(`http://127.0.0.1:${port}/`);
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(ready.status).toBe(200);

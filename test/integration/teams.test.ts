@@ -66,7 +66,7 @@ async function start(options: { appId?: string; clock?: ReturnType<typeof create
 }
 
 /** POSTs one activity as Teams would; `text` mentions the bot first, like a channel message. */
-async function send(options: { type?: string; text?: string; value?: Record<string, unknown>; from?: User; conversation?: string; personal?: boolean; id?: string; mentions?: User[]; token?: string | null }) {
+async function send(options: { type?: string; name?: string; text?: string; value?: Record<string, unknown>; from?: User; conversation?: string; personal?: boolean; id?: string; mentions?: User[]; token?: string | null }) {
   const from = options.from ?? USERS.alice;
   const conversation = options.conversation ?? GENERAL;
   const mentionEntities = [
@@ -75,6 +75,7 @@ async function send(options: { type?: string; text?: string; value?: Record<stri
   ];
   const activity = {
     type: options.type ?? 'message',
+    ...(options.name && { name: options.name }),
     id: options.id ?? `1700000000${String(++n).padStart(3, '0')}`,
     timestamp: new Date().toISOString(),
     channelId: 'msteams',
@@ -154,6 +155,23 @@ describe('Teams (no app id: loopback emulator mode)', () => {
     expect(updated.history.length).toBeGreaterThan(0);
     expect(cardText(updated)).toContain('Succeeded');
     expect(cardText(updated)).toContain('Rollback');
+  });
+
+  it('Action.Execute (an invoke) reaches the same approval logic and answers the clicker in the invoke response', async () => {
+    await start();
+    await send({ text: 'deploy payments v2.1.1', from: USERS.alice });
+    await h.drain();
+    const card = connector.messagesIn(GENERAL).find((a) => cardText(a).includes('REQ-1'))!;
+    const execute = (from: User, id: string) => send({ type: 'invoke', name: 'adaptiveCard/action', value: { action: { type: 'Action.Execute', verb: 'firelane', data: submit(card, 'Approve') } }, from, id });
+    const refused = await execute(USERS.alice, '1800000000001');
+    expect(refused.status).toBe(200);
+    expect(JSON.parse(refused.body)).toEqual({ statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: expect.stringMatching(/You asked for REQ-1, so someone else must approve it/) });
+    const approved = await execute(USERS.lea, '1800000000002');
+    expect(JSON.parse(approved.body).value).toMatch(/You approved REQ-1/);
+    const again = await execute(USERS.lea, '1800000000002');
+    expect(JSON.parse(again.body).value).toBe(JSON.parse(approved.body).value);
+    await h.drain();
+    expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded', approvals: [{ by: 'aad-lea' }] });
   });
 
   it('an incident declared in Slack is updated from Teams: one core, one database', async () => {

@@ -118,19 +118,14 @@ describe('architecture', () => {
     expect(offences).toEqual([]);
   });
 
-  it('@kubernetes/ is imported only under src/adapters/k8s/', () => {
-    const offences = FILES.filter((f) => !under(f, 'src/adapters/k8s')).flatMap((f) =>
+  it.each([
+    ['@kubernetes/', 'src/adapters/k8s'],
+    ['@octokit/', 'src/adapters/github'],
+    ['botbuilder', 'src/adapters/teams'],
+  ])('%s is imported only under %s/', (sdk, folder) => {
+    const offences = FILES.filter((f) => !under(f, folder)).flatMap((f) =>
       importsOf(f)
-        .filter((i) => i.specifier.startsWith('@kubernetes/'))
-        .map((i) => `${f.path}: ${i.statement}`),
-    );
-    expect(offences).toEqual([]);
-  });
-
-  it('@octokit/ is imported only under src/adapters/github/', () => {
-    const offences = FILES.filter((f) => !under(f, 'src/adapters/github')).flatMap((f) =>
-      importsOf(f)
-        .filter((i) => i.specifier.startsWith('@octokit/'))
+        .filter((i) => i.specifier === sdk || i.specifier.startsWith(sdk.endsWith('/') ? sdk : `${sdk}/`) || i.specifier.startsWith(`${sdk}-`))
         .map((i) => `${f.path}: ${i.statement}`),
     );
     expect(offences).toEqual([]);

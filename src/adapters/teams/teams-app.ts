@@ -12,7 +12,7 @@ import {
 } from 'botbuilder';
 import type { Logger } from 'pino';
 import type { Router, RouterResult } from '../../commands/router.js';
-import type { Reply } from '../../commands/reply.js';
+import { toPlainText, type Reply } from '../../commands/reply.js';
 import type { Metrics } from '../../metrics.js';
 import type { ChatPort } from '../../ports/chat.js';
 import type { TeamsDirectory } from '../db/teams-directory.js';
@@ -162,17 +162,8 @@ export function createTeamsApp(options: TeamsAppOptions): TeamsHttp {
     metrics?.ackLatency.observe({ platform: 'teams', command: result.command }, (performance.now() - started) / 1000);
   }
 
-  async function onTurn(context: TurnContext): Promise<void> {
-    const activity = context.activity;
-    const started = performance.now();
-    if (activity.conversation?.id) remember(activity);
-    if (activity.type !== 'message') return;
-    const text = commandText(activity, router.names);
-    if (!text) {
-      await context.sendActivity(renderTeams({ visibility: 'private', text: usage }, nameOf));
-      return;
-    }
-    const result = await router.handle({
+  function run(activity: Activity, text: string): Promise<RouterResult> {
+    return router.handle({
       text,
       actor: { id: activity.from.aadObjectId ?? activity.from.id, ...(activity.from.name && { name: activity.from.name }) },
       platform: 'teams',
@@ -180,6 +171,32 @@ export function createTeamsApp(options: TeamsAppOptions): TeamsHttp {
       // A redelivered activity has the same id: the same request, answered the same.
       ...(activity.id && { idempotencyKey: `teams:${activity.conversation.id}:${activity.id}` }),
     });
+  }
+
+  async function onTurn(context: TurnContext): Promise<void> {
+    const activity = context.activity;
+    const started = performance.now();
+    if (activity.conversation?.id) remember(activity);
+    if (activity.type === 'invoke' && activity.name === 'adaptiveCard/action') {
+      // Action.Execute (Universal Actions): the answer is the invoke response, shown to the clicker only.
+      const data = (activity.value as { action?: { data?: Record<string, unknown> } } | undefined)?.action?.data;
+      const command = data?.[SUBMIT_KEY];
+      let text = usage;
+      if (typeof command === 'string') {
+        const result = await run(activity, command);
+        observe(result, started);
+        text = toPlainText(result.reply.text || result.reply.card?.title || '', (id) => nameOf(id) ?? id);
+      }
+      await context.sendActivity({ type: 'invokeResponse', value: { status: 200, body: { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: text } } });
+      return;
+    }
+    if (activity.type !== 'message') return;
+    const text = commandText(activity, router.names);
+    if (!text) {
+      await context.sendActivity(renderTeams({ visibility: 'private', text: usage }, nameOf));
+      return;
+    }
+    const result = await run(activity, text);
     observe(result, started);
     await answer(context, result.reply);
   }
