@@ -29,7 +29,7 @@ const YAML = `incidents:
   teams:
     announceChannel: "${INCIDENTS}"
   severities:
-    sev1: { reminderEvery: 15m, escalateAfterMissed: 2, responders: [aad-lea] }
+    sev1: { reminderEvery: 15m, escalateAfterMissed: 2, responders: [aad-lea, aad-ghost] }
 services:
   payments:
     kubernetes: { namespace: payments, deployment: payments, container: app, image: ${IMAGE} }
@@ -61,6 +61,8 @@ async function start(options: { appId?: string; clock?: ReturnType<typeof create
     ...(options.clock && { clock: options.clock, reminderTicker: false }),
     ...(auth && options.appId && { teams: { appId: options.appId, appPassword: 'secret', authConfig: auth.botFrameworkAuthConfig(options.appId, 'secret'), credentialsFactory: auth.credentialsFactory(options.appId) } }),
   });
+  // The team's members, as the Bot Connector knows them (Lea is in the team; aad-ghost is not).
+  for (const user of Object.values(USERS)) connector.addMember(GENERAL, { id: user.id, name: user.name, aadObjectId: user.aadObjectId });
   // The channel the bot was added to (Teams sends conversationUpdate), so it knows the service URL and team.
   await send({ type: 'conversationUpdate', conversation: GENERAL });
 }
@@ -121,7 +123,16 @@ describe('Teams (no app id: loopback emulator mode)', () => {
     const inRoom = connector.messagesIn(incident.roomId!);
     expect(texts(inRoom)[0]).toContain('inc-1-payments-down');
     expect(inRoom.some((a) => cardText(a).includes('INC-1: Payments down'))).toBe(true);
-    expect(texts(inRoom).join('\n')).toMatch(/aad-lea|Lea Lead/); // the responder is mentioned: Teams cannot add people to a thread
+    // Responders are mentioned (Teams cannot add people to a thread): a real mention for a team member,
+    // a warning for one who is not in the team.
+    const mentionMessage = inRoom.find((a) => a.text?.includes('you are responders here'))!;
+    // (the declarer and the severity's responders)
+    expect(mentionMessage.text).toBe('<at>Alice Dev</at> <at>Lea Lead</at>: you are responders here.');
+    expect(mentionMessage.entities).toEqual([
+      { type: 'mention', text: '<at>Alice Dev</at>', mentioned: { id: 'aad-alice', name: 'Alice Dev' } },
+      { type: 'mention', text: '<at>Lea Lead</at>', mentioned: { id: 'aad-lea', name: 'Lea Lead' } },
+    ]);
+    expect(texts(inRoom).join('\n')).toContain('⚠️ Could not invite @aad-ghost \\(not a member of this team\\)');
     expect(texts(connector.messagesIn(INCIDENTS)).join('\n')).toContain('INC-1');
   });
 

@@ -3,11 +3,12 @@
 //   room           a thread (channel conversation) in a team channel: `19:...@thread.tacv2;messageid=...`
 //   createRoom     a new thread in the channel where the incident was declared (its first message
 //                  is the room's title); a real Teams channel per incident needs Microsoft Graph
-//   invite         Teams cannot add people to a thread: they are @mentioned in it instead
+//   invite         Teams cannot add people to a thread: members of the team are @mentioned in it;
+//                  people who are not in the team are reported back as not invited
 //   pin, topic     Teams bots can do neither: pin is a no-op, the topic is posted once per change
 //   readMessage    bots cannot read channel messages without Graph: undefined
 //   uploadFile     the text is posted as a message (a code block), cut to what Teams accepts
-import type { CloudAdapter, ConversationReference, TurnContext } from 'botbuilder';
+import { TeamsInfo, type CloudAdapter, type ConversationReference, type TurnContext } from 'botbuilder';
 import type { Logger } from 'pino';
 import { channelReply, mention, type Reply } from '../../commands/reply.js';
 import { DeliveryRefused, type ChatPort } from '../../ports/chat.js';
@@ -107,8 +108,25 @@ export function createTeamsChat(options: TeamsChatOptions): ChatPort {
     },
 
     async invite(roomId, userIds) {
-      if (userIds.length) await send(roomId, channelReply(`${userIds.map(mention).join(' ')}: you are responders here.`));
-      return { failed: [] };
+      // A thread cannot take members: look each responder up in the team (which also gives the name
+      // a real mention needs), then mention those found in the thread.
+      const failed: Array<{ userId: string; reason: string }> = [];
+      const found: string[] = [];
+      await inConversation(roomId, async (context) => {
+        for (const userId of userIds) {
+          try {
+            const member = await TeamsInfo.getMember(context, userId);
+            directory.rememberUser({ aadObjectId: member.aadObjectId ?? userId, teamsId: member.id, name: member.name ?? null, tenantId: member.tenantId ?? null });
+            found.push(userId);
+          } catch (error) {
+            const status = (error as { statusCode?: number })?.statusCode;
+            if (status !== 404 && status !== 400) throw error;
+            failed.push({ userId, reason: 'not a member of this team' });
+          }
+        }
+      });
+      if (found.length) await send(roomId, channelReply(`${found.map(mention).join(' ')}: you are responders here.`));
+      return { failed };
     },
 
     post: send,
