@@ -4,10 +4,11 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
+import type { Config, FileConfig } from './config.js';
 import { openDatabase, type DbHandle } from './adapters/db/database.js';
 import { createSqliteStore, type SqliteStore } from './adapters/db/sqlite-store.js';
 import { createConsoleChat, type ConsoleChat } from './adapters/console/console-chat.js';
+import { createConsoleWeb, type ConsoleWeb } from './adapters/console/console-web.js';
 import { createHttpServer, type RouteHandler } from './adapters/http/server.js';
 import { createSlackApp, SLACK_PATH } from './adapters/slack/slack-app.js';
 import { createSlackChat } from './adapters/slack/slack-chat.js';
@@ -84,6 +85,17 @@ function connectCluster(config: Config, logger: Logger): Cluster | undefined {
   return createKubeCluster(options);
 }
 
+/** Who the console's user switcher offers: the configured approvers and responders that are console names, and two defaults. */
+function consoleUsers(file: FileConfig): string[] {
+  const names = [
+    'alice',
+    'bob',
+    ...Object.values(file.approvals).flatMap((a) => a.approvers),
+    ...Object.values(file.incidents.severities).flatMap((s) => s.responders),
+  ];
+  return [...new Set(names.filter((n) => /^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/.test(n)))];
+}
+
 /** Asks Slack who the bot is; Bolt needs it and so does the invite filter. */
 async function identifySlackBot(client: WebClient, logger: Logger): Promise<{ botUserId: string; botId: string }> {
   try {
@@ -109,7 +121,9 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
 
   let worker: Worker | undefined;
   const store = createSqliteStore(db, clock, () => worker?.wake());
-  const consoleChat = createConsoleChat(db, clock);
+  // The web console (when on) is told about every change in a console room, for its live updates.
+  let notifyConsole: (roomId: string) => void = () => {};
+  const consoleChat = createConsoleChat(db, clock, { onChange: (roomId) => notifyConsole(roomId) });
   const chats: Record<string, ChatPort> = { console: consoleChat.chat };
   const cluster = options.cluster ?? connectCluster(config, logger);
   const git = options.git ?? (env.github && createGitHubHost({ token: env.github.token, ...(env.github.apiUrl && { baseUrl: env.github.apiUrl }), logger: logger.child({ component: 'github' }) }));
@@ -141,6 +155,13 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
       onPin: (input) => pinMessage(commandDeps, input),
     });
     routes[`POST ${SLACK_PATH}`] = slack.handle;
+  }
+
+  let consoleWeb: ConsoleWeb | undefined;
+  if (env.consoleEnabled) {
+    consoleWeb = createConsoleWeb({ router, console: consoleChat, logger: logger.child({ component: 'console' }), users: consoleUsers(config.file) });
+    notifyConsole = consoleWeb.notify;
+    Object.assign(routes, consoleWeb.routes);
   }
 
   // Teams: with an app id every activity's token is verified; without one, loopback only (emulator).
@@ -226,6 +247,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     async close(graceMs = 10_000) {
       ready = false;
       ticker?.stop();
+      consoleWeb?.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await worker!.stop(graceMs);

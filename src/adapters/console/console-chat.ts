@@ -101,6 +101,12 @@ export function createConsoleChat(
 
   return {
     chat,
+    /** A line someone typed in the console, shown in the room under their name. */
+    say(roomId: string, author: string, text: string): void {
+      ensureRoom(roomId);
+      db.insert(consoleMessages).values({ roomId, author, body: { visibility: 'channel', text }, createdAt: clock.now() }).run();
+      changed(roomId);
+    },
     rooms: () => db.select().from(consoleRooms).orderBy(asc(consoleRooms.createdAt)).all(),
     members: (roomId: string) => db.select({ user: consoleMembers.user }).from(consoleMembers).where(eq(consoleMembers.roomId, roomId)).all().map((m) => m.user),
     messages: (roomId: string): ConsoleMessage[] =>

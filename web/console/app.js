@@ -1,0 +1,186 @@
+// firelane local console: rooms, messages and cards from the neutral reply model, a command box
+// that runs commands as the chosen user, buttons that run their command, and live updates (SSE).
+// Everything is built with DOM nodes and textContent: nothing from the server becomes markup.
+'use strict';
+
+const TOKEN = /\uE000(@[^\uE000\uE001|]{1,200}|#[^\uE000\uE001|]{1,200}\|[^\uE000\uE001]{1,80}|t\d{1,15})\uE001/g;
+const state = { room: 'incidents', rooms: [], user: '', pending: [] };
+const $ = (id) => document.getElementById(id);
+const el = (tag, props = {}, ...children) => {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === 'class') node.className = value;
+    else if (key.startsWith('aria-') || key === 'role' || key === 'datetime') node.setAttribute(key, value);
+    else node[key] = value;
+  }
+  for (const child of children) if (child !== null && child !== undefined) node.append(child);
+  return node;
+};
+
+/** Plain text with *bold* and `code` (as handlers write them), into nodes. */
+function inline(text) {
+  const out = document.createDocumentFragment();
+  const parts = text.split(/(\*[^*\n]{1,200}\*|`[^`\n]{1,400}`)/g);
+  for (const part of parts) {
+    if (/^\*[^*\n]+\*$/.test(part)) out.append(el('strong', {}, part.slice(1, -1)));
+    else if (/^`[^`\n]+`$/.test(part)) out.append(el('code', {}, part.slice(1, -1)));
+    else if (part) out.append(part);
+  }
+  return out;
+}
+
+/** Neutral text (with firelane's tokens) into nodes: mentions, room links, local times. */
+function rich(text) {
+  const out = document.createDocumentFragment();
+  let last = 0;
+  for (const match of text.matchAll(TOKEN)) {
+    out.append(inline(text.slice(last, match.index)));
+    last = match.index + match[0].length;
+    const token = match[1];
+    if (token.startsWith('@')) out.append(el('span', { class: 'mention' }, token));
+    else if (token.startsWith('#')) {
+      const [id, name] = token.slice(1).split('|');
+      out.append(el('button', { type: 'button', class: 'link', onclick: () => openRoom(id) }, `#${name}`));
+    } else {
+      const when = new Date(Number(token.slice(1)));
+      out.append(el('time', { datetime: when.toISOString(), title: when.toISOString() }, when.toLocaleString()));
+    }
+  }
+  out.append(inline(text.slice(last)));
+  return out;
+}
+
+function card(c) {
+  const node = el('article', { class: `card ${c.accent || ''}` }, el('h3', {}, rich(c.title)));
+  if (c.text) node.append(el('div', { class: 'text' }, rich(c.text)));
+  if (c.fields && c.fields.length) {
+    const dl = el('dl');
+    for (const f of c.fields) dl.append(el('dt', {}, rich(f.label)), el('dd', {}, rich(f.value)));
+    node.append(dl);
+  }
+  if (c.buttons && c.buttons.length) {
+    const row = el('div', { class: 'buttons' });
+    for (const b of c.buttons) row.append(el('button', { type: 'button', class: b.style || '', onclick: () => run(b.command) }, b.label));
+    node.append(row);
+  }
+  if (c.footer) node.append(el('footer', {}, rich(c.footer)));
+  return node;
+}
+
+function message(m, isPrivate) {
+  const body = m.body;
+  const item = el('li', { class: isPrivate ? 'private' : '' });
+  if (isPrivate) item.append(el('span', { class: 'note' }, 'Only you see this'));
+  item.append(el('span', { class: 'author' }, m.author), el('span', { class: 'time' }, new Date(m.createdAt).toLocaleTimeString()), el('br'));
+  if (body.text) item.append(el('div', { class: 'text' }, rich(body.text)));
+  if (body.card) item.append(card(body.card));
+  if (body.file) item.append(el('pre', { class: 'file', 'aria-label': body.file.title }, body.file.content));
+  return item;
+}
+
+async function api(path, options) {
+  const response = await fetch(path, { headers: { 'content-type': 'application/json' }, ...options });
+  const data = await response.json();
+  if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
+  return data;
+}
+
+function renderRooms() {
+  const list = $('rooms');
+  list.replaceChildren(
+    ...state.rooms.map((r) =>
+      el('li', {}, el('button', { type: 'button', 'aria-current': String(r.id === state.room), onclick: () => openRoom(r.id) }, `#${r.name}`)),
+    ),
+  );
+  const room = state.rooms.find((r) => r.id === state.room);
+  $('room-title').textContent = `#${room ? room.name : state.room}`;
+  $('room-topic').replaceChildren(room && room.topic ? rich(room.topic) : '');
+}
+
+function renderCluster(cluster) {
+  if (!cluster) return;
+  $('simulated-badge').hidden = false;
+  $('cluster').hidden = false;
+  const items = (cluster.deployments || []).map((d) => {
+    const healthy = d.healthy !== false;
+    return el(
+      'li',
+      { class: 'deployment' },
+      el('span', {}, `${d.name} `, el('span', { class: healthy ? 'healthy' : 'unhealthy' }, healthy ? 'healthy' : 'failing'), ` ${d.available ?? '?'}/${d.desired ?? '?'}`),
+      el('button', { type: 'button', onclick: () => flip(d.namespace, d.name, !healthy) }, healthy ? 'Break' : 'Heal'),
+    );
+  });
+  $('deployments').replaceChildren(...items);
+}
+
+async function flip(namespace, deployment, healthy) {
+  renderCluster(await api('/api/console/simulated/health', { method: 'POST', body: JSON.stringify({ namespace, deployment, healthy }) }));
+}
+
+async function loadMessages() {
+  const { messages } = await api(`/api/console/messages?room=${encodeURIComponent(state.room)}`);
+  const list = $('messages');
+  list.replaceChildren(...messages.map((m) => message(m, false)), ...state.pending.filter((p) => p.room === state.room).map((p) => message(p, true)));
+  list.scrollTop = list.scrollHeight;
+}
+
+async function loadState() {
+  const data = await api('/api/console/state');
+  state.rooms = data.rooms;
+  $('users').replaceChildren(...data.users.map((u) => el('option', { value: u })));
+  if (!state.user) {
+    state.user = localStorage.getItem('firelane.user') || data.users[0] || 'alice';
+    $('user').value = state.user;
+  }
+  renderRooms();
+  renderCluster(data.simulated);
+}
+
+async function openRoom(id) {
+  state.room = id;
+  renderRooms();
+  await loadMessages();
+  $('command').focus();
+}
+
+async function run(text) {
+  const user = $('user').value.trim();
+  state.user = user;
+  localStorage.setItem('firelane.user', user);
+  const key = crypto.randomUUID();
+  try {
+    const result = await api('/api/console/command', { method: 'POST', body: JSON.stringify({ text, user, room: state.room, key }) });
+    if (result.reply.visibility === 'private' || result.outcome !== 'ok') {
+      state.pending.push({ room: state.room, author: 'firelane', createdAt: Date.now(), body: result.reply });
+    }
+  } catch (error) {
+    state.pending.push({ room: state.room, author: 'firelane', createdAt: Date.now(), body: { visibility: 'private', text: String(error.message || error) } });
+  }
+  await loadState();
+  await loadMessages();
+}
+
+$('command-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const input = $('command');
+  const text = input.value.trim();
+  if (!text) return;
+  input.value = '';
+  await run(text);
+});
+$('user').addEventListener('change', () => {
+  state.user = $('user').value.trim();
+  localStorage.setItem('firelane.user', state.user);
+});
+
+const events = new EventSource('/api/console/events');
+events.addEventListener('room', async (event) => {
+  const data = JSON.parse(event.data);
+  state.rooms = data.rooms;
+  renderRooms();
+  if (data.cluster) renderCluster(data.cluster);
+  if (data.room === state.room) await loadMessages();
+});
+events.addEventListener('cluster', (event) => renderCluster(JSON.parse(event.data)));
+
+loadState().then(loadMessages);
