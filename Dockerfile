@@ -22,6 +22,7 @@ ENV NODE_ENV=production DATABASE_PATH=/data/firelane.db PORT=3000
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/migrations ./migrations
+COPY web ./web
 COPY --from=build /app/package.json ./package.json
 # Created before VOLUME so a new named volume inherits the node user's ownership.
 RUN mkdir -p /data && chown node:node /data

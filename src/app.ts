@@ -9,6 +9,7 @@ import { openDatabase, type DbHandle } from './adapters/db/database.js';
 import { createSqliteStore, type SqliteStore } from './adapters/db/sqlite-store.js';
 import { createConsoleChat, type ConsoleChat } from './adapters/console/console-chat.js';
 import { createConsoleWeb, type ConsoleWeb } from './adapters/console/console-web.js';
+import { createStatusRoutes } from './adapters/http/status-page.js';
 import { createHttpServer, type RouteHandler } from './adapters/http/server.js';
 import { createSlackApp, SLACK_PATH } from './adapters/slack/slack-app.js';
 import { createSlackChat } from './adapters/slack/slack-chat.js';
@@ -130,6 +131,8 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   const commandDeps = { store, clock, config: config.file, ...(cluster && { cluster }), ...(git && { git }) };
   const router = createRouter(commandDeps, [incidentCommands, deployCommands, rollbackCommands, hotfixCommands], logger);
   const routes: Record<string, RouteHandler> = {};
+  // Read-only status page (HTML and JSON); see adapters/http/status-page.ts.
+  Object.assign(routes, createStatusRoutes({ store, clock }));
 
   if (env.slack) {
     const clientOptions: WebClientOptions = {

@@ -68,6 +68,11 @@ export interface IncidentStore {
   list(filter?: { statuses?: IncidentStatus[]; limit?: number }): Incident[];
   /** Open incidents, newest first (the hot path of /incident list). */
   listOpen(limit: number): Incident[];
+  /**
+   * Incidents resolved at or after `since` (ms), newest resolution first, at most `limit` (the status page).
+   * A range on the (status, resolved_at) index, so the cost follows the window, not the history.
+   */
+  recentlyResolved(since: number, limit: number): Incident[];
   /** Open incidents whose next reminder is due at `now`, oldest due first (an index keeps this flat in the total). */
   dueReminders(now: number, limit: number): Incident[];
   /** Open incidents per severity (metrics). */

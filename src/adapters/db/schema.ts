@@ -35,6 +35,8 @@ export const incidents = sqliteTable(
     uniqueIndex('incidents_room_idx').on(t.platform, t.roomId),
     index('incidents_status_idx').on(t.status),
     index('incidents_reminder_idx').on(t.nextReminderAt),
+    // The status page's recently resolved incidents: a range on resolved_at within status = 'resolved'.
+    index('incidents_resolved_idx').on(t.status, t.resolvedAt),
   ],
 );
 

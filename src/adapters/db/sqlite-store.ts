@@ -1,5 +1,5 @@
 // The Store port on SQLite through drizzle.
-import { and, asc, count, desc, eq, inArray, lte, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gte, inArray, lte, sql } from 'drizzle-orm';
 import { OPEN_STATUSES, type Incident } from '../../domain/incident.js';
 import type { Clock } from '../../ports/clock.js';
 import type { AuditLog, IncidentStore, NewTimelineEvent, Receipts, Store, TimelineEvent } from '../../ports/store.js';
@@ -71,6 +71,15 @@ function createIncidentStore({ db }: DbHandle, audit: AuditLog): IncidentStore {
     .orderBy(asc(incidents.nextReminderAt))
     .limit(sql.placeholder('limit'))
     .prepare();
+  // Reopening clears resolved_at, so status = 'resolved' and resolved_at agree; both predicates keep the
+  // query on incidents_resolved_idx (status, resolved_at): a range scan read backwards, no sort.
+  const resolvedSinceQuery = db
+    .select()
+    .from(incidents)
+    .where(and(eq(incidents.status, 'resolved'), gte(incidents.resolvedAt, sql.placeholder('since'))))
+    .orderBy(desc(incidents.resolvedAt), desc(incidents.id))
+    .limit(sql.placeholder('limit'))
+    .prepare();
   const openCounts = db
     .select({ severity: incidents.severity, n: count() })
     .from(incidents)
@@ -108,6 +117,9 @@ function createIncidentStore({ db }: DbHandle, audit: AuditLog): IncidentStore {
     },
     dueReminders(now, limit) {
       return dueQuery.all({ now, limit }).map(toIncident);
+    },
+    recentlyResolved(since, limit) {
+      return resolvedSinceQuery.all({ since, limit }).map(toIncident);
     },
     listOpen(limit) {
       return openQuery.all({ limit }).map(toIncident);
