@@ -93,18 +93,8 @@ export interface FakeConversation {
   createdBy: 'createConversation' | 'seed' | 'activity';
 }
 
-export interface FailureSpec {
-  method?: string;
-  /** Exact match against the decoded or raw path (e.g. '/v3/conversations'), or a RegExp tested on the decoded path. */
-  path?: string | RegExp;
-  status: number;
-  /** Default: `{ error: { code, message } }` for the status. */
-  body?: unknown;
-  /** For 429 the default is `Retry-After: 1`. */
-  headers?: Record<string, string>;
-  /** How many matching requests fail (default 1). */
-  times?: number;
-}
+export type { FailureSpec } from './failure-spec.js';
+import type { FailureSpec } from './failure-spec.js';
 
 export interface FakeBotConnector {
   /** The serviceUrl, with trailing slash: `http://127.0.0.1:PORT/`. */

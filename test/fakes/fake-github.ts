@@ -49,17 +49,8 @@ export interface RecordedRequest {
   status?: number;
 }
 
-export interface FailureSpec {
-  method?: string;
-  /** Matches the path as sent or percent-decoded (exact string, or RegExp tested against both). */
-  path?: string | RegExp;
-  status: number;
-  /** Response body; default GitHub's error shape with a message for the status. */
-  body?: unknown;
-  headers?: Record<string, string>;
-  /** How many matching requests fail; default 1. */
-  times?: number;
-}
+export type { FailureSpec } from './failure-spec.js';
+import type { FailureSpec } from './failure-spec.js';
 
 export interface RateLimitSpec {
   /** secondary: 403 (or 429) with retry-after and "You have exceeded a secondary rate limit"; primary: 403 with x-ratelimit-remaining 0. */
