@@ -4,7 +4,9 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Logger } from 'pino';
-import type { Config, FileConfig } from './config.js';
+import { BUILT_IN_SOURCE, type Config, type FileConfig } from './config.js';
+import { createSimulatedCluster, type SimulatedCluster } from './adapters/sim/simulated-cluster.js';
+import { withLocalDemo } from './local-demo.js';
 import { openDatabase, type DbHandle } from './adapters/db/database.js';
 import { createSqliteStore, type SqliteStore } from './adapters/db/sqlite-store.js';
 import { createConsoleChat, type ConsoleChat } from './adapters/console/console-chat.js';
@@ -68,6 +70,8 @@ export interface Firelane {
   worker: Worker;
   metrics: Metrics;
   consoleChat: ConsoleChat;
+  /** The built-in simulated cluster, when deploys go to it (local console without Kubernetes). */
+  simulated?: SimulatedCluster;
   server: Server;
   listen(port: number, host: string): Promise<AddressInfo>;
   /** Stops taking requests, lets running jobs finish (or leaves them to be requeued), closes the database. */
@@ -113,9 +117,15 @@ async function identifySlackBot(client: WebClient, logger: Logger): Promise<{ bo
 }
 
 export async function createFirelane(options: FirelaneOptions): Promise<Firelane> {
-  const { config, logger } = options;
+  const { logger } = options;
   const clock = options.clock ?? systemClock;
-  const env = config.env;
+  const env = options.config.env;
+  // The console with no reachable Kubernetes deploys to the built-in simulated cluster; with no
+  // firelane.yaml either (a fresh clone), demo services and approvers make every command work.
+  const simulate = !options.cluster && env.consoleEnabled && kubeConfigProblem(env.kubeconfig ? { kubeconfig: env.kubeconfig } : {}) !== undefined;
+  const config: Config = simulate && options.config.source === BUILT_IN_SOURCE ? { ...options.config, file: withLocalDemo(options.config.file) } : options.config;
+  const simulated = simulate ? createSimulatedCluster({ clock }) : undefined;
+  for (const service of Object.values(config.file.services)) if (simulated && service.kubernetes) simulated.seedService(service.kubernetes);
   const db = openDatabase(env.databasePath);
   let ready = true;
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
@@ -126,7 +136,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   let notifyConsole: (roomId: string) => void = () => {};
   const consoleChat = createConsoleChat(db, clock, { onChange: (roomId) => notifyConsole(roomId) });
   const chats: Record<string, ChatPort> = { console: consoleChat.chat };
-  const cluster = options.cluster ?? connectCluster(config, logger);
+  const cluster = options.cluster ?? simulated ?? connectCluster(config, logger);
   const git = options.git ?? (env.github && createGitHubHost({ token: env.github.token, ...(env.github.apiUrl && { baseUrl: env.github.apiUrl }), logger: logger.child({ component: 'github' }) }));
   const commandDeps = { store, clock, config: config.file, ...(cluster && { cluster }), ...(git && { git }) };
   const router = createRouter(commandDeps, [incidentCommands, deployCommands, rollbackCommands, hotfixCommands], logger);
@@ -162,7 +172,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
 
   let consoleWeb: ConsoleWeb | undefined;
   if (env.consoleEnabled) {
-    consoleWeb = createConsoleWeb({ router, console: consoleChat, logger: logger.child({ component: 'console' }), users: consoleUsers(config.file) });
+    consoleWeb = createConsoleWeb({ router, console: consoleChat, logger: logger.child({ component: 'console' }), users: consoleUsers(config.file), ...(simulated && { simulated }) });
     notifyConsole = consoleWeb.notify;
     Object.assign(routes, consoleWeb.routes);
   }
@@ -222,6 +232,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     worker,
     metrics,
     consoleChat,
+    ...(simulated && { simulated }),
     server,
     listen(port, host) {
       return new Promise((resolve, reject) => {

@@ -5,13 +5,15 @@ import { createFirelane } from './app.js';
 import { createLogger } from './log.js';
 
 /** One line per platform, saying what is on and, for what is off, why. */
-export function describePlatforms(config: Config): string[] {
+export function describePlatforms(config: Config, simulated = false): string[] {
   const env = config.env;
   return [
     env.slack ? 'slack: on (POST /slack/events)' : 'slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)',
     env.teams ? `teams: app ${env.teams.appId} (POST /api/messages, tokens verified)` : 'teams: local emulator only (no MICROSOFT_APP_ID: POST /api/messages from loopback)',
     env.github ? `github: ${env.github.apiUrl ?? 'api.github.com'} (/hotfix)` : 'github: off (set GITHUB_TOKEN for /hotfix)',
-    Object.values(config.file.services).some((s) => s.kubernetes)
+    simulated
+      ? `kubernetes: SIMULATED (no KUBECONFIG; the console shows it): services ${Object.entries(config.file.services).filter(([, s]) => s.kubernetes).map(([n]) => n).join(', ')}`
+      : Object.values(config.file.services).some((s) => s.kubernetes)
       ? `kubernetes: services ${Object.entries(config.file.services).filter(([, s]) => s.kubernetes).map(([n]) => n).join(', ')}`
       : 'kubernetes: off (no service has a kubernetes block in the config)',
     'cli: on (npx firelane run "/incident list")',
@@ -39,7 +41,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
   }
   const address = await firelane.listen(config.env.port, config.env.host);
   logger.info(
-    { address: `http://${address.address}:${address.port}/`, database: config.env.databasePath, config: config.source, platforms: describePlatforms(config) },
+    { address: `http://${address.address}:${address.port}/`, database: config.env.databasePath, config: config.source, platforms: describePlatforms(firelane.config, firelane.simulated !== undefined) },
     'firelane is up',
   );
   logger.debug({ settings: redactEnvConfig(config.env) }, 'settings (secrets redacted)');

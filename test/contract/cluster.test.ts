@@ -1,8 +1,10 @@
-// One contract for the Cluster port, run against the in-memory fake and against the real adapter
-// (client-node) on the loopback fake API server, so neither fake can drift from what firelane uses.
+// One contract for the Cluster port, run against the in-memory fake, against the real adapter
+// (client-node) on the loopback fake API server, and against the console's simulated cluster, so
+// neither fake nor the simulation can drift from what firelane uses.
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKubeCluster } from '../../src/adapters/k8s/kube-cluster.js';
+import { createSimulatedCluster } from '../../src/adapters/sim/simulated-cluster.js';
 import type { Cluster, DeploymentTarget } from '../../src/ports/cluster.js';
 import { startFakeKube } from '../fakes/fake-kube.js';
 import { createMemoryCluster } from '../fakes/memory-cluster.js';
@@ -38,6 +40,21 @@ const implementations: Array<[string, () => Promise<Subject>]> = [
         add: (t, image, replicas, labels) => fake.addDeployment({ namespace: t.namespace, name: t.deployment, replicas, containers: [{ name: 'app', image }], ...(labels && { labels }) }),
         addService: (namespace, name, selector) => fake.addService({ namespace, name, selector }),
         close: () => fake.close(),
+      };
+    },
+  ],
+  [
+    'simulated cluster (the console)',
+    async () => {
+      // A clock that moves 1 s each time it is read: rollouts (2 s a replica) progress over a few
+      // polls, deterministically, with no timer of their own.
+      let now = Date.parse('2026-01-01T00:00:00Z');
+      const cluster = createSimulatedCluster({ clock: { now: () => (now += 1_000) } });
+      return {
+        cluster,
+        add: (t, image, replicas, labels) => cluster.addDeployment({ namespace: t.namespace, name: t.deployment, images: { app: image }, replicas, ...(labels && { labels }) }),
+        addService: (namespace, name, selector) => cluster.addService({ namespace, name, selector }),
+        close: async () => {},
       };
     },
   ],
