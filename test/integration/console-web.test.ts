@@ -1,0 +1,111 @@
+// The local console's HTTP side without a browser: the page and its assets (strict CSP, nothing
+// external), the command API (bad input refused, private answers not posted in the room), live
+// updates by server-sent events, and the simulated cluster's health switch.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createFirelane, type Firelane } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+
+let firelane: Firelane | undefined;
+let dir: string | undefined;
+afterEach(async () => {
+  await firelane?.close(1_000);
+  firelane = undefined;
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function start(env: Record<string, string> = {}) {
+  dir = mkdtempSync(join(tmpdir(), 'firelane-console-'));
+  const config = loadConfig({ DATABASE_PATH: join(dir, 'db.sqlite'), LOG_LEVEL: 'silent', KUBECONFIG: join(dir, 'none'), ...env }, dir);
+  firelane = await createFirelane({ config, logger: pino({ level: 'silent' }), defaultMetrics: false, reminderTicker: false, worker: { pollMs: 20 } });
+  const address = await firelane.listen(0, '127.0.0.1');
+  return `http://127.0.0.1:${address.port}`;
+}
+
+const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+describe('the console over HTTP', () => {
+  it('serves the page and its assets with a strict CSP and no external references', async () => {
+    const url = await start();
+    for (const path of ['/', '/console/app.js', '/console/style.css']) {
+      const response = await fetch(url + path);
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get('content-security-policy')).toMatch(/default-src 'self'/);
+      const text = await response.text();
+      expect(text, path).not.toMatch(/https?:\/\/(?!adaptivecards)/);
+    }
+  });
+
+  it('runs commands as the chosen user; refuses bad input; posts only what the channel would see', async () => {
+    const url = await start();
+    expect((await post(`${url}/api/console/command`, { text: '', user: 'alice' })).status).toBe(400);
+    expect((await post(`${url}/api/console/command`, { text: '/incident list', user: '<script>' })).status).toBe(400);
+    const before = await (await fetch(`${url}/api/console/messages?room=incidents`)).json();
+
+    const listed = await (await post(`${url}/api/console/command`, { text: '/incident list', user: 'alice', room: 'incidents', key: 'key-aaaaaaaa' })).json();
+    expect(listed.reply.visibility).toBe('private');
+    const after = await (await fetch(`${url}/api/console/messages?room=incidents`)).json();
+    expect(after.messages).toHaveLength(before.messages.length); // a private answer is not posted
+
+    const declared = await (await post(`${url}/api/console/command`, { text: '/incident sev2 Search slow', user: 'bob', room: 'incidents', key: 'key-bbbbbbbb' })).json();
+    expect(declared).toMatchObject({ outcome: 'ok', reply: { visibility: 'channel' } });
+    const room = await (await fetch(`${url}/api/console/messages?room=incidents`)).json();
+    // The line bob typed, then firelane's answer (the announcement job may post in between).
+    const typed = room.messages.findIndex((m: { author: string; body: { text: string } }) => m.author === 'bob' && m.body.text === '/incident sev2 Search slow');
+    expect(typed).toBeGreaterThanOrEqual(0);
+    expect(room.messages.slice(typed + 1).some((m: { author: string; body: { text: string } }) => m.author === 'firelane' && /INC-1/.test(m.body.text))).toBe(true);
+    expect(firelane!.store.incidents.get(1)).toMatchObject({ declaredBy: 'bob', platform: 'console' });
+    // The same key again is the same request: no second incident.
+    await post(`${url}/api/console/command`, { text: '/incident sev2 Search slow', user: 'bob', room: 'incidents', key: 'key-bbbbbbbb' });
+    expect(firelane!.store.incidents.listOpen(5)).toHaveLength(1);
+    expect((await fetch(`${url}/api/console/messages?room=nope`)).status).toBe(404);
+  });
+
+  it('pushes a room change to open pages by server-sent events', async () => {
+    const url = await start();
+    const controller = new AbortController();
+    const stream = await fetch(`${url}/api/console/events`, { signal: controller.signal });
+    expect(stream.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const reader = stream.body!.getReader();
+    await post(`${url}/api/console/command`, { text: '/incident sev1 Payments down', user: 'alice', room: 'incidents' });
+    let seen = '';
+    const deadline = Date.now() + 5_000;
+    while (!/event: room\ndata: .*"room":"inc-1-payments-down"/.test(seen) && Date.now() < deadline) {
+      const { value } = await reader.read();
+      seen += new TextDecoder().decode(value);
+    }
+    controller.abort();
+    expect(seen).toMatch(/event: room\ndata: .*"room":"inc-1-payments-down"/);
+  });
+
+  it('on a fresh clone the simulated cluster and the demo services are there, and the console can break a deployment', async () => {
+    const url = await start();
+    const state = await (await fetch(`${url}/api/console/state`)).json();
+    expect(state.users).toEqual(expect.arrayContaining(['alice', 'bob']));
+    expect(state.simulated.deployments.map((d: { name: string }) => d.name)).toEqual(expect.arrayContaining(['payments', 'search', 'web-blue', 'web-green']));
+    const flipped = await (await post(`${url}/api/console/simulated/health`, { namespace: 'demo', deployment: 'payments', healthy: false })).json();
+    expect(flipped.deployments.find((d: { name: string }) => d.name === 'payments')).toMatchObject({ healthy: false });
+    expect((await post(`${url}/api/console/simulated/health`, { namespace: 'demo' })).status).toBe(400);
+  });
+
+  it('with a firelane.yaml, no demo services are invented; its console names are offered', async () => {
+    const yamlDir = mkdtempSync(join(tmpdir(), 'firelane-yaml-'));
+    const yaml = join(yamlDir, 'firelane.yaml');
+    writeFileSync(yaml, 'approvals:\n  production: { approvers: [carol, U0SLACK1] }\n');
+    const url = await start({ FIRELANE_CONFIG: yaml });
+    const state = await (await fetch(`${url}/api/console/state`)).json();
+    expect(state.simulated.deployments).toEqual([]);
+    expect(state.users).toEqual(['alice', 'bob', 'carol', 'U0SLACK1']);
+    rmSync(yamlDir, { recursive: true, force: true });
+  });
+
+  it('with the console off there is no page (the status page stays)', async () => {
+    const url = await start({ FIRELANE_CONSOLE: '0' });
+    expect((await fetch(url + '/')).status).toBe(404);
+    expect((await fetch(`${url}/api/console/state`)).status).toBe(404);
+    expect((await fetch(`${url}/status.json`)).status).toBe(200);
+  });
+});
