@@ -43,16 +43,16 @@ describe('the console over HTTP', () => {
     const url = await start();
     expect((await post(`${url}/api/console/command`, { text: '', user: 'alice' })).status).toBe(400);
     expect((await post(`${url}/api/console/command`, { text: '/incident list', user: '<script>' })).status).toBe(400);
-    const before = await (await fetch(`${url}/api/console/messages?room=incidents`)).json();
+    const before = (await (await fetch(`${url}/api/console/messages?room=incidents`)).json()) as any;
 
-    const listed = await (await post(`${url}/api/console/command`, { text: '/incident list', user: 'alice', room: 'incidents', key: 'key-aaaaaaaa' })).json();
+    const listed = (await (await post(`${url}/api/console/command`, { text: '/incident list', user: 'alice', room: 'incidents', key: 'key-aaaaaaaa' })).json()) as any;
     expect(listed.reply.visibility).toBe('private');
-    const after = await (await fetch(`${url}/api/console/messages?room=incidents`)).json();
+    const after = (await (await fetch(`${url}/api/console/messages?room=incidents`)).json()) as any;
     expect(after.messages).toHaveLength(before.messages.length); // a private answer is not posted
 
-    const declared = await (await post(`${url}/api/console/command`, { text: '/incident sev2 Search slow', user: 'bob', room: 'incidents', key: 'key-bbbbbbbb' })).json();
+    const declared = (await (await post(`${url}/api/console/command`, { text: '/incident sev2 Search slow', user: 'bob', room: 'incidents', key: 'key-bbbbbbbb' })).json()) as any;
     expect(declared).toMatchObject({ outcome: 'ok', reply: { visibility: 'channel' } });
-    const room = await (await fetch(`${url}/api/console/messages?room=incidents`)).json();
+    const room = (await (await fetch(`${url}/api/console/messages?room=incidents`)).json()) as any;
     // The line bob typed, then firelane's answer (the announcement job may post in between).
     const typed = room.messages.findIndex((m: { author: string; body: { text: string } }) => m.author === 'bob' && m.body.text === '/incident sev2 Search slow');
     expect(typed).toBeGreaterThanOrEqual(0);
@@ -83,10 +83,10 @@ describe('the console over HTTP', () => {
 
   it('on a fresh clone the simulated cluster and the demo services are there, and the console can break a deployment', async () => {
     const url = await start();
-    const state = await (await fetch(`${url}/api/console/state`)).json();
+    const state = (await (await fetch(`${url}/api/console/state`)).json()) as any;
     expect(state.users).toEqual(expect.arrayContaining(['alice', 'bob']));
     expect(state.simulated.deployments.map((d: { name: string }) => d.name)).toEqual(expect.arrayContaining(['payments', 'search', 'web-blue', 'web-green']));
-    const flipped = await (await post(`${url}/api/console/simulated/health`, { namespace: 'demo', deployment: 'payments', healthy: false })).json();
+    const flipped = (await (await post(`${url}/api/console/simulated/health`, { namespace: 'demo', deployment: 'payments', healthy: false })).json()) as any;
     expect(flipped.deployments.find((d: { name: string }) => d.name === 'payments')).toMatchObject({ healthy: false });
     expect((await post(`${url}/api/console/simulated/health`, { namespace: 'demo' })).status).toBe(400);
   });
@@ -96,7 +96,7 @@ describe('the console over HTTP', () => {
     const yaml = join(yamlDir, 'firelane.yaml');
     writeFileSync(yaml, 'approvals:\n  production: { approvers: [carol, U0SLACK1] }\n');
     const url = await start({ FIRELANE_CONFIG: yaml });
-    const state = await (await fetch(`${url}/api/console/state`)).json();
+    const state = (await (await fetch(`${url}/api/console/state`)).json()) as any;
     expect(state.simulated.deployments).toEqual([]);
     expect(state.users).toEqual(['alice', 'bob', 'carol', 'U0SLACK1']);
     rmSync(yamlDir, { recursive: true, force: true });

@@ -99,7 +99,6 @@ async function send(options: { type?: string; name?: string; text?: string; valu
 /** Everything the bot said in personal (1:1) chats. */
 const personalMessages = () => connector.conversations().filter((c) => c.kind === 'personal').flatMap((c) => connector.messagesIn(c.id));
 const texts = (activities: FakeActivity[]) => activities.map((a) => a.text ?? JSON.stringify(adaptiveCards(a)));
-const lastIn = (conversation: string) => connector.messagesIn(conversation).at(-1)!;
 const cardText = (activity: FakeActivity) => JSON.stringify(adaptiveCards(activity));
 const submit = (activity: FakeActivity, title: string) => {
   const action = (adaptiveCards(activity)[0]!.actions as Array<{ title: string; data: Record<string, unknown> }>).find((a) => a.title === title);

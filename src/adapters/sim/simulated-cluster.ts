@@ -26,7 +26,7 @@
 // rollout reports `pod <name>-<hash>-<x> is in CrashLoopBackOff`, as adapters/k8s does. An older
 // ReplicaSet that ran fine keeps running fine when an undo brings it back, so an automatic rollback
 // recovers. `setHealthy(..., true)` heals every ReplicaSet of the Deployment (its pods come up again).
-import type { Strategy } from '../../config/types.js';
+import type { KubernetesTarget } from '../../config/types.js';
 import { FirelaneError, type ErrorCode } from '../../errors.js';
 import type { Clock } from '../../ports/clock.js';
 import type { ChangeMeta, Cluster, DeploymentState, DeploymentTarget, Revision, RolloutProgress, ServiceState, ServiceTarget } from '../../ports/cluster.js';
@@ -57,17 +57,11 @@ export interface SimulatedServiceSpec {
   selector: Record<string, string>;
 }
 
-/** The Kubernetes part of a firelane.yaml service entry (a `KubernetesTarget` fits). */
-export interface SeedServiceSpec {
-  namespace: string;
-  deployment: string;
-  container: string;
-  /** Image without a tag: the seeded versions are `<image>:v0.9.0` and `<image>:v1.0.0`. */
-  image: string;
-  strategy: Strategy;
-  /** The Service in front of the pods; default: the deployment's name. */
-  service?: string;
-}
+/**
+ * The Kubernetes part of a firelane.yaml service entry. The image has no tag: the seeded versions
+ * are `<image>:v0.9.0` and `<image>:v1.0.0`; the Service defaults to the deployment's name.
+ */
+export type SeedServiceSpec = Pick<KubernetesTarget, 'namespace' | 'deployment' | 'container' | 'image' | 'strategy' | 'service'>;
 
 export interface SimulatedDeploymentView {
   namespace: string;
