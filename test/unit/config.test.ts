@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -449,6 +449,12 @@ describe('.env.example', () => {
     'GITHUB_API_URL', 'KUBECONFIG', 'LOG_LEVEL', 'FIRELANE_CONSOLE',
   ];
   const lines = readFileSync(ENV_EXAMPLE, 'utf8').split('\n');
+
+  it('the list above is exactly what the config code reads (read(env, NAME) in src/config*)', () => {
+    const sources = [path.join(ROOT, 'src/config.ts'), ...readdirSync(path.join(ROOT, 'src/config')).map((f) => path.join(ROOT, 'src/config', f))];
+    const read = new Set(sources.flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/\bread\(env, '([A-Z_]+)'\)/g)].map((m) => m[1]!)));
+    expect([...read].sort()).toEqual([...VARIABLES].sort());
+  });
 
   it('lists every variable once, under a comment saying what it is and its default', () => {
     for (const name of VARIABLES) {
