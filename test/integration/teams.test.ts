@@ -161,6 +161,12 @@ describe('Teams (no app id: loopback emulator mode)', () => {
     expect(request).toMatchObject({ status: 'succeeded' });
     expect(request.approvals.map((a) => a.by)).toEqual(['aad-lea']);
     // The card was updated in place (PUT), ending with Succeeded and a Rollback button.
+    // Alice was answered privately twice (the request, the refusal), one after the other: her
+    // personal chat was opened once and then reused.
+    const openedFor = (user: User) =>
+      connector.requests.filter((r) => r.method === 'POST' && r.path === '/v3/conversations' && (r.body as { members?: Array<{ id: string }> }).members?.[0]?.id === user.id);
+    expect(texts(connector.messagesIn(connector.conversations().find((c) => c.kind === 'personal' && c.members.some((m) => m.id === USERS.alice.id))!.id)).length).toBeGreaterThanOrEqual(2);
+    expect(openedFor(USERS.alice)).toHaveLength(1);
     const updated = connector.activity(card.id)!;
     expect(updated.history.length).toBeGreaterThan(0);
     expect(cardText(updated)).toContain('Succeeded');

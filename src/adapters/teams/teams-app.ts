@@ -138,6 +138,11 @@ export function createTeamsApp(options: TeamsAppOptions): TeamsHttp {
     const userId = activity.from.aadObjectId;
     const user = userId ? directory.user(userId) : undefined;
     try {
+      // The personal chat, once known, is reused: opening it again would be a Bot Connector call per answer.
+      if (user?.personalConversationId && directory.conversation(user.personalConversationId)) {
+        await chat.post(user.personalConversationId, reply);
+        return;
+      }
       const tenantId = activity.conversation.tenantId ?? (activity.channelData as { tenant?: { id?: string } } | undefined)?.tenant?.id;
       await adapter.createConversationAsync(
         appId,
@@ -146,7 +151,9 @@ export function createTeamsApp(options: TeamsAppOptions): TeamsHttp {
         'https://api.botframework.com',
         { isGroup: false, bot: activity.recipient, members: [{ id: activity.from.id, name: activity.from.name ?? '' }], ...(tenantId && { tenantId, channelData: { tenant: { id: tenantId } } }) } as never,
         async (personal) => {
-          if (user) directory.setPersonalConversation(user.aadObjectId, personal.activity.conversation.id);
+          const id = personal.activity.conversation.id;
+          directory.rememberConversation({ id, kind: 'personal', channelId: null, teamId: null, reference: { ...TurnContext.getConversationReference(personal.activity), activityId: undefined } });
+          if (user) directory.setPersonalConversation(user.aadObjectId, id);
           await personal.sendActivity(renderTeams(reply, nameOf));
         },
       );
