@@ -17,13 +17,13 @@ import type { JobContext } from './worker.js';
 const FIRELANE = 'firelane';
 
 /** A cluster error that retrying cannot fix: refused, not found, invalid. */
-export function isPermanent(error: unknown): boolean {
+function isPermanent(error: unknown): boolean {
   if (error instanceof FirelaneError) return error.code !== 'upstream';
   const status = (error as { statusCode?: unknown; code?: unknown })?.statusCode ?? (error as { code?: unknown })?.code;
   return typeof status === 'number' && status >= 400 && status < 500 && status !== 409 && status !== 429;
 }
 
-export const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 export interface DeployRunDeps {
   store: Store;

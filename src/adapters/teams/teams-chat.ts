@@ -29,7 +29,7 @@ export interface TeamsChatOptions {
 const MAX_MESSAGE = 24_000;
 
 /** `19:abc@thread.tacv2;messageid=123` -> `19:abc@thread.tacv2` */
-export const channelOf = (conversationId: string) => conversationId.split(';')[0]!;
+const channelOf = (conversationId: string) => conversationId.split(';')[0]!;
 
 export function createTeamsChat(options: TeamsChatOptions): ChatPort {
   const { adapter, appId, directory, logger } = options;
