@@ -9,6 +9,7 @@ import { createSimulatedCluster, type SimulatedCluster } from './adapters/sim/si
 import { withLocalDemo } from './local-demo.js';
 import { openDatabase, type DbHandle } from './adapters/db/database.js';
 import { createSqliteStore, type SqliteStore } from './adapters/db/sqlite-store.js';
+import type { CommittedEntry } from './adapters/db/audit-store.js';
 import { createConsoleChat, type ConsoleChat } from './adapters/console/console-chat.js';
 import { createConsoleWeb, type ConsoleWeb } from './adapters/console/console-web.js';
 import { createStatusRoutes } from './adapters/http/status-page.js';
@@ -37,6 +38,7 @@ import type { Cluster } from './ports/cluster.js';
 import { createKubeCluster, kubeConfigProblem } from './adapters/k8s/kube-cluster.js';
 import { createWorker, type Worker, type WorkerOptions } from './jobs/worker.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { createMetricsObserver } from './metrics-observer.js';
 import type { ChatPort } from './ports/chat.js';
 import { systemClock, type Clock } from './ports/clock.js';
 import { SEVERITIES } from './domain/severity.js';
@@ -131,7 +133,9 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
 
   let worker: Worker | undefined;
-  const store = createSqliteStore(db, clock, () => worker?.wake());
+  let observe: ((entry: CommittedEntry) => void) | undefined;
+  const store = createSqliteStore(db, clock, { onEnqueue: () => worker?.wake(), onCommitted: (entry) => observe?.(entry) });
+  observe = createMetricsObserver(metrics, store, logger);
   // The web console (when on) is told about every change in a console room, for its live updates.
   let notifyConsole: (roomId: string) => void = () => {};
   const consoleChat = createConsoleChat(db, clock, { onChange: (roomId) => notifyConsole(roomId) });

@@ -1,6 +1,9 @@
 // Prometheus metrics, all prefixed firelane_, on a registry of our own (no global state).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** 1 min .. 1 day. */
+const INCIDENT_BUCKETS = [60, 300, 600, 900, 1800, 3600, 7200, 14_400, 28_800, 86_400];
+
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'firelane_' });
@@ -50,6 +53,33 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     escalationsTotal: new Counter({
       name: 'firelane_escalations_total',
       help: 'Escalations after missed status updates',
+      registers: [registry],
+    }),
+    deploysTotal: new Counter({
+      name: 'firelane_deploys_total',
+      help: 'Deploy and rollback requests that ended, by kind (deploy, rollback), strategy and outcome (succeeded, failed, rolled_back, rejected, expired, void)',
+      labelNames: ['kind', 'strategy', 'outcome'],
+      registers: [registry],
+    }),
+    deployDuration: new Histogram({
+      name: 'firelane_deploy_duration_seconds',
+      help: 'Execution time of deploys and rollbacks (approval to the end of the health window), by kind, strategy and outcome',
+      labelNames: ['kind', 'strategy', 'outcome'],
+      buckets: [10, 30, 60, 120, 300, 600, 900, 1800, 3600],
+      registers: [registry],
+    }),
+    timeToMitigate: new Histogram({
+      name: 'firelane_incident_time_to_mitigate_seconds',
+      help: 'Declaration to the first "monitoring" update (or to resolution without one), by severity at that moment',
+      labelNames: ['severity'],
+      buckets: INCIDENT_BUCKETS,
+      registers: [registry],
+    }),
+    timeToResolve: new Histogram({
+      name: 'firelane_incident_time_to_resolve_seconds',
+      help: 'Declaration to the first resolution, by severity at that moment',
+      labelNames: ['severity'],
+      buckets: INCIDENT_BUCKETS,
       registers: [registry],
     }),
     upstreamErrors: new Counter({

@@ -35,9 +35,21 @@ export interface AuditStore extends AuditLog {
   verify(): VerifyResult;
 }
 
+/** An audit entry known to be committed: what observers (metrics) hear about. */
+export interface CommittedEntry extends AuditEntry {
+  seq: number;
+  at: number;
+}
+
 const toJson = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
 
-export function createAuditStore({ sqlite }: DbHandle, clock: Clock): AuditStore {
+/**
+ * `onCommitted` hears every entry once its transaction has committed, never one that was rolled
+ * back. better-sqlite3 transactions are synchronous, so by the next microtask the transaction that
+ * appended an entry has ended; the entry counts as committed when the row under its seq still has
+ * its hash (a rolled-back seq is absent, or reused by a later row with another hash).
+ */
+export function createAuditStore({ sqlite }: DbHandle, clock: Clock, onCommitted?: (entry: CommittedEntry) => void): AuditStore {
   const head = sqlite.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_head WHERE id = 1');
   const insert = sqlite.prepare(
     'INSERT INTO audit_log (seq, at, actor, platform, action, incident_id, before, after, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -62,7 +74,29 @@ export function createAuditStore({ sqlite }: DbHandle, clock: Clock): AuditStore
     const hash = rowHash(row);
     insert.run(row.seq, row.at, row.actor, row.platform, row.action, row.incidentId, row.before, row.after, row.prevHash, hash);
     moveHead.run(row.seq, hash);
+    if (onCommitted) hear({ ...entry, seq: row.seq, at: row.at }, hash);
   });
+
+  const hashAt = sqlite.prepare<[number], { hash: string }>('SELECT hash FROM audit_log WHERE seq = ?');
+  let heard: Array<{ entry: CommittedEntry; hash: string }> = [];
+  const tell = () => {
+    // A transaction opened by hand (BEGIN) can span an await: wait for it to end.
+    if (sqlite.inTransaction) return void setImmediate(tell);
+    const batch = heard;
+    heard = [];
+    for (const { entry, hash } of batch) {
+      if (hashAt.get(entry.seq)?.hash !== hash) continue;
+      try {
+        onCommitted!(entry);
+      } catch {
+        // An observer's failure must never reach the writer; observers log their own errors.
+      }
+    }
+  };
+  function hear(entry: CommittedEntry, hash: string) {
+    if (heard.length === 0) queueMicrotask(tell);
+    heard.push({ entry, hash });
+  }
 
   // Reads the chain and the head in one transaction: one snapshot, so a row appended meanwhile by
   // a running server cannot look like tampering.

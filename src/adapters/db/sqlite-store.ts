@@ -6,7 +6,7 @@ import type { AuditLog, IncidentStore, NewTimelineEvent, Receipts, Store, Timeli
 import type { DbHandle } from './database.js';
 import { actionItems, incidents, receipts, timelineEvents } from './schema.js';
 import { createJobStore, type JobStore } from './job-store.js';
-import { createAuditStore, type AuditStore } from './audit-store.js';
+import { createAuditStore, type AuditStore, type CommittedEntry } from './audit-store.js';
 import { createPlaybookStore } from './playbook-store.js';
 import { createDeployStore } from './deploy-store.js';
 import { createHotfixStore } from './hotfix-store.js';
@@ -219,8 +219,16 @@ function createReceipts({ db }: DbHandle, clock: Clock): Receipts {
 
 export type SqliteStore = Store & { jobs: JobStore; audit: AuditStore };
 
-export function createSqliteStore(handle: DbHandle, clock: Clock, onEnqueue?: () => void): SqliteStore {
-  const audit = createAuditStore(handle, clock);
+export interface StoreHooks {
+  /** A job was queued (wakes the worker). */
+  onEnqueue?: () => void;
+  /** An audit entry committed (metrics). */
+  onCommitted?: (entry: CommittedEntry) => void;
+}
+
+export function createSqliteStore(handle: DbHandle, clock: Clock, hooks: StoreHooks = {}): SqliteStore {
+  const { onEnqueue, onCommitted } = hooks;
+  const audit = createAuditStore(handle, clock, onCommitted);
   return {
     incidents: createIncidentStore(handle, audit),
     jobs: createJobStore(handle, clock, onEnqueue),

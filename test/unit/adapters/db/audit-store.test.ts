@@ -108,6 +108,45 @@ describe('audit store: appending', () => {
     expect(rows().at(-1)).toMatchObject({ seq: 4, prevHash: before!.hash, actor: 'user6' });
     expect(audit.verify()).toMatchObject({ ok: true, rows: 4 });
   });
+
+  it('observers hear committed entries once, after the commit, and never a rolled-back one (even when its seq is reused)', async () => {
+    const heard: Array<{ seq: number; actor: string }> = [];
+    const observed = createAuditStore(handle, clock, (e) => heard.push({ seq: e.seq, actor: e.actor }));
+    observed.append(entry(1));
+    handle.sqlite
+      .transaction(() => {
+        observed.append(entry(2));
+        observed.append(entry(3));
+        // Not yet: the transaction is still open.
+        expect(heard).toEqual([]);
+      })
+      .immediate();
+    expect(() =>
+      handle.sqlite
+        .transaction(() => {
+          observed.append(entry(4));
+          throw new Error('rolled back');
+        })
+        .immediate(),
+    ).toThrow('rolled back');
+    // The rolled-back row's seq 4 goes to the next entry, whose hash differs.
+    observed.append(entry(5));
+    expect(heard).toEqual([]);
+    await Promise.resolve();
+    expect(heard).toEqual([
+      { seq: 1, actor: 'user1' },
+      { seq: 2, actor: 'user2' },
+      { seq: 3, actor: 'user3' },
+      { seq: 4, actor: 'user5' },
+    ]);
+    // An observer that throws does not reach the writer.
+    const failing = createAuditStore(handle, clock, () => {
+      throw new Error('observer bug');
+    });
+    expect(() => failing.append(entry(6))).not.toThrow();
+    await Promise.resolve();
+    expect(rows()).toHaveLength(5);
+  });
 });
 
 describe('audit store: the triggers', () => {
