@@ -1,4 +1,5 @@
 // What a command handler gets: the parsed input, its dependencies, and a transactional write.
+import type { Logger } from 'pino';
 import type { FileConfig } from '../config.js';
 import type { Clock } from '../ports/clock.js';
 import type { Cluster } from '../ports/cluster.js';
@@ -23,6 +24,10 @@ export interface HandlerContext {
   args: Token[];
   flags: Record<string, string>;
   deps: CommandDeps;
+  /** This command's logger: platform, command and user bound; `concerns` adds the incident. */
+  log: Logger;
+  /** Names the incident this command is about, in its log lines (INC-n). */
+  concerns(incidentId: number | null): void;
   /**
    * Runs `fn` in one transaction together with claiming the request's idempotency key: a retried
    * delivery of the same request throws DuplicateRequest instead of writing twice.

@@ -1,5 +1,6 @@
 // One entry point for every platform: text (or pre-parsed input) in, neutral reply out.
 import type { Logger } from 'pino';
+import { incidentKey } from '../domain/incident.js';
 import { FirelaneError } from '../errors.js';
 import type { CommandInput } from './command.js';
 import { DuplicateRequest, type CommandDeps, type HandlerContext } from './context.js';
@@ -44,7 +45,7 @@ const usageText = (message: string, usage?: string) => (usage ? `${message}\nUsa
 const lookup = (family: CommandFamily, word: string | undefined): Subcommand | undefined =>
   word !== undefined && Object.hasOwn(family.subcommands, word) ? family.subcommands[word] : undefined;
 
-export function createRouter(deps: CommandDeps, families: CommandFamily[], logger?: Logger): Router {
+export function createRouter(deps: CommandDeps, families: CommandFamily[], logger: Logger): Router {
   const byName = new Map(families.map((f) => [f.name, f]));
   const known = families.map((f) => `/${f.name}`).join(', ');
 
@@ -85,23 +86,37 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
     const earlier = key ? (deps.store.receipts.reply(key) as Reply | null | undefined) : undefined;
     if (earlier) return { reply: earlier, command, outcome: 'duplicate' };
     let claimed = false;
+    // One child logger per command: what, where, who, and (once known) which incident.
+    const log = logger.child({ platform: input.platform, command, user: input.actor.id });
+    let incident: string | undefined;
+    let wrote = false;
     const ctx: HandlerContext = {
       input,
       args: named ? rest : parsed.command.args,
       flags: parsed.command.flags,
       deps,
+      log,
+      concerns(incidentId) {
+        if (incidentId === null || incident !== undefined) return;
+        incident = incidentKey(incidentId);
+        log.setBindings({ incident });
+      },
       write: (fn) =>
         deps.store.transaction(() => {
           if (key && !claimed) {
             if (!deps.store.receipts.claim(key)) throw new DuplicateRequest(key);
             claimed = true;
           }
-          return fn();
+          const result = fn();
+          wrote = true;
+          return result;
         }),
     };
     try {
       const reply = await sub.run(ctx);
       if (claimed && key) deps.store.receipts.saveReply(key, reply);
+      // State changes are worth a line at info; reads only at debug.
+      log[wrote ? 'info' : 'debug']('command done');
       return { reply, command, outcome: 'ok' };
     } catch (error) {
       if (error instanceof DuplicateRequest) {
@@ -113,7 +128,7 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
         return { reply: privateReply(usageText(error.message, error.usage)), command, outcome };
       }
       const ref = Math.random().toString(36).slice(2, 8);
-      logger?.error({ err: error, command, ref }, 'command failed');
+      log.error({ err: error, ref }, 'command failed');
       return { reply: privateReply(`Something went wrong inside firelane (ref ${ref}). Check /${family.name} list before you try again; the logs have the details.`), command, outcome: 'error' };
     }
   }

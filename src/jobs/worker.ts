@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { JobStore } from '../adapters/db/job-store.js';
+import { incidentKey } from '../domain/incident.js';
 import type { JobRow } from '../ports/store.js';
 import type { Metrics } from '../metrics.js';
 
@@ -112,7 +113,8 @@ export function createWorker(options: WorkerOptions): Worker {
 
   async function run(job: JobRow): Promise<void> {
     const handler = handlers[job.kind];
-    const log = logger.child({ job: job.kind, jobKey: job.key, attempt: job.attempts });
+    const incidentId = (job.payload as { incidentId?: unknown } | null)?.incidentId;
+    const log = logger.child({ job: job.kind, jobKey: job.key, attempt: job.attempts, ...(typeof incidentId === 'number' && { incident: incidentKey(incidentId) }) });
     const started = now();
     const renew = setInterval(() => store.extendLease(job.id, id, now() + leaseMs), Math.max(1000, leaseMs / 3));
     renew.unref();

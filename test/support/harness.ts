@@ -60,6 +60,8 @@ export interface HarnessOptions {
   deploy?: FirelaneOptions['deploy'];
   /** GitHub for /hotfix (e.g. the adapter on test/fakes/fake-github). */
   git?: FirelaneOptions['git'];
+  /** The app's logger (default: silent). */
+  logger?: FirelaneOptions['logger'];
   /** Teams overrides (app-id mode against test/support/bot-auth). */
   teams?: FirelaneOptions['teams'];
 }
@@ -106,7 +108,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const config = testConfig(dir, slack.apiUrl, options);
   const firelane = await createFirelane({
     config,
-    logger: pino({ level: 'silent' }),
+    logger: options.logger ?? pino({ level: 'silent' }),
     ...(options.clock && { clock: options.clock }),
     reminderTicker: options.reminderTicker ?? !options.clock,
     slackClientOptions: { retryConfig: { retries: 0 } },

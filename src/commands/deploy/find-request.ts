@@ -11,6 +11,7 @@ export function takeRequest(ctx: HandlerContext, usage: string): { request: Depl
   const id = parseRequestKey(tokenText(first));
   const request = id === undefined ? undefined : ctx.deps.store.deploys.get(id);
   if (!request) throw notFound(`${id === undefined ? `"${tokenText(first)}" is not a request id` : `${requestKey(id)} does not exist`}.`, usage);
+  ctx.concerns(request.incidentId);
   const approvals = ctx.deps.config.approvals;
   const policy = Object.hasOwn(approvals, request.environment) ? approvals[request.environment] : undefined;
   if (!policy) throw conflict(`${requestKey(request.id)} is for ${request.environment}, which no longer has an approval policy in firelane.yaml.`);

@@ -127,6 +127,7 @@ export function createRequest(ctx: HandlerContext, kind: RequestKind, basics: Re
   const { store, clock } = ctx.deps;
   const now = clock.now();
   const actor = ctx.input.actor.id;
+  ctx.concerns(basics.incident?.id ?? null);
   return ctx.write(() => {
     const request = store.deploys.create(
       {

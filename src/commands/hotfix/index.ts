@@ -84,6 +84,7 @@ function createHotfix(ctx: HandlerContext): Reply {
     store.jobs.enqueue({ kind: HOTFIX_CREATE, key: `hotfix-create:${created.id}`, payload: { hotfixId: created.id } });
     return created;
   });
+  ctx.concerns(hotfix.incidentId);
   const base = from ?? (config.hotfixFrom === 'latest-tag' ? 'the newest release tag' : config.productionBranch);
   return privateReply(`${hotfixKey(hotfix.id)}: creating \`${branch}\` in ${config.repo} from ${base}${incident ? ` for ${incidentKey(incident.id)}` : ''}. The result follows in the channel.`);
 }
@@ -112,6 +113,7 @@ function onHotfix(kind: string, usage: string, check: (hotfix: Hotfix) => void, 
   return (ctx: HandlerContext): Reply => {
     needGitHub(ctx);
     const hotfix = findHotfix(ctx, usage);
+    ctx.concerns(hotfix.incidentId);
     if (hotfix.status === 'creating') throw conflict(`${hotfixKey(hotfix.id)}: \`${hotfix.branch}\` is still being created on GitHub; try again in a moment.`);
     check(hotfix);
     const { store, clock } = ctx.deps;

@@ -58,6 +58,7 @@ export function declareIncident(ctx: HandlerContext): Reply {
     store.jobs.enqueue({ kind: OPEN_WAR_ROOM, key: `war-room:${created.id}`, payload: { incidentId: created.id, ...(ctx.input.roomId && { origin: ctx.input.roomId }) } });
     return created;
   });
+  ctx.concerns(incident.id);
   return channelReply(
     `🚨 *${incidentKey(incident.id)}* declared (${severityLabel(severity)}): ${title}. Opening the war room and paging responders now.`,
   );

@@ -12,11 +12,13 @@ export function takeIncident(ctx: HandlerContext, usage: string): { incident: In
     const id = parseIncidentKey(first.value);
     const incident = id === undefined ? undefined : ctx.deps.store.incidents.get(id);
     if (!incident) throw notFound(`${id === undefined ? first.value.toUpperCase() : incidentKey(id)} does not exist. See open incidents with /incident list.`, usage);
+    ctx.concerns(incident.id);
     return { incident, args: rest };
   }
   const { roomId } = ctx.input;
   const incident = roomId ? ctx.deps.store.incidents.byRoom(chatPlatform(ctx.input.platform), roomId) : undefined;
   if (!incident) throw invalidInput('Name the incident (INC-<n>) or run this in its war room.', usage);
+  ctx.concerns(incident.id);
   return { incident, args: ctx.args };
 }
 

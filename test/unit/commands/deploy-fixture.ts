@@ -84,7 +84,7 @@ export function createDeployFixture(options: { config?: FileConfig; rolloutPolls
   // Revisions 1 (v2.0.0) and 2 (v2.1.0, running).
   cluster.addDeployment({ ...PAYMENTS, name: 'payments', images: { app: `${IMAGE}:v2.1.0` }, history: [{ app: `${IMAGE}:v2.0.0` }], replicas: 3 });
   const withCluster = options.withCluster ?? true;
-  const router = createRouter({ store, clock, config, ...(withCluster && { cluster }) }, [incidentCommands, deployCommands, rollbackCommands]);
+  const router = createRouter({ store, clock, config, ...(withCluster && { cluster }) }, [incidentCommands, deployCommands, rollbackCommands], pino({ level: 'silent' }));
   const consoleChat = createConsoleChat(handle, clock);
   const updates: Reply[] = [];
   const chat: ChatPort = {

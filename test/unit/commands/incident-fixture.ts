@@ -1,4 +1,5 @@
 // A real command core for unit tests: the incident router over SQLite `:memory:` and a manual clock.
+import { pino } from 'pino';
 import { openDatabase, type DbHandle } from '../../../src/adapters/db/database.js';
 import { createSqliteStore, type SqliteStore } from '../../../src/adapters/db/sqlite-store.js';
 import type { CommandInput, Platform } from '../../../src/commands/command.js';
@@ -39,7 +40,7 @@ export function createIncidentFixture(config: FileConfig = DEFAULT_FILE_CONFIG):
   const clock = createManualClock();
   const handle = openDatabase(':memory:');
   const store = createSqliteStore(handle, clock);
-  const router = createRouter({ store, clock, config }, [incidentCommands]);
+  const router = createRouter({ store, clock, config }, [incidentCommands], pino({ level: 'silent' }));
   const count = (table: string) => (handle.sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
   return {
     clock,
