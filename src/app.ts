@@ -16,9 +16,7 @@ import { createStatusRoutes } from './adapters/http/status-page.js';
 import { createHttpServer, type RouteHandler } from './adapters/http/server.js';
 import { createSlackApp, SLACK_PATH } from './adapters/slack/slack-app.js';
 import { createSlackChat } from './adapters/slack/slack-chat.js';
-import { incidentCommands } from './commands/incident/index.js';
-import { deployCommands, rollbackCommands } from './commands/deploy/index.js';
-import { hotfixCommands } from './commands/hotfix/index.js';
+import { COMMAND_FAMILIES } from './commands/families.js';
 import { createGitHubHost } from './adapters/github/github-host.js';
 import { createHotfixJobs } from './jobs/hotfix-jobs.js';
 import { createTeamsApp, TEAMS_PATH, type TeamsAppOptions } from './adapters/teams/teams-app.js';
@@ -143,7 +141,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   const cluster = options.cluster ?? simulated ?? connectCluster(config, logger);
   const git = options.git ?? (env.github && createGitHubHost({ token: env.github.token, ...(env.github.apiUrl && { baseUrl: env.github.apiUrl }), logger: logger.child({ component: 'github' }) }));
   const commandDeps = { store, clock, config: config.file, ...(cluster && { cluster }), ...(git && { git }) };
-  const router = createRouter(commandDeps, [incidentCommands, deployCommands, rollbackCommands, hotfixCommands], logger);
+  const router = createRouter(commandDeps, [...COMMAND_FAMILIES], logger);
   const routes: Record<string, RouteHandler> = {};
   // Read-only status page (HTML and JSON); see adapters/http/status-page.ts.
   Object.assign(routes, createStatusRoutes({ store, clock }));

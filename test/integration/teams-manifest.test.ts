@@ -12,15 +12,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { deployCommands, rollbackCommands } from '../../src/commands/deploy/index.js';
-import { hotfixCommands } from '../../src/commands/hotfix/index.js';
-import { incidentCommands } from '../../src/commands/incident/index.js';
+import { COMMAND_FAMILIES } from '../../src/commands/families.js';
 
 const DIR = path.resolve(import.meta.dirname, '../../manifests/teams');
 const PLACEHOLDER = '00000000-0000-0000-0000-000000000000';
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** What the router is built with in src/app.ts. */
-const FAMILIES = [incidentCommands, deployCommands, rollbackCommands, hotfixCommands].map((f) => f.name).sort();
+const FAMILIES = COMMAND_FAMILIES.map((f) => f.name).sort();
 
 type Obj = Record<string, any>;
 const manifest = JSON.parse(readFileSync(path.join(DIR, 'manifest.json'), 'utf8')) as Obj;
