@@ -79,7 +79,7 @@ export interface Firelane {
 }
 
 /** The real cluster when a service deploys to Kubernetes and a kubeconfig (or in-cluster account) is there. */
-function connectCluster(config: Config, logger: Logger): Cluster | undefined {
+function connectCluster(config: Config, logger: Logger, metrics: Metrics): Cluster | undefined {
   if (!Object.values(config.file.services).some((service) => service.kubernetes)) return undefined;
   const options = config.env.kubeconfig ? { kubeconfig: config.env.kubeconfig } : {};
   const problem = kubeConfigProblem(options);
@@ -87,7 +87,7 @@ function connectCluster(config: Config, logger: Logger): Cluster | undefined {
     logger.warn(`kubernetes: off: ${problem}; /deploy and /rollback will say so`);
     return undefined;
   }
-  return createKubeCluster(options);
+  return createKubeCluster({ ...options, onUpstreamError: (status) => metrics.upstreamErrors.inc({ service: 'kubernetes', status }) });
 }
 
 /** Who the console's user switcher offers: the configured approvers and responders that are console names, and two defaults. */
@@ -138,8 +138,8 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   let notifyConsole: (roomId: string) => void = () => {};
   const consoleChat = createConsoleChat(db, clock, { onChange: (roomId) => notifyConsole(roomId) });
   const chats: Record<string, ChatPort> = { console: consoleChat.chat };
-  const cluster = options.cluster ?? simulated ?? connectCluster(config, logger);
-  const git = options.git ?? (env.github && createGitHubHost({ token: env.github.token, ...(env.github.apiUrl && { baseUrl: env.github.apiUrl }), logger: logger.child({ component: 'github' }) }));
+  const cluster = options.cluster ?? simulated ?? connectCluster(config, logger, metrics);
+  const git = options.git ?? (env.github && createGitHubHost({ token: env.github.token, ...(env.github.apiUrl && { baseUrl: env.github.apiUrl }), logger: logger.child({ component: 'github' }), onUpstreamError: (status) => metrics.upstreamErrors.inc({ service: 'github', status }) }));
   const commandDeps = { store, clock, config: config.file, ...(cluster && { cluster }), ...(git && { git }) };
   const router = createRouter(commandDeps, [...COMMAND_FAMILIES], logger);
   const routes: Record<string, RouteHandler> = {};

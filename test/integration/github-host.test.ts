@@ -331,18 +331,25 @@ describe('GitHub host: errors', () => {
   });
 
   it('upstream after bounded 5xx retries; a single 502 is retried away; unreachable GitHub', async () => {
-    const { gh, repo, host } = await setup();
+    const upstreamErrors: string[] = [];
+    const { gh, repo, host } = await setup({}, { onUpstreamError: (status) => upstreamErrors.push(status) });
     gh.failNext({ status: 502, times: 1 });
     expect((await host.resolveRef(REPO, 'main'))!.sha).toBe(repo.sha('main'));
+    // A missing ref is an answer: nothing counted; nor is a 502 that a retry made good.
+    expect(await host.resolveRef(REPO, 'no-such-branch')).toBeUndefined();
+    expect(upstreamErrors).toEqual([]);
     gh.requests.length = 0;
     gh.failNext({ status: 503, times: 10 });
     const e = await expectKind(host.compare(REPO, 'production', 'main'), gh.token, 'upstream', /GitHub answered 503/);
     expect(e.status).toBe(503);
     expect(gh.requests).toHaveLength(3);
+    // One failed call after its retries: counted once.
+    expect(upstreamErrors).toEqual(['503']);
 
     const closed = await startFakeGitHub();
     await closed.close();
-    await expectKind(hostFor(closed, { token: closed.token }).resolveRef(REPO, 'main'), closed.token, 'upstream', /GitHub could not be reached/);
+    await expectKind(hostFor(closed, { token: closed.token, onUpstreamError: (status) => upstreamErrors.push(status) }).resolveRef(REPO, 'main'), closed.token, 'upstream', /GitHub could not be reached/);
+    expect(upstreamErrors).toEqual(['503', 'network']);
   });
 
   it('not_found: a repository that does not exist', async () => {

@@ -2,7 +2,7 @@
 // botbuilder CloudAdapter, and what reaches the loopback fake Bot Connector: replies and Adaptive
 // Cards, the war room as a channel thread, private answers in a personal chat, card buttons with
 // the approval rules, updates in place, proactive reminders, and token verification in app-id mode.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { tickReminders } from '../../src/jobs/reminder-tick.js';
 import { createManualClock } from '../../src/ports/clock.js';
 import { adaptiveCards, startFakeBotConnector, type FakeActivity, type FakeBotConnector } from '../fakes/fake-bot-connector.js';
@@ -214,6 +214,23 @@ describe('Teams (no app id: loopback emulator mode)', () => {
     await h.drain();
     const after = connector.messagesIn(room).slice(before);
     expect(texts(after).join('\n')).toMatch(/status update/i);
+  });
+
+  it('a Bot Connector failure is counted in firelane_upstream_errors_total and the war room is opened on the retry', async () => {
+    await start();
+    // A 403 (botbuilder retries 5xx and 429 itself; a refusal reaches the job, which retries it later).
+    connector.failNext({ method: 'POST', path: '/v3/conversations', status: 403 });
+    await send({ text: 'incident sev2 Search is slow' });
+    // The job's retry comes after a short back-off.
+    await vi.waitFor(
+      async () => {
+        await h.drain();
+        expect(h.firelane.store.incidents.get(1)!.roomId).toBeTruthy();
+      },
+      { timeout: 5000, interval: 50 },
+    );
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metrics).toMatch(/^firelane_upstream_errors_total\{service="teams",status="403"\} 1$/m);
   });
 
   it('chatter that is no command gets the usage; nothing is recorded', async () => {

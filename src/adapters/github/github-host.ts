@@ -25,6 +25,8 @@ export interface GitHubHostOptions {
   /** GITHUB_API_URL; GitHub Enterprise Server: `https://host/api/v3`. Default https://api.github.com. */
   baseUrl?: string;
   logger?: Logger;
+  /** Hears every failed call (after the plugins' retries): its HTTP status, or `network` (metrics). */
+  onUpstreamError?: (status: string) => void;
   /** Retries after a rate limit (honouring retry-after) and after a 5xx or network error; default 2. */
   retries?: number;
   /**
@@ -104,21 +106,28 @@ export function createGitHubHost(options: GitHubHostOptions): GitHost {
     },
   });
 
-  /** Runs one GitHub call; any failure becomes a GitHostError whose message starts with `doing`. */
+  /** Runs one GitHub call; any failure becomes a GitHostError whose message starts with `doing` (and is counted). */
   async function call<T>(doing: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (error) {
-      throw toGitHostError(error, doing, token);
+      throw counted(toGitHostError(error, doing, token), error);
     }
   }
-  /** As call, but a 404 is undefined. */
+  /** octokit gives a request that got no answer status 500 and no response: that is `network`. */
+  const counted = (failed: GitHostError, error: unknown) => {
+    const answered = failed.status !== undefined && (error as { response?: unknown })?.response !== undefined;
+    options.onUpstreamError?.(answered ? String(failed.status) : 'network');
+    return failed;
+  };
+  /** As call, but a 404 is undefined (an answer, not counted as an error). */
   async function maybe<T>(doing: string, fn: () => Promise<T>): Promise<T | undefined> {
     try {
-      return await call(doing, fn);
+      return await fn();
     } catch (error) {
-      if (error instanceof GitHostError && error.kind === 'not_found') return undefined;
-      throw error;
+      const failed = toGitHostError(error, doing, token);
+      if (failed.kind === 'not_found') return undefined;
+      throw counted(failed, error);
     }
   }
   const where = (r: RepoName) => `${r.owner}/${r.repo}`;

@@ -49,6 +49,8 @@ export interface KubeClusterOptions {
   kubeconfig?: string;
   /** A ready KubeConfig (tests). */
   kubeConfig?: KubeConfig;
+  /** Hears every failed API call: its HTTP status, or `network` (metrics). */
+  onUpstreamError?: (status: string) => void;
 }
 
 function loadKubeConfig(options: KubeClusterOptions): KubeConfig {
@@ -63,7 +65,7 @@ function loadKubeConfig(options: KubeClusterOptions): KubeConfig {
 }
 
 /** A Kubernetes API error in plain words, with firelane's error codes. */
-export function kubeError(error: unknown, what: string): Error {
+function kubeError(error: unknown, what: string): Error {
   const e = error as { code?: number; body?: unknown; message?: string };
   if (typeof e?.code !== 'number') return new FirelaneError('upstream', `Kubernetes could not be reached to ${what}: ${e?.message ?? String(error)}`);
   let reason = '';
@@ -121,6 +123,13 @@ export function kubeConfigProblem(options: KubeClusterOptions = {}): string | un
 }
 
 export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
+  const fail = (error: unknown, what: string): Error => {
+    const code = (error as { code?: unknown })?.code;
+    // Our own refusals (a context the kubeconfig lacks) never reached Kubernetes.
+    if (!(error instanceof FirelaneError)) options.onUpstreamError?.(typeof code === 'number' ? String(code) : 'network');
+    return kubeError(error, what);
+  };
+  const missingOrFail = (error: unknown, what: string): Error => ((error as { code?: unknown })?.code === 404 ? kubeError(error, what) : fail(error, what));
   const base = loadKubeConfig(options);
   const clients = new Map<string, { apps: AppsV1Api; core: CoreV1Api }>();
 
@@ -145,7 +154,7 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
     try {
       return await api(target).apps.readNamespacedDeployment({ name: target.deployment, namespace: target.namespace });
     } catch (error) {
-      throw kubeError(error, `read deployment ${target.namespace}/${target.deployment}`);
+      throw fail(error, `read deployment ${target.namespace}/${target.deployment}`);
     }
   }
 
@@ -158,7 +167,7 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
       );
       return toState(patched);
     } catch (error) {
-      throw kubeError(error, what);
+      throw fail(error, what);
     }
   }
 
@@ -168,7 +177,7 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
     try {
       list = await api(target).apps.listNamespacedReplicaSet({ namespace: target.namespace, labelSelector: selectorOf(deployment.spec?.selector?.matchLabels) });
     } catch (error) {
-      throw kubeError(error, `list the replica sets of ${target.deployment}`);
+      throw fail(error, `list the replica sets of ${target.deployment}`);
     }
     return list.items
       .filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.controller && o.uid === deployment.metadata?.uid))
@@ -184,7 +193,7 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
     try {
       pods = await api(target).core.listNamespacedPod({ namespace: target.namespace, labelSelector: `${selectorOf(deployment.spec?.selector?.matchLabels)},pod-template-hash=${hash}` });
     } catch (error) {
-      throw kubeError(error, `list the pods of ${target.deployment}`);
+      throw fail(error, `list the pods of ${target.deployment}`);
     }
     for (const pod of pods.items) {
       for (const status of pod.status?.containerStatuses ?? []) {
@@ -282,7 +291,8 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
       try {
         return toServiceState(await api(target).core.readNamespacedService({ name: target.service, namespace: target.namespace }));
       } catch (error) {
-        const e = kubeError(error, `read service ${target.namespace}/${target.service}`);
+        // A 404 is an answer here, not an upstream error.
+        const e = missingOrFail(error, `read service ${target.namespace}/${target.service}`);
         if (e instanceof FirelaneError && e.code === 'not_found') return undefined;
         throw e;
       }
@@ -297,7 +307,7 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
         );
         return toServiceState(patched);
       } catch (error) {
-        throw kubeError(error, `switch service ${target.namespace}/${target.service} to ${label}=${value}`);
+        throw fail(error, `switch service ${target.namespace}/${target.service} to ${label}=${value}`);
       }
     },
 
@@ -316,7 +326,8 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
       try {
         await apps.readNamespacedDeployment({ name: copy.name, namespace: from.namespace });
       } catch (error) {
-        const e = kubeError(error, `read deployment ${where}`);
+        // A 404 is an answer here, not an upstream error.
+        const e = missingOrFail(error, `read deployment ${where}`);
         if (!(e instanceof FirelaneError && e.code === 'not_found')) throw e;
         exists = false;
       }
@@ -347,7 +358,7 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
         };
         return toState(await apps.createNamespacedDeployment({ namespace: from.namespace, body, fieldManager: FIELD_MANAGER }));
       } catch (error) {
-        throw kubeError(error, `create deployment ${where} from ${from.deployment}`);
+        throw fail(error, `create deployment ${where} from ${from.deployment}`);
       }
     },
   };

@@ -101,7 +101,14 @@ export function createTeamsApp(options: TeamsAppOptions): TeamsHttp {
   adapter.onTurnError = async (_context, error) => {
     logger.error({ err: error }, 'Teams turn failed');
   };
-  const chat = createTeamsChat({ adapter, appId, directory, logger, ...(options.announceChannel && { announceChannel: options.announceChannel }), ...(options.escalationChannel && { escalationChannel: options.escalationChannel }) });
+  const chat = createTeamsChat({
+    adapter,
+    appId,
+    directory,
+    logger,
+    ...(metrics && { onUpstreamError: (status: string) => metrics.upstreamErrors.inc({ service: 'teams', status }) }),
+    ...(options.announceChannel && { announceChannel: options.announceChannel }), ...(options.escalationChannel && { escalationChannel: options.escalationChannel }),
+  });
   const nameOf = (id: string) => directory.user(id)?.name ?? undefined;
   const usage = `Mention me with a command: ${router.names.map((n) => `/${n}`).join(', ')} (e.g. "@firelane incident sev1 Payment gateway down").`;
 

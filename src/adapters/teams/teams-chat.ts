@@ -23,6 +23,8 @@ export interface TeamsChatOptions {
   logger: Logger;
   announceChannel?: string;
   escalationChannel?: string;
+  /** Hears every failed Bot Connector call: its HTTP status, or `network` (metrics). */
+  onUpstreamError?: (status: string) => void;
 }
 
 /** What Teams accepts in one message, with room to spare (about 28 KB). */
@@ -34,6 +36,11 @@ const channelOf = (conversationId: string) => conversationId.split(';')[0]!;
 export function createTeamsChat(options: TeamsChatOptions): ChatPort {
   const { adapter, appId, directory, logger } = options;
   const nameOf = (id: string) => directory.user(id)?.name ?? undefined;
+  const countFailure = (error: unknown) => {
+    const status = (error as { statusCode?: number })?.statusCode;
+    options.onUpstreamError?.(typeof status === 'number' ? String(status) : 'network');
+    return status;
+  };
 
   /** The reference to post into `roomId`: stored, or built from a known channel's service URL. */
   function referenceFor(roomId: string): Partial<ConversationReference> {
@@ -56,11 +63,20 @@ export function createTeamsChat(options: TeamsChatOptions): ChatPort {
         result = await logic(context);
       });
     } catch (error) {
-      const status = (error as { statusCode?: number })?.statusCode;
+      const status = countFailure(error);
       if (status === 403 || status === 404) throw new DeliveryRefused(roomId, `Teams answered ${status}: the bot is not in this conversation any more`);
       throw error;
     }
     return result as T;
+  }
+
+  async function countedCall<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      countFailure(error);
+      throw error;
+    }
   }
 
   async function send(roomId: string, message: Reply): Promise<string> {
@@ -84,11 +100,12 @@ export function createTeamsChat(options: TeamsChatOptions): ChatPort {
         throw new DeliveryRefused(createOptions?.origin ?? '', 'in Teams a war room is a thread in a team channel: declare the incident in a channel where firelane is added, or set incidents.teams.announceChannel');
       }
       const tenantId = where.reference.conversation?.tenantId;
+      const serviceUrl = where.reference.serviceUrl;
       let created: string | undefined;
-      await adapter.createConversationAsync(
+      await countedCall(() => adapter.createConversationAsync(
         appId,
         'msteams',
-        where.reference.serviceUrl,
+        serviceUrl,
         'https://api.botframework.com',
         {
           isGroup: true,
@@ -101,7 +118,7 @@ export function createTeamsChat(options: TeamsChatOptions): ChatPort {
           created = context.activity.conversation.id;
           directory.rememberConversation({ id: created, kind: 'channel', channelId: where.channelId, teamId: where.teamId, reference: { ...where.reference, activityId: undefined, conversation: { ...context.activity.conversation } } });
         },
-      );
+      ));
       if (!created) throw new Error('Teams created no conversation');
       logger.info({ room: created, name }, 'Teams war room thread created');
       return { id: created, name };

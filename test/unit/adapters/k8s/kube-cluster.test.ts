@@ -14,13 +14,15 @@ const meta = { changeCause: 'firelane REQ-7 approved by U0LEAD1' };
 describe('kube cluster adapter', () => {
   let fake: FakeKube;
   let cluster: Cluster;
+  let upstreamErrors: string[] = [];
   afterEach(async () => fake?.close());
 
   async function start(options: Parameters<typeof startFakeKube>[0] = {}) {
     fake = await startFakeKube({ stepMs: 5, ...options });
     const kc = new KubeConfig();
     kc.loadFromString(fake.kubeconfigYaml());
-    cluster = createKubeCluster({ kubeConfig: kc });
+    upstreamErrors = [];
+    cluster = createKubeCluster({ kubeConfig: kc, onUpstreamError: (status) => upstreamErrors.push(status) });
     fake.addDeployment({ namespace: 'payments', name: 'payments', replicas: 3, containers: [{ name: 'app', image: 'ghcr.io/acme/payments:v1' }] });
   }
 
@@ -112,5 +114,10 @@ describe('kube cluster adapter', () => {
     fake.failNext({ method: 'GET', code: 500 });
     await expect(cluster.rolloutProgress(target)).rejects.toMatchObject({ code: 'upstream' });
     await expect(cluster.readDeployment({ ...target, context: 'no-such-context' })).rejects.toThrow(/no context "no-such-context"/);
+    // Each failed API call is heard once, with its status (for firelane_upstream_errors_total).
+    expect(upstreamErrors).toEqual(['403', '500']);
+    // A Service that is not there is an answer (undefined), not an upstream error.
+    expect(await cluster.readService({ namespace: 'payments', service: 'nope' })).toBeUndefined();
+    expect(upstreamErrors).toEqual(['403', '500']);
   });
 });
