@@ -13,7 +13,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       name: 'firelane_ack_latency_seconds',
       help: 'Time from a request arriving to its acknowledgement, per command',
       labelNames: ['platform', 'command'],
-      buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 3, 5], // 3 s: Slack's limit for an acknowledgement
       registers: [registry],
     }),
     commandsTotal: new Counter({
