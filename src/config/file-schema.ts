@@ -63,8 +63,8 @@ const incidentsSchema = section(
   }),
 );
 
-
-const fileSchema = section(
+/** The whole file's schema; exported for test/unit/config-reference.test.ts, which checks docs/configuration.md against it. */
+export const fileSchema = section(
   z.strictObject({
     incidents: incidentsSchema,
     services: section(
