@@ -77,7 +77,11 @@ export interface IncidentStore {
   dueReminders(now: number, limit: number): Incident[];
   /** Open incidents per severity (metrics). */
   countOpenBySeverity(): Partial<Record<string, number>>;
-  update(id: number, patch: IncidentPatch, by: ChangeBy): Incident;
+  /**
+   * Applies the patch and audits what changed. `current`: the incident as read earlier in the
+   * caller's transaction (the reminder tick passes the rows it selected), so it is not read again.
+   */
+  update(id: number, patch: IncidentPatch, by: ChangeBy, current?: Incident): Incident;
   /** Appends to the timeline; with a dedupeKey seen before, nothing is added and undefined returned. */
   addEvent(event: NewTimelineEvent): TimelineEvent;
   addEventOnce(event: NewTimelineEvent & { dedupeKey: string }): TimelineEvent | undefined;

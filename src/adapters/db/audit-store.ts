@@ -58,7 +58,7 @@ export function createAuditStore({ sqlite }: DbHandle, clock: Clock, onCommitted
   const all = sqlite.prepare<[], AuditRow>(
     'SELECT seq, at, actor, platform, action, incident_id AS incidentId, before, after, prev_hash AS prevHash, hash FROM audit_log ORDER BY seq',
   );
-  const appendTransaction = sqlite.transaction((entry: AuditEntry) => {
+  const appendRow = (entry: AuditEntry) => {
     const last = head.get();
     const row = {
       seq: (last?.seq ?? 0) + 1,
@@ -75,7 +75,8 @@ export function createAuditStore({ sqlite }: DbHandle, clock: Clock, onCommitted
     insert.run(row.seq, row.at, row.actor, row.platform, row.action, row.incidentId, row.before, row.after, row.prevHash, hash);
     moveHead.run(row.seq, hash);
     if (onCommitted) hear({ ...entry, seq: row.seq, at: row.at }, hash);
-  });
+  };
+  const appendTransaction = sqlite.transaction(appendRow);
 
   const hashAt = sqlite.prepare<[number], { hash: string }>('SELECT hash FROM audit_log WHERE seq = ?');
   let heard: Array<{ entry: CommittedEntry; hash: string }> = [];
@@ -127,7 +128,9 @@ export function createAuditStore({ sqlite }: DbHandle, clock: Clock, onCommitted
   return {
     // Outside a caller's transaction, take the write lock at once (immediate), so two processes
     // wait on the busy timeout instead of failing on a lock upgrade.
-    append: (entry) => (sqlite.inTransaction ? appendTransaction(entry) : appendTransaction.immediate(entry)),
+    // Inside a caller's transaction no savepoint of its own (a third of an append's cost): a failure
+    // throws out of the caller's transaction, which rolls back with the row.
+    append: (entry) => (sqlite.inTransaction ? appendRow(entry) : appendTransaction.immediate(entry)),
     rows: () => all.iterate(),
     verify: () => verifySnapshot(),
   };

@@ -32,14 +32,15 @@ export function createJobStore({ db, sqlite }: DbHandle, clock: Clock, onEnqueue
      RETURNING id, kind, key, payload, attempts, run_at AS runAt, progress`,
   );
   const saveStepStatement = sqlite.prepare(`UPDATE jobs SET progress = json_set(progress, ?, json(?)) WHERE id = ?`);
+  // Prepared once: the reminder tick enqueues two or three jobs per due incident, and drizzle would
+  // build and prepare the INSERT again each time (measured: a third of a tick's time).
+  const enqueueStatement = sqlite.prepare(
+    `INSERT INTO jobs (kind, key, payload, status, run_at, created_at) VALUES (?, ?, ?, 'queued', ?, ?) ON CONFLICT (key) DO NOTHING`,
+  );
   return {
     enqueue(job) {
       const now = clock.now();
-      const result = db
-        .insert(jobs)
-        .values({ kind: job.kind, key: job.key, payload: job.payload, status: 'queued', runAt: job.runAt ?? now, createdAt: now })
-        .onConflictDoNothing({ target: jobs.key })
-        .run();
+      const result = enqueueStatement.run(job.kind, job.key, JSON.stringify(job.payload), job.runAt ?? now, now);
       if (result.changes === 1 && onEnqueue) setImmediate(onEnqueue);
       return result.changes === 1;
     },
