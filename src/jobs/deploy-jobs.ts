@@ -34,8 +34,13 @@ import { PermanentJobError, RetryLater, type JobHandler } from './worker.js';
 export const WATCH_REVISION = 'watchRevision';
 
 export interface DeployJobOptions {
-  /** Between two rollout polls (default 2s). */
+  /**
+   * Between two rollout polls (default 500 ms: the card shows a completed rollout within a second;
+   * one GET of the Deployment per poll while it rolls out).
+   */
   pollIntervalMs: number;
+  /** Between two checks of the health window (deployment availability and the health URL; default 2s). */
+  healthIntervalMs: number;
   /** A rollout not complete this long after it started fails (default 15m). */
   rolloutTimeoutMs: number;
   /** One probe of the health URL that takes longer is unhealthy (default 5s). */
@@ -60,7 +65,8 @@ const FIRELANE = 'firelane';
 
 export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler> {
   const { store, config, clock, logger, cluster } = deps;
-  const pollIntervalMs = deps.pollIntervalMs ?? 2_000;
+  const pollIntervalMs = deps.pollIntervalMs ?? 500;
+  const healthIntervalMs = deps.healthIntervalMs ?? 2_000;
   const rolloutTimeoutMs = deps.rolloutTimeoutMs ?? 15 * 60_000;
   const healthProbeTimeoutMs = deps.healthProbeTimeoutMs ?? 5_000;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
@@ -199,7 +205,7 @@ export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler
       if (request.status !== 'executing') return;
 
       const run = createDeployRun({
-        store, clock, logger, kube, request, plan, k, step, sleep, pollIntervalMs, rolloutTimeoutMs, healthProbeTimeoutMs,
+        store, clock, logger, kube, request, plan, k, step, sleep, pollIntervalMs, healthIntervalMs, rolloutTimeoutMs, healthProbeTimeoutMs,
         health: config.services[request.service]?.healthCheck ?? { windowMs: DEFAULT_HEALTH_WINDOW_MS },
         // A card that cannot be updated must not stop the rollout being followed.
         render: (shown) => render(chat, request.id, shown).catch((error: unknown) => logger.warn({ err: error, request: key }, 'could not update the deploy card')),

@@ -36,6 +36,7 @@ export interface DeployRunDeps {
   step: JobContext['step'];
   health: { url?: string; windowMs: number };
   pollIntervalMs: number;
+  healthIntervalMs: number;
   rolloutTimeoutMs: number;
   healthProbeTimeoutMs: number;
   sleep(ms: number): Promise<void>;
@@ -73,7 +74,7 @@ export function createDeployRun(deps: DeployRunDeps): DeployRun {
   const key = requestKey(request.id);
   const approvers = request.approvals.map((a) => a.by).join(', ');
   const changeCause = `firelane ${key}: ${request.kind} ${request.service} to ${plan.toImage}${plan.toRevision !== null ? ` (revision ${plan.toRevision})` : ''}; requested by ${request.requester}, approved by ${approvers}`;
-  const watch = (target: DeploymentTarget) => ({ kube, target, clock, sleep: deps.sleep, pollIntervalMs: deps.pollIntervalMs });
+  const watch = (target: DeploymentTarget, pollIntervalMs = deps.pollIntervalMs) => ({ kube, target, clock, sleep: deps.sleep, pollIntervalMs });
   let shown = '';
   const show = async (progress: RolloutShown) => {
     const text = JSON.stringify(progress);
@@ -115,7 +116,7 @@ export function createDeployRun(deps: DeployRunDeps): DeployRun {
       const startedAt = await mark(`${name}-start`);
       return step(name, async () =>
         verifyHealth(
-          watch(target),
+          watch(target, deps.healthIntervalMs),
           { startedAt, windowMs, probeTimeoutMs: deps.healthProbeTimeoutMs, ...(deps.health.url !== undefined && { url: deps.health.url }) },
           (left) => show({ healthTimeLeft: timeLeftText(left), ...(what !== undefined && { what }) }),
         ),
