@@ -53,6 +53,8 @@ export interface ServiceSpecInput {
 }
 
 export interface KubeRequest {
+  /** When the request arrived (Date.now(), before its body was read). */
+  at: number;
   method: string;
   /** URL path without the query string. */
   path: string;
@@ -104,6 +106,11 @@ export interface FakeKube {
   /** The next matching request(s) get an error Status with this code instead of being served. */
   failNext(failure: FakeKubeFailure): void;
   requests: KubeRequest[];
+  /**
+   * Each time a Deployment's rollout became complete (as `kubectl rollout status` judges it: observedGeneration has
+   * caught up and updated = replicas = available = spec.replicas), once per generation, with when (Date.now()).
+   */
+  rolloutCompletions: Array<{ namespace: string; name: string; generation: number; at: number }>;
   /** Resolves when the Deployment's rollout is complete (as `kubectl rollout status` judges it); rejects after timeoutMs. */
   waitForRollout(namespace: string, name: string, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -652,6 +659,8 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   const progressAt = new Map<string, number>(); // deployment uid -> ms of the Progressing condition's last update
   const imageModes = new Map<string, PodInfo['mode']>();
   const requests: KubeRequest[] = [];
+  const rolloutCompletions: FakeKube['rolloutCompletions'] = [];
+  const completedGeneration = new Map<string, number>(); // deployment key -> generation whose completion is recorded
   const failures: Array<Required<Pick<FakeKubeFailure, 'code'>> & FakeKubeFailure & { left: number }> = [];
   const watchers = new Set<Watcher>();
   const timers = new Set<NodeJS.Timeout>();
@@ -694,6 +703,16 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     }
   };
 
+  const noteCompletion = (k: string, d: Obj) => {
+    const s = d.status ?? {};
+    const want = d.spec?.replicas ?? 1;
+    const generation: number = d.metadata.generation;
+    const complete = (s.observedGeneration ?? 0) >= generation && (s.updatedReplicas ?? 0) === want && (s.replicas ?? 0) === want && (s.availableReplicas ?? 0) === want;
+    if (!complete || completedGeneration.get(k) === generation) return;
+    completedGeneration.set(k, generation);
+    rolloutCompletions.push({ namespace: d.metadata.namespace, name: d.metadata.name, generation, at: Date.now() });
+  };
+
   /**
    * Stores an object the way the registry does: no-op writes change nothing; otherwise resourceVersion moves on and
    * generation increments when the spec changed. Returns the stored object.
@@ -730,6 +749,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     rv++;
     candidate.metadata.resourceVersion = String(rv);
     store[resource].set(k, candidate);
+    if (resource === 'deployments') noteCompletion(k, candidate);
     touchNamespace(ns);
     record(resource, prev ? 'MODIFIED' : 'ADDED', candidate);
     if (resource === 'deployments') queueSync(k);
@@ -1535,6 +1555,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   };
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const at = Date.now();
     const url = new URL(req.url ?? '/', 'http://localhost');
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -1543,7 +1564,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     const body = parseBody(raw, contentType ?? '');
     const method = req.method ?? 'GET';
     requests.push({
-      method, path: url.pathname, query: url.search.replace(/^\?/, ''), ...(contentType ? { contentType } : {}), ...(body !== undefined ? { body } : {}),
+      at, method, path: url.pathname, query: url.search.replace(/^\?/, ''), ...(contentType ? { contentType } : {}), ...(body !== undefined ? { body } : {}),
       ...(url.searchParams.get('fieldManager') ? { fieldManager: url.searchParams.get('fieldManager')! } : {}),
       ...(req.headers['user-agent'] ? { userAgent: req.headers['user-agent'] } : {}), ...(req.headers.accept ? { accept: req.headers.accept } : {}),
     });
@@ -1664,6 +1685,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     healImage: (image) => void imageModes.delete(image),
     failNext: (f) => void failures.push({ ...f, code: f.code ?? 500, left: f.times ?? 1 }),
     requests,
+    rolloutCompletions,
     waitForRollout: (ns, name, timeoutMs = 10_000) =>
       new Promise<void>((resolve, reject) => {
         const started = Date.now();

@@ -22,7 +22,8 @@ export interface FakeSlackOptions {
   /** Pre-existing channels (isMember default true). */
   channels?: Array<{ id: string; name: string; isMember?: boolean; isPrivate?: boolean }>;
 }
-export interface RecordedCall { method: string; params: Record<string, unknown>; at: number; ok: boolean; error?: string; status: number }
+/** `at`: when the request arrived (Date.now()); `answeredAt`: when its response was sent, after latencyMs (absent until then). */
+export interface RecordedCall { method: string; params: Record<string, unknown>; at: number; answeredAt?: number; ok: boolean; error?: string; status: number }
 export interface FakeMessage { channel: string; ts: string; text?: string; blocks?: unknown[]; user: string; threadTs?: string; updated?: number; files?: unknown[] }
 export interface FakeChannel { id: string; name: string; isPrivate: boolean; members: Set<string>; topic: string; purpose: string; created: number; archived: boolean }
 export type FakeFailure = { status: 429; retryAfter: number } | { status: 500 } | { error: string };
@@ -405,6 +406,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     if (latencyMs > 0) await sleep(latencyMs);
     const answer = (status: number, body: Json, headers?: Record<string, string>) => {
       call.status = status;
+      call.answeredAt = Date.now();
       call.ok = body.ok === true;
       if (typeof body.error === 'string') call.error = body.error;
       send(res, status, body, headers);
