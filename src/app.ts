@@ -17,9 +17,9 @@ import { createHttpServer, type RouteHandler } from './adapters/http/server.js';
 import { createSlackApp, SLACK_PATH } from './adapters/slack/slack-app.js';
 import { createSlackChat } from './adapters/slack/slack-chat.js';
 import { COMMAND_FAMILIES } from './commands/families.js';
-import { createGitHubHost } from './adapters/github/github-host.js';
 import { createHotfixJobs } from './jobs/hotfix-jobs.js';
-import { createTeamsApp, TEAMS_PATH, type TeamsAppOptions } from './adapters/teams/teams-app.js';
+import type { TeamsAppOptions, TeamsHttp } from './adapters/teams/teams-app.js';
+import { TEAMS_PATH } from './adapters/teams/teams-path.js';
 import { createTeamsDirectory } from './adapters/db/teams-directory.js';
 import { createGitHubDeployJobs } from './jobs/github-deploys.js';
 import type { GitHost } from './ports/git-host.js';
@@ -33,7 +33,6 @@ import { createPostmortemJobs } from './jobs/postmortem-jobs.js';
 import { createDeployJobs, type DeployJobOptions } from './jobs/deploy-jobs.js';
 import { createReconcileJobs, enqueueReconcile, reconcileWhenBuried } from './jobs/reconcile-deploys.js';
 import type { Cluster } from './ports/cluster.js';
-import { createKubeCluster, kubeConfigProblem } from './adapters/k8s/kube-cluster.js';
 import { createWorker, type Worker, type WorkerOptions } from './jobs/worker.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createMetricsObserver } from './metrics-observer.js';
@@ -78,9 +77,15 @@ export interface Firelane {
   close(graceMs?: number): Promise<void>;
 }
 
+// @kubernetes/client-node, botbuilder and octokit are imported only when used: together they were two
+// thirds of the start-up time (1.1 s, 0.75 s and 0.06 s to load here) and 145 MB of memory
+// (bench/RESULTS.md, section 6).
+const loadKube = () => import('./adapters/k8s/kube-cluster.js');
+
 /** The real cluster when a service deploys to Kubernetes and a kubeconfig (or in-cluster account) is there. */
-function connectCluster(config: Config, logger: Logger, metrics: Metrics): Cluster | undefined {
+async function connectCluster(config: Config, logger: Logger, metrics: Metrics): Promise<Cluster | undefined> {
   if (!Object.values(config.file.services).some((service) => service.kubernetes)) return undefined;
+  const { createKubeCluster, kubeConfigProblem } = await loadKube();
   const options = config.env.kubeconfig ? { kubeconfig: config.env.kubeconfig } : {};
   const problem = kubeConfigProblem(options);
   if (problem) {
@@ -122,7 +127,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   const env = options.config.env;
   // The console with no reachable Kubernetes deploys to the built-in simulated cluster; with no
   // firelane.yaml either (a fresh clone), demo services and approvers make every command work.
-  const simulate = !options.cluster && env.consoleEnabled && kubeConfigProblem(env.kubeconfig ? { kubeconfig: env.kubeconfig } : {}) !== undefined;
+  const simulate = !options.cluster && env.consoleEnabled && (await loadKube()).kubeConfigProblem(env.kubeconfig ? { kubeconfig: env.kubeconfig } : {}) !== undefined;
   const config: Config = simulate && options.config.source === BUILT_IN_SOURCE ? { ...options.config, file: withLocalDemo(options.config.file) } : options.config;
   const simulated = simulate ? createSimulatedCluster({ clock }) : undefined;
   for (const service of Object.values(config.file.services)) if (simulated && service.kubernetes) simulated.seedService(service.kubernetes);
@@ -138,11 +143,21 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   let notifyConsole: (roomId: string) => void = () => {};
   const consoleChat = createConsoleChat(db, clock, { onChange: (roomId) => notifyConsole(roomId) });
   const chats: Record<string, ChatPort> = { console: consoleChat.chat };
-  const cluster = options.cluster ?? simulated ?? connectCluster(config, logger, metrics);
-  const git = options.git ?? (env.github && createGitHubHost({ token: env.github.token, ...(env.github.apiUrl && { baseUrl: env.github.apiUrl }), logger: logger.child({ component: 'github' }), onUpstreamError: (status) => metrics.upstreamErrors.inc({ service: 'github', status }) }));
+  const cluster = options.cluster ?? simulated ?? (await connectCluster(config, logger, metrics));
+  const git = options.git ?? (env.github && (await import('./adapters/github/github-host.js')).createGitHubHost({ token: env.github.token, ...(env.github.apiUrl && { baseUrl: env.github.apiUrl }), logger: logger.child({ component: 'github' }), onUpstreamError: (status) => metrics.upstreamErrors.inc({ service: 'github', status }) }));
   const commandDeps = { store, clock, config: config.file, ...(cluster && { cluster }), ...(git && { git }) };
   const router = createRouter(commandDeps, [...COMMAND_FAMILIES], logger);
   const routes: Record<string, RouteHandler> = {};
+  // Chat requests being acknowledged right now: jobs yield to them (WorkerOptions.busy), and the
+  // held-back jobs start as soon as none is left.
+  let acknowledging = 0;
+  const acknowledged = (handler: RouteHandler): RouteHandler => (req, res) => {
+    acknowledging++;
+    res.once('close', () => {
+      if (--acknowledging === 0) worker?.wake();
+    });
+    return handler(req, res);
+  };
   // Read-only status page (HTML and JSON); see adapters/http/status-page.ts.
   Object.assign(routes, createStatusRoutes({ store, clock }));
 
@@ -169,7 +184,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
       metrics,
       onPin: (input) => pinMessage(commandDeps, input),
     });
-    routes[`POST ${SLACK_PATH}`] = slack.handle;
+    routes[`POST ${SLACK_PATH}`] = acknowledged(slack.handle);
   }
 
   let consoleWeb: ConsoleWeb | undefined;
@@ -181,7 +196,9 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
 
   // Teams: with an app id every activity's token is verified; without one, loopback only (emulator).
   const teamsChannels = config.file.incidents.teams ?? {};
-  const teams = createTeamsApp({
+  // Loaded at start-up with an app id; without one (emulator only) on the first request or Teams job.
+  let teams: Promise<TeamsHttp> | undefined;
+  const loadTeams = () => (teams ??= import('./adapters/teams/teams-app.js').then(({ createTeamsApp }) => createTeamsApp({
     ...(env.teams && { appId: env.teams.appId }),
     ...(env.teams?.appPassword && { appPassword: env.teams.appPassword }),
     ...(env.teams?.tenantId && { appTenantId: env.teams.tenantId }),
@@ -193,9 +210,22 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     metrics,
     ...(teamsChannels.announceChannel && { announceChannel: teamsChannels.announceChannel }),
     ...(teamsChannels.escalationChannel && { escalationChannel: teamsChannels.escalationChannel }),
-  });
-  chats.teams = teams.chat;
-  routes[`POST ${TEAMS_PATH}`] = teams.handle;
+  })));
+  if (env.teams || options.teams?.appId) await loadTeams();
+  const teamsChat = async () => (await loadTeams()).chat;
+  chats.teams = {
+    announceRoom: teamsChannels.announceChannel,
+    escalationRoom: teamsChannels.escalationChannel,
+    setTopic: async (...args) => (await teamsChat()).setTopic(...args),
+    createRoom: async (...args) => (await teamsChat()).createRoom(...args),
+    invite: async (...args) => (await teamsChat()).invite(...args),
+    post: async (...args) => (await teamsChat()).post(...args),
+    update: async (...args) => (await teamsChat()).update(...args),
+    pin: async (...args) => (await teamsChat()).pin(...args),
+    readMessage: async (...args) => (await teamsChat()).readMessage(...args),
+    uploadFile: async (...args) => (await teamsChat()).uploadFile(...args),
+  };
+  routes[`POST ${TEAMS_PATH}`] = acknowledged(async (req, res) => (await loadTeams()).handle(req, res));
   if (!env.teams) logger.info(`Teams: no MICROSOFT_APP_ID, so POST ${TEAMS_PATH} accepts only loopback traffic (Bot Framework Emulator)`);
 
   const jobDeps = { store, chats, config: config.file, clock, logger };
@@ -207,6 +237,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     metrics,
     now: () => clock.now(),
     onBuried: reconcileWhenBuried(store),
+    busy: () => acknowledging > 0,
     ...options.worker,
   });
 

@@ -19,7 +19,7 @@ import type { TeamsDirectory } from '../db/teams-directory.js';
 import { renderTeams, SUBMIT_KEY } from './render.js';
 import { createTeamsChat } from './teams-chat.js';
 
-export const TEAMS_PATH = '/api/messages';
+export { TEAMS_PATH } from './teams-path.js';
 const MAX_BODY = 512 * 1024;
 
 /** Outbound credentials (botframework-connector's ServiceClientCredentialsFactory, as botbuilder takes it). */
