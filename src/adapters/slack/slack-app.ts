@@ -65,6 +65,8 @@ export function createSlackApp(options: SlackAppOptions): SlackHttp {
     botUserId: options.botUserId,
     logger: boltLogger(logger),
     clientOptions: options.clientOptions,
+    // Bolt's default in-memory conversation store runs on every request; firelane keeps its state in SQLite.
+    convoStore: false,
   });
 
   function observe(result: RouterResult, receivedAt: unknown): void {
