@@ -49,6 +49,12 @@ export interface WorkerOptions {
   maxAttempts?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /**
+   * True while requests are being acknowledged. Jobs then yield to them: only jobs due for
+   * `yieldMs` or longer are started (acknowledgements have 3 s; war rooms can start a moment later).
+   */
+  busy?: () => boolean;
+  yieldMs?: number;
   /** Called after a job failed for good (e.g. to reconcile what it left half done). Must not throw. */
   onBuried?: (job: { id: number; kind: string; key: string }, reason: string) => void;
 }
@@ -97,12 +103,15 @@ export function createWorker(options: WorkerOptions): Worker {
     maxAttempts = 12,
     baseDelayMs = 1_000,
     maxDelayMs = 5 * 60_000,
+    yieldMs = 1_000,
   } = options;
   const id = `${PROCESS_TAG}:${randomUUID().slice(0, 8)}`;
   const running = new Set<Promise<void>>();
   let timer: NodeJS.Timeout | undefined;
   let stopped = true;
   let pumping = false;
+  let draining = false;
+  let retryTimer: NodeJS.Timeout | undefined;
 
   function backoff(job: JobRow, error: unknown): number {
     const hinted = (error as { retryAfterMs?: unknown })?.retryAfterMs;
@@ -166,8 +175,13 @@ export function createWorker(options: WorkerOptions): Worker {
     pumping = true;
     try {
       while (!stopped && running.size < concurrency) {
-        const job = store.claimNext(id, leaseMs);
-        if (!job) break;
+        const yielding = !draining && options.busy?.() === true;
+        const job = store.claimNext(id, leaseMs, yielding ? now() - yieldMs : undefined);
+        if (!job) {
+          // Jobs held back for acknowledgements start when they are done (wake) or have waited long enough.
+          if (yielding && !retryTimer) retryTimer = setTimeout(() => ((retryTimer = undefined), pump()), Math.min(50, yieldMs)).unref();
+          break;
+        }
         const task = run(job).finally(() => {
           running.delete(task);
           if (!stopped) pump();
@@ -211,6 +225,8 @@ export function createWorker(options: WorkerOptions): Worker {
     async stop(graceMs = 10_000) {
       stopped = true;
       clearTimeout(timer);
+      clearTimeout(retryTimer);
+      retryTimer = undefined;
       const all = Promise.allSettled([...running]);
       const timeout = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
       await Promise.race([all, timeout]);
@@ -222,6 +238,7 @@ export function createWorker(options: WorkerOptions): Worker {
     async drain(timeoutMs = 10_000) {
       const wasStopped = stopped;
       stopped = false;
+      draining = true;
       liveWorkers.add(id);
       const deadline = now() + timeoutMs;
       try {
@@ -232,6 +249,7 @@ export function createWorker(options: WorkerOptions): Worker {
           if (now() > deadline) break;
         }
       } finally {
+        draining = false;
         stopped = wasStopped;
         if (wasStopped) liveWorkers.delete(id);
       }

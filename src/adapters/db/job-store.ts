@@ -7,7 +7,8 @@ import { jobs } from './schema.js';
 
 export interface JobStore extends JobQueue {
   /** Takes the next due job and leases it to `worker` until now + leaseMs. */
-  claimNext(worker: string, leaseMs: number): JobRow | undefined;
+  /** Claims the job due longest, among those due by `dueBy` (default now). */
+  claimNext(worker: string, leaseMs: number, dueBy?: number): JobRow | undefined;
   complete(id: number, worker: string): void;
   /** Records the result of a finished step of a job. */
   saveStep(id: number, step: string, result: unknown): void;
@@ -44,9 +45,9 @@ export function createJobStore({ db, sqlite }: DbHandle, clock: Clock, onEnqueue
       if (result.changes === 1 && onEnqueue) setImmediate(onEnqueue);
       return result.changes === 1;
     },
-    claimNext(worker, leaseMs) {
+    claimNext(worker, leaseMs, dueBy) {
       const now = clock.now();
-      const row = claimStatement.get(worker, now + leaseMs, now) as
+      const row = claimStatement.get(worker, now + leaseMs, dueBy ?? now) as
         | (Omit<JobRow, 'payload' | 'progress'> & { payload: string; progress: string })
         | undefined;
       return row && { ...row, payload: JSON.parse(row.payload) as JobRow['payload'], progress: JSON.parse(row.progress) as JobRow['progress'] };

@@ -100,7 +100,7 @@ export function createDeployFixture(options: { config?: FileConfig; rolloutPolls
     store: store.jobs,
     handlers: {
       ...createIncidentJobs(deps),
-      ...createDeployJobs({ ...deps, ...(withCluster && { cluster }), pollIntervalMs: 1_000, sleep: async (ms) => clock.advance(ms) }),
+      ...createDeployJobs({ ...deps, ...(withCluster && { cluster }), pollIntervalMs: 1_000, healthIntervalMs: 1_000, sleep: async (ms) => clock.advance(ms) }),
       ...createReconcileJobs({ ...deps, ...(withCluster && { cluster }) }),
       ...createGitHubDeployJobs(deps), // without GitHub: each status job ends at once
     },
