@@ -2,7 +2,8 @@
 // to bench/RESULTS.md. Section 1 (acknowledgement latency, firelane vs a bare Bolt app, load from a
 // separate process) is here; 2 and 5 are in chat-paths.ts, 3, 4 and 6 in scheduler-footprint.ts.
 // BENCH_ONLY=1,5 runs some sections (RESULTS.md then holds only those).
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem, platform, release } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -33,9 +34,10 @@ function waitForLine(child: ChildProcess, pattern: RegExp): Promise<void> {
   });
 }
 
-function load(url: string, total: number, mix: string, concurrency = CONCURRENCY): LoadResult {
-  const out = execFileSync(TSX, [join(ROOT, 'bench/load.ts'), url, SECRET, String(total), String(concurrency), mix], { encoding: 'utf8' });
-  return JSON.parse(out.trim().split('\n').at(-1)!) as LoadResult;
+/** Runs the load process; asynchronously, so the fake Slack in this process keeps answering meanwhile. */
+async function load(url: string, total: number, mix: string, concurrency = CONCURRENCY): Promise<LoadResult> {
+  const { stdout } = await promisify(execFile)(TSX, [join(ROOT, 'bench/load.ts'), url, SECRET, String(total), String(concurrency), mix], { encoding: 'utf8' });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as LoadResult;
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -58,12 +60,12 @@ async function benchAck(): Promise<string> {
       firelane: `http://127.0.0.1:${firelanePort}/slack/events`,
     };
     // Warm-up: JIT, connection pools, SQLite page cache.
-    for (const url of Object.values(targets)) load(url, 300, 'list');
+    for (const url of Object.values(targets)) await load(url, 300, 'list');
     const results: Record<string, Record<string, LoadResult[]>> = { list: { bolt: [], firelane: [] }, mixed: { bolt: [], firelane: [] } };
     for (let round = 0; round < ROUNDS; round++) {
       for (const mix of ['list', 'mixed'] as const) {
         for (const name of ['bolt', 'firelane'] as const) {
-          const r = load(targets[name], TOTAL, mix);
+          const r = await load(targets[name], TOTAL, mix);
           if (r.failures) throw new Error(`${name} answered ${r.failures} requests with a non-200 status`);
           results[mix]![name]!.push(r);
           process.stdout.write(`round ${round + 1} ${mix.padEnd(5)} ${name.padEnd(8)} p50 ${ms(r.p50)} p99 ${ms(r.p99)} ${r.rps.toFixed(0)} req/s\n`);
@@ -73,8 +75,8 @@ async function benchAck(): Promise<string> {
     // Unloaded: one request at a time, what a single on-call engineer sees.
     const sequential: string[] = [];
     for (const mix of ['list', 'declare'] as const) {
-      const b = load(targets.bolt, 500, mix, 1);
-      const f = load(targets.firelane, 500, mix, 1);
+      const b = await load(targets.bolt, 500, mix, 1);
+      const f = await load(targets.firelane, 500, mix, 1);
       sequential.push(`| ${mix === 'list' ? '`/incident list`' : 'declaration'} | ${ms(b.p50)} | ${ms(b.p99)} | ${ms(f.p50)} | ${ms(f.p99)} |`);
       process.stdout.write(`sequential ${mix.padEnd(7)} bolt p50 ${ms(b.p50)} p99 ${ms(b.p99)} · firelane p50 ${ms(f.p50)} p99 ${ms(f.p99)}\n`);
     }
