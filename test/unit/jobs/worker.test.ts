@@ -434,3 +434,39 @@ describe('stop()', () => {
     expect(job('j').status).toBe('queued');
   });
 });
+
+describe('worker: jobs yield to acknowledgements', () => {
+  it('while busy starts only jobs due for yieldMs; when idle again (wake), the rest', async () => {
+    const ran: string[] = [];
+    let busy = true;
+    const w = worker({ k: async (payload) => void ran.push(String(payload.name)) }, { busy: () => busy, yieldMs: 1_000 });
+    jobs.enqueue({ kind: 'k', key: 'old', payload: { name: 'old' }, runAt: clock.now() - 1_500 });
+    jobs.enqueue({ kind: 'k', key: 'new', payload: { name: 'new' }, runAt: clock.now() - 200 });
+    w.start();
+    await vi.waitFor(() => expect(job('old').status).toBe('done'));
+    await new Promise((resolve) => setTimeout(resolve, 120)); // the held-back job is looked at again meanwhile
+    expect(ran).toEqual(['old']);
+    expect(job('new').status).toBe('queued');
+    busy = false;
+    w.wake();
+    await vi.waitFor(() => expect(job('new').status).toBe('done'));
+    expect(ran).toEqual(['old', 'new']);
+  });
+
+  it('a job held back while busy starts once it has waited yieldMs, even if requests keep coming', async () => {
+    const w = worker({ k: async () => {} }, { busy: () => true, yieldMs: 1_000 });
+    jobs.enqueue({ kind: 'k', key: 'a', payload: {} });
+    w.start();
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(job('a').status).toBe('queued');
+    clock.advance(1_000);
+    await vi.waitFor(() => expect(job('a').status).toBe('done'));
+  });
+
+  it('drain (tests, the CLI) does not yield', async () => {
+    const w = worker({ k: async () => {} }, { busy: () => true, yieldMs: 60_000 });
+    jobs.enqueue({ kind: 'k', key: 'a', payload: {} });
+    await w.drain();
+    expect(job('a').status).toBe('done');
+  });
+});
