@@ -105,7 +105,7 @@ function createIncidentStore(handle: DbHandle, audit: AuditLog): IncidentStore {
   // Updates prepared once per set of patched columns (a handful exist: the reminder tick's, an
   // update's, a severity change's...): building and preparing the UPDATE each time was a third of a
   // reminder tick's time.
-  type UpdateQuery = { get(params: Record<string, unknown>): IncidentRow | undefined };
+  type UpdateQuery = { run(params: Record<string, unknown>): { changes: number } };
   const updates = new Map<string, UpdateQuery>();
   const updateStatement = (patch: Record<string, unknown>): UpdateQuery => {
     const columns = Object.keys(patch).filter((key) => patch[key] !== undefined).sort();
@@ -113,7 +113,7 @@ function createIncidentStore(handle: DbHandle, audit: AuditLog): IncidentStore {
     let query = updates.get(cacheKey);
     if (!query) {
       const set = Object.fromEntries(columns.map((column) => [column, sql.placeholder(column)]));
-      query = db.update(incidents).set(set).where(eq(incidents.id, sql.placeholder('id'))).returning().prepare();
+      query = db.update(incidents).set(set).where(eq(incidents.id, sql.placeholder('id'))).prepare();
       updates.set(cacheKey, query);
     }
     return query;
@@ -193,7 +193,11 @@ function createIncidentStore(handle: DbHandle, audit: AuditLog): IncidentStore {
     update(id, patch, by, current) {
       const before = current ?? get(id);
       if (!before) throw new Error(`incident ${id} does not exist`);
-      const after = toIncident(updateStatement(patch).get({ ...patch, id })!);
+      // The row after is the row before with the patch: no RETURNING to read back (the reminder tick
+      // updates a hundred incidents in one go). Keys left undefined in the patch change nothing.
+      const defined = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
+      updateStatement(defined).run({ ...defined, id });
+      const after: Incident = { ...before, ...defined };
       const changed = (Object.keys(patch) as Array<keyof Incident>).filter((key) => before[key] !== after[key]);
       if (changed.length > 0) {
         const pick = (incident: Incident) => Object.fromEntries(changed.map((key) => [key, incident[key]]));
@@ -249,6 +253,7 @@ function createReceipts({ db }: DbHandle, clock: Clock): Receipts {
     .onConflictDoNothing()
     .prepare();
   const select = db.select({ reply: receipts.reply }).from(receipts).where(eq(receipts.key, sql.placeholder('key'))).prepare();
+  const save = db.update(receipts).set({ reply: sql.placeholder('reply') }).where(eq(receipts.key, sql.placeholder('key'))).prepare();
   return {
     claim(key) {
       return insert.run({ key, at: clock.now() }).changes === 1;
@@ -257,7 +262,7 @@ function createReceipts({ db }: DbHandle, clock: Clock): Receipts {
       return select.get({ key })?.reply;
     },
     saveReply(key, reply) {
-      db.update(receipts).set({ reply }).where(eq(receipts.key, key)).run();
+      save.run({ key, reply });
     },
   };
 }
