@@ -44,15 +44,24 @@ export function createPlaybookStore({ db, sqlite }: DbHandle, audit: AuditLog): 
     return { item: after, changed: true };
   });
 
+  // Prepared once: every declaration creates a checklist (a multi-row insert built per call was a
+  // sixth of a declaration's acknowledgement).
+  const insertItem = db
+    .insert(playbookItems)
+    .values({ incidentId: sql.placeholder('incidentId'), position: sql.placeholder('position'), text: sql.placeholder('text') })
+    .prepare();
+  const create = (incidentId: number, texts: string[], by: { actor: string; platform: string }) => {
+    texts.forEach((text, i) => insertItem.run({ incidentId, position: i + 1, text }));
+    audit.append({ ...by, action: 'incident.playbook_created', incidentId, before: null, after: { items: texts } });
+  };
+  const createTransaction = sqlite.transaction(create);
+
   return {
     create(incidentId, texts, by) {
       if (texts.length === 0) return;
-      sqlite.transaction(() => {
-        db.insert(playbookItems)
-          .values(texts.map((text, i) => ({ incidentId, position: i + 1, text })))
-          .run();
-        audit.append({ ...by, action: 'incident.playbook_created', incidentId, before: null, after: { items: texts } });
-      })();
+      // Inside a caller's transaction (a declaration) no savepoint: a failure rolls the caller back.
+      if (sqlite.inTransaction) create(incidentId, texts, by);
+      else createTransaction(incidentId, texts, by);
     },
     items(incidentId): PlaybookItem[] {
       return itemsQuery.all({ incidentId });
