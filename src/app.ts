@@ -19,7 +19,7 @@ import { createSlackChat } from './adapters/slack/slack-chat.js';
 import { COMMAND_FAMILIES } from './commands/families.js';
 import { createHotfixJobs } from './jobs/hotfix-jobs.js';
 import type { TeamsAppOptions, TeamsHttp } from './adapters/teams/teams-app.js';
-import { TEAMS_PATH } from './adapters/teams/teams-path.js';
+import { refusedWithoutAppId, TEAMS_PATH } from './adapters/teams/teams-path.js';
 import { createTeamsDirectory } from './adapters/db/teams-directory.js';
 import { createGitHubDeployJobs } from './jobs/github-deploys.js';
 import type { GitHost } from './ports/git-host.js';
@@ -197,6 +197,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   // Teams: with an app id every activity's token is verified; without one, loopback only (emulator).
   const teamsChannels = config.file.incidents.teams ?? {};
   // Loaded at start-up with an app id; without one (emulator only) on the first request or Teams job.
+  const teamsLogger = logger.child({ component: 'teams' });
   let teams: Promise<TeamsHttp> | undefined;
   const loadTeams = () => (teams ??= import('./adapters/teams/teams-app.js').then(({ createTeamsApp }) => createTeamsApp({
     ...(env.teams && { appId: env.teams.appId }),
@@ -206,12 +207,13 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     ...options.teams,
     router,
     directory: createTeamsDirectory(db, clock),
-    logger: logger.child({ component: 'teams' }),
+    logger: teamsLogger,
     metrics,
     ...(teamsChannels.announceChannel && { announceChannel: teamsChannels.announceChannel }),
     ...(teamsChannels.escalationChannel && { escalationChannel: teamsChannels.escalationChannel }),
   })));
-  if (env.teams || options.teams?.appId) await loadTeams();
+  const teamsAppId = env.teams?.appId ?? options.teams?.appId;
+  if (teamsAppId) await loadTeams();
   const teamsChat = async () => (await loadTeams()).chat;
   chats.teams = {
     announceRoom: teamsChannels.announceChannel,
@@ -225,7 +227,11 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     readMessage: async (...args) => (await teamsChat()).readMessage(...args),
     uploadFile: async (...args) => (await teamsChat()).uploadFile(...args),
   };
-  routes[`POST ${TEAMS_PATH}`] = acknowledged(async (req, res) => (await loadTeams()).handle(req, res));
+  routes[`POST ${TEAMS_PATH}`] = acknowledged(async (req, res) => {
+    // Refused before botbuilder is loaded: traffic from elsewhere cannot make an emulator-only install load it.
+    if (!teamsAppId && refusedWithoutAppId(req, res, teamsLogger)) return;
+    await (await loadTeams()).handle(req, res);
+  });
   if (!env.teams) logger.info(`Teams: no MICROSOFT_APP_ID, so POST ${TEAMS_PATH} accepts only loopback traffic (Bot Framework Emulator)`);
 
   const jobDeps = { store, chats, config: config.file, clock, logger };

@@ -19,6 +19,8 @@ import type { TeamsDirectory } from '../db/teams-directory.js';
 import { renderTeams, SUBMIT_KEY } from './render.js';
 import { createTeamsChat } from './teams-chat.js';
 
+import { refusedWithoutAppId } from './teams-path.js';
+
 export { TEAMS_PATH } from './teams-path.js';
 const MAX_BODY = 512 * 1024;
 
@@ -48,7 +50,6 @@ export interface TeamsHttp {
   adapter: CloudAdapter;
 }
 
-const isLoopback = (address: string | undefined) => address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
 
 /** Teams HTML entities in message text, decoded (the text is then handled as plain). */
 function decodeEntities(text: string): string {
@@ -219,12 +220,7 @@ export function createTeamsApp(options: TeamsAppOptions): TeamsHttp {
     adapter,
     chat,
     handle(req, res) {
-      if (!appId && !isLoopback(req.socket.remoteAddress)) {
-        logger.warn({ remote: req.socket.remoteAddress }, 'refused Teams request: no MICROSOFT_APP_ID is set, so only loopback (emulator) traffic is accepted');
-        req.resume();
-        res.writeHead(401, { 'content-type': 'text/plain' }).end('MICROSOFT_APP_ID is not set: only local (loopback) requests are accepted');
-        return;
-      }
+      if (!appId && refusedWithoutAppId(req, res, logger)) return;
       const chunks: Buffer[] = [];
       let size = 0;
       req.on('data', (chunk: Buffer) => {
