@@ -111,7 +111,7 @@ export function createWorker(options: WorkerOptions): Worker {
   let stopped = true;
   let pumping = false;
   let draining = false;
-  let retryTimer: NodeJS.Timeout | undefined;
+  let heldBackTimer: NodeJS.Timeout | undefined;
 
   function backoff(job: JobRow, error: unknown): number {
     const hinted = (error as { retryAfterMs?: unknown })?.retryAfterMs;
@@ -179,7 +179,7 @@ export function createWorker(options: WorkerOptions): Worker {
         const job = store.claimNext(id, leaseMs, yielding ? now() - yieldMs : undefined);
         if (!job) {
           // Jobs held back for acknowledgements start when they are done (wake) or have waited long enough.
-          if (yielding && !retryTimer) retryTimer = setTimeout(() => ((retryTimer = undefined), pump()), Math.min(50, yieldMs)).unref();
+          if (yielding && !heldBackTimer) heldBackTimer = setTimeout(() => ((heldBackTimer = undefined), pump()), Math.min(50, yieldMs)).unref();
           break;
         }
         const task = run(job).finally(() => {
@@ -225,8 +225,8 @@ export function createWorker(options: WorkerOptions): Worker {
     async stop(graceMs = 10_000) {
       stopped = true;
       clearTimeout(timer);
-      clearTimeout(retryTimer);
-      retryTimer = undefined;
+      clearTimeout(heldBackTimer);
+      heldBackTimer = undefined;
       const all = Promise.allSettled([...running]);
       const timeout = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
       await Promise.race([all, timeout]);
