@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../../ports/clock.js';
 import type { AuditEntry, AuditLog } from '../../ports/store.js';
-import type { DbHandle } from './database.js';
+import { atomic, type DbHandle } from './database.js';
 
 /** The prevHash of the first row. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -76,7 +76,7 @@ export function createAuditStore({ sqlite }: DbHandle, clock: Clock, onCommitted
     moveHead.run(row.seq, hash);
     if (onCommitted) hear({ ...entry, seq: row.seq, at: row.at }, hash);
   };
-  const appendTransaction = sqlite.transaction(appendRow);
+  const append = atomic(sqlite, appendRow);
 
   const hashAt = sqlite.prepare<[number], { hash: string }>('SELECT hash FROM audit_log WHERE seq = ?');
   let heard: Array<{ entry: CommittedEntry; hash: string }> = [];
@@ -126,11 +126,7 @@ export function createAuditStore({ sqlite }: DbHandle, clock: Clock, onCommitted
   });
 
   return {
-    // Outside a caller's transaction, take the write lock at once (immediate), so two processes
-    // wait on the busy timeout instead of failing on a lock upgrade.
-    // Inside a caller's transaction no savepoint of its own (a third of an append's cost): a failure
-    // throws out of the caller's transaction, which rolls back with the row.
-    append: (entry) => (sqlite.inTransaction ? appendRow(entry) : appendTransaction.immediate(entry)),
+    append,
     rows: () => all.iterate(),
     verify: () => verifySnapshot(),
   };

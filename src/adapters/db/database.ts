@@ -28,3 +28,14 @@ export function openDatabase(path: string, options: { migrate?: boolean; busyTim
   if (options.migrate !== false) migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
   return { db, sqlite, close: () => sqlite.close() };
 }
+
+/**
+ * `fn` made atomic: inside a caller's transaction it simply runs there (no savepoint of its own, which
+ * cost a third of an audit append: a failure throws out of the caller's transaction and rolls back
+ * with it); otherwise in its own transaction, taking the write lock at once (immediate), so two
+ * processes wait on the busy timeout instead of failing on a lock upgrade.
+ */
+export function atomic<A extends unknown[], R>(sqlite: Database.Database, fn: (...args: A) => R): (...args: A) => R {
+  const own = sqlite.transaction(fn);
+  return (...args) => (sqlite.inTransaction ? fn(...args) : own.immediate(...args));
+}

@@ -1,7 +1,7 @@
 // The PlaybookStore port on SQLite: each incident's checklist, every change audited in the same transaction.
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { AuditLog, PlaybookItem, PlaybookStore } from '../../ports/store.js';
-import type { DbHandle } from './database.js';
+import { atomic, type DbHandle } from './database.js';
 import { playbookItems } from './schema.js';
 
 const itemColumns = {
@@ -34,7 +34,7 @@ export function createPlaybookStore({ db, sqlite }: DbHandle, audit: AuditLog): 
     .returning(itemColumns)
     .prepare();
 
-  const tick = sqlite.transaction((incidentId: number, position: number, by: { actor: string; platform: string }, at: number) => {
+  const tick = atomic(sqlite, (incidentId: number, position: number, by: { actor: string; platform: string }, at: number) => {
     const before = itemQuery.get({ incidentId, position });
     if (!before) return undefined;
     if (before.doneAt !== null) return { item: before, changed: false };
@@ -54,14 +54,12 @@ export function createPlaybookStore({ db, sqlite }: DbHandle, audit: AuditLog): 
     texts.forEach((text, i) => insertItem.run({ incidentId, position: i + 1, text }));
     audit.append({ ...by, action: 'incident.playbook_created', incidentId, before: null, after: { items: texts } });
   };
-  const createTransaction = sqlite.transaction(create);
+  const createAtomically = atomic(sqlite, create);
 
   return {
     create(incidentId, texts, by) {
       if (texts.length === 0) return;
-      // Inside a caller's transaction (a declaration) no savepoint: a failure rolls the caller back.
-      if (sqlite.inTransaction) create(incidentId, texts, by);
-      else createTransaction(incidentId, texts, by);
+      createAtomically(incidentId, texts, by);
     },
     items(incidentId): PlaybookItem[] {
       return itemsQuery.all({ incidentId });
