@@ -96,12 +96,13 @@ export function createIncidentJobs(deps: IncidentJobDeps): Record<string, JobHan
       const severity = config.incidents.severities[incident.severity];
       const invitees = [...new Set([incident.declaredBy, ...severity.responders, ...(incident.commander ? [incident.commander] : [])])];
       await all([
-        step('invite', () => inviteOrWarn(chat, room.id, invitees)),
+        // First: post card -> pin it is the longest chain (the war room is ready when it ends).
         (async () => {
           const cardId = await step('post-card', () => chat.post(room.id, cardReply(opened)));
           if (opened.cardRef !== cardId) store.incidents.update(incident.id, { cardRef: cardId }, { actor: 'firelane', platform: incident.platform, action: 'incident.card_posted' });
           await step('pin-card', () => chat.pin(room.id, cardId));
         })(),
+        step('invite', () => inviteOrWarn(chat, room.id, invitees)),
         announce(
           chat,
           step,
