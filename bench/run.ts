@@ -147,6 +147,10 @@ All on this machine, 2026-11-21; profiles with \`node --cpu-prof\` on the proces
    entirely (an experiment) the mixed load stayed at 1.6x: what is left is the acknowledgement itself:
    Bolt's middleware with firelane's handler (19% of CPU), sending the 50-line list reply (11%; the bare
    app answers "ok"), rendering it (6%) and the signature check (3%).
+2. **Time to war room**: p50 194, p90 227, max 292 ms in one run (met only at p50): after the room
+   was created, the invites and the announcement were started before the card chain (post, then pin:
+   the critical path). Card chain first: 172 / 179 / 181 ms (and 21 ms p50 outside the three
+   dependent calls, from 35).
 3. **Scheduler tick** (100 due): one transaction per due incident and drizzle building every statement:
    89.8 ms median. One transaction per tick, prepared enqueue and update, the selected row reused, no
    audit savepoint: 12.1 ms (micro run); then no UPDATE ... RETURNING: worst p90 over the three sizes
