@@ -36,11 +36,7 @@ const channelOf = (conversationId: string) => conversationId.split(';')[0]!;
 export function createTeamsChat(options: TeamsChatOptions): ChatPort {
   const { adapter, appId, directory, logger } = options;
   const nameOf = (id: string) => directory.user(id)?.name ?? undefined;
-  const countFailure = (error: unknown) => {
-    const status = (error as { statusCode?: number })?.statusCode;
-    options.onUpstreamError?.(typeof status === 'number' ? String(status) : 'network');
-    return status;
-  };
+  const statusOf = (error: unknown) => (error as { statusCode?: number })?.statusCode;
 
   /** The reference to post into `roomId`: stored, or built from a known channel's service URL. */
   function referenceFor(roomId: string): Partial<ConversationReference> {
@@ -59,22 +55,26 @@ export function createTeamsChat(options: TeamsChatOptions): ChatPort {
     const reference = referenceFor(roomId);
     let result: T | undefined;
     try {
-      await adapter.continueConversationAsync(appId, reference, async (context) => {
-        result = await logic(context);
-      });
+      await counted(() =>
+        adapter.continueConversationAsync(appId, reference, async (context) => {
+          result = await logic(context);
+        }),
+      );
     } catch (error) {
-      const status = countFailure(error);
+      const status = statusOf(error);
       if (status === 403 || status === 404) throw new DeliveryRefused(roomId, `Teams answered ${status}: the bot is not in this conversation any more`);
       throw error;
     }
     return result as T;
   }
 
-  async function countedCall<T>(fn: () => Promise<T>): Promise<T> {
+  /** Every failed Bot Connector call is counted once: its HTTP status, or `network`. */
+  async function counted<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (error) {
-      countFailure(error);
+      const status = statusOf(error);
+      options.onUpstreamError?.(typeof status === 'number' ? String(status) : 'network');
       throw error;
     }
   }
@@ -102,7 +102,7 @@ export function createTeamsChat(options: TeamsChatOptions): ChatPort {
       const tenantId = where.reference.conversation?.tenantId;
       const serviceUrl = where.reference.serviceUrl;
       let created: string | undefined;
-      await countedCall(() => adapter.createConversationAsync(
+      await counted(() => adapter.createConversationAsync(
         appId,
         'msteams',
         serviceUrl,
