@@ -144,7 +144,8 @@ All on this machine, 2026-11-21; profiles with \`node --cpu-prof\` on the proces
    requests being acknowledged. After: list load 1.32x -> 0.66-0.75x (p99 45-55 ms); mixed load
    2.01x -> 1.6-1.7x, 540 -> 760-800 req/s. **Still missed: the mixed load**, and 50 ms absolute in most
    rounds (the bare Bolt app's own p99 ranged 27-95 ms between rounds here). With the worker held back
-   entirely (an experiment) the mixed load stayed at 1.6x: what is left is the acknowledgement itself:
+   entirely (an experiment) the mixed load stayed at 1.6x, so the yield to acknowledgements is no measurable
+   part of the gain here (it keeps acks first when a burst meets slow jobs): what is left is the acknowledgement itself:
    Bolt's middleware with firelane's handler (19% of CPU), sending the 50-line list reply (11%; the bare
    app answers "ok"), rendering it (6%) and the signature check (3%).
 2. **Time to war room**: p50 194, p90 227, max 292 ms in one run (met only at p50): after the room
