@@ -66,8 +66,8 @@ export interface IncidentStore {
   get(id: number): Incident | undefined;
   byRoom(platform: string, roomId: string): Incident | undefined;
   list(filter?: { statuses?: IncidentStatus[]; limit?: number }): Incident[];
-  /** Open incidents, newest first (the hot path of /incident list). */
-  listOpen(limit: number): Incident[];
+  /** Open incidents, newest first (the hot path of /incident list; shared and frozen: copy to sort). */
+  listOpen(limit: number): readonly Incident[];
   /**
    * Incidents resolved at or after `since` (ms), newest resolution first, at most `limit` (the status page).
    * A range on the (status, resolved_at) index, so the cost follows the window, not the history.

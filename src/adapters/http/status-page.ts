@@ -69,9 +69,7 @@ const severityRank = (severity: Severity) => SEVERITIES.indexOf(severity);
 
 /** What both renderings show, at `now`. */
 export function statusSnapshot(deps: Pick<StatusPageDeps, 'store'>, now: number): StatusSnapshot {
-  const open = deps.store.incidents
-    .listOpen(MAX_OPEN)
-    .sort((a, b) => severityRank(a.severity) - severityRank(b.severity) || a.declaredAt - b.declaredAt || a.id - b.id);
+  const open = [...deps.store.incidents.listOpen(MAX_OPEN)].sort((a, b) => severityRank(a.severity) - severityRank(b.severity) || a.declaredAt - b.declaredAt || a.id - b.id);
   const resolved = deps.store.incidents.recentlyResolved(now - RESOLVED_WINDOW_MS, MAX_RESOLVED);
   return {
     generatedAt: iso(now),

@@ -105,9 +105,17 @@ export function renderSlack(reply: Reply): { text: string; blocks: object[] } {
   return { text: cut(escapeMrkdwn(toPlainText(fallback)), 3000), blocks };
 }
 
+type SlackResponse = { readonly response_type: 'ephemeral' | 'in_channel'; readonly text: string; readonly blocks: object[] };
+// A frozen reply cannot change, so its rendering is kept with it (the open list, asked for again and again).
+const rendered = new WeakMap<Reply, SlackResponse>();
+
 /** The body of a slash-command acknowledgement or a response_url post. */
-export function renderSlackResponse(reply: Reply) {
-  return { response_type: reply.visibility === 'private' ? 'ephemeral' : 'in_channel', ...renderSlack(reply) } as const;
+export function renderSlackResponse(reply: Reply): SlackResponse {
+  const kept = rendered.get(reply);
+  if (kept) return kept;
+  const response = { response_type: reply.visibility === 'private' ? 'ephemeral' : 'in_channel', ...renderSlack(reply) } as const;
+  if (Object.isFrozen(reply)) rendered.set(reply, response);
+  return response;
 }
 
 /** Channel topics are plain text up to 250 characters: mentions stay mentions, times are UTC. */

@@ -296,6 +296,16 @@ describe('buttons and visibility', () => {
     expect(renderSlackResponse(channelReply('everyone'))).toMatchObject({ response_type: 'in_channel', text: 'everyone' });
   });
 
+  it('keeps the rendering of a frozen reply (it cannot change) and renders an unfrozen one afresh', () => {
+    const frozen = Object.freeze(privateReply(`list ${timeToken(Date.parse('2026-11-21T10:00:00Z'))}`));
+    expect(renderSlackResponse(frozen)).toBe(renderSlackResponse(frozen));
+    const open = privateReply('first');
+    const before = renderSlackResponse(open);
+    open.text = 'second';
+    expect(renderSlackResponse(open)).not.toBe(before);
+    expect(renderSlackResponse(open).text).toBe('second');
+  });
+
   it('uses the card title as the fallback when there is no text', () => {
     expect(renderSlack(channelReply('', card({ title: `INC-1: ${mention('U1')} <x>` }))).text).toBe('INC-1: @U1 &lt;x&gt;');
   });
