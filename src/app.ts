@@ -16,6 +16,7 @@ import { createStatusRoutes } from './adapters/http/status-page.js';
 import { createHttpServer, type RouteHandler } from './adapters/http/server.js';
 import { createSlackApp, SLACK_PATH } from './adapters/slack/slack-app.js';
 import { createSlackChat } from './adapters/slack/slack-chat.js';
+import { createSlackFetch } from './adapters/slack/slack-fetch.js';
 import { COMMAND_FAMILIES } from './commands/families.js';
 import { createHotfixJobs } from './jobs/hotfix-jobs.js';
 import type { TeamsAppOptions, TeamsHttp } from './adapters/teams/teams-app.js';
@@ -166,6 +167,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
       rejectRateLimitedCalls: true,
       retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 2000 },
       timeout: 10_000,
+      fetch: createSlackFetch(),
       ...(env.slack.apiUrl && { slackApiUrl: env.slack.apiUrl }),
       ...options.slackClientOptions,
     };

@@ -1,6 +1,6 @@
 // Hotfixes on SQLite: one live hotfix per branch of a repo (a partial unique index), guarded
 // status changes, and an audit row for every write in the caller's transaction.
-import { and, asc, desc, eq, inArray, ne } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, ne, sql } from 'drizzle-orm';
 import { hotfixKey, type Hotfix, type HotfixStatus } from '../../domain/hotfix.js';
 import { conflict } from '../../errors.js';
 import type { Clock } from '../../ports/clock.js';
@@ -19,6 +19,13 @@ export function createHotfixStore({ db }: DbHandle, audit: AuditLog, clock: Cloc
     const row = db.select().from(hotfixes).where(eq(hotfixes.id, id)).get();
     return row && toHotfix(row);
   };
+  // Every incident card shows the incident's hotfixes: read on each card update, so prepared once.
+  const ofIncidentQuery = db
+    .select()
+    .from(hotfixes)
+    .where(and(eq(hotfixes.incidentId, sql.placeholder('incidentId')), ne(hotfixes.status, 'failed')))
+    .orderBy(asc(hotfixes.id))
+    .prepare();
   const byBranch = (repo: string, branch: string) => {
     const row = db
       .select()
@@ -58,13 +65,7 @@ export function createHotfixStore({ db }: DbHandle, audit: AuditLog, clock: Cloc
         .map(toHotfix);
     },
     ofIncident(incidentId) {
-      return db
-        .select()
-        .from(hotfixes)
-        .where(and(eq(hotfixes.incidentId, incidentId), ne(hotfixes.status, 'failed')))
-        .orderBy(asc(hotfixes.id))
-        .all()
-        .map(toHotfix);
+      return ofIncidentQuery.all({ incidentId }).map(toHotfix);
     },
     update(id, from, patch: HotfixPatch, by) {
       const before = get(id);

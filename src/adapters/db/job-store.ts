@@ -38,6 +38,11 @@ export function createJobStore({ db, sqlite }: DbHandle, clock: Clock, onEnqueue
   const enqueueStatement = sqlite.prepare(
     `INSERT INTO jobs (kind, key, payload, status, run_at, created_at) VALUES (?, ?, ?, 'queued', ?, ?) ON CONFLICT (key) DO NOTHING`,
   );
+  // Every job ends with complete(): prepared once, like the above (and the lease renewal with it).
+  const completeStatement = sqlite.prepare(
+    `UPDATE jobs SET status = 'done', finished_at = @at, locked_by = NULL, locked_until = NULL, last_error = NULL WHERE id = @id AND locked_by = @worker`,
+  );
+  const extendStatement = sqlite.prepare(`UPDATE jobs SET locked_until = @until WHERE id = @id AND locked_by = @worker`);
   return {
     enqueue(job) {
       const now = clock.now();
@@ -55,19 +60,13 @@ export function createJobStore({ db, sqlite }: DbHandle, clock: Clock, onEnqueue
     // Finishing writes only while the worker still holds the job: a run abandoned after stop()'s
     // grace time (and requeued meanwhile) cannot overwrite the newer run's state.
     complete(id, worker) {
-      db.update(jobs)
-        .set({ status: 'done', finishedAt: clock.now(), lockedBy: null, lockedUntil: null, lastError: null })
-        .where(and(eq(jobs.id, id), eq(jobs.lockedBy, worker)))
-        .run();
+      completeStatement.run({ id, worker, at: clock.now() });
     },
     saveStep(id, step, result) {
       saveStepStatement.run(`$."${step}"`, JSON.stringify(result ?? null), id);
     },
     extendLease(id, worker, until) {
-      db.update(jobs)
-        .set({ lockedUntil: until })
-        .where(and(eq(jobs.id, id), eq(jobs.lockedBy, worker)))
-        .run();
+      extendStatement.run({ id, worker, until });
     },
     retry(id, worker, error, runAt, options = {}) {
       db.update(jobs)
