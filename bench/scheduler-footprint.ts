@@ -173,7 +173,7 @@ task in app.ts runs) against SQLite files (WAL, migrated by the app's own \`open
 ${SIZES.map((s) => s.toLocaleString('en-US')).join(', ')} incidents, ${DUE} of them due. The rest are resolved (80%, no next reminder) or
 open with a reminder due later (20%); all seeded in one transaction with a prepared INSERT.
 Each tick finds the due incidents and, in one transaction for the whole tick, writes per incident
-the new due time, its audit entry and the reminder (and, for SEV0, escalation) and topic jobs:
+the new due time, its audit entry and the reminder job (which also refreshes the topic) and, for SEV0, the escalation job:
 ${DUE} reminders per tick. Between ticks, outside the timed part, the ${DUE} incidents are made due again by SQL and the
 jobs table is emptied. ${ROUNDS * PER_ROUND} timed ticks per size after 10 warm-up ticks, sizes alternating in
 rounds of ${PER_ROUND}. "query" is the due-incident SELECT alone (\`store.incidents.dueReminders\`).

@@ -56,8 +56,11 @@ export function createReminderJobs(deps: IncidentJobDeps): Record<string, JobHan
   return {
     async [REMIND](payload, { step }) {
       const { incident, chat } = load(payload);
-      if (!stillDue(incident, payload)) return;
+      if (!stillDue(incident, payload)) return; // what made it moot (an update, a snooze) refreshed the topic
       await step('post', () => chat.post(incident.roomId!, reminder(incident, Number(payload.missed))));
+      // The tick moved "next update due": the reminder carries the topic along (one job, not two,
+      // per due incident: fewer writes in the tick's transaction).
+      await step('topic', () => chat.setTopic(incident.roomId!, topicText(incident, clock.now())));
     },
 
     async [ESCALATE](payload, { step, job }) {

@@ -5,7 +5,6 @@ import cron from 'node-cron';
 import type { Logger } from 'pino';
 import type { FileConfig } from '../config.js';
 import { onTick } from '../domain/reminders.js';
-import { REFRESH_TOPIC } from '../commands/incident/record-event.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 
@@ -33,7 +32,6 @@ export function tickReminders(deps: { store: Store; config: FileConfig; clock: C
       const payload = { incidentId: incident.id, dueAt: decision.dueAt, missed: decision.schedule.missedReminders };
       store.jobs.enqueue({ kind: REMIND, key: `remind:${incident.id}:${decision.dueAt}`, payload });
       if (decision.escalate) store.jobs.enqueue({ kind: ESCALATE, key: `escalate:${incident.id}:${decision.dueAt}`, payload });
-      store.jobs.enqueue({ kind: REFRESH_TOPIC, key: `topic:${incident.id}:due:${decision.dueAt}`, payload: { incidentId: incident.id } });
       result.reminders++;
       if (decision.escalate) result.escalations++;
     }

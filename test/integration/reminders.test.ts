@@ -205,6 +205,10 @@ describe('reminders', () => {
     await h.drain();
     expect(topic()).toContain('SEV1 · Identified · IC <@U0BOB>');
     expect(topic()).toContain(`next update due ${new Date(t0 + 20 * MIN).toISOString().slice(11, 16)} UTC`);
+    // A reminder moves the due time on, and the topic with it.
+    await at(20, t0);
+    expect(reminders()).toHaveLength(1);
+    expect(topic()).toContain(`next update due ${new Date(t0 + 35 * MIN).toISOString().slice(11, 16)} UTC`);
   });
 
   it('a restart between the tick and the post neither loses nor repeats the reminder', async () => {
