@@ -86,20 +86,24 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
     const earlier = key ? (deps.store.receipts.reply(key) as Reply | null | undefined) : undefined;
     if (earlier) return { reply: earlier, command, outcome: 'duplicate' };
     let claimed = false;
-    // One child logger per command: what, where, who, and (once known) which incident.
-    const log = logger.child({ platform: input.platform, command, user: input.actor.id });
+    // One child logger per command: what, where, who, and (once known) which incident. Made when
+    // first used: most reads log nothing (a pino child per /incident list was 1% of a busy process).
     let incident: string | undefined;
+    let commandLog: Logger | undefined;
+    const log = () => (commandLog ??= logger.child({ platform: input.platform, command, user: input.actor.id, ...(incident && { incident }) }));
     let wrote = false;
     const ctx: HandlerContext = {
       input,
       args: named ? rest : parsed.command.args,
       flags: parsed.command.flags,
       deps,
-      log,
+      get log() {
+        return log();
+      },
       concerns(incidentId) {
         if (incidentId === null || incident !== undefined) return;
         incident = incidentKey(incidentId);
-        log.setBindings({ incident });
+        commandLog?.setBindings({ incident });
       },
       write: (fn) =>
         deps.store.transaction(() => {
@@ -116,7 +120,8 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
       const reply = await sub.run(ctx);
       if (claimed && key) deps.store.receipts.saveReply(key, reply);
       // State changes are worth a line at info; reads only at debug.
-      log[wrote ? 'info' : 'debug']('command done');
+      if (wrote) log().info('command done');
+      else if (logger.isLevelEnabled('debug')) log().debug('command done');
       return { reply, command, outcome: 'ok' };
     } catch (error) {
       if (error instanceof DuplicateRequest) {
@@ -128,7 +133,7 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
         return { reply: privateReply(usageText(error.message, error.usage)), command, outcome };
       }
       const ref = Math.random().toString(36).slice(2, 8);
-      log.error({ err: error, ref }, 'command failed');
+      log().error({ err: error, ref }, 'command failed');
       return { reply: privateReply(`Something went wrong inside firelane (ref ${ref}). Check /${family.name} list before you try again; the logs have the details.`), command, outcome: 'error' };
     }
   }
