@@ -4,7 +4,7 @@ import { RUNNING_STATUSES, requestKey, type DeployRequest, type RequestStatus } 
 import { conflict } from '../../errors.js';
 import type { Clock } from '../../ports/clock.js';
 import type { AuditLog, DeployPatch, DeployStore } from '../../ports/store.js';
-import type { DbHandle } from './database.js';
+import { atomicWrites, type DbHandle } from './database.js';
 import { deployRequests } from './schema.js';
 
 type Row = typeof deployRequests.$inferSelect;
@@ -68,7 +68,7 @@ function toColumns(patch: DeployPatch): Partial<Row> {
 
 const isUniqueViolation = (error: unknown) => (error as { code?: unknown })?.code === 'SQLITE_CONSTRAINT_UNIQUE';
 
-export function createDeployStore({ db }: DbHandle, audit: AuditLog, clock: Clock): DeployStore {
+export function createDeployStore({ db, sqlite }: DbHandle, audit: AuditLog, clock: Clock): DeployStore {
   // Approve and reject run on the acknowledgement path: these are prepared once.
   const byId = db.select().from(deployRequests).where(eq(deployRequests.id, sql.placeholder('id'))).prepare();
   const runningQuery = db
@@ -98,7 +98,7 @@ export function createDeployStore({ db }: DbHandle, audit: AuditLog, clock: Cloc
     return row && toRequest(row);
   };
 
-  return {
+  const store: DeployStore = {
     create(input, via) {
       const now = clock.now();
       const row = db
@@ -153,4 +153,5 @@ export function createDeployStore({ db }: DbHandle, audit: AuditLog, clock: Cloc
       return after;
     },
   };
+  return atomicWrites(sqlite, store, ['create', 'transition']);
 }

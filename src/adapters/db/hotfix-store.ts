@@ -5,7 +5,7 @@ import { hotfixKey, type Hotfix, type HotfixStatus } from '../../domain/hotfix.j
 import { conflict } from '../../errors.js';
 import type { Clock } from '../../ports/clock.js';
 import type { AuditLog, HotfixPatch, HotfixStore } from '../../ports/store.js';
-import type { DbHandle } from './database.js';
+import { atomicWrites, type DbHandle } from './database.js';
 import { hotfixes } from './schema.js';
 
 type Row = typeof hotfixes.$inferSelect;
@@ -14,7 +14,7 @@ const toHotfix = (row: Row): Hotfix => ({ ...row, status: row.status as HotfixSt
 const LIVE: HotfixStatus[] = ['creating', 'open', 'merged'];
 const isUniqueViolation = (error: unknown) => (error as { code?: unknown })?.code === 'SQLITE_CONSTRAINT_UNIQUE';
 
-export function createHotfixStore({ db }: DbHandle, audit: AuditLog, clock: Clock): HotfixStore {
+export function createHotfixStore({ db, sqlite }: DbHandle, audit: AuditLog, clock: Clock): HotfixStore {
   const get = (id: number) => {
     const row = db.select().from(hotfixes).where(eq(hotfixes.id, id)).get();
     return row && toHotfix(row);
@@ -35,7 +35,7 @@ export function createHotfixStore({ db }: DbHandle, audit: AuditLog, clock: Cloc
     return row && toHotfix(row);
   };
 
-  return {
+  const store: HotfixStore = {
     create(input, via) {
       let row: Row;
       try {
@@ -84,4 +84,5 @@ export function createHotfixStore({ db }: DbHandle, audit: AuditLog, clock: Cloc
       return after;
     },
   };
+  return atomicWrites(sqlite, store, ['create', 'update']);
 }

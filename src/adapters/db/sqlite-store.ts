@@ -3,7 +3,7 @@ import { and, asc, count, desc, eq, gte, inArray, lte, sql } from 'drizzle-orm';
 import { OPEN_STATUSES, type Incident } from '../../domain/incident.js';
 import type { Clock } from '../../ports/clock.js';
 import type { AuditLog, IncidentStore, NewTimelineEvent, Receipts, Store, TimelineEvent } from '../../ports/store.js';
-import type { DbHandle } from './database.js';
+import { atomicWrites, type DbHandle } from './database.js';
 import { actionItems, incidents, receipts, timelineEvents } from './schema.js';
 import { createJobStore, type JobStore } from './job-store.js';
 import { createAuditStore, type AuditStore, type CommittedEntry } from './audit-store.js';
@@ -160,7 +160,7 @@ function createIncidentStore(handle: DbHandle, audit: AuditLog): IncidentStore {
       before: null,
       after: { eventId: event.id, text: event.text, ...(event.data && { data: event.data }) },
     });
-  return {
+  const store: IncidentStore = {
     create(input, via = input.platform) {
       const { title, description, severity, platform, declaredBy, declaredAt, nextReminderAt } = input;
       const created = toIncident(insertIncident.get({ title, description, severity, platform, declaredBy, declaredAt, nextReminderAt })!);
@@ -255,6 +255,7 @@ function createIncidentStore(handle: DbHandle, audit: AuditLog): IncidentStore {
         .all();
     },
   };
+  return atomicWrites(handle.sqlite, store, ['create', 'update', 'addEvent', 'addEventOnce', 'addActionItems']);
 }
 
 function createReceipts({ db }: DbHandle, clock: Clock): Receipts {
