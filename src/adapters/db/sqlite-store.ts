@@ -4,6 +4,7 @@ import { OPEN_STATUSES, type Incident } from '../../domain/incident.js';
 import type { Clock } from '../../ports/clock.js';
 import type { AuditLog, IncidentStore, NewTimelineEvent, Receipts, Store, TimelineEvent } from '../../ports/store.js';
 import { atomicWrites, type DbHandle } from './database.js';
+import { createOpenIncidents } from './open-incidents.js';
 import { actionItems, incidents, receipts, timelineEvents } from './schema.js';
 import { createJobStore, type JobStore } from './job-store.js';
 import { createAuditStore, type AuditStore, type CommittedEntry } from './audit-store.js';
@@ -47,34 +48,10 @@ const toIncident = (row: IncidentRow): Incident => ({
   snoozedUntil: row.snoozedUntil,
 });
 
-/** Writes to the incidents table through one connection, shared by every store on it. */
-const incidentWrites = new WeakMap<DbHandle, { count: number }>();
-
-/**
- * The version of the incidents table as this connection can know it: its own incident writes (every
- * one goes through an IncidentStore: create, update), rolled-back ones included, and commits by other
- * connections (PRAGMA data_version: the CLI, a second process). Other tables' writes (jobs, audit,
- * timeline) do not change it. Undefined inside a transaction: a read there may see uncommitted rows.
- */
-function incidentsVersion(handle: DbHandle): { bump(): void; current(): string | undefined } {
-  let writes = incidentWrites.get(handle);
-  if (!writes) incidentWrites.set(handle, (writes = { count: 0 }));
-  const own = writes;
-  const others = handle.sqlite.prepare('PRAGMA data_version').pluck();
-  return {
-    bump: () => void own.count++,
-    current: () => (handle.sqlite.inTransaction ? undefined : `${own.count}:${others.get()}`),
-  };
-}
-
 // Queries on the acknowledgement path are prepared once: drizzle would otherwise build the SQL and
 // better-sqlite3 prepare it again on every request (measured: ~15% of a busy process's CPU).
 function createIncidentStore(handle: DbHandle, audit: AuditLog): IncidentStore {
   const { db } = handle;
-  const version = incidentsVersion(handle);
-  // `/incident list` and the status page read the open incidents far more often than they change
-  // (everyone asks during an incident): reading 51 rows was a fifth of a busy process's CPU.
-  const openCache = new Map<number, { version: string; rows: readonly Incident[] }>();
   const byId = db.select().from(incidents).where(eq(incidents.id, sql.placeholder('id'))).prepare();
   const byRoomQuery = db
     .select()
@@ -131,6 +108,7 @@ function createIncidentStore(handle: DbHandle, audit: AuditLog): IncidentStore {
     const row = byId.get({ id });
     return row && toIncident(row);
   };
+  const open = createOpenIncidents(handle, { open: (limit) => openQuery.all({ limit }).map(toIncident), byId: get });
   // The inserts of a declaration, prepared once (built and prepared per call they were a third of a
   // declaration's acknowledgement). Drizzle still encodes placeholder values by column (`data` as JSON).
   const p = sql.placeholder;
@@ -164,7 +142,7 @@ function createIncidentStore(handle: DbHandle, audit: AuditLog): IncidentStore {
     create(input, via = input.platform) {
       const { title, description, severity, platform, declaredBy, declaredAt, nextReminderAt } = input;
       const created = toIncident(insertIncident.get({ title, description, severity, platform, declaredBy, declaredAt, nextReminderAt })!);
-      version.bump();
+      open.wrote(created.id);
       audit.append({ actor: input.declaredBy, platform: via, action: 'incident.declared', incidentId: created.id, before: null, after: created });
       return created;
     },
@@ -179,15 +157,7 @@ function createIncidentStore(handle: DbHandle, audit: AuditLog): IncidentStore {
     recentlyResolved(since, limit) {
       return resolvedSinceQuery.all({ since, limit }).map(toIncident);
     },
-    listOpen(limit) {
-      const now = version.current();
-      const cached = openCache.get(limit);
-      if (now !== undefined && cached?.version === now) return cached.rows;
-      // Frozen, the array and its rows: every caller shares them.
-      const rows = Object.freeze(openQuery.all({ limit }).map((row) => Object.freeze(toIncident(row))));
-      if (now !== undefined) openCache.set(limit, { version: now, rows });
-      return rows;
-    },
+    listOpen: open.list,
     countOpenBySeverity() {
       return Object.fromEntries(openCounts.all().map((c) => [c.severity, c.n]));
     },
@@ -207,7 +177,7 @@ function createIncidentStore(handle: DbHandle, audit: AuditLog): IncidentStore {
       // updates a hundred incidents in one go). Keys left undefined in the patch change nothing.
       const defined = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
       updateStatement(defined).run({ ...defined, id });
-      version.bump();
+      open.wrote(id);
       const after: Incident = { ...before, ...defined };
       const changed = (Object.keys(patch) as Array<keyof Incident>).filter((key) => before[key] !== after[key]);
       if (changed.length > 0) {
