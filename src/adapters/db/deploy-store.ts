@@ -68,13 +68,17 @@ function toColumns(patch: DeployPatch): Partial<Row> {
 
 const isUniqueViolation = (error: unknown) => (error as { code?: unknown })?.code === 'SQLITE_CONSTRAINT_UNIQUE';
 
+// The condition of the partial index deploy_requests_running_idx as literals (the statuses are our
+// constants): bound as parameters, SQLite would plan these statements again on every run.
+const RUNNING = sql`${deployRequests.status} in ${sql.raw(`(${RUNNING_STATUSES.map((status) => `'${status}'`).join(', ')})`)}`;
+
 export function createDeployStore({ db, sqlite }: DbHandle, audit: AuditLog, clock: Clock): DeployStore {
   // Approve and reject run on the acknowledgement path: these are prepared once.
   const byId = db.select().from(deployRequests).where(eq(deployRequests.id, sql.placeholder('id'))).prepare();
   const runningQuery = db
     .select()
     .from(deployRequests)
-    .where(and(eq(deployRequests.service, sql.placeholder('service')), inArray(deployRequests.status, [...RUNNING_STATUSES])))
+    .where(and(eq(deployRequests.service, sql.placeholder('service')), RUNNING))
     .prepare();
   const pendingQuery = db
     .select()
@@ -85,7 +89,7 @@ export function createDeployStore({ db, sqlite }: DbHandle, audit: AuditLog, clo
   const inProgressQuery = db
     .select()
     .from(deployRequests)
-    .where(inArray(deployRequests.status, [...RUNNING_STATUSES]))
+    .where(RUNNING)
     .orderBy(asc(deployRequests.id))
     .prepare();
 

@@ -1,6 +1,6 @@
 // Hotfixes on SQLite: one live hotfix per branch of a repo (a partial unique index), guarded
 // status changes, and an audit row for every write in the caller's transaction.
-import { and, asc, desc, eq, inArray, ne, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { hotfixKey, type Hotfix, type HotfixStatus } from '../../domain/hotfix.js';
 import { conflict } from '../../errors.js';
 import type { Clock } from '../../ports/clock.js';
@@ -14,6 +14,11 @@ const toHotfix = (row: Row): Hotfix => ({ ...row, status: row.status as HotfixSt
 const LIVE: HotfixStatus[] = ['creating', 'open', 'merged'];
 const isUniqueViolation = (error: unknown) => (error as { code?: unknown })?.code === 'SQLITE_CONSTRAINT_UNIQUE';
 
+// The condition of the partial index hotfixes_live_branch_idx, written as a literal: with the status bound
+// as a parameter SQLite plans the statement again on every run (a partial index might apply), which
+// made reading a card's hotfixes ten times slower (35 µs instead of 4).
+const NOT_FAILED = sql`${hotfixes.status} <> 'failed'`;
+
 export function createHotfixStore({ db, sqlite }: DbHandle, audit: AuditLog, clock: Clock): HotfixStore {
   const get = (id: number) => {
     const row = db.select().from(hotfixes).where(eq(hotfixes.id, id)).get();
@@ -23,14 +28,14 @@ export function createHotfixStore({ db, sqlite }: DbHandle, audit: AuditLog, clo
   const ofIncidentQuery = db
     .select()
     .from(hotfixes)
-    .where(and(eq(hotfixes.incidentId, sql.placeholder('incidentId')), ne(hotfixes.status, 'failed')))
+    .where(and(eq(hotfixes.incidentId, sql.placeholder('incidentId')), NOT_FAILED))
     .orderBy(asc(hotfixes.id))
     .prepare();
   const byBranch = (repo: string, branch: string) => {
     const row = db
       .select()
       .from(hotfixes)
-      .where(and(eq(hotfixes.repo, repo), eq(hotfixes.branch, branch), ne(hotfixes.status, 'failed')))
+      .where(and(eq(hotfixes.repo, repo), eq(hotfixes.branch, branch), NOT_FAILED))
       .get();
     return row && toHotfix(row);
   };
