@@ -17,7 +17,7 @@ const TSX = join(ROOT, 'node_modules/.bin/tsx');
 const SECRET = 'bench-signing-secret-0123456789';
 const TOTAL = Number(process.env.BENCH_TOTAL ?? 2000);
 const CONCURRENCY = 20;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 interface LoadResult { n: number; failures: number; p50: number; p90: number; p99: number; max: number; rps: number }
 
@@ -148,6 +148,19 @@ All on this machine, 2026-11-21; profiles with \`node --cpu-prof\` on the proces
    part of the gain here (it keeps acks first when a burst meets slow jobs): what is left is the acknowledgement itself:
    Bolt's middleware with firelane's handler (19% of CPU), sending the 50-line list reply (11%; the bare
    app answers "ok"), rendering it (6%) and the signature check (3%).
+   Third profile (mixed load; busy CPU of the profiled process per request, start-up included:
+   2.70 -> 2.05 ms): the open list was still dropped by every write (jobs, audit, timeline): now only by
+   incident writes, and then only the written rows are read again and patched in (the list 6.4% -> 2.0%
+   of CPU), with its reply and its Slack rendering kept (rendering 6.4% -> 0); Slack Web API calls go
+   through undici's request() instead of the global fetch (jobs 3.3 -> 2.4 s of the profile; 1.06 ->
+   0.75 ms CPU per call with the fake in a micro-bench); the card's hotfix query compared the status with a
+   bound parameter on a partial index's column, so SQLite planned it anew on every run (35 -> 4 µs); job
+   completion prepared once; the command's child logger made only when used (1.2%); the receipt lookup a
+   plain statement. Rounds raised from 3 to 5: in one run the bare app's mixed p99 alone ranged 28-68 ms.
+   After: mixed 1.12x-1.67x over five runs (firelane p99 54-76 ms at ~800 req/s, Bolt 28-68 ms at
+   ~1,700): **still missed**. Per declaration about 6 ms of job CPU (seven Slack calls, each with its
+   durable step) runs in the event loop that acknowledges, plus ~1 ms for its acknowledgement; the next
+   step would be the outbox worker on a thread of its own, not done.
 2. **Time to war room**: p50 194, p90 227, max 292 ms in one run (met only at p50): after the room
    was created, the invites and the announcement were started before the card chain (post, then pin:
    the critical path). Card chain first: 172 / 179 / 181 ms (and 21 ms p50 outside the three
@@ -155,7 +168,8 @@ All on this machine, 2026-11-21; profiles with \`node --cpu-prof\` on the proces
 3. **Scheduler tick** (100 due): one transaction per due incident and drizzle building every statement:
    89.8 ms median. One transaction per tick, prepared enqueue and update, the selected row reused, no
    audit savepoint: 12.1 ms (micro run); then no UPDATE ... RETURNING: worst p90 over the three sizes
-   21.2 ms -> 17.8 ms.
+   21.2 ms -> 17.8 ms (23.0 ms in a full run). Then the reminder job refreshes the war-room topic itself
+   (one job per due incident instead of two): medians 7.2 / 9.9 / 9.9 ms, worst p90 14.0 ms.
 5. **Deploy card within 1 s of the rollout completing:** the rollout was polled every 2 s (first card
    update after completion: max 1.86 s); now every 500 ms (max 0.34 s); the health window is still
    checked every 2 s.
