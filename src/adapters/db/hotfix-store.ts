@@ -1,5 +1,5 @@
 // Hotfixes on SQLite: one live hotfix per branch of a repo (a partial unique index), guarded
-// status changes, and an audit row for every write in the caller's transaction.
+// status changes, and an audit row for every write in the same transaction (the caller's, or its own).
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { hotfixKey, type Hotfix, type HotfixStatus } from '../../domain/hotfix.js';
 import { conflict } from '../../errors.js';

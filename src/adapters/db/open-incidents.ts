@@ -41,8 +41,11 @@ export function createOpenIncidents(handle: DbHandle, read: { open(limit: number
   const dataVersion = handle.sqlite.prepare('PRAGMA data_version').pluck();
   const cache = new Map<number, Entry>();
 
+  /** Frozen, the array and its rows: every caller shares them. */
+  const readFrozen = (limit: number) => Object.freeze(read.open(limit).map((row) => Object.freeze(row)));
+
   function readAll(limit: number, others: unknown): Entry {
-    const rows = Object.freeze(read.open(limit).map((row) => Object.freeze(row)));
+    const rows = readFrozen(limit);
     const entry = { seq: writes.seq, others, rows, complete: rows.length < limit };
     cache.set(limit, entry);
     return entry;
@@ -79,7 +82,7 @@ export function createOpenIncidents(handle: DbHandle, read: { open(limit: number
   return {
     list(limit) {
       // Inside a transaction a read may see rows that are rolled back later: never kept.
-      if (handle.sqlite.inTransaction) return Object.freeze(read.open(limit).map((row) => Object.freeze(row)));
+      if (handle.sqlite.inTransaction) return readFrozen(limit);
       const others = dataVersion.get();
       const entry = cache.get(limit);
       if (!entry || entry.others !== others) return readAll(limit, others).rows;
