@@ -8,6 +8,7 @@ import { BUILT_IN_SOURCE, type Config, type FileConfig } from './config.js';
 import { createSimulatedCluster, type SimulatedCluster } from './adapters/sim/simulated-cluster.js';
 import { withLocalDemo } from './local-demo.js';
 import { openDatabase, type DbHandle } from './adapters/db/database.js';
+import { createCheckpointer } from './adapters/db/checkpointer.js';
 import { createSqliteStore, type SqliteStore } from './adapters/db/sqlite-store.js';
 import type { CommittedEntry } from './adapters/db/audit-store.js';
 import { createConsoleChat, type ConsoleChat } from './adapters/console/console-chat.js';
@@ -133,6 +134,8 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   const simulated = simulate ? createSimulatedCluster({ clock }) : undefined;
   for (const service of Object.values(config.file.services)) if (simulated && service.kubernetes) simulated.seedService(service.kubernetes);
   const db = openDatabase(env.databasePath);
+  // While chat requests come in, WAL checkpoints (an fsync each) run on a thread, not in a commit here.
+  const checkpointer = env.databasePath === ':memory:' ? undefined : createCheckpointer(db, env.databasePath, logger);
   let ready = true;
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
 
@@ -154,6 +157,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   let acknowledging = 0;
   const acknowledged = (handler: RouteHandler): RouteHandler => (req, res) => {
     acknowledging++;
+    checkpointer?.busy();
     res.once('close', () => {
       if (--acknowledging === 0) worker?.wake();
     });
@@ -308,6 +312,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
       await worker!.stop(graceMs);
       server.closeAllConnections();
       await closed;
+      await checkpointer?.stop();
       db.close();
     },
   };
