@@ -160,7 +160,12 @@ All on this machine, 2026-11-21; profiles with \`node --cpu-prof\` on the proces
    After: mixed 1.12x-1.67x over five runs (firelane p99 54-76 ms at ~800 req/s, Bolt 28-68 ms at
    ~1,700): **still missed**. Per declaration about 6 ms of job CPU (seven Slack calls, each with its
    durable step) runs in the event loop that acknowledges, plus ~1 ms for its acknowledgement; the next
-   step would be the outbox worker on a thread of its own, not done.
+   step would be the outbox worker on a thread of its own, not done. Last, SQLite's automatic WAL
+   checkpoint (copy 1,000 pages and fsync, inside whichever commit crosses the mark) blocked the event
+   loop: in a 6 s run of small commits, p99.9 commit time 22-26 ms, longest 27-43 ms; with the
+   checkpoints on a thread of their own while chat requests come in: 5-7 ms and 10-23 ms, time spent in
+   commits over 5 ms 344-366 -> 23-85 ms. In the mixed load the p99 gain is within this machine's
+   noise (the thread's copying and fsyncs use the same two cores).
 2. **Time to war room**: p50 194, p90 227, max 292 ms in one run (met only at p50): after the room
    was created, the invites and the announcement were started before the card chain (post, then pin:
    the critical path). Card chain first: 172 / 179 / 181 ms (and 21 ms p50 outside the three
