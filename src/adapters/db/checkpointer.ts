@@ -18,11 +18,8 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('busy_timeout = 5000');
-const checkpoint = () => {
-  const [result] = db.pragma('wal_checkpoint(PASSIVE)');
-  parentPort.postMessage({ checkpointed: result.checkpointed, log: result.log });
-};
-const timer = setInterval(checkpoint, workerData.intervalMs);
+// Quiet unless it fails: a message a second would keep the main isolate from ever looking idle.
+const timer = setInterval(() => db.pragma('wal_checkpoint(PASSIVE)'), workerData.intervalMs);
 parentPort.on('message', (message) => {
   if (message === 'stop') { clearInterval(timer); db.close(); parentPort.close(); }
 });
@@ -39,17 +36,14 @@ export interface Checkpointer {
   running(): boolean;
   /** Resolves when the thread (if any) has started, or has failed over to the connection's own checkpoints. */
   started(): Promise<void>;
-  /** Frames copied into the database file by the last checkpoint, and the WAL's size in frames then. */
-  last(): { checkpointed: number; log: number } | undefined;
   stop(): Promise<void>;
 }
 
 export function createCheckpointer(handle: DbHandle, path: string, logger: Logger, options: { intervalMs?: number; idleMs?: number } = {}): Checkpointer {
   const { sqlite } = handle;
-  const { intervalMs = 1000, idleMs = 60_000 } = options;
+  const { intervalMs = 1000, idleMs = 15_000 } = options;
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   let thread: { worker: Worker; started: Promise<void> } | undefined;
-  let last: { checkpointed: number; log: number } | undefined;
   let lastBusy = 0;
   let idleTimer: NodeJS.Timeout | undefined;
 
@@ -62,10 +56,7 @@ export function createCheckpointer(handle: DbHandle, path: string, logger: Logge
     const worker = new Worker(THREAD, { eval: true, workerData: { driver, path, intervalMs }, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 } });
     worker.unref();
     const started = new Promise<void>((resolve) => {
-      worker.on('message', (message: { ready?: true; checkpointed?: number; log?: number }) => {
-        if (message.ready) resolve();
-        else last = { checkpointed: message.checkpointed!, log: message.log! };
-      });
+      worker.once('message', () => resolve()); // ready
       worker.once('error', (error) => {
         logger.warn({ err: error }, 'background WAL checkpoints failed; the database connection checkpoints itself again');
         resolve();
@@ -77,10 +68,14 @@ export function createCheckpointer(handle: DbHandle, path: string, logger: Logge
       });
     });
     thread = { worker, started };
+    idleTimer = setInterval(() => {
+      if (Date.now() - lastBusy >= idleMs) void stopThread();
+    }, Math.min(idleMs, 5_000)).unref();
   }
 
   async function stopThread(): Promise<void> {
     const current = thread;
+    clearInterval(idleTimer);
     if (!current) return;
     thread = undefined;
     current.worker.ref();
@@ -94,19 +89,10 @@ export function createCheckpointer(handle: DbHandle, path: string, logger: Logge
   return {
     busy() {
       lastBusy = Date.now();
-      if (thread || !sqlite.open) return;
-      start();
-      idleTimer ??= setInterval(() => {
-        if (thread && Date.now() - lastBusy >= idleMs) void stopThread();
-      }, Math.min(idleMs, 10_000)).unref();
+      if (!thread && sqlite.open) start();
     },
     running: () => thread !== undefined,
     started: () => thread?.started ?? Promise.resolve(),
-    last: () => last,
-    async stop() {
-      clearInterval(idleTimer);
-      idleTimer = undefined;
-      await stopThread();
-    },
+    stop: stopThread,
   };
 }

@@ -53,8 +53,6 @@ describe('background WAL checkpoints', () => {
     const oneBatch = walBytes();
     for (let round = 0; round < 4; round++) {
       await sleep(300); // a few checkpoints: all frames copied, so the next commit starts the WAL over
-      const last = checkpointer.last()!;
-      expect(last.checkpointed).toBe(last.log);
       write();
     }
     expect(walBytes()).toBeLessThan(oneBatch * 1.5); // without checkpoints: five batches
