@@ -157,8 +157,9 @@ All on this machine, 2026-11-21; profiles with \`node --cpu-prof\` on the proces
    bound parameter on a partial index's column, so SQLite planned it anew on every run (35 -> 4 µs); job
    completion prepared once; the command's child logger made only when used (1.2%); the receipt lookup a
    plain statement. Rounds raised from 3 to 5: in one run the bare app's mixed p99 alone ranged 28-68 ms.
-   After: mixed 1.12x-1.67x over five runs (firelane p99 54-76 ms at ~800 req/s, Bolt 28-68 ms at
-   ~1,700): **still missed**. Per declaration about 6 ms of job CPU (seven Slack calls, each with its
+   After: the mixed ratio lay between 1.02x and 1.67x in the runs of this session (firelane p99 47-76 ms
+   at 720-935 req/s, the bare app's 28-68 ms at 1,600-2,000): a run can show it met, most do not, so
+   **not reliably met**. Per declaration about 6 ms of job CPU (seven Slack calls, each with its
    durable step) runs in the event loop that acknowledges, plus ~1 ms for its acknowledgement; the next
    step would be the outbox worker on a thread of its own, not done. Last, SQLite's automatic WAL
    checkpoint (copy 1,000 pages and fsync, inside whichever commit crosses the mark) blocked the event
