@@ -1,7 +1,7 @@
 // The PlaybookStore port on SQLite: each incident's checklist, every change audited in the same transaction.
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { AuditLog, PlaybookItem, PlaybookStore } from '../../ports/store.js';
-import { atomic, type DbHandle } from './database.js';
+import { atomicWrites, type DbHandle } from './database.js';
 import { playbookItems } from './schema.js';
 
 const itemColumns = {
@@ -34,7 +34,7 @@ export function createPlaybookStore({ db, sqlite }: DbHandle, audit: AuditLog): 
     .returning(itemColumns)
     .prepare();
 
-  const tick = atomic(sqlite, (incidentId: number, position: number, by: { actor: string; platform: string }, at: number) => {
+  const tick = (incidentId: number, position: number, by: { actor: string; platform: string }, at: number) => {
     const before = itemQuery.get({ incidentId, position });
     if (!before) return undefined;
     if (before.doneAt !== null) return { item: before, changed: false };
@@ -42,7 +42,7 @@ export function createPlaybookStore({ db, sqlite }: DbHandle, audit: AuditLog): 
     if (!after) return { item: itemQuery.get({ incidentId, position })!, changed: false };
     audit.append({ ...by, action: 'incident.playbook_item_done', incidentId, before, after });
     return { item: after, changed: true };
-  });
+  };
 
   // Prepared once: every declaration creates a checklist (a multi-row insert built per call was a
   // sixth of a declaration's acknowledgement).
@@ -50,20 +50,17 @@ export function createPlaybookStore({ db, sqlite }: DbHandle, audit: AuditLog): 
     .insert(playbookItems)
     .values({ incidentId: sql.placeholder('incidentId'), position: sql.placeholder('position'), text: sql.placeholder('text') })
     .prepare();
-  const create = (incidentId: number, texts: string[], by: { actor: string; platform: string }) => {
-    texts.forEach((text, i) => insertItem.run({ incidentId, position: i + 1, text }));
-    audit.append({ ...by, action: 'incident.playbook_created', incidentId, before: null, after: { items: texts } });
-  };
-  const createAtomically = atomic(sqlite, create);
 
-  return {
+  const store: PlaybookStore = {
     create(incidentId, texts, by) {
       if (texts.length === 0) return;
-      createAtomically(incidentId, texts, by);
+      texts.forEach((text, i) => insertItem.run({ incidentId, position: i + 1, text }));
+      audit.append({ ...by, action: 'incident.playbook_created', incidentId, before: null, after: { items: texts } });
     },
     items(incidentId): PlaybookItem[] {
       return itemsQuery.all({ incidentId });
     },
-    tick: (incidentId, position, by, at) => tick(incidentId, position, by, at),
+    tick,
   };
+  return atomicWrites(sqlite, store, ['create', 'tick']);
 }

@@ -18,7 +18,6 @@ import type { ChatPort } from '../../ports/chat.js';
 import type { TeamsDirectory } from '../db/teams-directory.js';
 import { renderTeams, SUBMIT_KEY } from './render.js';
 import { createTeamsChat } from './teams-chat.js';
-
 import { refusedWithoutAppId } from './teams-path.js';
 
 export { TEAMS_PATH } from './teams-path.js';
@@ -49,7 +48,6 @@ export interface TeamsHttp {
   chat: ChatPort;
   adapter: CloudAdapter;
 }
-
 
 /** Teams HTML entities in message text, decoded (the text is then handled as plain). */
 function decodeEntities(text: string): string {

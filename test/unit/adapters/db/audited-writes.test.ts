@@ -65,4 +65,15 @@ describe('audited writes are atomic on their own', () => {
     expect(() => store.hotfixes.create({ ...input, branch: 'hotfix/inc-1-retry' }, 'slack')).toThrow('disk I/O error');
     expect(count('hotfixes')).toBe(1);
   });
+
+  it('checklists: creating one and ticking an item', () => {
+    const [incident, other] = [declare(), declare()];
+    const lead = { actor: 'U0BOB', platform: 'slack' };
+    store.playbooks.create(incident.id, ['Page the database owner'], lead);
+    breakTheAuditLog();
+    expect(() => store.playbooks.tick(incident.id, 1, lead, clock.now())).toThrow('disk I/O error');
+    expect(store.playbooks.items(incident.id)).toEqual([expect.objectContaining({ position: 1, doneAt: null })]);
+    expect(() => store.playbooks.create(other.id, ['Check the replica lag'], lead)).toThrow('disk I/O error');
+    expect(count('playbook_items')).toBe(1);
+  });
 });
