@@ -167,6 +167,20 @@ All on this machine, 2026-11-21; profiles with \`node --cpu-prof\` on the proces
    checkpoints on a thread of their own while chat requests come in: 5-7 ms and 10-23 ms, time spent in
    commits over 5 ms 344-366 -> 23-85 ms. In the mixed load the p99 gain is within this machine's
    noise (the thread's copying and fsyncs use the same two cores).
+   2026-11-22, the next step tried and **reverted**: the war-room jobs' Slack Web API calls on a worker
+   thread of their own (WebClient, its HTTP client, retries and parsing: 55% of the job's CPU in a
+   profile of 300 declarations). The acknowledging thread's job CPU fell 3.5 -> 1.3 s in the mixed
+   profile, but the mixed load did not get faster: 770 vs 769 req/s and p99 74.9 vs 78.2 ms (median of
+   7 alternating rounds, the bare app 46.8 ms), with the process's CPU per request up 1.64 -> 1.86 ms
+   (copying calls between threads, a second JIT); with the thread at nice 10 or 19, 747 and 763 req/s.
+   What the measurements show instead: firelane's own acknowledgement histogram
+   (firelane_ack_latency_seconds, handler entry to ack) had 91% of the lists under 2 ms and 96% of the
+   declarations under 5 ms while the load process saw p50 30 ms; per round (/proc schedstat) the
+   firelane thread ran 57% of the time, waited for a CPU 18% and slept 25%, and the bare app's thread
+   ran 38% and waited for a CPU 20%, with the machine 77% busy (the load process, the fake Slack, other
+   tenants). With the worker switched off entirely (an experiment) the mixed p99 was 49-75 ms, with it
+   69-80 ms. So the mixed p99 here is set mostly by waiting for one of two shared cores, not by the
+   work per request, and only less CPU in total (not moving it) could still move it.
 2. **Time to war room**: p50 194, p90 227, max 292 ms in one run (met only at p50): after the room
    was created, the invites and the announcement were started before the card chain (post, then pin:
    the critical path). Card chain first: 172 / 179 / 181 ms (and 21 ms p50 outside the three

@@ -50,7 +50,8 @@ describe('Slack failures during the war-room job', () => {
   });
 
   it('a 500 on a chat.postMessage is retried; steps already done are not repeated', async () => {
-    h = await startHarness();
+    // A backoff no drain outruns: the first drain leaves the job waiting for its retry.
+    h = await startHarness({ worker: { baseDelayMs: 300, maxDelayMs: 300 } });
     h.slack.failNext('chat.postMessage', { status: 500 });
     await h.command('sev1 Payment gateway down');
     await h.drain();

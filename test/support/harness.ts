@@ -64,6 +64,8 @@ export interface HarnessOptions {
   logger?: FirelaneOptions['logger'];
   /** Teams overrides (app-id mode against test/support/bot-auth). */
   teams?: FirelaneOptions['teams'];
+  /** Worker overrides (default: 20 ms polls, 5-50 ms backoff). */
+  worker?: FirelaneOptions['worker'];
 }
 
 let triggerCounter = 0;
@@ -113,7 +115,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     reminderTicker: options.reminderTicker ?? !options.clock,
     slackClientOptions: { retryConfig: { retries: 0 } },
     defaultMetrics: false,
-    worker: { pollMs: 20, baseDelayMs: 5, maxDelayMs: 50 },
+    worker: { pollMs: 20, baseDelayMs: 5, maxDelayMs: 50, ...options.worker },
     ...(options.cluster && { cluster: options.cluster }),
     ...(options.git && { git: options.git }),
     ...(options.teams && { teams: options.teams }),
