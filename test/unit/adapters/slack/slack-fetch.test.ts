@@ -65,6 +65,21 @@ describe('firelane\'s fetch for the Slack Web API', () => {
     }
   });
 
+  it('answers with what a Response offers WebClient: status, headers by any case, one read of the body', async () => {
+    const slackFetch = createSlackFetch();
+    const url = `${slack.apiUrl}auth.test`;
+    const response = await slackFetch(url, { method: 'POST', headers: { authorization: 'Bearer xoxb-test-token', 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+    expect([response.status, response.statusText, response.ok, response.url]).toEqual([200, 'OK', true, url]);
+    expect(response.headers.get('Content-Type')).toBe(response.headers.get('content-type'));
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(response.headers.get('x-not-sent')).toBeNull();
+    expect(Object.fromEntries(response.headers.entries())).toHaveProperty('content-type');
+    expect(response.bodyUsed).toBe(false);
+    expect(JSON.parse(await response.text())).toMatchObject({ ok: true, user_id: 'UBOT' });
+    expect(response.bodyUsed).toBe(true);
+    await expect(response.arrayBuffer()).rejects.toThrow(/already been read/);
+  });
+
   it('uploads a file (multipart, through the global fetch)', async () => {
     const result = await client.filesUploadV2({ channel_id: 'C0GENERAL', filename: 'postmortem.md', title: 'Postmortem', content: '# INC-1\nPayments down' });
     expect(result.ok).toBe(true);
