@@ -183,7 +183,10 @@ All on this machine, 2026-11-21; profiles with \`node --cpu-prof\` on the proces
    work per request, and only less CPU in total (not moving it) could still move it. Kept from that
    day: the Slack fetch answers with only the part of a Response that WebClient reads, over the bytes
    received (no Headers object, no body stream): 0.52-0.62 -> 0.49-0.51 ms CPU per call with the fake
-   (micro-bench, 2,000 calls, median of 5, three runs each).
+   (micro-bench, 2,000 calls, median of 5, three runs each). Also tried that day and not kept: the
+   incident UPDATE as a plain better-sqlite3 statement instead of drizzle's prepared query (10% less
+   tick CPU in a profile; section 3 in four alternating runs: worst p90 17.5 / 15.9 ms against
+   14.7 / 14.4 ms without it, i.e. no gain this machine can show).
 2. **Time to war room**: p50 194, p90 227, max 292 ms in one run (met only at p50): after the room
    was created, the invites and the announcement were started before the card chain (post, then pin:
    the critical path). Card chain first: 172 / 179 / 181 ms (and 21 ms p50 outside the three
