@@ -186,7 +186,10 @@ All on this machine, 2026-11-21; profiles with \`node --cpu-prof\` on the proces
    (micro-bench, 2,000 calls, median of 5, three runs each). Also tried that day and not kept: the
    incident UPDATE as a plain better-sqlite3 statement instead of drizzle's prepared query (10% less
    tick CPU in a profile; section 3 in four alternating runs: worst p90 17.5 / 15.9 ms against
-   14.7 / 14.4 ms without it, i.e. no gain this machine can show).
+   14.7 / 14.4 ms without it, i.e. no gain this machine can show). Kept: a tick that writes reminders
+   keeps the WAL checkpoints on their thread too (until then only chat requests did; the tick's commit
+   crossing 1,000 WAL pages copied and fsynced them): section 3 in three alternating pairs, worst p90
+   13.2 / 11.9 / 13.5 ms against 15.4 / 13.8 / 14.8 ms without.
 2. **Time to war room**: p50 194, p90 227, max 292 ms in one run (met only at p50): after the room
    was created, the invites and the announcement were started before the card chain (post, then pin:
    the critical path). Card chain first: 172 / 179 / 181 ms (and 21 ms p50 outside the three

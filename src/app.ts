@@ -294,6 +294,8 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
             clock,
             logger,
             onTick: (result) => {
+              // A tick that wrote reminders is a burst of writes too: checkpoints go to the thread.
+              checkpointer?.busy();
               metrics.remindersTotal.inc(result.reminders);
               metrics.escalationsTotal.inc(result.escalations);
               worker!.wake();

@@ -185,9 +185,9 @@ describe('incident store: updates', () => {
     const other = declare('Search slow');
     const at = Date.parse('2026-11-21T10:30:00Z');
     store.incidents.update(one.id, { commander: 'U0BOB', status: 'identified', nextReminderAt: at, missedReminders: 2, lastUpdateAt: at }, by);
-    store.incidents.update(one.id, { nextReminderAt: null, description: 'root cause: a bad config' }, by);
-    const fresh = handle.sqlite.prepare('SELECT commander, status, next_reminder_at, missed_reminders, last_update_at, description, title FROM incidents WHERE id = ?');
-    expect(fresh.get(one.id)).toEqual({ commander: 'U0BOB', status: 'identified', next_reminder_at: null, missed_reminders: 2, last_update_at: at, description: 'root cause: a bad config', title: 'Checkout errors' });
+    store.incidents.update(one.id, { nextReminderAt: null, rootCause: 'a bad config' }, by);
+    const fresh = handle.sqlite.prepare('SELECT commander, status, next_reminder_at, missed_reminders, last_update_at, root_cause, title FROM incidents WHERE id = ?');
+    expect(fresh.get(one.id)).toEqual({ commander: 'U0BOB', status: 'identified', next_reminder_at: null, missed_reminders: 2, last_update_at: at, root_cause: 'a bad config', title: 'Checkout errors' });
     expect(fresh.get(other.id)).toMatchObject({ commander: null, status: 'investigating', next_reminder_at: other.nextReminderAt, missed_reminders: 0 });
     expect(store.incidents.get(one.id)).toMatchObject({ commander: 'U0BOB', nextReminderAt: null, missedReminders: 2 });
   });
