@@ -27,12 +27,11 @@ function answer(url: string, status: number, raw: Record<string, string | string
     status,
     statusText: STATUS_CODES[status] ?? '',
     ok: status >= 200 && status < 300,
-    headers: { get: (name: string) => headers.get(name.toLowerCase()) ?? null, has: (name: string) => headers.has(name.toLowerCase()), entries: () => headers.entries(), [Symbol.iterator]: () => headers.entries() },
+    headers: { get: (name: string) => headers.get(name.toLowerCase()) ?? null, entries: () => headers.entries() },
     get bodyUsed() {
       return used;
     },
     text: async () => consume().toString('utf8'),
-    json: async () => JSON.parse(consume().toString('utf8')) as unknown,
     arrayBuffer: async () => {
       const bytes = consume();
       return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
