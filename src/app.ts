@@ -134,7 +134,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   const simulated = simulate ? createSimulatedCluster({ clock }) : undefined;
   for (const service of Object.values(config.file.services)) if (simulated && service.kubernetes) simulated.seedService(service.kubernetes);
   const db = openDatabase(env.databasePath);
-  // While chat requests come in, WAL checkpoints (an fsync each) run on a thread, not in a commit here.
+  // While chat requests come in or reminder ticks write, WAL checkpoints (an fsync each) run on a thread, not in a commit here.
   const checkpointer = env.databasePath === ':memory:' ? undefined : createCheckpointer(db, env.databasePath, logger);
   let ready = true;
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });

@@ -29,7 +29,7 @@ parentPort.postMessage({ ready: true });
 
 export interface Checkpointer {
   /**
-   * Chat requests are being answered: the thread runs from now until `idleMs` pass without this
+   * Writes are coming (chat requests, a reminder tick): the thread runs from now until `idleMs` pass without this
    * (an idle firelane keeps no thread and SQLite's own checkpoints, which then block nobody).
    */
   busy(): void;

@@ -50,8 +50,7 @@ export function createSlackFetch(dispatcher: Dispatcher = new Agent({ keepAliveT
       ...(init.signal && { signal: init.signal }),
       dispatcher,
     });
-    const body = Buffer.from(await response.body.arrayBuffer());
-    return answer(String(input), response.statusCode, response.headers, response.statusCode === 204 || response.statusCode === 304 ? Buffer.alloc(0) : body);
+    return answer(String(input), response.statusCode, response.headers, Buffer.from(await response.body.arrayBuffer()));
   };
   return slackFetch as typeof fetch;
 }
