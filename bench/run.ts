@@ -7,9 +7,9 @@ import { promisify } from 'node:util';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem, platform, release } from 'node:os';
 import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
 import { startFakeSlack } from '../test/fakes/fake-slack.js';
 import { benchApproveToPatch, benchWarRoom } from './chat-paths.js';
-import Database from 'better-sqlite3';
 import { benchFootprint, benchPunctuality, benchSchedulerCost, waitForJobs } from './scheduler-footprint.js';
 import { freePort } from '../test/support/process.js';
 

@@ -500,8 +500,7 @@ async function sendCommands(port: number, slack: FakeSlack, jobs: Array<Array<{ 
   return { sent, failures, latencies };
 }
 
-/** Waits until no job is due (queued with run_at <= now, or running). */
-/** Waits until no job is due or running in the database (read from another process); returns the wait in ms. */
+/** Waits until no job is due (queued with run_at <= now) or running, as read from another process; returns the wait in ms. */
 export async function waitForJobs(db: Database.Database, timeoutMs: number): Promise<number> {
   const due = db.prepare(`SELECT count(*) AS n FROM jobs WHERE (status = 'queued' AND run_at <= ?) OR status = 'running'`);
   const t0 = performance.now();
