@@ -224,7 +224,10 @@ All on this machine, 2026-11-21; profiles with \`node --cpu-prof\` on the proces
    declaration of war-room jobs afterwards (seven Web API calls with their durable steps). So what the
    mixed load costs over the list load is mostly the declarations' own acknowledgement (a transaction
    writing the incident, its timeline, checklist, audit rows and outbox job); the bare app does none of it, and at concurrency 20 on two cores shared with the
-   load process, that CPU is queueing time. **Still missed: the mixed ratio.**
+   load process, that CPU is queueing time. It cannot move after the acknowledgement: an incident
+   firelane has said is declared must survive a crash, so its transaction commits first. (Rebuilding
+   the list's reply after each declaration is ~0.25 ms of it: 50 lines and their rendering, a
+   micro-bench.) **Still missed: the mixed ratio.**
 2. **Time to war room**: p50 194, p90 227, max 292 ms in one run (met only at p50): after the room
    was created, the invites and the announcement were started before the card chain (post, then pin:
    the critical path). Card chain first: 172 / 179 / 181 ms (and 21 ms p50 outside the three
