@@ -20,6 +20,7 @@ import { startFakeKube, type FakeKube } from '../test/fakes/fake-kube.js';
 import { startFakeSlack, type FakeSlack, type RecordedCall } from '../test/fakes/fake-slack.js';
 import { ANNOUNCE, BOT_TOKEN, SIGNING_SECRET, buttonClick, testConfig } from '../test/support/harness.js';
 import { signedHeaders } from '../test/support/slack-signing.js';
+import { waitForJobs } from './scheduler-footprint.js';
 
 const SLACK_LATENCY_MS = 50;
 const DECLARATIONS = Number(process.env.BENCH_DECLARATIONS ?? 30);
@@ -112,8 +113,7 @@ function commandForm(app: App, command: string, text: string, user: string): str
 
 /** No job running and none due: the app is idle (future jobs such as reminders and expiries may wait). */
 async function settle(app: App): Promise<void> {
-  const busy = app.firelane.db.sqlite.prepare(`select count(*) n from jobs where status = 'running' or (status = 'queued' and run_at <= ?)`);
-  await waitFor('the worker to go idle', () => (busy.get(Date.now()) as { n: number }).n === 0);
+  await waitForJobs(app.firelane.db.sqlite, 20_000, 20);
 }
 
 /** CPU time (user + system) of this whole process while `fn` runs, in ms. */

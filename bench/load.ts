@@ -1,12 +1,13 @@
 // Load generator (its own process): N signed slash commands at concurrency C; prints latency JSON.
+// Arguments: url, signing secret, N, C, mix (list | mixed | declare), W (warm-up commands per connection).
 // Bodies are signed in advance with one timestamp (valid 5 minutes) so signing costs nothing here.
-// Before the measured commands, 10 unmeasured `/incident list` per connection open the connections and
+// Before the measured commands, W unmeasured `/incident list` per connection open the connections and
 // warm this process's code: without them the p99 of 2,000 at concurrency 20 was the first batch of 20
 // (TCP handshakes and a cold load process), the same for any server.
 import { createHmac } from 'node:crypto';
 import { Agent, request } from 'undici';
 
-const [url, secret, totalText, concurrencyText, mix] = process.argv.slice(2);
+const [url, secret, totalText, concurrencyText, mix, warmUpText] = process.argv.slice(2);
 const total = Number(totalText);
 const concurrency = Number(concurrencyText);
 const ts = Math.floor(Date.now() / 1000);
@@ -29,8 +30,7 @@ function body(i: number, warmUp = false): { body: string; headers: Record<string
   return { body: form, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signature } };
 }
 
-const WARM_UP_PER_CONNECTION = 10;
-const warmUp = Array.from({ length: WARM_UP_PER_CONNECTION * concurrency }, (_, i) => body(i, true));
+const warmUp = Array.from({ length: Number(warmUpText) * concurrency }, (_, i) => body(i, true));
 const requests = Array.from({ length: total }, (_, i) => body(i));
 const dispatcher = new Agent({ connections: concurrency, pipelining: 1 });
 const latencies: number[] = [];

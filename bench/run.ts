@@ -19,6 +19,8 @@ const SECRET = 'bench-signing-secret-0123456789';
 const TOTAL = Number(process.env.BENCH_TOTAL ?? 2000);
 const CONCURRENCY = 20;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+/** Unmeasured `/incident list` per connection that each load process sends first (connections, its JIT). */
+const WARM_UP_PER_CONNECTION = 10;
 
 interface LoadResult { n: number; failures: number; p50: number; p90: number; p99: number; max: number; rps: number }
 
@@ -37,7 +39,7 @@ function waitForLine(child: ChildProcess, pattern: RegExp): Promise<void> {
 
 /** Runs the load process; asynchronously, so the fake Slack in this process keeps answering meanwhile. */
 async function load(url: string, total: number, mix: string, concurrency = CONCURRENCY): Promise<LoadResult> {
-  const { stdout } = await promisify(execFile)(TSX, [join(ROOT, 'bench/load.ts'), url, SECRET, String(total), String(concurrency), mix], { encoding: 'utf8' });
+  const { stdout } = await promisify(execFile)(TSX, [join(ROOT, 'bench/load.ts'), url, SECRET, String(total), String(concurrency), mix, String(WARM_UP_PER_CONNECTION)], { encoding: 'utf8' });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as LoadResult;
 }
 
@@ -106,7 +108,7 @@ that only acks and (b) firelane (\`node dist/main.js\`: timestamp check, Bolt si
 route, one SQLite transaction, render). In the mixed load every 10th command declares an
 incident, whose war-room jobs then run in the same firelane process against a loopback fake Slack
 while the load goes on. Median of ${ROUNDS} alternating rounds after a 300-request warm-up. Each load
-process first opens its ${CONCURRENCY} connections with 10 unmeasured \`/incident list\` each, and each load
+process first opens its ${CONCURRENCY} connections with ${WARM_UP_PER_CONNECTION} unmeasured \`/incident list\` each, and each load
 starts only when no firelane job is due or running (a mixed round's war-room jobs end
 ${(Math.min(...drains) / 1000).toFixed(1)}-${(Math.max(...drains) / 1000).toFixed(1)} s after its last command).
 

@@ -10,8 +10,8 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { Agent, request } from 'undici';
-import { loadConfig } from '../src/config.js';
 import { pino } from 'pino';
+import { loadConfig } from '../src/config.js';
 import { createCheckpointer, type Checkpointer } from '../src/adapters/db/checkpointer.js';
 import { openDatabase, type DbHandle } from '../src/adapters/db/database.js';
 import { createSqliteStore } from '../src/adapters/db/sqlite-store.js';
@@ -501,14 +501,14 @@ async function sendCommands(port: number, slack: FakeSlack, jobs: Array<Array<{ 
 }
 
 /** Waits until no job is due (queued with run_at <= now) or running, as read from another process; returns the wait in ms. */
-export async function waitForJobs(db: Database.Database, timeoutMs: number): Promise<number> {
+export async function waitForJobs(db: Database.Database, timeoutMs: number, everyMs = 250): Promise<number> {
   const due = db.prepare(`SELECT count(*) AS n FROM jobs WHERE (status = 'queued' AND run_at <= ?) OR status = 'running'`);
   const t0 = performance.now();
   for (;;) {
     const { n } = due.get(Date.now()) as { n: number };
     if (n === 0) return performance.now() - t0;
-    if (performance.now() - t0 > timeoutMs) throw new Error(`footprint: ${n} jobs still due after ${timeoutMs} ms`);
-    await sleep(250);
+    if (performance.now() - t0 > timeoutMs) throw new Error(`${n} jobs still due after ${timeoutMs} ms`);
+    await sleep(everyMs);
   }
 }
 
