@@ -229,7 +229,27 @@ All on this machine, 2026-11-21; profiles with \`node --cpu-prof\` on the proces
    load process, that CPU is queueing time. It cannot move after the acknowledgement: an incident
    firelane has said is declared must survive a crash, so its transaction commits first. (Rebuilding
    the list's reply after each declaration is ~0.25 ms of it: 50 lines and their rendering, a
-   micro-bench.) **Still missed: the mixed ratio.**
+   micro-bench.)
+   Later on 2026-11-22, three more measurements of what sets the mixed figure. (i) Where the slowest 20
+   of a round lie (the load process logging every command's start and latency): in firelane's mixed
+   rounds they are one or two bunches of 10-20 commands that were in flight together during one stall
+   of the process (in one run 950-966 ms into the second round; 89-90 and 844-845 ms into the third),
+   not commands spread over the round. So the p99 of one round is the length of its worst one or two
+   stalls, which is why it moves by 20-40% between rounds. (ii) Garbage collection (--trace-gc-nvp,
+   one run each): under this load both apps promote about 2 MB at every scavenge (Node's HTTP objects;
+   the bare app does it too), with scavenges of 3-9 ms about every 130 ms. firelane's larger old
+   generation adds a mark-compact of 13.5 ms, plus incremental steps of up to 12 ms, about once per
+   round. A larger young generation (--max-semi-space-size=32) did not help: p99 68.8 against 84.1 ms
+   and 894 against 887 req/s (median of 6 alternating rounds, with 25% steal time on the machine),
+   while RSS after the rounds rose from 165 to 234 MB. Not kept. (iii) The worker switched off
+   entirely (6 alternating rounds): p50 15.5 against 20.6 ms and 1,143 against 903 req/s, but p99
+   54.9 against 56.0 ms. The war-room jobs running alongside raise the median, not the p99. CPU per
+   command: the bare app 0.40-0.46 ms (Bolt and Node's HTTP: firelane pays the same), firelane 0.89-0.98 ms in the mixed load. In process, without HTTP,
+   firelane's own command handling costs 0.62-0.93 ms per declaration, 0.06-0.09 ms per list, and
+   0.15-0.19 ms per command of the 90/10 mix. The rest of the difference is the jobs (about 0.25 ms per
+   command) and the longer reply. For a p99 at most 1.25x the bare app's, firelane's whole per-command
+   overhead would have to stay near 0.1 ms. The declarations' durable writes alone take most of that.
+   **Still missed: the mixed ratio.**
 2. **Time to war room**: p50 194, p90 227, max 292 ms in one run (met only at p50): after the room
    was created, the invites and the announcement were started before the card chain (post, then pin:
    the critical path). Card chain first: 172 / 179 / 181 ms (and 21 ms p50 outside the three
