@@ -206,6 +206,34 @@ describe('failures', () => {
     await w.drain();
     expect(job('m')).toMatchObject({ status: 'dead', lastError: 'no handler for job kind mystery' });
   });
+
+  it('logs a retry and a burial with the job, its key, the attempt and the incident; a job that succeeds logs nothing at info', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) };
+    let runs = 0;
+    const w = worker(
+      {
+        fine: async () => {},
+        flaky: async () => {
+          runs++;
+          throw new Error(runs === 1 ? 'Slack answered 503' : 'still down');
+        },
+      },
+      { logger: pino({ level: 'info' }, sink), maxAttempts: 2 },
+    );
+    jobs.enqueue({ kind: 'fine', key: 'f', payload: { incidentId: 7 } });
+    await w.drain();
+    expect(lines).toEqual([]);
+
+    jobs.enqueue({ kind: 'flaky', key: 'war-room:7', payload: { incidentId: 7 } });
+    await w.drain();
+    clock.advance(3_600_000);
+    await w.drain();
+    expect(lines.map((l) => [l.level, l.msg, l.job, l.jobKey, l.attempt, l.incident, (l.err as { message?: string } | undefined)?.message])).toEqual([
+      [40, 'job failed; will retry', 'flaky', 'war-room:7', 1, 'INC-7', 'Slack answered 503'],
+      [50, 'job failed for good', 'flaky', 'war-room:7', 2, 'INC-7', 'still down'],
+    ]);
+  });
 });
 
 describe('steps', () => {
