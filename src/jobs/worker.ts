@@ -127,7 +127,6 @@ export function createWorker(options: WorkerOptions): Worker {
     // worker's own CPU in a profile of 300 declarations; under 1% of the process's, too little to time.)
     let jobLog: Logger | undefined;
     const log = () => (jobLog ??= logger.child({ job: job.kind, jobKey: job.key, attempt: job.attempts, ...(typeof incidentId === 'number' && { incident: incidentKey(incidentId) }) }));
-    const debugging = logger.isLevelEnabled('debug');
     const started = now();
     const renew = setInterval(() => store.extendLease(job.id, id, now() + leaseMs), Math.max(1000, leaseMs / 3));
     renew.unref();
@@ -145,14 +144,14 @@ export function createWorker(options: WorkerOptions): Worker {
       await handler(job.payload, { job, step });
       store.complete(job.id, id);
       metrics?.jobsTotal.inc({ kind: job.kind, outcome: 'done' });
-      if (debugging) log().debug({ ms: now() - started }, 'job done');
+      if (logger.isLevelEnabled('debug')) log().debug({ ms: now() - started }, 'job done');
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const permanent = (error as { permanent?: unknown })?.permanent === true;
       if (error instanceof RetryLater) {
         // Waiting for something else (e.g. the war room) is not a failure: it does not use up attempts.
         store.retry(job.id, id, message, now() + error.retryAfterMs, { countAttempt: false });
-        if (debugging) log().debug({ retryInMs: error.retryAfterMs }, `job waits: ${message}`);
+        if (logger.isLevelEnabled('debug')) log().debug({ retryInMs: error.retryAfterMs }, `job waits: ${message}`);
       } else if (permanent || job.attempts >= maxAttempts) {
         store.bury(job.id, id, message);
         metrics?.jobsTotal.inc({ kind: job.kind, outcome: 'dead' });

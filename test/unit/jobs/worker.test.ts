@@ -234,6 +234,14 @@ describe('failures', () => {
       [50, 'job failed for good', 'flaky', 'war-room:7', 2, 'INC-7', 'still down'],
     ]);
   });
+
+  it('at debug level a job that succeeds logs "job done" with its bindings', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const w = worker({ fine: async () => {} }, { logger: pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) }) });
+    jobs.enqueue({ kind: 'fine', key: 'war-room:3', payload: { incidentId: 3 } });
+    await w.drain();
+    expect(lines.filter((l) => l.msg === 'job done')).toEqual([expect.objectContaining({ level: 20, job: 'fine', jobKey: 'war-room:3', attempt: 1, incident: 'INC-3' })]);
+  });
 });
 
 describe('steps', () => {
