@@ -285,9 +285,7 @@ describe('the real ticker (node-cron, every second)', () => {
       await h.close();
     }
   });
-});
 
-describe('the once-a-second ticker', () => {
   it('moves WAL checkpoints to their thread once a tick writes reminders (no chat request needed)', async () => {
     const h = await startHarness({ reminderTicker: true });
     try {
@@ -296,9 +294,7 @@ describe('the once-a-second ticker', () => {
       // Declared without a chat request (as the CLI would), with its reminder already due.
       h.firelane.store.incidents.create({ title: 'Queue backlog', description: null, severity: 'sev2', platform: 'slack', declaredBy: 'U0ALICE', declaredAt: Date.now() - 20 * MIN, nextReminderAt: Date.now() - 1000 });
       expect(autoCheckpoint()).toBe(1000); // the connection checkpoints itself until then
-      const deadline = Date.now() + 5000;
-      while (!sqlite.prepare("SELECT 1 FROM jobs WHERE kind = 'incident.remind'").get() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(sqlite.prepare("SELECT count(*) AS n FROM jobs WHERE kind = 'incident.remind'").get()).toEqual({ n: 1 });
+      await expect.poll(() => sqlite.prepare("SELECT count(*) AS n FROM jobs WHERE kind = 'incident.remind'").get(), { timeout: 5000, interval: 50 }).toEqual({ n: 1 });
       expect(autoCheckpoint()).toBe(0); // the checkpoint thread runs them now
     } finally {
       await h.close();
