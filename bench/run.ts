@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { startFakeSlack } from '../test/fakes/fake-slack.js';
 import { benchApproveToPatch, benchWarRoom } from './chat-paths.js';
 import { benchFootprint, benchPunctuality, benchSchedulerCost, waitForJobs } from './scheduler-footprint.js';
-import { freePort } from '../test/support/process.js';
+import { NODE_FLAGS, freePort } from '../test/support/process.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
@@ -51,7 +51,7 @@ async function benchAck(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'firelane-bench-'));
   writeFileSync(join(dir, 'firelane.yaml'), 'incidents:\n  announceChannel: C0INCIDENTS\n');
   const [firelanePort, boltPort] = [await freePort(), await freePort()];
-  const firelane = spawn(process.execPath, [join(ROOT, 'dist/main.js')], {
+  const firelane = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'dist/main.js')], {
     env: { PATH: process.env.PATH, PORT: String(firelanePort), HOST: '127.0.0.1', DATABASE_PATH: join(dir, 'bench.db'), FIRELANE_CONFIG: join(dir, 'firelane.yaml'), SLACK_BOT_TOKEN: 'xoxb-bench', SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: slack.apiUrl, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -104,7 +104,7 @@ async function benchAck(): Promise<string> {
 
 ${TOTAL} signed \`/incident\` slash commands per round at concurrency ${CONCURRENCY}, from a separate
 load process (undici, bodies signed in advance), into (a) a bare @slack/bolt app on HTTPReceiver
-that only acks and (b) firelane (\`node dist/main.js\`: timestamp check, Bolt signature check, parse,
+that only acks and (b) firelane (\`${['node', ...NODE_FLAGS, 'dist/main.js'].join(' ')}\`, as \`npm start\` runs it: timestamp check, Bolt signature check, parse,
 route, one SQLite transaction, render). In the mixed load every 10th command declares an
 incident, whose war-room jobs then run in the same firelane process against a loopback fake Slack
 while the load goes on. Median of ${ROUNDS} alternating rounds after a 300-request warm-up. Each load
@@ -249,6 +249,26 @@ All on this machine, 2026-11-21; profiles with \`node --cpu-prof\` on the proces
    0.15-0.19 ms per command of the 90/10 mix. The rest of the difference is the jobs (about 0.25 ms per
    command) and the longer reply. For a p99 at most 1.25x the bare app's, firelane's whole per-command
    overhead would have to stay near 0.1 ms. The declarations' durable writes alone take most of that.
+   Later still on 2026-11-22: (iv) Bolt passes every request through the middleware of every
+   listener. firelane registered one command listener per name (incident, hotfix, deploy, rollback)
+   besides its button, form and event listeners, so every acknowledgement ran seven listener chains where
+   the bare app runs one. Now one listener takes all of firelane's command names: App.processEvent 110-125
+   -> 65-83 µs per command (micro-bench, 20,000 commands per run, 6 runs; the bare app's one listener
+   39-47 µs), mixed load 797 -> 861 req/s and p99 66.0 -> 57.0 ms (median of 8 alternating rounds; CPU
+   per command lower in 6 of the 8 pairs). (v) Two suspects tested and cleared (8 alternating rounds
+   each, not kept): the database on tmpfs instead of the disk, p99 66.6 against 74.5 ms and 896 against
+   850 req/s, inside the spread of either variant's rounds (51-124 ms); the open list cut from 50 lines
+   to 10 (its reply is 8.5 KB, about 27 µs of JSON.stringify per acknowledgement), p99 63.3 against 59.5
+   ms and 902 against 843 req/s.
+   (vi) A smaller young generation: \`npm start\` and the Dockerfile now run node with
+   --max-semi-space-size=4 (V8's default here grows it to 16 MB, and it stays that large after
+   start-up). Two A/B runs of the mixed load (one process per variant, rounds alternating): 8 rounds,
+   p99 49.0 against 64.6 ms (lower in 6 of 8 pairs), 943 against 978 req/s, RSS after the rounds 204
+   against 224 MB; 9 rounds with 2 MB as a third variant, p99 55.9 (4 MB) / 59.4 (2 MB) against 58.0 ms,
+   956 / 815 against 923 req/s, RSS after the rounds 142 / 190 against 235 MB. Idle RSS after start-up
+   103 against 113 MB; cold start unchanged (1.8-2.4 s against 1.9-2.6 s without Slack configured, 6
+   runs each). So no loss of speed, a p99 that is lower or the same, and much less memory. The bare
+   Bolt app keeps node's defaults.
    **Still missed: the mixed ratio.**
 2. **Time to war room**: p50 194, p90 227, max 292 ms in one run (met only at p50): after the room
    was created, the invites and the announcement were started before the card chain (post, then pin:

@@ -20,10 +20,12 @@ import { createManualClock } from '../src/ports/clock.js';
 import { startFakeSlack, type FakeSlack } from '../test/fakes/fake-slack.js';
 import { startHarness, type Harness } from '../test/support/harness.js';
 import { signedHeaders } from '../test/support/slack-signing.js';
-import { freePort } from '../test/support/process.js';
+import { NODE_FLAGS, freePort } from '../test/support/process.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MAIN = join(ROOT, 'dist/main.js');
+/** firelane as `npm start` runs it (its node flags included). */
+const FIRELANE = [...NODE_FLAGS, MAIN];
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
@@ -540,15 +542,15 @@ export async function benchFootprint(): Promise<string> {
   const kinds = {
     'bare node:http': { args: ['--input-type=module', '-e', BARE_NODE], env: () => ({}) },
     'bare @slack/bolt': { args: ['--input-type=module', '-e', BARE_BOLT], env: () => ({ SIGNING_SECRET: SECRET }) },
-    'firelane, fresh database': { args: [MAIN], env: (run: number) => firelaneEnv(join(dir, `fresh-${run}.db`)) },
-    'firelane, existing database': { args: [MAIN], env: () => firelaneEnv(join(dir, 'existing.db')) },
+    'firelane, fresh database': { args: FIRELANE, env: (run: number) => firelaneEnv(join(dir, `fresh-${run}.db`)) },
+    'firelane, existing database': { args: FIRELANE, env: () => firelaneEnv(join(dir, 'existing.db')) },
   } as const;
   type Kind = keyof typeof kinds;
   const starts = new Map<Kind, number[]>(Object.keys(kinds).map((k) => [k as Kind, []]));
   const idle = new Map<Kind, { rss: number; peak: number }>();
   try {
     // The existing database: created (and migrated) once before the timed runs.
-    await (await spawnUntilReady([MAIN], firelaneEnv(join(dir, 'existing.db')))).stop();
+    await (await spawnUntilReady(FIRELANE, firelaneEnv(join(dir, 'existing.db')))).stop();
     // Warm the OS file cache for node, dist/ and node_modules, then alternate the kinds run by run.
     for (const kind of Object.keys(kinds) as Kind[]) await (await spawnUntilReady([...kinds[kind].args], kinds[kind].env(-1))).stop();
     for (let run = 0; run < RUNS; run++) {
@@ -566,7 +568,7 @@ export async function benchFootprint(): Promise<string> {
 
     // 10,000 incidents through the HTTP path, then 1,000 of them through a full lifecycle.
     const databasePath = join(dir, 'loaded.db');
-    const server = await spawnUntilReady([MAIN], firelaneEnv(databasePath));
+    const server = await spawnUntilReady(FIRELANE, firelaneEnv(databasePath));
     const reader = new Database(databasePath);
     reader.pragma('busy_timeout = 5000');
     const count = (sql: string) => (reader.prepare(sql).get() as { n: number }).n;
@@ -637,7 +639,7 @@ export async function benchFootprint(): Promise<string> {
       const idleRss = Math.max(idle.get('firelane, fresh database')!.rss, idle.get('firelane, existing database')!.rss, idleLoaded.rss);
       return `## 6. Footprint
 
-Start-up: \`node dist/main.js\` spawned with Slack configured against a loopback fake Slack (auth.test
+Start-up: \`${['node', ...NODE_FLAGS, 'dist/main.js'].join(' ')}\` (\`npm start\`'s command) spawned with Slack configured against a loopback fake Slack (auth.test
 answered), timed from spawn to the first 200 from GET /readyz, polled every 10 ms; ${RUNS} runs per kind
 after a warm-up run, kinds alternating. "Fresh database": a new file each run, so all migrations
 run; "existing": the same, already migrated file. Baselines from the same run: a bare

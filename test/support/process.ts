@@ -1,10 +1,16 @@
 // Runs firelane as a real child process (node dist/main.js), for crash, restart and start-up tests.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 
 export const MAIN = resolve(import.meta.dirname, '../../dist/main.js');
+/** The node flags `npm start` (and the Dockerfile) run firelane with: tests and benchmarks use the same. */
+export const NODE_FLAGS: string[] = (
+  JSON.parse(readFileSync(resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { scripts: { start: string } }
+).scripts.start
+  .split(' ')
+  .filter((word) => word.startsWith('--'));
 
 export function freePort(): Promise<number> {
   return new Promise((done, fail) => {
@@ -25,7 +31,7 @@ export interface RunningProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function startProcess(env: Record<string, string>, args: string[] = [MAIN]): RunningProcess {
+export function startProcess(env: Record<string, string>, args: string[] = [...NODE_FLAGS, MAIN]): RunningProcess {
   const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const listeners = new Set<() => void>();
