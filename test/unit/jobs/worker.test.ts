@@ -207,9 +207,14 @@ describe('failures', () => {
     expect(job('m')).toMatchObject({ status: 'dead', lastError: 'no handler for job kind mystery' });
   });
 
-  it('logs a retry and a burial with the job, its key, the attempt and the incident; a job that succeeds logs nothing at info', async () => {
+  /** A pino logger at `level` whose lines land, parsed, in `lines`. */
+  function capturedLog(level: string) {
     const lines: Array<Record<string, unknown>> = [];
-    const sink = { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) };
+    return { lines, logger: pino({ level }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) }) };
+  }
+
+  it('logs a retry and a burial with the job, its key, the attempt and the incident; a job that succeeds logs nothing at info', async () => {
+    const { lines, logger } = capturedLog('info');
     let runs = 0;
     const w = worker(
       {
@@ -219,7 +224,7 @@ describe('failures', () => {
           throw new Error(runs === 1 ? 'Slack answered 503' : 'still down');
         },
       },
-      { logger: pino({ level: 'info' }, sink), maxAttempts: 2 },
+      { logger, maxAttempts: 2 },
     );
     jobs.enqueue({ kind: 'fine', key: 'f', payload: { incidentId: 7 } });
     await w.drain();
@@ -236,8 +241,8 @@ describe('failures', () => {
   });
 
   it('at debug level a job that succeeds logs "job done" with its bindings', async () => {
-    const lines: Array<Record<string, unknown>> = [];
-    const w = worker({ fine: async () => {} }, { logger: pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) }) });
+    const { lines, logger } = capturedLog('debug');
+    const w = worker({ fine: async () => {} }, { logger });
     jobs.enqueue({ kind: 'fine', key: 'war-room:3', payload: { incidentId: 3 } });
     await w.drain();
     expect(lines.filter((l) => l.msg === 'job done')).toEqual([expect.objectContaining({ level: 20, job: 'fine', jobKey: 'war-room:3', attempt: 1, incident: 'INC-3' })]);
