@@ -159,7 +159,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     acknowledging++;
     checkpointer?.busy();
     res.once('close', () => {
-      if (--acknowledging === 0) worker?.wake();
+      if (--acknowledging === 0) worker?.wakeHeldBack();
     });
     return handler(req, res);
   };

@@ -66,6 +66,11 @@ export interface Worker {
   stop(graceMs?: number): Promise<void>;
   /** Look for due work now instead of at the next poll. */
   wake(): void;
+  /**
+   * The busy period is over: start the jobs that yielded to it. Looks at the queue only if a claim
+   * while busy came back empty (a job may have been held back); otherwise the next poll is soon enough.
+   */
+  wakeHeldBack(): void;
   /** Runs due jobs until none is due (tests, CLI). */
   drain(timeoutMs?: number): Promise<void>;
 }
@@ -112,6 +117,8 @@ export function createWorker(options: WorkerOptions): Worker {
   let pumping = false;
   let draining = false;
   let heldBackTimer: NodeJS.Timeout | undefined;
+  /** A claim while busy found nothing, so a due job may be waiting for the busy period to end. */
+  let maybeHeldBack = false;
 
   function backoff(job: JobRow, error: unknown): number {
     const hinted = (error as { retryAfterMs?: unknown })?.retryAfterMs;
@@ -181,6 +188,7 @@ export function createWorker(options: WorkerOptions): Worker {
         const yielding = !draining && options.busy?.() === true;
         const job = store.claimNext(id, leaseMs, yielding ? now() - yieldMs : undefined);
         if (!job) {
+          maybeHeldBack = yielding;
           // Jobs held back for acknowledgements start when they are done (wake) or have waited long enough.
           if (yielding && !heldBackTimer) heldBackTimer = setTimeout(() => ((heldBackTimer = undefined), pump()), Math.min(50, yieldMs)).unref();
           break;
@@ -237,6 +245,9 @@ export function createWorker(options: WorkerOptions): Worker {
     },
     wake() {
       if (!stopped) pump();
+    },
+    wakeHeldBack() {
+      if (!stopped && maybeHeldBack) pump();
     },
     async drain(timeoutMs = 10_000) {
       const wasStopped = stopped;

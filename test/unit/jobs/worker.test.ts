@@ -477,7 +477,7 @@ describe('stop()', () => {
 });
 
 describe('worker: jobs yield to acknowledgements', () => {
-  it('while busy starts only jobs due for yieldMs; when idle again (wake), the rest', async () => {
+  it('while busy starts only jobs due for yieldMs; when idle again (wakeHeldBack), the rest', async () => {
     const ran: string[] = [];
     let busy = true;
     const w = worker({ k: async (payload) => void ran.push(String(payload.name)) }, { busy: () => busy, yieldMs: 1_000 });
@@ -489,9 +489,35 @@ describe('worker: jobs yield to acknowledgements', () => {
     expect(ran).toEqual(['old']);
     expect(job('new').status).toBe('queued');
     busy = false;
-    w.wake();
+    w.wakeHeldBack();
     await vi.waitFor(() => expect(job('new').status).toBe('done'));
     expect(ran).toEqual(['old', 'new']);
+  });
+
+  it('wakeHeldBack looks at the queue only when a claim while busy came back empty', async () => {
+    let busy = false;
+    const w = worker({ k: async () => {} }, { busy: () => busy, yieldMs: 1_000 });
+    const claims = vi.spyOn(jobs, 'claimNext');
+    w.start();
+    const afterStart = claims.mock.calls.length;
+    expect(afterStart).toBeGreaterThan(0);
+    // Nothing was held back (the last claim was not busy): the end of a busy period costs no query.
+    w.wakeHeldBack();
+    w.wakeHeldBack();
+    expect(claims.mock.calls.length).toBe(afterStart);
+    // A job queued while busy is held back; the end of the busy period starts it.
+    busy = true;
+    jobs.enqueue({ kind: 'k', key: 'a', payload: {} });
+    w.wake();
+    expect(job('a').status).toBe('queued');
+    busy = false;
+    w.wakeHeldBack();
+    await vi.waitFor(() => expect(job('a').status).toBe('done'));
+    // That claim (not busy) found the queue empty afterwards: the next end of a busy period is free again.
+    await vi.waitFor(() => expect(claims.mock.results.at(-1)?.value).toBeUndefined());
+    const settled = claims.mock.calls.length;
+    w.wakeHeldBack();
+    expect(claims.mock.calls.length).toBe(settled);
   });
 
   it('a job held back while busy starts once it has waited yieldMs, even if requests keep coming', async () => {
