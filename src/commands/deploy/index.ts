@@ -14,7 +14,7 @@ const help = (_ctx: HandlerContext): Reply => privateReply(deployHelp());
 const shared: Record<string, Subcommand> = {
   approve: { run: approveRequest, usage: DEPLOY_USAGE.approve, flags: [] },
   reject: { run: rejectRequest, usage: DEPLOY_USAGE.reject, flags: [] },
-  help: { run: help, usage: DEPLOY_USAGE.help, flags: [] },
+  help: { run: help, usage: DEPLOY_USAGE.help, flags: [], readOnly: true },
 };
 
 /** `/deploy` and `/rollback`: the same subcommands (approve, reject, help); a first word that is none of them is a new request. */
@@ -23,7 +23,7 @@ function requestFamily(name: string, request: Subcommand): CommandFamily {
     name,
     help: deployHelp,
     subcommands: shared,
-    fallback: (first) => (first === undefined ? { name: 'help', run: help, usage: DEPLOY_USAGE.help, flags: [] } : request),
+    fallback: (first) => (first === undefined ? { name: 'help', run: help, usage: DEPLOY_USAGE.help, flags: [], readOnly: true } : request),
   };
 }
 

@@ -147,7 +147,7 @@ const finish = onHotfix(
   (h) => `${hotfixKey(h.id)}: finishing #${h.prNumber} (merge when the required checks pass, tag, release, back-merge). The result follows in the channel.`,
 );
 
-const help = { run: () => privateReply(hotfixHelp()), usage: HOTFIX_USAGE.help, flags: [] };
+const help = { run: () => privateReply(hotfixHelp()), usage: HOTFIX_USAGE.help, flags: [], readOnly: true } as const;
 
 export const hotfixCommands: CommandFamily = {
   name: 'hotfix',

@@ -31,16 +31,16 @@ export const incidentCommands: CommandFamily = {
     snooze: { run: snoozeIncident, usage: INCIDENT_USAGE.snooze, flags: [] },
     resolve: { run: resolveIncident, usage: INCIDENT_USAGE.resolve, flags: ['root-cause', 'action-items'] },
     reopen: { run: reopenIncident, usage: INCIDENT_USAGE.reopen, flags: [] },
-    list: { run: listIncidents, usage: INCIDENT_USAGE.list, flags: [] },
-    show: { run: showIncident, usage: INCIDENT_USAGE.show, flags: [] },
-    checklist: { run: showChecklist, usage: INCIDENT_USAGE.checklist, flags: [] },
+    list: { run: listIncidents, usage: INCIDENT_USAGE.list, flags: [], readOnly: true },
+    show: { run: showIncident, usage: INCIDENT_USAGE.show, flags: [], readOnly: true },
+    checklist: { run: showChecklist, usage: INCIDENT_USAGE.checklist, flags: [], readOnly: true },
     check: { run: checkItem, usage: INCIDENT_USAGE.check, flags: [] },
     postmortem: { run: postmortem, usage: INCIDENT_USAGE.postmortem, flags: [] },
-    help: { run: help, usage: INCIDENT_USAGE.help, flags: [] },
+    help: { run: help, usage: INCIDENT_USAGE.help, flags: [], readOnly: true },
   },
   /** `/incident sev1 ...` has no subcommand word: a severity-looking first word means declare. */
   fallback(first: string | undefined) {
-    if (first === undefined) return { name: 'help', run: help, usage: INCIDENT_USAGE.help, flags: [] };
+    if (first === undefined) return { name: 'help', run: help, usage: INCIDENT_USAGE.help, flags: [], readOnly: true };
     if (looksLikeSeverity(first) || /^sev/i.test(first)) return { name: 'declare', run: declareIncident, usage: INCIDENT_USAGE.declare, flags: ['description'] };
     return undefined;
   },

@@ -1,10 +1,11 @@
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BROADCAST } from '../../../src/commands/incident/record-event.js';
 import { OPEN_WAR_ROOM } from '../../../src/commands/incident/declare-incident.js';
-import { MENTION_TOKEN, TIME_TOKEN, mention, timeToken } from '../../../src/commands/reply.js';
+import { MENTION_TOKEN, TIME_TOKEN, mention, privateReply, timeToken } from '../../../src/commands/reply.js';
 import { DEFAULT_FILE_CONFIG } from '../../../src/config.js';
-import type { Outcome } from '../../../src/commands/router.js';
+import { createRouter, type CommandFamily, type Outcome } from '../../../src/commands/router.js';
 import { createIncidentFixture, type IncidentFixture, type RunOptions } from './incident-fixture.js';
 
 let f: IncidentFixture;
@@ -218,6 +219,39 @@ describe('idempotency keys', () => {
     expect((await f.run('/incident sev1', { idempotencyKey: 'k1' })).outcome).toBe('invalid');
     expect((await f.run('/incident sev1 Now with a title', { idempotencyKey: 'k1' })).outcome).toBe('ok');
     expect(f.counts().incidents).toBe(1);
+  });
+
+  it('a read (list, show, help) looks up no receipt: a retried delivery reads again, and sees what changed', async () => {
+    await declare();
+    const lookups = vi.spyOn(f.store.receipts, 'reply');
+    const first = await f.run('/incident list', { idempotencyKey: 'l1' });
+    await declare('/incident sev2 Search is slow');
+    const retry = await f.run('/incident list', { idempotencyKey: 'l1' });
+    await f.run('/incident show INC-1', { idempotencyKey: 's1' });
+    await f.run('/incident help', { idempotencyKey: 'h1' });
+    expect(lookups).not.toHaveBeenCalled();
+    expect([first.outcome, retry.outcome]).toEqual(['ok', 'ok']);
+    expect(first.reply.text).not.toContain('INC-2');
+    expect(retry.reply.text).toContain('INC-2');
+    expect(f.counts().receipts).toBe(0);
+    // A write still looks its key up first.
+    await f.run('/incident note INC-1 restarted the pods', { idempotencyKey: 'n1' });
+    expect(lookups).toHaveBeenCalledWith('n1');
+  });
+
+  it('a subcommand marked read-only that writes fails and changes nothing', async () => {
+    const family: CommandFamily = {
+      name: 'incident',
+      help: () => 'help',
+      subcommands: {
+        list: { run: (ctx) => ctx.write(() => (f.store.jobs.enqueue({ kind: 'k', key: 'sneaky', payload: {} }), privateReply('wrote'))), usage: '/incident list', flags: [], readOnly: true },
+      },
+    };
+    const router = createRouter({ store: f.store, clock: f.clock, config: DEFAULT_FILE_CONFIG }, [family], pino({ level: 'silent' }));
+    const before = f.counts();
+    const result = await router.handle({ text: '/incident list', actor: { id: 'alice' }, platform: 'console', idempotencyKey: 'x1' });
+    expect(result.outcome).toBe('error');
+    expect(f.counts()).toEqual(before);
   });
 
   it('a retried note is recorded once', async () => {
