@@ -287,6 +287,25 @@ All on this machine, 2026-11-21; profiles with \`node --cpu-prof\` on the proces
    extra: writing the 8.5 KB list reply costs 39 µs more (writev) than the bare app's "ok", and
    serializing it about 27 µs; waking the worker whenever no request is in flight (an UPDATE that
    claims nothing) 2% of the busy time.
+   (viii) Two costs of firelane's list path that the bare app does not pay, now gone (2026-11-22;
+   profiles of 8,400 \`/incident list\` at concurrency 20, busy CPU between the first and the last
+   reply, per command): looking up an idempotency receipt, 29 µs (a read changes nothing, so
+   \`list\`, \`show\`, \`checklist\` and \`help\` no longer look one up and may not write; a retried
+   delivery reads again), and, whenever no acknowledgement was left in flight, an UPDATE claiming a
+   job when none was due, 29 µs (the worker now claims at the end of a busy period only when a claim
+   during it came back empty). Both entries are absent from the new profile. Busy CPU per command in
+   profiles of one session: the bare app 0.49 ms, firelane 0.65 ms before and 0.68 ms after, but the
+   sum moves by 10% between runs here (every entry of the second profile, Bolt's and Node's too, was
+   5-30% higher), so the saving shows in the entries, not in the sum. Nor at the resolution of
+   the load: 8 alternating rounds per load, list p99 46.0 -> 52.4 ms at 1,482 -> 1,574 req/s,
+   mixed p99 42.2 -> 54.2 ms at 977 -> 924 req/s (medians), while one variant's throughput
+   ranged from 874 to 1,868 req/s between rounds. What firelane still adds per list command: the open
+   list's check for commits by another connection (PRAGMA data_version) 23 µs, the Slack listener
+   and metrics 20 + 14 µs, parsing and routing 14 + 13 µs, and the longer reply's write and garbage
+   about 20 + 17 µs. A declaration's acknowledgement costs about 1 ms of CPU in process (2,000
+   declarations through the router), most of it in SQLite: the commit, which writes the WAL frames of
+   the incident, timeline, checklist, audit and job rows and their indexes, about 40%; the statements
+   25%; the audit chain's three statements per entry 18%.
    **Still missed: the mixed ratio.**
 2. **Time to war room**: p50 194, p90 227, max 292 ms in one run (met only at p50): after the room
    was created, the invites and the announcement were started before the card chain (post, then pin:
