@@ -189,7 +189,7 @@ export function createWorker(options: WorkerOptions): Worker {
         const job = store.claimNext(id, leaseMs, yielding ? now() - yieldMs : undefined);
         if (!job) {
           maybeHeldBack = yielding;
-          // Jobs held back for acknowledgements start when they are done (wake) or have waited long enough.
+          // Jobs held back for acknowledgements start when they are done (wakeHeldBack) or have waited long enough.
           if (yielding && !heldBackTimer) heldBackTimer = setTimeout(() => ((heldBackTimer = undefined), pump()), Math.min(50, yieldMs)).unref();
           break;
         }

@@ -10,11 +10,12 @@ import { requestDeploy } from './request-deploy.js';
 import { requestRollback } from './request-rollback.js';
 
 const help = (_ctx: HandlerContext): Reply => privateReply(deployHelp());
+const helpSubcommand = { name: 'help', run: help, usage: DEPLOY_USAGE.help, flags: [], readOnly: true } as const;
 
 const shared: Record<string, Subcommand> = {
   approve: { run: approveRequest, usage: DEPLOY_USAGE.approve, flags: [] },
   reject: { run: rejectRequest, usage: DEPLOY_USAGE.reject, flags: [] },
-  help: { run: help, usage: DEPLOY_USAGE.help, flags: [], readOnly: true },
+  help: helpSubcommand,
 };
 
 /** `/deploy` and `/rollback`: the same subcommands (approve, reject, help); a first word that is none of them is a new request. */
@@ -23,7 +24,7 @@ function requestFamily(name: string, request: Subcommand): CommandFamily {
     name,
     help: deployHelp,
     subcommands: shared,
-    fallback: (first) => (first === undefined ? { name: 'help', run: help, usage: DEPLOY_USAGE.help, flags: [], readOnly: true } : request),
+    fallback: (first) => (first === undefined ? helpSubcommand : request),
   };
 }
 

@@ -147,12 +147,12 @@ const finish = onHotfix(
   (h) => `${hotfixKey(h.id)}: finishing #${h.prNumber} (merge when the required checks pass, tag, release, back-merge). The result follows in the channel.`,
 );
 
-const help = { run: () => privateReply(hotfixHelp()), usage: HOTFIX_USAGE.help, flags: [], readOnly: true } as const;
+const help = { name: 'help', run: () => privateReply(hotfixHelp()), usage: HOTFIX_USAGE.help, flags: [], readOnly: true } as const;
 
 export const hotfixCommands: CommandFamily = {
   name: 'hotfix',
   help: hotfixHelp,
-  fallback: (first) => (first === undefined ? { name: 'help', ...help } : undefined),
+  fallback: (first) => (first === undefined ? help : undefined),
   subcommands: {
     create: { run: createHotfix, usage: HOTFIX_USAGE.create, flags: ['incident', 'from'] },
     pr: { run: openPull, usage: HOTFIX_USAGE.pr, flags: [] },

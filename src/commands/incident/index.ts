@@ -18,6 +18,7 @@ import { showIncident } from './show-incident.js';
 import { updateIncident } from './update-incident.js';
 
 const help = (): Reply => privateReply(incidentHelp());
+const helpSubcommand = { name: 'help', run: help, usage: INCIDENT_USAGE.help, flags: [], readOnly: true } as const;
 
 export const incidentCommands: CommandFamily = {
   name: 'incident',
@@ -36,11 +37,11 @@ export const incidentCommands: CommandFamily = {
     checklist: { run: showChecklist, usage: INCIDENT_USAGE.checklist, flags: [], readOnly: true },
     check: { run: checkItem, usage: INCIDENT_USAGE.check, flags: [] },
     postmortem: { run: postmortem, usage: INCIDENT_USAGE.postmortem, flags: [] },
-    help: { run: help, usage: INCIDENT_USAGE.help, flags: [], readOnly: true },
+    help: helpSubcommand,
   },
   /** `/incident sev1 ...` has no subcommand word: a severity-looking first word means declare. */
   fallback(first: string | undefined) {
-    if (first === undefined) return { name: 'help', run: help, usage: INCIDENT_USAGE.help, flags: [], readOnly: true };
+    if (first === undefined) return helpSubcommand;
     if (looksLikeSeverity(first) || /^sev/i.test(first)) return { name: 'declare', run: declareIncident, usage: INCIDENT_USAGE.declare, flags: ['description'] };
     return undefined;
   },
