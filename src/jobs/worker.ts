@@ -116,9 +116,8 @@ export function createWorker(options: WorkerOptions): Worker {
   let stopped = true;
   let pumping = false;
   let draining = false;
+  /** Set when a claim while busy came back empty: a due job may be waiting for the busy period to end. */
   let heldBackTimer: NodeJS.Timeout | undefined;
-  /** A claim while busy found nothing, so a due job may be waiting for the busy period to end. */
-  let maybeHeldBack = false;
 
   function backoff(job: JobRow, error: unknown): number {
     const hinted = (error as { retryAfterMs?: unknown })?.retryAfterMs;
@@ -188,7 +187,6 @@ export function createWorker(options: WorkerOptions): Worker {
         const yielding = !draining && options.busy?.() === true;
         const job = store.claimNext(id, leaseMs, yielding ? now() - yieldMs : undefined);
         if (!job) {
-          maybeHeldBack = yielding;
           // Jobs held back for acknowledgements start when they are done (wakeHeldBack) or have waited long enough.
           if (yielding && !heldBackTimer) heldBackTimer = setTimeout(() => ((heldBackTimer = undefined), pump()), Math.min(50, yieldMs)).unref();
           break;
@@ -247,7 +245,11 @@ export function createWorker(options: WorkerOptions): Worker {
       if (!stopped) pump();
     },
     wakeHeldBack() {
-      if (!stopped && maybeHeldBack) pump();
+      // What the held-back timer would do, now: nothing is pending when no claim was held back.
+      if (stopped || !heldBackTimer) return;
+      clearTimeout(heldBackTimer);
+      heldBackTimer = undefined;
+      pump();
     },
     async drain(timeoutMs = 10_000) {
       const wasStopped = stopped;

@@ -512,6 +512,8 @@ describe('worker: jobs yield to acknowledgements', () => {
     expect(job('a').status).toBe('queued');
     busy = false;
     w.wakeHeldBack();
+    // Claimed right here, not by the held-back timer 50 ms later.
+    expect(job('a').status).not.toBe('queued');
     await vi.waitFor(() => expect(job('a').status).toBe('done'));
     // That claim (not busy) found the queue empty afterwards: the next end of a busy period is free again.
     await vi.waitFor(() => expect(claims.mock.results.at(-1)?.value).toBeUndefined());
