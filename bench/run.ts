@@ -329,6 +329,21 @@ All on this machine, 2026-11-21; profiles with \`node --cpu-prof\` on the proces
    main thread about every checkpoint and lived 60 s after the last chat request: RSS after the
    lifecycles, 90 s idle, read 216.6 MB (V8's memory reducer never saw the main isolate idle). Now the
    thread is silent unless it fails and stops 15 s after the last chat request: 127.2 MB.
+   2026-11-22: the last full run before this change read RSS after 10,000 incidents 220.3 MB 5 s after
+   the load (peak 221.4 MB), under 200 MB only after 90 s of quiet (141.5 MB); with 10 s of quiet it
+   read 213.8 MB. Sampling /metrics during the load: JS heap 106-109 MB of 223 MB RSS, live heap after
+   each full collection 26-27 MB, the next one at 94-99 MB (--trace-gc): V8 grows the old generation to
+   about 3.6x the live heap, its factor for a heap limit of 2 GB or more (the default here, with 24 GiB).
+   Below 2 GB it scales the factor down towards 1.3 (V8's heap controller; --max-old-space-size=2048
+   changed nothing, 214-219 MB peak). Now \`npm start\` and the Dockerfile add --max-old-space-size=1536:
+   full collections at 43-45 MB (live 25 MB), 32 instead of 12 of them in a run of 5,000 declarations
+   and their war rooms. 10,000 declarations with their war rooms, one process per variant: peak RSS
+   154.0 (1536) and 149.5 MB (1024) against 218.7-226.2 MB; idle RSS after start-up 97.9-99.7 against
+   102.0-111.1 MB. Speed (one process per variant, 8 alternating rounds each): mixed load 943 against 939
+   req/s, p99 64.8 against 59.2 ms, CPU per command higher in 5 of the 8 pairs (median about 3%); list
+   load 1,655 against 1,472 req/s, p99 55.3 against 53.2 ms (both inside the spread of the rounds:
+   1,019-2,097 req/s). --heap-growing-percent=100 (a factor of 2) gave 159 MB and was not kept: it is a
+   V8 internal, while a ceiling on the old generation is the usual way to size a service's heap.
 `;
 
 const SECTIONS: Array<[string, () => Promise<string>]> = [
