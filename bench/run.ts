@@ -342,8 +342,10 @@ All on this machine, 2026-11-21; profiles with \`node --cpu-prof\` on the proces
    102.0-111.1 MB. Speed (one process per variant, 8 alternating rounds each): mixed load 943 against 939
    req/s, p99 64.8 against 59.2 ms, CPU per command higher in 5 of the 8 pairs (median about 3%); list
    load 1,655 against 1,472 req/s, p99 55.3 against 53.2 ms (both inside the spread of the rounds:
-   1,019-2,097 req/s). --heap-growing-percent=100 (a factor of 2) gave 159 MB and was not kept: it is a
-   V8 internal, while a ceiling on the old generation is the usual way to size a service's heap.
+   1,019-2,097 req/s); again after the full run, 12 rounds: 1,604 against 1,629 req/s, p99 46.2 against
+   41.4 ms (rounds 30-72 ms), CPU per command the same. So the price is a little p99 (a round's p99 is
+   its worst stall, and a full collection's pause is one: 5-18 ms here), for 60-70 MB less after a burst.
+   --heap-growing-percent=100 (a factor of 2) gave 159 MB and was not kept: it is a V8 internal, while a ceiling on the old generation is the usual way to size a service's heap.
 `;
 
 const SECTIONS: Array<[string, () => Promise<string>]> = [
