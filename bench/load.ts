@@ -1,5 +1,6 @@
 // Load generator (its own process): N signed slash commands at concurrency C; prints latency JSON.
-// Arguments: url, signing secret, N, C, mix (list | mixed | declare), W (warm-up commands per connection).
+// Arguments: url, signing secret, N, C, mix (list | mixed | declare), W (warm-up commands per connection),
+// and optionally G: a pause in ms after each answer before the connection's next command (default 0).
 // Bodies are signed in advance with one timestamp (valid 5 minutes) so signing costs nothing here.
 // Before the measured commands, W unmeasured `/incident list` per connection open the connections and
 // warm this process's code: without them the p99 of 2,000 at concurrency 20 was the first batch of 20
@@ -7,9 +8,10 @@
 import { createHmac } from 'node:crypto';
 import { Agent, request } from 'undici';
 
-const [url, secret, totalText, concurrencyText, mix, warmUpText] = process.argv.slice(2);
+const [url, secret, totalText, concurrencyText, mix, warmUpText, gapText] = process.argv.slice(2);
 const total = Number(totalText);
 const concurrency = Number(concurrencyText);
+const gapMs = Number(gapText ?? 0);
 const ts = Math.floor(Date.now() / 1000);
 
 function body(i: number, warmUp = false): { body: string; headers: Record<string, string> } {
@@ -51,7 +53,10 @@ async function warm(): Promise<void> {
 }
 
 async function worker(): Promise<void> {
-  while (next < total) latencies.push(await send(requests[next++]!));
+  while (next < total) {
+    latencies.push(await send(requests[next++]!));
+    if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
+  }
 }
 
 await Promise.all(Array.from({ length: concurrency }, warm));
