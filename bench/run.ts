@@ -316,7 +316,13 @@ All on this machine, 2026-11-21; profiles with \`node --cpu-prof\` on the proces
    about 20 + 17 µs. A declaration's acknowledgement costs about 1 ms of CPU in process (2,000
    declarations through the router), most of it in SQLite: the commit, which writes the WAL frames of
    the incident, timeline, checklist, audit and job rows and their indexes, about 40%; the statements
-   25%; the audit chain's three statements per entry 18%.
+   25%; the audit chain's three statements per entry 18% (22 WAL frames per declaration; a page size of
+   1 or 2 KB instead of 4 wrote a quarter or half the bytes and took the same CPU, so it is not the bytes).
+   (ix) The unloaded declaration (2026-11-22): its p50 was 3-4 ms against the bare app's 0.7-0.8 ms, with
+   500 declarations back to back, so each one's war-room jobs still ran when the next arrived. Spaced
+   100 ms apart (a new row), firelane 4.55 ms and the bare app 2.05 ms: the jobs were not the cause, and
+   waking an idle process costs about 1 ms on this machine. firelane's own histogram (handler entry to
+   ack) put 51% of 500 declarations under 2 ms and 97% under 5 ms.
    **Still missed: the mixed ratio.**
 2. **Time to war room**: p50 194, p90 227, max 292 ms in one run (met only at p50): after the room
    was created, the invites and the announcement were started before the card chain (post, then pin:
@@ -356,6 +362,12 @@ All on this machine, 2026-11-21; profiles with \`node --cpu-prof\` on the proces
    1,019-2,097 req/s); again after the full run, 12 rounds: 1,604 against 1,629 req/s, p99 46.2 against
    41.4 ms (rounds 30-72 ms), CPU per command the same. So the price is a little p99 (a round's p99 is
    its worst stall, and a full collection's pause is one: 5-18 ms here), for 60-70 MB less after a burst.
+   Two full runs with it read list 1.58x and 1.59x, mixed 1.60x and 2.33x (firelane's mixed p99 48.9 and
+   52.3 ms), against 1.29x and 1.60x (42.8 ms) in the run before; one more A/B, three variants in 9
+   rotating rounds each: list p99 52.6 (no flag) / 46.5 (1536) / 58.2 ms (2000), 1,464 / 1,504 / 1,361
+   req/s; mixed p99 78.3 / 69.3 / 62.0 ms, 794 / 739 / 820 req/s. Interleaved, no variant is
+   consistently slower; between runs the figures move more than that. Kept: a bot that stays well under
+   200 MB through a burst matters more to a small container than a few ms of p99 at 1,000 commands a second.
    --heap-growing-percent=100 (a factor of 2) gave 159 MB and was not kept: it is a V8 internal, while a ceiling on the old generation is the usual way to size a service's heap.
 `;
 
