@@ -32,4 +32,4 @@ EXPOSE 3000
 # Slim images have no curl: Node 20's built-in fetch does the probe.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-CMD ["node", "--max-semi-space-size=4", "--max-old-space-size=1536", "dist/main.js"]
+CMD ["node", "--max-semi-space-size=4", "dist/main.js"]
