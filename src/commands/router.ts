@@ -21,6 +21,11 @@ export interface Subcommand {
   readOnly?: true;
 }
 
+/** A family's `help` subcommand, also its answer to an empty command: the help text, privately; it only reads. */
+export function helpSubcommand(help: () => string, usage: string): Subcommand {
+  return { name: 'help', run: () => privateReply(help()), usage, flags: [], readOnly: true };
+}
+
 export interface CommandFamily {
   name: string;
   help(): string;

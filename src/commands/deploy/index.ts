@@ -1,21 +1,18 @@
 // The /deploy and /rollback families: a service as the first word asks for a new request;
 // `approve` and `reject` are what the card's buttons run (and may be typed).
-import type { HandlerContext } from '../context.js';
-import { privateReply, type Reply } from '../reply.js';
-import type { CommandFamily, Subcommand } from '../router.js';
+import { helpSubcommand, type CommandFamily, type Subcommand } from '../router.js';
 import { approveRequest } from './approve-request.js';
 import { DEPLOY_USAGE, deployHelp } from './deploy-usage.js';
 import { rejectRequest } from './reject-request.js';
 import { requestDeploy } from './request-deploy.js';
 import { requestRollback } from './request-rollback.js';
 
-const help = (_ctx: HandlerContext): Reply => privateReply(deployHelp());
-const helpSubcommand = { name: 'help', run: help, usage: DEPLOY_USAGE.help, flags: [], readOnly: true } as const;
+const help = helpSubcommand(deployHelp, DEPLOY_USAGE.help);
 
 const shared: Record<string, Subcommand> = {
   approve: { run: approveRequest, usage: DEPLOY_USAGE.approve, flags: [] },
   reject: { run: rejectRequest, usage: DEPLOY_USAGE.reject, flags: [] },
-  help: helpSubcommand,
+  help,
 };
 
 /** `/deploy` and `/rollback`: the same subcommands (approve, reject, help); a first word that is none of them is a new request. */
@@ -24,7 +21,7 @@ function requestFamily(name: string, request: Subcommand): CommandFamily {
     name,
     help: deployHelp,
     subcommands: shared,
-    fallback: (first) => (first === undefined ? helpSubcommand : request),
+    fallback: (first) => (first === undefined ? help : request),
   };
 }
 

@@ -10,7 +10,7 @@ import type { HandlerContext } from '../context.js';
 import { takeIncident, takeRoom } from '../deploy/new-request.js';
 import { tokenText } from '../parse-command.js';
 import { mention, privateReply, type Reply } from '../reply.js';
-import type { CommandFamily } from '../router.js';
+import { helpSubcommand, type CommandFamily } from '../router.js';
 import { helpText } from '../usage.js';
 
 export const HOTFIX_CREATE = 'hotfix.create';
@@ -147,7 +147,7 @@ const finish = onHotfix(
   (h) => `${hotfixKey(h.id)}: finishing #${h.prNumber} (merge when the required checks pass, tag, release, back-merge). The result follows in the channel.`,
 );
 
-const help = { name: 'help', run: () => privateReply(hotfixHelp()), usage: HOTFIX_USAGE.help, flags: [], readOnly: true } as const;
+const help = helpSubcommand(hotfixHelp, HOTFIX_USAGE.help);
 
 export const hotfixCommands: CommandFamily = {
   name: 'hotfix',

@@ -1,9 +1,8 @@
 // The /incident subcommands: name -> handler, usage and accepted flags.
 import { looksLikeSeverity } from '../../domain/severity.js';
 import type { HandlerContext } from '../context.js';
-import { privateReply, type Reply } from '../reply.js';
 import { INCIDENT_USAGE, incidentHelp } from '../usage.js';
-import type { CommandFamily } from '../router.js';
+import { helpSubcommand, type CommandFamily } from '../router.js';
 import { addNote } from './add-note.js';
 import { assignRole } from './assign-role.js';
 import { changeSeverity } from './change-severity.js';
@@ -17,8 +16,7 @@ import { snoozeIncident } from './snooze-incident.js';
 import { showIncident } from './show-incident.js';
 import { updateIncident } from './update-incident.js';
 
-const help = (): Reply => privateReply(incidentHelp());
-const helpSubcommand = { name: 'help', run: help, usage: INCIDENT_USAGE.help, flags: [], readOnly: true } as const;
+const help = helpSubcommand(incidentHelp, INCIDENT_USAGE.help);
 
 export const incidentCommands: CommandFamily = {
   name: 'incident',
@@ -37,11 +35,11 @@ export const incidentCommands: CommandFamily = {
     checklist: { run: showChecklist, usage: INCIDENT_USAGE.checklist, flags: [], readOnly: true },
     check: { run: checkItem, usage: INCIDENT_USAGE.check, flags: [] },
     postmortem: { run: postmortem, usage: INCIDENT_USAGE.postmortem, flags: [] },
-    help: helpSubcommand,
+    help,
   },
   /** `/incident sev1 ...` has no subcommand word: a severity-looking first word means declare. */
   fallback(first: string | undefined) {
-    if (first === undefined) return helpSubcommand;
+    if (first === undefined) return help;
     if (looksLikeSeverity(first) || /^sev/i.test(first)) return { name: 'declare', run: declareIncident, usage: INCIDENT_USAGE.declare, flags: ['description'] };
     return undefined;
   },
