@@ -26,12 +26,13 @@ const SPACED_MS = 100;
 
 interface LoadResult { n: number; failures: number; p50: number; p90: number; p99: number; max: number; rps: number }
 
-function waitForLine(child: ChildProcess, pattern: RegExp): Promise<void> {
+function waitForLine(child: ChildProcess, pattern: RegExp): Promise<RegExpMatchArray> {
   return new Promise((done, fail) => {
     let output = '';
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (pattern.test(output)) done();
+      const match = output.match(pattern);
+      if (match) done(match);
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
@@ -43,6 +44,13 @@ function waitForLine(child: ChildProcess, pattern: RegExp): Promise<void> {
 async function load(url: string, total: number, mix: string, concurrency = CONCURRENCY, gapMs = 0): Promise<LoadResult> {
   const { stdout } = await promisify(execFile)(TSX, [join(ROOT, 'bench/load.ts'), url, SECRET, String(total), String(concurrency), mix, String(WARM_UP_PER_CONNECTION), String(gapMs)], { encoding: 'utf8' });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as LoadResult;
+}
+
+/** CPU time (user + system, all threads) a process has used so far, in ms: /proc/<pid>/stat, 100 ticks a second (CLK_TCK on Linux). */
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -60,7 +68,8 @@ async function benchAck(): Promise<string> {
   const bolt = spawn(TSX, [join(ROOT, 'bench/bare-bolt.ts')], { env: { PATH: process.env.PATH, PORT: String(boltPort), SIGNING_SECRET: SECRET }, stdio: ['ignore', 'pipe', 'pipe'] });
   let reader: Database.Database | undefined;
   try {
-    await Promise.all([waitForLine(bolt, /listening/), waitForLine(firelane, /firelane is up/)]);
+    const [boltUp] = await Promise.all([waitForLine(bolt, /listening \d+ pid (\d+)/), waitForLine(firelane, /firelane is up/)]);
+    const pids = { bolt: Number(boltUp[1]), firelane: firelane.pid! };
     // firelane's war-room jobs from a mixed round must not run into the next round (the bare app's list
     // round follows): every load starts with no job due or running.
     reader = new Database(join(dir, 'bench.db'), { readonly: true });
@@ -73,15 +82,26 @@ async function benchAck(): Promise<string> {
     // Warm-up: JIT, connection pools, SQLite page cache.
     for (const url of Object.values(targets)) await load(url, 300, 'list');
     const results: Record<string, Record<string, LoadResult[]>> = { list: { bolt: [], firelane: [] }, mixed: { bolt: [], firelane: [] } };
+    // CPU time of each app per command sent (the warm-up lists of the load process included), during
+    // the load and, for firelane, after it until its jobs are done.
+    const cpu: Record<string, Record<string, { during: number[]; after: number[] }>> = {
+      list: { bolt: { during: [], after: [] }, firelane: { during: [], after: [] } },
+      mixed: { bolt: { during: [], after: [] }, firelane: { during: [], after: [] } },
+    };
+    const sent = TOTAL + CONCURRENCY * WARM_UP_PER_CONNECTION;
     for (let round = 0; round < ROUNDS; round++) {
       for (const mix of ['list', 'mixed'] as const) {
         for (const name of ['bolt', 'firelane'] as const) {
+          const cpu0 = cpuMsOf(pids[name]);
           const r = await load(targets[name], TOTAL, mix);
+          const cpu1 = cpuMsOf(pids[name]);
           const drained = name === 'firelane' ? await waitForJobs(reader, 120_000) : 0;
+          cpu[mix]![name]!.during.push((cpu1 - cpu0) / sent);
+          cpu[mix]![name]!.after.push((cpuMsOf(pids[name]) - cpu1) / sent);
           if (name === 'firelane' && mix === 'mixed') drains.push(drained);
           if (r.failures) throw new Error(`${name} answered ${r.failures} requests with a non-200 status`);
           results[mix]![name]!.push(r);
-          process.stdout.write(`round ${round + 1} ${mix.padEnd(5)} ${name.padEnd(8)} p50 ${ms(r.p50)} p99 ${ms(r.p99)} ${r.rps.toFixed(0)} req/s${name === 'firelane' ? ` (jobs drained ${drained.toFixed(0)} ms after)` : ''}\n`);
+          process.stdout.write(`round ${round + 1} ${mix.padEnd(5)} ${name.padEnd(8)} p50 ${ms(r.p50)} p99 ${ms(r.p99)} ${r.rps.toFixed(0)} req/s, CPU ${cpu[mix]![name]!.during.at(-1)!.toFixed(2)} ms per command${name === 'firelane' ? ` (jobs drained ${drained.toFixed(0)} ms after, CPU ${cpu[mix]![name]!.after.at(-1)!.toFixed(2)} ms per command)` : ''}\n`);
         }
       }
     }
@@ -101,12 +121,15 @@ async function benchAck(): Promise<string> {
       process.stdout.write(`sequential ${label.padEnd(28)} bolt p50 ${ms(b.p50)} p99 ${ms(b.p99)} · firelane p50 ${ms(f.p50)} p99 ${ms(f.p99)}\n`);
     }
     const rows: string[] = [];
+    const cpuRows: string[] = [];
     let verdicts: string[] = [];
     for (const mix of ['list', 'mixed'] as const) {
       const b = results[mix]!.bolt!;
       const f = results[mix]!.firelane!;
       const [bp50, bp99, fp50, fp99] = [median(b.map((r) => r.p50)), median(b.map((r) => r.p99)), median(f.map((r) => r.p50)), median(f.map((r) => r.p99))];
       rows.push(`| ${mix === 'list' ? '`/incident list`' : '90% list, 10% declarations'} | ${ms(bp50)} | ${ms(bp99)} | ${ms(fp50)} | ${ms(fp99)} | ${(fp99 / bp99).toFixed(2)}x | ${median(b.map((r) => r.rps)).toFixed(0)} / ${median(f.map((r) => r.rps)).toFixed(0)} |`);
+      const [bc, fc, fa] = [median(cpu[mix]!.bolt!.during), median(cpu[mix]!.firelane!.during), median(cpu[mix]!.firelane!.after)];
+      cpuRows.push(`| ${mix === 'list' ? '`/incident list`' : '90% list, 10% declarations'} | ${bc.toFixed(2)} ms | ${fc.toFixed(2)} ms | ${(fc / bc).toFixed(2)}x | ${fa.toFixed(2)} ms | ${(median(f.map((r) => r.rps)) / median(b.map((r) => r.rps)) * 100).toFixed(0)}% |`);
       verdicts.push(`- ${mix}: firelane p99 ${ms(fp99)} is ${(fp99 / bp99).toFixed(2)}x the bare Bolt app's (target at most 1.25x: ${fp99 / bp99 <= 1.25 ? 'met' : 'missed'}); under 50 ms: ${fp99 < 50 ? 'met' : 'missed'}`);
     }
     return `## 1. Acknowledgement latency
@@ -126,6 +149,15 @@ ${(Math.min(...drains) / 1000).toFixed(1)}-${(Math.max(...drains) / 1000).toFixe
 ${rows.join('\n')}
 
 ${verdicts.join('\n')}
+
+What each app's process spent (user + system CPU of all its threads, from /proc, per command sent including the
+${CONCURRENCY * WARM_UP_PER_CONNECTION} warm-up lists; median of the rounds). Two cores serve the app, the load process and the fake Slack,
+so a process that needs more CPU per command answers fewer per second, and at a fixed concurrency of ${CONCURRENCY} each
+command then waits longer (Little's law: latency = ${CONCURRENCY} / throughput):
+
+| load | Bolt CPU per command | firelane, during the load | ratio | firelane after the load (war-room jobs) | firelane's req/s, % of Bolt's |
+|---|---|---|---|---|---|
+${cpuRows.join('\n')}
 
 Unloaded (one request at a time; the time a single engineer waits for the answer). Back to back, each
 declaration's war-room jobs (seven Slack calls) are still running when the next declaration arrives; ${SPACED_MS} ms
