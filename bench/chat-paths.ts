@@ -208,7 +208,9 @@ export async function benchWarRoom(): Promise<string> {
     const s = (f: (d: Declaration) => number) => summarize(runs.map(f));
     const total = s((d) => d.total);
     const limit = 4 * unit.p50;
-    const median = [...runs].sort((a, b) => a.total - b.total)[Math.floor(runs.length / 2)]!;
+    const sorted = [...runs].sort((a, b) => a.total - b.total);
+    const median = sorted[Math.floor(runs.length / 2)]!;
+    const slowest = sorted.at(-1)!;
     return `## 2. Time to war room
 
 **Measured:** ${DECLARATIONS} declarations (\`/incident sev1 …\`, declarer plus two configured responders), one
@@ -240,6 +242,8 @@ run alongside the card): three calls in a row, a floor of about 3 × ${f0(unit.p
 ${f0(limit - 3 * unit.p50)} for everything else (acknowledging, the job's pick-up, firelane's work between the calls).
 Calls of the median declaration (arrived→answered, ms after the POST):
 ${median.calls.map((c) => `\`${c}\``).join(', ')}.
+Calls of the slowest declaration:
+${slowest.calls.map((c) => `\`${c}\``).join(', ')}.
 
 Machine while measuring: before ${machineBefore}; after ${machineAfter}. CPU time of the whole bench process (app,
 fakes and bench together) per declaration: ${cpuMs / DECLARATIONS < 10 ? (cpuMs / DECLARATIONS).toFixed(1) : Math.round(cpuMs / DECLARATIONS)} ms; per baseline call (WebClient and fake): ${(unitCpu / 21).toFixed(1)} ms.
