@@ -355,16 +355,34 @@ All on this machine, 2026-11-21; profiles with \`node --cpu-prof\` on the proces
    100 ms apart (a new row), firelane 4.55 ms and the bare app 2.05 ms: the jobs were not the cause, and
    waking an idle process costs about 1 ms on this machine. firelane's own histogram (handler entry to
    ack) put 51% of 500 declarations under 2 ms and 97% under 5 ms.
-   **Still missed: the mixed ratio.**
+   (x) Each run now reads each app's CPU time per command from /proc (the second table of section 1). In
+   the first run with it, on a quiet machine (steal 0% in every section), the bare app spent 0.20-0.25
+   ms per command in its rounds, firelane 0.32-0.43 ms in the list load and 0.60-0.79 ms in the mixed
+   one, plus 0.21-0.36 ms per command of war-room jobs after the mixed load: p99 ratios 1.42x and 1.90x,
+   at 71% and 48% of the bare app's throughput. The CPU ratio moved less between rounds than the p99s did.
+   **Still missed: the ratio, in both loads.**
 2. **Time to war room**: p50 194, p90 227, max 292 ms in one run (met only at p50): after the room
    was created, the invites and the announcement were started before the card chain (post, then pin:
    the critical path). Card chain first: 172 / 179 / 181 ms (and 21 ms p50 outside the three
    dependent calls, from 35).
+   2026-11-22: one full run, on a quiet machine, read a max of 514 ms, 363 ms of it outside the three
+   dependent calls, once in 30 declarations; seven runs of section 2 since, alone or after a short
+   section 1, read a max of 170-175 ms. Not found: section 2 now also lists the slowest declaration's
+   calls, so the next one shows which step waited.
 3. **Scheduler tick** (100 due): one transaction per due incident and drizzle building every statement:
    89.8 ms median. One transaction per tick, prepared enqueue and update, the selected row reused, no
    audit savepoint: 12.1 ms (micro run); then no UPDATE ... RETURNING: worst p90 over the three sizes
    21.2 ms -> 17.8 ms (23.0 ms in a full run). Then the reminder job refreshes the war-room topic itself
    (one job per due incident instead of two): medians 7.2 / 9.9 / 9.9 ms, worst p90 14.0 ms.
+   2026-11-22, on a quiet machine a full run read 3.20 / 4.66 / 5.82 ms, 1.82x: the flatness target
+   missed. (a) A fault of the bench: the seed's WAL (about 30 MB for 100,000 incidents) was left to the
+   checkpoint thread, which copied it while ticks were timed; now it is checkpointed before: 1.34x,
+   1.34x and 1.41x in three runs of section 3. (b) What is left is a step from 100 to 10,000, not a
+   growth with the total (10,000 -> 100,000: 0.99-1.07x): the 100 due incidents of the 100-incident
+   database share a few pages, while the seed spreads those of the larger ones one per 1,000 rows (the
+   worst case for locality), so a tick writes 47 WAL frames against 153-154 (a separate run, 140
+   ticks per size), about 1 ms more. A 64 MB page cache instead of SQLite's 2 MB: within the noise.
+   Met, with little margin.
 5. **Deploy card within 1 s of the rollout completing:** the rollout was polled every 2 s (first card
    update after completion: max 1.86 s); now every 500 ms (max 0.34 s); the health window is still
    checked every 2 s.
