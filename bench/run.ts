@@ -84,10 +84,8 @@ async function benchAck(): Promise<string> {
     const results: Record<string, Record<string, LoadResult[]>> = { list: { bolt: [], firelane: [] }, mixed: { bolt: [], firelane: [] } };
     // CPU time of each app per command sent (the warm-up lists of the load process included), during
     // the load and, for firelane, after it until its jobs are done.
-    const cpu: Record<string, Record<string, { during: number[]; after: number[] }>> = {
-      list: { bolt: { during: [], after: [] }, firelane: { during: [], after: [] } },
-      mixed: { bolt: { during: [], after: [] }, firelane: { during: [], after: [] } },
-    };
+    const perApp = () => ({ bolt: { during: [] as number[], after: [] as number[] }, firelane: { during: [] as number[], after: [] as number[] } });
+    const cpu = { list: perApp(), mixed: perApp() };
     const sent = TOTAL + CONCURRENCY * WARM_UP_PER_CONNECTION;
     for (let round = 0; round < ROUNDS; round++) {
       for (const mix of ['list', 'mixed'] as const) {
@@ -96,12 +94,12 @@ async function benchAck(): Promise<string> {
           const r = await load(targets[name], TOTAL, mix);
           const cpu1 = cpuMsOf(pids[name]);
           const drained = name === 'firelane' ? await waitForJobs(reader, 120_000) : 0;
-          cpu[mix]![name]!.during.push((cpu1 - cpu0) / sent);
-          cpu[mix]![name]!.after.push((cpuMsOf(pids[name]) - cpu1) / sent);
+          cpu[mix][name].during.push((cpu1 - cpu0) / sent);
+          cpu[mix][name].after.push((cpuMsOf(pids[name]) - cpu1) / sent);
           if (name === 'firelane' && mix === 'mixed') drains.push(drained);
           if (r.failures) throw new Error(`${name} answered ${r.failures} requests with a non-200 status`);
           results[mix]![name]!.push(r);
-          process.stdout.write(`round ${round + 1} ${mix.padEnd(5)} ${name.padEnd(8)} p50 ${ms(r.p50)} p99 ${ms(r.p99)} ${r.rps.toFixed(0)} req/s, CPU ${cpu[mix]![name]!.during.at(-1)!.toFixed(2)} ms per command${name === 'firelane' ? ` (jobs drained ${drained.toFixed(0)} ms after, CPU ${cpu[mix]![name]!.after.at(-1)!.toFixed(2)} ms per command)` : ''}\n`);
+          process.stdout.write(`round ${round + 1} ${mix.padEnd(5)} ${name.padEnd(8)} p50 ${ms(r.p50)} p99 ${ms(r.p99)} ${r.rps.toFixed(0)} req/s, CPU ${cpu[mix][name].during.at(-1)!.toFixed(2)} ms per command${name === 'firelane' ? ` (jobs drained ${drained.toFixed(0)} ms after, CPU ${cpu[mix][name].after.at(-1)!.toFixed(2)} ms per command)` : ''}\n`);
         }
       }
     }
@@ -126,10 +124,11 @@ async function benchAck(): Promise<string> {
     for (const mix of ['list', 'mixed'] as const) {
       const b = results[mix]!.bolt!;
       const f = results[mix]!.firelane!;
+      const label = mix === 'list' ? '`/incident list`' : '90% list, 10% declarations';
       const [bp50, bp99, fp50, fp99] = [median(b.map((r) => r.p50)), median(b.map((r) => r.p99)), median(f.map((r) => r.p50)), median(f.map((r) => r.p99))];
-      rows.push(`| ${mix === 'list' ? '`/incident list`' : '90% list, 10% declarations'} | ${ms(bp50)} | ${ms(bp99)} | ${ms(fp50)} | ${ms(fp99)} | ${(fp99 / bp99).toFixed(2)}x | ${median(b.map((r) => r.rps)).toFixed(0)} / ${median(f.map((r) => r.rps)).toFixed(0)} |`);
-      const [bc, fc, fa] = [median(cpu[mix]!.bolt!.during), median(cpu[mix]!.firelane!.during), median(cpu[mix]!.firelane!.after)];
-      cpuRows.push(`| ${mix === 'list' ? '`/incident list`' : '90% list, 10% declarations'} | ${bc.toFixed(2)} ms | ${fc.toFixed(2)} ms | ${(fc / bc).toFixed(2)}x | ${fa.toFixed(2)} ms | ${(median(f.map((r) => r.rps)) / median(b.map((r) => r.rps)) * 100).toFixed(0)}% |`);
+      rows.push(`| ${label} | ${ms(bp50)} | ${ms(bp99)} | ${ms(fp50)} | ${ms(fp99)} | ${(fp99 / bp99).toFixed(2)}x | ${median(b.map((r) => r.rps)).toFixed(0)} / ${median(f.map((r) => r.rps)).toFixed(0)} |`);
+      const [bc, fc, fa] = [median(cpu[mix].bolt.during), median(cpu[mix].firelane.during), median(cpu[mix].firelane.after)];
+      cpuRows.push(`| ${label} | ${bc.toFixed(2)} ms | ${fc.toFixed(2)} ms | ${(fc / bc).toFixed(2)}x | ${fa.toFixed(2)} ms | ${(median(f.map((r) => r.rps)) / median(b.map((r) => r.rps)) * 100).toFixed(0)}% |`);
       verdicts.push(`- ${mix}: firelane p99 ${ms(fp99)} is ${(fp99 / bp99).toFixed(2)}x the bare Bolt app's (target at most 1.25x: ${fp99 / bp99 <= 1.25 ? 'met' : 'missed'}); under 50 ms: ${fp99 < 50 ? 'met' : 'missed'}`);
     }
     return `## 1. Acknowledgement latency
