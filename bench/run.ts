@@ -355,10 +355,11 @@ All on this machine, 2026-11-21; profiles with \`node --cpu-prof\` on the proces
    waking an idle process costs about 1 ms on this machine. firelane's own histogram (handler entry to
    ack) put 51% of 500 declarations under 2 ms and 97% under 5 ms.
    (x) Each run now reads each app's CPU time per command from /proc (the second table of section 1). In
-   the first run with it, on a quiet machine (steal 0% in every section), the bare app spent 0.20-0.25
-   ms per command in its rounds, firelane 0.32-0.43 ms in the list load and 0.60-0.79 ms in the mixed
-   one, plus 0.21-0.36 ms per command of war-room jobs after the mixed load: p99 ratios 1.42x and 1.90x,
-   at 71% and 48% of the bare app's throughput. The CPU ratio moved less between rounds than the p99s did.
+   the first run with it, on a quiet machine (steal 0% in every section), the bare app spent 0.20-0.41
+   ms per command in its rounds (0.20-0.26 after its first), firelane 0.32-0.43 ms in the list load and
+   0.60-0.79 ms in the mixed one, plus 0.21-0.36 ms per command of war-room jobs after the mixed load;
+   medians 0.39 against 0.22 ms (1.79x) and 0.65 against 0.25 ms (2.63x). p99 ratios 1.42x and 1.90x, at
+   68% and 46% of the bare app's throughput.
    **Still missed: the ratio, in both loads.**
 2. **Time to war room**: p50 194, p90 227, max 292 ms in one run (met only at p50): after the room
    was created, the invites and the announcement were started before the card chain (post, then pin:
