@@ -30,6 +30,11 @@ export interface FakeKubeOptions {
   token?: string;
   /** Reported by /version; default { major: '1', minor: '32' }. */
   version?: { major: string; minor: string };
+  /**
+   * How long the deployment controller takes to observe a changed Deployment (default 1 ms). Until then
+   * its status still describes the previous generation, as on a busy real cluster.
+   */
+  observeDelayMs?: number;
 }
 
 export interface DeploymentSpecInput {
@@ -652,6 +657,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   const defaultDeadline = options.progressDeadlineSeconds ?? 600;
   const token = options.token ?? 'fake-kube-token';
   const version = options.version ?? { major: '1', minor: '32' };
+  const observeDelayMs = options.observeDelayMs ?? 1;
 
   const store: Record<Resource, Map<string, Obj>> = { deployments: new Map(), replicasets: new Map(), pods: new Map(), services: new Map() };
   const namespaces = new Map<string, string>([['default', nowIso()]]);
@@ -1072,7 +1078,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       } catch (err) {
         console.error('fake-kube controller error', err);
       }
-    }, 1);
+    }, observeDelayMs);
     timers.add(timer);
   }
 
@@ -1096,7 +1102,8 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     tick++;
     try {
       advancePods();
-      for (const k of [...store.deployments.keys()]) syncDeployment(k, true);
+      // A change not yet observed (observeDelayMs) waits for its queued sync.
+      for (const k of [...store.deployments.keys()]) if (!syncQueued.has(k)) syncDeployment(k, true);
     } catch (err) {
       console.error('fake-kube controller error', err);
     }

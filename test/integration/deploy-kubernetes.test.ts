@@ -4,7 +4,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createKubeCluster } from '../../src/adapters/k8s/kube-cluster.js';
-import { startFakeKube, type FakeKube } from '../fakes/fake-kube.js';
+import { startFakeKube, type FakeKube, type FakeKubeOptions } from '../fakes/fake-kube.js';
 import type { FakeMessage } from '../fakes/fake-slack.js';
 import { buttonClick, startHarness, type Harness } from '../support/harness.js';
 import { ackText, blockTexts, buttons } from './slack-helpers.js';
@@ -29,8 +29,8 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     await kube?.close();
   });
 
-  async function start(yaml = YAML, seed = () => kube.addDeployment({ namespace: 'payments', name: 'payments', replicas: 3, containers: [{ name: 'app', image: `${IMAGE}:v2.1.0` }] })) {
-    kube = await startFakeKube({ stepMs: 5 });
+  async function start(yaml = YAML, seed = () => kube.addDeployment({ namespace: 'payments', name: 'payments', replicas: 3, containers: [{ name: 'app', image: `${IMAGE}:v2.1.0` }] }), options: FakeKubeOptions = {}) {
+    kube = await startFakeKube({ stepMs: 5, ...options });
     seed();
     const kc = new KubeConfig();
     kc.loadFromString(kube.kubeconfigYaml());
@@ -86,6 +86,23 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     expect(kube.deployment('payments', 'payments').spec.template.spec.containers[0].image).toBe(`${IMAGE}:v2.1.1`);
     const undo = kube.requests.filter((r) => r.method === 'PATCH').at(-1)!;
     expect(undo.contentType).toBe('application/json-patch+json');
+  });
+
+  it('progress never goes backwards: nothing counts as updated before the controller observed the change', async () => {
+    // A busy controller: the Deployment's status describes the old generation for 150 ms after the patch.
+    await start(YAML, undefined, { stepMs: 40, observeDelayMs: 150 });
+    await h.command('payments v2.1.1', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
+    await h.drain();
+    await clickAs('U0LEAD1', 'Approve', card(1));
+    expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded' });
+    const shown = h.slack
+      .callsTo('chat.update')
+      .map((c) => /Rolling out: (\d) of 3 replicas updated/.exec(JSON.stringify(c.params))?.[1])
+      .filter((n): n is string => n !== undefined)
+      .map(Number);
+    expect(shown.length).toBeGreaterThan(1);
+    expect(shown[0]).toBe(0);
+    expect(shown).toEqual([...shown].sort((a, b) => a - b));
   });
 
   it('blue-green: the idle colour comes up, the Service switches to it, and a rollback switches back', async () => {

@@ -242,8 +242,9 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
       const deployment = await read(target);
       const s = toState(deployment);
       const progress = { desired: s.desired, updated: s.updated, ready: s.ready, available: s.available };
-      // The decision `kubectl rollout status` makes, in its order.
-      if (s.generation > s.observedGeneration) return { done: false, ...progress };
+      // The decision `kubectl rollout status` makes, in its order. Until the controller has observed
+      // the change, status.updatedReplicas still counts the previous ReplicaSet: nothing is updated yet.
+      if (s.generation > s.observedGeneration) return { done: false, ...progress, updated: 0 };
       if (s.deadlineExceeded) return { done: false, failure: `the rollout exceeded its progress deadline`, ...progress };
       const replicas = deployment.status?.replicas ?? 0;
       const done = s.updated >= s.desired && replicas <= s.updated && s.available >= s.updated;
