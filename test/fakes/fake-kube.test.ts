@@ -11,12 +11,11 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiException, AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, Watch, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
 import { startFakeKube, type FakeKube, type FakeKubeOptions } from './fake-kube.js';
-import { findExecutable } from '../support/process.js';
+import { requireTool, TOOLS } from '../support/require-tool.js';
 
 const NS = 'shop';
 
-const KUBECTL = findExecutable('kubectl');
-if (!KUBECTL) console.warn('fake-kube.test: kubectl is not on PATH; the kubectl contract tests are skipped');
+const KUBECTL = requireTool(TOOLS.kubectl);
 
 const opened: FakeKube[] = [];
 const tempDirs: string[] = [];

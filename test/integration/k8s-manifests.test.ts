@@ -23,7 +23,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { parseFileConfig } from '../../src/config.js';
 import { startFakeKube, type FakeKube } from '../fakes/fake-kube.js';
-import { findExecutable } from '../support/process.js';
+import { requireTool, TOOLS } from '../support/require-tool.js';
 
 const DIR = path.resolve(import.meta.dirname, '../../manifests/k8s');
 
@@ -254,8 +254,7 @@ describe('manifests/k8s (parsed with yaml)', () => {
 /* kubectl apply --dry-run=client                                                                                */
 /* ------------------------------------------------------------------------------------------------------------ */
 
-const KUBECTL = findExecutable('kubectl');
-if (!KUBECTL) console.warn('k8s-manifests.test: kubectl is not on PATH; the kubectl apply --dry-run=client check is skipped');
+const KUBECTL = requireTool(TOOLS.kubectl);
 
 /** Discovery for the kinds the fake does not model (legacy discovery documents, as a real API server serves them). */
 const EXTRA_CORE = [

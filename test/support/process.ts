@@ -101,9 +101,9 @@ export function runCli(args: string[], env: Record<string, string>, cwd?: string
   });
 }
 
-/** An executable on PATH (e.g. kubectl), or undefined (tests that need it skip with a printed reason). */
-export function findExecutable(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
+/** An executable on PATH (e.g. kubectl), or undefined; tests decide to skip through requireTool (require-tool.ts). */
+export function findExecutable(name: string, path: string = process.env.PATH ?? ''): string | undefined {
+  for (const dir of path.split(delimiter).filter(Boolean)) {
     const candidate = join(dir, name);
     try {
       accessSync(candidate, constants.X_OK);
