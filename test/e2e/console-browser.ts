@@ -1,0 +1,75 @@
+// What the console's browser tests share: firelane as `npm start` runs it on a fresh clone (no
+// credentials, no firelane.yaml: the console, the demo services and the simulated cluster),
+// in-process with a clock the test moves, and Debian's chromium driven by playwright-core.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createFirelane, type Firelane } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import type { Clock } from '../../src/ports/clock.js';
+import { findExecutable } from '../support/process.js';
+
+export const CHROMIUM = findExecutable('chromium') ?? findExecutable('chromium-browser');
+if (!CHROMIUM) console.log('console e2e tests skipped: no chromium on PATH (apt-get install chromium; .ci/run installs it)');
+/** Screenshots, for people to look at; no test reads them. */
+export const OUT = join(process.cwd(), 'test-output');
+
+/** Real time plus whatever the test (or a deploy's poll) skipped ahead. */
+function jumpingClock(): Clock & { jump(ms: number): void } {
+  let offset = 0;
+  return { now: () => Date.now() + offset, jump: (ms) => (offset += ms) };
+}
+
+export interface ConsoleInBrowser {
+  firelane: Firelane;
+  url: string;
+  browser: Browser;
+  clock: ReturnType<typeof jumpingClock>;
+  close(): Promise<void>;
+}
+
+export async function startConsoleInBrowser(): Promise<ConsoleInBrowser> {
+  const dir = mkdtempSync(join(tmpdir(), 'firelane-e2e-'));
+  mkdirSync(OUT, { recursive: true });
+  const clock = jumpingClock();
+  const config = loadConfig({ DATABASE_PATH: join(dir, 'firelane.db'), LOG_LEVEL: 'silent', KUBECONFIG: join(dir, 'no-kubeconfig') }, dir);
+  const firelane = await createFirelane({
+    config,
+    logger: pino({ level: 'silent' }),
+    clock,
+    reminderTicker: false,
+    defaultMetrics: false,
+    worker: { pollMs: 20, baseDelayMs: 5, maxDelayMs: 50 },
+    // A rollout poll skips the clock ahead (the simulated cluster moves with it) and yields briefly.
+    deploy: { pollIntervalMs: 2_000, sleep: async (ms) => { clock.jump(ms); await new Promise((r) => setTimeout(r, 25)); } },
+  });
+  const address = await firelane.listen(0, '127.0.0.1');
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM!,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  return {
+    firelane,
+    url: `http://127.0.0.1:${address.port}`,
+    browser,
+    clock,
+    async close() {
+      await browser.close();
+      await firelane.close(2_000);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Picks who the page acts as, the way a person does: types the name and leaves the field. */
+export async function actAs(page: Page, user: string): Promise<void> {
+  await page.fill('#user', user);
+  await page.dispatchEvent('#user', 'change');
+}
+
+export async function typeCommand(page: Page, command: string): Promise<void> {
+  await page.fill('#command', command);
+  await page.press('#command', 'Enter');
+}
