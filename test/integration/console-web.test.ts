@@ -64,6 +64,32 @@ describe('the console over HTTP', () => {
     expect((await fetch(`${url}/api/console/messages?room=nope`)).status).toBe(404);
   });
 
+  it('keeps private answers in the room for whoever ran the command, in the order things happened', async () => {
+    const url = await start();
+    const run = (user: string, text: string) => post(`${url}/api/console/command`, { text, user, room: 'incidents' });
+    const read = async (user?: string) =>
+      ((await (await fetch(`${url}/api/console/messages?room=incidents${user ? `&user=${user}` : ''}`)).json()) as any).messages as {
+        author: string;
+        body: { text: string; visibleTo?: string };
+      }[];
+    await run('alice', '/incident list');
+    await run('bob', '/incident sev2 Search slow');
+    await run('alice', '/incident list');
+    await run('bob', '/incident lead INC-9 @bob'); // refused: no INC-9; only bob is told
+
+    const alice = await read('alice');
+    const declared = alice.findIndex((m) => m.author === 'bob' && m.body.text === '/incident sev2 Search slow');
+    const first = alice.findIndex((m) => /No open incidents/.test(m.body.text));
+    expect(first).toBeGreaterThanOrEqual(0);
+    expect(first).toBeLessThan(declared);
+    expect(alice.findIndex((m) => /1 open incident/.test(m.body.text))).toBeGreaterThan(declared);
+    const only = (messages: { body: { visibleTo?: string } }[]) => messages.filter((m) => m.body.visibleTo !== undefined);
+    expect(only(alice).map((m) => m.body.visibleTo)).toEqual(['alice', 'alice']);
+    expect(only(await read('bob'))).toEqual([expect.objectContaining({ author: 'firelane', body: expect.objectContaining({ visibleTo: 'bob', text: expect.stringMatching(/INC-9/) }) })]);
+    expect(only(await read())).toEqual([]);
+    expect((await fetch(`${url}/api/console/messages?room=incidents&user=%3Cscript%3E`)).status).toBe(400);
+  });
+
   it('pushes a room change to open pages by server-sent events', async () => {
     const url = await start();
     const controller = new AbortController();

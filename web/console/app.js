@@ -1,10 +1,13 @@
 // firelane local console: rooms, messages and cards from the neutral reply model, a command box
 // that runs commands as the chosen user, buttons that run their command, and live updates (SSE).
 // Everything is built with DOM nodes and textContent: nothing from the server becomes markup.
+// Private answers are kept by the server in the room for the user they answered; the page asks for
+// them as whoever this tab acts as, which it remembers per tab (sessionStorage), so that two tabs
+// can be two people and a reload does not turn one into the other.
 'use strict';
 
 const TOKEN = /\uE000(@[^\uE000\uE001|]{1,200}|#[^\uE000\uE001|]{1,200}\|[^\uE000\uE001]{1,80}|t\d{1,15})\uE001/g;
-const state = { room: 'incidents', rooms: [], user: '', pending: [] };
+const state = { room: 'incidents', rooms: [], user: '', asked: 0 };
 const $ = (id) => document.getElementById(id);
 const el = (tag, props = {}, ...children) => {
   const node = document.createElement(tag);
@@ -67,8 +70,9 @@ function card(c) {
   return node;
 }
 
-function message(m, isPrivate) {
+function message(m) {
   const body = m.body;
+  const isPrivate = body.visibleTo !== undefined;
   const item = el('li', { class: isPrivate ? 'private' : '' });
   if (isPrivate) item.append(el('span', { class: 'note' }, 'Only you see this'));
   item.append(el('span', { class: 'author' }, m.author), el('span', { class: 'time' }, new Date(m.createdAt).toLocaleTimeString()), el('br'));
@@ -117,11 +121,27 @@ async function flip(namespace, deployment, healthy) {
   renderCluster(await api('/api/console/simulated/health', { method: 'POST', body: JSON.stringify({ namespace, deployment, healthy }) }));
 }
 
+/** Shows a command's or a page's failure beside the command box (it is nobody's message). */
+function problem(error) {
+  $('command-error').textContent = error ? String(error.message || error) : '';
+}
+
 async function loadMessages() {
-  const { messages } = await api(`/api/console/messages?room=${encodeURIComponent(state.room)}`);
+  // Loads overlap (a live update during a command): only the last one asked for may draw.
+  const asked = ++state.asked;
+  const user = state.user ? `&user=${encodeURIComponent(state.user)}` : '';
+  const { messages } = await api(`/api/console/messages?room=${encodeURIComponent(state.room)}${user}`);
+  if (asked !== state.asked) return;
   const list = $('messages');
-  list.replaceChildren(...messages.map((m) => message(m, false)), ...state.pending.filter((p) => p.room === state.room).map((p) => message(p, true)));
+  list.replaceChildren(...messages.map(message));
   list.scrollTop = list.scrollHeight;
+}
+
+function remember(user) {
+  state.user = user;
+  sessionStorage.setItem('firelane.user', user);
+  // The last name picked in any tab is where a new tab starts.
+  localStorage.setItem('firelane.user', user);
 }
 
 async function loadState() {
@@ -129,7 +149,7 @@ async function loadState() {
   state.rooms = data.rooms;
   $('users').replaceChildren(...data.users.map((u) => el('option', { value: u })));
   if (!state.user) {
-    state.user = localStorage.getItem('firelane.user') || data.users[0] || 'alice';
+    state.user = sessionStorage.getItem('firelane.user') || localStorage.getItem('firelane.user') || data.users[0] || 'alice';
     $('user').value = state.user;
   }
   renderRooms();
@@ -139,25 +159,30 @@ async function loadState() {
 async function openRoom(id) {
   state.room = id;
   renderRooms();
-  await loadMessages();
+  await loadMessages().catch(problem);
   $('command').focus();
 }
 
 async function run(text) {
-  const user = $('user').value.trim();
-  state.user = user;
-  localStorage.setItem('firelane.user', user);
+  remember($('user').value.trim());
   const key = crypto.randomUUID();
   try {
-    const result = await api('/api/console/command', { method: 'POST', body: JSON.stringify({ text, user, room: state.room, key }) });
-    if (result.reply.visibility === 'private' || result.outcome !== 'ok') {
-      state.pending.push({ room: state.room, author: 'firelane', createdAt: Date.now(), body: result.reply });
-    }
+    await api('/api/console/command', { method: 'POST', body: JSON.stringify({ text, user: state.user, room: state.room, key }) });
+    problem(null);
   } catch (error) {
-    state.pending.push({ room: state.room, author: 'firelane', createdAt: Date.now(), body: { visibility: 'private', text: String(error.message || error) } });
+    problem(error);
   }
-  await loadState();
-  await loadMessages();
+  await refresh();
+}
+
+/** Everything again: the rooms (a command may open one) and the open room's messages. */
+async function refresh() {
+  try {
+    await loadState();
+    await loadMessages();
+  } catch (error) {
+    problem(error);
+  }
 }
 
 $('command-form').addEventListener('submit', async (event) => {
@@ -169,8 +194,9 @@ $('command-form').addEventListener('submit', async (event) => {
   await run(text);
 });
 $('user').addEventListener('change', () => {
-  state.user = $('user').value.trim();
-  localStorage.setItem('firelane.user', state.user);
+  remember($('user').value.trim());
+  problem(null);
+  refresh();
 });
 
 const events = new EventSource('/api/console/events');
@@ -179,8 +205,8 @@ events.addEventListener('room', async (event) => {
   state.rooms = data.rooms;
   renderRooms();
   if (data.cluster) renderCluster(data.cluster);
-  if (data.room === state.room) await loadMessages();
+  if (data.room === state.room) await loadMessages().catch(problem);
 });
 events.addEventListener('cluster', (event) => renderCluster(JSON.parse(event.data)));
 
-loadState().then(loadMessages);
+refresh();

@@ -1,5 +1,5 @@
 // The ChatPort of the local console and the CLI: rooms and messages stored in SQLite.
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, isNull, or, sql } from 'drizzle-orm';
 import type { Reply } from '../../commands/reply.js';
 import { RoomNameTaken, type ChatPort } from '../../ports/chat.js';
 import type { Clock } from '../../ports/clock.js';
@@ -20,8 +20,8 @@ export interface ConsoleMessage {
   id: number;
   roomId: string;
   author: string;
-  /** The neutral reply; a shared file also carries the file. */
-  body: Reply & { file?: ConsoleFile };
+  /** The neutral reply; a shared file also carries the file, a private answer the one person who sees it. */
+  body: Reply & { file?: ConsoleFile; visibleTo?: string };
   pinned: boolean;
   createdAt: number;
   updatedAt: number | null;
@@ -35,6 +35,8 @@ export function createConsoleChat(
   const announceRoom = options.announceRoom ?? CONSOLE_ANNOUNCE_ROOM;
   const escalationRoom = options.escalationRoom ?? CONSOLE_ESCALATION_ROOM;
   const changed = (roomId: string) => options.onChange?.(roomId);
+  // Kept in the body, like a file, so private answers need no column of their own in the schema.
+  const visibleTo = sql<string | null>`json_extract(${consoleMessages.body}, '$.visibleTo')`;
 
   function ensureRoom(id: string): void {
     db.insert(consoleRooms).values({ id, name: id, createdAt: clock.now() }).onConflictDoNothing().run();
@@ -86,7 +88,7 @@ export function createConsoleChat(
       const row = db
         .select()
         .from(consoleMessages)
-        .where(and(eq(consoleMessages.id, Number(messageId)), eq(consoleMessages.roomId, roomId)))
+        .where(and(eq(consoleMessages.id, Number(messageId)), eq(consoleMessages.roomId, roomId), isNull(visibleTo)))
         .get();
       return row && { text: (row.body as Reply).text, author: row.author };
     },
@@ -107,10 +109,27 @@ export function createConsoleChat(
       db.insert(consoleMessages).values({ roomId, author, body: { visibility: 'channel', text }, createdAt: clock.now() }).run();
       changed(roomId);
     },
+    /**
+     * firelane's answer to `user` alone (Slack's ephemeral message), kept in the room among the
+     * others, so that it stays where it happened, also after a reload.
+     */
+    tell(roomId: string, user: string, reply: Reply): void {
+      // Unlike a post, a private answer opens no room: outside one, it is only in the command's response.
+      if (!db.select({ id: consoleRooms.id }).from(consoleRooms).where(eq(consoleRooms.id, roomId)).get()) return;
+      const body: ConsoleMessage['body'] = { ...reply, visibleTo: user };
+      db.insert(consoleMessages).values({ roomId, author: 'firelane', body, createdAt: clock.now() }).run();
+      changed(roomId);
+    },
     rooms: () => db.select().from(consoleRooms).orderBy(asc(consoleRooms.createdAt)).all(),
     members: (roomId: string) => db.select({ user: consoleMembers.user }).from(consoleMembers).where(eq(consoleMembers.roomId, roomId)).all().map((m) => m.user),
-    messages: (roomId: string): ConsoleMessage[] =>
-      db.select().from(consoleMessages).where(eq(consoleMessages.roomId, roomId)).orderBy(asc(consoleMessages.id)).all() as ConsoleMessage[],
+    /** A room's messages in the order they were written: everyone's, and `viewer`'s private answers. */
+    messages: (roomId: string, viewer?: string): ConsoleMessage[] =>
+      db
+        .select()
+        .from(consoleMessages)
+        .where(and(eq(consoleMessages.roomId, roomId), viewer === undefined ? isNull(visibleTo) : or(isNull(visibleTo), eq(visibleTo, viewer))))
+        .orderBy(asc(consoleMessages.id))
+        .all() as ConsoleMessage[],
   };
 }
 export type ConsoleChat = ReturnType<typeof createConsoleChat>;

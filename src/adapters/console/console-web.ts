@@ -62,6 +62,7 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown> |
 
 /** A console user name: what people type as @name, so the same rules apply. */
 const USER = /^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/;
+const PICK_USER = 'Pick who you are: a name of letters, digits, ".", "_" or "-"';
 
 export function createConsoleWeb(options: ConsoleWebOptions): ConsoleWeb {
   const { router, logger } = options;
@@ -93,11 +94,16 @@ export function createConsoleWeb(options: ConsoleWebOptions): ConsoleWeb {
     });
   };
 
+  // With ?user=, that user's private answers come along, in place: the page asks as whoever it acts as
+  // (the console has no sign-in; it trusts the name, as it does for running commands).
   routes['GET /api/console/messages'] = (req, res) => {
-    const room = new URL(req.url ?? '/', 'http://console').searchParams.get('room') ?? '';
+    const query = new URL(req.url ?? '/', 'http://console').searchParams;
+    const room = query.get('room') ?? '';
+    const user = query.get('user') ?? undefined;
     const known = options.console.rooms().some((r) => r.id === room);
     if (!known) return json(res, 404, { error: `no room ${room}` });
-    json(res, 200, { room, messages: options.console.messages(room) });
+    if (user !== undefined && !USER.test(user)) return json(res, 400, { error: PICK_USER });
+    json(res, 200, { room, messages: options.console.messages(room, user) });
   };
 
   routes['POST /api/console/command'] = async (req, res) => {
@@ -107,12 +113,15 @@ export function createConsoleWeb(options: ConsoleWebOptions): ConsoleWeb {
     const room = typeof body?.room === 'string' && body.room ? body.room : undefined;
     const key = typeof body?.key === 'string' && /^[A-Za-z0-9-]{8,64}$/.test(body.key) ? body.key : randomUUID();
     if (!text) return json(res, 400, { error: 'Type a command, e.g. /incident sev1 Payment gateway down' });
-    if (!USER.test(user)) return json(res, 400, { error: 'Pick who you are: a name of letters, digits, ".", "_" or "-"' });
+    if (!USER.test(user)) return json(res, 400, { error: PICK_USER });
     const result = await router.handle({ text, actor: { id: user, name: user }, platform: 'console', ...(room && { roomId: room }), idempotencyKey: `console:${key}` });
-    // What Slack would show everyone in the channel is posted in the room, with the line typed.
+    // What Slack would show everyone in the channel is posted in the room, with the line typed;
+    // anything else (a private answer, a refusal) is kept in the room for this user only.
     if (room && result.reply.visibility === 'channel' && result.outcome === 'ok') {
       options.console.say(room, user, text);
       await options.console.chat.post(room, result.reply);
+    } else if (room) {
+      options.console.tell(room, user, result.reply);
     }
     json(res, 200, { outcome: result.outcome, reply: result.reply });
   };
