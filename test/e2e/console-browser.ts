@@ -9,10 +9,10 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { createFirelane, type Firelane } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { Clock } from '../../src/ports/clock.js';
-import { findExecutable } from '../support/process.js';
+import { requireTool, TOOLS } from '../support/require-tool.js';
 
-export const CHROMIUM = findExecutable('chromium') ?? findExecutable('chromium-browser');
-if (!CHROMIUM) console.log('console e2e tests skipped: no chromium on PATH (apt-get install chromium; .ci/run installs it)');
+/** Skip with `describe.skipIf(!CHROMIUM)`: without chromium the tests skip locally and fail under CI. */
+export const CHROMIUM = requireTool(TOOLS.chromium);
 /** Screenshots, for people to look at; no test reads them. */
 export const OUT = join(process.cwd(), 'test-output');
 
