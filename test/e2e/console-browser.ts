@@ -73,3 +73,19 @@ export async function typeCommand(page: Page, command: string): Promise<void> {
   await page.fill('#command', command);
   await page.press('#command', 'Enter');
 }
+
+/** Runs a command over the console's HTTP API, as a page would, without one. */
+export async function runCommand(run: ConsoleInBrowser, user: string, room: string, text: string): Promise<void> {
+  const response = await fetch(`${run.url}/api/console/command`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text, user, room }) });
+  if (!response.ok) throw new Error(`${text}: HTTP ${response.status}`);
+}
+
+/**
+ * As alice: INC-1 declared in #incidents (its announcement links the war room), and REQ-1 asked for
+ * in the war room, so a card with Approve and Reject waits there. Returns the war room's id.
+ */
+export async function seedDeployRequest(run: ConsoleInBrowser): Promise<string> {
+  await runCommand(run, 'alice', 'incidents', '/incident sev1 Checkout errors');
+  await runCommand(run, 'alice', 'inc-1-checkout-errors', '/deploy payments v1.1.0');
+  return 'inc-1-checkout-errors';
+}

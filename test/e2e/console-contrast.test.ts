@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contrastRatio, effectiveBackground, parseColor } from '../support/contrast.js';
-import { actAs, CHROMIUM, OUT, startConsoleInBrowser, type ConsoleInBrowser } from './console-browser.js';
+import { actAs, CHROMIUM, OUT, runCommand, seedDeployRequest, startConsoleInBrowser, type ConsoleInBrowser } from './console-browser.js';
 
 /** The page's globals `textSamples` uses (tsconfig has no DOM library; the function runs in the page). */
 interface PageNode {
@@ -60,15 +60,13 @@ describe.skipIf(!CHROMIUM)('the console text contrast in Chromium', () => {
   let run: ConsoleInBrowser;
   let page: Page;
   /** Each room to look at, and what shows that its messages are on the page. */
-  const rooms = { incidents: 'button.link', 'inc-1-checkout-errors': 'button.primary' };
+  let rooms: Record<string, string>;
 
   beforeAll(async () => {
     run = await startConsoleInBrowser();
-    const command = (text: string, room: string) =>
-      fetch(`${run.url}/api/console/command`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text, user: 'alice', room }) });
-    // An announcement with a room link in #incidents; a deploy card with Approve and Reject in the war room.
-    await command('/incident sev1 Checkout errors', 'incidents');
-    await command('/deploy payments v1.1.0', 'inc-1-checkout-errors');
+    const warRoom = await seedDeployRequest(run);
+    await runCommand(run, 'alice', 'incidents', '/incident list'); // a private answer, with its note
+    rooms = { incidents: 'li.private', [warRoom]: 'button.primary' };
     page = await run.browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(run.url);
     await actAs(page, 'alice');

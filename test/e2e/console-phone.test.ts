@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { actAs, CHROMIUM, OUT, startConsoleInBrowser, typeCommand, type ConsoleInBrowser } from './console-browser.js';
+import { actAs, CHROMIUM, OUT, seedDeployRequest, startConsoleInBrowser, typeCommand, type ConsoleInBrowser } from './console-browser.js';
 
 const WIDTH = 390;
 
@@ -32,13 +32,11 @@ async function expectOnScreen(locator: Locator): Promise<void> {
 describe.skipIf(!CHROMIUM)('the console on a phone', () => {
   let run: ConsoleInBrowser;
   let page: Page;
+  let warRoom: string;
 
   beforeAll(async () => {
     run = await startConsoleInBrowser();
-    const command = (text: string, room: string) =>
-      fetch(`${run.url}/api/console/command`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text, user: 'alice', room }) });
-    await command('/incident sev1 Checkout errors', 'incidents');
-    await command('/deploy payments v1.1.0', 'inc-1-checkout-errors');
+    warRoom = await seedDeployRequest(run);
     const context = await run.browser.newContext({ viewport: { width: WIDTH, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
     page = await context.newPage();
   }, 60_000);
@@ -53,9 +51,9 @@ describe.skipIf(!CHROMIUM)('the console on a phone', () => {
     await page.locator('#messages li').first().waitFor();
     expect(await page.evaluate(overflowing)).toEqual([]);
 
-    const warRoom = page.locator('#rooms').getByRole('button', { name: '#inc-1-checkout-errors' });
-    await expectOnScreen(warRoom);
-    await warRoom.tap();
+    const room = page.locator('#rooms').getByRole('button', { name: `#${warRoom}` });
+    await expectOnScreen(room);
+    await room.tap();
     const approve = page.getByRole('button', { name: 'Approve' });
     await approve.waitFor();
     expect(await page.evaluate(overflowing)).toEqual([]);
