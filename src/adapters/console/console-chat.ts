@@ -123,13 +123,10 @@ export function createConsoleChat(
     rooms: () => db.select().from(consoleRooms).orderBy(asc(consoleRooms.createdAt)).all(),
     members: (roomId: string) => db.select({ user: consoleMembers.user }).from(consoleMembers).where(eq(consoleMembers.roomId, roomId)).all().map((m) => m.user),
     /** A room's messages in the order they were written: everyone's, and `viewer`'s private answers. */
-    messages: (roomId: string, viewer?: string): ConsoleMessage[] =>
-      db
-        .select()
-        .from(consoleMessages)
-        .where(and(eq(consoleMessages.roomId, roomId), viewer === undefined ? isNull(visibleTo) : or(isNull(visibleTo), eq(visibleTo, viewer))))
-        .orderBy(asc(consoleMessages.id))
-        .all() as ConsoleMessage[],
+    messages: (roomId: string, viewer?: string): ConsoleMessage[] => {
+      const readable = viewer === undefined ? isNull(visibleTo) : or(isNull(visibleTo), eq(visibleTo, viewer));
+      return db.select().from(consoleMessages).where(and(eq(consoleMessages.roomId, roomId), readable)).orderBy(asc(consoleMessages.id)).all() as ConsoleMessage[];
+    },
   };
 }
 export type ConsoleChat = ReturnType<typeof createConsoleChat>;
