@@ -39,6 +39,8 @@ export interface Reply {
   visibility: Visibility;
   text: string;
   card?: Card;
+  /** `text` is a Markdown document (the postmortem draft), not chat text: plain-text output keeps its markers. */
+  markdown?: true;
 }
 
 export const mention = (userId: string) => `${OPEN}@${userId}${CLOSE}`;

@@ -87,12 +87,15 @@ describe('firelane run "/incident postmortem INC-1"', () => {
     expect((await run('/incident sev2 Search is slow')).code).toBe(0);
     expect((await run('/incident note "Index rebuild started"')).code).not.toBe(0); // no war room implied on the CLI
     expect((await run('/incident note INC-1 "Index rebuild started"')).code).toBe(0);
+    // An update's timeline entry carries *IDENTIFIED* emphasis: the printed document keeps it as written.
+    expect((await run('/incident update INC-1 identified "the `search-7` index is corrupt"')).code).toBe(0);
     const result = await run('/incident postmortem INC-1');
     expect(result.code, result.stderr).toBe(0);
     const lines = result.stdout.split('\n');
     expect(lines[0]).toBe('# Postmortem: INC-1 — Search is slow');
     for (const heading of ['## Summary', '## Impact', '## Timeline', '## Root cause', '## Action items', '## Follow-ups']) expect(lines).toContain(heading);
     expect(result.stdout).toContain('— @alice — Index rebuild started');
+    expect(result.stdout).toContain('— @alice — *IDENTIFIED*: the `search-7` index is corrupt');
     expect(result.stdout).toContain('- **Resolved:** still open');
 
     const db = openDatabase(join(dir, 'firelane.db'));

@@ -47,5 +47,5 @@ export function postmortem(ctx: HandlerContext): Reply {
       }),
     );
   }
-  return privateReply(markdown);
+  return { ...privateReply(markdown), markdown: true };
 }
