@@ -9,6 +9,7 @@ import { createLogger } from './log.js';
 import { renderText } from './commands/render-text.js';
 import { serve } from './main.js';
 import { AUDIT_USAGE, runAuditCommand } from './audit-cli.js';
+import { jobsLeftNotice } from './run-cli.js';
 
 const USAGE = `Usage:
   firelane [serve]                      start the server (same as npm start)
@@ -39,12 +40,13 @@ async function run(args: string[]): Promise<void> {
   const firelane = await createFirelane({ config: cfg, logger, defaultMetrics: false });
   try {
     const user = values.user ?? (userInfo().username || 'cli');
+    const started = Date.now();
     const result = await firelane.router.handle({ text: positionals[0]!, actor: { id: user, name: user }, platform: 'cli' });
     process.stdout.write(`${renderText(result.reply)}\n`);
-    // Finish the follow-up work (war room, announcements) before exiting; what cannot run now stays queued for the server.
+    // Finish the follow-up work (war room, announcements) before exiting, then say what of this
+    // command's work is left: jobs queued earlier (another incident's reminders) are not its business.
     await firelane.worker.drain(15_000);
-    const left = firelane.store.jobs.depth();
-    if (left.queued + left.running > 0) process.stderr.write(`firelane: ${left.queued + left.running} follow-up job(s) left for the server to finish\n`);
+    for (const line of jobsLeftNotice(firelane.store.jobs.leftSince(started))) process.stderr.write(`${line}\n`);
     process.exitCode = result.outcome === 'ok' || result.outcome === 'duplicate' ? 0 : 1;
   } finally {
     firelane.db.close();

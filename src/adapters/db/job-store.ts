@@ -1,5 +1,5 @@
 // The outbox table: enqueue inside the caller's transaction, claim with a lease, finish or retry.
-import { and, asc, count, eq, lte, min, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, gte, isNull, lte, min, sql } from 'drizzle-orm';
 import type { Clock } from '../../ports/clock.js';
 import type { JobQueue, JobRow } from '../../ports/store.js';
 import type { DbHandle } from './database.js';
@@ -23,7 +23,17 @@ export interface JobStore extends JobQueue {
   /** Queued jobs and the age of the oldest due one (ms). */
   depth(): { queued: number; running: number; dead: number; oldestDueAgeMs: number };
   nextRunAt(): number | undefined;
+  /** What is not done of the jobs created at or after `since` (what a `firelane run` left behind). */
+  leftSince(since: number): JobsLeft;
   get(key: string): (JobRow & { status: string; lastError: string | null }) | undefined;
+}
+
+export interface JobsLeft {
+  /** Due, running, or waiting to retry after an error: work that should have happened by now. */
+  unfinished: number;
+  /** Queued for a later time and not tried yet (a reminder). */
+  scheduled: number;
+  firstScheduledAt?: number;
 }
 
 export function createJobStore({ db, sqlite }: DbHandle, clock: Clock, onEnqueue?: () => void): JobStore {
@@ -118,6 +128,20 @@ export function createJobStore({ db, sqlite }: DbHandle, clock: Clock, onEnqueue
         .orderBy(asc(jobs.runAt))
         .limit(1)
         .get()?.runAt;
+    },
+    leftSince(since) {
+      const now = clock.now();
+      const scheduled = and(eq(jobs.status, 'queued'), gt(jobs.runAt, now), isNull(jobs.lastError));
+      const row = db
+        .select({
+          unfinished: sql<number>`coalesce(sum(${jobs.status} IN ('queued', 'running') AND NOT (${scheduled})), 0)`,
+          scheduled: sql<number>`coalesce(sum(${scheduled}), 0)`,
+          firstScheduledAt: sql<number | null>`min(CASE WHEN ${scheduled} THEN ${jobs.runAt} END)`,
+        })
+        .from(jobs)
+        .where(gte(jobs.createdAt, since))
+        .get()!;
+      return { unfinished: row.unfinished, scheduled: row.scheduled, ...(row.firstScheduledAt !== null && { firstScheduledAt: row.firstScheduledAt }) };
     },
     get(key) {
       const row = db.select().from(jobs).where(eq(jobs.key, key)).get();

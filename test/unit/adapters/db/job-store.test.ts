@@ -151,6 +151,32 @@ describe('job store', () => {
     expect(lease('a').lockedUntil).toBe(clock.now() + 99_000);
   });
 
+  it('leftSince: of the jobs created since a time, those not done, told apart by whether they were due', () => {
+    jobs.enqueue({ kind: 'k', key: 'before', payload: {}, runAt: clock.now() + 120_000 });
+    clock.advance(1000);
+    const since = clock.now();
+    const now = clock.now();
+    jobs.enqueue({ kind: 'k', key: 'done', payload: {} });
+    jobs.enqueue({ kind: 'k', key: 'due', payload: {} });
+    jobs.enqueue({ kind: 'k', key: 'running', payload: {}, runAt: now - 1 });
+    jobs.enqueue({ kind: 'k', key: 'retrying', payload: {}, runAt: now - 2 });
+    jobs.enqueue({ kind: 'k', key: 'failed', payload: {}, runAt: now - 3 });
+    jobs.enqueue({ kind: 'k', key: 'reminder', payload: {}, runAt: now + 60_000 });
+    jobs.enqueue({ kind: 'k', key: 'later reminder', payload: {}, runAt: now + 90_000 });
+    const claim = () => jobs.claimNext('w', 1000)!;
+    const failed = claim();
+    jobs.bury(failed.id, 'w', 'no such channel');
+    const retrying = claim();
+    jobs.retry(retrying.id, 'w', 'timeout', now + 5000);
+    claim(); // running
+    const done = jobs.get('done')!;
+    handle.sqlite.prepare("UPDATE jobs SET status = 'done' WHERE id = ?").run(done.id);
+
+    // 'before' is not counted; 'failed' is dead (the worker logged it); 'retrying' waits for a later time after an error.
+    expect(jobs.leftSince(since)).toEqual({ unfinished: 3, scheduled: 2, firstScheduledAt: now + 60_000 });
+    expect(jobs.leftSince(now + 1)).toEqual({ unfinished: 0, scheduled: 0 });
+  });
+
   it('keeps jobs across a reopen of the database file', () => {
     jobs.enqueue({ kind: 'k', key: 'durable', payload: { incidentId: 3 } });
     handle.close();
