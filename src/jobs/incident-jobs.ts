@@ -154,7 +154,10 @@ export function createIncidentJobs(deps: IncidentJobDeps): Record<string, JobHan
       const roomId = incident.roomId;
       const event = store.incidents.event(Number(payload.eventId));
       if (!event) throw new PermanentJobError(`timeline event ${String(payload.eventId)} does not exist`);
-      const line = `*${incidentKey(incident.id)}* ${event.text} — ${mention(event.actor)}`;
+      // Who did it goes with the first line: after the last one of a longer text (a resolution's root
+      // cause and action items) it would read as part of that line.
+      const [headline, ...details] = event.text.split('\n');
+      const line = [`*${incidentKey(incident.id)}* ${headline} — ${mention(event.actor)}`, ...details].join('\n');
       const invite = Array.isArray(payload.invite) ? payload.invite.map(String) : [];
       await all([
         step('room', () => chat.post(roomId, channelReply(line))),

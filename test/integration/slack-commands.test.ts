@@ -1,7 +1,7 @@
 // /incident subcommands over Slack: in the war room (incident implied), elsewhere (named), and bad input.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ANNOUNCE, startHarness, type Harness } from '../support/harness.js';
-import { ackText, buttons, cardField, cardMessage, declare, incident, messageJson, shownText, snapshot } from './slack-helpers.js';
+import { ackText, blockTexts, buttons, cardField, cardMessage, declare, incident, messageJson, shownText, snapshot } from './slack-helpers.js';
 import type { Incident } from '../../src/domain/incident.js';
 
 describe('subcommands in the war room', () => {
@@ -115,6 +115,21 @@ describe('subcommands in the war room', () => {
     expect(messageJson(announced[0]!)).toContain('SEV1 to SEV2');
     expect(newMessages(room, before)).toHaveLength(1);
     expect(cardField(cardMessage(h, 1).blocks, 'Severity')).toBe('SEV2');
+  });
+
+  it('resolve: the announcement has a line each for the outcome, the root cause and the action items, and none inside them', async () => {
+    const before = h.slack.messages.length;
+    // A root cause typed over two lines, with no full stop at the end.
+    await inRoom('resolve --root-cause="the primary ran out of disk.\nWAL archiving had stopped" --action-items="alert on disk; archive check"');
+    await h.drain();
+    const posted = [...newMessages(room, before), ...newMessages(ANNOUNCE, before)].map((m) => blockTexts(m.blocks).join('\n'));
+    const outcome = /^\*INC-1\* Resolved after \d+s\. — <@U0ALICE>$/;
+    const lines = ['Root cause: the primary ran out of disk. WAL archiving had stopped.', 'Action items: 2.'];
+    expect(posted).toHaveLength(2);
+    expect(posted[0]!.split('\n')).toEqual([expect.stringMatching(outcome), ...lines]);
+    expect(posted[1]!.split('\n')).toEqual([expect.stringMatching(outcome), ...lines, `War room: <#${room}>`]);
+    // The full root cause, its line break included, is kept for the postmortem.
+    expect(incident(h, 1).rootCause).toBe('the primary ran out of disk.\nWAL archiving had stopped');
   });
 
   it('list, show and help answer privately and change nothing', async () => {

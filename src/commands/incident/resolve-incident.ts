@@ -13,6 +13,16 @@ export const POSTMORTEM_REMINDER = 'incident.postmortem-reminder';
 export const POSTMORTEM_REMINDER_DELAY_MS = 48 * 3_600_000;
 const MAX_TEXT = 3000;
 
+/**
+ * The root cause as one line of the announcement: a line break typed inside it would split it there
+ * (the incident keeps it as typed, for the postmortem), and a full stop keeps it apart from the next
+ * line where the event is shown on one line (the postmortem's timeline).
+ */
+function asSentence(text: string): string {
+  const line = text.replace(/\s*[\r\n]+\s*/g, ' ');
+  return /[.!?…]$/.test(line) ? line : `${line}.`;
+}
+
 export function resolveIncident(ctx: HandlerContext): Reply {
   const usage = INCIDENT_USAGE.resolve;
   const { incident, args } = takeIncident(ctx, usage);
@@ -33,7 +43,11 @@ export function resolveIncident(ctx: HandlerContext): Reply {
   ctx.write(() => {
     const { event } = recordEvent(ctx, incident, {
       kind: 'resolved',
-      text: `Resolved after ${took}.${rootCause ? ` Root cause: ${rootCause}` : ''}${actionItems.length ? ` Action items: ${actionItems.length}.` : ''}`,
+      text: [
+        `Resolved after ${took}.`,
+        ...(rootCause ? [`Root cause: ${asSentence(rootCause)}`] : []),
+        ...(actionItems.length ? [`Action items: ${actionItems.length}.`] : []),
+      ].join('\n'),
       data: { durationMs: now - incident.declaredAt, ...(rootCause && { rootCause }), actionItems },
       patch: { status: 'resolved', resolvedAt: now, rootCause, nextReminderAt: null, missedReminders: 0, snoozedUntil: null },
       broadcast: 'announce',
