@@ -59,7 +59,10 @@ export function declareIncident(ctx: HandlerContext): Reply {
     return created;
   });
   ctx.concerns(incident.id);
+  // What the war room job does: it invites the declarer and the severity's responders into the room;
+  // nobody is paged.
+  const responders = ctx.deps.config.incidents.severities[severity].responders.length > 0;
   return channelReply(
-    `🚨 *${incidentKey(incident.id)}* declared (${severityLabel(severity)}): ${title}. Opening the war room and paging responders now.`,
+    `🚨 *${incidentKey(incident.id)}* declared (${severityLabel(severity)}): ${title}. Opening the war room${responders ? ` and inviting the ${severityLabel(severity)} responders` : ''}.`,
   );
 }

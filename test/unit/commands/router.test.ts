@@ -43,7 +43,8 @@ describe('declaring an incident', () => {
 
     expect(result).toMatchObject({ command: 'incident declare', outcome: 'ok' });
     expect(result.reply.visibility).toBe('channel');
-    expect(result.reply.text).toContain('*INC-1* declared (SEV1): Payment gateway down');
+    // Nobody is paged: the war room job invites people to the room, and the default config names no responders.
+    expect(result.reply.text).toBe('🚨 *INC-1* declared (SEV1): Payment gateway down. Opening the war room.');
 
     expect(f.store.incidents.get(1)).toMatchObject({
       id: 1,
@@ -63,6 +64,14 @@ describe('declaring an incident', () => {
     ]);
     expect(f.jobs()).toEqual([{ kind: OPEN_WAR_ROOM, key: 'war-room:1', payload: { incidentId: 1 }, status: 'queued' }]);
     expect(f.counts()).toEqual({ incidents: 1, timeline: 1, jobs: 1, receipts: 0 });
+  });
+
+  it("says it invites the severity's responders when the config names some", async () => {
+    f.close();
+    const sev1 = { ...DEFAULT_FILE_CONFIG.incidents.severities.sev1, responders: ['U0ONCALL'] };
+    f = createIncidentFixture({ ...DEFAULT_FILE_CONFIG, incidents: { ...DEFAULT_FILE_CONFIG.incidents, severities: { ...DEFAULT_FILE_CONFIG.incidents.severities, sev1 } } });
+    expect((await f.run('/incident sev1 Checkout errors')).reply.text).toBe('🚨 *INC-1* declared (SEV1): Checkout errors. Opening the war room and inviting the SEV1 responders.');
+    expect((await f.run('/incident sev2 Search slow')).reply.text).toBe('🚨 *INC-2* declared (SEV2): Search slow. Opening the war room.');
   });
 
   it('numbers incidents in order', async () => {
