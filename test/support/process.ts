@@ -1,8 +1,8 @@
 // Runs firelane as a real child process (node dist/main.js), for crash, restart and start-up tests.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 export const MAIN = resolve(import.meta.dirname, '../../dist/main.js');
 /** The node flags `npm start` (and the Dockerfile) run firelane with: tests and benchmarks use the same. */
@@ -99,18 +99,4 @@ export function runCli(args: string[], env: Record<string, string>, cwd?: string
     child.once('error', fail);
     child.once('close', (code) => done({ code, stdout, stderr }));
   });
-}
-
-/** An executable on PATH (e.g. kubectl), or undefined; tests decide to skip through requireTool (require-tool.ts). */
-export function findExecutable(name: string, path: string = process.env.PATH ?? ''): string | undefined {
-  for (const dir of path.split(delimiter).filter(Boolean)) {
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      /* not here */
-    }
-  }
-  return undefined;
 }

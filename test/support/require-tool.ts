@@ -1,7 +1,8 @@
 // The one place a test decides to skip for a missing system tool: locally it skips with a printed
 // reason, but under CI it fails the run, so a broken CI image cannot turn into a green run that
 // tested nothing.
-import { findExecutable } from './process.js';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
 
 export interface Tool {
   /** The executable looked for first, and the name messages use. */
@@ -26,6 +27,19 @@ export const TOOLS = {
 function inCi(env: NodeJS.ProcessEnv): boolean {
   const ci = env.CI?.trim().toLowerCase();
   return ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0';
+}
+
+function findExecutable(name: string, path: string): string | undefined {
+  for (const dir of path.split(delimiter).filter(Boolean)) {
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
 }
 
 /**
