@@ -52,7 +52,8 @@ export const DEFAULT_DEVELOP_BRANCH = 'main';
 export const DEFAULT_CANARY_STEPS = [10, 50, 100] as const;
 export const DEFAULT_HEALTH_WINDOW_MS = 5 * MINUTE;
 export const DEFAULT_APPROVAL_EXPIRY_MS = 30 * MINUTE;
-const DEFAULT_APPROVAL_ENVIRONMENT = 'production';
+/** The environment of `/deploy` without --env: the service's own `kubernetes` target, under `approvals.production`. */
+export const DEFAULT_ENVIRONMENT = 'production';
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object') {
@@ -79,7 +80,7 @@ export function defaultPlaybooks(): Record<Severity, string[]> {
 
 export function defaultApprovals(): Record<string, ApprovalPolicy> {
   return {
-    [DEFAULT_APPROVAL_ENVIRONMENT]: {
+    [DEFAULT_ENVIRONMENT]: {
       approvers: [],
       required: 1,
       allowSelfApproval: false,

@@ -151,6 +151,12 @@ export function parseEnvConfig(env: NodeJS.ProcessEnv, cwd: string): EnvConfig {
   if (github) out.github = github;
   const kubeconfig = read(env, 'KUBECONFIG');
   if (kubeconfig !== undefined) out.kubeconfig = kubeconfig;
+  // Where else a kubeconfig may be, as kubectl looks: ~/.kube/config, or the pod's service account.
+  // These are set by the system and by Kubernetes, not firelane settings (.env.example names them).
+  const system = (name: string) => (env[name]?.trim() ? env[name]!.trim() : undefined);
+  const home = system('HOME');
+  if (home !== undefined) out.home = home;
+  if (system('KUBERNETES_SERVICE_HOST') !== undefined && system('KUBERNETES_SERVICE_PORT') !== undefined) out.inCluster = true;
   return out;
 }
 

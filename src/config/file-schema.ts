@@ -7,6 +7,7 @@ import {
   DEFAULT_APPROVAL_EXPIRY_MS,
   DEFAULT_CANARY_STEPS,
   DEFAULT_CHANNEL_PREFIX,
+  DEFAULT_ENVIRONMENT,
   DEFAULT_DEVELOP_BRANCH,
   DEFAULT_HEALTH_WINDOW_MS,
   DEFAULT_PRODUCTION_BRANCH,
@@ -16,7 +17,7 @@ import {
 } from './defaults.js';
 import { duration, integer, section, text, userList, value, word } from './leaf-schemas.js';
 import { approvalSchema, serviceSchema } from './service-schema.js';
-import { ConfigError, type ApprovalPolicy, type FileConfig, type KubernetesTarget, type ServiceConfig } from './types.js';
+import { ConfigError, type ApprovalPolicy, type FileConfig, type HealthCheck, type KubernetesTarget, type ServiceConfig } from './types.js';
 import { CHANNEL_PREFIX, SERVICE_NAME, show } from './values.js';
 
 const severityPolicySchema = section(
@@ -79,6 +80,15 @@ export const fileSchema = section(
       .record(z.string().min(1, { error: 'an environment name must not be empty' }), approvalSchema)
       .nullable()
       .optional(),
+  }).superRefine((file, ctx) => {
+    // A target nobody guards could only be reached by borrowing another environment's rules.
+    const guarded = new Set(Object.keys(file.approvals ?? { [DEFAULT_ENVIRONMENT]: true }));
+    for (const [name, service] of Object.entries(file.services)) {
+      for (const environment of Object.keys(service.environments ?? {})) {
+        if (environment === DEFAULT_ENVIRONMENT || guarded.has(environment)) continue;
+        ctx.addIssue({ code: 'custom', path: ['services', name, 'environments', environment], message: `no approvals.${environment} guards this target: add approvals.${environment} with its approvers` });
+      }
+    }
   }),
 );
 
@@ -136,6 +146,23 @@ function issueToMessage(fileLabel: string, issue: z.core.$ZodIssue): string {
   return where ? `${fileLabel}: ${where}: ${reason}` : `${fileLabel}: ${reason}`;
 }
 
+type RawKubernetes = NonNullable<RawFile['services'][string]['kubernetes']>;
+
+function buildTarget(k: RawKubernetes): KubernetesTarget {
+  const target: KubernetesTarget = {
+    namespace: k.namespace,
+    deployment: k.deployment,
+    container: k.container,
+    image: k.image,
+    strategy: k.strategy ?? 'rolling',
+    canarySteps: k.canarySteps ?? [...DEFAULT_CANARY_STEPS],
+  };
+  if (k.context !== undefined) target.context = k.context;
+  if (k.service !== undefined) target.service = k.service;
+  if (k.canaryInterval !== undefined) target.canaryIntervalMs = k.canaryInterval;
+  return target;
+}
+
 function buildFileConfig(raw: RawFile): FileConfig {
   const severities = defaultSeverities();
   for (const sev of SEVERITIES) {
@@ -162,20 +189,17 @@ function buildFileConfig(raw: RawFile): FileConfig {
     };
     if (s.repo !== undefined) service.repo = s.repo;
     if (s.healthCheck.url !== undefined) service.healthCheck.url = s.healthCheck.url;
-    if (s.kubernetes) {
-      const k = s.kubernetes;
-      const target: KubernetesTarget = {
-        namespace: k.namespace,
-        deployment: k.deployment,
-        container: k.container,
-        image: k.image,
-        strategy: k.strategy ?? 'rolling',
-        canarySteps: k.canarySteps ?? [...DEFAULT_CANARY_STEPS],
-      };
-      if (k.context !== undefined) target.context = k.context;
-      if (k.service !== undefined) target.service = k.service;
-      if (k.canaryInterval !== undefined) target.canaryIntervalMs = k.canaryInterval;
-      service.kubernetes = target;
+    if (s.kubernetes) service.kubernetes = buildTarget(s.kubernetes);
+    if (s.environments && Object.keys(s.environments).length > 0) {
+      service.environments = {};
+      for (const [environment, e] of Object.entries(s.environments)) {
+        // Validated complete by the schema once merged over the service's own.
+        const merged = { ...s.kubernetes, ...e.kubernetes } as RawKubernetes;
+        const healthCheck: HealthCheck = { windowMs: e.healthCheck.window ?? service.healthCheck.windowMs };
+        const url = e.healthCheck.url ?? service.healthCheck.url;
+        if (url !== undefined) healthCheck.url = url;
+        service.environments[environment] = { kubernetes: buildTarget(merged), healthCheck };
+      }
     }
     services[name] = service;
   }

@@ -3,7 +3,8 @@
 import { z } from 'zod';
 import { STRATEGIES, type Strategy } from './types.js';
 import { boolean, duration, integer, k8sName, section, text, userList, value } from './leaf-schemas.js';
-import { DNS1035_LABEL, GITHUB_REPO, imageProblem, isBranchName, isK8sLabel, parseHttpUrl, show, showUrl } from './values.js';
+import { DEFAULT_ENVIRONMENT } from './defaults.js';
+import { DNS1035_LABEL, ENVIRONMENT_NAME, GITHUB_REPO, imageProblem, isBranchName, isK8sLabel, parseHttpUrl, show, showUrl } from './values.js';
 
 const canaryStepsSchema = z
   .array(integer(1, 100, 'a percentage (1-100)'))
@@ -26,43 +27,45 @@ const canaryStepsSchema = z
     if (last !== 100) ctx.addIssue({ code: 'custom', message: `the last step must be 100 (got ${last})` });
   });
 
-const kubernetesSchema = z
-  .strictObject({
-    context: text('a kubeconfig context name').optional(),
-    namespace: k8sName('namespace'),
-    deployment: k8sName('deployment'),
-    container: k8sName('container'),
-    image: value(
-      (v) => (typeof v === 'string' && imageProblem(v) === undefined ? v : undefined),
-      (v) => {
-        const problem = typeof v === 'string' ? imageProblem(v) : 'malformed';
-        if (problem === 'tag') return `${show(v)} must not have a tag (a deploy sets <image>:<version>)`;
-        if (problem === 'digest') return `${show(v)} must not have a digest (a deploy sets <image>:<version>)`;
-        return `${show(v)} is not an image reference without a tag (e.g. ghcr.io/acme/payments)`;
-      },
-    ),
-    strategy: value(
-      (v) => (typeof v === 'string' && (STRATEGIES as readonly string[]).includes(v) ? (v as Strategy) : undefined),
-      (v) => `unknown strategy ${show(v)} (${STRATEGIES.join(', ')})`,
-    ).optional(),
-    service: value(
-      (v) => (typeof v === 'string' && isK8sLabel(v, DNS1035_LABEL) ? v : undefined),
-      (v) =>
-        `${show(v)} is not a valid Kubernetes Service name (lowercase letters, digits and "-", starting with a letter, at most 63 characters)`,
-    ).optional(),
-    canarySteps: canaryStepsSchema.optional(),
-    canaryInterval: duration.optional(),
-  })
-  .superRefine((k, ctx) => {
-    const strategy = k.strategy ?? 'rolling';
-    if (strategy !== 'rolling' && k.service === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['service'],
-        message: `required for the ${strategy} strategy (the Service in front of the pods)`,
-      });
-    }
-  });
+const kubernetesFields = {
+  context: text('a kubeconfig context name').optional(),
+  namespace: k8sName('namespace'),
+  deployment: k8sName('deployment'),
+  container: k8sName('container'),
+  image: value(
+    (v) => (typeof v === 'string' && imageProblem(v) === undefined ? v : undefined),
+    (v) => {
+      const problem = typeof v === 'string' ? imageProblem(v) : 'malformed';
+      if (problem === 'tag') return `${show(v)} must not have a tag (a deploy sets <image>:<version>)`;
+      if (problem === 'digest') return `${show(v)} must not have a digest (a deploy sets <image>:<version>)`;
+      return `${show(v)} is not an image reference without a tag (e.g. ghcr.io/acme/payments)`;
+    },
+  ),
+  strategy: value(
+    (v) => (typeof v === 'string' && (STRATEGIES as readonly string[]).includes(v) ? (v as Strategy) : undefined),
+    (v) => `unknown strategy ${show(v)} (${STRATEGIES.join(', ')})`,
+  ).optional(),
+  service: value(
+    (v) => (typeof v === 'string' && isK8sLabel(v, DNS1035_LABEL) ? v : undefined),
+    (v) =>
+      `${show(v)} is not a valid Kubernetes Service name (lowercase letters, digits and "-", starting with a letter, at most 63 characters)`,
+  ).optional(),
+  canarySteps: canaryStepsSchema.optional(),
+  canaryInterval: duration.optional(),
+};
+
+/** Blue-green and canary need the Service in front of the pods. */
+function requireService(k: { strategy?: Strategy | undefined; service?: string | undefined }, ctx: z.RefinementCtx, path: PropertyKey[]) {
+  const strategy = k.strategy ?? 'rolling';
+  if (strategy !== 'rolling' && k.service === undefined) {
+    ctx.addIssue({ code: 'custom', path: [...path, 'service'], message: `required for the ${strategy} strategy (the Service in front of the pods)` });
+  }
+}
+
+const kubernetesSchema = z.strictObject(kubernetesFields).superRefine((k, ctx) => requireService(k, ctx, []));
+
+/** An environment's kubernetes: any of the keys, merged over the service's own. */
+const kubernetesOverrideSchema = z.strictObject(kubernetesFields).partial();
 
 const healthCheckSchema = section(
   z.strictObject({
@@ -79,21 +82,57 @@ const branch = value(
   (v) => `${show(v)} is not a valid branch name`,
 );
 
-export const serviceSchema = section(
+const environmentSchema = section(
   z.strictObject({
-    repo: value(
-      (v) => (typeof v === 'string' && GITHUB_REPO.test(v) ? v : undefined),
-      (v) => `${show(v)} is not a GitHub repository (use owner/name)`,
-    ).optional(),
-    productionBranch: branch.optional(),
-    developBranch: branch.optional(),
-    hotfixFrom: value(
-      (v) => (v === 'branch' || v === 'latest-tag' ? v : undefined),
-      (v) => `${show(v)} is not one of branch, latest-tag`,
-    ).optional(),
-    kubernetes: kubernetesSchema.optional(),
+    kubernetes: kubernetesOverrideSchema.optional(),
     healthCheck: healthCheckSchema,
   }),
+);
+
+const REQUIRED_TARGET_KEYS = ['namespace', 'deployment', 'container', 'image'] as const;
+
+export const serviceSchema = section(
+  z
+    .strictObject({
+      repo: value(
+        (v) => (typeof v === 'string' && GITHUB_REPO.test(v) ? v : undefined),
+        (v) => `${show(v)} is not a GitHub repository (use owner/name)`,
+      ).optional(),
+      productionBranch: branch.optional(),
+      developBranch: branch.optional(),
+      hotfixFrom: value(
+        (v) => (v === 'branch' || v === 'latest-tag' ? v : undefined),
+        (v) => `${show(v)} is not one of branch, latest-tag`,
+      ).optional(),
+      kubernetes: kubernetesSchema.optional(),
+      healthCheck: healthCheckSchema,
+      environments: z
+        .record(
+          z.string().regex(ENVIRONMENT_NAME, { error: 'invalid environment name (letters, digits, "_", "." and "-", starting with a letter or digit, at most 63 characters)' }),
+          environmentSchema,
+        )
+        .optional(),
+    })
+    .superRefine((s, ctx) => {
+      for (const [name, environment] of Object.entries(s.environments ?? {})) {
+        const path = ['environments', name];
+        if (name === DEFAULT_ENVIRONMENT) {
+          ctx.addIssue({ code: 'custom', path, message: `${DEFAULT_ENVIRONMENT} is the service's own kubernetes target: set it under kubernetes, not environments` });
+          continue;
+        }
+        const merged = { ...s.kubernetes, ...environment.kubernetes };
+        if (!s.kubernetes && !environment.kubernetes) {
+          ctx.addIssue({ code: 'custom', path, message: 'no kubernetes target: give this environment a kubernetes mapping, or the service one to merge over' });
+          continue;
+        }
+        const missing = REQUIRED_TARGET_KEYS.find((key) => merged[key] === undefined);
+        if (missing) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'kubernetes', missing], message: "required (the service's kubernetes has none to merge over)" });
+          continue;
+        }
+        requireService(merged, ctx, [...path, 'kubernetes']);
+      }
+    }),
 );
 
 export const approvalSchema = z

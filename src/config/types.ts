@@ -22,14 +22,28 @@ export interface KubernetesTarget {
   canaryIntervalMs?: number;
 }
 
+export interface HealthCheck {
+  url?: string;
+  windowMs: number;
+}
+
+/** Where one environment of a service deploys, and how its health is judged afterwards. */
+export interface EnvironmentTarget {
+  kubernetes: KubernetesTarget;
+  healthCheck: HealthCheck;
+}
+
 export interface ServiceConfig {
   repo?: string;
   productionBranch: string;
   developBranch: string;
   /** Where `/hotfix create` branches from without --from: the production branch, or the newest semver tag. */
   hotfixFrom: 'branch' | 'latest-tag';
+  /** The `production` environment's target. */
   kubernetes?: KubernetesTarget;
-  healthCheck: { url?: string; windowMs: number };
+  healthCheck: HealthCheck;
+  /** Other environments, each already merged over `kubernetes` and `healthCheck`. */
+  environments?: Record<string, EnvironmentTarget>;
 }
 
 export interface ApprovalPolicy {
@@ -76,6 +90,10 @@ export interface EnvConfig {
   /** apiUrl has no trailing slash. */
   github?: { token: string; apiUrl?: string };
   kubeconfig?: string;
+  /** HOME, where ~/.kube/config is looked for. */
+  home?: string;
+  /** Running in a Kubernetes pod (KUBERNETES_SERVICE_HOST and _PORT set). */
+  inCluster?: boolean;
   /** FIRELANE_CONSOLE=1, or no Slack and no Teams credentials */
   consoleEnabled: boolean;
   /** no Slack and no Teams credentials (then HOST defaults to 127.0.0.1) */

@@ -17,6 +17,8 @@ export function show(value: unknown): string {
 export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 export const SERVICE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** An environment under a service (the --env flag's value). */
+export const ENVIRONMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 export const CHANNEL_PREFIX = /^[a-z0-9][a-z0-9-_]{0,19}$/;
 export const GITHUB_REPO = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/(?!\.\.?$)[A-Za-z0-9._-]{1,100}$/;
 

@@ -36,7 +36,7 @@ interface Def {
 const defOf = (schema: Schema) => schema._zod.def as unknown as Def;
 
 /** Placeholders for the keys of records, as the doc writes them. A new record needs one here. */
-const RECORD_PLACEHOLDERS: Record<string, string> = { services: '<name>', approvals: '<environment>' };
+const RECORD_PLACEHOLDERS: Record<string, string> = { services: '<name>', 'services.<name>.environments': '<environment>', approvals: '<environment>' };
 const SEV = '<sev>';
 
 interface KeyInfo {
@@ -206,7 +206,10 @@ const parse = (data: unknown) => parseFileConfig(typeof data === 'string' ? data
 
 /** A doc key path made concrete for MINIMAL: placeholders become its service, environment, severity. */
 const concrete = (keyPath: string, sev: string = 'sev0', service = 'svc') =>
-  keyPath.replace('<name>', service).replace('<environment>', 'production').replace(SEV, sev);
+  keyPath.replace('<name>', service).replace('environments.<environment>', `environments.${ENVIRONMENT}`).replace('<environment>', 'production').replace(SEV, sev);
+/** The environment of the example's service whose keys the default checks read. */
+const ENVIRONMENT = 'eu';
+const ENVIRONMENT_KEYS = 'services.<name>.environments.<environment>.';
 
 const isDuration = (keyPath: string) => SCHEMA_KEYS.get(keyPath)?.core === duration;
 
@@ -260,7 +263,7 @@ function expectedDefault(row: Row): Expected {
 }
 
 /** Leaf rows whose default is computed or too long for a cell; each has its own test below. */
-const PROSE_DEFAULTS = new Set(['services.<name>.kubernetes.canaryInterval', 'incidents.playbooks.<sev>']);
+const PROSE_DEFAULTS = new Set(['services.<name>.kubernetes.canaryInterval', 'incidents.playbooks.<sev>', ...LEAVES.filter((k) => k.startsWith(ENVIRONMENT_KEYS))]);
 
 function withoutKey(data: unknown, concretePath: string): unknown {
   const copy = structuredClone(data) as Record<string, unknown>;
@@ -414,6 +417,27 @@ describe('docs/configuration.md', () => {
     const durations = [...row.defaultText.matchAll(/`(\d+[smhd])`/g)].map((m) => parseDuration(m[1]!));
     expect(durations).toEqual([k.healthCheck.windowMs, Math.floor(k.healthCheck.windowMs / k.kubernetes!.canarySteps.length)]);
     expect(row.defaultText).toContain(`/ ${k.kubernetes!.canarySteps.length} steps`);
+  });
+
+  it("describes an environment's keys as the service's own unless given (merged over them)", () => {
+    const service = {
+      kubernetes: { context: 'prod', namespace: 'ns', deployment: 'app', container: 'c', image: 'registry.example/app', strategy: 'canary', service: 'svc', canarySteps: [50, 100], canaryInterval: '1m' },
+      healthCheck: { url: 'http://app/healthz', window: '2m' },
+    };
+    const leaves = LEAVES.filter((k) => k.startsWith(ENVIRONMENT_KEYS));
+    for (const keyPath of leaves) expect(rowOf(keyPath).defaultText, keyPath).toBe("the service's");
+    const config = parse({ services: { svc: { ...service, environments: { eu: { kubernetes: { context: 'eu' } } } } }, approvals: { production: { approvers: ['u1'] }, eu: { approvers: ['u1'] } } });
+    const own = config.services.svc!;
+    const eu = own.environments!.eu!;
+    expect(eu.kubernetes).toEqual({ ...own.kubernetes, context: 'eu' });
+    expect(eu.healthCheck).toEqual(own.healthCheck);
+    // Every documented key of an environment is one the merge carries over.
+    for (const keyPath of leaves) {
+      const serviceKey = keyPath.slice(ENVIRONMENT_KEYS.length);
+      const inherited = serviceKey === 'kubernetes.context' ? 'eu' : configValue(config, `services.svc.${serviceKey}`, isDuration(keyPath));
+      expect(inherited, keyPath).toBeDefined();
+      expect(configValue(config, `services.svc.environments.eu.${serviceKey}`, isDuration(keyPath)), keyPath).toEqual(inherited);
+    }
   });
 
   it('lists the built-in playbooks as they are', () => {

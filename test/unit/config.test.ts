@@ -246,6 +246,13 @@ describe('parseFileConfig: errors (file, key path, reason; one line)', () => {
     ['approvals:\n  production: { approvers: [U1], required: 0 }\n', 'firelane.yaml: approvals.production.required: 0 is not a number of approvals (at least 1)'],
     ['approvals:\n  production: { approvers: [U1], allowSelfApproval: yes }\n', 'firelane.yaml: approvals.production.allowSelfApproval: "yes" is not true or false'],
     ['approvals:\n  production: { approvers: [U1], expiresAfter: 30 minutes }\n', 'firelane.yaml: approvals.production.expiresAfter: "30 minutes" is not a duration (use 90s, 15m, 2h)'],
+    [`services:\n  p:\n    kubernetes: { ${KUBE} }\n    environments:\n      staging: { kubernetes: { context: stg } }\n`, 'firelane.yaml: services.p.environments.staging: no approvals.staging guards this target: add approvals.staging with its approvers'],
+    [`services:\n  p:\n    kubernetes: { ${KUBE} }\n    environments:\n      production: { kubernetes: { context: stg } }\n`, "firelane.yaml: services.p.environments.production: production is the service's own kubernetes target: set it under kubernetes, not environments"],
+    [`services:\n  p:\n    environments:\n      staging: { kubernetes: { namespace: a, deployment: b, container: c } }\napprovals:\n  staging: { approvers: [U1] }\n`, "firelane.yaml: services.p.environments.staging.kubernetes.image: required (the service's kubernetes has none to merge over)"],
+    [`services:\n  p:\n    environments:\n      staging: { healthCheck: { window: 1m } }\napprovals:\n  staging: { approvers: [U1] }\n`, 'firelane.yaml: services.p.environments.staging: no kubernetes target: give this environment a kubernetes mapping, or the service one to merge over'],
+    [`services:\n  p:\n    kubernetes: { ${KUBE} }\n    environments:\n      staging: { kubernetes: { strategy: canary } }\napprovals:\n  staging: { approvers: [U1] }\n`, 'firelane.yaml: services.p.environments.staging.kubernetes.service: required for the canary strategy (the Service in front of the pods)'],
+    [`services:\n  p:\n    kubernetes: { ${KUBE} }\n    environments:\n      staging: { kubernetes: { cluster: x } }\n`, 'firelane.yaml: services.p.environments.staging.kubernetes.cluster: unknown key'],
+    [`services:\n  p:\n    kubernetes: { ${KUBE} }\n    environments:\n      "eu west": {}\n`, 'firelane.yaml: services.p.environments."eu west": invalid environment name (letters, digits, "_", "." and "-", starting with a letter or digit, at most 63 characters)'],
   ])('%j', (yaml, expected) => {
     expect(fileError(yaml)).toBe(expected);
   });
