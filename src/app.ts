@@ -33,6 +33,10 @@ import { createReminderJobs } from './jobs/reminder-jobs.js';
 import { startReminderTicker } from './jobs/reminder-tick.js';
 import { createPostmortemJobs } from './jobs/postmortem-jobs.js';
 import { createDeployJobs, type DeployJobOptions } from './jobs/deploy-jobs.js';
+import { createDeployEscalationJobs } from './jobs/deploy-escalation.js';
+import { findKubeConfig, type KubeConfigSources } from './adapters/k8s/kube-config-sources.js';
+import { environmentTarget, targetEnvironments } from './config/environments.js';
+import type { KubernetesTarget } from './config/types.js';
 import { createReconcileJobs, enqueueReconcile, reconcileWhenBuried } from './jobs/reconcile-deploys.js';
 import type { Cluster } from './ports/cluster.js';
 import { createWorker, type Worker, type WorkerOptions } from './jobs/worker.js';
@@ -71,8 +75,10 @@ export interface Firelane {
   worker: Worker;
   metrics: Metrics;
   consoleChat: ConsoleChat;
-  /** The built-in simulated cluster, when deploys go to it (local console without Kubernetes). */
+  /** The built-in simulated cluster, when deploys go to it (local mode without Kubernetes). */
   simulated?: SimulatedCluster;
+  /** Why there is no cluster, when there is none (deploys are refused with it). */
+  clusterProblem?: string;
   server: Server;
   listen(port: number, host: string): Promise<AddressInfo>;
   /** Stops taking requests, lets running jobs finish (or leaves them to be requeued), closes the database. */
@@ -84,17 +90,20 @@ export interface Firelane {
 // (bench/RESULTS.md, section 6).
 const loadKube = () => import('./adapters/k8s/kube-cluster.js');
 
-/** The real cluster when a service deploys to Kubernetes and a kubeconfig (or in-cluster account) is there. */
-async function connectCluster(config: Config, logger: Logger, metrics: Metrics): Promise<Cluster | undefined> {
-  if (!Object.values(config.file.services).some((service) => service.kubernetes)) return undefined;
+/** Every Kubernetes target of the config (each service's environments). */
+const allTargets = (file: FileConfig): KubernetesTarget[] =>
+  Object.values(file.services).flatMap((service) => targetEnvironments(service).map((environment) => environmentTarget(service, environment)!.kubernetes));
+
+/**
+ * The real cluster when a service deploys to Kubernetes and a kubeconfig (or in-cluster account) is
+ * there; otherwise why not, which /deploy and /rollback then answer with.
+ */
+async function connectCluster(config: Config, sources: KubeConfigSources, metrics: Metrics): Promise<{ cluster: Cluster } | { problem: string }> {
+  if (allTargets(config.file).length === 0) return { problem: 'no service has a kubernetes target in firelane.yaml' };
   const { createKubeCluster, kubeConfigProblem } = await loadKube();
-  const options = config.env.kubeconfig ? { kubeconfig: config.env.kubeconfig } : {};
-  const problem = kubeConfigProblem(options);
-  if (problem) {
-    logger.warn(`kubernetes: off: ${problem}; /deploy and /rollback will say so`);
-    return undefined;
-  }
-  return createKubeCluster({ ...options, onUpstreamError: (status) => metrics.upstreamErrors.inc({ service: 'kubernetes', status }) });
+  const problem = kubeConfigProblem(sources);
+  if (problem) return { problem };
+  return { cluster: createKubeCluster({ ...sources, onUpstreamError: (status) => metrics.upstreamErrors.inc({ service: 'kubernetes', status }) }) };
 }
 
 /** Who the console's user switcher offers: the configured approvers and responders that are console names, and two defaults. */
@@ -127,12 +136,14 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   const { logger } = options;
   const clock = options.clock ?? systemClock;
   const env = options.config.env;
-  // The console with no reachable Kubernetes deploys to the built-in simulated cluster; with no
-  // firelane.yaml either (a fresh clone), demo services and approvers make every command work.
-  const simulate = !options.cluster && env.consoleEnabled && (await loadKube()).kubeConfigProblem(env.kubeconfig ? { kubeconfig: env.kubeconfig } : {}) !== undefined;
+  // Local mode (no chat or sign-in credentials) with no Kubernetes configuration at all deploys to the
+  // built-in simulated cluster; with no firelane.yaml either (a fresh clone), demo services and
+  // approvers make every command work. Anywhere else, a missing cluster is a refusal with its reason.
+  const kubeSources: KubeConfigSources = { ...(env.kubeconfig && { kubeconfig: env.kubeconfig }), ...(env.home && { home: env.home }), ...(env.inCluster && { inCluster: true }) };
+  const simulate = !options.cluster && env.localMode && !findKubeConfig(kubeSources);
   const config: Config = simulate && options.config.source === BUILT_IN_SOURCE ? { ...options.config, file: withLocalDemo(options.config.file) } : options.config;
   const simulated = simulate ? createSimulatedCluster({ clock }) : undefined;
-  for (const service of Object.values(config.file.services)) if (simulated && service.kubernetes) simulated.seedService(service.kubernetes);
+  for (const target of simulated ? allTargets(config.file) : []) simulated!.seedService(target);
   const db = openDatabase(env.databasePath);
   // While chat requests come in or reminder ticks write, WAL checkpoints (an fsync each) run on a thread, not in a commit here.
   const checkpointer = env.databasePath === ':memory:' ? undefined : createCheckpointer(db, env.databasePath, logger);
@@ -147,9 +158,12 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   let notifyConsole: (roomId: string) => void = () => {};
   const consoleChat = createConsoleChat(db, clock, { onChange: (roomId) => notifyConsole(roomId) });
   const chats: Record<string, ChatPort> = { console: consoleChat.chat };
-  const cluster = options.cluster ?? simulated ?? (await connectCluster(config, logger, metrics));
+  const connected = (options.cluster ?? simulated) ? undefined : await connectCluster(config, kubeSources, metrics);
+  if (connected && 'problem' in connected && allTargets(config.file).length > 0) logger.warn(`kubernetes: off: ${connected.problem}; /deploy and /rollback will say so`);
+  const cluster = options.cluster ?? simulated ?? (connected && 'cluster' in connected ? connected.cluster : undefined);
+  const clusterProblem = connected && 'problem' in connected ? connected.problem : undefined;
   const git = options.git ?? (env.github && (await import('./adapters/github/github-host.js')).createGitHubHost({ token: env.github.token, ...(env.github.apiUrl && { baseUrl: env.github.apiUrl }), logger: logger.child({ component: 'github' }), onUpstreamError: (status) => metrics.upstreamErrors.inc({ service: 'github', status }) }));
-  const commandDeps = { store, clock, config: config.file, ...(cluster && { cluster }), ...(git && { git }) };
+  const commandDeps = { store, clock, config: config.file, ...(cluster && { cluster }), ...(clusterProblem && { clusterProblem }), ...(git && { git }) };
   const router = createRouter(commandDeps, [...COMMAND_FAMILIES], logger);
   const routes: Record<string, RouteHandler> = {};
   // Chat requests being acknowledged right now: jobs yield to them (WorkerOptions.busy), and the
@@ -244,7 +258,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   let ticker: { stop(): void } | undefined;
   worker = createWorker({
     store: store.jobs,
-    handlers: { ...createIncidentJobs(jobDeps), ...createPlaybookJobs({ store, chats }), ...createReminderJobs(jobDeps), ...createPostmortemJobs({ store, chats }), ...createDeployJobs({ ...jobDeps, ...options.deploy, ...(cluster && { cluster }), ...(git && { git }) }), ...createGitHubDeployJobs({ ...jobDeps, ...(git && { git }) }), ...createReconcileJobs({ ...jobDeps, ...(cluster && { cluster }) }), ...createHotfixJobs({ ...jobDeps, ...(git && { git }) }) },
+    handlers: { ...createIncidentJobs(jobDeps), ...createPlaybookJobs({ store, chats }), ...createReminderJobs(jobDeps), ...createPostmortemJobs({ store, chats }), ...createDeployJobs({ ...jobDeps, ...options.deploy, ...(cluster && { cluster }), ...(git && { git }) }), ...createDeployEscalationJobs({ ...jobDeps, ...(cluster && { cluster }) }), ...createGitHubDeployJobs({ ...jobDeps, ...(git && { git }) }), ...createReconcileJobs({ ...jobDeps, ...(cluster && { cluster }) }), ...createHotfixJobs({ ...jobDeps, ...(git && { git }) }) },
     logger,
     metrics,
     now: () => clock.now(),
@@ -278,6 +292,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     metrics,
     consoleChat,
     ...(simulated && { simulated }),
+    ...(clusterProblem && { clusterProblem }),
     server,
     listen(port, host) {
       return new Promise((resolve, reject) => {

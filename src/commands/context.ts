@@ -14,6 +14,8 @@ export interface CommandDeps {
   config: FileConfig;
   /** Kubernetes, when connected: /deploy and /rollback refuse without it. */
   cluster?: Cluster;
+  /** Why there is no cluster (no kubeconfig found, unreadable…), for that refusal. */
+  clusterProblem?: string;
   /** GitHub, when GITHUB_TOKEN is set: /hotfix refuses without it. */
   git?: GitHost;
 }

@@ -1,17 +1,19 @@
 // Deploy and rollback requests: states, the plan an approval binds to, and the pure approval rules.
 //
 //   pending ──approve (enough)──▶ approved ──▶ executing ──▶ succeeded | failed | rolled_back
+//      │                            │   │         └──a rollback of it approved──▶ superseded
 //      │                            │   └─(reconciled at start-up: never started, or changed by hand)──▶ failed
 //      ├──reject──▶ rejected        └──cluster changed since the card──▶ void
 //      ├──expiry──▶ expired
+//      ├──another request changed the target first──▶ superseded
 //      └──plan cannot be made (no deployment, no such revision)──▶ void
 
-export const REQUEST_STATUSES = ['pending', 'approved', 'executing', 'succeeded', 'failed', 'rolled_back', 'rejected', 'expired', 'void'] as const;
+export const REQUEST_STATUSES = ['pending', 'approved', 'executing', 'succeeded', 'failed', 'rolled_back', 'superseded', 'rejected', 'expired', 'void'] as const;
 export type RequestStatus = (typeof REQUEST_STATUSES)[number];
 
 /** Approved or executing: the request holds its service's rollout lock. */
 export const RUNNING_STATUSES = ['approved', 'executing'] as const satisfies readonly RequestStatus[];
-export const FINAL_STATUSES = ['succeeded', 'failed', 'rolled_back', 'rejected', 'expired', 'void'] as const satisfies readonly RequestStatus[];
+export const FINAL_STATUSES = ['succeeded', 'failed', 'rolled_back', 'superseded', 'rejected', 'expired', 'void'] as const satisfies readonly RequestStatus[];
 
 export type RequestKind = 'deploy' | 'rollback';
 /** The same names as the config's strategies. */
@@ -31,6 +33,15 @@ export interface ImageTarget {
   /** Without a tag: a deploy sets `<image>:<version>`. */
   image: string;
 }
+
+/** The Deployment an environment of a service points at (context absent: the kubeconfig's current one). */
+export interface TargetRef {
+  context?: string;
+  namespace: string;
+  deployment: string;
+}
+
+export const targetText = (t: TargetRef) => `${t.context ? `${t.context}: ` : ''}${t.namespace}/${t.deployment}`;
 
 export interface Approval {
   by: string;
@@ -107,6 +118,10 @@ export interface DeployRequest {
   /** Go/no-go facts from GitHub (deploys of services with a repo, when GitHub is set up). */
   facts: GoNoGo | null;
   githubDeploymentId: number | null;
+  /** The Deployment the environment pointed at when the request was made (null on requests older than environments). */
+  whereTo: TargetRef | null;
+  /** A rollback of this request (REQ-n): it returns the target to what ran before that request. */
+  undoes: number | null;
 }
 
 export const requestKey = (id: number) => `REQ-${id}`;
@@ -118,6 +133,48 @@ export function parseRequestKey(text: string): number | undefined {
 
 /** A container image tag, as the OCI distribution spec allows it. */
 export const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/**
+ * Tags that name whatever was pushed last: an approval of one would not say what runs (it can move
+ * between the click and the pull). Refused; a version tag or a digest says exactly what runs.
+ */
+const MOVING_TAGS = new Set(['latest', 'stable', 'edge', 'nightly', 'main', 'master', 'dev', 'develop', 'head', 'current', 'next', 'canary', 'beta', 'alpha', 'snapshot', 'release', 'prod', 'production', 'staging']);
+
+/** What `/deploy` takes as the version: a tag, a digest (`@sha256:…` or `sha256:…`), or a tag pinned by its digest (`v2@sha256:…`). */
+export type Version = { tag: string; digest?: string } | { tag?: undefined; digest: string };
+
+/** The version as typed, or why it is not one (plain words). */
+export function parseVersion(text: string): { version: Version } | { problem: string } {
+  const at = text.indexOf('@');
+  const tagPart = at === -1 ? (DIGEST.test(text) ? '' : text) : text.slice(0, at);
+  const digest = at === -1 ? (DIGEST.test(text) ? text : undefined) : text.slice(at + 1);
+  if (digest !== undefined && !DIGEST.test(digest)) return { problem: `"${digest}" is not an image digest (sha256: and 64 lowercase hex digits)` };
+  if (tagPart === '') return { version: { digest: digest! } };
+  if (!IMAGE_TAG.test(tagPart)) return { problem: `"${tagPart}" is not an image tag: letters, digits, "_", "." and "-", at most 128, not starting with "." or "-"` };
+  if (digest === undefined && MOVING_TAGS.has(tagPart.toLowerCase())) {
+    return { problem: `"${tagPart}" is a moving tag: what it names can change between the approval and the rollout. Deploy a version tag (e.g. v2.1.1) or a digest (@sha256:…)` };
+  }
+  return { version: digest === undefined ? { tag: tagPart } : { tag: tagPart, digest } };
+}
+
+/** The version as stored on a request and shown: `v2.1.1`, `v2.1.1@sha256:…` or `@sha256:…`. */
+export const versionText = (v: Version) => `${v.tag ?? ''}${v.digest ? `@${v.digest}` : ''}`;
+
+/** The image a deploy of `version` (as stored) sets: `<image>:<tag>`, `<image>@<digest>` or both. */
+export function imageOf(image: string, version: string): string {
+  const parsed = parseVersion(version);
+  // Stored versions were parsed before; anything else is used as a tag, as before digests.
+  if (!('version' in parsed)) return `${image}:${version}`;
+  const v = parsed.version;
+  return `${image}${v.tag !== undefined ? `:${v.tag}` : ''}${v.digest ? `@${v.digest}` : ''}`;
+}
+
+/** The tag of a stored version, which is what GitHub knows the version by (a digest alone has none). */
+export function versionTag(version: string): string | undefined {
+  const parsed = parseVersion(version);
+  return 'version' in parsed ? parsed.version.tag : undefined;
+}
 
 export const isFinal = (status: RequestStatus) => (FINAL_STATUSES as readonly RequestStatus[]).includes(status);
 export const isRunning = (status: RequestStatus) => (RUNNING_STATUSES as readonly RequestStatus[]).includes(status);
@@ -147,6 +204,8 @@ export function notPendingText(request: DeployRequest): string {
       return `${key} expired before it was approved; ask again with a new request.`;
     case 'void':
       return `${key} is void${request.reason ? `: ${request.reason}` : ''}.`;
+    case 'superseded':
+      return `${key} is superseded${request.reason ? `: ${request.reason}` : ''}; its buttons change nothing.`;
     default:
       return `${key} is ${request.status}.`;
   }
@@ -222,6 +281,26 @@ export interface ClusterView {
 export type PlanOutcome = { plan: DeployPlan } | { problem: string };
 
 /**
+ * The plan of a rollback that undoes `undone`: from what it deploys back to what ran before it
+ * (blue-green: back to the colour that was live). Made from its plan, not from the cluster, which
+ * may be in the middle of that deploy.
+ */
+export function undoPlan(undone: DeployRequest): PlanOutcome {
+  const p = undone.plan;
+  if (!p) return { problem: `${requestKey(undone.id)} has no plan, so what ran before it is unknown` };
+  return {
+    plan: {
+      fromRevision: undone.resultRevision ?? 0,
+      fromImage: p.toImage,
+      toImage: p.fromImage,
+      toRevision: p.fromRevision,
+      ...(p.slots && { slots: { from: p.slots.to, to: p.slots.from } }),
+      ...(p.replicas !== undefined && { replicas: p.replicas }),
+    },
+  };
+}
+
+/**
  * Blue-green: a deploy sets the idle colour's image and switches the Service to it; a rollback
  * switches back to the idle colour as it is (it still runs what was live before).
  */
@@ -238,7 +317,7 @@ function makeBlueGreenPlan(request: DeployRequest, k: ImageTarget, view: Cluster
   if (colours.idle.image === null) return { problem: `the deployment ${k.namespace}/${idle} has no container named ${request.container}` };
   const base = { fromRevision: view.revision, fromImage: view.image, toRevision: null, slots: { from: colours.live, to: idleSlot }, ...(view.replicas !== undefined && { replicas: view.replicas }) };
   if (request.kind === 'deploy') {
-    const toImage = `${k.image}:${request.target ?? ''}`;
+    const toImage = imageOf(k.image, request.target ?? '');
     if (toImage === view.image) return { problem: `${request.service} already runs ${toImage} (${colours.live} is live)` };
     return { plan: { ...base, toImage } };
   }
@@ -261,7 +340,7 @@ export function makePlan(request: DeployRequest, k: ImageTarget, view: ClusterVi
   if (view.image === null) return { problem: `the deployment ${where} has no container named ${request.container}` };
   const from = { fromRevision: view.revision, fromImage: view.image, ...(view.replicas !== undefined && { replicas: view.replicas }) };
   if (request.kind === 'deploy') {
-    const toImage = `${k.image}:${request.target ?? ''}`;
+    const toImage = imageOf(k.image, request.target ?? '');
     if (toImage === view.image) return { problem: `${request.service} already runs ${toImage}` };
     return { plan: { ...from, toImage, toRevision: null } };
   }

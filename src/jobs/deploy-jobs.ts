@@ -4,11 +4,12 @@
 // has not happened.
 import type { Logger } from 'pino';
 import type { FileConfig } from '../config.js';
-import { makePlan, planStillHolds, requestKey, type ClusterView, type DeployPlan, type DeployRequest } from '../domain/deploy-request.js';
+import { makePlan, planStillHolds, requestKey, targetText, undoPlan, versionTag, type ClusterView, type DeployRequest, type PlanOutcome } from '../domain/deploy-request.js';
 import { DEFAULT_HEALTH_WINDOW_MS } from '../config/defaults.js';
 import {
   changeRequest,
   EXECUTE_REQUEST,
+  executeJobStates,
   EXPIRE_REQUEST,
   PREPARE_REQUEST,
   prepareJobKey,
@@ -21,7 +22,11 @@ import type { ChatPort } from '../ports/chat.js';
 import type { Clock } from '../ports/clock.js';
 import type { Cluster } from '../ports/cluster.js';
 import type { Store } from '../ports/store.js';
-import { createDeployRun } from './deploy-run.js';
+import { createDeployRun, Superseded } from './deploy-run.js';
+import { runRestore } from './strategies/restore.js';
+import { requestTarget } from '../config/environments.js';
+import type { KubernetesTarget } from '../config/types.js';
+import { targetRefOf } from '../commands/deploy/new-request.js';
 import { readGoNoGo, repoOf } from './github-deploys.js';
 import type { GitHost } from '../ports/git-host.js';
 import { planTarget, readClusterView, readNow } from './deploy-targets.js';
@@ -72,7 +77,17 @@ export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
   const policyOf = (r: DeployRequest) => (Object.hasOwn(config.approvals, r.environment) ? config.approvals[r.environment] : undefined);
-  const kubernetesOf = (r: DeployRequest) => (Object.hasOwn(config.services, r.service) ? config.services[r.service]?.kubernetes : undefined);
+  const environmentOf = (r: DeployRequest) => requestTarget(config, r.service, r.environment);
+  /** The environment's target now, or why the request may not use it (gone, or pointed elsewhere since the card). */
+  const checkedTarget = (r: DeployRequest): { k: KubernetesTarget } | { problem: string } => {
+    const k = environmentOf(r)?.kubernetes;
+    if (!k) return { problem: `${r.service} has no kubernetes target in ${r.environment} in firelane.yaml any more` };
+    const now = targetRefOf(k);
+    if (r.whereTo && targetText(r.whereTo) !== targetText(now)) {
+      return { problem: `${r.environment} of ${r.service} points at ${targetText(now)} in firelane.yaml now, not ${targetText(r.whereTo)} as on the card` };
+    }
+    return { k };
+  };
   const byFirelane = (r: DeployRequest) => ({ actor: FIRELANE, platform: r.platform });
 
   function load(payload: Record<string, unknown>): { request: DeployRequest; chat: ChatPort } {
@@ -104,19 +119,25 @@ export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler
     async [PREPARE_REQUEST](payload, { step }) {
       const { request, chat } = load(payload);
       if (request.status === 'pending' && !request.plan) {
-        const k = kubernetesOf(request);
-        let outcome: { plan: DeployPlan } | { problem: string };
-        if (!k) outcome = { problem: `${request.service} has no kubernetes target in firelane.yaml any more` };
-        else {
+        const target = checkedTarget(request);
+        let outcome: PlanOutcome;
+        if ('problem' in target) outcome = target;
+        else if (request.undoes !== null) {
+          // Undoing a deploy: back to what ran before it, whatever the cluster is in the middle of.
+          const undone = store.deploys.get(request.undoes);
+          outcome = undone ? undoPlan(undone) : { problem: `${requestKey(request.undoes)} does not exist` };
+        } else {
           const kube = needCluster();
-          const view = await step('read-cluster', async (): Promise<ClusterView> => readClusterView(kube, k, request.strategy, request.container));
-          outcome = makePlan(request, k, view);
+          const view = await step('read-cluster', async (): Promise<ClusterView> => readClusterView(kube, target.k, request.strategy, request.container));
+          outcome = makePlan(request, target.k, view);
         }
         const service = config.services[request.service];
         const repo = repoOf(deps.git, service);
+        // GitHub knows a version by its tag; a digest alone names no commit.
+        const tag = request.target === null ? undefined : versionTag(request.target);
         const facts =
-          'plan' in outcome && request.kind === 'deploy' && repo && request.target
-            ? await step('github-facts', async () => readGoNoGo(deps.git!, repo, service!, request.target!, outcome.plan.fromImage))
+          'plan' in outcome && request.kind === 'deploy' && repo && tag
+            ? await step('github-facts', async () => readGoNoGo(deps.git!, repo, service!, tag, outcome.plan.fromImage))
             : undefined;
         change(request, {
           from: ['pending'],
@@ -167,20 +188,32 @@ export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler
       const chat = loaded.chat;
       let request = loaded.request;
       const key = requestKey(request.id);
-      const k = kubernetesOf(request);
+      const target = checkedTarget(request);
       const plan = request.plan;
       if (!plan) throw new PermanentJobError(`${key} has no plan`);
-      if (!k) {
-        if (request.status === 'approved') change(request, { from: ['approved'], patch: { status: 'void', reason: `${request.service} has no kubernetes target in firelane.yaml any more`, finishedAt: clock.now() }, action: 'void' });
+      if ('problem' in target) {
+        if (request.status === 'approved') change(request, { from: ['approved'], patch: { status: 'void', reason: target.problem, finishedAt: clock.now() }, action: 'void', timeline: `${key} is void: ${target.problem}` });
         return;
       }
+      const k = target.k;
       const kube = needCluster();
+      const undone = request.undoes === null ? undefined : store.deploys.get(request.undoes);
+      // The deploy being undone stops at its next look (it is superseded); its changes and ours must not interleave.
+      if (undone && executeJobStates(store, undone.id).includes('running')) throw new RetryLater(`${requestKey(undone.id)} is stopping`, 200);
       // A watch enqueued by the start-up reconcile (jobs/reconcile-deploys): the change is already in
       // the cluster at this revision; only follow the rollout (setting the image or undoing again could
       // start another rollout).
       const watched = typeof payload[WATCH_REVISION] === 'number' ? { revision: payload[WATCH_REVISION] } : undefined;
 
-      if (request.status === 'approved' && !watched) {
+      if (request.status === 'approved' && undone) {
+        change(request, {
+          from: ['approved'],
+          patch: { status: 'executing', startedAt: clock.now() },
+          action: 'started',
+          timeline: `${key} rollback started: ${request.service} back to ${plan.toImage}, what ran before ${requestKey(undone.id)}`,
+        });
+        request = store.deploys.get(request.id)!;
+      } else if (request.status === 'approved' && !watched) {
         // The approval was for the plan on the card: re-read the cluster before changing anything.
         const seen = await step('check', async () => readNow(kube, k, plan, request.container));
         const live = planTarget(k, plan);
@@ -206,14 +239,20 @@ export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler
 
       const run = createDeployRun({
         store, clock, logger, kube, request, plan, k, step, sleep, pollIntervalMs, healthIntervalMs, rolloutTimeoutMs, healthProbeTimeoutMs,
-        health: config.services[request.service]?.healthCheck ?? { windowMs: DEFAULT_HEALTH_WINDOW_MS },
+        health: environmentOf(request)?.healthCheck ?? { windowMs: DEFAULT_HEALTH_WINDOW_MS },
         // A card that cannot be updated must not stop the rollout being followed.
         render: (shown) => render(chat, request.id, shown).catch((error: unknown) => logger.warn({ err: error, request: key }, 'could not update the deploy card')),
       });
       const startedAt = request.startedAt ?? clock.now();
-      if (plan.slots) return runBlueGreen(run, startedAt);
-      if (request.strategy === 'canary' && request.kind === 'deploy' && !watched) return runCanary(run);
-      return runRolling(run, startedAt, watched);
+      try {
+        if (undone) return await runRestore(run, undone, startedAt);
+        if (plan.slots) return await runBlueGreen(run, startedAt);
+        if (request.strategy === 'canary' && request.kind === 'deploy' && !watched) return await runCanary(run);
+        return await runRolling(run, startedAt, watched);
+      } catch (error) {
+        if (!(error instanceof Superseded)) throw error;
+        logger.info({ request: key, reason: error.message }, 'stopped following the rollout: the request was superseded');
+      }
     },
   };
 }

@@ -2,7 +2,7 @@
 // (a retry or a restart repeats only what has not happened), and the ways it ends. The strategies
 // (jobs/strategies/*) decide what to change; this decides how a change is recorded and shown.
 import type { Logger } from 'pino';
-import type { KubernetesTarget } from '../config/types.js';
+import type { HealthCheck, KubernetesTarget } from '../config/types.js';
 import { changeRequest, type RequestChange } from '../commands/deploy/change-request.js';
 import type { RolloutShown } from '../commands/deploy/deploy-card.js';
 import { requestKey, type DeployPlan, type DeployRequest } from '../domain/deploy-request.js';
@@ -25,6 +25,16 @@ function isPermanent(error: unknown): boolean {
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+/**
+ * The request is no longer executing (a rollback superseded it): its execution stops where it is,
+ * changes nothing more and reports nothing; the job ends quietly.
+ */
+export class Superseded extends Error {}
+
+/** Job key of the escalation of a request whose rollout (or rollback) left its target broken. */
+export const escalateJobKey = (id: number) => `deploy-escalate:${id}`;
+export const ESCALATE_REQUEST = 'deploy.escalate';
+
 export interface DeployRunDeps {
   store: Store;
   clock: Clock;
@@ -34,7 +44,7 @@ export interface DeployRunDeps {
   plan: DeployPlan;
   k: KubernetesTarget;
   step: JobContext['step'];
-  health: { url?: string; windowMs: number };
+  health: HealthCheck;
   pollIntervalMs: number;
   healthIntervalMs: number;
   rolloutTimeoutMs: number;
@@ -50,7 +60,7 @@ export interface DeployRun {
   readonly k: KubernetesTarget;
   readonly kube: Cluster;
   readonly step: JobContext['step'];
-  readonly health: { url?: string; windowMs: number };
+  readonly health: HealthCheck;
   readonly key: string;
   readonly logger: Logger;
   /** `kubernetes.io/change-cause` of the request's changes: names the request, requester and approvers. */
@@ -63,7 +73,8 @@ export interface DeployRun {
   verify(target: DeploymentTarget, name: string, windowMs: number, what?: string): Promise<HealthResult>;
   /** The time now, kept as a step: the same after a restart. */
   mark(name: string): Promise<number>;
-  finish(status: 'succeeded' | 'failed', reason: string | null, resultRevision: number | null, timeline?: string): void;
+  /** `escalate`: the target is left broken (a rollback failed); people must act now. */
+  finish(status: 'succeeded' | 'failed', reason: string | null, resultRevision: number | null, timeline?: string, options?: { escalate?: boolean }): void;
   rolledBack(reason: string, resultRevision: number | null, timeline: string): void;
   /** Records a step of the rollout on the incident's timeline and re-renders the card. */
   note(action: string, timeline: string): void;
@@ -74,7 +85,12 @@ export function createDeployRun(deps: DeployRunDeps): DeployRun {
   const key = requestKey(request.id);
   const approvers = request.approvals.map((a) => a.by).join(', ');
   const changeCause = `firelane ${key}: ${request.kind} ${request.service} to ${plan.toImage}${plan.toRevision !== null ? ` (revision ${plan.toRevision})` : ''}; requested by ${request.requester}, approved by ${approvers}`;
-  const watch = (target: DeploymentTarget, pollIntervalMs = deps.pollIntervalMs) => ({ kube, target, clock, sleep: deps.sleep, pollIntervalMs });
+  /** Throws Superseded once the request no longer executes: checked before each change and each poll. */
+  const ensureExecuting = () => {
+    const now = store.deploys.get(request.id);
+    if (now?.status !== 'executing') throw new Superseded(`${key} is ${now?.status ?? 'gone'}${now?.reason ? `: ${now.reason}` : ''}`);
+  };
+  const watch = (target: DeploymentTarget, pollIntervalMs = deps.pollIntervalMs) => ({ kube, target, clock, sleep: deps.sleep, pollIntervalMs, ensureExecuting });
   let shown = '';
   const show = async (progress: RolloutShown) => {
     const text = JSON.stringify(progress);
@@ -98,6 +114,7 @@ export function createDeployRun(deps: DeployRunDeps): DeployRun {
     mark,
 
     async attempt(name, fn) {
+      ensureExecuting();
       try {
         return { ok: true, value: await step(name, fn) };
       } catch (error) {
@@ -123,15 +140,18 @@ export function createDeployRun(deps: DeployRunDeps): DeployRun {
       );
     },
 
-    finish(status, reason, resultRevision, timeline) {
+    finish(status, reason, resultRevision, timeline, options = {}) {
       const what = plan.toImage;
-      change({
-        from: ['executing'],
-        patch: { status, reason, finishedAt: clock.now(), resultRevision },
-        action: status,
-        timeline:
-          timeline ??
-          (status === 'succeeded' ? `${key} succeeded: ${request.service} runs ${what}${resultRevision !== null ? ` (revision ${resultRevision})` : ''}` : `${key} failed: ${reason}`),
+      store.transaction(() => {
+        const finished = change({
+          from: ['executing'],
+          patch: { status, reason, finishedAt: clock.now(), resultRevision },
+          action: status,
+          timeline:
+            timeline ??
+            (status === 'succeeded' ? `${key} succeeded: ${request.service} runs ${what}${resultRevision !== null ? ` (revision ${resultRevision})` : ''}` : `${key} failed: ${reason}`),
+        });
+        if (finished && options.escalate) store.jobs.enqueue({ kind: ESCALATE_REQUEST, key: escalateJobKey(request.id), payload: { requestId: request.id } });
       });
     },
 

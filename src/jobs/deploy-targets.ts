@@ -6,7 +6,7 @@
 //               the Service `service` selects the live one through `slot`
 //   canary      `deployment`, plus `<deployment>-canary` made from its template (pods labelled track=canary)
 import type { KubernetesTarget, Strategy } from '../config/types.js';
-import { isSlot, type ClusterView, type DeployPlan, type Slot } from '../domain/deploy-request.js';
+import { isSlot, SLOTS, type ClusterView, type DeployPlan, type Slot } from '../domain/deploy-request.js';
 import type { Cluster, DeploymentTarget, ServiceTarget } from '../ports/cluster.js';
 
 export const SLOT_LABEL = 'slot';
@@ -70,4 +70,28 @@ export async function readNow(kube: Cluster, k: KubernetesTarget, plan: DeployPl
   const d = await kube.readDeployment(planTarget(k, plan));
   if (!d) return null;
   return { revision: d.revision, image: d.images[container] ?? null, ...(plan.slots && { slot: slot ?? '' }) };
+}
+
+async function describeDeployment(kube: Cluster, target: DeploymentTarget, container: string): Promise<string> {
+  const where = `${target.namespace}/${target.deployment}`;
+  const d = await kube.readDeployment(target);
+  if (!d) return `${where} does not exist`;
+  const progress = await kube.rolloutProgress(target);
+  return `${where} runs ${d.images[container] ?? `no container named ${container}`} (revision ${d.revision}), ${progress.available} of ${progress.desired} replicas available${progress.failure ? `; ${progress.failure}` : ''}`;
+}
+
+/** What the cluster shows of a target now, in plain words, for people who must act on it. */
+export async function describeCluster(kube: Cluster, k: KubernetesTarget, strategy: Strategy, container: string): Promise<string> {
+  if (strategy === 'blue-green') {
+    const service = await kube.readService(serviceTarget(k));
+    const live = service?.selector[SLOT_LABEL];
+    const colours = await Promise.all(SLOTS.map((slot) => describeDeployment(kube, slotTarget(k, slot), container)));
+    return `the Service ${k.namespace}/${serviceTarget(k).service} ${service ? `selects ${live === undefined ? `no ${SLOT_LABEL}` : live}` : 'does not exist'}; ${colours.join('; ')}`;
+  }
+  const parts = [await describeDeployment(kube, targetOf(k), container)];
+  if (strategy === 'canary') {
+    const canary = await kube.readDeployment(canaryTarget(k));
+    if (canary && canary.desired > 0) parts.push(await describeDeployment(kube, canaryTarget(k), container));
+  }
+  return parts.join('; ');
 }

@@ -8,7 +8,7 @@ import { GITHUB_DEPLOYMENT, githubDeploymentJobKey } from '../commands/deploy/ch
 import type { FileConfig } from '../config.js';
 import type { ServiceConfig } from '../config/types.js';
 import { checkGate, isPassing } from '../domain/checks.js';
-import { imageTag, REQUEST_STATUSES, requestKey, type DeployRequest, type GoNoGo } from '../domain/deploy-request.js';
+import { imageTag, REQUEST_STATUSES, requestKey, versionTag, type DeployRequest, type GoNoGo } from '../domain/deploy-request.js';
 import { GitHostError, parseRepoName, type DeploymentState, type GitHost, type RepoName } from '../ports/git-host.js';
 import type { Store } from '../ports/store.js';
 import { PermanentJobError, RetryLater, type JobHandler } from './worker.js';
@@ -51,8 +51,8 @@ export interface GitHubDeployDeps {
   git?: GitHost;
 }
 
-/** The GitHub Deployment status of a request's state: in_progress while it runs, then success, failure or inactive (rolled back). */
-const STATE: Partial<Record<DeployRequest['status'], DeploymentState>> = { executing: 'in_progress', succeeded: 'success', failed: 'failure', rolled_back: 'inactive' };
+/** The GitHub Deployment status of a request's state: in_progress while it runs, then success, failure or inactive (rolled back, or stopped by a rollback). */
+const STATE: Partial<Record<DeployRequest['status'], DeploymentState>> = { executing: 'in_progress', succeeded: 'success', failed: 'failure', rolled_back: 'inactive', superseded: 'inactive' };
 
 export function createGitHubDeployJobs(deps: GitHubDeployDeps): Record<string, JobHandler> {
   const { store, config, logger, git } = deps;
@@ -67,7 +67,7 @@ export function createGitHubDeployJobs(deps: GitHubDeployDeps): Record<string, J
       if (!state || !repo || !git || !request.plan) return;
       const key = requestKey(request.id);
       // The version as GitHub knows it: the tag asked for, or the tag of the image a rollback returns to.
-      const ref = request.kind === 'deploy' ? (request.target ?? '') : (imageTag(request.plan.toImage) ?? request.plan.toImage);
+      const ref = (request.kind === 'deploy' && request.target !== null ? versionTag(request.target) : imageTag(request.plan.toImage)) ?? request.plan.toImage;
       try {
         // Made by the in_progress job; a later status waits for it rather than making a second one
         // (and reads the id only after that job has finished).

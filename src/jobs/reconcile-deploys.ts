@@ -14,10 +14,11 @@
 //
 // Every change goes through changeRequest (guard, audit, timeline, card). A request whose execute
 // job is still queued or running is left to it: the outbox resumes that job by itself.
-import { executeJobKey } from '../commands/deploy/change-request.js';
+import { executeJobKey, executeJobStates, watchJobKey } from '../commands/deploy/change-request.js';
 import type { Logger } from 'pino';
 import type { FileConfig } from '../config.js';
 import type { KubernetesTarget } from '../config/types.js';
+import { requestTarget } from '../config/environments.js';
 import { changeRequest, EXECUTE_REQUEST, type RequestChange } from '../commands/deploy/change-request.js';
 import { requestKey, type DeployRequest } from '../domain/deploy-request.js';
 import type { Clock } from '../ports/clock.js';
@@ -33,10 +34,8 @@ const FIRELANE = 'firelane';
 export type ReconcileOccasion = 'start-up' | 'buried';
 const PREFIXES: Record<ReconcileOccasion, string> = { 'start-up': 'reconciled at start-up', buried: 'reconciled after its execution gave up' };
 
-/** The job key changeRequest gives a request's execute job (keep the two in step). */
-export { executeJobKey };
-/** The n-th watch the reconcile enqueued for a request (n from 1). */
-export const watchJobKey = (id: number, n: number) => `deploy-execute:${id}:reconcile:${n}`;
+/** The job keys changeRequest gives a request's execute jobs (keep them in step). */
+export { executeJobKey, watchJobKey };
 
 export interface ReconcileDeps {
   store: Store;
@@ -59,13 +58,8 @@ export type ReconcileOutcome =
 
 /** Whether an execute job (the first or a reconcile watch) still owns the request, and the next watch number. */
 function executeJobs(store: Store, id: number): { active: boolean; next: number } {
-  const isActive = (state: string | undefined) => state === 'queued' || state === 'running';
-  let active = isActive(store.jobs.state(executeJobKey(id)));
-  let n = 1;
-  for (let state = store.jobs.state(watchJobKey(id, n)); state !== undefined; state = store.jobs.state(watchJobKey(id, ++n))) {
-    active ||= isActive(state);
-  }
-  return { active, next: n };
+  const states = executeJobStates(store, id);
+  return { active: states.some((state) => state === 'queued' || state === 'running'), next: states.length };
 }
 
 /** What the cluster says about one request, read once. */
@@ -78,7 +72,7 @@ type Verdict =
 async function readVerdict(request: DeployRequest, k: KubernetesTarget | undefined, cluster: Cluster, prefix: string): Promise<Verdict> {
   const plan = request.plan!;
   if (!k) {
-    const reason = `${request.service} has no kubernetes target in firelane.yaml any more`;
+    const reason = `${request.service} has no kubernetes target in ${request.environment} in firelane.yaml any more`;
     return request.status === 'approved' ? { kind: 'void', reason } : { kind: 'failed', reason: `${reason}, so its rollout cannot be followed`, revision: null };
   }
   if (plan.slots) return blueGreenVerdict(request, k, cluster);
@@ -184,7 +178,7 @@ export async function reconcileDeploys(deps: ReconcileDeps): Promise<ReconcileOu
         outcomes.push({ request: request.id, outcome: 'unreachable', error: 'Kubernetes is not connected' });
         continue;
       }
-      const k = Object.hasOwn(config.services, request.service) ? config.services[request.service]?.kubernetes : undefined;
+      const k = requestTarget(config, request.service, request.environment)?.kubernetes;
       try {
         verdict = await readVerdict(request, k, cluster, PREFIX);
       } catch (error) {

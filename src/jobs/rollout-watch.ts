@@ -12,6 +12,8 @@ export interface WatchDeps {
   clock: Clock;
   sleep(ms: number): Promise<void>;
   pollIntervalMs: number;
+  /** Throws when whoever follows the rollout has been told to stop (checked before every look). */
+  ensureExecuting?(): void;
 }
 
 export type RolloutOutcome = { done: true } | { done: false; reason: string };
@@ -26,6 +28,7 @@ export async function followRollout(
   const { kube, target, clock, sleep, pollIntervalMs } = deps;
   const maxPolls = Math.ceil(timeoutMs / Math.max(1, pollIntervalMs)) + 1;
   for (let poll = 0; ; poll++) {
+    deps.ensureExecuting?.();
     const progress = await kube.rolloutProgress(target);
     if (progress.failure) return { done: false, reason: progress.failure };
     if (progress.done) return { done: true };
@@ -67,6 +70,7 @@ export async function verifyHealth(deps: WatchDeps, window: HealthWindow, show: 
   const end = window.startedAt + window.windowMs;
   const maxPolls = Math.ceil(window.windowMs / Math.max(1, deps.pollIntervalMs)) + 1;
   for (let poll = 0; ; poll++) {
+    deps.ensureExecuting?.();
     const result = await checkOnce(deps, window);
     if (!result.healthy) return result;
     const left = end - deps.clock.now();

@@ -168,8 +168,9 @@ export interface PlaybookStore {
 
 export type NewDeployRequest = Omit<
   DeployRequest,
-  'id' | 'cardRef' | 'plan' | 'status' | 'approvals' | 'rejectedBy' | 'reason' | 'resultRevision' | 'updatedAt' | 'startedAt' | 'finishedAt' | 'changeCount' | 'facts' | 'githubDeploymentId'
->;
+  'id' | 'cardRef' | 'plan' | 'status' | 'approvals' | 'rejectedBy' | 'reason' | 'resultRevision' | 'updatedAt' | 'startedAt' | 'finishedAt' | 'changeCount' | 'facts' | 'githubDeploymentId' | 'whereTo' | 'undoes'
+> &
+  Partial<Pick<DeployRequest, 'whereTo' | 'undoes'>>;
 
 export type DeployPatch = Partial<
   Pick<DeployRequest, 'status' | 'cardRef' | 'plan' | 'approvals' | 'rejectedBy' | 'reason' | 'resultRevision' | 'startedAt' | 'finishedAt' | 'facts' | 'githubDeploymentId'>
@@ -182,16 +183,18 @@ export type DeployPatch = Partial<
 export interface DeployStore {
   create(input: NewDeployRequest, via: string): DeployRequest;
   get(id: number): DeployRequest | undefined;
-  /** The request holding the service's rollout lock (approved or executing), if any. */
-  running(service: string): DeployRequest | undefined;
-  /** Pending requests of a service, oldest first. */
-  pending(service: string): DeployRequest[];
+  /** The request holding the rollout lock of the service's environment (approved or executing), if any. */
+  running(service: string, environment: string): DeployRequest | undefined;
+  /** Pending requests of the service's environment, oldest first. */
+  pending(service: string, environment: string): DeployRequest[];
+  /** The request that last started changing the service's environment (any status since), if any. */
+  lastStarted(service: string, environment: string): DeployRequest | undefined;
   /** Every request holding a rollout lock (approved or executing), oldest first: the start-up reconcile. */
   inProgress(): DeployRequest[];
   /**
    * A guarded change: applied only while the status is one of `from` (and, when given, nothing else
    * changed the request since `changeCount`). Undefined when the guard did not hold. Throws a
-   * conflict when the change would give the service a second running request.
+   * conflict when the change would give the service's environment a second running request.
    */
   transition(id: number, guard: { from: readonly RequestStatus[]; changeCount?: number }, patch: DeployPatch, by: ChangeBy): DeployRequest | undefined;
 }

@@ -34,7 +34,8 @@ export async function startConsoleInBrowser(): Promise<ConsoleInBrowser> {
   const dir = mkdtempSync(join(tmpdir(), 'firelane-e2e-'));
   mkdirSync(OUT, { recursive: true });
   const clock = jumpingClock();
-  const config = loadConfig({ DATABASE_PATH: join(dir, 'firelane.db'), LOG_LEVEL: 'silent', KUBECONFIG: join(dir, 'no-kubeconfig') }, dir);
+  // A fresh machine: HOME without ~/.kube/config, no KUBECONFIG, not in a cluster.
+  const config = loadConfig({ DATABASE_PATH: join(dir, 'firelane.db'), LOG_LEVEL: 'silent', HOME: dir }, dir);
   const firelane = await createFirelane({
     config,
     logger: pino({ level: 'silent' }),

@@ -78,6 +78,8 @@ export interface FakeKubeFailure {
   method?: string;
   /** Matches the URL path (exact string or RegExp). */
   path?: string | RegExp;
+  /** Matches the request's Content-Type (e.g. a JSON patch, as `kubectl rollout undo` sends, not a strategic merge). */
+  contentType?: string;
   /** HTTP code of the injected Status failure; default 500. */
   code?: number;
   /** How many matching requests fail; default 1. */
@@ -1585,7 +1587,13 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       // credentials is served as on an insecure port; a wrong Bearer token is refused like a real server does.
       const auth = req.headers.authorization;
       if (auth !== undefined && auth !== `Bearer ${token}`) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
-      const failure = failures.find((f) => (!f.method || f.method.toUpperCase() === method) && (!f.path || (typeof f.path === 'string' ? f.path === url.pathname : f.path.test(url.pathname))));
+      const contentType = req.headers['content-type']?.split(';')[0]?.trim();
+      const failure = failures.find(
+        (f) =>
+          (!f.method || f.method.toUpperCase() === method) &&
+          (!f.path || (typeof f.path === 'string' ? f.path === url.pathname : f.path.test(url.pathname))) &&
+          (!f.contentType || f.contentType === contentType),
+      );
       if (failure) {
         if (--failure.left <= 0) failures.splice(failures.indexOf(failure), 1);
         if (failure.code === 429) res.setHeader('Retry-After', '1');

@@ -1,7 +1,7 @@
 // The local console's HTTP side without a browser: the page and its assets (strict CSP, nothing
 // external), the command API (bad input refused, private answers not posted in the room), live
 // updates by server-sent events, and the simulated cluster's health switch.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -19,7 +19,8 @@ afterEach(async () => {
 
 async function start(env: Record<string, string> = {}) {
   dir = mkdtempSync(join(tmpdir(), 'firelane-console-'));
-  const config = loadConfig({ DATABASE_PATH: join(dir, 'db.sqlite'), LOG_LEVEL: 'silent', KUBECONFIG: join(dir, 'none'), ...env }, dir);
+  // A fresh machine: HOME without ~/.kube/config, no KUBECONFIG, not in a cluster.
+  const config = loadConfig({ DATABASE_PATH: join(dir, 'db.sqlite'), LOG_LEVEL: 'silent', HOME: dir, ...env }, dir);
   firelane = await createFirelane({ config, logger: pino({ level: 'silent' }), defaultMetrics: false, reminderTicker: false, worker: { pollMs: 20 } });
   const address = await firelane.listen(0, '127.0.0.1');
   return `http://127.0.0.1:${address.port}`;
@@ -125,6 +126,33 @@ describe('the console over HTTP', () => {
     const state = (await (await fetch(`${url}/api/console/state`)).json()) as any;
     expect(state.simulated.deployments).toEqual([]);
     expect(state.users).toEqual(['alice', 'bob', 'carol', 'U0SLACK1']);
+    rmSync(yamlDir, { recursive: true, force: true });
+  });
+
+  it('a Kubernetes configuration that is there but broken is not "none": nothing is simulated, and a deploy is refused with the reason', async () => {
+    const yamlDir = mkdtempSync(join(tmpdir(), 'firelane-yaml-'));
+    writeFileSync(join(yamlDir, 'firelane.yaml'), 'services:\n  payments:\n    kubernetes: { namespace: p, deployment: p, container: app, image: registry.example/p }\napprovals:\n  production: { approvers: [bob] }\n');
+    const url = await start({ KUBECONFIG: '/nonexistent/kubeconfig', FIRELANE_CONFIG: join(yamlDir, 'firelane.yaml') });
+    const state = (await (await fetch(`${url}/api/console/state`)).json()) as any;
+    expect(state.simulated ?? null).toBeNull();
+    expect(firelane!.clusterProblem).toMatch(/^the kubeconfig cannot be read: /);
+    const answer = await firelane!.router.handle({ text: '/deploy payments v1.1.0', actor: { id: 'alice' }, platform: 'console', roomId: 'deploys' });
+    expect(answer.outcome).toBe('refused');
+    expect(answer.reply.text).toMatch(/^firelane cannot deploy or roll back: the kubeconfig cannot be read: /);
+    expect(firelane!.store.deploys.get(1)).toBeUndefined();
+    rmSync(yamlDir, { recursive: true, force: true });
+  });
+
+  it('with ~/.kube/config in HOME (client-node would find it), the real cluster is used, not the simulation', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'firelane-home-'));
+    mkdirSync(join(home, '.kube'));
+    writeFileSync(join(home, '.kube', 'config'), 'apiVersion: v1\nkind: Config\nclusters: [{ name: c, cluster: { server: "http://127.0.0.1:9" } }]\nusers: [{ name: u, user: {} }]\ncontexts: [{ name: x, context: { cluster: c, user: u } }]\ncurrent-context: x\n');
+    const yamlDir = mkdtempSync(join(tmpdir(), 'firelane-yaml-'));
+    writeFileSync(join(yamlDir, 'firelane.yaml'), 'services:\n  payments:\n    kubernetes: { namespace: p, deployment: p, container: app, image: registry.example/p }\napprovals:\n  production: { approvers: [bob] }\n');
+    await start({ HOME: home, FIRELANE_CONFIG: join(yamlDir, 'firelane.yaml') });
+    expect(firelane!.simulated).toBeUndefined();
+    expect(firelane!.clusterProblem).toBeUndefined();
+    rmSync(home, { recursive: true, force: true });
     rmSync(yamlDir, { recursive: true, force: true });
   });
 

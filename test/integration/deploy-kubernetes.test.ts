@@ -13,6 +13,7 @@ const IMAGE = 'ghcr.io/acme/payments';
 const CHANNEL = 'C0GENERAL';
 const YAML = `incidents:
   announceChannel: C0INCIDENTS
+  escalationChannel: C0ESCALATE
 services:
   payments:
     kubernetes: { namespace: payments, deployment: payments, container: app, image: ${IMAGE}, strategy: rolling }
@@ -54,7 +55,26 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     await h.drain();
   }
 
-  it('deploys, fails early on a crash loop, and rolls back, all on the API server', async () => {
+  /** The Rollback button of a card as it was at some update (the fake keeps only the latest). */
+  function rollbackShownWhile(id: number, status: RegExp): { value: string; actionId: string } {
+    const request = h.firelane.store.deploys.get(id)!;
+    const shown = h.slack
+      .callsTo('chat.update')
+      .filter((c) => c.params.ts === request.cardRef && status.test(blockTexts(c.params.blocks).join('\n')))
+      .map((c) => buttons(c.params.blocks as unknown[]).find((b) => b.text.text === 'Rollback'))
+      .find((b) => b !== undefined);
+    expect(shown, `a Rollback button on REQ-${id}'s card while ${status}`).toBeDefined();
+    return { value: shown!.value, actionId: shown!.action_id };
+  }
+
+  async function clickStale(user: string, id: number, button: { value: string; actionId: string }) {
+    const before = h.slack.responses.length;
+    await h.interaction(buttonClick({ user, channel: CHANNEL, messageTs: card(id).ts, actionId: button.actionId, value: button.value, responseUrl: h.slack.responseUrl() }));
+    await vi.waitFor(() => expect(h.slack.responses.length).toBeGreaterThan(before));
+    return ackText(h.slack.responses.at(-1)!.body as { text?: string });
+  }
+
+  it('deploys; a crash-looping version is rolled back by itself long before the deadline; its stale Rollback button changes nothing', async () => {
     await start();
     const ack = await h.command('payments v2.1.1', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
     expect(ackText(ack.body)).toContain('REQ-1');
@@ -69,23 +89,79 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     expect(patch).toMatchObject({ contentType: 'application/strategic-merge-patch+json', fieldManager: 'firelane' });
     expect(blockTexts(card(1).blocks).join('\n')).toContain('Succeeded');
 
-    // A version whose pods crash-loop fails long before Kubernetes' 10-minute progress deadline.
+    // A version whose pods crash-loop: detected from the pods (not the 10-minute deadline) and undone at once.
     kube.breakImage(`${IMAGE}:v2.1.2`, 'CrashLoopBackOff');
     await h.command('payments v2.1.2', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
     await h.drain();
+    const approvedAt = Date.now();
     await clickAs('U0LEAD2', 'Approve', card(2));
-    await vi.waitFor(() => expect(h.firelane.store.deploys.get(2)!.status).toBe('failed'), { timeout: 10_000 });
-    const failed = card(2);
-    expect(blockTexts(failed.blocks).join('\n')).toMatch(/CrashLoopBackOff|restarted/);
-    expect(buttons(failed.blocks).map((b) => b.text.text)).toEqual(['Rollback']);
-
-    // Rollback from the failed card: a request like any other, then kubectl-style undo to v2.1.1.
-    await clickAs('U0DEV', 'Rollback', failed);
-    await clickAs('U0LEAD1', 'Approve', card(3));
-    await vi.waitFor(() => expect(h.firelane.store.deploys.get(3)!.status).toBe('succeeded'), { timeout: 10_000 });
-    expect(kube.deployment('payments', 'payments').spec.template.spec.containers[0].image).toBe(`${IMAGE}:v2.1.1`);
+    await vi.waitFor(() => expect(h.firelane.store.deploys.get(2)!.status).toBe('rolled_back'), { timeout: 10_000 });
+    expect(Date.now() - approvedAt).toBeLessThan(10_000);
+    expect(h.firelane.store.deploys.get(2)!.reason).toMatch(/^the rollout failed: pod payments-\S+ (is in CrashLoopBackOff|restarted \d+ times)/);
+    await kube.waitForRollout('payments', 'payments');
+    const after = kube.deployment('payments', 'payments');
+    expect(after.spec.template.spec.containers[0].image).toBe(`${IMAGE}:v2.1.1`);
+    expect(after.status).toMatchObject({ availableReplicas: 3, updatedReplicas: 3 });
     const undo = kube.requests.filter((r) => r.method === 'PATCH').at(-1)!;
     expect(undo.contentType).toBe('application/json-patch+json');
+    const text = blockTexts(card(2).blocks).join('\n');
+    expect(text).toMatch(/Rolled back automatically: the rollout failed: pod payments-\S+ (is in CrashLoopBackOff|restarted)/);
+    expect(buttons(card(2).blocks)).toEqual([]);
+
+    // The Rollback button the card showed while it rolled out: REQ-2 is undone already, so it says
+    // so privately and nothing is requested (it must never roll forward to v2.1.2).
+    const stale = rollbackShownWhile(2, /Rolling out/);
+    expect(await clickStale('U0DEV', 2, stale)).toMatch(/^REQ-2 was already rolled back automatically: payments \(production\) is back at v2\.1\.1 since REQ-2 was rolled back automatically/);
+    expect(h.firelane.store.deploys.get(3)).toBeUndefined();
+
+    // REQ-1's Rollback is stale as well: REQ-2 changed payments after it.
+    const older = buttons(card(1).blocks).find((b) => b.text.text === 'Rollback')!;
+    expect(await clickStale('U0DEV', 1, { value: older.value, actionId: older.action_id })).toMatch(/^REQ-1 is out of date: payments \(production\) is back at v2\.1\.1 since REQ-2 was rolled back automatically/);
+    expect(h.firelane.store.deploys.get(3)).toBeUndefined();
+  });
+
+  it('a rollout that exceeds its progress deadline, or cannot pull its image, is rolled back by itself', async () => {
+    await start(YAML, () =>
+      kube.addDeployment({ namespace: 'payments', name: 'payments', replicas: 2, progressDeadlineSeconds: 1, containers: [{ name: 'app', image: `${IMAGE}:v2.1.0` }] }),
+    );
+    kube.stallImage(`${IMAGE}:v2.1.1`);
+    kube.breakImage(`${IMAGE}:v2.1.2`, 'ImagePullBackOff');
+    for (const [id, version, reason] of [
+      [1, 'v2.1.1', /^the rollout failed: the rollout exceeded its progress deadline/],
+      [2, 'v2.1.2', /^the rollout failed: pod payments-\S+ is in ImagePullBackOff/],
+    ] as const) {
+      await h.command(`payments ${version}`, { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
+      await h.drain();
+      await clickAs('U0LEAD1', 'Approve', card(id));
+      await vi.waitFor(() => expect(h.firelane.store.deploys.get(id)!.status).toBe('rolled_back'), { timeout: 15_000 });
+      expect(h.firelane.store.deploys.get(id)!.reason).toMatch(reason);
+      await kube.waitForRollout('payments', 'payments');
+      expect(kube.deployment('payments', 'payments').spec.template.spec.containers[0].image).toBe(`${IMAGE}:v2.1.0`);
+    }
+  });
+
+  it('when the automatic rollback fails too, it escalates with what the cluster shows', async () => {
+    await start();
+    kube.breakImage(`${IMAGE}:v2.1.1`, 'CrashLoopBackOff');
+    await h.command('sev1 Payments erroring', { command: '/incident', channel: CHANNEL, user: 'U0DEV' });
+    await h.drain();
+    const incident = h.firelane.store.incidents.get(1)!;
+    await h.command('payments v2.1.1 --incident=INC-1', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
+    await h.drain();
+    // The undo (a JSON patch, as kubectl rollout undo sends) is refused: firelane's Role lost a verb, say.
+    kube.failNext({ method: 'PATCH', contentType: 'application/json-patch+json', code: 403 });
+    await clickAs('U0LEAD1', 'Approve', card(1));
+    await vi.waitFor(() => expect(h.firelane.store.deploys.get(1)!.status).toBe('failed'), { timeout: 15_000 });
+    expect(h.firelane.store.deploys.get(1)!.reason).toMatch(/^the rollout failed \(pod .*\) and Kubernetes refused the automatic rollback: firelane is not allowed to roll back payments\/payments \(HTTP 403\)/);
+    await h.drain();
+    const escalations = h.slack.messages.filter((m) => /needs a person now/.test(`${m.text ?? ''}${JSON.stringify(m.blocks ?? [])}`));
+    expect(escalations.map((m) => m.channel).sort()).toEqual(['C0ESCALATE', incident.roomId].sort());
+    const said = `${escalations[0]!.text ?? ''}${blockTexts(escalations[0]!.blocks).join('\n')}`;
+    expect(said).toMatch(/The cluster shows: payments\/payments runs ghcr\.io\/acme\/payments:v2\.1\.1 \(revision 2\), \d of 3 replicas available; pod payments-\S+ (is in CrashLoopBackOff|restarted)/);
+    expect(h.firelane.store.incidents.timeline(1).map((e) => e.kind)).toContain('deploy_escalated');
+    // The card says failed, and still offers Rollback: a person may ask for one.
+    expect(blockTexts(card(1).blocks).join('\n')).toMatch(/Failed: the rollout failed/);
+    expect(buttons(card(1).blocks).map((b) => b.text.text)).toEqual(['Rollback']);
   });
 
   it('progress never goes backwards: nothing counts as updated before the controller observed the change', async () => {

@@ -2,6 +2,7 @@
 // commits since the running version) and flags failed required checks before anyone approves; each
 // rollout is recorded as a GitHub Deployment with its statuses. Signed Slack requests, the memory
 // cluster, and the real octokit adapter on the fake GitHub REST API.
+import { FirelaneError } from '../../src/errors.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createGitHubHost } from '../../src/adapters/github/github-host.js';
 import { createMemoryCluster, type MemoryCluster } from '../fakes/memory-cluster.js';
@@ -107,9 +108,27 @@ describe('/deploy with GitHub', () => {
     expect(h.firelane.store.jobs.state('deploy-github:2:executing')).toBe('dead');
   });
 
-  it('a failed rollout ends its GitHub Deployment with failure and the reason', async () => {
+  it('a failed rollout, rolled back by itself, makes its GitHub Deployment inactive with the reason', async () => {
     await start();
     cluster.failNextRollout(PAYMENTS, 'pod payments-x is in CrashLoopBackOff');
+    await h.command('payments v2.1.1', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
+    await h.drain();
+    await approve(1);
+    await h.drain();
+    expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'rolled_back' });
+    const [deployment] = repo.deployments();
+    await statesOf(deployment.id, ['in_progress', 'inactive']);
+    const statuses = repo.deploymentStatuses(deployment.id) as Array<{ state: string; description: string }>;
+    expect(repo.deployments()).toHaveLength(1);
+    expect(statuses.find((s) => s.state === 'inactive')!.description).toMatch(/^REQ-1 rolled back: the rollout failed: pod payments-x is in CrashLoopBackOff/);
+  });
+
+  it('a rollout whose automatic rollback is refused too ends its GitHub Deployment with failure', async () => {
+    await start();
+    cluster.failNextRollout(PAYMENTS, 'pod payments-x is in CrashLoopBackOff');
+    cluster.undo = async () => {
+      throw new FirelaneError('forbidden', 'firelane is not allowed to roll back payments/payments (HTTP 403)');
+    };
     await h.command('payments v2.1.1', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
     await h.drain();
     await approve(1);
@@ -118,7 +137,6 @@ describe('/deploy with GitHub', () => {
     const [deployment] = repo.deployments();
     await statesOf(deployment.id, ['failure', 'in_progress']);
     const statuses = repo.deploymentStatuses(deployment.id) as Array<{ state: string; description: string }>;
-    expect(repo.deployments()).toHaveLength(1);
-    expect(statuses.find((s) => s.state === 'failure')!.description).toMatch(/^REQ-1 failed: pod payments-x is in CrashLoopBackOff/);
+    expect(statuses.find((s) => s.state === 'failure')!.description).toMatch(/^REQ-1 failed: the rollout failed \(pod payments-x is in CrashLoopBackOff\) and Kubernetes refused the automatic rollback/);
   });
 });

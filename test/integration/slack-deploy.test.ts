@@ -79,7 +79,7 @@ describe('/deploy over Slack', () => {
 
     const done = card();
     expect(blockTexts(done.blocks).join('\n')).toContain('Succeeded');
-    expect(buttons(done.blocks).map((b) => [b.text.text, b.value])).toEqual([['Rollback', 'rollback payments --env=production']]);
+    expect(buttons(done.blocks).map((b) => [b.text.text, b.value])).toEqual([['Rollback', 'rollback payments --env=production --undo=REQ-1']]);
     expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded', resultRevision: 3 });
     expect(await cluster.readDeployment(PAYMENTS)).toMatchObject({ revision: 3, images: { app: `${IMAGE}:v2.1.1` }, available: 3 });
     expect(cluster.changes).toHaveLength(1);
@@ -88,8 +88,9 @@ describe('/deploy over Slack', () => {
     await h.interaction(click('U0BOB', 'Rollback', done));
     await h.drain();
     const rollback = card(2);
-    expect(messageJson(rollback)).toContain('Rollback REQ-2');
-    expect(cardField(rollback.blocks, 'To')).toBe(`${IMAGE}:v2.1.0 (revision 2)`);
+    expect(messageJson(rollback)).toContain('Rollback REQ-2 of REQ-1');
+    expect(cardField(rollback.blocks, 'From')).toBe(`${IMAGE}:v2.1.1 (what REQ-1 deploys)`);
+    expect(cardField(rollback.blocks, 'To')).toBe(`${IMAGE}:v2.1.0 (revision 2, before REQ-1)`);
     expect(buttons(rollback.blocks).map((b) => b.text.text)).toEqual(['Approve', 'Reject']);
   });
 

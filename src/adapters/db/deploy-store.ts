@@ -1,5 +1,5 @@
 // Deploy and rollback requests on SQLite: guarded status changes, the per-service rollout lock, audit.
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNotNull, sql } from 'drizzle-orm';
 import { RUNNING_STATUSES, requestKey, type DeployRequest, type RequestStatus } from '../../domain/deploy-request.js';
 import { conflict } from '../../errors.js';
 import type { Clock } from '../../ports/clock.js';
@@ -47,6 +47,8 @@ function toRequest(row: Row): DeployRequest {
     changeCount: row.changeCount,
     facts: row.facts ?? null,
     githubDeploymentId: row.githubDeploymentId,
+    whereTo: row.whereTo ?? null,
+    undoes: row.undoes,
   };
 }
 
@@ -75,16 +77,20 @@ const RUNNING = sql`${deployRequests.status} in ${sql.raw(`(${RUNNING_STATUSES.m
 export function createDeployStore({ db, sqlite }: DbHandle, audit: AuditLog, clock: Clock): DeployStore {
   // Approve and reject run on the acknowledgement path: these are prepared once.
   const byId = db.select().from(deployRequests).where(eq(deployRequests.id, sql.placeholder('id'))).prepare();
-  const runningQuery = db
-    .select()
-    .from(deployRequests)
-    .where(and(eq(deployRequests.service, sql.placeholder('service')), RUNNING))
-    .prepare();
+  const sameTarget = and(eq(deployRequests.service, sql.placeholder('service')), eq(deployRequests.environment, sql.placeholder('environment')));
+  const runningQuery = db.select().from(deployRequests).where(and(sameTarget, RUNNING)).prepare();
   const pendingQuery = db
     .select()
     .from(deployRequests)
-    .where(and(eq(deployRequests.service, sql.placeholder('service')), eq(deployRequests.status, 'pending')))
+    .where(and(sameTarget, eq(deployRequests.status, 'pending')))
     .orderBy(asc(deployRequests.id))
+    .prepare();
+  const lastStartedQuery = db
+    .select()
+    .from(deployRequests)
+    .where(and(sameTarget, isNotNull(deployRequests.startedAt)))
+    .orderBy(desc(deployRequests.startedAt), desc(deployRequests.id))
+    .limit(1)
     .prepare();
   const inProgressQuery = db
     .select()
@@ -97,8 +103,8 @@ export function createDeployStore({ db, sqlite }: DbHandle, audit: AuditLog, clo
     const row = byId.get({ id });
     return row && toRequest(row);
   };
-  const running = (service: string) => {
-    const row = runningQuery.get({ service });
+  const running = (service: string, environment: string) => {
+    const row = runningQuery.get({ service, environment });
     return row && toRequest(row);
   };
 
@@ -107,7 +113,7 @@ export function createDeployStore({ db, sqlite }: DbHandle, audit: AuditLog, clo
       const now = clock.now();
       const row = db
         .insert(deployRequests)
-        .values({ ...input, status: 'pending', approvals: [], updatedAt: now })
+        .values({ whereTo: null, undoes: null, ...input, status: 'pending', approvals: [], updatedAt: now })
         .returning()
         .get();
       const created = toRequest(row);
@@ -116,8 +122,12 @@ export function createDeployStore({ db, sqlite }: DbHandle, audit: AuditLog, clo
     },
     get,
     running,
-    pending(service) {
-      return pendingQuery.all({ service }).map(toRequest);
+    pending(service, environment) {
+      return pendingQuery.all({ service, environment }).map(toRequest);
+    },
+    lastStarted(service, environment) {
+      const row = lastStartedQuery.get({ service, environment });
+      return row && toRequest(row);
     },
     inProgress() {
       return inProgressQuery.all().map(toRequest);
@@ -142,11 +152,11 @@ export function createDeployStore({ db, sqlite }: DbHandle, audit: AuditLog, clo
           .get();
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
-        const holder = running(before.service);
+        const holder = running(before.service, before.environment);
         throw conflict(
           holder
-            ? `${before.service} is being ${holder.kind === 'rollback' ? 'rolled back' : 'deployed'} by ${requestKey(holder.id)} right now: one rollout at a time per service. Try again when it has finished.`
-            : `${before.service} has a rollout running: one at a time per service.`,
+            ? `${before.service} (${before.environment}) is being ${holder.kind === 'rollback' ? 'rolled back' : 'deployed'} by ${requestKey(holder.id)} right now: one rollout at a time per target. Try again when it has finished.`
+            : `${before.service} (${before.environment}) has a rollout running: one at a time per target.`,
         );
       }
       if (!row) return undefined;

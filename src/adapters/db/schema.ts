@@ -1,7 +1,7 @@
 // SQLite schema (drizzle). Times are integer milliseconds since the epoch, UTC.
 import { sql } from 'drizzle-orm';
 import { sqliteTable, integer, text, index, uniqueIndex } from 'drizzle-orm/sqlite-core';
-import type { GoNoGo } from '../../domain/deploy-request.js';
+import type { GoNoGo, TargetRef } from '../../domain/deploy-request.js';
 
 export const incidents = sqliteTable(
   'incidents',
@@ -219,6 +219,10 @@ export const deployRequests = sqliteTable(
     facts: text('facts', { mode: 'json' }).$type<GoNoGo>(),
     /** The GitHub Deployment recording this rollout, once created. */
     githubDeploymentId: integer('github_deployment_id'),
+    /** The Deployment the environment pointed at when the request was made: {context?, namespace, deployment}. */
+    whereTo: text('where_to', { mode: 'json' }).$type<TargetRef>(),
+    /** A rollback that undoes this request: returns its target to what ran before it. */
+    undoes: integer('undoes'),
     expiresAt: integer('expires_at').notNull(),
     status: text('status').notNull(),
     approvals: text('approvals', { mode: 'json' }).$type<Array<{ by: string; at: number }>>().notNull().default([]),
@@ -233,7 +237,8 @@ export const deployRequests = sqliteTable(
     changeCount: integer('change_count').notNull().default(0),
   },
   (t) => [
-    uniqueIndex('deploy_requests_running_idx').on(t.service).where(sql`${t.status} in ('approved', 'executing')`),
+    // One rollout at a time per target (a service's environment).
+    uniqueIndex('deploy_requests_running_idx').on(t.service, t.environment).where(sql`${t.status} in ('approved', 'executing')`),
     index('deploy_requests_service_idx').on(t.service, t.status),
   ],
 );

@@ -3,6 +3,7 @@
 // JSON patches with fieldManager firelane. Kubernetes' errors become firelane errors in plain words.
 import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Deployment, type V1PodTemplateSpec, type V1ReplicaSet, type V1Service } from '@kubernetes/client-node';
 import { FirelaneError } from '../../errors.js';
+import { findKubeConfig, NO_KUBE_CONFIG, type KubeConfigSources } from './kube-config-sources.js';
 import type { Cluster, DeploymentState, DeploymentTarget, Revision, RolloutProgress, ServiceState } from '../../ports/cluster.js';
 
 const REVISION = 'deployment.kubernetes.io/revision';
@@ -44,23 +45,24 @@ function flatten(value: unknown, out: Record<string, true> = {}): Record<string,
 /** Restarts of a new pod after which the rollout is called failed even between crash back-offs. */
 const MAX_RESTARTS = 3;
 
-export interface KubeClusterOptions {
-  /** Path(s) of kubeconfig files (KUBECONFIG); default lookup, then in-cluster. */
-  kubeconfig?: string;
+export interface KubeClusterOptions extends KubeConfigSources {
   /** A ready KubeConfig (tests). */
   kubeConfig?: KubeConfig;
   /** Hears every failed API call: its HTTP status, or `network` (metrics). */
   onUpstreamError?: (status: string) => void;
 }
 
-function loadKubeConfig(options: KubeClusterOptions): KubeConfig {
+/**
+ * The lookup kubectl makes, without client-node's last resort (with no configuration at all it
+ * pretends a cluster answers at http://localhost:8080).
+ */
+function loadKubeConfig(options: KubeClusterOptions): KubeConfig | undefined {
   if (options.kubeConfig) return options.kubeConfig;
+  const source = findKubeConfig(options);
+  if (!source) return undefined;
   const kc = new KubeConfig();
-  if (options.kubeconfig) {
-    kc.loadFromFile(options.kubeconfig.split(':')[0]!);
-  } else {
-    kc.loadFromDefault();
-  }
+  if (source.kind === 'file') kc.loadFromFile(source.path);
+  else kc.loadFromCluster();
   return kc;
 }
 
@@ -112,11 +114,12 @@ function toServiceState(s: V1Service): ServiceState {
   return { namespace: s.metadata?.namespace ?? '', name: s.metadata?.name ?? '', selector: { ...(s.spec?.selector ?? {}) }, resourceVersion: s.metadata?.resourceVersion ?? '' };
 }
 
-/** Why no cluster can be reached with this kubeconfig, or undefined when one can be tried. */
+/** Why no cluster can be reached with this configuration, or undefined when one can be tried. */
 export function kubeConfigProblem(options: KubeClusterOptions = {}): string | undefined {
   try {
     const kc = loadKubeConfig(options);
-    return kc.getCurrentCluster() ? undefined : 'no cluster in the kubeconfig (set KUBECONFIG, or run in a cluster)';
+    if (!kc) return NO_KUBE_CONFIG;
+    return kc.getCurrentCluster() ? undefined : `the kubeconfig${options.kubeconfig ? ` ${options.kubeconfig}` : ''} names no current cluster`;
   } catch (error) {
     return `the kubeconfig cannot be read: ${error instanceof Error ? error.message : String(error)}`;
   }
@@ -130,7 +133,9 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
     return kubeError(error, what);
   };
   const missingOrFail = (error: unknown, what: string): Error => ((error as { code?: unknown })?.code === 404 ? kubeError(error, what) : fail(error, what));
-  const base = loadKubeConfig(options);
+  const loaded = loadKubeConfig(options);
+  if (!loaded) throw new FirelaneError('upstream', NO_KUBE_CONFIG);
+  const base = loaded;
   const clients = new Map<string, { apps: AppsV1Api; core: CoreV1Api }>();
 
   /** One pair of API clients per kubeconfig context. */

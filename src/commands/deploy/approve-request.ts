@@ -1,6 +1,6 @@
 // deploy approve REQ-n (the Approve button): policy checks, then a guarded approval. The last
 // approval needed moves the request to approved and queues its execution, in one transaction.
-import { decideApproval, notPendingText, requestKey } from '../../domain/deploy-request.js';
+import { decideApproval, notPendingText, requestKey, type DeployRequest } from '../../domain/deploy-request.js';
 import { conflict, forbidden } from '../../errors.js';
 import type { HandlerContext } from '../context.js';
 import { mention, privateReply, type Reply } from '../reply.js';
@@ -8,6 +8,30 @@ import { changeRequest } from './change-request.js';
 import { DEPLOY_USAGE } from './deploy-usage.js';
 import { expireRequest } from './expire-request.js';
 import { takeRequest } from './find-request.js';
+import { undoProblem } from './undo-check.js';
+
+/**
+ * A rollback of REQ-n whose target changed since it was requested (REQ-n rolled back by itself, or
+ * another change went out) has nothing left to undo: it becomes void and the clicker hears why.
+ */
+function undoneMeanwhile(ctx: HandlerContext, request: DeployRequest): Reply | undefined {
+  const undone = request.undoes === null ? undefined : ctx.deps.store.deploys.get(request.undoes);
+  const problem = undone && undoProblem(ctx.deps.store, undone);
+  if (!problem) return undefined;
+  const { store, clock } = ctx.deps;
+  const key = requestKey(request.id);
+  ctx.write(() =>
+    changeRequest(store, clock, request, {
+      from: ['pending'],
+      patch: { status: 'void', reason: problem, finishedAt: clock.now() },
+      action: 'void',
+      actor: ctx.input.actor.id,
+      platform: ctx.input.platform,
+      timeline: `${key} is void: ${problem}`,
+    }),
+  );
+  return privateReply(`Nothing to approve: ${problem}. ${key} is void.`);
+}
 
 export function approveRequest(ctx: HandlerContext): Reply {
   const { request, policy } = takeRequest(ctx, DEPLOY_USAGE.approve);
@@ -23,6 +47,8 @@ export function approveRequest(ctx: HandlerContext): Reply {
     if (decision.reason === 'not_approver' || decision.reason === 'self_approval') throw forbidden(decision.message);
     throw conflict(decision.message);
   }
+  const moot = undoneMeanwhile(ctx, request);
+  if (moot) return moot;
   const count = `${decision.approvals.length} of ${policy.required}`;
   const updated = ctx.write(() =>
     changeRequest(store, clock, request, {

@@ -1,6 +1,7 @@
 // The one way a request changes state: a guarded transition, the linked incident's timeline, and
 // the follow-up jobs (re-render the card; execute once approved), in one transaction.
-import { requestKey, type DeployRequest, type RequestStatus } from '../../domain/deploy-request.js';
+import { isRunning, requestKey, RUNNING_STATUSES, type DeployRequest, type RequestStatus } from '../../domain/deploy-request.js';
+import { mention } from '../reply.js';
 import type { Clock } from '../../ports/clock.js';
 import type { DeployPatch, Store } from '../../ports/store.js';
 
@@ -15,9 +16,21 @@ export const EXECUTE_REQUEST = 'deploy.execute';
 export const GITHUB_DEPLOYMENT = 'deploy.github';
 
 /** The request states GitHub hears about: the start of a rollout and how it ended. */
-const REPORTED: ReadonlySet<RequestStatus> = new Set(['executing', 'succeeded', 'failed', 'rolled_back']);
+const REPORTED: ReadonlySet<RequestStatus> = new Set(['executing', 'succeeded', 'failed', 'rolled_back', 'superseded']);
 
 export const prepareJobKey = (id: number) => `deploy-prepare:${id}`;
+/** The n-th watch the start-up reconcile enqueued for a request (n from 1). */
+export const watchJobKey = (id: number, n: number) => `deploy-execute:${id}:reconcile:${n}`;
+
+/** The states of a request's execute jobs (the first, then each reconcile watch), in order. */
+export function executeJobStates(store: Store, id: number): Array<string | undefined> {
+  const states = [store.jobs.state(executeJobKey(id))];
+  for (let n = 1; ; n++) {
+    const state = store.jobs.state(watchJobKey(id, n));
+    if (state === undefined) return states;
+    states.push(state);
+  }
+}
 export const githubDeploymentJobKey = (id: number, status: string) => `deploy-github:${id}:${status}`;
 
 export interface RequestChange {
@@ -35,9 +48,49 @@ export interface RequestChange {
   refreshCard?: boolean;
 }
 
+/**
+ * A rollback that undoes a running deploy takes over its target: the deploy is superseded (its
+ * execution stops at its next look, and it never reports success) in the same transaction.
+ */
+function supersedeUndone(store: Store, clock: Clock, rollback: DeployRequest, change: RequestChange): void {
+  const undone = rollback.undoes === null ? undefined : store.deploys.get(rollback.undoes);
+  if (!undone || !isRunning(undone.status)) return;
+  const key = requestKey(rollback.id);
+  changeRequest(store, clock, undone, {
+    from: RUNNING_STATUSES,
+    patch: { status: 'superseded', reason: `stopped by ${key}, a rollback approved by ${mention(change.actor)}`, finishedAt: clock.now() },
+    action: 'superseded',
+    actor: change.actor,
+    platform: change.platform,
+    timeline: `${requestKey(undone.id)} stopped: ${key} rolls ${undone.service} back to ${undone.plan?.fromImage ?? 'what ran before it'}`,
+  });
+}
+
+/**
+ * Once a request holds its target, the other pending requests of that target describe a cluster
+ * that is about to change: their cards are superseded rather than left to act on a stale plan.
+ * A rollback waiting to undo this very request stays: it is how this one is stopped.
+ */
+function supersedePending(store: Store, clock: Clock, started: DeployRequest, change: RequestChange): void {
+  const key = requestKey(started.id);
+  for (const other of store.deploys.pending(started.service, started.environment)) {
+    if (other.id === started.id || other.undoes === started.id) continue;
+    changeRequest(store, clock, other, {
+      from: ['pending'],
+      patch: { status: 'superseded', reason: `${key} changes ${started.service} (${started.environment}) after this card was posted; ask again if it is still wanted`, finishedAt: clock.now() },
+      action: 'superseded',
+      actor: change.actor,
+      platform: change.platform,
+      timeline: `${requestKey(other.id)} superseded by ${key}`,
+    });
+  }
+}
+
 /** Undefined when the guard did not hold (someone else changed the request first). */
 export function changeRequest(store: Store, clock: Clock, request: DeployRequest, change: RequestChange): DeployRequest | undefined {
   return store.transaction(() => {
+    const approving = change.patch.status === 'approved' && request.status !== 'approved';
+    if (approving) supersedeUndone(store, clock, request, change);
     const guard = { from: change.from, ...(change.changeCount !== undefined && { changeCount: change.changeCount }) };
     const updated = store.deploys.transition(request.id, guard, change.patch, { actor: change.actor, platform: change.platform, action: `${request.kind}.${change.action}` });
     if (!updated) return undefined;
@@ -59,7 +112,8 @@ export function changeRequest(store: Store, clock: Clock, request: DeployRequest
     if (REPORTED.has(updated.status)) {
       store.jobs.enqueue({ kind: GITHUB_DEPLOYMENT, key: githubDeploymentJobKey(request.id, updated.status), payload: { requestId: request.id, status: updated.status } });
     }
-    if (updated.status === 'approved' && request.status !== 'approved') {
+    if (approving && updated.status === 'approved') {
+      supersedePending(store, clock, updated, change);
       store.jobs.enqueue({ kind: EXECUTE_REQUEST, key: executeJobKey(request.id), payload: { requestId: request.id } });
     }
     return updated;

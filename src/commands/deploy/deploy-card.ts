@@ -1,5 +1,5 @@
 // How a deploy or rollback request looks in chat: one card, re-rendered in place at each change.
-import { requestKey, type DeployRequest, type GoNoGo } from '../../domain/deploy-request.js';
+import { requestKey, targetText, type DeployRequest, type GoNoGo } from '../../domain/deploy-request.js';
 import { incidentKey } from '../../domain/incident.js';
 import type { ApprovalPolicy } from '../../config/types.js';
 import { channelReply, mention, timeToken, type Button, type Card, type Field, type Reply } from '../reply.js';
@@ -19,6 +19,7 @@ const ACCENT: Record<DeployRequest['status'], Card['accent']> = {
   succeeded: 'good',
   failed: 'danger',
   rolled_back: 'danger',
+  superseded: 'neutral',
   rejected: 'neutral',
   expired: 'neutral',
   void: 'neutral',
@@ -51,6 +52,8 @@ function statusLine(request: DeployRequest, required: number, rollout?: RolloutS
     case 'rolled_back':
       if (slots) return `↩️ Rolled back automatically${reason} (switched back to ${slots.from})`;
       return `↩️ Rolled back automatically${reason}${request.resultRevision !== null ? ` (now at revision ${request.resultRevision})` : ''}`;
+    case 'superseded':
+      return `⏹️ Superseded${reason}`;
     case 'rejected':
       return `🚫 Rejected by ${request.rejectedBy ? mention(request.rejectedBy) : 'someone'}${reason}`;
     case 'expired':
@@ -91,33 +94,63 @@ function factFields(facts: GoNoGo | null): Field[] {
 
 function title(request: DeployRequest): string {
   const key = requestKey(request.id);
-  if (request.kind === 'rollback') return `↩️ Rollback ${key}: ${request.service} in ${request.environment}`;
+  if (request.kind === 'rollback') return `↩️ Rollback ${key}${request.undoes !== null ? ` of ${requestKey(request.undoes)}` : ''}: ${request.service} in ${request.environment}`;
   return `🚀 Deploy ${key}: ${request.service} ${request.target ?? ''} to ${request.environment}`;
 }
+
+/** Blue-green: what each colour is, as of the request's state (the live one changes at the switch). */
+function colourNotes(request: DeployRequest, slots: { from: string; to: string }): { from: string; to: string } {
+  const taking = request.kind === 'rollback' ? 'kept from before' : 'idle';
+  switch (request.status) {
+    case 'pending':
+    case 'approved':
+      return { from: `${slots.from}, live`, to: `${slots.to}, ${taking}` };
+    case 'executing':
+      return { from: `${slots.from}, live until the switch`, to: `${slots.to}, ${taking}; takes the traffic once ready` };
+    case 'succeeded':
+      return { from: `${slots.from}, kept for a switch-back`, to: `${slots.to}, ${request.kind === 'rollback' ? 'kept from before, ' : ''}live` };
+    case 'rolled_back':
+      return { from: `${slots.from}, live again`, to: `${slots.to}, switched away from` };
+    default:
+      return { from: slots.from, to: slots.to };
+  }
+}
+
+function planFields(request: DeployRequest): Field[] {
+  const plan = request.plan;
+  if (!plan) {
+    const to = request.kind === 'rollback' ? (request.target ? `--to=${request.target}` : request.undoes !== null ? `what ran before ${requestKey(request.undoes)}` : 'the previous revision') : (request.target ?? '…');
+    return [{ label: 'From', value: '…' }, { label: 'To', value: to }];
+  }
+  if (plan.slots) {
+    const notes = colourNotes(request, plan.slots);
+    return [{ label: 'From', value: `${plan.fromImage} (${notes.from})` }, { label: 'To', value: `${plan.toImage} (${notes.to})` }];
+  }
+  if (request.undoes !== null) {
+    const undone = requestKey(request.undoes);
+    return [
+      { label: 'From', value: `${plan.fromImage} (what ${undone} deploys)` },
+      { label: 'To', value: `${plan.toImage} (revision ${plan.toRevision ?? plan.fromRevision}, before ${undone})` },
+    ];
+  }
+  return [
+    { label: 'From', value: `${plan.fromImage} (revision ${plan.fromRevision})` },
+    { label: 'To', value: request.kind === 'rollback' && plan.toRevision !== null ? `${plan.toImage} (revision ${plan.toRevision})` : plan.toImage },
+  ];
+}
+
+/** Statuses in which the deploy's change may be (or be about to be) in the cluster: its card offers Rollback. */
+const ROLLBACK_OFFERED: ReadonlySet<DeployRequest['status']> = new Set(['approved', 'executing', 'succeeded', 'failed']);
 
 /** The card of a request; `policy` gives the number of approvals needed (absent: config changed, 1 assumed). */
 export function requestCard(request: DeployRequest, policy: ApprovalPolicy | undefined, rollout?: RolloutShown): Card {
   const key = requestKey(request.id);
   const required = policy?.required ?? 1;
-  const plan = request.plan;
   const fields = [
     { label: 'Service', value: request.service },
     { label: 'Environment', value: request.environment },
-    { label: 'From', value: plan ? (plan.slots ? `${plan.fromImage} (${plan.slots.from}, live)` : `${plan.fromImage} (revision ${plan.fromRevision})`) : '…' },
-    {
-      label: 'To',
-      value: plan
-        ? plan.slots
-          ? `${plan.toImage} (${plan.slots.to}, ${request.kind === 'rollback' ? 'kept from before' : 'idle now'})`
-          : request.kind === 'rollback' && plan.toRevision !== null
-          ? `${plan.toImage} (revision ${plan.toRevision})`
-          : plan.toImage
-        : request.kind === 'rollback'
-          ? request.target
-            ? `--to=${request.target}`
-            : 'the previous revision'
-          : (request.target ?? '…'),
-    },
+    ...(request.whereTo ? [{ label: 'Target', value: targetText(request.whereTo) }] : []),
+    ...planFields(request),
     { label: 'Strategy', value: request.strategy },
     ...factFields(request.facts),
     { label: 'Requested by', value: mention(request.requester) },
@@ -130,11 +163,12 @@ export function requestCard(request: DeployRequest, policy: ApprovalPolicy | und
     ...(request.status === 'pending' && policy ? [{ label: 'Approvers', value: mentions(policy.approvers) }] : []),
   ];
   const buttons: Button[] = [];
-  if (request.status === 'pending' && plan) {
+  if (request.status === 'pending' && request.plan) {
     buttons.push({ label: 'Approve', command: `deploy approve ${key}`, style: 'primary' }, { label: 'Reject', command: `deploy reject ${key}`, style: 'danger' });
   }
-  if (request.kind === 'deploy' && (request.status === 'succeeded' || request.status === 'failed')) {
-    buttons.push({ label: 'Rollback', command: `rollback ${request.service} --env=${request.environment}`, style: 'danger' });
+  // Bound to this request: a click after something else changed the target is refused (undo-check.ts).
+  if (request.kind === 'deploy' && ROLLBACK_OFFERED.has(request.status)) {
+    buttons.push({ label: 'Rollback', command: `rollback ${request.service} --env=${request.environment} --undo=${key}`, style: 'danger' });
   }
   return {
     title: title(request),

@@ -1,9 +1,11 @@
 // What /deploy and /rollback share: service, environment, strategy, incident and room checks, and
 // recording the request with its follow-up jobs. Nothing is written until every check passed.
-import { STRATEGIES, type ApprovalPolicy, type KubernetesTarget, type Strategy } from '../../config/types.js';
-import { requestKey, type DeployRequest, type RequestKind } from '../../domain/deploy-request.js';
+import { DEFAULT_ENVIRONMENT } from '../../config/defaults.js';
+import { environmentTarget, targetEnvironments } from '../../config/environments.js';
+import { STRATEGIES, type ApprovalPolicy, type KubernetesTarget, type ServiceConfig, type Strategy } from '../../config/types.js';
+import { requestKey, type DeployRequest, type RequestKind, type TargetRef } from '../../domain/deploy-request.js';
 import { incidentKey, OPEN_STATUSES, parseIncidentKey, type Incident } from '../../domain/incident.js';
-import { FirelaneError, conflict, invalidInput, notFound } from '../../errors.js';
+import { FirelaneError, invalidInput, notFound } from '../../errors.js';
 import { chatPlatform } from '../command.js';
 import type { HandlerContext } from '../context.js';
 import { tokenText, type Token } from '../parse-command.js';
@@ -12,7 +14,6 @@ import { EXPIRE_REQUEST, PREPARE_REQUEST, prepareJobKey } from './change-request
 
 /** Where the card goes when the command came from no conversation (the CLI): a console room. */
 export const CONSOLE_DEPLOY_ROOM = 'deploys';
-const DEFAULT_ENVIRONMENT = 'production';
 
 export interface RequestBasics {
   service: string;
@@ -22,11 +23,13 @@ export interface RequestBasics {
   strategy: Strategy;
   incident: Incident | undefined;
   roomId: string;
+  /** The request holding this target's rollout lock, if one runs now. */
+  running: DeployRequest | undefined;
 }
 
 const list = (names: string[]) => names.map((n) => `\`${n}\``).join(', ');
 
-function takeService(ctx: HandlerContext, token: Token | undefined, usage: string): { service: string; kubernetes: KubernetesTarget } {
+function takeService(ctx: HandlerContext, token: Token | undefined, usage: string): { name: string; service: ServiceConfig } {
   const services = ctx.deps.config.services;
   const configured = Object.keys(services);
   if (!token) throw invalidInput('Name the service.', usage);
@@ -40,28 +43,29 @@ function takeService(ctx: HandlerContext, token: Token | undefined, usage: strin
       usage,
     );
   }
-  if (!service.kubernetes) throw invalidInput(`${name} has no \`kubernetes\` target in firelane.yaml, so firelane cannot deploy it.`, usage);
-  return { service: name, kubernetes: service.kubernetes };
+  return { name, service };
 }
 
-function takeEnvironment(ctx: HandlerContext, usage: string): { environment: string; policy: ApprovalPolicy } {
-  const approvals = ctx.deps.config.approvals;
-  const environments = Object.keys(approvals);
-  const given = ctx.flags.env;
-  const environment = given ?? (Object.hasOwn(approvals, DEFAULT_ENVIRONMENT) || environments.length !== 1 ? DEFAULT_ENVIRONMENT : environments[0]!);
-  const policy = Object.hasOwn(approvals, environment) ? approvals[environment] : undefined;
-  if (!policy) {
+/** --env picks the target and the approval rules together: one flag, never one without the other. */
+function takeEnvironment(ctx: HandlerContext, name: string, service: ServiceConfig, usage: string): { environment: string; kubernetes: KubernetesTarget; policy: ApprovalPolicy } {
+  const environment = ctx.flags.env ?? DEFAULT_ENVIRONMENT;
+  const target = environmentTarget(service, environment);
+  if (!target) {
+    const known = targetEnvironments(service);
     throw invalidInput(
-      environments.length
-        ? `Unknown environment "${environment}". Environments with an approval policy: ${list(environments)}.`
-        : 'No environment has an approval policy (add one under `approvals:` in firelane.yaml).',
+      known.length
+        ? `${name} has no target in ${environment}. It deploys to: ${list(known)}.`
+        : `${name} has no \`kubernetes\` target in firelane.yaml, so firelane cannot deploy it.`,
       usage,
     );
   }
+  const approvals = ctx.deps.config.approvals;
+  const policy = Object.hasOwn(approvals, environment) ? approvals[environment] : undefined;
+  if (!policy) throw invalidInput(`Nothing guards ${environment}: add \`approvals.${environment}\` with its approvers to firelane.yaml.`, usage);
   if (policy.approvers.length === 0) {
     throw invalidInput(`Nobody may approve a deploy to ${environment}: list approvers under \`approvals.${environment}.approvers\` in firelane.yaml.`, usage);
   }
-  return { environment, policy };
+  return { environment, kubernetes: target.kubernetes, policy };
 }
 
 function takeStrategy(ctx: HandlerContext, kubernetes: KubernetesTarget, usage: string): Strategy {
@@ -106,24 +110,28 @@ export function takeRoom(ctx: HandlerContext, incident: Incident | undefined, us
   throw invalidInput('Run this in a channel: the request card with Approve and Reject is posted there.', usage);
 }
 
-/** Every check that needs no cluster: service, environment, strategy, lock, incident, room. */
+/** Every check that needs no cluster read: service, environment, strategy, incident, room; and what runs there now. */
 export function requestBasics(ctx: HandlerContext, serviceToken: Token | undefined, usage: string): RequestBasics {
-  const { service, kubernetes } = takeService(ctx, serviceToken, usage);
+  const { name, service } = takeService(ctx, serviceToken, usage);
+  const { environment, kubernetes, policy } = takeEnvironment(ctx, name, service, usage);
   const strategy = takeStrategy(ctx, kubernetes, usage);
-  const { environment, policy } = takeEnvironment(ctx, usage);
-  if (!ctx.deps.cluster) throw new FirelaneError('upstream', 'Kubernetes is not connected to this firelane (see KUBECONFIG), so it cannot deploy or roll back.');
-  const running = ctx.deps.store.deploys.running(service);
-  if (running) {
-    throw conflict(
-      `${service} is being ${running.kind === 'rollback' ? 'rolled back' : 'deployed'} by ${requestKey(running.id)} right now: one rollout at a time per service. Ask again when it has finished.`,
-    );
+  if (!ctx.deps.cluster) {
+    throw new FirelaneError('upstream', `firelane cannot deploy or roll back: ${ctx.deps.clusterProblem ?? 'Kubernetes is not connected (see KUBECONFIG)'}.`);
   }
+  const running = ctx.deps.store.deploys.running(name, environment);
   const incident = takeIncident(ctx, usage);
-  return { service, kubernetes, environment, policy, strategy, incident, roomId: takeRoom(ctx, incident, usage) };
+  return { service: name, kubernetes, environment, policy, strategy, incident, roomId: takeRoom(ctx, incident, usage), running };
 }
 
+/** "payments (production) is being deployed by REQ-3 right now…" */
+export function busyText(basics: Pick<RequestBasics, 'service' | 'environment'>, running: DeployRequest): string {
+  return `${basics.service} (${basics.environment}) is being ${running.kind === 'rollback' ? 'rolled back' : 'deployed'} by ${requestKey(running.id)} right now: one rollout at a time per target.`;
+}
+
+export const targetRefOf = (k: KubernetesTarget): TargetRef => ({ ...(k.context && { context: k.context }), namespace: k.namespace, deployment: k.deployment });
+
 /** Records the request, its timeline entry, and the jobs that post the card and expire it. */
-export function createRequest(ctx: HandlerContext, kind: RequestKind, basics: RequestBasics, target: string | null, summary: string): DeployRequest {
+export function createRequest(ctx: HandlerContext, kind: RequestKind, basics: RequestBasics, target: string | null, summary: string, options: { undoes?: number } = {}): DeployRequest {
   const { store, clock } = ctx.deps;
   const now = clock.now();
   const actor = ctx.input.actor.id;
@@ -143,6 +151,8 @@ export function createRequest(ctx: HandlerContext, kind: RequestKind, basics: Re
         expiresAt: now + basics.policy.expiresAfterMs,
         incidentId: basics.incident?.id ?? null,
         createdAt: now,
+        whereTo: targetRefOf(basics.kubernetes),
+        undoes: options.undoes ?? null,
       },
       ctx.input.platform,
     );

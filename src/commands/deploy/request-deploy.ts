@@ -1,26 +1,30 @@
 // /deploy <service> <version>: checks the input, records a pending request and queues its card.
 // Reading the cluster is an external call, so the card (with the plan) is posted by a job.
-import { IMAGE_TAG, requestKey } from '../../domain/deploy-request.js';
-import { invalidInput } from '../../errors.js';
+import { parseVersion, requestKey, versionText } from '../../domain/deploy-request.js';
+import { conflict, invalidInput } from '../../errors.js';
 import type { HandlerContext } from '../context.js';
 import { tokenText } from '../parse-command.js';
 import { privateReply, type Reply } from '../reply.js';
 import { DEPLOY_USAGE } from './deploy-usage.js';
-import { createRequest, requestBasics } from './new-request.js';
+import { busyText, createRequest, requestBasics } from './new-request.js';
 
 export function requestDeploy(ctx: HandlerContext): Reply {
   const usage = DEPLOY_USAGE.deploy;
   const [serviceToken, versionToken, ...extra] = ctx.args;
   if (!versionToken) {
     if (serviceToken) requestBasics(ctx, serviceToken, usage); // an unknown service is the first thing to hear about
-    throw invalidInput('Give the version to deploy (the image tag).', usage);
+    throw invalidInput('Give the version to deploy (the image tag, or a digest @sha256:…).', usage);
   }
-  const version = tokenText(versionToken);
-  if (versionToken.kind !== 'word' || !IMAGE_TAG.test(version)) {
-    throw invalidInput(`"${version}" is not an image tag: letters, digits, "_", "." and "-", at most 128, not starting with "." or "-".`, usage);
-  }
+  const typed = tokenText(versionToken);
+  const parsed = versionToken.kind === 'word' ? parseVersion(typed) : { problem: `"${typed}" is not an image tag` };
+  if ('problem' in parsed) throw invalidInput(`${parsed.problem}.`, usage);
   if (extra.length) throw invalidInput(`Unexpected "${tokenText(extra[0]!)}" after the version.`, usage);
   const basics = requestBasics(ctx, serviceToken, usage);
+  if (basics.running) {
+    const stop = basics.running.kind === 'deploy' ? ` To stop it, /rollback ${basics.service} --env=${basics.environment}.` : '';
+    throw conflict(`${busyText(basics, basics.running)} Ask again when it has finished.${stop}`);
+  }
+  const version = versionText(parsed.version);
   const request = createRequest(ctx, 'deploy', basics, version, `deploy of ${basics.service} ${version} to ${basics.environment}`);
   return privateReply(
     `${requestKey(request.id)}: deploy of ${basics.service} ${version} to ${basics.environment} requested. The card with Approve and Reject follows once firelane has read the cluster.`,

@@ -35,11 +35,12 @@ export async function runBlueGreen(run: DeployRun, startedAt: number): Promise<v
   }
 
   // All replicas of the idle colour available before any traffic moves.
+  // A colour that is not available never takes the traffic: the deploy fails with nothing changed for users.
   const ready = await run.follow(idle, startedAt, { what: `${to} (idle colour)` });
-  if (!ready.done) return run.finish('failed', `${idle.deployment} did not become ready: ${ready.reason}; ${stillServing}`, revision);
+  if (!ready.done) return run.finish('failed', `${idle.deployment} did not become ready: ${ready.reason}; ${stillServing}`, revision, undefined, { escalate: request.kind === 'rollback' });
 
   const switched = await run.attempt('switch', async () => (await kube.setSelector(service, SLOT_LABEL, to, meta)).selector[SLOT_LABEL] ?? null);
-  if (!switched.ok) return run.finish('failed', `Kubernetes refused to switch the Service ${where} to ${to}: ${switched.refused}; ${stillServing}`, revision);
+  if (!switched.ok) return run.finish('failed', `Kubernetes refused to switch the Service ${where} to ${to}: ${switched.refused}; ${stillServing}`, revision, undefined, { escalate: request.kind === 'rollback' });
   await run.step('note-switch', async () => {
     run.note('switched', `${key}: the Service ${where} now sends traffic to ${to} (${plan.toImage}); ${from} keeps running for a switch-back`);
     return null;
@@ -56,7 +57,7 @@ export async function runBlueGreen(run: DeployRun, startedAt: number): Promise<v
     return null;
   });
   if (!back.ok) {
-    return run.finish('failed', `the health check failed (${verdict.reason}) and Kubernetes refused to switch the Service ${where} back to ${from}: ${back.refused}`, revision);
+    return run.finish('failed', `the health check failed (${verdict.reason}) and Kubernetes refused to switch the Service ${where} back to ${from}: ${back.refused}`, revision, undefined, { escalate: true });
   }
   run.logger.warn({ request: key, reason: verdict.reason, slot: from }, 'health check failed; switched back automatically');
   run.rolledBack(verdict.reason, plan.fromRevision, `${key} rolled back automatically: ${verdict.reason}; the Service ${where} switched back to ${from}, which runs ${plan.fromImage}`);

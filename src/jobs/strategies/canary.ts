@@ -15,7 +15,7 @@ async function abort(run: DeployRun, reason: string, total: number): Promise<voi
   const off = await run.attempt('abort-canary', async () => (await kube.scale(canaryTarget(k), 0, meta)).desired);
   const back = await run.attempt('abort-main', async () => (await kube.scale(targetOf(k), total, meta)).desired);
   const refused = [!off.ok && `scaling the canary to 0: ${off.refused}`, !back.ok && `scaling ${k.deployment} back to ${total}: ${back.refused}`].filter(Boolean);
-  if (refused.length) return run.finish('failed', `${reason}; then Kubernetes refused ${refused.join(' and ')}`, null);
+  if (refused.length) return run.finish('failed', `${reason}; then Kubernetes refused ${refused.join(' and ')}`, null, undefined, { escalate: true });
   run.logger.warn({ request: key, reason }, 'canary stopped; main deployment restored');
   run.rolledBack(reason, plan.fromRevision, `${key} rolled back automatically: ${reason}; the canary is scaled to 0 and ${run.request.service} runs ${plan.fromImage} on all ${total} replicas`);
 }

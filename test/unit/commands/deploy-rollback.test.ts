@@ -67,7 +67,8 @@ describe('/rollback <service>', () => {
       ['/rollback payments 3', /to name the target, write --to=3/],
       ['/rollback payments --to', /--to takes a revision number or a version/],
       ['/rollback payments --to=a/b', /--to takes a revision number or a version/],
-      ['/rollback payments --env=qa', /Unknown environment "qa"/],
+      ['/rollback payments --env=qa', /payments has no target in qa\. It deploys to: `production`/],
+      ['/rollback payments --undo=REQ-9', /REQ-9 is not a deploy of payments in production/],
       ['/rollback payments --strategy=rolling', /--strategy is not an option/],
     ];
     for (const [text, message] of cases) {
@@ -83,7 +84,7 @@ describe('/rollback <service>', () => {
     await requestRollback('/rollback payments');
     const again = await f.run('/rollback payments', { user: 'bob' });
     expect(again.outcome).toBe('refused');
-    expect(again.reply.text).toBe('REQ-1 already asks to roll back payments and waits for approval: approve or reject that one.');
+    expect(again.reply.text).toBe('REQ-1 already asks to roll back payments (production) and waits for approval: approve or reject that one.');
   });
 
   it('approved, it runs undo to the named revision: the old template comes back under a new revision', async () => {

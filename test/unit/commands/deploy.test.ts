@@ -63,7 +63,9 @@ describe('/deploy <service> <version>', () => {
       ['/deploy payments .v1', /is not an image tag/],
       ['/deploy payments ' + 'v'.repeat(129), /is not an image tag/],
       ['/deploy payments v1 --force', /--force is not an option/],
-      ['/deploy payments v1 --env=staging', /Unknown environment "staging"\. Environments with an approval policy: `production`/],
+      ['/deploy payments v1 --env=staging', /payments has no target in staging\. It deploys to: `production`/],
+      ['/deploy payments latest', /"latest" is a moving tag: what it names can change between the approval and the rollout/],
+      ['/deploy payments @sha256:abc', /"sha256:abc" is not an image digest/],
       ['/deploy payments v1 --strategy=yolo', /Unknown strategy "yolo": use rolling, blue-green, canary/],
       ['/deploy payments v1 --strategy=blue-green', /blue-green needs the Service in front of the pods: set `kubernetes.service`/],
       ['/deploy payments v1 extra', /Unexpected "extra"/],
@@ -271,7 +273,7 @@ describe('rejecting', () => {
   });
 });
 
-describe('one rollout at a time per service', () => {
+describe('one rollout at a time per target', () => {
   it('a second /deploy while one runs is refused clearly; after it finishes a new one is fine', async () => {
     f = createDeployFixture();
     await requestDeploy();
@@ -280,24 +282,32 @@ describe('one rollout at a time per service', () => {
     const before = state();
     const second = await f.run('/deploy payments v2.1.2');
     expect(second.outcome).toBe('refused');
-    expect(second.reply.text).toBe('payments is being deployed by REQ-1 right now: one rollout at a time per service. Ask again when it has finished.');
+    expect(second.reply.text).toBe(
+      'payments (production) is being deployed by REQ-1 right now: one rollout at a time per target. Ask again when it has finished. To stop it, /rollback payments --env=production.',
+    );
     expect(state()).toEqual(before);
     await f.drain();
     expect(f.request().status).toBe('succeeded');
     expect((await f.run('/deploy payments v2.1.2')).outcome).toBe('ok');
   });
 
-  it('approving a second pending request while the first runs is refused by the lock', async () => {
+  it('a pending request of the target is superseded when another starts: its Approve changes nothing; the database holds the lock', async () => {
     f = createDeployFixture();
     await requestDeploy('/deploy payments v2.1.1');
     await requestDeploy('/deploy payments v2.1.2');
     await f.run('/deploy approve REQ-1', { user: LEAD1 });
+    expect(f.request(2)).toMatchObject({ status: 'superseded', approvals: [] });
     const result = await f.run('/deploy approve REQ-2', { user: LEAD1 });
     expect(result.outcome).toBe('refused');
-    expect(result.reply.text).toMatch(/payments is being deployed by REQ-1 right now: one rollout at a time per service/);
-    expect(f.request(2)).toMatchObject({ status: 'pending', approvals: [] });
-    // The database itself holds the lock: a second running row for the service cannot exist.
+    expect(result.reply.text).toBe(
+      'REQ-2 is superseded: REQ-1 changes payments (production) after this card was posted; ask again if it is still wanted; its buttons change nothing.',
+    );
+    // The database itself holds the lock: a second running row for the target cannot exist.
     expect(() => f.handle.sqlite.prepare("UPDATE deploy_requests SET status = 'executing' WHERE id = 2").run()).toThrow(/UNIQUE/);
+    await f.drain();
+    expect(plain(f.card(2).text)).toMatch(/^⏹️ Superseded: REQ-1 changes payments/);
+    expect(f.card(2).buttons).toBeUndefined();
+    expect(f.cluster.changes.map((c) => c.images.app)).toEqual([`${IMAGE}:v2.1.1`]);
   });
 });
 
@@ -336,7 +346,7 @@ describe('execution (rolling)', () => {
     const card = f.card();
     expect(plain(card.text)).toBe('✅ Succeeded (approved by @U0LEAD1): now at revision 3');
     expect(card.accent).toBe('good');
-    expect(card.buttons).toEqual([{ label: 'Rollback', command: 'rollback payments --env=production', style: 'danger' }]);
+    expect(card.buttons).toEqual([{ label: 'Rollback', command: 'rollback payments --env=production --undo=REQ-1', style: 'danger' }]);
     expect(f.audit().map((a) => a.action).filter((a) => a.startsWith('deploy.'))).toEqual([
       'deploy.requested',
       'deploy.planned',
@@ -347,20 +357,24 @@ describe('execution (rolling)', () => {
     ]);
   });
 
-  it('a failed rollout ends failed with the reason; its Rollback button opens a rollback request', async () => {
+  it('a failed rollout is rolled back by itself; the card says why, and its stale Rollback button changes nothing', async () => {
     f = createDeployFixture();
     f.cluster.failNextRollout(PAYMENTS, 'pods of the new ReplicaSet are in CrashLoopBackOff', 1);
     await requestDeploy();
     await f.run('/deploy approve REQ-1', { user: LEAD1 });
     await f.drain();
-    expect(f.request()).toMatchObject({ status: 'failed', reason: 'pods of the new ReplicaSet are in CrashLoopBackOff' });
+    expect(f.request()).toMatchObject({ status: 'rolled_back', reason: 'the rollout failed: pods of the new ReplicaSet are in CrashLoopBackOff', resultRevision: 4 });
+    expect((await f.cluster.readDeployment(PAYMENTS))!.images.app).toBe(`${IMAGE}:v2.1.0`);
     const card = f.card();
-    expect(plain(card.text)).toBe('❌ Failed: pods of the new ReplicaSet are in CrashLoopBackOff');
-    const rollback = card.buttons!.find((b) => b.label === 'Rollback')!;
-    const clicked = await f.run(rollback.command, { user: 'bob' });
-    expect(clicked.outcome, clicked.reply.text).toBe('ok');
-    await f.drain();
-    expect(f.request(2)).toMatchObject({ kind: 'rollback', requester: 'bob', status: 'pending', plan: { fromRevision: 3, toRevision: 2, toImage: `${IMAGE}:v2.1.0` } });
+    expect(plain(card.text)).toBe('↩️ Rolled back automatically: the rollout failed: pods of the new ReplicaSet are in CrashLoopBackOff (now at revision 4)');
+    expect(card.buttons).toBeUndefined();
+    // The Rollback button shown while it rolled out asks to undo REQ-1, which is undone already.
+    const stale = await f.run('/rollback payments --env=production --undo=REQ-1', { user: 'bob' });
+    expect(stale.outcome).toBe('refused');
+    expect(stale.reply.text).toBe(
+      'REQ-1 was already rolled back automatically: payments (production) is back at v2.1.0 since REQ-1 was rolled back automatically (the rollout failed: pods of the new ReplicaSet are in CrashLoopBackOff). Nothing was requested.',
+    );
+    expect(f.count('deploy_requests')).toBe(1);
   });
 
   it('a job that dies after setting the image resumes following the rollout, without setting it again', async () => {

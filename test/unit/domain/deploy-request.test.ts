@@ -16,7 +16,7 @@ const request = (over: Partial<DeployRequest> = {}): DeployRequest => ({
   id: 5, kind: 'deploy', service: 'payments', environment: 'production', strategy: 'rolling', requester: 'R', platform: 'slack', roomId: 'C1',
   cardRef: '1', target: 'v2', container: 'app', plan: { fromRevision: 1, fromImage: 'i:v1', toImage: 'i:v2', toRevision: null },
   expiresAt: 1000, status: 'pending', approvals: [], rejectedBy: null, reason: null, incidentId: null, resultRevision: null,
-  createdAt: 0, updatedAt: 0, startedAt: null, finishedAt: null, changeCount: 0, facts: null, githubDeploymentId: null, ...over,
+  createdAt: 0, updatedAt: 0, startedAt: null, finishedAt: null, changeCount: 0, facts: null, githubDeploymentId: null, whereTo: null, undoes: null, ...over,
 });
 
 describe('decideApproval', () => {

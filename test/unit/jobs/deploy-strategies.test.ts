@@ -77,7 +77,7 @@ describe('blue-green', () => {
     await fx.run('/deploy payments v2.1.1');
     await fx.drain();
     expect(field(fx, 'From')).toBe(`${IMAGE}:v2.1.0 (blue, live)`);
-    expect(field(fx, 'To')).toBe(`${IMAGE}:v2.1.1 (green, idle now)`);
+    expect(field(fx, 'To')).toBe(`${IMAGE}:v2.1.1 (green, idle)`);
     expect(field(fx, 'Strategy')).toBe('blue-green');
     expect((await fx.run('/deploy approve REQ-1', { user: LEAD1 })).outcome).toBe('ok');
     await fx.drain();
@@ -146,7 +146,7 @@ describe('blue-green', () => {
     expect(fx.request(3).reason).toMatch(/--to=<revision> applies to rolling deploys/);
 
     await requestAndApprove(fx, '/rollback payments --to=v2.1.0', 4);
-    expect(field(fx, 'To', 4)).toBe(`${IMAGE}:v2.1.0 (blue, kept from before)`);
+    expect(field(fx, 'To', 4)).toBe(`${IMAGE}:v2.1.0 (blue, kept from before, live)`);
     expect(fx.request(4)).toMatchObject({ status: 'succeeded', plan: { slots: { from: 'green', to: 'blue' } } });
     // No image changed: the switch alone is the rollback.
     expect(changes(fx)).toEqual([['switch', 'payments', 'blue']]);

@@ -235,7 +235,7 @@ describe('reconcileDeploys', () => {
     withoutKubernetes.services.payments = { ...withoutKubernetes.services.payments!, kubernetes: undefined } as never;
     await reconcile({ config: withoutKubernetes });
     expect(f.request()).toMatchObject({ status: 'failed' });
-    expect(f.request().reason).toBe('reconciled at start-up: payments has no kubernetes target in firelane.yaml any more, so its rollout cannot be followed');
+    expect(f.request().reason).toBe('reconciled at start-up: payments has no kubernetes target in production in firelane.yaml any more, so its rollout cannot be followed');
   });
 
   it('the start-up job is queued only when a request is in progress, once per start', async () => {

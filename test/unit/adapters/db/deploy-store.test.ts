@@ -12,8 +12,8 @@ const clock = createManualClock(Date.parse('2026-03-01T10:00:00Z'));
 const by = (action: string) => ({ actor: 'U0LEAD1', platform: 'slack', action });
 const plan = { fromRevision: 2, fromImage: 'img:v1', toImage: 'img:v2', toRevision: null };
 
-function newRequest(service = 'payments'): NewDeployRequest {
-  return { kind: 'deploy', service, environment: 'production', strategy: 'rolling', requester: 'U0ALICE', platform: 'slack', roomId: 'C1', target: 'v2', container: 'app', expiresAt: clock.now() + 60_000, incidentId: null, createdAt: clock.now() };
+function newRequest(service = 'payments', environment = 'production'): NewDeployRequest {
+  return { kind: 'deploy', service, environment, strategy: 'rolling', requester: 'U0ALICE', platform: 'slack', roomId: 'C1', target: 'v2', container: 'app', expiresAt: clock.now() + 60_000, incidentId: null, createdAt: clock.now() };
 }
 
 beforeEach(() => {
@@ -50,12 +50,14 @@ describe('deploy store', () => {
     expect(store.deploys.get(1)!.approvals).toEqual([{ by: 'A', at: 1 }]);
   });
 
-  it('holds one running request per service: a second becomes a conflict naming the first', () => {
+  it('holds one running request per target (service and environment): a second becomes a conflict naming the first', () => {
     store.deploys.create(newRequest(), 'slack');
     store.deploys.create(newRequest(), 'slack');
     store.deploys.create(newRequest('search'), 'slack');
+    store.deploys.create(newRequest('payments', 'staging'), 'slack');
     store.deploys.transition(1, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved'));
-    expect(store.deploys.running('payments')?.id).toBe(1);
+    expect(store.deploys.running('payments', 'production')?.id).toBe(1);
+    expect(store.deploys.running('payments', 'staging')).toBeUndefined();
     let error: unknown;
     try {
       store.transaction(() => store.deploys.transition(2, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved')));
@@ -63,10 +65,11 @@ describe('deploy store', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(FirelaneError);
-    expect((error as FirelaneError).message).toMatch(/payments is being deployed by REQ-1 right now/);
+    expect((error as FirelaneError).message).toMatch(/payments \(production\) is being deployed by REQ-1 right now/);
     expect(store.deploys.get(2)!.status).toBe('pending');
-    // Other services are not held up, and a finished rollout frees the lock.
+    // Other services and other environments are not held up, and a finished rollout frees the lock.
     expect(store.deploys.transition(3, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved'))?.status).toBe('approved');
+    expect(store.deploys.transition(4, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved'))?.status).toBe('approved');
     store.deploys.transition(1, { from: ['approved'] }, { status: 'executing' }, by('deploy.started'));
     store.deploys.transition(1, { from: ['executing'] }, { status: 'succeeded' }, by('deploy.succeeded'));
     expect(store.deploys.transition(2, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved'))?.status).toBe('approved');
