@@ -7,7 +7,7 @@ import { createKubeCluster } from '../../src/adapters/k8s/kube-cluster.js';
 import { startFakeKube, type FakeKube, type FakeKubeOptions } from '../fakes/fake-kube.js';
 import type { FakeMessage } from '../fakes/fake-slack.js';
 import { buttonClick, startHarness, type Harness } from '../support/harness.js';
-import { ackText, blockTexts, buttons } from './slack-helpers.js';
+import { ackText, blockTexts, buttons, cardField } from './slack-helpers.js';
 
 const IMAGE = 'ghcr.io/acme/payments';
 const CHANNEL = 'C0GENERAL';
@@ -162,6 +162,40 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     // The card says failed, and still offers Rollback: a person may ask for one.
     expect(blockTexts(card(1).blocks).join('\n')).toMatch(/Failed: the rollout failed/);
     expect(buttons(card(1).blocks).map((b) => b.text.text)).toEqual(['Rollback']);
+  });
+
+  it('--env picks the target and its rules together: a staging deploy under staging\'s rules never touches production', async () => {
+    const yaml = YAML.replace(
+      'approvals:\n',
+      '    environments:\n      staging: { kubernetes: { namespace: payments-staging } }\napprovals:\n  staging: { approvers: [U0DEV, U0LEAD1], allowSelfApproval: true }\n',
+    );
+    await start(yaml, () => {
+      for (const namespace of ['payments', 'payments-staging']) {
+        kube.addDeployment({ namespace, name: 'payments', replicas: 2, containers: [{ name: 'app', image: `${IMAGE}:v2.1.0` }] });
+      }
+    });
+    const unknown = await h.command('payments v2.1.1 --env=qa', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
+    expect(ackText(unknown.body)).toMatch(/payments has no target in qa\. It deploys to: `production`, `staging`/);
+
+    await h.command('payments v2.1.1 --env=staging', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
+    await h.drain();
+    expect(cardField(card(1).blocks, 'Environment')).toBe('staging');
+    expect(cardField(card(1).blocks, 'Target')).toBe('payments-staging/payments');
+    // Staging allows self-approval: the requester approves it.
+    await clickAs('U0DEV', 'Approve', card(1));
+    expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded', environment: 'staging' });
+    expect(kube.deployment('payments-staging', 'payments').spec.template.spec.containers[0].image).toBe(`${IMAGE}:v2.1.1`);
+    expect(kube.deployment('payments', 'payments').spec.template.spec.containers[0].image).toBe(`${IMAGE}:v2.1.0`);
+    expect(kube.requests.filter((r) => r.method === 'PATCH' && r.path.includes('/namespaces/payments/'))).toEqual([]);
+
+    // The same requester, the same flagless command: production's rules (he is no approver there).
+    await h.command('payments v2.1.1', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
+    await h.drain();
+    expect(cardField(card(2).blocks, 'Target')).toBe('payments/payments');
+    await clickAs('U0DEV', 'Approve', card(2));
+    expect(ackText(h.slack.responses.at(-1)!.body as { text?: string })).toMatch(/You are not an approver for production/);
+    expect(h.firelane.store.deploys.get(2)!.status).toBe('pending');
+    expect(kube.deployment('payments', 'payments').spec.template.spec.containers[0].image).toBe(`${IMAGE}:v2.1.0`);
   });
 
   it('progress never goes backwards: nothing counts as updated before the controller observed the change', async () => {

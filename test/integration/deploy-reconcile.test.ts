@@ -162,6 +162,41 @@ describe('start-up reconcile of a deploy interrupted mid-rollout', () => {
     await newDeployAccepted();
   });
 
+  it('a restart in the middle of a superseded deploy: the rollback resumes and undoes once, and the deploy never succeeds', async () => {
+    await setUp();
+    await runUntilKilled();
+    // Before it died, the first process took a rollback of REQ-1 (mid-rollout) and its approval.
+    const first = await start({ killMidRollout: true });
+    await first.command('payments', { command: '/rollback', channel: CHANNEL, user: 'U0DEV' });
+    await first.drain();
+    const approve = buttons(card(2).blocks).find((b) => b.text.text === 'Approve')!;
+    await first.interaction(buttonClick({ user: 'U0LEAD1', channel: CHANNEL, messageTs: card(2).ts, actionId: approve.action_id, value: approve.value, responseUrl: slack!.responseUrl() }));
+    await vi.waitFor(() => expect(first.firelane.store.deploys.get(2)!.status).not.toBe('pending'));
+    await first.drain();
+    expect(first.firelane.store.deploys.get(1)!.status).toBe('superseded');
+    // REQ-2 got as far as its undo, then the process died in its first wait.
+    expect(first.firelane.store.deploys.get(2)!.status).toBe('executing');
+    expect(cluster.changes.map((c) => c.kind)).toEqual(['set-image', 'undo']);
+    await first.close();
+    h = undefined;
+    // Both execute jobs come due again after the restart.
+    const db = openDatabase(join(dir!, 'firelane.db'), { migrate: false });
+    db.sqlite.prepare("UPDATE jobs SET run_at = 0 WHERE key IN ('deploy-execute:1', 'deploy-execute:2')").run();
+    db.close();
+
+    const second = await start();
+    await second.drain();
+    await vi.waitFor(async () => {
+      await second.drain();
+      expect(second.firelane.store.deploys.get(2)!.status).toBe('succeeded');
+    });
+    expect(second.firelane.store.deploys.get(1)!.status).toBe('superseded');
+    expect(cluster.changes.map((c) => c.kind)).toEqual(['set-image', 'undo']);
+    expect(await cluster.readDeployment(PAYMENTS)).toMatchObject({ images: { app: `${IMAGE}:v2.1.0` }, available: 3 });
+    expect(audit().filter((a) => a.action === 'deploy.succeeded')).toEqual([]);
+    expect(blockTexts(card(1).blocks).join('\n')).toContain('Superseded');
+  });
+
   it('a request whose execute job is still queued is left to that job, which resumes by itself', async () => {
     await setUp();
     await runUntilKilled();

@@ -3,7 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { freePort, startProcess, type RunningProcess } from '../support/process.js';
+import { freePort, MAIN, NODE_FLAGS, startProcess, type RunningProcess } from '../support/process.js';
+import { requireTool, TOOLS } from '../support/require-tool.js';
+
+const SCRIPT = requireTool(TOOLS.script);
 
 describe('start-up', () => {
   let dir: string;
@@ -38,6 +41,40 @@ describe('start-up', () => {
     expect(metrics).toContain('firelane_process_cpu_seconds_total');
     p.child.kill('SIGTERM');
     expect((await p.exited).code).toBe(0);
+  });
+
+  it('a second server on the same SQLite file is refused, naming the first; a lock left by a dead server is taken over', async () => {
+    const port = await freePort();
+    const first = run({ PORT: String(port) });
+    await first.waitFor(/firelane is up/);
+    const second = run({ PORT: String(await freePort()) });
+    expect((await second.exited).code).toBe(1);
+    expect(second.output().trim().split('\n')).toEqual([
+      `firelane: cannot start: another firelane (pid ${first.child.pid}, http://127.0.0.1:${port}/) already serves ${join(dir, 'nested', 'firelane.db')}; stop it first, or give this one its own DATABASE_PATH`,
+    ]);
+    // Killed without a chance to clean up: its lock names a process that is gone.
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const third = run({ PORT: String(await freePort()) });
+    await third.waitFor(/firelane is up/);
+    third.child.kill('SIGTERM');
+    expect((await third.exited).code).toBe(0);
+  });
+
+  it('at a terminal, says in one plain line where to open the console (logs stay JSON lines)', async () => {
+    if (!SCRIPT) return;
+    const port = await freePort();
+    // `script` gives the server a pseudo-terminal as standard output, as a person's shell does.
+    const inner = [process.execPath, ...NODE_FLAGS, MAIN].map((a) => `'${a}'`).join(' ');
+    const tty = startProcess({ PORT: String(port), HOME: dir, DATABASE_PATH: join(dir, 'tty.db'), LOG_LEVEL: 'info' }, ['-qfec', inner, '/dev/null'], SCRIPT);
+    running.push(tty);
+    await tty.waitFor(/firelane is up: open http:\/\/127\.0\.0\.1:\d+\/ in your browser/);
+    expect(tty.output()).toContain(`firelane is up: open http://127.0.0.1:${port}/ in your browser (local console; deploys go to a simulated cluster). Ctrl+C stops it.`);
+    // The JSON lines are still there for machines; without a terminal the plain line is not.
+    await tty.waitFor(/\{"level":30,.*"msg":"firelane is up"/);
+    const piped = run({ PORT: String(await freePort()), DATABASE_PATH: join(dir, 'piped.db') });
+    await piped.waitFor(/"msg":"firelane is up"/);
+    expect(piped.output()).not.toContain('in your browser');
   });
 
   it('stops with one line naming a bad variable', async () => {

@@ -21,6 +21,8 @@ export const TOOLS = {
       "Kubernetes' own kubectl package (https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/); not Debian's kubernetes-client, which is too old and conflicts with it",
   },
   chromium: { name: 'chromium', aliases: ['chromium-browser'], install: 'apt-get install -y chromium fonts-noto-color-emoji' },
+  /** util-linux's `script`: runs a command with a pseudo-terminal as its output, as a person's shell does. */
+  script: { name: 'script', install: 'apt-get install -y bsdutils' },
 } satisfies Record<string, Tool>;
 
 /** CI=true (or 1): what CI services and .ci/run set; CI=false or 0 is a way to say "not CI". */

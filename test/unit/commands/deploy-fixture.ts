@@ -14,6 +14,7 @@ import { DEFAULT_FILE_CONFIG, type FileConfig } from '../../../src/config.js';
 import type { ApprovalPolicy, ServiceConfig } from '../../../src/config/types.js';
 import { requestKey, type DeployRequest } from '../../../src/domain/deploy-request.js';
 import { createDeployJobs } from '../../../src/jobs/deploy-jobs.js';
+import { createDeployEscalationJobs } from '../../../src/jobs/deploy-escalation.js';
 import { createIncidentJobs } from '../../../src/jobs/incident-jobs.js';
 import { createReconcileJobs, reconcileWhenBuried } from '../../../src/jobs/reconcile-deploys.js';
 import { createGitHubDeployJobs } from '../../../src/jobs/github-deploys.js';
@@ -75,11 +76,21 @@ export interface DeployFixture {
   close(): void;
 }
 
-export function createDeployFixture(options: { config?: FileConfig; rolloutPolls?: number; withCluster?: boolean } = {}): DeployFixture {
+export interface DeployFixtureOptions {
+  config?: FileConfig;
+  rolloutPolls?: number;
+  withCluster?: boolean;
+  /** Runs inside a rollout's wait, before the clock moves: what people do while a deploy runs. */
+  onSleep?: (ms: number) => Promise<void>;
+}
+
+export function createDeployFixture(options: DeployFixtureOptions = {}): DeployFixture {
   const config = options.config ?? deployConfig();
   const clock = createManualClock(T0);
   const handle = openDatabase(':memory:');
-  const store = createSqliteStore(handle, clock);
+  // As in the app: a job enqueued while others run is looked at at once (a command typed mid-rollout).
+  let worker: Worker | undefined;
+  const store = createSqliteStore(handle, clock, { onEnqueue: () => worker?.wake() });
   const cluster = createMemoryCluster({ rolloutPolls: options.rolloutPolls ?? 2 });
   // Revisions 1 (v2.0.0) and 2 (v2.1.0, running).
   cluster.addDeployment({ ...PAYMENTS, name: 'payments', images: { app: `${IMAGE}:v2.1.0` }, history: [{ app: `${IMAGE}:v2.0.0` }], replicas: 3 });
@@ -96,11 +107,21 @@ export function createDeployFixture(options: { config?: FileConfig; rolloutPolls
   };
   const logger = pino({ level: 'silent' });
   const deps = { store, chats: { console: chat }, config, clock, logger };
-  const worker = createWorker({
+  worker = createWorker({
     store: store.jobs,
     handlers: {
       ...createIncidentJobs(deps),
-      ...createDeployJobs({ ...deps, ...(withCluster && { cluster }), pollIntervalMs: 1_000, healthIntervalMs: 1_000, sleep: async (ms) => clock.advance(ms) }),
+      ...createDeployJobs({
+        ...deps,
+        ...(withCluster && { cluster }),
+        pollIntervalMs: 1_000,
+        healthIntervalMs: 1_000,
+        sleep: async (ms) => {
+          await options.onSleep?.(ms);
+          clock.advance(ms);
+        },
+      }),
+      ...createDeployEscalationJobs({ ...deps, ...(withCluster && { cluster }) }),
       ...createReconcileJobs({ ...deps, ...(withCluster && { cluster }) }),
       ...createGitHubDeployJobs(deps), // without GitHub: each status job ends at once
     },
