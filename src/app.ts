@@ -163,7 +163,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   const cluster = options.cluster ?? simulated ?? (connected && 'cluster' in connected ? connected.cluster : undefined);
   const clusterProblem = connected && 'problem' in connected ? connected.problem : undefined;
   const git = options.git ?? (env.github && (await import('./adapters/github/github-host.js')).createGitHubHost({ token: env.github.token, ...(env.github.apiUrl && { baseUrl: env.github.apiUrl }), logger: logger.child({ component: 'github' }), onUpstreamError: (status) => metrics.upstreamErrors.inc({ service: 'github', status }) }));
-  const commandDeps = { store, clock, config: config.file, ...(cluster && { cluster }), ...(clusterProblem && { clusterProblem }), ...(git && { git }) };
+  const commandDeps = { store, clock, config: config.file, ...(cluster && { cluster }), ...(clusterProblem && { clusterProblem }), ...(simulated && { clusterSimulated: true }), ...(git && { git }) };
   const router = createRouter(commandDeps, [...COMMAND_FAMILIES], logger);
   const routes: Record<string, RouteHandler> = {};
   // Chat requests being acknowledged right now: jobs yield to them (WorkerOptions.busy), and the

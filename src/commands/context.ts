@@ -16,6 +16,8 @@ export interface CommandDeps {
   cluster?: Cluster;
   /** Why there is no cluster (no kubeconfig found, unreadable…), for that refusal. */
   clusterProblem?: string;
+  /** The cluster is firelane's built-in simulation (local mode): cards say so. */
+  clusterSimulated?: boolean;
   /** GitHub, when GITHUB_TOKEN is set: /hotfix refuses without it. */
   git?: GitHost;
 }

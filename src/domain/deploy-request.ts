@@ -39,9 +39,11 @@ export interface TargetRef {
   context?: string;
   namespace: string;
   deployment: string;
+  /** In firelane's built-in simulated cluster (local mode), not a real one: shown wherever the target is. */
+  simulated?: true;
 }
 
-export const targetText = (t: TargetRef) => `${t.context ? `${t.context}: ` : ''}${t.namespace}/${t.deployment}`;
+export const targetText = (t: TargetRef) => `${t.context ? `${t.context}: ` : ''}${t.namespace}/${t.deployment}${t.simulated ? ' (simulated cluster)' : ''}`;
 
 export interface Approval {
   by: string;

@@ -82,7 +82,7 @@ export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler
   const checkedTarget = (r: DeployRequest): { k: KubernetesTarget } | { problem: string } => {
     const k = environmentOf(r)?.kubernetes;
     if (!k) return { problem: `${r.service} has no kubernetes target in ${r.environment} in firelane.yaml any more` };
-    const now = targetRefOf(k);
+    const now = { ...targetRefOf(k), ...(r.whereTo?.simulated && { simulated: true as const }) };
     if (r.whereTo && targetText(r.whereTo) !== targetText(now)) {
       return { problem: `${r.environment} of ${r.service} points at ${targetText(now)} in firelane.yaml now, not ${targetText(r.whereTo)} as on the card` };
     }

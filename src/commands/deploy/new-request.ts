@@ -151,7 +151,7 @@ export function createRequest(ctx: HandlerContext, kind: RequestKind, basics: Re
         expiresAt: now + basics.policy.expiresAfterMs,
         incidentId: basics.incident?.id ?? null,
         createdAt: now,
-        whereTo: targetRefOf(basics.kubernetes),
+        whereTo: { ...targetRefOf(basics.kubernetes), ...(ctx.deps.clusterSimulated && { simulated: true as const }) },
         undoes: options.undoes ?? null,
       },
       ctx.input.platform,
