@@ -1,30 +1,16 @@
 // When a rollback fails (automatic or asked for), the target is left broken and no button will fix
 // it: people must act now. The escalation names the request, why it failed and what the cluster
 // shows, in the escalation channel and in the war room (or, with no incident, the card's room).
-import type { Logger } from 'pino';
 import { requestTarget } from '../config/environments.js';
-import type { FileConfig } from '../config/types.js';
 import { requestKey } from '../domain/deploy-request.js';
 import { channelReply, mention } from '../commands/reply.js';
-import type { ChatPort } from '../ports/chat.js';
-import type { Clock } from '../ports/clock.js';
-import type { Cluster } from '../ports/cluster.js';
-import type { Store } from '../ports/store.js';
+import type { DeployJobDeps, DeployJobOptions } from './deploy-jobs.js';
 import { ESCALATE_REQUEST } from './deploy-run.js';
 import { describeCluster } from './deploy-targets.js';
 import { postOrReason } from './job-helpers.js';
 import { PermanentJobError, type JobHandler } from './worker.js';
 
-export interface DeployEscalationDeps {
-  store: Store;
-  chats: Partial<Record<string, ChatPort>>;
-  config: FileConfig;
-  clock: Clock;
-  logger: Logger;
-  cluster?: Cluster;
-}
-
-export function createDeployEscalationJobs(deps: DeployEscalationDeps): Record<string, JobHandler> {
+export function createDeployEscalationJobs(deps: Omit<DeployJobDeps, keyof DeployJobOptions | 'git'>): Record<string, JobHandler> {
   const { store, config, clock, cluster } = deps;
   return {
     async [ESCALATE_REQUEST](payload, { step, job }) {

@@ -66,6 +66,8 @@ export interface DeployJobDeps extends Partial<DeployJobOptions> {
 }
 
 const MAX_RENDERS = 3;
+/** Reads of the cluster a request's card waits for before it says the cluster cannot be read (about 3 s with the worker's backoff). */
+const UNREACHABLE_TRIES = 3;
 const FIRELANE = 'firelane';
 
 export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler> {
@@ -116,7 +118,7 @@ export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler
   }
 
   return {
-    async [PREPARE_REQUEST](payload, { step }) {
+    async [PREPARE_REQUEST](payload, { step, job }) {
       const { request, chat } = load(payload);
       if (request.status === 'pending' && !request.plan) {
         const target = checkedTarget(request);
@@ -128,8 +130,15 @@ export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler
           outcome = undone ? undoPlan(undone) : { problem: `${requestKey(request.undoes)} does not exist` };
         } else {
           const kube = needCluster();
-          const view = await step('read-cluster', async (): Promise<ClusterView> => readClusterView(kube, target.k, request.strategy, request.container));
-          outcome = makePlan(request, target.k, view);
+          try {
+            const view = await step('read-cluster', async (): Promise<ClusterView> => readClusterView(kube, target.k, request.strategy, request.container));
+            outcome = makePlan(request, target.k, view);
+          } catch (error) {
+            // A cluster that does not answer gets a few quick tries, then a clear answer on the card:
+            // during an incident a request that waits minutes in silence is worse than "ask again".
+            if (job.attempts < UNREACHABLE_TRIES) throw error;
+            outcome = { problem: `the cluster could not be read (${error instanceof Error ? error.message : String(error)}); ask again once it answers` };
+          }
         }
         const service = config.services[request.service];
         const repo = repoOf(deps.git, service);

@@ -27,6 +27,9 @@ describe.skipIf(!CHROMIUM)('the local console in Chromium', () => {
     await page.goto(url);
     await expect.poll(() => page.locator('#simulated-badge').isVisible()).toBe(true);
     await expect.poll(() => page.textContent('#simulated-badge')).toContain('simulated');
+    // The blue-green demo service's Service selects blue: the panel names that colour live, and only it.
+    await expect.poll(() => page.locator('#deployments').innerText()).toMatch(/web-blue\s+healthy 3\/3 live/);
+    expect(await page.locator('#deployments').innerText()).not.toMatch(/web-green[^\n]*live/);
 
     // Declare in #incidents; the war room appears in the room list by itself (server-sent events).
     await actAs(page, 'alice');

@@ -105,12 +105,21 @@ function renderCluster(cluster) {
   if (!cluster) return;
   $('simulated-badge').hidden = false;
   $('cluster').hidden = false;
+  // Blue-green: the colour its Service's `slot` selects takes the traffic; the panel names it.
+  const live = new Set((cluster.services || []).filter((s) => s.selector && s.selector.slot).flatMap((s) => s.selects.map((name) => `${s.namespace}/${name}`)));
   const items = (cluster.deployments || []).map((d) => {
     const healthy = d.healthy !== false;
     return el(
       'li',
       { class: 'deployment' },
-      el('span', {}, `${d.name} `, el('span', { class: healthy ? 'healthy' : 'unhealthy' }, healthy ? 'healthy' : 'failing'), ` ${d.available ?? '?'}/${d.desired ?? '?'}`),
+      el(
+        'span',
+        {},
+        `${d.name} `,
+        el('span', { class: healthy ? 'healthy' : 'unhealthy' }, healthy ? 'healthy' : 'failing'),
+        ` ${d.available ?? '?'}/${d.desired ?? '?'}`,
+        live.has(`${d.namespace}/${d.name}`) ? el('span', { class: 'live' }, ' live') : '',
+      ),
       el('button', { type: 'button', onclick: () => flip(d.namespace, d.name, !healthy) }, healthy ? 'Break' : 'Heal'),
     );
   });

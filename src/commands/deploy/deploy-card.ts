@@ -106,7 +106,8 @@ function colourNotes(request: DeployRequest, slots: { from: string; to: string }
     case 'approved':
       return { from: `${slots.from}, live`, to: `${slots.to}, ${taking}` };
     case 'executing':
-      return { from: `${slots.from}, live until the switch`, to: `${slots.to}, ${taking}; takes the traffic once ready` };
+      // Before or after the switch: the status line says which; these say what each colour is for.
+      return { from: `${slots.from}, live before this ${request.kind}`, to: `${slots.to}, ${taking}; takes the traffic once ready` };
     case 'succeeded':
       return { from: `${slots.from}, kept for a switch-back`, to: `${slots.to}, ${request.kind === 'rollback' ? 'kept from before, ' : ''}live` };
     case 'rolled_back':

@@ -1,7 +1,8 @@
 // /deploy requests and their approval: who may approve, how many, expiry, exactly-once, the lock, the plan.
+import { FirelaneError } from '../../../src/errors.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toPlainText, type Card } from '../../../src/commands/reply.js';
-import { buttonLabels, createDeployFixture, deployConfig, field, IMAGE, LEAD1, LEAD2, PAYMENTS, ROOM, type DeployFixture } from './deploy-fixture.js';
+import { buttonLabels, createDeployFixture, T0, deployConfig, field, IMAGE, LEAD1, LEAD2, PAYMENTS, ROOM, type DeployFixture } from './deploy-fixture.js';
 
 let f: DeployFixture;
 afterEach(() => f?.close());
@@ -91,6 +92,25 @@ describe('/deploy <service> <version>', () => {
     expect(noCluster.outcome).toBe('refused');
     expect(noCluster.reply.text).toMatch(/Kubernetes is not connected/);
     expect(f.count('deploy_requests')).toBe(0);
+  });
+
+  it('a cluster that does not answer: after a few quick tries the card says so, and the request is void', async () => {
+    f = createDeployFixture();
+    f.cluster.readDeployment = async () => {
+      throw new FirelaneError('upstream', 'Kubernetes could not be reached to read deployment payments/payments: connect ECONNREFUSED 10.0.0.1:443');
+    };
+    expect((await f.run('/deploy payments v2.1.1')).outcome).toBe('ok');
+    for (let i = 0; i < 4; i++) {
+      await f.drain();
+      f.clock.advance(2_000);
+    }
+    await f.drain();
+    expect(f.request()).toMatchObject({ status: 'void' });
+    expect(f.request().reason).toBe(
+      'the cluster could not be read (Kubernetes could not be reached to read deployment payments/payments: connect ECONNREFUSED 10.0.0.1:443); ask again once it answers',
+    );
+    expect(plain(f.card().text)).toMatch(/^⚠️ Void: the cluster could not be read/);
+    expect(f.clock.now() - T0).toBeLessThanOrEqual(10_000);
   });
 
   it('/deploy and /deploy help show the usage', async () => {
