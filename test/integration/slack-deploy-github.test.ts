@@ -20,7 +20,7 @@ afterEach(async () => {
   await gh?.close();
 });
 
-async function start() {
+async function start(yaml?: (base: string) => string, startWorker = false) {
   gh = await startFakeGitHub();
   repo = gh.addRepo('acme', 'payments', {
     defaultBranch: 'main',
@@ -33,7 +33,8 @@ async function start() {
   cluster = createMemoryCluster({ rolloutPolls: 2 });
   cluster.addDeployment({ ...PAYMENTS, name: 'payments', images: { app: `${IMAGE}:v2.1.0` }, replicas: 3 });
   const git = createGitHubHost({ token: gh.token, baseUrl: gh.url, retryAfterBaseMs: 0, writeSpacingMs: 0, mergeablePollMs: 5 });
-  h = await startHarness({ configYaml: deployYaml(['U0LEAD1']).replace('window: 1s', 'window: 1s\n    productionBranch: production'), cluster, git, deploy: { pollIntervalMs: 5 } });
+  const base = deployYaml(['U0LEAD1']).replace('window: 1s', 'window: 1s\n    productionBranch: production');
+  h = await startHarness({ configYaml: yaml ? yaml(base) : base, cluster, git, startWorker, deploy: { pollIntervalMs: 5, healthIntervalMs: 20 } });
 }
 
 function card(id: number) {
@@ -121,6 +122,30 @@ describe('/deploy with GitHub', () => {
     const statuses = repo.deploymentStatuses(deployment.id) as Array<{ state: string; description: string }>;
     expect(repo.deployments()).toHaveLength(1);
     expect(statuses.find((s) => s.state === 'inactive')!.description).toMatch(/^REQ-1 rolled back: the rollout failed: pod payments-x is in CrashLoopBackOff/);
+  });
+
+  it('a deploy superseded by a rollback while it is verified makes its GitHub Deployment inactive; the rollback records its own', async () => {
+    await start((base) => base.replace('window: 1s', 'window: 10m'), true);
+    await h.command('payments v2.1.1', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
+    await h.drain();
+    const message = card(1);
+    const button = buttons(message.blocks).find((b) => b.text.text === 'Approve')!;
+    await h.interaction(buttonClick({ user: 'U0LEAD1', channel: CHANNEL, messageTs: message.ts, actionId: button.action_id, value: button.value, responseUrl: h.slack.responseUrl() }));
+    // The worker runs by itself here: wait for the ten-minute window to begin, then roll back.
+    await vi.waitFor(() => expect(blockTexts(card(1).blocks).join('\n')).toMatch(/Verifying health/), { timeout: 5_000 });
+    await h.command('payments', { command: '/rollback', channel: CHANNEL, user: 'U0DEV' });
+    await vi.waitFor(() => expect(h.firelane.store.deploys.get(2)?.cardRef && card(2)).toBeTruthy(), { timeout: 5_000 });
+    const rollback = buttons(card(2).blocks).find((b) => b.text.text === 'Approve')!;
+    await h.interaction(buttonClick({ user: 'U0LEAD1', channel: CHANNEL, messageTs: card(2).ts, actionId: rollback.action_id, value: rollback.value, responseUrl: h.slack.responseUrl() }));
+    await vi.waitFor(() => expect(h.firelane.store.deploys.get(2)!.status).toBe('succeeded'), { timeout: 5_000 });
+    expect(h.firelane.store.deploys.get(1)!.status).toBe('superseded');
+    const [deployment, rolledBackTo] = repo.deployments();
+    expect(deployment).toMatchObject({ ref: 'v2.1.1' });
+    await statesOf(deployment.id, ['in_progress', 'inactive']);
+    const statuses = repo.deploymentStatuses(deployment.id) as Array<{ state: string; description: string }>;
+    expect(statuses.find((s) => s.state === 'inactive')!.description).toMatch(/^REQ-1 superseded: stopped by REQ-2/);
+    expect(rolledBackTo).toMatchObject({ ref: 'v2.1.0' });
+    await statesOf(rolledBackTo.id, ['in_progress', 'success']);
   });
 
   it('a rollout whose automatic rollback is refused too ends its GitHub Deployment with failure', async () => {
