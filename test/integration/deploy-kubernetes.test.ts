@@ -30,12 +30,17 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     await kube?.close();
   });
 
-  async function start(yaml = YAML, seed = () => kube.addDeployment({ namespace: 'payments', name: 'payments', replicas: 3, containers: [{ name: 'app', image: `${IMAGE}:v2.1.0` }] }), options: FakeKubeOptions = {}) {
+  async function start(
+    yaml = YAML,
+    seed = () => kube.addDeployment({ namespace: 'payments', name: 'payments', replicas: 3, containers: [{ name: 'app', image: `${IMAGE}:v2.1.0` }] }),
+    options: FakeKubeOptions = {},
+    startWorker = false,
+  ) {
     kube = await startFakeKube({ stepMs: 5, ...options });
     seed();
     const kc = new KubeConfig();
     kc.loadFromString(kube.kubeconfigYaml());
-    h = await startHarness({ configYaml: yaml, cluster: createKubeCluster({ kubeConfig: kc }), deploy: { pollIntervalMs: 10 } });
+    h = await startHarness({ configYaml: yaml, cluster: createKubeCluster({ kubeConfig: kc }), startWorker, deploy: { pollIntervalMs: 10, healthIntervalMs: 20 } });
   }
 
   /** Images of the pods the Service sends traffic to. */
@@ -196,6 +201,35 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     expect(ackText(h.slack.responses.at(-1)!.body as { text?: string })).toMatch(/You are not an approver for production/);
     expect(h.firelane.store.deploys.get(2)!.status).toBe('pending');
     expect(kube.deployment('payments', 'payments').spec.template.spec.containers[0].image).toBe(`${IMAGE}:v2.1.0`);
+  });
+
+  it("while a deploy is verified, its card's Rollback undoes it at once: the deploy stops and never succeeds", async () => {
+    // A ten-minute window: the deploy would report success only long after the test.
+    await start(YAML.replace('window: 1s', 'window: 10m'), undefined, {}, true);
+    await h.command('payments v2.1.1', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
+    await vi.waitFor(() => expect(card(1)?.blocks).toBeDefined());
+    const approve = buttons(card(1).blocks).find((b) => b.text.text === 'Approve')!;
+    await h.interaction(buttonClick({ user: 'U0LEAD1', channel: CHANNEL, messageTs: card(1).ts, actionId: approve.action_id, value: approve.value, responseUrl: h.slack.responseUrl() }));
+    await vi.waitFor(() => expect(blockTexts(card(1).blocks).join('\n')).toMatch(/Verifying health/), { timeout: 10_000 });
+    expect(kube.deployment('payments', 'payments').spec.template.spec.containers[0].image).toBe(`${IMAGE}:v2.1.1`);
+
+    // The engineer who sees errors clicks Rollback on the card being verified; a lead approves.
+    const rollback = buttons(card(1).blocks).find((b) => b.text.text === 'Rollback')!;
+    await h.interaction(buttonClick({ user: 'U0DEV', channel: CHANNEL, messageTs: card(1).ts, actionId: rollback.action_id, value: rollback.value, responseUrl: h.slack.responseUrl() }));
+    await vi.waitFor(() => expect(card(2)?.blocks && buttons(card(2).blocks).map((b) => b.text.text)).toEqual(['Approve', 'Reject']));
+    expect(blockTexts(card(2).blocks).join('\n')).toContain('Rollback REQ-2 of REQ-1');
+    const approveRollback = buttons(card(2).blocks).find((b) => b.text.text === 'Approve')!;
+    await h.interaction(buttonClick({ user: 'U0LEAD2', channel: CHANNEL, messageTs: card(2).ts, actionId: approveRollback.action_id, value: approveRollback.value, responseUrl: h.slack.responseUrl() }));
+    await vi.waitFor(() => expect(h.firelane.store.deploys.get(2)!.status).toBe('succeeded'), { timeout: 10_000 });
+    expect(h.firelane.store.deploys.get(1)!.status).toBe('superseded');
+    await kube.waitForRollout('payments', 'payments');
+    expect(kube.deployment('payments', 'payments').spec.template.spec.containers[0].image).toBe(`${IMAGE}:v2.1.0`);
+    // One undo on the API server (a JSON patch), and the superseded deploy never reports success.
+    expect(kube.requests.filter((r) => r.method === 'PATCH' && r.contentType === 'application/json-patch+json')).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(h.firelane.store.deploys.get(1)!.status).toBe('superseded');
+    expect(blockTexts(card(1).blocks).join('\n')).toMatch(/Superseded: stopped by REQ-2/);
+    expect(buttons(card(1).blocks)).toEqual([]);
   });
 
   it('progress never goes backwards: nothing counts as updated before the controller observed the change', async () => {
