@@ -43,6 +43,9 @@ export interface TargetRef {
   simulated?: true;
 }
 
+/** The TargetRef of an environment's Kubernetes target (config `services.<name>.kubernetes`, merged). */
+export const targetRefOf = (k: Pick<TargetRef, 'context' | 'namespace' | 'deployment'>): TargetRef => ({ ...(k.context && { context: k.context }), namespace: k.namespace, deployment: k.deployment });
+
 export const targetText = (t: TargetRef) => `${t.context ? `${t.context}: ` : ''}${t.namespace}/${t.deployment}${t.simulated ? ' (simulated cluster)' : ''}`;
 
 export interface Approval {

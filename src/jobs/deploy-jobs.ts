@@ -4,7 +4,7 @@
 // has not happened.
 import type { Logger } from 'pino';
 import type { FileConfig } from '../config.js';
-import { makePlan, planStillHolds, requestKey, targetText, undoPlan, versionTag, type ClusterView, type DeployRequest, type PlanOutcome } from '../domain/deploy-request.js';
+import { makePlan, planStillHolds, requestKey, targetRefOf, targetText, undoPlan, versionTag, type ClusterView, type DeployRequest, type PlanOutcome } from '../domain/deploy-request.js';
 import { DEFAULT_HEALTH_WINDOW_MS } from '../config/defaults.js';
 import {
   changeRequest,
@@ -26,7 +26,6 @@ import { createDeployRun, Superseded } from './deploy-run.js';
 import { runRestore } from './strategies/restore.js';
 import { requestTarget } from '../config/environments.js';
 import type { KubernetesTarget } from '../config/types.js';
-import { targetRefOf } from '../commands/deploy/new-request.js';
 import { readGoNoGo, repoOf } from './github-deploys.js';
 import type { GitHost } from '../ports/git-host.js';
 import { planTarget, readClusterView, readNow } from './deploy-targets.js';

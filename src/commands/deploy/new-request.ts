@@ -3,7 +3,7 @@
 import { DEFAULT_ENVIRONMENT } from '../../config/defaults.js';
 import { environmentTarget, targetEnvironments } from '../../config/environments.js';
 import { STRATEGIES, type ApprovalPolicy, type KubernetesTarget, type ServiceConfig, type Strategy } from '../../config/types.js';
-import { requestKey, type DeployRequest, type RequestKind, type TargetRef } from '../../domain/deploy-request.js';
+import { requestKey, targetRefOf, type DeployRequest, type RequestKind } from '../../domain/deploy-request.js';
 import { incidentKey, OPEN_STATUSES, parseIncidentKey, type Incident } from '../../domain/incident.js';
 import { FirelaneError, invalidInput, notFound } from '../../errors.js';
 import { chatPlatform } from '../command.js';
@@ -127,8 +127,6 @@ export function requestBasics(ctx: HandlerContext, serviceToken: Token | undefin
 export function busyText(basics: Pick<RequestBasics, 'service' | 'environment'>, running: DeployRequest): string {
   return `${basics.service} (${basics.environment}) is being ${running.kind === 'rollback' ? 'rolled back' : 'deployed'} by ${requestKey(running.id)} right now: one rollout at a time per target.`;
 }
-
-export const targetRefOf = (k: KubernetesTarget): TargetRef => ({ ...(k.context && { context: k.context }), namespace: k.namespace, deployment: k.deployment });
 
 /** Records the request, its timeline entry, and the jobs that post the card and expire it. */
 export function createRequest(ctx: HandlerContext, kind: RequestKind, basics: RequestBasics, target: string | null, summary: string, options: { undoes?: number } = {}): DeployRequest {
