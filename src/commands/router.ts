@@ -38,7 +38,11 @@ export type Outcome = 'ok' | 'invalid' | 'refused' | 'duplicate' | 'error';
 
 export interface RouterResult {
   reply: Reply;
-  /** `incident update`, for metrics and logs. */
+  /**
+   * `incident update`, for metrics and logs: always a known family and subcommand name (a family's
+   * own key, or the code-given `name` of its fallback), or `unknown` in place of anything typed that
+   * is none of them, so user text never becomes a metric label.
+   */
   command: string;
   outcome: Outcome;
 }
@@ -50,6 +54,9 @@ export interface Router {
 }
 
 const usageText = (message: string, usage?: string) => (usage ? `${message}\nUsage: \`${usage}\`` : message);
+
+/** The command label of anything that is not a known command or subcommand. */
+export const UNKNOWN_COMMAND = 'unknown';
 
 /** A subcommand by name; only the family's own entries (not `constructor` and friends). */
 const lookup = (family: CommandFamily, word: string | undefined): Subcommand | undefined =>
@@ -68,12 +75,12 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
       // Show the form of what the user was trying to do, read from the words before the problem.
       const guess = family && (lookup(family, typedFirst?.toLowerCase()) ?? family.fallback?.(typedFirst));
       const usage = guess?.usage ?? (family ? `/${family.name} help` : undefined);
-      return { reply: privateReply(usageText(`Could not read that command: ${parsed.error}.`, usage)), command: familyName || '?', outcome: 'invalid' };
+      return { reply: privateReply(usageText(`Could not read that command: ${parsed.error}.`, usage)), command: family?.name ?? UNKNOWN_COMMAND, outcome: 'invalid' };
     }
     if (!family) {
       return {
         reply: privateReply(`Unknown command ${parsed.command.name ? `/${parsed.command.name}` : '(empty)'}. firelane knows ${known}.`),
-        command: '?',
+        command: UNKNOWN_COMMAND,
         outcome: 'invalid',
       };
     }
@@ -81,7 +88,7 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
     const word = first?.kind === 'word' ? first.value.toLowerCase() : undefined;
     const named = lookup(family, word);
     const sub = named ?? family.fallback?.(first && tokenText(first));
-    const command = `${family.name} ${named ? word : (sub?.name ?? word ?? '')}`.trim();
+    const command = `${family.name} ${named ? word : (sub?.name ?? (first ? UNKNOWN_COMMAND : ''))}`.trim();
     if (!sub) {
       const what = first ? `"${tokenText(first)}"` : 'nothing';
       return { reply: privateReply(`Unknown /${family.name} subcommand ${what}.\n${family.help()}`), command, outcome: 'invalid' };

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openDatabase, type DbHandle } from '../../../src/adapters/db/database.js';
 import { createJobStore, type JobStore } from '../../../src/adapters/db/job-store.js';
+import { createMetrics } from '../../../src/metrics.js';
 import { PermanentJobError, RetryLater, createLivenessCheck, createWorker, type JobHandler, type Worker, type WorkerOptions } from '../../../src/jobs/worker.js';
 import { createManualClock, type ManualClock } from '../../../src/ports/clock.js';
 
@@ -205,6 +206,18 @@ describe('failures', () => {
     jobs.enqueue({ kind: 'mystery', key: 'm', payload: {} });
     await w.drain();
     expect(job('m')).toMatchObject({ status: 'dead', lastError: 'no handler for job kind mystery' });
+  });
+
+  it('counts jobs of kinds it has no handler for (nor `constructor` and friends) as kind "unknown" in the metrics', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const w = worker({ note: async () => {} }, { metrics });
+    jobs.enqueue({ kind: 'note', key: 'n', payload: {} });
+    for (let i = 0; i < 20; i++) jobs.enqueue({ kind: `made-up-${i}`, key: `m${i}`, payload: {} });
+    jobs.enqueue({ kind: 'constructor', key: 'c', payload: {} });
+    await w.drain();
+    expect(job('c')).toMatchObject({ status: 'dead', lastError: 'no handler for job kind constructor' });
+    const lines = (await metrics.registry.metrics()).split('\n').filter((l) => l.startsWith('firelane_jobs_total{'));
+    expect(lines.sort()).toEqual(['firelane_jobs_total{kind="note",outcome="done"} 1', 'firelane_jobs_total{kind="unknown",outcome="dead"} 21']);
   });
 
   /** A pino logger at `level` whose lines land, parsed, in `lines`. */
