@@ -72,10 +72,19 @@ export function jsonlLine(row: AuditRow): string {
   return `${JSON.stringify(toExportRecord(row))}\n`;
 }
 
-/** RFC 4180: a field with a comma, a double quote, CR or LF is quoted, inner quotes doubled; null is empty. */
+/** A spreadsheet reads a cell beginning with one of these as a formula (OWASP, CSV Injection). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * RFC 4180: a field with a comma, a double quote, CR or LF is quoted, inner quotes doubled; null is
+ * empty. A field that a spreadsheet would run as a formula (beginning with =, +, -, @, tab or CR) is
+ * also quoted, with a single quote put first inside the quotes, as OWASP recommends: it then shows
+ * as text (`=HYPERLINK(...)` arrives as `'=HYPERLINK(...)`). The JSONL export keeps the text as is.
+ */
 export function csvField(value: string | number | null): string {
   if (value === null) return '';
   const text = String(value);
+  if (FORMULA_START.test(text)) return `"'${text.replace(/"/g, '""')}"`;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 

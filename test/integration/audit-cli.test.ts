@@ -191,6 +191,26 @@ describe('firelane audit', () => {
     expect(existsSync(missing)).toBe(false);
   });
 
+  it('export --format=csv neutralises text a spreadsheet would run (actors named like formulas); jsonl keeps it; verify passes', async () => {
+    const hostile = join(dir, 'hostile.db');
+    const actors = ['=HYPERLINK("http://x","y")', '+1+1', '-2+3', '@SUM(1,2)', '\t=1+1', '\r=1+1'];
+    const [declarer, ...others] = actors;
+    expect(await cli(hostile, ['run', '/incident sev2 Search is slow', `--user=${declarer}`])).toMatchObject({ code: 0 });
+    for (const user of others) expect(await cli(hostile, ['run', `/incident note INC-1 ${user} was here`, `--user=${user}`])).toMatchObject({ code: 0 });
+
+    const [csv, jsonl, verify] = await Promise.all([cli(hostile, ['audit', 'export', '--format=csv']), cli(hostile, ['audit', 'export']), cli(hostile, ['audit', 'verify'])]);
+    expect(verify).toMatchObject({ code: 0, stdout: expect.stringMatching(/^audit log intact: /) });
+    const [, ...records] = parseCsv(csv.stdout);
+    const lines = jsonl.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(records).toHaveLength(lines.length);
+    // JSONL is data: the actor exactly as it was (besides firelane's own jobs).
+    expect(new Set(lines.map((r) => r.actor))).toEqual(new Set([...actors, 'firelane']));
+    // CSV: every field a spreadsheet would run begins with a single quote; the rest of the text is intact.
+    expect(new Set(records.map((r) => r[2]))).toEqual(new Set([...actors.map((a) => `'${a}`), 'firelane']));
+    expect(csv.stdout).toContain(`"'=HYPERLINK(""http://x"",""y"")"`);
+    for (const record of records) for (const field of record) expect(field).not.toMatch(/^[=+\-@\t\r]/);
+  }, 60_000);
+
   it('export stops quietly when the reader goes away (like `| head -1`)', async () => {
     const big = join(dir, 'big.db');
     const handle = openDatabase(big);

@@ -1,8 +1,13 @@
 // The audit CLI's pieces without a process: the export record, CSV quoting, streaming with
 // backpressure, a reader that goes away (EPIPE), and the verify verdict line.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
-import { GENESIS_HASH, rowHash, type AuditRow } from '../../src/adapters/db/audit-store.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createAuditStore, GENESIS_HASH, rowHash, type AuditRow } from '../../src/adapters/db/audit-store.js';
+import { openDatabase } from '../../src/adapters/db/database.js';
+import { createManualClock } from '../../src/ports/clock.js';
 import { CSV_HEADER, csvField, csvLine, exportAudit, jsonlLine, runAuditCommand, toExportRecord, verifyAudit } from '../../src/audit-cli.js';
 
 function chain(count: number, extra: Partial<AuditRow> = {}): AuditRow[] {
@@ -76,6 +81,19 @@ describe('CSV', () => {
     expect(csvField('')).toBe('');
   });
 
+  it('neutralises a field beginning with =, +, -, @, tab or CR (OWASP): a quote inside the quoted field', () => {
+    expect(csvField('=HYPERLINK("http://x","y")')).toBe(`"'=HYPERLINK(""http://x"",""y"")"`);
+    expect(csvField('+1+1')).toBe(`"'+1+1"`);
+    expect(csvField('-2+3')).toBe(`"'-2+3"`);
+    expect(csvField('@SUM(1,2)')).toBe(`"'@SUM(1,2)"`);
+    expect(csvField('\t=1+1')).toBe(`"'\t=1+1"`);
+    expect(csvField('\r=1+1')).toBe(`"'\r=1+1"`);
+    expect(csvField(-5)).toBe(`"'-5"`);
+    // Only the first character counts: elsewhere these are plain text.
+    expect(csvField('a=b+c-d@e')).toBe('a=b+c-d@e');
+    expect(csvField("'quoted")).toBe("'quoted");
+  });
+
   it('writes before/after as the stored JSON text', () => {
     const row = chain(1, { incidentId: null, before: null })[0]!;
     expect(CSV_HEADER).toBe('seq,at,actor,platform,action,incident,before,after,prevHash,hash\n');
@@ -147,6 +165,56 @@ describe('verifyAudit', () => {
       code: 1,
       line: 'audit log broken at row 2: its contents do not match its hash (edited)\n',
     });
+  });
+});
+
+describe('export of hostile text', () => {
+  const HOSTILE = ['=HYPERLINK("http://x","y")', '+1+1', '-2+3', '@SUM(1,2)', '\t=1+1', '\r=1+1'];
+  let dir: string;
+  let path: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'firelane-audit-csv-'));
+    path = join(dir, 'firelane.db');
+    const handle = openDatabase(path);
+    const audit = createAuditStore(handle, createManualClock(Date.parse('2026-11-21T13:05:00Z')));
+    for (const actor of HOSTILE) audit.append({ actor, platform: 'cli', action: 'timeline.note', incidentId: 1, before: null, after: { text: actor } });
+    audit.append({ actor: 'alice', platform: 'cli', action: 'timeline.note', incidentId: null, before: -1, after: -2 });
+    handle.close();
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function run(args: string[]): Promise<{ code: number; out: string }> {
+    const stdout = new PassThrough();
+    let out = '';
+    stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const code = await runAuditCommand(args, { stdout, stderr: new PassThrough(), databasePath: () => path });
+    return { code, out };
+  }
+
+  it('csv: no field begins with a formula character; a quote inside the quoted field says it is text', async () => {
+    const { code, out } = await run(['export', '--format=csv']);
+    expect(code).toBe(0);
+    const records = out.split(/\n(?=\d+,)/).slice(1);
+    expect(records).toHaveLength(HOSTILE.length + 1);
+    HOSTILE.forEach((actor, i) => {
+      const quoted = `"'${actor.replace(/"/g, '""')}"`;
+      expect(records[i]).toContain(`,${quoted},cli,timeline.note,INC-1,`);
+    });
+    expect(out).toContain(`\n${HOSTILE.length + 1},2026-11-21T13:05:00.000Z,alice,cli,timeline.note,,"'-1","'-2",`);
+    // No field, quoted or not, starts with a formula character.
+    expect(out).not.toMatch(/(?:^|,|\n)"?[=+\-@\t\r]/);
+  });
+
+  it('jsonl is data, not a spreadsheet: it keeps the text exactly; verify still passes', async () => {
+    const { code, out } = await run(['export', '--format=jsonl']);
+    expect(code).toBe(0);
+    const records = out.trimEnd().split('\n').map((line) => JSON.parse(line) as { actor: string; after: unknown; before: unknown });
+    expect(records.map((r) => r.actor)).toEqual([...HOSTILE, 'alice']);
+    expect(records.slice(0, HOSTILE.length).map((r) => r.after)).toEqual(HOSTILE.map((text) => ({ text })));
+    expect(records.at(-1)).toMatchObject({ before: -1, after: -2 });
+    const verified = await run(['verify']);
+    expect(verified.code).toBe(0);
+    expect(verified.out).toMatch(new RegExp(`^audit log intact: ${HOSTILE.length + 1} rows`));
   });
 });
 
