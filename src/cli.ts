@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `firelane` command line: serve (default), migrate, run "<command>" [--user=U], audit verify|export.
+// `firelane` command line: serve (default), migrate, run "<command>" [--user=U], audit verify|export,
+// manifest slack --url=<public URL>.
 import { parseArgs } from 'node:util';
 import { userInfo } from 'node:os';
 import { ConfigError, loadConfig, secretValues } from './config.js';
@@ -10,12 +11,14 @@ import { renderText } from './commands/render-text.js';
 import { serve } from './main.js';
 import { AUDIT_USAGE, runAuditCommand } from './audit-cli.js';
 import { jobsLeftNotice } from './run-cli.js';
+import { MANIFEST_USAGE, runManifestCommand } from './manifest-cli.js';
 
 const USAGE = `Usage:
   firelane [serve]                      start the server (same as npm start)
   firelane migrate                      apply database migrations and exit
   firelane run "<command>" [--user=U]   run one command against the database and print the reply
-${AUDIT_USAGE}`;
+${AUDIT_USAGE}
+${MANIFEST_USAGE}`;
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`firelane: ${message}\n`);
@@ -69,6 +72,10 @@ async function main(argv: string[]): Promise<void> {
     case 'audit':
       // Standard output carries only the verdict or the exported rows; messages go to stderr.
       process.exitCode = await runAuditCommand(rest, { databasePath: () => config().env.databasePath, stdout: process.stdout, stderr: process.stderr });
+      return;
+    case 'manifest':
+      // Standard output carries only the manifest; a bad or missing --url is one line on stderr, exit 2.
+      process.exitCode = runManifestCommand(rest, { stdout: process.stdout, stderr: process.stderr });
       return;
     case 'help':
     case '--help':
