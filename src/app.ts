@@ -45,6 +45,7 @@ import { createMetricsObserver } from './metrics-observer.js';
 import type { ChatPort } from './ports/chat.js';
 import { systemClock, type Clock } from './ports/clock.js';
 import { SEVERITIES } from './domain/severity.js';
+import { IDENTITY_PLATFORMS, parseEntry } from './domain/identity.js';
 
 export interface FirelaneOptions {
   config: Config;
@@ -108,13 +109,32 @@ async function connectCluster(config: Config, sources: KubeConfigSources, metric
 
 /** Who the console's user switcher offers: the configured approvers and responders that are console names, and two defaults. */
 function consoleUsers(file: FileConfig): string[] {
-  const names = [
-    'alice',
-    'bob',
-    ...Object.values(file.approvals).flatMap((a) => a.approvers),
-    ...Object.values(file.incidents.severities).flatMap((s) => s.responders),
+  const entries = [...Object.values(file.approvals).flatMap((a) => a.approvers), ...Object.values(file.incidents.severities).flatMap((s) => s.responders)];
+  // Only console identities named as such: a typed name is never a person or a Slack or Teams id.
+  const named = entries.flatMap((entry) => {
+    const parsed = parseEntry(entry, file.people);
+    return 'identity' in parsed && parsed.identity.platform === 'console' ? [parsed.identity.id] : [];
+  });
+  return [...new Set(['alice', 'bob', ...named])];
+}
+
+/**
+ * Entries that can match nobody with this environment: console names (or people with only a console
+ * name) while no console is served, Slack or Teams ids while that platform is off. Named at start-up.
+ */
+export function unmatchableEntries(file: FileConfig, env: Config['env']): string[] {
+  const on = { slack: env.slack !== undefined, teams: env.teams !== undefined || env.localMode, console: env.consoleEnabled } as const;
+  const lists: Array<[string, readonly string[]]> = [
+    ...Object.entries(file.approvals).map(([environment, a]): [string, readonly string[]] => [`approvals.${environment}.approvers`, a.approvers]),
+    ...Object.entries(file.incidents.severities).map(([sev, s]): [string, readonly string[]] => [`incidents.severities.${sev}.responders`, s.responders]),
   ];
-  return [...new Set(names.filter((n) => /^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/.test(n)))];
+  return lists.flatMap(([path, entries]) =>
+    entries.flatMap((entry) => {
+      const parsed = parseEntry(entry, file.people);
+      const platforms = 'person' in parsed ? IDENTITY_PLATFORMS.filter((p) => file.people[parsed.person]![p]) : 'identity' in parsed ? [parsed.identity.platform] : [];
+      return platforms.some((p) => on[p]) ? [] : [`${path}: "${entry}" matches nobody here (${platforms.join(' or ') || 'no identity'} is off)`];
+    }),
+  );
 }
 
 /** Asks Slack who the bot is; Bolt needs it and so does the invite filter. */
@@ -144,6 +164,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   const config: Config = simulate && options.config.source === BUILT_IN_SOURCE ? { ...options.config, file: withLocalDemo(options.config.file) } : options.config;
   const simulated = simulate ? createSimulatedCluster({ clock }) : undefined;
   for (const target of simulated ? allTargets(config.file) : []) simulated!.seedService(target);
+  for (const line of unmatchableEntries(config.file, env)) logger.warn(line);
   const db = openDatabase(env.databasePath);
   // While chat requests come in or reminder ticks write, WAL checkpoints (an fsync each) run on a thread, not in a commit here.
   const checkpointer = env.databasePath === ':memory:' ? undefined : createCheckpointer(db, env.databasePath, logger);

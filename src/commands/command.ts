@@ -1,10 +1,13 @@
 // The neutral command: what every adapter (Slack, Teams, console, CLI) turns its input into.
+import { actorRef, type ActorRef, type People } from '../domain/identity.js';
 export type Platform = 'slack' | 'teams' | 'console' | 'cli';
 
 export interface Actor {
   /** Platform user id (Slack U123, Teams AAD object id, console user name). */
   id: string;
   name?: string;
+  /** The person (a `people` key) a console sign-in proved; absent for everyone else (their platform id says it). */
+  person?: string;
 }
 
 export interface CommandInput {
@@ -22,3 +25,8 @@ export interface CommandInput {
 
 /** The chat platform that owns what a command creates (the CLI shares the local console's rooms). */
 export const chatPlatform = (platform: Platform): Exclude<Platform, 'cli'> => (platform === 'cli' ? 'console' : platform);
+
+/** The actor as authenticated: their identity on the platform the command came from, and the person it proves. */
+export function actorOf(input: Pick<CommandInput, 'actor' | 'platform'>, people: People): ActorRef {
+  return actorRef({ platform: chatPlatform(input.platform), id: input.actor.id }, people, input.actor.person);
+}

@@ -98,5 +98,6 @@ export const DEFAULT_FILE_CONFIG: FileConfig = deepFreeze({
   },
   services: {},
   approvals: defaultApprovals(),
+  people: {},
 });
 

@@ -17,6 +17,8 @@ import {
 } from './defaults.js';
 import { duration, integer, section, text, userList, value, word } from './leaf-schemas.js';
 import { approvalSchema, serviceSchema } from './service-schema.js';
+import { checkEntries, checkPeople, PERSON_KEY, personSchema } from './people-schema.js';
+import { distinctParties } from '../domain/identity.js';
 import { ConfigError, type ApprovalPolicy, type FileConfig, type HealthCheck, type KubernetesTarget, type ServiceConfig } from './types.js';
 import { CHANNEL_PREFIX, SERVICE_NAME, show } from './values.js';
 
@@ -80,7 +82,22 @@ export const fileSchema = section(
       .record(z.string().min(1, { error: 'an environment name must not be empty' }), approvalSchema)
       .nullable()
       .optional(),
+    people: section(z.record(z.string().regex(PERSON_KEY, { error: 'invalid person key (letters, digits, ".", "_" and "-", at most 40 characters)' }), personSchema)),
   }).superRefine((file, ctx) => {
+    checkPeople(file.people, ctx);
+    const lists: Array<[PropertyKey[], readonly string[]]> = [
+      ...Object.entries(file.approvals ?? {}).map(([environment, a]): [PropertyKey[], readonly string[]] => [['approvals', environment, 'approvers'], a.approvers]),
+      ...SEVERITIES.map((sev): [PropertyKey[], readonly string[]] => [['incidents', 'severities', sev, 'responders'], file.incidents.severities[sev].responders ?? []]),
+    ];
+    for (const [path, entries] of lists) checkEntries(entries, file.people, path, ctx);
+    for (const [environment, a] of Object.entries(file.approvals ?? {})) {
+      // Two entries of one person are one approver: `required` must be reachable by different people.
+      const parties = distinctParties(a.approvers, file.people);
+      const required = a.required ?? 1;
+      if (required > parties && parties < a.approvers.length) {
+        ctx.addIssue({ code: 'custom', path: ['approvals', environment, 'required'], message: `${required} is more than the ${parties} different ${parties === 1 ? 'person' : 'people'} among the approvers (some entries are the same person)` });
+      }
+    }
     // A target nobody guards could only be reached by borrowing another environment's rules.
     const guarded = new Set(Object.keys(file.approvals ?? { [DEFAULT_ENVIRONMENT]: true }));
     for (const [name, service] of Object.entries(file.services)) {
@@ -232,7 +249,7 @@ function buildFileConfig(raw: RawFile): FileConfig {
       ...(teams.escalationChannel !== undefined && { escalationChannel: teams.escalationChannel }),
     };
   }
-  return { incidents, services, approvals };
+  return { incidents, services, approvals, people: raw.people };
 }
 
 /** Parses and validates a config file's text; throws ConfigError naming `fileLabel`. */

@@ -1,4 +1,5 @@
 // The shapes a validated configuration takes, and the error every config problem becomes.
+import type { People } from '../domain/identity.js';
 import type { Severity } from '../domain/severity.js';
 
 export interface SeverityPolicy {
@@ -65,6 +66,8 @@ export interface FileConfig {
   };
   services: Record<string, ServiceConfig>;
   approvals: Record<string, ApprovalPolicy>;
+  /** One person, several identities (`people.<key>`); approver and responder entries may name them. */
+  people: People;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -87,6 +90,11 @@ export interface EnvConfig {
    * (emulator) traffic from loopback only.
    */
   teams?: { appId: string; appPassword?: string; tenantId?: string; appType?: TeamsAppType };
+  /**
+   * FIRELANE_TEAMS_EMULATOR=1: with no app id, /api/messages takes unauthenticated (emulator) traffic
+   * from loopback even outside local mode. Development only.
+   */
+  teamsEmulator?: true;
   /** apiUrl has no trailing slash. */
   github?: { token: string; apiUrl?: string };
   kubeconfig?: string;

@@ -8,6 +8,8 @@
 //      ├──another request changed the target first──▶ superseded
 //      └──plan cannot be made (no deployment, no such revision)──▶ void
 
+import { entryMatches, partyKey, sameParty, type ActorRef, type IdentityPlatform, type People } from './identity.js';
+
 export const REQUEST_STATUSES = ['pending', 'approved', 'executing', 'succeeded', 'failed', 'rolled_back', 'superseded', 'rejected', 'expired', 'void'] as const;
 export type RequestStatus = (typeof REQUEST_STATUSES)[number];
 
@@ -49,8 +51,13 @@ export const targetRefOf = (k: Pick<TargetRef, 'context' | 'namespace' | 'deploy
 export const targetText = (t: TargetRef) => `${t.context ? `${t.context}: ` : ''}${t.namespace}/${t.deployment}${t.simulated ? ' (simulated cluster)' : ''}`;
 
 export interface Approval {
+  /** The approver's id on `via`. */
   by: string;
   at: number;
+  /** The platform that authenticated the approver (absent on approvals recorded before identities: the card's). */
+  via?: IdentityPlatform;
+  /** The person they were proven to be, if any. */
+  person?: string;
 }
 
 /** Blue-green colours: the Deployments `<deployment>-blue` and `<deployment>-green`, told apart by the pod label `slot`. */
@@ -127,6 +134,8 @@ export interface DeployRequest {
   whereTo: TargetRef | null;
   /** A rollback of this request (REQ-n): it returns the target to what ran before that request. */
   undoes: number | null;
+  /** The person the requester was proven to be (a Slack or Teams id under `people`, or a console sign-in). */
+  requesterPerson: string | null;
 }
 
 export const requestKey = (id: number) => `REQ-${id}`;
@@ -216,35 +225,52 @@ export function notPendingText(request: DeployRequest): string {
   }
 }
 
+/** The requester as proven when they asked (their person, if their platform or sign-in proved one). */
+export function requesterRef(request: Pick<DeployRequest, 'platform' | 'requester' | 'requesterPerson'>): ActorRef {
+  return { identity: { platform: request.platform as IdentityPlatform, id: request.requester }, ...(request.requesterPerson && { person: request.requesterPerson }) };
+}
+
+/** An approval as the party who gave it (its platform defaults to the card's, as before approvals recorded one). */
+export function approverRef(request: Pick<DeployRequest, 'platform'>, approval: Approval): ActorRef {
+  return { identity: { platform: approval.via ?? (request.platform as IdentityPlatform), id: approval.by }, ...(approval.person && { person: approval.person }) };
+}
+
+const isApprover = (actor: ActorRef, policy: ApprovalRules, people: People) => policy.approvers.some((entry) => entryMatches(entry, actor, people));
+
 /**
  * Whether `actor` may approve `request` now under `policy`. The caller records the approval only
- * when ok, and marks the request expired when the reason is 'expired'.
+ * when ok, and marks the request expired when the reason is 'expired'. A person counts once however
+ * many of their identities approve, and every identity of the requester is the requester.
  */
-export function decideApproval(request: DeployRequest, actor: string, policy: ApprovalRules, now: number): ApprovalDecision {
+export function decideApproval(request: DeployRequest, actor: ActorRef, policy: ApprovalRules, now: number, people: People = {}): ApprovalDecision {
   const key = requestKey(request.id);
   if (request.status !== 'pending') return { ok: false, reason: 'not_pending', message: notPendingText(request) };
   if (isExpired(request, now)) return { ok: false, reason: 'expired', message: `${key} expired before it was approved; ask again with a new request.` };
   if (!request.plan) return { ok: false, reason: 'not_ready', message: `${key} is still being prepared (firelane is reading the cluster); approve it on its card.` };
-  if (!policy.approvers.includes(actor)) {
+  if (!isApprover(actor, policy, people)) {
     return { ok: false, reason: 'not_approver', message: `You are not an approver for ${request.environment}, so you cannot approve ${key}.` };
   }
-  if (actor === request.requester && !policy.allowSelfApproval) {
+  if (sameParty(actor, requesterRef(request)) && !policy.allowSelfApproval) {
     return { ok: false, reason: 'self_approval', message: `You asked for ${key}, so someone else must approve it (self-approval is off for ${request.environment}).` };
   }
-  if (request.approvals.some((a) => a.by === actor)) {
-    const left = policy.required - request.approvals.length;
+  if (request.approvals.some((a) => sameParty(approverRef(request, a), actor))) {
+    const left = policy.required - partiesOf(request, request.approvals);
     return { ok: false, reason: 'already_approved', message: `You already approved ${key}; it needs ${left} more approval${left === 1 ? '' : 's'} from another approver.` };
   }
-  const approvals = [...request.approvals, { by: actor, at: now }];
-  return { ok: true, complete: enoughApprovals(approvals, policy), approvals };
+  const approval: Approval = { by: actor.identity.id, at: now, via: actor.identity.platform, ...(actor.person !== undefined && { person: actor.person }) };
+  const approvals = [...request.approvals, approval];
+  return { ok: true, complete: enoughApprovals(request, approvals, policy), approvals };
 }
 
-/** Distinct approvers count once each. */
-export const enoughApprovals = (approvals: Approval[], policy: Pick<ApprovalRules, 'required'>) => new Set(approvals.map((a) => a.by)).size >= policy.required;
+/** Distinct parties (persons, or lone identities) among the approvals. */
+const partiesOf = (request: Pick<DeployRequest, 'platform'>, approvals: Approval[]) => new Set(approvals.map((a) => partyKey(approverRef(request, a)))).size;
 
-/** The requester withdraws, or an approver turns it down; nobody else. */
-export function mayReject(request: DeployRequest, actor: string, policy: ApprovalRules): boolean {
-  return actor === request.requester || policy.approvers.includes(actor);
+/** Each person (or lone identity) counts once. */
+export const enoughApprovals = (request: Pick<DeployRequest, 'platform'>, approvals: Approval[], policy: Pick<ApprovalRules, 'required'>) => partiesOf(request, approvals) >= policy.required;
+
+/** The requester (any of their identities) withdraws, or an approver turns it down; nobody else. */
+export function mayReject(request: DeployRequest, actor: ActorRef, policy: ApprovalRules, people: People = {}): boolean {
+  return sameParty(actor, requesterRef(request)) || isApprover(actor, policy, people);
 }
 
 /** The plan still describes the cluster: same revision and the same image in the container (blue-green: of the same live colour). */

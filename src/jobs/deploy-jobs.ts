@@ -111,7 +111,7 @@ export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler
     for (let i = 0; i < MAX_RENDERS; i++) {
       const request = store.deploys.get(id)!;
       if (!request.cardRef) return;
-      await chat.update(request.roomId, request.cardRef, requestReply(request, policyOf(request), request.status === 'executing' ? rollout : undefined));
+      await chat.update(request.roomId, request.cardRef, requestReply(request, policyOf(request), request.status === 'executing' ? rollout : undefined, config.people));
       if (store.deploys.get(id)!.changeCount === request.changeCount) return;
     }
   }
@@ -159,7 +159,7 @@ export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler
       // Rendered when posted, so whatever happened meanwhile (an expiry) is shown.
       const card = await step('post-card', async () => {
         const now = store.deploys.get(request.id)!;
-        return { ref: await chat.post(now.roomId, requestReply(now, policyOf(now))), changeCount: now.changeCount };
+        return { ref: await chat.post(now.roomId, requestReply(now, policyOf(now), undefined, config.people)), changeCount: now.changeCount };
       });
       const posted = store.deploys.get(request.id)!;
       if (posted.cardRef !== card.ref) {

@@ -1,6 +1,7 @@
 // Outbox jobs of the incident lifecycle: open the war room, broadcast an event. Every external
 // call is a named step, so a retry (or a restart) repeats only what has not happened.
 import type { Logger } from 'pino';
+import { idsOn, type IdentityPlatform } from '../domain/identity.js';
 import type { FileConfig } from '../config.js';
 import { incidentKey, warRoomName, type Incident } from '../domain/incident.js';
 import { BROADCAST, REFRESH_TOPIC } from '../commands/incident/record-event.js';
@@ -94,7 +95,9 @@ export function createIncidentJobs(deps: IncidentJobDeps): Record<string, JobHan
       const room = await openRoom(incident, chat, step, typeof payload.origin === 'string' ? payload.origin : undefined);
       const opened = store.incidents.get(incident.id)!;
       const severity = config.incidents.severities[incident.severity];
-      const invitees = [...new Set([incident.declaredBy, ...severity.responders, ...(incident.commander ? [incident.commander] : [])])];
+      // Responders as their ids on this incident's platform (a person's Slack id on Slack, and so on).
+      const responders = idsOn(incident.platform as IdentityPlatform, severity.responders, config.people);
+      const invitees = [...new Set([incident.declaredBy, ...responders, ...(incident.commander ? [incident.commander] : [])])];
       await all([
         // First: post card -> pin it is the longest chain (the war room is ready when it ends).
         (async () => {

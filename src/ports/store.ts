@@ -168,9 +168,9 @@ export interface PlaybookStore {
 
 export type NewDeployRequest = Omit<
   DeployRequest,
-  'id' | 'cardRef' | 'plan' | 'status' | 'approvals' | 'rejectedBy' | 'reason' | 'resultRevision' | 'updatedAt' | 'startedAt' | 'finishedAt' | 'changeCount' | 'facts' | 'githubDeploymentId' | 'whereTo' | 'undoes'
+  'id' | 'cardRef' | 'plan' | 'status' | 'approvals' | 'rejectedBy' | 'reason' | 'resultRevision' | 'updatedAt' | 'startedAt' | 'finishedAt' | 'changeCount' | 'facts' | 'githubDeploymentId' | 'whereTo' | 'undoes' | 'requesterPerson'
 > &
-  Partial<Pick<DeployRequest, 'whereTo' | 'undoes'>>;
+  Partial<Pick<DeployRequest, 'whereTo' | 'undoes' | 'requesterPerson'>>;
 
 export type DeployPatch = Partial<
   Pick<DeployRequest, 'status' | 'cardRef' | 'plan' | 'approvals' | 'rejectedBy' | 'reason' | 'resultRevision' | 'startedAt' | 'finishedAt' | 'facts' | 'githubDeploymentId'>

@@ -125,7 +125,8 @@ describe('the console over HTTP', () => {
     const url = await start({ FIRELANE_CONFIG: yaml });
     const state = (await (await fetch(`${url}/api/console/state`)).json()) as any;
     expect(state.simulated.deployments).toEqual([]);
-    expect(state.users).toEqual(['alice', 'bob', 'carol', 'U0SLACK1']);
+    // U0SLACK1 is a Slack identity: typed into the console it would match nobody, so it is not offered.
+    expect(state.users).toEqual(['alice', 'bob', 'carol']);
     rmSync(yamlDir, { recursive: true, force: true });
   });
 

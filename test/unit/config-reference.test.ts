@@ -36,7 +36,7 @@ interface Def {
 const defOf = (schema: Schema) => schema._zod.def as unknown as Def;
 
 /** Placeholders for the keys of records, as the doc writes them. A new record needs one here. */
-const RECORD_PLACEHOLDERS: Record<string, string> = { services: '<name>', 'services.<name>.environments': '<environment>', approvals: '<environment>' };
+const RECORD_PLACEHOLDERS: Record<string, string> = { services: '<name>', 'services.<name>.environments': '<environment>', approvals: '<environment>', people: '<person>' };
 const SEV = '<sev>';
 
 interface KeyInfo {
@@ -206,7 +206,7 @@ const parse = (data: unknown) => parseFileConfig(typeof data === 'string' ? data
 
 /** A doc key path made concrete for MINIMAL: placeholders become its service, environment, severity. */
 const concrete = (keyPath: string, sev: string = 'sev0', service = 'svc') =>
-  keyPath.replace('<name>', service).replace('environments.<environment>', `environments.${ENVIRONMENT}`).replace('<environment>', 'production').replace(SEV, sev);
+  keyPath.replace('<name>', service).replace('environments.<environment>', `environments.${ENVIRONMENT}`).replace('<environment>', 'production').replace('<person>', 'lee').replace(SEV, sev);
 /** The environment of the example's service whose keys the default checks read. */
 const ENVIRONMENT = 'eu';
 const ENVIRONMENT_KEYS = 'services.<name>.environments.<environment>.';

@@ -194,7 +194,8 @@ describe('parseFileConfig: values and merges', () => {
       'Decide: hotfix or rollback',
     ]);
     expect(file.services.payments?.kubernetes).toMatchObject({ strategy: 'rolling', service: 'payments', canaryIntervalMs: 120_000 });
-    expect(file.approvals.production).toEqual({ approvers: ['U0LEAD1', 'U0LEAD2'], required: 1, allowSelfApproval: false, expiresAfterMs: 1_800_000 });
+    expect(file.approvals.production).toEqual({ approvers: ['lee', 'slack:U0LEAD2'], required: 1, allowSelfApproval: false, expiresAfterMs: 1_800_000 });
+    expect(file.people.lee).toEqual({ slack: 'U0LEAD1', teams: '6f1c2d3e-0000-4000-8000-00000000abcd', console: 'lee', email: 'lee@acme.example' });
   });
 });
 
@@ -253,6 +254,13 @@ describe('parseFileConfig: errors (file, key path, reason; one line)', () => {
     [`services:\n  p:\n    kubernetes: { ${KUBE} }\n    environments:\n      staging: { kubernetes: { strategy: canary } }\napprovals:\n  staging: { approvers: [U1] }\n`, 'firelane.yaml: services.p.environments.staging.kubernetes.service: required for the canary strategy (the Service in front of the pods)'],
     [`services:\n  p:\n    kubernetes: { ${KUBE} }\n    environments:\n      staging: { kubernetes: { cluster: x } }\n`, 'firelane.yaml: services.p.environments.staging.kubernetes.cluster: unknown key'],
     [`services:\n  p:\n    kubernetes: { ${KUBE} }\n    environments:\n      "eu west": {}\n`, 'firelane.yaml: services.p.environments."eu west": invalid environment name (letters, digits, "_", "." and "-", starting with a letter or digit, at most 63 characters)'],
+    ['approvals:\n  production: { approvers: ["github:octocat"] }\n', 'firelane.yaml: approvals.production.approvers[0]: "github:octocat" matches nobody: "github:" is not a platform (use slack:, teams:, console: or a people key)'],
+    ['approvals:\n  production: { approvers: ["slack:lee"] }\n', 'firelane.yaml: approvals.production.approvers[0]: "slack:lee" matches nobody: "lee" is not a Slack user id (U… or W…)'],
+    ['incidents:\n  severities:\n    sev1: { responders: ["teams:nope"] }\n', 'firelane.yaml: incidents.severities.sev1.responders[0]: "teams:nope" matches nobody: "nope" is not a Teams AAD object id (a GUID)'],
+    ['people:\n  lee: {}\n', 'firelane.yaml: people.lee: names no identity (give slack, teams, console or email)'],
+    ['people:\n  lee: { slack: U0LEE }\n  max: { slack: U0LEE }\n', 'firelane.yaml: people.max.slack: "U0LEE" is lee\'s slack identity too'],
+    ['people:\n  lee: { slack: lee }\n', 'firelane.yaml: people.lee.slack: "lee" is not a Slack user id (U… or W…)'],
+    ['people:\n  lee: { slack: U0LEE }\napprovals:\n  production: { approvers: [lee, "slack:U0LEE"], required: 2 }\n', 'firelane.yaml: approvals.production.required: 2 is more than the 1 different person among the approvers (some entries are the same person)'],
   ])('%j', (yaml, expected) => {
     expect(fileError(yaml)).toBe(expected);
   });

@@ -49,6 +49,7 @@ function toRequest(row: Row): DeployRequest {
     githubDeploymentId: row.githubDeploymentId,
     whereTo: row.whereTo ?? null,
     undoes: row.undoes,
+    requesterPerson: row.requesterPerson,
   };
 }
 
@@ -113,7 +114,7 @@ export function createDeployStore({ db, sqlite }: DbHandle, audit: AuditLog, clo
       const now = clock.now();
       const row = db
         .insert(deployRequests)
-        .values({ whereTo: null, undoes: null, ...input, status: 'pending', approvals: [], updatedAt: now })
+        .values({ whereTo: null, undoes: null, requesterPerson: null, ...input, status: 'pending', approvals: [], updatedAt: now })
         .returning()
         .get();
       const created = toRequest(row);

@@ -1,7 +1,7 @@
 // SQLite schema (drizzle). Times are integer milliseconds since the epoch, UTC.
 import { sql } from 'drizzle-orm';
 import { sqliteTable, integer, text, index, uniqueIndex } from 'drizzle-orm/sqlite-core';
-import type { GoNoGo, TargetRef } from '../../domain/deploy-request.js';
+import type { Approval, GoNoGo, TargetRef } from '../../domain/deploy-request.js';
 
 export const incidents = sqliteTable(
   'incidents',
@@ -223,9 +223,11 @@ export const deployRequests = sqliteTable(
     whereTo: text('where_to', { mode: 'json' }).$type<TargetRef>(),
     /** A rollback that undoes this request: returns its target to what ran before it. */
     undoes: integer('undoes'),
+    /** The person (a `people` key) the requester was proven to be, if any. */
+    requesterPerson: text('requester_person'),
     expiresAt: integer('expires_at').notNull(),
     status: text('status').notNull(),
-    approvals: text('approvals', { mode: 'json' }).$type<Array<{ by: string; at: number }>>().notNull().default([]),
+    approvals: text('approvals', { mode: 'json' }).$type<Approval[]>().notNull().default([]),
     rejectedBy: text('rejected_by'),
     reason: text('reason'),
     incidentId: integer('incident_id').references(() => incidents.id),

@@ -2,6 +2,7 @@
 // approval needed moves the request to approved and queues its execution, in one transaction.
 import { decideApproval, notPendingText, requestKey, type DeployRequest } from '../../domain/deploy-request.js';
 import { conflict, forbidden } from '../../errors.js';
+import { actorOf } from '../command.js';
 import type { HandlerContext } from '../context.js';
 import { mention, privateReply, type Reply } from '../reply.js';
 import { changeRequest } from './change-request.js';
@@ -38,7 +39,7 @@ export function approveRequest(ctx: HandlerContext): Reply {
   const { store, clock } = ctx.deps;
   const actor = ctx.input.actor.id;
   const key = requestKey(request.id);
-  const decision = decideApproval(request, actor, policy, clock.now());
+  const decision = decideApproval(request, actorOf(ctx.input, ctx.deps.config.people), policy, clock.now(), ctx.deps.config.people);
   if (!decision.ok) {
     if (decision.reason === 'expired') {
       ctx.write(() => expireRequest(store, clock, request, { actor, platform: ctx.input.platform }, policy.required));

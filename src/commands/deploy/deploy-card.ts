@@ -2,6 +2,7 @@
 import { requestKey, targetText, type DeployRequest, type GoNoGo } from '../../domain/deploy-request.js';
 import { incidentKey } from '../../domain/incident.js';
 import type { ApprovalPolicy } from '../../config/types.js';
+import { idsOn, type IdentityPlatform, type People } from '../../domain/identity.js';
 import { channelReply, mention, timeToken, type Button, type Card, type Field, type Reply } from '../reply.js';
 
 /**
@@ -25,10 +26,22 @@ const ACCENT: Record<DeployRequest['status'], Card['accent']> = {
   void: 'neutral',
 };
 
-const mentions = (ids: string[]) => ids.map(mention).join(', ');
+/** Who approved: a mention when they approved on the card's platform, else who they are and where (`lee (console)`). */
+const approvalNames = (request: DeployRequest) =>
+  request.approvals.map((a) => (a.via === undefined || a.via === request.platform ? mention(a.by) : `${a.person ?? a.by} (${a.via})`)).join(', ');
+
+/** Approver entries as people on the card's platform read them: a mention where they have an id there, else the entry as text. */
+function approverNames(entries: readonly string[], platform: string, people: People): string {
+  return entries
+    .map((entry) => {
+      const [id] = idsOn(platform as IdentityPlatform, [entry], people);
+      return id !== undefined ? mention(id) : entry;
+    })
+    .join(', ');
+}
 
 function statusLine(request: DeployRequest, required: number, rollout?: RolloutShown): string {
-  const approvedBy = request.approvals.length ? `approved by ${mentions(request.approvals.map((a) => a.by))}` : '';
+  const approvedBy = request.approvals.length ? `approved by ${approvalNames(request)}` : '';
   const reason = request.reason ? `: ${request.reason}` : '';
   const slots = request.plan?.slots;
   switch (request.status) {
@@ -144,7 +157,7 @@ function planFields(request: DeployRequest): Field[] {
 const ROLLBACK_OFFERED: ReadonlySet<DeployRequest['status']> = new Set(['approved', 'executing', 'succeeded', 'failed']);
 
 /** The card of a request; `policy` gives the number of approvals needed (absent: config changed, 1 assumed). */
-export function requestCard(request: DeployRequest, policy: ApprovalPolicy | undefined, rollout?: RolloutShown): Card {
+export function requestCard(request: DeployRequest, policy: ApprovalPolicy | undefined, rollout?: RolloutShown, people: People = {}): Card {
   const key = requestKey(request.id);
   const required = policy?.required ?? 1;
   const fields = [
@@ -158,10 +171,10 @@ export function requestCard(request: DeployRequest, policy: ApprovalPolicy | und
     { label: 'Incident', value: request.incidentId !== null ? incidentKey(request.incidentId) : 'none' },
     {
       label: 'Approvals',
-      value: `${request.approvals.length} of ${required}${request.approvals.length ? `: ${mentions(request.approvals.map((a) => a.by))}` : ''}`,
+      value: `${request.approvals.length} of ${required}${request.approvals.length ? `: ${approvalNames(request)}` : ''}`,
     },
     ...(request.status === 'pending' ? [{ label: 'Expires', value: timeToken(request.expiresAt) }] : []),
-    ...(request.status === 'pending' && policy ? [{ label: 'Approvers', value: mentions(policy.approvers) }] : []),
+    ...(request.status === 'pending' && policy ? [{ label: 'Approvers', value: approverNames(policy.approvers, request.platform, people) }] : []),
   ];
   const buttons: Button[] = [];
   if (request.status === 'pending' && request.plan) {
@@ -184,5 +197,5 @@ export function requestCard(request: DeployRequest, policy: ApprovalPolicy | und
   };
 }
 
-export const requestReply = (request: DeployRequest, policy: ApprovalPolicy | undefined, rollout?: RolloutShown): Reply =>
-  channelReply('', requestCard(request, policy, rollout));
+export const requestReply = (request: DeployRequest, policy: ApprovalPolicy | undefined, rollout?: RolloutShown, people: People = {}): Reply =>
+  channelReply('', requestCard(request, policy, rollout, people));

@@ -6,7 +6,7 @@ import { STRATEGIES, type ApprovalPolicy, type KubernetesTarget, type ServiceCon
 import { requestKey, targetRefOf, type DeployRequest, type RequestKind } from '../../domain/deploy-request.js';
 import { incidentKey, OPEN_STATUSES, parseIncidentKey, type Incident } from '../../domain/incident.js';
 import { FirelaneError, invalidInput, notFound } from '../../errors.js';
-import { chatPlatform } from '../command.js';
+import { actorOf, chatPlatform } from '../command.js';
 import type { HandlerContext } from '../context.js';
 import { tokenText, type Token } from '../parse-command.js';
 import { mention } from '../reply.js';
@@ -150,6 +150,7 @@ export function createRequest(ctx: HandlerContext, kind: RequestKind, basics: Re
         incidentId: basics.incident?.id ?? null,
         createdAt: now,
         whereTo: { ...targetRefOf(basics.kubernetes), ...(ctx.deps.clusterSimulated && { simulated: true as const }) },
+        requesterPerson: actorOf(ctx.input, ctx.deps.config.people).person ?? null,
         undoes: options.undoes ?? null,
       },
       ctx.input.platform,

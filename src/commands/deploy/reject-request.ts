@@ -1,5 +1,7 @@
 // deploy reject REQ-n [reason] (the Reject button): an approver turns it down, or the requester withdraws it.
-import { isExpired, mayReject, notPendingText, requestKey } from '../../domain/deploy-request.js';
+import { isExpired, mayReject, notPendingText, requesterRef, requestKey } from '../../domain/deploy-request.js';
+import { sameParty } from '../../domain/identity.js';
+import { actorOf } from '../command.js';
 import { conflict, forbidden } from '../../errors.js';
 import type { HandlerContext } from '../context.js';
 import { restText } from '../parse-command.js';
@@ -15,7 +17,8 @@ export function rejectRequest(ctx: HandlerContext): Reply {
   const actor = ctx.input.actor.id;
   const key = requestKey(request.id);
   if (request.status !== 'pending') throw conflict(notPendingText(request));
-  if (!mayReject(request, actor, policy)) {
+  const people = ctx.deps.config.people;
+  if (!mayReject(request, actorOf(ctx.input, people), policy, people)) {
     throw forbidden(`Only the requester or an approver for ${request.environment} can reject ${key}.`);
   }
   if (isExpired(request, clock.now())) {
@@ -37,5 +40,5 @@ export function rejectRequest(ctx: HandlerContext): Reply {
     const now = store.deploys.get(request.id);
     throw conflict(now ? notPendingText(now) : `${key} changed meanwhile; look at its card.`);
   }
-  return privateReply(`You ${actor === request.requester ? 'withdrew' : 'rejected'} ${key}; nothing will run.`);
+  return privateReply(`You ${sameParty(actorOf(ctx.input, people), requesterRef(request)) ? 'withdrew' : 'rejected'} ${key}; nothing will run.`);
 }

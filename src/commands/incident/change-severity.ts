@@ -1,4 +1,5 @@
 // /incident severity <sev>: re-grades the incident; announced, and the card follows.
+import { idsOn, type IdentityPlatform } from '../../domain/identity.js';
 import { incidentKey } from '../../domain/incident.js';
 import { parseSeverity } from '../../domain/severity.js';
 import { afterSeverityChange } from '../../domain/reminders.js';
@@ -28,7 +29,7 @@ export function changeSeverity(ctx: HandlerContext): Reply {
     patch: { severity, ...afterSeverityChange(incident, ctx.deps.clock.now(), ctx.deps.config.incidents.severities[severity]) },
     broadcast: 'announce',
     // Responders of the new severity join the war room (already-present people are skipped).
-    invite: ctx.deps.config.incidents.severities[severity].responders,
+    invite: idsOn(incident.platform as IdentityPlatform, ctx.deps.config.incidents.severities[severity].responders, ctx.deps.config.people),
   });
   return privateReply(`${key} is now ${severityLabel(severity)}.`);
 }

@@ -43,7 +43,8 @@ export function deployConfig(approvals: Partial<ApprovalPolicy> = {}, extra: Par
     ...DEFAULT_FILE_CONFIG,
     services: { payments: paymentsService, ...extra.services },
     approvals: {
-      production: { approvers: [LEAD1, LEAD2], required: 1, allowSelfApproval: false, expiresAfterMs: 30 * 60_000, ...approvals },
+      // The fixture acts through the console, where U0LEAD1 is a console name (bare, it would mean the Slack user).
+      production: { approvers: [`console:${LEAD1}`, `console:${LEAD2}`], required: 1, allowSelfApproval: false, expiresAfterMs: 30 * 60_000, ...approvals },
       ...extra.approvals,
     },
   };

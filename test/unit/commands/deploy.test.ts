@@ -137,7 +137,7 @@ describe('/deploy <service> <version>', () => {
 
 describe('approving', () => {
   it('the requester may not approve their own request', async () => {
-    f = createDeployFixture({ config: deployConfig({ approvers: ['alice', LEAD1] }) });
+    f = createDeployFixture({ config: deployConfig({ approvers: ['alice', `console:${LEAD1}`] }) });
     await requestDeploy();
     const before = state();
     const result = await f.run('/deploy approve REQ-1', { user: 'alice' });

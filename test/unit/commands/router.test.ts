@@ -330,11 +330,13 @@ describe('working an incident', () => {
 
   it("a severity change invites the new severity's responders with the broadcast", async () => {
     const config = structuredClone(DEFAULT_FILE_CONFIG);
-    config.incidents.severities.sev0.responders = ['U0SRE', 'U0CTO'];
+    // Slack ids (bare), a console name and a person: a Slack incident invites their Slack ids only.
+    config.incidents.severities.sev0.responders = ['U0SRE', 'U0CTO', 'carol', 'lee'];
+    config.people = { lee: { teams: '6f1c2d3e-0000-4000-8000-00000000abcd' } };
     f.close();
     f = createIncidentFixture(config);
-    await declare();
-    await f.run('/incident severity INC-1 sev0');
+    await declare(undefined, { platform: 'slack', user: 'U0ALICE' });
+    await f.run('/incident severity INC-1 sev0', { platform: 'slack', user: 'U0ALICE' });
     const event = f.store.incidents.timeline(1).at(-1)!;
     expect(f.jobs().at(-1)).toEqual({
       kind: BROADCAST,
@@ -343,7 +345,7 @@ describe('working an incident', () => {
       status: 'queued',
     });
     // No responders configured for sev2: no invite.
-    await f.run('/incident severity INC-1 sev2');
+    await f.run('/incident severity INC-1 sev2', { platform: 'slack', user: 'U0ALICE' });
     expect(f.jobs().at(-1)?.payload).not.toHaveProperty('invite');
   });
   it('the same severity again is a no-op', async () => {

@@ -1,0 +1,1 @@
+ALTER TABLE `deploy_requests` ADD `requester_person` text;
