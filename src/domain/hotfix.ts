@@ -1,5 +1,7 @@
 // Hotfixes: the branch name a description becomes, git ref names typed in chat, the next patch
-// version, and the pull request's body built from the incident. Pure; the GitHub calls are jobs.
+// version, and the texts firelane writes on GitHub (pull requests, release notes, the merge and the
+// back-merge), with chat text made inert. Pure; the GitHub calls are jobs.
+import { inertForGitHub as plain } from './github-text.js';
 import { incidentKey, type Incident } from './incident.js';
 
 export const HOTFIX_STATUSES = ['creating', 'open', 'failed', 'merged', 'finished'] as const;
@@ -95,9 +97,6 @@ export function nextPatch(newest: string | undefined): string {
   return `${newest.startsWith('v') ? 'v' : ''}${version[0]}.${version[1]}.${version[2] + 1}`;
 }
 
-/** Markdown text from chat goes into GitHub as text: no mentions of GitHub users, no HTML. */
-const plain = (text: string) => text.replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;')).replace(/@(?=[A-Za-z0-9])/g, '@\u200b');
-
 export interface PullBodyFacts {
   hotfix: Pick<Hotfix, 'service' | 'branch' | 'baseRef' | 'description' | 'id'>;
   incident?: Incident | undefined;
@@ -137,4 +136,30 @@ export function hotfixPullBody({ hotfix, incident, productionBranch, warRoom }: 
     `_Opened by firelane from \`${hotfix.branch}\` into \`${productionBranch}\` (${hotfixKey(hotfix.id)})._`,
   );
   return lines.join('\n');
+}
+
+/** The hotfix pull request's title: `Hotfix INC-7: <description>`. */
+export function hotfixPullTitle(hotfix: Pick<Hotfix, 'description'>, incident?: Pick<Incident, 'id'>): string {
+  return `Hotfix${incident ? ` ${incidentKey(incident.id)}` : ''}: ${plain(hotfix.description)}`;
+}
+
+/** The merge commit's title; the pull request's own number is the one reference in it. */
+export const hotfixMergeTitle = (hotfix: Pick<Hotfix, 'branch'>, pullNumber: number) => `Merge hotfix ${plain(hotfix.branch)} (#${pullNumber})`;
+
+/** The release notes of the version a hotfix is tagged as. */
+export function hotfixReleaseNotes(hotfix: Pick<Hotfix, 'description' | 'branch' | 'prUrl' | 'prNumber'>, incident?: Pick<Incident, 'id' | 'title' | 'severity'>): string {
+  return [
+    `Hotfix: ${plain(hotfix.description)}`,
+    '',
+    incident ? `Incident: ${incidentKey(incident.id)}: ${plain(incident.title)} (${incident.severity.toUpperCase()})` : 'Incident: none linked',
+    // The pull request by its address: a bare #n would be an issue reference like any other.
+    `Pull request: ${hotfix.prUrl ?? `number ${hotfix.prNumber}`}`,
+    `Branch: ${plain(hotfix.branch)}`,
+  ].join('\n');
+}
+
+/** The pull request that brings a released hotfix back into the develop branch. */
+export function backMergePull(tag: string, hotfix: Pick<Hotfix, 'branch'>, developBranch: string): { title: string; body: string } {
+  const [version, branch, into] = [plain(tag), plain(hotfix.branch), plain(developBranch)];
+  return { title: `Back-merge hotfix ${version} into ${into}`, body: `Brings hotfix ${version} (${branch}) back into ${into}.` };
 }

@@ -7,13 +7,18 @@ import type { Logger } from 'pino';
 import { GITHUB_DEPLOYMENT, githubDeploymentJobKey } from '../commands/deploy/change-request.js';
 import type { FileConfig } from '../config.js';
 import type { ServiceConfig } from '../config/types.js';
+import { toPlainText } from '../commands/reply.js';
 import { checkGate, isPassing } from '../domain/checks.js';
+import { inertForGitHub } from '../domain/github-text.js';
 import { imageTag, REQUEST_STATUSES, requestKey, versionTag, type DeployRequest, type GoNoGo } from '../domain/deploy-request.js';
 import { GitHostError, parseRepoName, type DeploymentState, type GitHost, type RepoName } from '../ports/git-host.js';
 import type { Store } from '../ports/store.js';
 import { PermanentJobError, RetryLater, type JobHandler } from './worker.js';
 
 const MAX_TITLES = 5;
+
+/** A deployment description as GitHub should show it: chat mentions as plain `@id`, made inert like every text firelane sends GitHub; at most 140 characters. */
+const githubText = (text: string) => inertForGitHub(toPlainText(text)).slice(0, 140);
 
 /** The repository of a service, when it has one and GitHub is set up. */
 export function repoOf(git: GitHost | undefined, service: ServiceConfig | undefined): RepoName | undefined {
@@ -78,12 +83,12 @@ export function createGitHubDeployJobs(deps: GitHubDeployDeps): Record<string, J
         let id = store.deploys.get(request.id)!.githubDeploymentId;
         if (id === null) {
           id = await step('create', async () =>
-            (await git.createDeployment(repo, { ref, environment: request.environment, description: `${key}: ${request.kind} ${request.service} ${ref}`.slice(0, 140), payload: { request: key, image: request.plan!.toImage } })).id,
+            (await git.createDeployment(repo, { ref, environment: request.environment, description: githubText(`${key}: ${request.kind} ${request.service} ${ref}`), payload: { request: key, image: request.plan!.toImage } })).id,
           );
           store.transaction(() => store.deploys.transition(request.id, { from: REQUEST_STATUSES }, { githubDeploymentId: id }, { actor: 'firelane', platform: request.platform, action: `${request.kind}.github_deployment` }));
         }
         await step('status', async () => {
-          await git.setDeploymentStatus(repo, id!, state, { description: `${key} ${status.replace('_', ' ')}${request.reason ? `: ${request.reason}` : ''}`.slice(0, 140) });
+          await git.setDeploymentStatus(repo, id!, state, { description: githubText(`${key} ${status.replace('_', ' ')}${request.reason ? `: ${request.reason}` : ''}`) });
           return null;
         });
       } catch (error) {

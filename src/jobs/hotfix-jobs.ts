@@ -8,7 +8,7 @@ import { channelReply, mention, type Card, type Reply } from '../commands/reply.
 import type { FileConfig } from '../config.js';
 import type { ServiceConfig } from '../config/types.js';
 import { checkGate } from '../domain/checks.js';
-import { hotfixKey, hotfixPullBody, nextPatch, type Hotfix } from '../domain/hotfix.js';
+import { backMergePull, hotfixKey, hotfixMergeTitle, hotfixPullBody, hotfixPullTitle, hotfixReleaseNotes, nextPatch, type Hotfix } from '../domain/hotfix.js';
 import { incidentKey } from '../domain/incident.js';
 import type { ChatPort } from '../ports/chat.js';
 import type { Clock } from '../ports/clock.js';
@@ -131,7 +131,7 @@ export function createHotfixJobs(deps: HotfixJobDeps): Record<string, JobHandler
       let pull: { number: number; url: string };
       try {
         pull = await step('pull', async () => {
-          const title = `Hotfix${incident ? ` ${incidentKey(incident.id)}` : ''}: ${hotfix.description}`;
+          const title = hotfixPullTitle(hotfix, incident);
           const body = hotfixPullBody({ hotfix, incident, productionBranch: service.productionBranch });
           try {
             const created = await git.createPull(repo, { head: hotfix.branch, base: service.productionBranch, title, body, labels: ['hotfix'] });
@@ -198,7 +198,7 @@ export function createHotfixJobs(deps: HotfixJobDeps): Record<string, JobHandler
           if (!gate.ok) return void (await refuse(`required checks do not pass: ${gate.blocking.join('; ')}. Run /hotfix finish again when they do.`));
           if (pull.mergeable === false) return void (await refuse(`#${pull.number} has merge conflicts with ${service.productionBranch}; resolve them on GitHub first.`));
           try {
-            mergeSha = await step('merge', async () => (await git.merge(repo, pull.number, pull.head.sha, { method: 'merge', title: `Merge hotfix ${hotfix.branch} (#${pull.number})` })).sha);
+            mergeSha = await step('merge', async () => (await git.merge(repo, pull.number, pull.head.sha, { method: 'merge', title: hotfixMergeTitle(hotfix, pull.number) })).sha);
           } catch (error) {
             if (!isRefusal(error)) throw error;
             const why = error.kind === 'conflict' ? `the branch moved while firelane checked it (${error.message}); run /hotfix finish again` : `GitHub refused the merge: ${error.message}`;
@@ -219,13 +219,7 @@ export function createHotfixJobs(deps: HotfixJobDeps): Record<string, JobHandler
       });
       const incident = hotfix.incidentId !== null ? store.incidents.get(hotfix.incidentId) : undefined;
       const release = await step('release', async () => {
-        const notes = [
-          `Hotfix: ${hotfix.description}`,
-          '',
-          incident ? `Incident: ${incidentKey(incident.id)}: ${incident.title} (${incident.severity.toUpperCase()})` : 'Incident: none linked',
-          `Pull request: ${hotfix.prUrl ?? `#${hotfix.prNumber}`}`,
-          `Branch: ${hotfix.branch}`,
-        ].join('\n');
+        const notes = hotfixReleaseNotes(hotfix, incident);
         try {
           return (await git.createRelease(repo, { tag, name: tag, body: notes })).url;
         } catch (error) {
@@ -236,9 +230,9 @@ export function createHotfixJobs(deps: HotfixJobDeps): Record<string, JobHandler
 
       // 3. Back-merge into the develop branch; a conflict there is reported, not hidden.
       const back = await step('back-merge', async (): Promise<{ url: string | null; note: string }> => {
-        const title = `Back-merge hotfix ${tag} into ${service.developBranch}`;
+        const { title, body } = backMergePull(tag, hotfix, service.developBranch);
         try {
-          const pull = await git.createPull(repo, { head: service.productionBranch, base: service.developBranch, title, body: `Brings hotfix ${tag} (${hotfix.branch}) back into ${service.developBranch}.`, labels: ['hotfix'] });
+          const pull = await git.createPull(repo, { head: service.productionBranch, base: service.developBranch, title, body, labels: ['hotfix'] });
           const read = await git.getPull(repo, pull.number);
           return { url: pull.url, note: read.mergeable === false ? `#${pull.number} has merge conflicts with ${service.developBranch}: resolve them on GitHub` : `#${pull.number} opened` };
         } catch (error) {

@@ -143,7 +143,11 @@ describe('/deploy with GitHub', () => {
     expect(deployment).toMatchObject({ ref: 'v2.1.1' });
     await statesOf(deployment.id, ['in_progress', 'inactive']);
     const statuses = repo.deploymentStatuses(deployment.id) as Array<{ state: string; description: string }>;
-    expect(statuses.find((s) => s.state === 'inactive')!.description).toMatch(/^REQ-1 superseded: stopped by REQ-2/);
+    const superseded = statuses.find((s) => s.state === 'inactive')!.description;
+    expect(superseded).toMatch(/^REQ-1 superseded: stopped by REQ-2/);
+    // The approver is named as plain text GitHub leaves alone: no chat token characters, no @mention of a GitHub user.
+    expect(superseded.replace(/\u200b/g, '')).toMatch(/a rollback approved by @U0LEAD1$/);
+    expect(superseded).not.toMatch(/[\uE000\uE001]|(?:^|[^\w\u200b])@[A-Za-z0-9]/);
     expect(rolledBackTo).toMatchObject({ ref: 'v2.1.0' });
     await statesOf(rolledBackTo.id, ['in_progress', 'success']);
   });

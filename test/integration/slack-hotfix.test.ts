@@ -128,6 +128,50 @@ describe('/hotfix over Slack with GitHub', () => {
     expect(gh.requests).toHaveLength(requestsBefore);
   });
 
+  it('chat text arrives at GitHub inert everywhere: no HTML, no mention, no issue link or closing keyword in the PR, the release, the back-merge or the merge commit', async () => {
+    await start();
+    // Slack sends what people type escaped (should_escape on).
+    const title = '<img src=x onerror=alert(1)> @acme/admins Fixes #1';
+    const typedTitle = title.replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    const incident = await declare(h, `sev1 ${typedTitle}`, { command: '/incident', channel: 'C0GENERAL' });
+    expect(incident.title.replace(/\u200b/g, '')).toBe(title);
+    const room = incident.roomId!;
+    const description = 'closes acme/payments#3, resolves GH-4: <b>ping</b> @oncall';
+    await hotfix(`create payments "${description.replace(/</g, '&lt;').replace(/>/g, '&gt;')}"`, room);
+    const branch = h.firelane.store.hotfixes.get(1)!.branch;
+    repo.commit(branch, 'the fix');
+    await hotfix('pr', room);
+    await hotfix('finish', room, 'U0LEAD');
+    expect(h.firelane.store.hotfixes.get(1)).toMatchObject({ status: 'finished', tag: 'v2.1.1' });
+
+    const [pull, back] = [repo.pulls().find((p) => p.base.ref === 'production'), repo.pulls().find((p) => p.base.ref === 'main')];
+    const [release] = repo.releases();
+    const texts: Record<string, string> = {
+      'PR title': pull.title,
+      'PR body': pull.body,
+      'release name': release.name,
+      'release notes': release.body,
+      'back-merge title': back.title,
+      'back-merge body': back.body,
+      'merge commit': repo.log('production')[0]!,
+    };
+    for (const [where, full] of Object.entries(texts)) {
+      const text = full.replace(/`[^`\n]*`/g, '`code`'); // firelane's own code spans (`/deploy payments <version>`) render as code
+      expect(text, where).not.toMatch(/<[a-z!/?]/i); // no HTML tag can start
+      expect(text, where).not.toMatch(/(?:^|[^\w\u200b])@[a-z0-9]/im); // no @user or @org/team mention
+      expect(text, where).not.toMatch(/\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?):?\s+(?:[\w.-]+\/[\w.-]+)?(?:#|GH-)\d/i); // no closing keyword
+      if (where !== 'merge commit') expect(text, where).not.toMatch(/(?:#|\bGH-)\d/i); // no issue reference
+    }
+    // The merge commit names its own pull request, nothing else.
+    expect([...texts['merge commit']!.matchAll(/#(\d+)/g)].map((m) => Number(m[1]))).toEqual([pull.number]);
+    // Still readable as typed: only zero-width spaces were added.
+    const shown = (text: string) => text.replace(/\u200b/g, '');
+    expect(shown(pull.title)).toBe(`Hotfix INC-1: ${description}`);
+    expect(shown(pull.body)).toContain(`**Incident:** INC-1: ${title}`);
+    expect(shown(release.body)).toContain(`Hotfix: ${description}`);
+    expect(shown(release.body)).toContain(`Incident: INC-1: ${title} (SEV1)`);
+  });
+
   it('a back-merge that conflicts is reported on the finish card, not hidden', async () => {
     await start();
     repo.createBranch('hotfix/quick', 'production');

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkGate } from '../../../src/domain/checks.js';
-import { hotfixBranch, hotfixPullBody, nextPatch, parseSemver, refNameProblem, slugify } from '../../../src/domain/hotfix.js';
+import { backMergePull, hotfixBranch, hotfixMergeTitle, hotfixPullBody, hotfixPullTitle, hotfixReleaseNotes, nextPatch, parseSemver, refNameProblem, slugify } from '../../../src/domain/hotfix.js';
 import type { Incident } from '../../../src/domain/incident.js';
 
 describe('hotfix branch names', () => {
@@ -88,13 +88,31 @@ describe('checkGate', () => {
 
 describe('hotfixPullBody', () => {
   it('carries the incident, a rollback plan and a checklist, with chat text neutralised', () => {
-    const incident = { id: 7, title: 'Refunds <b>down</b> @oncall', severity: 'sev1', status: 'identified', description: null } as unknown as Incident;
+    const incident = { id: 7, title: 'Refunds <b>down</b> @oncall Fixes #12', severity: 'sev1', status: 'identified', description: null } as unknown as Incident;
     const body = hotfixPullBody({ hotfix: { id: 3, service: 'payments', branch: 'hotfix/INC-7-x', baseRef: 'production', description: 'ping @everyone' }, incident, productionBranch: 'production' });
-    expect(body).toContain('**Incident:** INC-7: Refunds &lt;b&gt;down&lt;/b&gt; @\u200boncall');
+    expect(body).toContain('**Incident:** INC-7: Refunds <\u200bb>down<\u200b/b> @\u200boncall F\u200bixes #\u200b12');
     expect(body).toContain('## Hotfix: ping @\u200beveryone');
     expect(body).toContain('**Impact:** not described yet');
     expect(body).toContain('`/rollback payments`');
     expect(body).toContain('(HF-3)');
     expect(body).not.toMatch(/@(everyone|oncall)/);
+  });
+});
+
+describe('the other hotfix texts on GitHub', () => {
+  const hotfix = { id: 3, branch: 'hotfix/INC-7-x', description: 'closes #3 for @oncall <b>now</b>', prUrl: 'https://github.com/acme/payments/pull/9', prNumber: 9 };
+  const incident = { id: 7, title: '<img src=x onerror=alert(1)> @acme/admins Fixes #1', severity: 'sev1' } as Incident;
+
+  it('the pull request title and the release notes carry the chat text inert', () => {
+    expect(hotfixPullTitle(hotfix, incident)).toBe('Hotfix INC-7: c\u200bloses #\u200b3 for @\u200boncall <\u200bb>now<\u200b/b>');
+    const notes = hotfixReleaseNotes(hotfix, incident);
+    expect(notes).toContain('Incident: INC-7: <\u200bimg src=x onerror=alert(1)> @\u200bacme/admins F\u200bixes #\u200b1 (SEV1)');
+    expect(notes).toContain('Pull request: https://github.com/acme/payments/pull/9');
+    expect(hotfixReleaseNotes({ ...hotfix, prUrl: null }, undefined)).toContain('Pull request: number 9\n');
+  });
+
+  it('the merge title references its own pull request only; the back-merge names tag and branches', () => {
+    expect(hotfixMergeTitle(hotfix, 9)).toBe('Merge hotfix hotfix/INC-7-x (#9)');
+    expect(backMergePull('v2.1.1', hotfix, 'main')).toEqual({ title: 'Back-merge hotfix v2.1.1 into main', body: 'Brings hotfix v2.1.1 (hotfix/INC-7-x) back into main.' });
   });
 });
