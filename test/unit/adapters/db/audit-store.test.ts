@@ -191,6 +191,13 @@ describe('audit store: verify against an attacker who dropped the triggers', () 
     expect(audit.verify()).toMatchObject({ ok: false, seq: 4, problem: expect.stringMatching(/its link to row 3 is broken \(row 3 was edited/) });
   });
 
+  it('the newest row edited with its own hash recomputed (no row after it to break) is caught through the head', () => {
+    const newest = rows().at(-1)!;
+    const forged = { ...newest, actor: 'mallory' };
+    exec('UPDATE audit_log SET actor = ?, hash = ? WHERE seq = ?', forged.actor, rowHash(forged), newest.seq);
+    expect(audit.verify()).toEqual({ ok: false, rows: 6, seq: 6, problem: 'it does not match the recorded head (edited)' });
+  });
+
   it('a deleted middle row is named as a gap', () => {
     exec('DELETE FROM audit_log WHERE seq = 3');
     const result = audit.verify();
