@@ -147,8 +147,12 @@ describe('reminders', () => {
     clock.set(t0 + 31 * MIN);
     await h.command('update monitoring "fix deployed"', { channel: room });
     await h.drain();
+    expect(h.firelane.store.incidents.get(1)!.missedReminders).toBe(0);
     await at(46, t0);
     expect(escalations()).toHaveLength(1);
+    // The count started again: this is the first reminder since the update, not the third.
+    expect(messageJson(reminders().at(-1)!)).toContain('Reminder 1; it escalates after 2 in a row.');
+    expect(h.firelane.store.incidents.get(1)!.missedReminders).toBe(1);
     await at(61, t0);
     expect(escalations()).toHaveLength(2);
   });
@@ -209,6 +213,23 @@ describe('reminders', () => {
     await at(20, t0);
     expect(reminders()).toHaveLength(1);
     expect(topic()).toContain(`next update due ${new Date(t0 + 35 * MIN).toISOString().slice(11, 16)} UTC`);
+  });
+
+  it('an update that lands between the tick and the post drops the reminder it made moot', async () => {
+    await start();
+    const t0 = await declareAt('sev1 Queue backing up');
+    clock.set(t0 + 15 * MIN);
+    // The tick queues the reminder; before the job posts it, the commander posts an update.
+    tickReminders({ store: h.firelane.store, config: h.firelane.config.file, clock });
+    expect(h.firelane.store.jobs.state(`remind:1:${t0 + 15 * MIN}`)).toBe('queued');
+    await h.command('update identified "consumer lag from a bad deploy"', { channel: room });
+    await h.drain();
+    expect(reminders()).toHaveLength(0);
+    // The cadence counts from the update: the next reminder is 15 minutes after it.
+    await at(29.9, t0);
+    expect(reminders()).toHaveLength(0);
+    await at(30, t0);
+    expect(reminders()).toHaveLength(1);
   });
 
   it('a restart between the tick and the post neither loses nor repeats the reminder', async () => {
