@@ -199,7 +199,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     return handler(req, res);
   };
   // Read-only status page (HTML and JSON); see adapters/http/status-page.ts.
-  Object.assign(routes, createStatusRoutes({ store, clock }));
+  Object.assign(routes, createStatusRoutes({ store, clock, showTitles: config.file.statusPage.showTitles }));
 
   if (env.slack) {
     const clientOptions: WebClientOptions = {

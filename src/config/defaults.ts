@@ -48,6 +48,12 @@ export const DEFAULT_PLAYBOOKS: Readonly<Record<Severity, readonly string[]>> = 
 
 export const DEFAULT_CHANNEL_PREFIX = 'inc';
 export const DEFAULT_PRODUCTION_BRANCH = 'production';
+/**
+ * Titles on the status page unless the file says otherwise: the page has always shown them, and
+ * its readers (people, wall screens, scripts reading /status.json) rely on them. An installation
+ * whose /status is reachable beyond the people who may read incident titles sets it to false.
+ */
+export const DEFAULT_STATUS_PAGE_SHOW_TITLES = true;
 export const DEFAULT_DEVELOP_BRANCH = 'main';
 export const DEFAULT_CANARY_STEPS = [10, 50, 100] as const;
 export const DEFAULT_HEALTH_WINDOW_MS = 5 * MINUTE;
@@ -99,5 +105,6 @@ export const DEFAULT_FILE_CONFIG: FileConfig = deepFreeze({
   services: {},
   approvals: defaultApprovals(),
   people: {},
+  statusPage: { showTitles: DEFAULT_STATUS_PAGE_SHOW_TITLES },
 });
 

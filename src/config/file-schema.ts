@@ -11,11 +11,12 @@ import {
   DEFAULT_DEVELOP_BRANCH,
   DEFAULT_HEALTH_WINDOW_MS,
   DEFAULT_PRODUCTION_BRANCH,
+  DEFAULT_STATUS_PAGE_SHOW_TITLES,
   defaultApprovals,
   defaultPlaybooks,
   defaultSeverities,
 } from './defaults.js';
-import { duration, integer, section, text, userList, value, word } from './leaf-schemas.js';
+import { boolean, duration, integer, section, text, userList, value, word } from './leaf-schemas.js';
 import { approvalSchema, serviceSchema } from './service-schema.js';
 import { checkEntries, checkPeople, PERSON_KEY, personSchema } from './people-schema.js';
 import { distinctParties } from '../domain/identity.js';
@@ -66,6 +67,14 @@ const incidentsSchema = section(
   }),
 );
 
+/** What `GET /status` and `/status.json` show to anyone who reaches them (no sign-in). */
+const statusPageSchema = section(
+  z.strictObject({
+    /** false: ids, severities, statuses and times only (for a page reachable beyond the people who may read incident titles). */
+    showTitles: boolean.optional(),
+  }),
+);
+
 /** The whole file's schema; exported for test/unit/config-reference.test.ts, which checks docs/configuration.md against it. */
 export const fileSchema = section(
   z.strictObject({
@@ -82,6 +91,7 @@ export const fileSchema = section(
       .record(z.string().min(1, { error: 'an environment name must not be empty' }), approvalSchema)
       .nullable()
       .optional(),
+    statusPage: statusPageSchema,
     people: section(z.record(z.string().regex(PERSON_KEY, { error: 'invalid person key (letters, digits, ".", "_" and "-", at most 40 characters)' }), personSchema)),
   }).superRefine((file, ctx) => {
     checkPeople(file.people, ctx);
@@ -249,7 +259,7 @@ function buildFileConfig(raw: RawFile): FileConfig {
       ...(teams.escalationChannel !== undefined && { escalationChannel: teams.escalationChannel }),
     };
   }
-  return { incidents, services, approvals, people: raw.people };
+  return { incidents, services, approvals, people: raw.people, statusPage: { showTitles: raw.statusPage.showTitles ?? DEFAULT_STATUS_PAGE_SHOW_TITLES } };
 }
 
 /** Parses and validates a config file's text; throws ConfigError naming `fileLabel`. */

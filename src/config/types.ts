@@ -68,6 +68,8 @@ export interface FileConfig {
   approvals: Record<string, ApprovalPolicy>;
   /** One person, several identities (`people.<key>`); approver and responder entries may name them. */
   people: People;
+  /** What the status page shows (it needs no sign-in). */
+  statusPage: { showTitles: boolean };
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

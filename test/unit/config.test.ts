@@ -179,6 +179,12 @@ describe('parseFileConfig: values and merges', () => {
     expect(parseFileConfig('approvals:\n', 'f.yaml').approvals).toEqual(DEFAULT_FILE_CONFIG.approvals);
   });
 
+  it('statusPage.showTitles: true unless the file says false', () => {
+    expect(parseFileConfig('', 'firelane.yaml').statusPage).toEqual({ showTitles: true });
+    expect(parseFileConfig('statusPage:\n', 'firelane.yaml').statusPage).toEqual({ showTitles: true });
+    expect(parseFileConfig('statusPage: { showTitles: false }\n', 'firelane.yaml').statusPage).toEqual({ showTitles: false });
+  });
+
   it('keeps channels and prefix', () => {
     const file = parseFileConfig('incidents: { announceChannel: C1, escalationChannel: C2, channelPrefix: sev_room-1 }', 'f.yaml');
     expect(file.incidents).toMatchObject({ announceChannel: 'C1', escalationChannel: 'C2', channelPrefix: 'sev_room-1' });
@@ -246,6 +252,8 @@ describe('parseFileConfig: errors (file, key path, reason; one line)', () => {
     ['approvals:\n  production: { approvers: [U1, U2], required: 3 }\n', 'firelane.yaml: approvals.production.required: 3 is more than the 2 approvers listed'],
     ['approvals:\n  production: { approvers: [U1], required: 0 }\n', 'firelane.yaml: approvals.production.required: 0 is not a number of approvals (at least 1)'],
     ['approvals:\n  production: { approvers: [U1], allowSelfApproval: yes }\n', 'firelane.yaml: approvals.production.allowSelfApproval: "yes" is not true or false'],
+    ['statusPage: { showTitles: no }\n', 'firelane.yaml: statusPage.showTitles: "no" is not true or false'],
+    ['statusPage: { hideTitles: true }\n', 'firelane.yaml: statusPage.hideTitles: unknown key'],
     ['approvals:\n  production: { approvers: [U1], expiresAfter: 30 minutes }\n', 'firelane.yaml: approvals.production.expiresAfter: "30 minutes" is not a duration (use 90s, 15m, 2h)'],
     [`services:\n  p:\n    kubernetes: { ${KUBE} }\n    environments:\n      staging: { kubernetes: { context: stg } }\n`, 'firelane.yaml: services.p.environments.staging: no approvals.staging guards this target: add approvals.staging with its approvers'],
     [`services:\n  p:\n    kubernetes: { ${KUBE} }\n    environments:\n      production: { kubernetes: { context: stg } }\n`, "firelane.yaml: services.p.environments.production: production is the service's own kubernetes target: set it under kubernetes, not environments"],

@@ -4,7 +4,9 @@
 //
 // Private incidents: firelane has none today, so every incident is shown. When private incidents
 // exist they must be filtered out HERE (in `statusSnapshot`, before either rendering sees them),
-// because this page is meant to be shared widely and needs no sign-in.
+// because this page is meant to be shared widely and needs no sign-in. For the same reason titles
+// (the one text people typed that the page shows) are left out here when `showTitles` is false
+// (config `statusPage.showTitles`): both renderings then have only ids, severities, statuses, times.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatDuration } from '../../domain/duration.js';
 import { incidentKey, type Incident, type IncidentStatus } from '../../domain/incident.js';
@@ -33,11 +35,14 @@ export interface StatusPageDeps {
   clock: Clock;
   /** Shown in the heading and the window title; default `firelane`. */
   title?: string;
+  /** Incident titles on the page and in the JSON (config `statusPage.showTitles`); default true. */
+  showTitles?: boolean;
 }
 
 export interface OpenIncidentView {
   id: string;
-  title: string;
+  /** null when titles are hidden. */
+  title: string | null;
   severity: Severity;
   status: IncidentStatus;
   declaredAt: string;
@@ -48,7 +53,8 @@ export interface OpenIncidentView {
 
 export interface ResolvedIncidentView {
   id: string;
-  title: string;
+  /** null when titles are hidden. */
+  title: string | null;
   severity: Severity;
   declaredAt: string;
   resolvedAt: string;
@@ -68,14 +74,15 @@ const seconds = (ms: number) => Math.max(0, Math.floor(ms / 1000));
 const severityRank = (severity: Severity) => SEVERITIES.indexOf(severity);
 
 /** What both renderings show, at `now`. */
-export function statusSnapshot(deps: Pick<StatusPageDeps, 'store'>, now: number): StatusSnapshot {
+export function statusSnapshot(deps: Pick<StatusPageDeps, 'store' | 'showTitles'>, now: number): StatusSnapshot {
+  const titleOf = deps.showTitles === false ? () => null : (i: Incident) => i.title;
   const open = [...deps.store.incidents.listOpen(MAX_OPEN)].sort((a, b) => severityRank(a.severity) - severityRank(b.severity) || a.declaredAt - b.declaredAt || a.id - b.id);
   const resolved = deps.store.incidents.recentlyResolved(now - RESOLVED_WINDOW_MS, MAX_RESOLVED);
   return {
     generatedAt: iso(now),
     open: open.map((i) => ({
       id: incidentKey(i.id),
-      title: i.title,
+      title: titleOf(i),
       severity: i.severity,
       status: i.status,
       declaredAt: iso(i.declaredAt),
@@ -86,7 +93,7 @@ export function statusSnapshot(deps: Pick<StatusPageDeps, 'store'>, now: number)
       const resolvedAt = i.resolvedAt ?? now;
       return {
         id: incidentKey(i.id),
-        title: i.title,
+        title: titleOf(i),
         severity: i.severity,
         declaredAt: iso(i.declaredAt),
         resolvedAt: iso(resolvedAt),
@@ -104,7 +111,7 @@ export function escapeHtml(text: string): string {
 const timeHtml = (isoTime: string) => `<time datetime="${escapeHtml(isoTime)}">${escapeHtml(formatUtc(Date.parse(isoTime)))}</time>`;
 const durationHtml = (s: number) => `<time datetime="PT${s}S">${escapeHtml(formatDuration(s * 1000))}</time>`;
 const badgeHtml = (severity: Severity) => `<span class="badge ${severity}">${escapeHtml(severityLabel(severity))}</span>`;
-const incidentHtml = (i: { id: string; title: string }) => `<span class="key">${escapeHtml(i.id)}</span> <bdi>${escapeHtml(i.title)}</bdi>`;
+const incidentHtml = (i: { id: string; title: string | null }) => `<span class="key">${escapeHtml(i.id)}</span>${i.title === null ? '' : ` <bdi>${escapeHtml(i.title)}</bdi>`}`;
 
 function headline(open: OpenIncidentView[]): { text: string; ok: boolean } {
   if (open.length === 0) return { text: 'All systems operational', ok: true };
@@ -147,6 +154,8 @@ export interface RenderOptions {
   title: string;
   /** Seconds between automatic reloads; none when undefined. */
   refreshSeconds?: number;
+  /** false: the page says that titles are not shown (the snapshot has none). */
+  showTitles?: boolean;
 }
 
 /** The whole page: no scripts, no external resources (fonts, images, styles) of any kind. */
@@ -201,6 +210,7 @@ ${snapshot.resolved.length ? table('resolved-heading', ['Severity', 'Incident', 
 
 <footer>
 <p>Generated ${timeHtml(snapshot.generatedAt)}. Times are UTC. ${refreshLink}</p>
+${options.showTitles === false ? '<p>Incident titles are not shown on this page.</p>\n' : ''}
 <p>Machine-readable: <a href="status.json">status.json</a></p>
 </footer>
 </main>
@@ -228,7 +238,7 @@ export function createStatusRoutes(deps: StatusPageDeps): Record<string, RouteHa
     },
     [`GET ${STATUS_PATH}`]: (req: IncomingMessage, res: ServerResponse) => {
       const refreshSeconds = refreshOf(req);
-      const html = renderStatusHtml(statusSnapshot(deps, deps.clock.now()), { title, ...(refreshSeconds !== undefined && { refreshSeconds }) });
+      const html = renderStatusHtml(statusSnapshot(deps, deps.clock.now()), { title, showTitles: deps.showTitles !== false, ...(refreshSeconds !== undefined && { refreshSeconds }) });
       res
         .writeHead(200, {
           ...COMMON_HEADERS,

@@ -241,3 +241,66 @@ describe('GET /status and /status.json', () => {
     expect(response.status).toBe(405);
   });
 });
+
+describe('statusPage.showTitles', () => {
+  let other: Server | undefined;
+  afterEach(async () => {
+    if (other) await new Promise((done) => other!.close(done));
+    other = undefined;
+  });
+
+  /** The page and its JSON from a server with the given setting. */
+  async function served(showTitles: boolean): Promise<{ html: string; body: any }> {
+    other = createHttpServer({ routes: createStatusRoutes({ store, clock, title: 'Acme', showTitles }), isReady: () => true, registry: new Registry() });
+    await new Promise<void>((done) => other!.listen(0, '127.0.0.1', done));
+    const at = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+    const [html, body] = await Promise.all([fetch(`${at}/status`).then((r) => r.text()), fetch(`${at}/status.json`).then((r) => r.json())]);
+    return { html, body };
+  }
+
+  const TITLES = ['Card data of ACME Corp exposed', '<b>Payments</b> down for @bigcustomer', 'Refunds fail'];
+
+  function incidents() {
+    const open = declare('sev0', TITLES[0]!, T0 - HOUR);
+    const identified = declare('sev2', TITLES[1]!, T0 - 2 * HOUR);
+    store.incidents.update(identified, { status: 'identified', lastUpdateAt: T0 - 10 * MINUTE }, { ...BY, action: 'incident.status_update' });
+    const done = declare('sev1', TITLES[2]!, T0 - 2 * DAY);
+    resolve(done, T0 - DAY);
+    return { open, identified, done };
+  }
+
+  it('false: ids, severities, statuses and times, never a title or any other text people typed', async () => {
+    const { open, identified, done } = incidents();
+    const { html, body } = await served(false);
+    for (const text of [...TITLES, 'ACME', 'Payments', 'bigcustomer', 'Refunds']) {
+      expect(html).not.toContain(text);
+      expect(JSON.stringify(body)).not.toContain(text);
+    }
+    expect(html).toContain('2 open incidents (worst: SEV0)');
+    const openRows = tableBody(html, 'open-heading');
+    expect(openRows.indexOf(`INC-${open}`)).toBeLessThan(openRows.indexOf(`INC-${identified}`));
+    expect(openRows).toContain('<span class="badge sev0">SEV0</span>');
+    expect(openRows).toContain('Identified');
+    expect(openRows).toContain('<time datetime="2026-03-10T11:50:00.000Z">2026-03-10 11:50 UTC</time>');
+    expect(tableBody(html, 'resolved-heading')).toContain(`INC-${done}`);
+    expect(html).toContain('Incident titles are not shown on this page.');
+    // The JSON keeps its shape: title is null.
+    expect(body.open).toEqual([
+      { id: `INC-${open}`, title: null, severity: 'sev0', status: 'investigating', declaredAt: '2026-03-10T11:00:00.000Z', lastUpdateAt: '2026-03-10T11:00:00.000Z', durationSeconds: 3600 },
+      { id: `INC-${identified}`, title: null, severity: 'sev2', status: 'identified', declaredAt: '2026-03-10T10:00:00.000Z', lastUpdateAt: '2026-03-10T11:50:00.000Z', durationSeconds: 7200 },
+    ]);
+    expect(body.resolved).toEqual([{ id: `INC-${done}`, title: null, severity: 'sev1', declaredAt: '2026-03-08T12:00:00.000Z', resolvedAt: '2026-03-09T12:00:00.000Z', durationSeconds: 86_400 }]);
+  });
+
+  it('true (the default): the titles are shown, escaped in the HTML, intact in the JSON', async () => {
+    const { open } = incidents();
+    const { html, body } = await served(true);
+    expect(html).toContain(TITLES[0]);
+    expect(html).toContain('&lt;b&gt;Payments&lt;/b&gt; down for @bigcustomer');
+    expect(html).not.toContain('Incident titles are not shown');
+    expect(body.open[0]).toMatchObject({ id: `INC-${open}`, title: TITLES[0] });
+    expect(body.resolved[0].title).toBe(TITLES[2]);
+    // Without the option (as the suite above is served), the same.
+    expect((await page()).html).toContain(TITLES[0]);
+  });
+});
