@@ -40,7 +40,7 @@ function resolveDatabasePath(raw: string | undefined, cwd: string): string {
   return path.resolve(cwd, raw ?? './data/firelane.db');
 }
 
-/** Validates the environment variables of the contract (and FIRELANE_CONSOLE). */
+/** Validates the environment variables of the contract. */
 export function parseEnvConfig(env: NodeJS.ProcessEnv, cwd: string): EnvConfig {
   const port = parsePort(read(env, 'PORT'));
 
@@ -134,6 +134,7 @@ export function parseEnvConfig(env: NodeJS.ProcessEnv, cwd: string): EnvConfig {
 
   const localMode = slack === undefined && teams === undefined;
   const consoleEnabled = parseSwitch('FIRELANE_CONSOLE', read(env, 'FIRELANE_CONSOLE')) ?? localMode;
+  const teamsEmulator = parseSwitch('FIRELANE_TEAMS_EMULATOR', read(env, 'FIRELANE_TEAMS_EMULATOR')) ?? false;
 
   const host = read(env, 'HOST') ?? (localMode ? '127.0.0.1' : '0.0.0.0');
   if (/\s/.test(host)) throw new ConfigError(`HOST: ${show(host)} is not a bind address`);
@@ -148,6 +149,7 @@ export function parseEnvConfig(env: NodeJS.ProcessEnv, cwd: string): EnvConfig {
   };
   if (slack) out.slack = slack;
   if (teams) out.teams = teams;
+  if (teamsEmulator) out.teamsEmulator = true;
   if (github) out.github = github;
   const kubeconfig = read(env, 'KUBECONFIG');
   if (kubeconfig !== undefined) out.kubeconfig = kubeconfig;

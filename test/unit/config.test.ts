@@ -315,6 +315,15 @@ describe('environment', () => {
     expect(loadConfig({ ...slack, SLACK_API_URL: 'http://127.0.0.1:9999/api/' }, tempDir()).env.slack?.apiUrl).toBe('http://127.0.0.1:9999/api/');
   });
 
+  it('FIRELANE_TEAMS_EMULATOR: a switch, unset by default; it changes neither local mode nor the bind address', () => {
+    const slack = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'secret' };
+    expect(loadConfig(slack, tempDir()).env.teamsEmulator).toBeUndefined();
+    expect(loadConfig({ ...slack, FIRELANE_TEAMS_EMULATOR: '1' }, tempDir()).env).toMatchObject({ teamsEmulator: true, localMode: false, host: '0.0.0.0' });
+    expect(loadConfig({ ...slack, FIRELANE_TEAMS_EMULATOR: 'true' }, tempDir()).env.teamsEmulator).toBe(true);
+    expect(loadConfig({ ...slack, FIRELANE_TEAMS_EMULATOR: '0' }, tempDir()).env.teamsEmulator).toBeUndefined();
+    expect(envError({ FIRELANE_TEAMS_EMULATOR: 'yes' })).toBe('FIRELANE_TEAMS_EMULATOR: "yes" is not a switch (1 or true, 0 or false)');
+  });
+
   it('FIRELANE_CONSOLE=0 turns the console off even in local mode', () => {
     expect(loadConfig({ FIRELANE_CONSOLE: '0' }, tempDir()).env).toMatchObject({ consoleEnabled: false, localMode: true });
     expect(loadConfig({ FIRELANE_CONSOLE: 'false' }, tempDir()).env.consoleEnabled).toBe(false);
@@ -359,7 +368,7 @@ describe('environment', () => {
   it('empty strings count as unset', () => {
     const cwd = tempDir();
     const env = parseEnvConfig(
-      { PORT: '', HOST: '', DATABASE_PATH: '', SLACK_BOT_TOKEN: '', SLACK_SIGNING_SECRET: '', MICROSOFT_APP_ID: '', GITHUB_TOKEN: '', LOG_LEVEL: '', FIRELANE_CONSOLE: '', KUBECONFIG: '' },
+      { PORT: '', HOST: '', DATABASE_PATH: '', SLACK_BOT_TOKEN: '', SLACK_SIGNING_SECRET: '', MICROSOFT_APP_ID: '', GITHUB_TOKEN: '', LOG_LEVEL: '', FIRELANE_CONSOLE: '', FIRELANE_TEAMS_EMULATOR: '', KUBECONFIG: '' },
       cwd,
     );
     expect(env).toEqual(parseEnvConfig({}, cwd));
@@ -470,7 +479,7 @@ describe('.env.example', () => {
   const VARIABLES = [
     'PORT', 'HOST', 'DATABASE_PATH', 'FIRELANE_CONFIG', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_API_URL',
     'MICROSOFT_APP_ID', 'MICROSOFT_APP_PASSWORD', 'MICROSOFT_APP_TENANT_ID', 'MICROSOFT_APP_TYPE', 'GITHUB_TOKEN',
-    'GITHUB_API_URL', 'KUBECONFIG', 'LOG_LEVEL', 'FIRELANE_CONSOLE',
+    'GITHUB_API_URL', 'KUBECONFIG', 'LOG_LEVEL', 'FIRELANE_CONSOLE', 'FIRELANE_TEAMS_EMULATOR',
   ];
   const lines = readFileSync(ENV_EXAMPLE, 'utf8').split('\n');
 
