@@ -22,6 +22,7 @@ import { COMMAND_FAMILIES } from './commands/families.js';
 import { createHotfixJobs } from './jobs/hotfix-jobs.js';
 import type { TeamsAppOptions, TeamsHttp } from './adapters/teams/teams-app.js';
 import { refusedWithoutAppId, TEAMS_PATH } from './adapters/teams/teams-path.js';
+import { createTeamsOffChat } from './adapters/teams/teams-off.js';
 import { createTeamsDirectory } from './adapters/db/teams-directory.js';
 import { createGitHubDeployJobs } from './jobs/github-deploys.js';
 import type { GitHost } from './ports/git-host.js';
@@ -64,8 +65,8 @@ export interface FirelaneOptions {
   deploy?: Partial<DeployJobOptions>;
   /** GitHub (tests: the adapter with short waits). Default: from GITHUB_TOKEN and GITHUB_API_URL. */
   git?: GitHost;
-  /** Teams overrides (tests: Bot Framework URLs on loopback, outbound credentials that need no login). */
-  teams?: Pick<TeamsAppOptions, 'authConfig' | 'credentialsFactory' | 'appId' | 'appPassword'>;
+  /** Teams overrides (tests: the Bot Framework identity on loopback, tokens without a login, the fake Bot Connector's URL). */
+  teams?: Pick<TeamsAppOptions, 'identity' | 'tokenSource' | 'serviceUrls'>;
 }
 
 export interface Firelane {
@@ -86,7 +87,7 @@ export interface Firelane {
   close(graceMs?: number): Promise<void>;
 }
 
-// @kubernetes/client-node, botbuilder and octokit are imported only when used: together they were two
+// @kubernetes/client-node, the Teams SDK (botbuilder when measured) and octokit are imported only when used: together they were two
 // thirds of the start-up time (1.1 s, 0.75 s and 0.06 s to load here) and 145 MB of memory
 // (bench/RESULTS.md, section 6).
 const loadKube = () => import('./adapters/k8s/kube-cluster.js');
@@ -235,9 +236,13 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     Object.assign(routes, consoleWeb.routes);
   }
 
-  // Teams: with an app id every activity's token is verified; without one, loopback only (emulator).
+  // Teams: with an app id every activity's token is verified. Without one, /api/messages serves the
+  // local Bot Framework Emulator (loopback only) in local mode or with FIRELANE_TEAMS_EMULATOR=1, and
+  // is off (404, the SDK never loaded) otherwise.
   const teamsChannels = config.file.incidents.teams ?? {};
-  // Loaded at start-up with an app id; without one (emulator only) on the first request or Teams job.
+  const teamsAppId = env.teams?.appId;
+  const teamsMode = teamsAppId ? 'verified' : env.localMode || env.teamsEmulator ? 'emulator' : 'off';
+  // Loaded at start-up with an app id; in emulator mode on the first request or Teams job.
   const teamsLogger = logger.child({ component: 'teams' });
   let teams: Promise<TeamsHttp> | undefined;
   const loadTeams = () => (teams ??= import('./adapters/teams/teams-app.js').then(({ createTeamsApp }) => createTeamsApp({
@@ -253,12 +258,11 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     ...(teamsChannels.announceChannel && { announceChannel: teamsChannels.announceChannel }),
     ...(teamsChannels.escalationChannel && { escalationChannel: teamsChannels.escalationChannel }),
   })));
-  const teamsAppId = env.teams?.appId ?? options.teams?.appId;
-  if (teamsAppId) await loadTeams();
+  if (teamsMode === 'verified') await loadTeams();
   const teamsChat = async () => (await loadTeams()).chat;
-  chats.teams = {
-    announceRoom: teamsChannels.announceChannel,
-    escalationRoom: teamsChannels.escalationChannel,
+  const teamsRooms = { announceRoom: teamsChannels.announceChannel, escalationRoom: teamsChannels.escalationChannel };
+  chats.teams = teamsMode === 'off' ? createTeamsOffChat(teamsRooms) : {
+    ...teamsRooms,
     setTopic: async (...args) => (await teamsChat()).setTopic(...args),
     createRoom: async (...args) => (await teamsChat()).createRoom(...args),
     invite: async (...args) => (await teamsChat()).invite(...args),
@@ -268,12 +272,15 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     readMessage: async (...args) => (await teamsChat()).readMessage(...args),
     uploadFile: async (...args) => (await teamsChat()).uploadFile(...args),
   };
-  routes[`POST ${TEAMS_PATH}`] = acknowledged(async (req, res) => {
-    // Refused before botbuilder is loaded: traffic from elsewhere cannot make an emulator-only install load it.
-    if (!teamsAppId && refusedWithoutAppId(req, res, teamsLogger)) return;
+  if (teamsMode !== 'off') routes[`POST ${TEAMS_PATH}`] = acknowledged(async (req, res) => {
+    // Refused before the SDK is loaded: traffic from elsewhere cannot make an emulator-only install load it.
+    if (teamsMode === 'emulator' && refusedWithoutAppId(req, res, teamsLogger)) return;
     await (await loadTeams()).handle(req, res);
   });
-  if (!env.teams) logger.info(`Teams: no MICROSOFT_APP_ID, so POST ${TEAMS_PATH} accepts only loopback traffic (Bot Framework Emulator)`);
+  if (teamsMode === 'verified' && env.teamsEmulator) logger.warn('FIRELANE_TEAMS_EMULATOR=1 is ignored: MICROSOFT_APP_ID is set, so every Teams activity\'s token is verified');
+  if (teamsMode === 'emulator' && env.teamsEmulator) logger.warn(`FIRELANE_TEAMS_EMULATOR=1 (development only): no MICROSOFT_APP_ID, so POST ${TEAMS_PATH} accepts only loopback traffic (Bot Framework Emulator), unauthenticated`);
+  else if (teamsMode === 'emulator') logger.info(`Teams: no MICROSOFT_APP_ID, so POST ${TEAMS_PATH} accepts only loopback traffic (Bot Framework Emulator)`);
+  if (teamsMode === 'off') logger.info(`Teams: off (no MICROSOFT_APP_ID): POST ${TEAMS_PATH} answers 404`);
 
   const jobDeps = { store, chats, config: config.file, clock, logger };
   let ticker: { stop(): void } | undefined;

@@ -15,7 +15,11 @@ export function describePlatforms(config: Config, kubernetes: { simulated: boole
     .map(([name, service]) => `${name} (${targetEnvironments(service).join(', ')})`);
   return [
     env.slack ? 'slack: on (POST /slack/events)' : 'slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)',
-    env.teams ? `teams: app ${env.teams.appId} (POST /api/messages, tokens verified)` : 'teams: local emulator only (no MICROSOFT_APP_ID: POST /api/messages from loopback)',
+    env.teams
+      ? `teams: app ${env.teams.appId} (POST /api/messages, tokens verified${env.teams.tenantId ? `, tenant ${env.teams.tenantId} only` : ''})`
+      : env.localMode || env.teamsEmulator
+        ? 'teams: local emulator only (no MICROSOFT_APP_ID: POST /api/messages from loopback)'
+        : 'teams: off (set MICROSOFT_APP_ID, or FIRELANE_TEAMS_EMULATOR=1 for the local Bot Framework Emulator)',
     env.github ? `github: ${env.github.apiUrl ?? 'api.github.com'} (/hotfix)` : 'github: off (set GITHUB_TOKEN for /hotfix)',
     kubernetes.simulated
       ? `kubernetes: SIMULATED (local mode, no Kubernetes configuration found; the console shows it): ${deployable.join(', ')}`

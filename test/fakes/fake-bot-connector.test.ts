@@ -1,7 +1,9 @@
 /**
- * Contract tests for the Bot Framework Connector fake and the offline identity kit: everything is driven through the
- * real botbuilder 4.23 CloudAdapter (inbound POST /api/messages on a node:http server, outbound ConnectorClient calls
- * to the activity's serviceUrl), so the fake is held to the wire protocol production code sees.
+ * Contract tests for the Bot Framework Connector fake and the offline identity kit, driven through the real clients:
+ * the Microsoft 365 Agents SDK's CloudAdapter and ConnectorClient (@microsoft/agents-hosting, configured as firelane
+ * configures them in src/adapters/teams/bot-adapter.ts: inbound POST /api/messages on a node:http server, outbound
+ * calls to the activity's serviceUrl), and firelane's own token check (bot-token.ts) against the kit's keys. The fake
+ * is held to the wire protocol production code sees.
  *
  * No test may leave the machine: every socket connect to a non-loopback host is refused and recorded, and each test
  * asserts nothing was attempted.
@@ -9,29 +11,14 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  CardFactory,
-  CloudAdapter,
-  ConfigurationBotFrameworkAuthentication,
-  MessageFactory,
-  TeamsInfo,
-  TurnContext,
-  type Activity,
-  type ConversationParameters,
-  type ConversationReference,
-  type Request as BotRequest,
-  type Response as BotResponse,
-} from 'botbuilder';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type CloudAdapter, type ConnectorClient, type TurnContext } from '@microsoft/agents-hosting';
+import type { Activity, ConversationParameters, ConversationReference } from '@microsoft/agents-activity';
+import { BOT_FRAMEWORK_SCOPE as SDK_SCOPE, createBotAdapter, type TokenSource } from '../../src/adapters/teams/bot-adapter.js';
+import { createBotTokenVerifier, TokenRefused } from '../../src/adapters/teams/bot-token.js';
+import { createServiceUrlPolicy } from '../../src/adapters/teams/service-urls.js';
 import { ADAPTIVE_CARD, adaptiveCards, startFakeBotConnector, type FakeBotConnector } from './fake-bot-connector.js';
-import {
-  BOT_FRAMEWORK_SCOPE,
-  OUTBOUND_TOKEN,
-  PUBLIC_AZURE_CALLER_ID,
-  generateSigningKey,
-  startBotAuthServer,
-  type BotAuthKit,
-} from '../support/bot-auth.js';
+import { BOT_FRAMEWORK_SCOPE, OUTBOUND_TOKEN, generateSigningKey, startBotAuthServer, type BotAuthKit } from '../support/bot-auth.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Network guard: refuse (and record) any TCP/TLS connect to a host that is not loopback.
@@ -62,60 +49,45 @@ afterEach(() => {
 });
 
 // ---------------------------------------------------------------------------------------------------------------
-// node:http -> CloudAdapter.process glue.
-
-/**
- * CloudAdapter.process wants an express/restify-like pair: `req.body` already parsed (a plain object, else it answers
- * 400), `req.headers` with `authorization`, `req.method`; `res.status(code)`, `res.send(body)`, `res.header(k, v)`,
- * `res.end()` (checked with zod: all four must be functions) and `res.socket`.
- */
-function toBotRequest(req: http.IncomingMessage, body: unknown): BotRequest {
-  return { method: req.method, headers: req.headers, body: body as BotRequest['body'] };
-}
-function toBotResponse(res: http.ServerResponse): BotResponse {
-  return {
-    socket: res.socket,
-    status(code: number) {
-      res.statusCode = code;
-      return this;
-    },
-    header(name: string, value: unknown) {
-      res.setHeader(name, String(value));
-      return this;
-    },
-    send(body?: unknown) {
-      if (body === undefined || body === null) return this;
-      if (typeof body === 'string' || Buffer.isBuffer(body)) res.write(body);
-      else {
-        if (!res.headersSent) res.setHeader('content-type', 'application/json; charset=utf-8');
-        res.write(JSON.stringify(body));
-      }
-      return this;
-    },
-    end() {
-      if (!res.writableEnded) res.end();
-      return this;
-    },
-  };
-}
-
+// node:http -> CloudAdapter.process glue: the SDK takes a parsed body and an express-like response.
 interface BotHost {
   url: string;
   close(): Promise<void>;
 }
-async function startBotHost(adapter: CloudAdapter, logic: (ctx: TurnContext) => Promise<void>): Promise<BotHost> {
+/** `user` is the caller's identity as firelane hands it to the SDK: the verified token's claims ({} without an app id). */
+async function startBotHost(adapter: CloudAdapter, logic: (ctx: TurnContext) => Promise<void>, user: Record<string, unknown> = {}): Promise<BotHost> {
   const server = http.createServer((req, res) => {
     void (async () => {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
-      let body: unknown;
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        res.writeHead(400).end('invalid JSON');
-        return;
-      }
-      await adapter.process(toBotRequest(req, body), toBotResponse(res), logic);
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      let status = 200;
+      let payload: unknown;
+      const response = {
+        get headersSent() {
+          return res.headersSent;
+        },
+        get writableEnded() {
+          return res.writableEnded;
+        },
+        status(code: number) {
+          status = code;
+          return this;
+        },
+        setHeader(name: string, value: string) {
+          res.setHeader(name, value);
+          return this;
+        },
+        send(b?: unknown) {
+          payload = b;
+          return this;
+        },
+        end() {
+          res.writeHead(status).end(payload === undefined ? '' : JSON.stringify(payload));
+          return this;
+        },
+      };
+      await adapter.process({ body, headers: req.headers, method: req.method ?? 'POST', user }, response, logic);
     })().catch((err: unknown) => {
       if (!res.headersSent) res.writeHead(500);
       res.end(String(err));
@@ -132,12 +104,8 @@ async function startBotHost(adapter: CloudAdapter, logic: (ctx: TurnContext) => 
   };
 }
 
-async function post(url: string, activity: unknown, authorization?: string): Promise<{ status: number; text: string }> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
-    body: JSON.stringify(activity),
-  });
+async function post(url: string, activity: unknown): Promise<{ status: number; text: string }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) });
   return { status: res.status, text: await res.text() };
 }
 
@@ -154,16 +122,16 @@ const BOB = { id: '29:1bob-builder', name: 'Bob Builder', aadObjectId: '00000000
 
 let seq = 0;
 /** A channel-thread message from Ada, as Teams posts it to the bot. */
-function teamsMessage(serviceUrl: string, overrides: Partial<Activity> = {}): Partial<Activity> {
+function teamsMessage(serviceUrl: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     type: 'message',
     id: String(1700000001000 + ++seq),
-    timestamp: new Date(),
+    timestamp: new Date().toISOString(),
     channelId: 'msteams',
     serviceUrl,
     from: { id: ADA.id, name: ADA.name, aadObjectId: ADA.aadObjectId },
     recipient: BOT,
-    conversation: { id: THREAD, conversationType: 'channel', isGroup: true, tenantId: TENANT, name: '' },
+    conversation: { id: THREAD, conversationType: 'channel', isGroup: true, tenantId: TENANT },
     channelData: { teamsChannelId: CHANNEL, teamsTeamId: TEAM, channel: { id: CHANNEL }, team: { id: TEAM }, tenant: { id: TENANT } },
     text: '<at>firelane</at> status',
     entities: [{ type: 'mention', text: '<at>firelane</at>', mentioned: BOT }],
@@ -172,21 +140,30 @@ function teamsMessage(serviceUrl: string, overrides: Partial<Activity> = {}): Pa
   };
 }
 
-const card = (title: string) =>
-  CardFactory.adaptiveCard({ type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text: title, weight: 'Bolder' }] });
+const card = (title: string) => ({ type: 'message', attachments: [{ contentType: ADAPTIVE_CARD, content: { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text: title, weight: 'Bolder' }] } }] }) as unknown as Activity;
+const text = (t: string) => ({ type: 'message', text: t }) as Activity;
 
-/** botbuilder's outbound errors are core-rest-pipeline RestErrors. */
-type RestErrorLike = Error & { statusCode?: number; code?: string; response?: { bodyAsText?: string; headers?: unknown } };
-async function rejectionOf(p: Promise<unknown>): Promise<RestErrorLike> {
+/** The SDK's outbound errors are HttpErrors: `status`, and the parsed body as `response.data`. */
+type HttpErrorLike = Error & { status?: number; response?: { data?: unknown } };
+async function rejectionOf(p: Promise<unknown>): Promise<HttpErrorLike> {
   try {
     await p;
   } catch (err) {
-    return err as RestErrorLike;
+    return err as HttpErrorLike;
   }
   throw new Error('expected a rejection');
 }
+const codeOf = (e: HttpErrorLike) => (e.response?.data as { error?: { code?: string } } | undefined)?.error?.code;
 
-const noAuth = () => new CloudAdapter(new ConfigurationBotFrameworkAuthentication({ MicrosoftAppId: '', MicrosoftAppPassword: '' }));
+/** The adapter firelane builds without an app id (emulator mode), allowed to reach `fakes`. */
+const emulatorAdapter = (...fakes: FakeBotConnector[]) => {
+  const adapter = createBotAdapter({ policy: createServiceUrlPolicy({ extra: fakes.map((f) => f.url) }) });
+  // Let a failing turn reject process(), instead of the SDK's default "The agent encountered an error" replies.
+  adapter.onTurnError = undefined as never;
+  return adapter;
+};
+const connectorOf = (ctx: TurnContext, adapter: CloudAdapter) => ctx.turnState.get<ConnectorClient>(adapter.ConnectorClientKey);
+const params = (p: Record<string, unknown>) => p as unknown as ConversationParameters;
 
 // ---------------------------------------------------------------------------------------------------------------
 describe('network guard', () => {
@@ -197,7 +174,7 @@ describe('network guard', () => {
   });
 });
 
-describe('CloudAdapter without an app id against the fake connector', () => {
+describe('the Agents SDK CloudAdapter without an app id against the fake connector', () => {
   let fake: FakeBotConnector;
   let host: BotHost | undefined;
   let adapter: CloudAdapter;
@@ -205,7 +182,7 @@ describe('CloudAdapter without an app id against the fake connector', () => {
 
   beforeEach(async () => {
     fake = await startFakeBotConnector();
-    adapter = noAuth();
+    adapter = emulatorAdapter(fake);
   });
   afterEach(async () => {
     await host?.close();
@@ -213,32 +190,29 @@ describe('CloudAdapter without an app id against the fake connector', () => {
     await fake.close();
   });
 
-  it('replies with text and an Adaptive Card to the percent-encoded thread conversation', async () => {
+  it('replies with text and an Adaptive Card to the thread conversation, ids raw in the path, no Authorization', async () => {
     await serve(async (ctx) => {
       await ctx.sendActivity('Incident #42 acknowledged');
-      await ctx.sendActivity(MessageFactory.attachment(card('SEV2: checkout down')));
+      await ctx.sendActivity(card('SEV2: checkout down'));
     });
     const inbound = teamsMessage(fake.url);
-    const res = await post(host!.url, inbound, 'Bearer anything-goes-without-app-id');
-    expect(res.status).toBe(200);
+    expect((await post(host!.url, inbound)).status).toBe(200);
 
     const posts = fake.requests.filter((r) => r.method === 'POST');
     expect(posts.map((r) => r.path)).toEqual([
-      `/v3/conversations/19%3Aincidents-abc%40thread.tacv2%3Bmessageid%3D${ROOT_ID}/activities/${inbound.id}`,
-      `/v3/conversations/19%3Aincidents-abc%40thread.tacv2%3Bmessageid%3D${ROOT_ID}/activities/${inbound.id}`,
+      `/v3/conversations/${THREAD}/activities/${inbound.id}`,
+      `/v3/conversations/${THREAD}/activities/${inbound.id}`,
     ]);
-    expect(posts[0]!.decodedPath).toBe(`/v3/conversations/${THREAD}/activities/${inbound.id}`);
     expect(posts.every((r) => r.authorization === undefined && r.status === 201)).toBe(true);
 
-    const [text, cardMsg] = fake.messagesIn(THREAD);
-    expect(text).toMatchObject({ type: 'message', text: 'Incident #42 acknowledged', replyToId: inbound.id, via: 'reply', conversationId: THREAD });
-    expect(text!.from).toEqual(BOT);
-    expect(text!.recipient).toMatchObject({ id: ADA.id });
+    const [reply, cardMsg] = fake.messagesIn(THREAD);
+    expect(reply).toMatchObject({ type: 'message', text: 'Incident #42 acknowledged', replyToId: inbound.id, via: 'reply', conversationId: THREAD });
+    expect(reply!.from).toEqual(BOT);
+    expect(reply!.recipient).toMatchObject({ id: ADA.id });
     expect(cardMsg!.attachments).toHaveLength(1);
-    expect(cardMsg!.attachments[0]!.contentType).toBe(ADAPTIVE_CARD);
     expect(adaptiveCards(cardMsg!)[0]).toMatchObject({ type: 'AdaptiveCard', body: [{ text: 'SEV2: checkout down' }] });
-    expect(text!.id).toMatch(/^\d{13,}$/);
-    expect(new Set([text!.id, cardMsg!.id]).size).toBe(2);
+    expect(reply!.id).toMatch(/^\d{13,}$/);
+    expect(new Set([reply!.id, cardMsg!.id]).size).toBe(2);
     expect(fake.conversation(THREAD)).toMatchObject({ kind: 'channel-thread', channelId: CHANNEL });
   });
 
@@ -246,8 +220,7 @@ describe('CloudAdapter without an app id against the fake connector', () => {
     let sentId: string | undefined;
     await serve(async (ctx) => {
       const mention = { type: 'mention', text: `<at>${ADA.name}</at>`, mentioned: { id: ADA.id, name: ADA.name } };
-      const r = await ctx.sendActivity({ type: 'message', text: `Paging <at>${ADA.name}</at>`, entities: [mention] });
-      sentId = r?.id;
+      sentId = (await ctx.sendActivity({ type: 'message', text: `Paging <at>${ADA.name}</at>`, entities: [mention] } as unknown as Activity))?.id;
     });
     expect((await post(host!.url, teamsMessage(fake.url))).status).toBe(200);
     const [msg] = fake.messagesIn(THREAD);
@@ -255,12 +228,12 @@ describe('CloudAdapter without an app id against the fake connector', () => {
     expect(msg!.entities).toEqual([{ type: 'mention', text: '<at>Ada Lovelace</at>', mentioned: { id: ADA.id, name: ADA.name } }]);
   });
 
-  it('updates an activity in place and deletes it; unknown activities are 404', async () => {
-    const errors: RestErrorLike[] = [];
+  it('updates an activity in place and deletes it; unknown activities are 404 with the Bot Framework error body', async () => {
+    const errors: HttpErrorLike[] = [];
     await serve(async (ctx) => {
-      const sent = await ctx.sendActivity(MessageFactory.attachment(card('Deploy pending')));
-      await ctx.updateActivity({ ...MessageFactory.attachment(card('Deploy approved')), id: sent!.id, conversation: ctx.activity.conversation });
-      errors.push(await rejectionOf(ctx.updateActivity({ ...MessageFactory.text('x'), id: '999', conversation: ctx.activity.conversation })));
+      const sent = await ctx.sendActivity(card('Deploy pending'));
+      await ctx.updateActivity({ ...card('Deploy approved'), id: sent!.id } as Activity);
+      errors.push(await rejectionOf(ctx.updateActivity({ ...text('x'), id: '999' } as Activity)));
       const temp = await ctx.sendActivity('temporary');
       await ctx.deleteActivity(temp!.id);
       errors.push(await rejectionOf(ctx.deleteActivity(temp!.id)));
@@ -268,54 +241,50 @@ describe('CloudAdapter without an app id against the fake connector', () => {
     expect((await post(host!.url, teamsMessage(fake.url))).status).toBe(200);
 
     const put = fake.requests.find((r) => r.method === 'PUT' && r.status === 200)!;
-    expect(put.path).toMatch(/^\/v3\/conversations\/19%3Aincidents-abc%40thread\.tacv2%3Bmessageid%3D\d+\/activities\/\d+$/);
+    expect(put.decodedPath).toMatch(new RegExp(`^/v3/conversations/${THREAD.replace(/[.]/g, '\\.')}/activities/\\d+$`));
     const msgs = fake.messagesIn(THREAD);
     expect(msgs).toHaveLength(1);
     expect(adaptiveCards(msgs[0]!)[0]).toMatchObject({ body: [{ text: 'Deploy approved' }] });
     expect(msgs[0]!.history).toHaveLength(1);
-    expect(msgs[0]!.updatedAt).toBeDefined();
     expect(fake.activities.get(THREAD)!.filter((a) => a.deleted).map((a) => a.text)).toEqual(['temporary']);
-
-    expect(errors.map((e) => e.statusCode)).toEqual([404, 404]);
-    expect(errors[0]!.code).toBe('ActivityNotFound');
-    expect(JSON.parse(errors[0]!.response!.bodyAsText!)).toEqual({ error: { code: 'ActivityNotFound', message: expect.any(String) } });
+    expect(errors.map((e) => e.status)).toEqual([404, 404]);
+    expect(codeOf(errors[0]!)).toBe('ActivityNotFound');
   });
 
-  it('sends proactively with continueConversationAsync and a stored ConversationReference', async () => {
-    let reference: Partial<ConversationReference> | undefined;
+  it('sends proactively with continueConversation and a stored ConversationReference', async () => {
+    let reference: ConversationReference | undefined;
     await serve(async (ctx) => {
-      reference = TurnContext.getConversationReference(ctx.activity);
+      reference = ctx.activity.getConversationReference();
     });
     expect((await post(host!.url, teamsMessage(fake.url))).status).toBe(200);
     expect(fake.requests).toHaveLength(0);
 
-    const stored = JSON.parse(JSON.stringify(reference)) as ConversationReference; // as if read back from the DB
-    await adapter.continueConversationAsync('', stored, async (ctx) => {
+    const stored = JSON.parse(JSON.stringify({ ...reference, activityId: undefined })) as ConversationReference; // as if read back from the DB
+    // Without an app id only an identity without an audience signs nothing.
+    await adapter.continueConversation({}, stored, async (ctx) => {
       expect(ctx.activity.name).toBe('ContinueConversation');
       await ctx.sendActivity('Reminder: post an update for incident #42');
     });
     const [msg] = fake.messagesIn(THREAD);
     expect(msg).toMatchObject({ text: 'Reminder: post an update for incident #42', conversationId: THREAD });
-    // The continuation activity carries a random uuid as its id, and botbuilder replies "to" it.
+    // The continuation activity carries a random uuid as its id, and the SDK replies "to" it.
     expect(msg!.via).toBe('reply');
     expect(msg!.replyToId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(fake.requests[0]!.authorization).toBeUndefined();
   });
 
   it('creates a new channel thread with createConversationAsync and posts into it', async () => {
     let created: string | undefined;
-    const params = {
-      isGroup: true,
-      bot: BOT,
-      channelData: { channel: { id: CHANNEL }, tenant: { id: TENANT } },
-      activity: MessageFactory.attachment(card('Incident #43 declared')),
-    } as Partial<ConversationParameters> as ConversationParameters;
-    await adapter.createConversationAsync('', 'msteams', fake.url, '', params, async (ctx) => {
-      created = ctx.activity.conversation.id;
+    const thread = params({ isGroup: true, agent: BOT, bot: BOT, channelData: { channel: { id: CHANNEL }, tenant: { id: TENANT } }, activity: card('Incident #43 declared') });
+    await adapter.createConversationAsync('', 'msteams', fake.url, SDK_SCOPE, thread, async (ctx) => {
+      created = ctx.activity.conversation!.id;
       await ctx.sendActivity('Responders: please join');
     });
 
     const createReq = fake.requests.find((r) => r.method === 'POST' && r.path === '/v3/conversations')!;
     expect(createReq.status).toBe(201);
+    // The SDK sends the parameters as given: `bot` (the wire name) only because firelane adds it beside `agent`.
+    expect(createReq.body).toMatchObject({ isGroup: true, bot: BOT, agent: BOT });
     expect(created).toMatch(new RegExp(`^${CHANNEL.replace(/[.]/g, '\\.')};messageid=\\d{13,}$`));
     const messages = fake.messagesIn(created!);
     expect(messages.map((m) => m.via)).toEqual(['create', 'reply']);
@@ -327,10 +296,10 @@ describe('CloudAdapter without an app id against the fake connector', () => {
 
   it('creates (and re-finds) a 1:1 chat; group chats and channel threads without an activity are rejected', async () => {
     const ids: string[] = [];
-    const personal = { isGroup: false, bot: BOT, members: [{ id: ADA.id }], channelData: { tenant: { id: TENANT } } } as Partial<ConversationParameters> as ConversationParameters;
+    const personal = params({ isGroup: false, agent: BOT, members: [{ id: ADA.id }], channelData: { tenant: { id: TENANT } } });
     for (let i = 0; i < 2; i++) {
-      await adapter.createConversationAsync('', 'msteams', fake.url, '', personal, async (ctx) => {
-        ids.push(ctx.activity.conversation.id);
+      await adapter.createConversationAsync('', 'msteams', fake.url, SDK_SCOPE, personal, async (ctx) => {
+        ids.push(ctx.activity.conversation!.id);
         await ctx.sendActivity(`DM ${i}`);
       });
     }
@@ -338,105 +307,82 @@ describe('CloudAdapter without an app id against the fake connector', () => {
     expect(ids[1]).toBe(ids[0]);
     expect(fake.messagesIn(ids[0]!).map((m) => m.text)).toEqual(['DM 0', 'DM 1']);
 
-    const group = { isGroup: true, bot: BOT, members: [{ id: ADA.id }, { id: BOB.id }] } as Partial<ConversationParameters> as ConversationParameters;
     const noop = async () => {};
-    const groupErr = await rejectionOf(adapter.createConversationAsync('', 'msteams', fake.url, '', group, noop));
-    expect(groupErr).toMatchObject({ statusCode: 400, code: 'BadArgument' });
-    const threadNoActivity = { isGroup: true, channelData: { channel: { id: CHANNEL } } } as Partial<ConversationParameters> as ConversationParameters;
-    expect(await rejectionOf(adapter.createConversationAsync('', 'msteams', fake.url, '', threadNoActivity, noop))).toMatchObject({ statusCode: 400 });
+    const groupErr = await rejectionOf(adapter.createConversationAsync('', 'msteams', fake.url, SDK_SCOPE, params({ isGroup: true, members: [{ id: ADA.id }, { id: BOB.id }] }), noop));
+    expect(groupErr.status).toBe(400);
+    expect(codeOf(groupErr)).toBe('BadArgument');
+    expect((await rejectionOf(adapter.createConversationAsync('', 'msteams', fake.url, SDK_SCOPE, params({ isGroup: true, channelData: { channel: { id: CHANNEL } } }), noop))).status).toBe(400);
   });
 
-  it('serves seeded members to TeamsInfo.getMember / getMembers / getPagedMembers', async () => {
-    fake.addMember(TEAM, ADA);
-    fake.addMember(TEAM, BOB);
+  it('serves a seeded member to ConnectorClient.getConversationMember by 29: id, AAD object id or UPN, percent-encoded as firelane sends them', async () => {
+    fake.addMember(CHANNEL, ADA);
+    fake.addMember(CHANNEL, BOB);
     const seen: Record<string, unknown> = {};
     await serve(async (ctx) => {
-      seen.member = await TeamsInfo.getMember(ctx, ADA.id);
-      seen.byAad = await TeamsInfo.getMember(ctx, BOB.aadObjectId);
-      seen.members = await TeamsInfo.getMembers(ctx);
-      seen.paged = await TeamsInfo.getPagedMembers(ctx, 1);
-      seen.missing = await rejectionOf(TeamsInfo.getMember(ctx, '29:nobody'));
+      const connector = connectorOf(ctx, adapter);
+      const inChannel = encodeURIComponent(CHANNEL);
+      seen.member = await connector.getConversationMember(encodeURIComponent(ADA.id), inChannel);
+      seen.byAad = await connector.getConversationMember(BOB.aadObjectId, inChannel);
+      seen.byUpn = await connector.getConversationMember(encodeURIComponent(BOB.userPrincipalName), inChannel);
+      seen.inThread = await connector.getConversationMember(encodeURIComponent(ADA.id), encodeURIComponent(THREAD));
+      seen.missing = await rejectionOf(connector.getConversationMember(encodeURIComponent('29:nobody'), inChannel));
+      seen.unknownChat = await rejectionOf(connector.getConversationMember(encodeURIComponent(ADA.id), encodeURIComponent('19:unknown_chat@thread.v2')));
     });
     expect((await post(host!.url, teamsMessage(fake.url))).status).toBe(200);
 
-    // In a team channel, TeamsInfo asks about the team (channelData.team.id), not the thread.
-    const get = fake.requests.find((r) => r.method === 'GET')!;
-    expect(get.path).toBe('/v3/conversations/19%3Ateam-general%40thread.tacv2/members/29%3A1ada-lovelace');
+    expect(fake.requests[0]!.path).toBe('/v3/conversations/19%3Aincidents-abc%40thread.tacv2/members/29%3A1ada-lovelace');
     expect(seen.member).toMatchObject({ id: ADA.id, name: ADA.name, aadObjectId: ADA.aadObjectId, userPrincipalName: ADA.userPrincipalName });
     expect(seen.byAad).toMatchObject({ id: BOB.id, name: BOB.name });
-    expect(seen.members).toEqual([expect.objectContaining({ id: ADA.id, aadObjectId: ADA.aadObjectId }), expect.objectContaining({ id: BOB.id, aadObjectId: BOB.aadObjectId })]);
-    expect(seen.paged).toMatchObject({ members: [{ id: ADA.id }], continuationToken: '1' });
-    expect(seen.missing).toMatchObject({ statusCode: 404, code: 'MemberNotFoundInConversation' });
+    expect(seen.byUpn).toMatchObject({ id: BOB.id });
+    expect(seen.inThread).toMatchObject({ id: ADA.id });
+    expect((seen.missing as HttpErrorLike).status).toBe(404);
+    expect(codeOf(seen.missing as HttpErrorLike)).toBe('MemberNotFoundInConversation');
+    expect(codeOf(seen.unknownChat as HttpErrorLike)).toBe('ConversationNotFound');
   });
 
-  it('answers members of a group chat by conversation id (also by UPN), 404 ConversationNotFound for unknown chats', async () => {
-    const chat = '19:meeting_abc@thread.v2';
-    fake.addMember(chat, BOB);
-    const seen: unknown[] = [];
-    await serve(async (ctx) => {
-      seen.push(await TeamsInfo.getMember(ctx, BOB.userPrincipalName).catch((e: unknown) => e));
-      seen.push(await TeamsInfo.getMembers(ctx).catch((e: unknown) => e));
-    });
-    const inChat = (id: string) =>
-      teamsMessage(fake.url, { conversation: { id, conversationType: 'groupChat', isGroup: true, tenantId: TENANT, name: '' }, channelData: { tenant: { id: TENANT } } });
-    expect((await post(host!.url, inChat(chat))).status).toBe(200);
-    expect((await post(host!.url, inChat('19:unknown_chat@thread.v2'))).status).toBe(200);
-    expect(fake.requests[0]!.path).toBe('/v3/conversations/19%3Ameeting_abc%40thread.v2/members/bob%40example.com');
-    expect(seen[0]).toMatchObject({ id: BOB.id, userPrincipalName: BOB.userPrincipalName });
-    expect(fake.conversation(chat)).toMatchObject({ kind: 'group-chat', isGroup: true });
-    expect(seen[1]).toEqual([expect.objectContaining({ id: BOB.id, aadObjectId: BOB.aadObjectId })]);
-    expect(seen[2]).toMatchObject({ statusCode: 404, code: 'ConversationNotFound' });
-    expect(seen[3]).toMatchObject({ statusCode: 404, code: 'ConversationNotFound' });
-  });
-
-  it('throttling: a 429 with Retry-After is retried by the ConnectorClient; a persistent one surfaces', async () => {
+  it('throttling: the SDK does not retry a 429 (firelane\'s outbox retries the job): it surfaces at once', async () => {
     fake.failNext({ method: 'POST', path: /\/activities\//, status: 429, headers: { 'Retry-After': '0' } });
-    let err: RestErrorLike | undefined;
+    let err: HttpErrorLike | undefined;
     await serve(async (ctx) => {
-      await ctx.sendActivity('first');
-      fake.failNext({ method: 'POST', status: 429, headers: { 'Retry-After': '0' }, times: 10 });
-      err = await rejectionOf(ctx.sendActivity('second'));
-      fake.clearFailures();
+      err = await rejectionOf(ctx.sendActivity('first'));
+      await ctx.sendActivity('second');
     });
     expect((await post(host!.url, teamsMessage(fake.url))).status).toBe(200);
-    const posts = fake.requests.filter((r) => r.method === 'POST');
-    expect(posts.map((r) => r.status)).toEqual([429, 201, 429, 429, 429, 429]); // 1 try + 3 retries
-    expect(fake.messagesIn(THREAD).map((m) => m.text)).toEqual(['first']);
-    expect(err).toMatchObject({ statusCode: 429, code: 'TooManyRequests' });
+    expect(fake.requests.filter((r) => r.method === 'POST').map((r) => r.status)).toEqual([429, 201]);
+    expect(err).toMatchObject({ status: 429 });
+    expect(codeOf(err!)).toBe('TooManyRequests');
+    expect(fake.messagesIn(THREAD).map((m) => m.text)).toEqual(['second']);
   });
 
-  it('failNext errors use the Bot Framework shape and an unhandled one fails the turn with 500', async () => {
+  it('failNext errors use the Bot Framework shape, and with no onTurnError a failing turn rejects process()', async () => {
     fake.failNext({ method: 'POST', path: new RegExp(`^/v3/conversations/${THREAD.replace(/[.]/g, '\\.')}/activities/\\d+$`), status: 403, body: { error: { code: 'BotNotInConversationRoster', message: 'The bot is not part of the conversation roster.' } } });
     await serve(async (ctx) => {
       await ctx.sendActivity('will fail');
     });
-    const errorSpy = vi.spyOn(console, 'error').mockImplementation(() => {});
-    try {
-      const res = await post(host!.url, teamsMessage(fake.url));
-      expect(res.status).toBe(500);
-      expect(res.text).toContain('The bot is not part of the conversation roster.');
-    } finally {
-      errorSpy.mockRestore();
-    }
+    const res = await post(host!.url, teamsMessage(fake.url));
+    expect(res.status).toBe(500);
+    expect(res.text).toContain('Request failed with status 403');
     expect(fake.requests[0]).toMatchObject({ status: 403 });
     expect(fake.messagesIn(THREAD)).toEqual([]);
   });
 
   it('rejects oversized activities with 413 like Teams', async () => {
-    let err: RestErrorLike | undefined;
+    let err: HttpErrorLike | undefined;
     await serve(async (ctx) => {
       err = await rejectionOf(ctx.sendActivity('x'.repeat(40 * 1024)));
     });
     expect((await post(host!.url, teamsMessage(fake.url))).status).toBe(200);
-    expect(err).toMatchObject({ statusCode: 413, code: 'MessageSizeTooBig' });
+    expect(err?.status).toBe(413);
+    expect(codeOf(err!)).toBe('MessageSizeTooBig');
   });
 
   it('knownConversationsOnly: unknown conversations are 404 ConversationNotFound until seeded', async () => {
     const strict = await startFakeBotConnector({ knownConversationsOnly: true });
     try {
-      const reference = TurnContext.getConversationReference(teamsMessage(strict.url)) as ConversationReference;
-      const send = () => adapter.continueConversationAsync('', reference, async (ctx) => void (await ctx.sendActivity('hi')));
-      expect(await rejectionOf(send())).toMatchObject({ statusCode: 404, code: 'ConversationNotFound' });
+      const own = emulatorAdapter(strict);
+      const reference = { channelId: 'msteams', serviceUrl: strict.url, agent: BOT, user: { id: ADA.id }, conversation: { id: THREAD, isGroup: true } } as ConversationReference;
+      const send = () => own.continueConversation({}, reference, async (ctx) => void (await ctx.sendActivity('hi')));
+      expect((await rejectionOf(send())).status).toBe(404);
       strict.addConversation(CHANNEL, { tenantId: TENANT }); // threads of a known channel are known
       await send();
       expect(strict.messagesIn(THREAD).map((m) => m.text)).toEqual(['hi']);
@@ -445,143 +391,129 @@ describe('CloudAdapter without an app id against the fake connector', () => {
     }
   });
 
-  it('in requireAuth mode, the unauthenticated adapter is refused with 401', async () => {
+  it('in requireAuth mode, calls without a token are refused with 401', async () => {
     const strict = await startFakeBotConnector({ requireAuth: true });
     try {
-      let err: RestErrorLike | undefined;
-      await serve(async (ctx) => {
-        err = await rejectionOf(ctx.sendActivity('hello'));
-      });
-      expect((await post(host!.url, teamsMessage(strict.url))).status).toBe(200);
-      expect(err?.statusCode).toBe(401);
+      const own = emulatorAdapter(strict);
+      const reference = { channelId: 'msteams', serviceUrl: strict.url, agent: BOT, conversation: { id: THREAD, isGroup: true } } as ConversationReference;
+      const err = await rejectionOf(own.continueConversation({}, reference, async (ctx) => void (await ctx.sendActivity('hello'))));
+      expect(err.status).toBe(401);
       expect(strict.requests[0]).toMatchObject({ status: 401, authorization: undefined });
-      expect(JSON.parse(err!.response!.bodyAsText!)).toEqual({ message: 'Authorization has been denied for this request.' });
+      expect(err.response?.data).toEqual({ message: 'Authorization has been denied for this request.' });
       expect(strict.activities.size).toBe(0);
     } finally {
       await strict.close();
     }
   });
+
+  it('the SDK itself refuses to build a client for a service URL firelane\'s policy does not allow', async () => {
+    const other = await startFakeBotConnector();
+    try {
+      const reference = { channelId: 'msteams', serviceUrl: other.url, agent: BOT, conversation: { id: THREAD, isGroup: true } } as ConversationReference;
+      await expect(adapter.continueConversation({}, reference, async (ctx) => void (await ctx.sendActivity('hi')))).rejects.toThrow();
+      expect(other.requests).toHaveLength(0);
+    } finally {
+      await other.close();
+    }
+  });
 });
 
-describe('CloudAdapter with an app id, offline (bot-auth kit)', () => {
+describe('the bot-auth kit against firelane\'s token check, and the SDK\'s outbound tokens', () => {
   const APP_ID = '11111111-2222-3333-4444-555555555555';
   let kit: BotAuthKit;
   let fake: FakeBotConnector;
-  let host: BotHost;
-  let adapter: CloudAdapter;
-  let factory: ReturnType<BotAuthKit['credentialsFactory']>;
-  const turns: Array<Partial<Activity>> = [];
-  let errorSpy: ReturnType<typeof vi.spyOn>;
 
   beforeAll(async () => {
     kit = await startBotAuthServer();
     fake = await startFakeBotConnector({ requireAuth: true, token: OUTBOUND_TOKEN });
-    factory = kit.credentialsFactory(APP_ID);
-    adapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication(kit.botFrameworkAuthConfig(APP_ID), factory));
-    host = await startBotHost(adapter, async (ctx) => {
-      turns.push({ ...ctx.activity });
-      await ctx.sendActivity(MessageFactory.attachment(card('authenticated reply')));
-    });
   });
   afterAll(async () => {
-    await host.close();
     await fake.close();
     await kit.close();
   });
-  beforeEach(() => {
-    turns.length = 0;
-    fake.reset();
-    // botbuilder console.error()s every rejected token; keep the output readable.
-    errorSpy = vi.spyOn(console, 'error').mockImplementation(() => {});
-  });
-  afterEach(() => errorSpy.mockRestore());
+  beforeEach(() => fake.reset());
 
-  const signed = (o: Partial<Parameters<BotAuthKit['signActivityToken']>[0]> = {}) =>
-    `Bearer ${kit.signActivityToken({ appId: APP_ID, serviceUrl: fake.url, ...o })}`;
+  const verify = createBotTokenVerifier({ appId: APP_ID, identity: { openIdMetadataUrl: '', issuer: '' } });
+  const verifier = () => createBotTokenVerifier({ appId: APP_ID, identity: kit.identity });
+  const activity = () => ({ channelId: 'msteams', serviceUrl: fake.url });
+  const bearer = (o: Partial<Parameters<BotAuthKit['signActivityToken']>[0]> = {}) => `Bearer ${kit.signActivityToken({ appId: APP_ID, serviceUrl: fake.url, ...o })}`;
+  const reasonOf = async (p: Promise<unknown>) => {
+    const error = await rejectionOf(p);
+    expect(error).toBeInstanceOf(TokenRefused);
+    return (error as unknown as TokenRefused).reason;
+  };
 
-  it('accepts a correctly signed token and reaches the requireAuth connector with the outbound credentials', async () => {
-    const res = await post(host.url, teamsMessage(fake.url), signed());
-    expect(res.status).toBe(200);
-    expect(turns).toHaveLength(1);
-    expect(turns[0]!.callerId).toBe(PUBLIC_AZURE_CALLER_ID);
-    const [reply] = fake.requests;
-    expect(reply).toMatchObject({ method: 'POST', status: 201, authorization: `Bearer ${OUTBOUND_TOKEN}` });
-    expect(adaptiveCards(fake.messagesIn(THREAD)[0]!)[0]).toMatchObject({ body: [{ text: 'authenticated reply' }] });
-    // Metadata and keys came from loopback; the outbound credentials were asked for the Bot Framework scope.
-    expect(kit.requests.map((r) => r.path)).toEqual(expect.arrayContaining(['/.well-known/openidconfiguration', '/keys']));
-    expect(factory.calls.at(-1)).toMatchObject({ appId: APP_ID, audience: BOT_FRAMEWORK_SCOPE, loginEndpoint: `${kit.url}/login/botframework.com` });
+  it('accepts a correctly signed token, fetching the metadata and keys from loopback once', async () => {
+    const check = verifier();
+    const claims = await check(bearer(), activity());
+    expect(claims).toMatchObject({ aud: APP_ID, iss: 'https://api.botframework.com', serviceurl: fake.url });
+    await check(bearer(), { ...activity(), serviceUrl: fake.url.replace(/\/$/, '') }); // a trailing slash aside
+    expect(kit.requests.map((r) => r.path)).toEqual(['/v1/.well-known/openidconfiguration', '/v1/.well-known/keys']);
+    // 4 minutes past expiry is within the 5 minutes of clock skew.
+    await check(bearer({ expiresInSec: -240 }), activity());
   });
 
   it.each([
-    ['no Authorization header', () => undefined, 401],
-    ['a wrong audience', () => signed({ appId: 'some-other-bot' }), 401],
-    ['an expired token (beyond the 5 minute skew)', () => signed({ expiresInSec: -600 }), 401],
-    ['an unknown kid', () => signed({ kid: 'no-such-key' }), 401],
-    ['a wrong issuer', () => signed({ issuer: 'https://evil.example.com' }), 401],
-    ['a serviceurl claim for another service', () => signed({ serviceUrl: 'http://127.0.0.1:1/' }), 401],
-  ])('rejects %s with 401 and never runs the bot', async (_name, auth, status) => {
-    const res = await post(host.url, teamsMessage(fake.url), auth());
-    expect(res.status).toBe(status);
-    expect(turns).toHaveLength(0);
+    ['no Authorization header', () => undefined, 'no Authorization header'],
+    ['another scheme', () => 'Basic abc', 'malformed Authorization header'],
+    ['a wrong audience', () => bearer({ appId: 'some-other-bot' }), 'ERR_JWT_CLAIM_VALIDATION_FAILED'],
+    ['an expired token (beyond the 5 minute skew)', () => bearer({ expiresInSec: -600 }), 'ERR_JWT_EXPIRED'],
+    ['an unknown kid', () => bearer({ kid: 'no-such-key' }), 'unknown signing key no-such-key'],
+    ['a wrong issuer', () => bearer({ issuer: 'https://evil.example.com' }), 'ERR_JWT_CLAIM_VALIDATION_FAILED'],
+    ['a serviceurl claim for another service', () => bearer({ serviceUrl: 'http://127.0.0.1:1/' }), 'serviceurl claim does not match the activity'],
+    ['a token signed by another key with the same kid', () => bearer({ key: generateSigningKey(kit.kid).privateKey }), 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED'],
+    ['a header claiming HS256', () => bearer({ alg: 'HS256' }), 'unexpected token header (alg HS256)'],
+  ])('refuses %s', async (_name, header, reason) => {
+    expect(await reasonOf(verifier()(header(), activity()))).toBe(reason);
+  });
+
+  it('enforces the key endorsements: a valid token for a channel the key is not endorsed for is refused', async () => {
+    expect(await reasonOf(verifier()(bearer(), { ...activity(), channelId: 'slack' }))).toBe('key not endorsed for channel slack');
+  });
+
+  it('the default identity is the public Bot Framework: its metadata host is what the network guard stops', async () => {
+    const publicCheck = createBotTokenVerifier({ appId: APP_ID });
+    expect(await reasonOf(publicCheck(bearer(), activity()))).toMatch(/^signing keys unavailable/);
+    expect(blockedHosts).toEqual(['login.botframework.com']);
+    blockedHosts.length = 0;
+    // An empty identity is no identity at all.
+    expect(await reasonOf(verify(bearer(), activity()))).toMatch(/^signing keys unavailable/);
+  });
+
+  it('without a token source (production), outbound tokens come from Entra ID through the SDK\'s MSAL provider: the host the guard stops', async () => {
+    const adapter = createBotAdapter({ appId: APP_ID, appPassword: 'secret', policy: createServiceUrlPolicy({ extra: [fake.url] }) });
+    const reference = { channelId: 'msteams', serviceUrl: fake.url, agent: BOT, conversation: { id: THREAD, isGroup: true } } as ConversationReference;
+    await expect(adapter.continueConversation(APP_ID, reference, async (ctx) => void (await ctx.sendActivity('x')))).rejects.toThrow();
+    expect(blockedHosts).toContain('login.microsoftonline.com');
+    blockedHosts.length = 0;
     expect(fake.requests).toHaveLength(0);
   });
 
-  it('rejects a token signed by another key (same kid); botbuilder answers 500, not 401', async () => {
-    const forged = generateSigningKey(kit.kid);
-    const res = await post(host.url, teamsMessage(fake.url), signed({ key: forged.privateKey }));
-    // jsonwebtoken's "invalid signature" is not an AuthenticationError, so CloudAdapter.process maps it to 500.
-    expect(res.status).toBe(500);
-    expect(res.text).toContain('invalid signature');
-    expect(turns).toHaveLength(0);
-    expect(fake.requests).toHaveLength(0);
-  });
-
-  it('enforces the key endorsements: a valid token for a channel the key is not endorsed for is 401', async () => {
-    const res = await post(host.url, teamsMessage(fake.url, { channelId: 'slack' }), signed());
-    expect(res.status).toBe(401);
-    expect(res.text).toContain('endorsement');
-    expect(turns).toHaveLength(0);
-  });
-
-  it('needs the full option set: a partial set rejects every token, none at all goes to login.botframework.com', async () => {
-    const partial = kit.botFrameworkAuthConfig(APP_ID);
-    delete partial.ToBotFromChannelTokenIssuer;
-    const partialAdapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication(partial, factory));
-    const partialHost = await startBotHost(partialAdapter, async () => {
-      throw new Error('must not run');
-    });
-    const publicAdapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication({ MicrosoftAppId: APP_ID, MicrosoftAppPassword: 'pw' }, factory));
-    const publicHost = await startBotHost(publicAdapter, async () => {
-      throw new Error('must not run');
-    });
+  it('replies, proactive posts and new threads carry the outbound token; the SDK asks for the Bot Framework scope', async () => {
+    const tokens = kit.tokenSource();
+    const adapter = createBotAdapter({ appId: APP_ID, appPassword: 'unused', tokenSource: tokens as TokenSource, policy: createServiceUrlPolicy({ extra: [fake.url] }) });
+    // The inbound identity as firelane hands it to the SDK after its own check: the verified claims.
+    const claims = await verifier()(bearer(), activity());
+    const host = await startBotHost(adapter, async (ctx) => void (await ctx.sendActivity('authenticated reply')), claims);
     try {
-      expect((await post(partialHost.url, teamsMessage(fake.url), signed())).status).toBe(401);
-      expect(blockedHosts).toEqual([]);
-      // With no URL options the public-cloud constants apply: the metadata fetch is what the guard stops.
-      expect((await post(publicHost.url, teamsMessage(fake.url), signed())).status).toBe(500);
-      expect(blockedHosts).toEqual(['login.botframework.com']);
-      blockedHosts.length = 0;
+      expect((await post(host.url, teamsMessage(fake.url))).status).toBe(200);
+      const reference = { channelId: 'msteams', serviceUrl: fake.url, agent: BOT, conversation: { id: THREAD, isGroup: true } } as ConversationReference;
+      await adapter.continueConversation(APP_ID, reference, async (ctx) => void (await ctx.sendActivity('proactive, authenticated')));
+      const thread = params({ isGroup: true, agent: BOT, bot: BOT, channelData: { channel: { id: CHANNEL }, tenant: { id: TENANT } }, activity: text('new thread') });
+      let created = '';
+      await adapter.createConversationAsync(APP_ID, 'msteams', fake.url, SDK_SCOPE, thread, async (ctx) => {
+        created = ctx.activity.conversation!.id;
+      });
+      expect(fake.requests.map((r) => [r.status, r.authorization])).toEqual([
+        [201, `Bearer ${OUTBOUND_TOKEN}`],
+        [201, `Bearer ${OUTBOUND_TOKEN}`],
+        [201, `Bearer ${OUTBOUND_TOKEN}`],
+      ]);
+      expect(fake.messagesIn(THREAD).map((m) => m.text)).toEqual(['authenticated reply', 'proactive, authenticated']);
+      expect(fake.messagesIn(created).map((m) => m.text)).toEqual(['new thread']);
+      expect(new Set(tokens.scopes)).toEqual(new Set([BOT_FRAMEWORK_SCOPE]));
     } finally {
-      await partialHost.close();
-      await publicHost.close();
+      await host.close();
     }
-  });
-
-  it('proactive continueConversationAsync and createConversationAsync also carry the outbound token', async () => {
-    const reference: Partial<ConversationReference> = TurnContext.getConversationReference(teamsMessage(fake.url));
-    await adapter.continueConversationAsync(APP_ID, reference as ConversationReference, async (ctx) => {
-      await ctx.sendActivity('proactive, authenticated');
-    });
-    const params = { isGroup: true, bot: BOT, channelData: { channel: { id: CHANNEL }, tenant: { id: TENANT } }, activity: MessageFactory.text('new thread') } as Partial<ConversationParameters> as ConversationParameters;
-    let created = '';
-    await adapter.createConversationAsync(APP_ID, 'msteams', fake.url, BOT_FRAMEWORK_SCOPE, params, async (ctx) => {
-      created = ctx.activity.conversation.id;
-    });
-    expect(fake.requests.map((r) => [r.status, r.authorization])).toEqual([
-      [201, `Bearer ${OUTBOUND_TOKEN}`],
-      [201, `Bearer ${OUTBOUND_TOKEN}`],
-    ]);
-    expect(fake.messagesIn(THREAD).map((m) => m.text)).toEqual(['proactive, authenticated']);
-    expect(fake.messagesIn(created).map((m) => m.text)).toEqual(['new thread']);
   });
 });

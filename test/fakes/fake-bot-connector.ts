@@ -1,15 +1,17 @@
 /**
  * Stateful loopback fake of the Bot Framework Connector REST API (the `serviceUrl` a Teams activity carries).
  *
- * Speaks the wire protocol botbuilder's ConnectorClient uses: JSON bodies, conversation and activity ids as
- * percent-encoded path segments (`19%3Aabc%40thread.tacv2%3Bmessageid%3D123`), errors as
- * `{ error: { code, message } }`, 429 + Retry-After for throttling (via failNext), and — with `requireAuth` — the
- * ASP.NET-style 401 `{ message: 'Authorization has been denied for this request.' }` for calls without a Bearer
- * token. Point a CloudAdapter at it by giving inbound activities `serviceUrl: fake.url`.
+ * Speaks the wire protocol the Microsoft 365 Agents SDK's ConnectorClient uses (see fake-bot-connector.test.ts):
+ * JSON bodies; conversation and activity ids as path segments, raw (`19:abc@thread.tacv2;messageid=123`, as the
+ * SDK sends them) or percent-encoded (`19%3Aabc...`, as botbuilder did and firelane does for member look-ups);
+ * errors as `{ error: { code, message } }`; 429 + Retry-After for throttling (via failNext); and, with
+ * `requireAuth`, the ASP.NET-style 401 `{ message: 'Authorization has been denied for this request.' }` for calls
+ * without a Bearer token. Point an adapter at it by giving inbound activities `serviceUrl: fake.url`.
  *
  * Modelled: send to conversation, reply, update (PUT), delete, create conversation (Teams channel thread and 1:1),
- * conversation members (list, paged, single — by 29: id, AAD object id or UPN). Not modelled: /v3/teams/*,
- * attachments upload, activity history, conversation listing, per-activity members, the OAuth token service.
+ * a conversation member by 29: id, AAD object id or UPN (members of a channel are members of its threads). Not
+ * modelled: member lists, /v3/teams/*, attachments upload, activity history, conversation listing, the OAuth token
+ * service.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -45,7 +47,7 @@ export interface FakeMember {
 
 export interface RecordedRequest {
   method: string;
-  /** Raw path as sent, query included (ids still percent-encoded). */
+  /** Raw path as sent, query included (ids as the client sent them: raw or percent-encoded). */
   path: string;
   /** Path with each segment percent-decoded, no query. */
   decodedPath: string;
@@ -257,12 +259,11 @@ export async function startFakeBotConnector(options: FakeBotConnectorOptions = {
       const op = { POST: 'reply', PUT: 'update', DELETE: 'delete' }[method];
       return op ? { op, conversationId: cid, activityId: sid } : undefined;
     }
-    if (sub === 'members' && method === 'GET' && rest.length === 0) return { op: sid === undefined ? 'members' : 'member', conversationId: cid, memberId: sid };
-    if (sub === 'pagedmembers' && sid === undefined && method === 'GET') return { op: 'pagedmembers', conversationId: cid };
+    if (sub === 'members' && method === 'GET' && sid !== undefined && rest.length === 0) return { op: 'member', conversationId: cid, memberId: sid };
     return undefined;
   };
 
-  const handle = (method: string, r: Route, raw: Buffer, body: unknown, query: Record<string, string>): [number, unknown] => {
+  const handle = (method: string, r: Route, raw: Buffer, body: unknown): [number, unknown] => {
     const cid = r.conversationId ?? '';
     switch (r.op) {
       case 'send': {
@@ -293,20 +294,6 @@ export async function startFakeBotConnector(options: FakeBotConnectorOptions = {
         a.deleted = true;
         a.updatedAt = Date.now();
         return [200, undefined];
-      }
-      case 'members': {
-        const members = membersOf(cid);
-        if (!members) return fail(404, 'ConversationNotFound', 'Conversation not found.');
-        return [200, members.map(memberJson)];
-      }
-      case 'pagedmembers': {
-        const members = membersOf(cid);
-        if (!members) return fail(404, 'ConversationNotFound', 'Conversation not found.');
-        const pageSize = Math.max(1, Math.min(500, Number(query.pageSize) || 200));
-        const start = Number(query.continuationToken) || 0;
-        const page = members.slice(start, start + pageSize).map(memberJson);
-        const next = start + pageSize < members.length ? String(start + pageSize) : undefined;
-        return [200, next ? { members: page, continuationToken: next } : { members: page }];
       }
       case 'member': {
         const members = membersOf(cid);
@@ -433,7 +420,7 @@ export async function startFakeBotConnector(options: FakeBotConnectorOptions = {
       if (!r) return send(404, errorBody(404, 'NotFound', `No route for ${method} ${rec.decodedPath}`));
       if (badJson) return send(400, errorBody(400, 'BadSyntax', 'Request body is not valid JSON.'));
       try {
-        const [status, payload] = handle(method, r, raw, body, rec.query);
+        const [status, payload] = handle(method, r, raw, body);
         return send(status, payload);
       } catch (err) {
         if (err instanceof ConnectorError) return send(err.status, errorBody(err.status, err.code, err.message));

@@ -1,45 +1,30 @@
 /**
- * Offline identity kit for botbuilder's CloudAdapter in app-id mode (botbuilder / botframework-connector 4.23).
+ * Offline identity kit for Teams in app-id mode: a loopback stand-in for the Bot Framework's OpenID metadata and
+ * signing keys, tokens signed the way the Bot Connector signs them, and outbound tokens that need no login.
  *
- * What botframework-connector needs (read from lib/auth/*):
- * - ConfigurationBotFrameworkAuthentication hands its URL options to BotFrameworkAuthenticationFactory.create. If ANY
- *   of ToChannelFromBotLoginUrl, ToChannelFromBotOAuthScope, ToBotFromChannelTokenIssuer, OAuthUrl,
- *   ToBotFromChannelOpenIdMetadataUrl, ToBotFromEmulatorOpenIdMetadataUrl, CallerId is set, it builds a
- *   ParameterizedBotFrameworkAuthentication from exactly those values and the unset ones stay undefined (so a partial
- *   set makes every token fail, e.g. an undefined issuer matches no `iss`); with none set it uses the public-cloud
- *   constants (login.botframework.com, login.microsoftonline.com).
- * - Inbound channel tokens (ChannelValidation path): JwtTokenExtractor fetches ToBotFromChannelOpenIdMetadataUrl, then
- *   its `jwks_uri` (node-fetch, cached per URL for 24 h, refetched at most hourly when a kid is unknown), picks the key
- *   by the JWT header `kid` (needs `n` and `e`), verifies with jsonwebtoken: issuer must be ToBotFromChannelTokenIssuer,
- *   algorithms RS256/RS384/RS512, clockTolerance 300 s (so "expired" means more than 5 minutes ago). If the key has
- *   `endorsements`, the activity's channelId must be one of them. Then `aud` must pass
- *   credentialsFactory.isValidAppId, and the `serviceurl` claim must equal activity.serviceUrl exactly (string
- *   compare: trailing slash matters).
- * - Tokens whose `iss` is an AAD/emulator issuer go to the emulator path (ToBotFromEmulatorOpenIdMetadataUrl);
- *   skill tokens too. Activities with channelId 'AseChannel' always use the public login.botframework.com metadata:
- *   that path cannot be redirected, don't send such activities in tests.
- * - Outbound calls: ConnectorFactoryImpl calls credentialsFactory.createCredentials(appId, audience,
- *   ToChannelFromBotLoginUrl, ValidateAuthority) and the ConnectorClient calls `signRequest(webResource)` before every
- *   request. The default (password) factory would use MSAL against ToChannelFromBotLoginUrl, so pass the factory
- *   from `credentialsFactory()` to the ConfigurationBotFrameworkAuthentication constructor (2nd argument). With a custom
- *   factory, MicrosoftAppId/MicrosoftAppPassword in the options only matter for AseChannelValidation; the bot's app id
- *   is whatever the factory's isValidAppId accepts.
- * - OAuthUrl is only used by the user-token client (OAuth prompts); CallerId becomes activity.callerId.
+ * What firelane checks (src/adapters/teams/bot-token.ts, after the Bot Framework's "connector to bot" rules):
+ * - The token is `Authorization: Bearer <JWS>`, RS256, with a `kid` found in the keys that the OpenID metadata's
+ *   `jwks_uri` lists (which must be on the metadata's origin). Keys are cached for a day and fetched again, at most
+ *   every 5 minutes, for an unknown kid.
+ * - `iss` is https://api.botframework.com, `aud` the app id, `exp` at most 300 s in the past (clock skew).
+ * - A key with `endorsements` signs only for the channels listed (the activity's channelId).
+ * - The `serviceurl` claim names the activity's serviceUrl (a trailing slash aside).
+ *
+ * The production identity is https://login.botframework.com/v1/.well-known/openidconfiguration; this server answers
+ * the same paths on 127.0.0.1, and `identity` points firelane at it (TeamsAppOptions.identity).
+ *
+ * Outbound: the Agents SDK asks a token provider for a token per Bot Connector client (scope
+ * https://api.botframework.com). `tokenSource()` answers with a fixed token (default 'test-outbound-token') so a
+ * fake connector with requireAuth accepts the calls, and records the scopes asked for.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSign, generateKeyPairSync, randomUUID, type JsonWebKey, type KeyObject } from 'node:crypto';
-import type { ConfigurationBotFrameworkAuthentication, ConfigurationBotFrameworkAuthenticationOptions } from 'botbuilder';
+import type { BotIdentity } from '../../src/adapters/teams/bot-token.js';
 
 export const BOT_FRAMEWORK_ISSUER = 'https://api.botframework.com';
 export const BOT_FRAMEWORK_SCOPE = 'https://api.botframework.com';
-export const PUBLIC_AZURE_CALLER_ID = 'urn:botframework:azure';
 export const OUTBOUND_TOKEN = 'test-outbound-token';
-
-/** botframework-connector's ServiceClientCredentialsFactory (not re-exported by botbuilder). */
-export type ServiceClientCredentialsFactory = NonNullable<ConstructorParameters<typeof ConfigurationBotFrameworkAuthentication>[1]>;
-type ServiceClientCredentials = Awaited<ReturnType<ServiceClientCredentialsFactory['createCredentials']>>;
-type WebResourceLike = Parameters<ServiceClientCredentials['signRequest']>[0];
 
 export interface SigningKey {
   kid: string;
@@ -50,7 +35,7 @@ export interface SigningKey {
 export interface SignActivityTokenOptions {
   appId: string;
   serviceUrl: string;
-  /** Lifetime from now; negative for an already expired token (botbuilder allows 300 s of clock skew). */
+  /** Lifetime from now; negative for an already expired token (300 s of clock skew are allowed). */
   expiresInSec?: number;
   /** Header kid (default: the kit's key id). */
   kid?: string;
@@ -58,37 +43,30 @@ export interface SignActivityTokenOptions {
   key?: KeyObject;
   /** Default 'https://api.botframework.com'. */
   issuer?: string;
+  /** Header alg (default RS256); the signature is RS256 whatever it says. */
+  alg?: string;
   /** Extra or overriding claims. */
   claims?: Record<string, unknown>;
 }
 
-export interface CredentialsFactoryCall {
-  appId: string;
-  audience: string | undefined;
-  loginEndpoint: string;
-  validateAuthority: boolean;
-}
+/** Outbound tokens for the SDK, and the scopes it asked for. */
+export type RecordingTokenSource = ((scope: string) => Promise<string>) & { scopes: string[] };
 
 export interface BotAuthKit {
   /** Base URL of the loopback identity server, no trailing slash. */
   url: string;
-  openIdMetadataUrl: string;
-  emulatorOpenIdMetadataUrl: string;
+  /** What firelane's token check is pointed at (TeamsAppOptions.identity). */
+  identity: BotIdentity;
   jwksUrl: string;
   kid: string;
   privateKey: KeyObject;
-  /** Channels the JWKS key is endorsed for (default ['msteams']). */
+  /** Channels the key is endorsed for (default ['msteams']). */
   endorsements: string[];
   /** Requests the identity server received (path only). */
   requests: Array<{ method: string; path: string }>;
   signActivityToken(options: SignActivityTokenOptions): string;
-  /** Every ConfigurationBotFrameworkAuthentication option, pointed at this server (all or nothing). */
-  botFrameworkAuthConfig(appId: string, password?: string): ConfigurationBotFrameworkAuthenticationOptions;
-  /**
-   * Outbound credentials that need no login: they add `Authorization: Bearer <token>` (default
-   * 'test-outbound-token') so a fake connector with requireAuth accepts them. appId '' disables auth.
-   */
-  credentialsFactory(appId: string, token?: string): ServiceClientCredentialsFactory & { calls: CredentialsFactoryCall[] };
+  /** Outbound tokens that need no login (default 'test-outbound-token'). */
+  tokenSource(token?: string): RecordingTokenSource;
   close(): Promise<void>;
 }
 
@@ -100,48 +78,30 @@ export function generateSigningKey(kid: string = randomUUID()): SigningKey {
 
 const b64url = (v: string | Buffer) => Buffer.from(v).toString('base64url');
 
-/** An RS256 JWT with the given header kid and claims. */
-export function signJwt(claims: Record<string, unknown>, key: KeyObject, kid: string): string {
-  const header = b64url(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid, x5t: kid }));
+/** An RS256-signed JWT with the given header kid (and alg, for tokens that lie about it) and claims. */
+export function signJwt(claims: Record<string, unknown>, key: KeyObject, kid: string, alg = 'RS256'): string {
+  const header = b64url(JSON.stringify({ alg, typ: 'JWT', kid, x5t: kid }));
   const payload = b64url(JSON.stringify(claims));
   const signature = createSign('RSA-SHA256').update(`${header}.${payload}`).sign(key);
   return `${header}.${payload}.${b64url(signature)}`;
 }
 
-/** Outbound credentials that sign with a fixed bearer token (or nothing when appId is ''). */
-export function staticCredentialsFactory(appId: string, token: string = OUTBOUND_TOKEN): ServiceClientCredentialsFactory & { calls: CredentialsFactoryCall[] } {
-  const calls: CredentialsFactoryCall[] = [];
-  const disabled = !appId;
-  const credentials: ServiceClientCredentials = {
-    async signRequest(webResource: WebResourceLike) {
-      if (!disabled) webResource.headers.set('authorization', `Bearer ${token}`);
-      return webResource;
+export function recordingTokenSource(token: string = OUTBOUND_TOKEN): RecordingTokenSource {
+  const scopes: string[] = [];
+  return Object.assign(
+    async (scope: string) => {
+      scopes.push(scope);
+      return token;
     },
-  };
-  return {
-    calls,
-    isValidAppId: async (id: string) => id === appId,
-    isAuthenticationDisabled: async () => disabled,
-    async createCredentials(id: string, audience: string | undefined, loginEndpoint: string, validateAuthority: boolean) {
-      calls.push({ appId: id, audience, loginEndpoint, validateAuthority });
-      // Like PasswordServiceClientCredentialFactory: an unknown app id is a programming error.
-      if (!disabled && id !== appId) throw new Error('Invalid appId.');
-      return credentials;
-    },
-  };
+    { scopes },
+  );
 }
 
 export async function startBotAuthServer(options: { endorsements?: string[]; key?: SigningKey } = {}): Promise<BotAuthKit> {
   const key = options.key ?? generateSigningKey();
   const endorsements = options.endorsements ?? ['msteams'];
   const requests: BotAuthKit['requests'] = [];
-  const jwk = (withEndorsements: boolean): JsonWebKey & Record<string, unknown> => ({
-    ...key.publicKey.export({ format: 'jwk' }),
-    kid: key.kid,
-    x5t: key.kid,
-    use: 'sig',
-    ...(withEndorsements ? { endorsements } : {}),
-  });
+  const jwk: JsonWebKey & Record<string, unknown> = { ...key.publicKey.export({ format: 'jwk' }), kid: key.kid, x5t: key.kid, use: 'sig', endorsements };
 
   let base = '';
   const server = http.createServer((req, res) => {
@@ -152,24 +112,16 @@ export async function startBotAuthServer(options: { endorsements?: string[]; key
       res.end(JSON.stringify(body));
     };
     switch (path) {
-      case '/.well-known/openidconfiguration': // Bot Framework channel metadata (login.botframework.com/v1/...)
+      case '/v1/.well-known/openidconfiguration': // as login.botframework.com serves it
         return json(200, {
           issuer: BOT_FRAMEWORK_ISSUER,
-          authorization_endpoint: `${base}/oauth2/authorize`,
-          jwks_uri: `${base}/keys`,
+          authorization_endpoint: `${base}/v1/oauth2/authorize`,
+          jwks_uri: `${base}/v1/.well-known/keys`,
           id_token_signing_alg_values_supported: ['RS256'],
           token_endpoint_auth_methods_supported: ['private_key_jwt'],
         });
-      case '/keys':
-        return json(200, { keys: [jwk(true)] });
-      case '/emulator/.well-known/openid-configuration': // AAD-style metadata (emulator and skill tokens)
-        return json(200, {
-          issuer: `${base}/emulator`,
-          jwks_uri: `${base}/emulator/keys`,
-          id_token_signing_alg_values_supported: ['RS256'],
-        });
-      case '/emulator/keys':
-        return json(200, { keys: [jwk(false)] });
+      case '/v1/.well-known/keys':
+        return json(200, { keys: [jwk] });
       default:
         return json(404, { error: 'not_found', path });
     }
@@ -179,9 +131,8 @@ export async function startBotAuthServer(options: { endorsements?: string[]; key
 
   return {
     url: base,
-    openIdMetadataUrl: `${base}/.well-known/openidconfiguration`,
-    emulatorOpenIdMetadataUrl: `${base}/emulator/.well-known/openid-configuration`,
-    jwksUrl: `${base}/keys`,
+    identity: { openIdMetadataUrl: `${base}/v1/.well-known/openidconfiguration`, issuer: BOT_FRAMEWORK_ISSUER },
+    jwksUrl: `${base}/v1/.well-known/keys`,
     kid: key.kid,
     privateKey: key.privateKey,
     endorsements,
@@ -198,24 +149,9 @@ export async function startBotAuthServer(options: { endorsements?: string[]; key
         exp,
         ...o.claims,
       };
-      return signJwt(claims, o.key ?? key.privateKey, o.kid ?? key.kid);
+      return signJwt(claims, o.key ?? key.privateKey, o.kid ?? key.kid, o.alg);
     },
-    botFrameworkAuthConfig(appId, password = 'test-password') {
-      return {
-        MicrosoftAppId: appId,
-        MicrosoftAppPassword: password,
-        MicrosoftAppType: 'MultiTenant',
-        ToBotFromChannelOpenIdMetadataUrl: `${base}/.well-known/openidconfiguration`,
-        ToBotFromChannelTokenIssuer: BOT_FRAMEWORK_ISSUER,
-        ToBotFromEmulatorOpenIdMetadataUrl: `${base}/emulator/.well-known/openid-configuration`,
-        ToChannelFromBotLoginUrl: `${base}/login/botframework.com`,
-        ToChannelFromBotOAuthScope: BOT_FRAMEWORK_SCOPE,
-        OAuthUrl: `${base}/oauth`,
-        CallerId: PUBLIC_AZURE_CALLER_ID,
-        ValidateAuthority: false,
-      };
-    },
-    credentialsFactory: (appId, token) => staticCredentialsFactory(appId, token),
+    tokenSource: (token) => recordingTokenSource(token),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

@@ -52,7 +52,7 @@ function importsOf(file: SourceFile): Import[] {
   return found;
 }
 
-const VENDOR_SDKS = ['@slack/', 'botbuilder', '@octokit/', '@kubernetes/', 'drizzle-orm', 'better-sqlite3'];
+const VENDOR_SDKS = ['@slack/', '@microsoft/agents', '@octokit/', '@kubernetes/', 'drizzle-orm', 'better-sqlite3'];
 const isVendor = (specifier: string) => VENDOR_SDKS.some((sdk) => specifier === sdk.replace(/\/$/, '') || specifier.startsWith(sdk));
 const under = (file: SourceFile, ...folders: string[]) => folders.some((folder) => file.path.startsWith(`${folder}/`));
 const core = FILES.filter((f) => under(f, 'src/domain', 'src/commands'));
@@ -121,7 +121,7 @@ describe('architecture', () => {
   it.each([
     ['@kubernetes/', 'src/adapters/k8s'],
     ['@octokit/', 'src/adapters/github'],
-    ['botbuilder', 'src/adapters/teams'],
+    ['@microsoft/agents', 'src/adapters/teams'],
   ])('%s is imported only under %s/', (sdk, folder) => {
     const offences = FILES.filter((f) => !under(f, folder)).flatMap((f) =>
       importsOf(f)

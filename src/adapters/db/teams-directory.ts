@@ -6,7 +6,7 @@ import type { Clock } from '../../ports/clock.js';
 import type { DbHandle } from './database.js';
 import { teamsConversations, teamsUsers } from './schema.js';
 
-/** A Bot Framework conversation reference as stored (botbuilder's ConversationReference shape). */
+/** A Bot Framework conversation reference as stored: the wire shape (`bot`, as botbuilder wrote it; adapters/teams converts it for the Agents SDK). */
 export interface StoredReference {
   serviceUrl?: string;
   channelId?: string;

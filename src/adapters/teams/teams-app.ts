@@ -1,40 +1,37 @@
-// botbuilder only here (with teams-chat and directory): POST /api/messages. CloudAdapter verifies
-// every activity's token when MICROSOFT_APP_ID is set; with none set, only loopback traffic (the
-// local Bot Framework Emulator) is accepted. A message to the bot with the text of a command (with
-// or without the leading /), or a card's Action.Submit carrying one, runs through the same router.
+// The Microsoft 365 Agents SDK only here (with bot-adapter, teams-chat and teams-http): what a turn
+// does. A message to the bot with the text of a command (with or without the leading /), or a card's
+// Action.Submit or Action.Execute carrying one, runs through the same router; the conversation and
+// the user are remembered for proactive posts later.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  CloudAdapter,
-  ConfigurationBotFrameworkAuthentication,
-  TurnContext,
-  type Activity,
-  type ConfigurationBotFrameworkAuthenticationOptions,
-} from 'botbuilder';
+import type { CloudAdapter, TurnContext } from '@microsoft/agents-hosting';
+import type { Activity } from '@microsoft/agents-activity';
 import type { Logger } from 'pino';
 import type { Router, RouterResult } from '../../commands/router.js';
 import { toPlainText, type Reply } from '../../commands/reply.js';
 import type { Metrics } from '../../metrics.js';
 import type { ChatPort } from '../../ports/chat.js';
 import type { TeamsDirectory } from '../db/teams-directory.js';
+import { BOT_FRAMEWORK_SCOPE, createBotAdapter, toStoredReference, type TokenSource } from './bot-adapter.js';
+import { createBotTokenVerifier, type BotIdentity } from './bot-token.js';
 import { renderTeams, SUBMIT_KEY } from './render.js';
+import { createServiceUrlPolicy } from './service-urls.js';
 import { createTeamsChat } from './teams-chat.js';
-import { refusedWithoutAppId } from './teams-path.js';
+import { createTeamsHandler } from './teams-http.js';
 
 export { TEAMS_PATH } from './teams-path.js';
-const MAX_BODY = 512 * 1024;
-
-/** Outbound credentials (botframework-connector's ServiceClientCredentialsFactory, as botbuilder takes it). */
-type CredentialsFactory = ConstructorParameters<typeof ConfigurationBotFrameworkAuthentication>[1];
 
 export interface TeamsAppOptions {
+  /** MICROSOFT_APP_ID: every activity's token is verified. Without one: the loopback emulator path. */
   appId?: string;
   appPassword?: string;
   appTenantId?: string;
   appType?: string;
-  /** Tests: every Bot Framework URL (OpenID metadata, token issuers, login) pointed at loopback. */
-  authConfig?: Partial<ConfigurationBotFrameworkAuthenticationOptions>;
-  /** Tests: outbound credentials that need no login. */
-  credentialsFactory?: CredentialsFactory;
+  /** Tests: the Bot Framework's OpenID metadata and issuer on loopback. */
+  identity?: BotIdentity;
+  /** Tests: outbound tokens without a login. */
+  tokenSource?: TokenSource;
+  /** Service URL origins allowed besides Microsoft's Bot Connector hosts (tests: the fake Bot Connector). */
+  serviceUrls?: string[];
   router: Router;
   directory: TeamsDirectory;
   logger: Logger;
@@ -44,7 +41,7 @@ export interface TeamsAppOptions {
 }
 
 export interface TeamsHttp {
-  handle(req: IncomingMessage, res: ServerResponse): void;
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
   chat: ChatPort;
   adapter: CloudAdapter;
 }
@@ -83,20 +80,22 @@ export function commandText(activity: Partial<Activity>, families: readonly stri
   return text.startsWith('/') ? text : `/${text}`;
 }
 
+type TeamsChannelData = { channel?: { id?: string }; team?: { id?: string }; tenant?: { id?: string } } | undefined;
+
 export function createTeamsApp(options: TeamsAppOptions): TeamsHttp {
   const { router, directory, logger, metrics } = options;
   const appId = options.appId ?? '';
-  const auth = new ConfigurationBotFrameworkAuthentication(
-    {
-      MicrosoftAppId: appId,
-      MicrosoftAppPassword: options.appPassword ?? '',
-      ...(options.appTenantId && { MicrosoftAppTenantId: options.appTenantId }),
-      ...(options.appType && { MicrosoftAppType: options.appType }),
-      ...options.authConfig,
-    } as ConfigurationBotFrameworkAuthenticationOptions,
-    options.credentialsFactory,
-  );
-  const adapter = new CloudAdapter(auth);
+  const policy = createServiceUrlPolicy({ emulator: !appId, ...(options.serviceUrls && { extra: options.serviceUrls }) });
+  const adapter = createBotAdapter({
+    appId,
+    policy,
+    ...(options.appPassword && { appPassword: options.appPassword }),
+    ...(options.appTenantId && { tenantId: options.appTenantId }),
+    ...(options.appType && { appType: options.appType }),
+    ...(options.tokenSource && { tokenSource: options.tokenSource }),
+  });
+  // The SDK's default answers the user with "The agent encountered an error or bug" and logs through
+  // its own channel: firelane logs the error and says nothing in the conversation.
   adapter.onTurnError = async (_context, error) => {
     logger.error({ err: error }, 'Teams turn failed');
   };
@@ -104,44 +103,46 @@ export function createTeamsApp(options: TeamsAppOptions): TeamsHttp {
     adapter,
     appId,
     directory,
+    policy,
     logger,
     ...(metrics && { onUpstreamError: (status: string) => metrics.upstreamErrors.inc({ service: 'teams', status }) }),
-    ...(options.announceChannel && { announceChannel: options.announceChannel }), ...(options.escalationChannel && { escalationChannel: options.escalationChannel }),
+    ...(options.announceChannel && { announceChannel: options.announceChannel }),
+    ...(options.escalationChannel && { escalationChannel: options.escalationChannel }),
   });
   const nameOf = (id: string) => directory.user(id)?.name ?? undefined;
   const usage = `Mention me with a command: ${router.names.map((n) => `/${n}`).join(', ')} (e.g. "@firelane incident sev1 Payment gateway down").`;
 
   function remember(activity: Activity): void {
-    const reference = TurnContext.getConversationReference(activity);
+    const reference = toStoredReference(activity.getConversationReference());
     const conversationType = activity.conversation?.conversationType;
-    const channelData = activity.channelData as { channel?: { id?: string }; team?: { id?: string }; tenant?: { id?: string } } | undefined;
+    const channelData = activity.channelData as TeamsChannelData;
     const kind = conversationType === 'personal' ? 'personal' : conversationType === 'groupChat' ? 'groupChat' : 'channel';
     directory.rememberConversation({
-      id: activity.conversation.id,
+      id: activity.conversation!.id,
       kind,
-      channelId: kind === 'channel' ? (channelData?.channel?.id ?? activity.conversation.id.split(';')[0]!) : null,
+      channelId: kind === 'channel' ? (channelData?.channel?.id ?? activity.conversation!.id.split(';')[0]!) : null,
       teamId: channelData?.team?.id ?? null,
-      reference: { ...reference, activityId: undefined },
+      reference,
     });
-    if (kind === 'channel' && channelData?.channel?.id && channelData.channel.id !== activity.conversation.id) {
+    if (kind === 'channel' && channelData?.channel?.id && channelData.channel.id !== activity.conversation!.id) {
       // The channel itself too: new threads (war rooms) are created in it.
-      directory.rememberConversation({ id: channelData.channel.id, kind, channelId: channelData.channel.id, teamId: channelData.team?.id ?? null, reference: { ...reference, activityId: undefined, conversation: { ...reference.conversation!, id: channelData.channel.id } } });
+      directory.rememberConversation({ id: channelData.channel.id, kind, channelId: channelData.channel.id, teamId: channelData.team?.id ?? null, reference: { ...reference, conversation: { ...reference.conversation!, id: channelData.channel.id } } });
     }
     const from = activity.from;
     if (from?.aadObjectId) {
-      directory.rememberUser({ aadObjectId: from.aadObjectId, teamsId: from.id, name: from.name ?? null, tenantId: channelData?.tenant?.id ?? activity.conversation.tenantId ?? null });
-      if (kind === 'personal') directory.setPersonalConversation(from.aadObjectId, activity.conversation.id);
+      directory.rememberUser({ aadObjectId: from.aadObjectId, teamsId: from.id ?? from.aadObjectId, name: from.name ?? null, tenantId: channelData?.tenant?.id ?? activity.conversation?.tenantId ?? null });
+      if (kind === 'personal') directory.setPersonalConversation(from.aadObjectId, activity.conversation!.id);
     }
   }
 
   /** A private answer: in a personal chat it is the reply; in a channel it goes to the user's personal chat with firelane. */
   async function answer(context: TurnContext, reply: Reply): Promise<void> {
     const activity = context.activity;
-    if (reply.visibility === 'channel' || activity.conversation.conversationType === 'personal') {
-      await context.sendActivity(renderTeams(reply, nameOf));
+    if (reply.visibility === 'channel' || activity.conversation?.conversationType === 'personal') {
+      await context.sendActivity(renderTeams(reply, nameOf) as Activity);
       return;
     }
-    const userId = activity.from.aadObjectId;
+    const userId = activity.from?.aadObjectId;
     const user = userId ? directory.user(userId) : undefined;
     try {
       // The personal chat, once known, is reused: opening it again would be a Bot Connector call per answer.
@@ -149,24 +150,24 @@ export function createTeamsApp(options: TeamsAppOptions): TeamsHttp {
         await chat.post(user.personalConversationId, reply);
         return;
       }
-      const tenantId = activity.conversation.tenantId ?? (activity.channelData as { tenant?: { id?: string } } | undefined)?.tenant?.id;
-      await adapter.createConversationAsync(
-        appId,
-        'msteams',
-        activity.serviceUrl,
-        'https://api.botframework.com',
-        { isGroup: false, bot: activity.recipient, members: [{ id: activity.from.id, name: activity.from.name ?? '' }], ...(tenantId && { tenantId, channelData: { tenant: { id: tenantId } } }) } as never,
-        async (personal) => {
-          const id = personal.activity.conversation.id;
-          directory.rememberConversation({ id, kind: 'personal', channelId: null, teamId: null, reference: { ...TurnContext.getConversationReference(personal.activity), activityId: undefined } });
-          if (user) directory.setPersonalConversation(user.aadObjectId, id);
-          await personal.sendActivity(renderTeams(reply, nameOf));
-        },
-      );
+      const tenantId = activity.conversation?.tenantId ?? (activity.channelData as TeamsChannelData)?.tenant?.id;
+      const bot = activity.recipient;
+      const parameters = {
+        isGroup: false,
+        ...(bot && { agent: bot, bot }),
+        members: [{ id: activity.from!.id, name: activity.from!.name ?? '' }],
+        ...(tenantId && { tenantId, channelData: { tenant: { id: tenantId } } }),
+      } as never;
+      await adapter.createConversationAsync(appId, 'msteams', activity.serviceUrl!, BOT_FRAMEWORK_SCOPE, parameters, async (personal) => {
+        const id = personal.activity.conversation!.id;
+        directory.rememberConversation({ id, kind: 'personal', channelId: null, teamId: null, reference: toStoredReference(personal.activity.getConversationReference()) });
+        if (user) directory.setPersonalConversation(user.aadObjectId, id);
+        await personal.sendActivity(renderTeams(reply, nameOf) as Activity);
+      });
     } catch (error) {
       // No personal chat (the app is not installed for the user): answer in the thread instead.
       logger.warn({ err: error }, 'could not answer privately in Teams; answering in the conversation');
-      await context.sendActivity(renderTeams(reply, nameOf));
+      await context.sendActivity(renderTeams(reply, nameOf) as Activity);
     }
   }
 
@@ -176,37 +177,39 @@ export function createTeamsApp(options: TeamsAppOptions): TeamsHttp {
   }
 
   function run(activity: Activity, text: string): Promise<RouterResult> {
+    const from = activity.from!;
     return router.handle({
       text,
-      actor: { id: activity.from.aadObjectId ?? activity.from.id, ...(activity.from.name && { name: activity.from.name }) },
+      actor: { id: from.aadObjectId ?? from.id ?? '', ...(from.name && { name: from.name }) },
       platform: 'teams',
-      roomId: activity.conversation.id,
+      roomId: activity.conversation!.id,
       // A redelivered activity has the same id: the same request, answered the same.
-      ...(activity.id && { idempotencyKey: `teams:${activity.conversation.id}:${activity.id}` }),
+      ...(activity.id && { idempotencyKey: `teams:${activity.conversation!.id}:${activity.id}` }),
     });
   }
 
   async function onTurn(context: TurnContext): Promise<void> {
     const activity = context.activity;
     const started = performance.now();
-    if (activity.conversation?.id) remember(activity);
+    // A reference needs a conversation, a recipient and a channel; an activity without them is not remembered.
+    if (activity.conversation?.id && activity.recipient && activity.channelId) remember(activity);
     if (activity.type === 'invoke' && activity.name === 'adaptiveCard/action') {
       // Action.Execute (Universal Actions): the answer is the invoke response, shown to the clicker only.
       const data = (activity.value as { action?: { data?: Record<string, unknown> } } | undefined)?.action?.data;
       const command = data?.[SUBMIT_KEY];
       let text = usage;
-      if (typeof command === 'string') {
+      if (typeof command === 'string' && activity.from) {
         const result = await run(activity, command);
         observe(result, started);
         text = toPlainText(result.reply.text || result.reply.card?.title || '', (id) => nameOf(id) ?? id);
       }
-      await context.sendActivity({ type: 'invokeResponse', value: { status: 200, body: { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: text } } });
+      await context.sendActivity({ type: 'invokeResponse', value: { status: 200, body: { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: text } } } as Activity);
       return;
     }
-    if (activity.type !== 'message') return;
+    if (activity.type !== 'message' || !activity.from) return;
     const text = commandText(activity, router.names);
     if (!text) {
-      await context.sendActivity(renderTeams({ visibility: 'private', text: usage }, nameOf));
+      await context.sendActivity(renderTeams({ visibility: 'private', text: usage }, nameOf) as Activity);
       return;
     }
     const result = await run(activity, text);
@@ -214,59 +217,7 @@ export function createTeamsApp(options: TeamsAppOptions): TeamsHttp {
     await answer(context, result.reply);
   }
 
-  return {
-    adapter,
-    chat,
-    handle(req, res) {
-      if (!appId && refusedWithoutAppId(req, res, logger)) return;
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_BODY) {
-          res.writeHead(413).end();
-          req.destroy();
-          return;
-        }
-        chunks.push(chunk);
-      });
-      req.on('end', () => {
-        if (res.writableEnded) return;
-        let body: Record<string, unknown>;
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-        } catch {
-          res.writeHead(400, { 'content-type': 'text/plain' }).end('the body is not JSON');
-          return;
-        }
-        const request = { body, headers: req.headers as Record<string, string | string[] | undefined>, method: req.method ?? 'POST' };
-        const response = {
-          socket: req.socket,
-          statusCode: 200,
-          headers: {} as Record<string, string>,
-          status(code: number) {
-            this.statusCode = code;
-            return this;
-          },
-          header(name: string, value: unknown) {
-            this.headers[name] = String(value);
-            return this;
-          },
-          send(payload?: unknown) {
-            if (res.writableEnded) return;
-            const text = payload === undefined ? '' : typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload);
-            if (payload !== undefined && typeof payload === 'object' && !Buffer.isBuffer(payload)) this.headers['content-type'] ??= 'application/json';
-            res.writeHead(this.statusCode, this.headers).end(text);
-          },
-          end() {
-            if (!res.writableEnded) res.writeHead(this.statusCode, this.headers).end();
-          },
-        };
-        adapter.process(request, response, onTurn).catch((error: unknown) => {
-          logger.error({ err: error }, 'Teams request failed');
-          if (!res.writableEnded) res.writeHead(500).end();
-        });
-      });
-    },
-  };
+  const verify = appId ? createBotTokenVerifier({ appId, ...(options.identity && { identity: options.identity }) }) : undefined;
+  const handle = createTeamsHandler({ adapter, policy, logger, onTurn, ...(verify && { verify }), ...(options.appTenantId && { tenantId: options.appTenantId }) });
+  return { adapter, chat, handle };
 }

@@ -8,18 +8,25 @@
 //   pin, topic     Teams bots can do neither: pin is a no-op, the topic is posted once per change
 //   readMessage    bots cannot read channel messages without Graph: undefined
 //   uploadFile     the text is posted as a message (a code block), cut to what Teams accepts
-import { TeamsInfo, type CloudAdapter, type ConversationReference, type TurnContext } from 'botbuilder';
+//
+// Every call goes to the service URL stored with the conversation, and only when the service URL
+// policy allows it: a reference written in emulator mode never receives firelane's credentials.
+import type { CloudAdapter, ConnectorClient, TurnContext } from '@microsoft/agents-hosting';
+import type { Activity, ConversationReference } from '@microsoft/agents-activity';
 import type { Logger } from 'pino';
 import { channelReply, mention, type Reply } from '../../commands/reply.js';
 import { DeliveryRefused, type ChatPort } from '../../ports/chat.js';
 import type { TeamsDirectory } from '../db/teams-directory.js';
+import { BOT_FRAMEWORK_SCOPE, toSdkReference, toStoredReference } from './bot-adapter.js';
 import { renderTeams } from './render.js';
+import type { ServiceUrlPolicy } from './service-urls.js';
 
 export interface TeamsChatOptions {
   adapter: CloudAdapter;
-  /** MICROSOFT_APP_ID ('' in local emulator mode). */
+  /** MICROSOFT_APP_ID ('' in emulator mode: nothing is signed). */
   appId: string;
   directory: TeamsDirectory;
+  policy: ServiceUrlPolicy;
   logger: Logger;
   announceChannel?: string;
   escalationChannel?: string;
@@ -33,39 +40,34 @@ const MAX_MESSAGE = 24_000;
 /** `19:abc@thread.tacv2;messageid=123` -> `19:abc@thread.tacv2` */
 const channelOf = (conversationId: string) => conversationId.split(';')[0]!;
 
+/** The HTTP status of a failed Bot Connector call (the SDK's HttpError has `status`). */
+export const statusOf = (error: unknown): number | undefined => {
+  const e = error as { status?: unknown; statusCode?: unknown } | undefined;
+  return typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
+};
+
 export function createTeamsChat(options: TeamsChatOptions): ChatPort {
-  const { adapter, appId, directory, logger } = options;
+  const { adapter, appId, directory, logger, policy } = options;
   const nameOf = (id: string) => directory.user(id)?.name ?? undefined;
-  const statusOf = (error: unknown) => (error as { statusCode?: number })?.statusCode;
+  // Without an app id the SDK signs nothing only for an identity without an audience.
+  const identity = appId || {};
 
   /** The reference to post into `roomId`: stored, or built from a known channel's service URL. */
-  function referenceFor(roomId: string): Partial<ConversationReference> {
+  function referenceFor(roomId: string): ConversationReference {
     const known = directory.conversation(roomId);
-    if (known) return known.reference as Partial<ConversationReference>;
+    if (known) return toSdkReference(known.reference);
     // A thread of a channel firelane has seen, or a conversation configured by id: same service URL.
     const sibling = directory.conversation(channelOf(roomId)) ?? directory.latest();
     if (!sibling?.reference.serviceUrl) {
       throw new DeliveryRefused(roomId, 'firelane has not seen this Teams conversation yet (add the app to the team and mention @firelane there once)');
     }
     const tenantId = sibling.reference.conversation?.tenantId;
-    return { ...(sibling.reference as Partial<ConversationReference>), activityId: undefined, conversation: { id: roomId, isGroup: true, conversationType: 'channel', name: '', ...(tenantId && { tenantId }) } };
+    return { ...toSdkReference(sibling.reference), conversation: { id: roomId, isGroup: true, conversationType: 'channel', ...(tenantId && { tenantId }) } };
   }
 
-  async function inConversation<T>(roomId: string, logic: (context: TurnContext) => Promise<T>): Promise<T> {
-    const reference = referenceFor(roomId);
-    let result: T | undefined;
-    try {
-      await counted(() =>
-        adapter.continueConversationAsync(appId, reference, async (context) => {
-          result = await logic(context);
-        }),
-      );
-    } catch (error) {
-      const status = statusOf(error);
-      if (status === 403 || status === 404) throw new DeliveryRefused(roomId, `Teams answered ${status}: the bot is not in this conversation any more`);
-      throw error;
-    }
-    return result as T;
+  function allowed(roomId: string, serviceUrl: string | undefined): string {
+    if (!serviceUrl || !policy.isAllowed(serviceUrl)) throw new DeliveryRefused(roomId, `the stored Teams service URL ${serviceUrl ?? '(none)'} is not a Bot Framework address`);
+    return serviceUrl;
   }
 
   /** Every failed Bot Connector call is counted once: its HTTP status, or `network`. */
@@ -79,8 +81,33 @@ export function createTeamsChat(options: TeamsChatOptions): ChatPort {
     }
   }
 
+  async function inConversation<T>(roomId: string, logic: (context: TurnContext) => Promise<T>): Promise<T> {
+    const reference = referenceFor(roomId);
+    allowed(roomId, reference.serviceUrl);
+    let result: T | undefined;
+    let failure: unknown;
+    try {
+      await counted(async () => {
+        await adapter.continueConversation(identity, reference, async (context) => {
+          // The adapter hands errors inside a turn to onTurnError and carries on: keep them to throw here.
+          try {
+            result = await logic(context);
+          } catch (error) {
+            failure = error;
+          }
+        });
+        if (failure) throw failure;
+      });
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 403 || status === 404) throw new DeliveryRefused(roomId, `Teams answered ${status}: the bot is not in this conversation any more`);
+      throw error;
+    }
+    return result as T;
+  }
+
   async function send(roomId: string, message: Reply): Promise<string> {
-    return inConversation(roomId, async (context) => (await context.sendActivity(renderTeams(message, nameOf)))?.id ?? '');
+    return inConversation(roomId, async (context) => (await context.sendActivity(renderTeams(message, nameOf) as Activity))?.id ?? '');
   }
 
   return {
@@ -99,44 +126,46 @@ export function createTeamsChat(options: TeamsChatOptions): ChatPort {
       if (!where?.channelId || !where.reference.serviceUrl) {
         throw new DeliveryRefused(createOptions?.origin ?? '', 'in Teams a war room is a thread in a team channel: declare the incident in a channel where firelane is added, or set incidents.teams.announceChannel');
       }
+      const serviceUrl = allowed(where.channelId, where.reference.serviceUrl);
       const tenantId = where.reference.conversation?.tenantId;
-      const serviceUrl = where.reference.serviceUrl;
+      const bot = where.reference.bot;
       let created: string | undefined;
-      await counted(() => adapter.createConversationAsync(
-        appId,
-        'msteams',
-        serviceUrl,
-        'https://api.botframework.com',
-        {
-          isGroup: true,
-          bot: where.reference.bot as never,
-          channelData: { channel: { id: where.channelId }, ...(tenantId && { tenant: { id: tenantId } }) },
-          activity: { type: 'message', text: `🔥 **${name}**` } as never,
-          ...(tenantId && { tenantId }),
-        } as never,
-        async (context) => {
-          created = context.activity.conversation.id;
-          directory.rememberConversation({ id: created, kind: 'channel', channelId: where.channelId, teamId: where.teamId, reference: { ...where.reference, activityId: undefined, conversation: { ...context.activity.conversation } } });
-        },
-      ));
+      const parameters = {
+        isGroup: true,
+        // `agent` is the SDK's name; the Bot Connector reads `bot`, and the SDK sends the object as it is.
+        ...(bot && { agent: bot, bot }),
+        channelData: { channel: { id: where.channelId }, ...(tenantId && { tenant: { id: tenantId } }) },
+        activity: { type: 'message', text: `🔥 **${name}**` } as Activity,
+        ...(tenantId && { tenantId }),
+      };
+      await counted(() =>
+        adapter.createConversationAsync(appId, 'msteams', serviceUrl, BOT_FRAMEWORK_SCOPE, parameters, async (context) => {
+          const conversation = context.activity.conversation;
+          created = conversation?.id;
+          if (!created) return;
+          const reference = toStoredReference({ ...toSdkReference(where.reference), conversation: { ...conversation, id: created, conversationType: 'channel' } });
+          directory.rememberConversation({ id: created, kind: 'channel', channelId: where.channelId, teamId: where.teamId, reference });
+        }),
+      );
       if (!created) throw new Error('Teams created no conversation');
       logger.info({ room: created, name }, 'Teams war room thread created');
       return { id: created, name };
     },
 
     async invite(roomId, userIds) {
-      // A thread cannot take members: look each responder up in the team (which also gives the name
-      // a real mention needs), then mention those found in the thread.
+      // A thread cannot take members: look each responder up in its channel's roster (which also gives
+      // the name a real mention needs), then mention those found in the thread.
       const failed: Array<{ userId: string; reason: string }> = [];
       const found: string[] = [];
       await inConversation(roomId, async (context) => {
+        const connector = context.turnState.get<ConnectorClient>(adapter.ConnectorClientKey);
         for (const userId of userIds) {
           try {
-            const member = await TeamsInfo.getMember(context, userId);
-            directory.rememberUser({ aadObjectId: member.aadObjectId ?? userId, teamsId: member.id, name: member.name ?? null, tenantId: member.tenantId ?? null });
+            const member = (await connector.getConversationMember(encodeURIComponent(userId), encodeURIComponent(channelOf(roomId)))) as { id?: string; name?: string; aadObjectId?: string; tenantId?: string };
+            directory.rememberUser({ aadObjectId: member.aadObjectId ?? userId, teamsId: member.id ?? userId, name: member.name ?? null, tenantId: member.tenantId ?? null });
             found.push(userId);
           } catch (error) {
-            const status = (error as { statusCode?: number })?.statusCode;
+            const status = statusOf(error);
             if (status !== 404 && status !== 400) throw error;
             failed.push({ userId, reason: 'not a member of this team' });
           }
@@ -150,7 +179,7 @@ export function createTeamsChat(options: TeamsChatOptions): ChatPort {
 
     async update(roomId, messageId, message) {
       await inConversation(roomId, async (context) => {
-        await context.updateActivity({ ...renderTeams(message, nameOf), id: messageId, conversation: context.activity.conversation } as never);
+        await context.updateActivity({ ...renderTeams(message, nameOf), id: messageId } as Activity);
       });
     },
 
@@ -164,7 +193,8 @@ export function createTeamsChat(options: TeamsChatOptions): ChatPort {
 
     async uploadFile(roomId, file) {
       const body = file.content.length > MAX_MESSAGE ? `${file.content.slice(0, MAX_MESSAGE)}\n… (cut: the whole file is printed by \`firelane run\`)` : file.content;
-      return inConversation(roomId, async (context) => (await context.sendActivity({ type: 'message', textFormat: 'markdown', text: `📝 **${file.title}** (${file.filename})\n\n\`\`\`\n${body.replace(/```/g, "'''")}\n\`\`\`` }))?.id ?? '');
+      const text = `📝 **${file.title}** (${file.filename})\n\n\`\`\`\n${body.replace(/```/g, "'''")}\n\`\`\``;
+      return inConversation(roomId, async (context) => (await context.sendActivity({ type: 'message', textFormat: 'markdown', text } as Activity))?.id ?? '');
     },
   };
 }
