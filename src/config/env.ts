@@ -5,7 +5,7 @@ import { ConfigError, LOG_LEVELS, TEAMS_APP_TYPES, type EnvConfig, type LogLevel
 import { parseHttpUrl, show, showUrl } from './values.js';
 
 /** Variables whose values are secrets: never echoed in messages or logs. */
-export const SECRET_ENV_VARS = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'MICROSOFT_APP_PASSWORD', 'GITHUB_TOKEN'] as const;
+export const SECRET_ENV_VARS = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'MICROSOFT_APP_PASSWORD', 'GITHUB_TOKEN', 'FIRELANE_OIDC_CLIENT_SECRET'] as const;
 
 /** The values of the secret variables that are set, for the logger to mask. */
 export function secretValues(env: NodeJS.ProcessEnv): string[] {
@@ -33,6 +33,45 @@ function parseSwitch(name: string, raw: string | undefined): boolean | undefined
   if (lower === '1' || lower === 'true') return true;
   if (lower === '0' || lower === 'false') return false;
   throw new ConfigError(`${name}: ${show(raw)} is not a switch (1 or true, 0 or false)`);
+}
+
+const LOOPBACK_HOSTNAMES = ['127.0.0.1', 'localhost', '[::1]'];
+
+/** FIRELANE_PUBLIC_URL: an http(s) address without user info, query or fragment; kept without a trailing slash. */
+function parsePublicUrl(raw: string | undefined, host: string, port: number): string {
+  if (raw === undefined) return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = parseHttpUrl(raw);
+  if (!url || url.search || url.hash || raw.endsWith('?') || raw.endsWith('#')) {
+    throw new ConfigError(`FIRELANE_PUBLIC_URL: ${showUrl(raw)} is not an http(s) URL without a query or fragment (e.g. https://firelane.example.com)`);
+  }
+  if (url.username || url.password) throw new ConfigError(`FIRELANE_PUBLIC_URL: ${showUrl(raw)} has user info (give the address only)`);
+  return url.href.replace(/\/+$/, '');
+}
+
+/** Console sign-in: the issuer (https, or http on loopback) with its client id and secret, all three or none. */
+function parseOidc(env: NodeJS.ProcessEnv): EnvConfig['oidc'] {
+  const issuer = read(env, 'FIRELANE_OIDC_ISSUER');
+  const clientId = read(env, 'FIRELANE_OIDC_CLIENT_ID');
+  const clientSecret = read(env, 'FIRELANE_OIDC_CLIENT_SECRET');
+  if (issuer === undefined) {
+    const stray = [clientId !== undefined && 'FIRELANE_OIDC_CLIENT_ID', clientSecret !== undefined && 'FIRELANE_OIDC_CLIENT_SECRET'].filter((x): x is string => typeof x === 'string');
+    if (stray.length > 0) throw new ConfigError(`FIRELANE_OIDC_ISSUER: not set, but ${stray.join(' and ')} ${stray.length === 1 ? 'is' : 'are'} (sign-in needs the issuer)`);
+    return undefined;
+  }
+  const url = parseHttpUrl(issuer);
+  if (!url || url.search || url.hash || url.username || url.password) {
+    throw new ConfigError(`FIRELANE_OIDC_ISSUER: ${showUrl(issuer)} is not an https URL without a query or fragment (e.g. https://slack.com)`);
+  }
+  if (url.protocol === 'http:' && !LOOPBACK_HOSTNAMES.includes(url.hostname)) {
+    throw new ConfigError(`FIRELANE_OIDC_ISSUER: ${showUrl(issuer)} must be https (plain http only for 127.0.0.1, localhost or [::1])`);
+  }
+  if (clientId === undefined && clientSecret === undefined) {
+    throw new ConfigError('FIRELANE_OIDC_CLIENT_ID: not set, but FIRELANE_OIDC_ISSUER is (sign-in needs the client id and secret)');
+  }
+  if (clientSecret === undefined) throw new ConfigError('FIRELANE_OIDC_CLIENT_SECRET: not set, but FIRELANE_OIDC_CLIENT_ID is (they go together)');
+  if (clientId === undefined) throw new ConfigError('FIRELANE_OIDC_CLIENT_ID: not set, but FIRELANE_OIDC_CLIENT_SECRET is (they go together)');
+  if (/\s/.test(clientSecret)) throw new ConfigError('FIRELANE_OIDC_CLIENT_SECRET: contains whitespace (value not shown)');
+  return { issuer, clientId, clientSecret };
 }
 
 function resolveDatabasePath(raw: string | undefined, cwd: string): string {
@@ -132,21 +171,26 @@ export function parseEnvConfig(env: NodeJS.ProcessEnv, cwd: string): EnvConfig {
     if (githubApiUrlRaw !== undefined) github.apiUrl = githubApiUrlRaw.replace(/\/+$/, '');
   }
 
-  const localMode = slack === undefined && teams === undefined;
-  const consoleEnabled = parseSwitch('FIRELANE_CONSOLE', read(env, 'FIRELANE_CONSOLE')) ?? localMode;
+  // Local mode (the console trusts a typed name) only with no chat and no sign-in credentials at all.
+  const oidc = parseOidc(env);
+  const localMode = slack === undefined && teams === undefined && oidc === undefined;
+  const consoleEnabled = parseSwitch('FIRELANE_CONSOLE', read(env, 'FIRELANE_CONSOLE')) ?? (slack === undefined && teams === undefined);
   const teamsEmulator = parseSwitch('FIRELANE_TEAMS_EMULATOR', read(env, 'FIRELANE_TEAMS_EMULATOR')) ?? false;
 
   const host = read(env, 'HOST') ?? (localMode ? '127.0.0.1' : '0.0.0.0');
   if (/\s/.test(host)) throw new ConfigError(`HOST: ${show(host)} is not a bind address`);
+  const publicUrl = parsePublicUrl(read(env, 'FIRELANE_PUBLIC_URL'), host, port);
 
   const out: EnvConfig = {
     port,
     host,
     databasePath: resolveDatabasePath(read(env, 'DATABASE_PATH'), cwd),
     logLevel,
+    publicUrl,
     consoleEnabled,
     localMode,
   };
+  if (oidc) out.oidc = oidc;
   if (slack) out.slack = slack;
   if (teams) out.teams = teams;
   if (teamsEmulator) out.teamsEmulator = true;
@@ -170,5 +214,6 @@ export function redactEnvConfig(env: EnvConfig): Record<string, unknown> {
     slack: env.slack && { ...env.slack, botToken: hidden, signingSecret: hidden },
     teams: env.teams && { ...env.teams, ...(env.teams.appPassword !== undefined ? { appPassword: hidden } : {}) },
     github: env.github && { ...env.github, token: hidden },
+    oidc: env.oidc && { ...env.oidc, clientSecret: hidden },
   };
 }

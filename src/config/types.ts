@@ -104,9 +104,13 @@ export interface EnvConfig {
   home?: string;
   /** Running in a Kubernetes pod (KUBERNETES_SERVICE_HOST and _PORT set). */
   inCluster?: boolean;
+  /** FIRELANE_PUBLIC_URL (no trailing slash), default http://HOST:PORT: where people reach firelane (the sign-in redirect). */
+  publicUrl: string;
+  /** Console sign-in with OpenID Connect (FIRELANE_OIDC_*): all three, or none. */
+  oidc?: { issuer: string; clientId: string; clientSecret: string };
   /** FIRELANE_CONSOLE=1, or no Slack and no Teams credentials */
   consoleEnabled: boolean;
-  /** no Slack and no Teams credentials (then HOST defaults to 127.0.0.1) */
+  /** no Slack, Teams or sign-in (OIDC) credentials (then HOST defaults to 127.0.0.1, and the console trusts a typed name) */
   localMode: boolean;
 }
 

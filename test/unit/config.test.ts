@@ -10,6 +10,8 @@ import {
   parseEnvConfig,
   parseFileConfig,
   redactEnvConfig,
+  SECRET_ENV_VARS,
+  secretValues,
   type FileConfig,
 } from '../../src/config.js';
 
@@ -300,6 +302,7 @@ describe('environment', () => {
       host: '127.0.0.1',
       databasePath: path.join(cwd, 'data', 'firelane.db'),
       logLevel: 'info',
+      publicUrl: 'http://127.0.0.1:3000',
       consoleEnabled: true,
       localMode: true,
     });
@@ -355,9 +358,35 @@ describe('environment', () => {
       teams: { appId: 'app', appPassword: 'pw', tenantId: 'tenant', appType: 'SingleTenant' },
       github: { token: 'ghp_x', apiUrl: 'https://ghe.example.com/api/v3' },
       kubeconfig: '/a:/b',
+      publicUrl: 'http://[::]:8080',
       consoleEnabled: false,
       localMode: false,
     });
+  });
+
+  it('console sign-in: FIRELANE_OIDC_* and FIRELANE_PUBLIC_URL; an issuer leaves local mode (the console stays on without chat credentials)', () => {
+    const oidc = { FIRELANE_OIDC_ISSUER: 'https://slack.com', FIRELANE_OIDC_CLIENT_ID: '123.456', FIRELANE_OIDC_CLIENT_SECRET: 's3cret' };
+    const env = loadConfig({ ...oidc, FIRELANE_PUBLIC_URL: 'https://firelane.acme.example/' }, tempDir()).env;
+    expect(env).toMatchObject({ oidc: { issuer: 'https://slack.com', clientId: '123.456', clientSecret: 's3cret' }, publicUrl: 'https://firelane.acme.example', localMode: false, consoleEnabled: true, host: '0.0.0.0' });
+    // A path is kept (a proxy that strips it); loopback providers may be plain http.
+    expect(loadConfig({ FIRELANE_PUBLIC_URL: 'https://ops.acme.example/firelane' }, tempDir()).env).toMatchObject({ publicUrl: 'https://ops.acme.example/firelane', localMode: true });
+    for (const issuer of ['http://127.0.0.1:8080/realms/x', 'http://localhost:9000', 'http://[::1]:9000']) {
+      expect(loadConfig({ ...oidc, FIRELANE_OIDC_ISSUER: issuer }, tempDir()).env.oidc?.issuer).toBe(issuer);
+    }
+    // Next to Slack: the console only when forced, then with sign-in.
+    const slack = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'sig' };
+    expect(loadConfig({ ...slack, ...oidc }, tempDir()).env.consoleEnabled).toBe(false);
+    expect(loadConfig({ ...slack, ...oidc, FIRELANE_CONSOLE: '1' }, tempDir()).env).toMatchObject({ consoleEnabled: true, oidc: { clientId: '123.456' } });
+    expect(loadConfig({ PORT: '8080' }, tempDir()).env.publicUrl).toBe('http://127.0.0.1:8080');
+  });
+
+  it('the client secret is a secret: masked in logs and redacted', () => {
+    const env = { FIRELANE_OIDC_ISSUER: 'https://slack.com', FIRELANE_OIDC_CLIENT_ID: 'client', FIRELANE_OIDC_CLIENT_SECRET: 'oidc-secret-value' };
+    expect(SECRET_ENV_VARS).toContain('FIRELANE_OIDC_CLIENT_SECRET');
+    expect(secretValues(env)).toContain('oidc-secret-value');
+    const shown = JSON.stringify(redactEnvConfig(loadConfig(env, tempDir()).env));
+    expect(shown).not.toContain('oidc-secret-value');
+    expect(shown).toContain('"clientId":"client"');
   });
 
   it('Teams with a user-assigned managed identity needs no password', () => {
@@ -394,6 +423,15 @@ describe('environment', () => {
     [{ MICROSOFT_APP_ID: 'a', MICROSOFT_APP_PASSWORD: 'p', MICROSOFT_APP_TYPE: 'SingleTenant' }, 'MICROSOFT_APP_TENANT_ID: not set (required with MICROSOFT_APP_TYPE=SingleTenant)'],
     [{ MICROSOFT_APP_TENANT_ID: 't' }, 'MICROSOFT_APP_ID: not set, but MICROSOFT_APP_TENANT_ID is (Teams needs the app id)'],
     [{ HOST: 'local host' }, 'HOST: "local host" is not a bind address'],
+    [{ FIRELANE_PUBLIC_URL: 'firelane.acme.example' }, 'FIRELANE_PUBLIC_URL: "firelane.acme.example" is not an http(s) URL without a query or fragment (e.g. https://firelane.example.com)'],
+    [{ FIRELANE_PUBLIC_URL: 'https://firelane.acme.example/?x=1' }, 'FIRELANE_PUBLIC_URL: "https://firelane.acme.example/?x=1" is not an http(s) URL without a query or fragment (e.g. https://firelane.example.com)'],
+    [{ FIRELANE_PUBLIC_URL: 'https://u:p@firelane.acme.example' }, 'FIRELANE_PUBLIC_URL: "https://***@firelane.acme.example/" has user info (give the address only)'],
+    [{ FIRELANE_OIDC_ISSUER: 'https://slack.com' }, 'FIRELANE_OIDC_CLIENT_ID: not set, but FIRELANE_OIDC_ISSUER is (sign-in needs the client id and secret)'],
+    [{ FIRELANE_OIDC_ISSUER: 'https://slack.com', FIRELANE_OIDC_CLIENT_ID: 'c' }, 'FIRELANE_OIDC_CLIENT_SECRET: not set, but FIRELANE_OIDC_CLIENT_ID is (they go together)'],
+    [{ FIRELANE_OIDC_ISSUER: 'https://slack.com', FIRELANE_OIDC_CLIENT_SECRET: 's' }, 'FIRELANE_OIDC_CLIENT_ID: not set, but FIRELANE_OIDC_CLIENT_SECRET is (they go together)'],
+    [{ FIRELANE_OIDC_CLIENT_ID: 'c', FIRELANE_OIDC_CLIENT_SECRET: 's' }, 'FIRELANE_OIDC_ISSUER: not set, but FIRELANE_OIDC_CLIENT_ID and FIRELANE_OIDC_CLIENT_SECRET are (sign-in needs the issuer)'],
+    [{ FIRELANE_OIDC_ISSUER: 'http://idp.acme.example', FIRELANE_OIDC_CLIENT_ID: 'c', FIRELANE_OIDC_CLIENT_SECRET: 's' }, 'FIRELANE_OIDC_ISSUER: "http://idp.acme.example" must be https (plain http only for 127.0.0.1, localhost or [::1])'],
+    [{ FIRELANE_OIDC_ISSUER: 'slack.com', FIRELANE_OIDC_CLIENT_ID: 'c', FIRELANE_OIDC_CLIENT_SECRET: 's' }, 'FIRELANE_OIDC_ISSUER: "slack.com" is not an https URL without a query or fragment (e.g. https://slack.com)'],
   ])('%j', (env, expected) => {
     expect(envError(env)).toBe(expected);
   });
@@ -407,6 +445,8 @@ describe('environment', () => {
       [{ MICROSOFT_APP_ID: 'app' }, 'MICROSOFT_APP_PASSWORD: not set, but MICROSOFT_APP_ID is (required unless MICROSOFT_APP_TYPE=UserAssignedMSI)'],
       [{ MICROSOFT_APP_PASSWORD: SECRET }, 'MICROSOFT_APP_ID: not set, but MICROSOFT_APP_PASSWORD is (Teams needs the app id)'],
       [{ GITHUB_TOKEN: `ghp ${SECRET}` }, 'GITHUB_TOKEN: contains whitespace (value not shown)'],
+      [{ FIRELANE_OIDC_CLIENT_SECRET: SECRET }, 'FIRELANE_OIDC_ISSUER: not set, but FIRELANE_OIDC_CLIENT_SECRET is (sign-in needs the issuer)'],
+      [{ FIRELANE_OIDC_ISSUER: 'https://slack.com', FIRELANE_OIDC_CLIENT_ID: 'c', FIRELANE_OIDC_CLIENT_SECRET: `a ${SECRET}` }, 'FIRELANE_OIDC_CLIENT_SECRET: contains whitespace (value not shown)'],
       [
         { SLACK_API_URL: `https://u:${SECRET}@proxy.example.com/api` },
         'SLACK_API_URL: "https://***@proxy.example.com/api" is not an http(s) URL ending in /api/ (e.g. https://slack.com/api/)',
@@ -480,6 +520,7 @@ describe('.env.example', () => {
     'PORT', 'HOST', 'DATABASE_PATH', 'FIRELANE_CONFIG', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_API_URL',
     'MICROSOFT_APP_ID', 'MICROSOFT_APP_PASSWORD', 'MICROSOFT_APP_TENANT_ID', 'MICROSOFT_APP_TYPE', 'GITHUB_TOKEN',
     'GITHUB_API_URL', 'KUBECONFIG', 'LOG_LEVEL', 'FIRELANE_CONSOLE', 'FIRELANE_TEAMS_EMULATOR',
+    'FIRELANE_PUBLIC_URL', 'FIRELANE_OIDC_ISSUER', 'FIRELANE_OIDC_CLIENT_ID', 'FIRELANE_OIDC_CLIENT_SECRET',
   ];
   const lines = readFileSync(ENV_EXAMPLE, 'utf8').split('\n');
 
