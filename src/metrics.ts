@@ -60,7 +60,7 @@ const upstreamCode = oneOf(UPSTREAM_CODES);
 const upstreamStatus: Bound = (value) => (/^(?:http_)?[1-5]\d\d$/.test(value) ? value : upstreamCode(value));
 
 /** The platforms a command can come from. */
-const platform = oneOf(['slack', 'teams', 'console', 'cli']);
+const platform = oneOf(['slack', 'teams', 'console', 'oidc', 'cli']);
 /**
  * Command labels are made by the router from its families' own subcommand names, with `unknown` for
  * anything else typed (RouterResult.command); here they only have to look like one.

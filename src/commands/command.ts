@@ -1,6 +1,12 @@
 // The neutral command: what every adapter (Slack, Teams, console, CLI) turns its input into.
 import { actorRef, type ActorRef, type People } from '../domain/identity.js';
-export type Platform = 'slack' | 'teams' | 'console' | 'cli';
+/**
+ * Where a command came from, and so what proved who sent it (the audit log's `platform`): `slack`
+ * Slack's request signature, `teams` the Bot Framework token, `oidc` a console sign-in (the web
+ * console acting as a signed-in person), `console` the local-mode console's typed trial name, `cli`
+ * shell access (`firelane run`).
+ */
+export type Platform = 'slack' | 'teams' | 'console' | 'oidc' | 'cli';
 
 export interface Actor {
   /** Platform user id (Slack U123, Teams AAD object id, console user name). */
@@ -23,8 +29,8 @@ export interface CommandInput {
   textFormat?: 'plain' | 'slack';
 }
 
-/** The chat platform that owns what a command creates (the CLI shares the local console's rooms). */
-export const chatPlatform = (platform: Platform): Exclude<Platform, 'cli'> => (platform === 'cli' ? 'console' : platform);
+/** The chat platform that owns what a command creates (the CLI and a signed-in console user share the console's rooms). */
+export const chatPlatform = (platform: Platform): Exclude<Platform, 'cli' | 'oidc'> => (platform === 'cli' || platform === 'oidc' ? 'console' : platform);
 
 /** The actor as authenticated: their identity on the platform the command came from, and the person it proves. */
 export function actorOf(input: Pick<CommandInput, 'actor' | 'platform'>, people: People): ActorRef {
