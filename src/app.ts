@@ -124,7 +124,9 @@ function consoleUsers(file: FileConfig): string[] {
  * name) while no console is served, Slack or Teams ids while that platform is off. Named at start-up.
  */
 export function unmatchableEntries(file: FileConfig, env: Config['env']): string[] {
-  const on = { slack: env.slack !== undefined, teams: env.teams !== undefined || env.localMode, console: env.consoleEnabled } as const;
+  // Console names count in local mode (typed) or through sign-in; with sign-in any person can match (by chat id or e-mail).
+  const signIn = env.consoleEnabled && env.oidc !== undefined;
+  const on = { slack: env.slack !== undefined, teams: env.teams !== undefined || env.localMode, console: env.consoleEnabled && (env.localMode || signIn) } as const;
   const lists: Array<[string, readonly string[]]> = [
     ...Object.entries(file.approvals).map(([environment, a]): [string, readonly string[]] => [`approvals.${environment}.approvers`, a.approvers]),
     ...Object.entries(file.incidents.severities).map(([sev, s]): [string, readonly string[]] => [`incidents.severities.${sev}.responders`, s.responders]),
@@ -133,7 +135,7 @@ export function unmatchableEntries(file: FileConfig, env: Config['env']): string
     entries.flatMap((entry) => {
       const parsed = parseEntry(entry, file.people);
       const platforms = 'person' in parsed ? IDENTITY_PLATFORMS.filter((p) => file.people[parsed.person]![p]) : 'identity' in parsed ? [parsed.identity.platform] : [];
-      return platforms.some((p) => on[p]) ? [] : [`${path}: "${entry}" matches nobody here (${platforms.join(' or ') || 'no identity'} is off)`];
+      return platforms.some((p) => on[p]) || ('person' in parsed && signIn) ? [] : [`${path}: "${entry}" matches nobody here (${platforms.join(' or ') || 'no identity'} is off)`];
     }),
   );
 }
@@ -231,7 +233,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
 
   let consoleWeb: ConsoleWeb | undefined;
   if (env.consoleEnabled) {
-    consoleWeb = createConsoleWeb({ router, console: consoleChat, logger: logger.child({ component: 'console' }), users: consoleUsers(config.file), ...(simulated && { simulated }) });
+    consoleWeb = createConsoleWeb({ router, console: consoleChat, logger: logger.child({ component: 'console' }), users: consoleUsers(config.file), ...(simulated && { simulated }), local: env.localMode, publicUrl: new URL(env.publicUrl), ...(env.oidc && { signIn: { ...env.oidc, people: config.file.people } }), now: () => clock.now() });
     notifyConsole = consoleWeb.notify;
     Object.assign(routes, consoleWeb.routes);
   }

@@ -75,9 +75,16 @@ export async function typeCommand(page: Page, command: string): Promise<void> {
   await page.press('#command', 'Enter');
 }
 
+/** The token the console's page sends with every command (issued with its state, readable only by the page's own origin). */
+export async function consoleToken(url: string): Promise<string> {
+  const state = (await (await fetch(`${url}/api/console/state`)).json()) as { token: string };
+  return state.token;
+}
+
 /** Runs a command over the console's HTTP API, as a page would, without one. */
 export async function runCommand(run: ConsoleInBrowser, user: string, room: string, text: string): Promise<void> {
-  const response = await fetch(`${run.url}/api/console/command`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text, user, room }) });
+  const headers = { 'content-type': 'application/json', 'x-firelane-console': await consoleToken(run.url) };
+  const response = await fetch(`${run.url}/api/console/command`, { method: 'POST', headers, body: JSON.stringify({ text, user, room }) });
   if (!response.ok) throw new Error(`${text}: HTTP ${response.status}`);
 }
 

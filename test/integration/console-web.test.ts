@@ -4,10 +4,12 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request } from 'node:http';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFirelane, type Firelane } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { startFakeSlack } from '../fakes/fake-slack.js';
 
 let firelane: Firelane | undefined;
 let dir: string | undefined;
@@ -26,7 +28,11 @@ async function start(env: Record<string, string> = {}) {
   return `http://127.0.0.1:${address.port}`;
 }
 
-const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+/** The token the page gets with its state and sends back with every command. */
+const tokenOf = async (url: string) => ((await (await fetch(`${url}/api/console/state`)).json()) as { token: string }).token;
+/** A POST as the console's own page makes it: JSON, with the page's token. */
+const post = async (url: string, body: unknown) =>
+  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-firelane-console': await tokenOf(new URL(url).origin) }, body: JSON.stringify(body) });
 
 describe('the console over HTTP', () => {
   it('serves the page and its assets with a strict CSP and no external references', async () => {
@@ -155,6 +161,81 @@ describe('the console over HTTP', () => {
     expect(firelane!.clusterProblem).toBeUndefined();
     rmSync(home, { recursive: true, force: true });
     rmSync(yamlDir, { recursive: true, force: true });
+  });
+
+  it('a state-changing request must come from the console’s own page: JSON, its token, its origin; anything else is refused with nothing changed', async () => {
+    const url = await start();
+    const token = await tokenOf(url);
+    const body = JSON.stringify({ text: '/incident sev1 Forged', user: 'bob', room: 'incidents' });
+    const refusals: Array<[string, Record<string, string>, string]> = [
+      ['no token', { 'content-type': 'application/json' }, body],
+      ['a wrong token', { 'content-type': 'application/json', 'x-firelane-console': `${token.slice(0, -4)}AAAA` }, body],
+      ['text/plain', { 'content-type': 'text/plain', 'x-firelane-console': token }, body],
+      ['a form', { 'content-type': 'application/x-www-form-urlencoded', 'x-firelane-console': token }, 'text=%2Fincident+sev1+Forged&user=bob'],
+      ['no content type', { 'x-firelane-console': token }, body],
+      ['another origin', { 'content-type': 'application/json', 'x-firelane-console': token, origin: 'http://127.0.0.1:1' }, body],
+      ['an opaque origin', { 'content-type': 'application/json', 'x-firelane-console': token, origin: 'null' }, body],
+      ['a cross-site fetch', { 'content-type': 'application/json', 'x-firelane-console': token, 'sec-fetch-site': 'cross-site' }, body],
+    ];
+    for (const [what, headers, sent] of refusals) {
+      const response = await fetch(`${url}/api/console/command`, { method: 'POST', headers, body: sent });
+      expect(response.status, what).toBe(403);
+      expect(response.headers.get('content-type'), what).toMatch(/^text\/plain/);
+      expect(await response.text(), what).toMatch(/^Refused: /);
+    }
+    const flip = await fetch(`${url}/api/console/simulated/health`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ namespace: 'demo', deployment: 'payments', healthy: false }) });
+    expect(flip.status).toBe(403);
+    expect(firelane!.simulated!.describe().deployments.find((d) => d.name === 'payments')).toMatchObject({ healthy: true });
+    expect(firelane!.store.incidents.listOpen(5)).toEqual([]);
+    expect((firelane!.db.sqlite.prepare('select count(*) n from audit_log').get() as { n: number }).n).toBe(0);
+
+    // The page's own origin (and no Origin at all, as from a script) with the token is served.
+    const own = await fetch(`${url}/api/console/command`, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8', 'x-firelane-console': token, origin: url, 'sec-fetch-site': 'same-origin' }, body });
+    expect(own.status).toBe(200);
+    expect(firelane!.store.incidents.listOpen(5)).toHaveLength(1);
+  });
+
+  it('answers only requests for its own address (DNS rebinding): a foreign Host is refused everywhere', async () => {
+    const url = await start();
+    const port = new URL(url).port;
+    const token = await tokenOf(url);
+    const raw = (path: string, host: string, method = 'GET', body?: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(url + path, { method, headers: { host, 'content-type': 'application/json', 'x-firelane-console': token } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    for (const host of ['attacker.example', `attacker.example:${port}`, `localhost.attacker.example:${port}`, `127.0.0.1:${Number(port) + 1}`]) {
+      for (const path of ['/', '/console/app.js', '/api/console/state', '/api/console/messages?room=incidents&user=alice']) expect(await raw(path, host), `${host} ${path}`).toBe(403);
+      expect(await raw('/api/console/command', host, 'POST', JSON.stringify({ text: '/incident sev1 Rebound', user: 'bob' })), host).toBe(403);
+    }
+    expect(firelane!.store.incidents.listOpen(5)).toEqual([]);
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, `[::1]:${port}`]) expect(await raw('/api/console/state', host), host).toBe(200);
+    // Only the console is its business: probes and the status page answer whatever the Host.
+    expect(await raw('/healthz', 'attacker.example')).toBe(200);
+  });
+
+  it('with chat credentials and no sign-in set up, the console is read-only and says so; its POSTs refuse', async () => {
+    const slack = await startFakeSlack();
+    try {
+      const url = await start({ FIRELANE_CONSOLE: '1', SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_SIGNING_SECRET: 'secret', SLACK_API_URL: slack.apiUrl });
+      expect((await fetch(url + '/')).status).toBe(200);
+      const state = (await (await fetch(`${url}/api/console/state`)).json()) as any;
+      expect(state.mode).toBe('read-only');
+      expect(state.you).toMatchObject({ canAct: false, why: expect.stringMatching(/read-only.*FIRELANE_OIDC_ISSUER/) });
+      expect(state.users).toEqual([]);
+      const response = await post(`${url}/api/console/command`, { text: '/incident sev1 Typed name', user: 'alice', room: 'incidents' });
+      expect(response.status).toBe(403);
+      expect(await response.text()).toMatch(/read-only/);
+      expect(firelane!.store.incidents.listOpen(5)).toEqual([]);
+    } finally {
+      await firelane?.close(1_000);
+      firelane = undefined;
+      await slack.close();
+    }
   });
 
   it('with the console off there is no page (the status page stays)', async () => {

@@ -1,13 +1,16 @@
-// firelane local console: rooms, messages and cards from the neutral reply model, a command box
-// that runs commands as the chosen user, buttons that run their command, and live updates (SSE).
+// firelane console: rooms, messages and cards from the neutral reply model, a command box that runs
+// commands, buttons that run their command, and live updates (SSE).
 // Everything is built with DOM nodes and textContent: nothing from the server becomes markup.
-// Private answers are kept by the server in the room for the user they answered; the page asks for
-// them as whoever this tab acts as, which it remembers per tab (sessionStorage), so that two tabs
-// can be two people and a reload does not turn one into the other.
+// Who acts: in local mode the name typed into "You are" (a trial name), remembered per tab
+// (sessionStorage), so that two tabs can be two people and a reload does not turn one into the
+// other; otherwise the person signed in (or nobody: the page is then read-only and says why).
+// Private answers are kept by the server in the room for the user they answered.
+// Every POST carries the token the server handed out with the state (X-Firelane-Console): the server
+// refuses a request without it, which is how it knows the request comes from this page.
 'use strict';
 
 const TOKEN = /\uE000(@[^\uE000\uE001|]{1,200}|#[^\uE000\uE001|]{1,200}\|[^\uE000\uE001]{1,80}|t\d{1,15})\uE001/g;
-const state = { room: 'incidents', rooms: [], user: '', asked: 0 };
+const state = { room: 'incidents', rooms: [], user: '', asked: 0, token: '', mode: 'local', you: { canAct: true } };
 const $ = (id) => document.getElementById(id);
 const el = (tag, props = {}, ...children) => {
   const node = document.createElement(tag);
@@ -63,7 +66,7 @@ function card(c) {
   }
   if (c.buttons && c.buttons.length) {
     const row = el('div', { class: 'buttons' });
-    for (const b of c.buttons) row.append(el('button', { type: 'button', class: b.style || '', onclick: () => run(b.command) }, b.label));
+    for (const b of c.buttons) row.append(el('button', { type: 'button', class: b.style || '', disabled: !state.you.canAct, onclick: () => run(b.command) }, b.label));
     node.append(row);
   }
   if (c.footer) node.append(el('footer', {}, rich(c.footer)));
@@ -82,11 +85,30 @@ function message(m) {
   return item;
 }
 
-async function api(path, options) {
-  const response = await fetch(path, { headers: { 'content-type': 'application/json' }, ...options });
-  const data = await response.json();
+async function api(path, options = {}) {
+  const headers = { 'content-type': 'application/json' };
+  if (options.method === 'POST') headers['x-firelane-console'] = state.token;
+  const response = await fetch(path, { ...options, headers });
+  const json = (response.headers.get('content-type') || '').startsWith('application/json');
+  const data = json ? await response.json() : { error: (await response.text()).trim() };
   if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
   return data;
+}
+
+/** Who this page acts as: the "You are" box in local mode, else the sign-in and why one cannot act. */
+function renderYou() {
+  const you = state.you;
+  const local = state.mode === 'local';
+  $('subtitle').textContent = local ? 'local console' : 'console';
+  $('trial').hidden = !local;
+  $('session').hidden = local || (!you.signedIn && !you.signIn);
+  $('signed-in').textContent = you.signedIn ? `Signed in as ${you.name}${you.as ? ` (@${you.as})` : ''}` : '';
+  $('sign-in').hidden = Boolean(you.signedIn) || !you.signIn;
+  $('sign-out').hidden = !you.signedIn;
+  $('notice').hidden = you.canAct;
+  $('notice').textContent = you.canAct ? '' : you.why || 'This console is read-only.';
+  $('command').disabled = !you.canAct;
+  document.querySelector('#command-form button').disabled = !you.canAct;
 }
 
 function renderRooms() {
@@ -138,7 +160,7 @@ function problem(error) {
 async function loadMessages() {
   // Loads overlap (a live update during a command): only the last one asked for may draw.
   const asked = ++state.asked;
-  const user = state.user ? `&user=${encodeURIComponent(state.user)}` : '';
+  const user = state.mode === 'local' && state.user ? `&user=${encodeURIComponent(state.user)}` : '';
   const { messages } = await api(`/api/console/messages?room=${encodeURIComponent(state.room)}${user}`);
   if (asked !== state.asked) return;
   const list = $('messages');
@@ -155,9 +177,13 @@ function remember(user) {
 
 async function loadState() {
   const data = await api('/api/console/state');
+  state.token = data.token;
+  state.mode = data.mode;
+  state.you = data.you;
+  renderYou();
   state.rooms = data.rooms;
   $('users').replaceChildren(...data.users.map((u) => el('option', { value: u })));
-  if (!state.user) {
+  if (!state.user && state.mode === 'local') {
     state.user = sessionStorage.getItem('firelane.user') || localStorage.getItem('firelane.user') || data.users[0] || 'alice';
     $('user').value = state.user;
   }
@@ -173,10 +199,11 @@ async function openRoom(id) {
 }
 
 async function run(text) {
-  remember($('user').value.trim());
+  if (state.mode === 'local') remember($('user').value.trim());
   const key = crypto.randomUUID();
   try {
-    await api('/api/console/command', { method: 'POST', body: JSON.stringify({ text, user: state.user, room: state.room, key }) });
+    const user = state.mode === 'local' ? { user: state.user } : {};
+    await api('/api/console/command', { method: 'POST', body: JSON.stringify({ text, ...user, room: state.room, key }) });
     problem(null);
   } catch (error) {
     problem(error);
@@ -201,6 +228,14 @@ $('command-form').addEventListener('submit', async (event) => {
   if (!text) return;
   input.value = '';
   await run(text);
+});
+$('sign-out').addEventListener('click', async () => {
+  try {
+    await api('/auth/logout', { method: 'POST', body: '{}' });
+    location.reload();
+  } catch (error) {
+    problem(error);
+  }
 });
 $('user').addEventListener('change', () => {
   remember($('user').value.trim());

@@ -1,14 +1,26 @@
-// The local web console: a chat-like page on GET / driving the same router as Slack and Teams, as
-// another adapter over the same database. Rooms and messages are the console ChatPort's (SQLite);
-// commands run as the user picked in the page; live updates arrive by server-sent events. The page
-// is plain HTML, CSS and JavaScript in web/console/ (no build step, no external references).
+// The web console: a chat-like page on GET / driving the same router as Slack and Teams, as another
+// adapter over the same database. Rooms and messages are the console ChatPort's (SQLite); live
+// updates arrive by server-sent events. The page is plain HTML, CSS and JavaScript in web/console/
+// (no build step, no external references).
+//
+// Who acts (see README, "Console security"):
+// - local mode (no Slack, Teams or sign-in credentials): whoever reaches it on loopback, under the
+//   name typed into "You are", a trial name that matches only console: entries (platform `console`);
+// - sign-in (FIRELANE_OIDC_*): the person an OpenID Connect sign-in proved (platform `oidc`, acting as
+//   that person everywhere); anyone else, signed out or matching no person, reads only;
+// - otherwise (chat credentials, no sign-in): read-only for everyone.
+// Every route checks Host, and every POST that it comes from the console's own page (console-guard.ts).
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Actor, Platform } from '../../commands/command.js';
 import type { Router } from '../../commands/router.js';
+import type { People } from '../../domain/identity.js';
 import type { RouteHandler } from '../http/server.js';
 import type { ConsoleChat } from './console-chat.js';
+import { createConsoleAuth, type ConsoleAuth } from './console-auth.js';
+import { createConsoleGuard } from './console-guard.js';
 
 const WEB = new URL('../../../web/console/', import.meta.url);
 const ASSETS: Record<string, { file: string; type: string }> = {
@@ -21,16 +33,24 @@ const SECURITY = {
   'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
+  'cross-origin-resource-policy': 'same-origin',
 };
 
 export interface ConsoleWebOptions {
   router: Router;
   console: ConsoleChat;
   logger: Logger;
-  /** People the user switcher offers (config approvers and responders, plus a few defaults). */
+  /** People the user switcher offers in local mode (config approvers and responders, plus a few defaults). */
   users: string[];
   /** Shown in every page when deploys go to the built-in simulated cluster. */
   simulated?: { describe(): unknown; setHealthy(namespace: string, deployment: string, healthy: boolean): void };
+  /** Local mode: anyone on loopback acts under a typed trial name. Otherwise acting needs sign-in. */
+  local: boolean;
+  /** Where people reach firelane (FIRELANE_PUBLIC_URL or its default): the console answers at its host too. */
+  publicUrl: URL;
+  /** Console sign-in (FIRELANE_OIDC_*); outside local mode without it, the console is read-only. */
+  signIn?: { issuer: string; clientId: string; clientSecret: string; people: People };
+  now?: () => number;
 }
 
 export interface ConsoleWeb {
@@ -64,10 +84,64 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown> |
 const USER = /^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/;
 const PICK_USER = 'Pick who you are: a name of letters, digits, ".", "_" or "-"';
 
+/** Who is looking at the console, and whether they may act. */
+interface Viewer {
+  /** What the page's token is bound to: the local console, a session, or nobody in particular. */
+  scope: string;
+  /** The actor and platform a signed-in person acts as; local mode takes the typed name instead. */
+  actor?: Actor;
+  canAct: boolean;
+  why?: string;
+  /** What the page is told about it (GET /api/console/state `you`). */
+  you: Record<string, unknown>;
+}
+
+const READ_ONLY = 'This console is read-only: firelane has chat credentials, and acting here needs console sign-in, which is not set up (FIRELANE_OIDC_ISSUER).';
+const SIGN_IN = 'Sign in to act in this console; until then you can read it.';
+
 export function createConsoleWeb(options: ConsoleWebOptions): ConsoleWeb {
   const { router, logger } = options;
   const streams = new Set<ServerResponse>();
   const assets = Object.fromEntries(Object.entries(ASSETS).map(([path, a]) => [path, { ...a, body: readFileSync(new URL(a.file, WEB)) }]));
+  const guard = createConsoleGuard({ publicUrl: options.publicUrl });
+  const mode = options.local ? 'local' : options.signIn ? 'sign-in' : 'read-only';
+  const auth: ConsoleAuth | undefined =
+    !options.local && options.signIn ? createConsoleAuth({ ...options.signIn, publicUrl: options.publicUrl, guard, logger, ...(options.now && { now: options.now }) }) : undefined;
+  if (mode === 'read-only') logger.warn(`console: read-only (chat credentials are set and FIRELANE_OIDC_ISSUER is not: nobody can act in it)`);
+  if (mode === 'sign-in') logger.info(`console: acting needs sign-in with ${new URL(options.signIn!.issuer).origin}`);
+
+  const viewerOf = (req: IncomingMessage): Viewer => {
+    if (mode === 'local') return { scope: 'local', canAct: true, you: { trial: true, canAct: true } };
+    if (!auth) return { scope: 'anon', canAct: false, why: READ_ONLY, you: { canAct: false, why: READ_ONLY } };
+    const session = auth.sessionOf(req);
+    if (!session) return { scope: 'anon', canAct: false, why: SIGN_IN, you: { signedIn: false, canAct: false, why: SIGN_IN, signIn: '/auth/login' } };
+    const scope = `session:${session.id}`;
+    const signedIn = { signedIn: true, name: session.name, signOut: '/auth/logout' };
+    if (session.person === undefined || session.actorId === undefined) return { scope, canAct: false, why: session.why!, you: { ...signedIn, canAct: false, why: session.why } };
+    return { scope, canAct: true, actor: { id: session.actorId, name: session.actorId, person: session.person }, you: { ...signedIn, person: session.person, as: session.actorId, canAct: true } };
+  };
+
+  /** A 403 with a plain sentence; nothing was read or changed. */
+  const refuse = (req: IncomingMessage, res: ServerResponse, problem: string) => {
+    logger.warn({ method: req.method, path: (req.url ?? '').split('?')[0], problem }, 'console request refused');
+    req.resume();
+    res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...SECURITY }).end(`Refused: ${problem.replace(/\.$/, '')}.\n`);
+  };
+
+  /** Every console route answers only at the console's own address. */
+  const atOwnHost = (handler: RouteHandler): RouteHandler => (req, res) => {
+    const problem = guard.hostProblem(req);
+    if (problem) return refuse(req, res, problem);
+    return handler(req, res);
+  };
+
+  /** A state-changing route: from the console's own page, by someone who may act. */
+  const acting = (handler: (req: IncomingMessage, res: ServerResponse, viewer: Viewer) => void | Promise<void>): RouteHandler => (req, res) => {
+    const viewer = viewerOf(req);
+    const problem = guard.writeProblem(req, viewer.scope) ?? (viewer.canAct ? undefined : viewer.why);
+    if (problem) return refuse(req, res, problem);
+    return handler(req, res, viewer);
+  };
 
   const send = (event: string, data: unknown) => {
     const frame = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
@@ -85,36 +159,47 @@ export function createConsoleWeb(options: ConsoleWebOptions): ConsoleWeb {
     };
   }
 
-  routes['GET /api/console/state'] = (_req, res) => {
+  // The page's bootstrap: rooms, who is looking, and the token its commands must carry (another
+  // origin cannot read this response: no CORS, and the Host check stops DNS rebinding).
+  routes['GET /api/console/state'] = (req, res) => {
+    const viewer = viewerOf(req);
     json(res, 200, {
-      users: options.users,
+      mode,
+      you: viewer.you,
+      token: guard.issueToken(viewer.scope),
+      users: mode === 'local' ? options.users : [],
       commands: router.names,
       rooms: options.console.rooms().map((r) => ({ id: r.id, name: r.name, topic: r.topic ?? null })),
       simulated: options.simulated ? options.simulated.describe() : null,
     });
   };
 
-  // With ?user=, that user's private answers come along, in place: the page asks as whoever it acts as
-  // (the console has no sign-in; it trusts the name, as it does for running commands).
+  // Private answers come along for whoever is looking: in local mode the trial name the page asks as
+  // (?user=, trusted there as it is for running commands), else the signed-in person only.
   routes['GET /api/console/messages'] = (req, res) => {
     const query = new URL(req.url ?? '/', 'http://console').searchParams;
     const room = query.get('room') ?? '';
-    const user = query.get('user') ?? undefined;
+    const viewer = viewerOf(req);
+    const user = mode === 'local' ? (query.get('user') ?? undefined) : viewer.actor?.id;
     const known = options.console.rooms().some((r) => r.id === room);
     if (!known) return json(res, 404, { error: `no room ${room}` });
     if (user !== undefined && !USER.test(user)) return json(res, 400, { error: PICK_USER });
     json(res, 200, { room, messages: options.console.messages(room, user) });
   };
 
-  routes['POST /api/console/command'] = async (req, res) => {
+  routes['POST /api/console/command'] = acting(async (req, res, viewer) => {
     const body = await readJson(req);
     const text = typeof body?.text === 'string' ? body.text.trim() : '';
-    const user = typeof body?.user === 'string' ? body.user.trim() : '';
+    const typed = typeof body?.user === 'string' ? body.user.trim() : '';
     const room = typeof body?.room === 'string' && body.room ? body.room : undefined;
     const key = typeof body?.key === 'string' && /^[A-Za-z0-9-]{8,64}$/.test(body.key) ? body.key : randomUUID();
     if (!text) return json(res, 400, { error: 'Type a command, e.g. /incident sev1 Payment gateway down' });
-    if (!USER.test(user)) return json(res, 400, { error: PICK_USER });
-    const result = await router.handle({ text, actor: { id: user, name: user }, platform: 'console', ...(room && { roomId: room }), idempotencyKey: `console:${key}` });
+    // Local mode: the typed name, a trial identity (platform console). Signed in: the person (platform oidc).
+    const actor: Actor = viewer.actor ?? { id: typed, name: typed };
+    const platform: Platform = viewer.actor ? 'oidc' : 'console';
+    if (!USER.test(actor.id)) return json(res, 400, { error: PICK_USER });
+    const user = actor.id;
+    const result = await router.handle({ text, actor, platform, ...(room && { roomId: room }), idempotencyKey: `console:${key}` });
     // What Slack would show everyone in the channel is posted in the room, with the line typed;
     // anything else (a private answer, a refusal) is kept in the room for this user only.
     if (room && result.reply.visibility === 'channel' && result.outcome === 'ok') {
@@ -124,7 +209,7 @@ export function createConsoleWeb(options: ConsoleWebOptions): ConsoleWeb {
       options.console.tell(room, user, result.reply);
     }
     json(res, 200, { outcome: result.outcome, reply: result.reply });
-  };
+  });
 
   routes['GET /api/console/events'] = (req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', ...SECURITY });
@@ -135,7 +220,7 @@ export function createConsoleWeb(options: ConsoleWebOptions): ConsoleWeb {
 
   if (options.simulated) {
     const sim = options.simulated;
-    routes['POST /api/console/simulated/health'] = async (req, res) => {
+    routes['POST /api/console/simulated/health'] = acting(async (req, res) => {
       const body = await readJson(req);
       if (typeof body?.namespace !== 'string' || typeof body.deployment !== 'string' || typeof body.healthy !== 'boolean') {
         return json(res, 400, { error: 'send { namespace, deployment, healthy }' });
@@ -144,8 +229,10 @@ export function createConsoleWeb(options: ConsoleWebOptions): ConsoleWeb {
       logger.info({ deployment: `${body.namespace}/${body.deployment}`, healthy: body.healthy }, 'simulated cluster health flipped from the console');
       send('cluster', sim.describe());
       json(res, 200, sim.describe());
-    };
+    });
   }
+  if (auth) Object.assign(routes, auth.routes);
+  for (const [key, handler] of Object.entries(routes)) routes[key] = atOwnHost(handler);
 
   return {
     routes,
