@@ -139,6 +139,8 @@ describe('/deploy with GitHub', () => {
     await h.interaction(buttonClick({ user: 'U0LEAD1', channel: CHANNEL, messageTs: card(2).ts, actionId: rollback.action_id, value: rollback.value, responseUrl: h.slack.responseUrl() }));
     await vi.waitFor(() => expect(h.firelane.store.deploys.get(2)!.status).toBe('succeeded'), { timeout: 5_000 });
     expect(h.firelane.store.deploys.get(1)!.status).toBe('superseded');
+    // The rollback's Deployment is made by a job of its own, which may still be running when it succeeds.
+    await vi.waitFor(() => expect(repo.deployments()).toHaveLength(2), { timeout: 5_000 });
     const [deployment, rolledBackTo] = repo.deployments();
     expect(deployment).toMatchObject({ ref: 'v2.1.1' });
     await statesOf(deployment.id, ['in_progress', 'inactive']);
