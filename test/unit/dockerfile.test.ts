@@ -3,7 +3,8 @@
  * (issue 8): a build stage with dev dependencies and the native better-sqlite3 addon built, a runtime stage on the
  * same base image (the addon's ABI and glibc) with production dependencies only, a non-root user, the database on
  * a volume, a HEALTHCHECK on /healthz, and `npm start`'s command as the entry point. Every `npm run` names a
- * package.json script and everything copied from the build context exists and is not in .dockerignore.
+ * package.json script and everything copied from the build context exists and is not in .dockerignore. The base
+ * image is Node 24 LTS, the major .ci/run also runs the suite on (issue 25).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -54,13 +55,16 @@ const env = (stage: Stage) =>
   Object.fromEntries(all(stage, 'ENV').flatMap((args) => [...args.matchAll(/(\w+)=("[^"]*"|\S+)/g)].map((m) => [m[1]!, m[2]!.replace(/^"|"$/g, '')])));
 
 describe('Dockerfile', () => {
-  it('has a build stage and a runtime stage on the same Node 20 base image', () => {
+  it('has a build stage and a runtime stage on the same Node 24 LTS base image, the Node CI tests', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
     expect(build).toBeDefined();
     expect(runtime).not.toBe(build);
-    expect(build.from).toMatch(/^node:20[\w.-]*$/);
+    expect(build.from).toMatch(/^node:24[\w.-]*$/);
     // The native addon is compiled in the build stage: the runtime must have the same Node ABI and libc.
     expect(runtime.from).toBe(build.from);
+    // .ci/run runs the suite on this major besides the machine's Node.
+    const ciMajor = /^NODE_TARGET_MAJOR=(\d+)$/m.exec(readFileSync(path.join(ROOT, '.ci/run'), 'utf8'))?.[1];
+    expect(build.from.split(/[:.-]/)[1]).toBe(ciMajor);
   });
 
   it('builds with dev dependencies, compiles better-sqlite3, and prunes dev dependencies after the build', () => {
