@@ -126,7 +126,7 @@ function consoleUsers(file: FileConfig): string[] {
 export function unmatchableEntries(file: FileConfig, env: Config['env']): string[] {
   // Console names count in local mode (typed) or through sign-in; with sign-in any person can match (by chat id or e-mail).
   const signIn = env.consoleEnabled && env.oidc !== undefined;
-  const on = { slack: env.slack !== undefined, teams: env.teams !== undefined || env.localMode, console: env.consoleEnabled && (env.localMode || signIn) } as const;
+  const on = { slack: env.slack !== undefined, teams: env.teams !== undefined || env.localMode || env.teamsEmulator === true, console: env.consoleEnabled && (env.localMode || signIn) } as const;
   const lists: Array<[string, readonly string[]]> = [
     ...Object.entries(file.approvals).map(([environment, a]): [string, readonly string[]] => [`approvals.${environment}.approvers`, a.approvers]),
     ...Object.entries(file.incidents.severities).map(([sev, s]): [string, readonly string[]] => [`incidents.severities.${sev}.responders`, s.responders]),

@@ -179,7 +179,10 @@ export function parseEnvConfig(env: NodeJS.ProcessEnv, cwd: string): EnvConfig {
 
   const host = read(env, 'HOST') ?? (localMode ? '127.0.0.1' : '0.0.0.0');
   if (/\s/.test(host)) throw new ConfigError(`HOST: ${show(host)} is not a bind address`);
-  const publicUrl = parsePublicUrl(read(env, 'FIRELANE_PUBLIC_URL'), host, port);
+  const publicUrlRaw = read(env, 'FIRELANE_PUBLIC_URL');
+  // The sign-in redirect must be an address browsers reach; http://0.0.0.0:3000 never is.
+  if (oidc && publicUrlRaw === undefined) throw new ConfigError('FIRELANE_PUBLIC_URL: not set, but FIRELANE_OIDC_ISSUER is (sign-in redirects to <public URL>/auth/callback)');
+  const publicUrl = parsePublicUrl(publicUrlRaw, host, port);
 
   const out: EnvConfig = {
     port,

@@ -23,8 +23,16 @@ export const personSchema = z.strictObject({
   ).optional(),
 });
 
-/** Every person has an identity, and no identity belongs to two people. */
+/**
+ * Every person has an identity, and no identity belongs to two people. A person signed in to the
+ * console without a console name acts as `console:<their key>`, so no key may be another person's
+ * console name.
+ */
 export function checkPeople(people: People, ctx: z.RefinementCtx): void {
+  for (const [key, person] of Object.entries(people)) {
+    const other = Object.entries(people).find(([k, p]) => k !== key && p.console === key);
+    if (other && person.console === undefined) ctx.addIssue({ code: 'custom', path: ['people', key], message: `is ${other[0]}'s console name: give ${key} a console name of their own, or rename one of them` });
+  }
   const owner = new Map<string, string>();
   for (const [key, person] of Object.entries(people)) {
     const identities = identitiesOf(person);

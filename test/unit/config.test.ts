@@ -270,6 +270,7 @@ describe('parseFileConfig: errors (file, key path, reason; one line)', () => {
     ['people:\n  lee: {}\n', 'firelane.yaml: people.lee: names no identity (give slack, teams, console or email)'],
     ['people:\n  lee: { slack: U0LEE }\n  max: { slack: U0LEE }\n', 'firelane.yaml: people.max.slack: "U0LEE" is lee\'s slack identity too'],
     ['people:\n  lee: { slack: lee }\n', 'firelane.yaml: people.lee.slack: "lee" is not a Slack user id (U… or W…)'],
+    ['people:\n  lee: { slack: U0LEE }\n  max: { slack: U0MAX, console: lee }\n', "firelane.yaml: people.lee: is max's console name: give lee a console name of their own, or rename one of them"],
     ['people:\n  lee: { slack: U0LEE }\napprovals:\n  production: { approvers: [lee, "slack:U0LEE"], required: 2 }\n', 'firelane.yaml: approvals.production.required: 2 is more than the 1 different person among the approvers (some entries are the same person)'],
   ])('%j', (yaml, expected) => {
     expect(fileError(yaml)).toBe(expected);
@@ -365,8 +366,8 @@ describe('environment', () => {
   });
 
   it('console sign-in: FIRELANE_OIDC_* and FIRELANE_PUBLIC_URL; an issuer leaves local mode (the console stays on without chat credentials)', () => {
-    const oidc = { FIRELANE_OIDC_ISSUER: 'https://slack.com', FIRELANE_OIDC_CLIENT_ID: '123.456', FIRELANE_OIDC_CLIENT_SECRET: 's3cret' };
-    const env = loadConfig({ ...oidc, FIRELANE_PUBLIC_URL: 'https://firelane.acme.example/' }, tempDir()).env;
+    const oidc = { FIRELANE_OIDC_ISSUER: 'https://slack.com', FIRELANE_OIDC_CLIENT_ID: '123.456', FIRELANE_OIDC_CLIENT_SECRET: 's3cret', FIRELANE_PUBLIC_URL: 'https://firelane.acme.example/' };
+    const env = loadConfig(oidc, tempDir()).env;
     expect(env).toMatchObject({ oidc: { issuer: 'https://slack.com', clientId: '123.456', clientSecret: 's3cret' }, publicUrl: 'https://firelane.acme.example', localMode: false, consoleEnabled: true, host: '0.0.0.0' });
     // A path is kept (a proxy that strips it); loopback providers may be plain http.
     expect(loadConfig({ FIRELANE_PUBLIC_URL: 'https://ops.acme.example/firelane' }, tempDir()).env).toMatchObject({ publicUrl: 'https://ops.acme.example/firelane', localMode: true });
@@ -381,7 +382,7 @@ describe('environment', () => {
   });
 
   it('the client secret is a secret: masked in logs and redacted', () => {
-    const env = { FIRELANE_OIDC_ISSUER: 'https://slack.com', FIRELANE_OIDC_CLIENT_ID: 'client', FIRELANE_OIDC_CLIENT_SECRET: 'oidc-secret-value' };
+    const env = { FIRELANE_OIDC_ISSUER: 'https://slack.com', FIRELANE_OIDC_CLIENT_ID: 'client', FIRELANE_OIDC_CLIENT_SECRET: 'oidc-secret-value', FIRELANE_PUBLIC_URL: 'https://firelane.acme.example' };
     expect(SECRET_ENV_VARS).toContain('FIRELANE_OIDC_CLIENT_SECRET');
     expect(secretValues(env)).toContain('oidc-secret-value');
     const shown = JSON.stringify(redactEnvConfig(loadConfig(env, tempDir()).env));
@@ -428,6 +429,7 @@ describe('environment', () => {
     [{ FIRELANE_PUBLIC_URL: 'https://u:p@firelane.acme.example' }, 'FIRELANE_PUBLIC_URL: "https://***@firelane.acme.example/" has user info (give the address only)'],
     [{ FIRELANE_OIDC_ISSUER: 'https://slack.com' }, 'FIRELANE_OIDC_CLIENT_ID: not set, but FIRELANE_OIDC_ISSUER is (sign-in needs the client id and secret)'],
     [{ FIRELANE_OIDC_ISSUER: 'https://slack.com', FIRELANE_OIDC_CLIENT_ID: 'c' }, 'FIRELANE_OIDC_CLIENT_SECRET: not set, but FIRELANE_OIDC_CLIENT_ID is (they go together)'],
+    [{ FIRELANE_OIDC_ISSUER: 'https://slack.com', FIRELANE_OIDC_CLIENT_ID: 'c', FIRELANE_OIDC_CLIENT_SECRET: 's' }, 'FIRELANE_PUBLIC_URL: not set, but FIRELANE_OIDC_ISSUER is (sign-in redirects to <public URL>/auth/callback)'],
     [{ FIRELANE_OIDC_ISSUER: 'https://slack.com', FIRELANE_OIDC_CLIENT_SECRET: 's' }, 'FIRELANE_OIDC_CLIENT_ID: not set, but FIRELANE_OIDC_CLIENT_SECRET is (they go together)'],
     [{ FIRELANE_OIDC_CLIENT_ID: 'c', FIRELANE_OIDC_CLIENT_SECRET: 's' }, 'FIRELANE_OIDC_ISSUER: not set, but FIRELANE_OIDC_CLIENT_ID and FIRELANE_OIDC_CLIENT_SECRET are (sign-in needs the issuer)'],
     [{ FIRELANE_OIDC_ISSUER: 'http://idp.acme.example', FIRELANE_OIDC_CLIENT_ID: 'c', FIRELANE_OIDC_CLIENT_SECRET: 's' }, 'FIRELANE_OIDC_ISSUER: "http://idp.acme.example" must be https (plain http only for 127.0.0.1, localhost or [::1])'],
