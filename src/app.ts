@@ -135,7 +135,9 @@ export function unmatchableEntries(file: FileConfig, env: Config['env']): string
     entries.flatMap((entry) => {
       const parsed = parseEntry(entry, file.people);
       const platforms = 'person' in parsed ? IDENTITY_PLATFORMS.filter((p) => file.people[parsed.person]![p]) : 'identity' in parsed ? [parsed.identity.platform] : [];
-      return platforms.some((p) => on[p]) || ('person' in parsed && signIn) ? [] : [`${path}: "${entry}" matches nobody here (${platforms.join(' or ') || 'no identity'} is off)`];
+      if (platforms.some((p) => on[p]) || ('person' in parsed && signIn)) return [];
+      const why = platforms.length ? `${platforms.join(' or ')} is off` : 'only an e-mail, and console sign-in is off';
+      return [`${path}: "${entry}" matches nobody here (${why})`];
     }),
   );
 }

@@ -7,7 +7,7 @@ import { ConfigError, loadConfig, secretValues } from './config.js';
 import { openDatabase } from './adapters/db/database.js';
 import { createFirelane } from './app.js';
 import { createLogger } from './log.js';
-import { renderText } from './commands/render-text.js';
+import { renderText } from './views/render-text.js';
 import { serve } from './main.js';
 import { AUDIT_USAGE, runAuditCommand } from './audit-cli.js';
 import { jobsLeftNotice } from './run-cli.js';

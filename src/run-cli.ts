@@ -2,7 +2,7 @@
 // The CLI runs the jobs that are due before it exits; whatever is left waits in the database for a
 // server on the same database, so the words say that rather than promise a server that may not exist.
 import type { JobsLeft } from './adapters/db/job-store.js';
-import { formatUtc } from './commands/reply.js';
+import { formatUtc } from './ports/reply.js';
 
 export function jobsLeftNotice({ unfinished, scheduled, firstScheduledAt }: JobsLeft): string[] {
   const lines: string[] = [];

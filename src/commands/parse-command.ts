@@ -9,7 +9,7 @@
 // Text arriving from Slack with escaping on (`slackEntities`) has &, < and > typed by people as
 // entities: they are decoded inside words only after tokenizing, so typed text never becomes markup.
 
-import { mention, stripTokens } from './reply.js';
+import { mention, stripTokens } from '../ports/reply.js';
 
 export type Token =
   | { kind: 'word'; value: string; quoted: boolean }

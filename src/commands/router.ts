@@ -5,7 +5,7 @@ import { FirelaneError } from '../errors.js';
 import type { CommandInput } from './command.js';
 import { DuplicateRequest, type CommandDeps, type HandlerContext } from './context.js';
 import { parseCommand, tokenText, type ParsedCommand } from './parse-command.js';
-import { privateReply, type Reply } from './reply.js';
+import { privateReply, type Reply } from '../ports/reply.js';
 
 export interface Subcommand {
   /** For a fallback subcommand: its name in messages and metrics (`declare`, `request`). */

@@ -3,7 +3,7 @@
 // shows, in the escalation channel and in the war room (or, with no incident, the card's room).
 import { requestTarget } from '../config/environments.js';
 import { requestKey } from '../domain/deploy-request.js';
-import { channelReply, mention } from '../commands/reply.js';
+import { channelReply, mention } from '../ports/reply.js';
 import type { DeployJobDeps, DeployJobOptions } from './deploy-jobs.js';
 import { ESCALATE_REQUEST } from './deploy-run.js';
 import { describeCluster } from './deploy-targets.js';

@@ -15,9 +15,9 @@ import {
   prepareJobKey,
   REFRESH_REQUEST_CARD,
   type RequestChange,
-} from '../commands/deploy/change-request.js';
-import { requestReply, type RolloutShown } from '../commands/deploy/deploy-card.js';
-import { expireRequest } from '../commands/deploy/expire-request.js';
+} from '../flows/change-request.js';
+import { requestReply, type RolloutShown } from '../views/deploy-card.js';
+import { expireRequest } from '../flows/expire-request.js';
 import type { ChatPort } from '../ports/chat.js';
 import type { Clock } from '../ports/clock.js';
 import type { Cluster } from '../ports/cluster.js';

@@ -3,8 +3,8 @@
 // (jobs/strategies/*) decide what to change; this decides how a change is recorded and shown.
 import type { Logger } from 'pino';
 import type { HealthCheck, KubernetesTarget } from '../config/types.js';
-import { changeRequest, type RequestChange } from '../commands/deploy/change-request.js';
-import type { RolloutShown } from '../commands/deploy/deploy-card.js';
+import { changeRequest, type RequestChange } from '../flows/change-request.js';
+import type { RolloutShown } from '../views/deploy-card.js';
 import { requestKey, type DeployPlan, type DeployRequest } from '../domain/deploy-request.js';
 import { FirelaneError } from '../errors.js';
 import type { Clock } from '../ports/clock.js';

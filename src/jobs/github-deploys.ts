@@ -4,10 +4,10 @@
 // GitHub never blocks a deploy: what cannot be read becomes a note on the card, and a Deployment
 // that cannot be recorded is logged.
 import type { Logger } from 'pino';
-import { GITHUB_DEPLOYMENT, githubDeploymentJobKey } from '../commands/deploy/change-request.js';
+import { GITHUB_DEPLOYMENT, githubDeploymentJobKey } from '../flows/change-request.js';
 import type { FileConfig } from '../config.js';
 import type { ServiceConfig } from '../config/types.js';
-import { toPlainText } from '../commands/reply.js';
+import { toPlainText } from '../ports/reply.js';
 import { checkGate, isPassing } from '../domain/checks.js';
 import { inertForGitHub } from '../domain/github-text.js';
 import { imageTag, REQUEST_STATUSES, requestKey, versionTag, type DeployRequest, type GoNoGo } from '../domain/deploy-request.js';

@@ -4,7 +4,7 @@
 // retry never merges or tags twice. What GitHub refuses becomes a message in plain words in the
 // channel; rate limits and outages are retried by the outbox.
 import { HOTFIX_CREATE, HOTFIX_FINISH, HOTFIX_PR, HOTFIX_STATUS } from '../commands/hotfix/index.js';
-import { channelReply, mention, type Card, type Reply } from '../commands/reply.js';
+import { channelReply, mention, type Card, type Reply } from '../ports/reply.js';
 import type { FileConfig } from '../config.js';
 import type { ServiceConfig } from '../config/types.js';
 import { checkGate } from '../domain/checks.js';

@@ -1,7 +1,7 @@
 // Pieces every incident job needs: the incident and its platform's chat, and a post that turns
 // "the platform will not deliver there" into a reason instead of a retry.
 import { incidentKey, type Incident } from '../domain/incident.js';
-import type { Reply } from '../commands/reply.js';
+import type { Reply } from '../ports/reply.js';
 import { DeliveryRefused, type ChatPort } from '../ports/chat.js';
 import type { Store } from '../ports/store.js';
 import { PermanentJobError } from './worker.js';

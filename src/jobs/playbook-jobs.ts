@@ -1,8 +1,8 @@
 // Outbox jobs of the checklist: post it in a new war room, and re-render it in place after a tick.
 import { incidentKey, type Incident } from '../domain/incident.js';
 import { REFRESH_CHECKLIST } from '../commands/incident/checklist.js';
-import { checklistCard } from '../commands/incident/playbook-card.js';
-import { channelReply, type Reply } from '../commands/reply.js';
+import { checklistCard } from '../views/playbook-card.js';
+import { channelReply, type Reply } from '../ports/reply.js';
 import type { ChatPort } from '../ports/chat.js';
 import type { PlaybookItem, Store } from '../ports/store.js';
 import { PermanentJobError, RetryLater, type JobContext, type JobHandler } from './worker.js';

@@ -14,12 +14,12 @@
 //
 // Every change goes through changeRequest (guard, audit, timeline, card). A request whose execute
 // job is still queued or running is left to it: the outbox resumes that job by itself.
-import { executeJobKey, executeJobStates, watchJobKey } from '../commands/deploy/change-request.js';
+import { executeJobKey, executeJobStates, watchJobKey } from '../flows/change-request.js';
 import type { Logger } from 'pino';
 import type { FileConfig } from '../config.js';
 import type { KubernetesTarget } from '../config/types.js';
 import { requestTarget } from '../config/environments.js';
-import { changeRequest, EXECUTE_REQUEST, type RequestChange } from '../commands/deploy/change-request.js';
+import { changeRequest, EXECUTE_REQUEST, type RequestChange } from '../flows/change-request.js';
 import { requestKey, type DeployRequest } from '../domain/deploy-request.js';
 import type { Clock } from '../ports/clock.js';
 import type { Cluster } from '../ports/cluster.js';

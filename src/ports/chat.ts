@@ -1,5 +1,5 @@
 // What firelane needs from a chat platform (Slack, Teams, the local console).
-import type { Reply } from '../commands/reply.js';
+import type { Reply } from './reply.js';
 
 export interface RoomRef {
   id: string;

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatUtc } from '../../src/commands/reply.js';
+import { formatUtc } from '../../src/ports/reply.js';
 import { runCli, type CliResult } from '../support/process.js';
 
 describe('firelane run', () => {

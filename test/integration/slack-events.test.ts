@@ -1,7 +1,7 @@
 // Events API over the wire: URL verification, and a 📌 reaction that adds a war-room message to
 // the timeline exactly once, whatever Slack retries (X-Slack-Retry-Num) or people repeat.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mention } from '../../src/commands/reply.js';
+import { mention } from '../../src/ports/reply.js';
 import { SIGNING_SECRET, startHarness, type Harness } from '../support/harness.js';
 import { signedHeaders } from '../support/slack-signing.js';
 import { declare, incident } from './slack-helpers.js';

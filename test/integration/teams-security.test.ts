@@ -13,7 +13,7 @@ import { startFakeBotConnector, type FakeBotConnector } from '../fakes/fake-bot-
 import { openDatabase } from '../../src/adapters/db/database.js';
 import { createTeamsDirectory } from '../../src/adapters/db/teams-directory.js';
 import { createTeamsApp } from '../../src/adapters/teams/teams-app.js';
-import { channelReply } from '../../src/commands/reply.js';
+import { channelReply } from '../../src/ports/reply.js';
 import type { Router } from '../../src/commands/router.js';
 import { createManualClock } from '../../src/ports/clock.js';
 import { DeliveryRefused } from '../../src/ports/chat.js';

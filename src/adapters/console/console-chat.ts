@@ -1,6 +1,6 @@
 // The ChatPort of the local console and the CLI: rooms and messages stored in SQLite.
 import { and, asc, eq, isNull, or, sql } from 'drizzle-orm';
-import type { Reply } from '../../commands/reply.js';
+import type { Reply } from '../../ports/reply.js';
 import { RoomNameTaken, type ChatPort } from '../../ports/chat.js';
 import type { Clock } from '../../ports/clock.js';
 import type { DbHandle } from '../db/database.js';

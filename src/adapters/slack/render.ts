@@ -1,5 +1,5 @@
 // Neutral replies -> Slack Block Kit. Everything from users is escaped; only our tokens become markup.
-import { MENTION_TOKEN, ROOM_TOKEN, TIME_TOKEN, formatUtc, toPlainText, type Card, type Reply } from '../../commands/reply.js';
+import { MENTION_TOKEN, ROOM_TOKEN, TIME_TOKEN, formatUtc, toPlainText, type Card, type Reply } from '../../ports/reply.js';
 
 export const BUTTON_ACTION_PREFIX = 'firelane:cmd:';
 

@@ -2,7 +2,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { InviteResult, ChatPort, RoomRef } from '../../ports/chat.js';
 import { DeliveryRefused, RoomNameTaken } from '../../ports/chat.js';
-import type { Reply } from '../../commands/reply.js';
+import type { Reply } from '../../ports/reply.js';
 import type { Metrics } from '../../metrics.js';
 import { renderSlack, toTopic } from './render.js';
 import { fromSlackText } from './to-command.js';

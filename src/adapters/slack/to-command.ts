@@ -1,7 +1,7 @@
 // Slack payloads -> neutral commands: slash-command text escapes and the declare modal.
 import type { ViewOutput } from '@slack/bolt';
 import type { ParsedCommand, Token } from '../../commands/parse-command.js';
-import { mention, stripTokens } from '../../commands/reply.js';
+import { mention, stripTokens } from '../../ports/reply.js';
 import { SEVERITIES } from '../../domain/severity.js';
 import { MAX_TITLE_CODE_POINTS } from '../../domain/incident.js';
 

@@ -1,7 +1,7 @@
 // Neutral replies -> Microsoft Teams: an Adaptive Card (title, text, facts, Action.Submit buttons that
 // carry the command) or a markdown message. Text people typed is escaped so it cannot become a link
 // or formatting; only our tokens become mentions (for users firelane has seen) and local times.
-import { MENTION_TOKEN, ROOM_TOKEN, TIME_TOKEN, type Card, type Reply } from '../../commands/reply.js';
+import { MENTION_TOKEN, ROOM_TOKEN, TIME_TOKEN, type Card, type Reply } from '../../ports/reply.js';
 
 /** What a Submit button sends back: the command to run as the user who clicked. */
 export const SUBMIT_KEY = 'firelane';

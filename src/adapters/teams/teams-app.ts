@@ -7,7 +7,7 @@ import type { CloudAdapter, TurnContext } from '@microsoft/agents-hosting';
 import type { Activity } from '@microsoft/agents-activity';
 import type { Logger } from 'pino';
 import type { Router, RouterResult } from '../../commands/router.js';
-import { toPlainText, type Reply } from '../../commands/reply.js';
+import { toPlainText, type Reply } from '../../ports/reply.js';
 import type { Metrics } from '../../metrics.js';
 import type { ChatPort } from '../../ports/chat.js';
 import type { TeamsDirectory } from '../db/teams-directory.js';

@@ -14,7 +14,7 @@
 import type { CloudAdapter, ConnectorClient, TurnContext } from '@microsoft/agents-hosting';
 import type { Activity, ConversationReference } from '@microsoft/agents-activity';
 import type { Logger } from 'pino';
-import { channelReply, mention, type Reply } from '../../commands/reply.js';
+import { channelReply, mention, type Reply } from '../../ports/reply.js';
 import { DeliveryRefused, type ChatPort } from '../../ports/chat.js';
 import type { TeamsDirectory } from '../db/teams-directory.js';
 import { BOT_FRAMEWORK_SCOPE, toSdkReference, toStoredReference } from './bot-adapter.js';

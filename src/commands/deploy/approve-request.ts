@@ -4,12 +4,12 @@ import { decideApproval, notPendingText, requestKey, type DeployRequest } from '
 import { conflict, forbidden } from '../../errors.js';
 import { actorOf } from '../command.js';
 import type { HandlerContext } from '../context.js';
-import { mention, privateReply, type Reply } from '../reply.js';
-import { changeRequest } from './change-request.js';
+import { mention, privateReply, type Reply } from '../../ports/reply.js';
+import { changeRequest } from '../../flows/change-request.js';
 import { DEPLOY_USAGE } from './deploy-usage.js';
-import { expireRequest } from './expire-request.js';
+import { expireRequest } from '../../flows/expire-request.js';
 import { takeRequest } from './find-request.js';
-import { undoProblem } from './undo-check.js';
+import { undoProblem } from '../../flows/undo-check.js';
 
 /**
  * A rollback of REQ-n whose target changed since it was requested (REQ-n rolled back by itself, or

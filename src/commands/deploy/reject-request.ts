@@ -5,10 +5,10 @@ import { actorOf } from '../command.js';
 import { conflict, forbidden } from '../../errors.js';
 import type { HandlerContext } from '../context.js';
 import { restText } from '../parse-command.js';
-import { mention, privateReply, type Reply } from '../reply.js';
-import { changeRequest } from './change-request.js';
+import { mention, privateReply, type Reply } from '../../ports/reply.js';
+import { changeRequest } from '../../flows/change-request.js';
 import { DEPLOY_USAGE } from './deploy-usage.js';
-import { expireRequest } from './expire-request.js';
+import { expireRequest } from '../../flows/expire-request.js';
 import { takeRequest } from './find-request.js';
 
 export function rejectRequest(ctx: HandlerContext): Reply {

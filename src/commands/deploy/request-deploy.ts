@@ -4,7 +4,7 @@ import { parseVersion, requestKey, versionText } from '../../domain/deploy-reque
 import { conflict, invalidInput } from '../../errors.js';
 import type { HandlerContext } from '../context.js';
 import { tokenText } from '../parse-command.js';
-import { privateReply, type Reply } from '../reply.js';
+import { privateReply, type Reply } from '../../ports/reply.js';
 import { DEPLOY_USAGE } from './deploy-usage.js';
 import { busyText, createRequest, requestBasics } from './new-request.js';
 

@@ -6,10 +6,10 @@ import { parseRequestKey, parseRollbackTarget, requestKey, type DeployRequest } 
 import { conflict, invalidInput, notFound } from '../../errors.js';
 import type { HandlerContext } from '../context.js';
 import { tokenText } from '../parse-command.js';
-import { privateReply, type Reply } from '../reply.js';
+import { privateReply, type Reply } from '../../ports/reply.js';
 import { DEPLOY_USAGE } from './deploy-usage.js';
 import { busyText, createRequest, requestBasics, type RequestBasics } from './new-request.js';
-import { undoProblem } from './undo-check.js';
+import { undoProblem } from '../../flows/undo-check.js';
 
 /** The deploy this rollback undoes: the one named by --undo, else the one running now; none for a plain rollback. */
 function takeUndone(ctx: HandlerContext, basics: RequestBasics, usage: string): DeployRequest | undefined {

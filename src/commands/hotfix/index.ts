@@ -9,7 +9,7 @@ import { chatPlatform } from '../command.js';
 import type { HandlerContext } from '../context.js';
 import { takeIncident, takeRoom } from '../deploy/new-request.js';
 import { tokenText } from '../parse-command.js';
-import { mention, privateReply, type Reply } from '../reply.js';
+import { mention, privateReply, type Reply } from '../../ports/reply.js';
 import { helpSubcommand, type CommandFamily } from '../router.js';
 import { helpText } from '../usage.js';
 

@@ -3,7 +3,7 @@ import { incidentKey } from '../../domain/incident.js';
 import { invalidInput } from '../../errors.js';
 import type { HandlerContext } from '../context.js';
 import { restText } from '../parse-command.js';
-import { privateReply, type Reply } from '../reply.js';
+import { privateReply, type Reply } from '../../ports/reply.js';
 import { INCIDENT_USAGE } from '../usage.js';
 import { takeIncident } from './find-incident.js';
 import { recordEvent } from './record-event.js';

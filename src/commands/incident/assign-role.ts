@@ -2,7 +2,7 @@
 import { incidentKey } from '../../domain/incident.js';
 import { conflict, invalidInput } from '../../errors.js';
 import type { HandlerContext } from '../context.js';
-import { mention, privateReply, type Reply } from '../reply.js';
+import { mention, privateReply, type Reply } from '../../ports/reply.js';
 import { INCIDENT_USAGE } from '../usage.js';
 import { takeIncident, takeUser } from './find-incident.js';
 import { recordEvent } from './record-event.js';

@@ -6,9 +6,9 @@ import { afterSeverityChange } from '../../domain/reminders.js';
 import { conflict, invalidInput } from '../../errors.js';
 import type { HandlerContext } from '../context.js';
 import { tokenText } from '../parse-command.js';
-import { privateReply, type Reply } from '../reply.js';
+import { privateReply, type Reply } from '../../ports/reply.js';
 import { INCIDENT_USAGE } from '../usage.js';
-import { severityLabel } from './incident-card.js';
+import { severityLabel } from '../../views/incident-card.js';
 import { takeIncident } from './find-incident.js';
 import { recordEvent } from './record-event.js';
 

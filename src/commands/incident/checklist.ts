@@ -4,11 +4,11 @@ import { invalidInput, notFound } from '../../errors.js';
 import type { PlaybookItem } from '../../ports/store.js';
 import type { HandlerContext } from '../context.js';
 import { tokenText } from '../parse-command.js';
-import { mention, privateReply, timeToken, type Reply } from '../reply.js';
+import { mention, privateReply, timeToken, type Reply } from '../../ports/reply.js';
 import { INCIDENT_USAGE } from '../usage.js';
-import { severityLabel } from './incident-card.js';
+import { severityLabel } from '../../views/incident-card.js';
 import { takeIncident } from './find-incident.js';
-import { checklistCard, progressText } from './playbook-card.js';
+import { checklistCard, progressText } from '../../views/playbook-card.js';
 import { recordEvent } from './record-event.js';
 
 /** Job: the war room's checklist card is re-rendered in place (see jobs/playbook-jobs). */

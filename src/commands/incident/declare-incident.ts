@@ -6,10 +6,10 @@ import { afterUpdate } from '../../domain/reminders.js';
 import { chatPlatform } from '../command.js';
 import type { HandlerContext } from '../context.js';
 import { restText, tokenText } from '../parse-command.js';
-import { channelReply, type Reply } from '../reply.js';
+import { channelReply, type Reply } from '../../ports/reply.js';
 import { INCIDENT_USAGE } from '../usage.js';
-import { severityLabel } from './incident-card.js';
-import { playbookTexts } from './playbook-card.js';
+import { severityLabel } from '../../views/incident-card.js';
+import { playbookTexts } from '../../views/playbook-card.js';
 
 export const OPEN_WAR_ROOM = 'incident.open-war-room';
 

@@ -1,8 +1,8 @@
 // /incident list: open incidents, newest first.
 import type { Incident } from '../../domain/incident.js';
 import type { HandlerContext } from '../context.js';
-import { privateReply, type Reply } from '../reply.js';
-import { summaryLine } from './incident-card.js';
+import { privateReply, type Reply } from '../../ports/reply.js';
+import { summaryLine } from '../../views/incident-card.js';
 
 const MAX_LISTED = 50;
 

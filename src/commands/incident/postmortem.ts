@@ -3,10 +3,10 @@ import { incidentKey, type Incident } from '../../domain/incident.js';
 import { invalidInput } from '../../errors.js';
 import type { Store } from '../../ports/store.js';
 import type { HandlerContext } from '../context.js';
-import { privateReply, type Reply } from '../reply.js';
+import { privateReply, type Reply } from '../../ports/reply.js';
 import { INCIDENT_USAGE } from '../usage.js';
 import { takeIncident } from './find-incident.js';
-import { postmortemMarkdown } from './postmortem-markdown.js';
+import { postmortemMarkdown } from '../../views/postmortem-markdown.js';
 
 export const UPLOAD_POSTMORTEM = 'incident.upload-postmortem';
 

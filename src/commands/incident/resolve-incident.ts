@@ -4,7 +4,7 @@ import { formatDuration } from '../../domain/duration.js';
 import { incidentKey } from '../../domain/incident.js';
 import { conflict, invalidInput } from '../../errors.js';
 import type { HandlerContext } from '../context.js';
-import { privateReply, type Reply } from '../reply.js';
+import { privateReply, type Reply } from '../../ports/reply.js';
 import { INCIDENT_USAGE } from '../usage.js';
 import { takeIncident } from './find-incident.js';
 import { recordEvent } from './record-event.js';

@@ -1,11 +1,11 @@
 // /incident show [INC-n]: the card and the timeline.
 import { invalidInput } from '../../errors.js';
 import type { HandlerContext } from '../context.js';
-import { mention, privateReply, timeToken, type Reply } from '../reply.js';
+import { mention, privateReply, timeToken, type Reply } from '../../ports/reply.js';
 import { INCIDENT_USAGE } from '../usage.js';
-import { incidentCard, roomText } from './incident-card.js';
+import { incidentCard, roomText } from '../../views/incident-card.js';
 import { takeIncident } from './find-incident.js';
-import { checklistLine, progressText } from './playbook-card.js';
+import { checklistLine, progressText } from '../../views/playbook-card.js';
 
 const MAX_EVENTS = 40;
 

@@ -5,7 +5,7 @@ import { afterUpdate } from '../../domain/reminders.js';
 import { conflict, invalidInput } from '../../errors.js';
 import type { HandlerContext } from '../context.js';
 import { restText, tokenText } from '../parse-command.js';
-import { privateReply, type Reply } from '../reply.js';
+import { privateReply, type Reply } from '../../ports/reply.js';
 import { INCIDENT_USAGE } from '../usage.js';
 import { takeIncident } from './find-incident.js';
 import { recordEvent } from './record-event.js';

@@ -8,7 +8,7 @@ import { createSqliteStore, type SqliteStore } from '../../../src/adapters/db/sq
 import type { Platform } from '../../../src/commands/command.js';
 import { deployCommands, rollbackCommands } from '../../../src/commands/deploy/index.js';
 import { incidentCommands } from '../../../src/commands/incident/index.js';
-import type { Card, Reply } from '../../../src/commands/reply.js';
+import type { Card, Reply } from '../../../src/ports/reply.js';
 import { createRouter, type Router, type RouterResult } from '../../../src/commands/router.js';
 import { DEFAULT_FILE_CONFIG, type FileConfig } from '../../../src/config.js';
 import type { ApprovalPolicy, ServiceConfig } from '../../../src/config/types.js';

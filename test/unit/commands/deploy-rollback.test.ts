@@ -1,7 +1,7 @@
 // /rollback requests: the card names the exact revision and image, checked against the history;
 // an approved rollback runs `rollout undo` to that revision once.
 import { afterEach, describe, expect, it } from 'vitest';
-import { toPlainText } from '../../../src/commands/reply.js';
+import { toPlainText } from '../../../src/ports/reply.js';
 import { buttonLabels, createDeployFixture, field, IMAGE, LEAD1, PAYMENTS, type DeployFixture } from './deploy-fixture.js';
 
 let f: DeployFixture;

@@ -3,7 +3,7 @@
 // success) and the rollback returns the target to what ran before it, exactly once, also when it
 // races the deploy's own automatic rollback.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { toPlainText } from '../../../src/commands/reply.js';
+import { toPlainText } from '../../../src/ports/reply.js';
 import { buttonLabels, createDeployFixture, field, IMAGE, LEAD1, LEAD2, PAYMENTS, type DeployFixture, type DeployFixtureOptions } from './deploy-fixture.js';
 
 let f: DeployFixture;

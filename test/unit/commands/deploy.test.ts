@@ -1,7 +1,7 @@
 // /deploy requests and their approval: who may approve, how many, expiry, exactly-once, the lock, the plan.
 import { FirelaneError } from '../../../src/errors.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { toPlainText, type Card } from '../../../src/commands/reply.js';
+import { toPlainText, type Card } from '../../../src/ports/reply.js';
 import { buttonLabels, createDeployFixture, T0, deployConfig, field, IMAGE, LEAD1, LEAD2, PAYMENTS, ROOM, type DeployFixture } from './deploy-fixture.js';
 
 let f: DeployFixture;

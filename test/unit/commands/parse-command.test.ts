@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toMrkdwn } from '../../../src/adapters/slack/render.js';
 import { MAX_COMMAND_LENGTH, parseCommand, restText, tokenText, type ParsedCommand, type Token } from '../../../src/commands/parse-command.js';
-import { MENTION_TOKEN, ROOM_TOKEN, TIME_TOKEN, mention, roomLink, timeToken } from '../../../src/commands/reply.js';
+import { MENTION_TOKEN, ROOM_TOKEN, TIME_TOKEN, mention, roomLink, timeToken } from '../../../src/ports/reply.js';
 
 /** The parsed command, failing the test with the parser's message when it refused. */
 function parsed(text: string, options?: { slackEntities?: boolean }): ParsedCommand {

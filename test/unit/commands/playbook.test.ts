@@ -2,8 +2,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BUTTON_ACTION_PREFIX, renderSlack } from '../../../src/adapters/slack/render.js';
 import { REFRESH_CHECKLIST } from '../../../src/commands/incident/checklist.js';
-import { buttonLabel, checklistCard } from '../../../src/commands/incident/playbook-card.js';
-import { channelReply, mention, timeToken, type Reply } from '../../../src/commands/reply.js';
+import { buttonLabel, checklistCard } from '../../../src/views/playbook-card.js';
+import { channelReply, mention, timeToken, type Reply } from '../../../src/ports/reply.js';
 import { DEFAULT_FILE_CONFIG, type FileConfig } from '../../../src/config.js';
 import type { Incident } from '../../../src/domain/incident.js';
 import { createPlaybookJobs } from '../../../src/jobs/playbook-jobs.js';

@@ -2,7 +2,7 @@
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createConsoleChat, type ConsoleChat } from '../../../src/adapters/console/console-chat.js';
-import { postmortemMarkdown } from '../../../src/commands/incident/postmortem-markdown.js';
+import { postmortemMarkdown } from '../../../src/views/postmortem-markdown.js';
 import { DEFAULT_FILE_CONFIG, type FileConfig } from '../../../src/config.js';
 import type { Incident } from '../../../src/domain/incident.js';
 import { createIncidentJobs } from '../../../src/jobs/incident-jobs.js';

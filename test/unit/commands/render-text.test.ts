@@ -1,7 +1,7 @@
 // Neutral replies as the CLI prints them: readable text, no chat markup left in it.
 import { describe, expect, it } from 'vitest';
-import { renderText } from '../../../src/commands/render-text.js';
-import { channelReply, mention, privateReply, roomLink, timeToken } from '../../../src/commands/reply.js';
+import { renderText } from '../../../src/views/render-text.js';
+import { channelReply, mention, privateReply, roomLink, timeToken } from '../../../src/ports/reply.js';
 
 describe('renderText', () => {
   it('drops the *bold* and `code` markers handlers write, keeping the words', () => {

@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BROADCAST } from '../../../src/commands/incident/record-event.js';
 import { OPEN_WAR_ROOM } from '../../../src/commands/incident/declare-incident.js';
-import { MENTION_TOKEN, TIME_TOKEN, mention, privateReply, timeToken } from '../../../src/commands/reply.js';
+import { MENTION_TOKEN, TIME_TOKEN, mention, privateReply, timeToken } from '../../../src/ports/reply.js';
 import { DEFAULT_FILE_CONFIG } from '../../../src/config.js';
 import { createRouter, type CommandFamily, type Outcome } from '../../../src/commands/router.js';
 import { createIncidentFixture, type IncidentFixture, type RunOptions } from './incident-fixture.js';

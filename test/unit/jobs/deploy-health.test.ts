@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHealthServer, type HealthServer } from '../../support/health-server.js';
-import { toPlainText } from '../../../src/commands/reply.js';
+import { toPlainText } from '../../../src/ports/reply.js';
 import { createDeployFixture, deployConfig, IMAGE, LEAD1, paymentsService, PAYMENTS, type DeployFixture } from '../commands/deploy-fixture.js';
 import { probeHealth } from '../../../src/jobs/health-check.js';
 

@@ -3,7 +3,7 @@
 // test flips: the switch and the switch-back, the canary's steps, and every way each one stops.
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHealthServer, type HealthServer } from '../../support/health-server.js';
-import { toPlainText } from '../../../src/commands/reply.js';
+import { toPlainText } from '../../../src/ports/reply.js';
 import type { KubernetesTarget } from '../../../src/config/types.js';
 import { executeJobKey, reconcileDeploys } from '../../../src/jobs/reconcile-deploys.js';
 import { pino } from 'pino';

@@ -2,7 +2,7 @@
 // request can be found in progress with its execute job gone, and what the cluster then decides.
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { toPlainText } from '../../../src/commands/reply.js';
+import { toPlainText } from '../../../src/ports/reply.js';
 import type { FileConfig } from '../../../src/config.js';
 import { createReconcileJobs, enqueueReconcile, executeJobKey, RECONCILE_DEPLOYS, reconcileDeploys, watchJobKey } from '../../../src/jobs/reconcile-deploys.js';
 import { RetryLater, type JobContext } from '../../../src/jobs/worker.js';

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { createConsoleChat } from '../../../../src/adapters/console/console-chat.js';
 import { openDatabase } from '../../../../src/adapters/db/database.js';
-import { channelReply, privateReply } from '../../../../src/commands/reply.js';
+import { channelReply, privateReply } from '../../../../src/ports/reply.js';
 import { createManualClock } from '../../../../src/ports/clock.js';
 
 describe('console chat', () => {

@@ -49,14 +49,14 @@ describe('start-up warnings with console sign-in', () => {
     const dir = mkdtempSync(join(tmpdir(), 'firelane-entries-'));
     writeFileSync(join(dir, 'firelane.yaml'), 'people:\n  kim: { email: kim@acme.example }\napprovals:\n  production: { approvers: [kim, console:ops, U0LEAD] }\n');
     const slack = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'sig', FIRELANE_CONFIG: join(dir, 'firelane.yaml') };
-    const oidc = { FIRELANE_OIDC_ISSUER: 'https://slack.com', FIRELANE_OIDC_CLIENT_ID: 'c', FIRELANE_OIDC_CLIENT_SECRET: 's' };
+    const oidc = { FIRELANE_OIDC_ISSUER: 'https://slack.com', FIRELANE_OIDC_CLIENT_ID: 'c', FIRELANE_OIDC_CLIENT_SECRET: 's', FIRELANE_PUBLIC_URL: 'https://firelane.acme.example' };
     const warnings = (env: Record<string, string>) => {
       const config = loadConfig(env, dir);
       return unmatchableEntries(config.file, config.env);
     };
     // Slack only: kim and the console name can match nobody.
     expect(warnings(slack)).toEqual([
-      'approvals.production.approvers: "kim" matches nobody here (no identity is off)',
+      'approvals.production.approvers: "kim" matches nobody here (only an e-mail, and console sign-in is off)',
       'approvals.production.approvers: "console:ops" matches nobody here (console is off)',
     ]);
     // The console forced on but read-only (no sign-in): still nobody.

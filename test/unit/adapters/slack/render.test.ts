@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BUTTON_ACTION_PREFIX, escapeMrkdwn, renderSlack, renderSlackResponse, splitMrkdwn, toMrkdwn } from '../../../../src/adapters/slack/render.js';
 import { parseCommand, restText } from '../../../../src/commands/parse-command.js';
-import { channelReply, mention, privateReply, roomLink, stripTokens, timeToken, type Card, type Reply } from '../../../../src/commands/reply.js';
+import { channelReply, mention, privateReply, roomLink, stripTokens, timeToken, type Card, type Reply } from '../../../../src/ports/reply.js';
 
 interface Section {
   type: 'section';

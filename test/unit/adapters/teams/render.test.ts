@@ -2,7 +2,7 @@
 // mentions only for users firelane has seen, and commands read from mentions or card submits.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { channelReply, mention, privateReply, timeToken } from '../../../../src/commands/reply.js';
+import { channelReply, mention, privateReply, timeToken } from '../../../../src/ports/reply.js';
 import { escapeMarkdown, renderTeams, SUBMIT_KEY } from '../../../../src/adapters/teams/render.js';
 import { commandText } from '../../../../src/adapters/teams/teams-app.js';
 

@@ -6,10 +6,10 @@
 // `> # x`, a setext `===`/`---` underline) or an HTML block gets a backslash before that character,
 // which Markdown shows literally, and a code fence left open is closed so it cannot swallow the
 // sections after it.
-import { formatDuration } from '../../domain/duration.js';
-import { incidentKey, type Incident } from '../../domain/incident.js';
-import type { PlaybookItem, TimelineEvent } from '../../ports/store.js';
-import { formatUtc, toPlainText } from '../reply.js';
+import { formatDuration } from '../domain/duration.js';
+import { incidentKey, type Incident } from '../domain/incident.js';
+import type { PlaybookItem, TimelineEvent } from '../ports/store.js';
+import { formatUtc, toPlainText } from '../ports/reply.js';
 import { severityLabel, statusLabel } from './incident-card.js';
 
 export interface PostmortemInput {

@@ -1,9 +1,9 @@
 // How an incident looks in chat: the pinned card, one-line summaries, severity labels.
-import type { Hotfix } from '../../domain/hotfix.js';
-import { incidentKey, type Incident } from '../../domain/incident.js';
-import type { Severity } from '../../domain/severity.js';
-import { formatDuration } from '../../domain/duration.js';
-import { mention, roomLink, timeToken, type Card } from '../reply.js';
+import type { Hotfix } from '../domain/hotfix.js';
+import { incidentKey, type Incident } from '../domain/incident.js';
+import type { Severity } from '../domain/severity.js';
+import { formatDuration } from '../domain/duration.js';
+import { mention, roomLink, timeToken, type Card } from '../ports/reply.js';
 
 export const severityLabel = (severity: Severity) => severity.toUpperCase();
 

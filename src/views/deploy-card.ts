@@ -1,9 +1,9 @@
 // How a deploy or rollback request looks in chat: one card, re-rendered in place at each change.
-import { requestKey, targetText, type DeployRequest, type GoNoGo } from '../../domain/deploy-request.js';
-import { incidentKey } from '../../domain/incident.js';
-import type { ApprovalPolicy } from '../../config/types.js';
-import { idsOn, type IdentityPlatform, type People } from '../../domain/identity.js';
-import { channelReply, mention, timeToken, type Button, type Card, type Field, type Reply } from '../reply.js';
+import { requestKey, targetText, type DeployRequest, type GoNoGo } from '../domain/deploy-request.js';
+import { incidentKey } from '../domain/incident.js';
+import type { ApprovalPolicy } from '../config/types.js';
+import { idsOn, type IdentityPlatform, type People } from '../domain/identity.js';
+import { channelReply, mention, timeToken, type Button, type Card, type Field, type Reply } from '../ports/reply.js';
 
 /**
  * Replicas updated so far while a rollout runs, or the health window's time left (as text) after it;

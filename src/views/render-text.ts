@@ -1,5 +1,5 @@
 // Neutral reply -> plain text (CLI output, console fallbacks).
-import { toPlainText, type Reply } from './reply.js';
+import { toPlainText, type Reply } from '../ports/reply.js';
 
 // The emphasis handlers write in Slack's style (reply.ts): *bold* and `code`. A terminal shows the
 // markers as they are, so they go; an asterisk that is not emphasis (2*3, web-*, Markdown's **) stays.

@@ -1,9 +1,9 @@
 // How an incident's checklist looks in chat: the war-room card, its lines, and the copy taken at declaration.
-import { incidentKey, type Incident } from '../../domain/incident.js';
-import type { Severity } from '../../domain/severity.js';
-import type { FileConfig } from '../../config.js';
-import type { PlaybookItem } from '../../ports/store.js';
-import { mention, stripTokens, timeToken, type Button, type Card } from '../reply.js';
+import { incidentKey, type Incident } from '../domain/incident.js';
+import type { Severity } from '../domain/severity.js';
+import type { FileConfig } from '../config.js';
+import type { PlaybookItem } from '../ports/store.js';
+import { mention, stripTokens, timeToken, type Button, type Card } from '../ports/reply.js';
 import { severityLabel } from './incident-card.js';
 
 /** Slack's limit on a button label (in UTF-16 units, the stricter reading). */

@@ -1,9 +1,9 @@
 // The one way a request changes state: a guarded transition, the linked incident's timeline, and
 // the follow-up jobs (re-render the card; execute once approved), in one transaction.
-import { isRunning, requestKey, RUNNING_STATUSES, type DeployRequest, type RequestStatus } from '../../domain/deploy-request.js';
-import { mention } from '../reply.js';
-import type { Clock } from '../../ports/clock.js';
-import type { DeployPatch, Store } from '../../ports/store.js';
+import { isRunning, requestKey, RUNNING_STATUSES, type DeployRequest, type RequestStatus } from '../domain/deploy-request.js';
+import { mention } from '../ports/reply.js';
+import type { Clock } from '../ports/clock.js';
+import type { DeployPatch, Store } from '../ports/store.js';
 
 /** The outbox key of a request's execution (the reconcile at start-up looks for it). */
 export const executeJobKey = (id: number) => `deploy-execute:${id}`;

@@ -1,7 +1,7 @@
 // Marks a pending request expired: by the job at its expiry time, or when someone acts on it late.
-import { requestKey, type DeployRequest } from '../../domain/deploy-request.js';
-import type { Clock } from '../../ports/clock.js';
-import type { Store } from '../../ports/store.js';
+import { requestKey, type DeployRequest } from '../domain/deploy-request.js';
+import type { Clock } from '../ports/clock.js';
+import type { Store } from '../ports/store.js';
 import { changeRequest } from './change-request.js';
 
 export function expireRequest(store: Store, clock: Clock, request: DeployRequest, by: { actor: string; platform: string }, required: number): DeployRequest | undefined {

@@ -1,8 +1,8 @@
 // Whether a deploy can still be rolled back as such ("undo REQ-n"): only while nothing else has
 // changed its target since. Otherwise the answer says what happened since, so a stale Rollback
 // button never rolls forward to a version someone already rolled back from.
-import { imageTag, isRunning, requestKey, type DeployRequest } from '../../domain/deploy-request.js';
-import type { Store } from '../../ports/store.js';
+import { imageTag, isRunning, requestKey, type DeployRequest } from '../domain/deploy-request.js';
+import type { Store } from '../ports/store.js';
 
 const shortImage = (image: string) => imageTag(image) ?? image;
 
