@@ -46,6 +46,7 @@ import { createMetricsObserver } from './metrics-observer.js';
 import type { ChatPort } from './ports/chat.js';
 import { systemClock, type Clock } from './ports/clock.js';
 import { SEVERITIES } from './domain/severity.js';
+import type { JobHandlers } from './ports/jobs.js';
 import { IDENTITY_PLATFORMS, parseEntry } from './domain/identity.js';
 
 export interface FirelaneOptions {
@@ -288,9 +289,21 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
 
   const jobDeps = { store, chats, config: config.file, clock, logger };
   let ticker: { stop(): void } | undefined;
+  // Every kind of the catalogue (ports/jobs.ts) has its handler here, or this does not compile.
+  const handlers: JobHandlers = {
+    ...createIncidentJobs(jobDeps),
+    ...createPlaybookJobs({ store, chats }),
+    ...createReminderJobs(jobDeps),
+    ...createPostmortemJobs({ store, chats }),
+    ...createDeployJobs({ ...jobDeps, ...options.deploy, ...(cluster && { cluster }), ...(git && { git }) }),
+    ...createDeployEscalationJobs({ ...jobDeps, ...(cluster && { cluster }) }),
+    ...createGitHubDeployJobs({ ...jobDeps, ...(git && { git }) }),
+    ...createReconcileJobs({ ...jobDeps, ...(cluster && { cluster }) }),
+    ...createHotfixJobs({ ...jobDeps, ...(git && { git }) }),
+  };
   worker = createWorker({
     store: store.jobs,
-    handlers: { ...createIncidentJobs(jobDeps), ...createPlaybookJobs({ store, chats }), ...createReminderJobs(jobDeps), ...createPostmortemJobs({ store, chats }), ...createDeployJobs({ ...jobDeps, ...options.deploy, ...(cluster && { cluster }), ...(git && { git }) }), ...createDeployEscalationJobs({ ...jobDeps, ...(cluster && { cluster }) }), ...createGitHubDeployJobs({ ...jobDeps, ...(git && { git }) }), ...createReconcileJobs({ ...jobDeps, ...(cluster && { cluster }) }), ...createHotfixJobs({ ...jobDeps, ...(git && { git }) }) },
+    handlers,
     logger,
     metrics,
     now: () => clock.now(),

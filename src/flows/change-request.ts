@@ -4,16 +4,10 @@ import { isRunning, requestKey, RUNNING_STATUSES, type DeployRequest, type Reque
 import { mention } from '../ports/reply.js';
 import type { Clock } from '../ports/clock.js';
 import type { DeployPatch, Store } from '../ports/store.js';
+import { EXECUTE_REQUEST, GITHUB_DEPLOYMENT, REFRESH_REQUEST_CARD } from '../ports/jobs.js';
 
 /** The outbox key of a request's execution (the reconcile at start-up looks for it). */
 export const executeJobKey = (id: number) => `deploy-execute:${id}`;
-
-export const PREPARE_REQUEST = 'deploy.prepare';
-export const EXPIRE_REQUEST = 'deploy.expire';
-export const REFRESH_REQUEST_CARD = 'deploy.refresh-card';
-export const EXECUTE_REQUEST = 'deploy.execute';
-/** Records the rollout as a GitHub Deployment status (jobs/github-deploys); a no-op without GitHub. */
-export const GITHUB_DEPLOYMENT = 'deploy.github';
 
 /** The request states GitHub hears about: the start of a rollout and how it ended. */
 const REPORTED: ReadonlySet<RequestStatus> = new Set(['executing', 'succeeded', 'failed', 'rolled_back', 'superseded']);

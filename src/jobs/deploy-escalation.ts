@@ -5,12 +5,14 @@ import { requestTarget } from '../config/environments.js';
 import { requestKey } from '../domain/deploy-request.js';
 import { channelReply, mention } from '../ports/reply.js';
 import type { DeployJobDeps, DeployJobOptions } from './deploy-jobs.js';
-import { ESCALATE_REQUEST } from './deploy-run.js';
+
 import { describeCluster } from './deploy-targets.js';
 import { postOrReason } from './job-helpers.js';
-import { PermanentJobError, type JobHandler } from './worker.js';
+import { PermanentJobError } from './worker.js';
+import { ESCALATE_REQUEST, type JobHandlers } from '../ports/jobs.js';
 
-export function createDeployEscalationJobs(deps: Omit<DeployJobDeps, keyof DeployJobOptions | 'git'>): Record<string, JobHandler> {
+
+export function createDeployEscalationJobs(deps: Omit<DeployJobDeps, keyof DeployJobOptions | 'git'>): Pick<JobHandlers, typeof ESCALATE_REQUEST> {
   const { store, config, clock, cluster } = deps;
   return {
     async [ESCALATE_REQUEST](payload, { step, job }) {

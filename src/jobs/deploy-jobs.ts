@@ -6,16 +6,7 @@ import type { Logger } from 'pino';
 import type { FileConfig } from '../config.js';
 import { makePlan, planStillHolds, requestKey, targetRefOf, targetText, undoPlan, versionTag, type ClusterView, type DeployRequest, type PlanOutcome } from '../domain/deploy-request.js';
 import { DEFAULT_HEALTH_WINDOW_MS } from '../config/defaults.js';
-import {
-  changeRequest,
-  EXECUTE_REQUEST,
-  executeJobStates,
-  EXPIRE_REQUEST,
-  PREPARE_REQUEST,
-  prepareJobKey,
-  REFRESH_REQUEST_CARD,
-  type RequestChange,
-} from '../flows/change-request.js';
+import { changeRequest, executeJobStates, prepareJobKey, type RequestChange } from '../flows/change-request.js';
 import { requestReply, type RolloutShown } from '../views/deploy-card.js';
 import { expireRequest } from '../flows/expire-request.js';
 import type { ChatPort } from '../ports/chat.js';
@@ -32,7 +23,9 @@ import { planTarget, readClusterView, readNow } from './deploy-targets.js';
 import { runBlueGreen } from './strategies/blue-green.js';
 import { runCanary } from './strategies/canary.js';
 import { runRolling } from './strategies/rolling.js';
-import { PermanentJobError, RetryLater, type JobHandler } from './worker.js';
+import { PermanentJobError, RetryLater } from './worker.js';
+import { EXECUTE_REQUEST, EXPIRE_REQUEST, type JobHandlers, PREPARE_REQUEST, REFRESH_REQUEST_CARD } from '../ports/jobs.js';
+
 
 /** Payload field of an execute job that only follows a rollout already applied (the revision it made). */
 export const WATCH_REVISION = 'watchRevision';
@@ -69,7 +62,7 @@ const MAX_RENDERS = 3;
 const UNREACHABLE_TRIES = 3;
 const FIRELANE = 'firelane';
 
-export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler> {
+export function createDeployJobs(deps: DeployJobDeps): Pick<JobHandlers, typeof EXECUTE_REQUEST | typeof EXPIRE_REQUEST | typeof PREPARE_REQUEST | typeof REFRESH_REQUEST_CARD> {
   const { store, config, clock, logger, cluster } = deps;
   const pollIntervalMs = deps.pollIntervalMs ?? 500;
   const healthIntervalMs = deps.healthIntervalMs ?? 2_000;
@@ -91,7 +84,7 @@ export function createDeployJobs(deps: DeployJobDeps): Record<string, JobHandler
   };
   const byFirelane = (r: DeployRequest) => ({ actor: FIRELANE, platform: r.platform });
 
-  function load(payload: Record<string, unknown>): { request: DeployRequest; chat: ChatPort } {
+  function load(payload: { requestId: number }): { request: DeployRequest; chat: ChatPort } {
     const request = store.deploys.get(Number(payload.requestId));
     if (!request) throw new PermanentJobError(`request ${String(payload.requestId)} does not exist`);
     const chat = deps.chats[request.platform];

@@ -13,6 +13,7 @@ import type { Store } from '../ports/store.js';
 import type { HealthResult } from './health-check.js';
 import { followRollout, timeLeftText, verifyHealth, type RolloutOutcome } from './rollout-watch.js';
 import type { JobContext } from './worker.js';
+import { ESCALATE_REQUEST } from '../ports/jobs.js';
 
 const FIRELANE = 'firelane';
 
@@ -33,7 +34,6 @@ export class Superseded extends Error {}
 
 /** Job key of the escalation of a request whose rollout (or rollback) left its target broken. */
 export const escalateJobKey = (id: number) => `deploy-escalate:${id}`;
-export const ESCALATE_REQUEST = 'deploy.escalate';
 
 export interface DeployRunDeps {
   store: Store;

@@ -4,7 +4,7 @@
 // GitHub never blocks a deploy: what cannot be read becomes a note on the card, and a Deployment
 // that cannot be recorded is logged.
 import type { Logger } from 'pino';
-import { GITHUB_DEPLOYMENT, githubDeploymentJobKey } from '../flows/change-request.js';
+import { githubDeploymentJobKey } from '../flows/change-request.js';
 import type { FileConfig } from '../config.js';
 import type { ServiceConfig } from '../config/types.js';
 import { toPlainText } from '../ports/reply.js';
@@ -13,7 +13,9 @@ import { inertForGitHub } from '../domain/github-text.js';
 import { imageTag, REQUEST_STATUSES, requestKey, versionTag, type DeployRequest, type GoNoGo } from '../domain/deploy-request.js';
 import { GitHostError, parseRepoName, type DeploymentState, type GitHost, type RepoName } from '../ports/git-host.js';
 import type { Store } from '../ports/store.js';
-import { PermanentJobError, RetryLater, type JobHandler } from './worker.js';
+import { PermanentJobError, RetryLater } from './worker.js';
+import { GITHUB_DEPLOYMENT, type JobHandlers } from '../ports/jobs.js';
+
 
 const MAX_TITLES = 5;
 
@@ -59,7 +61,7 @@ export interface GitHubDeployDeps {
 /** The GitHub Deployment status of a request's state: in_progress while it runs, then success, failure or inactive (rolled back, or stopped by a rollback). */
 const STATE: Partial<Record<DeployRequest['status'], DeploymentState>> = { executing: 'in_progress', succeeded: 'success', failed: 'failure', rolled_back: 'inactive', superseded: 'inactive' };
 
-export function createGitHubDeployJobs(deps: GitHubDeployDeps): Record<string, JobHandler> {
+export function createGitHubDeployJobs(deps: GitHubDeployDeps): Pick<JobHandlers, typeof GITHUB_DEPLOYMENT> {
   const { store, config, logger, git } = deps;
   return {
     async [GITHUB_DEPLOYMENT](payload, { step }) {

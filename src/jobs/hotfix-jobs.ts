@@ -3,7 +3,7 @@
 // patch version, publish a release, open the back-merge). Each GitHub write is a named step, so a
 // retry never merges or tags twice. What GitHub refuses becomes a message in plain words in the
 // channel; rate limits and outages are retried by the outbox.
-import { HOTFIX_CREATE, HOTFIX_FINISH, HOTFIX_PR, HOTFIX_STATUS } from '../commands/hotfix/index.js';
+
 import { channelReply, mention, type Card, type Reply } from '../ports/reply.js';
 import type { FileConfig } from '../config.js';
 import type { ServiceConfig } from '../config/types.js';
@@ -14,8 +14,10 @@ import type { ChatPort } from '../ports/chat.js';
 import type { Clock } from '../ports/clock.js';
 import { GitHostError, parseRepoName, type Check, type GitHost, type RepoName } from '../ports/git-host.js';
 import type { HotfixPatch, Store } from '../ports/store.js';
-import { REFRESH_INCIDENT_CARD } from './incident-jobs.js';
-import { PermanentJobError, type JobContext, type JobHandler } from './worker.js';
+
+import { PermanentJobError, type JobContext } from './worker.js';
+import { HOTFIX_CREATE, HOTFIX_FINISH, HOTFIX_PR, HOTFIX_STATUS, type JobHandlers, REFRESH_INCIDENT_CARD } from '../ports/jobs.js';
+
 
 export interface HotfixJobDeps {
   store: Store;
@@ -37,10 +39,10 @@ const checkLines = (checks: Check[], required: string[] | undefined) =>
     ? checks.map((c) => `${ICON[c.state] ?? '•'} ${c.name}: ${c.state}${required?.includes(c.name) ? ' (required)' : ''}`).join('\n')
     : 'no checks reported';
 
-export function createHotfixJobs(deps: HotfixJobDeps): Record<string, JobHandler> {
+export function createHotfixJobs(deps: HotfixJobDeps): Pick<JobHandlers, typeof HOTFIX_CREATE | typeof HOTFIX_FINISH | typeof HOTFIX_PR | typeof HOTFIX_STATUS> {
   const { store, clock } = deps;
 
-  function load(payload: Record<string, unknown>): { hotfix: Hotfix; chat: ChatPort; git: GitHost; repo: RepoName; service: ServiceConfig } {
+  function load(payload: { hotfixId: number }): { hotfix: Hotfix; chat: ChatPort; git: GitHost; repo: RepoName; service: ServiceConfig } {
     const hotfix = store.hotfixes.get(Number(payload.hotfixId));
     if (!hotfix) throw new PermanentJobError(`hotfix ${String(payload.hotfixId)} does not exist`);
     const chat = deps.chats[hotfix.platform];
@@ -53,14 +55,14 @@ export function createHotfixJobs(deps: HotfixJobDeps): Record<string, JobHandler
     return { hotfix, chat, git: deps.git, repo, service };
   }
 
-  const by = (hotfix: Hotfix, action: string, payload?: Record<string, unknown>) => ({
+  const by = (hotfix: Hotfix, action: string, payload?: { hotfixId: number; actor?: string; platform?: string }) => ({
     actor: typeof payload?.actor === 'string' ? payload.actor : FIRELANE,
     platform: typeof payload?.platform === 'string' ? payload.platform : hotfix.platform,
     action: `hotfix.${action}`,
   });
 
   /** A change of the hotfix and its line on the incident's timeline, in one transaction. */
-  function record(hotfix: Hotfix, from: Hotfix['status'][], patch: HotfixPatch, action: string, timeline: string, payload?: Record<string, unknown>): Hotfix | undefined {
+  function record(hotfix: Hotfix, from: Hotfix['status'][], patch: HotfixPatch, action: string, timeline: string, payload?: { hotfixId: number; actor?: string; platform?: string }): Hotfix | undefined {
     return store.transaction(() => {
       const changed = store.hotfixes.update(hotfix.id, from, patch, by(hotfix, action, payload));
       if (changed && hotfix.incidentId !== null) {

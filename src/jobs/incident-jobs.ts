@@ -4,17 +4,17 @@ import type { Logger } from 'pino';
 import { idsOn, type IdentityPlatform } from '../domain/identity.js';
 import type { FileConfig } from '../config.js';
 import { incidentKey, warRoomName, type Incident } from '../domain/incident.js';
-import { BROADCAST, REFRESH_TOPIC } from '../commands/incident/record-event.js';
-import { OPEN_WAR_ROOM } from '../commands/incident/declare-incident.js';
-import { PIN_MESSAGE } from '../commands/incident/pin-message.js';
+
 import { incidentCard, roomText, severityLabel } from '../views/incident-card.js';
 import { channelReply, mention, type Reply } from '../ports/reply.js';
 import { RoomNameTaken, type ChatPort } from '../ports/chat.js';
 import { loadIncident, postOrReason } from './job-helpers.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
-import { PermanentJobError, RetryLater, type JobContext, type JobHandler } from './worker.js';
+import { PermanentJobError, RetryLater, type JobContext } from './worker.js';
 import { postChecklist } from './playbook-jobs.js';
+import { BROADCAST, type JobHandlers, OPEN_WAR_ROOM, PIN_MESSAGE, REFRESH_INCIDENT_CARD, REFRESH_TOPIC } from '../ports/jobs.js';
+
 
 export interface IncidentJobDeps {
   store: Store;
@@ -26,13 +26,10 @@ export interface IncidentJobDeps {
 
 const MAX_NAME_ATTEMPTS = 20;
 
-/** Re-renders the pinned card only (e.g. when a linked hotfix moves on). */
-export const REFRESH_INCIDENT_CARD = 'incident.refresh-card';
-
-export function createIncidentJobs(deps: IncidentJobDeps): Record<string, JobHandler> {
+export function createIncidentJobs(deps: IncidentJobDeps): Pick<JobHandlers, typeof BROADCAST | typeof OPEN_WAR_ROOM | typeof PIN_MESSAGE | typeof REFRESH_INCIDENT_CARD> {
   const { store, config, clock } = deps;
 
-  const load = (payload: Record<string, unknown>) => loadIncident(deps, payload);
+  const load = (payload: { incidentId: number }) => loadIncident(deps, payload);
 
   const cardReply = (incident: Incident): Reply => channelReply('', incidentCard(incident, store.hotfixes.ofIncident(incident.id)));
 

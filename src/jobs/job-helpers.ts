@@ -8,7 +8,7 @@ import { PermanentJobError } from './worker.js';
 
 export function loadIncident(
   deps: { store: Store; chats: Partial<Record<string, ChatPort>> },
-  payload: Record<string, unknown>,
+  payload: { incidentId: number },
 ): { incident: Incident; chat: ChatPort } {
   const incident = deps.store.incidents.get(Number(payload.incidentId));
   if (!incident) throw new PermanentJobError(`incident ${String(payload.incidentId)} does not exist`);

@@ -1,11 +1,13 @@
 // Outbox jobs of the checklist: post it in a new war room, and re-render it in place after a tick.
 import { incidentKey, type Incident } from '../domain/incident.js';
-import { REFRESH_CHECKLIST } from '../commands/incident/checklist.js';
+
 import { checklistCard } from '../views/playbook-card.js';
 import { channelReply, type Reply } from '../ports/reply.js';
 import type { ChatPort } from '../ports/chat.js';
 import type { PlaybookItem, Store } from '../ports/store.js';
-import { PermanentJobError, RetryLater, type JobContext, type JobHandler } from './worker.js';
+import { PermanentJobError, RetryLater, type JobContext } from './worker.js';
+import { type JobHandlers, REFRESH_CHECKLIST } from '../ports/jobs.js';
+
 
 export interface PlaybookJobDeps {
   store: Store;
@@ -32,7 +34,7 @@ export async function postChecklist(store: Store, incident: Incident, chat: Chat
   }
 }
 
-export function createPlaybookJobs(deps: PlaybookJobDeps): Record<string, JobHandler> {
+export function createPlaybookJobs(deps: PlaybookJobDeps): Pick<JobHandlers, typeof REFRESH_CHECKLIST> {
   const { store } = deps;
   return {
     async [REFRESH_CHECKLIST](payload, { step }) {

@@ -1,17 +1,19 @@
 // Outbox job of /incident postmortem: upload the Markdown draft to the war room as a file.
 import { loadIncident } from './job-helpers.js';
 import { incidentKey } from '../domain/incident.js';
-import { UPLOAD_POSTMORTEM, postmortemFilename, postmortemFor } from '../commands/incident/postmortem.js';
+import { postmortemFilename, postmortemFor } from '../views/postmortem-markdown.js';
 import { DeliveryRefused, type ChatPort } from '../ports/chat.js';
 import type { Store } from '../ports/store.js';
-import { PermanentJobError, type JobHandler } from './worker.js';
+import { PermanentJobError } from './worker.js';
+import { type JobHandlers, UPLOAD_POSTMORTEM } from '../ports/jobs.js';
+
 
 export interface PostmortemJobDeps {
   store: Store;
   chats: Partial<Record<string, ChatPort>>;
 }
 
-export function createPostmortemJobs({ store, chats }: PostmortemJobDeps): Record<string, JobHandler> {
+export function createPostmortemJobs({ store, chats }: PostmortemJobDeps): Pick<JobHandlers, typeof UPLOAD_POSTMORTEM> {
   return {
     async [UPLOAD_POSTMORTEM](payload, { step }) {
       const { incident, chat } = loadIncident({ store, chats }, payload);

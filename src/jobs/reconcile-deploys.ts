@@ -19,16 +19,17 @@ import type { Logger } from 'pino';
 import type { FileConfig } from '../config.js';
 import type { KubernetesTarget } from '../config/types.js';
 import { requestTarget } from '../config/environments.js';
-import { changeRequest, EXECUTE_REQUEST, type RequestChange } from '../flows/change-request.js';
+import { changeRequest, type RequestChange } from '../flows/change-request.js';
 import { requestKey, type DeployRequest } from '../domain/deploy-request.js';
 import type { Clock } from '../ports/clock.js';
 import type { Cluster } from '../ports/cluster.js';
 import { canaryTarget, serviceTarget, SLOT_LABEL, slotTarget, targetOf } from './deploy-targets.js';
 import type { Store } from '../ports/store.js';
 import { WATCH_REVISION } from './deploy-jobs.js';
-import { RetryLater, type JobHandler } from './worker.js';
+import { RetryLater } from './worker.js';
+import { EXECUTE_REQUEST, type JobHandlers, RECONCILE_DEPLOYS } from '../ports/jobs.js';
 
-export const RECONCILE_DEPLOYS = 'deploy.reconcile';
+
 const FIRELANE = 'firelane';
 /** Why the reconcile runs: at start-up, or because an execute job failed for good while firelane ran. */
 export type ReconcileOccasion = 'start-up' | 'buried';
@@ -54,7 +55,6 @@ export type ReconcileOutcome =
   | { request: number; outcome: 'changed' }
   /** The cluster could not be read (or there is none): left as it is. */
   | { request: number; outcome: 'unreachable'; error: string };
-
 
 /** Whether an execute job (the first or a reconcile watch) still owns the request, and the next watch number. */
 function executeJobs(store: Store, id: number): { active: boolean; next: number } {
@@ -260,7 +260,7 @@ export function enqueueReconcile(store: Store, bootId: string): boolean {
  * The reconcile as a job, so it runs in the worker after orphaned jobs are requeued, and a cluster
  * that cannot be read is tried again after `retryMs` (default 30s) until it can.
  */
-export function createReconcileJobs(deps: ReconcileDeps & { retryMs?: number }): Record<string, JobHandler> {
+export function createReconcileJobs(deps: ReconcileDeps & { retryMs?: number }): Pick<JobHandlers, typeof RECONCILE_DEPLOYS> {
   const retryMs = deps.retryMs ?? 30_000;
   return {
     async [RECONCILE_DEPLOYS](payload) {

@@ -3,27 +3,28 @@
 // while it waited (an update arrived, a snooze started, the incident was resolved) posts nothing.
 import { formatDuration } from '../domain/duration.js';
 import { incidentKey, type Incident } from '../domain/incident.js';
-import { POSTMORTEM_REMINDER } from '../commands/incident/resolve-incident.js';
-import { REFRESH_TOPIC } from '../commands/incident/record-event.js';
+
 import { roomText, severityLabel, topicText } from '../views/incident-card.js';
 import { channelReply, mention, type Reply } from '../ports/reply.js';
 import { loadIncident, postOrReason } from './job-helpers.js';
 import type { IncidentJobDeps } from './incident-jobs.js';
-import { ESCALATE, REMIND } from './reminder-tick.js';
-import { RetryLater, type JobHandler } from './worker.js';
+
+import { RetryLater } from './worker.js';
+import { ESCALATE, type JobHandlers, POSTMORTEM_REMINDER, REFRESH_TOPIC, REMIND } from '../ports/jobs.js';
+
 
 const UPDATE_HOW = '`/incident update <investigating|identified|monitoring> <text>`';
 
-export function createReminderJobs(deps: IncidentJobDeps): Record<string, JobHandler> {
+export function createReminderJobs(deps: IncidentJobDeps): Pick<JobHandlers, typeof ESCALATE | typeof POSTMORTEM_REMINDER | typeof REFRESH_TOPIC | typeof REMIND> {
   const { store, config, clock } = deps;
 
-  const load = (payload: Record<string, unknown>) => loadIncident(deps, payload);
+  const load = (payload: { incidentId: number }) => loadIncident(deps, payload);
 
   /**
    * Still worth saying: open, not snoozed, and no update since the reminder was due. A war room
    * that is still being opened (Slack slow or down) is waited for, not skipped.
    */
-  function stillDue(incident: Incident, payload: Record<string, unknown>): boolean {
+  function stillDue(incident: Incident, payload: { missed: number }): boolean {
     const now = clock.now();
     const due =
       incident.status !== 'resolved' &&

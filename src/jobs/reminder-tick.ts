@@ -7,9 +7,8 @@ import type { FileConfig } from '../config.js';
 import { onTick } from '../domain/reminders.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
+import { ESCALATE, REMIND } from '../ports/jobs.js';
 
-export const REMIND = 'incident.remind';
-export const ESCALATE = 'incident.escalate';
 /** Due incidents handled per tick; more wait for the next second. */
 const BATCH = 500;
 

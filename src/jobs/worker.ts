@@ -6,19 +6,13 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { JobStore } from '../adapters/db/job-store.js';
 import { incidentKey } from '../domain/incident.js';
-import type { JobRow } from '../ports/store.js';
+import type { JobContext, JobRow } from '../ports/jobs.js';
 import type { Metrics } from '../metrics.js';
 
-export interface JobContext {
-  job: JobRow;
-  /**
-   * Runs `fn` once per job: a retried job gets the recorded result instead of running it again.
-   * Steps may run concurrently; each result must be JSON.
-   */
-  step<T>(name: string, fn: () => Promise<T>): Promise<T>;
-}
+export type { JobContext } from '../ports/jobs.js';
 
-export type JobHandler = (payload: Record<string, unknown>, context: JobContext) => Promise<void>;
+/** A handler of one kind of job; its payload's shape comes from the catalogue (ports/jobs.ts). */
+export type JobHandler = (payload: never, context: JobContext) => Promise<void>;
 
 const STEP_NAME = /^[a-z0-9][a-z0-9:._-]{0,80}$/i;
 
@@ -149,7 +143,7 @@ export function createWorker(options: WorkerOptions): Worker {
         progress[name] = result ?? null;
         return result;
       };
-      await handler(job.payload, { job, step });
+      await handler(job.payload as never, { job, step });
       store.complete(job.id, id);
       metrics?.jobsTotal.inc({ kind, outcome: 'done' });
       if (logger.isLevelEnabled('debug')) log().debug({ ms: now() - started }, 'job done');

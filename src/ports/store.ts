@@ -1,5 +1,6 @@
 // What the command core needs from storage. One implementation: SQLite (adapters/db); tests
 // use it on `:memory:`, which is fast and is the real thing rather than a look-alike.
+import type { NewJob } from './jobs.js';
 import type { Hotfix, HotfixStatus } from '../domain/hotfix.js';
 import type { Incident, IncidentStatus } from '../domain/incident.js';
 import type { Severity } from '../domain/severity.js';
@@ -92,23 +93,7 @@ export interface IncidentStore {
   event(id: number): TimelineEvent | undefined;
 }
 
-export interface NewJob {
-  kind: string;
-  /** Idempotency key: a second enqueue with the same key is ignored. */
-  key: string;
-  payload: Record<string, unknown>;
-  runAt?: number;
-}
-
-export interface JobRow {
-  id: number;
-  kind: string;
-  key: string;
-  payload: Record<string, unknown>;
-  attempts: number;
-  runAt: number;
-  progress: Record<string, unknown>;
-}
+export type { JobRow, NewJob } from './jobs.js';
 
 export interface JobQueue {
   /** True when the job was added, false when one with the same key exists. */

@@ -8,7 +8,7 @@
 // sections after it.
 import { formatDuration } from '../domain/duration.js';
 import { incidentKey, type Incident } from '../domain/incident.js';
-import type { PlaybookItem, TimelineEvent } from '../ports/store.js';
+import type { PlaybookItem, Store, TimelineEvent } from '../ports/store.js';
 import { formatUtc, toPlainText } from '../ports/reply.js';
 import { severityLabel, statusLabel } from './incident-card.js';
 
@@ -146,4 +146,24 @@ export function postmortemMarkdown({ incident, timeline, actionItems, playbook, 
     ...section('Action items', actions),
     ...section('Follow-ups', followUps),
   ].join('\n');
+}
+
+export const postmortemFilename = (incident: Incident) => `${incidentKey(incident.id)}-postmortem.md`;
+
+/**
+ * The draft from what the store holds now, and how many timeline events it covers. `events` limits
+ * the timeline to its first n events, so the upload job renders the document the command showed
+ * even when events were added in between.
+ */
+export function postmortemFor(store: Store, incident: Incident, options: { now: number; events?: number }): { markdown: string; events: number } {
+  const all = store.incidents.timeline(incident.id);
+  const timeline = options.events === undefined ? all : all.slice(0, options.events);
+  const markdown = postmortemMarkdown({
+    incident,
+    timeline,
+    actionItems: store.incidents.actionItems(incident.id),
+    playbook: store.playbooks.items(incident.id),
+    now: options.now,
+  });
+  return { markdown, events: timeline.length };
 }

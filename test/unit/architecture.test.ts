@@ -99,6 +99,15 @@ describe('architecture', () => {
     expect(offences).toEqual([]);
   });
 
+  it('the layers below commands (flows, views, ports) and the jobs never import a command', () => {
+    const offences = FILES.filter((f) => under(f, 'src/flows', 'src/views', 'src/ports', 'src/jobs')).flatMap((f) =>
+      importsOf(f)
+        .filter((i) => /(^|\/)commands\//.test(i.specifier))
+        .map((i) => `${f.path}: ${i.statement}`),
+    );
+    expect(offences).toEqual([]);
+  });
+
   it('src/domain and src/commands never touch process.env', () => {
     expect(core.filter((f) => /process\s*\.\s*env|process\s*\[\s*['"]env/.test(f.code)).map((f) => f.path)).toEqual([]);
   });

@@ -1,11 +1,14 @@
 // The outbox table: enqueue inside the caller's transaction, claim with a lease, finish or retry.
 import { and, asc, count, eq, gt, gte, isNull, lte, min, sql } from 'drizzle-orm';
 import type { Clock } from '../../ports/clock.js';
+import type { AnyJob } from '../../ports/jobs.js';
 import type { JobQueue, JobRow } from '../../ports/store.js';
 import type { DbHandle } from './database.js';
 import { jobs } from './schema.js';
 
 export interface JobStore extends JobQueue {
+  /** Any kind of job: the catalogue (ports/jobs.ts) types what firelane enqueues; the table takes any. */
+  enqueue(job: AnyJob): boolean;
   /** Takes the next due job and leases it to `worker` until now + leaseMs. */
   /** Claims the job due longest, among those due by `dueBy` (default now). */
   claimNext(worker: string, leaseMs: number, dueBy?: number): JobRow | undefined;

@@ -10,7 +10,8 @@ import { actorOf, chatPlatform } from '../command.js';
 import type { HandlerContext } from '../context.js';
 import { tokenText, type Token } from '../parse-command.js';
 import { mention } from '../../ports/reply.js';
-import { EXPIRE_REQUEST, PREPARE_REQUEST, prepareJobKey } from '../../flows/change-request.js';
+import { prepareJobKey } from '../../flows/change-request.js';
+import { EXPIRE_REQUEST, PREPARE_REQUEST } from '../../ports/jobs.js';
 
 /** Where the card goes when the command came from no conversation (the CLI): a console room. */
 export const CONSOLE_DEPLOY_ROOM = 'deploys';

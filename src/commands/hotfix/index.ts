@@ -12,11 +12,7 @@ import { tokenText } from '../parse-command.js';
 import { mention, privateReply, type Reply } from '../../ports/reply.js';
 import { helpSubcommand, type CommandFamily } from '../router.js';
 import { helpText } from '../usage.js';
-
-export const HOTFIX_CREATE = 'hotfix.create';
-export const HOTFIX_PR = 'hotfix.pr';
-export const HOTFIX_STATUS = 'hotfix.status';
-export const HOTFIX_FINISH = 'hotfix.finish';
+import { HOTFIX_CREATE, HOTFIX_FINISH, HOTFIX_PR, HOTFIX_STATUS } from '../../ports/jobs.js';
 
 export const HOTFIX_USAGE = {
   create: '/hotfix create <service> <description> [--incident=INC-n] [--from=<tag or branch>]   e.g. /hotfix create payments "null amount in refunds"',
@@ -109,7 +105,7 @@ function findHotfix(ctx: HandlerContext, usage: string): Hotfix {
 }
 
 /** pr, status and finish: find the hotfix, check it is at the right stage, and queue the GitHub work. */
-function onHotfix(kind: string, usage: string, check: (hotfix: Hotfix) => void, answer: (hotfix: Hotfix) => string) {
+function onHotfix(kind: typeof HOTFIX_PR | typeof HOTFIX_STATUS | typeof HOTFIX_FINISH, usage: string, check: (hotfix: Hotfix) => void, answer: (hotfix: Hotfix) => string) {
   return (ctx: HandlerContext): Reply => {
     needGitHub(ctx);
     const hotfix = findHotfix(ctx, usage);

@@ -10,9 +10,7 @@ import { severityLabel } from '../../views/incident-card.js';
 import { takeIncident } from './find-incident.js';
 import { checklistCard, progressText } from '../../views/playbook-card.js';
 import { recordEvent } from './record-event.js';
-
-/** Job: the war room's checklist card is re-rendered in place (see jobs/playbook-jobs). */
-export const REFRESH_CHECKLIST = 'incident.refresh-checklist';
+import { REFRESH_CHECKLIST } from '../../ports/jobs.js';
 
 const noChecklist = (incident: Incident) =>
   notFound(`${incidentKey(incident.id)} has no checklist: the ${severityLabel(incident.severity)} playbook was empty when it was declared.`);

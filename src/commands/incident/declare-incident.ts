@@ -10,8 +10,7 @@ import { channelReply, type Reply } from '../../ports/reply.js';
 import { INCIDENT_USAGE } from '../usage.js';
 import { severityLabel } from '../../views/incident-card.js';
 import { playbookTexts } from '../../views/playbook-card.js';
-
-export const OPEN_WAR_ROOM = 'incident.open-war-room';
+import { OPEN_WAR_ROOM } from '../../ports/jobs.js';
 
 export function declareIncident(ctx: HandlerContext): Reply {
   const usage = INCIDENT_USAGE.declare;

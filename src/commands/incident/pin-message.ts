@@ -1,8 +1,7 @@
 // A 📌 reaction on a war-room message: the message joins the timeline, once however often it is pinned.
 import { chatPlatform, type Platform } from '../command.js';
 import type { CommandDeps } from '../context.js';
-
-export const PIN_MESSAGE = 'incident.pin-message';
+import { PIN_MESSAGE } from '../../ports/jobs.js';
 
 export interface PinInput {
   platform: Platform;

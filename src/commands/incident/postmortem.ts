@@ -1,34 +1,11 @@
 // /incident postmortem [INC-n]: the Markdown postmortem draft, shown to the sender and uploaded to the war room.
-import { incidentKey, type Incident } from '../../domain/incident.js';
 import { invalidInput } from '../../errors.js';
-import type { Store } from '../../ports/store.js';
 import type { HandlerContext } from '../context.js';
 import { privateReply, type Reply } from '../../ports/reply.js';
 import { INCIDENT_USAGE } from '../usage.js';
 import { takeIncident } from './find-incident.js';
-import { postmortemMarkdown } from '../../views/postmortem-markdown.js';
-
-export const UPLOAD_POSTMORTEM = 'incident.upload-postmortem';
-
-export const postmortemFilename = (incident: Incident) => `${incidentKey(incident.id)}-postmortem.md`;
-
-/**
- * The draft from what the store holds now, and how many timeline events it covers. `events` limits
- * the timeline to its first n events, so the upload job renders the document the command showed
- * even when events were added in between.
- */
-export function postmortemFor(store: Store, incident: Incident, options: { now: number; events?: number }): { markdown: string; events: number } {
-  const all = store.incidents.timeline(incident.id);
-  const timeline = options.events === undefined ? all : all.slice(0, options.events);
-  const markdown = postmortemMarkdown({
-    incident,
-    timeline,
-    actionItems: store.incidents.actionItems(incident.id),
-    playbook: store.playbooks.items(incident.id),
-    now: options.now,
-  });
-  return { markdown, events: timeline.length };
-}
+import { postmortemFor } from '../../views/postmortem-markdown.js';
+import { UPLOAD_POSTMORTEM } from '../../ports/jobs.js';
 
 export function postmortem(ctx: HandlerContext): Reply {
   const usage = INCIDENT_USAGE.postmortem;

@@ -2,9 +2,7 @@
 import type { Incident } from '../../domain/incident.js';
 import type { IncidentPatch, TimelineEvent } from '../../ports/store.js';
 import type { HandlerContext } from '../context.js';
-
-export const BROADCAST = 'incident.broadcast';
-export const REFRESH_TOPIC = 'incident.refresh-topic';
+import { BROADCAST, REFRESH_TOPIC } from '../../ports/jobs.js';
 
 export interface EventSpec {
   kind: string;

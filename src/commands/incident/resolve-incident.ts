@@ -8,8 +8,8 @@ import { privateReply, type Reply } from '../../ports/reply.js';
 import { INCIDENT_USAGE } from '../usage.js';
 import { takeIncident } from './find-incident.js';
 import { recordEvent } from './record-event.js';
+import { POSTMORTEM_REMINDER } from '../../ports/jobs.js';
 
-export const POSTMORTEM_REMINDER = 'incident.postmortem-reminder';
 export const POSTMORTEM_REMINDER_DELAY_MS = 48 * 3_600_000;
 const MAX_TEXT = 3000;
 

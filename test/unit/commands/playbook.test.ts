@@ -1,7 +1,7 @@
 // The checklist: copied at declaration, ticked with /incident check, shown by checklist and show, and its card.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BUTTON_ACTION_PREFIX, renderSlack } from '../../../src/adapters/slack/render.js';
-import { REFRESH_CHECKLIST } from '../../../src/commands/incident/checklist.js';
+
 import { buttonLabel, checklistCard } from '../../../src/views/playbook-card.js';
 import { channelReply, mention, timeToken, type Reply } from '../../../src/ports/reply.js';
 import { DEFAULT_FILE_CONFIG, type FileConfig } from '../../../src/config.js';
@@ -11,6 +11,7 @@ import { RetryLater, type JobContext } from '../../../src/jobs/worker.js';
 import type { ChatPort } from '../../../src/ports/chat.js';
 import type { PlaybookItem } from '../../../src/ports/store.js';
 import { createIncidentFixture, type IncidentFixture } from './incident-fixture.js';
+import { REFRESH_CHECKLIST } from '../../../src/ports/jobs.js';
 
 const SEV1 = ['Assign an incident commander', 'Post a first status update', 'Check recent deploys'];
 const config: FileConfig = {

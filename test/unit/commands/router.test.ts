@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BROADCAST } from '../../../src/commands/incident/record-event.js';
-import { OPEN_WAR_ROOM } from '../../../src/commands/incident/declare-incident.js';
+
 import { MENTION_TOKEN, TIME_TOKEN, mention, privateReply, timeToken } from '../../../src/ports/reply.js';
 import { DEFAULT_FILE_CONFIG } from '../../../src/config.js';
 import { createRouter, type CommandFamily, type Outcome } from '../../../src/commands/router.js';
 import { createIncidentFixture, type IncidentFixture, type RunOptions } from './incident-fixture.js';
+import { BROADCAST, OPEN_WAR_ROOM } from '../../../src/ports/jobs.js';
 
 let f: IncidentFixture;
 beforeEach(() => {

@@ -4,10 +4,11 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toPlainText } from '../../../src/ports/reply.js';
 import type { FileConfig } from '../../../src/config.js';
-import { createReconcileJobs, enqueueReconcile, executeJobKey, RECONCILE_DEPLOYS, reconcileDeploys, watchJobKey } from '../../../src/jobs/reconcile-deploys.js';
+import { createReconcileJobs, enqueueReconcile, executeJobKey, reconcileDeploys, watchJobKey } from '../../../src/jobs/reconcile-deploys.js';
 import { RetryLater, type JobContext } from '../../../src/jobs/worker.js';
 import type { Cluster } from '../../../src/ports/cluster.js';
 import { createDeployFixture, deployConfig, IMAGE, LEAD1, PAYMENTS, type DeployFixture } from '../commands/deploy-fixture.js';
+import { RECONCILE_DEPLOYS } from '../../../src/ports/jobs.js';
 
 let f: DeployFixture;
 afterEach(() => f?.close());

@@ -56,7 +56,7 @@ function livePid(): number {
 describe('running jobs', () => {
   it('drain() runs every due job once and leaves future ones queued', async () => {
     const ran: string[] = [];
-    const w = worker({ note: async (payload) => void ran.push(String(payload.n)) });
+    const w = worker({ note: async (payload: { n: unknown }) => void ran.push(String(payload.n)) });
     for (const n of [1, 2, 3, 4, 5, 6]) jobs.enqueue({ kind: 'note', key: `n${n}`, payload: { n } });
     jobs.enqueue({ kind: 'note', key: 'later', payload: { n: 'later' }, runAt: clock.now() + 60_000 });
 
@@ -493,7 +493,7 @@ describe('worker: jobs yield to acknowledgements', () => {
   it('while busy starts only jobs due for yieldMs; when idle again (wakeHeldBack), the rest', async () => {
     const ran: string[] = [];
     let busy = true;
-    const w = worker({ k: async (payload) => void ran.push(String(payload.name)) }, { busy: () => busy, yieldMs: 1_000 });
+    const w = worker({ k: async (payload: { name: unknown }) => void ran.push(String(payload.name)) }, { busy: () => busy, yieldMs: 1_000 });
     jobs.enqueue({ kind: 'k', key: 'old', payload: { name: 'old' }, runAt: clock.now() - 1_500 });
     jobs.enqueue({ kind: 'k', key: 'new', payload: { name: 'new' }, runAt: clock.now() - 200 });
     w.start();
