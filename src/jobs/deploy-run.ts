@@ -19,7 +19,7 @@ const FIRELANE = 'firelane';
 
 /** A cluster error that retrying cannot fix: refused, not found, invalid. */
 function isPermanent(error: unknown): boolean {
-  if (error instanceof FirelaneError) return error.code !== 'upstream';
+  if (error instanceof FirelaneError) return !error.retryable;
   const status = (error as { statusCode?: unknown; code?: unknown })?.statusCode ?? (error as { code?: unknown })?.code;
   return typeof status === 'number' && status >= 400 && status < 500 && status !== 409 && status !== 429;
 }

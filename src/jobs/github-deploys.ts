@@ -11,7 +11,8 @@ import { toPlainText } from '../ports/reply.js';
 import { checkGate, isPassing } from '../domain/checks.js';
 import { inertForGitHub } from '../domain/github-text.js';
 import { imageTag, REQUEST_STATUSES, requestKey, versionTag, type DeployRequest, type GoNoGo } from '../domain/deploy-request.js';
-import { GitHostError, parseRepoName, type DeploymentState, type GitHost, type RepoName } from '../ports/git-host.js';
+import { parseRepoName, type DeploymentState, type GitHost, type RepoName } from '../ports/git-host.js';
+import { FirelaneError } from '../errors.js';
 import type { Store } from '../ports/store.js';
 import { PermanentJobError, RetryLater } from './worker.js';
 import { GITHUB_DEPLOYMENT, type JobHandlers } from '../ports/jobs.js';
@@ -94,7 +95,7 @@ export function createGitHubDeployJobs(deps: GitHubDeployDeps): Pick<JobHandlers
           return null;
         });
       } catch (error) {
-        if (error instanceof GitHostError && error.kind !== 'rate_limited' && error.kind !== 'upstream') {
+        if (error instanceof FirelaneError && !error.retryable) {
           logger.warn({ request: key, err: error }, 'GitHub refused to record the deployment; the rollout is not affected');
           throw new PermanentJobError(error.message);
         }

@@ -12,7 +12,8 @@ import { backMergePull, hotfixKey, hotfixMergeTitle, hotfixPullBody, hotfixPullT
 import { incidentKey } from '../domain/incident.js';
 import type { ChatPort } from '../ports/chat.js';
 import type { Clock } from '../ports/clock.js';
-import { GitHostError, parseRepoName, type Check, type GitHost, type RepoName } from '../ports/git-host.js';
+import { gitHostError, gitHostErrorKind, parseRepoName, type Check, type GitHost, type RepoName } from '../ports/git-host.js';
+import { FirelaneError } from '../errors.js';
 import type { HotfixPatch, Store } from '../ports/store.js';
 
 import { PermanentJobError, type JobContext } from './worker.js';
@@ -29,8 +30,8 @@ export interface HotfixJobDeps {
 
 const FIRELANE = 'firelane';
 /** What GitHub refused for a reason retrying cannot change. */
-const PERMANENT: ReadonlySet<string> = new Set(['not_found', 'exists', 'no_commits', 'pull_exists', 'not_mergeable', 'conflict', 'forbidden']);
-const isRefusal = (error: unknown): error is GitHostError => error instanceof GitHostError && PERMANENT.has(error.kind);
+/** GitHub said no (a refusal, not an outage): retrying cannot change the answer. */
+const isRefusal = (error: unknown): error is FirelaneError => error instanceof FirelaneError && !error.retryable;
 const short = (sha: string | null | undefined) => (sha ? sha.slice(0, 7) : '?');
 const ICON: Record<string, string> = { success: '✅', neutral: '⚪', skipped: '⚪', pending: '⏳', failure: '❌', error: '❌', cancelled: '❌', timed_out: '❌', action_required: '⚠️' };
 
@@ -91,11 +92,11 @@ export function createHotfixJobs(deps: HotfixJobDeps): Pick<JobHandlers, typeof 
         base = await step('base', async () => {
           if (hotfix.baseRef === '') {
             const tag = await git.latestSemverTag(repo);
-            if (!tag) throw new GitHostError('not_found', `${hotfix.repo} has no release tag (vX.Y.Z) to branch from; use --from=${service.productionBranch}`);
+            if (!tag) throw gitHostError('not_found', `${hotfix.repo} has no release tag (vX.Y.Z) to branch from; use --from=${service.productionBranch}`);
             return tag;
           }
           const ref = await git.resolveRef(repo, hotfix.baseRef);
-          if (!ref) throw new GitHostError('not_found', `${hotfix.repo} has no branch or tag named ${hotfix.baseRef}`);
+          if (!ref) throw gitHostError('not_found', `${hotfix.repo} has no branch or tag named ${hotfix.baseRef}`);
           return { name: ref.name, sha: ref.sha };
         });
         await step('branch', async () => {
@@ -104,7 +105,7 @@ export function createHotfixJobs(deps: HotfixJobDeps): Pick<JobHandlers, typeof 
         });
       } catch (error) {
         if (!isRefusal(error)) throw error;
-        const reason = error.kind === 'exists' ? `the branch ${hotfix.branch} already exists in ${hotfix.repo}` : error.message;
+        const reason = error.reason === 'exists' ? `the branch ${hotfix.branch} already exists in ${hotfix.repo}` : error.message;
         record(hotfix, ['creating'], { status: 'failed', reason }, 'failed', `${key} failed: ${reason}`, payload);
         await sayOnce(step, 'said-failed', chat, hotfix, `❌ ${key}: could not create \`${hotfix.branch}\`: ${reason}.`);
         return;
@@ -139,7 +140,7 @@ export function createHotfixJobs(deps: HotfixJobDeps): Pick<JobHandlers, typeof 
             const created = await git.createPull(repo, { head: hotfix.branch, base: service.productionBranch, title, body, labels: ['hotfix'] });
             return { number: created.number, url: created.url };
           } catch (error) {
-            if (!(error instanceof GitHostError) || error.kind !== 'pull_exists') throw error;
+            if (gitHostErrorKind(error) !== 'pull_exists') throw error;
             const open = await git.findOpenPull(repo, hotfix.branch, service.productionBranch);
             if (!open) throw error;
             return { number: open.number, url: open.url };
@@ -147,7 +148,7 @@ export function createHotfixJobs(deps: HotfixJobDeps): Pick<JobHandlers, typeof 
         });
       } catch (error) {
         if (!isRefusal(error)) throw error;
-        const text = error.kind === 'no_commits' ? noCommits : `GitHub refused the pull request: ${error.message}`;
+        const text = error.reason === 'no_commits' ? noCommits : `GitHub refused the pull request: ${error.message}`;
         return void (await sayOnce(step, 'said-refused', chat, hotfix, `❌ ${key}: ${text}`));
       }
       record(hotfix, ['open'], { prNumber: pull.number, prUrl: pull.url }, 'pr_opened', `${key}: pull request #${pull.number} opened from ${hotfix.branch} into ${service.productionBranch}: ${pull.url}`, payload);
@@ -203,7 +204,7 @@ export function createHotfixJobs(deps: HotfixJobDeps): Pick<JobHandlers, typeof 
             mergeSha = await step('merge', async () => (await git.merge(repo, pull.number, pull.head.sha, { method: 'merge', title: hotfixMergeTitle(hotfix, pull.number) })).sha);
           } catch (error) {
             if (!isRefusal(error)) throw error;
-            const why = error.kind === 'conflict' ? `the branch moved while firelane checked it (${error.message}); run /hotfix finish again` : `GitHub refused the merge: ${error.message}`;
+            const why = error.reason === 'conflict' ? `the branch moved while firelane checked it (${error.message}); run /hotfix finish again` : `GitHub refused the merge: ${error.message}`;
             return void (await refuse(why));
           }
         }
@@ -225,7 +226,7 @@ export function createHotfixJobs(deps: HotfixJobDeps): Pick<JobHandlers, typeof 
         try {
           return (await git.createRelease(repo, { tag, name: tag, body: notes })).url;
         } catch (error) {
-          if (error instanceof GitHostError && error.kind === 'exists') return null;
+          if (gitHostErrorKind(error) === 'exists') return null;
           throw error;
         }
       });
@@ -238,8 +239,8 @@ export function createHotfixJobs(deps: HotfixJobDeps): Pick<JobHandlers, typeof 
           const read = await git.getPull(repo, pull.number);
           return { url: pull.url, note: read.mergeable === false ? `#${pull.number} has merge conflicts with ${service.developBranch}: resolve them on GitHub` : `#${pull.number} opened` };
         } catch (error) {
-          if (error instanceof GitHostError && error.kind === 'no_commits') return { url: null, note: `${service.developBranch} already has everything` };
-          if (error instanceof GitHostError && error.kind === 'pull_exists') {
+          if (gitHostErrorKind(error) === 'no_commits') return { url: null, note: `${service.developBranch} already has everything` };
+          if (gitHostErrorKind(error) === 'pull_exists') {
             const open = await git.findOpenPull(repo, service.productionBranch, service.developBranch);
             return { url: open?.url ?? null, note: `a back-merge pull request was already open${open ? ` (#${open.number})` : ''}` };
           }

@@ -1,6 +1,8 @@
 // What firelane needs from GitHub for hotfixes, go/no-go facts and deployment records. The real
 // implementation is adapters/github (@octokit/rest with retry and throttling); tests also use a
-// loopback fake GitHub REST API. Errors are GitHostError with a kind the commands turn into plain words.
+// loopback fake GitHub REST API. Errors are FirelaneError with the GitHub kind as their reason.
+import { FirelaneError, type ErrorCode } from '../errors.js';
+
 
 /** `owner/name` as in config `services.<name>.repo`. */
 export interface RepoName {
@@ -28,16 +30,26 @@ export type GitHostErrorKind =
   /** 5xx, network error, or anything else. */
   | 'upstream';
 
-export class GitHostError extends Error {
-  constructor(
-    readonly kind: GitHostErrorKind,
-    message: string,
-    readonly status?: number,
-  ) {
-    super(message);
-    this.name = 'GitHostError';
-  }
+const CODE_OF: Record<GitHostErrorKind, ErrorCode> = {
+  not_found: 'not_found',
+  exists: 'conflict',
+  no_commits: 'conflict',
+  pull_exists: 'conflict',
+  not_mergeable: 'conflict',
+  conflict: 'conflict',
+  forbidden: 'forbidden',
+  rate_limited: 'upstream',
+  upstream: 'upstream',
+};
+
+/** A GitHub refusal or failure as firelane's one error type: the kind is its `reason`. */
+export function gitHostError(kind: GitHostErrorKind, message: string, status?: number): FirelaneError {
+  return new FirelaneError(CODE_OF[kind], message, { reason: kind, ...(status !== undefined && { status }) });
 }
+
+/** The kind of a GitHub error (`pull_exists`…), when it is one. */
+export const gitHostErrorKind = (error: unknown): GitHostErrorKind | undefined =>
+  error instanceof FirelaneError && error.reason !== undefined && Object.hasOwn(CODE_OF, error.reason) ? (error.reason as GitHostErrorKind) : undefined;
 
 export interface ResolvedRef {
   /** The commit sha (an annotated tag is followed to its commit). */

@@ -1,17 +1,18 @@
 /**
  * The GitHub adapter (createGitHubHost: @octokit/rest with the retry and throttling plugins) against the loopback
- * fake GitHub: every GitHost method, every GitHostError kind, and that the token never shows in an error.
+ * fake GitHub: every GitHost method, every GitHub error kind (a FirelaneError's reason), and that the token never shows in an error.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGitHubHost, type GitHubHostOptions } from '../../src/adapters/github/github-host.js';
 import { parseSemver } from '../../src/domain/hotfix.js';
-import { GitHostError, type GitHost, type GitHostErrorKind } from '../../src/ports/git-host.js';
+import { FirelaneError } from '../../src/errors.js';
+import { gitHostErrorKind, type GitHost, type GitHostErrorKind } from '../../src/ports/git-host.js';
 import { startFakeGitHub, type FakeGitHub, type FakeGitHubOptions } from '../fakes/fake-github.js';
 
 const REPO = { owner: 'acme', repo: 'payments' };
 const opened: FakeGitHub[] = [];
-/** Every GitHostError the tests saw, to check no message carries a token. */
-const seenErrors: Array<{ error: GitHostError; token: string }> = [];
+/** Every GitHub error the tests saw, to check no message carries a token. */
+const seenErrors: Array<{ error: FirelaneError; token: string }> = [];
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((f) => f.close()));
 });
@@ -32,20 +33,20 @@ function hostFor(gh: FakeGitHub, options: Partial<GitHubHostOptions> = {}): GitH
   return createGitHubHost({ token: gh.token, baseUrl: gh.url, retryAfterBaseMs: 0, writeSpacingMs: 0, mergeablePollMs: 5, ...options });
 }
 
-/** The GitHostError a call fails with (recorded for the token check). */
-async function rejection(p: Promise<unknown>, token: string): Promise<GitHostError> {
+/** The GitHub error a call fails with (recorded for the token check). */
+async function rejection(p: Promise<unknown>, token: string): Promise<FirelaneError> {
   try {
     await p;
   } catch (e) {
-    expect(e).toBeInstanceOf(GitHostError);
-    seenErrors.push({ error: e as GitHostError, token });
-    return e as GitHostError;
+    expect(e).toBeInstanceOf(FirelaneError);
+    seenErrors.push({ error: e as FirelaneError, token });
+    return e as FirelaneError;
   }
-  throw new Error('expected a GitHostError');
+  throw new Error('expected a FirelaneError from GitHub');
 }
-async function expectKind(p: Promise<unknown>, token: string, kind: GitHostErrorKind, message?: RegExp): Promise<GitHostError> {
+async function expectKind(p: Promise<unknown>, token: string, kind: GitHostErrorKind, message?: RegExp): Promise<FirelaneError> {
   const e = await rejection(p, token);
-  expect({ kind: e.kind, message: e.message }).toEqual({ kind, message: message ? expect.stringMatching(message) : expect.any(String) });
+  expect({ kind: gitHostErrorKind(e), message: e.message }).toEqual({ kind, message: message ? expect.stringMatching(message) : expect.any(String) });
   return e;
 }
 

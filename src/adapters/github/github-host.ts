@@ -1,13 +1,14 @@
 // GitHost on the GitHub REST API: @octokit/rest 22 with @octokit/plugin-retry (5xx and network errors, bounded) and
 // @octokit/plugin-throttling (primary and secondary rate limits: a bounded number of retries honouring retry-after,
-// then GitHostError('rate_limited')). Works against github.com and GitHub Enterprise Server (`baseUrl`
-// https://host/api/v3). Every failure becomes a GitHostError with a kind and plain words; the token never appears.
+// then a FirelaneError with reason 'rate_limited'). Works against github.com and GitHub Enterprise Server (`baseUrl`
+// https://host/api/v3). Every failure becomes a FirelaneError with the GitHub kind as its reason and plain words; the token never appears.
 import { Octokit } from '@octokit/rest';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import type { Logger } from 'pino';
 import {
-  GitHostError,
+  gitHostError,
+  gitHostErrorKind,
   type Check,
   type Comparison,
   type DeploymentState,
@@ -18,6 +19,7 @@ import {
   type ResolvedRef,
   type Review,
 } from '../../ports/git-host.js';
+import { FirelaneError } from '../../errors.js';
 import { compareSemver, parseSemver } from '../../domain/hotfix.js';
 
 export interface GitHubHostOptions {
@@ -106,7 +108,7 @@ export function createGitHubHost(options: GitHubHostOptions): GitHost {
     },
   });
 
-  /** Runs one GitHub call; any failure becomes a GitHostError whose message starts with `doing` (and is counted). */
+  /** Runs one GitHub call; any failure becomes a FirelaneError whose message starts with `doing` (and is counted). */
   async function call<T>(doing: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
@@ -115,7 +117,7 @@ export function createGitHubHost(options: GitHubHostOptions): GitHost {
     }
   }
   /** octokit gives a request that got no answer status 500 and no response: that is `network`. */
-  const counted = (failed: GitHostError, error: unknown) => {
+  const counted = (failed: FirelaneError, error: unknown) => {
     const answered = failed.status !== undefined && (error as { response?: unknown })?.response !== undefined;
     options.onUpstreamError?.(answered ? String(failed.status) : 'network');
     return failed;
@@ -126,7 +128,7 @@ export function createGitHubHost(options: GitHubHostOptions): GitHost {
       return await fn();
     } catch (error) {
       const failed = toGitHostError(error, doing, token);
-      if (failed.kind === 'not_found') return undefined;
+      if (failed.reason === 'not_found') return undefined;
       throw counted(failed, error);
     }
   }
@@ -143,7 +145,7 @@ export function createGitHubHost(options: GitHubHostOptions): GitHost {
       const { data } = await call(`Reading tag ${name} of ${where(r)}`, () => octokit.rest.git.getTag({ owner: r.owner, repo: r.repo, tag_sha: current.sha }));
       current = { sha: data.object.sha, type: data.object.type };
     }
-    if (current.type !== 'commit') throw new GitHostError('upstream', `Tag ${name} of ${where(r)} does not point at a commit (it points at a ${current.type})`);
+    if (current.type !== 'commit') throw gitHostError('upstream', `Tag ${name} of ${where(r)} does not point at a commit (it points at a ${current.type})`);
     return current.sha;
   }
 
@@ -279,7 +281,7 @@ export function createGitHubHost(options: GitHubHostOptions): GitHost {
         return [...new Set([...(data.contexts ?? []), ...(data.checks ?? []).map((c) => c.context)])];
       } catch (error) {
         // 404: not protected (or no such branch); 403: the token may not read protection settings
-        if (error instanceof GitHostError && (error.status === 404 || error.status === 403) && error.kind !== 'rate_limited') return undefined;
+        if (error instanceof FirelaneError && (error.status === 404 || error.status === 403) && error.reason !== 'rate_limited') return undefined;
         throw error;
       }
     },
@@ -303,14 +305,14 @@ export function createGitHubHost(options: GitHubHostOptions): GitHost {
       const { data } = await call(`Merging pull request #${number} of ${where(r)}`, () =>
         octokit.rest.pulls.merge({ owner: r.owner, repo: r.repo, pull_number: number, sha: headSha, merge_method: mergeOptions.method, commit_title: mergeOptions.title }),
       );
-      if (!data.merged) throw new GitHostError('not_mergeable', `Merging pull request #${number} of ${where(r)} failed: ${scrub(data.message, token)}`);
+      if (!data.merged) throw gitHostError('not_mergeable', `Merging pull request #${number} of ${where(r)} failed: ${scrub(data.message, token)}`);
       return { sha: data.sha };
     },
 
     async createRelease(r, release) {
       // GitHub would create a missing tag from the default branch: a release here is only ever of an existing tag.
       const tag = await refSha(r, `tags/${release.tag}`, `Looking up tag ${release.tag} in ${where(r)}`);
-      if (!tag) throw new GitHostError('not_found', `Publishing release ${release.tag} of ${where(r)} failed: there is no tag ${release.tag}`, 404);
+      if (!tag) throw gitHostError('not_found', `Publishing release ${release.tag} of ${where(r)} failed: there is no tag ${release.tag}`, 404);
       const { data } = await call(`Publishing release ${release.tag} of ${where(r)}`, () =>
         octokit.rest.repos.createRelease({ owner: r.owner, repo: r.repo, tag_name: release.tag, name: release.name, body: release.body }),
       );
@@ -333,7 +335,7 @@ export function createGitHubHost(options: GitHubHostOptions): GitHost {
       );
       const data = res.data as { id?: number; message?: string };
       if (typeof data.id !== 'number') {
-        throw new GitHostError('upstream', `Recording a deployment of ${deployment.ref} in ${where(r)} failed: ${scrub(data.message ?? 'GitHub created no deployment', token)}`, res.status);
+        throw gitHostError('upstream', `Recording a deployment of ${deployment.ref} in ${where(r)} failed: ${scrub(data.message ?? 'GitHub created no deployment', token)}`, res.status);
       }
       return { id: data.id };
     },
@@ -410,8 +412,8 @@ function classify(status: number | undefined, message: string, details: string[]
   return 'upstream';
 }
 
-function toGitHostError(error: unknown, doing: string, token: string): GitHostError {
-  if (error instanceof GitHostError) return error;
+function toGitHostError(error: unknown, doing: string, token: string): FirelaneError {
+  if (gitHostErrorKind(error) !== undefined) return error as FirelaneError;
   const e = (typeof error === 'object' && error !== null ? error : {}) as ErrorLike;
   const status = typeof e.status === 'number' ? e.status : undefined;
   const data = e.response?.data as { message?: unknown; errors?: unknown } | undefined;
@@ -435,7 +437,7 @@ function toGitHostError(error: unknown, doing: string, token: string): GitHostEr
           : kind === 'upstream'
             ? status !== undefined && e.response ? `GitHub answered ${status} (${said})` : `GitHub could not be reached (${said})`
             : said;
-  return new GitHostError(kind, scrub(`${doing} failed: ${reason}`, token), status);
+  return gitHostError(kind, scrub(`${doing} failed: ${reason}`, token), status);
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;

@@ -5,6 +5,7 @@ import { DeliveryRefused, RoomNameTaken } from '../../ports/chat.js';
 import type { Reply } from '../../ports/reply.js';
 import type { Metrics } from '../../metrics.js';
 import { renderSlack, toTopic } from './render.js';
+import { FirelaneError, type ErrorCode } from '../../errors.js';
 import { fromSlackText } from './to-command.js';
 
 /** Errors that mean Slack will not deliver to that channel, however often we retry. */
@@ -13,10 +14,23 @@ const UNDELIVERABLE = new Set(['not_in_channel', 'channel_not_found', 'is_archiv
 /** Errors about a single user in an invite: skip that user, invite the others. */
 const PER_USER_INVITE_ERRORS = new Set(['user_not_found', 'user_is_restricted', 'user_is_ultra_restricted', 'cant_invite', 'user_disabled', 'invalid_users', 'cant_invite_self']);
 
-export interface SlackError extends Error {
-  slackError?: string;
-  retryAfterMs?: number;
-}
+/** Slack's answers that are not outages: a retry gets the same answer. */
+const ANSWERS: Record<string, ErrorCode> = {
+  name_taken: 'conflict',
+  already_in_channel: 'conflict',
+  already_pinned: 'conflict',
+  channel_not_found: 'not_found',
+  user_not_found: 'not_found',
+  message_not_found: 'not_found',
+  not_in_channel: 'forbidden',
+  is_archived: 'forbidden',
+  restricted_action: 'forbidden',
+  missing_scope: 'forbidden',
+  method_not_supported_for_channel_type: 'forbidden',
+};
+
+/** The Slack code of an error this adapter threw (`name_taken`), if it is one. */
+const slackReason = (error: unknown) => (error instanceof FirelaneError ? (error.reason ?? '') : '');
 
 /** The Slack error code (`name_taken`), or the HTTP/rate-limit code of the WebClient error. */
 export function slackErrorCode(error: unknown): string {
@@ -37,11 +51,11 @@ export function createSlackChat(options: { client: WebClient; announceChannel?: 
     } catch (error) {
       const code = slackErrorCode(error);
       metrics?.upstreamErrors.inc({ service: 'slack', status: code });
-      const wrapped: SlackError = new Error(`Slack ${method} failed: ${code}`);
-      wrapped.slackError = code;
       const retryAfter = (error as { retryAfter?: number }).retryAfter;
-      if (typeof retryAfter === 'number') wrapped.retryAfterMs = retryAfter * 1000;
-      throw wrapped;
+      throw new FirelaneError(ANSWERS[code] ?? 'upstream', `Slack ${method} failed: ${code}`, {
+        reason: code,
+        ...(typeof retryAfter === 'number' && { retryAfterMs: retryAfter * 1000 }),
+      });
     }
   }
 
@@ -50,7 +64,7 @@ export function createSlackChat(options: { client: WebClient; announceChannel?: 
       await call('conversations.invite', () => client.conversations.invite({ channel, users: users.join(',') }));
       return { failed: [] };
     } catch (error) {
-      const code = (error as SlackError).slackError ?? '';
+      const code = slackReason(error);
       if (code === 'already_in_channel') return { failed: [] };
       if (!PER_USER_INVITE_ERRORS.has(code) || users.length === 1) {
         if (users.length === 1 && PER_USER_INVITE_ERRORS.has(code)) return { failed: [{ userId: users[0]!, reason: code }] };
@@ -74,7 +88,7 @@ export function createSlackChat(options: { client: WebClient; announceChannel?: 
         const result = await call('conversations.create', () => client.conversations.create({ name, is_private: false }));
         return { id: result.channel!.id!, name: result.channel!.name ?? name };
       } catch (error) {
-        if ((error as SlackError).slackError === 'name_taken') throw new RoomNameTaken(name);
+        if (slackReason(error) === 'name_taken') throw new RoomNameTaken(name);
         throw error;
       }
     },
@@ -87,7 +101,7 @@ export function createSlackChat(options: { client: WebClient; announceChannel?: 
       try {
         return (await send()).ts!;
       } catch (error) {
-        const code = (error as SlackError).slackError ?? '';
+        const code = slackReason(error);
         if (code !== 'not_in_channel') throw UNDELIVERABLE.has(code) ? new DeliveryRefused(roomId, code) : error;
       }
       // Not a member (e.g. the announcement channel): join a public channel once, then post.
@@ -95,7 +109,7 @@ export function createSlackChat(options: { client: WebClient; announceChannel?: 
         await call('conversations.join', () => client.conversations.join({ channel: roomId }));
         return (await send()).ts!;
       } catch (error) {
-        const code = (error as SlackError).slackError ?? '';
+        const code = slackReason(error);
         throw UNDELIVERABLE.has(code) ? new DeliveryRefused(roomId, `${code}; invite the bot to the channel`) : error;
       }
     },
@@ -111,7 +125,7 @@ export function createSlackChat(options: { client: WebClient; announceChannel?: 
       try {
         await call('pins.add', () => client.pins.add({ channel: roomId, timestamp: messageId }));
       } catch (error) {
-        if ((error as SlackError).slackError !== 'already_pinned') throw error;
+        if (slackReason(error) !== 'already_pinned') throw error;
       }
     },
     async uploadFile(roomId, file) {
@@ -120,7 +134,7 @@ export function createSlackChat(options: { client: WebClient; announceChannel?: 
         const result = await call('files.uploadV2', () => client.filesUploadV2({ channel_id: roomId, filename: file.filename, title: file.title, content: file.content }));
         return result.files[0]?.files?.[0]?.id ?? '';
       } catch (error) {
-        const code = (error as SlackError).slackError ?? '';
+        const code = slackReason(error);
         throw UNDELIVERABLE.has(code) ? new DeliveryRefused(roomId, code) : error;
       }
     },
