@@ -2,7 +2,6 @@
 // main.ts, the CLI and the integration tests all start firelane through this one function.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Logger } from 'pino';
 import { BUILT_IN_SOURCE, type Config, type FileConfig } from './config.js';
 import { createSimulatedCluster, type SimulatedCluster } from './adapters/sim/simulated-cluster.js';
@@ -15,14 +14,11 @@ import { createConsoleChat, type ConsoleChat } from './adapters/console/console-
 import { createConsoleWeb, type ConsoleWeb } from './adapters/console/console-web.js';
 import { createStatusRoutes } from './adapters/http/status-page.js';
 import { createHttpServer, type RouteHandler } from './adapters/http/server.js';
-import { createSlackApp, SLACK_PATH } from './adapters/slack/slack-app.js';
-import { createSlackChat } from './adapters/slack/slack-chat.js';
-import { createSlackFetch } from './adapters/slack/slack-fetch.js';
+import { createSlackAdapter, SLACK_PATH, type SlackAdapterOptions } from './adapters/slack/slack-adapter.js';
 import { COMMAND_FAMILIES } from './commands/families.js';
 import { createHotfixJobs } from './jobs/hotfix-jobs.js';
-import type { TeamsAppOptions, TeamsHttp } from './adapters/teams/teams-app.js';
-import { refusedWithoutAppId, TEAMS_PATH } from './adapters/teams/teams-path.js';
-import { createTeamsOffChat } from './adapters/teams/teams-off.js';
+import type { TeamsAppOptions } from './adapters/teams/teams-app.js';
+import { createTeamsAdapter, TEAMS_PATH } from './adapters/teams/teams-adapter.js';
 import { createTeamsDirectory } from './adapters/db/teams-directory.js';
 import { createGitHubDeployJobs } from './jobs/github-deploys.js';
 import type { GitHost } from './ports/git-host.js';
@@ -54,7 +50,7 @@ export interface FirelaneOptions {
   logger: Logger;
   clock?: Clock;
   /** Overrides for Slack's WebClient (tests: no retries). */
-  slackClientOptions?: Partial<WebClientOptions>;
+  slackClientOptions?: SlackAdapterOptions['clientOptions'];
   worker?: Partial<Omit<WorkerOptions, 'store' | 'handlers' | 'logger'>>;
   /** false: do not register default process metrics (tests create many instances). */
   defaultMetrics?: boolean;
@@ -143,21 +139,6 @@ export function unmatchableEntries(file: FileConfig, env: Config['env']): string
   );
 }
 
-/** Asks Slack who the bot is; Bolt needs it and so does the invite filter. */
-async function identifySlackBot(client: WebClient, logger: Logger): Promise<{ botUserId: string; botId: string }> {
-  try {
-    const auth = await client.auth.test();
-    return { botUserId: auth.user_id ?? '', botId: auth.bot_id ?? '' };
-  } catch (error) {
-    const code = (error as { data?: { error?: string } }).data?.error;
-    if (code === 'invalid_auth' || code === 'not_authed' || code === 'account_inactive' || code === 'token_revoked') {
-      throw new Error(`SLACK_BOT_TOKEN: Slack refused the token (${code})`);
-    }
-    logger.warn({ err: error }, 'Slack auth.test failed; continuing, Slack calls will be retried');
-    return { botUserId: '', botId: '' };
-  }
-}
-
 export async function createFirelane(options: FirelaneOptions): Promise<Firelane> {
   const { logger } = options;
   const clock = options.clock ?? systemClock;
@@ -208,29 +189,18 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   Object.assign(routes, createStatusRoutes({ store, clock, showTitles: config.file.statusPage.showTitles }));
 
   if (env.slack) {
-    const clientOptions: WebClientOptions = {
-      rejectRateLimitedCalls: true,
-      retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 2000 },
-      timeout: 10_000,
-      fetch: createSlackFetch(),
-      ...(env.slack.apiUrl && { slackApiUrl: env.slack.apiUrl }),
-      ...options.slackClientOptions,
-    };
-    const client = new WebClient(env.slack.botToken, clientOptions);
-    const bot = await identifySlackBot(client, logger);
     const { announceChannel, escalationChannel } = config.file.incidents;
-    chats.slack = createSlackChat({ client, botUserId: bot.botUserId, metrics, ...(announceChannel && { announceChannel }), ...(escalationChannel && { escalationChannel }) });
-    const slack = createSlackApp({
-      signingSecret: env.slack.signingSecret,
-      botToken: env.slack.botToken,
-      ...bot,
-      client,
-      clientOptions,
+    const slack = await createSlackAdapter({
+      ...env.slack,
+      ...(options.slackClientOptions && { clientOptions: options.slackClientOptions }),
+      ...(announceChannel && { announceChannel }),
+      ...(escalationChannel && { escalationChannel }),
       router,
       logger,
       metrics,
       onPin: (input) => pinMessage(commandDeps, input),
     });
+    chats.slack = slack.chat;
     routes[`POST ${SLACK_PATH}`] = acknowledged(slack.handle);
   }
 
@@ -241,51 +211,21 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     Object.assign(routes, consoleWeb.routes);
   }
 
-  // Teams: with an app id every activity's token is verified. Without one, /api/messages serves the
-  // local Bot Framework Emulator (loopback only) in local mode or with FIRELANE_TEAMS_EMULATOR=1, and
-  // is off (404, the SDK never loaded) otherwise.
   const teamsChannels = config.file.incidents.teams ?? {};
-  const teamsAppId = env.teams?.appId;
-  const teamsMode = teamsAppId ? 'verified' : env.localMode || env.teamsEmulator ? 'emulator' : 'off';
-  // Loaded at start-up with an app id; in emulator mode on the first request or Teams job.
-  const teamsLogger = logger.child({ component: 'teams' });
-  let teams: Promise<TeamsHttp> | undefined;
-  const loadTeams = () => (teams ??= import('./adapters/teams/teams-app.js').then(({ createTeamsApp }) => createTeamsApp({
-    ...(env.teams && { appId: env.teams.appId }),
-    ...(env.teams?.appPassword && { appPassword: env.teams.appPassword }),
-    ...(env.teams?.tenantId && { appTenantId: env.teams.tenantId }),
-    ...(env.teams?.appType && { appType: env.teams.appType }),
-    ...options.teams,
-    router,
-    directory: createTeamsDirectory(db, clock),
-    logger: teamsLogger,
-    metrics,
+  const teams = await createTeamsAdapter({
+    ...(env.teams && { app: env.teams }),
+    localMode: env.localMode,
+    emulator: env.teamsEmulator === true,
+    ...(options.teams && { overrides: options.teams }),
     ...(teamsChannels.announceChannel && { announceChannel: teamsChannels.announceChannel }),
     ...(teamsChannels.escalationChannel && { escalationChannel: teamsChannels.escalationChannel }),
-  })));
-  if (teamsMode === 'verified') await loadTeams();
-  const teamsChat = async () => (await loadTeams()).chat;
-  const teamsRooms = { announceRoom: teamsChannels.announceChannel, escalationRoom: teamsChannels.escalationChannel };
-  chats.teams = teamsMode === 'off' ? createTeamsOffChat(teamsRooms) : {
-    ...teamsRooms,
-    setTopic: async (...args) => (await teamsChat()).setTopic(...args),
-    createRoom: async (...args) => (await teamsChat()).createRoom(...args),
-    invite: async (...args) => (await teamsChat()).invite(...args),
-    post: async (...args) => (await teamsChat()).post(...args),
-    update: async (...args) => (await teamsChat()).update(...args),
-    pin: async (...args) => (await teamsChat()).pin(...args),
-    readMessage: async (...args) => (await teamsChat()).readMessage(...args),
-    uploadFile: async (...args) => (await teamsChat()).uploadFile(...args),
-  };
-  if (teamsMode !== 'off') routes[`POST ${TEAMS_PATH}`] = acknowledged(async (req, res) => {
-    // Refused before the SDK is loaded: traffic from elsewhere cannot make an emulator-only install load it.
-    if (teamsMode === 'emulator' && refusedWithoutAppId(req, res, teamsLogger)) return;
-    await (await loadTeams()).handle(req, res);
+    router,
+    directory: createTeamsDirectory(db, clock),
+    logger: logger.child({ component: 'teams' }),
+    metrics,
   });
-  if (teamsMode === 'verified' && env.teamsEmulator) logger.warn('FIRELANE_TEAMS_EMULATOR=1 is ignored: MICROSOFT_APP_ID is set, so every Teams activity\'s token is verified');
-  if (teamsMode === 'emulator' && env.teamsEmulator) logger.warn(`FIRELANE_TEAMS_EMULATOR=1 (development only): no MICROSOFT_APP_ID, so POST ${TEAMS_PATH} accepts only loopback traffic (Bot Framework Emulator), unauthenticated`);
-  else if (teamsMode === 'emulator') logger.info(`Teams: no MICROSOFT_APP_ID, so POST ${TEAMS_PATH} accepts only loopback traffic (Bot Framework Emulator)`);
-  if (teamsMode === 'off') logger.info(`Teams: off (no MICROSOFT_APP_ID): POST ${TEAMS_PATH} answers 404`);
+  chats.teams = teams.chat;
+  if (teams.handle) routes[`POST ${TEAMS_PATH}`] = acknowledged(teams.handle);
 
   const jobDeps = { store, chats, config: config.file, clock, logger };
   let ticker: { stop(): void } | undefined;
