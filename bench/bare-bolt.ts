@@ -2,7 +2,11 @@
 // (tsx runs it in a child process: the bench reads this process's CPU time by that pid).
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 
-const receiver = new HTTPReceiver({ signingSecret: process.env.SIGNING_SECRET!, endpoints: ['/slack/events'], logLevel: LogLevel.ERROR });
+const receiver = new HTTPReceiver({
+  signingSecret: process.env.SIGNING_SECRET!,
+  endpoints: ['/slack/events'],
+  logLevel: LogLevel.ERROR,
+});
 const app = new App({ receiver, token: 'xoxb-bench', botId: 'BBOT', botUserId: 'UBOT', logLevel: LogLevel.ERROR });
 app.command('/incident', async ({ ack }) => {
   await ack({ response_type: 'ephemeral', text: 'ok' });

@@ -38,7 +38,12 @@ const OLD_POLL_MS = 2000; // the comparison run: the default before 2026-11-21 (
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls gently: every figure comes from the fakes' own timestamps, and the bench shares the app's event loop. */
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000, everyMs = 20): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false,
+  timeoutMs = 20_000,
+  everyMs = 20,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = probe();
@@ -52,16 +57,33 @@ function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
-interface Summary { p50: number; p90: number; max: number }
-const summarize = (values: number[]): Summary => ({ p50: percentile(values, 50), p90: percentile(values, 90), max: Math.max(...values) });
+interface Summary {
+  p50: number;
+  p90: number;
+  max: number;
+}
+const summarize = (values: number[]): Summary => ({
+  p50: percentile(values, 50),
+  p90: percentile(values, 90),
+  max: Math.max(...values),
+});
 const f0 = (v: number) => `${Math.round(v)} ms`;
 const row = (label: string, s: Summary) => `| ${label} | ${f0(s.p50)} | ${f0(s.p90)} | ${f0(s.max)} |`;
 const verdict = (ok: boolean) => (ok ? 'met' : 'missed');
 
-interface App { firelane: Firelane; url: string; slack: FakeSlack; dir: string; close(): Promise<void> }
+interface App {
+  firelane: Firelane;
+  url: string;
+  slack: FakeSlack;
+  dir: string;
+  close(): Promise<void>;
+}
 
 /** The real app as main.ts builds it (production worker, Slack client and deploy settings), against fakes. */
-async function startApp(configYaml: string, options: { kube?: FakeKube; deploy?: FirelaneOptions['deploy'] } = {}): Promise<App> {
+async function startApp(
+  configYaml: string,
+  options: { kube?: FakeKube; deploy?: FirelaneOptions['deploy'] } = {},
+): Promise<App> {
   const { kube } = options;
   let env: Record<string, string> = {};
   const slack = await startFakeSlack({
@@ -78,7 +100,12 @@ async function startApp(configYaml: string, options: { kube?: FakeKube; deploy?:
     env = { KUBECONFIG: join(dir, 'kubeconfig') };
   }
   const config = testConfig(dir, slack.apiUrl, { configYaml, env: { LOG_LEVEL: 'silent', ...env } });
-  const firelane = await createFirelane({ config, logger: pino({ level: 'silent' }), defaultMetrics: false, ...(options.deploy && { deploy: options.deploy }) });
+  const firelane = await createFirelane({
+    config,
+    logger: pino({ level: 'silent' }),
+    defaultMetrics: false,
+    ...(options.deploy && { deploy: options.deploy }),
+  });
   const address = await firelane.listen(0, '127.0.0.1');
   return {
     firelane,
@@ -105,9 +132,18 @@ let triggers = 0;
 function commandForm(app: App, command: string, text: string, user: string): string {
   triggers++;
   return new URLSearchParams({
-    token: 'deprecated', team_id: 'T0001', team_domain: 'acme', channel_id: 'C0GENERAL', channel_name: 'general',
-    user_id: user, user_name: user.toLowerCase(), command, text, api_app_id: 'A0FIRELANE',
-    response_url: app.slack.responseUrl(`bench-${triggers}`), trigger_id: `bench-trigger-${triggers}`,
+    token: 'deprecated',
+    team_id: 'T0001',
+    team_domain: 'acme',
+    channel_id: 'C0GENERAL',
+    channel_name: 'general',
+    user_id: user,
+    user_name: user.toLowerCase(),
+    command,
+    text,
+    api_app_id: 'A0FIRELANE',
+    response_url: app.slack.responseUrl(`bench-${triggers}`),
+    trigger_id: `bench-trigger-${triggers}`,
   }).toString();
 }
 
@@ -123,7 +159,10 @@ async function cpuOf<T>(fn: () => Promise<T>): Promise<{ value: T; cpuMs: number
   const used = process.cpuUsage(before);
   return { value, cpuMs: (used.user + used.system) / 1000 };
 }
-const machine = () => `${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (1 / 5 / 15 min)`;
+const machine = () =>
+  `${cpus().length} cores, load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ')} (1 / 5 / 15 min)`;
 
 /** One chat.postMessage / chat.update through @slack/web-api's WebClient against the same fake: the unit. */
 async function oneCallLatency(slack: FakeSlack, method: 'postMessage' | 'update', n = 20): Promise<Summary> {
@@ -142,7 +181,13 @@ async function oneCallLatency(slack: FakeSlack, method: 'postMessage' | 'update'
 /* ------------------------------------------- 2. time to war room ------------------------------------------- */
 
 interface Declaration {
-  ack: number; jobStart: number; create: number; invite: number; pin: number; announce: number; total: number;
+  ack: number;
+  jobStart: number;
+  create: number;
+  invite: number;
+  pin: number;
+  announce: number;
+  total: number;
   /** The part of `total` not spent inside the three dependent Slack calls (create, post card, pin). */
   ownTime: number;
   calls: string[];
@@ -162,14 +207,21 @@ async function declareOnce(app: App, n: number): Promise<Declaration> {
   const mine = slack.calls.filter((c) => c.at >= t0);
   const one = (what: string, match: (c: RecordedCall) => boolean): RecordedCall => {
     const found = mine.filter(match);
-    if (found.length !== 1 || !found[0]!.ok || found[0]!.answeredAt === undefined) throw new Error(`INC-${id}: expected one answered ${what}, got ${found.length}`);
+    if (found.length !== 1 || !found[0]!.ok || found[0]!.answeredAt === undefined)
+      throw new Error(`INC-${id}: expected one answered ${what}, got ${found.length}`);
     return found[0]!;
   };
   const key = new RegExp(`INC-${id}\\b`);
-  const create = one('conversations.create', (c) => c.method === 'conversations.create' && String(c.params.name).startsWith(`inc-${id}-`));
+  const create = one(
+    'conversations.create',
+    (c) => c.method === 'conversations.create' && String(c.params.name).startsWith(`inc-${id}-`),
+  );
   const invite = one('conversations.invite', (c) => c.method === 'conversations.invite' && c.params.channel === roomId);
   const pin = one('pins.add', (c) => c.method === 'pins.add' && c.params.channel === roomId);
-  const announce = one('announcement', (c) => c.method === 'chat.postMessage' && c.params.channel === ANNOUNCE && key.test(JSON.stringify(c.params)));
+  const announce = one(
+    'announcement',
+    (c) => c.method === 'chat.postMessage' && c.params.channel === ANNOUNCE && key.test(JSON.stringify(c.params)),
+  );
   const cardPost = mine.find((c) => c.method === 'chat.postMessage' && c.params.channel === roomId)!;
   const inSlack = [create, cardPost, pin].reduce((sum, c) => sum + (c.answeredAt! - c.at), 0);
   const rel = (t: number) => t - t0;
@@ -184,7 +236,10 @@ async function declareOnce(app: App, n: number): Promise<Declaration> {
     total: rel(Math.max(...done)),
     ownTime: rel(Math.max(...done)) - inSlack,
     // Every call of this declaration, as [arrived, answered] ms after the POST (evidence for the critical path).
-    calls: mine.map((c) => `${c.method}${c.method === 'chat.postMessage' ? (c.params.channel === ANNOUNCE ? ' (announce)' : ' (room)') : ''} ${rel(c.at)}→${c.answeredAt === undefined ? '…' : rel(c.answeredAt)}`),
+    calls: mine.map(
+      (c) =>
+        `${c.method}${c.method === 'chat.postMessage' ? (c.params.channel === ANNOUNCE ? ' (announce)' : ' (room)') : ''} ${rel(c.at)}→${c.answeredAt === undefined ? '…' : rel(c.answeredAt)}`,
+    ),
   };
 }
 
@@ -228,14 +283,35 @@ warm-up: p50 ${f0(unit.p50)}, p90 ${f0(unit.p90)}, max ${f0(unit.max)}.
 
 | ms after the declaration POST | p50 | p90 | max |
 |---|---|---|---|
-${row('slash command acknowledged', s((d) => d.ack))}
-${row('war-room job\'s first call arrives (conversations.create)', s((d) => d.jobStart))}
-${row('channel created (answered)', s((d) => d.create))}
-${row('invites (answered)', s((d) => d.invite))}
-${row('card pinned (answered)', s((d) => d.pin))}
-${row('announcement (answered)', s((d) => d.announce))}
+${row(
+  'slash command acknowledged',
+  s((d) => d.ack),
+)}
+${row(
+  "war-room job's first call arrives (conversations.create)",
+  s((d) => d.jobStart),
+)}
+${row(
+  'channel created (answered)',
+  s((d) => d.create),
+)}
+${row(
+  'invites (answered)',
+  s((d) => d.invite),
+)}
+${row(
+  'card pinned (answered)',
+  s((d) => d.pin),
+)}
+${row(
+  'announcement (answered)',
+  s((d) => d.announce),
+)}
 ${row('**time to war room** (last of the four)', total)}
-${row('of which not inside the 3 dependent Slack calls', s((d) => d.ownTime))}
+${row(
+  'of which not inside the 3 dependent Slack calls',
+  s((d) => d.ownTime),
+)}
 
 The true dependencies are create room → post card → pin card (the invite and the announcement need only the room, and
 run alongside the card): three calls in a row, a floor of about 3 × ${f0(unit.p50)} = ${f0(3 * unit.p50)}; the target leaves
@@ -262,8 +338,14 @@ Target: at most 4 × one call's latency = 4 × ${f0(unit.p50)} = ${f0(limit)}.
 /* ------------------------------------------- 5. approve-to-patch ------------------------------------------- */
 
 interface Deploy {
-  approveToPatch: number; approveToFirstKube: number; ackToPatch: number; rollout: number; detect: number;
-  firstUpdate: number; succeeded: number; afterWindow: number;
+  approveToPatch: number;
+  approveToFirstKube: number;
+  ackToPatch: number;
+  rollout: number;
+  detect: number;
+  firstUpdate: number;
+  succeeded: number;
+  afterWindow: number;
 }
 
 const IMAGE = 'ghcr.io/acme/payments';
@@ -278,12 +360,23 @@ async function deployOnce(app: App, kube: FakeKube, version: string): Promise<De
   await settle(app);
   const card = slack.messages.find((m) => m.channel === 'C0GENERAL' && m.ts === cardRef)!;
   const approve = (card.blocks ?? [])
-    .flatMap((b) => ((b as { type?: string }).type === 'actions' ? ((b as { elements?: unknown[] }).elements ?? []) : []))
+    .flatMap((b) =>
+      (b as { type?: string }).type === 'actions' ? ((b as { elements?: unknown[] }).elements ?? []) : [],
+    )
     .map((e) => e as { action_id: string; value: string; text: { text: string } })
     .find((e) => e.text.text === 'Approve');
   if (!approve) throw new Error(`REQ-${id}: no Approve button`);
   const form = new URLSearchParams({
-    payload: JSON.stringify(buttonClick({ user: 'U0LEAD1', channel: 'C0GENERAL', messageTs: cardRef, actionId: approve.action_id, value: approve.value, responseUrl: slack.responseUrl() })),
+    payload: JSON.stringify(
+      buttonClick({
+        user: 'U0LEAD1',
+        channel: 'C0GENERAL',
+        messageTs: cardRef,
+        actionId: approve.action_id,
+        value: approve.value,
+        responseUrl: slack.responseUrl(),
+      }),
+    ),
   }).toString();
   const headers = signedHeaders(SIGNING_SECRET, form);
 
@@ -292,14 +385,21 @@ async function deployOnce(app: App, kube: FakeKube, version: string): Promise<De
   await response.text();
   const ackedAt = Date.now();
   if (response.status !== 200) throw new Error(`Approve answered HTTP ${response.status}`);
-  const status = await waitFor(`REQ-${id} to finish`, () => {
-    const s = firelane.store.deploys.get(id)?.status;
-    return s === 'succeeded' || s === 'failed' || s === 'rolled_back' || s === 'void' ? s : undefined;
-  }, 30_000);
+  const status = await waitFor(
+    `REQ-${id} to finish`,
+    () => {
+      const s = firelane.store.deploys.get(id)?.status;
+      return s === 'succeeded' || s === 'failed' || s === 'rolled_back' || s === 'void' ? s : undefined;
+    },
+    30_000,
+  );
   if (status !== 'succeeded') throw new Error(`REQ-${id} ended ${status}: ${firelane.store.deploys.get(id)?.reason}`);
-  const isCardUpdate = (c: RecordedCall) => c.method === 'chat.update' && c.params.channel === 'C0GENERAL' && c.params.ts === cardRef && c.at >= t0;
+  const isCardUpdate = (c: RecordedCall) =>
+    c.method === 'chat.update' && c.params.channel === 'C0GENERAL' && c.params.ts === cardRef && c.at >= t0;
   const succeededUpdate = await waitFor(`the Succeeded card of REQ-${id}`, () =>
-    slack.calls.find((c) => isCardUpdate(c) && c.answeredAt !== undefined && JSON.stringify(c.params).includes('Succeeded')),
+    slack.calls.find(
+      (c) => isCardUpdate(c) && c.answeredAt !== undefined && JSON.stringify(c.params).includes('Succeeded'),
+    ),
   );
   await settle(app);
 
@@ -335,18 +435,30 @@ async function onePatchLatency(kube: FakeKube, n = 20): Promise<Summary> {
   for (let i = 0; i <= n; i++) {
     const started = Date.now();
     // An annotation only: the pod template stays, so no rollout starts.
-    await apps.patchNamespacedDeployment({ name: 'payments', namespace: 'payments', body: { metadata: { annotations: { 'bench/ping': String(i) } } } }, options);
+    await apps.patchNamespacedDeployment(
+      { name: 'payments', namespace: 'payments', body: { metadata: { annotations: { 'bench/ping': String(i) } } } },
+      options,
+    );
     if (i > 0) times.push(Date.now() - started); // the first call opens the connection
   }
   return summarize(times);
 }
 
-interface DeployRun { runs: Deploy[]; patchUnit: Summary; updateUnit: Summary }
+interface DeployRun {
+  runs: Deploy[];
+  patchUnit: Summary;
+  updateUnit: Summary;
+}
 
 /** DEPLOYS deploys against a fresh app and cluster; `pollIntervalMs` undefined = the deploy job's default. */
 async function runDeploys(pollIntervalMs?: number): Promise<DeployRun> {
   const kube = await startFakeKube({ stepMs: KUBE_STEP_MS });
-  kube.addDeployment({ namespace: 'payments', name: 'payments', replicas: REPLICAS, containers: [{ name: 'app', image: `${IMAGE}:v2.0.0` }] });
+  kube.addDeployment({
+    namespace: 'payments',
+    name: 'payments',
+    replicas: REPLICAS,
+    containers: [{ name: 'app', image: `${IMAGE}:v2.0.0` }],
+  });
   const app = await startApp(
     `incidents:
   announceChannel: ${ANNOUNCE}
@@ -420,10 +532,10 @@ ${f0(main.updateUnit.p50)}, max ${f0(main.updateUnit.max)}; the rollout poll int
 | measured | p50 | p90 | max | before: p50, ${OLD_POLL_MS} ms poll | p90 | max |
 |---|---|---|---|---|---|---|
 ${both('**Approve POST → PATCH at the API server**', (d) => d.approveToPatch)}
-${both('Approve POST → the job\'s first Kubernetes request (re-read)', (d) => d.approveToFirstKube)}
+${both("Approve POST → the job's first Kubernetes request (re-read)", (d) => d.approveToFirstKube)}
 ${both('Approve acknowledged → PATCH', (d) => d.ackToPatch)}
 ${both('PATCH → rollout complete (fake controller)', (d) => d.rollout)}
-${both('rollout complete → firelane\'s next read of the Deployment', (d) => d.detect)}
+${both("rollout complete → firelane's next read of the Deployment", (d) => d.detect)}
 ${both('**rollout complete → first card update** (Verifying health)', (d) => d.firstUpdate)}
 ${both('rollout complete → Succeeded card update', (d) => d.succeeded)}
 ${both('end of the health window → Succeeded card update', (d) => d.afterWindow)}

@@ -29,7 +29,14 @@ function body(i: number, warmUp = false): { body: string; headers: Record<string
     response_url: 'http://127.0.0.1:9/response',
   }).toString();
   const signature = `v0=${createHmac('sha256', secret!).update(`v0:${ts}:${form}`).digest('hex')}`;
-  return { body: form, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signature } };
+  return {
+    body: form,
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-slack-request-timestamp': String(ts),
+      'x-slack-signature': signature,
+    },
+  };
 }
 
 const warmUp = Array.from({ length: Number(warmUpText) * concurrency }, (_, i) => body(i, true));

@@ -22,7 +22,13 @@ export interface BenchMachine {
 
 export function thisMachine(): BenchMachine {
   const cpu = cpus();
-  return { node: process.version, cpuCount: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown CPU', memoryGiB: totalmem() / 2 ** 30, os: `${platform()} ${release()}` };
+  return {
+    node: process.version,
+    cpuCount: cpu.length,
+    cpuModel: cpu[0]?.model ?? 'unknown CPU',
+    memoryGiB: totalmem() / 2 ** 30,
+    os: `${platform()} ${release()}`,
+  };
 }
 
 export function reportHeader(run: BenchRun, machine: BenchMachine = thisMachine()): string {

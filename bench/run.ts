@@ -25,7 +25,15 @@ const WARM_UP_PER_CONNECTION = 10;
 /** Pause between the unloaded declarations of the idle row: a war room against the instant fake takes 16 ms (median; 51 ms the longest of 60). */
 const SPACED_MS = 100;
 
-interface LoadResult { n: number; failures: number; p50: number; p90: number; p99: number; max: number; rps: number }
+interface LoadResult {
+  n: number;
+  failures: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  rps: number;
+}
 
 function waitForLine(child: ChildProcess, pattern: RegExp): Promise<RegExpMatchArray> {
   return new Promise((done, fail) => {
@@ -42,8 +50,22 @@ function waitForLine(child: ChildProcess, pattern: RegExp): Promise<RegExpMatchA
 }
 
 /** Runs the load process; asynchronously, so the fake Slack in this process keeps answering meanwhile. */
-async function load(url: string, total: number, mix: string, concurrency = CONCURRENCY, gapMs = 0): Promise<LoadResult> {
-  const [node, args] = tsxCommand(join(ROOT, 'bench/load.ts'), [url, SECRET, String(total), String(concurrency), mix, String(WARM_UP_PER_CONNECTION), String(gapMs)]);
+async function load(
+  url: string,
+  total: number,
+  mix: string,
+  concurrency = CONCURRENCY,
+  gapMs = 0,
+): Promise<LoadResult> {
+  const [node, args] = tsxCommand(join(ROOT, 'bench/load.ts'), [
+    url,
+    SECRET,
+    String(total),
+    String(concurrency),
+    mix,
+    String(WARM_UP_PER_CONNECTION),
+    String(gapMs),
+  ]);
   const { stdout } = await promisify(execFile)(node, args, { encoding: 'utf8' });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as LoadResult;
 }
@@ -59,18 +81,40 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const ms = (v: number) => `${v.toFixed(2)} ms`;
 
 async function benchAck(): Promise<string> {
-  const slack = await startFakeSlack({ token: 'xoxb-bench', channels: [{ id: 'C0INCIDENTS', name: 'incidents' }, { id: 'C0GENERAL', name: 'general' }] });
+  const slack = await startFakeSlack({
+    token: 'xoxb-bench',
+    channels: [
+      { id: 'C0INCIDENTS', name: 'incidents' },
+      { id: 'C0GENERAL', name: 'general' },
+    ],
+  });
   const dir = mkdtempSync(join(tmpdir(), 'firelane-bench-'));
   writeFileSync(join(dir, 'firelane.yaml'), 'incidents:\n  announceChannel: C0INCIDENTS\n');
   const [firelanePort, boltPort] = [await freePort(), await freePort()];
   const firelane = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'dist/main.js')], {
-    env: { PATH: process.env.PATH, PORT: String(firelanePort), HOST: '127.0.0.1', DATABASE_PATH: join(dir, 'bench.db'), FIRELANE_CONFIG: join(dir, 'firelane.yaml'), SLACK_BOT_TOKEN: 'xoxb-bench', SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: slack.apiUrl, LOG_LEVEL: 'info' },
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(firelanePort),
+      HOST: '127.0.0.1',
+      DATABASE_PATH: join(dir, 'bench.db'),
+      FIRELANE_CONFIG: join(dir, 'firelane.yaml'),
+      SLACK_BOT_TOKEN: 'xoxb-bench',
+      SLACK_SIGNING_SECRET: SECRET,
+      SLACK_API_URL: slack.apiUrl,
+      LOG_LEVEL: 'info',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const bolt = spawn(...tsxCommand(join(ROOT, 'bench/bare-bolt.ts')), { env: { PATH: process.env.PATH, PORT: String(boltPort), SIGNING_SECRET: SECRET }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const bolt = spawn(...tsxCommand(join(ROOT, 'bench/bare-bolt.ts')), {
+    env: { PATH: process.env.PATH, PORT: String(boltPort), SIGNING_SECRET: SECRET },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let reader: Database.Database | undefined;
   try {
-    const [boltUp] = await Promise.all([waitForLine(bolt, /listening \d+ pid (\d+)/), waitForLine(firelane, /firelane is up/)]);
+    const [boltUp] = await Promise.all([
+      waitForLine(bolt, /listening \d+ pid (\d+)/),
+      waitForLine(firelane, /firelane is up/),
+    ]);
     const pids = { bolt: Number(boltUp[1]), firelane: firelane.pid! };
     // firelane's war-room jobs from a mixed round must not run into the next round (the bare app's list
     // round follows): every load starts with no job due or running.
@@ -83,10 +127,16 @@ async function benchAck(): Promise<string> {
     };
     // Warm-up: JIT, connection pools, SQLite page cache.
     for (const url of Object.values(targets)) await load(url, 300, 'list');
-    const results: Record<string, Record<string, LoadResult[]>> = { list: { bolt: [], firelane: [] }, mixed: { bolt: [], firelane: [] } };
+    const results: Record<string, Record<string, LoadResult[]>> = {
+      list: { bolt: [], firelane: [] },
+      mixed: { bolt: [], firelane: [] },
+    };
     // CPU time of each app per command sent (the warm-up lists of the load process included), during
     // the load and, for firelane, after it until its jobs are done.
-    const perApp = () => ({ bolt: { during: [] as number[], after: [] as number[] }, firelane: { during: [] as number[], after: [] as number[] } });
+    const perApp = () => ({
+      bolt: { during: [] as number[], after: [] as number[] },
+      firelane: { during: [] as number[], after: [] as number[] },
+    });
     const cpu = { list: perApp(), mixed: perApp() };
     const sent = TOTAL + CONCURRENCY * WARM_UP_PER_CONNECTION;
     for (let round = 0; round < ROUNDS; round++) {
@@ -101,7 +151,9 @@ async function benchAck(): Promise<string> {
           if (name === 'firelane' && mix === 'mixed') drains.push(drained);
           if (r.failures) throw new Error(`${name} answered ${r.failures} requests with a non-200 status`);
           results[mix]![name]!.push(r);
-          process.stdout.write(`round ${round + 1} ${mix.padEnd(5)} ${name.padEnd(8)} p50 ${ms(r.p50)} p99 ${ms(r.p99)} ${r.rps.toFixed(0)} req/s, CPU ${cpu[mix][name].during.at(-1)!.toFixed(2)} ms per command${name === 'firelane' ? ` (jobs drained ${drained.toFixed(0)} ms after, CPU ${cpu[mix][name].after.at(-1)!.toFixed(2)} ms per command)` : ''}\n`);
+          process.stdout.write(
+            `round ${round + 1} ${mix.padEnd(5)} ${name.padEnd(8)} p50 ${ms(r.p50)} p99 ${ms(r.p99)} ${r.rps.toFixed(0)} req/s, CPU ${cpu[mix][name].during.at(-1)!.toFixed(2)} ms per command${name === 'firelane' ? ` (jobs drained ${drained.toFixed(0)} ms after, CPU ${cpu[mix][name].after.at(-1)!.toFixed(2)} ms per command)` : ''}\n`,
+          );
         }
       }
     }
@@ -118,7 +170,9 @@ async function benchAck(): Promise<string> {
       const b = await load(targets.bolt, total, mix, 1, gapMs);
       const f = await load(targets.firelane, total, mix, 1, gapMs);
       sequential.push(`| ${label} | ${ms(b.p50)} | ${ms(b.p99)} | ${ms(f.p50)} | ${ms(f.p99)} |`);
-      process.stdout.write(`sequential ${label.padEnd(28)} bolt p50 ${ms(b.p50)} p99 ${ms(b.p99)} · firelane p50 ${ms(f.p50)} p99 ${ms(f.p99)}\n`);
+      process.stdout.write(
+        `sequential ${label.padEnd(28)} bolt p50 ${ms(b.p50)} p99 ${ms(b.p99)} · firelane p50 ${ms(f.p50)} p99 ${ms(f.p99)}\n`,
+      );
     }
     const rows: string[] = [];
     const cpuRows: string[] = [];
@@ -127,11 +181,26 @@ async function benchAck(): Promise<string> {
       const b = results[mix]!.bolt!;
       const f = results[mix]!.firelane!;
       const label = mix === 'list' ? '`/incident list`' : '90% list, 10% declarations';
-      const [bp50, bp99, fp50, fp99] = [median(b.map((r) => r.p50)), median(b.map((r) => r.p99)), median(f.map((r) => r.p50)), median(f.map((r) => r.p99))];
-      rows.push(`| ${label} | ${ms(bp50)} | ${ms(bp99)} | ${ms(fp50)} | ${ms(fp99)} | ${(fp99 / bp99).toFixed(2)}x | ${median(b.map((r) => r.rps)).toFixed(0)} / ${median(f.map((r) => r.rps)).toFixed(0)} |`);
-      const [bc, fc, fa] = [median(cpu[mix].bolt.during), median(cpu[mix].firelane.during), median(cpu[mix].firelane.after)];
-      cpuRows.push(`| ${label} | ${bc.toFixed(2)} ms | ${fc.toFixed(2)} ms | ${(fc / bc).toFixed(2)}x | ${fa.toFixed(2)} ms | ${(median(f.map((r) => r.rps)) / median(b.map((r) => r.rps)) * 100).toFixed(0)}% |`);
-      verdicts.push(`- ${mix}: firelane p99 ${ms(fp99)} is ${(fp99 / bp99).toFixed(2)}x the bare Bolt app's (target at most 1.25x: ${fp99 / bp99 <= 1.25 ? 'met' : 'missed'}); under 50 ms: ${fp99 < 50 ? 'met' : 'missed'}`);
+      const [bp50, bp99, fp50, fp99] = [
+        median(b.map((r) => r.p50)),
+        median(b.map((r) => r.p99)),
+        median(f.map((r) => r.p50)),
+        median(f.map((r) => r.p99)),
+      ];
+      rows.push(
+        `| ${label} | ${ms(bp50)} | ${ms(bp99)} | ${ms(fp50)} | ${ms(fp99)} | ${(fp99 / bp99).toFixed(2)}x | ${median(b.map((r) => r.rps)).toFixed(0)} / ${median(f.map((r) => r.rps)).toFixed(0)} |`,
+      );
+      const [bc, fc, fa] = [
+        median(cpu[mix].bolt.during),
+        median(cpu[mix].firelane.during),
+        median(cpu[mix].firelane.after),
+      ];
+      cpuRows.push(
+        `| ${label} | ${bc.toFixed(2)} ms | ${fc.toFixed(2)} ms | ${(fc / bc).toFixed(2)}x | ${fa.toFixed(2)} ms | ${((median(f.map((r) => r.rps)) / median(b.map((r) => r.rps))) * 100).toFixed(0)}% |`,
+      );
+      verdicts.push(
+        `- ${mix}: firelane p99 ${ms(fp99)} is ${(fp99 / bp99).toFixed(2)}x the bare Bolt app's (target at most 1.25x: ${fp99 / bp99 <= 1.25 ? 'met' : 'missed'}); under 50 ms: ${fp99 < 50 ? 'met' : 'missed'}`,
+      );
     }
     return `## 1. Acknowledgement latency
 
@@ -451,8 +520,14 @@ async function main(): Promise<void> {
     const before = cpuTime();
     const markdown = await run();
     const after = cpuTime();
-    if (before && after && after.total > before.total) steal.push(`${number}: ${((100 * (after.steal - before.steal)) / (after.total - before.total)).toFixed(0)}%`);
-    process.stdout.write(`${markdown.split('\n').filter((line) => /: (met|missed)/.test(line)).join('\n')}\n`);
+    if (before && after && after.total > before.total)
+      steal.push(`${number}: ${((100 * (after.steal - before.steal)) / (after.total - before.total)).toFixed(0)}%`);
+    process.stdout.write(
+      `${markdown
+        .split('\n')
+        .filter((line) => /: (met|missed)/.test(line))
+        .join('\n')}\n`,
+    );
     parts.push(markdown.trim());
   }
   const report = `${reportHeader({ started, minutes: (Date.now() - started.getTime()) / 60_000, steal, only })}

@@ -103,7 +103,9 @@ function seedSchedulerDb(dir: string, size: number, start: number): SchedulerDb 
   // The seed's WAL (about 30 MB at 100,000 incidents) copied into the database now, not by the
   // checkpoint thread while ticks are timed: a database that has been running is at rest.
   handle.sqlite.pragma('wal_checkpoint(TRUNCATE)');
-  const rearmStatement = handle.sqlite.prepare(`UPDATE incidents SET next_reminder_at = ?, missed_reminders = 0 WHERE id IN (${dueIds.join(',')})`);
+  const rearmStatement = handle.sqlite.prepare(
+    `UPDATE incidents SET next_reminder_at = ?, missed_reminders = 0 WHERE id IN (${dueIds.join(',')})`,
+  );
   const clearJobs = handle.sqlite.prepare('DELETE FROM jobs');
   // As in app.ts: a tick that wrote reminders keeps WAL checkpoints on their thread (onTick -> busy()).
   const checkpointer = createCheckpointer(handle, path, pino({ level: 'silent' }));
@@ -163,12 +165,17 @@ export async function benchSchedulerCost(): Promise<string> {
           const t0 = performance.now();
           const result = db.tick(now);
           ticks.get(db.size)!.push(performance.now() - t0);
-          if (result.reminders !== DUE) throw new Error(`scheduler: a tick over ${db.size} incidents made ${result.reminders} reminders, expected ${DUE}`);
+          if (result.reminders !== DUE)
+            throw new Error(
+              `scheduler: a tick over ${db.size} incidents made ${result.reminders} reminders, expected ${DUE}`,
+            );
         }
       }
     }
     const plan = seeded[2]!.db.handle.sqlite
-      .prepare('EXPLAIN QUERY PLAN SELECT * FROM incidents WHERE next_reminder_at <= ? ORDER BY next_reminder_at LIMIT ?')
+      .prepare(
+        'EXPLAIN QUERY PLAN SELECT * FROM incidents WHERE next_reminder_at <= ? ORDER BY next_reminder_at LIMIT ?',
+      )
       .all(now, 500) as Array<{ detail: string }>;
     const rows = SIZES.map((size, i) => {
       const t = ticks.get(size)!;
@@ -270,7 +277,8 @@ export async function benchPunctuality(): Promise<string> {
           const severity = SEVERITY_CYCLE[n % 4]!;
           const ack = await h.command(`${severity} Punctuality incident ${n + 1}`, { triggerId: `punctuality-${n}` });
           const id = Number(/INC-(\d+)/.exec(String(ack.body?.text))?.[1]);
-          if (ack.status !== 200 || !id) throw new Error(`punctuality: declaration ${n + 1} failed: ${ack.status} ${JSON.stringify(ack.body)}`);
+          if (ack.status !== 200 || !id)
+            throw new Error(`punctuality: declaration ${n + 1} failed: ${ack.status} ${JSON.stringify(ack.body)}`);
           declared.push({ id, severity, at: clock.now() });
         }
         await h.drain(); // war rooms open (fake time stands still meanwhile)
@@ -282,7 +290,11 @@ export async function benchPunctuality(): Promise<string> {
       if (second + 1 === RESTART_AT) {
         // The process goes away right after a tick, before the reminders it queued are posted.
         const r0 = performance.now();
-        pendingAtRestart = (h.firelane.db.sqlite.prepare(`SELECT count(*) AS n FROM jobs WHERE kind = 'incident.remind' AND status = 'queued'`).get() as { n: number }).n;
+        pendingAtRestart = (
+          h.firelane.db.sqlite
+            .prepare(`SELECT count(*) AS n FROM jobs WHERE kind = 'incident.remind' AND status = 'queued'`)
+            .get() as { n: number }
+        ).n;
         await h.close();
         h = await start();
         restartMs = performance.now() - r0;
@@ -330,7 +342,11 @@ export async function benchPunctuality(): Promise<string> {
       missing += dues.length - served.size;
     }
     const postedTotal = [...posted.values()].reduce((a, b) => a + b.length, 0);
-    const remindJobs = (h.firelane.db.sqlite.prepare(`SELECT count(*) AS n FROM jobs WHERE kind = 'incident.remind'`).get() as { n: number }).n;
+    const remindJobs = (
+      h.firelane.db.sqlite.prepare(`SELECT count(*) AS n FROM jobs WHERE kind = 'incident.remind'`).get() as {
+        n: number;
+      }
+    ).n;
     const escalations = slack.messagesIn('C0ESCALATE').length;
     const maxLate = lateness.length ? Math.max(...lateness) : NaN;
     const p99Late = pct(lateness, 99);
@@ -406,7 +422,11 @@ async function spawnUntilReady(args: string[], env: Record<string, string>): Pro
   const port = await freePort();
   let output = '';
   const t0 = performance.now();
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const keep = (chunk: Buffer) => void (output = (output + chunk.toString()).slice(-20_000));
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
@@ -414,7 +434,8 @@ async function spawnUntilReady(args: string[], env: Record<string, string>): Pro
   const exit = new Promise<void>((done) => child.once('exit', () => ((exited = true), done())));
   for (;;) {
     if (exited) throw new Error(`${args.join(' ').slice(0, 80)} exited before /readyz: ${output}`);
-    if (performance.now() - t0 > 30_000) throw new Error(`${args.join(' ').slice(0, 80)}: no /readyz 200 in 30 s: ${output}`);
+    if (performance.now() - t0 > 30_000)
+      throw new Error(`${args.join(' ').slice(0, 80)}: no /readyz 200 in 30 s: ${output}`);
     try {
       const response = await fetch(`http://127.0.0.1:${port}/readyz`);
       await response.arrayBuffer();
@@ -460,7 +481,9 @@ const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 90_000);
 /** Values of unlabelled samples in a Prometheus text page. */
 async function scrape(port: number, names: string[]): Promise<Record<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  return Object.fromEntries(names.map((name) => [name, Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN)]));
+  return Object.fromEntries(
+    names.map((name) => [name, Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN)]),
+  );
 }
 
 function dbBytes(path: string): number {
@@ -468,7 +491,12 @@ function dbBytes(path: string): number {
 }
 
 /** Sends signed slash commands: `jobs` is worked through by `concurrency` workers, each job's commands in order. */
-async function sendCommands(port: number, slack: FakeSlack, jobs: Array<Array<{ text: string; channel: string }>>, concurrency = 20) {
+async function sendCommands(
+  port: number,
+  slack: FakeSlack,
+  jobs: Array<Array<{ text: string; channel: string }>>,
+  concurrency = 20,
+) {
   const dispatcher = new Agent({ connections: concurrency });
   let next = 0;
   let failures = 0;
@@ -492,7 +520,12 @@ async function sendCommands(port: number, slack: FakeSlack, jobs: Array<Array<{ 
           trigger_id: `footprint-${sent++}-${Math.random().toString(36).slice(2)}`,
         }).toString();
         const t = performance.now();
-        const response = await request(`http://127.0.0.1:${port}/slack/events`, { method: 'POST', headers: signedHeaders(SECRET, form), body: form, dispatcher });
+        const response = await request(`http://127.0.0.1:${port}/slack/events`, {
+          method: 'POST',
+          headers: signedHeaders(SECRET, form),
+          body: form,
+          dispatcher,
+        });
         const body = await response.body.text();
         latencies.push(performance.now() - t);
         // A declaration is answered in the channel; a refused command privately (checked in the database for the rest).
@@ -507,7 +540,9 @@ async function sendCommands(port: number, slack: FakeSlack, jobs: Array<Array<{ 
 
 /** Waits until no job is due (queued with run_at <= now) or running, as read from another process; returns the wait in ms. */
 export async function waitForJobs(db: Database.Database, timeoutMs: number, everyMs = 250): Promise<number> {
-  const due = db.prepare(`SELECT count(*) AS n FROM jobs WHERE (status = 'queued' AND run_at <= ?) OR status = 'running'`);
+  const due = db.prepare(
+    `SELECT count(*) AS n FROM jobs WHERE (status = 'queued' AND run_at <= ?) OR status = 'running'`,
+  );
   const t0 = performance.now();
   for (;;) {
     const { n } = due.get(Date.now()) as { n: number };
@@ -555,7 +590,8 @@ export async function benchFootprint(): Promise<string> {
     // The existing database: created (and migrated) once before the timed runs.
     await (await spawnUntilReady(FIRELANE, firelaneEnv(join(dir, 'existing.db')))).stop();
     // Warm the OS file cache for node, dist/ and node_modules, then alternate the kinds run by run.
-    for (const kind of Object.keys(kinds) as Kind[]) await (await spawnUntilReady([...kinds[kind].args], kinds[kind].env(-1))).stop();
+    for (const kind of Object.keys(kinds) as Kind[])
+      await (await spawnUntilReady([...kinds[kind].args], kinds[kind].env(-1))).stop();
     for (let run = 0; run < RUNS; run++) {
       for (const kind of Object.keys(kinds) as Kind[]) {
         const started = await spawnUntilReady([...kinds[kind].args], kinds[kind].env(run));
@@ -579,11 +615,22 @@ export async function benchFootprint(): Promise<string> {
       await sleep(IDLE_MS);
       const idleLoaded = memoryOf(server.child.pid!);
       const d0 = performance.now();
-      const declared = await sendCommands(server.port, slack, Array.from({ length: TOTAL }, (_, i) => [{ text: `${SEVERITY_CYCLE[i % 4]} Footprint incident ${i + 1}: checkout errors in eu-west`, channel: 'C0GENERAL' }]));
+      const declared = await sendCommands(
+        server.port,
+        slack,
+        Array.from({ length: TOTAL }, (_, i) => [
+          {
+            text: `${SEVERITY_CYCLE[i % 4]} Footprint incident ${i + 1}: checkout errors in eu-west`,
+            channel: 'C0GENERAL',
+          },
+        ]),
+      );
       const declareMs = performance.now() - d0;
       const declaredDrainMs = await waitForJobs(reader, 600_000);
       const incidentsStored = count('SELECT count(*) AS n FROM incidents');
-      log(`footprint: ${incidentsStored} incidents declared in ${(declareMs / 1000).toFixed(1)} s, war rooms done ${(declaredDrainMs / 1000).toFixed(1)} s later`);
+      log(
+        `footprint: ${incidentsStored} incidents declared in ${(declareMs / 1000).toFixed(1)} s, war rooms done ${(declaredDrainMs / 1000).toFixed(1)} s later`,
+      );
       // Reads over everything: the status page and the open list.
       for (let i = 0; i < 5; i++) {
         await (await fetch(`http://127.0.0.1:${server.port}/status.json`)).arrayBuffer();
@@ -591,7 +638,10 @@ export async function benchFootprint(): Promise<string> {
       }
       await sleep(IDLE_MS);
       const afterDeclared = memoryOf(server.child.pid!);
-      const metricsDeclared = await scrape(server.port, ['firelane_process_resident_memory_bytes', 'firelane_nodejs_heap_size_used_bytes']);
+      const metricsDeclared = await scrape(server.port, [
+        'firelane_process_resident_memory_bytes',
+        'firelane_nodejs_heap_size_used_bytes',
+      ]);
       const settledDeclared = await settledRss(server.child.pid!);
       reader.pragma('wal_checkpoint(TRUNCATE)');
       const bytesDeclared = dbBytes(databasePath);
@@ -612,7 +662,10 @@ export async function benchFootprint(): Promise<string> {
           { text: 'lead <@U0BENCH|bench>', channel },
           { text: 'update identified "a bad config push to the eu-west load balancers" --eta=30m', channel },
           { text: 'note "rolled the config back; error rate falling"', channel },
-          { text: 'resolve --root-cause="config push without canary" --action-items="canary config pushes; alert on 5xx ratio"', channel },
+          {
+            text: 'resolve --root-cause="config push without canary" --action-items="canary config pushes; alert on 5xx ratio"',
+            channel,
+          },
         ];
       });
       const l0 = performance.now();
@@ -639,7 +692,11 @@ export async function benchFootprint(): Promise<string> {
       });
       const fresh = median(starts.get('firelane, fresh database')!);
       const existing = median(starts.get('firelane, existing database')!);
-      const idleRss = Math.max(idle.get('firelane, fresh database')!.rss, idle.get('firelane, existing database')!.rss, idleLoaded.rss);
+      const idleRss = Math.max(
+        idle.get('firelane, fresh database')!.rss,
+        idle.get('firelane, existing database')!.rss,
+        idleLoaded.rss,
+      );
       return `## 6. Footprint
 
 Start-up: \`${['node', ...NODE_FLAGS, 'dist/main.js'].join(' ')}\` (\`npm start\`'s command) spawned with Slack configured against a loopback fake Slack (auth.test

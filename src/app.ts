@@ -91,23 +91,37 @@ const loadKube = () => import('./adapters/k8s/kube-cluster.js');
 
 /** Every Kubernetes target of the config (each service's environments). */
 const allTargets = (file: FileConfig): KubernetesTarget[] =>
-  Object.values(file.services).flatMap((service) => targetEnvironments(service).map((environment) => environmentTarget(service, environment)!.kubernetes));
+  Object.values(file.services).flatMap((service) =>
+    targetEnvironments(service).map((environment) => environmentTarget(service, environment)!.kubernetes),
+  );
 
 /**
  * The real cluster when a service deploys to Kubernetes and a kubeconfig (or in-cluster account) is
  * there; otherwise why not, which /deploy and /rollback then answer with.
  */
-async function connectCluster(config: Config, sources: KubeConfigSources, metrics: Metrics): Promise<{ cluster: Cluster } | { problem: string }> {
+async function connectCluster(
+  config: Config,
+  sources: KubeConfigSources,
+  metrics: Metrics,
+): Promise<{ cluster: Cluster } | { problem: string }> {
   if (allTargets(config.file).length === 0) return { problem: 'no service has a kubernetes target in firelane.yaml' };
   const { createKubeCluster, kubeConfigProblem } = await loadKube();
   const problem = kubeConfigProblem(sources);
   if (problem) return { problem };
-  return { cluster: createKubeCluster({ ...sources, onUpstreamError: (status) => metrics.upstreamErrors.inc({ service: 'kubernetes', status }) }) };
+  return {
+    cluster: createKubeCluster({
+      ...sources,
+      onUpstreamError: (status) => metrics.upstreamErrors.inc({ service: 'kubernetes', status }),
+    }),
+  };
 }
 
 /** Who the console's user switcher offers: the configured approvers and responders that are console names, and two defaults. */
 function consoleUsers(file: FileConfig): string[] {
-  const entries = [...Object.values(file.approvals).flatMap((a) => a.approvers), ...Object.values(file.incidents.severities).flatMap((s) => s.responders)];
+  const entries = [
+    ...Object.values(file.approvals).flatMap((a) => a.approvers),
+    ...Object.values(file.incidents.severities).flatMap((s) => s.responders),
+  ];
   // Only console identities named as such: a typed name is never a person or a Slack or Teams id.
   const named = entries.flatMap((entry) => {
     const parsed = parseEntry(entry, file.people);
@@ -123,15 +137,30 @@ function consoleUsers(file: FileConfig): string[] {
 export function unmatchableEntries(file: FileConfig, env: Config['env']): string[] {
   // Console names count in local mode (typed) or through sign-in; with sign-in any person can match (by chat id or e-mail).
   const signIn = env.consoleEnabled && env.oidc !== undefined;
-  const on = { slack: env.slack !== undefined, teams: env.teams !== undefined || env.localMode || env.teamsEmulator === true, console: env.consoleEnabled && (env.localMode || signIn) } as const;
+  const on = {
+    slack: env.slack !== undefined,
+    teams: env.teams !== undefined || env.localMode || env.teamsEmulator === true,
+    console: env.consoleEnabled && (env.localMode || signIn),
+  } as const;
   const lists: Array<[string, readonly string[]]> = [
-    ...Object.entries(file.approvals).map(([environment, a]): [string, readonly string[]] => [`approvals.${environment}.approvers`, a.approvers]),
-    ...Object.entries(file.incidents.severities).map(([sev, s]): [string, readonly string[]] => [`incidents.severities.${sev}.responders`, s.responders]),
+    ...Object.entries(file.approvals).map(([environment, a]): [string, readonly string[]] => [
+      `approvals.${environment}.approvers`,
+      a.approvers,
+    ]),
+    ...Object.entries(file.incidents.severities).map(([sev, s]): [string, readonly string[]] => [
+      `incidents.severities.${sev}.responders`,
+      s.responders,
+    ]),
   ];
   return lists.flatMap(([path, entries]) =>
     entries.flatMap((entry) => {
       const parsed = parseEntry(entry, file.people);
-      const platforms = 'person' in parsed ? IDENTITY_PLATFORMS.filter((p) => file.people[parsed.person]![p]) : 'identity' in parsed ? [parsed.identity.platform] : [];
+      const platforms =
+        'person' in parsed
+          ? IDENTITY_PLATFORMS.filter((p) => file.people[parsed.person]![p])
+          : 'identity' in parsed
+            ? [parsed.identity.platform]
+            : [];
       if (platforms.some((p) => on[p]) || ('person' in parsed && signIn)) return [];
       const why = platforms.length ? `${platforms.join(' or ')} is off` : 'only an e-mail, and console sign-in is off';
       return [`${path}: "${entry}" matches nobody here (${why})`];
@@ -146,9 +175,16 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   // Local mode (no chat or sign-in credentials) with no Kubernetes configuration at all deploys to the
   // built-in simulated cluster; with no firelane.yaml either (a fresh clone), demo services and
   // approvers make every command work. Anywhere else, a missing cluster is a refusal with its reason.
-  const kubeSources: KubeConfigSources = { ...(env.kubeconfig && { kubeconfig: env.kubeconfig }), ...(env.home && { home: env.home }), ...(env.inCluster && { inCluster: true }) };
+  const kubeSources: KubeConfigSources = {
+    ...(env.kubeconfig && { kubeconfig: env.kubeconfig }),
+    ...(env.home && { home: env.home }),
+    ...(env.inCluster && { inCluster: true }),
+  };
   const simulate = !options.cluster && env.localMode && !findKubeConfig(kubeSources);
-  const config: Config = simulate && options.config.source === BUILT_IN_SOURCE ? { ...options.config, file: withLocalDemo(options.config.file) } : options.config;
+  const config: Config =
+    simulate && options.config.source === BUILT_IN_SOURCE
+      ? { ...options.config, file: withLocalDemo(options.config.file) }
+      : options.config;
   const simulated = simulate ? createSimulatedCluster({ clock }) : undefined;
   for (const target of simulated ? allTargets(config.file) : []) simulated!.seedService(target);
   for (const line of unmatchableEntries(config.file, env)) logger.warn(line);
@@ -160,31 +196,53 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
 
   let worker: Worker | undefined;
   let observe: ((entry: CommittedEntry) => void) | undefined;
-  const store = createSqliteStore(db, clock, { onEnqueue: () => worker?.wake(), onCommitted: (entry) => observe?.(entry) });
+  const store = createSqliteStore(db, clock, {
+    onEnqueue: () => worker?.wake(),
+    onCommitted: (entry) => observe?.(entry),
+  });
   observe = createMetricsObserver(metrics, store, logger);
   // The web console (when on) is told about every change in a console room, for its live updates.
   let notifyConsole: (roomId: string) => void = () => {};
   const consoleChat = createConsoleChat(db, clock, { onChange: (roomId) => notifyConsole(roomId) });
   const chats: Record<string, ChatPort> = { console: consoleChat.chat };
   const connected = (options.cluster ?? simulated) ? undefined : await connectCluster(config, kubeSources, metrics);
-  if (connected && 'problem' in connected && allTargets(config.file).length > 0) logger.warn(`kubernetes: off: ${connected.problem}; /deploy and /rollback will say so`);
+  if (connected && 'problem' in connected && allTargets(config.file).length > 0)
+    logger.warn(`kubernetes: off: ${connected.problem}; /deploy and /rollback will say so`);
   const cluster = options.cluster ?? simulated ?? (connected && 'cluster' in connected ? connected.cluster : undefined);
   const clusterProblem = connected && 'problem' in connected ? connected.problem : undefined;
-  const git = options.git ?? (env.github && (await import('./adapters/github/github-host.js')).createGitHubHost({ token: env.github.token, ...(env.github.apiUrl && { baseUrl: env.github.apiUrl }), logger: logger.child({ component: 'github' }), onUpstreamError: (status) => metrics.upstreamErrors.inc({ service: 'github', status }) }));
-  const commandDeps = { store, clock, config: config.file, ...(cluster && { cluster }), ...(clusterProblem && { clusterProblem }), ...(simulated && { clusterSimulated: true }), ...(git && { git }) };
+  const git =
+    options.git ??
+    (env.github &&
+      (await import('./adapters/github/github-host.js')).createGitHubHost({
+        token: env.github.token,
+        ...(env.github.apiUrl && { baseUrl: env.github.apiUrl }),
+        logger: logger.child({ component: 'github' }),
+        onUpstreamError: (status) => metrics.upstreamErrors.inc({ service: 'github', status }),
+      }));
+  const commandDeps = {
+    store,
+    clock,
+    config: config.file,
+    ...(cluster && { cluster }),
+    ...(clusterProblem && { clusterProblem }),
+    ...(simulated && { clusterSimulated: true }),
+    ...(git && { git }),
+  };
   const router = createRouter(commandDeps, [...COMMAND_FAMILIES], logger);
   const routes: Record<string, RouteHandler> = {};
   // Chat requests being acknowledged right now: jobs yield to them (WorkerOptions.busy), and the
   // held-back jobs start as soon as none is left.
   let acknowledging = 0;
-  const acknowledged = (handler: RouteHandler): RouteHandler => (req, res) => {
-    acknowledging++;
-    checkpointer?.busy();
-    res.once('close', () => {
-      if (--acknowledging === 0) worker?.wakeHeldBack();
-    });
-    return handler(req, res);
-  };
+  const acknowledged =
+    (handler: RouteHandler): RouteHandler =>
+    (req, res) => {
+      acknowledging++;
+      checkpointer?.busy();
+      res.once('close', () => {
+        if (--acknowledging === 0) worker?.wakeHeldBack();
+      });
+      return handler(req, res);
+    };
   // Read-only status page (HTML and JSON); see adapters/http/status-page.ts.
   Object.assign(routes, createStatusRoutes({ store, clock, showTitles: config.file.statusPage.showTitles }));
 
@@ -206,7 +264,17 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
 
   let consoleWeb: ConsoleWeb | undefined;
   if (env.consoleEnabled) {
-    consoleWeb = createConsoleWeb({ router, console: consoleChat, logger: logger.child({ component: 'console' }), users: consoleUsers(config.file), ...(simulated && { simulated }), local: env.localMode, publicUrl: new URL(env.publicUrl), ...(env.oidc && { signIn: { ...env.oidc, people: config.file.people } }), now: () => clock.now() });
+    consoleWeb = createConsoleWeb({
+      router,
+      console: consoleChat,
+      logger: logger.child({ component: 'console' }),
+      users: consoleUsers(config.file),
+      ...(simulated && { simulated }),
+      local: env.localMode,
+      publicUrl: new URL(env.publicUrl),
+      ...(env.oidc && { signIn: { ...env.oidc, people: config.file.people } }),
+      now: () => clock.now(),
+    });
     notifyConsole = consoleWeb.notify;
     Object.assign(routes, consoleWeb.routes);
   }
@@ -288,19 +356,20 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
           // the worker has requeued orphaned jobs, and retries while the cluster cannot be read).
           enqueueReconcile(store, worker!.id);
           worker!.start();
-          if (options.reminderTicker !== false) ticker ??= startReminderTicker({
-            store,
-            config: config.file,
-            clock,
-            logger,
-            onTick: (result) => {
-              // A tick that wrote reminders is a burst of writes too: checkpoints go to the thread.
-              checkpointer?.busy();
-              metrics.remindersTotal.inc(result.reminders);
-              metrics.escalationsTotal.inc(result.escalations);
-              worker!.wake();
-            },
-          });
+          if (options.reminderTicker !== false)
+            ticker ??= startReminderTicker({
+              store,
+              config: config.file,
+              clock,
+              logger,
+              onTick: (result) => {
+                // A tick that wrote reminders is a burst of writes too: checkpoints go to the thread.
+                checkpointer?.busy();
+                metrics.remindersTotal.inc(result.reminders);
+                metrics.escalationsTotal.inc(result.escalations);
+                worker!.wake();
+              },
+            });
           resolve(server.address() as AddressInfo);
         });
       });

@@ -16,7 +16,18 @@ export const EXPORT_FORMATS = ['jsonl', 'csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** The columns of an export, in order (also the CSV header). */
-export const EXPORT_FIELDS = ['seq', 'at', 'actor', 'platform', 'action', 'incident', 'before', 'after', 'prevHash', 'hash'] as const;
+export const EXPORT_FIELDS = [
+  'seq',
+  'at',
+  'actor',
+  'platform',
+  'action',
+  'incident',
+  'before',
+  'after',
+  'prevHash',
+  'hash',
+] as const;
 
 export interface AuditExportRecord {
   seq: number;
@@ -111,7 +122,11 @@ const CHUNK_CHARS = 64 * 1024;
  * flushed (backpressure; a database can hold millions of rows). Returns 'closed' when the reader
  * went away (EPIPE, e.g. `| head`): the export stops quietly. Any other write error is thrown.
  */
-export async function exportAudit(rows: Iterable<AuditRow>, format: ExportFormat, out: NodeJS.WritableStream): Promise<'done' | 'closed'> {
+export async function exportAudit(
+  rows: Iterable<AuditRow>,
+  format: ExportFormat,
+  out: NodeJS.WritableStream,
+): Promise<'done' | 'closed'> {
   let failure: Error | undefined;
   const onError = (error: Error) => {
     failure ??= error;
@@ -189,11 +204,14 @@ export async function runAuditCommand(args: string[], io: AuditCommandIo): Promi
     }
     if (raw !== undefined) {
       const wanted = raw.trim().toLowerCase();
-      if (!isExportFormat(wanted)) return problem(`audit export: unknown format "${raw}" (accepted: ${EXPORT_FORMATS.join(', ')})`);
+      if (!isExportFormat(wanted))
+        return problem(`audit export: unknown format "${raw}" (accepted: ${EXPORT_FORMATS.join(', ')})`);
       format = wanted;
     }
   } else {
-    return problem(`${sub === undefined ? 'audit needs a subcommand' : `unknown audit subcommand "${sub}"`}\nUsage:\n${AUDIT_USAGE}`);
+    return problem(
+      `${sub === undefined ? 'audit needs a subcommand' : `unknown audit subcommand "${sub}"`}\nUsage:\n${AUDIT_USAGE}`,
+    );
   }
 
   const path = io.databasePath();
@@ -213,7 +231,9 @@ export async function runAuditCommand(args: string[], io: AuditCommandIo): Promi
       await exportAudit(audit.rows(), format, io.stdout);
       return 0;
     } catch (error) {
-      io.stderr.write(`firelane: audit export: cannot write the output (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})\n`);
+      io.stderr.write(
+        `firelane: audit export: cannot write the output (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})\n`,
+      );
       return 1;
     }
   } finally {

@@ -39,12 +39,20 @@ async function run(args: string[]): Promise<void> {
   if (positionals.length !== 1) fail(`run takes one quoted command\n${USAGE}`);
   const cfg = config();
   // Logs go to stderr so that standard output holds only the reply.
-  const logger = createLogger(cfg.env.logLevel === 'info' ? 'warn' : cfg.env.logLevel, secretValues(), process.stderr as never);
+  const logger = createLogger(
+    cfg.env.logLevel === 'info' ? 'warn' : cfg.env.logLevel,
+    secretValues(),
+    process.stderr as never,
+  );
   const firelane = await createFirelane({ config: cfg, logger, defaultMetrics: false });
   try {
     const user = values.user ?? (userInfo().username || 'cli');
     const started = Date.now();
-    const result = await firelane.router.handle({ text: positionals[0]!, actor: { id: user, name: user }, platform: 'cli' });
+    const result = await firelane.router.handle({
+      text: positionals[0]!,
+      actor: { id: user, name: user },
+      platform: 'cli',
+    });
     process.stdout.write(`${renderText(result.reply)}\n`);
     // Finish the follow-up work (war room, announcements) before exiting, then say what of this
     // command's work is left: jobs queued earlier (another incident's reminders) are not its business.
@@ -71,7 +79,11 @@ async function main(argv: string[]): Promise<void> {
       return run(rest);
     case 'audit':
       // Standard output carries only the verdict or the exported rows; messages go to stderr.
-      process.exitCode = await runAuditCommand(rest, { databasePath: () => config().env.databasePath, stdout: process.stdout, stderr: process.stderr });
+      process.exitCode = await runAuditCommand(rest, {
+        databasePath: () => config().env.databasePath,
+        stdout: process.stdout,
+        stderr: process.stderr,
+      });
       return;
     case 'manifest':
       // Standard output carries only the manifest; a bad or missing --url is one line on stderr, exit 2.

@@ -40,7 +40,9 @@ export class FirelaneError extends Error {
   }
 }
 
-export const invalidInput = (message: string, usage?: string) => new FirelaneError('invalid_input', message, usage === undefined ? {} : { usage });
-export const notFound = (message: string, usage?: string) => new FirelaneError('not_found', message, usage === undefined ? {} : { usage });
+export const invalidInput = (message: string, usage?: string) =>
+  new FirelaneError('invalid_input', message, usage === undefined ? {} : { usage });
+export const notFound = (message: string, usage?: string) =>
+  new FirelaneError('not_found', message, usage === undefined ? {} : { usage });
 export const conflict = (message: string) => new FirelaneError('conflict', message);
 export const forbidden = (message: string) => new FirelaneError('forbidden', message);

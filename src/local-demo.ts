@@ -29,7 +29,11 @@ function demoService(name: string, strategy: 'rolling' | 'blue-green' | 'canary'
 export function withLocalDemo(file: FileConfig): FileConfig {
   const next = structuredClone(file);
   if (Object.keys(next.services).length === 0) {
-    next.services = { payments: demoService('payments', 'rolling'), web: demoService('web', 'blue-green'), search: demoService('search', 'canary') };
+    next.services = {
+      payments: demoService('payments', 'rolling'),
+      web: demoService('web', 'blue-green'),
+      search: demoService('search', 'canary'),
+    };
   }
   const production = next.approvals.production;
   if (production && production.approvers.length === 0) production.approvers = ['alice', 'bob'];

@@ -23,7 +23,11 @@ export const REDACT_PATHS = [
 ];
 
 /** Known secret values, masked wherever they appear inside a logged string. */
-export function createLogger(level: LevelWithSilent, secrets: string[] = [], destination?: pino.DestinationStream): Logger {
+export function createLogger(
+  level: LevelWithSilent,
+  secrets: string[] = [],
+  destination?: pino.DestinationStream,
+): Logger {
   // Each secret as written raw and as it appears inside a JSON string (quotes and backslashes escaped).
   const masks = [...new Set(secrets.filter((s) => s.length >= 8).flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]))];
   const scrub = (text: string) => masks.reduce((out, secret) => out.split(secret).join('[REDACTED]'), text);

@@ -8,7 +8,10 @@ import { takeServeLock, type ServeLock } from './adapters/db/serve-lock.js';
 import { targetEnvironments } from './config/environments.js';
 
 /** One line per platform, saying what is on and, for what is off, why. */
-export function describePlatforms(config: Config, kubernetes: { simulated: boolean; problem?: string | undefined }): string[] {
+export function describePlatforms(
+  config: Config,
+  kubernetes: { simulated: boolean; problem?: string | undefined },
+): string[] {
   const env = config.env;
   const deployable = Object.entries(config.file.services)
     .filter(([, service]) => targetEnvironments(service).length > 0)
@@ -20,7 +23,9 @@ export function describePlatforms(config: Config, kubernetes: { simulated: boole
       : env.localMode || env.teamsEmulator
         ? 'teams: local emulator only (no MICROSOFT_APP_ID: POST /api/messages from loopback)'
         : 'teams: off (set MICROSOFT_APP_ID, or FIRELANE_TEAMS_EMULATOR=1 for the local Bot Framework Emulator)',
-    env.github ? `github: ${env.github.apiUrl ?? 'api.github.com'} (/hotfix)` : 'github: off (set GITHUB_TOKEN for /hotfix)',
+    env.github
+      ? `github: ${env.github.apiUrl ?? 'api.github.com'} (/hotfix)`
+      : 'github: off (set GITHUB_TOKEN for /hotfix)',
     kubernetes.simulated
       ? `kubernetes: SIMULATED (local mode, no Kubernetes configuration found; the console shows it): ${deployable.join(', ')}`
       : kubernetes.problem
@@ -32,7 +37,12 @@ export function describePlatforms(config: Config, kubernetes: { simulated: boole
 
 /** The one line a person at a terminal needs: where to go now. Logs stay JSON lines for machines. */
 export function humanStartLine(config: Config, address: AddressInfo, simulated: boolean): string {
-  const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address.includes(':') ? `[${address.address}]` : address.address;
+  const host =
+    address.address === '0.0.0.0' || address.address === '::'
+      ? '127.0.0.1'
+      : address.address.includes(':')
+        ? `[${address.address}]`
+        : address.address;
   const url = `http://${host}:${address.port}/`;
   if (config.env.consoleEnabled) {
     return `firelane is up: open ${url} in your browser${simulated ? ' (local console; deploys go to a simulated cluster)' : ''}. Ctrl+C stops it.`;
@@ -70,11 +80,15 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
       address: `http://${address.address}:${address.port}/`,
       database: config.env.databasePath,
       config: config.source,
-      platforms: describePlatforms(firelane.config, { simulated: firelane.simulated !== undefined, problem: firelane.clusterProblem }),
+      platforms: describePlatforms(firelane.config, {
+        simulated: firelane.simulated !== undefined,
+        problem: firelane.clusterProblem,
+      }),
     },
     'firelane is up',
   );
-  if (process.stdout.isTTY) process.stdout.write(`${humanStartLine(config, address, firelane.simulated !== undefined)}\n`);
+  if (process.stdout.isTTY)
+    process.stdout.write(`${humanStartLine(config, address, firelane.simulated !== undefined)}\n`);
   logger.debug({ settings: redactEnvConfig(config.env) }, 'settings (secrets redacted)');
 
   let stopping = false;

@@ -36,11 +36,17 @@ export function publicBaseUrl(text: string): string {
     throw invalidInput(`${given} is not a URL (${example})`);
   }
   if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
-    throw invalidInput(`${given} must be https: Slack posts only to https addresses (plain http is accepted for localhost and 127.0.0.1 only)`);
+    throw invalidInput(
+      `${given} must be https: Slack posts only to https addresses (plain http is accepted for localhost and 127.0.0.1 only)`,
+    );
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw invalidInput(`${given} must be an https address (${example})`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw invalidInput(`${given} must be an https address (${example})`);
   if (url.username || url.password) throw invalidInput(`${given} must not contain a user name or password`);
-  if (url.search || url.hash || /[?#]/.test(text)) throw invalidInput(`${given} must not have a query or fragment: give the address firelane is served at (${example})`);
+  if (url.search || url.hash || /[?#]/.test(text))
+    throw invalidInput(
+      `${given} must not have a query or fragment: give the address firelane is served at (${example})`,
+    );
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
@@ -51,7 +57,9 @@ export function publicBaseUrl(text: string): string {
  */
 export function slackManifest(baseUrl: string, template: string = readFileSync(SLACK_MANIFEST_FILE, 'utf8')): string {
   const rewrite = (value: unknown) =>
-    typeof value === 'string' && (value === PLACEHOLDER_URL || value.startsWith(`${PLACEHOLDER_URL}/`)) ? `${baseUrl}${value.slice(PLACEHOLDER_URL.length)}` : undefined;
+    typeof value === 'string' && (value === PLACEHOLDER_URL || value.startsWith(`${PLACEHOLDER_URL}/`))
+      ? `${baseUrl}${value.slice(PLACEHOLDER_URL.length)}`
+      : undefined;
   const doc = parseDocument(template);
   const ranges: Array<[number, number, string]> = [];
   visit(doc, {
@@ -63,7 +71,8 @@ export function slackManifest(baseUrl: string, template: string = readFileSync(S
   if (ranges.length === 0) throw new Error(`the Slack manifest template names no address on ${PLACEHOLDER_URL}`);
   // A validated URL has no spaces, quotes that matter, or '#' after a space, so it is a valid plain scalar.
   let text = template;
-  for (const [start, end, value] of ranges.sort((a, b) => b[0] - a[0])) text = text.slice(0, start) + value + text.slice(end);
+  for (const [start, end, value] of ranges.sort((a, b) => b[0] - a[0]))
+    text = text.slice(0, start) + value + text.slice(end);
   const body = text.replace(/^(?:#[^\n]*\n)+/, '');
   const header = [
     `# Slack app manifest for firelane at ${baseUrl}, printed by \`firelane manifest slack\`.`,
@@ -73,7 +82,8 @@ export function slackManifest(baseUrl: string, template: string = readFileSync(S
   const manifest = `${header.join('\n')}\n${body}`;
   // The rewrite must leave the same document with only the addresses changed.
   const expected = JSON.stringify(doc.toJS(), (_key, value: unknown) => rewrite(value) ?? value);
-  if (JSON.stringify(parse(manifest)) !== expected) throw new Error('rewriting the Slack manifest changed more than its addresses');
+  if (JSON.stringify(parse(manifest)) !== expected)
+    throw new Error('rewriting the Slack manifest changed more than its addresses');
   return manifest;
 }
 
@@ -92,19 +102,34 @@ export function runManifestCommand(args: string[], io: ManifestCommandIo): numbe
   };
   const [platform, ...rest] = args;
   if (platform !== 'slack') {
-    return problem(platform === undefined ? 'manifest needs a platform: firelane manifest slack --url=<public URL>' : `unknown manifest ${JSON.stringify(platform)} (there is: slack)`);
+    return problem(
+      platform === undefined
+        ? 'manifest needs a platform: firelane manifest slack --url=<public URL>'
+        : `unknown manifest ${JSON.stringify(platform)} (there is: slack)`,
+    );
   }
   let url: string | undefined;
   try {
-    const { values, positionals } = parseArgs({ args: rest, options: { url: { type: 'string' } }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: { url: { type: 'string' } },
+      allowPositionals: true,
+      strict: true,
+    });
     if (positionals.length > 0) throw invalidInput(`unexpected ${JSON.stringify(positionals.join(' '))}`);
     url = values.url;
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') url = '';
-    else return problem(`manifest slack takes only --url=<public URL>${error instanceof FirelaneError ? ` (${error.message})` : ''}`);
+    else
+      return problem(
+        `manifest slack takes only --url=<public URL>${error instanceof FirelaneError ? ` (${error.message})` : ''}`,
+      );
   }
-  if (url === undefined || url.trim() === '') return problem(`manifest slack needs --url=<public URL>, the https address Slack reaches firelane at (e.g. --url=${PLACEHOLDER_URL})`);
+  if (url === undefined || url.trim() === '')
+    return problem(
+      `manifest slack needs --url=<public URL>, the https address Slack reaches firelane at (e.g. --url=${PLACEHOLDER_URL})`,
+    );
   let base: string;
   try {
     base = publicBaseUrl(url);

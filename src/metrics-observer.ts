@@ -9,9 +9,14 @@ import type { Store } from './ports/store.js';
 
 type Fields = Record<string, unknown> | null | undefined;
 
-const fields = (value: unknown): Fields => (typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined);
+const fields = (value: unknown): Fields =>
+  typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
 
-export function createMetricsObserver(metrics: Metrics, store: Pick<Store, 'deploys' | 'incidents'>, logger: Logger): (entry: CommittedEntry) => void {
+export function createMetricsObserver(
+  metrics: Metrics,
+  store: Pick<Store, 'deploys' | 'incidents'>,
+  logger: Logger,
+): (entry: CommittedEntry) => void {
   function deployEnded(entry: CommittedEntry): void {
     const after = fields(entry.after);
     const status = after?.status as RequestStatus | undefined;
@@ -21,7 +26,8 @@ export function createMetricsObserver(metrics: Metrics, store: Pick<Store, 'depl
     if (!request) return;
     const labels = { kind: request.kind, strategy: request.strategy, outcome: status };
     metrics.deploysTotal.inc(labels);
-    if (request.startedAt !== null && request.finishedAt !== null) metrics.deployDuration.observe(labels, (request.finishedAt - request.startedAt) / 1000);
+    if (request.startedAt !== null && request.finishedAt !== null)
+      metrics.deployDuration.observe(labels, (request.finishedAt - request.startedAt) / 1000);
   }
 
   /** The first `monitoring` update mitigates; the first resolution resolves (and mitigates, without one). */
@@ -32,13 +38,15 @@ export function createMetricsObserver(metrics: Metrics, store: Pick<Store, 'depl
     const incident = store.incidents.get(entry.incidentId);
     if (!incident) return;
     const timeline = store.incidents.timeline(entry.incidentId);
-    const firstOf = (match: (e: (typeof timeline)[number]) => boolean) => timeline.filter(match).sort((a, b) => a.at - b.at || a.id - b.id)[0];
+    const firstOf = (match: (e: (typeof timeline)[number]) => boolean) =>
+      timeline.filter(match).sort((a, b) => a.at - b.at || a.id - b.id)[0];
     const monitoring = firstOf((e) => e.kind === 'status_update' && e.data?.status === 'monitoring');
     const resolved = firstOf((e) => e.kind === 'resolved');
     const since = (at: number) => (at - incident.declaredAt) / 1000;
     const labels = { severity: incident.severity };
     if (kind === 'status_update') {
-      if (monitoring?.id === after.eventId && (!resolved || resolved.at > monitoring.at)) metrics.timeToMitigate.observe(labels, since(monitoring.at));
+      if (monitoring?.id === after.eventId && (!resolved || resolved.at > monitoring.at))
+        metrics.timeToMitigate.observe(labels, since(monitoring.at));
       return;
     }
     if (resolved?.id !== after.eventId) return;

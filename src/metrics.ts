@@ -3,7 +3,16 @@
 // nothing typed (or answered by an upstream API) can add series to /metrics. Command names and job
 // kinds are fixed where they are made (the router's and the worker's own names); here they are only
 // held to their shape.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type GaugeConfiguration, type HistogramConfiguration } from 'prom-client';
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+  type CounterConfiguration,
+  type GaugeConfiguration,
+  type HistogramConfiguration,
+} from 'prom-client';
 import { REQUEST_STATUSES } from './domain/deploy-request.js';
 import { SEVERITIES } from './domain/severity.js';
 import { STRATEGIES } from './config/types.js';
@@ -96,7 +105,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'firelane_' });
   const severity = oneOf(SEVERITIES);
-  const deployLabels = { kind: oneOf(['deploy', 'rollback']), strategy: oneOf(STRATEGIES), outcome: oneOf(REQUEST_STATUSES) };
+  const deployLabels = {
+    kind: oneOf(['deploy', 'rollback']),
+    strategy: oneOf(STRATEGIES),
+    outcome: oneOf(REQUEST_STATUSES),
+  };
   return {
     registry,
     ackLatency: histogram(
@@ -123,7 +136,10 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
         registers: [registry],
       },
       // Job kinds are the worker's handler names (the worker labels a kind it has no handler for `unknown`).
-      { kind: (value) => (/^[a-z][a-z0-9_.-]{0,40}$/.test(value) ? value : UNKNOWN_LABEL), outcome: oneOf(['done', 'retry', 'dead']) },
+      {
+        kind: (value) => (/^[a-z][a-z0-9_.-]{0,40}$/.test(value) ? value : UNKNOWN_LABEL),
+        outcome: oneOf(['done', 'retry', 'dead']),
+      },
     ),
     jobQueueDepth: gauge(
       {

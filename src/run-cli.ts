@@ -9,11 +9,15 @@ export function jobsLeftNotice({ unfinished, scheduled, firstScheduledAt }: Jobs
   const server = 'the server (firelane serve) on this database';
   if (unfinished > 0) {
     const [jobs, pronoun] = unfinished === 1 ? ['job', 'it stays'] : ['jobs', 'they stay'];
-    lines.push(`firelane: ${unfinished} follow-up ${jobs} did not finish here; ${pronoun} queued, and ${server} runs ${unfinished === 1 ? 'it' : 'them'}.`);
+    lines.push(
+      `firelane: ${unfinished} follow-up ${jobs} did not finish here; ${pronoun} queued, and ${server} runs ${unfinished === 1 ? 'it' : 'them'}.`,
+    );
   }
   if (scheduled > 0 && firstScheduledAt !== undefined) {
     const [jobs, them] = scheduled === 1 ? ['job is', 'it when it is'] : ['jobs are', 'them when they are'];
-    lines.push(`firelane: ${scheduled} ${jobs} scheduled for later (the first at ${formatUtc(firstScheduledAt)}); ${server} runs ${them} due.`);
+    lines.push(
+      `firelane: ${scheduled} ${jobs} scheduled for later (the first at ${formatUtc(firstScheduledAt)}); ${server} runs ${them} due.`,
+    );
   }
   return lines;
 }

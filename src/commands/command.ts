@@ -30,7 +30,8 @@ export interface CommandInput {
 }
 
 /** The chat platform that owns what a command creates (the CLI and a signed-in console user share the console's rooms). */
-export const chatPlatform = (platform: Platform): Exclude<Platform, 'cli' | 'oidc'> => (platform === 'cli' || platform === 'oidc' ? 'console' : platform);
+export const chatPlatform = (platform: Platform): Exclude<Platform, 'cli' | 'oidc'> =>
+  platform === 'cli' || platform === 'oidc' ? 'console' : platform;
 
 /** The actor as authenticated: their identity on the platform the command came from, and the person it proves. */
 export function actorOf(input: Pick<CommandInput, 'actor' | 'platform'>, people: People): ActorRef {

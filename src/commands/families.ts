@@ -5,4 +5,9 @@ import { hotfixCommands } from './hotfix/index.js';
 import { incidentCommands } from './incident/index.js';
 import type { CommandFamily } from './router.js';
 
-export const COMMAND_FAMILIES: readonly CommandFamily[] = [incidentCommands, deployCommands, rollbackCommands, hotfixCommands];
+export const COMMAND_FAMILIES: readonly CommandFamily[] = [
+  incidentCommands,
+  deployCommands,
+  rollbackCommands,
+  hotfixCommands,
+];

@@ -12,8 +12,7 @@
 import { mention, stripTokens } from '../ports/reply.js';
 
 export type Token =
-  | { kind: 'word'; value: string; quoted: boolean }
-  | { kind: 'mention'; id: string; name?: string; escaped: boolean };
+  { kind: 'word'; value: string; quoted: boolean } | { kind: 'mention'; id: string; name?: string; escaped: boolean };
 
 export interface ParsedCommand {
   /** Lower-case command name without the slash: `incident`. Empty when the text is empty. */
@@ -62,7 +61,7 @@ function tokenize(text: string): { tokens: RawToken[] } | { error: string } {
     const quotedFromStart = chars[i]! in QUOTES;
     while (i < chars.length && !/\s/.test(chars[i]!)) {
       const ch = chars[i]!;
-      const opensQuote = ch in QUOTES && (value === '' || FLAG.test(value) && value.endsWith('='));
+      const opensQuote = ch in QUOTES && (value === '' || (FLAG.test(value) && value.endsWith('=')));
       if (opensQuote) {
         const closing = QUOTES[ch]!;
         const end = chars.findIndex((c, k) => k > i && (c === closing || (closing === '”' && c === '"')));
@@ -91,7 +90,8 @@ function toToken(raw: RawToken, slackEntities: boolean): Token {
       return { kind: 'mention', id: target.slice(1), ...(label ? { name: label } : {}), escaped: true };
     }
     if (target.startsWith('#')) return { kind: 'word', value: label ? `#${label}` : target, quoted: false };
-    if (target.startsWith('!')) return { kind: 'word', value: label ?? `@${target.slice(1).split('^')[0]}`, quoted: false };
+    if (target.startsWith('!'))
+      return { kind: 'word', value: label ?? `@${target.slice(1).split('^')[0]}`, quoted: false };
     return { kind: 'word', value: target, quoted: false };
   }
   if (!raw.quoted && /^@[\w.-]{1,64}$/u.test(raw.text)) {

@@ -67,7 +67,9 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
   const known = families.map((f) => `/${f.name}`).join(', ');
 
   async function handle(input: CommandInput & { parsed?: ParsedCommand }): Promise<RouterResult> {
-    const parsed = input.parsed ? { ok: true as const, command: input.parsed } : parseCommand(input.text, { slackEntities: input.textFormat === 'slack' });
+    const parsed = input.parsed
+      ? { ok: true as const, command: input.parsed }
+      : parseCommand(input.text, { slackEntities: input.textFormat === 'slack' });
     const [, typedName = '', typedFirst] = /^\s*\/?(\w+)(?:\s+(\S+))?/.exec(input.text) ?? [];
     const familyName = parsed.ok ? parsed.command.name : typedName.toLowerCase();
     const family = byName.get(familyName);
@@ -75,11 +77,17 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
       // Show the form of what the user was trying to do, read from the words before the problem.
       const guess = family && (lookup(family, typedFirst?.toLowerCase()) ?? family.fallback?.(typedFirst));
       const usage = guess?.usage ?? (family ? `/${family.name} help` : undefined);
-      return { reply: privateReply(usageText(`Could not read that command: ${parsed.error}.`, usage)), command: family?.name ?? UNKNOWN_COMMAND, outcome: 'invalid' };
+      return {
+        reply: privateReply(usageText(`Could not read that command: ${parsed.error}.`, usage)),
+        command: family?.name ?? UNKNOWN_COMMAND,
+        outcome: 'invalid',
+      };
     }
     if (!family) {
       return {
-        reply: privateReply(`Unknown command ${parsed.command.name ? `/${parsed.command.name}` : '(empty)'}. firelane knows ${known}.`),
+        reply: privateReply(
+          `Unknown command ${parsed.command.name ? `/${parsed.command.name}` : '(empty)'}. firelane knows ${known}.`,
+        ),
         command: UNKNOWN_COMMAND,
         outcome: 'invalid',
       };
@@ -91,12 +99,20 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
     const command = `${family.name} ${named ? word : (sub?.name ?? (first ? UNKNOWN_COMMAND : ''))}`.trim();
     if (!sub) {
       const what = first ? `"${tokenText(first)}"` : 'nothing';
-      return { reply: privateReply(`Unknown /${family.name} subcommand ${what}.\n${family.help()}`), command, outcome: 'invalid' };
+      return {
+        reply: privateReply(`Unknown /${family.name} subcommand ${what}.\n${family.help()}`),
+        command,
+        outcome: 'invalid',
+      };
     }
     const badFlag = Object.keys(parsed.command.flags).find((f) => !sub.flags.includes(f));
     if (badFlag) {
       const accepted = sub.flags.length ? `it takes ${sub.flags.map((f) => `--${f}`).join(', ')}` : 'it takes no flags';
-      return { reply: privateReply(usageText(`--${badFlag} is not an option of ${command}; ${accepted}.`, sub.usage)), command, outcome: 'invalid' };
+      return {
+        reply: privateReply(usageText(`--${badFlag} is not an option of ${command}; ${accepted}.`, sub.usage)),
+        command,
+        outcome: 'invalid',
+      };
     }
 
     const key = sub.readOnly ? undefined : input.idempotencyKey;
@@ -107,7 +123,13 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
     // first used: most reads log nothing (a pino child per /incident list was 1% of a busy process).
     let incident: string | undefined;
     let commandLog: Logger | undefined;
-    const log = () => (commandLog ??= logger.child({ platform: input.platform, command, user: input.actor.id, ...(incident && { incident }) }));
+    const log = () =>
+      (commandLog ??= logger.child({
+        platform: input.platform,
+        command,
+        user: input.actor.id,
+        ...(incident && { incident }),
+      }));
     let wrote = false;
     const ctx: HandlerContext = {
       input,
@@ -144,7 +166,11 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
     } catch (error) {
       if (error instanceof DuplicateRequest) {
         const first = deps.store.receipts.reply(error.key) as Reply | null | undefined;
-        return { reply: first ?? privateReply('That request is already being handled.'), command, outcome: 'duplicate' };
+        return {
+          reply: first ?? privateReply('That request is already being handled.'),
+          command,
+          outcome: 'duplicate',
+        };
       }
       if (error instanceof FirelaneError) {
         const outcome = error.code === 'invalid_input' || error.code === 'not_found' ? 'invalid' : 'refused';
@@ -152,7 +178,13 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
       }
       const ref = Math.random().toString(36).slice(2, 8);
       log().error({ err: error, ref }, 'command failed');
-      return { reply: privateReply(`Something went wrong inside firelane (ref ${ref}). Check /${family.name} list before you try again; the logs have the details.`), command, outcome: 'error' };
+      return {
+        reply: privateReply(
+          `Something went wrong inside firelane (ref ${ref}). Check /${family.name} list before you try again; the logs have the details.`,
+        ),
+        command,
+        outcome: 'error',
+      };
     }
   }
 

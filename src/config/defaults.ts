@@ -107,4 +107,3 @@ export const DEFAULT_FILE_CONFIG: FileConfig = deepFreeze({
   people: {},
   statusPage: { showTitles: DEFAULT_STATUS_PAGE_SHOW_TITLES },
 });
-

@@ -5,7 +5,13 @@ import { ConfigError, LOG_LEVELS, TEAMS_APP_TYPES, type EnvConfig, type LogLevel
 import { parseHttpUrl, show, showUrl } from './values.js';
 
 /** Variables whose values are secrets: never echoed in messages or logs. */
-export const SECRET_ENV_VARS = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'MICROSOFT_APP_PASSWORD', 'GITHUB_TOKEN', 'FIRELANE_OIDC_CLIENT_SECRET'] as const;
+export const SECRET_ENV_VARS = [
+  'SLACK_BOT_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  'MICROSOFT_APP_PASSWORD',
+  'GITHUB_TOKEN',
+  'FIRELANE_OIDC_CLIENT_SECRET',
+] as const;
 
 /** The values of the secret variables that are set, for the logger to mask. */
 export function secretValues(env: NodeJS.ProcessEnv): string[] {
@@ -42,9 +48,12 @@ function parsePublicUrl(raw: string | undefined, host: string, port: number): st
   if (raw === undefined) return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const url = parseHttpUrl(raw);
   if (!url || url.search || url.hash || raw.endsWith('?') || raw.endsWith('#')) {
-    throw new ConfigError(`FIRELANE_PUBLIC_URL: ${showUrl(raw)} is not an http(s) URL without a query or fragment (e.g. https://firelane.example.com)`);
+    throw new ConfigError(
+      `FIRELANE_PUBLIC_URL: ${showUrl(raw)} is not an http(s) URL without a query or fragment (e.g. https://firelane.example.com)`,
+    );
   }
-  if (url.username || url.password) throw new ConfigError(`FIRELANE_PUBLIC_URL: ${showUrl(raw)} has user info (give the address only)`);
+  if (url.username || url.password)
+    throw new ConfigError(`FIRELANE_PUBLIC_URL: ${showUrl(raw)} has user info (give the address only)`);
   return url.href.replace(/\/+$/, '');
 }
 
@@ -54,23 +63,38 @@ function parseOidc(env: NodeJS.ProcessEnv): EnvConfig['oidc'] {
   const clientId = read(env, 'FIRELANE_OIDC_CLIENT_ID');
   const clientSecret = read(env, 'FIRELANE_OIDC_CLIENT_SECRET');
   if (issuer === undefined) {
-    const stray = [clientId !== undefined && 'FIRELANE_OIDC_CLIENT_ID', clientSecret !== undefined && 'FIRELANE_OIDC_CLIENT_SECRET'].filter((x): x is string => typeof x === 'string');
-    if (stray.length > 0) throw new ConfigError(`FIRELANE_OIDC_ISSUER: not set, but ${stray.join(' and ')} ${stray.length === 1 ? 'is' : 'are'} (sign-in needs the issuer)`);
+    const stray = [
+      clientId !== undefined && 'FIRELANE_OIDC_CLIENT_ID',
+      clientSecret !== undefined && 'FIRELANE_OIDC_CLIENT_SECRET',
+    ].filter((x): x is string => typeof x === 'string');
+    if (stray.length > 0)
+      throw new ConfigError(
+        `FIRELANE_OIDC_ISSUER: not set, but ${stray.join(' and ')} ${stray.length === 1 ? 'is' : 'are'} (sign-in needs the issuer)`,
+      );
     return undefined;
   }
   const url = parseHttpUrl(issuer);
   if (!url || url.search || url.hash || url.username || url.password) {
-    throw new ConfigError(`FIRELANE_OIDC_ISSUER: ${showUrl(issuer)} is not an https URL without a query or fragment (e.g. https://slack.com)`);
+    throw new ConfigError(
+      `FIRELANE_OIDC_ISSUER: ${showUrl(issuer)} is not an https URL without a query or fragment (e.g. https://slack.com)`,
+    );
   }
   if (url.protocol === 'http:' && !LOOPBACK_HOSTNAMES.includes(url.hostname)) {
-    throw new ConfigError(`FIRELANE_OIDC_ISSUER: ${showUrl(issuer)} must be https (plain http only for 127.0.0.1, localhost or [::1])`);
+    throw new ConfigError(
+      `FIRELANE_OIDC_ISSUER: ${showUrl(issuer)} must be https (plain http only for 127.0.0.1, localhost or [::1])`,
+    );
   }
   if (clientId === undefined && clientSecret === undefined) {
-    throw new ConfigError('FIRELANE_OIDC_CLIENT_ID: not set, but FIRELANE_OIDC_ISSUER is (sign-in needs the client id and secret)');
+    throw new ConfigError(
+      'FIRELANE_OIDC_CLIENT_ID: not set, but FIRELANE_OIDC_ISSUER is (sign-in needs the client id and secret)',
+    );
   }
-  if (clientSecret === undefined) throw new ConfigError('FIRELANE_OIDC_CLIENT_SECRET: not set, but FIRELANE_OIDC_CLIENT_ID is (they go together)');
-  if (clientId === undefined) throw new ConfigError('FIRELANE_OIDC_CLIENT_ID: not set, but FIRELANE_OIDC_CLIENT_SECRET is (they go together)');
-  if (/\s/.test(clientSecret)) throw new ConfigError('FIRELANE_OIDC_CLIENT_SECRET: contains whitespace (value not shown)');
+  if (clientSecret === undefined)
+    throw new ConfigError('FIRELANE_OIDC_CLIENT_SECRET: not set, but FIRELANE_OIDC_CLIENT_ID is (they go together)');
+  if (clientId === undefined)
+    throw new ConfigError('FIRELANE_OIDC_CLIENT_ID: not set, but FIRELANE_OIDC_CLIENT_SECRET is (they go together)');
+  if (/\s/.test(clientSecret))
+    throw new ConfigError('FIRELANE_OIDC_CLIENT_SECRET: contains whitespace (value not shown)');
   return { issuer, clientId, clientSecret };
 }
 
@@ -174,14 +198,18 @@ export function parseEnvConfig(env: NodeJS.ProcessEnv, cwd: string): EnvConfig {
   // Local mode (the console trusts a typed name) only with no chat and no sign-in credentials at all.
   const oidc = parseOidc(env);
   const localMode = slack === undefined && teams === undefined && oidc === undefined;
-  const consoleEnabled = parseSwitch('FIRELANE_CONSOLE', read(env, 'FIRELANE_CONSOLE')) ?? (slack === undefined && teams === undefined);
+  const consoleEnabled =
+    parseSwitch('FIRELANE_CONSOLE', read(env, 'FIRELANE_CONSOLE')) ?? (slack === undefined && teams === undefined);
   const teamsEmulator = parseSwitch('FIRELANE_TEAMS_EMULATOR', read(env, 'FIRELANE_TEAMS_EMULATOR')) ?? false;
 
   const host = read(env, 'HOST') ?? (localMode ? '127.0.0.1' : '0.0.0.0');
   if (/\s/.test(host)) throw new ConfigError(`HOST: ${show(host)} is not a bind address`);
   const publicUrlRaw = read(env, 'FIRELANE_PUBLIC_URL');
   // The sign-in redirect must be an address browsers reach; http://0.0.0.0:3000 never is.
-  if (oidc && publicUrlRaw === undefined) throw new ConfigError('FIRELANE_PUBLIC_URL: not set, but FIRELANE_OIDC_ISSUER is (sign-in redirects to <public URL>/auth/callback)');
+  if (oidc && publicUrlRaw === undefined)
+    throw new ConfigError(
+      'FIRELANE_PUBLIC_URL: not set, but FIRELANE_OIDC_ISSUER is (sign-in redirects to <public URL>/auth/callback)',
+    );
   const publicUrl = parsePublicUrl(publicUrlRaw, host, port);
 
   const out: EnvConfig = {
@@ -205,7 +233,8 @@ export function parseEnvConfig(env: NodeJS.ProcessEnv, cwd: string): EnvConfig {
   const system = (name: string) => (env[name]?.trim() ? env[name]!.trim() : undefined);
   const home = system('HOME');
   if (home !== undefined) out.home = home;
-  if (system('KUBERNETES_SERVICE_HOST') !== undefined && system('KUBERNETES_SERVICE_PORT') !== undefined) out.inCluster = true;
+  if (system('KUBERNETES_SERVICE_HOST') !== undefined && system('KUBERNETES_SERVICE_PORT') !== undefined)
+    out.inCluster = true;
   return out;
 }
 

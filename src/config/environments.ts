@@ -6,8 +6,11 @@ import type { EnvironmentTarget, FileConfig, ServiceConfig } from './types.js';
 
 /** The target of `environment`, or undefined when the service has none there. */
 export function environmentTarget(service: ServiceConfig, environment: string): EnvironmentTarget | undefined {
-  if (environment === DEFAULT_ENVIRONMENT) return service.kubernetes && { kubernetes: service.kubernetes, healthCheck: service.healthCheck };
-  return service.environments && Object.hasOwn(service.environments, environment) ? service.environments[environment] : undefined;
+  if (environment === DEFAULT_ENVIRONMENT)
+    return service.kubernetes && { kubernetes: service.kubernetes, healthCheck: service.healthCheck };
+  return service.environments && Object.hasOwn(service.environments, environment)
+    ? service.environments[environment]
+    : undefined;
 }
 
 /** The environments the service can deploy to, the default first. */

@@ -20,7 +20,14 @@ import { boolean, duration, integer, section, text, userList, value, word } from
 import { approvalSchema, serviceSchema } from './service-schema.js';
 import { checkEntries, checkPeople, PERSON_KEY, personSchema } from './people-schema.js';
 import { distinctParties } from '../domain/identity.js';
-import { ConfigError, type ApprovalPolicy, type FileConfig, type HealthCheck, type KubernetesTarget, type ServiceConfig } from './types.js';
+import {
+  ConfigError,
+  type ApprovalPolicy,
+  type FileConfig,
+  type HealthCheck,
+  type KubernetesTarget,
+  type ServiceConfig,
+} from './types.js';
 import { CHANNEL_PREFIX, SERVICE_NAME, show } from './values.js';
 
 const severityPolicySchema = section(
@@ -77,46 +84,72 @@ const statusPageSchema = section(
 
 /** The whole file's schema; exported for test/unit/config-reference.test.ts, which checks docs/configuration.md against it. */
 export const fileSchema = section(
-  z.strictObject({
-    incidents: incidentsSchema,
-    services: section(
-      z.record(
-        z.string().regex(SERVICE_NAME, {
-          error: 'invalid service name (lowercase letters, digits and "-", starting with a letter or digit, at most 63 characters)',
-        }),
-        serviceSchema,
+  z
+    .strictObject({
+      incidents: incidentsSchema,
+      services: section(
+        z.record(
+          z.string().regex(SERVICE_NAME, {
+            error:
+              'invalid service name (lowercase letters, digits and "-", starting with a letter or digit, at most 63 characters)',
+          }),
+          serviceSchema,
+        ),
       ),
-    ),
-    approvals: z
-      .record(z.string().min(1, { error: 'an environment name must not be empty' }), approvalSchema)
-      .nullable()
-      .optional(),
-    statusPage: statusPageSchema,
-    people: section(z.record(z.string().regex(PERSON_KEY, { error: 'invalid person key (letters, digits, ".", "_" and "-", at most 40 characters)' }), personSchema)),
-  }).superRefine((file, ctx) => {
-    checkPeople(file.people, ctx);
-    const lists: Array<[PropertyKey[], readonly string[]]> = [
-      ...Object.entries(file.approvals ?? {}).map(([environment, a]): [PropertyKey[], readonly string[]] => [['approvals', environment, 'approvers'], a.approvers]),
-      ...SEVERITIES.map((sev): [PropertyKey[], readonly string[]] => [['incidents', 'severities', sev, 'responders'], file.incidents.severities[sev].responders ?? []]),
-    ];
-    for (const [path, entries] of lists) checkEntries(entries, file.people, path, ctx);
-    for (const [environment, a] of Object.entries(file.approvals ?? {})) {
-      // Two entries of one person are one approver: `required` must be reachable by different people.
-      const parties = distinctParties(a.approvers, file.people);
-      const required = a.required ?? 1;
-      if (required > parties && parties < a.approvers.length) {
-        ctx.addIssue({ code: 'custom', path: ['approvals', environment, 'required'], message: `${required} is more than the ${parties} different ${parties === 1 ? 'person' : 'people'} among the approvers (some entries are the same person)` });
+      approvals: z
+        .record(z.string().min(1, { error: 'an environment name must not be empty' }), approvalSchema)
+        .nullable()
+        .optional(),
+      statusPage: statusPageSchema,
+      people: section(
+        z.record(
+          z
+            .string()
+            .regex(PERSON_KEY, {
+              error: 'invalid person key (letters, digits, ".", "_" and "-", at most 40 characters)',
+            }),
+          personSchema,
+        ),
+      ),
+    })
+    .superRefine((file, ctx) => {
+      checkPeople(file.people, ctx);
+      const lists: Array<[PropertyKey[], readonly string[]]> = [
+        ...Object.entries(file.approvals ?? {}).map(([environment, a]): [PropertyKey[], readonly string[]] => [
+          ['approvals', environment, 'approvers'],
+          a.approvers,
+        ]),
+        ...SEVERITIES.map((sev): [PropertyKey[], readonly string[]] => [
+          ['incidents', 'severities', sev, 'responders'],
+          file.incidents.severities[sev].responders ?? [],
+        ]),
+      ];
+      for (const [path, entries] of lists) checkEntries(entries, file.people, path, ctx);
+      for (const [environment, a] of Object.entries(file.approvals ?? {})) {
+        // Two entries of one person are one approver: `required` must be reachable by different people.
+        const parties = distinctParties(a.approvers, file.people);
+        const required = a.required ?? 1;
+        if (required > parties && parties < a.approvers.length) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['approvals', environment, 'required'],
+            message: `${required} is more than the ${parties} different ${parties === 1 ? 'person' : 'people'} among the approvers (some entries are the same person)`,
+          });
+        }
       }
-    }
-    // A target nobody guards could only be reached by borrowing another environment's rules.
-    const guarded = new Set(Object.keys(file.approvals ?? { [DEFAULT_ENVIRONMENT]: true }));
-    for (const [name, service] of Object.entries(file.services)) {
-      for (const environment of Object.keys(service.environments ?? {})) {
-        if (environment === DEFAULT_ENVIRONMENT || guarded.has(environment)) continue;
-        ctx.addIssue({ code: 'custom', path: ['services', name, 'environments', environment], message: `no approvals.${environment} guards this target: add approvals.${environment} with its approvers` });
+      // A target nobody guards could only be reached by borrowing another environment's rules.
+      const guarded = new Set(Object.keys(file.approvals ?? { [DEFAULT_ENVIRONMENT]: true }));
+      for (const [name, service] of Object.entries(file.services)) {
+        for (const environment of Object.keys(service.environments ?? {})) {
+          if (environment === DEFAULT_ENVIRONMENT || guarded.has(environment)) continue;
+          ctx.addIssue({
+            code: 'custom',
+            path: ['services', name, 'environments', environment],
+            message: `no approvals.${environment} guards this target: add approvals.${environment} with its approvers`,
+          });
+        }
       }
-    }
-  }),
+    }),
 );
 
 type RawFile = z.output<typeof fileSchema>;
@@ -259,7 +292,13 @@ function buildFileConfig(raw: RawFile): FileConfig {
       ...(teams.escalationChannel !== undefined && { escalationChannel: teams.escalationChannel }),
     };
   }
-  return { incidents, services, approvals, people: raw.people, statusPage: { showTitles: raw.statusPage.showTitles ?? DEFAULT_STATUS_PAGE_SHOW_TITLES } };
+  return {
+    incidents,
+    services,
+    approvals,
+    people: raw.people,
+    statusPage: { showTitles: raw.statusPage.showTitles ?? DEFAULT_STATUS_PAGE_SHOW_TITLES },
+  };
 }
 
 /** Parses and validates a config file's text; throws ConfigError naming `fileLabel`. */
@@ -291,4 +330,3 @@ export function parseFileConfig(yamlText: string, fileLabel: string): FileConfig
   }
   return buildFileConfig(result.data);
 }
-

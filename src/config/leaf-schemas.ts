@@ -55,7 +55,8 @@ export const boolean = value(
 export const k8sName = (kind: string) =>
   value(
     (v) => (typeof v === 'string' && isK8sLabel(v) ? v : undefined),
-    (v) => `${show(v)} is not a valid Kubernetes ${kind} name (lowercase letters, digits and "-", at most 63 characters)`,
+    (v) =>
+      `${show(v)} is not a valid Kubernetes ${kind} name (lowercase letters, digits and "-", at most 63 characters)`,
   );
 
 export const userList = z.array(text('a user id'));

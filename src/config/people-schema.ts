@@ -1,7 +1,14 @@
 // The schema of `people` (one person, several identities) and the checks of approver and responder
 // entries against it: an entry that can match nobody stops start-up, naming it.
 import { z } from 'zod';
-import { identitiesOf, identityKey, parseEntry, validIdentity, type IdentityPlatform, type People } from '../domain/identity.js';
+import {
+  identitiesOf,
+  identityKey,
+  parseEntry,
+  validIdentity,
+  type IdentityPlatform,
+  type People,
+} from '../domain/identity.js';
 import { value } from './leaf-schemas.js';
 import { show } from './values.js';
 
@@ -31,26 +38,46 @@ export const personSchema = z.strictObject({
 export function checkPeople(people: People, ctx: z.RefinementCtx): void {
   for (const [key, person] of Object.entries(people)) {
     const other = Object.entries(people).find(([k, p]) => k !== key && p.console === key);
-    if (other && person.console === undefined) ctx.addIssue({ code: 'custom', path: ['people', key], message: `is ${other[0]}'s console name: give ${key} a console name of their own, or rename one of them` });
+    if (other && person.console === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['people', key],
+        message: `is ${other[0]}'s console name: give ${key} a console name of their own, or rename one of them`,
+      });
   }
   const owner = new Map<string, string>();
   for (const [key, person] of Object.entries(people)) {
     const identities = identitiesOf(person);
     if (identities.length === 0 && person.email === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['people', key], message: 'names no identity (give slack, teams, console or email)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['people', key],
+        message: 'names no identity (give slack, teams, console or email)',
+      });
     }
     for (const i of identities) {
       const other = owner.get(identityKey(i));
-      if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['people', key, i.platform], message: `${show(i.id)} is ${other}'s ${i.platform} identity too` });
+      if (other !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['people', key, i.platform],
+          message: `${show(i.id)} is ${other}'s ${i.platform} identity too`,
+        });
       owner.set(identityKey(i), key);
     }
   }
 }
 
 /** Each entry names a person or a well-formed identity. */
-export function checkEntries(entries: readonly string[], people: People, path: PropertyKey[], ctx: z.RefinementCtx): void {
+export function checkEntries(
+  entries: readonly string[],
+  people: People,
+  path: PropertyKey[],
+  ctx: z.RefinementCtx,
+): void {
   for (const [i, entry] of entries.entries()) {
     const named = parseEntry(entry, people);
-    if ('problem' in named) ctx.addIssue({ code: 'custom', path: [...path, i], message: `${show(entry)} matches nobody: ${named.problem}` });
+    if ('problem' in named)
+      ctx.addIssue({ code: 'custom', path: [...path, i], message: `${show(entry)} matches nobody: ${named.problem}` });
   }
 }

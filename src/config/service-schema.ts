@@ -4,28 +4,36 @@ import { z } from 'zod';
 import { STRATEGIES, type Strategy } from './types.js';
 import { boolean, duration, integer, k8sName, section, text, userList, value } from './leaf-schemas.js';
 import { DEFAULT_ENVIRONMENT } from './defaults.js';
-import { DNS1035_LABEL, ENVIRONMENT_NAME, GITHUB_REPO, imageProblem, isBranchName, isK8sLabel, parseHttpUrl, show, showUrl } from './values.js';
+import {
+  DNS1035_LABEL,
+  ENVIRONMENT_NAME,
+  GITHUB_REPO,
+  imageProblem,
+  isBranchName,
+  isK8sLabel,
+  parseHttpUrl,
+  show,
+  showUrl,
+} from './values.js';
 
-const canaryStepsSchema = z
-  .array(integer(1, 100, 'a percentage (1-100)'))
-  .superRefine((steps, ctx) => {
-    if (steps.length === 0) {
-      ctx.addIssue({ code: 'custom', message: 'must list at least one step, the last being 100' });
+const canaryStepsSchema = z.array(integer(1, 100, 'a percentage (1-100)')).superRefine((steps, ctx) => {
+  if (steps.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'must list at least one step, the last being 100' });
+    return;
+  }
+  for (let i = 1; i < steps.length; i++) {
+    if (steps[i]! <= steps[i - 1]!) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [i],
+        message: `${steps[i]} is not more than the step before (${steps[i - 1]}); steps must increase strictly`,
+      });
       return;
     }
-    for (let i = 1; i < steps.length; i++) {
-      if (steps[i]! <= steps[i - 1]!) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [i],
-          message: `${steps[i]} is not more than the step before (${steps[i - 1]}); steps must increase strictly`,
-        });
-        return;
-      }
-    }
-    const last = steps[steps.length - 1]!;
-    if (last !== 100) ctx.addIssue({ code: 'custom', message: `the last step must be 100 (got ${last})` });
-  });
+  }
+  const last = steps[steps.length - 1]!;
+  if (last !== 100) ctx.addIssue({ code: 'custom', message: `the last step must be 100 (got ${last})` });
+});
 
 const kubernetesFields = {
   context: text('a kubeconfig context name').optional(),
@@ -55,10 +63,18 @@ const kubernetesFields = {
 };
 
 /** Blue-green and canary need the Service in front of the pods. */
-function requireService(k: { strategy?: Strategy | undefined; service?: string | undefined }, ctx: z.RefinementCtx, path: PropertyKey[]) {
+function requireService(
+  k: { strategy?: Strategy | undefined; service?: string | undefined },
+  ctx: z.RefinementCtx,
+  path: PropertyKey[],
+) {
   const strategy = k.strategy ?? 'rolling';
   if (strategy !== 'rolling' && k.service === undefined) {
-    ctx.addIssue({ code: 'custom', path: [...path, 'service'], message: `required for the ${strategy} strategy (the Service in front of the pods)` });
+    ctx.addIssue({
+      code: 'custom',
+      path: [...path, 'service'],
+      message: `required for the ${strategy} strategy (the Service in front of the pods)`,
+    });
   }
 }
 
@@ -108,7 +124,12 @@ export const serviceSchema = section(
       healthCheck: healthCheckSchema,
       environments: z
         .record(
-          z.string().regex(ENVIRONMENT_NAME, { error: 'invalid environment name (letters, digits, "_", "." and "-", starting with a letter or digit, at most 63 characters)' }),
+          z
+            .string()
+            .regex(ENVIRONMENT_NAME, {
+              error:
+                'invalid environment name (letters, digits, "_", "." and "-", starting with a letter or digit, at most 63 characters)',
+            }),
           environmentSchema,
         )
         .optional(),
@@ -117,17 +138,30 @@ export const serviceSchema = section(
       for (const [name, environment] of Object.entries(s.environments ?? {})) {
         const path = ['environments', name];
         if (name === DEFAULT_ENVIRONMENT) {
-          ctx.addIssue({ code: 'custom', path, message: `${DEFAULT_ENVIRONMENT} is the service's own kubernetes target: set it under kubernetes, not environments` });
+          ctx.addIssue({
+            code: 'custom',
+            path,
+            message: `${DEFAULT_ENVIRONMENT} is the service's own kubernetes target: set it under kubernetes, not environments`,
+          });
           continue;
         }
         const merged = { ...s.kubernetes, ...environment.kubernetes };
         if (!s.kubernetes && !environment.kubernetes) {
-          ctx.addIssue({ code: 'custom', path, message: 'no kubernetes target: give this environment a kubernetes mapping, or the service one to merge over' });
+          ctx.addIssue({
+            code: 'custom',
+            path,
+            message:
+              'no kubernetes target: give this environment a kubernetes mapping, or the service one to merge over',
+          });
           continue;
         }
         const missing = REQUIRED_TARGET_KEYS.find((key) => merged[key] === undefined);
         if (missing) {
-          ctx.addIssue({ code: 'custom', path: [...path, 'kubernetes', missing], message: "required (the service's kubernetes has none to merge over)" });
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'kubernetes', missing],
+            message: "required (the service's kubernetes has none to merge over)",
+          });
           continue;
         }
         requireService(merged, ctx, [...path, 'kubernetes']);

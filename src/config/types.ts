@@ -128,4 +128,3 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
-

@@ -10,12 +10,31 @@
 
 import { entryMatches, partyKey, sameParty, type ActorRef, type IdentityPlatform, type People } from './identity.js';
 
-export const REQUEST_STATUSES = ['pending', 'approved', 'executing', 'succeeded', 'failed', 'rolled_back', 'superseded', 'rejected', 'expired', 'void'] as const;
+export const REQUEST_STATUSES = [
+  'pending',
+  'approved',
+  'executing',
+  'succeeded',
+  'failed',
+  'rolled_back',
+  'superseded',
+  'rejected',
+  'expired',
+  'void',
+] as const;
 export type RequestStatus = (typeof REQUEST_STATUSES)[number];
 
 /** Approved or executing: the request holds its service's rollout lock. */
 export const RUNNING_STATUSES = ['approved', 'executing'] as const satisfies readonly RequestStatus[];
-export const FINAL_STATUSES = ['succeeded', 'failed', 'rolled_back', 'superseded', 'rejected', 'expired', 'void'] as const satisfies readonly RequestStatus[];
+export const FINAL_STATUSES = [
+  'succeeded',
+  'failed',
+  'rolled_back',
+  'superseded',
+  'rejected',
+  'expired',
+  'void',
+] as const satisfies readonly RequestStatus[];
 
 export type RequestKind = 'deploy' | 'rollback';
 /** The same names as the config's strategies. */
@@ -46,9 +65,14 @@ export interface TargetRef {
 }
 
 /** The TargetRef of an environment's Kubernetes target (config `services.<name>.kubernetes`, merged). */
-export const targetRefOf = (k: Pick<TargetRef, 'context' | 'namespace' | 'deployment'>): TargetRef => ({ ...(k.context && { context: k.context }), namespace: k.namespace, deployment: k.deployment });
+export const targetRefOf = (k: Pick<TargetRef, 'context' | 'namespace' | 'deployment'>): TargetRef => ({
+  ...(k.context && { context: k.context }),
+  namespace: k.namespace,
+  deployment: k.deployment,
+});
 
-export const targetText = (t: TargetRef) => `${t.context ? `${t.context}: ` : ''}${t.namespace}/${t.deployment}${t.simulated ? ' (simulated cluster)' : ''}`;
+export const targetText = (t: TargetRef) =>
+  `${t.context ? `${t.context}: ` : ''}${t.namespace}/${t.deployment}${t.simulated ? ' (simulated cluster)' : ''}`;
 
 export interface Approval {
   /** The approver's id on `via`. */
@@ -153,7 +177,27 @@ const DIGEST = /^sha256:[a-f0-9]{64}$/;
  * Tags that name whatever was pushed last: an approval of one would not say what runs (it can move
  * between the click and the pull). Refused; a version tag or a digest says exactly what runs.
  */
-const MOVING_TAGS = new Set(['latest', 'stable', 'edge', 'nightly', 'main', 'master', 'dev', 'develop', 'head', 'current', 'next', 'canary', 'beta', 'alpha', 'snapshot', 'release', 'prod', 'production', 'staging']);
+const MOVING_TAGS = new Set([
+  'latest',
+  'stable',
+  'edge',
+  'nightly',
+  'main',
+  'master',
+  'dev',
+  'develop',
+  'head',
+  'current',
+  'next',
+  'canary',
+  'beta',
+  'alpha',
+  'snapshot',
+  'release',
+  'prod',
+  'production',
+  'staging',
+]);
 
 /** What `/deploy` takes as the version: a tag, a digest (`@sha256:…` or `sha256:…`), or a tag pinned by its digest (`v2@sha256:…`). */
 export type Version = { tag: string; digest?: string } | { tag?: undefined; digest: string };
@@ -163,11 +207,17 @@ export function parseVersion(text: string): { version: Version } | { problem: st
   const at = text.indexOf('@');
   const tagPart = at === -1 ? (DIGEST.test(text) ? '' : text) : text.slice(0, at);
   const digest = at === -1 ? (DIGEST.test(text) ? text : undefined) : text.slice(at + 1);
-  if (digest !== undefined && !DIGEST.test(digest)) return { problem: `"${digest}" is not an image digest (sha256: and 64 lowercase hex digits)` };
+  if (digest !== undefined && !DIGEST.test(digest))
+    return { problem: `"${digest}" is not an image digest (sha256: and 64 lowercase hex digits)` };
   if (tagPart === '') return { version: { digest: digest! } };
-  if (!IMAGE_TAG.test(tagPart)) return { problem: `"${tagPart}" is not an image tag: letters, digits, "_", "." and "-", at most 128, not starting with "." or "-"` };
+  if (!IMAGE_TAG.test(tagPart))
+    return {
+      problem: `"${tagPart}" is not an image tag: letters, digits, "_", "." and "-", at most 128, not starting with "." or "-"`,
+    };
   if (digest === undefined && MOVING_TAGS.has(tagPart.toLowerCase())) {
-    return { problem: `"${tagPart}" is a moving tag: what it names can change between the approval and the rollout. Deploy a version tag (e.g. v2.1.1) or a digest (@sha256:…)` };
+    return {
+      problem: `"${tagPart}" is a moving tag: what it names can change between the approval and the rollout. Deploy a version tag (e.g. v2.1.1) or a digest (@sha256:…)`,
+    };
   }
   return { version: digest === undefined ? { tag: tagPart } : { tag: tagPart, digest } };
 }
@@ -197,7 +247,11 @@ export const isExpired = (request: Pick<DeployRequest, 'expiresAt'>, now: number
 
 export type ApprovalDecision =
   | { ok: true; /** This approval is the last one needed. */ complete: boolean; approvals: Approval[] }
-  | { ok: false; reason: 'not_pending' | 'expired' | 'not_ready' | 'not_approver' | 'self_approval' | 'already_approved'; message: string };
+  | {
+      ok: false;
+      reason: 'not_pending' | 'expired' | 'not_ready' | 'not_approver' | 'self_approval' | 'already_approved';
+      message: string;
+    };
 
 /** Why a request that is no longer pending cannot be approved or rejected, in plain words. */
 export function notPendingText(request: DeployRequest): string {
@@ -227,57 +281,113 @@ export function notPendingText(request: DeployRequest): string {
 
 /** The requester as proven when they asked (their person, if their platform or sign-in proved one). */
 export function requesterRef(request: Pick<DeployRequest, 'platform' | 'requester' | 'requesterPerson'>): ActorRef {
-  return { identity: { platform: request.platform as IdentityPlatform, id: request.requester }, ...(request.requesterPerson && { person: request.requesterPerson }) };
+  return {
+    identity: { platform: request.platform as IdentityPlatform, id: request.requester },
+    ...(request.requesterPerson && { person: request.requesterPerson }),
+  };
 }
 
 /** An approval as the party who gave it (its platform defaults to the card's, as before approvals recorded one). */
 export function approverRef(request: Pick<DeployRequest, 'platform'>, approval: Approval): ActorRef {
-  return { identity: { platform: approval.via ?? (request.platform as IdentityPlatform), id: approval.by }, ...(approval.person && { person: approval.person }) };
+  return {
+    identity: { platform: approval.via ?? (request.platform as IdentityPlatform), id: approval.by },
+    ...(approval.person && { person: approval.person }),
+  };
 }
 
-const isApprover = (actor: ActorRef, policy: ApprovalRules, people: People) => policy.approvers.some((entry) => entryMatches(entry, actor, people));
+const isApprover = (actor: ActorRef, policy: ApprovalRules, people: People) =>
+  policy.approvers.some((entry) => entryMatches(entry, actor, people));
 
 /**
  * Whether `actor` may approve `request` now under `policy`. The caller records the approval only
  * when ok, and marks the request expired when the reason is 'expired'. A person counts once however
  * many of their identities approve, and every identity of the requester is the requester.
  */
-export function decideApproval(request: DeployRequest, actor: ActorRef, policy: ApprovalRules, now: number, people: People = {}): ApprovalDecision {
+export function decideApproval(
+  request: DeployRequest,
+  actor: ActorRef,
+  policy: ApprovalRules,
+  now: number,
+  people: People = {},
+): ApprovalDecision {
   const key = requestKey(request.id);
   if (request.status !== 'pending') return { ok: false, reason: 'not_pending', message: notPendingText(request) };
-  if (isExpired(request, now)) return { ok: false, reason: 'expired', message: `${key} expired before it was approved; ask again with a new request.` };
-  if (!request.plan) return { ok: false, reason: 'not_ready', message: `${key} is still being prepared (firelane is reading the cluster); approve it on its card.` };
+  if (isExpired(request, now))
+    return {
+      ok: false,
+      reason: 'expired',
+      message: `${key} expired before it was approved; ask again with a new request.`,
+    };
+  if (!request.plan)
+    return {
+      ok: false,
+      reason: 'not_ready',
+      message: `${key} is still being prepared (firelane is reading the cluster); approve it on its card.`,
+    };
   if (!isApprover(actor, policy, people)) {
-    return { ok: false, reason: 'not_approver', message: `You are not an approver for ${request.environment}, so you cannot approve ${key}.` };
+    return {
+      ok: false,
+      reason: 'not_approver',
+      message: `You are not an approver for ${request.environment}, so you cannot approve ${key}.`,
+    };
   }
   if (sameParty(actor, requesterRef(request)) && !policy.allowSelfApproval) {
-    return { ok: false, reason: 'self_approval', message: `You asked for ${key}, so someone else must approve it (self-approval is off for ${request.environment}).` };
+    return {
+      ok: false,
+      reason: 'self_approval',
+      message: `You asked for ${key}, so someone else must approve it (self-approval is off for ${request.environment}).`,
+    };
   }
   if (request.approvals.some((a) => sameParty(approverRef(request, a), actor))) {
     const left = policy.required - partiesOf(request, request.approvals);
-    return { ok: false, reason: 'already_approved', message: `You already approved ${key}; it needs ${left} more approval${left === 1 ? '' : 's'} from another approver.` };
+    return {
+      ok: false,
+      reason: 'already_approved',
+      message: `You already approved ${key}; it needs ${left} more approval${left === 1 ? '' : 's'} from another approver.`,
+    };
   }
-  const approval: Approval = { by: actor.identity.id, at: now, via: actor.identity.platform, ...(actor.person !== undefined && { person: actor.person }) };
+  const approval: Approval = {
+    by: actor.identity.id,
+    at: now,
+    via: actor.identity.platform,
+    ...(actor.person !== undefined && { person: actor.person }),
+  };
   const approvals = [...request.approvals, approval];
   return { ok: true, complete: enoughApprovals(request, approvals, policy), approvals };
 }
 
 /** Distinct parties (persons, or lone identities) among the approvals. */
-const partiesOf = (request: Pick<DeployRequest, 'platform'>, approvals: Approval[]) => new Set(approvals.map((a) => partyKey(approverRef(request, a)))).size;
+const partiesOf = (request: Pick<DeployRequest, 'platform'>, approvals: Approval[]) =>
+  new Set(approvals.map((a) => partyKey(approverRef(request, a)))).size;
 
 /** Each person (or lone identity) counts once. */
-export const enoughApprovals = (request: Pick<DeployRequest, 'platform'>, approvals: Approval[], policy: Pick<ApprovalRules, 'required'>) => partiesOf(request, approvals) >= policy.required;
+export const enoughApprovals = (
+  request: Pick<DeployRequest, 'platform'>,
+  approvals: Approval[],
+  policy: Pick<ApprovalRules, 'required'>,
+) => partiesOf(request, approvals) >= policy.required;
 
 /** The requester (any of their identities) withdraws, or an approver turns it down; nobody else. */
-export function mayReject(request: DeployRequest, actor: ActorRef, policy: ApprovalRules, people: People = {}): boolean {
+export function mayReject(
+  request: DeployRequest,
+  actor: ActorRef,
+  policy: ApprovalRules,
+  people: People = {},
+): boolean {
   return sameParty(actor, requesterRef(request)) || isApprover(actor, policy, people);
 }
 
 /** The plan still describes the cluster: same revision and the same image in the container (blue-green: of the same live colour). */
-export function planStillHolds(plan: DeployPlan, now: { revision: number; image: string | undefined; slot?: string | undefined }): string | undefined {
-  if (plan.slots && now.slot !== plan.slots.from) return `the Service selects ${now.slot ? `slot ${now.slot}` : 'no slot'} now, not ${plan.slots.from} as on the card`;
-  if (now.revision !== plan.fromRevision) return `the deployment is at revision ${now.revision} now, not ${plan.fromRevision} as on the card`;
-  if (now.image !== plan.fromImage) return `the container runs ${now.image ?? 'no image'} now, not ${plan.fromImage} as on the card`;
+export function planStillHolds(
+  plan: DeployPlan,
+  now: { revision: number; image: string | undefined; slot?: string | undefined },
+): string | undefined {
+  if (plan.slots && now.slot !== plan.slots.from)
+    return `the Service selects ${now.slot ? `slot ${now.slot}` : 'no slot'} now, not ${plan.slots.from} as on the card`;
+  if (now.revision !== plan.fromRevision)
+    return `the deployment is at revision ${now.revision} now, not ${plan.fromRevision} as on the card`;
+  if (now.image !== plan.fromImage)
+    return `the container runs ${now.image ?? 'no image'} now, not ${plan.fromImage} as on the card`;
   return undefined;
 }
 
@@ -343,23 +453,46 @@ function makeBlueGreenPlan(request: DeployRequest, k: ImageTarget, view: Cluster
   const idleSlot = otherSlot(colours.live);
   const idle = `${k.deployment}-${idleSlot}`;
   if (view.missing) return { problem: `the live colour ${k.namespace}/${live} does not exist in the cluster` };
-  if (view.image === null) return { problem: `the deployment ${k.namespace}/${live} has no container named ${request.container}` };
-  if (!colours.idle) return { problem: `the idle colour ${k.namespace}/${idle} does not exist in the cluster (blue-green needs both ${k.deployment}-blue and ${k.deployment}-green)` };
-  if (colours.idle.image === null) return { problem: `the deployment ${k.namespace}/${idle} has no container named ${request.container}` };
-  const base = { fromRevision: view.revision, fromImage: view.image, toRevision: null, slots: { from: colours.live, to: idleSlot }, ...(view.replicas !== undefined && { replicas: view.replicas }) };
+  if (view.image === null)
+    return { problem: `the deployment ${k.namespace}/${live} has no container named ${request.container}` };
+  if (!colours.idle)
+    return {
+      problem: `the idle colour ${k.namespace}/${idle} does not exist in the cluster (blue-green needs both ${k.deployment}-blue and ${k.deployment}-green)`,
+    };
+  if (colours.idle.image === null)
+    return { problem: `the deployment ${k.namespace}/${idle} has no container named ${request.container}` };
+  const base = {
+    fromRevision: view.revision,
+    fromImage: view.image,
+    toRevision: null,
+    slots: { from: colours.live, to: idleSlot },
+    ...(view.replicas !== undefined && { replicas: view.replicas }),
+  };
   if (request.kind === 'deploy') {
     const toImage = imageOf(k.image, request.target ?? '');
-    if (toImage === view.image) return { problem: `${request.service} already runs ${toImage} (${colours.live} is live)` };
+    if (toImage === view.image)
+      return { problem: `${request.service} already runs ${toImage} (${colours.live} is live)` };
     return { plan: { ...base, toImage } };
   }
   const wanted = request.target === null ? undefined : parseRollbackTarget(request.target);
   if (wanted && 'revision' in wanted) {
-    return { problem: `a blue-green rollback switches the Service back to the idle colour (${idle}, running ${colours.idle.image}); --to=<revision> applies to rolling deploys` };
+    return {
+      problem: `a blue-green rollback switches the Service back to the idle colour (${idle}, running ${colours.idle.image}); --to=<revision> applies to rolling deploys`,
+    };
   }
-  if (wanted && colours.idle.image !== `${k.image}:${wanted.version}` && imageTag(colours.idle.image) !== wanted.version) {
-    return { problem: `a blue-green rollback switches back to the idle colour ${idle}, which runs ${colours.idle.image}, not ${wanted.version}; deploy ${wanted.version} instead` };
+  if (
+    wanted &&
+    colours.idle.image !== `${k.image}:${wanted.version}` &&
+    imageTag(colours.idle.image) !== wanted.version
+  ) {
+    return {
+      problem: `a blue-green rollback switches back to the idle colour ${idle}, which runs ${colours.idle.image}, not ${wanted.version}; deploy ${wanted.version} instead`,
+    };
   }
-  if (colours.idle.replicas < 1) return { problem: `the idle colour ${k.namespace}/${idle} is scaled to 0, so there is nothing to switch back to; deploy a version instead` };
+  if (colours.idle.replicas < 1)
+    return {
+      problem: `the idle colour ${k.namespace}/${idle} is scaled to 0, so there is nothing to switch back to; deploy a version instead`,
+    };
   return { plan: { ...base, toImage: colours.idle.image } };
 }
 
@@ -369,7 +502,11 @@ export function makePlan(request: DeployRequest, k: ImageTarget, view: ClusterVi
   const where = `${k.namespace}/${k.deployment}`;
   if (view.missing) return { problem: `the deployment ${where} does not exist in the cluster` };
   if (view.image === null) return { problem: `the deployment ${where} has no container named ${request.container}` };
-  const from = { fromRevision: view.revision, fromImage: view.image, ...(view.replicas !== undefined && { replicas: view.replicas }) };
+  const from = {
+    fromRevision: view.revision,
+    fromImage: view.image,
+    ...(view.replicas !== undefined && { replicas: view.replicas }),
+  };
   if (request.kind === 'deploy') {
     const toImage = imageOf(k.image, request.target ?? '');
     if (toImage === view.image) return { problem: `${request.service} already runs ${toImage}` };
@@ -381,16 +518,23 @@ export function makePlan(request: DeployRequest, k: ImageTarget, view: ClusterVi
   let found: { revision: number; image: string | null } | undefined;
   if (!wanted) {
     found = earlier.find((r) => r.revision < view.revision);
-    if (!found) return { problem: `${where} has no revision before ${view.revision} to roll back to (history: ${revisions})` };
+    if (!found)
+      return { problem: `${where} has no revision before ${view.revision} to roll back to (history: ${revisions})` };
   } else if ('revision' in wanted) {
     if (wanted.revision === view.revision) return { problem: `revision ${view.revision} is the one running now` };
     found = earlier.find((r) => r.revision === wanted.revision);
-    if (!found) return { problem: `revision ${wanted.revision} is not in the history of ${where} (revisions: ${revisions})` };
+    if (!found)
+      return { problem: `revision ${wanted.revision} is not in the history of ${where} (revisions: ${revisions})` };
   } else {
-    if (view.image === `${k.image}:${wanted.version}` || imageTag(view.image) === wanted.version) return { problem: `${request.service} already runs ${wanted.version}` };
-    found = earlier.find((r) => r.image === `${k.image}:${wanted.version}`) ?? earlier.find((r) => r.image !== null && imageTag(r.image) === wanted.version);
-    if (!found) return { problem: `no revision in the history of ${where} runs ${wanted.version} (revisions: ${revisions})` };
+    if (view.image === `${k.image}:${wanted.version}` || imageTag(view.image) === wanted.version)
+      return { problem: `${request.service} already runs ${wanted.version}` };
+    found =
+      earlier.find((r) => r.image === `${k.image}:${wanted.version}`) ??
+      earlier.find((r) => r.image !== null && imageTag(r.image) === wanted.version);
+    if (!found)
+      return { problem: `no revision in the history of ${where} runs ${wanted.version} (revisions: ${revisions})` };
   }
-  if (found.image === null) return { problem: `revision ${found.revision} has no container named ${request.container}` };
+  if (found.image === null)
+    return { problem: `revision ${found.revision} has no container named ${request.container}` };
   return { plan: { ...from, toImage: found.image, toRevision: found.revision } };
 }

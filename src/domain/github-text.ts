@@ -10,7 +10,8 @@ const ZWSP = '\u200b';
  * `resolves: GH-4`, `fixed https://github.com/o/r/issues/5`): a merged pull request would close
  * that issue.
  */
-const CLOSING_KEYWORD = /\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)(?=:?\s+(?:[\w.-]+\/[\w.-]+#\d|#\d|GH-\d|https?:\/\/))/gi;
+const CLOSING_KEYWORD =
+  /\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)(?=:?\s+(?:[\w.-]+\/[\w.-]+#\d|#\d|GH-\d|https?:\/\/))/gi;
 
 /**
  * `text` as GitHub should show it and nothing more: a zero-width space after `@` (no `@user` or

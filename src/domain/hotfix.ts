@@ -59,7 +59,8 @@ export function slugify(text: string): string {
 }
 
 /** `hotfix/INC-12-<slug>` (or `hotfix/<slug>` without an incident): always a valid git ref name. */
-export const hotfixBranch = (description: string, incidentId?: number) => `hotfix/${incidentId !== undefined ? `${incidentKey(incidentId)}-` : ''}${slugify(description)}`;
+export const hotfixBranch = (description: string, incidentId?: number) =>
+  `hotfix/${incidentId !== undefined ? `${incidentKey(incidentId)}-` : ''}${slugify(description)}`;
 
 /**
  * Why `name` is not a ref name git would accept (git check-ref-format, plus a length bound), or
@@ -88,7 +89,8 @@ export function parseSemver(name: string): [number, number, number] | undefined 
   return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
 }
 
-export const compareSemver = (a: [number, number, number], b: [number, number, number]) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+export const compareSemver = (a: [number, number, number], b: [number, number, number]) =>
+  a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
 
 /** The next patch version after the newest tag, keeping its `v` prefix (v2.1.0 -> v2.1.1); v0.0.1 when there is none. */
 export function nextPatch(newest: string | undefined): string {
@@ -144,14 +146,20 @@ export function hotfixPullTitle(hotfix: Pick<Hotfix, 'description'>, incident?: 
 }
 
 /** The merge commit's title; the pull request's own number is the one reference in it. */
-export const hotfixMergeTitle = (hotfix: Pick<Hotfix, 'branch'>, pullNumber: number) => `Merge hotfix ${plain(hotfix.branch)} (#${pullNumber})`;
+export const hotfixMergeTitle = (hotfix: Pick<Hotfix, 'branch'>, pullNumber: number) =>
+  `Merge hotfix ${plain(hotfix.branch)} (#${pullNumber})`;
 
 /** The release notes of the version a hotfix is tagged as. */
-export function hotfixReleaseNotes(hotfix: Pick<Hotfix, 'description' | 'branch' | 'prUrl' | 'prNumber'>, incident?: Pick<Incident, 'id' | 'title' | 'severity'>): string {
+export function hotfixReleaseNotes(
+  hotfix: Pick<Hotfix, 'description' | 'branch' | 'prUrl' | 'prNumber'>,
+  incident?: Pick<Incident, 'id' | 'title' | 'severity'>,
+): string {
   return [
     `Hotfix: ${plain(hotfix.description)}`,
     '',
-    incident ? `Incident: ${incidentKey(incident.id)}: ${plain(incident.title)} (${incident.severity.toUpperCase()})` : 'Incident: none linked',
+    incident
+      ? `Incident: ${incidentKey(incident.id)}: ${plain(incident.title)} (${incident.severity.toUpperCase()})`
+      : 'Incident: none linked',
     // The pull request by its address: a bare #n would be an issue reference like any other.
     `Pull request: ${hotfix.prUrl ?? `number ${hotfix.prNumber}`}`,
     `Branch: ${plain(hotfix.branch)}`,
@@ -159,7 +167,14 @@ export function hotfixReleaseNotes(hotfix: Pick<Hotfix, 'description' | 'branch'
 }
 
 /** The pull request that brings a released hotfix back into the develop branch. */
-export function backMergePull(tag: string, hotfix: Pick<Hotfix, 'branch'>, developBranch: string): { title: string; body: string } {
+export function backMergePull(
+  tag: string,
+  hotfix: Pick<Hotfix, 'branch'>,
+  developBranch: string,
+): { title: string; body: string } {
   const [version, branch, into] = [plain(tag), plain(hotfix.branch), plain(developBranch)];
-  return { title: `Back-merge hotfix ${version} into ${into}`, body: `Brings hotfix ${version} (${branch}) back into ${into}.` };
+  return {
+    title: `Back-merge hotfix ${version} into ${into}`,
+    body: `Brings hotfix ${version} (${branch}) back into ${into}.`,
+  };
 }

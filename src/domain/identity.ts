@@ -41,7 +41,8 @@ export function validIdentity(platform: IdentityPlatform, id: string): boolean {
 }
 
 /** The platform a bare id belongs to by its shape (today's config form). */
-export const platformByShape = (id: string): IdentityPlatform => (SLACK_ID.test(id) ? 'slack' : GUID.test(id) ? 'teams' : 'console');
+export const platformByShape = (id: string): IdentityPlatform =>
+  SLACK_ID.test(id) ? 'slack' : GUID.test(id) ? 'teams' : 'console';
 
 export const identityKey = (i: Identity) => `${i.platform}:${i.platform === 'teams' ? i.id.toLowerCase() : i.id}`;
 
@@ -57,10 +58,15 @@ export function parseEntry(entry: string, people: People): Entry {
     const prefix = entry.slice(0, colon);
     const id = entry.slice(colon + 1);
     if (!(IDENTITY_PLATFORMS as readonly string[]).includes(prefix)) {
-      return { problem: `"${prefix}:" is not a platform (use ${IDENTITY_PLATFORMS.map((p) => `${p}:`).join(', ')} or a people key)` };
+      return {
+        problem: `"${prefix}:" is not a platform (use ${IDENTITY_PLATFORMS.map((p) => `${p}:`).join(', ')} or a people key)`,
+      };
     }
     const platform = prefix as IdentityPlatform;
-    if (!validIdentity(platform, id)) return { problem: `"${id}" is not a ${platform === 'slack' ? 'Slack user id (U… or W…)' : platform === 'teams' ? 'Teams AAD object id (a GUID)' : 'console name'}` };
+    if (!validIdentity(platform, id))
+      return {
+        problem: `"${id}" is not a ${platform === 'slack' ? 'Slack user id (U… or W…)' : platform === 'teams' ? 'Teams AAD object id (a GUID)' : 'console name'}`,
+      };
     return { identity: { platform, id } };
   }
   return { identity: { platform: platformByShape(entry), id: entry } };
@@ -96,7 +102,8 @@ export function entryMatches(entry: string, actor: ActorRef, people: People): bo
 }
 
 /** The key that counts one party once: the person when proven, else the identity. */
-export const partyKey = (actor: ActorRef) => (actor.person !== undefined ? `person:${actor.person}` : identityKey(actor.identity));
+export const partyKey = (actor: ActorRef) =>
+  actor.person !== undefined ? `person:${actor.person}` : identityKey(actor.identity);
 
 /** The same party: the same proven person, or the same identity. */
 export const sameParty = (a: ActorRef, b: ActorRef) => partyKey(a) === partyKey(b);

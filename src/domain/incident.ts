@@ -76,7 +76,9 @@ const SUFFIX_ROOM = 4;
  * The prefix is used as configured when it is valid (config checks it), else slugified.
  */
 export function warRoomName(prefix: string, id: number, title: string, attempt = 0): string {
-  const safePrefix = /^[a-z0-9][a-z0-9_-]{0,19}$/.test(prefix) ? prefix : slugify(prefix).slice(0, 20).replace(/-+$/, '') || 'inc';
+  const safePrefix = /^[a-z0-9][a-z0-9_-]{0,19}$/.test(prefix)
+    ? prefix
+    : slugify(prefix).slice(0, 20).replace(/-+$/, '') || 'inc';
   const head = `${safePrefix}-${id}`;
   const suffix = attempt > 0 ? `-${attempt + 1}` : '';
   const room = MAX_ROOM_NAME - head.length - SUFFIX_ROOM - 1;

@@ -1,6 +1,12 @@
 // The one way a request changes state: a guarded transition, the linked incident's timeline, and
 // the follow-up jobs (re-render the card; execute once approved), in one transaction.
-import { isRunning, requestKey, RUNNING_STATUSES, type DeployRequest, type RequestStatus } from '../domain/deploy-request.js';
+import {
+  isRunning,
+  requestKey,
+  RUNNING_STATUSES,
+  type DeployRequest,
+  type RequestStatus,
+} from '../domain/deploy-request.js';
 import { mention } from '../ports/reply.js';
 import type { Clock } from '../ports/clock.js';
 import type { DeployPatch, Store } from '../ports/store.js';
@@ -52,7 +58,11 @@ function supersedeUndone(store: Store, clock: Clock, rollback: DeployRequest, ch
   const key = requestKey(rollback.id);
   changeRequest(store, clock, undone, {
     from: RUNNING_STATUSES,
-    patch: { status: 'superseded', reason: `stopped by ${key}, a rollback approved by ${mention(change.actor)}`, finishedAt: clock.now() },
+    patch: {
+      status: 'superseded',
+      reason: `stopped by ${key}, a rollback approved by ${mention(change.actor)}`,
+      finishedAt: clock.now(),
+    },
     action: 'superseded',
     actor: change.actor,
     platform: change.platform,
@@ -71,7 +81,11 @@ function supersedePending(store: Store, clock: Clock, started: DeployRequest, ch
     if (other.id === started.id || other.undoes === started.id) continue;
     changeRequest(store, clock, other, {
       from: ['pending'],
-      patch: { status: 'superseded', reason: `${key} changes ${started.service} (${started.environment}) after this card was posted; ask again if it is still wanted`, finishedAt: clock.now() },
+      patch: {
+        status: 'superseded',
+        reason: `${key} changes ${started.service} (${started.environment}) after this card was posted; ask again if it is still wanted`,
+        finishedAt: clock.now(),
+      },
       action: 'superseded',
       actor: change.actor,
       platform: change.platform,
@@ -81,12 +95,21 @@ function supersedePending(store: Store, clock: Clock, started: DeployRequest, ch
 }
 
 /** Undefined when the guard did not hold (someone else changed the request first). */
-export function changeRequest(store: Store, clock: Clock, request: DeployRequest, change: RequestChange): DeployRequest | undefined {
+export function changeRequest(
+  store: Store,
+  clock: Clock,
+  request: DeployRequest,
+  change: RequestChange,
+): DeployRequest | undefined {
   return store.transaction(() => {
     const approving = change.patch.status === 'approved' && request.status !== 'approved';
     if (approving) supersedeUndone(store, clock, request, change);
     const guard = { from: change.from, ...(change.changeCount !== undefined && { changeCount: change.changeCount }) };
-    const updated = store.deploys.transition(request.id, guard, change.patch, { actor: change.actor, platform: change.platform, action: `${request.kind}.${change.action}` });
+    const updated = store.deploys.transition(request.id, guard, change.patch, {
+      actor: change.actor,
+      platform: change.platform,
+      action: `${request.kind}.${change.action}`,
+    });
     if (!updated) return undefined;
     if (change.timeline && updated.incidentId !== null) {
       store.incidents.addEvent({
@@ -100,11 +123,19 @@ export function changeRequest(store: Store, clock: Clock, request: DeployRequest
       });
     }
     if (change.refreshCard !== false) {
-      store.jobs.enqueue({ kind: REFRESH_REQUEST_CARD, key: `deploy-card:${request.id}:${updated.changeCount}`, payload: { requestId: request.id } });
+      store.jobs.enqueue({
+        kind: REFRESH_REQUEST_CARD,
+        key: `deploy-card:${request.id}:${updated.changeCount}`,
+        payload: { requestId: request.id },
+      });
     }
     // Once per status: a second change in the same status finds the job's key taken.
     if (REPORTED.has(updated.status)) {
-      store.jobs.enqueue({ kind: GITHUB_DEPLOYMENT, key: githubDeploymentJobKey(request.id, updated.status), payload: { requestId: request.id, status: updated.status } });
+      store.jobs.enqueue({
+        kind: GITHUB_DEPLOYMENT,
+        key: githubDeploymentJobKey(request.id, updated.status),
+        payload: { requestId: request.id, status: updated.status },
+      });
     }
     if (approving && updated.status === 'approved') {
       supersedePending(store, clock, updated, change);

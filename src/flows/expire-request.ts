@@ -4,7 +4,13 @@ import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 import { changeRequest } from './change-request.js';
 
-export function expireRequest(store: Store, clock: Clock, request: DeployRequest, by: { actor: string; platform: string }, required: number): DeployRequest | undefined {
+export function expireRequest(
+  store: Store,
+  clock: Clock,
+  request: DeployRequest,
+  by: { actor: string; platform: string },
+  required: number,
+): DeployRequest | undefined {
   return changeRequest(store, clock, request, {
     from: ['pending'],
     patch: { status: 'expired', finishedAt: clock.now() },

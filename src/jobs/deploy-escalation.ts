@@ -11,15 +11,19 @@ import { postOrReason } from './job-helpers.js';
 import { PermanentJobError } from './worker.js';
 import { ESCALATE_REQUEST, type JobHandlers } from '../ports/jobs.js';
 
-
-export function createDeployEscalationJobs(deps: Omit<DeployJobDeps, keyof DeployJobOptions | 'git'>): Pick<JobHandlers, typeof ESCALATE_REQUEST> {
+export function createDeployEscalationJobs(
+  deps: Omit<DeployJobDeps, keyof DeployJobOptions | 'git'>,
+): Pick<JobHandlers, typeof ESCALATE_REQUEST> {
   const { store, config, clock, cluster } = deps;
   return {
     async [ESCALATE_REQUEST](payload, { step, job }) {
       const request = store.deploys.get(Number(payload.requestId));
       if (!request) throw new PermanentJobError(`request ${String(payload.requestId)} does not exist`);
       const chat = deps.chats[request.platform];
-      if (!chat) throw new Error(`${request.platform} is not connected; the escalation of ${requestKey(request.id)} waits until it is`);
+      if (!chat)
+        throw new Error(
+          `${request.platform} is not connected; the escalation of ${requestKey(request.id)} waits until it is`,
+        );
       const key = requestKey(request.id);
       const k = requestTarget(config, request.service, request.environment)?.kubernetes;
       const shows = await step('read-cluster', async () => {

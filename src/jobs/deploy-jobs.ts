@@ -4,7 +4,18 @@
 // has not happened.
 import type { Logger } from 'pino';
 import type { FileConfig } from '../config.js';
-import { makePlan, planStillHolds, requestKey, targetRefOf, targetText, undoPlan, versionTag, type ClusterView, type DeployRequest, type PlanOutcome } from '../domain/deploy-request.js';
+import {
+  makePlan,
+  planStillHolds,
+  requestKey,
+  targetRefOf,
+  targetText,
+  undoPlan,
+  versionTag,
+  type ClusterView,
+  type DeployRequest,
+  type PlanOutcome,
+} from '../domain/deploy-request.js';
 import { DEFAULT_HEALTH_WINDOW_MS } from '../config/defaults.js';
 import { changeRequest, executeJobStates, prepareJobKey, type RequestChange } from '../flows/change-request.js';
 import { requestReply, type RolloutShown } from '../views/deploy-card.js';
@@ -24,8 +35,13 @@ import { runBlueGreen } from './strategies/blue-green.js';
 import { runCanary } from './strategies/canary.js';
 import { runRolling } from './strategies/rolling.js';
 import { PermanentJobError, RetryLater } from './worker.js';
-import { EXECUTE_REQUEST, EXPIRE_REQUEST, type JobHandlers, PREPARE_REQUEST, REFRESH_REQUEST_CARD } from '../ports/jobs.js';
-
+import {
+  EXECUTE_REQUEST,
+  EXPIRE_REQUEST,
+  type JobHandlers,
+  PREPARE_REQUEST,
+  REFRESH_REQUEST_CARD,
+} from '../ports/jobs.js';
 
 /** Payload field of an execute job that only follows a rollout already applied (the revision it made). */
 export const WATCH_REVISION = 'watchRevision';
@@ -62,7 +78,12 @@ const MAX_RENDERS = 3;
 const UNREACHABLE_TRIES = 3;
 const FIRELANE = 'firelane';
 
-export function createDeployJobs(deps: DeployJobDeps): Pick<JobHandlers, typeof EXECUTE_REQUEST | typeof EXPIRE_REQUEST | typeof PREPARE_REQUEST | typeof REFRESH_REQUEST_CARD> {
+export function createDeployJobs(
+  deps: DeployJobDeps,
+): Pick<
+  JobHandlers,
+  typeof EXECUTE_REQUEST | typeof EXPIRE_REQUEST | typeof PREPARE_REQUEST | typeof REFRESH_REQUEST_CARD
+> {
   const { store, config, clock, logger, cluster } = deps;
   const pollIntervalMs = deps.pollIntervalMs ?? 500;
   const healthIntervalMs = deps.healthIntervalMs ?? 2_000;
@@ -70,7 +91,8 @@ export function createDeployJobs(deps: DeployJobDeps): Pick<JobHandlers, typeof 
   const healthProbeTimeoutMs = deps.healthProbeTimeoutMs ?? 5_000;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
-  const policyOf = (r: DeployRequest) => (Object.hasOwn(config.approvals, r.environment) ? config.approvals[r.environment] : undefined);
+  const policyOf = (r: DeployRequest) =>
+    Object.hasOwn(config.approvals, r.environment) ? config.approvals[r.environment] : undefined;
   const environmentOf = (r: DeployRequest) => requestTarget(config, r.service, r.environment);
   /** The environment's target now, or why the request may not use it (gone, or pointed elsewhere since the card). */
   const checkedTarget = (r: DeployRequest): { k: KubernetesTarget } | { problem: string } => {
@@ -78,7 +100,9 @@ export function createDeployJobs(deps: DeployJobDeps): Pick<JobHandlers, typeof 
     if (!k) return { problem: `${r.service} has no kubernetes target in ${r.environment} in firelane.yaml any more` };
     const now = { ...targetRefOf(k), ...(r.whereTo?.simulated && { simulated: true as const }) };
     if (r.whereTo && targetText(r.whereTo) !== targetText(now)) {
-      return { problem: `${r.environment} of ${r.service} points at ${targetText(now)} in firelane.yaml now, not ${targetText(r.whereTo)} as on the card` };
+      return {
+        problem: `${r.environment} of ${r.service} points at ${targetText(now)} in firelane.yaml now, not ${targetText(r.whereTo)} as on the card`,
+      };
     }
     return { k };
   };
@@ -97,14 +121,19 @@ export function createDeployJobs(deps: DeployJobDeps): Pick<JobHandlers, typeof 
     return cluster;
   }
 
-  const change = (request: DeployRequest, spec: Omit<RequestChange, 'actor' | 'platform'>) => changeRequest(store, clock, request, { ...byFirelane(request), ...spec });
+  const change = (request: DeployRequest, spec: Omit<RequestChange, 'actor' | 'platform'>) =>
+    changeRequest(store, clock, request, { ...byFirelane(request), ...spec });
 
   /** Renders until what is shown is what is stored (two quick changes may finish out of order). */
   async function render(chat: ChatPort, id: number, rollout?: RolloutShown): Promise<void> {
     for (let i = 0; i < MAX_RENDERS; i++) {
       const request = store.deploys.get(id)!;
       if (!request.cardRef) return;
-      await chat.update(request.roomId, request.cardRef, requestReply(request, policyOf(request), request.status === 'executing' ? rollout : undefined, config.people));
+      await chat.update(
+        request.roomId,
+        request.cardRef,
+        requestReply(request, policyOf(request), request.status === 'executing' ? rollout : undefined, config.people),
+      );
       if (store.deploys.get(id)!.changeCount === request.changeCount) return;
     }
   }
@@ -123,13 +152,17 @@ export function createDeployJobs(deps: DeployJobDeps): Pick<JobHandlers, typeof 
         } else {
           const kube = needCluster();
           try {
-            const view = await step('read-cluster', async (): Promise<ClusterView> => readClusterView(kube, target.k, request.strategy, request.container));
+            const view = await step('read-cluster', async (): Promise<ClusterView> =>
+              readClusterView(kube, target.k, request.strategy, request.container),
+            );
             outcome = makePlan(request, target.k, view);
           } catch (error) {
             // A cluster that does not answer gets a few quick tries, then a clear answer on the card:
             // during an incident a request that waits minutes in silence is worse than "ask again".
             if (job.attempts < UNREACHABLE_TRIES) throw error;
-            outcome = { problem: `the cluster could not be read (${error instanceof Error ? error.message : String(error)}); ask again once it answers` };
+            outcome = {
+              problem: `the cluster could not be read (${error instanceof Error ? error.message : String(error)}); ask again once it answers`,
+            };
           }
         }
         const service = config.services[request.service];
@@ -143,7 +176,10 @@ export function createDeployJobs(deps: DeployJobDeps): Pick<JobHandlers, typeof 
         change(request, {
           from: ['pending'],
           changeCount: request.changeCount,
-          patch: 'plan' in outcome ? { plan: outcome.plan, ...(facts && { facts }) } : { status: 'void', reason: outcome.problem, finishedAt: clock.now() },
+          patch:
+            'plan' in outcome
+              ? { plan: outcome.plan, ...(facts && { facts }) }
+              : { status: 'void', reason: outcome.problem, finishedAt: clock.now() },
           action: 'plan' in outcome ? 'planned' : 'void',
           refreshCard: false,
           ...('problem' in outcome && { timeline: `${requestKey(request.id)} cannot go ahead: ${outcome.problem}` }),
@@ -152,11 +188,19 @@ export function createDeployJobs(deps: DeployJobDeps): Pick<JobHandlers, typeof 
       // Rendered when posted, so whatever happened meanwhile (an expiry) is shown.
       const card = await step('post-card', async () => {
         const now = store.deploys.get(request.id)!;
-        return { ref: await chat.post(now.roomId, requestReply(now, policyOf(now), undefined, config.people)), changeCount: now.changeCount };
+        return {
+          ref: await chat.post(now.roomId, requestReply(now, policyOf(now), undefined, config.people)),
+          changeCount: now.changeCount,
+        };
       });
       const posted = store.deploys.get(request.id)!;
       if (posted.cardRef !== card.ref) {
-        change(posted, { from: [posted.status], patch: { cardRef: card.ref }, action: 'card_posted', refreshCard: false });
+        change(posted, {
+          from: [posted.status],
+          patch: { cardRef: card.ref },
+          action: 'card_posted',
+          refreshCard: false,
+        });
         // Changed between posting and recording the card (its refresh jobs found no card): show it now.
         if (posted.changeCount !== card.changeCount) await render(chat, request.id);
       }
@@ -167,7 +211,8 @@ export function createDeployJobs(deps: DeployJobDeps): Pick<JobHandlers, typeof 
       if (!request.cardRef) {
         // The prepare job posts the card with the latest state; wait only while it may still do so.
         const prepare = store.jobs.state(prepareJobKey(request.id));
-        if (prepare === 'queued' || prepare === 'running') throw new RetryLater(`the card of ${requestKey(request.id)} is not posted yet`, 1_000);
+        if (prepare === 'queued' || prepare === 'running')
+          throw new RetryLater(`the card of ${requestKey(request.id)} is not posted yet`, 1_000);
         return;
       }
       await step('update', async () => {
@@ -180,7 +225,8 @@ export function createDeployJobs(deps: DeployJobDeps): Pick<JobHandlers, typeof 
       const { request } = load(payload);
       if (request.status !== 'pending') return;
       const now = clock.now();
-      if (now < request.expiresAt) throw new RetryLater(`${requestKey(request.id)} expires later`, request.expiresAt - now);
+      if (now < request.expiresAt)
+        throw new RetryLater(`${requestKey(request.id)} expires later`, request.expiresAt - now);
       expireRequest(store, clock, request, byFirelane(request), policyOf(request)?.required ?? 1);
     },
 
@@ -193,14 +239,21 @@ export function createDeployJobs(deps: DeployJobDeps): Pick<JobHandlers, typeof 
       const plan = request.plan;
       if (!plan) throw new PermanentJobError(`${key} has no plan`);
       if ('problem' in target) {
-        if (request.status === 'approved') change(request, { from: ['approved'], patch: { status: 'void', reason: target.problem, finishedAt: clock.now() }, action: 'void', timeline: `${key} is void: ${target.problem}` });
+        if (request.status === 'approved')
+          change(request, {
+            from: ['approved'],
+            patch: { status: 'void', reason: target.problem, finishedAt: clock.now() },
+            action: 'void',
+            timeline: `${key} is void: ${target.problem}`,
+          });
         return;
       }
       const k = target.k;
       const kube = needCluster();
       const undone = request.undoes === null ? undefined : store.deploys.get(request.undoes);
       // The deploy being undone stops at its next look (it is superseded); its changes and ours must not interleave.
-      if (undone && executeJobStates(store, undone.id).includes('running')) throw new RetryLater(`${requestKey(undone.id)} is stopping`, 200);
+      if (undone && executeJobStates(store, undone.id).includes('running'))
+        throw new RetryLater(`${requestKey(undone.id)} is stopping`, 200);
       // A watch enqueued by the start-up reconcile (jobs/reconcile-deploys): the change is already in
       // the cluster at this revision; only follow the rollout (setting the image or undoing again could
       // start another rollout).
@@ -218,11 +271,21 @@ export function createDeployJobs(deps: DeployJobDeps): Pick<JobHandlers, typeof 
         // The approval was for the plan on the card: re-read the cluster before changing anything.
         const seen = await step('check', async () => readNow(kube, k, plan, request.container));
         const live = planTarget(k, plan);
-        const problem = seen ? planStillHolds(plan, { revision: seen.revision, image: seen.image ?? undefined, ...(seen.slot !== undefined && { slot: seen.slot }) }) : `the deployment ${live.namespace}/${live.deployment} is gone`;
+        const problem = seen
+          ? planStillHolds(plan, {
+              revision: seen.revision,
+              image: seen.image ?? undefined,
+              ...(seen.slot !== undefined && { slot: seen.slot }),
+            })
+          : `the deployment ${live.namespace}/${live.deployment} is gone`;
         if (problem) {
           change(request, {
             from: ['approved'],
-            patch: { status: 'void', reason: `the cluster changed since the card was posted (${problem}); ask again with a new request`, finishedAt: clock.now() },
+            patch: {
+              status: 'void',
+              reason: `the cluster changed since the card was posted (${problem}); ask again with a new request`,
+              finishedAt: clock.now(),
+            },
             action: 'void',
             timeline: `${key} is void: the cluster changed since its card was posted (${problem})`,
           });
@@ -239,10 +302,25 @@ export function createDeployJobs(deps: DeployJobDeps): Pick<JobHandlers, typeof 
       if (request.status !== 'executing') return;
 
       const run = createDeployRun({
-        store, clock, logger, kube, request, plan, k, step, sleep, pollIntervalMs, healthIntervalMs, rolloutTimeoutMs, healthProbeTimeoutMs,
+        store,
+        clock,
+        logger,
+        kube,
+        request,
+        plan,
+        k,
+        step,
+        sleep,
+        pollIntervalMs,
+        healthIntervalMs,
+        rolloutTimeoutMs,
+        healthProbeTimeoutMs,
         health: environmentOf(request)?.healthCheck ?? { windowMs: DEFAULT_HEALTH_WINDOW_MS },
         // A card that cannot be updated must not stop the rollout being followed.
-        render: (shown) => render(chat, request.id, shown).catch((error: unknown) => logger.warn({ err: error, request: key }, 'could not update the deploy card')),
+        render: (shown) =>
+          render(chat, request.id, shown).catch((error: unknown) =>
+            logger.warn({ err: error, request: key }, 'could not update the deploy card'),
+          ),
       });
       const startedAt = request.startedAt ?? clock.now();
       try {
@@ -252,7 +330,10 @@ export function createDeployJobs(deps: DeployJobDeps): Pick<JobHandlers, typeof 
         return await runRolling(run, startedAt, watched);
       } catch (error) {
         if (!(error instanceof Superseded)) throw error;
-        logger.info({ request: key, reason: error.message }, 'stopped following the rollout: the request was superseded');
+        logger.info(
+          { request: key, reason: error.message },
+          'stopped following the rollout: the request was superseded',
+        );
       }
     },
   };

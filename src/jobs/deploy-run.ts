@@ -68,13 +68,23 @@ export interface DeployRun {
   /** A cluster change as a step; a refusal retrying cannot fix comes back as its message, anything else is thrown (retried). */
   attempt<T>(name: string, change: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; refused: string }>;
   /** Follows a rollout until it completes, fails, or is not complete `rolloutTimeoutMs` after `startedAt`. */
-  follow(target: DeploymentTarget, startedAt: number, label?: { what?: string; rollingBack?: string }): Promise<RolloutOutcome>;
+  follow(
+    target: DeploymentTarget,
+    startedAt: number,
+    label?: { what?: string; rollingBack?: string },
+  ): Promise<RolloutOutcome>;
   /** A health window of `windowMs` on `target`, its start and its verdict kept as steps named after `name`. */
   verify(target: DeploymentTarget, name: string, windowMs: number, what?: string): Promise<HealthResult>;
   /** The time now, kept as a step: the same after a restart. */
   mark(name: string): Promise<number>;
   /** `escalate`: the target is left broken (a rollback failed); people must act now. */
-  finish(status: 'succeeded' | 'failed', reason: string | null, resultRevision: number | null, timeline?: string, options?: { escalate?: boolean }): void;
+  finish(
+    status: 'succeeded' | 'failed',
+    reason: string | null,
+    resultRevision: number | null,
+    timeline?: string,
+    options?: { escalate?: boolean },
+  ): void;
   rolledBack(reason: string, resultRevision: number | null, timeline: string): void;
   /** Records a step of the rollout on the incident's timeline and re-renders the card. */
   note(action: string, timeline: string): void;
@@ -88,9 +98,17 @@ export function createDeployRun(deps: DeployRunDeps): DeployRun {
   /** Throws Superseded once the request no longer executes: checked before each change and each poll. */
   const ensureExecuting = () => {
     const now = store.deploys.get(request.id);
-    if (now?.status !== 'executing') throw new Superseded(`${key} is ${now?.status ?? 'gone'}${now?.reason ? `: ${now.reason}` : ''}`);
+    if (now?.status !== 'executing')
+      throw new Superseded(`${key} is ${now?.status ?? 'gone'}${now?.reason ? `: ${now.reason}` : ''}`);
   };
-  const watch = (target: DeploymentTarget, pollIntervalMs = deps.pollIntervalMs) => ({ kube, target, clock, sleep: deps.sleep, pollIntervalMs, ensureExecuting });
+  const watch = (target: DeploymentTarget, pollIntervalMs = deps.pollIntervalMs) => ({
+    kube,
+    target,
+    clock,
+    sleep: deps.sleep,
+    pollIntervalMs,
+    ensureExecuting,
+  });
   let shown = '';
   const show = async (progress: RolloutShown) => {
     const text = JSON.stringify(progress);
@@ -98,7 +116,8 @@ export function createDeployRun(deps: DeployRunDeps): DeployRun {
     shown = text;
     await deps.render(progress);
   };
-  const change = (spec: Omit<RequestChange, 'actor' | 'platform'>) => changeRequest(store, clock, request, { actor: FIRELANE, platform: request.platform, ...spec });
+  const change = (spec: Omit<RequestChange, 'actor' | 'platform'>) =>
+    changeRequest(store, clock, request, { actor: FIRELANE, platform: request.platform, ...spec });
   const mark = (name: string) => step(name, async () => clock.now());
 
   return {
@@ -134,7 +153,12 @@ export function createDeployRun(deps: DeployRunDeps): DeployRun {
       return step(name, async () =>
         verifyHealth(
           watch(target, deps.healthIntervalMs),
-          { startedAt, windowMs, probeTimeoutMs: deps.healthProbeTimeoutMs, ...(deps.health.url !== undefined && { url: deps.health.url }) },
+          {
+            startedAt,
+            windowMs,
+            probeTimeoutMs: deps.healthProbeTimeoutMs,
+            ...(deps.health.url !== undefined && { url: deps.health.url }),
+          },
           (left) => show({ healthTimeLeft: timeLeftText(left), ...(what !== undefined && { what }) }),
         ),
       );
@@ -149,14 +173,26 @@ export function createDeployRun(deps: DeployRunDeps): DeployRun {
           action: status,
           timeline:
             timeline ??
-            (status === 'succeeded' ? `${key} succeeded: ${request.service} runs ${what}${resultRevision !== null ? ` (revision ${resultRevision})` : ''}` : `${key} failed: ${reason}`),
+            (status === 'succeeded'
+              ? `${key} succeeded: ${request.service} runs ${what}${resultRevision !== null ? ` (revision ${resultRevision})` : ''}`
+              : `${key} failed: ${reason}`),
         });
-        if (finished && options.escalate) store.jobs.enqueue({ kind: ESCALATE_REQUEST, key: escalateJobKey(request.id), payload: { requestId: request.id } });
+        if (finished && options.escalate)
+          store.jobs.enqueue({
+            kind: ESCALATE_REQUEST,
+            key: escalateJobKey(request.id),
+            payload: { requestId: request.id },
+          });
       });
     },
 
     rolledBack(reason, resultRevision, timeline) {
-      change({ from: ['executing'], patch: { status: 'rolled_back', reason, finishedAt: clock.now(), resultRevision }, action: 'rolled_back', timeline });
+      change({
+        from: ['executing'],
+        patch: { status: 'rolled_back', reason, finishedAt: clock.now(), resultRevision },
+        action: 'rolled_back',
+        timeline,
+      });
     },
 
     note(action, timeline) {

@@ -12,17 +12,33 @@ import type { Cluster, DeploymentTarget, ServiceTarget } from '../ports/cluster.
 export const SLOT_LABEL = 'slot';
 export const CANARY_LABELS: Readonly<Record<string, string>> = { track: 'canary' };
 
-export const targetOf = (k: KubernetesTarget): DeploymentTarget => ({ namespace: k.namespace, deployment: k.deployment, ...(k.context && { context: k.context }) });
-export const slotTarget = (k: KubernetesTarget, slot: Slot): DeploymentTarget => ({ ...targetOf(k), deployment: `${k.deployment}-${slot}` });
-export const canaryTarget = (k: KubernetesTarget): DeploymentTarget => ({ ...targetOf(k), deployment: `${k.deployment}-canary` });
+export const targetOf = (k: KubernetesTarget): DeploymentTarget => ({
+  namespace: k.namespace,
+  deployment: k.deployment,
+  ...(k.context && { context: k.context }),
+});
+export const slotTarget = (k: KubernetesTarget, slot: Slot): DeploymentTarget => ({
+  ...targetOf(k),
+  deployment: `${k.deployment}-${slot}`,
+});
+export const canaryTarget = (k: KubernetesTarget): DeploymentTarget => ({
+  ...targetOf(k),
+  deployment: `${k.deployment}-canary`,
+});
 /** The Service in front of the pods (config requires it for blue-green and canary; the deployment's name otherwise). */
-export const serviceTarget = (k: KubernetesTarget): ServiceTarget => ({ namespace: k.namespace, service: k.service ?? k.deployment, ...(k.context && { context: k.context }) });
+export const serviceTarget = (k: KubernetesTarget): ServiceTarget => ({
+  namespace: k.namespace,
+  service: k.service ?? k.deployment,
+  ...(k.context && { context: k.context }),
+});
 
 /** The Deployment whose image and revision a plan's "from" describes. */
-export const planTarget = (k: KubernetesTarget, plan: Pick<DeployPlan, 'slots'>): DeploymentTarget => (plan.slots ? slotTarget(k, plan.slots.from) : targetOf(k));
+export const planTarget = (k: KubernetesTarget, plan: Pick<DeployPlan, 'slots'>): DeploymentTarget =>
+  plan.slots ? slotTarget(k, plan.slots.from) : targetOf(k);
 
 /** Replicas the canary holds at a step of `percent`: ceil(p x total / 100), at least 1, at most the total. */
-export const canaryReplicas = (percent: number, total: number): number => Math.min(Math.max(total, 1), Math.max(1, Math.ceil((percent * total) / 100)));
+export const canaryReplicas = (percent: number, total: number): number =>
+  Math.min(Math.max(total, 1), Math.max(1, Math.ceil((percent * total) / 100)));
 
 /** The live colour the Service selects, or why there is none. */
 async function liveSlot(kube: Cluster, k: KubernetesTarget): Promise<{ slot: Slot } | { problem: string }> {
@@ -31,13 +47,20 @@ async function liveSlot(kube: Cluster, k: KubernetesTarget): Promise<{ slot: Slo
   if (!service) return { problem: `the Service ${k.namespace}/${target.service} does not exist in the cluster` };
   const slot = service.selector[SLOT_LABEL];
   if (!isSlot(slot)) {
-    return { problem: `the Service ${k.namespace}/${target.service} selects ${slot === undefined ? `no ${SLOT_LABEL}` : `${SLOT_LABEL}=${slot}`}; blue-green needs its selector to have ${SLOT_LABEL}: blue or ${SLOT_LABEL}: green` };
+    return {
+      problem: `the Service ${k.namespace}/${target.service} selects ${slot === undefined ? `no ${SLOT_LABEL}` : `${SLOT_LABEL}=${slot}`}; blue-green needs its selector to have ${SLOT_LABEL}: blue or ${SLOT_LABEL}: green`,
+    };
   }
   return { slot };
 }
 
 /** What a plan is made from: the deployment (blue-green: the live colour, and the idle one) and its history. */
-export async function readClusterView(kube: Cluster, k: KubernetesTarget, strategy: Strategy, container: string): Promise<ClusterView> {
+export async function readClusterView(
+  kube: Cluster,
+  k: KubernetesTarget,
+  strategy: Strategy,
+  container: string,
+): Promise<ClusterView> {
   let target = targetOf(k);
   let colours: ClusterView['colours'];
   if (strategy === 'blue-green') {
@@ -45,7 +68,10 @@ export async function readClusterView(kube: Cluster, k: KubernetesTarget, strate
     if ('problem' in live) return { missing: true, revision: 0, image: null, history: [], colours: live };
     target = slotTarget(k, live.slot);
     const idle = await kube.readDeployment(slotTarget(k, live.slot === 'blue' ? 'green' : 'blue'));
-    colours = { live: live.slot, idle: idle ? { image: idle.images[container] ?? null, replicas: idle.desired } : null };
+    colours = {
+      live: live.slot,
+      idle: idle ? { image: idle.images[container] ?? null, replicas: idle.desired } : null,
+    };
   }
   const deployment = await kube.readDeployment(target);
   if (!deployment) return { missing: true, revision: 0, image: null, history: [], ...(colours && { colours }) };
@@ -61,7 +87,12 @@ export async function readClusterView(kube: Cluster, k: KubernetesTarget, strate
 }
 
 /** What the plan's "from" looks like now (blue-green: with the slot the Service selects), or null when the deployment is gone. */
-export async function readNow(kube: Cluster, k: KubernetesTarget, plan: DeployPlan, container: string): Promise<{ revision: number; image: string | null; slot?: string } | null> {
+export async function readNow(
+  kube: Cluster,
+  k: KubernetesTarget,
+  plan: DeployPlan,
+  container: string,
+): Promise<{ revision: number; image: string | null; slot?: string } | null> {
   let slot: string | undefined;
   if (plan.slots) {
     const service = await kube.readService(serviceTarget(k));
@@ -81,7 +112,12 @@ async function describeDeployment(kube: Cluster, target: DeploymentTarget, conta
 }
 
 /** What the cluster shows of a target now, in plain words, for people who must act on it. */
-export async function describeCluster(kube: Cluster, k: KubernetesTarget, strategy: Strategy, container: string): Promise<string> {
+export async function describeCluster(
+  kube: Cluster,
+  k: KubernetesTarget,
+  strategy: Strategy,
+  container: string,
+): Promise<string> {
   if (strategy === 'blue-green') {
     const service = await kube.readService(serviceTarget(k));
     const live = service?.selector[SLOT_LABEL];

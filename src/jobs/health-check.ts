@@ -20,9 +20,20 @@ export async function probeHealth(url: string, options: ProbeOptions = {}): Prom
     return { healthy: false, reason: `${url} answered HTTP ${response.status}` };
   } catch (error) {
     const name = (error as { name?: unknown })?.name;
-    if (name === 'TimeoutError' || name === 'AbortError') return { healthy: false, reason: `${url} did not answer within ${timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)}s` : `${timeoutMs}ms`}` };
+    if (name === 'TimeoutError' || name === 'AbortError')
+      return {
+        healthy: false,
+        reason: `${url} did not answer within ${timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)}s` : `${timeoutMs}ms`}`,
+      };
     const cause = (error as { cause?: { code?: unknown; message?: unknown } })?.cause;
-    const detail = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : error instanceof Error ? error.message : String(error);
+    const detail =
+      typeof cause?.code === 'string'
+        ? cause.code
+        : typeof cause?.message === 'string'
+          ? cause.message
+          : error instanceof Error
+            ? error.message
+            : String(error);
     return { healthy: false, reason: `${url} could not be reached (${detail})` };
   }
 }

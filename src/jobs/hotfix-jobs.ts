@@ -8,17 +8,39 @@ import { channelReply, mention, type Card, type Reply } from '../ports/reply.js'
 import type { FileConfig } from '../config.js';
 import type { ServiceConfig } from '../config/types.js';
 import { checkGate } from '../domain/checks.js';
-import { backMergePull, hotfixKey, hotfixMergeTitle, hotfixPullBody, hotfixPullTitle, hotfixReleaseNotes, nextPatch, type Hotfix } from '../domain/hotfix.js';
+import {
+  backMergePull,
+  hotfixKey,
+  hotfixMergeTitle,
+  hotfixPullBody,
+  hotfixPullTitle,
+  hotfixReleaseNotes,
+  nextPatch,
+  type Hotfix,
+} from '../domain/hotfix.js';
 import { incidentKey } from '../domain/incident.js';
 import type { ChatPort } from '../ports/chat.js';
 import type { Clock } from '../ports/clock.js';
-import { gitHostError, gitHostErrorKind, parseRepoName, type Check, type GitHost, type RepoName } from '../ports/git-host.js';
+import {
+  gitHostError,
+  gitHostErrorKind,
+  parseRepoName,
+  type Check,
+  type GitHost,
+  type RepoName,
+} from '../ports/git-host.js';
 import { FirelaneError } from '../errors.js';
 import type { HotfixPatch, Store } from '../ports/store.js';
 
 import { PermanentJobError, type JobContext } from './worker.js';
-import { HOTFIX_CREATE, HOTFIX_FINISH, HOTFIX_PR, HOTFIX_STATUS, type JobHandlers, REFRESH_INCIDENT_CARD } from '../ports/jobs.js';
-
+import {
+  HOTFIX_CREATE,
+  HOTFIX_FINISH,
+  HOTFIX_PR,
+  HOTFIX_STATUS,
+  type JobHandlers,
+  REFRESH_INCIDENT_CARD,
+} from '../ports/jobs.js';
 
 export interface HotfixJobDeps {
   store: Store;
@@ -33,17 +55,37 @@ const FIRELANE = 'firelane';
 /** GitHub said no (a refusal, not an outage): retrying cannot change the answer. */
 const isRefusal = (error: unknown): error is FirelaneError => error instanceof FirelaneError && !error.retryable;
 const short = (sha: string | null | undefined) => (sha ? sha.slice(0, 7) : '?');
-const ICON: Record<string, string> = { success: '✅', neutral: '⚪', skipped: '⚪', pending: '⏳', failure: '❌', error: '❌', cancelled: '❌', timed_out: '❌', action_required: '⚠️' };
+const ICON: Record<string, string> = {
+  success: '✅',
+  neutral: '⚪',
+  skipped: '⚪',
+  pending: '⏳',
+  failure: '❌',
+  error: '❌',
+  cancelled: '❌',
+  timed_out: '❌',
+  action_required: '⚠️',
+};
 
 const checkLines = (checks: Check[], required: string[] | undefined) =>
   checks.length
-    ? checks.map((c) => `${ICON[c.state] ?? '•'} ${c.name}: ${c.state}${required?.includes(c.name) ? ' (required)' : ''}`).join('\n')
+    ? checks
+        .map((c) => `${ICON[c.state] ?? '•'} ${c.name}: ${c.state}${required?.includes(c.name) ? ' (required)' : ''}`)
+        .join('\n')
     : 'no checks reported';
 
-export function createHotfixJobs(deps: HotfixJobDeps): Pick<JobHandlers, typeof HOTFIX_CREATE | typeof HOTFIX_FINISH | typeof HOTFIX_PR | typeof HOTFIX_STATUS> {
+export function createHotfixJobs(
+  deps: HotfixJobDeps,
+): Pick<JobHandlers, typeof HOTFIX_CREATE | typeof HOTFIX_FINISH | typeof HOTFIX_PR | typeof HOTFIX_STATUS> {
   const { store, clock } = deps;
 
-  function load(payload: { hotfixId: number }): { hotfix: Hotfix; chat: ChatPort; git: GitHost; repo: RepoName; service: ServiceConfig } {
+  function load(payload: { hotfixId: number }): {
+    hotfix: Hotfix;
+    chat: ChatPort;
+    git: GitHost;
+    repo: RepoName;
+    service: ServiceConfig;
+  } {
     const hotfix = store.hotfixes.get(Number(payload.hotfixId));
     if (!hotfix) throw new PermanentJobError(`hotfix ${String(payload.hotfixId)} does not exist`);
     const chat = deps.chats[hotfix.platform];
@@ -51,7 +93,9 @@ export function createHotfixJobs(deps: HotfixJobDeps): Pick<JobHandlers, typeof 
     if (!deps.git) throw new PermanentJobError('GitHub is not set up (GITHUB_TOKEN)');
     const repo = parseRepoName(hotfix.repo);
     if (!repo) throw new PermanentJobError(`${hotfix.repo} is not owner/name`);
-    const service = Object.hasOwn(deps.config.services, hotfix.service) ? deps.config.services[hotfix.service] : undefined;
+    const service = Object.hasOwn(deps.config.services, hotfix.service)
+      ? deps.config.services[hotfix.service]
+      : undefined;
     if (!service) throw new PermanentJobError(`${hotfix.service} is no longer configured`);
     return { hotfix, chat, git: deps.git, repo, service };
   }
@@ -63,18 +107,38 @@ export function createHotfixJobs(deps: HotfixJobDeps): Pick<JobHandlers, typeof 
   });
 
   /** A change of the hotfix and its line on the incident's timeline, in one transaction. */
-  function record(hotfix: Hotfix, from: Hotfix['status'][], patch: HotfixPatch, action: string, timeline: string, payload?: { hotfixId: number; actor?: string; platform?: string }): Hotfix | undefined {
+  function record(
+    hotfix: Hotfix,
+    from: Hotfix['status'][],
+    patch: HotfixPatch,
+    action: string,
+    timeline: string,
+    payload?: { hotfixId: number; actor?: string; platform?: string },
+  ): Hotfix | undefined {
     return store.transaction(() => {
       const changed = store.hotfixes.update(hotfix.id, from, patch, by(hotfix, action, payload));
       if (changed && hotfix.incidentId !== null) {
-        store.jobs.enqueue({ kind: REFRESH_INCIDENT_CARD, key: `incident-card:${hotfix.incidentId}:hotfix-${hotfix.id}:${action}`, payload: { incidentId: hotfix.incidentId } });
-        store.incidents.addEvent({ incidentId: hotfix.incidentId, at: clock.now(), actor: by(hotfix, action, payload).actor, platform: hotfix.platform, kind: `hotfix_${action}`, text: timeline, data: { hotfix: hotfixKey(hotfix.id) } });
+        store.jobs.enqueue({
+          kind: REFRESH_INCIDENT_CARD,
+          key: `incident-card:${hotfix.incidentId}:hotfix-${hotfix.id}:${action}`,
+          payload: { incidentId: hotfix.incidentId },
+        });
+        store.incidents.addEvent({
+          incidentId: hotfix.incidentId,
+          at: clock.now(),
+          actor: by(hotfix, action, payload).actor,
+          platform: hotfix.platform,
+          kind: `hotfix_${action}`,
+          text: timeline,
+          data: { hotfix: hotfixKey(hotfix.id) },
+        });
       }
       return changed;
     });
   }
 
-  const say = (chat: ChatPort, hotfix: Hotfix, text: string, card?: Card) => chat.post(hotfix.roomId, channelReply(text, card));
+  const say = (chat: ChatPort, hotfix: Hotfix, text: string, card?: Card) =>
+    chat.post(hotfix.roomId, channelReply(text, card));
   /** Posting is a step too: a retry after it does not say it twice. */
   const sayOnce = (step: JobContext['step'], name: string, chat: ChatPort, hotfix: Hotfix, text: string, card?: Card) =>
     step(name, async () => {
@@ -92,7 +156,11 @@ export function createHotfixJobs(deps: HotfixJobDeps): Pick<JobHandlers, typeof 
         base = await step('base', async () => {
           if (hotfix.baseRef === '') {
             const tag = await git.latestSemverTag(repo);
-            if (!tag) throw gitHostError('not_found', `${hotfix.repo} has no release tag (vX.Y.Z) to branch from; use --from=${service.productionBranch}`);
+            if (!tag)
+              throw gitHostError(
+                'not_found',
+                `${hotfix.repo} has no release tag (vX.Y.Z) to branch from; use --from=${service.productionBranch}`,
+              );
             return tag;
           }
           const ref = await git.resolveRef(repo, hotfix.baseRef);
@@ -105,12 +173,26 @@ export function createHotfixJobs(deps: HotfixJobDeps): Pick<JobHandlers, typeof 
         });
       } catch (error) {
         if (!isRefusal(error)) throw error;
-        const reason = error.reason === 'exists' ? `the branch ${hotfix.branch} already exists in ${hotfix.repo}` : error.message;
+        const reason =
+          error.reason === 'exists' ? `the branch ${hotfix.branch} already exists in ${hotfix.repo}` : error.message;
         record(hotfix, ['creating'], { status: 'failed', reason }, 'failed', `${key} failed: ${reason}`, payload);
-        await sayOnce(step, 'said-failed', chat, hotfix, `❌ ${key}: could not create \`${hotfix.branch}\`: ${reason}.`);
+        await sayOnce(
+          step,
+          'said-failed',
+          chat,
+          hotfix,
+          `❌ ${key}: could not create \`${hotfix.branch}\`: ${reason}.`,
+        );
         return;
       }
-      record(hotfix, ['creating'], { status: 'open', baseRef: base.name, baseSha: base.sha }, 'created', `${key}: branch ${hotfix.branch} created in ${hotfix.repo} from ${base.name} (${short(base.sha)})`, payload);
+      record(
+        hotfix,
+        ['creating'],
+        { status: 'open', baseRef: base.name, baseSha: base.sha },
+        'created',
+        `${key}: branch ${hotfix.branch} created in ${hotfix.repo} from ${base.name} (${short(base.sha)})`,
+        payload,
+      );
       await sayOnce(
         step,
         'said-created',
@@ -129,7 +211,8 @@ export function createHotfixJobs(deps: HotfixJobDeps): Pick<JobHandlers, typeof 
         const c = await git.compare(repo, service.productionBranch, hotfix.branch);
         return { aheadBy: c.aheadBy };
       });
-      if (comparison.aheadBy === 0) return void (await sayOnce(step, 'said-no-commits', chat, hotfix, `ℹ️ ${key}: ${noCommits}`));
+      if (comparison.aheadBy === 0)
+        return void (await sayOnce(step, 'said-no-commits', chat, hotfix, `ℹ️ ${key}: ${noCommits}`));
       const incident = hotfix.incidentId !== null ? store.incidents.get(hotfix.incidentId) : undefined;
       let pull: { number: number; url: string };
       try {
@@ -137,7 +220,13 @@ export function createHotfixJobs(deps: HotfixJobDeps): Pick<JobHandlers, typeof 
           const title = hotfixPullTitle(hotfix, incident);
           const body = hotfixPullBody({ hotfix, incident, productionBranch: service.productionBranch });
           try {
-            const created = await git.createPull(repo, { head: hotfix.branch, base: service.productionBranch, title, body, labels: ['hotfix'] });
+            const created = await git.createPull(repo, {
+              head: hotfix.branch,
+              base: service.productionBranch,
+              title,
+              body,
+              labels: ['hotfix'],
+            });
             return { number: created.number, url: created.url };
           } catch (error) {
             if (gitHostErrorKind(error) !== 'pull_exists') throw error;
@@ -151,8 +240,21 @@ export function createHotfixJobs(deps: HotfixJobDeps): Pick<JobHandlers, typeof 
         const text = error.reason === 'no_commits' ? noCommits : `GitHub refused the pull request: ${error.message}`;
         return void (await sayOnce(step, 'said-refused', chat, hotfix, `❌ ${key}: ${text}`));
       }
-      record(hotfix, ['open'], { prNumber: pull.number, prUrl: pull.url }, 'pr_opened', `${key}: pull request #${pull.number} opened from ${hotfix.branch} into ${service.productionBranch}: ${pull.url}`, payload);
-      await sayOnce(step, 'said-pr', chat, hotfix, `🔀 ${key}: pull request #${pull.number} opened into ${service.productionBranch}, labelled hotfix: ${pull.url}\nSee its checks with /hotfix status; merge with /hotfix finish.`);
+      record(
+        hotfix,
+        ['open'],
+        { prNumber: pull.number, prUrl: pull.url },
+        'pr_opened',
+        `${key}: pull request #${pull.number} opened from ${hotfix.branch} into ${service.productionBranch}: ${pull.url}`,
+        payload,
+      );
+      await sayOnce(
+        step,
+        'said-pr',
+        chat,
+        hotfix,
+        `🔀 ${key}: pull request #${pull.number} opened into ${service.productionBranch}, labelled hotfix: ${pull.url}\nSee its checks with /hotfix status; merge with /hotfix finish.`,
+      );
     },
 
     async [HOTFIX_STATUS](payload, { step }) {
@@ -161,13 +263,25 @@ export function createHotfixJobs(deps: HotfixJobDeps): Pick<JobHandlers, typeof 
       const key = hotfixKey(hotfix.id);
       const facts = await step('read', async () => {
         const pull = await git.getPull(repo, hotfix.prNumber!);
-        const [checks, required, reviews] = await Promise.all([git.checks(repo, pull.head.sha), git.requiredChecks(repo, service.productionBranch), git.reviews(repo, pull.number)]);
+        const [checks, required, reviews] = await Promise.all([
+          git.checks(repo, pull.head.sha),
+          git.requiredChecks(repo, service.productionBranch),
+          git.reviews(repo, pull.number),
+        ]);
         return { pull, checks, required: required ?? null, reviews };
       });
       const { pull, checks, reviews } = facts;
       const required = facts.required ?? undefined;
       const gate = checkGate(checks, required);
-      const state = pull.merged ? 'merged' : pull.state === 'closed' ? 'closed' : pull.mergeable === false ? 'has conflicts' : pull.mergeable === null ? 'mergeability not known yet' : 'open, no conflicts';
+      const state = pull.merged
+        ? 'merged'
+        : pull.state === 'closed'
+          ? 'closed'
+          : pull.mergeable === false
+            ? 'has conflicts'
+            : pull.mergeable === null
+              ? 'mergeability not known yet'
+              : 'open, no conflicts';
       await say(chat, hotfix, `${key}: #${pull.number} ${state}`, {
         title: `🔎 ${key}: ${hotfix.branch} → ${service.productionBranch} (#${pull.number})`,
         text: gate.ok ? '✅ Required checks pass' : `⛔ Not ready to merge: ${gate.blocking.join('; ')}`,
@@ -177,8 +291,16 @@ export function createHotfixJobs(deps: HotfixJobDeps): Pick<JobHandlers, typeof 
           { label: 'State', value: state },
           { label: 'Head', value: short(pull.head.sha) },
           { label: 'Checks', value: checkLines(checks, required) },
-          { label: 'Required', value: required ? required.join(', ') || 'none' : 'every check (the branch declares none)' },
-          { label: 'Reviews', value: reviews.length ? reviews.map((r) => `${r.user}: ${r.state.toLowerCase().replace('_', ' ')}`).join(', ') : 'none yet' },
+          {
+            label: 'Required',
+            value: required ? required.join(', ') || 'none' : 'every check (the branch declares none)',
+          },
+          {
+            label: 'Reviews',
+            value: reviews.length
+              ? reviews.map((r) => `${r.user}: ${r.state.toLowerCase().replace('_', ' ')}`).join(', ')
+              : 'none yet',
+          },
         ],
       });
     },
@@ -193,22 +315,55 @@ export function createHotfixJobs(deps: HotfixJobDeps): Pick<JobHandlers, typeof 
       let mergeSha = hotfix.mergeSha;
       if (mergeSha === null) {
         const pull = await git.getPull(repo, hotfix.prNumber);
-        if (pull.merged) mergeSha = await step('merged-before', async () => (await git.resolveRef(repo, service.productionBranch))?.sha ?? pull.head.sha);
+        if (pull.merged)
+          mergeSha = await step(
+            'merged-before',
+            async () => (await git.resolveRef(repo, service.productionBranch))?.sha ?? pull.head.sha,
+          );
         else {
-          if (pull.state === 'closed') return void (await refuse(`#${pull.number} is closed; reopen it on GitHub first.`));
-          const [checks, required] = await Promise.all([git.checks(repo, pull.head.sha), git.requiredChecks(repo, service.productionBranch)]);
+          if (pull.state === 'closed')
+            return void (await refuse(`#${pull.number} is closed; reopen it on GitHub first.`));
+          const [checks, required] = await Promise.all([
+            git.checks(repo, pull.head.sha),
+            git.requiredChecks(repo, service.productionBranch),
+          ]);
           const gate = checkGate(checks, required);
-          if (!gate.ok) return void (await refuse(`required checks do not pass: ${gate.blocking.join('; ')}. Run /hotfix finish again when they do.`));
-          if (pull.mergeable === false) return void (await refuse(`#${pull.number} has merge conflicts with ${service.productionBranch}; resolve them on GitHub first.`));
+          if (!gate.ok)
+            return void (await refuse(
+              `required checks do not pass: ${gate.blocking.join('; ')}. Run /hotfix finish again when they do.`,
+            ));
+          if (pull.mergeable === false)
+            return void (await refuse(
+              `#${pull.number} has merge conflicts with ${service.productionBranch}; resolve them on GitHub first.`,
+            ));
           try {
-            mergeSha = await step('merge', async () => (await git.merge(repo, pull.number, pull.head.sha, { method: 'merge', title: hotfixMergeTitle(hotfix, pull.number) })).sha);
+            mergeSha = await step(
+              'merge',
+              async () =>
+                (
+                  await git.merge(repo, pull.number, pull.head.sha, {
+                    method: 'merge',
+                    title: hotfixMergeTitle(hotfix, pull.number),
+                  })
+                ).sha,
+            );
           } catch (error) {
             if (!isRefusal(error)) throw error;
-            const why = error.reason === 'conflict' ? `the branch moved while firelane checked it (${error.message}); run /hotfix finish again` : `GitHub refused the merge: ${error.message}`;
+            const why =
+              error.reason === 'conflict'
+                ? `the branch moved while firelane checked it (${error.message}); run /hotfix finish again`
+                : `GitHub refused the merge: ${error.message}`;
             return void (await refuse(why));
           }
         }
-        record(hotfix, ['open'], { status: 'merged', mergeSha }, 'merged', `${key}: #${hotfix.prNumber} merged into ${service.productionBranch} (${short(mergeSha)})`, payload);
+        record(
+          hotfix,
+          ['open'],
+          { status: 'merged', mergeSha },
+          'merged',
+          `${key}: #${hotfix.prNumber} merged into ${service.productionBranch} (${short(mergeSha)})`,
+          payload,
+        );
       }
       const merged = mergeSha!;
 
@@ -235,16 +390,33 @@ export function createHotfixJobs(deps: HotfixJobDeps): Pick<JobHandlers, typeof 
       const back = await step('back-merge', async (): Promise<{ url: string | null; note: string }> => {
         const { title, body } = backMergePull(tag, hotfix, service.developBranch);
         try {
-          const pull = await git.createPull(repo, { head: service.productionBranch, base: service.developBranch, title, body, labels: ['hotfix'] });
+          const pull = await git.createPull(repo, {
+            head: service.productionBranch,
+            base: service.developBranch,
+            title,
+            body,
+            labels: ['hotfix'],
+          });
           const read = await git.getPull(repo, pull.number);
-          return { url: pull.url, note: read.mergeable === false ? `#${pull.number} has merge conflicts with ${service.developBranch}: resolve them on GitHub` : `#${pull.number} opened` };
+          return {
+            url: pull.url,
+            note:
+              read.mergeable === false
+                ? `#${pull.number} has merge conflicts with ${service.developBranch}: resolve them on GitHub`
+                : `#${pull.number} opened`,
+          };
         } catch (error) {
-          if (gitHostErrorKind(error) === 'no_commits') return { url: null, note: `${service.developBranch} already has everything` };
+          if (gitHostErrorKind(error) === 'no_commits')
+            return { url: null, note: `${service.developBranch} already has everything` };
           if (gitHostErrorKind(error) === 'pull_exists') {
             const open = await git.findOpenPull(repo, service.productionBranch, service.developBranch);
-            return { url: open?.url ?? null, note: `a back-merge pull request was already open${open ? ` (#${open.number})` : ''}` };
+            return {
+              url: open?.url ?? null,
+              note: `a back-merge pull request was already open${open ? ` (#${open.number})` : ''}`,
+            };
           }
-          if (isRefusal(error)) return { url: null, note: `GitHub refused the back-merge pull request: ${error.message}` };
+          if (isRefusal(error))
+            return { url: null, note: `GitHub refused the back-merge pull request: ${error.message}` };
           throw error;
         }
       });

@@ -13,8 +13,14 @@ import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 import { PermanentJobError, RetryLater, type JobContext } from './worker.js';
 import { postChecklist } from './playbook-jobs.js';
-import { BROADCAST, type JobHandlers, OPEN_WAR_ROOM, PIN_MESSAGE, REFRESH_INCIDENT_CARD, REFRESH_TOPIC } from '../ports/jobs.js';
-
+import {
+  BROADCAST,
+  type JobHandlers,
+  OPEN_WAR_ROOM,
+  PIN_MESSAGE,
+  REFRESH_INCIDENT_CARD,
+  REFRESH_TOPIC,
+} from '../ports/jobs.js';
 
 export interface IncidentJobDeps {
   store: Store;
@@ -26,12 +32,15 @@ export interface IncidentJobDeps {
 
 const MAX_NAME_ATTEMPTS = 20;
 
-export function createIncidentJobs(deps: IncidentJobDeps): Pick<JobHandlers, typeof BROADCAST | typeof OPEN_WAR_ROOM | typeof PIN_MESSAGE | typeof REFRESH_INCIDENT_CARD> {
+export function createIncidentJobs(
+  deps: IncidentJobDeps,
+): Pick<JobHandlers, typeof BROADCAST | typeof OPEN_WAR_ROOM | typeof PIN_MESSAGE | typeof REFRESH_INCIDENT_CARD> {
   const { store, config, clock } = deps;
 
   const load = (payload: { incidentId: number }) => loadIncident(deps, payload);
 
-  const cardReply = (incident: Incident): Reply => channelReply('', incidentCard(incident, store.hotfixes.ofIncident(incident.id)));
+  const cardReply = (incident: Incident): Reply =>
+    channelReply('', incidentCard(incident, store.hotfixes.ofIncident(incident.id)));
 
   /**
    * Announcements go to a channel firelane may not be allowed to post in: then the war room gets
@@ -43,7 +52,12 @@ export function createIncidentJobs(deps: IncidentJobDeps): Pick<JobHandlers, typ
     const refused = await step('announce', () => postOrReason(chat, target, message));
     if (refused) {
       await step('announce-warning', () =>
-        chat.post(roomId, channelReply(`⚠️ Could not announce in the announcement channel (${refused}). Invite firelane there, or fix incidents.announceChannel.`)),
+        chat.post(
+          roomId,
+          channelReply(
+            `⚠️ Could not announce in the announcement channel (${refused}). Invite firelane there, or fix incidents.announceChannel.`,
+          ),
+        ),
       );
     }
   }
@@ -57,7 +71,12 @@ export function createIncidentJobs(deps: IncidentJobDeps): Pick<JobHandlers, typ
     return { invited: users.length - failed.length, failed };
   }
 
-  async function openRoom(incident: Incident, chat: ChatPort, step: JobContext['step'], origin?: string): Promise<{ id: string; name: string }> {
+  async function openRoom(
+    incident: Incident,
+    chat: ChatPort,
+    step: JobContext['step'],
+    origin?: string,
+  ): Promise<{ id: string; name: string }> {
     const room = await step('create-room', async () => {
       for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
         const name = warRoomName(config.incidents.channelPrefix, incident.id, incident.title, attempt);
@@ -71,9 +90,24 @@ export function createIncidentJobs(deps: IncidentJobDeps): Pick<JobHandlers, typ
     });
     if (incident.roomId !== room.id) {
       store.transaction(() => {
-        store.incidents.update(incident.id, { roomId: room.id, roomName: room.name }, { actor: 'firelane', platform: incident.platform, action: 'incident.war_room_opened' });
-        store.incidents.addEvent({ incidentId: incident.id, at: clock.now(), actor: 'firelane', platform: incident.platform, kind: 'war_room_opened', text: `War room ${room.name} opened` });
-        store.jobs.enqueue({ kind: REFRESH_TOPIC, key: `topic:${incident.id}:opened`, payload: { incidentId: incident.id } });
+        store.incidents.update(
+          incident.id,
+          { roomId: room.id, roomName: room.name },
+          { actor: 'firelane', platform: incident.platform, action: 'incident.war_room_opened' },
+        );
+        store.incidents.addEvent({
+          incidentId: incident.id,
+          at: clock.now(),
+          actor: 'firelane',
+          platform: incident.platform,
+          kind: 'war_room_opened',
+          text: `War room ${room.name} opened`,
+        });
+        store.jobs.enqueue({
+          kind: REFRESH_TOPIC,
+          key: `topic:${incident.id}:opened`,
+          payload: { incidentId: incident.id },
+        });
       });
     }
     return room;
@@ -89,17 +123,29 @@ export function createIncidentJobs(deps: IncidentJobDeps): Pick<JobHandlers, typ
   return {
     async [OPEN_WAR_ROOM](payload, { step }) {
       const { incident, chat } = load(payload);
-      const room = await openRoom(incident, chat, step, typeof payload.origin === 'string' ? payload.origin : undefined);
+      const room = await openRoom(
+        incident,
+        chat,
+        step,
+        typeof payload.origin === 'string' ? payload.origin : undefined,
+      );
       const opened = store.incidents.get(incident.id)!;
       const severity = config.incidents.severities[incident.severity];
       // Responders as their ids on this incident's platform (a person's Slack id on Slack, and so on).
       const responders = idsOn(incident.platform as IdentityPlatform, severity.responders, config.people);
-      const invitees = [...new Set([incident.declaredBy, ...responders, ...(incident.commander ? [incident.commander] : [])])];
+      const invitees = [
+        ...new Set([incident.declaredBy, ...responders, ...(incident.commander ? [incident.commander] : [])]),
+      ];
       await all([
         // First: post card -> pin it is the longest chain (the war room is ready when it ends).
         (async () => {
           const cardId = await step('post-card', () => chat.post(room.id, cardReply(opened)));
-          if (opened.cardRef !== cardId) store.incidents.update(incident.id, { cardRef: cardId }, { actor: 'firelane', platform: incident.platform, action: 'incident.card_posted' });
+          if (opened.cardRef !== cardId)
+            store.incidents.update(
+              incident.id,
+              { cardRef: cardId },
+              { actor: 'firelane', platform: incident.platform, action: 'incident.card_posted' },
+            );
           await step('pin-card', () => chat.pin(room.id, cardId));
         })(),
         step('invite', () => inviteOrWarn(chat, room.id, invitees)),
@@ -107,7 +153,9 @@ export function createIncidentJobs(deps: IncidentJobDeps): Pick<JobHandlers, typ
           chat,
           step,
           room.id,
-          channelReply(`🚨 *${incidentKey(incident.id)}* ${severityLabel(incident.severity)} declared by ${mention(incident.declaredBy)}: ${incident.title}\nWar room: ${roomText(opened)}`),
+          channelReply(
+            `🚨 *${incidentKey(incident.id)}* ${severityLabel(incident.severity)} declared by ${mention(incident.declaredBy)}: ${incident.title}\nWar room: ${roomText(opened)}`,
+          ),
         ),
       ]);
       // After the incident card, so the checklist reads below it in the room.
@@ -162,7 +210,9 @@ export function createIncidentJobs(deps: IncidentJobDeps): Pick<JobHandlers, typ
       await all([
         step('room', () => chat.post(roomId, channelReply(line))),
         invite.length ? step('invite', () => inviteOrWarn(chat, roomId, invite)) : Promise.resolve(),
-        payload.announce === true ? announce(chat, step, roomId, channelReply(`${line}\nWar room: ${roomText(incident)}`)) : Promise.resolve(),
+        payload.announce === true
+          ? announce(chat, step, roomId, channelReply(`${line}\nWar room: ${roomText(incident)}`))
+          : Promise.resolve(),
         // The card always shows the latest state: read it now, not when the event was recorded.
         step('card', () => chat.update(roomId, incident.cardRef!, cardReply(store.incidents.get(incident.id)!))),
       ]);

@@ -8,7 +8,6 @@ import type { PlaybookItem, Store } from '../ports/store.js';
 import { PermanentJobError, RetryLater, type JobContext } from './worker.js';
 import { type JobHandlers, REFRESH_CHECKLIST } from '../ports/jobs.js';
 
-
 export interface PlaybookJobDeps {
   store: Store;
   chats: Partial<Record<string, ChatPort>>;
@@ -17,20 +16,33 @@ export interface PlaybookJobDeps {
 /** Re-renders after a chat.update this many times at most when ticks keep landing meanwhile. */
 const MAX_RENDERS = 3;
 
-const checklistReply = (incident: Incident, items: PlaybookItem[]): Reply => channelReply('', checklistCard(incident, items));
+const checklistReply = (incident: Incident, items: PlaybookItem[]): Reply =>
+  channelReply('', checklistCard(incident, items));
 const sameItems = (a: PlaybookItem[], b: PlaybookItem[]) => JSON.stringify(a) === JSON.stringify(b);
 
 /**
  * A step of the open-war-room job, once the room exists: posts the checklist card (unpinned; the
  * incident card is the pinned one) and remembers its message id for the in-place updates.
  */
-export async function postChecklist(store: Store, incident: Incident, chat: ChatPort, roomId: string, step: JobContext['step']): Promise<void> {
+export async function postChecklist(
+  store: Store,
+  incident: Incident,
+  chat: ChatPort,
+  roomId: string,
+  step: JobContext['step'],
+): Promise<void> {
   const items = store.playbooks.items(incident.id);
   if (items.length === 0) return;
   // Rendered when posted, so a tick made while the room was being opened is shown too.
-  const ref = await step('post-checklist', () => chat.post(roomId, checklistReply(store.incidents.get(incident.id) ?? incident, store.playbooks.items(incident.id))));
+  const ref = await step('post-checklist', () =>
+    chat.post(roomId, checklistReply(store.incidents.get(incident.id) ?? incident, store.playbooks.items(incident.id))),
+  );
   if (store.incidents.get(incident.id)?.playbookRef !== ref) {
-    store.incidents.update(incident.id, { playbookRef: ref }, { actor: 'firelane', platform: incident.platform, action: 'incident.checklist_posted' });
+    store.incidents.update(
+      incident.id,
+      { playbookRef: ref },
+      { actor: 'firelane', platform: incident.platform, action: 'incident.checklist_posted' },
+    );
   }
 }
 
@@ -44,7 +56,8 @@ export function createPlaybookJobs(deps: PlaybookJobDeps): Pick<JobHandlers, typ
       if (!incident.roomId || !incident.playbookRef) {
         // The open-war-room job posts the card with the latest state; wait only while it may still do so.
         const warRoom = store.jobs.state(`war-room:${id}`);
-        if (warRoom === 'queued' || warRoom === 'running') throw new RetryLater(`the checklist of ${incidentKey(id)} is not posted yet`, 2_000);
+        if (warRoom === 'queued' || warRoom === 'running')
+          throw new RetryLater(`the checklist of ${incidentKey(id)} is not posted yet`, 2_000);
         return;
       }
       const chat = deps.chats[incident.platform];

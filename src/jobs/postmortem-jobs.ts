@@ -7,7 +7,6 @@ import type { Store } from '../ports/store.js';
 import { PermanentJobError } from './worker.js';
 import { type JobHandlers, UPLOAD_POSTMORTEM } from '../ports/jobs.js';
 
-
 export interface PostmortemJobDeps {
   store: Store;
   chats: Partial<Record<string, ChatPort>>;
@@ -24,9 +23,14 @@ export function createPostmortemJobs({ store, chats }: PostmortemJobDeps): Pick<
       const { markdown } = postmortemFor(store, incident, { now: Number(payload.at), events: Number(payload.events) });
       await step('upload', async () => {
         try {
-          return await chat.uploadFile(roomId, { filename: postmortemFilename(incident), title: `Postmortem draft: ${key} — ${incident.title}`, content: markdown });
+          return await chat.uploadFile(roomId, {
+            filename: postmortemFilename(incident),
+            title: `Postmortem draft: ${key} — ${incident.title}`,
+            content: markdown,
+          });
         } catch (error) {
-          if (error instanceof DeliveryRefused) throw new PermanentJobError(`cannot upload the postmortem of ${key}: ${error.reason}`);
+          if (error instanceof DeliveryRefused)
+            throw new PermanentJobError(`cannot upload the postmortem of ${key}: ${error.reason}`);
           throw error;
         }
       });

@@ -29,11 +29,13 @@ import { WATCH_REVISION } from './deploy-jobs.js';
 import { RetryLater } from './worker.js';
 import { EXECUTE_REQUEST, type JobHandlers, RECONCILE_DEPLOYS } from '../ports/jobs.js';
 
-
 const FIRELANE = 'firelane';
 /** Why the reconcile runs: at start-up, or because an execute job failed for good while firelane ran. */
 export type ReconcileOccasion = 'start-up' | 'buried';
-const PREFIXES: Record<ReconcileOccasion, string> = { 'start-up': 'reconciled at start-up', buried: 'reconciled after its execution gave up' };
+const PREFIXES: Record<ReconcileOccasion, string> = {
+  'start-up': 'reconciled at start-up',
+  buried: 'reconciled after its execution gave up',
+};
 
 /** The job keys changeRequest gives a request's execute jobs (keep them in step). */
 export { executeJobKey, watchJobKey };
@@ -69,11 +71,18 @@ type Verdict =
   | { kind: 'failed'; reason: string; revision: number | null }
   | { kind: 'void'; reason: string };
 
-async function readVerdict(request: DeployRequest, k: KubernetesTarget | undefined, cluster: Cluster, prefix: string): Promise<Verdict> {
+async function readVerdict(
+  request: DeployRequest,
+  k: KubernetesTarget | undefined,
+  cluster: Cluster,
+  prefix: string,
+): Promise<Verdict> {
   const plan = request.plan!;
   if (!k) {
     const reason = `${request.service} has no kubernetes target in ${request.environment} in firelane.yaml any more`;
-    return request.status === 'approved' ? { kind: 'void', reason } : { kind: 'failed', reason: `${reason}, so its rollout cannot be followed`, revision: null };
+    return request.status === 'approved'
+      ? { kind: 'void', reason }
+      : { kind: 'failed', reason: `${reason}, so its rollout cannot be followed`, revision: null };
   }
   if (plan.slots) return blueGreenVerdict(request, k, cluster);
   const target = targetOf(k);
@@ -116,7 +125,12 @@ async function readVerdict(request: DeployRequest, k: KubernetesTarget | undefin
   };
 }
 
-async function scaleIfPresent(cluster: Cluster, target: ReturnType<typeof targetOf>, replicas: number, meta: { changeCause: string }): Promise<void> {
+async function scaleIfPresent(
+  cluster: Cluster,
+  target: ReturnType<typeof targetOf>,
+  replicas: number,
+  meta: { changeCause: string },
+): Promise<void> {
   const d = await cluster.readDeployment(target);
   if (d && d.desired !== replicas) await cluster.scale(target, replicas, meta);
 }
@@ -145,7 +159,8 @@ async function blueGreenVerdict(request: DeployRequest, k: KubernetesTarget, clu
     };
   }
   const progress = await cluster.rolloutProgress(target);
-  if (progress.failure) return { kind: 'failed', reason: `${to} is live but ${progress.failure}`, revision: d.revision };
+  if (progress.failure)
+    return { kind: 'failed', reason: `${to} is live but ${progress.failure}`, revision: d.revision };
   // Live on the new colour and still coming up: a watch re-runs the blue-green steps, which change
   // nothing already done (same image, same selector), and follows it through the health window.
   return progress.done ? { kind: 'succeeded', revision: d.revision } : { kind: 'progressing', revision: d.revision };
@@ -167,14 +182,22 @@ export async function reconcileDeploys(deps: ReconcileDeps): Promise<ReconcileOu
       continue;
     }
     const change = (spec: Omit<RequestChange, 'actor' | 'platform' | 'from' | 'changeCount'>) =>
-      changeRequest(store, clock, request, { actor: FIRELANE, platform: request.platform, from: [request.status], changeCount: request.changeCount, ...spec });
+      changeRequest(store, clock, request, {
+        actor: FIRELANE,
+        platform: request.platform,
+        from: [request.status],
+        changeCount: request.changeCount,
+        ...spec,
+      });
 
     let verdict: Verdict;
     if (!request.plan) {
       verdict = { kind: 'failed', reason: 'it has no plan (the cluster was never read)', revision: null };
     } else {
       if (!cluster) {
-        log.warn(`${key} is ${request.status} but Kubernetes is not connected: it cannot be reconciled until it is (restart with KUBECONFIG)`);
+        log.warn(
+          `${key} is ${request.status} but Kubernetes is not connected: it cannot be reconciled until it is (restart with KUBECONFIG)`,
+        );
         outcomes.push({ request: request.id, outcome: 'unreachable', error: 'Kubernetes is not connected' });
         continue;
       }
@@ -183,7 +206,10 @@ export async function reconcileDeploys(deps: ReconcileDeps): Promise<ReconcileOu
         verdict = await readVerdict(request, k, cluster, PREFIX);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        log.warn({ err: error }, `${key} is ${request.status} and its execute job has stopped, but the cluster cannot be read; leaving it and trying again later`);
+        log.warn(
+          { err: error },
+          `${key} is ${request.status} and its execute job has stopped, but the cluster cannot be read; leaving it and trying again later`,
+        );
         outcomes.push({ request: request.id, outcome: 'unreachable', error: message });
         continue;
       }
@@ -202,14 +228,21 @@ export async function reconcileDeploys(deps: ReconcileDeps): Promise<ReconcileOu
             action: 'succeeded',
             timeline: `${key} succeeded: ${request.service} runs ${what} (revision ${verdict.revision}); ${PREFIX} from the cluster`,
           });
-          return done ? { request: request.id, outcome: 'succeeded', reason: null } : { request: request.id, outcome: 'changed' };
+          return done
+            ? { request: request.id, outcome: 'succeeded', reason: null }
+            : { request: request.id, outcome: 'changed' };
         }
         case 'failed':
         case 'void': {
           const reason = `${PREFIX}: ${verdict.reason}`;
           const status = verdict.kind;
           const done = change({
-            patch: { status, reason, finishedAt: now, ...(verdict.kind === 'failed' && { resultRevision: verdict.revision }) },
+            patch: {
+              status,
+              reason,
+              finishedAt: now,
+              ...(verdict.kind === 'failed' && { resultRevision: verdict.revision }),
+            },
             action: status,
             timeline: status === 'failed' ? `${key} failed: ${reason}` : `${key} is void: ${reason}`,
           });
@@ -228,13 +261,19 @@ export async function reconcileDeploys(deps: ReconcileDeps): Promise<ReconcileOu
             return { request: request.id, outcome: 'changed' };
           }
           const job = watchJobKey(request.id, jobs.next);
-          store.jobs.enqueue({ kind: EXECUTE_REQUEST, key: job, payload: { requestId: request.id, [WATCH_REVISION]: verdict.revision } });
+          store.jobs.enqueue({
+            kind: EXECUTE_REQUEST,
+            key: job,
+            payload: { requestId: request.id, [WATCH_REVISION]: verdict.revision },
+          });
           return { request: request.id, outcome: 'watching', job };
         }
       }
     });
-    if (outcome.outcome === 'watching') log.info({ job: outcome.job }, `${key} is still rolling out: following it again`);
-    else if ('reason' in outcome) log.info(`${key} ${PREFIX}: ${outcome.outcome}${outcome.reason ? ` (${outcome.reason})` : ''}`);
+    if (outcome.outcome === 'watching')
+      log.info({ job: outcome.job }, `${key} is still rolling out: following it again`);
+    else if ('reason' in outcome)
+      log.info(`${key} ${PREFIX}: ${outcome.outcome}${outcome.reason ? ` (${outcome.reason})` : ''}`);
     outcomes.push(outcome);
   }
   return outcomes;
@@ -246,7 +285,12 @@ export async function reconcileDeploys(deps: ReconcileDeps): Promise<ReconcileOu
  */
 export function reconcileWhenBuried(store: Store): (job: { id: number; kind: string }) => void {
   return (job) => {
-    if (job.kind === EXECUTE_REQUEST) store.jobs.enqueue({ kind: RECONCILE_DEPLOYS, key: `deploy-reconcile:buried:${job.id}`, payload: { occasion: 'buried' } });
+    if (job.kind === EXECUTE_REQUEST)
+      store.jobs.enqueue({
+        kind: RECONCILE_DEPLOYS,
+        key: `deploy-reconcile:buried:${job.id}`,
+        payload: { occasion: 'buried' },
+      });
   };
 }
 
@@ -260,14 +304,23 @@ export function enqueueReconcile(store: Store, bootId: string): boolean {
  * The reconcile as a job, so it runs in the worker after orphaned jobs are requeued, and a cluster
  * that cannot be read is tried again after `retryMs` (default 30s) until it can.
  */
-export function createReconcileJobs(deps: ReconcileDeps & { retryMs?: number }): Pick<JobHandlers, typeof RECONCILE_DEPLOYS> {
+export function createReconcileJobs(
+  deps: ReconcileDeps & { retryMs?: number },
+): Pick<JobHandlers, typeof RECONCILE_DEPLOYS> {
   const retryMs = deps.retryMs ?? 30_000;
   return {
     async [RECONCILE_DEPLOYS](payload) {
-      const outcomes = await reconcileDeploys({ ...deps, occasion: payload.occasion === 'buried' ? 'buried' : 'start-up' });
+      const outcomes = await reconcileDeploys({
+        ...deps,
+        occasion: payload.occasion === 'buried' ? 'buried' : 'start-up',
+      });
       // Without a cluster nothing changes before a restart, which reconciles again.
       const left = deps.cluster ? outcomes.filter((o) => o.outcome === 'unreachable') : [];
-      if (left.length) throw new RetryLater(`the cluster could not be read for ${left.map((o) => requestKey(o.request)).join(', ')}`, retryMs);
+      if (left.length)
+        throw new RetryLater(
+          `the cluster could not be read for ${left.map((o) => requestKey(o.request)).join(', ')}`,
+          retryMs,
+        );
     },
   };
 }

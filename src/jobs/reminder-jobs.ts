@@ -12,10 +12,11 @@ import type { IncidentJobDeps } from './incident-jobs.js';
 import { RetryLater } from './worker.js';
 import { ESCALATE, type JobHandlers, POSTMORTEM_REMINDER, REFRESH_TOPIC, REMIND } from '../ports/jobs.js';
 
-
 const UPDATE_HOW = '`/incident update <investigating|identified|monitoring> <text>`';
 
-export function createReminderJobs(deps: IncidentJobDeps): Pick<JobHandlers, typeof ESCALATE | typeof POSTMORTEM_REMINDER | typeof REFRESH_TOPIC | typeof REMIND> {
+export function createReminderJobs(
+  deps: IncidentJobDeps,
+): Pick<JobHandlers, typeof ESCALATE | typeof POSTMORTEM_REMINDER | typeof REFRESH_TOPIC | typeof REMIND> {
   const { store, config, clock } = deps;
 
   const load = (payload: { incidentId: number }) => loadIncident(deps, payload);
@@ -42,16 +43,23 @@ export function createReminderJobs(deps: IncidentJobDeps): Pick<JobHandlers, typ
     const silence = formatDuration(clock.now() - incident.lastUpdateAt);
     const policy = config.incidents.severities[incident.severity];
     const countdown =
-      policy.escalateAfterMissed > 0 ? ` Reminder ${missed}; it escalates after ${policy.escalateAfterMissed} in a row.` : '';
+      policy.escalateAfterMissed > 0
+        ? ` Reminder ${missed}; it escalates after ${policy.escalateAfterMissed} in a row.`
+        : '';
     if (!incident.commander) {
-      return channelReply(`⏰ *${key}* (${severityLabel(incident.severity)}) has no incident commander and no status update for ${silence}.${countdown}`, {
-        title: 'Status update due',
-        text: `Take command, then post an update: ${UPDATE_HOW}`,
-        fields: [],
-        buttons: [{ label: 'Take command', command: `incident lead ${key} @me --take`, style: 'primary' }],
-      });
+      return channelReply(
+        `⏰ *${key}* (${severityLabel(incident.severity)}) has no incident commander and no status update for ${silence}.${countdown}`,
+        {
+          title: 'Status update due',
+          text: `Take command, then post an update: ${UPDATE_HOW}`,
+          fields: [],
+          buttons: [{ label: 'Take command', command: `incident lead ${key} @me --take`, style: 'primary' }],
+        },
+      );
     }
-    return channelReply(`⏰ ${mention(incident.commander)}: *${key}* (${severityLabel(incident.severity)}) has had no status update for ${silence}. Post one: ${UPDATE_HOW}${countdown}`);
+    return channelReply(
+      `⏰ ${mention(incident.commander)}: *${key}* (${severityLabel(incident.severity)}) has had no status update for ${silence}. Post one: ${UPDATE_HOW}${countdown}`,
+    );
   }
 
   return {
@@ -110,11 +118,17 @@ export function createReminderJobs(deps: IncidentJobDeps): Pick<JobHandlers, typ
 
     async [POSTMORTEM_REMINDER](payload, { step }) {
       const { incident, chat } = load(payload);
-      if (incident.status !== 'resolved' || incident.resolvedAt !== Number(payload.resolvedAt) || !incident.roomId) return;
+      if (incident.status !== 'resolved' || incident.resolvedAt !== Number(payload.resolvedAt) || !incident.roomId)
+        return;
       const key = incidentKey(incident.id);
       const who = incident.commander ? `${mention(incident.commander)}: ` : '';
       await step('post', () =>
-        chat.post(incident.roomId!, channelReply(`📝 ${who}${key} was resolved two days ago. Time for the postmortem: \`/incident postmortem ${key}\` drafts it from the timeline.`)),
+        chat.post(
+          incident.roomId!,
+          channelReply(
+            `📝 ${who}${key} was resolved two days ago. Time for the postmortem: \`/incident postmortem ${key}\` drafts it from the timeline.`,
+          ),
+        ),
       );
     },
   };

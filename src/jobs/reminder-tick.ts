@@ -27,10 +27,16 @@ export function tickReminders(deps: { store: Store; config: FileConfig; clock: C
     for (const incident of store.incidents.dueReminders(now, BATCH)) {
       const decision = onTick(incident, now, config.incidents.severities[incident.severity]);
       if (!decision) continue;
-      store.incidents.update(incident.id, decision.schedule, { actor: 'firelane', platform: incident.platform, action: 'incident.reminder_due' }, incident);
+      store.incidents.update(
+        incident.id,
+        decision.schedule,
+        { actor: 'firelane', platform: incident.platform, action: 'incident.reminder_due' },
+        incident,
+      );
       const payload = { incidentId: incident.id, dueAt: decision.dueAt, missed: decision.schedule.missedReminders };
       store.jobs.enqueue({ kind: REMIND, key: `remind:${incident.id}:${decision.dueAt}`, payload });
-      if (decision.escalate) store.jobs.enqueue({ kind: ESCALATE, key: `escalate:${incident.id}:${decision.dueAt}`, payload });
+      if (decision.escalate)
+        store.jobs.enqueue({ kind: ESCALATE, key: `escalate:${incident.id}:${decision.dueAt}`, payload });
       result.reminders++;
       if (decision.escalate) result.escalations++;
     }
@@ -39,7 +45,13 @@ export function tickReminders(deps: { store: Store; config: FileConfig; clock: C
 }
 
 /** Runs the tick every second with node-cron; overlapping ticks are skipped. */
-export function startReminderTicker(deps: { store: Store; config: FileConfig; clock: Clock; logger: Logger; onTick?: (r: TickResult) => void }) {
+export function startReminderTicker(deps: {
+  store: Store;
+  config: FileConfig;
+  clock: Clock;
+  logger: Logger;
+  onTick?: (r: TickResult) => void;
+}) {
   const task = cron.schedule(
     '* * * * * *',
     () => {

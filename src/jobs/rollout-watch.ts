@@ -33,7 +33,10 @@ export async function followRollout(
     if (progress.failure) return { done: false, reason: progress.failure };
     if (progress.done) return { done: true };
     if (clock.now() >= deadline || poll >= maxPolls) {
-      return { done: false, reason: `the rollout did not complete within ${formatDuration(timeoutMs)} (${progress.updated} of ${progress.desired} replicas updated)` };
+      return {
+        done: false,
+        reason: `the rollout did not complete within ${formatDuration(timeoutMs)} (${progress.updated} of ${progress.desired} replicas updated)`,
+      };
     }
     await onProgress(progress);
     await sleep(pollIntervalMs);
@@ -50,14 +53,18 @@ export interface HealthWindow {
 }
 
 /** Time left as the card shows it: whole minutes (rounded up) from a minute on, seconds below. */
-export const timeLeftText = (ms: number) => formatDuration(ms >= 60_000 ? Math.ceil(ms / 60_000) * 60_000 : Math.ceil(ms / 1_000) * 1_000);
+export const timeLeftText = (ms: number) =>
+  formatDuration(ms >= 60_000 ? Math.ceil(ms / 60_000) * 60_000 : Math.ceil(ms / 1_000) * 1_000);
 
 /** One look: the rollout has not failed, every replica is available, and the URL (if any) answers 2xx. */
 async function checkOnce(deps: WatchDeps, window: HealthWindow): Promise<HealthResult> {
   const progress = await deps.kube.rolloutProgress(deps.target);
   if (progress.failure) return { healthy: false, reason: `the deployment failed: ${progress.failure}` };
   if (progress.available < progress.desired) {
-    return { healthy: false, reason: `the deployment lost availability (${progress.available} of ${progress.desired} replicas available)` };
+    return {
+      healthy: false,
+      reason: `the deployment lost availability (${progress.available} of ${progress.desired} replicas available)`,
+    };
   }
   return window.url ? probeHealth(window.url, { timeoutMs: window.probeTimeoutMs }) : { healthy: true };
 }
@@ -66,7 +73,11 @@ async function checkOnce(deps: WatchDeps, window: HealthWindow): Promise<HealthR
  * Checks every poll interval until the window is over; the first unhealthy result ends it.
  * `show` is called with the time left before each wait.
  */
-export async function verifyHealth(deps: WatchDeps, window: HealthWindow, show: (leftMs: number) => Promise<void>): Promise<HealthResult> {
+export async function verifyHealth(
+  deps: WatchDeps,
+  window: HealthWindow,
+  show: (leftMs: number) => Promise<void>,
+): Promise<HealthResult> {
   const end = window.startedAt + window.windowMs;
   const maxPolls = Math.ceil(window.windowMs / Math.max(1, deps.pollIntervalMs)) + 1;
   for (let poll = 0; ; poll++) {

@@ -128,7 +128,13 @@ export function createWorker(options: WorkerOptions): Worker {
     // Made when first used: most jobs end without a line at info. (A pino child per job was 8% of the
     // worker's own CPU in a profile of 300 declarations; under 1% of the process's, too little to time.)
     let jobLog: Logger | undefined;
-    const log = () => (jobLog ??= logger.child({ job: job.kind, jobKey: job.key, attempt: job.attempts, ...(typeof incidentId === 'number' && { incident: incidentKey(incidentId) }) }));
+    const log = () =>
+      (jobLog ??= logger.child({
+        job: job.kind,
+        jobKey: job.key,
+        attempt: job.attempts,
+        ...(typeof incidentId === 'number' && { incident: incidentKey(incidentId) }),
+      }));
     const started = now();
     const renew = setInterval(() => store.extendLease(job.id, id, now() + leaseMs), Math.max(1000, leaseMs / 3));
     renew.unref();
@@ -184,7 +190,8 @@ export function createWorker(options: WorkerOptions): Worker {
         const job = store.claimNext(id, leaseMs, yielding ? now() - yieldMs : undefined);
         if (!job) {
           // Jobs held back for acknowledgements start when they are done (wakeHeldBack) or have waited long enough.
-          if (yielding && !heldBackTimer) heldBackTimer = setTimeout(() => ((heldBackTimer = undefined), pump()), Math.min(50, yieldMs)).unref();
+          if (yielding && !heldBackTimer)
+            heldBackTimer = setTimeout(() => ((heldBackTimer = undefined), pump()), Math.min(50, yieldMs)).unref();
           break;
         }
         const task = run(job).finally(() => {

@@ -3,7 +3,6 @@
 // loopback fake GitHub REST API. Errors are FirelaneError with the GitHub kind as their reason.
 import { FirelaneError, type ErrorCode } from '../errors.js';
 
-
 /** `owner/name` as in config `services.<name>.repo`. */
 export interface RepoName {
   owner: string;
@@ -49,7 +48,9 @@ export function gitHostError(kind: GitHostErrorKind, message: string, status?: n
 
 /** The kind of a GitHub error (`pull_exists`…), when it is one. */
 export const gitHostErrorKind = (error: unknown): GitHostErrorKind | undefined =>
-  error instanceof FirelaneError && error.reason !== undefined && Object.hasOwn(CODE_OF, error.reason) ? (error.reason as GitHostErrorKind) : undefined;
+  error instanceof FirelaneError && error.reason !== undefined && Object.hasOwn(CODE_OF, error.reason)
+    ? (error.reason as GitHostErrorKind)
+    : undefined;
 
 export interface ResolvedRef {
   /** The commit sha (an annotated tag is followed to its commit). */
@@ -129,7 +130,10 @@ export interface GitHost {
   /** The open pull request from head into base, if any. */
   findOpenPull(repo: RepoName, head: string, base: string): Promise<PullRequest | undefined>;
   /** Opens a pull request and adds the labels; 'no_commits' or 'pull_exists' when GitHub refuses. */
-  createPull(repo: RepoName, pull: { head: string; base: string; title: string; body: string; labels?: string[] }): Promise<PullRequest>;
+  createPull(
+    repo: RepoName,
+    pull: { head: string; base: string; title: string; body: string; labels?: string[] },
+  ): Promise<PullRequest>;
   /** A pull request; waits (bounded) while `mergeable` is still being computed. */
   getPull(repo: RepoName, number: number): Promise<PullRequest>;
   /** Check runs and commit statuses of a commit (the newest status per context). */
@@ -139,12 +143,25 @@ export interface GitHost {
   /** Reviews of a pull request, the latest per reviewer. */
   reviews(repo: RepoName, number: number): Promise<Review[]>;
   /** Merges at exactly headSha; 'not_mergeable' (405) or 'conflict' (409, head moved). Returns the merge commit sha. */
-  merge(repo: RepoName, number: number, headSha: string, options: { method: 'merge' | 'squash' | 'rebase'; title?: string }): Promise<{ sha: string }>;
+  merge(
+    repo: RepoName,
+    number: number,
+    headSha: string,
+    options: { method: 'merge' | 'squash' | 'rebase'; title?: string },
+  ): Promise<{ sha: string }>;
   /** Publishes a release of an existing tag. */
   createRelease(repo: RepoName, release: { tag: string; name: string; body: string }): Promise<Release>;
   /** Records a GitHub Deployment (auto_merge off, no required contexts enforced by GitHub). */
-  createDeployment(repo: RepoName, deployment: { ref: string; environment: string; description: string; payload?: Record<string, unknown> }): Promise<{ id: number }>;
-  setDeploymentStatus(repo: RepoName, id: number, state: DeploymentState, detail: { description: string; logUrl?: string; environmentUrl?: string }): Promise<void>;
+  createDeployment(
+    repo: RepoName,
+    deployment: { ref: string; environment: string; description: string; payload?: Record<string, unknown> },
+  ): Promise<{ id: number }>;
+  setDeploymentStatus(
+    repo: RepoName,
+    id: number,
+    state: DeploymentState,
+    detail: { description: string; logUrl?: string; environmentUrl?: string },
+  ): Promise<void>;
 }
 
 /** `acme/payments` -> { owner, repo }, or undefined when it is not of that form. */

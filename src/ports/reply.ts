@@ -57,8 +57,16 @@ export function stripTokens(text: string): string {
   return text.replace(/[\uE000\uE001]/g, '');
 }
 
-export const privateReply = (text: string, card?: Card): Reply => ({ visibility: 'private', text, ...(card && { card }) });
-export const channelReply = (text: string, card?: Card): Reply => ({ visibility: 'channel', text, ...(card && { card }) });
+export const privateReply = (text: string, card?: Card): Reply => ({
+  visibility: 'private',
+  text,
+  ...(card && { card }),
+});
+export const channelReply = (text: string, card?: Card): Reply => ({
+  visibility: 'channel',
+  text,
+  ...(card && { card }),
+});
 
 /** Plain-text form of neutral text (CLI, logs, fallbacks): mentions as @id, times in UTC. */
 export function toPlainText(text: string, names: (id: string) => string = (id) => id): string {

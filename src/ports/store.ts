@@ -48,7 +48,10 @@ export interface TimelineEvent {
   data: Record<string, unknown> | null;
 }
 
-export type NewTimelineEvent = Omit<TimelineEvent, 'id' | 'data'> & { data?: Record<string, unknown>; dedupeKey?: string };
+export type NewTimelineEvent = Omit<TimelineEvent, 'id' | 'data'> & {
+  data?: Record<string, unknown>;
+  dedupeKey?: string;
+};
 
 /** Who changed what: every change through the store lands in the audit log with this. */
 export interface ChangeBy {
@@ -148,17 +151,51 @@ export interface PlaybookStore {
   create(incidentId: number, texts: string[], by: Omit<ChangeBy, 'action'>): void;
   items(incidentId: number): PlaybookItem[];
   /** Marks an item done; undefined when there is no such item, the item as it was when it was done before. */
-  tick(incidentId: number, position: number, by: Omit<ChangeBy, 'action'>, at: number): { item: PlaybookItem; changed: boolean } | undefined;
+  tick(
+    incidentId: number,
+    position: number,
+    by: Omit<ChangeBy, 'action'>,
+    at: number,
+  ): { item: PlaybookItem; changed: boolean } | undefined;
 }
 
 export type NewDeployRequest = Omit<
   DeployRequest,
-  'id' | 'cardRef' | 'plan' | 'status' | 'approvals' | 'rejectedBy' | 'reason' | 'resultRevision' | 'updatedAt' | 'startedAt' | 'finishedAt' | 'changeCount' | 'facts' | 'githubDeploymentId' | 'whereTo' | 'undoes' | 'requesterPerson'
+  | 'id'
+  | 'cardRef'
+  | 'plan'
+  | 'status'
+  | 'approvals'
+  | 'rejectedBy'
+  | 'reason'
+  | 'resultRevision'
+  | 'updatedAt'
+  | 'startedAt'
+  | 'finishedAt'
+  | 'changeCount'
+  | 'facts'
+  | 'githubDeploymentId'
+  | 'whereTo'
+  | 'undoes'
+  | 'requesterPerson'
 > &
   Partial<Pick<DeployRequest, 'whereTo' | 'undoes' | 'requesterPerson'>>;
 
 export type DeployPatch = Partial<
-  Pick<DeployRequest, 'status' | 'cardRef' | 'plan' | 'approvals' | 'rejectedBy' | 'reason' | 'resultRevision' | 'startedAt' | 'finishedAt' | 'facts' | 'githubDeploymentId'>
+  Pick<
+    DeployRequest,
+    | 'status'
+    | 'cardRef'
+    | 'plan'
+    | 'approvals'
+    | 'rejectedBy'
+    | 'reason'
+    | 'resultRevision'
+    | 'startedAt'
+    | 'finishedAt'
+    | 'facts'
+    | 'githubDeploymentId'
+  >
 >;
 
 /**
@@ -181,12 +218,43 @@ export interface DeployStore {
    * changed the request since `changeCount`). Undefined when the guard did not hold. Throws a
    * conflict when the change would give the service's environment a second running request.
    */
-  transition(id: number, guard: { from: readonly RequestStatus[]; changeCount?: number }, patch: DeployPatch, by: ChangeBy): DeployRequest | undefined;
+  transition(
+    id: number,
+    guard: { from: readonly RequestStatus[]; changeCount?: number },
+    patch: DeployPatch,
+    by: ChangeBy,
+  ): DeployRequest | undefined;
 }
 
-export type NewHotfix = Pick<Hotfix, 'service' | 'repo' | 'branch' | 'baseRef' | 'incidentId' | 'requester' | 'platform' | 'roomId' | 'description' | 'createdAt'>;
+export type NewHotfix = Pick<
+  Hotfix,
+  | 'service'
+  | 'repo'
+  | 'branch'
+  | 'baseRef'
+  | 'incidentId'
+  | 'requester'
+  | 'platform'
+  | 'roomId'
+  | 'description'
+  | 'createdAt'
+>;
 
-export type HotfixPatch = Partial<Pick<Hotfix, 'status' | 'reason' | 'baseRef' | 'baseSha' | 'prNumber' | 'prUrl' | 'mergeSha' | 'tag' | 'releaseUrl' | 'backMergeUrl'>>;
+export type HotfixPatch = Partial<
+  Pick<
+    Hotfix,
+    | 'status'
+    | 'reason'
+    | 'baseRef'
+    | 'baseSha'
+    | 'prNumber'
+    | 'prUrl'
+    | 'mergeSha'
+    | 'tag'
+    | 'releaseUrl'
+    | 'backMergeUrl'
+  >
+>;
 
 /** Hotfix branches and what became of them. Every write is audited (`hotfix.<action>`). */
 export interface HotfixStore {

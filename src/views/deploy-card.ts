@@ -28,7 +28,9 @@ const ACCENT: Record<DeployRequest['status'], Card['accent']> = {
 
 /** Who approved: a mention when they approved on the card's platform, else who they are and where (`lee (console)`). */
 const approvalNames = (request: DeployRequest) =>
-  request.approvals.map((a) => (a.via === undefined || a.via === request.platform ? mention(a.by) : `${a.person ?? a.by} (${a.via})`)).join(', ');
+  request.approvals
+    .map((a) => (a.via === undefined || a.via === request.platform ? mention(a.by) : `${a.person ?? a.by} (${a.via})`))
+    .join(', ');
 
 /** Approver entries as people on the card's platform read them: a mention where they have an id there, else the entry as text. */
 function approverNames(entries: readonly string[], platform: string, people: People): string {
@@ -52,8 +54,10 @@ function statusLine(request: DeployRequest, required: number, rollout?: RolloutS
     case 'approved':
       return `✅ Approved: ${approvedBy}. Starting the rollout.`;
     case 'executing':
-      if (rollout && 'healthTimeLeft' in rollout) return `🩺 Verifying health${rollout.what ? ` (${rollout.what})` : ''}: ${rollout.healthTimeLeft} left (${approvedBy})`;
-      if (rollout?.rollingBack) return `↩️ Rolling back automatically (${rollout.rollingBack}): ${rollout.updated} of ${rollout.desired} replicas updated`;
+      if (rollout && 'healthTimeLeft' in rollout)
+        return `🩺 Verifying health${rollout.what ? ` (${rollout.what})` : ''}: ${rollout.healthTimeLeft} left (${approvedBy})`;
+      if (rollout?.rollingBack)
+        return `↩️ Rolling back automatically (${rollout.rollingBack}): ${rollout.updated} of ${rollout.desired} replicas updated`;
       return rollout
         ? `🔄 Rolling out${rollout.what ? ` ${rollout.what}` : ''}: ${rollout.updated} of ${rollout.desired} replicas updated (${approvedBy})`
         : `🔄 Rolling out (${approvedBy})`;
@@ -100,14 +104,19 @@ function factFields(facts: GoNoGo | null): Field[] {
     });
   }
   const changes = facts.changes;
-  if (changes) fields.push({ label: 'Changes', value: `${changes.count} commit${changes.count === 1 ? '' : 's'} since ${changes.since}${changes.titles.length ? `: ${changes.titles.join('; ')}` : ''}` });
+  if (changes)
+    fields.push({
+      label: 'Changes',
+      value: `${changes.count} commit${changes.count === 1 ? '' : 's'} since ${changes.since}${changes.titles.length ? `: ${changes.titles.join('; ')}` : ''}`,
+    });
   if (facts.note) fields.push({ label: 'GitHub', value: facts.note });
   return fields;
 }
 
 function title(request: DeployRequest): string {
   const key = requestKey(request.id);
-  if (request.kind === 'rollback') return `↩️ Rollback ${key}${request.undoes !== null ? ` of ${requestKey(request.undoes)}` : ''}: ${request.service} in ${request.environment}`;
+  if (request.kind === 'rollback')
+    return `↩️ Rollback ${key}${request.undoes !== null ? ` of ${requestKey(request.undoes)}` : ''}: ${request.service} in ${request.environment}`;
   return `🚀 Deploy ${key}: ${request.service} ${request.target ?? ''} to ${request.environment}`;
 }
 
@@ -120,9 +129,15 @@ function colourNotes(request: DeployRequest, slots: { from: string; to: string }
       return { from: `${slots.from}, live`, to: `${slots.to}, ${taking}` };
     case 'executing':
       // Before or after the switch: the status line says which; these say what each colour is for.
-      return { from: `${slots.from}, live before this ${request.kind}`, to: `${slots.to}, ${taking}; takes the traffic once ready` };
+      return {
+        from: `${slots.from}, live before this ${request.kind}`,
+        to: `${slots.to}, ${taking}; takes the traffic once ready`,
+      };
     case 'succeeded':
-      return { from: `${slots.from}, kept for a switch-back`, to: `${slots.to}, ${request.kind === 'rollback' ? 'kept from before, ' : ''}live` };
+      return {
+        from: `${slots.from}, kept for a switch-back`,
+        to: `${slots.to}, ${request.kind === 'rollback' ? 'kept from before, ' : ''}live`,
+      };
     case 'rolled_back':
       return { from: `${slots.from}, live again`, to: `${slots.to}, switched away from` };
     default:
@@ -133,12 +148,25 @@ function colourNotes(request: DeployRequest, slots: { from: string; to: string }
 function planFields(request: DeployRequest): Field[] {
   const plan = request.plan;
   if (!plan) {
-    const to = request.kind === 'rollback' ? (request.target ? `--to=${request.target}` : request.undoes !== null ? `what ran before ${requestKey(request.undoes)}` : 'the previous revision') : (request.target ?? '…');
-    return [{ label: 'From', value: '…' }, { label: 'To', value: to }];
+    const to =
+      request.kind === 'rollback'
+        ? request.target
+          ? `--to=${request.target}`
+          : request.undoes !== null
+            ? `what ran before ${requestKey(request.undoes)}`
+            : 'the previous revision'
+        : (request.target ?? '…');
+    return [
+      { label: 'From', value: '…' },
+      { label: 'To', value: to },
+    ];
   }
   if (plan.slots) {
     const notes = colourNotes(request, plan.slots);
-    return [{ label: 'From', value: `${plan.fromImage} (${notes.from})` }, { label: 'To', value: `${plan.toImage} (${notes.to})` }];
+    return [
+      { label: 'From', value: `${plan.fromImage} (${notes.from})` },
+      { label: 'To', value: `${plan.toImage} (${notes.to})` },
+    ];
   }
   if (request.undoes !== null) {
     const undone = requestKey(request.undoes);
@@ -149,15 +177,31 @@ function planFields(request: DeployRequest): Field[] {
   }
   return [
     { label: 'From', value: `${plan.fromImage} (revision ${plan.fromRevision})` },
-    { label: 'To', value: request.kind === 'rollback' && plan.toRevision !== null ? `${plan.toImage} (revision ${plan.toRevision})` : plan.toImage },
+    {
+      label: 'To',
+      value:
+        request.kind === 'rollback' && plan.toRevision !== null
+          ? `${plan.toImage} (revision ${plan.toRevision})`
+          : plan.toImage,
+    },
   ];
 }
 
 /** Statuses in which the deploy's change may be (or be about to be) in the cluster: its card offers Rollback. */
-const ROLLBACK_OFFERED: ReadonlySet<DeployRequest['status']> = new Set(['approved', 'executing', 'succeeded', 'failed']);
+const ROLLBACK_OFFERED: ReadonlySet<DeployRequest['status']> = new Set([
+  'approved',
+  'executing',
+  'succeeded',
+  'failed',
+]);
 
 /** The card of a request; `policy` gives the number of approvals needed (absent: config changed, 1 assumed). */
-export function requestCard(request: DeployRequest, policy: ApprovalPolicy | undefined, rollout?: RolloutShown, people: People = {}): Card {
+export function requestCard(
+  request: DeployRequest,
+  policy: ApprovalPolicy | undefined,
+  rollout?: RolloutShown,
+  people: People = {},
+): Card {
   const key = requestKey(request.id);
   const required = policy?.required ?? 1;
   const fields = [
@@ -174,15 +218,24 @@ export function requestCard(request: DeployRequest, policy: ApprovalPolicy | und
       value: `${request.approvals.length} of ${required}${request.approvals.length ? `: ${approvalNames(request)}` : ''}`,
     },
     ...(request.status === 'pending' ? [{ label: 'Expires', value: timeToken(request.expiresAt) }] : []),
-    ...(request.status === 'pending' && policy ? [{ label: 'Approvers', value: approverNames(policy.approvers, request.platform, people) }] : []),
+    ...(request.status === 'pending' && policy
+      ? [{ label: 'Approvers', value: approverNames(policy.approvers, request.platform, people) }]
+      : []),
   ];
   const buttons: Button[] = [];
   if (request.status === 'pending' && request.plan) {
-    buttons.push({ label: 'Approve', command: `deploy approve ${key}`, style: 'primary' }, { label: 'Reject', command: `deploy reject ${key}`, style: 'danger' });
+    buttons.push(
+      { label: 'Approve', command: `deploy approve ${key}`, style: 'primary' },
+      { label: 'Reject', command: `deploy reject ${key}`, style: 'danger' },
+    );
   }
   // Bound to this request: a click after something else changed the target is refused (undo-check.ts).
   if (request.kind === 'deploy' && ROLLBACK_OFFERED.has(request.status)) {
-    buttons.push({ label: 'Rollback', command: `rollback ${request.service} --env=${request.environment} --undo=${key}`, style: 'danger' });
+    buttons.push({
+      label: 'Rollback',
+      command: `rollback ${request.service} --env=${request.environment} --undo=${key}`,
+      style: 'danger',
+    });
   }
   return {
     title: title(request),
@@ -197,5 +250,9 @@ export function requestCard(request: DeployRequest, policy: ApprovalPolicy | und
   };
 }
 
-export const requestReply = (request: DeployRequest, policy: ApprovalPolicy | undefined, rollout?: RolloutShown, people: People = {}): Reply =>
-  channelReply('', requestCard(request, policy, rollout, people));
+export const requestReply = (
+  request: DeployRequest,
+  policy: ApprovalPolicy | undefined,
+  rollout?: RolloutShown,
+  people: People = {},
+): Reply => channelReply('', requestCard(request, policy, rollout, people));

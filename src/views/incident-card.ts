@@ -12,7 +12,9 @@ const ACCENT: Record<Severity, Card['accent']> = { sev0: 'danger', sev1: 'danger
 export const statusLabel = (status: string) => status.charAt(0).toUpperCase() + status.slice(1);
 
 export function roomText(incident: Incident): string {
-  return incident.roomId && incident.roomName ? roomLink(incident.roomId, incident.roomName) : '(war room being opened)';
+  return incident.roomId && incident.roomName
+    ? roomLink(incident.roomId, incident.roomName)
+    : '(war room being opened)';
 }
 
 /** What the card shows of a hotfix linked to the incident. */
@@ -20,7 +22,14 @@ export type HotfixLine = Pick<Hotfix, 'branch' | 'status' | 'prNumber' | 'prUrl'
 
 function hotfixText(h: HotfixLine): string {
   const pull = h.prNumber !== null ? ` · PR #${h.prNumber}${h.prUrl ? ` ${h.prUrl}` : ''}` : '';
-  const stage = h.status === 'finished' ? ` · released ${h.tag ?? ''}`.trimEnd() : h.status === 'merged' ? ' · merged' : h.status === 'creating' ? ' · being created' : '';
+  const stage =
+    h.status === 'finished'
+      ? ` · released ${h.tag ?? ''}`.trimEnd()
+      : h.status === 'merged'
+        ? ' · merged'
+        : h.status === 'creating'
+          ? ' · being created'
+          : '';
   return `\`${h.branch}\`${pull}${stage}`;
 }
 
@@ -37,13 +46,17 @@ export function incidentCard(incident: Incident, hotfixes: readonly HotfixLine[]
       { label: 'Comms lead', value: incident.commsLead ? mention(incident.commsLead) : 'unassigned' },
       { label: 'Declared', value: `${timeToken(incident.declaredAt)} by ${mention(incident.declaredBy)}` },
       { label: 'Last update', value: timeToken(incident.lastUpdateAt) },
-      ...(hotfixes.length ? [{ label: hotfixes.length === 1 ? 'Hotfix' : 'Hotfixes', value: hotfixes.map(hotfixText).join('\n') }] : []),
+      ...(hotfixes.length
+        ? [{ label: hotfixes.length === 1 ? 'Hotfix' : 'Hotfixes', value: hotfixes.map(hotfixText).join('\n') }]
+        : []),
     ],
     buttons:
       incident.status === 'resolved'
         ? [{ label: 'Show timeline', command: `incident show ${key}` }]
         : [
-            ...(incident.commander ? [] : [{ label: 'Take command', command: `incident lead ${key} @me --take`, style: 'primary' as const }]),
+            ...(incident.commander
+              ? []
+              : [{ label: 'Take command', command: `incident lead ${key} @me --take`, style: 'primary' as const }]),
             { label: 'Show timeline', command: `incident show ${key}` },
           ],
     footer: `Update: /incident update <investigating|identified|monitoring> <text>`,
@@ -63,6 +76,9 @@ export function topicText(incident: Incident, now: number): string {
   }
   const commander = incident.commander ? `IC ${mention(incident.commander)}` : 'no IC: /incident lead @me';
   const snoozed = incident.snoozedUntil !== null && incident.snoozedUntil > now;
-  const next = incident.nextReminderAt === null ? '' : ` · ${snoozed ? 'reminders snoozed until' : 'next update due'} ${timeToken(incident.nextReminderAt)}`;
+  const next =
+    incident.nextReminderAt === null
+      ? ''
+      : ` · ${snoozed ? 'reminders snoozed until' : 'next update due'} ${timeToken(incident.nextReminderAt)}`;
   return `${key} ${severityLabel(incident.severity)} · ${statusLabel(incident.status)} · ${commander}${next} · ${incident.title}`;
 }

@@ -11,10 +11,13 @@ const MAX_LABEL = 75;
 
 /** The severity's playbook as the incident's checklist: one line each, config text made inert. */
 export function playbookTexts(config: FileConfig, severity: Severity): string[] {
-  return config.incidents.playbooks[severity].map((text) => stripTokens(text).replace(/\s+/g, ' ').trim()).filter((text) => text !== '');
+  return config.incidents.playbooks[severity]
+    .map((text) => stripTokens(text).replace(/\s+/g, ' ').trim())
+    .filter((text) => text !== '');
 }
 
-export const checkCommand = (incident: Incident, position: number) => `incident check ${incidentKey(incident.id)} ${position}`;
+export const checkCommand = (incident: Incident, position: number) =>
+  `incident check ${incidentKey(incident.id)} ${position}`;
 
 /** `✅ text — @who, <time>` when done, `☐ text` when not; numbered as `/incident check` takes them. */
 export function checklistLine(item: PlaybookItem): string {
@@ -23,7 +26,8 @@ export function checklistLine(item: PlaybookItem): string {
     : `${item.position}. ☐ ${item.text}`;
 }
 
-export const progressText = (items: PlaybookItem[]) => `${items.filter((i) => i.doneAt !== null).length} of ${items.length} done`;
+export const progressText = (items: PlaybookItem[]) =>
+  `${items.filter((i) => i.doneAt !== null).length} of ${items.length} done`;
 
 /** A label of at most 75 UTF-16 units, cut on a code point with an ellipsis. */
 export function buttonLabel(text: string): string {
@@ -38,7 +42,10 @@ export function buttonLabel(text: string): string {
 
 export function checklistCard(incident: Incident, items: PlaybookItem[]): Card {
   const open = items.filter((item) => item.doneAt === null);
-  const buttons: Button[] = open.map((item) => ({ label: buttonLabel(item.text), command: checkCommand(incident, item.position) }));
+  const buttons: Button[] = open.map((item) => ({
+    label: buttonLabel(item.text),
+    command: checkCommand(incident, item.position),
+  }));
   return {
     title: `Checklist (${severityLabel(incident.severity)})`,
     text: items.map(checklistLine).join('\n'),

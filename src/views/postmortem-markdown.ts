@@ -46,7 +46,8 @@ export function inertBlock(text: string): string {
     .map((line) => {
       const marker = FENCE.exec(line)?.[1];
       if (fence !== undefined) {
-        if (marker && marker[0] === fence[0] && marker.length >= fence.length && line.trim() === marker) fence = undefined;
+        if (marker && marker[0] === fence[0] && marker.length >= fence.length && line.trim() === marker)
+          fence = undefined;
         return line;
       }
       if (marker && !(marker[0] === '`' && line.slice(line.indexOf(marker) + marker.length).includes('`'))) {
@@ -62,7 +63,10 @@ const who = (id: string) => (id === SYSTEM_ACTOR ? SYSTEM_ACTOR : `@${id}`);
 const person = (id: string | null) => (id ? `@${id}` : 'unassigned');
 
 /** When the incident was mitigated: the first `monitoring` update, else its resolution. */
-export function mitigatedAt(incident: Incident, timeline: TimelineEvent[]): { at: number; by: 'monitoring' | 'resolution' } | undefined {
+export function mitigatedAt(
+  incident: Incident,
+  timeline: TimelineEvent[],
+): { at: number; by: 'monitoring' | 'resolution' } | undefined {
   const monitoring = timeline.find((e) => e.kind === 'status_update' && e.data?.status === 'monitoring');
   if (monitoring) return { at: monitoring.at, by: 'monitoring' };
   const resolvedAt = resolvedTime(incident);
@@ -70,7 +74,8 @@ export function mitigatedAt(incident: Incident, timeline: TimelineEvent[]): { at
 }
 
 /** A reopened incident is open again, whatever its old resolution time says. */
-const resolvedTime = (incident: Incident) => (incident.status === 'resolved' && incident.resolvedAt !== null ? incident.resolvedAt : undefined);
+const resolvedTime = (incident: Incident) =>
+  incident.status === 'resolved' && incident.resolvedAt !== null ? incident.resolvedAt : undefined;
 
 export function postmortemMarkdown({ incident, timeline, actionItems, playbook, now }: PostmortemInput): string {
   const events = [...timeline].sort((a, b) => a.at - b.at || a.id - b.id);
@@ -83,7 +88,8 @@ export function postmortemMarkdown({ incident, timeline, actionItems, playbook, 
     ? `${since(mitigated.at)} (declared to ${mitigated.by === 'monitoring' ? 'the first monitoring update' : 'resolution; no monitoring update'})`
     : 'not yet';
   const timeToResolve = resolvedAt === undefined ? 'not yet' : since(resolvedAt);
-  const firstSeverity = events.find((e) => e.kind === 'severity_changed' && typeof e.data?.from === 'string')?.data?.from;
+  const firstSeverity = events.find((e) => e.kind === 'severity_changed' && typeof e.data?.from === 'string')?.data
+    ?.from;
   const severity =
     typeof firstSeverity === 'string' && firstSeverity !== incident.severity
       ? `${severityLabel(incident.severity)} (declared as ${firstSeverity.toUpperCase()})`
@@ -155,7 +161,11 @@ export const postmortemFilename = (incident: Incident) => `${incidentKey(inciden
  * the timeline to its first n events, so the upload job renders the document the command showed
  * even when events were added in between.
  */
-export function postmortemFor(store: Store, incident: Incident, options: { now: number; events?: number }): { markdown: string; events: number } {
+export function postmortemFor(
+  store: Store,
+  incident: Incident,
+  options: { now: number; events?: number },
+): { markdown: string; events: number } {
   const all = store.incidents.timeline(incident.id);
   const timeline = options.events === undefined ? all : all.slice(0, options.events);
   const markdown = postmortemMarkdown({

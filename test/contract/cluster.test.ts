@@ -23,7 +23,14 @@ const implementations: Array<[string, () => Promise<Subject>]> = [
       const cluster = createMemoryCluster();
       return {
         cluster,
-        add: (t, image, replicas, labels) => cluster.addDeployment({ namespace: t.namespace, name: t.deployment, images: { app: image }, replicas, ...(labels && { labels }) }),
+        add: (t, image, replicas, labels) =>
+          cluster.addDeployment({
+            namespace: t.namespace,
+            name: t.deployment,
+            images: { app: image },
+            replicas,
+            ...(labels && { labels }),
+          }),
         addService: (namespace, name, selector) => cluster.addService({ namespace, name, selector }),
         close: async () => {},
       };
@@ -37,7 +44,14 @@ const implementations: Array<[string, () => Promise<Subject>]> = [
       kc.loadFromString(fake.kubeconfigYaml());
       return {
         cluster: createKubeCluster({ kubeConfig: kc }),
-        add: (t, image, replicas, labels) => fake.addDeployment({ namespace: t.namespace, name: t.deployment, replicas, containers: [{ name: 'app', image }], ...(labels && { labels }) }),
+        add: (t, image, replicas, labels) =>
+          fake.addDeployment({
+            namespace: t.namespace,
+            name: t.deployment,
+            replicas,
+            containers: [{ name: 'app', image }],
+            ...(labels && { labels }),
+          }),
         addService: (namespace, name, selector) => fake.addService({ namespace, name, selector }),
         close: () => fake.close(),
       };
@@ -52,7 +66,14 @@ const implementations: Array<[string, () => Promise<Subject>]> = [
       const cluster = createSimulatedCluster({ clock: { now: () => (now += 1_000) } });
       return {
         cluster,
-        add: (t, image, replicas, labels) => cluster.addDeployment({ namespace: t.namespace, name: t.deployment, images: { app: image }, replicas, ...(labels && { labels }) }),
+        add: (t, image, replicas, labels) =>
+          cluster.addDeployment({
+            namespace: t.namespace,
+            name: t.deployment,
+            images: { app: image },
+            replicas,
+            ...(labels && { labels }),
+          }),
         addService: (namespace, name, selector) => cluster.addService({ namespace, name, selector }),
         close: async () => {},
       };
@@ -83,7 +104,14 @@ describe.each(implementations)('Cluster contract: %s', (_name, make) => {
     subject.add(target, 'ghcr.io/acme/payments:v2.1.0', 3);
     expect(await subject.cluster.readDeployment({ ...target, deployment: 'nope' })).toBeUndefined();
     const state = await subject.cluster.readDeployment(target);
-    expect(state).toMatchObject({ name: 'payments', namespace: 'payments', images: { app: 'ghcr.io/acme/payments:v2.1.0' }, revision: 1, desired: 3, paused: false });
+    expect(state).toMatchObject({
+      name: 'payments',
+      namespace: 'payments',
+      images: { app: 'ghcr.io/acme/payments:v2.1.0' },
+      revision: 1,
+      desired: 3,
+      paused: false,
+    });
   });
 
   it('sets an image, rolls out to a new revision, and keeps the history', async () => {
@@ -92,7 +120,12 @@ describe.each(implementations)('Cluster contract: %s', (_name, make) => {
     await subject.cluster.setImage(target, 'app', 'ghcr.io/acme/payments:v2.1.1', meta);
     await rolledOut(subject.cluster);
     const state = await subject.cluster.readDeployment(target);
-    expect(state).toMatchObject({ images: { app: 'ghcr.io/acme/payments:v2.1.1' }, revision: 2, updated: 3, available: 3 });
+    expect(state).toMatchObject({
+      images: { app: 'ghcr.io/acme/payments:v2.1.1' },
+      revision: 2,
+      updated: 3,
+      available: 3,
+    });
     const history = await subject.cluster.history(target);
     expect(history.map((r) => [r.revision, r.images.app])).toEqual([
       [1, 'ghcr.io/acme/payments:v2.1.0'],
@@ -111,13 +144,19 @@ describe.each(implementations)('Cluster contract: %s', (_name, make) => {
 
     await subject.cluster.undo(target, { changeCause: 'firelane rollback REQ-2' });
     await rolledOut(subject.cluster);
-    expect(await subject.cluster.readDeployment(target)).toMatchObject({ images: { app: 'ghcr.io/acme/payments:v2' }, revision: 4 });
+    expect(await subject.cluster.readDeployment(target)).toMatchObject({
+      images: { app: 'ghcr.io/acme/payments:v2' },
+      revision: 4,
+    });
     // The reused template moved to the new revision: 2 is gone from the history, 4 is there.
     expect((await subject.cluster.history(target)).map((r) => r.revision)).toEqual([1, 3, 4]);
 
     await subject.cluster.undo(target, { changeCause: 'firelane rollback REQ-3' }, 1);
     await rolledOut(subject.cluster);
-    expect(await subject.cluster.readDeployment(target)).toMatchObject({ images: { app: 'ghcr.io/acme/payments:v1' }, revision: 5 });
+    expect(await subject.cluster.readDeployment(target)).toMatchObject({
+      images: { app: 'ghcr.io/acme/payments:v1' },
+      revision: 5,
+    });
 
     await expect(subject.cluster.undo(target, meta, 99)).rejects.toThrow(/revision 99/);
   });
@@ -128,7 +167,12 @@ describe.each(implementations)('Cluster contract: %s', (_name, make) => {
     const scaled = await subject.cluster.scale(target, 1, meta);
     expect(scaled).toMatchObject({ desired: 1, revision: 1 });
     await rolledOut(subject.cluster);
-    expect(await subject.cluster.readDeployment(target)).toMatchObject({ desired: 1, available: 1, revision: 1, images: { app: 'ghcr.io/acme/payments:v1' } });
+    expect(await subject.cluster.readDeployment(target)).toMatchObject({
+      desired: 1,
+      available: 1,
+      revision: 1,
+      images: { app: 'ghcr.io/acme/payments:v1' },
+    });
     expect((await subject.cluster.history(target)).map((r) => r.revision)).toEqual([1]);
     await expect(subject.cluster.scale({ ...target, deployment: 'nope' }, 1, meta)).rejects.toThrow();
   });
@@ -137,11 +181,24 @@ describe.each(implementations)('Cluster contract: %s', (_name, make) => {
     subject = await make();
     subject.addService('payments', 'payments', { app: 'payments', slot: 'blue' });
     expect(await subject.cluster.readService({ namespace: 'payments', service: 'nope' })).toBeUndefined();
-    expect(await subject.cluster.readService({ namespace: 'payments', service: 'payments' })).toMatchObject({ name: 'payments', selector: { app: 'payments', slot: 'blue' } });
-    const switched = await subject.cluster.setSelector({ namespace: 'payments', service: 'payments' }, 'slot', 'green', meta);
+    expect(await subject.cluster.readService({ namespace: 'payments', service: 'payments' })).toMatchObject({
+      name: 'payments',
+      selector: { app: 'payments', slot: 'blue' },
+    });
+    const switched = await subject.cluster.setSelector(
+      { namespace: 'payments', service: 'payments' },
+      'slot',
+      'green',
+      meta,
+    );
     expect(switched.selector).toEqual({ app: 'payments', slot: 'green' });
-    expect((await subject.cluster.readService({ namespace: 'payments', service: 'payments' }))!.selector).toEqual({ app: 'payments', slot: 'green' });
-    await expect(subject.cluster.setSelector({ namespace: 'payments', service: 'nope' }, 'slot', 'green', meta)).rejects.toThrow();
+    expect((await subject.cluster.readService({ namespace: 'payments', service: 'payments' }))!.selector).toEqual({
+      app: 'payments',
+      slot: 'green',
+    });
+    await expect(
+      subject.cluster.setSelector({ namespace: 'payments', service: 'nope' }, 'slot', 'green', meta),
+    ).rejects.toThrow();
   });
 
   it('copies a deployment with extra labels and another image, then replaces the copy the next time', async () => {
@@ -149,17 +206,54 @@ describe.each(implementations)('Cluster contract: %s', (_name, make) => {
     subject.add(target, 'ghcr.io/acme/payments:v1', 4);
     const canary = { ...target, deployment: 'payments-canary' };
     expect(await subject.cluster.readDeployment(canary)).toBeUndefined();
-    await subject.cluster.copyDeployment(target, { name: 'payments-canary', labels: { track: 'canary' }, container: 'app', image: 'ghcr.io/acme/payments:v2', replicas: 1 }, meta);
+    await subject.cluster.copyDeployment(
+      target,
+      {
+        name: 'payments-canary',
+        labels: { track: 'canary' },
+        container: 'app',
+        image: 'ghcr.io/acme/payments:v2',
+        replicas: 1,
+      },
+      meta,
+    );
     await rolledOut(subject.cluster, canary);
-    expect(await subject.cluster.readDeployment(canary)).toMatchObject({ desired: 1, available: 1, images: { app: 'ghcr.io/acme/payments:v2' } });
+    expect(await subject.cluster.readDeployment(canary)).toMatchObject({
+      desired: 1,
+      available: 1,
+      images: { app: 'ghcr.io/acme/payments:v2' },
+    });
     // The original is untouched.
-    expect(await subject.cluster.readDeployment(target)).toMatchObject({ desired: 4, revision: 1, images: { app: 'ghcr.io/acme/payments:v1' } });
+    expect(await subject.cluster.readDeployment(target)).toMatchObject({
+      desired: 4,
+      revision: 1,
+      images: { app: 'ghcr.io/acme/payments:v1' },
+    });
 
-    await subject.cluster.copyDeployment(target, { name: 'payments-canary', labels: { track: 'canary' }, container: 'app', image: 'ghcr.io/acme/payments:v3', replicas: 2 }, meta);
+    await subject.cluster.copyDeployment(
+      target,
+      {
+        name: 'payments-canary',
+        labels: { track: 'canary' },
+        container: 'app',
+        image: 'ghcr.io/acme/payments:v3',
+        replicas: 2,
+      },
+      meta,
+    );
     await rolledOut(subject.cluster, canary);
-    expect(await subject.cluster.readDeployment(canary)).toMatchObject({ desired: 2, available: 2, revision: 2, images: { app: 'ghcr.io/acme/payments:v3' } });
+    expect(await subject.cluster.readDeployment(canary)).toMatchObject({
+      desired: 2,
+      available: 2,
+      revision: 2,
+      images: { app: 'ghcr.io/acme/payments:v3' },
+    });
     await expect(
-      subject.cluster.copyDeployment(target, { name: 'payments-canary', labels: { track: 'canary' }, container: 'nope', image: 'x:1', replicas: 1 }, meta),
+      subject.cluster.copyDeployment(
+        target,
+        { name: 'payments-canary', labels: { track: 'canary' }, container: 'nope', image: 'x:1', replicas: 1 },
+        meta,
+      ),
     ).rejects.toThrow(/nope/);
   });
 });

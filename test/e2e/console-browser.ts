@@ -44,12 +44,27 @@ export async function startConsoleInBrowser(): Promise<ConsoleInBrowser> {
     defaultMetrics: false,
     worker: { pollMs: 20, baseDelayMs: 5, maxDelayMs: 50 },
     // A rollout poll skips the clock ahead (the simulated cluster moves with it) and yields briefly.
-    deploy: { pollIntervalMs: 2_000, sleep: async (ms) => { clock.jump(ms); await new Promise((r) => setTimeout(r, 25)); } },
+    deploy: {
+      pollIntervalMs: 2_000,
+      sleep: async (ms) => {
+        clock.jump(ms);
+        await new Promise((r) => setTimeout(r, 25));
+      },
+    },
   });
   const address = await firelane.listen(0, '127.0.0.1');
   const browser = await chromium.launch({
     executablePath: CHROMIUM!,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
   return {
     firelane,
@@ -84,7 +99,11 @@ export async function consoleToken(url: string): Promise<string> {
 /** Runs a command over the console's HTTP API, as a page would, without one. */
 export async function runCommand(run: ConsoleInBrowser, user: string, room: string, text: string): Promise<void> {
   const headers = { 'content-type': 'application/json', 'x-firelane-console': await consoleToken(run.url) };
-  const response = await fetch(`${run.url}/api/console/command`, { method: 'POST', headers, body: JSON.stringify({ text, user, room }) });
+  const response = await fetch(`${run.url}/api/console/command`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ text, user, room }),
+  });
   if (!response.ok) throw new Error(`${text}: HTTP ${response.status}`);
 }
 

@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contrastRatio, effectiveBackground, parseColor } from '../support/contrast.js';
-import { actAs, CHROMIUM, OUT, runCommand, seedDeployRequest, startConsoleInBrowser, type ConsoleInBrowser } from './console-browser.js';
+import {
+  actAs,
+  CHROMIUM,
+  OUT,
+  runCommand,
+  seedDeployRequest,
+  startConsoleInBrowser,
+  type ConsoleInBrowser,
+} from './console-browser.js';
 
 /** The page's globals `textSamples` uses (tsconfig has no DOM library; the function runs in the page). */
 interface PageNode {
@@ -39,19 +47,30 @@ interface Sample {
 function textSamples(): Sample[] {
   const samples: Sample[] = [];
   for (const element of document.querySelectorAll('body *')) {
-    const own = Array.from(element.childNodes).filter((node) => node.nodeType === 3).map((node) => node.textContent).join('').trim();
+    const own = Array.from(element.childNodes)
+      .filter((node) => node.nodeType === 3)
+      .map((node) => node.textContent)
+      .join('')
+      .trim();
     const placeholder = element.tagName === 'INPUT' ? (element.placeholder ?? '') : '';
     // Visually hidden labels (1px, clipped) are for screen readers, which read no colours.
     if ((!own && !placeholder) || !element.checkVisibility() || element.getBoundingClientRect().width <= 1) continue;
     const layers: string[] = [];
-    for (let at: PageElement | null = element; at; at = at.parentElement) layers.push(getComputedStyle(at).backgroundColor);
+    for (let at: PageElement | null = element; at; at = at.parentElement)
+      layers.push(getComputedStyle(at).backgroundColor);
     const tag = `${element.tagName.toLowerCase()}${element.id ? `#${element.id}` : ''}${element.className ? `.${element.className.trim().replace(/\s+/g, '.')}` : ''}`;
     if (own) {
       const current = element.getAttribute('aria-current') === 'true' ? 'current' : 'default';
       const button = element.tagName === 'BUTTON' ? element.className || current : null;
       samples.push({ what: `${tag} "${own.slice(0, 40)}"`, button, color: getComputedStyle(element).color, layers });
     }
-    if (placeholder) samples.push({ what: `${tag} placeholder`, button: null, color: getComputedStyle(element, '::placeholder').color, layers });
+    if (placeholder)
+      samples.push({
+        what: `${tag} placeholder`,
+        button: null,
+        color: getComputedStyle(element, '::placeholder').color,
+        layers,
+      });
   }
   return samples;
 }
@@ -84,7 +103,10 @@ describe.skipIf(!CHROMIUM)('the console text contrast in Chromium', () => {
         // Emptied first: the room shown before may hold what `loaded` waits for too (a private answer),
         // and the wait would then end before this room's messages are drawn.
         await page.locator('#messages').evaluate((list) => list.replaceChildren());
-        await page.locator('#rooms').getByRole('button', { name: `#${room}` }).click();
+        await page
+          .locator('#rooms')
+          .getByRole('button', { name: `#${room}` })
+          .click();
         await page.locator('#messages').locator(loaded).first().waitFor();
         samples.push(...(await page.evaluate(textSamples)));
         await page.screenshot({ path: join(OUT, `console-${scheme}-${room}.png`) });

@@ -7,7 +7,13 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, consoleToken, seedDeployRequest, startConsoleInBrowser, type ConsoleInBrowser } from './console-browser.js';
+import {
+  CHROMIUM,
+  consoleToken,
+  seedDeployRequest,
+  startConsoleInBrowser,
+  type ConsoleInBrowser,
+} from './console-browser.js';
 
 /** The attacker's page: an auto-submitting form and two fetches, all aimed at the console. */
 function attackPage(consoleUrl: string, room: string): string {
@@ -38,14 +44,21 @@ async function attack() {
 }
 
 /** A raw HTTP request, so that the Host header is whatever the test says (fetch sets its own). */
-function rawRequest(url: string, options: { method?: string; host: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; text: string }> {
+function rawRequest(
+  url: string,
+  options: { method?: string; host: string; headers?: Record<string, string>; body?: string },
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: options.method ?? 'GET', headers: { host: options.host, ...options.headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
+    const req = request(
+      url,
+      { method: options.method ?? 'GET', headers: { host: options.host, ...options.headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
     req.on('error', reject);
     req.end(options.body);
   });
@@ -60,7 +73,9 @@ describe.skipIf(!CHROMIUM)('the console against another origin', () => {
   beforeAll(async () => {
     run = await startConsoleInBrowser();
     warRoom = await seedDeployRequest(run);
-    attacker = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(attackPage(run.url, warRoom)));
+    attacker = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(attackPage(run.url, warRoom)),
+    );
     await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
     attackerUrl = `http://127.0.0.1:${(attacker.address() as AddressInfo).port}/`;
   }, 60_000);
@@ -71,7 +86,8 @@ describe.skipIf(!CHROMIUM)('the console against another origin', () => {
   });
 
   const auditRows = () => (run.firelane.db.sqlite.prepare('select count(*) n from audit_log').get() as { n: number }).n;
-  const pendingUnchanged = () => expect(run.firelane.store.deploys.get(1)).toMatchObject({ status: 'pending', approvals: [] });
+  const pendingUnchanged = () =>
+    expect(run.firelane.store.deploys.get(1)).toMatchObject({ status: 'pending', approvals: [] });
 
   it('a form and fetches from another loopback origin cannot approve as bob; nothing changes', async () => {
     await expect.poll(() => run.firelane.store.deploys.get(1)?.cardRef ?? null, { timeout: 10_000 }).not.toBeNull();
@@ -90,7 +106,10 @@ describe.skipIf(!CHROMIUM)('the console against another origin', () => {
     // by the browser (a top-level navigation) and both are refused with a plain 403.
     for (const form of ['#f', '#g']) {
       await page.goto(attackerUrl);
-      const [response] = await Promise.all([page.waitForEvent('response', (r) => r.url().endsWith('/api/console/command')), page.evaluate(`document.querySelector('${form}').submit()`)]);
+      const [response] = await Promise.all([
+        page.waitForEvent('response', (r) => r.url().endsWith('/api/console/command')),
+        page.evaluate(`document.querySelector('${form}').submit()`),
+      ]);
       expect(response.status(), form).toBe(403);
       expect(response.headers()['content-type'], form).toMatch(/^text\/plain/);
       expect(await response.text(), form).toMatch(/refused/i);
@@ -104,7 +123,12 @@ describe.skipIf(!CHROMIUM)('the console against another origin', () => {
   it('a foreign Host header is refused, for the page, its data and its commands (even with a valid token)', async () => {
     const token = await consoleToken(run.url);
     const before = auditRows();
-    for (const path of ['/', '/api/console/state', `/api/console/messages?room=${warRoom}&user=bob`, '/api/console/events']) {
+    for (const path of [
+      '/',
+      '/api/console/state',
+      `/api/console/messages?room=${warRoom}&user=bob`,
+      '/api/console/events',
+    ]) {
       const answer = await rawRequest(run.url + path, { host: 'attacker.example' });
       expect(answer.status, path).toBe(403);
       expect(answer.text, path).not.toContain('REQ-1');
@@ -112,11 +136,17 @@ describe.skipIf(!CHROMIUM)('the console against another origin', () => {
     const body = JSON.stringify({ text: '/deploy approve REQ-1', user: 'bob', room: warRoom, key: 'attack-0004' });
     const port = new URL(run.url).port;
     for (const host of ['attacker.example', `attacker.example:${port}`, `127.0.0.2:${port}`]) {
-      const answer = await rawRequest(`${run.url}/api/console/command`, { method: 'POST', host, headers: { 'content-type': 'application/json', 'x-firelane-console': token }, body });
+      const answer = await rawRequest(`${run.url}/api/console/command`, {
+        method: 'POST',
+        host,
+        headers: { 'content-type': 'application/json', 'x-firelane-console': token },
+        body,
+      });
       expect(answer.status, host).toBe(403);
     }
     // The console's own addresses are served.
-    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`]) expect((await rawRequest(`${run.url}/api/console/state`, { host })).status, host).toBe(200);
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`])
+      expect((await rawRequest(`${run.url}/api/console/state`, { host })).status, host).toBe(200);
     pendingUnchanged();
     expect(auditRows()).toBe(before);
   });
@@ -126,10 +156,17 @@ describe.skipIf(!CHROMIUM)('the console against another origin', () => {
     await page.goto(run.url);
     await page.fill('#user', 'bob');
     await page.dispatchEvent('#user', 'change');
-    await page.locator('#rooms').getByRole('button', { name: `#${warRoom}` }).click();
+    await page
+      .locator('#rooms')
+      .getByRole('button', { name: `#${warRoom}` })
+      .click();
     await page.getByRole('button', { name: 'Approve' }).last().click();
-    await expect.poll(() => run.firelane.store.deploys.get(1)?.approvals ?? []).toEqual([expect.objectContaining({ by: 'bob', via: 'console' })]);
-    const rows = run.firelane.db.sqlite.prepare("select actor, platform from audit_log where action like 'deploy.approv%'").all();
+    await expect
+      .poll(() => run.firelane.store.deploys.get(1)?.approvals ?? [])
+      .toEqual([expect.objectContaining({ by: 'bob', via: 'console' })]);
+    const rows = run.firelane.db.sqlite
+      .prepare("select actor, platform from audit_log where action like 'deploy.approv%'")
+      .all();
     expect(rows).toEqual([{ actor: 'bob', platform: 'console' }]);
     await page.close();
   });

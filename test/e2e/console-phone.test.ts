@@ -3,7 +3,15 @@
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { actAs, CHROMIUM, OUT, seedDeployRequest, startConsoleInBrowser, typeCommand, type ConsoleInBrowser } from './console-browser.js';
+import {
+  actAs,
+  CHROMIUM,
+  OUT,
+  seedDeployRequest,
+  startConsoleInBrowser,
+  typeCommand,
+  type ConsoleInBrowser,
+} from './console-browser.js';
 
 const WIDTH = 390;
 
@@ -16,8 +24,13 @@ declare const document: { scrollingElement: Box; querySelector(selectors: string
 
 /** Runs in the page: the page and each of its scrolling panes, where wider than they are. */
 function overflowing(): string[] {
-  const boxes: [string, Box | null][] = [['page', document.scrollingElement], ...['nav', '#messages', '.top'].map((s): [string, Box | null] => [s, document.querySelector(s)])];
-  return boxes.filter(([, box]) => box && box.scrollWidth > box.clientWidth).map(([name, box]) => `${name}: ${box!.scrollWidth} > ${box!.clientWidth}`);
+  const boxes: [string, Box | null][] = [
+    ['page', document.scrollingElement],
+    ...['nav', '#messages', '.top'].map((s): [string, Box | null] => [s, document.querySelector(s)]),
+  ];
+  return boxes
+    .filter(([, box]) => box && box.scrollWidth > box.clientWidth)
+    .map(([name, box]) => `${name}: ${box!.scrollWidth} > ${box!.clientWidth}`);
 }
 
 /** Scrolled to (up or down, as a thumb would), it is on screen from its left edge to its right. */
@@ -37,7 +50,12 @@ describe.skipIf(!CHROMIUM)('the console on a phone', () => {
   beforeAll(async () => {
     run = await startConsoleInBrowser();
     warRoom = await seedDeployRequest(run);
-    const context = await run.browser.newContext({ viewport: { width: WIDTH, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    const context = await run.browser.newContext({
+      viewport: { width: WIDTH, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+      deviceScaleFactor: 2,
+    });
     page = await context.newPage();
   }, 60_000);
 
@@ -57,13 +75,20 @@ describe.skipIf(!CHROMIUM)('the console on a phone', () => {
     const approve = page.getByRole('button', { name: 'Approve' });
     await approve.waitFor();
     expect(await page.evaluate(overflowing)).toEqual([]);
-    for (const control of [approve, page.getByRole('button', { name: 'Reject' }), page.locator('#command'), page.getByRole('button', { name: 'Send' })]) {
+    for (const control of [
+      approve,
+      page.getByRole('button', { name: 'Reject' }),
+      page.locator('#command'),
+      page.getByRole('button', { name: 'Send' }),
+    ]) {
       await expectOnScreen(control);
     }
     await page.screenshot({ path: join(OUT, 'console-phone.png') });
 
     await approve.tap();
-    await expect.poll(() => run.firelane.store.deploys.get(1)?.approvals).toEqual([expect.objectContaining({ by: 'bob' })]);
+    await expect
+      .poll(() => run.firelane.store.deploys.get(1)?.approvals)
+      .toEqual([expect.objectContaining({ by: 'bob' })]);
     await typeCommand(page, '/incident list');
     await expect.poll(() => page.locator('#messages').textContent()).toMatch(/1 open incident/);
     expect(await page.evaluate(overflowing)).toEqual([]);

@@ -42,16 +42,48 @@ describe.skipIf(!CHROMIUM)('console sign-in in Chromium', () => {
     dir = mkdtempSync(join(tmpdir(), 'firelane-e2e-oidc-'));
     writeFileSync(join(dir, 'firelane.yaml'), YAML);
     const config = loadConfig(
-      { DATABASE_PATH: join(dir, 'firelane.db'), HOME: dir, LOG_LEVEL: 'silent', FIRELANE_CONFIG: join(dir, 'firelane.yaml'), FIRELANE_OIDC_ISSUER: provider.issuer, FIRELANE_OIDC_CLIENT_ID: provider.clientId, FIRELANE_OIDC_CLIENT_SECRET: provider.clientSecret, FIRELANE_PUBLIC_URL: url },
+      {
+        DATABASE_PATH: join(dir, 'firelane.db'),
+        HOME: dir,
+        LOG_LEVEL: 'silent',
+        FIRELANE_CONFIG: join(dir, 'firelane.yaml'),
+        FIRELANE_OIDC_ISSUER: provider.issuer,
+        FIRELANE_OIDC_CLIENT_ID: provider.clientId,
+        FIRELANE_OIDC_CLIENT_SECRET: provider.clientSecret,
+        FIRELANE_PUBLIC_URL: url,
+      },
       dir,
     );
     const cluster = createMemoryCluster({ rolloutPolls: 2 });
-    cluster.addDeployment({ namespace: 'payments', name: 'payments', images: { app: `${IMAGE}:v2.1.0` }, history: [{ app: `${IMAGE}:v2.0.0` }], replicas: 2 });
-    firelane = await createFirelane({ config, logger: pino({ level: 'silent' }), cluster, defaultMetrics: false, reminderTicker: false, worker: { pollMs: 20, baseDelayMs: 5, maxDelayMs: 50 }, deploy: { pollIntervalMs: 5 } });
+    cluster.addDeployment({
+      namespace: 'payments',
+      name: 'payments',
+      images: { app: `${IMAGE}:v2.1.0` },
+      history: [{ app: `${IMAGE}:v2.0.0` }],
+      replicas: 2,
+    });
+    firelane = await createFirelane({
+      config,
+      logger: pino({ level: 'silent' }),
+      cluster,
+      defaultMetrics: false,
+      reminderTicker: false,
+      worker: { pollMs: 20, baseDelayMs: 5, maxDelayMs: 50 },
+      deploy: { pollIntervalMs: 5 },
+    });
     await firelane.listen(port, '127.0.0.1');
     browser = await chromium.launch({
       executablePath: CHROMIUM!,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
   }, 60_000);
 
@@ -81,21 +113,42 @@ describe.skipIf(!CHROMIUM)('console sign-in in Chromium', () => {
   const card = (page: Page) => page.locator('.card', { hasText: 'Deploy REQ-1' });
 
   it('signed out the page reads only; signed in, each acts as their person; signing out ends it', async () => {
-    const lee = await signedIn({ sub: 'lee-1', name: 'Lee', email: 'lee@acme.example', email_verified: true }, /Signed in as Lee \(@lee\)/);
+    const lee = await signedIn(
+      { sub: 'lee-1', name: 'Lee', email: 'lee@acme.example', email_verified: true },
+      /Signed in as Lee \(@lee\)/,
+    );
     await typeCommand(lee, '/deploy payments v2.1.1');
     await expect.poll(() => card(lee).count(), { timeout: 10_000 }).toBe(1);
     await card(lee).getByRole('button', { name: 'Approve' }).click();
-    await expect.poll(() => lee.locator('#messages').innerText()).toMatch(/You asked for REQ-1, so someone else must approve it/);
-    expect(firelane.store.deploys.get(1)).toMatchObject({ status: 'pending', requester: 'lee', requesterPerson: 'lee', approvals: [] });
+    await expect
+      .poll(() => lee.locator('#messages').innerText())
+      .toMatch(/You asked for REQ-1, so someone else must approve it/);
+    expect(firelane.store.deploys.get(1)).toMatchObject({
+      status: 'pending',
+      requester: 'lee',
+      requesterPerson: 'lee',
+      approvals: [],
+    });
 
-    const sam = await signedIn({ sub: 'sam-1', name: 'Sam', email: 'sam@acme.example', email_verified: true }, /Signed in as Sam \(@sam\)/);
+    const sam = await signedIn(
+      { sub: 'sam-1', name: 'Sam', email: 'sam@acme.example', email_verified: true },
+      /Signed in as Sam \(@sam\)/,
+    );
     await expect.poll(() => card(sam).count(), { timeout: 10_000 }).toBe(1);
     await card(sam).getByRole('button', { name: 'Approve' }).click();
-    await expect.poll(() => firelane.store.deploys.get(1)?.approvals ?? []).toEqual([expect.objectContaining({ by: 'sam', via: 'console', person: 'sam' })]);
+    await expect
+      .poll(() => firelane.store.deploys.get(1)?.approvals ?? [])
+      .toEqual([expect.objectContaining({ by: 'sam', via: 'console', person: 'sam' })]);
     await expect.poll(() => card(sam).innerText(), { timeout: 20_000 }).toMatch(/approved by @sam/);
     mkdirSync(OUT, { recursive: true });
     await sam.screenshot({ path: join(OUT, 'console-sign-in.png') });
-    expect(firelane.db.sqlite.prepare("select actor, platform from audit_log where action in ('deploy.requested', 'deploy.approved') order by seq").all()).toEqual([
+    expect(
+      firelane.db.sqlite
+        .prepare(
+          "select actor, platform from audit_log where action in ('deploy.requested', 'deploy.approved') order by seq",
+        )
+        .all(),
+    ).toEqual([
       { actor: 'lee', platform: 'oidc' },
       { actor: 'sam', platform: 'oidc' },
     ]);

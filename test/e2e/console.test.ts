@@ -49,7 +49,9 @@ describe.skipIf(!CHROMIUM)('the local console in Chromium', () => {
     const approve = page.getByRole('button', { name: 'Approve' }).last();
     await approve.waitFor({ timeout: 10_000 });
     await approve.click();
-    await expect.poll(() => messages(page).textContent()).toMatch(/You asked for REQ-1, so someone else must approve it/);
+    await expect
+      .poll(() => messages(page).textContent())
+      .toMatch(/You asked for REQ-1, so someone else must approve it/);
     await actAs(page, 'bob');
     await page.getByRole('button', { name: 'Approve' }).last().click();
     await expect.poll(() => messages(page).textContent(), { timeout: 20_000 }).toMatch(/Succeeded/);

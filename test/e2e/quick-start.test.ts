@@ -32,12 +32,20 @@ describe.skipIf(!CHROMIUM)('the quick start on a fresh machine', () => {
   });
 
   it('npm start serves the console; /deploy payments v1.1.0 asked by alice, approved by bob, succeeds on the simulated cluster', async () => {
-    expect(existsSync(join(ROOT, 'firelane.yaml')), 'a firelane.yaml in the checkout: this test needs none (a fresh clone has none)').toBe(false);
+    expect(
+      existsSync(join(ROOT, 'firelane.yaml')),
+      'a firelane.yaml in the checkout: this test needs none (a fresh clone has none)',
+    ).toBe(false);
     home = mkdtempSync(join(tmpdir(), 'firelane-home-'));
     const port = await freePort();
     // Only what a fresh shell has: PATH and an empty HOME. The database goes to the temporary folder
     // rather than ./data, so that a developer's own server on ./data is not disturbed.
-    const env = { PATH: process.env.PATH ?? '', HOME: home, PORT: String(port), DATABASE_PATH: join(home, 'firelane.db') };
+    const env = {
+      PATH: process.env.PATH ?? '',
+      HOME: home,
+      PORT: String(port),
+      DATABASE_PATH: join(home, 'firelane.db'),
+    };
     server = spawn('npm', ['start'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     server.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -49,7 +57,16 @@ describe.skipIf(!CHROMIUM)('the quick start on a fresh machine', () => {
 
     browser = await chromium.launch({
       executablePath: CHROMIUM!,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     const open = async (user: string): Promise<Page> => {
       const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
@@ -66,11 +83,15 @@ describe.skipIf(!CHROMIUM)('the quick start on a fresh machine', () => {
 
     // alice may not approve her own request; bob may.
     await card(alice).getByRole('button', { name: 'Approve' }).click();
-    await expect.poll(() => alice.locator('#messages').innerText()).toMatch(/You asked for REQ-1, so someone else must approve it/);
+    await expect
+      .poll(() => alice.locator('#messages').innerText())
+      .toMatch(/You asked for REQ-1, so someone else must approve it/);
     const bob = await open('bob');
     await expect.poll(() => card(bob).count(), { timeout: 10_000 }).toBe(1);
     await card(bob).getByRole('button', { name: 'Approve' }).click();
-    await expect.poll(() => card(bob).innerText(), { timeout: 90_000, interval: 500 }).toMatch(/Succeeded \(approved by @bob\)/);
+    await expect
+      .poll(() => card(bob).innerText(), { timeout: 90_000, interval: 500 })
+      .toMatch(/Succeeded \(approved by @bob\)/);
     expect(await card(bob).innerText()).toMatch(/To\s+registry\.local\/demo\/payments:v1\.1\.0/);
     mkdirSync(OUT, { recursive: true });
     await bob.screenshot({ path: join(OUT, 'quick-start.png') });

@@ -14,11 +14,21 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type CloudAdapter, type ConnectorClient, type TurnContext } from '@microsoft/agents-hosting';
 import type { Activity, ConversationParameters, ConversationReference } from '@microsoft/agents-activity';
-import { BOT_FRAMEWORK_SCOPE as SDK_SCOPE, createBotAdapter, type TokenSource } from '../../src/adapters/teams/bot-adapter.js';
+import {
+  BOT_FRAMEWORK_SCOPE as SDK_SCOPE,
+  createBotAdapter,
+  type TokenSource,
+} from '../../src/adapters/teams/bot-adapter.js';
 import { createBotTokenVerifier, TokenRefused } from '../../src/adapters/teams/bot-token.js';
 import { createServiceUrlPolicy } from '../../src/adapters/teams/service-urls.js';
 import { ADAPTIVE_CARD, adaptiveCards, startFakeBotConnector, type FakeBotConnector } from './fake-bot-connector.js';
-import { BOT_FRAMEWORK_SCOPE, OUTBOUND_TOKEN, generateSigningKey, startBotAuthServer, type BotAuthKit } from '../support/bot-auth.js';
+import {
+  BOT_FRAMEWORK_SCOPE,
+  OUTBOUND_TOKEN,
+  generateSigningKey,
+  startBotAuthServer,
+  type BotAuthKit,
+} from '../support/bot-auth.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Network guard: refuse (and record) any TCP/TLS connect to a host that is not loopback.
@@ -55,7 +65,11 @@ interface BotHost {
   close(): Promise<void>;
 }
 /** `user` is the caller's identity as firelane hands it to the SDK: the verified token's claims ({} without an app id). */
-async function startBotHost(adapter: CloudAdapter, logic: (ctx: TurnContext) => Promise<void>, user: Record<string, unknown> = {}): Promise<BotHost> {
+async function startBotHost(
+  adapter: CloudAdapter,
+  logic: (ctx: TurnContext) => Promise<void>,
+  user: Record<string, unknown> = {},
+): Promise<BotHost> {
   const server = http.createServer((req, res) => {
     void (async () => {
       const chunks: Buffer[] = [];
@@ -105,7 +119,11 @@ async function startBotHost(adapter: CloudAdapter, logic: (ctx: TurnContext) => 
 }
 
 async function post(url: string, activity: unknown): Promise<{ status: number; text: string }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(activity),
+  });
   return { status: res.status, text: await res.text() };
 }
 
@@ -117,8 +135,18 @@ const CHANNEL = '19:incidents-abc@thread.tacv2';
 const ROOT_ID = '1700000000001';
 const THREAD = `${CHANNEL};messageid=${ROOT_ID}`;
 const BOT = { id: '28:bot-app-id', name: 'firelane' };
-const ADA = { id: '29:1ada-lovelace', name: 'Ada Lovelace', aadObjectId: '00000000-0000-0000-0000-00000000ada1', userPrincipalName: 'ada@example.com' };
-const BOB = { id: '29:1bob-builder', name: 'Bob Builder', aadObjectId: '00000000-0000-0000-0000-00000000b0b1', userPrincipalName: 'bob@example.com' };
+const ADA = {
+  id: '29:1ada-lovelace',
+  name: 'Ada Lovelace',
+  aadObjectId: '00000000-0000-0000-0000-00000000ada1',
+  userPrincipalName: 'ada@example.com',
+};
+const BOB = {
+  id: '29:1bob-builder',
+  name: 'Bob Builder',
+  aadObjectId: '00000000-0000-0000-0000-00000000b0b1',
+  userPrincipalName: 'bob@example.com',
+};
 
 let seq = 0;
 /** A channel-thread message from Ada, as Teams posts it to the bot. */
@@ -132,7 +160,13 @@ function teamsMessage(serviceUrl: string, overrides: Record<string, unknown> = {
     from: { id: ADA.id, name: ADA.name, aadObjectId: ADA.aadObjectId },
     recipient: BOT,
     conversation: { id: THREAD, conversationType: 'channel', isGroup: true, tenantId: TENANT },
-    channelData: { teamsChannelId: CHANNEL, teamsTeamId: TEAM, channel: { id: CHANNEL }, team: { id: TEAM }, tenant: { id: TENANT } },
+    channelData: {
+      teamsChannelId: CHANNEL,
+      teamsTeamId: TEAM,
+      channel: { id: CHANNEL },
+      team: { id: TEAM },
+      tenant: { id: TENANT },
+    },
     text: '<at>firelane</at> status',
     entities: [{ type: 'mention', text: '<at>firelane</at>', mentioned: BOT }],
     locale: 'en-US',
@@ -140,7 +174,16 @@ function teamsMessage(serviceUrl: string, overrides: Record<string, unknown> = {
   };
 }
 
-const card = (title: string) => ({ type: 'message', attachments: [{ contentType: ADAPTIVE_CARD, content: { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text: title, weight: 'Bolder' }] } }] }) as unknown as Activity;
+const card = (title: string) =>
+  ({
+    type: 'message',
+    attachments: [
+      {
+        contentType: ADAPTIVE_CARD,
+        content: { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text: title, weight: 'Bolder' }] },
+      },
+    ],
+  }) as unknown as Activity;
 const text = (t: string) => ({ type: 'message', text: t }) as Activity;
 
 /** The SDK's outbound errors are HttpErrors: `status`, and the parsed body as `response.data`. */
@@ -162,7 +205,8 @@ const emulatorAdapter = (...fakes: FakeBotConnector[]) => {
   adapter.onTurnError = undefined as never;
   return adapter;
 };
-const connectorOf = (ctx: TurnContext, adapter: CloudAdapter) => ctx.turnState.get<ConnectorClient>(adapter.ConnectorClientKey);
+const connectorOf = (ctx: TurnContext, adapter: CloudAdapter) =>
+  ctx.turnState.get<ConnectorClient>(adapter.ConnectorClientKey);
 const params = (p: Record<string, unknown>) => p as unknown as ConversationParameters;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -206,7 +250,13 @@ describe('the Agents SDK CloudAdapter without an app id against the fake connect
     expect(posts.every((r) => r.authorization === undefined && r.status === 201)).toBe(true);
 
     const [reply, cardMsg] = fake.messagesIn(THREAD);
-    expect(reply).toMatchObject({ type: 'message', text: 'Incident #42 acknowledged', replyToId: inbound.id, via: 'reply', conversationId: THREAD });
+    expect(reply).toMatchObject({
+      type: 'message',
+      text: 'Incident #42 acknowledged',
+      replyToId: inbound.id,
+      via: 'reply',
+      conversationId: THREAD,
+    });
     expect(reply!.from).toEqual(BOT);
     expect(reply!.recipient).toMatchObject({ id: ADA.id });
     expect(cardMsg!.attachments).toHaveLength(1);
@@ -220,12 +270,20 @@ describe('the Agents SDK CloudAdapter without an app id against the fake connect
     let sentId: string | undefined;
     await serve(async (ctx) => {
       const mention = { type: 'mention', text: `<at>${ADA.name}</at>`, mentioned: { id: ADA.id, name: ADA.name } };
-      sentId = (await ctx.sendActivity({ type: 'message', text: `Paging <at>${ADA.name}</at>`, entities: [mention] } as unknown as Activity))?.id;
+      sentId = (
+        await ctx.sendActivity({
+          type: 'message',
+          text: `Paging <at>${ADA.name}</at>`,
+          entities: [mention],
+        } as unknown as Activity)
+      )?.id;
     });
     expect((await post(host!.url, teamsMessage(fake.url))).status).toBe(200);
     const [msg] = fake.messagesIn(THREAD);
     expect(msg!.id).toBe(sentId);
-    expect(msg!.entities).toEqual([{ type: 'mention', text: '<at>Ada Lovelace</at>', mentioned: { id: ADA.id, name: ADA.name } }]);
+    expect(msg!.entities).toEqual([
+      { type: 'mention', text: '<at>Ada Lovelace</at>', mentioned: { id: ADA.id, name: ADA.name } },
+    ]);
   });
 
   it('updates an activity in place and deletes it; unknown activities are 404 with the Bot Framework error body', async () => {
@@ -246,7 +304,12 @@ describe('the Agents SDK CloudAdapter without an app id against the fake connect
     expect(msgs).toHaveLength(1);
     expect(adaptiveCards(msgs[0]!)[0]).toMatchObject({ body: [{ text: 'Deploy approved' }] });
     expect(msgs[0]!.history).toHaveLength(1);
-    expect(fake.activities.get(THREAD)!.filter((a) => a.deleted).map((a) => a.text)).toEqual(['temporary']);
+    expect(
+      fake.activities
+        .get(THREAD)!
+        .filter((a) => a.deleted)
+        .map((a) => a.text),
+    ).toEqual(['temporary']);
     expect(errors.map((e) => e.status)).toEqual([404, 404]);
     expect(codeOf(errors[0]!)).toBe('ActivityNotFound');
   });
@@ -275,7 +338,13 @@ describe('the Agents SDK CloudAdapter without an app id against the fake connect
 
   it('creates a new channel thread with createConversationAsync and posts into it', async () => {
     let created: string | undefined;
-    const thread = params({ isGroup: true, agent: BOT, bot: BOT, channelData: { channel: { id: CHANNEL }, tenant: { id: TENANT } }, activity: card('Incident #43 declared') });
+    const thread = params({
+      isGroup: true,
+      agent: BOT,
+      bot: BOT,
+      channelData: { channel: { id: CHANNEL }, tenant: { id: TENANT } },
+      activity: card('Incident #43 declared'),
+    });
     await adapter.createConversationAsync('', 'msteams', fake.url, SDK_SCOPE, thread, async (ctx) => {
       created = ctx.activity.conversation!.id;
       await ctx.sendActivity('Responders: please join');
@@ -291,12 +360,22 @@ describe('the Agents SDK CloudAdapter without an app id against the fake connect
     expect(adaptiveCards(messages[0]!)[0]).toMatchObject({ body: [{ text: 'Incident #43 declared' }] });
     expect(messages[0]!.id).toBe(created!.split('=')[1]);
     expect(messages[1]!.text).toBe('Responders: please join');
-    expect(fake.conversation(created!)).toMatchObject({ kind: 'channel-thread', channelId: CHANNEL, tenantId: TENANT, createdBy: 'createConversation' });
+    expect(fake.conversation(created!)).toMatchObject({
+      kind: 'channel-thread',
+      channelId: CHANNEL,
+      tenantId: TENANT,
+      createdBy: 'createConversation',
+    });
   });
 
   it('creates (and re-finds) a 1:1 chat; group chats and channel threads without an activity are rejected', async () => {
     const ids: string[] = [];
-    const personal = params({ isGroup: false, agent: BOT, members: [{ id: ADA.id }], channelData: { tenant: { id: TENANT } } });
+    const personal = params({
+      isGroup: false,
+      agent: BOT,
+      members: [{ id: ADA.id }],
+      channelData: { tenant: { id: TENANT } },
+    });
     for (let i = 0; i < 2; i++) {
       await adapter.createConversationAsync('', 'msteams', fake.url, SDK_SCOPE, personal, async (ctx) => {
         ids.push(ctx.activity.conversation!.id);
@@ -308,10 +387,32 @@ describe('the Agents SDK CloudAdapter without an app id against the fake connect
     expect(fake.messagesIn(ids[0]!).map((m) => m.text)).toEqual(['DM 0', 'DM 1']);
 
     const noop = async () => {};
-    const groupErr = await rejectionOf(adapter.createConversationAsync('', 'msteams', fake.url, SDK_SCOPE, params({ isGroup: true, members: [{ id: ADA.id }, { id: BOB.id }] }), noop));
+    const groupErr = await rejectionOf(
+      adapter.createConversationAsync(
+        '',
+        'msteams',
+        fake.url,
+        SDK_SCOPE,
+        params({ isGroup: true, members: [{ id: ADA.id }, { id: BOB.id }] }),
+        noop,
+      ),
+    );
     expect(groupErr.status).toBe(400);
     expect(codeOf(groupErr)).toBe('BadArgument');
-    expect((await rejectionOf(adapter.createConversationAsync('', 'msteams', fake.url, SDK_SCOPE, params({ isGroup: true, channelData: { channel: { id: CHANNEL } } }), noop))).status).toBe(400);
+    expect(
+      (
+        await rejectionOf(
+          adapter.createConversationAsync(
+            '',
+            'msteams',
+            fake.url,
+            SDK_SCOPE,
+            params({ isGroup: true, channelData: { channel: { id: CHANNEL } } }),
+            noop,
+          ),
+        )
+      ).status,
+    ).toBe(400);
   });
 
   it('serves a seeded member to ConnectorClient.getConversationMember by 29: id, AAD object id or UPN, percent-encoded as firelane sends them', async () => {
@@ -326,12 +427,21 @@ describe('the Agents SDK CloudAdapter without an app id against the fake connect
       seen.byUpn = await connector.getConversationMember(encodeURIComponent(BOB.userPrincipalName), inChannel);
       seen.inThread = await connector.getConversationMember(encodeURIComponent(ADA.id), encodeURIComponent(THREAD));
       seen.missing = await rejectionOf(connector.getConversationMember(encodeURIComponent('29:nobody'), inChannel));
-      seen.unknownChat = await rejectionOf(connector.getConversationMember(encodeURIComponent(ADA.id), encodeURIComponent('19:unknown_chat@thread.v2')));
+      seen.unknownChat = await rejectionOf(
+        connector.getConversationMember(encodeURIComponent(ADA.id), encodeURIComponent('19:unknown_chat@thread.v2')),
+      );
     });
     expect((await post(host!.url, teamsMessage(fake.url))).status).toBe(200);
 
-    expect(fake.requests[0]!.path).toBe('/v3/conversations/19%3Aincidents-abc%40thread.tacv2/members/29%3A1ada-lovelace');
-    expect(seen.member).toMatchObject({ id: ADA.id, name: ADA.name, aadObjectId: ADA.aadObjectId, userPrincipalName: ADA.userPrincipalName });
+    expect(fake.requests[0]!.path).toBe(
+      '/v3/conversations/19%3Aincidents-abc%40thread.tacv2/members/29%3A1ada-lovelace',
+    );
+    expect(seen.member).toMatchObject({
+      id: ADA.id,
+      name: ADA.name,
+      aadObjectId: ADA.aadObjectId,
+      userPrincipalName: ADA.userPrincipalName,
+    });
     expect(seen.byAad).toMatchObject({ id: BOB.id, name: BOB.name });
     expect(seen.byUpn).toMatchObject({ id: BOB.id });
     expect(seen.inThread).toMatchObject({ id: ADA.id });
@@ -340,7 +450,7 @@ describe('the Agents SDK CloudAdapter without an app id against the fake connect
     expect(codeOf(seen.unknownChat as HttpErrorLike)).toBe('ConversationNotFound');
   });
 
-  it('throttling: the SDK does not retry a 429 (firelane\'s outbox retries the job): it surfaces at once', async () => {
+  it("throttling: the SDK does not retry a 429 (firelane's outbox retries the job): it surfaces at once", async () => {
     fake.failNext({ method: 'POST', path: /\/activities\//, status: 429, headers: { 'Retry-After': '0' } });
     let err: HttpErrorLike | undefined;
     await serve(async (ctx) => {
@@ -355,7 +465,14 @@ describe('the Agents SDK CloudAdapter without an app id against the fake connect
   });
 
   it('failNext errors use the Bot Framework shape, and with no onTurnError a failing turn rejects process()', async () => {
-    fake.failNext({ method: 'POST', path: new RegExp(`^/v3/conversations/${THREAD.replace(/[.]/g, '\\.')}/activities/\\d+$`), status: 403, body: { error: { code: 'BotNotInConversationRoster', message: 'The bot is not part of the conversation roster.' } } });
+    fake.failNext({
+      method: 'POST',
+      path: new RegExp(`^/v3/conversations/${THREAD.replace(/[.]/g, '\\.')}/activities/\\d+$`),
+      status: 403,
+      body: {
+        error: { code: 'BotNotInConversationRoster', message: 'The bot is not part of the conversation roster.' },
+      },
+    });
     await serve(async (ctx) => {
       await ctx.sendActivity('will fail');
     });
@@ -380,7 +497,13 @@ describe('the Agents SDK CloudAdapter without an app id against the fake connect
     const strict = await startFakeBotConnector({ knownConversationsOnly: true });
     try {
       const own = emulatorAdapter(strict);
-      const reference = { channelId: 'msteams', serviceUrl: strict.url, agent: BOT, user: { id: ADA.id }, conversation: { id: THREAD, isGroup: true } } as ConversationReference;
+      const reference = {
+        channelId: 'msteams',
+        serviceUrl: strict.url,
+        agent: BOT,
+        user: { id: ADA.id },
+        conversation: { id: THREAD, isGroup: true },
+      } as ConversationReference;
       const send = () => own.continueConversation({}, reference, async (ctx) => void (await ctx.sendActivity('hi')));
       expect((await rejectionOf(send())).status).toBe(404);
       strict.addConversation(CHANNEL, { tenantId: TENANT }); // threads of a known channel are known
@@ -395,8 +518,15 @@ describe('the Agents SDK CloudAdapter without an app id against the fake connect
     const strict = await startFakeBotConnector({ requireAuth: true });
     try {
       const own = emulatorAdapter(strict);
-      const reference = { channelId: 'msteams', serviceUrl: strict.url, agent: BOT, conversation: { id: THREAD, isGroup: true } } as ConversationReference;
-      const err = await rejectionOf(own.continueConversation({}, reference, async (ctx) => void (await ctx.sendActivity('hello'))));
+      const reference = {
+        channelId: 'msteams',
+        serviceUrl: strict.url,
+        agent: BOT,
+        conversation: { id: THREAD, isGroup: true },
+      } as ConversationReference;
+      const err = await rejectionOf(
+        own.continueConversation({}, reference, async (ctx) => void (await ctx.sendActivity('hello'))),
+      );
       expect(err.status).toBe(401);
       expect(strict.requests[0]).toMatchObject({ status: 401, authorization: undefined });
       expect(err.response?.data).toEqual({ message: 'Authorization has been denied for this request.' });
@@ -406,11 +536,18 @@ describe('the Agents SDK CloudAdapter without an app id against the fake connect
     }
   });
 
-  it('the SDK itself refuses to build a client for a service URL firelane\'s policy does not allow', async () => {
+  it("the SDK itself refuses to build a client for a service URL firelane's policy does not allow", async () => {
     const other = await startFakeBotConnector();
     try {
-      const reference = { channelId: 'msteams', serviceUrl: other.url, agent: BOT, conversation: { id: THREAD, isGroup: true } } as ConversationReference;
-      await expect(adapter.continueConversation({}, reference, async (ctx) => void (await ctx.sendActivity('hi')))).rejects.toThrow();
+      const reference = {
+        channelId: 'msteams',
+        serviceUrl: other.url,
+        agent: BOT,
+        conversation: { id: THREAD, isGroup: true },
+      } as ConversationReference;
+      await expect(
+        adapter.continueConversation({}, reference, async (ctx) => void (await ctx.sendActivity('hi'))),
+      ).rejects.toThrow();
       expect(other.requests).toHaveLength(0);
     } finally {
       await other.close();
@@ -418,7 +555,7 @@ describe('the Agents SDK CloudAdapter without an app id against the fake connect
   });
 });
 
-describe('the bot-auth kit against firelane\'s token check, and the SDK\'s outbound tokens', () => {
+describe("the bot-auth kit against firelane's token check, and the SDK's outbound tokens", () => {
   const APP_ID = '11111111-2222-3333-4444-555555555555';
   let kit: BotAuthKit;
   let fake: FakeBotConnector;
@@ -436,7 +573,8 @@ describe('the bot-auth kit against firelane\'s token check, and the SDK\'s outbo
   const verify = createBotTokenVerifier({ appId: APP_ID, identity: { openIdMetadataUrl: '', issuer: '' } });
   const verifier = () => createBotTokenVerifier({ appId: APP_ID, identity: kit.identity });
   const activity = () => ({ channelId: 'msteams', serviceUrl: fake.url });
-  const bearer = (o: Partial<Parameters<BotAuthKit['signActivityToken']>[0]> = {}) => `Bearer ${kit.signActivityToken({ appId: APP_ID, serviceUrl: fake.url, ...o })}`;
+  const bearer = (o: Partial<Parameters<BotAuthKit['signActivityToken']>[0]> = {}) =>
+    `Bearer ${kit.signActivityToken({ appId: APP_ID, serviceUrl: fake.url, ...o })}`;
   const reasonOf = async (p: Promise<unknown>) => {
     const error = await rejectionOf(p);
     expect(error).toBeInstanceOf(TokenRefused);
@@ -460,15 +598,25 @@ describe('the bot-auth kit against firelane\'s token check, and the SDK\'s outbo
     ['an expired token (beyond the 5 minute skew)', () => bearer({ expiresInSec: -600 }), 'ERR_JWT_EXPIRED'],
     ['an unknown kid', () => bearer({ kid: 'no-such-key' }), 'unknown signing key no-such-key'],
     ['a wrong issuer', () => bearer({ issuer: 'https://evil.example.com' }), 'ERR_JWT_CLAIM_VALIDATION_FAILED'],
-    ['a serviceurl claim for another service', () => bearer({ serviceUrl: 'http://127.0.0.1:1/' }), 'serviceurl claim does not match the activity'],
-    ['a token signed by another key with the same kid', () => bearer({ key: generateSigningKey(kit.kid).privateKey }), 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED'],
+    [
+      'a serviceurl claim for another service',
+      () => bearer({ serviceUrl: 'http://127.0.0.1:1/' }),
+      'serviceurl claim does not match the activity',
+    ],
+    [
+      'a token signed by another key with the same kid',
+      () => bearer({ key: generateSigningKey(kit.kid).privateKey }),
+      'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+    ],
     ['a header claiming HS256', () => bearer({ alg: 'HS256' }), 'unexpected token header (alg HS256)'],
   ])('refuses %s', async (_name, header, reason) => {
     expect(await reasonOf(verifier()(header(), activity()))).toBe(reason);
   });
 
   it('enforces the key endorsements: a valid token for a channel the key is not endorsed for is refused', async () => {
-    expect(await reasonOf(verifier()(bearer(), { ...activity(), channelId: 'slack' }))).toBe('key not endorsed for channel slack');
+    expect(await reasonOf(verifier()(bearer(), { ...activity(), channelId: 'slack' }))).toBe(
+      'key not endorsed for channel slack',
+    );
   });
 
   it('the default identity is the public Bot Framework: its metadata host is what the network guard stops', async () => {
@@ -480,10 +628,21 @@ describe('the bot-auth kit against firelane\'s token check, and the SDK\'s outbo
     expect(await reasonOf(verify(bearer(), activity()))).toMatch(/^signing keys unavailable/);
   });
 
-  it('without a token source (production), outbound tokens come from Entra ID through the SDK\'s MSAL provider: the host the guard stops', async () => {
-    const adapter = createBotAdapter({ appId: APP_ID, appPassword: 'secret', policy: createServiceUrlPolicy({ extra: [fake.url] }) });
-    const reference = { channelId: 'msteams', serviceUrl: fake.url, agent: BOT, conversation: { id: THREAD, isGroup: true } } as ConversationReference;
-    await expect(adapter.continueConversation(APP_ID, reference, async (ctx) => void (await ctx.sendActivity('x')))).rejects.toThrow();
+  it("without a token source (production), outbound tokens come from Entra ID through the SDK's MSAL provider: the host the guard stops", async () => {
+    const adapter = createBotAdapter({
+      appId: APP_ID,
+      appPassword: 'secret',
+      policy: createServiceUrlPolicy({ extra: [fake.url] }),
+    });
+    const reference = {
+      channelId: 'msteams',
+      serviceUrl: fake.url,
+      agent: BOT,
+      conversation: { id: THREAD, isGroup: true },
+    } as ConversationReference;
+    await expect(
+      adapter.continueConversation(APP_ID, reference, async (ctx) => void (await ctx.sendActivity('x'))),
+    ).rejects.toThrow();
     expect(blockedHosts).toContain('login.microsoftonline.com');
     blockedHosts.length = 0;
     expect(fake.requests).toHaveLength(0);
@@ -491,15 +650,39 @@ describe('the bot-auth kit against firelane\'s token check, and the SDK\'s outbo
 
   it('replies, proactive posts and new threads carry the outbound token; the SDK asks for the Bot Framework scope', async () => {
     const tokens = kit.tokenSource();
-    const adapter = createBotAdapter({ appId: APP_ID, appPassword: 'unused', tokenSource: tokens as TokenSource, policy: createServiceUrlPolicy({ extra: [fake.url] }) });
+    const adapter = createBotAdapter({
+      appId: APP_ID,
+      appPassword: 'unused',
+      tokenSource: tokens as TokenSource,
+      policy: createServiceUrlPolicy({ extra: [fake.url] }),
+    });
     // The inbound identity as firelane hands it to the SDK after its own check: the verified claims.
     const claims = await verifier()(bearer(), activity());
-    const host = await startBotHost(adapter, async (ctx) => void (await ctx.sendActivity('authenticated reply')), claims);
+    const host = await startBotHost(
+      adapter,
+      async (ctx) => void (await ctx.sendActivity('authenticated reply')),
+      claims,
+    );
     try {
       expect((await post(host.url, teamsMessage(fake.url))).status).toBe(200);
-      const reference = { channelId: 'msteams', serviceUrl: fake.url, agent: BOT, conversation: { id: THREAD, isGroup: true } } as ConversationReference;
-      await adapter.continueConversation(APP_ID, reference, async (ctx) => void (await ctx.sendActivity('proactive, authenticated')));
-      const thread = params({ isGroup: true, agent: BOT, bot: BOT, channelData: { channel: { id: CHANNEL }, tenant: { id: TENANT } }, activity: text('new thread') });
+      const reference = {
+        channelId: 'msteams',
+        serviceUrl: fake.url,
+        agent: BOT,
+        conversation: { id: THREAD, isGroup: true },
+      } as ConversationReference;
+      await adapter.continueConversation(
+        APP_ID,
+        reference,
+        async (ctx) => void (await ctx.sendActivity('proactive, authenticated')),
+      );
+      const thread = params({
+        isGroup: true,
+        agent: BOT,
+        bot: BOT,
+        channelData: { channel: { id: CHANNEL }, tenant: { id: TENANT } },
+        activity: text('new thread'),
+      });
       let created = '';
       await adapter.createConversationAsync(APP_ID, 'msteams', fake.url, SDK_SCOPE, thread, async (ctx) => {
         created = ctx.activity.conversation!.id;

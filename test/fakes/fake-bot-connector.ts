@@ -133,7 +133,11 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 class ConnectorError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -226,14 +230,24 @@ export async function startFakeBotConnector(options: FakeBotConnectorOptions = {
     if (maxActivityBytes > 0 && raw.length > maxActivityBytes) fail(413, 'MessageSizeTooBig', 'Message size too big.');
     return activity;
   };
-  const record = (conversationId: string, id: string, activity: Json, via: FakeActivity['via'], replyToId?: string): FakeActivity => {
+  const record = (
+    conversationId: string,
+    id: string,
+    activity: Json,
+    via: FakeActivity['via'],
+    replyToId?: string,
+  ): FakeActivity => {
     const a: FakeActivity = {
       id,
       conversationId,
       ...fieldsOf(activity),
       replyToId: str(activity.replyToId) ?? replyToId,
       via,
-      body: { ...activity, id, conversation: { ...(isObject(activity.conversation) ? activity.conversation : {}), id: conversationId } },
+      body: {
+        ...activity,
+        id,
+        conversation: { ...(isObject(activity.conversation) ? activity.conversation : {}), id: conversationId },
+      },
       history: [],
       deleted: false,
       at: Date.now(),
@@ -259,7 +273,8 @@ export async function startFakeBotConnector(options: FakeBotConnectorOptions = {
       const op = { POST: 'reply', PUT: 'update', DELETE: 'delete' }[method];
       return op ? { op, conversationId: cid, activityId: sid } : undefined;
     }
-    if (sub === 'members' && method === 'GET' && sid !== undefined && rest.length === 0) return { op: 'member', conversationId: cid, memberId: sid };
+    if (sub === 'members' && method === 'GET' && sid !== undefined && rest.length === 0)
+      return { op: 'member', conversationId: cid, memberId: sid };
     return undefined;
   };
 
@@ -284,7 +299,11 @@ export async function startFakeBotConnector(options: FakeBotConnectorOptions = {
         const a = findActivity(cid, r.activityId ?? '');
         a.history.push(a.body);
         Object.assign(a, fieldsOf(activity));
-        a.body = { ...activity, id: a.id, conversation: { ...(isObject(activity.conversation) ? activity.conversation : {}), id: cid } };
+        a.body = {
+          ...activity,
+          id: a.id,
+          conversation: { ...(isObject(activity.conversation) ? activity.conversation : {}), id: cid },
+        };
         a.updatedAt = Date.now();
         return [200, { id: a.id }];
       }
@@ -300,9 +319,13 @@ export async function startFakeBotConnector(options: FakeBotConnectorOptions = {
         if (!members) return fail(404, 'ConversationNotFound', 'Conversation not found.');
         const wanted = r.memberId ?? '';
         const m = members.find(
-          (x) => x.id === wanted || x.aadObjectId === wanted || (!!x.userPrincipalName && x.userPrincipalName.toLowerCase() === wanted.toLowerCase()),
+          (x) =>
+            x.id === wanted ||
+            x.aadObjectId === wanted ||
+            (!!x.userPrincipalName && x.userPrincipalName.toLowerCase() === wanted.toLowerCase()),
         );
-        if (!m) return fail(404, 'MemberNotFoundInConversation', 'The specified user was not found in the conversation.');
+        if (!m)
+          return fail(404, 'MemberNotFoundInConversation', 'The specified user was not found in the conversation.');
         return [200, memberJson(m)];
       }
       case 'create':
@@ -318,12 +341,17 @@ export async function startFakeBotConnector(options: FakeBotConnectorOptions = {
     const channel = isObject(channelData.channel) ? str(channelData.channel.id) : undefined;
     const tenantId = str(body.tenantId) ?? (isObject(channelData.tenant) ? str(channelData.tenant.id) : undefined);
     const members = Array.isArray(body.members) ? body.members.filter(isObject) : [];
-    const activity = body.activity === undefined || body.activity === null ? undefined : checkActivity(Buffer.from(JSON.stringify(body.activity)), body.activity);
+    const activity =
+      body.activity === undefined || body.activity === null
+        ? undefined
+        : checkActivity(Buffer.from(JSON.stringify(body.activity)), body.activity);
     if (channel) {
       // Teams: a new thread (root post) in a channel.
-      if (body.isGroup !== true) return fail(400, 'BadArgument', 'isGroup must be true to create a conversation in a channel.');
+      if (body.isGroup !== true)
+        return fail(400, 'BadArgument', 'isGroup must be true to create a conversation in a channel.');
       if (!activity) return fail(400, 'BadArgument', 'An activity is required to create a conversation in a channel.');
-      if (options.knownConversationsOnly && !convs.has(channel)) return fail(404, 'ConversationNotFound', 'Conversation not found.');
+      if (options.knownConversationsOnly && !convs.has(channel))
+        return fail(404, 'ConversationNotFound', 'Conversation not found.');
       const activityId = nextActivityId();
       const id = `${channel};messageid=${activityId}`;
       const c = ensureConversation(id, 'createConversation');
@@ -343,14 +371,19 @@ export async function startFakeBotConnector(options: FakeBotConnectorOptions = {
       const c = ensureConversation(id, 'createConversation');
       c.isGroup = false;
       if (tenantId) c.tenantId = tenantId;
-      if (!c.members.some((m) => m.id === memberId)) c.members.push({ id: memberId, ...(str(member.name) ? { name: str(member.name) } : {}) });
+      if (!c.members.some((m) => m.id === memberId))
+        c.members.push({ id: memberId, ...(str(member.name) ? { name: str(member.name) } : {}) });
       if (activity) {
         const a = record(id, nextActivityId(), activity, 'create');
         return [201, { id, activityId: a.id }];
       }
       return [201, { id }];
     }
-    return fail(400, 'BadArgument', 'Incorrect conversation creation parameters: bots can create channel threads and 1:1 chats only.');
+    return fail(
+      400,
+      'BadArgument',
+      'Incorrect conversation creation parameters: bots can create channel threads and 1:1 chats only.',
+    );
   };
 
   const server = http.createServer((req, res) => {
@@ -358,13 +391,16 @@ export async function startFakeBotConnector(options: FakeBotConnectorOptions = {
       const method = (req.method ?? 'GET').toUpperCase();
       const rawPath = req.url ?? '/';
       const url = new URL(rawPath, 'http://fake');
-      const segs = url.pathname.split('/').filter(Boolean).map((s) => {
-        try {
-          return decodeURIComponent(s);
-        } catch {
-          return s;
-        }
-      });
+      const segs = url.pathname
+        .split('/')
+        .filter(Boolean)
+        .map((s) => {
+          try {
+            return decodeURIComponent(s);
+          } catch {
+            return s;
+          }
+        });
       const raw = await readBody(req);
       let body: unknown;
       let badJson = false;
@@ -407,7 +443,10 @@ export async function startFakeBotConnector(options: FakeBotConnectorOptions = {
         (f) =>
           f.left > 0 &&
           (!f.method || f.method.toUpperCase() === method) &&
-          (f.path === undefined || (typeof f.path === 'string' ? f.path === rec.decodedPath || f.path === url.pathname : f.path.test(rec.decodedPath))),
+          (f.path === undefined ||
+            (typeof f.path === 'string'
+              ? f.path === rec.decodedPath || f.path === url.pathname
+              : f.path.test(rec.decodedPath))),
       );
       if (failure) {
         failure.left--;
@@ -441,7 +480,8 @@ export async function startFakeBotConnector(options: FakeBotConnectorOptions = {
     requests,
     conversations: () => [...convs.values()],
     conversation: (id) => convs.get(id),
-    messagesIn: (conversationId) => (activities.get(conversationId) ?? []).filter((a) => a.type === 'message' && !a.deleted),
+    messagesIn: (conversationId) =>
+      (activities.get(conversationId) ?? []).filter((a) => a.type === 'message' && !a.deleted),
     activity: (activityId) => byId.get(activityId),
     addMember(conversationId, member) {
       const c = ensureConversation(conversationId, 'seed');

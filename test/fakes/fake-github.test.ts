@@ -26,7 +26,8 @@ async function fake(options: FakeGitHubOptions = {}): Promise<FakeGitHub> {
 }
 
 /** Plain octokit (no throttling: its write spacing of 1-3 s would only slow these tests down). */
-const client = (gh: FakeGitHub, auth: string | null = gh.token) => new Octokit({ baseUrl: gh.url, ...(auth === null ? {} : { auth }), log: silent, userAgent: 'fake-github-test' });
+const client = (gh: FakeGitHub, auth: string | null = gh.token) =>
+  new Octokit({ baseUrl: gh.url, ...(auth === null ? {} : { auth }), log: silent, userAgent: 'fake-github-test' });
 
 /** What octokit throws for an HTTP error (@octokit/request-error's RequestError, named HttpError). */
 interface RequestError extends Error {
@@ -60,11 +61,25 @@ describe('fake GitHub: authentication and basics', () => {
     const { gh } = await hotfixRepo();
     const wrong = await failure(client(gh, 'ghp_wrong').rest.repos.get(repoArgs));
     expect(wrong.status).toBe(401);
-    expect(wrong.response?.data).toMatchObject({ message: 'Bad credentials', documentation_url: expect.stringContaining('docs.github.com'), status: '401' });
+    expect(wrong.response?.data).toMatchObject({
+      message: 'Bad credentials',
+      documentation_url: expect.stringContaining('docs.github.com'),
+      status: '401',
+    });
     const none = await failure(client(gh, null).rest.repos.get(repoArgs));
     expect(none.status).toBe(401);
     // Bearer works as well as `token`
-    const bearer = new Octokit({ baseUrl: gh.url, log: silent, request: { fetch: (u: string, init: RequestInit) => fetch(u, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${gh.token}` } }) } });
+    const bearer = new Octokit({
+      baseUrl: gh.url,
+      log: silent,
+      request: {
+        fetch: (u: string, init: RequestInit) =>
+          fetch(u, {
+            ...init,
+            headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${gh.token}` },
+          }),
+      },
+    });
     expect((await bearer.rest.repos.get(repoArgs)).data.default_branch).toBe('main');
   });
 
@@ -125,7 +140,9 @@ describe('fake GitHub: refs and tags', () => {
     expect(again.status).toBe(422);
     expect(again.response?.data).toMatchObject({ message: 'Reference already exists' });
 
-    const noObject = await failure(octokit.rest.git.createRef({ ...repoArgs, ref: 'refs/heads/other', sha: 'f'.repeat(40) }));
+    const noObject = await failure(
+      octokit.rest.git.createRef({ ...repoArgs, ref: 'refs/heads/other', sha: 'f'.repeat(40) }),
+    );
     expect(noObject.status).toBe(422);
     expect(noObject.message).toMatch(/Object does not exist/);
 
@@ -137,7 +154,9 @@ describe('fake GitHub: refs and tags', () => {
     const { repo, octokit } = await hotfixRepo();
     const refs = await octokit.rest.git.listMatchingRefs({ ...repoArgs, ref: 'heads/hotfix' });
     expect(refs.data.map((r) => r.ref)).toEqual(['refs/heads/hotfix/INC-1-x']);
-    const behind = await failure(octokit.rest.git.updateRef({ ...repoArgs, ref: 'heads/main', sha: repo.sha('production')! }));
+    const behind = await failure(
+      octokit.rest.git.updateRef({ ...repoArgs, ref: 'heads/main', sha: repo.sha('production')! }),
+    );
     expect(behind.message).toMatch(/not a fast forward/);
     await octokit.rest.git.updateRef({ ...repoArgs, ref: 'heads/production', sha: repo.sha('main')! });
     expect(repo.sha('production')).toBe(repo.sha('main'));
@@ -155,14 +174,24 @@ describe('fake GitHub: refs and tags', () => {
     const ref = await octokit.rest.git.getRef({ ...repoArgs, ref: 'tags/v1.0.0' });
     expect(ref.data.object).toMatchObject({ sha: tagObject, type: 'tag' });
     const tag = await octokit.rest.git.getTag({ ...repoArgs, tag_sha: ref.data.object.sha });
-    expect(tag.data).toMatchObject({ tag: 'v1.0.0', message: 'Release 1.0.0', object: { sha: commit, type: 'commit' } });
+    expect(tag.data).toMatchObject({
+      tag: 'v1.0.0',
+      message: 'Release 1.0.0',
+      object: { sha: commit, type: 'commit' },
+    });
 
     const light = await octokit.rest.git.getRef({ ...repoArgs, ref: 'tags/v1.0.1-light' });
     expect(light.data.object).toMatchObject({ sha: repo.sha('main'), type: 'commit' });
     expect((await failure(octokit.rest.git.getTag({ ...repoArgs, tag_sha: commit }))).status).toBe(404);
 
     // tag objects through the API: POST git/tags then the ref
-    const created = await octokit.rest.git.createTag({ ...repoArgs, tag: 'v2.0.0', message: 'two', object: repo.sha('main')!, type: 'commit' });
+    const created = await octokit.rest.git.createTag({
+      ...repoArgs,
+      tag: 'v2.0.0',
+      message: 'two',
+      object: repo.sha('main')!,
+      type: 'commit',
+    });
     await octokit.rest.git.createRef({ ...repoArgs, ref: 'refs/tags/v2.0.0', sha: created.data.sha });
     expect(repo.sha('v2.0.0')).toBe(repo.sha('main'));
   });
@@ -188,12 +217,18 @@ describe('fake GitHub: refs and tags', () => {
 describe('fake GitHub: compare', () => {
   it('computes ahead/behind/status and the commits from the graph', async () => {
     const { repo, octokit } = await hotfixRepo();
-    const cmp = await octokit.rest.repos.compareCommitsWithBasehead({ ...repoArgs, basehead: 'production...hotfix/INC-1-x' });
+    const cmp = await octokit.rest.repos.compareCommitsWithBasehead({
+      ...repoArgs,
+      basehead: 'production...hotfix/INC-1-x',
+    });
     expect(cmp.data).toMatchObject({ status: 'ahead', ahead_by: 1, behind_by: 0, total_commits: 1 });
     expect(cmp.data.commits[0]).toMatchObject({ sha: repo.sha('hotfix/INC-1-x'), author: { login: 'carol' } });
     expect(cmp.data.commits[0]!.commit.message).toBe('fix: stop double charge\n\nDetails here');
 
-    const diverged = await octokit.rest.repos.compareCommitsWithBasehead({ ...repoArgs, basehead: 'main...hotfix/INC-1-x' });
+    const diverged = await octokit.rest.repos.compareCommitsWithBasehead({
+      ...repoArgs,
+      basehead: 'main...hotfix/INC-1-x',
+    });
     expect(diverged.data).toMatchObject({ status: 'diverged', ahead_by: 1, behind_by: 2 });
     expect(diverged.data.merge_base_commit.sha).toBe(repo.sha('production'));
 
@@ -203,19 +238,37 @@ describe('fake GitHub: compare', () => {
     const ahead = await octokit.rest.repos.compareCommits({ ...repoArgs, base: 'production', head: 'main' });
     expect(ahead.data.commits.map((c) => c.commit.message)).toEqual(['feature A', 'feature B']);
 
-    const same = await octokit.rest.repos.compareCommits({ ...repoArgs, base: repo.sha('main')!.slice(0, 7), head: 'main' });
+    const same = await octokit.rest.repos.compareCommits({
+      ...repoArgs,
+      base: repo.sha('main')!.slice(0, 7),
+      head: 'main',
+    });
     expect(same.data).toMatchObject({ status: 'identical', ahead_by: 0, behind_by: 0 });
 
-    expect((await failure(octokit.rest.repos.compareCommits({ ...repoArgs, base: 'production', head: 'nope' }))).status).toBe(404);
+    expect(
+      (await failure(octokit.rest.repos.compareCommits({ ...repoArgs, base: 'production', head: 'nope' }))).status,
+    ).toBe(404);
   });
 });
 
 describe('fake GitHub: pull requests', () => {
   it('opens a pull request; mergeable is null on the first read, then computed; follows pushes to the head', async () => {
     const { gh, repo, octokit } = await hotfixRepo();
-    const created = await octokit.rest.pulls.create({ ...repoArgs, head: 'hotfix/INC-1-x', base: 'production', title: 'Hotfix INC-1', body: 'why' });
+    const created = await octokit.rest.pulls.create({
+      ...repoArgs,
+      head: 'hotfix/INC-1-x',
+      base: 'production',
+      title: 'Hotfix INC-1',
+      body: 'why',
+    });
     expect(created.status).toBe(201);
-    expect(created.data).toMatchObject({ number: 1, state: 'open', mergeable: null, head: { ref: 'hotfix/INC-1-x', sha: repo.sha('hotfix/INC-1-x') }, base: { ref: 'production' } });
+    expect(created.data).toMatchObject({
+      number: 1,
+      state: 'open',
+      mergeable: null,
+      head: { ref: 'hotfix/INC-1-x', sha: repo.sha('hotfix/INC-1-x') },
+      base: { ref: 'production' },
+    });
     expect(created.data.html_url).toMatch(/\/acme\/payments\/pull\/1$/);
 
     const first = await octokit.rest.pulls.get({ ...repoArgs, pull_number: 1 });
@@ -236,16 +289,25 @@ describe('fake GitHub: pull requests', () => {
   it('refuses with 422: no commits between, a pull request already exists, unknown head', async () => {
     const { repo, octokit } = await hotfixRepo();
     repo.createBranch('hotfix/empty', 'production');
-    const none = await failure(octokit.rest.pulls.create({ ...repoArgs, head: 'hotfix/empty', base: 'production', title: 't' }));
+    const none = await failure(
+      octokit.rest.pulls.create({ ...repoArgs, head: 'hotfix/empty', base: 'production', title: 't' }),
+    );
     expect(none.status).toBe(422);
-    expect(none.response?.data).toMatchObject({ message: 'Validation Failed', errors: [{ resource: 'PullRequest', code: 'custom', message: 'No commits between production and hotfix/empty' }] });
+    expect(none.response?.data).toMatchObject({
+      message: 'Validation Failed',
+      errors: [{ resource: 'PullRequest', code: 'custom', message: 'No commits between production and hotfix/empty' }],
+    });
 
     await octokit.rest.pulls.create({ ...repoArgs, head: 'hotfix/INC-1-x', base: 'production', title: 't' });
-    const dup = await failure(octokit.rest.pulls.create({ ...repoArgs, head: 'acme:hotfix/INC-1-x', base: 'production', title: 't2' }));
+    const dup = await failure(
+      octokit.rest.pulls.create({ ...repoArgs, head: 'acme:hotfix/INC-1-x', base: 'production', title: 't2' }),
+    );
     expect(dup.status).toBe(422);
     expect(dup.message).toContain('A pull request already exists for acme:hotfix/INC-1-x.');
 
-    const unknown = await failure(octokit.rest.pulls.create({ ...repoArgs, head: 'nope', base: 'production', title: 't' }));
+    const unknown = await failure(
+      octokit.rest.pulls.create({ ...repoArgs, head: 'nope', base: 'production', title: 't' }),
+    );
     expect(unknown.response?.data).toMatchObject({ errors: [{ field: 'head', code: 'invalid' }] });
   });
 
@@ -257,43 +319,68 @@ describe('fake GitHub: pull requests', () => {
     await octokit.rest.pulls.create({ ...repoArgs, head: 'hotfix/INC-2-y', base: 'production', title: 'two' });
     await octokit.rest.pulls.create({ ...repoArgs, head: 'hotfix/INC-1-x', base: 'main', title: 'back-merge' });
 
-    const byHead = await octokit.rest.pulls.list({ ...repoArgs, head: 'acme:hotfix/INC-1-x', base: 'production', state: 'open' });
+    const byHead = await octokit.rest.pulls.list({
+      ...repoArgs,
+      head: 'acme:hotfix/INC-1-x',
+      base: 'production',
+      state: 'open',
+    });
     expect(byHead.data.map((p) => p.title)).toEqual(['one']);
     expect(byHead.data[0]).not.toHaveProperty('mergeable');
-    expect((await octokit.rest.pulls.list({ ...repoArgs, head: 'acme:hotfix/INC-1-x' })).data.map((p) => p.number)).toEqual([3, 1]);
+    expect(
+      (await octokit.rest.pulls.list({ ...repoArgs, head: 'acme:hotfix/INC-1-x' })).data.map((p) => p.number),
+    ).toEqual([3, 1]);
     expect((await octokit.rest.pulls.list({ ...repoArgs, head: 'someone-else:hotfix/INC-1-x' })).data).toEqual([]);
     expect((await octokit.rest.pulls.list({ ...repoArgs, state: 'closed' })).data).toEqual([]);
 
-    const labels = await octokit.rest.issues.addLabels({ ...repoArgs, issue_number: 2, labels: ['hotfix', 'incident:INC-2'] });
+    const labels = await octokit.rest.issues.addLabels({
+      ...repoArgs,
+      issue_number: 2,
+      labels: ['hotfix', 'incident:INC-2'],
+    });
     expect(labels.data.map((l) => l.name)).toEqual(['hotfix', 'incident:INC-2']);
     await octokit.rest.issues.addLabels({ ...repoArgs, issue_number: 1, labels: ['hotfix'] });
     const pr2 = await octokit.rest.pulls.get({ ...repoArgs, pull_number: 2 });
     expect(pr2.data.labels.map((l) => l.name)).toEqual(['hotfix', 'incident:INC-2']);
     const pr1 = await octokit.rest.pulls.get({ ...repoArgs, pull_number: 1 });
     expect(pr1.data.labels[0]!.id).toBe(pr2.data.labels[0]!.id);
-    expect((await failure(octokit.rest.issues.addLabels({ ...repoArgs, issue_number: 42, labels: ['x'] }))).status).toBe(404);
+    expect(
+      (await failure(octokit.rest.issues.addLabels({ ...repoArgs, issue_number: 42, labels: ['x'] }))).status,
+    ).toBe(404);
   });
 
   it('merges at the head sha: 409 when the head moved, 405 on a conflict, a merge commit that moves the base', async () => {
     const { gh, repo, octokit } = await hotfixRepo();
-    const pr = (await octokit.rest.pulls.create({ ...repoArgs, head: 'hotfix/INC-1-x', base: 'production', title: 'Hotfix' })).data;
+    const pr = (
+      await octokit.rest.pulls.create({ ...repoArgs, head: 'hotfix/INC-1-x', base: 'production', title: 'Hotfix' })
+    ).data;
     const readSha = pr.head.sha;
     gh.commit(O, R, 'hotfix/INC-1-x', 'sneaky push');
     const moved = await failure(octokit.rest.pulls.merge({ ...repoArgs, pull_number: pr.number, sha: readSha }));
     expect(moved.status).toBe(409);
-    expect(moved.response?.data).toMatchObject({ message: 'Head branch was modified. Review and try the merge again.' });
+    expect(moved.response?.data).toMatchObject({
+      message: 'Head branch was modified. Review and try the merge again.',
+    });
 
     gh.setMergeConflict(O, R, 'hotfix/INC-1-x', 'production', true);
     const headSha = repo.sha('hotfix/INC-1-x')!;
     await octokit.rest.pulls.get({ ...repoArgs, pull_number: pr.number });
-    expect((await octokit.rest.pulls.get({ ...repoArgs, pull_number: pr.number })).data).toMatchObject({ mergeable: false, mergeable_state: 'dirty' });
+    expect((await octokit.rest.pulls.get({ ...repoArgs, pull_number: pr.number })).data).toMatchObject({
+      mergeable: false,
+      mergeable_state: 'dirty',
+    });
     const conflict = await failure(octokit.rest.pulls.merge({ ...repoArgs, pull_number: pr.number, sha: headSha }));
     expect(conflict.status).toBe(405);
     expect(conflict.response?.data).toMatchObject({ message: 'Pull Request is not mergeable' });
 
     gh.setMergeConflict(O, R, 'hotfix/INC-1-x', 'production', false);
     const baseBefore = repo.sha('production')!;
-    const merged = await octokit.rest.pulls.merge({ ...repoArgs, pull_number: pr.number, sha: headSha, merge_method: 'merge' });
+    const merged = await octokit.rest.pulls.merge({
+      ...repoArgs,
+      pull_number: pr.number,
+      sha: headSha,
+      merge_method: 'merge',
+    });
     expect(merged.data).toMatchObject({ merged: true, message: 'Pull Request successfully merged' });
     expect(repo.sha('production')).toBe(merged.data.sha);
     const mergeCommit = await octokit.rest.repos.getCommit({ ...repoArgs, ref: merged.data.sha });
@@ -301,7 +388,12 @@ describe('fake GitHub: pull requests', () => {
     expect(mergeCommit.data.commit.message).toMatch(/^Merge pull request #1 from acme\/hotfix\/INC-1-x/);
 
     const after = await octokit.rest.pulls.get({ ...repoArgs, pull_number: pr.number });
-    expect(after.data).toMatchObject({ state: 'closed', merged: true, merge_commit_sha: merged.data.sha, mergeable: null });
+    expect(after.data).toMatchObject({
+      state: 'closed',
+      merged: true,
+      merge_commit_sha: merged.data.sha,
+      mergeable: null,
+    });
     expect((await failure(octokit.rest.pulls.merge({ ...repoArgs, pull_number: pr.number }))).status).toBe(405);
     expect((await octokit.rest.pulls.checkIfMerged({ ...repoArgs, pull_number: pr.number })).status).toBe(204);
 
@@ -315,7 +407,10 @@ describe('fake GitHub: pull requests', () => {
     repo.commit('hotfix/INC-1-x', 'second fix commit');
     await octokit.rest.pulls.create({ ...repoArgs, head: 'hotfix/INC-1-x', base: 'production', title: 'Hotfix' });
     const squash = await octokit.rest.pulls.merge({ ...repoArgs, pull_number: 1, merge_method: 'squash' });
-    expect(repo.log('production').slice(0, 2)).toEqual(['Hotfix (#1)\n\n* fix: stop double charge\n* second fix commit', 'base']);
+    expect(repo.log('production').slice(0, 2)).toEqual([
+      'Hotfix (#1)\n\n* fix: stop double charge\n* second fix commit',
+      'base',
+    ]);
     expect(squash.data.sha).toBe(repo.sha('production'));
 
     repo.createBranch('feature/z', 'main');
@@ -329,10 +424,15 @@ describe('fake GitHub: pull requests', () => {
 
   it('branch protection: required checks (expected, failing, in progress) and approvals block with 405', async () => {
     const { gh, repo, octokit } = await hotfixRepo();
-    const pr = (await octokit.rest.pulls.create({ ...repoArgs, head: 'hotfix/INC-1-x', base: 'production', title: 'Hotfix' })).data;
+    const pr = (
+      await octokit.rest.pulls.create({ ...repoArgs, head: 'hotfix/INC-1-x', base: 'production', title: 'Hotfix' })
+    ).data;
     gh.protect(O, R, 'production', ['ci'], { requiredApprovals: 1 });
     const sha = pr.head.sha;
-    const mergeError = async () => (await failure(octokit.rest.pulls.merge({ ...repoArgs, pull_number: pr.number, sha }))).response?.data as { message: string };
+    const mergeError = async () =>
+      (await failure(octokit.rest.pulls.merge({ ...repoArgs, pull_number: pr.number, sha }))).response?.data as {
+        message: string;
+      };
 
     expect((await mergeError()).message).toBe('Required status check "ci" is expected.');
     gh.setCheckRun(O, R, sha, 'ci', { status: 'in_progress' });
@@ -340,19 +440,27 @@ describe('fake GitHub: pull requests', () => {
     gh.setCheckRun(O, R, sha, 'ci', { status: 'completed', conclusion: 'failure' });
     expect((await mergeError()).message).toBe('Required status check "ci" is failing.');
     await octokit.rest.pulls.get({ ...repoArgs, pull_number: pr.number });
-    expect((await octokit.rest.pulls.get({ ...repoArgs, pull_number: pr.number })).data.mergeable_state).toBe('blocked');
+    expect((await octokit.rest.pulls.get({ ...repoArgs, pull_number: pr.number })).data.mergeable_state).toBe(
+      'blocked',
+    );
 
     gh.setCheckRun(O, R, sha, 'ci', { status: 'completed', conclusion: 'success' });
-    expect((await mergeError()).message).toBe('At least 1 approving review is required by reviewers with write access.');
+    expect((await mergeError()).message).toBe(
+      'At least 1 approving review is required by reviewers with write access.',
+    );
     // the bot cannot approve its own pull request
-    const self = await failure(octokit.rest.pulls.createReview({ ...repoArgs, pull_number: pr.number, event: 'APPROVE' }));
+    const self = await failure(
+      octokit.rest.pulls.createReview({ ...repoArgs, pull_number: pr.number, event: 'APPROVE' }),
+    );
     expect(self.status).toBe(422);
     expect(self.message).toMatch(/Can not approve your own pull request/);
 
     gh.addReview(O, R, pr.number, 'alice', 'APPROVED');
     // a non-required failing status makes it unstable, not blocked
     repo.setStatus(sha, 'coverage', 'failure');
-    expect((await octokit.rest.pulls.get({ ...repoArgs, pull_number: pr.number })).data.mergeable_state).toBe('unstable');
+    expect((await octokit.rest.pulls.get({ ...repoArgs, pull_number: pr.number })).data.mergeable_state).toBe(
+      'unstable',
+    );
     const merged = await octokit.rest.pulls.merge({ ...repoArgs, pull_number: pr.number, sha });
     expect(merged.data.merged).toBe(true);
   });
@@ -364,7 +472,11 @@ describe('fake GitHub: pull requests', () => {
     gh.addReview(O, R, 1, 'bob', 'COMMENTED', 'looks fine');
     gh.addReview(O, R, 1, 'alice', 'APPROVED');
     const reviews = await octokit.paginate(octokit.rest.pulls.listReviews, { ...repoArgs, pull_number: 1 });
-    expect(reviews.map((r) => [r.user?.login, r.state])).toEqual([['alice', 'CHANGES_REQUESTED'], ['bob', 'COMMENTED'], ['alice', 'APPROVED']]);
+    expect(reviews.map((r) => [r.user?.login, r.state])).toEqual([
+      ['alice', 'CHANGES_REQUESTED'],
+      ['bob', 'COMMENTED'],
+      ['alice', 'APPROVED'],
+    ]);
     expect(reviews[0]!.id).toBeLessThan(reviews[2]!.id);
   });
 });
@@ -375,7 +487,10 @@ describe('fake GitHub: checks, statuses, protection', () => {
     const sha = repo.sha('hotfix/INC-1-x')!;
     const empty = await octokit.rest.repos.getCombinedStatusForRef({ ...repoArgs, ref: sha });
     expect(empty.data).toMatchObject({ state: 'pending', total_count: 0, statuses: [], sha });
-    expect((await octokit.rest.checks.listForRef({ ...repoArgs, ref: sha })).data).toMatchObject({ total_count: 0, check_runs: [] });
+    expect((await octokit.rest.checks.listForRef({ ...repoArgs, ref: sha })).data).toMatchObject({
+      total_count: 0,
+      check_runs: [],
+    });
 
     gh.setCheckRun(O, R, sha, 'build', { status: 'queued' });
     gh.setCheckRun(O, R, sha, 'test', { status: 'completed', conclusion: 'failure' });
@@ -383,30 +498,47 @@ describe('fake GitHub: checks, statuses, protection', () => {
     const runs = await octokit.rest.checks.listForRef({ ...repoArgs, ref: 'hotfix/INC-1-x' });
     expect(gh.requests.at(-1)!.path).toBe('/repos/acme/payments/commits/hotfix%2FINC-1-x/check-runs');
     expect(runs.data.total_count).toBe(2);
-    expect(Object.fromEntries(runs.data.check_runs.map((c) => [c.name, [c.status, c.conclusion]]))).toEqual({ build: ['completed', 'success'], test: ['completed', 'failure'] });
+    expect(Object.fromEntries(runs.data.check_runs.map((c) => [c.name, [c.status, c.conclusion]]))).toEqual({
+      build: ['completed', 'success'],
+      test: ['completed', 'failure'],
+    });
     expect(runs.data.check_runs.every((c) => c.head_sha === sha)).toBe(true);
 
     gh.setStatus(O, R, sha, 'ci/jenkins', 'pending');
     expect((await octokit.rest.repos.getCombinedStatusForRef({ ...repoArgs, ref: sha })).data.state).toBe('pending');
     gh.setStatus(O, R, sha, 'ci/jenkins', 'success', { targetUrl: 'https://ci.example/1' });
-    expect((await octokit.rest.repos.getCombinedStatusForRef({ ...repoArgs, ref: sha })).data).toMatchObject({ state: 'success', total_count: 1, statuses: [{ context: 'ci/jenkins', state: 'success', target_url: 'https://ci.example/1' }] });
+    expect((await octokit.rest.repos.getCombinedStatusForRef({ ...repoArgs, ref: sha })).data).toMatchObject({
+      state: 'success',
+      total_count: 1,
+      statuses: [{ context: 'ci/jenkins', state: 'success', target_url: 'https://ci.example/1' }],
+    });
     await octokit.rest.repos.createCommitStatus({ ...repoArgs, sha, state: 'error', context: 'security' });
     const combined = await octokit.rest.repos.getCombinedStatusForRef({ ...repoArgs, ref: sha });
     expect(combined.data.state).toBe('failure');
     expect(combined.data.statuses.map((s) => s.context).sort()).toEqual(['ci/jenkins', 'security']);
     expect((await octokit.rest.repos.listCommitStatusesForRef({ ...repoArgs, ref: sha })).data).toHaveLength(3);
-    expect((await failure(octokit.rest.repos.createCommitStatus({ ...repoArgs, sha, state: 'success', description: 'x'.repeat(141) }))).status).toBe(422);
+    expect(
+      (
+        await failure(
+          octokit.rest.repos.createCommitStatus({ ...repoArgs, sha, state: 'success', description: 'x'.repeat(141) }),
+        )
+      ).status,
+    ).toBe(422);
   });
 
   it('required status checks: 404 Branch not protected, then the contexts', async () => {
     const { gh, octokit } = await hotfixRepo();
-    const unprotected = await failure(octokit.rest.repos.getStatusChecksProtection({ ...repoArgs, branch: 'production' }));
+    const unprotected = await failure(
+      octokit.rest.repos.getStatusChecksProtection({ ...repoArgs, branch: 'production' }),
+    );
     expect(unprotected.status).toBe(404);
     expect(unprotected.response?.data).toMatchObject({ message: 'Branch not protected' });
     gh.protect(O, R, 'hotfix/INC-1-x', ['ci', 'lint']);
     const checks = await octokit.rest.repos.getStatusChecksProtection({ ...repoArgs, branch: 'hotfix/INC-1-x' });
     expect(checks.data).toMatchObject({ contexts: ['ci', 'lint'], checks: [{ context: 'ci' }, { context: 'lint' }] });
-    expect(gh.requests.at(-1)!.path).toBe('/repos/acme/payments/branches/hotfix%2FINC-1-x/protection/required_status_checks');
+    expect(gh.requests.at(-1)!.path).toBe(
+      '/repos/acme/payments/branches/hotfix%2FINC-1-x/protection/required_status_checks',
+    );
   });
 });
 
@@ -414,18 +546,32 @@ describe('fake GitHub: releases and deployments', () => {
   it('releases an existing tag; 422 already_exists; a missing tag is made from the default branch or target', async () => {
     const { repo, octokit } = await hotfixRepo();
     repo.tag('v1.2.4', 'hotfix/INC-1-x');
-    const rel = await octokit.rest.repos.createRelease({ ...repoArgs, tag_name: 'v1.2.4', name: 'v1.2.4', body: 'Hotfix' });
+    const rel = await octokit.rest.repos.createRelease({
+      ...repoArgs,
+      tag_name: 'v1.2.4',
+      name: 'v1.2.4',
+      body: 'Hotfix',
+    });
     expect(rel.status).toBe(201);
-    expect(rel.data).toMatchObject({ tag_name: 'v1.2.4', name: 'v1.2.4', draft: false, html_url: expect.stringMatching(/\/acme\/payments\/releases\/tag\/v1\.2\.4$/) });
+    expect(rel.data).toMatchObject({
+      tag_name: 'v1.2.4',
+      name: 'v1.2.4',
+      draft: false,
+      html_url: expect.stringMatching(/\/acme\/payments\/releases\/tag\/v1\.2\.4$/),
+    });
     const dup = await failure(octokit.rest.repos.createRelease({ ...repoArgs, tag_name: 'v1.2.4' }));
     expect(dup.status).toBe(422);
-    expect(dup.response?.data).toMatchObject({ errors: [{ resource: 'Release', code: 'already_exists', field: 'tag_name' }] });
+    expect(dup.response?.data).toMatchObject({
+      errors: [{ resource: 'Release', code: 'already_exists', field: 'tag_name' }],
+    });
 
     await octokit.rest.repos.createRelease({ ...repoArgs, tag_name: 'v9.0.0' });
     expect(repo.sha('v9.0.0')).toBe(repo.sha('main'));
     await octokit.rest.repos.createRelease({ ...repoArgs, tag_name: 'v1.2.5', target_commitish: 'production' });
     expect(repo.sha('v1.2.5')).toBe(repo.sha('production'));
-    const bad = await failure(octokit.rest.repos.createRelease({ ...repoArgs, tag_name: 'v0.0.1', target_commitish: 'nope' }));
+    const bad = await failure(
+      octokit.rest.repos.createRelease({ ...repoArgs, tag_name: 'v0.0.1', target_commitish: 'nope' }),
+    );
     expect(bad.response?.data).toMatchObject({ errors: [{ field: 'target_commitish', code: 'invalid' }] });
     expect((await octokit.rest.repos.getReleaseByTag({ ...repoArgs, tag: 'v1.2.4' })).data.id).toBe(rel.data.id);
   });
@@ -433,25 +579,65 @@ describe('fake GitHub: releases and deployments', () => {
   it('deployments: auto_merge (202), required contexts (409), [] skips them; statuses and auto_inactive', async () => {
     const { gh, repo, octokit } = await hotfixRepo();
     // the hotfix branch is behind main (the default branch): auto_merge defaults to true
-    const auto = await octokit.rest.repos.createDeployment({ ...repoArgs, ref: 'hotfix/INC-1-x', environment: 'production' });
+    const auto = await octokit.rest.repos.createDeployment({
+      ...repoArgs,
+      ref: 'hotfix/INC-1-x',
+      environment: 'production',
+    });
     expect(auto.status).toBe(202);
     expect(auto.data).toMatchObject({ message: 'Auto-merged main into hotfix/INC-1-x on deployment.' });
     expect(repo.log('hotfix/INC-1-x')[0]).toBe("Merge branch 'main' into hotfix/INC-1-x");
 
     const sha = repo.sha('production')!;
     gh.setCheckRun(O, R, sha, 'ci', { status: 'completed', conclusion: 'failure' });
-    const blocked = await failure(octokit.rest.repos.createDeployment({ ...repoArgs, ref: 'production', auto_merge: false }));
+    const blocked = await failure(
+      octokit.rest.repos.createDeployment({ ...repoArgs, ref: 'production', auto_merge: false }),
+    );
     expect(blocked.status).toBe(409);
-    expect(blocked.response?.data).toMatchObject({ message: 'Conflict: Commit status checks failed for production.', errors: [{ contexts: [{ context: 'ci', state: 'failure' }], field: 'required_contexts' }] });
+    expect(blocked.response?.data).toMatchObject({
+      message: 'Conflict: Commit status checks failed for production.',
+      errors: [{ contexts: [{ context: 'ci', state: 'failure' }], field: 'required_contexts' }],
+    });
 
-    const d1 = await octokit.rest.repos.createDeployment({ ...repoArgs, ref: 'production', environment: 'production', auto_merge: false, required_contexts: [], payload: { incident: 'INC-1' }, description: 'one' });
+    const d1 = await octokit.rest.repos.createDeployment({
+      ...repoArgs,
+      ref: 'production',
+      environment: 'production',
+      auto_merge: false,
+      required_contexts: [],
+      payload: { incident: 'INC-1' },
+      description: 'one',
+    });
     expect(d1.status).toBe(201);
     const id1 = (d1.data as { id: number }).id;
-    expect(d1.data).toMatchObject({ sha, ref: 'production', environment: 'production', payload: { incident: 'INC-1' }, production_environment: true, transient_environment: false });
-    await octokit.rest.repos.createDeploymentStatus({ ...repoArgs, deployment_id: id1, state: 'in_progress', log_url: 'https://chat.example/1' });
-    await octokit.rest.repos.createDeploymentStatus({ ...repoArgs, deployment_id: id1, state: 'success', environment_url: 'https://pay.example' });
+    expect(d1.data).toMatchObject({
+      sha,
+      ref: 'production',
+      environment: 'production',
+      payload: { incident: 'INC-1' },
+      production_environment: true,
+      transient_environment: false,
+    });
+    await octokit.rest.repos.createDeploymentStatus({
+      ...repoArgs,
+      deployment_id: id1,
+      state: 'in_progress',
+      log_url: 'https://chat.example/1',
+    });
+    await octokit.rest.repos.createDeploymentStatus({
+      ...repoArgs,
+      deployment_id: id1,
+      state: 'success',
+      environment_url: 'https://pay.example',
+    });
 
-    const d2 = await octokit.rest.repos.createDeployment({ ...repoArgs, ref: 'production', environment: 'production', auto_merge: false, required_contexts: [] });
+    const d2 = await octokit.rest.repos.createDeployment({
+      ...repoArgs,
+      ref: 'production',
+      environment: 'production',
+      auto_merge: false,
+      required_contexts: [],
+    });
     const id2 = (d2.data as { id: number }).id;
     expect(id2).toBeGreaterThan(id1);
     await octokit.rest.repos.createDeploymentStatus({ ...repoArgs, deployment_id: id2, state: 'success' });
@@ -461,9 +647,20 @@ describe('fake GitHub: releases and deployments', () => {
     expect(statuses1.data[2]).toMatchObject({ log_url: 'https://chat.example/1' });
     const list = await octokit.rest.repos.listDeployments({ ...repoArgs, environment: 'production' });
     expect(list.data.map((d) => d.id)).toEqual([id2, id1]);
-    expect((await failure(octokit.rest.repos.createDeploymentStatus({ ...repoArgs, deployment_id: id1, state: 'bogus' as 'success' }))).status).toBe(422);
-    expect((await failure(octokit.rest.repos.createDeploymentStatus({ ...repoArgs, deployment_id: 1, state: 'success' }))).status).toBe(404);
-    expect((await failure(octokit.rest.repos.createDeployment({ ...repoArgs, ref: 'nope', required_contexts: [] }))).status).toBe(422);
+    expect(
+      (
+        await failure(
+          octokit.rest.repos.createDeploymentStatus({ ...repoArgs, deployment_id: id1, state: 'bogus' as 'success' }),
+        )
+      ).status,
+    ).toBe(422);
+    expect(
+      (await failure(octokit.rest.repos.createDeploymentStatus({ ...repoArgs, deployment_id: 1, state: 'success' })))
+        .status,
+    ).toBe(404);
+    expect(
+      (await failure(octokit.rest.repos.createDeployment({ ...repoArgs, ref: 'nope', required_contexts: [] }))).status,
+    ).toBe(422);
   });
 });
 
@@ -535,7 +732,10 @@ describe('fake GitHub: failures and rate limits with the retry and throttling pl
     expect((await octokit.rest.git.getRef({ ...repoArgs, ref: 'heads/main' })).data.object.sha).toBe(repo.sha('main'));
     expect(gh.requests.map((r) => r.status)).toEqual([502, 502, 200]);
 
-    gh.failNext({ status: 422, body: { message: 'Validation Failed', errors: [], documentation_url: 'x', status: '422' } });
+    gh.failNext({
+      status: 422,
+      body: { message: 'Validation Failed', errors: [], documentation_url: 'x', status: '422' },
+    });
     expect((await failure(octokit.rest.repos.get(repoArgs))).status).toBe(422);
     expect(gh.requests.slice(3).map((r) => r.status)).toEqual([422]);
   });

@@ -80,7 +80,8 @@ export interface RepoSeed {
 }
 
 export type CheckRunStatus = 'queued' | 'in_progress' | 'completed' | 'waiting' | 'requested' | 'pending';
-export type CheckRunConclusion = 'success' | 'failure' | 'neutral' | 'cancelled' | 'skipped' | 'timed_out' | 'action_required' | 'stale';
+export type CheckRunConclusion =
+  'success' | 'failure' | 'neutral' | 'cancelled' | 'skipped' | 'timed_out' | 'action_required' | 'stale';
 export type StatusState = 'success' | 'failure' | 'error' | 'pending';
 export type ReviewState = 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED' | 'DISMISSED' | 'PENDING';
 
@@ -97,9 +98,18 @@ export interface FakeRepo {
   /** Creates a tag at a branch, tag or sha; annotated tags get a tag object. Returns the sha the ref points to. */
   tag(name: string, target: string, options?: { annotated?: boolean; message?: string }): string;
   /** Creates or replaces (by name, on that commit) a check run, as GitHub Actions writes them. */
-  setCheckRun(ref: string, name: string, run: { status?: CheckRunStatus; conclusion?: CheckRunConclusion | null; detailsUrl?: string }): void;
+  setCheckRun(
+    ref: string,
+    name: string,
+    run: { status?: CheckRunStatus; conclusion?: CheckRunConclusion | null; detailsUrl?: string },
+  ): void;
   /** Adds a commit status (the newest per context wins). */
-  setStatus(ref: string, context: string, state: StatusState, options?: { targetUrl?: string; description?: string }): void;
+  setStatus(
+    ref: string,
+    context: string,
+    state: StatusState,
+    options?: { targetUrl?: string; description?: string },
+  ): void;
   /** Protects a branch, requiring these status-check contexts (and optionally approving reviews) to merge into it. */
   protect(branch: string, contexts: string[], options?: { requiredApprovals?: number }): void;
   unprotect(branch: string): void;
@@ -128,9 +138,28 @@ export interface FakeGitHub {
   addRepo(owner: string, name: string, seed?: RepoSeed): FakeRepo;
   repo(owner: string, name: string): FakeRepo;
   commit(owner: string, repo: string, branch: string, message: string): string;
-  setCheckRun(owner: string, repo: string, ref: string, name: string, run: { status?: CheckRunStatus; conclusion?: CheckRunConclusion | null; detailsUrl?: string }): void;
-  setStatus(owner: string, repo: string, ref: string, context: string, state: StatusState, options?: { targetUrl?: string; description?: string }): void;
-  protect(owner: string, repo: string, branch: string, contexts: string[], options?: { requiredApprovals?: number }): void;
+  setCheckRun(
+    owner: string,
+    repo: string,
+    ref: string,
+    name: string,
+    run: { status?: CheckRunStatus; conclusion?: CheckRunConclusion | null; detailsUrl?: string },
+  ): void;
+  setStatus(
+    owner: string,
+    repo: string,
+    ref: string,
+    context: string,
+    state: StatusState,
+    options?: { targetUrl?: string; description?: string },
+  ): void;
+  protect(
+    owner: string,
+    repo: string,
+    branch: string,
+    contexts: string[],
+    options?: { requiredApprovals?: number },
+  ): void;
   addReview(owner: string, repo: string, pull: number, user: string, state: ReviewState, body?: string): void;
   setMergeConflict(owner: string, repo: string, head: string, base: string, conflict?: boolean): void;
   requests: RecordedRequest[];
@@ -328,7 +357,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   let apiBase = '';
 
   const newId = () => (nextId += 1 + Math.floor(Math.random() * 3));
-  const newSha = (...parts: string[]) => createHash('sha1').update(`${++seq}\0${parts.join('\0')}\0${Math.random()}`).digest('hex');
+  const newSha = (...parts: string[]) =>
+    createHash('sha1')
+      .update(`${++seq}\0${parts.join('\0')}\0${Math.random()}`)
+      .digest('hex');
   const person = (loginName: string | null): Person => ({
     login: loginName,
     name: loginName ?? 'Unknown',
@@ -417,12 +449,26 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   function setRef(r: RepoState, ref: string, sha: string) {
     r.refs.set(ref, sha);
   }
-  function makeTag(r: RepoState, name: string, commitSha: string, annotated: boolean, message?: string, tagger = login): string {
+  function makeTag(
+    r: RepoState,
+    name: string,
+    commitSha: string,
+    annotated: boolean,
+    message?: string,
+    tagger = login,
+  ): string {
     if (!annotated) {
       setRef(r, `refs/tags/${name}`, commitSha);
       return commitSha;
     }
-    const obj: TagObject = { sha: newSha('tag', name), tag: name, message: message ?? `Release ${name}\n`, object: commitSha, tagger: person(tagger), date: nowIso() };
+    const obj: TagObject = {
+      sha: newSha('tag', name),
+      tag: name,
+      message: message ?? `Release ${name}\n`,
+      object: commitSha,
+      tagger: person(tagger),
+      date: nowIso(),
+    };
     r.tagObjects.set(obj.sha, obj);
     setRef(r, `refs/tags/${name}`, obj.sha);
     return obj.sha;
@@ -446,7 +492,14 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const run = latestCheckRuns(r, sha).find((c) => c.name === context);
     const status = latestStatuses(r, sha).find((s) => s.context === context);
     const states: string[] = [];
-    if (run) states.push(run.status !== 'completed' ? 'pending' : ['success', 'neutral', 'skipped'].includes(run.conclusion ?? '') ? 'success' : 'failure');
+    if (run)
+      states.push(
+        run.status !== 'completed'
+          ? 'pending'
+          : ['success', 'neutral', 'skipped'].includes(run.conclusion ?? '')
+            ? 'success'
+            : 'failure',
+      );
     if (status) states.push(status.state === 'error' ? 'failure' : status.state);
     if (!states.length) return 'missing';
     if (states.includes('failure')) return 'failure';
@@ -462,7 +515,9 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   function protectionRefusal(r: RepoState, pull: PullRec, headSha: string): string | undefined {
     const protection = r.protections.get(pull.base);
     if (!protection) return undefined;
-    const bad = protection.contexts.map((c) => ({ c, state: contextState(r, headSha, c) })).filter((x) => x.state !== 'success');
+    const bad = protection.contexts
+      .map((c) => ({ c, state: contextState(r, headSha, c) }))
+      .filter((x) => x.state !== 'success');
     if (bad.length === 1) {
       const { c, state } = bad[0]!;
       const word = state === 'missing' ? 'expected' : state === 'pending' ? 'in progress' : 'failing';
@@ -486,7 +541,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   }
   function latestReviews(r: RepoState, pull: number): ReviewRec[] {
     const byUser = new Map<string, ReviewRec>();
-    for (const v of r.reviews) if (v.pull === pull && v.state !== 'COMMENTED' && v.state !== 'PENDING') byUser.set(v.user, v);
+    for (const v of r.reviews)
+      if (v.pull === pull && v.state !== 'COMMENTED' && v.state !== 'PENDING') byUser.set(v.user, v);
     return [...byUser.values()];
   }
 
@@ -504,8 +560,9 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     if (p.draft) return { mergeable: true, state: 'draft' };
     if (protectionRefusal(r, p, headSha)) return { mergeable: true, state: 'blocked' };
     const failing =
-      latestCheckRuns(r, headSha).some((c) => c.status === 'completed' && !['success', 'neutral', 'skipped'].includes(c.conclusion ?? '')) ||
-      latestStatuses(r, headSha).some((s) => s.state === 'failure' || s.state === 'error');
+      latestCheckRuns(r, headSha).some(
+        (c) => c.status === 'completed' && !['success', 'neutral', 'skipped'].includes(c.conclusion ?? ''),
+      ) || latestStatuses(r, headSha).some((s) => s.state === 'failure' || s.state === 'error');
     return { mergeable: true, state: failing ? 'unstable' : 'clean' };
   }
   function pullUrls(r: RepoState, n: number) {
@@ -626,7 +683,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       comments_url: `${api}/commits/${c.sha}/comments`,
       author: c.author.login ? userJson(c.author.login) : null,
       committer: c.committer.login ? userJson(c.committer.login) : null,
-      parents: c.parents.map((s) => ({ sha: s, url: `${api}/commits/${s}`, html_url: `${htmlBase}/${r.owner}/${r.name}/commit/${s}` })),
+      parents: c.parents.map((s) => ({
+        sha: s,
+        url: `${api}/commits/${s}`,
+        html_url: `${htmlBase}/${r.owner}/${r.name}/commit/${s}`,
+      })),
     };
   }
   function refJson(r: RepoState, ref: string, sha: string) {
@@ -648,7 +709,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       url: `${api}/git/tags/${t.sha}`,
       message: t.message,
       tagger: { name: t.tagger.name, email: t.tagger.email, date: t.date },
-      object: { sha: t.object, type: r.tagObjects.has(t.object) ? 'tag' : 'commit', url: `${api}/git/commits/${t.object}` },
+      object: {
+        sha: t.object,
+        type: r.tagObjects.has(t.object) ? 'tag' : 'commit',
+        url: `${api}/git/commits/${t.object}`,
+      },
       verification: { verified: false, reason: 'unsigned', signature: null, payload: null },
     };
   }
@@ -667,7 +732,13 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       conclusion: c.conclusion,
       started_at: c.startedAt,
       completed_at: c.completedAt,
-      output: { title: null, summary: null, text: null, annotations_count: 0, annotations_url: `${api}/check-runs/${c.id}/annotations` },
+      output: {
+        title: null,
+        summary: null,
+        text: null,
+        annotations_count: 0,
+        annotations_url: `${api}/check-runs/${c.id}/annotations`,
+      },
       check_suite: { id: c.id - 1 },
       app: { id: 15368, slug: 'github-actions', name: 'GitHub Actions', owner: userJson('github') },
       pull_requests: [],
@@ -763,19 +834,41 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     setRef(r, `refs/heads/${branch}`, c.sha);
     return c.sha;
   }
-  function setCheckRun(r: RepoState, ref: string, name: string, run: { status?: CheckRunStatus; conclusion?: CheckRunConclusion | null; detailsUrl?: string }) {
+  function setCheckRun(
+    r: RepoState,
+    ref: string,
+    name: string,
+    run: { status?: CheckRunStatus; conclusion?: CheckRunConclusion | null; detailsUrl?: string },
+  ) {
     const sha = resolve(r, ref);
     if (!sha) throw new Error(`fake-github: ${ref} resolves to no commit`);
     const status = run.status ?? (run.conclusion ? 'completed' : 'queued');
     const existing = r.checkRuns.find((c) => c.headSha === sha && c.name === name);
-    const rec: CheckRunRec = existing ?? { id: newId(), headSha: sha, name, status, conclusion: null, detailsUrl: null, startedAt: nowIso(), completedAt: null };
+    const rec: CheckRunRec = existing ?? {
+      id: newId(),
+      headSha: sha,
+      name,
+      status,
+      conclusion: null,
+      detailsUrl: null,
+      startedAt: nowIso(),
+      completedAt: null,
+    };
     rec.status = status;
     rec.conclusion = status === 'completed' ? (run.conclusion ?? 'success') : null;
     rec.completedAt = status === 'completed' ? nowIso() : null;
     rec.detailsUrl = run.detailsUrl ?? rec.detailsUrl;
     if (!existing) r.checkRuns.push(rec);
   }
-  function addStatus(r: RepoState, sha: string, context: string, state: StatusState, targetUrl: string | null, description: string | null, creator: string): StatusRec {
+  function addStatus(
+    r: RepoState,
+    sha: string,
+    context: string,
+    state: StatusState,
+    targetUrl: string | null,
+    description: string | null,
+    creator: string,
+  ): StatusRec {
     const rec: StatusRec = { id: newId(), sha, context, state, targetUrl, description, createdAt: nowIso(), creator };
     r.statuses.push(rec);
     return rec;
@@ -811,7 +904,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   }
   type Handler = (ctx: Ctx) => Reply;
   const routes: Array<{ method: string; parts: string[]; handler: Handler }> = [];
-  const route = (method: string, pattern: string, handler: Handler) => routes.push({ method, parts: pattern.split('/').slice(1), handler });
+  const route = (method: string, pattern: string, handler: Handler) =>
+    routes.push({ method, parts: pattern.split('/').slice(1), handler });
 
   function match(parts: string[], segments: string[]): Record<string, string> | undefined {
     const params: Record<string, string> = {};
@@ -846,7 +940,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     if (page > 1) links.push(`${link(page - 1)}; rel="prev"`);
     if (page < last) links.push(`${link(page + 1)}; rel="next"`, `${link(last)}; rel="last"`);
     if (page > 1) links.push(`${link(1)}; rel="first"`);
-    return { status: 200, body: wrap ? wrap(pageItems) : pageItems, headers: links.length ? { link: links.join(', ') } : {} };
+    return {
+      status: 200,
+      body: wrap ? wrap(pageItems) : pageItems,
+      headers: links.length ? { link: links.join(', ') } : {},
+    };
   }
 
   const requireWrite = (ctx: Ctx) => {
@@ -864,7 +962,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   route('GET', '/repos/:owner/:repo/branches/:branch', (ctx) => {
     const r = ctx.repo;
     const sha = branchSha(r, ctx.params.branch!);
-    if (!sha) throw new ApiError(404, 'Branch not found', { documentationUrl: `${DOCS}/branches/branches#get-a-branch` });
+    if (!sha)
+      throw new ApiError(404, 'Branch not found', { documentationUrl: `${DOCS}/branches/branches#get-a-branch` });
     return {
       status: 200,
       body: {
@@ -879,21 +978,36 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   route('GET', '/repos/:owner/:repo/branches/:branch/protection/required_status_checks', (ctx) => {
     const r = ctx.repo;
     const branch = ctx.params.branch!;
-    if (!branchSha(r, branch)) throw new ApiError(404, 'Branch not found', { documentationUrl: `${DOCS}/branches/branch-protection` });
+    if (!branchSha(r, branch))
+      throw new ApiError(404, 'Branch not found', { documentationUrl: `${DOCS}/branches/branch-protection` });
     const protection = r.protections.get(branch);
-    if (!protection) throw new ApiError(404, 'Branch not protected', { documentationUrl: `${DOCS}/branches/branch-protection#get-status-checks-protection` });
+    if (!protection)
+      throw new ApiError(404, 'Branch not protected', {
+        documentationUrl: `${DOCS}/branches/branch-protection#get-status-checks-protection`,
+      });
     const url = `${apiBase}/repos/${r.owner}/${r.name}/branches/${encodeURIComponent(branch)}/protection/required_status_checks`;
     return {
       status: 200,
-      body: { url, strict: false, contexts: protection.contexts, checks: protection.contexts.map((context) => ({ context, app_id: null })), contexts_url: `${url}/contexts` },
+      body: {
+        url,
+        strict: false,
+        contexts: protection.contexts,
+        checks: protection.contexts.map((context) => ({ context, app_id: null })),
+        contexts_url: `${url}/contexts`,
+      },
     };
   });
 
   function listRefs(r: RepoState, prefix: string) {
-    return [...r.refs.entries()].filter(([ref]) => ref.startsWith(prefix)).sort(([a], [b]) => (a < b ? -1 : 1)).map(([ref, sha]) => refJson(r, ref, sha));
+    return [...r.refs.entries()]
+      .filter(([ref]) => ref.startsWith(prefix))
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([ref, sha]) => refJson(r, ref, sha));
   }
   route('GET', '/repos/:owner/:repo/git/refs', (ctx) => paginate(ctx, listRefs(ctx.repo, 'refs/')));
-  route('GET', '/repos/:owner/:repo/git/matching-refs/*ref', (ctx) => paginate(ctx, listRefs(ctx.repo, `refs/${ctx.params.ref}`)));
+  route('GET', '/repos/:owner/:repo/git/matching-refs/*ref', (ctx) =>
+    paginate(ctx, listRefs(ctx.repo, `refs/${ctx.params.ref}`)),
+  );
   route('GET', '/repos/:owner/:repo/git/ref/*ref', (ctx) => {
     const ref = `refs/${ctx.params.ref}`;
     const sha = ctx.repo.refs.get(ref);
@@ -915,27 +1029,39 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const ref = str(ctx.body?.ref, 'ref', 'Reference');
     const sha = str(ctx.body?.sha, 'sha', 'Reference');
     if (!/^refs\/[^/]+\/.+/.test(ref) || /\.\.|[\s~^:?*[\\]|\/$|\.lock$|@\{/.test(ref)) {
-      throw new ApiError(422, `Reference name must start with 'refs/' and have at least two slashes.`, { documentationUrl: `${DOCS}/git/refs#create-a-reference` });
+      throw new ApiError(422, `Reference name must start with 'refs/' and have at least two slashes.`, {
+        documentationUrl: `${DOCS}/git/refs#create-a-reference`,
+      });
     }
-    if (!r.commits.has(sha) && !r.tagObjects.has(sha)) throw new ApiError(422, 'Object does not exist', { documentationUrl: `${DOCS}/git/refs#create-a-reference` });
-    if (r.refs.has(ref)) throw new ApiError(422, 'Reference already exists', { documentationUrl: `${DOCS}/git/refs#create-a-reference` });
+    if (!r.commits.has(sha) && !r.tagObjects.has(sha))
+      throw new ApiError(422, 'Object does not exist', { documentationUrl: `${DOCS}/git/refs#create-a-reference` });
+    if (r.refs.has(ref))
+      throw new ApiError(422, 'Reference already exists', { documentationUrl: `${DOCS}/git/refs#create-a-reference` });
     // git refuses refs/heads/a when refs/heads/a/b exists, and the other way round
     if ([...r.refs.keys()].some((k) => k.startsWith(`${ref}/`) || ref.startsWith(`${k}/`))) {
       throw new ApiError(422, 'Reference update failed', { documentationUrl: `${DOCS}/git/refs#create-a-reference` });
     }
     setRef(r, ref, sha);
-    return { status: 201, body: refJson(r, ref, sha), headers: { location: `${apiBase}/repos/${r.owner}/${r.name}/git/${ref}` } };
+    return {
+      status: 201,
+      body: refJson(r, ref, sha),
+      headers: { location: `${apiBase}/repos/${r.owner}/${r.name}/git/${ref}` },
+    };
   });
   route('PATCH', '/repos/:owner/:repo/git/refs/*ref', (ctx) => {
     requireWrite(ctx);
     const r = ctx.repo;
     const ref = `refs/${ctx.params.ref}`;
     const old = r.refs.get(ref);
-    if (!old) throw new ApiError(422, 'Reference does not exist', { documentationUrl: `${DOCS}/git/refs#update-a-reference` });
+    if (!old)
+      throw new ApiError(422, 'Reference does not exist', { documentationUrl: `${DOCS}/git/refs#update-a-reference` });
     const sha = str(ctx.body?.sha, 'sha', 'Reference');
-    if (!r.commits.has(sha)) throw new ApiError(422, 'Object does not exist', { documentationUrl: `${DOCS}/git/refs#update-a-reference` });
+    if (!r.commits.has(sha))
+      throw new ApiError(422, 'Object does not exist', { documentationUrl: `${DOCS}/git/refs#update-a-reference` });
     if (!ctx.body?.force && !ancestors(r, sha).has(peel(r, old) ?? old)) {
-      throw new ApiError(422, 'Update is not a fast forward', { documentationUrl: `${DOCS}/git/refs#update-a-reference` });
+      throw new ApiError(422, 'Update is not a fast forward', {
+        documentationUrl: `${DOCS}/git/refs#update-a-reference`,
+      });
     }
     setRef(r, ref, sha);
     return { status: 200, body: refJson(r, ref, sha) };
@@ -943,7 +1069,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   route('DELETE', '/repos/:owner/:repo/git/refs/*ref', (ctx) => {
     requireWrite(ctx);
     const ref = `refs/${ctx.params.ref}`;
-    if (!ctx.repo.refs.delete(ref)) throw new ApiError(422, 'Reference does not exist', { documentationUrl: `${DOCS}/git/refs#delete-a-reference` });
+    if (!ctx.repo.refs.delete(ref))
+      throw new ApiError(422, 'Reference does not exist', { documentationUrl: `${DOCS}/git/refs#delete-a-reference` });
     return { status: 204 };
   });
   route('GET', '/repos/:owner/:repo/git/tags/:sha', (ctx) => {
@@ -956,8 +1083,16 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const r = ctx.repo;
     const tag = str(ctx.body?.tag, 'tag', 'Tag');
     const object = str(ctx.body?.object, 'object', 'Tag');
-    if (!r.commits.has(object) && !r.tagObjects.has(object)) throw new ApiError(422, 'Object does not exist', { documentationUrl: `${DOCS}/git/tags#create-a-tag-object` });
-    const obj: TagObject = { sha: newSha('tag', tag), tag, message: String(ctx.body?.message ?? ''), object, tagger: person(login), date: nowIso() };
+    if (!r.commits.has(object) && !r.tagObjects.has(object))
+      throw new ApiError(422, 'Object does not exist', { documentationUrl: `${DOCS}/git/tags#create-a-tag-object` });
+    const obj: TagObject = {
+      sha: newSha('tag', tag),
+      tag,
+      message: String(ctx.body?.message ?? ''),
+      object,
+      tagger: person(login),
+      date: nowIso(),
+    };
     r.tagObjects.set(obj.sha, obj);
     return { status: 201, body: tagObjectJson(r, obj) };
   });
@@ -983,10 +1118,16 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
 
   function commitOr404(r: RepoState, ref: string): string {
     const sha = resolve(r, ref);
-    if (!sha) throw new ApiError(422, `No commit found for SHA: ${ref}`, { documentationUrl: `${DOCS}/commits/commits#get-a-commit` });
+    if (!sha)
+      throw new ApiError(422, `No commit found for SHA: ${ref}`, {
+        documentationUrl: `${DOCS}/commits/commits#get-a-commit`,
+      });
     return sha;
   }
-  route('GET', '/repos/:owner/:repo/commits/:ref', (ctx) => ({ status: 200, body: commitJson(ctx.repo, ctx.repo.commits.get(commitOr404(ctx.repo, ctx.params.ref!))!) }));
+  route('GET', '/repos/:owner/:repo/commits/:ref', (ctx) => ({
+    status: 200,
+    body: commitJson(ctx.repo, ctx.repo.commits.get(commitOr404(ctx.repo, ctx.params.ref!))!),
+  }));
 
   route('GET', '/repos/:owner/:repo/compare/*basehead', (ctx) => {
     const r = ctx.repo;
@@ -995,10 +1136,12 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const strip = (s: string) => (s.includes(':') ? s.slice(s.indexOf(':') + 1) : s);
     const base = resolve(r, strip(baseSpec));
     const head = resolve(r, strip(headSpec));
-    if (!base || !head) throw new ApiError(404, 'Not Found', { documentationUrl: `${DOCS}/commits/commits#compare-two-commits` });
+    if (!base || !head)
+      throw new ApiError(404, 'Not Found', { documentationUrl: `${DOCS}/commits/commits#compare-two-commits` });
     const ahead = onlyIn(r, head, base);
     const behind = onlyIn(r, base, head);
-    const status = base === head ? 'identical' : behind.length === 0 ? 'ahead' : ahead.length === 0 ? 'behind' : 'diverged';
+    const status =
+      base === head ? 'identical' : behind.length === 0 ? 'ahead' : ahead.length === 0 ? 'behind' : 'diverged';
     const mb = mergeBase(r, base, head);
     const html = `${htmlBase}/${r.owner}/${r.name}/compare/${baseSpec}...${headSpec}`;
     return {
@@ -1024,13 +1167,18 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   route('GET', '/repos/:owner/:repo/commits/:ref/check-runs', (ctx) => {
     const r = ctx.repo;
     const sha = commitOr404(r, ctx.params.ref!);
-    let runs = ctx.query.get('filter') === 'all' ? r.checkRuns.filter((c) => c.headSha === sha) : latestCheckRuns(r, sha);
+    let runs =
+      ctx.query.get('filter') === 'all' ? r.checkRuns.filter((c) => c.headSha === sha) : latestCheckRuns(r, sha);
     const name = ctx.query.get('check_name');
     const status = ctx.query.get('status');
     if (name) runs = runs.filter((c) => c.name === name);
     if (status) runs = runs.filter((c) => c.status === status);
     runs = [...runs].sort((a, b) => b.id - a.id);
-    return paginate(ctx, runs.map((c) => checkRunJson(r, c)), (page) => ({ total_count: runs.length, check_runs: page }));
+    return paginate(
+      ctx,
+      runs.map((c) => checkRunJson(r, c)),
+      (page) => ({ total_count: runs.length, check_runs: page }),
+    );
   });
 
   route('GET', '/repos/:owner/:repo/commits/:ref/status', (ctx) => {
@@ -1038,33 +1186,65 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const sha = commitOr404(r, ctx.params.ref!);
     const latest = latestStatuses(r, sha);
     const api = `${apiBase}/repos/${r.owner}/${r.name}`;
-    return paginate(ctx, latest.map((s) => statusJson(r, s)), (page) => ({
-      state: combinedState(latest),
-      statuses: page,
-      sha,
-      total_count: latest.length,
-      repository: repoJson(r),
-      commit_url: `${api}/commits/${sha}`,
-      url: `${api}/commits/${sha}/status`,
-    }));
+    return paginate(
+      ctx,
+      latest.map((s) => statusJson(r, s)),
+      (page) => ({
+        state: combinedState(latest),
+        statuses: page,
+        sha,
+        total_count: latest.length,
+        repository: repoJson(r),
+        commit_url: `${api}/commits/${sha}`,
+        url: `${api}/commits/${sha}/status`,
+      }),
+    );
   });
   route('GET', '/repos/:owner/:repo/commits/:ref/statuses', (ctx) => {
     const r = ctx.repo;
     const sha = commitOr404(r, ctx.params.ref!);
-    return paginate(ctx, r.statuses.filter((s) => s.sha === sha).reverse().map((s) => statusJson(r, s)));
+    return paginate(
+      ctx,
+      r.statuses
+        .filter((s) => s.sha === sha)
+        .reverse()
+        .map((s) => statusJson(r, s)),
+    );
   });
   route('POST', '/repos/:owner/:repo/statuses/:sha', (ctx) => {
     requireWrite(ctx);
     const r = ctx.repo;
     const sha = resolve(r, ctx.params.sha!);
-    if (!sha) throw new ApiError(422, `No commit found for SHA: ${ctx.params.sha}`, { documentationUrl: `${DOCS}/commits/statuses#create-a-commit-status` });
+    if (!sha)
+      throw new ApiError(422, `No commit found for SHA: ${ctx.params.sha}`, {
+        documentationUrl: `${DOCS}/commits/statuses#create-a-commit-status`,
+      });
     const state = ctx.body?.state;
-    if (!['success', 'failure', 'error', 'pending'].includes(state)) throw validationFailed({ resource: 'Status', code: 'custom', field: 'state', message: `state is not included in the list` });
+    if (!['success', 'failure', 'error', 'pending'].includes(state))
+      throw validationFailed({
+        resource: 'Status',
+        code: 'custom',
+        field: 'state',
+        message: `state is not included in the list`,
+      });
     const description = ctx.body?.description ?? null;
     if (typeof description === 'string' && description.length > 140) {
-      throw validationFailed({ resource: 'Status', code: 'custom', field: 'description', message: 'description is too long (maximum is 140 characters)' });
+      throw validationFailed({
+        resource: 'Status',
+        code: 'custom',
+        field: 'description',
+        message: 'description is too long (maximum is 140 characters)',
+      });
     }
-    const rec = addStatus(r, sha, String(ctx.body?.context ?? 'default'), state, ctx.body?.target_url ?? null, description, login);
+    const rec = addStatus(
+      r,
+      sha,
+      String(ctx.body?.context ?? 'default'),
+      state,
+      ctx.body?.target_url ?? null,
+      description,
+      login,
+    );
     return { status: 201, body: statusJson(r, rec) };
   });
 
@@ -1081,17 +1261,28 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const b = ctx.body ?? {};
     const headSpec = str(b.head, 'head', 'PullRequest');
     const base = str(b.base, 'base', 'PullRequest');
-    if (typeof b.title !== 'string' || !b.title.trim()) throw validationFailed({ resource: 'PullRequest', code: 'missing_field', field: 'title' });
-    const [headOwner, head] = headSpec.includes(':') ? [headSpec.slice(0, headSpec.indexOf(':')), headSpec.slice(headSpec.indexOf(':') + 1)] : [r.owner, headSpec];
+    if (typeof b.title !== 'string' || !b.title.trim())
+      throw validationFailed({ resource: 'PullRequest', code: 'missing_field', field: 'title' });
+    const [headOwner, head] = headSpec.includes(':')
+      ? [headSpec.slice(0, headSpec.indexOf(':')), headSpec.slice(headSpec.indexOf(':') + 1)]
+      : [r.owner, headSpec];
     const headSha = headOwner.toLowerCase() === r.owner.toLowerCase() ? branchSha(r, head) : undefined;
     const baseSha = branchSha(r, base);
     if (!headSha) throw validationFailed({ resource: 'PullRequest', field: 'head', code: 'invalid' });
     if (!baseSha) throw validationFailed({ resource: 'PullRequest', field: 'base', code: 'invalid' });
     if ([...r.pulls.values()].some((p) => p.state === 'open' && p.head === head && p.base === base)) {
-      throw validationFailed({ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${r.owner}:${head}.` });
+      throw validationFailed({
+        resource: 'PullRequest',
+        code: 'custom',
+        message: `A pull request already exists for ${r.owner}:${head}.`,
+      });
     }
     if (onlyIn(r, headSha, baseSha).length === 0) {
-      throw validationFailed({ resource: 'PullRequest', code: 'custom', message: `No commits between ${base} and ${headSpec}` });
+      throw validationFailed({
+        resource: 'PullRequest',
+        code: 'custom',
+        message: `No commits between ${base} and ${headSpec}`,
+      });
     }
     const now = nowIso();
     const p: PullRec = {
@@ -1114,7 +1305,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       updatedAt: now,
     };
     r.pulls.set(p.number, p);
-    return { status: 201, body: pullJson(r, p, { mergeable: null, state: 'unknown' }), headers: { location: pullUrls(r, p.number).url } };
+    return {
+      status: 201,
+      body: pullJson(r, p, { mergeable: null, state: 'unknown' }),
+      headers: { location: pullUrls(r, p.number).url },
+    };
   });
   route('GET', '/repos/:owner/:repo/pulls', (ctx) => {
     const r = ctx.repo;
@@ -1135,7 +1330,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     if (base) list = list.filter((p) => p.base === base);
     const direction = ctx.query.get('direction') ?? 'desc';
     list.sort((a, b) => (direction === 'asc' ? a.number - b.number : b.number - a.number));
-    return paginate(ctx, list.map((p) => pullJson(r, p, undefined)));
+    return paginate(
+      ctx,
+      list.map((p) => pullJson(r, p, undefined)),
+    );
   });
   route('GET', '/repos/:owner/:repo/pulls/:number', (ctx) => {
     const p = pullOr404(ctx.repo, ctx.params.number);
@@ -1163,35 +1361,72 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const r = ctx.repo;
     const p = pullOr404(r, ctx.params.number);
     const reviews = r.reviews.filter((v) => v.pull === p.number);
-    return paginate(ctx, reviews.map((v) => ({
-      id: v.id,
-      node_id: Buffer.from(`017:PullRequestReview${v.id}`).toString('base64'),
-      user: userJson(v.user),
-      body: v.body,
-      state: v.state,
-      html_url: `${pullUrls(r, p.number).html}#pullrequestreview-${v.id}`,
-      pull_request_url: pullUrls(r, p.number).url,
-      author_association: 'MEMBER',
-      submitted_at: v.submittedAt,
-      commit_id: v.commitId,
-    })));
+    return paginate(
+      ctx,
+      reviews.map((v) => ({
+        id: v.id,
+        node_id: Buffer.from(`017:PullRequestReview${v.id}`).toString('base64'),
+        user: userJson(v.user),
+        body: v.body,
+        state: v.state,
+        html_url: `${pullUrls(r, p.number).html}#pullrequestreview-${v.id}`,
+        pull_request_url: pullUrls(r, p.number).url,
+        author_association: 'MEMBER',
+        submitted_at: v.submittedAt,
+        commit_id: v.commitId,
+      })),
+    );
   });
   route('POST', '/repos/:owner/:repo/pulls/:number/reviews', (ctx) => {
     requireWrite(ctx);
     const r = ctx.repo;
     const p = pullOr404(r, ctx.params.number);
     const event = ctx.body?.event;
-    const state: ReviewState = event === 'APPROVE' ? 'APPROVED' : event === 'REQUEST_CHANGES' ? 'CHANGES_REQUESTED' : event === 'COMMENT' ? 'COMMENTED' : 'PENDING';
+    const state: ReviewState =
+      event === 'APPROVE'
+        ? 'APPROVED'
+        : event === 'REQUEST_CHANGES'
+          ? 'CHANGES_REQUESTED'
+          : event === 'COMMENT'
+            ? 'COMMENTED'
+            : 'PENDING';
     if ((state === 'APPROVED' || state === 'CHANGES_REQUESTED') && p.user === login) {
       const what = state === 'APPROVED' ? 'approve' : 'request changes on';
-      throw new ApiError(422, 'Unprocessable Entity', { errors: [`Can not ${what} your own pull request`], documentationUrl: `${DOCS}/pulls/reviews#create-a-review-for-a-pull-request` });
+      throw new ApiError(422, 'Unprocessable Entity', {
+        errors: [`Can not ${what} your own pull request`],
+        documentationUrl: `${DOCS}/pulls/reviews#create-a-review-for-a-pull-request`,
+      });
     }
-    const v: ReviewRec = { id: newId(), pull: p.number, user: login, state, body: String(ctx.body?.body ?? ''), commitId: currentHead(r, p), submittedAt: nowIso() };
+    const v: ReviewRec = {
+      id: newId(),
+      pull: p.number,
+      user: login,
+      state,
+      body: String(ctx.body?.body ?? ''),
+      commitId: currentHead(r, p),
+      submittedAt: nowIso(),
+    };
     r.reviews.push(v);
-    return { status: 200, body: { id: v.id, user: userJson(v.user), body: v.body, state: v.state, commit_id: v.commitId, submitted_at: v.submittedAt } };
+    return {
+      status: 200,
+      body: {
+        id: v.id,
+        user: userJson(v.user),
+        body: v.body,
+        state: v.state,
+        commit_id: v.commitId,
+        submitted_at: v.submittedAt,
+      },
+    };
   });
 
-  function doMerge(r: RepoState, p: PullRec, method: string, title: string | undefined, message: string | undefined): string {
+  function doMerge(
+    r: RepoState,
+    p: PullRec,
+    method: string,
+    title: string | undefined,
+    message: string | undefined,
+  ): string {
     const headSha = currentHead(r, p);
     const baseSha = branchSha(r, p.base)!;
     let result: CommitRec;
@@ -1201,7 +1436,12 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     } else if (method === 'squash') {
       const commits = onlyIn(r, headSha, baseSha);
       const t = title ?? `${p.title} (#${p.number})`;
-      result = addCommit(r, `${t}\n\n${message ?? commits.map((c) => `* ${firstLine(c.message)}`).join('\n')}`, [baseSha], login);
+      result = addCommit(
+        r,
+        `${t}\n\n${message ?? commits.map((c) => `* ${firstLine(c.message)}`).join('\n')}`,
+        [baseSha],
+        login,
+      );
     } else {
       let tip = baseSha;
       result = r.commits.get(baseSha)!;
@@ -1226,21 +1466,27 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const p = pullOr404(r, ctx.params.number);
     const docs = { documentationUrl: `${DOCS}/pulls/pulls#merge-a-pull-request` };
     const method = ctx.body?.merge_method ?? 'merge';
-    if (!['merge', 'squash', 'rebase'].includes(method)) throw validationFailed({ resource: 'PullRequest', code: 'invalid', field: 'merge_method' });
+    if (!['merge', 'squash', 'rebase'].includes(method))
+      throw validationFailed({ resource: 'PullRequest', code: 'invalid', field: 'merge_method' });
     if (p.state !== 'open') throw new ApiError(405, 'Pull Request is not mergeable', docs);
     const headSha = currentHead(r, p);
-    if (ctx.body?.sha !== undefined && ctx.body.sha !== headSha) throw new ApiError(409, 'Head branch was modified. Review and try the merge again.', docs);
+    if (ctx.body?.sha !== undefined && ctx.body.sha !== headSha)
+      throw new ApiError(409, 'Head branch was modified. Review and try the merge again.', docs);
     if (p.draft) throw new ApiError(405, 'Pull Request is still a draft', docs);
     if (isConflict(r, p.head, p.base)) throw new ApiError(405, 'Pull Request is not mergeable', docs);
     const refusal = protectionRefusal(r, p, headSha);
     if (refusal) throw new ApiError(405, refusal, docs);
-    if (onlyIn(r, headSha, branchSha(r, p.base)!).length === 0) throw new ApiError(405, 'Pull Request is not mergeable', docs);
+    if (onlyIn(r, headSha, branchSha(r, p.base)!).length === 0)
+      throw new ApiError(405, 'Pull Request is not mergeable', docs);
     const sha = doMerge(r, p, method, ctx.body?.commit_title, ctx.body?.commit_message);
     return { status: 200, body: { sha, merged: true, message: 'Pull Request successfully merged' } };
   });
   route('GET', '/repos/:owner/:repo/pulls/:number/merge', (ctx) => {
     const p = pullOr404(ctx.repo, ctx.params.number);
-    if (!p.merged) throw new ApiError(404, 'Not Found', { documentationUrl: `${DOCS}/pulls/pulls#check-if-a-pull-request-has-been-merged` });
+    if (!p.merged)
+      throw new ApiError(404, 'Not Found', {
+        documentationUrl: `${DOCS}/pulls/pulls#check-if-a-pull-request-has-been-merged`,
+      });
     return { status: 204 };
   });
   route('POST', '/repos/:owner/:repo/issues/:number/labels', (ctx) => {
@@ -1249,16 +1495,26 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const p = r.pulls.get(Number(ctx.params.number));
     if (!p) throw new ApiError(404, 'Not Found', { documentationUrl: `${DOCS}/issues/labels#add-labels-to-an-issue` });
     const raw = Array.isArray(ctx.body) ? ctx.body : ctx.body?.labels;
-    if (!Array.isArray(raw) || raw.some((l) => (typeof l === 'string' ? !l.trim() : !isObject(l) || typeof l.name !== 'string'))) {
+    if (
+      !Array.isArray(raw) ||
+      raw.some((l) => (typeof l === 'string' ? !l.trim() : !isObject(l) || typeof l.name !== 'string'))
+    ) {
       throw validationFailed({ resource: 'Label', code: 'invalid', field: 'labels' });
     }
-    addLabels(r, p, raw.map((l: any) => (typeof l === 'string' ? l : l.name)));
+    addLabels(
+      r,
+      p,
+      raw.map((l: any) => (typeof l === 'string' ? l : l.name)),
+    );
     return { status: 200, body: p.labels.map((l) => labelJson(r, l)) };
   });
   route('GET', '/repos/:owner/:repo/issues/:number/labels', (ctx) => {
     const r = ctx.repo;
     const p = pullOr404(r, ctx.params.number);
-    return paginate(ctx, p.labels.map((l) => labelJson(r, l)));
+    return paginate(
+      ctx,
+      p.labels.map((l) => labelJson(r, l)),
+    );
   });
 
   /* ---------------------------------------------- routes: releases --------------------------------------- */
@@ -1268,7 +1524,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const r = ctx.repo;
     const b = ctx.body ?? {};
     const tagName = str(b.tag_name, 'tag_name', 'Release');
-    if (r.releases.some((rel) => rel.tagName === tagName)) throw validationFailed({ resource: 'Release', code: 'already_exists', field: 'tag_name' });
+    if (r.releases.some((rel) => rel.tagName === tagName))
+      throw validationFailed({ resource: 'Release', code: 'already_exists', field: 'tag_name' });
     const target = typeof b.target_commitish === 'string' && b.target_commitish ? b.target_commitish : r.defaultBranch;
     const tagRef = r.refs.get(`refs/tags/${tagName}`);
     if (!tagRef) {
@@ -1291,12 +1548,22 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       author: login,
     };
     r.releases.push(rel);
-    return { status: 201, body: releaseJson(r, rel), headers: { location: `${apiBase}/repos/${r.owner}/${r.name}/releases/${rel.id}` } };
+    return {
+      status: 201,
+      body: releaseJson(r, rel),
+      headers: { location: `${apiBase}/repos/${r.owner}/${r.name}/releases/${rel.id}` },
+    };
   });
-  route('GET', '/repos/:owner/:repo/releases', (ctx) => paginate(ctx, [...ctx.repo.releases].reverse().map((rel) => releaseJson(ctx.repo, rel))));
+  route('GET', '/repos/:owner/:repo/releases', (ctx) =>
+    paginate(
+      ctx,
+      [...ctx.repo.releases].reverse().map((rel) => releaseJson(ctx.repo, rel)),
+    ),
+  );
   route('GET', '/repos/:owner/:repo/releases/tags/*tag', (ctx) => {
     const rel = ctx.repo.releases.find((x) => x.tagName === ctx.params.tag && !x.draft);
-    if (!rel) throw new ApiError(404, 'Not Found', { documentationUrl: `${DOCS}/releases/releases#get-a-release-by-tag-name` });
+    if (!rel)
+      throw new ApiError(404, 'Not Found', { documentationUrl: `${DOCS}/releases/releases#get-a-release-by-tag-name` });
     return { status: 200, body: releaseJson(ctx.repo, rel) };
   });
 
@@ -1304,7 +1571,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
 
   function deploymentOr404(r: RepoState, id: string | undefined): DeploymentRec {
     const d = r.deployments.find((x) => x.id === Number(id));
-    if (!d) throw new ApiError(404, 'Not Found', { documentationUrl: `${DOCS}/deployments/deployments#get-a-deployment` });
+    if (!d)
+      throw new ApiError(404, 'Not Found', { documentationUrl: `${DOCS}/deployments/deployments#get-a-deployment` });
     return d;
   }
   route('POST', '/repos/:owner/:repo/deployments', (ctx) => {
@@ -1313,14 +1581,19 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const b = ctx.body ?? {};
     const ref = str(b.ref, 'ref', 'Deployment');
     const sha = resolve(r, ref);
-    if (!sha) throw new ApiError(422, `No ref found for: ${ref}`, { documentationUrl: `${DOCS}/deployments/deployments#create-a-deployment` });
+    if (!sha)
+      throw new ApiError(422, `No ref found for: ${ref}`, {
+        documentationUrl: `${DOCS}/deployments/deployments#create-a-deployment`,
+      });
     const environment = typeof b.environment === 'string' && b.environment ? b.environment : 'production';
     // auto_merge (default true): merge the default branch into a branch ref that is behind it
     if (b.auto_merge !== false && branchSha(r, ref) && ref !== r.defaultBranch) {
       const defaultSha = branchSha(r, r.defaultBranch)!;
       if (onlyIn(r, defaultSha, sha).length > 0) {
         if (isConflict(r, r.defaultBranch, ref) || isConflict(r, ref, r.defaultBranch)) {
-          throw new ApiError(409, `Conflict merging ${r.defaultBranch} into ${ref}.`, { documentationUrl: `${DOCS}/deployments/deployments#create-a-deployment` });
+          throw new ApiError(409, `Conflict merging ${r.defaultBranch} into ${ref}.`, {
+            documentationUrl: `${DOCS}/deployments/deployments#create-a-deployment`,
+          });
         }
         const merge = addCommit(r, `Merge branch '${r.defaultBranch}' into ${ref}`, [sha, defaultSha], login);
         setRef(r, `refs/heads/${ref}`, merge.sha);
@@ -1331,7 +1604,9 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const contexts: string[] = Array.isArray(b.required_contexts)
       ? b.required_contexts
       : [...new Set([...latestCheckRuns(r, sha).map((c) => c.name), ...latestStatuses(r, sha).map((s) => s.context)])];
-    const failing = contexts.map((context) => ({ context, state: contextState(r, sha, context) })).filter((c) => c.state !== 'success');
+    const failing = contexts
+      .map((context) => ({ context, state: contextState(r, sha, context) }))
+      .filter((c) => c.state !== 'success');
     if (failing.length) {
       throw new ApiError(409, `Conflict: Commit status checks failed for ${ref}.`, {
         errors: [{ contexts: failing, resource: 'Deployment', field: 'required_contexts', code: 'invalid' }],
@@ -1347,7 +1622,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       environment,
       description: typeof b.description === 'string' ? b.description : null,
       transient: Boolean(b.transient_environment),
-      production: typeof b.production_environment === 'boolean' ? b.production_environment : environment === 'production',
+      production:
+        typeof b.production_environment === 'boolean' ? b.production_environment : environment === 'production',
       createdAt: nowIso(),
       creator: login,
       statuses: [],
@@ -1362,23 +1638,49 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       const v = ctx.query.get(key);
       if (v) list = list.filter((d) => d[key] === v);
     }
-    return paginate(ctx, list.map((d) => deploymentJson(r, d)));
+    return paginate(
+      ctx,
+      list.map((d) => deploymentJson(r, d)),
+    );
   });
-  route('GET', '/repos/:owner/:repo/deployments/:id', (ctx) => ({ status: 200, body: deploymentJson(ctx.repo, deploymentOr404(ctx.repo, ctx.params.id)) }));
+  route('GET', '/repos/:owner/:repo/deployments/:id', (ctx) => ({
+    status: 200,
+    body: deploymentJson(ctx.repo, deploymentOr404(ctx.repo, ctx.params.id)),
+  }));
   route('POST', '/repos/:owner/:repo/deployments/:id/statuses', (ctx) => {
     requireWrite(ctx);
     const r = ctx.repo;
     const d = deploymentOr404(r, ctx.params.id);
     const b = ctx.body ?? {};
     const states = ['error', 'failure', 'inactive', 'in_progress', 'queued', 'pending', 'success'];
-    if (!states.includes(b.state)) throw validationFailed({ resource: 'DeploymentStatus', code: 'custom', field: 'state', message: `state is not included in the list` });
+    if (!states.includes(b.state))
+      throw validationFailed({
+        resource: 'DeploymentStatus',
+        code: 'custom',
+        field: 'state',
+        message: `state is not included in the list`,
+      });
     const description = typeof b.description === 'string' ? b.description : '';
     if (description.length > 140) {
-      throw validationFailed({ resource: 'DeploymentStatus', code: 'custom', field: 'description', message: 'description is too long (maximum is 140 characters)' });
+      throw validationFailed({
+        resource: 'DeploymentStatus',
+        code: 'custom',
+        field: 'description',
+        message: 'description is too long (maximum is 140 characters)',
+      });
     }
     if (typeof b.environment === 'string' && b.environment) d.environment = b.environment;
     const add = (target: DeploymentRec, state: string, desc: string, logUrl: string, envUrl: string) => {
-      const s: DeploymentStatusRec = { id: newId(), state, description: desc, environment: target.environment, logUrl, environmentUrl: envUrl, createdAt: nowIso(), creator: login };
+      const s: DeploymentStatusRec = {
+        id: newId(),
+        state,
+        description: desc,
+        environment: target.environment,
+        logUrl,
+        environmentUrl: envUrl,
+        createdAt: nowIso(),
+        creator: login,
+      };
       target.statuses.push(s);
       return s;
     };
@@ -1386,7 +1688,13 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     // auto_inactive (default true): a successful deployment makes the earlier ones of its environment inactive
     if (b.state === 'success' && b.auto_inactive !== false) {
       for (const other of r.deployments) {
-        if (other !== d && other.environment === d.environment && !other.transient && other.statuses.at(-1)?.state === 'success') add(other, 'inactive', '', '', '');
+        if (
+          other !== d &&
+          other.environment === d.environment &&
+          !other.transient &&
+          other.statuses.at(-1)?.state === 'success'
+        )
+          add(other, 'inactive', '', '', '');
       }
     }
     return { status: 201, body: deploymentStatusJson(r, d, s) };
@@ -1394,7 +1702,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   route('GET', '/repos/:owner/:repo/deployments/:id/statuses', (ctx) => {
     const r = ctx.repo;
     const d = deploymentOr404(r, ctx.params.id);
-    return paginate(ctx, [...d.statuses].reverse().map((s) => deploymentStatusJson(r, d, s)));
+    return paginate(
+      ctx,
+      [...d.statuses].reverse().map((s) => deploymentStatusJson(r, d, s)),
+    );
   });
 
   /* ---------------------------------------------- request handling --------------------------------------- */
@@ -1427,7 +1738,13 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       return;
     }
     const text = JSON.stringify(reply.body);
-    res.writeHead(reply.status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)) }).end(text);
+    res
+      .writeHead(reply.status, {
+        ...headers,
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': String(Buffer.byteLength(text)),
+      })
+      .end(text);
   }
   function errorReply(e: ApiError): Reply {
     const body: Record<string, unknown> = { message: e.message };
@@ -1443,8 +1760,17 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     return f.path.test(rawPath) || f.path.test(decodedPath);
   }
   const DEFAULT_MESSAGES: Record<number, string> = {
-    400: 'Bad Request', 401: 'Bad credentials', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 422: 'Validation Failed',
-    429: 'Too Many Requests', 500: 'Server Error', 502: 'Server Error', 503: 'Service Unavailable', 504: 'We couldn\'t respond to your request in time. Sorry about that. Please try resubmitting your request and contact us if the problem persists.',
+    400: 'Bad Request',
+    401: 'Bad credentials',
+    403: 'Forbidden',
+    404: 'Not Found',
+    409: 'Conflict',
+    422: 'Validation Failed',
+    429: 'Too Many Requests',
+    500: 'Server Error',
+    502: 'Server Error',
+    503: 'Service Unavailable',
+    504: "We couldn't respond to your request in time. Sorry about that. Please try resubmitting your request and contact us if the problem persists.",
   };
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse) {
@@ -1454,7 +1780,13 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
-    const rec: RecordedRequest = { method, path: rawPath, decodedPath: rawPath, query: Object.fromEntries(url.searchParams), headers: req.headers };
+    const rec: RecordedRequest = {
+      method,
+      path: rawPath,
+      decodedPath: rawPath,
+      query: Object.fromEntries(url.searchParams),
+      headers: req.headers,
+    };
     requests.push(rec);
     try {
       if (prefix) {
@@ -1476,16 +1808,20 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       // authentication
       const auth = /^(?:token|bearer)\s+(\S+)$/i.exec(String(req.headers.authorization ?? ''));
       if (!req.headers.authorization) throw new ApiError(401, 'Requires authentication', { documentationUrl: DOCS });
-      if (!auth || (auth[1] !== token && auth[1] !== readOnlyToken)) throw new ApiError(401, 'Bad credentials', { documentationUrl: DOCS });
+      if (!auth || (auth[1] !== token && auth[1] !== readOnlyToken))
+        throw new ApiError(401, 'Bad credentials', { documentationUrl: DOCS });
       const writable = auth[1] === token;
       // injected failures and rate limits
       const failure = failures.find((f) => f.left > 0 && matchesFailure(f, method, rawPath, rec.decodedPath));
       if (failure) {
         failure.left--;
         if (failure.left <= 0) failures.splice(failures.indexOf(failure), 1);
-        const reply: Reply = failure.body !== undefined
-          ? { status: failure.status, body: failure.body, headers: failure.headers }
-          : errorReply(new ApiError(failure.status, DEFAULT_MESSAGES[failure.status] ?? 'Error', { headers: failure.headers }));
+        const reply: Reply =
+          failure.body !== undefined
+            ? { status: failure.status, body: failure.body, headers: failure.headers }
+            : errorReply(
+                new ApiError(failure.status, DEFAULT_MESSAGES[failure.status] ?? 'Error', { headers: failure.headers }),
+              );
         const rl = rateHeaders();
         reply.headers = { ...rl, ...reply.headers };
         send(res, rec, reply);
@@ -1493,9 +1829,14 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       }
       rateHeaders();
       if (used >= limit) {
-        throw new ApiError(403, `API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID ${randomBytes(4).toString('hex').toUpperCase()}.`, {
-          documentationUrl: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-the-primary-rate-limit',
-        });
+        throw new ApiError(
+          403,
+          `API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID ${randomBytes(4).toString('hex').toUpperCase()}.`,
+          {
+            documentationUrl:
+              'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-the-primary-rate-limit',
+          },
+        );
       }
       used++;
       // routing
@@ -1514,7 +1855,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       throw notFound();
     } catch (e) {
       if (e instanceof ApiError) send(res, rec, errorReply(e));
-      else send(res, rec, { status: 500, body: { message: `fake-github: ${(e as Error).message}`, documentation_url: DOCS, status: '500' } });
+      else
+        send(res, rec, {
+          status: 500,
+          body: { message: `fake-github: ${(e as Error).message}`, documentation_url: DOCS, status: '500' },
+        });
     }
   }
 
@@ -1555,7 +1900,15 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       },
       addReview: (n, user, state, body) => {
         const p = findPull(n);
-        r.reviews.push({ id: newId(), pull: n, user, state, body: body ?? '', commitId: currentHead(r, p), submittedAt: nowIso() });
+        r.reviews.push({
+          id: newId(),
+          pull: n,
+          user,
+          state,
+          body: body ?? '',
+          commitId: currentHead(r, p),
+          submittedAt: nowIso(),
+        });
       },
       setMergeConflict: (head, base, conflict = true) => {
         for (const key of [`${head}\0${base}`, `${base}\0${head}`]) {
@@ -1565,7 +1918,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       },
       pull: (n) => {
         const p = findPull(n);
-        return pullJson(r, p, p.state === 'open' ? computeMergeable(r, p, currentHead(r, p)) : { mergeable: null, state: 'unknown' });
+        return pullJson(
+          r,
+          p,
+          p.state === 'open' ? computeMergeable(r, p, currentHead(r, p)) : { mergeable: null, state: 'unknown' },
+        );
       },
       pulls: () => [...r.pulls.values()].map((p) => pullJson(r, p, undefined)),
       releases: () => r.releases.map((rel) => releaseJson(r, rel)),
@@ -1611,9 +1968,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       deployments: [],
     };
     repos.set(key, r);
-    const asCommit = (c: SeedCommit) => (typeof c === 'string' ? { message: c, author: 'dev' } : { message: c.message, author: c.author ?? 'dev' });
+    const asCommit = (c: SeedCommit) =>
+      typeof c === 'string' ? { message: c, author: 'dev' } : { message: c.message, author: c.author ?? 'dev' };
     const branches = Object.entries(seed.branches ?? {});
-    if (!branches.some(([b, spec]) => b === defaultBranch && Array.isArray(spec))) branches.unshift([defaultBranch, ['Initial commit']]);
+    if (!branches.some(([b, spec]) => b === defaultBranch && Array.isArray(spec)))
+      branches.unshift([defaultBranch, ['Initial commit']]);
     // roots first (plain lists), then forks in the order given
     for (const [branch, spec] of branches) {
       if (!Array.isArray(spec)) continue;
@@ -1638,7 +1997,14 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       const target = typeof spec === 'string' ? spec : spec.target;
       const sha = resolve(r, target);
       if (!sha) throw new Error(`fake-github: tag ${tag} points at unknown ${target}`);
-      makeTag(r, tag, sha, typeof spec !== 'string' && Boolean(spec.annotated), typeof spec === 'string' ? undefined : spec.message, 'release-manager');
+      makeTag(
+        r,
+        tag,
+        sha,
+        typeof spec !== 'string' && Boolean(spec.annotated),
+        typeof spec === 'string' ? undefined : spec.message,
+        'release-manager',
+      );
     }
     return makeHandle(r);
   }
@@ -1686,7 +2052,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
           headers: { 'retry-after': String(seconds) },
           body: {
             message: `You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID ${requestId}.`,
-            documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
+            documentation_url:
+              'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
             status: String(status),
           },
         });
@@ -1697,11 +2064,16 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
           status,
           left: spec.times ?? 1,
           get headers() {
-            return { 'x-ratelimit-remaining': '0', 'x-ratelimit-used': String(limit), 'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + seconds) };
+            return {
+              'x-ratelimit-remaining': '0',
+              'x-ratelimit-used': String(limit),
+              'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + seconds),
+            };
           },
           body: {
             message: `API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID ${requestId}.`,
-            documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-the-primary-rate-limit',
+            documentation_url:
+              'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-the-primary-rate-limit',
             status: String(status),
           },
         });

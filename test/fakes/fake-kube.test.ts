@@ -9,7 +9,16 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiException, AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, Watch, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
+import {
+  ApiException,
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  PatchStrategy,
+  Watch,
+  setHeaderOptions,
+  type V1Deployment,
+} from '@kubernetes/client-node';
 import { startFakeKube, type FakeKube, type FakeKubeOptions } from './fake-kube.js';
 import { requireTool, TOOLS } from '../support/require-tool.js';
 
@@ -24,15 +33,29 @@ afterEach(async () => {
   await Promise.all(tempDirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-async function fakeWithWeb(options: FakeKubeOptions = {}, replicas = 3, progressDeadlineSeconds?: number): Promise<FakeKube> {
+async function fakeWithWeb(
+  options: FakeKubeOptions = {},
+  replicas = 3,
+  progressDeadlineSeconds?: number,
+): Promise<FakeKube> {
   const fake = await startFakeKube({ stepMs: 20, ...options });
   opened.push(fake);
-  fake.addDeployment({ namespace: NS, name: 'web', replicas, containers: [{ name: 'app', image: 'shop/web:v1' }], progressDeadlineSeconds });
+  fake.addDeployment({
+    namespace: NS,
+    name: 'web',
+    replicas,
+    containers: [{ name: 'app', image: 'shop/web:v1' }],
+    progressDeadlineSeconds,
+  });
   fake.addService({ namespace: NS, name: 'web', selector: { app: 'web' } });
   return fake;
 }
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 /** A kubectl bound to one fake, with its own kubeconfig, HOME and discovery cache (async execFile: never execFileSync). */
 async function kubectlFor(fake: FakeKube): Promise<(...args: string[]) => Promise<Run>> {
   const dir = await mkdtemp(path.join(tmpdir(), 'fake-kube-'));
@@ -46,7 +69,12 @@ async function kubectlFor(fake: FakeKube): Promise<(...args: string[]) => Promis
         KUBECTL!,
         ['--kubeconfig', config, '--cache-dir', path.join(dir, 'cache'), '--request-timeout=10s', ...args],
         { env, timeout: 30_000 },
-        (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout: String(stdout), stderr: String(stderr) }),
+        (err, stdout, stderr) =>
+          resolve({
+            code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+            stdout: String(stdout),
+            stderr: String(stderr),
+          }),
       );
     });
 }
@@ -76,7 +104,12 @@ describe.skipIf(!KUBECTL)('kubectl against the fake', () => {
 
     const json = await k('get', 'deployment', 'web', '-n', NS, '-o', 'json');
     const d = JSON.parse(json.stdout);
-    expect(d).toMatchObject({ kind: 'Deployment', apiVersion: 'apps/v1', metadata: { name: 'web', namespace: NS, generation: 1 }, status: { observedGeneration: 1, readyReplicas: 3 } });
+    expect(d).toMatchObject({
+      kind: 'Deployment',
+      apiVersion: 'apps/v1',
+      metadata: { name: 'web', namespace: NS, generation: 1 },
+      status: { observedGeneration: 1, readyReplicas: 3 },
+    });
     expect(revision(d)).toBe('1');
 
     const missing = await k('get', 'deploy', 'nope', '-n', NS);
@@ -91,7 +124,11 @@ describe.skipIf(!KUBECTL)('kubectl against the fake', () => {
     expect(set.code, set.stderr).toBe(0);
     expect(set.stdout).toContain('deployment.apps/web image updated');
     const patch = fake.requests.find((r) => r.method === 'PATCH');
-    expect(patch).toMatchObject({ path: `/apis/apps/v1/namespaces/${NS}/deployments/web`, contentType: 'application/strategic-merge-patch+json', fieldManager: 'kubectl-set' });
+    expect(patch).toMatchObject({
+      path: `/apis/apps/v1/namespaces/${NS}/deployments/web`,
+      contentType: 'application/strategic-merge-patch+json',
+      fieldManager: 'kubectl-set',
+    });
 
     // --request-timeout=1s cuts each watch after a second: client-go then re-watches from the last resourceVersion seen
     const status = await k('rollout', 'status', 'deploy/web', '-n', NS, '--timeout=20s', '--request-timeout=1s');
@@ -100,12 +137,20 @@ describe.skipIf(!KUBECTL)('kubectl against the fake', () => {
     expect(status.stdout.trim().split('\n').at(-1)).toBe('deployment "web" successfully rolled out');
     const watches = fake.requests.filter((r) => /(^|&)watch=true/.test(r.query));
     expect(watches.length).toBeGreaterThanOrEqual(2);
-    expect(watches.every((r) => /fieldSelector=metadata.name%3Dweb/.test(r.query) && /resourceVersion=\d+/.test(r.query))).toBe(true);
+    expect(
+      watches.every((r) => /fieldSelector=metadata.name%3Dweb/.test(r.query) && /resourceVersion=\d+/.test(r.query)),
+    ).toBe(true);
 
     const d = fake.deployment(NS, 'web');
     expect(image(d)).toBe('shop/web:v2');
     expect(d.metadata.generation).toBe(2);
-    expect(d.status).toMatchObject({ observedGeneration: 2, replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3 });
+    expect(d.status).toMatchObject({
+      observedGeneration: 2,
+      replicas: 3,
+      updatedReplicas: 3,
+      readyReplicas: 3,
+      availableReplicas: 3,
+    });
     expect(condition(d, 'Progressing')).toMatchObject({ status: 'True', reason: 'NewReplicaSetAvailable' });
     expect(revision(d)).toBe('2');
     const pods = fake.pods(NS);
@@ -119,13 +164,21 @@ describe.skipIf(!KUBECTL)('kubectl against the fake', () => {
     expect((await k('set', 'image', 'deploy/web', 'app=shop/web:v2', '-n', NS)).code).toBe(0);
     expect((await k('rollout', 'status', 'deploy/web', '-n', NS, '--timeout=20s')).code).toBe(0);
     const before = fake.deployment(NS, 'web');
-    const annotate = await k('annotate', 'deploy/web', '-n', NS, 'kubernetes.io/change-cause=deploy v2 (approved by alice)');
+    const annotate = await k(
+      'annotate',
+      'deploy/web',
+      '-n',
+      NS,
+      'kubernetes.io/change-cause=deploy v2 (approved by alice)',
+    );
     expect(annotate.code, annotate.stderr).toBe(0);
     const annotated = fake.deployment(NS, 'web');
     expect(annotated.metadata.generation).toBe(before.metadata.generation); // metadata-only: no new generation
     expect(Number(annotated.metadata.resourceVersion)).toBeGreaterThan(Number(before.metadata.resourceVersion));
     // the controller copies the Deployment's annotations onto the current ReplicaSet, as the real one does
-    await until('the change-cause on revision 2', () => fake.replicaSets(NS).some((rs) => revision(rs) === '2' && rs.metadata.annotations['kubernetes.io/change-cause']));
+    await until('the change-cause on revision 2', () =>
+      fake.replicaSets(NS).some((rs) => revision(rs) === '2' && rs.metadata.annotations['kubernetes.io/change-cause']),
+    );
 
     const history = await k('rollout', 'history', 'deploy/web', '-n', NS);
     expect(history.code, history.stderr).toBe(0);
@@ -140,7 +193,9 @@ describe.skipIf(!KUBECTL)('kubectl against the fake', () => {
     const web = fake.deployment(NS, 'web');
     for (const rs of rss) {
       expect(rs.metadata.name).toBe(`web-${rs.metadata.labels['pod-template-hash']}`);
-      expect(rs.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'Deployment', name: 'web', uid: web.metadata.uid, controller: true })]);
+      expect(rs.metadata.ownerReferences).toEqual([
+        expect.objectContaining({ kind: 'Deployment', name: 'web', uid: web.metadata.uid, controller: true }),
+      ]);
     }
   });
 
@@ -168,7 +223,11 @@ describe.skipIf(!KUBECTL)('kubectl against the fake', () => {
     expect(reused.spec.replicas).toBe(3);
     expect(revision(reused)).toBe('3');
     expect(reused.metadata.annotations['deployment.kubernetes.io/revision-history']).toBe('1');
-    expect(fake.pods(NS).every((p) => p.metadata.labels['pod-template-hash'] === reused.metadata.labels['pod-template-hash'])).toBe(true);
+    expect(
+      fake
+        .pods(NS)
+        .every((p) => p.metadata.labels['pod-template-hash'] === reused.metadata.labels['pod-template-hash']),
+    ).toBe(true);
     const history = await k('rollout', 'history', 'deploy/web', '-n', NS);
     expect(history.stdout).toMatch(/^2\s/m);
     expect(history.stdout).toMatch(/^3\s/m);
@@ -232,7 +291,13 @@ describe.skipIf(!KUBECTL)('kubectl against the fake', () => {
 
   it('ImagePullBackOff and stalled (Pending) pods never become ready; rollout status --timeout gives up', async () => {
     const fake = await fakeWithWeb({}, 2);
-    fake.addDeployment({ namespace: NS, name: 'api', replicas: 2, containers: [{ name: 'app', image: 'shop/api:v1' }], progressDeadlineSeconds: 1 });
+    fake.addDeployment({
+      namespace: NS,
+      name: 'api',
+      replicas: 2,
+      containers: [{ name: 'app', image: 'shop/api:v1' }],
+      progressDeadlineSeconds: 1,
+    });
     fake.breakImage('shop/web:nope', 'ImagePullBackOff');
     fake.stallImage('shop/api'); // any tag of the repository
     const k = await kubectlFor(fake);
@@ -250,10 +315,15 @@ describe.skipIf(!KUBECTL)('kubectl against the fake', () => {
     const pods = fake.pods(NS);
     const pulling = pods.find((p) => p.spec.containers[0].image === 'shop/web:nope');
     expect(pulling.status.phase).toBe('Pending');
-    expect(pulling.status.containerStatuses[0].state.waiting).toMatchObject({ reason: 'ImagePullBackOff', message: 'Back-off pulling image "shop/web:nope"' });
+    expect(pulling.status.containerStatuses[0].state.waiting).toMatchObject({
+      reason: 'ImagePullBackOff',
+      message: 'Back-off pulling image "shop/web:nope"',
+    });
     const stalled = pods.find((p) => p.spec.containers[0].image === 'shop/api:v2');
     expect(stalled.status.phase).toBe('Pending');
-    expect(stalled.status.conditions).toContainEqual(expect.objectContaining({ type: 'PodScheduled', status: 'False', reason: 'Unschedulable' }));
+    expect(stalled.status.conditions).toContainEqual(
+      expect.objectContaining({ type: 'PodScheduled', status: 'False', reason: 'Unschedulable' }),
+    );
     expect(condition(fake.deployment(NS, 'web'), 'Progressing').reason).not.toBe('ProgressDeadlineExceeded'); // 600 s default
   });
 
@@ -264,7 +334,11 @@ describe.skipIf(!KUBECTL)('kubectl against the fake', () => {
     expect((await k('set', 'image', 'deploy/web', 'app=shop/web:v2', '-n', NS)).code).toBe(0);
     const paused = await until('the paused spec to be observed', () => {
       const d = fake.deployment(NS, 'web');
-      return d.status.observedGeneration === d.metadata.generation && condition(d, 'Progressing')?.reason === 'DeploymentPaused' && d;
+      return (
+        d.status.observedGeneration === d.metadata.generation &&
+        condition(d, 'Progressing')?.reason === 'DeploymentPaused' &&
+        d
+      );
     });
     expect(paused.metadata.generation).toBe(3); // pause and the image are both spec changes
     await sleep(150);
@@ -311,7 +385,10 @@ spec:
     const ssa = await k('apply', '--validate=false', '--server-side', '-f', file);
     expect(ssa.code, ssa.stderr).toBe(0);
     expect(ssa.stdout).toContain('serverside-applied');
-    expect(fake.requests.find((r) => r.contentType === 'application/apply-patch+yaml')).toMatchObject({ method: 'PATCH', fieldManager: 'kubectl' });
+    expect(fake.requests.find((r) => r.contentType === 'application/apply-patch+yaml')).toMatchObject({
+      method: 'PATCH',
+      fieldManager: 'kubectl',
+    });
     expect((await k('rollout', 'status', 'deploy/api', '-n', NS, '--timeout=20s')).code).toBe(0);
     const api = fake.deployment(NS, 'api');
     expect(image(api)).toBe('shop/api:v2');
@@ -341,19 +418,44 @@ spec:
     expect(smp.code, smp.stderr).toBe(0);
     expect(smp.stdout).toContain('service/web patched');
     expect(fake.service(NS, 'web').spec.selector).toEqual({ app: 'web', slot: 'green' });
-    expect(fake.requests.at(-1)).toMatchObject({ method: 'PATCH', path: `/api/v1/namespaces/${NS}/services/web`, contentType: 'application/strategic-merge-patch+json' });
+    expect(fake.requests.at(-1)).toMatchObject({
+      method: 'PATCH',
+      path: `/api/v1/namespaces/${NS}/services/web`,
+      contentType: 'application/strategic-merge-patch+json',
+    });
     expect(fake.selectedPods(NS, 'web')).toHaveLength(0); // the pods have no slot label
 
-    const merge = await k('patch', 'service/web', '-n', NS, '--type=merge', '-p', '{"spec":{"selector":{"slot":null}}}');
+    const merge = await k(
+      'patch',
+      'service/web',
+      '-n',
+      NS,
+      '--type=merge',
+      '-p',
+      '{"spec":{"selector":{"slot":null}}}',
+    );
     expect(merge.code, merge.stderr).toBe(0);
     expect(fake.service(NS, 'web').spec.selector).toEqual({ app: 'web' });
     expect(fake.selectedPods(NS, 'web')).toHaveLength(3);
 
-    const json = await k('patch', 'svc', 'web', '-n', NS, '--type=json', '-p', '[{"op":"add","path":"/spec/selector/slot","value":"blue"}]');
+    const json = await k(
+      'patch',
+      'svc',
+      'web',
+      '-n',
+      NS,
+      '--type=json',
+      '-p',
+      '[{"op":"add","path":"/spec/selector/slot","value":"blue"}]',
+    );
     expect(json.code, json.stderr).toBe(0);
     expect(fake.service(NS, 'web').spec.selector).toEqual({ app: 'web', slot: 'blue' });
     const got = JSON.parse((await k('get', 'svc', 'web', '-n', NS, '-o', 'json')).stdout);
-    expect(got.spec).toMatchObject({ selector: { app: 'web', slot: 'blue' }, type: 'ClusterIP', ports: [{ port: 80, protocol: 'TCP' }] });
+    expect(got.spec).toMatchObject({
+      selector: { app: 'web', slot: 'blue' },
+      type: 'ClusterIP',
+      ports: [{ port: 80, protocol: 'TCP' }],
+    });
   });
 });
 
@@ -382,7 +484,13 @@ describe('@kubernetes/client-node against the fake', () => {
     const err = await apps.readNamespacedDeployment({ name: 'nope', namespace: NS }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiException);
     expect((err as ApiException<unknown>).code).toBe(404);
-    expect(errorBody(err)).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'NotFound', code: 404, message: 'deployments.apps "nope" not found' });
+    expect(errorBody(err)).toMatchObject({
+      kind: 'Status',
+      status: 'Failure',
+      reason: 'NotFound',
+      code: 404,
+      message: 'deployments.apps "nope" not found',
+    });
   });
 
   it('a strategic merge patch with fieldManager rolls the Deployment; a Watch sees MODIFIED events until it is complete', async () => {
@@ -398,18 +506,41 @@ describe('@kubernetes/client-node against the fake', () => {
       (type, obj: V1Deployment) => {
         seen.push({ ...obj, kind: type });
         const s = obj.status;
-        if (type === 'MODIFIED' && obj.metadata?.generation === 2 && s?.observedGeneration === 2 && s.updatedReplicas === 3 && s.availableReplicas === 3 && s.replicas === 3) done();
+        if (
+          type === 'MODIFIED' &&
+          obj.metadata?.generation === 2 &&
+          s?.observedGeneration === 2 &&
+          s.updatedReplicas === 3 &&
+          s.availableReplicas === 3 &&
+          s.replicas === 3
+        )
+          done();
       },
       (err) => (ended = err),
     );
     const patched = await apps.patchNamespacedDeployment(
-      { name: 'web', namespace: NS, fieldManager: 'firelane', body: { metadata: { annotations: { 'kubernetes.io/change-cause': 'INC-7 hotfix' } }, spec: { template: { spec: { containers: [{ name: 'app', image: 'shop/web:v2' }] } } } } },
+      {
+        name: 'web',
+        namespace: NS,
+        fieldManager: 'firelane',
+        body: {
+          metadata: { annotations: { 'kubernetes.io/change-cause': 'INC-7 hotfix' } },
+          spec: { template: { spec: { containers: [{ name: 'app', image: 'shop/web:v2' }] } } },
+        },
+      },
       smp,
     );
     expect(patched.metadata?.generation).toBe(2);
-    expect(patched.spec?.template.spec?.containers).toEqual([expect.objectContaining({ name: 'app', image: 'shop/web:v2', imagePullPolicy: 'IfNotPresent' })]);
-    expect(patched.metadata?.managedFields).toContainEqual(expect.objectContaining({ manager: 'firelane', operation: 'Update' }));
-    expect(fake.requests.find((r) => r.method === 'PATCH')).toMatchObject({ contentType: 'application/strategic-merge-patch+json', fieldManager: 'firelane' });
+    expect(patched.spec?.template.spec?.containers).toEqual([
+      expect.objectContaining({ name: 'app', image: 'shop/web:v2', imagePullPolicy: 'IfNotPresent' }),
+    ]);
+    expect(patched.metadata?.managedFields).toContainEqual(
+      expect.objectContaining({ manager: 'firelane', operation: 'Update' }),
+    );
+    expect(fake.requests.find((r) => r.method === 'PATCH')).toMatchObject({
+      contentType: 'application/strategic-merge-patch+json',
+      fieldManager: 'firelane',
+    });
 
     await complete;
     ctrl.abort();
@@ -418,7 +549,9 @@ describe('@kubernetes/client-node against the fake', () => {
     expect(modified.length).toBeGreaterThanOrEqual(4);
     // the PATCH itself comes first (status not yet observed), then the controller's updates
     expect(modified[0]?.status?.observedGeneration).toBe(1);
-    const updated = modified.filter((e) => e.status?.observedGeneration === 2).map((e) => e.status?.updatedReplicas ?? 0);
+    const updated = modified
+      .filter((e) => e.status?.observedGeneration === 2)
+      .map((e) => e.status?.updatedReplicas ?? 0);
     // Seen in progress before complete (how far the controller got by its first status write depends on timing).
     expect(updated[0]).toBeLessThan(3);
     expect(updated).toEqual([...updated].sort((a, b) => a - b)); // the rollout only moves forward
@@ -445,12 +578,16 @@ describe('@kubernetes/client-node against the fake', () => {
     expect(Number(d1.metadata?.resourceVersion)).toBeGreaterThan(Number(d0.metadata?.resourceVersion));
     expect(d1.metadata?.annotations).toMatchObject({ team: 'payments', 'deployment.kubernetes.io/revision': '1' });
 
-    const same = await apps.patchNamespacedDeployment({ name: 'web', namespace: NS, body: { metadata: { annotations: { team: 'payments' } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    const same = await apps.patchNamespacedDeployment(
+      { name: 'web', namespace: NS, body: { metadata: { annotations: { team: 'payments' } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
     expect(same.metadata?.resourceVersion).toBe(d1.metadata?.resourceVersion); // a no-op write changes nothing
 
     const d2 = await apps.patchNamespacedDeployment(
       {
-        name: 'web', namespace: NS,
+        name: 'web',
+        namespace: NS,
         body: [
           { op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'shop/web:v9' },
           { op: 'add', path: '/metadata/annotations/kubernetes.io~1change-cause', value: 'json patch' },
@@ -467,11 +604,16 @@ describe('@kubernetes/client-node against the fake', () => {
     expect(revision(fake.deployment(NS, 'web'))).toBe('2');
 
     const badPath = await apps
-      .patchNamespacedDeployment({ name: 'web', namespace: NS, body: [{ op: 'remove', path: '/metadata/labels/nope' }] }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch))
+      .patchNamespacedDeployment(
+        { name: 'web', namespace: NS, body: [{ op: 'remove', path: '/metadata/labels/nope' }] },
+        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+      )
       .catch((e: unknown) => e);
     expect((badPath as ApiException<unknown>).code).toBe(422);
     // without a content-type option client-node sends application/json-patch+json, which an object body cannot be
-    const objectAsJsonPatch = await apps.patchNamespacedDeployment({ name: 'web', namespace: NS, body: { spec: { replicas: 1 } } }).catch((e: unknown) => e);
+    const objectAsJsonPatch = await apps
+      .patchNamespacedDeployment({ name: 'web', namespace: NS, body: { spec: { replicas: 1 } } })
+      .catch((e: unknown) => e);
     expect((objectAsJsonPatch as ApiException<unknown>).code).toBe(400);
   });
 
@@ -481,24 +623,46 @@ describe('@kubernetes/client-node against the fake', () => {
     const d0 = await apps.readNamespacedDeployment({ name: 'web', namespace: NS });
     await apps.patchNamespacedDeployment({ name: 'web', namespace: NS, body: { spec: { replicas: 4 } } }, smp);
     const stale = await apps
-      .patchNamespacedDeployment({ name: 'web', namespace: NS, body: { metadata: { resourceVersion: d0.metadata?.resourceVersion }, spec: { replicas: 2 } } }, smp)
+      .patchNamespacedDeployment(
+        {
+          name: 'web',
+          namespace: NS,
+          body: { metadata: { resourceVersion: d0.metadata?.resourceVersion }, spec: { replicas: 2 } },
+        },
+        smp,
+      )
       .catch((e: unknown) => e);
     expect((stale as ApiException<unknown>).code).toBe(409);
-    expect(errorBody(stale)).toMatchObject({ reason: 'Conflict', code: 409, message: expect.stringContaining('the object has been modified') });
+    expect(errorBody(stale)).toMatchObject({
+      reason: 'Conflict',
+      code: 409,
+      message: expect.stringContaining('the object has been modified'),
+    });
     expect(fake.deployment(NS, 'web').spec.replicas).toBe(4);
 
-    const raw = await fetch(`${fake.url}/apis/apps/v1/namespaces/${NS}/deployments/web`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"spec":{"replicas":1}}' });
+    const raw = await fetch(`${fake.url}/apis/apps/v1/namespaces/${NS}/deployments/web`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: '{"spec":{"replicas":1}}',
+    });
     expect(raw.status).toBe(415);
     expect(await raw.json()).toMatchObject({ kind: 'Status', reason: 'UnsupportedMediaType', code: 415 });
 
-    const invalid = await apps.patchNamespacedDeployment({ name: 'web', namespace: NS, body: { spec: { replicas: -1 } } }, smp).catch((e: unknown) => e);
+    const invalid = await apps
+      .patchNamespacedDeployment({ name: 'web', namespace: NS, body: { spec: { replicas: -1 } } }, smp)
+      .catch((e: unknown) => e);
     expect((invalid as ApiException<unknown>).code).toBe(422);
     const immutable = await apps
-      .patchNamespacedDeployment({ name: 'web', namespace: NS, body: { spec: { selector: { matchLabels: { app: 'other' } } } } }, smp)
+      .patchNamespacedDeployment(
+        { name: 'web', namespace: NS, body: { spec: { selector: { matchLabels: { app: 'other' } } } } },
+        smp,
+      )
       .catch((e: unknown) => e);
     expect((immutable as ApiException<unknown>).code).toBe(422);
 
-    const unauth = await fetch(`${fake.url}/apis/apps/v1/namespaces/${NS}/deployments/web`, { headers: { authorization: 'Bearer wrong' } });
+    const unauth = await fetch(`${fake.url}/apis/apps/v1/namespaces/${NS}/deployments/web`, {
+      headers: { authorization: 'Bearer wrong' },
+    });
     expect(unauth.status).toBe(401);
   });
 
@@ -507,23 +671,52 @@ describe('@kubernetes/client-node against the fake', () => {
     const { apps } = await clients(fake);
     const scale = await apps.readNamespacedDeploymentScale({ name: 'web', namespace: NS });
     expect(scale).toMatchObject({ spec: { replicas: 3 }, status: { replicas: 3, selector: 'app=web' } });
-    const replaced = await apps.replaceNamespacedDeploymentScale({ name: 'web', namespace: NS, body: { metadata: { name: 'web', namespace: NS, resourceVersion: scale.metadata?.resourceVersion }, spec: { replicas: 1 } } });
+    const replaced = await apps.replaceNamespacedDeploymentScale({
+      name: 'web',
+      namespace: NS,
+      body: {
+        metadata: { name: 'web', namespace: NS, resourceVersion: scale.metadata?.resourceVersion },
+        spec: { replicas: 1 },
+      },
+    });
     expect(replaced.spec?.replicas).toBe(1);
     const stale = await apps
-      .replaceNamespacedDeploymentScale({ name: 'web', namespace: NS, body: { metadata: { name: 'web', namespace: NS, resourceVersion: scale.metadata?.resourceVersion }, spec: { replicas: 2 } } })
+      .replaceNamespacedDeploymentScale({
+        name: 'web',
+        namespace: NS,
+        body: {
+          metadata: { name: 'web', namespace: NS, resourceVersion: scale.metadata?.resourceVersion },
+          spec: { replicas: 2 },
+        },
+      })
       .catch((e: unknown) => e);
     expect((stale as ApiException<unknown>).code).toBe(409);
     await until('one pod', () => fake.pods(NS).length === 1);
-    await apps.patchNamespacedDeploymentScale({ name: 'web', namespace: NS, body: { spec: { replicas: 2 } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await apps.patchNamespacedDeploymentScale(
+      { name: 'web', namespace: NS, body: { spec: { replicas: 2 } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
     await fake.waitForRollout(NS, 'web');
     expect(fake.deployment(NS, 'web').status).toMatchObject({ replicas: 2, availableReplicas: 2 });
   });
 
   it('lists ReplicaSets and pods by label selector; pods carry their ReplicaSet pod-template-hash', async () => {
     const fake = await fakeWithWeb();
-    fake.addDeployment({ namespace: NS, name: 'other', replicas: 1, containers: [{ name: 'app', image: 'shop/other:v1' }] });
+    fake.addDeployment({
+      namespace: NS,
+      name: 'other',
+      replicas: 1,
+      containers: [{ name: 'app', image: 'shop/other:v1' }],
+    });
     const { apps, core } = await clients(fake);
-    await apps.patchNamespacedDeployment({ name: 'web', namespace: NS, body: { spec: { template: { spec: { containers: [{ name: 'app', image: 'shop/web:v2' }] } } } } }, smp);
+    await apps.patchNamespacedDeployment(
+      {
+        name: 'web',
+        namespace: NS,
+        body: { spec: { template: { spec: { containers: [{ name: 'app', image: 'shop/web:v2' }] } } } },
+      },
+      smp,
+    );
     await fake.waitForRollout(NS, 'web');
     const rsList = await apps.listNamespacedReplicaSet({ namespace: NS, labelSelector: 'app=web' });
     expect(rsList.items).toHaveLength(2);
@@ -534,7 +727,11 @@ describe('@kubernetes/client-node against the fake', () => {
     expect(current.spec?.selector.matchLabels).toEqual({ app: 'web', 'pod-template-hash': hash });
     const pods = await core.listNamespacedPod({ namespace: NS, labelSelector: `app=web,pod-template-hash=${hash}` });
     expect(pods.items).toHaveLength(3);
-    expect(pods.items.every((p) => p.metadata?.ownerReferences?.[0]?.name === current.metadata?.name && p.status?.phase === 'Running')).toBe(true);
+    expect(
+      pods.items.every(
+        (p) => p.metadata?.ownerReferences?.[0]?.name === current.metadata?.name && p.status?.phase === 'Running',
+      ),
+    ).toBe(true);
     expect((await core.listNamespacedPod({ namespace: NS, labelSelector: 'app in (other)' })).items).toHaveLength(1);
     expect((await core.listNamespacedPod({ namespace: NS, labelSelector: 'app!=web' })).items).toHaveLength(1);
     const rs = await apps.readNamespacedReplicaSet({ name: current.metadata!.name!, namespace: NS });
@@ -546,10 +743,16 @@ describe('@kubernetes/client-node against the fake', () => {
     const { core } = await clients(fake);
     const svc = await core.readNamespacedService({ name: 'web', namespace: NS });
     expect(svc.spec?.selector).toEqual({ app: 'web' });
-    const green = await core.patchNamespacedService({ name: 'web', namespace: NS, fieldManager: 'firelane', body: { spec: { selector: { slot: 'green' } } } }, smp);
+    const green = await core.patchNamespacedService(
+      { name: 'web', namespace: NS, fieldManager: 'firelane', body: { spec: { selector: { slot: 'green' } } } },
+      smp,
+    );
     expect(green.spec?.selector).toEqual({ app: 'web', slot: 'green' });
     expect(green.spec?.clusterIP).toBe(svc.spec?.clusterIP);
-    const blue = await core.patchNamespacedService({ name: 'web', namespace: NS, body: { spec: { selector: { slot: 'blue' } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    const blue = await core.patchNamespacedService(
+      { name: 'web', namespace: NS, body: { spec: { selector: { slot: 'blue' } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
     expect(blue.spec?.selector).toEqual({ app: 'web', slot: 'blue' });
     const missing = await core.readNamespacedService({ name: 'nope', namespace: NS }).catch((e: unknown) => e);
     expect((missing as ApiException<unknown>).code).toBe(404);
@@ -565,8 +768,12 @@ describe('@kubernetes/client-node against the fake', () => {
     template.metadata = { labels };
     template.spec!.containers[0]!.image = 'shop/web:v2';
     const created = await apps.createNamespacedDeployment({
-      namespace: NS, fieldManager: 'firelane',
-      body: { metadata: { name: 'web-canary', labels }, spec: { replicas: 1, selector: { matchLabels: labels }, template } },
+      namespace: NS,
+      fieldManager: 'firelane',
+      body: {
+        metadata: { name: 'web-canary', labels },
+        spec: { replicas: 1, selector: { matchLabels: labels }, template },
+      },
     });
     expect(created.metadata).toMatchObject({ name: 'web-canary', generation: 1 });
     const conflict = await apps.createNamespacedDeployment({ namespace: NS, body: created }).catch((e: unknown) => e);
@@ -585,7 +792,10 @@ describe('@kubernetes/client-node against the fake', () => {
     const fake = await fakeWithWeb({ stepMs: 1000 });
     const { kc, apps } = await clients(fake);
     const listed = await apps.listNamespacedDeployment({ namespace: NS });
-    await apps.patchNamespacedDeployment({ name: 'web', namespace: NS, body: { metadata: { labels: { tier: 'front' } } } }, smp);
+    await apps.patchNamespacedDeployment(
+      { name: 'web', namespace: NS, body: { metadata: { labels: { tier: 'front' } } } },
+      smp,
+    );
     const events: Array<{ type: string; labels: unknown }> = [];
     let ended: unknown = 'open';
     const endedP = new Promise<void>((resolve) => {

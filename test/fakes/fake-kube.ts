@@ -143,16 +143,39 @@ interface ResourceInfo {
 
 const RESOURCES: Record<Resource, ResourceInfo> = {
   deployments: {
-    group: 'apps', apiVersion: 'apps/v1', kind: 'Deployment', listKind: 'DeploymentList', singular: 'deployment', shortNames: ['deploy'],
+    group: 'apps',
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    listKind: 'DeploymentList',
+    singular: 'deployment',
+    shortNames: ['deploy'],
     verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
   },
   replicasets: {
-    group: 'apps', apiVersion: 'apps/v1', kind: 'ReplicaSet', listKind: 'ReplicaSetList', singular: 'replicaset', shortNames: ['rs'],
+    group: 'apps',
+    apiVersion: 'apps/v1',
+    kind: 'ReplicaSet',
+    listKind: 'ReplicaSetList',
+    singular: 'replicaset',
+    shortNames: ['rs'],
     verbs: ['get', 'list', 'watch'],
   },
-  pods: { group: '', apiVersion: 'v1', kind: 'Pod', listKind: 'PodList', singular: 'pod', shortNames: ['po'], verbs: ['delete', 'get', 'list', 'watch'] },
+  pods: {
+    group: '',
+    apiVersion: 'v1',
+    kind: 'Pod',
+    listKind: 'PodList',
+    singular: 'pod',
+    shortNames: ['po'],
+    verbs: ['delete', 'get', 'list', 'watch'],
+  },
   services: {
-    group: '', apiVersion: 'v1', kind: 'Service', listKind: 'ServiceList', singular: 'service', shortNames: ['svc'],
+    group: '',
+    apiVersion: 'v1',
+    kind: 'Service',
+    listKind: 'ServiceList',
+    singular: 'service',
+    shortNames: ['svc'],
     verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
   },
 };
@@ -164,7 +187,11 @@ const MAX_REPLICAS = 'deployment.kubernetes.io/max-replicas';
 const HASH_LABEL = 'pod-template-hash';
 /** Deployment annotations the controller does not copy onto ReplicaSets (kubernetes/pkg/controller/deployment/util). */
 const ANNOTATIONS_TO_SKIP = new Set([
-  'kubectl.kubernetes.io/last-applied-configuration', REVISION, REVISION_HISTORY, DESIRED_REPLICAS, MAX_REPLICAS,
+  'kubectl.kubernetes.io/last-applied-configuration',
+  REVISION,
+  REVISION_HISTORY,
+  DESIRED_REPLICAS,
+  MAX_REPLICAS,
   'deprecated.deployment.rollback.to',
 ]);
 
@@ -200,7 +227,11 @@ function prune(v: any): any {
 }
 function canonical(v: any): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (isObject(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
+  if (isObject(v))
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
+      .join(',')}}`;
   return JSON.stringify(v) ?? 'null';
 }
 const sameJson = (a: unknown, b: unknown) => canonical(a) === canonical(b);
@@ -276,8 +307,17 @@ function parseLabelSelector(text: string): LabelPredicate {
     let m: RegExpMatchArray | null;
     if ((m = raw.match(/^([^\s!=]+)\s+(in|notin)\s+\((.*)\)$/))) {
       const [, key, op, list] = m as unknown as [string, string, string, string];
-      const values = new Set(list.split(',').map((s) => s.trim()).filter(Boolean));
-      preds.push(op === 'in' ? (l) => l?.[key] !== undefined && values.has(l[key]!) : (l) => l?.[key] === undefined || !values.has(l[key]!));
+      const values = new Set(
+        list
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      );
+      preds.push(
+        op === 'in'
+          ? (l) => l?.[key] !== undefined && values.has(l[key]!)
+          : (l) => l?.[key] === undefined || !values.has(l[key]!),
+      );
     } else if ((m = raw.match(/^([^\s!=]+)\s*!=\s*(.*)$/))) {
       const [, key, value] = m as unknown as [string, string, string];
       preds.push((l) => l?.[key] !== value);
@@ -325,9 +365,13 @@ function selectorString(selector: Obj | undefined): string {
 /** Field selectors: metadata.name / metadata.namespace everywhere, plus a few pod fields (`=`, `==`, `!=`). */
 function parseFieldSelector(text: string, resource: Resource): (o: Obj) => boolean {
   const allowed = new Set(['metadata.name', 'metadata.namespace']);
-  if (resource === 'pods') for (const f of ['spec.nodeName', 'status.phase', 'spec.restartPolicy', 'status.podIP']) allowed.add(f);
+  if (resource === 'pods')
+    for (const f of ['spec.nodeName', 'status.phase', 'spec.restartPolicy', 'status.podIP']) allowed.add(f);
   const preds: Array<(o: Obj) => boolean> = [];
-  for (const raw of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = raw.match(/^([^!=]+?)\s*(!=|==|=)\s*(.*)$/);
     if (!m) throw new ApiError(400, 'BadRequest', `invalid selector: '${text}'; can't understand '${raw}'`);
     const [, field, op, value] = m as unknown as [string, string, string, string];
@@ -341,7 +385,12 @@ function parseFieldSelector(text: string, resource: Resource): (o: Obj) => boole
 /* ------------------------------------------------- patches ------------------------------------------------- */
 
 class ApiError extends Error {
-  constructor(readonly code: number, readonly reason: string, message: string, readonly details?: Obj) {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+    readonly details?: Obj,
+  ) {
     super(message);
   }
 }
@@ -349,7 +398,10 @@ class ApiError extends Error {
 function unescapePointer(path: string): string[] {
   if (path === '') return [];
   if (!path.startsWith('/')) throw new ApiError(422, 'Invalid', `invalid JSON pointer: ${JSON.stringify(path)}`);
-  return path.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return path
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 function pointerGet(doc: any, tokens: string[]): any {
   let cur = doc;
@@ -362,7 +414,8 @@ function pointerGet(doc: any, tokens: string[]): any {
 }
 /** RFC 6902 JSON Patch (add, remove, replace, move, copy, test), as evanphx/json-patch applies it. */
 function applyJsonPatch(doc: Obj, ops: unknown): Obj {
-  if (!Array.isArray(ops)) throw new ApiError(400, 'BadRequest', 'json: cannot unmarshal object into Go value of type jsonpatch.Patch');
+  if (!Array.isArray(ops))
+    throw new ApiError(400, 'BadRequest', 'json: cannot unmarshal object into Go value of type jsonpatch.Patch');
   let root: any = clone(doc);
   const parentOf = (tokens: string[], op: string) => {
     const parent = pointerGet(root, tokens.slice(0, -1));
@@ -376,10 +429,20 @@ function applyJsonPatch(doc: Obj, ops: unknown): Obj {
     const last = tokens[tokens.length - 1]!;
     if (Array.isArray(parent)) {
       const i = Number(last);
-      if (!(i >= 0 && i < parent.length)) throw new ApiError(422, 'Invalid', `remove operation does not apply: doc is missing path: "/${tokens.join('/')}": missing value`);
+      if (!(i >= 0 && i < parent.length))
+        throw new ApiError(
+          422,
+          'Invalid',
+          `remove operation does not apply: doc is missing path: "/${tokens.join('/')}": missing value`,
+        );
       return parent.splice(i, 1)[0];
     }
-    if (!(last in parent)) throw new ApiError(422, 'Invalid', `remove operation does not apply: doc is missing path: "/${tokens.join('/')}": missing value`);
+    if (!(last in parent))
+      throw new ApiError(
+        422,
+        'Invalid',
+        `remove operation does not apply: doc is missing path: "/${tokens.join('/')}": missing value`,
+      );
     const v = parent[last];
     delete parent[last];
     return v;
@@ -394,19 +457,28 @@ function applyJsonPatch(doc: Obj, ops: unknown): Obj {
     if (Array.isArray(parent)) {
       const i = last === '-' ? parent.length : Number(last);
       if (!(i >= 0 && i <= parent.length) || (replace && i >= parent.length)) {
-        throw new ApiError(422, 'Invalid', `${op} operation does not apply: doc is missing path: "/${tokens.join('/')}": missing value`);
+        throw new ApiError(
+          422,
+          'Invalid',
+          `${op} operation does not apply: doc is missing path: "/${tokens.join('/')}": missing value`,
+        );
       }
       if (replace) parent[i] = value;
       else parent.splice(i, 0, value);
     } else {
       if (replace && !(last in parent)) {
-        throw new ApiError(422, 'Invalid', `replace operation does not apply: doc is missing key: /${tokens.join('/')}: missing value`);
+        throw new ApiError(
+          422,
+          'Invalid',
+          `replace operation does not apply: doc is missing key: /${tokens.join('/')}: missing value`,
+        );
       }
       parent[last] = value;
     }
   };
   for (const op of ops as Obj[]) {
-    if (!isObject(op) || typeof op.op !== 'string' || typeof op.path !== 'string') throw new ApiError(422, 'Invalid', 'invalid JSON patch operation');
+    if (!isObject(op) || typeof op.op !== 'string' || typeof op.path !== 'string')
+      throw new ApiError(422, 'Invalid', 'invalid JSON patch operation');
     const tokens = unescapePointer(op.path);
     switch (op.op) {
       case 'add':
@@ -427,7 +499,8 @@ function applyJsonPatch(doc: Obj, ops: unknown): Obj {
         add(tokens, clone(pointerGet(root, unescapePointer(op.from))), 'copy', false);
         break;
       case 'test':
-        if (!sameJson(pointerGet(root, tokens), op.value)) throw new ApiError(422, 'Invalid', `testing value ${op.path} failed: test failed`);
+        if (!sameJson(pointerGet(root, tokens), op.value))
+          throw new ApiError(422, 'Invalid', `testing value ${op.path} failed: test failed`);
         break;
       default:
         throw new ApiError(422, 'Invalid', `Unexpected kind: ${op.op}`);
@@ -527,7 +600,11 @@ function strategicMerge(target: any, patch: any, path: string, kind: string): an
       } else if (PRIMITIVE_MERGE_LISTS.has(k) && Array.isArray(out[k])) {
         out[k] = [...new Set([...out[k], ...v])];
       } else {
-        out[k] = key ? v.filter((e) => !(isObject(e) && e.$patch === 'delete')).map((e) => strategicMerge({}, e, `${childPath}[]`, kind)) : stripNulls(v);
+        out[k] = key
+          ? v
+              .filter((e) => !(isObject(e) && e.$patch === 'delete'))
+              .map((e) => strategicMerge({}, e, `${childPath}[]`, kind))
+          : stripNulls(v);
       }
     } else if (isObject(v)) {
       const merged = strategicMerge(out[k], v, childPath, kind);
@@ -547,7 +624,10 @@ function strategicMerge(target: any, patch: any, path: string, kind: string): an
       const i = wanted.indexOf(keyOf(x));
       return i < 0 ? Number.MAX_SAFE_INTEGER : i;
     };
-    out[field] = list.map((x, i) => ({ x, i })).sort((a, b) => rank(a.x) - rank(b.x) || a.i - b.i).map((e) => e.x);
+    out[field] = list
+      .map((x, i) => ({ x, i }))
+      .sort((a, b) => rank(a.x) - rank(b.x) || a.i - b.i)
+      .map((e) => e.x);
   }
   if (Array.isArray(patch.$retainKeys)) {
     const keep = new Set<string>(patch.$retainKeys as string[]);
@@ -571,20 +651,50 @@ function humanAge(fromIso: string | undefined): string {
   return `${Math.floor(h / 24)}d`;
 }
 
-interface Column { name: string; type: string; format?: string; priority?: number; description: string }
+interface Column {
+  name: string;
+  type: string;
+  format?: string;
+  priority?: number;
+  description: string;
+}
 function tableColumns(resource: Resource): Column[] {
-  const name: Column = { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.' };
-  const age: Column = { name: 'Age', type: 'string', description: 'CreationTimestamp is a timestamp representing the server time when this object was created.' };
+  const name: Column = {
+    name: 'Name',
+    type: 'string',
+    format: 'name',
+    description: 'Name must be unique within a namespace.',
+  };
+  const age: Column = {
+    name: 'Age',
+    type: 'string',
+    description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
+  };
   switch (resource) {
     case 'deployments':
       return [
         name,
         { name: 'Ready', type: 'string', description: 'Number of the pod with ready state' },
-        { name: 'Up-to-date', type: 'string', description: 'Total number of non-terminated pods targeted by this deployment that have the desired template spec.' },
-        { name: 'Available', type: 'string', description: 'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.' },
+        {
+          name: 'Up-to-date',
+          type: 'string',
+          description:
+            'Total number of non-terminated pods targeted by this deployment that have the desired template spec.',
+        },
+        {
+          name: 'Available',
+          type: 'string',
+          description:
+            'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.',
+        },
         age,
         { name: 'Containers', type: 'string', priority: 1, description: 'Names of each container in the template.' },
-        { name: 'Images', type: 'string', priority: 1, description: 'Images referenced by each container in the template.' },
+        {
+          name: 'Images',
+          type: 'string',
+          priority: 1,
+          description: 'Images referenced by each container in the template.',
+        },
         { name: 'Selector', type: 'string', priority: 1, description: 'Label selector for pods.' },
       ];
     case 'replicasets':
@@ -592,18 +702,40 @@ function tableColumns(resource: Resource): Column[] {
         name,
         { name: 'Desired', type: 'integer', description: 'Replicas is the number of desired replicas.' },
         { name: 'Current', type: 'integer', description: 'Replicas is the most recently observed number of replicas.' },
-        { name: 'Ready', type: 'integer', description: 'readyReplicas is the number of pods targeted by this ReplicaSet with a Ready Condition.' },
+        {
+          name: 'Ready',
+          type: 'integer',
+          description: 'readyReplicas is the number of pods targeted by this ReplicaSet with a Ready Condition.',
+        },
         age,
         { name: 'Containers', type: 'string', priority: 1, description: 'Names of each container in the template.' },
-        { name: 'Images', type: 'string', priority: 1, description: 'Images referenced by each container in the template.' },
-        { name: 'Selector', type: 'string', priority: 1, description: 'Selector is a label query over pods that should match the replica count.' },
+        {
+          name: 'Images',
+          type: 'string',
+          priority: 1,
+          description: 'Images referenced by each container in the template.',
+        },
+        {
+          name: 'Selector',
+          type: 'string',
+          priority: 1,
+          description: 'Selector is a label query over pods that should match the replica count.',
+        },
       ];
     case 'pods':
       return [
         name,
-        { name: 'Ready', type: 'string', description: 'The aggregate readiness state of this pod for accepting traffic.' },
+        {
+          name: 'Ready',
+          type: 'string',
+          description: 'The aggregate readiness state of this pod for accepting traffic.',
+        },
         { name: 'Status', type: 'string', description: 'The aggregate status of the containers in this pod.' },
-        { name: 'Restarts', type: 'string', description: 'The number of times the containers in this pod have been restarted.' },
+        {
+          name: 'Restarts',
+          type: 'string',
+          description: 'The number of times the containers in this pod have been restarted.',
+        },
         age,
         { name: 'IP', type: 'string', priority: 1, description: 'IP address allocated to the pod.' },
         { name: 'Node', type: 'string', priority: 1, description: 'Name of the node the pod is assigned to.' },
@@ -613,10 +745,19 @@ function tableColumns(resource: Resource): Column[] {
         name,
         { name: 'Type', type: 'string', description: 'Type determines how the Service is exposed.' },
         { name: 'Cluster-IP', type: 'string', description: 'ClusterIP is the IP address of the service.' },
-        { name: 'External-IP', type: 'string', description: 'List of IP addresses for which nodes in the cluster will also accept traffic for this service.' },
+        {
+          name: 'External-IP',
+          type: 'string',
+          description: 'List of IP addresses for which nodes in the cluster will also accept traffic for this service.',
+        },
         { name: 'Port(s)', type: 'string', description: 'The list of ports that are exposed by this service.' },
         age,
-        { name: 'Selector', type: 'string', priority: 1, description: 'Route service traffic to pods with label keys and values matching this selector.' },
+        {
+          name: 'Selector',
+          type: 'string',
+          priority: 1,
+          description: 'Route service traffic to pods with label keys and values matching this selector.',
+        },
       ];
   }
 }
@@ -626,33 +767,73 @@ function tableCells(resource: Resource, o: Obj): unknown[] {
   switch (resource) {
     case 'deployments':
       return [
-        o.metadata.name, `${o.status?.readyReplicas ?? 0}/${o.spec.replicas ?? 1}`, o.status?.updatedReplicas ?? 0, o.status?.availableReplicas ?? 0, age,
-        containers.map((c) => c.name).join(','), containers.map((c) => c.image).join(','), selectorString(o.spec.selector),
+        o.metadata.name,
+        `${o.status?.readyReplicas ?? 0}/${o.spec.replicas ?? 1}`,
+        o.status?.updatedReplicas ?? 0,
+        o.status?.availableReplicas ?? 0,
+        age,
+        containers.map((c) => c.name).join(','),
+        containers.map((c) => c.image).join(','),
+        selectorString(o.spec.selector),
       ];
     case 'replicasets':
       return [
-        o.metadata.name, o.spec.replicas ?? 0, o.status?.replicas ?? 0, o.status?.readyReplicas ?? 0, age,
-        containers.map((c) => c.name).join(','), containers.map((c) => c.image).join(','), selectorString(o.spec.selector),
+        o.metadata.name,
+        o.spec.replicas ?? 0,
+        o.status?.replicas ?? 0,
+        o.status?.readyReplicas ?? 0,
+        age,
+        containers.map((c) => c.name).join(','),
+        containers.map((c) => c.image).join(','),
+        selectorString(o.spec.selector),
       ];
     case 'pods': {
       const statuses = (o.status?.containerStatuses ?? []) as Obj[];
       const ready = statuses.filter((c) => c.ready).length;
       const waiting = statuses.map((c) => c.state?.waiting?.reason).find(Boolean);
       const restarts = statuses.reduce((n, c) => n + (c.restartCount ?? 0), 0);
-      return [o.metadata.name, `${ready}/${(o.spec?.containers ?? []).length}`, waiting ?? o.status?.phase ?? 'Unknown', String(restarts), age, o.status?.podIP ?? '<none>', o.spec?.nodeName ?? '<none>'];
+      return [
+        o.metadata.name,
+        `${ready}/${(o.spec?.containers ?? []).length}`,
+        waiting ?? o.status?.phase ?? 'Unknown',
+        String(restarts),
+        age,
+        o.status?.podIP ?? '<none>',
+        o.spec?.nodeName ?? '<none>',
+      ];
     }
     case 'services': {
       const ports = ((o.spec?.ports ?? []) as Obj[]).map((p) => `${p.port}/${p.protocol ?? 'TCP'}`).join(',');
-      const sel = Object.entries(o.spec?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
-      return [o.metadata.name, o.spec?.type ?? 'ClusterIP', o.spec?.clusterIP ?? '<none>', '<none>', ports || '<none>', age, sel || '<none>'];
+      const sel = Object.entries(o.spec?.selector ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+      return [
+        o.metadata.name,
+        o.spec?.type ?? 'ClusterIP',
+        o.spec?.clusterIP ?? '<none>',
+        '<none>',
+        ports || '<none>',
+        age,
+        sel || '<none>',
+      ];
     }
   }
 }
 
 /* ------------------------------------------------ the server ------------------------------------------------ */
 
-interface PodInfo { createdTick: number; mode: 'ok' | 'crash' | 'pull' | 'stall' }
-interface Watcher { resource: Resource; namespace?: string; filter: (o: Obj) => boolean; res: http.ServerResponse; wrap: (type: string, o: Obj) => Obj; timer?: NodeJS.Timeout }
+interface PodInfo {
+  createdTick: number;
+  mode: 'ok' | 'crash' | 'pull' | 'stall';
+}
+interface Watcher {
+  resource: Resource;
+  namespace?: string;
+  filter: (o: Obj) => boolean;
+  res: http.ServerResponse;
+  wrap: (type: string, o: Obj) => Obj;
+  timer?: NodeJS.Timeout;
+}
 
 export async function startFakeKube(options: FakeKubeOptions = {}): Promise<FakeKube> {
   const stepMs = options.stepMs ?? 50;
@@ -661,7 +842,12 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   const version = options.version ?? { major: '1', minor: '32' };
   const observeDelayMs = options.observeDelayMs ?? 1;
 
-  const store: Record<Resource, Map<string, Obj>> = { deployments: new Map(), replicasets: new Map(), pods: new Map(), services: new Map() };
+  const store: Record<Resource, Map<string, Obj>> = {
+    deployments: new Map(),
+    replicasets: new Map(),
+    pods: new Map(),
+    services: new Map(),
+  };
   const namespaces = new Map<string, string>([['default', nowIso()]]);
   const podInfo = new Map<string, PodInfo>(); // by pod uid
   const progressAt = new Map<string, number>(); // deployment uid -> ms of the Progressing condition's last update
@@ -715,7 +901,11 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     const s = d.status ?? {};
     const want = d.spec?.replicas ?? 1;
     const generation: number = d.metadata.generation;
-    const complete = (s.observedGeneration ?? 0) >= generation && (s.updatedReplicas ?? 0) === want && (s.replicas ?? 0) === want && (s.availableReplicas ?? 0) === want;
+    const complete =
+      (s.observedGeneration ?? 0) >= generation &&
+      (s.updatedReplicas ?? 0) === want &&
+      (s.replicas ?? 0) === want &&
+      (s.availableReplicas ?? 0) === want;
     if (!complete || completedGeneration.get(k) === generation) return;
     completedGeneration.set(k, generation);
     rolloutCompletions.push({ namespace: d.metadata.namespace, name: d.metadata.name, generation, at: Date.now() });
@@ -725,7 +915,11 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
    * Stores an object the way the registry does: no-op writes change nothing; otherwise resourceVersion moves on and
    * generation increments when the spec changed. Returns the stored object.
    */
-  const write = (resource: Resource, next: Obj, manager?: { name: string; subresource?: string; operation?: string }): Obj => {
+  const write = (
+    resource: Resource,
+    next: Obj,
+    manager?: { name: string; subresource?: string; operation?: string },
+  ): Obj => {
     const ns: string = next.metadata.namespace;
     const k = key(ns, next.metadata.name);
     const prev = store[resource].get(k);
@@ -748,9 +942,19 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     if (manager) {
       const fields: Obj[] = (candidate.metadata.managedFields ??= []);
       const operation = manager.operation ?? 'Update';
-      const entry = fields.find((f) => f.manager === manager.name && f.operation === operation && f.subresource === manager.subresource);
+      const entry = fields.find(
+        (f) => f.manager === manager.name && f.operation === operation && f.subresource === manager.subresource,
+      );
       // fieldsV1 is not tracked (always {}); kubectl only needs it to be present
-      const value = { manager: manager.name, operation, apiVersion: RESOURCES[resource].apiVersion, time: nowIso(), fieldsType: 'FieldsV1', fieldsV1: {}, ...(manager.subresource ? { subresource: manager.subresource } : {}) };
+      const value = {
+        manager: manager.name,
+        operation,
+        apiVersion: RESOURCES[resource].apiVersion,
+        time: nowIso(),
+        fieldsType: 'FieldsV1',
+        fieldsV1: {},
+        ...(manager.subresource ? { subresource: manager.subresource } : {}),
+      };
       if (entry) Object.assign(entry, value);
       else fields.push(value);
     }
@@ -774,13 +978,17 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   };
 
   const list = (resource: Resource, ns?: string) =>
-    [...store[resource].values()].filter((o) => !ns || o.metadata.namespace === ns).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
-  const ownedBy = (o: Obj, owner: Obj) => ((o.metadata.ownerReferences ?? []) as Obj[]).some((r) => r.controller && r.uid === owner.metadata.uid);
+    [...store[resource].values()]
+      .filter((o) => !ns || o.metadata.namespace === ns)
+      .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+  const ownedBy = (o: Obj, owner: Obj) =>
+    ((o.metadata.ownerReferences ?? []) as Obj[]).some((r) => r.controller && r.uid === owner.metadata.uid);
 
   /* ------------------------------------------- the controllers ------------------------------------------- */
 
   const revisionOf = (rs: Obj | undefined) => Number(rs?.metadata?.annotations?.[REVISION] ?? 0) || 0;
-  const podReady = (p: Obj) => ((p.status?.conditions ?? []) as Obj[]).some((c) => c.type === 'Ready' && c.status === 'True');
+  const podReady = (p: Obj) =>
+    ((p.status?.conditions ?? []) as Obj[]).some((c) => c.type === 'Ready' && c.status === 'True');
   const modeFor = (template: Obj): PodInfo['mode'] => {
     for (const c of (template.spec?.containers ?? []) as Obj[]) {
       const image = String(c.image ?? '');
@@ -795,25 +1003,66 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     const containers = (pod.spec.containers ?? []) as Obj[];
     const start = pod.status?.startTime ?? nowIso();
     const t = nowIso();
-    const cond = (type: string, ok: boolean, reason?: string) => ({ type, status: ok ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: t, ...(reason ? { reason } : {}) });
+    const cond = (type: string, ok: boolean, reason?: string) => ({
+      type,
+      status: ok ? 'True' : 'False',
+      lastProbeTime: null,
+      lastTransitionTime: t,
+      ...(reason ? { reason } : {}),
+    });
     if (info.mode === 'stall') {
       return {
         phase: 'Pending',
-        conditions: [{ ...cond('PodScheduled', false, 'Unschedulable'), message: '0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.' }],
+        conditions: [
+          {
+            ...cond('PodScheduled', false, 'Unschedulable'),
+            message:
+              '0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.',
+          },
+        ],
         qosClass: 'BestEffort',
       };
     }
     const podIP: string = pod.status?.podIP ?? `10.244.0.${(ipSeq++ % 250) + 2}`;
-    const base = { hostIP: '10.0.0.2', hostIPs: [{ ip: '10.0.0.2' }], podIP, podIPs: [{ ip: podIP }], startTime: start, qosClass: 'BestEffort' };
-    const conditions = [cond('PodReadyToStartContainers', true), cond('Initialized', true), cond('Ready', ready, ready ? undefined : 'ContainersNotReady'), cond('ContainersReady', ready, ready ? undefined : 'ContainersNotReady'), cond('PodScheduled', true)];
+    const base = {
+      hostIP: '10.0.0.2',
+      hostIPs: [{ ip: '10.0.0.2' }],
+      podIP,
+      podIPs: [{ ip: podIP }],
+      startTime: start,
+      qosClass: 'BestEffort',
+    };
+    const conditions = [
+      cond('PodReadyToStartContainers', true),
+      cond('Initialized', true),
+      cond('Ready', ready, ready ? undefined : 'ContainersNotReady'),
+      cond('ContainersReady', ready, ready ? undefined : 'ContainersNotReady'),
+      cond('PodScheduled', true),
+    ];
     const containerStatuses = containers.map((c) => {
-      const s: Obj = { name: c.name, image: c.image, imageID: '', ready, restartCount: 0, started: ready, containerID: `containerd://${randomUUID().replace(/-/g, '')}` };
+      const s: Obj = {
+        name: c.name,
+        image: c.image,
+        imageID: '',
+        ready,
+        restartCount: 0,
+        started: ready,
+        containerID: `containerd://${randomUUID().replace(/-/g, '')}`,
+      };
       if (info.mode === 'crash') {
         s.restartCount = restarts;
         s.started = false;
         s.imageID = `docker.io/library/${c.image}@sha256:${'0'.repeat(64)}`;
-        s.state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${Math.min(300, 10 * 2 ** Math.max(0, restarts - 1))}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})` } };
-        if (restarts > 0) s.lastState = { terminated: { exitCode: 1, reason: 'Error', startedAt: start, finishedAt: t, containerID: s.containerID } };
+        s.state = {
+          waiting: {
+            reason: 'CrashLoopBackOff',
+            message: `back-off ${Math.min(300, 10 * 2 ** Math.max(0, restarts - 1))}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`,
+          },
+        };
+        if (restarts > 0)
+          s.lastState = {
+            terminated: { exitCode: 1, reason: 'Error', startedAt: start, finishedAt: t, containerID: s.containerID },
+          };
       } else if (info.mode === 'pull') {
         delete s.containerID;
         s.state = { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` } };
@@ -826,7 +1075,12 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       }
       return s;
     });
-    return { ...base, phase: info.mode === 'pull' || (!ready && info.mode === 'ok') ? 'Pending' : 'Running', conditions, containerStatuses };
+    return {
+      ...base,
+      phase: info.mode === 'pull' || (!ready && info.mode === 'ok') ? 'Pending' : 'Running',
+      conditions,
+      containerStatuses,
+    };
   };
 
   const createPod = (rs: Obj, readyNow: boolean) => {
@@ -837,11 +1091,28 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     const info: PodInfo = { createdTick: tick, mode: readyNow ? 'ok' : modeFor(template) };
     const pod: Obj = {
       metadata: {
-        name, generateName: `${rs.metadata.name}-`, namespace: rs.metadata.namespace, uid: randomUUID(),
-        labels: clone(template.metadata?.labels ?? {}), annotations: clone(template.metadata?.annotations ?? undefined),
-        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid, controller: true, blockOwnerDeletion: true }],
+        name,
+        generateName: `${rs.metadata.name}-`,
+        namespace: rs.metadata.namespace,
+        uid: randomUUID(),
+        labels: clone(template.metadata?.labels ?? {}),
+        annotations: clone(template.metadata?.annotations ?? undefined),
+        ownerReferences: [
+          {
+            apiVersion: 'apps/v1',
+            kind: 'ReplicaSet',
+            name: rs.metadata.name,
+            uid: rs.metadata.uid,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
       },
-      spec: { ...clone(template.spec), nodeName: 'fake-node-1', serviceAccountName: template.spec?.serviceAccountName ?? 'default' },
+      spec: {
+        ...clone(template.spec),
+        nodeName: 'fake-node-1',
+        serviceAccountName: template.spec?.serviceAccountName ?? 'default',
+      },
     };
     podInfo.set(pod.metadata.uid, info);
     pod.status = podStatus(pod, info, readyNow);
@@ -857,14 +1128,22 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     for (let i = pods.length; i < want; i++) createPod(rs, instantReady);
     if (pods.length > want) {
       // like the ReplicaSet controller: not-ready pods first, then the newest
-      const victims = [...pods].sort((a, b) => Number(podReady(a)) - Number(podReady(b)) || (b.metadata.creationTimestamp > a.metadata.creationTimestamp ? 1 : -1));
+      const victims = [...pods].sort(
+        (a, b) =>
+          Number(podReady(a)) - Number(podReady(b)) ||
+          (b.metadata.creationTimestamp > a.metadata.creationTimestamp ? 1 : -1),
+      );
       for (const p of victims.slice(0, pods.length - want)) remove('pods', p);
     }
     pods = list('pods', rs.metadata.namespace).filter((p) => ownedBy(p, rs));
     const ready = pods.filter(podReady).length;
     const next = clone(rs);
     next.status = {
-      replicas: pods.length, fullyLabeledReplicas: pods.length, readyReplicas: ready, availableReplicas: ready, observedGeneration: rs.metadata.generation,
+      replicas: pods.length,
+      fullyLabeledReplicas: pods.length,
+      readyReplicas: ready,
+      availableReplicas: ready,
+      observedGeneration: rs.metadata.generation,
     };
     if (!ready) delete next.status.readyReplicas;
     if (!ready) delete next.status.availableReplicas;
@@ -876,7 +1155,11 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     if (!cur) return;
     const next = clone(cur);
     next.spec.replicas = Math.max(0, replicas);
-    next.metadata.annotations = { ...next.metadata.annotations, [DESIRED_REPLICAS]: String(d.spec.replicas ?? 1), [MAX_REPLICAS]: String((d.spec.replicas ?? 1) + surgeAndUnavailable(d).maxSurge) };
+    next.metadata.annotations = {
+      ...next.metadata.annotations,
+      [DESIRED_REPLICAS]: String(d.spec.replicas ?? 1),
+      [MAX_REPLICAS]: String((d.spec.replicas ?? 1) + surgeAndUnavailable(d).maxSurge),
+    };
     write('replicasets', next, { name: 'kube-controller-manager' });
   };
 
@@ -906,13 +1189,30 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     const { maxSurge } = surgeAndUnavailable(d);
     const rs: Obj = {
       metadata: {
-        name: `${d.metadata.name}-${hash}`, namespace: ns, labels: clone(template.metadata.labels),
-        annotations: { [DESIRED_REPLICAS]: String(d.spec.replicas ?? 1), [MAX_REPLICAS]: String((d.spec.replicas ?? 1) + maxSurge), [REVISION]: String(revision) },
-        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: d.metadata.name, uid: d.metadata.uid, controller: true, blockOwnerDeletion: true }],
+        name: `${d.metadata.name}-${hash}`,
+        namespace: ns,
+        labels: clone(template.metadata.labels),
+        annotations: {
+          [DESIRED_REPLICAS]: String(d.spec.replicas ?? 1),
+          [MAX_REPLICAS]: String((d.spec.replicas ?? 1) + maxSurge),
+          [REVISION]: String(revision),
+        },
+        ownerReferences: [
+          {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            name: d.metadata.name,
+            uid: d.metadata.uid,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
       },
       spec: {
-        replicas: 0, minReadySeconds: d.spec.minReadySeconds ?? 0,
-        selector: { ...clone(d.spec.selector), matchLabels: { ...d.spec.selector?.matchLabels, [HASH_LABEL]: hash } }, template,
+        replicas: 0,
+        minReadySeconds: d.spec.minReadySeconds ?? 0,
+        selector: { ...clone(d.spec.selector), matchLabels: { ...d.spec.selector?.matchLabels, [HASH_LABEL]: hash } },
+        template,
       },
       status: { replicas: 0 },
     };
@@ -955,7 +1255,8 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     }
     rsList = owned();
     const olds = rsList.filter((rs) => rs.metadata.uid !== newRS?.metadata.uid);
-    const oldTotal = () => olds.reduce((n, rs) => n + (store.replicasets.get(key(ns, rs.metadata.name))?.spec.replicas ?? 0), 0);
+    const oldTotal = () =>
+      olds.reduce((n, rs) => n + (store.replicasets.get(key(ns, rs.metadata.name))?.spec.replicas ?? 0), 0);
     const podsOf = (rs: Obj) => list('pods', ns).filter((p) => ownedBy(p, rs));
     const specReplicas = (rs: Obj) => store.replicasets.get(key(ns, rs.metadata.name))?.spec.replicas ?? 0;
 
@@ -973,27 +1274,37 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
         // old ReplicaSets' unhealthy pods go first (cleanupUnhealthyReplicas), then one pod is replaced per step
         for (const rs of olds) {
           const unhealthy = podsOf(rs).filter((p) => !podReady(p)).length;
-          if (unhealthy && specReplicas(rs) > 0) setReplicas(rs, specReplicas(rs) - Math.min(unhealthy, specReplicas(rs)), d);
+          if (unhealthy && specReplicas(rs) > 0)
+            setReplicas(rs, specReplicas(rs) - Math.min(unhealthy, specReplicas(rs)), d);
         }
         const newPods = podsOf(newRS);
         const newReady = newPods.filter(podReady).length;
         if (specReplicas(newRS) > desired) setReplicas(newRS, desired, d);
         if (newReady >= specReplicas(newRS) && oldTotal() > 0 && specReplicas(newRS) + oldTotal() > desired) {
-          const victim = [...olds].filter((rs) => specReplicas(rs) > 0).sort((a, b) => revisionOf(a) - revisionOf(b))[0];
+          const victim = [...olds]
+            .filter((rs) => specReplicas(rs) > 0)
+            .sort((a, b) => revisionOf(a) - revisionOf(b))[0];
           if (victim) setReplicas(victim, specReplicas(victim) - 1, d);
         }
         while (specReplicas(newRS) + oldTotal() > desired + 1 && oldTotal() > 0) {
-          const victim = [...olds].filter((rs) => specReplicas(rs) > 0).sort((a, b) => revisionOf(a) - revisionOf(b))[0]!;
+          const victim = [...olds]
+            .filter((rs) => specReplicas(rs) > 0)
+            .sort((a, b) => revisionOf(a) - revisionOf(b))[0]!;
           setReplicas(victim, specReplicas(victim) - 1, d);
         }
-        if (specReplicas(newRS) < desired && specReplicas(newRS) + oldTotal() < desired + 1) setReplicas(newRS, specReplicas(newRS) + 1, d);
+        if (specReplicas(newRS) < desired && specReplicas(newRS) + oldTotal() < desired + 1)
+          setReplicas(newRS, specReplicas(newRS) + 1, d);
       }
     }
     for (const rs of owned()) reconcileReplicaSet(rs, instantReady);
 
     // revisionHistoryLimit: drop the oldest idle ReplicaSets
     const limit: number = d.spec.revisionHistoryLimit ?? 10;
-    const idle = owned().filter((rs) => rs.metadata.uid !== newRS?.metadata.uid && (rs.spec.replicas ?? 0) === 0 && !(rs.status?.replicas ?? 0)).sort((a, b) => revisionOf(a) - revisionOf(b));
+    const idle = owned()
+      .filter(
+        (rs) => rs.metadata.uid !== newRS?.metadata.uid && (rs.spec.replicas ?? 0) === 0 && !(rs.status?.replicas ?? 0),
+      )
+      .sort((a, b) => revisionOf(a) - revisionOf(b));
     for (const rs of idle.slice(0, Math.max(0, idle.length - limit))) remove('replicasets', rs);
 
     // status, as calculateStatus + syncRolloutStatus
@@ -1006,8 +1317,16 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     const available = sum(all, (rs) => rs.status?.availableReplicas ?? 0);
     const total = sum(all, (rs) => rs.spec.replicas ?? 0);
     const prev: Obj = d.status ?? {};
-    const status: Obj = { observedGeneration: d.metadata.generation, replicas, updatedReplicas: updated, readyReplicas: ready, availableReplicas: available, unavailableReplicas: Math.max(0, total - available) };
-    for (const f of ['replicas', 'updatedReplicas', 'readyReplicas', 'availableReplicas', 'unavailableReplicas']) if (!status[f]) delete status[f];
+    const status: Obj = {
+      observedGeneration: d.metadata.generation,
+      replicas,
+      updatedReplicas: updated,
+      readyReplicas: ready,
+      availableReplicas: available,
+      unavailableReplicas: Math.max(0, total - available),
+    };
+    for (const f of ['replicas', 'updatedReplicas', 'readyReplicas', 'availableReplicas', 'unavailableReplicas'])
+      if (!status[f]) delete status[f];
     if (prev.collisionCount !== undefined) status.collisionCount = prev.collisionCount;
 
     const conditions: Obj[] = clone(prev.conditions ?? []);
@@ -1015,32 +1334,61 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     const setCondition = (type: string, value: string, reason: string, message: string) => {
       const c = conditions.find((x) => x.type === type);
       if (c && c.status === value && c.reason === reason && c.message === message) return false;
-      const entry = { type, status: value, lastUpdateTime: t, lastTransitionTime: c && c.status === value ? c.lastTransitionTime : t, reason, message };
+      const entry = {
+        type,
+        status: value,
+        lastUpdateTime: t,
+        lastTransitionTime: c && c.status === value ? c.lastTransitionTime : t,
+        reason,
+        message,
+      };
       if (c) Object.assign(c, entry);
       else conditions.push(entry);
       return true;
     };
     const { maxUnavailable } = surgeAndUnavailable(d);
-    if (available >= desired - maxUnavailable) setCondition('Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.');
-    else setCondition('Available', 'False', 'MinimumReplicasUnavailable', 'Deployment does not have minimum availability.');
+    if (available >= desired - maxUnavailable)
+      setCondition('Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.');
+    else
+      setCondition(
+        'Available',
+        'False',
+        'MinimumReplicasUnavailable',
+        'Deployment does not have minimum availability.',
+      );
 
     const rsName = cur?.metadata.name ?? '';
     const progressing = conditions.find((c) => c.type === 'Progressing');
     const deadline: number | undefined = d.spec.progressDeadlineSeconds;
     const uid: string = d.metadata.uid;
-    const complete = !!cur && updated === desired && replicas === desired && available === desired && (status.observedGeneration ?? 0) >= d.metadata.generation;
+    const complete =
+      !!cur &&
+      updated === desired &&
+      replicas === desired &&
+      available === desired &&
+      (status.observedGeneration ?? 0) >= d.metadata.generation;
     const oldPods = replicas - updated;
     const prevOld = (prev.replicas ?? 0) - (prev.updatedReplicas ?? 0);
-    const madeProgress = (prev.updatedReplicas ?? 0) < updated || (prev.readyReplicas ?? 0) < ready || (prev.availableReplicas ?? 0) < available || prevOld > oldPods;
+    const madeProgress =
+      (prev.updatedReplicas ?? 0) < updated ||
+      (prev.readyReplicas ?? 0) < ready ||
+      (prev.availableReplicas ?? 0) < available ||
+      prevOld > oldPods;
     const markProgress = () => progressAt.set(uid, Date.now());
     if (paused) {
-      if (progressing?.reason !== 'DeploymentPaused') setCondition('Progressing', 'Unknown', 'DeploymentPaused', 'Deployment is paused');
+      if (progressing?.reason !== 'DeploymentPaused')
+        setCondition('Progressing', 'Unknown', 'DeploymentPaused', 'Deployment is paused');
     } else if (progressing?.reason === 'DeploymentPaused') {
       setCondition('Progressing', 'Unknown', 'DeploymentResumed', 'Deployment is resumed');
       markProgress();
     } else if (complete) {
       if (progressing?.reason !== 'NewReplicaSetAvailable' || progressing.status !== 'True') {
-        setCondition('Progressing', 'True', 'NewReplicaSetAvailable', `ReplicaSet "${rsName}" has successfully progressed.`);
+        setCondition(
+          'Progressing',
+          'True',
+          'NewReplicaSetAvailable',
+          `ReplicaSet "${rsName}" has successfully progressed.`,
+        );
         markProgress();
       }
     } else if (event === 'created') {
@@ -1054,12 +1402,28 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       if (c) Object.assign(c, { lastUpdateTime: t }); // re-set even when unchanged, like the controller does
       setCondition('Progressing', 'True', 'ReplicaSetUpdated', `ReplicaSet "${rsName}" is progressing.`);
       markProgress();
-    } else if (deadline !== undefined && progressing && progressing.reason !== 'NewReplicaSetAvailable' && progressing.reason !== 'ProgressDeadlineExceeded') {
+    } else if (
+      deadline !== undefined &&
+      progressing &&
+      progressing.reason !== 'NewReplicaSetAvailable' &&
+      progressing.reason !== 'ProgressDeadlineExceeded'
+    ) {
       const since = progressAt.get(uid) ?? Date.parse(progressing.lastUpdateTime);
-      if (Date.now() - since > deadline * 1000) setCondition('Progressing', 'False', 'ProgressDeadlineExceeded', `ReplicaSet "${rsName}" has timed out progressing.`);
+      if (Date.now() - since > deadline * 1000)
+        setCondition(
+          'Progressing',
+          'False',
+          'ProgressDeadlineExceeded',
+          `ReplicaSet "${rsName}" has timed out progressing.`,
+        );
     }
     if (!conditions.some((c) => c.type === 'Progressing') && cur) {
-      setCondition('Progressing', 'True', 'NewReplicaSetAvailable', `ReplicaSet "${rsName}" has successfully progressed.`);
+      setCondition(
+        'Progressing',
+        'True',
+        'NewReplicaSetAvailable',
+        `ReplicaSet "${rsName}" has successfully progressed.`,
+      );
       markProgress();
     }
     // the API lists Available before Progressing
@@ -1094,7 +1458,11 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       } else if (info.mode === 'crash') {
         const age = tick - info.createdTick;
         const restarts = ((pod.status?.containerStatuses ?? [])[0]?.restartCount ?? 0) as number;
-        if (age === 1 || age % 3 === 0) write('pods', { ...clone(pod), status: podStatus(pod, info, false, age === 1 ? Math.max(restarts, 1) : restarts + 1) });
+        if (age === 1 || age % 3 === 0)
+          write('pods', {
+            ...clone(pod),
+            status: podStatus(pod, info, false, age === 1 ? Math.max(restarts, 1) : restarts + 1),
+          });
       }
     }
   };
@@ -1167,28 +1535,46 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     const info = RESOURCES[resource];
     const msg = `${info.kind}${info.group ? `.${info.group}` : ''} "${name}" is invalid: ${causes.map((c) => `${c.field}: ${c.message}`).join(', ')}`;
     return new ApiError(422, 'Invalid', msg, {
-      name, group: info.group || undefined, kind: info.kind, causes: causes.map((c) => ({ reason: 'FieldValueInvalid', message: c.message, field: c.field })),
+      name,
+      group: info.group || undefined,
+      kind: info.kind,
+      causes: causes.map((c) => ({ reason: 'FieldValueInvalid', message: c.message, field: c.field })),
     });
   };
   const validateDeployment = (d: Obj, prev?: Obj) => {
     const causes: Array<{ field: string; message: string }> = [];
     const name = d.metadata?.name ?? '';
-    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(name)) causes.push({ field: 'metadata.name', message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'` });
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(name))
+      causes.push({
+        field: 'metadata.name',
+        message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`,
+      });
     const r = d.spec?.replicas;
-    if (!Number.isInteger(r) || r < 0) causes.push({ field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(r)}: must be greater than or equal to 0` });
+    if (!Number.isInteger(r) || r < 0)
+      causes.push({
+        field: 'spec.replicas',
+        message: `Invalid value: ${JSON.stringify(r)}: must be greater than or equal to 0`,
+      });
     const sel = d.spec?.selector;
-    if (!isObject(sel) || (!Object.keys(sel.matchLabels ?? {}).length && !(sel.matchExpressions ?? []).length)) causes.push({ field: 'spec.selector', message: 'Required value' });
+    if (!isObject(sel) || (!Object.keys(sel.matchLabels ?? {}).length && !(sel.matchExpressions ?? []).length))
+      causes.push({ field: 'spec.selector', message: 'Required value' });
     else if (!selectorMatches(sel, d.spec.template?.metadata?.labels)) {
-      causes.push({ field: 'spec.template.metadata.labels', message: `Invalid value: ${JSON.stringify(d.spec.template?.metadata?.labels ?? {})}: \`selector\` does not match template \`labels\`` });
+      causes.push({
+        field: 'spec.template.metadata.labels',
+        message: `Invalid value: ${JSON.stringify(d.spec.template?.metadata?.labels ?? {})}: \`selector\` does not match template \`labels\``,
+      });
     }
-    if (prev && !sameJson(prev.spec.selector, sel)) causes.push({ field: 'spec.selector', message: `Invalid value: ${JSON.stringify(sel)}: field is immutable` });
+    if (prev && !sameJson(prev.spec.selector, sel))
+      causes.push({ field: 'spec.selector', message: `Invalid value: ${JSON.stringify(sel)}: field is immutable` });
     const containers = d.spec?.template?.spec?.containers;
-    if (!Array.isArray(containers) || !containers.length) causes.push({ field: 'spec.template.spec.containers', message: 'Required value' });
+    if (!Array.isArray(containers) || !containers.length)
+      causes.push({ field: 'spec.template.spec.containers', message: 'Required value' });
     else {
       const seen = new Set<string>();
       containers.forEach((c: Obj, i: number) => {
         if (!c?.name) causes.push({ field: `spec.template.spec.containers[${i}].name`, message: 'Required value' });
-        else if (seen.has(c.name)) causes.push({ field: `spec.template.spec.containers[${i}].name`, message: `Duplicate value: "${c.name}"` });
+        else if (seen.has(c.name))
+          causes.push({ field: `spec.template.spec.containers[${i}].name`, message: `Duplicate value: "${c.name}"` });
         else seen.add(c.name);
         if (!c?.image) causes.push({ field: `spec.template.spec.containers[${i}].image`, message: 'Required value' });
       });
@@ -1198,8 +1584,11 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   const validateService = (s: Obj, prev?: Obj) => {
     const causes: Array<{ field: string; message: string }> = [];
     if (!s.metadata?.name) causes.push({ field: 'metadata.name', message: 'Required value' });
-    if (prev && prev.spec.clusterIP && s.spec.clusterIP !== prev.spec.clusterIP) causes.push({ field: 'spec.clusterIPs[0]', message: 'Invalid value: field is immutable' });
-    for (const [k, v] of Object.entries(s.spec?.selector ?? {})) if (typeof v !== 'string') causes.push({ field: `spec.selector.${k}`, message: 'Invalid value: must be a string' });
+    if (prev && prev.spec.clusterIP && s.spec.clusterIP !== prev.spec.clusterIP)
+      causes.push({ field: 'spec.clusterIPs[0]', message: 'Invalid value: field is immutable' });
+    for (const [k, v] of Object.entries(s.spec?.selector ?? {}))
+      if (typeof v !== 'string')
+        causes.push({ field: `spec.selector.${k}`, message: 'Invalid value: must be a string' });
     if (causes.length) throw invalid('services', s.metadata?.name ?? '', causes);
   };
 
@@ -1210,10 +1599,20 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     const k = key(spec.namespace, spec.name);
     if (store.deployments.has(k)) throw new Error(`deployment ${k} already exists`);
     const d: Obj = {
-      metadata: { name: spec.name, namespace: spec.namespace, labels: { ...labels }, annotations: { ...spec.annotations } },
+      metadata: {
+        name: spec.name,
+        namespace: spec.namespace,
+        labels: { ...labels },
+        annotations: { ...spec.annotations },
+      },
       spec: {
-        replicas: spec.replicas, selector: { matchLabels: { ...labels } }, progressDeadlineSeconds: spec.progressDeadlineSeconds ?? defaultDeadline,
-        template: { metadata: { labels: { ...labels } }, spec: { containers: spec.containers.map((c) => ({ name: c.name, image: c.image })) } },
+        replicas: spec.replicas,
+        selector: { matchLabels: { ...labels } },
+        progressDeadlineSeconds: spec.progressDeadlineSeconds ?? defaultDeadline,
+        template: {
+          metadata: { labels: { ...labels } },
+          spec: { containers: spec.containers.map((c) => ({ name: c.name, image: c.image })) },
+        },
       },
     };
     defaultDeployment(d);
@@ -1228,7 +1627,12 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       metadata: { name: spec.name, namespace: spec.namespace },
       spec: {
         selector: { ...spec.selector },
-        ports: (spec.ports ?? [{ name: 'http', port: 80, targetPort: 8080 }]).map((p) => ({ ...(p.name ? { name: p.name } : {}), protocol: 'TCP', port: p.port, targetPort: p.targetPort ?? p.port })),
+        ports: (spec.ports ?? [{ name: 'http', port: 80, targetPort: 8080 }]).map((p) => ({
+          ...(p.name ? { name: p.name } : {}),
+          protocol: 'TCP',
+          port: p.port,
+          targetPort: p.targetPort ?? p.port,
+        })),
       },
     };
     defaultService(s);
@@ -1239,33 +1643,85 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   /* ------------------------------------------------- HTTP ------------------------------------------------- */
 
   const statusJson = (code: number, reason: string, message: string, details?: Obj) => ({
-    kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details: stripNulls(details) } : {}), code,
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    ...(details ? { details: stripNulls(details) } : {}),
+    code,
   });
   const notFound = (resource: Resource, name: string) => {
     const info = RESOURCES[resource];
-    return new ApiError(404, 'NotFound', `${resource}${info.group ? `.${info.group}` : ''} "${name}" not found`, { name, group: info.group || undefined, kind: resource });
+    return new ApiError(404, 'NotFound', `${resource}${info.group ? `.${info.group}` : ''} "${name}" not found`, {
+      name,
+      group: info.group || undefined,
+      kind: resource,
+    });
   };
   const conflict = (resource: Resource, name: string) => {
     const info = RESOURCES[resource];
-    return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${resource}${info.group ? `.${info.group}` : ''} "${name}": the object has been modified; please apply your changes to the latest version and try again`, { name, group: info.group || undefined, kind: resource });
+    return new ApiError(
+      409,
+      'Conflict',
+      `Operation cannot be fulfilled on ${resource}${info.group ? `.${info.group}` : ''} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+      { name, group: info.group || undefined, kind: resource },
+    );
   };
   const reasonFor = (code: number): string =>
-    (<Record<number, string>>{ 400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 405: 'MethodNotAllowed', 409: 'Conflict', 410: 'Expired', 415: 'UnsupportedMediaType', 422: 'Invalid', 429: 'TooManyRequests', 500: 'InternalError', 503: 'ServiceUnavailable', 504: 'Timeout' })[code] ?? 'Unknown';
+    (<Record<number, string>>{
+      400: 'BadRequest',
+      401: 'Unauthorized',
+      403: 'Forbidden',
+      404: 'NotFound',
+      405: 'MethodNotAllowed',
+      409: 'Conflict',
+      410: 'Expired',
+      415: 'UnsupportedMediaType',
+      422: 'Invalid',
+      429: 'TooManyRequests',
+      500: 'InternalError',
+      503: 'ServiceUnavailable',
+      504: 'Timeout',
+    })[code] ?? 'Unknown';
 
   const sendJson = (res: http.ServerResponse, code: number, body: unknown) => {
     const text = JSON.stringify(body);
-    res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private', 'Audit-Id': randomUUID() });
+    res.writeHead(code, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(text),
+      'Cache-Control': 'no-cache, private',
+      'Audit-Id': randomUUID(),
+    });
     res.end(text);
   };
 
   const discoveryResource = (name: string, info: ResourceInfo, extra: Obj = {}) => ({
-    name, singularName: info.singular, namespaced: true, kind: info.kind, verbs: info.verbs, ...(info.shortNames.length ? { shortNames: info.shortNames } : {}),
-    ...(name === 'pods' || name === 'deployments' || name === 'replicasets' || name === 'services' ? { categories: ['all'] } : {}), storageVersionHash: Buffer.from(name).toString('base64').slice(0, 11), ...extra,
+    name,
+    singularName: info.singular,
+    namespaced: true,
+    kind: info.kind,
+    verbs: info.verbs,
+    ...(info.shortNames.length ? { shortNames: info.shortNames } : {}),
+    ...(name === 'pods' || name === 'deployments' || name === 'replicasets' || name === 'services'
+      ? { categories: ['all'] }
+      : {}),
+    storageVersionHash: Buffer.from(name).toString('base64').slice(0, 11),
+    ...extra,
   });
   const coreResources = () => ({
-    kind: 'APIResourceList', groupVersion: 'v1',
+    kind: 'APIResourceList',
+    groupVersion: 'v1',
     resources: [
-      { name: 'namespaces', singularName: 'namespace', namespaced: false, kind: 'Namespace', verbs: ['get', 'list'], shortNames: ['ns'] },
+      {
+        name: 'namespaces',
+        singularName: 'namespace',
+        namespaced: false,
+        kind: 'Namespace',
+        verbs: ['get', 'list'],
+        shortNames: ['ns'],
+      },
       discoveryResource('pods', RESOURCES.pods),
       { name: 'pods/status', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] },
       discoveryResource('services', RESOURCES.services),
@@ -1273,28 +1729,59 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     ],
   });
   const appsResources = () => ({
-    kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'apps/v1',
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: 'apps/v1',
     resources: [
       discoveryResource('deployments', RESOURCES.deployments),
-      { name: 'deployments/scale', singularName: '', namespaced: true, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] },
+      {
+        name: 'deployments/scale',
+        singularName: '',
+        namespaced: true,
+        group: 'autoscaling',
+        version: 'v1',
+        kind: 'Scale',
+        verbs: ['get', 'patch', 'update'],
+      },
       { name: 'deployments/status', singularName: '', namespaced: true, kind: 'Deployment', verbs: ['get'] },
       discoveryResource('replicasets', RESOURCES.replicasets),
     ],
   });
 
   const scaleOf = (d: Obj) => ({
-    kind: 'Scale', apiVersion: 'autoscaling/v1',
-    metadata: { name: d.metadata.name, namespace: d.metadata.namespace, uid: d.metadata.uid, resourceVersion: d.metadata.resourceVersion, creationTimestamp: d.metadata.creationTimestamp },
-    spec: { replicas: d.spec.replicas ?? 1 }, status: { replicas: d.status?.replicas ?? 0, selector: selectorString(d.spec.selector) },
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: {
+      name: d.metadata.name,
+      namespace: d.metadata.namespace,
+      uid: d.metadata.uid,
+      resourceVersion: d.metadata.resourceVersion,
+      creationTimestamp: d.metadata.creationTimestamp,
+    },
+    spec: { replicas: d.spec.replicas ?? 1 },
+    status: { replicas: d.status?.replicas ?? 0, selector: selectorString(d.spec.selector) },
   });
 
   const wantsTable = (accept: string | undefined) => !!accept && /as=Table/.test(accept);
   const table = (resource: Resource, objs: Obj[], includeObject: string | null, rvText: string) => ({
-    kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: { resourceVersion: rvText },
-    columnDefinitions: tableColumns(resource).map((c) => ({ name: c.name, type: c.type, format: c.format ?? '', description: c.description, priority: c.priority ?? 0 })),
+    kind: 'Table',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: { resourceVersion: rvText },
+    columnDefinitions: tableColumns(resource).map((c) => ({
+      name: c.name,
+      type: c.type,
+      format: c.format ?? '',
+      description: c.description,
+      priority: c.priority ?? 0,
+    })),
     rows: objs.map((o) => ({
       cells: tableCells(resource, o),
-      object: includeObject === 'None' ? undefined : includeObject === 'Object' ? external(resource, o) : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: clone(o.metadata) },
+      object:
+        includeObject === 'None'
+          ? undefined
+          : includeObject === 'Object'
+            ? external(resource, o)
+            : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: clone(o.metadata) },
     })),
   });
 
@@ -1310,38 +1797,72 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   /** Applies a PATCH (or apply) body to a copy of `current`. */
   const patchObject = (current: Obj, body: unknown, contentType: string, kind: string): Obj => {
     const type = contentType.split(';')[0]!.trim().toLowerCase();
-    if (typeof body === 'string' || body === undefined) throw new ApiError(400, 'BadRequest', 'error decoding patch: invalid character in request body');
+    if (typeof body === 'string' || body === undefined)
+      throw new ApiError(400, 'BadRequest', 'error decoding patch: invalid character in request body');
     switch (type) {
       case 'application/json-patch+json':
         return applyJsonPatch(current, body);
       case 'application/merge-patch+json':
-        if (!isObject(body)) throw new ApiError(400, 'BadRequest', 'error decoding patch: json: cannot unmarshal array into Go value of type map[string]interface {}');
+        if (!isObject(body))
+          throw new ApiError(
+            400,
+            'BadRequest',
+            'error decoding patch: json: cannot unmarshal array into Go value of type map[string]interface {}',
+          );
         return mergePatch(current, body);
       case 'application/strategic-merge-patch+json':
-        if (!isObject(body)) throw new ApiError(400, 'BadRequest', 'error decoding patch: json: cannot unmarshal array into Go value of type map[string]interface {}');
+        if (!isObject(body))
+          throw new ApiError(
+            400,
+            'BadRequest',
+            'error decoding patch: json: cannot unmarshal array into Go value of type map[string]interface {}',
+          );
         return strategicMerge(current, body, '', kind);
       case 'application/apply-patch+yaml':
       case 'application/apply-patch+cbor':
-        if (!isObject(body)) throw new ApiError(400, 'BadRequest', 'error decoding YAML: apply patch must be an object');
+        if (!isObject(body))
+          throw new ApiError(400, 'BadRequest', 'error decoding YAML: apply patch must be an object');
         return strategicMerge(current, body, '', kind);
       default:
-        throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`);
+        throw new ApiError(
+          415,
+          'UnsupportedMediaType',
+          `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
+        );
     }
   };
 
   /** Common update path for PATCH and PUT of deployments and services (status is preserved, identity is fixed). */
-  const update = (resource: 'deployments' | 'services', current: Obj, candidate: Obj, q: URLSearchParams, operation: string, userAgent: string) => {
+  const update = (
+    resource: 'deployments' | 'services',
+    current: Obj,
+    candidate: Obj,
+    q: URLSearchParams,
+    operation: string,
+    userAgent: string,
+  ) => {
     if (!isObject(candidate)) throw new ApiError(400, 'BadRequest', 'the request body must be an object');
     const name = current.metadata.name;
     const sentRv = candidate.metadata?.resourceVersion;
-    if (sentRv !== undefined && sentRv !== '' && String(sentRv) !== current.metadata.resourceVersion) throw conflict(resource, name);
+    if (sentRv !== undefined && sentRv !== '' && String(sentRv) !== current.metadata.resourceVersion)
+      throw conflict(resource, name);
     if (candidate.metadata?.name !== undefined && candidate.metadata.name !== name) {
-      throw new ApiError(400, 'BadRequest', `the name of the object (${candidate.metadata.name}) does not match the name on the URL (${name})`);
+      throw new ApiError(
+        400,
+        'BadRequest',
+        `the name of the object (${candidate.metadata.name}) does not match the name on the URL (${name})`,
+      );
     }
     const next = stripNulls(clone(candidate));
     next.metadata = {
-      ...next.metadata, name, namespace: current.metadata.namespace, uid: current.metadata.uid, creationTimestamp: current.metadata.creationTimestamp,
-      generation: current.metadata.generation, resourceVersion: current.metadata.resourceVersion, managedFields: current.metadata.managedFields,
+      ...next.metadata,
+      name,
+      namespace: current.metadata.namespace,
+      uid: current.metadata.uid,
+      creationTimestamp: current.metadata.creationTimestamp,
+      generation: current.metadata.generation,
+      resourceVersion: current.metadata.resourceVersion,
+      managedFields: current.metadata.managedFields,
     };
     next.status = clone(current.status);
     if (resource === 'deployments') {
@@ -1355,26 +1876,45 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       defaultService(next);
       validateService(next, current);
     }
-    if (q.get('dryRun') === 'All') return { ...next, apiVersion: RESOURCES[resource].apiVersion, kind: RESOURCES[resource].kind };
+    if (q.get('dryRun') === 'All')
+      return { ...next, apiVersion: RESOURCES[resource].apiVersion, kind: RESOURCES[resource].kind };
     const manager = q.get('fieldManager') ?? userAgent.split('/')[0] ?? 'unknown';
     return write(resource, next, { name: manager, operation });
   };
 
   /** POST (and server-side apply of a missing object): defaults, validation, 409 AlreadyExists. */
-  const create = (resource: 'deployments' | 'services', ns: string, body: unknown, q: URLSearchParams, userAgent: string, operation = 'Update'): Obj => {
+  const create = (
+    resource: 'deployments' | 'services',
+    ns: string,
+    body: unknown,
+    q: URLSearchParams,
+    userAgent: string,
+    operation = 'Update',
+  ): Obj => {
     const info = RESOURCES[resource];
     if (!isObject(body)) throw new ApiError(400, 'BadRequest', 'the request body must be a JSON object');
     const obj = stripNulls(clone(body));
     obj.metadata ??= {};
-    if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = `${obj.metadata.generateName}${randomSuffix()}`;
+    if (!obj.metadata.name && obj.metadata.generateName)
+      obj.metadata.name = `${obj.metadata.generateName}${randomSuffix()}`;
     if (obj.metadata.namespace && obj.metadata.namespace !== ns) {
-      throw new ApiError(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
+      throw new ApiError(
+        400,
+        'BadRequest',
+        'the namespace of the provided object does not match the namespace sent on the request',
+      );
     }
     obj.metadata.namespace = ns;
-    for (const f of ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields']) delete obj.metadata[f];
+    for (const f of ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields'])
+      delete obj.metadata[f];
     delete obj.status;
     if (store[resource].has(key(ns, obj.metadata.name ?? ''))) {
-      throw new ApiError(409, 'AlreadyExists', `${resource}${info.group ? `.${info.group}` : ''} "${obj.metadata.name}" already exists`, { name: obj.metadata.name, group: info.group || undefined, kind: resource });
+      throw new ApiError(
+        409,
+        'AlreadyExists',
+        `${resource}${info.group ? `.${info.group}` : ''} "${obj.metadata.name}" already exists`,
+        { name: obj.metadata.name, group: info.group || undefined, kind: resource },
+      );
     }
     if (resource === 'deployments') {
       defaultDeployment(obj);
@@ -1383,25 +1923,44 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       defaultService(obj);
       validateService(obj);
     }
-    if (q.get('dryRun') === 'All') return { ...obj, metadata: { ...obj.metadata, uid: randomUUID(), creationTimestamp: nowIso(), generation: 1 } };
+    if (q.get('dryRun') === 'All')
+      return { ...obj, metadata: { ...obj.metadata, uid: randomUUID(), creationTimestamp: nowIso(), generation: 1 } };
     return write(resource, obj, { name: q.get('fieldManager') ?? userAgent.split('/')[0] ?? 'unknown', operation });
   };
 
-  const handleWatch = (req: http.IncomingMessage, res: http.ServerResponse, resource: Resource, ns: string | undefined, filter: (o: Obj) => boolean, q: URLSearchParams) => {
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked', 'Audit-Id': randomUUID() });
+  const handleWatch = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    resource: Resource,
+    ns: string | undefined,
+    filter: (o: Obj) => boolean,
+    q: URLSearchParams,
+  ) => {
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-cache, private',
+      'Transfer-Encoding': 'chunked',
+      'Audit-Id': randomUUID(),
+    });
     res.flushHeaders(); // kubectl rollout status hangs if headers wait for the first event
     // `kubectl get -w` asks for Table events; each object then arrives as a one-row Table
     const asTable = wantsTable(req.headers.accept);
     const includeObject = q.get('includeObject');
     const wrap = (type: string, object: Obj) =>
-      asTable && type !== 'ERROR' && type !== 'BOOKMARK' ? table(resource, [object], includeObject, String(object.metadata?.resourceVersion ?? rv)) : object;
+      asTable && type !== 'ERROR' && type !== 'BOOKMARK'
+        ? table(resource, [object], includeObject, String(object.metadata?.resourceVersion ?? rv))
+        : object;
     const w: Watcher = { resource, namespace: ns, filter, res, wrap };
     const send = (type: string, object: Obj) => res.write(JSON.stringify({ type, object: wrap(type, object) }) + '\n');
     const current = () => list(resource, ns).filter(filter);
     const fromRv = q.get('resourceVersion');
     if (q.get('sendInitialEvents') === 'true') {
       for (const o of current()) send('ADDED', external(resource, o));
-      send('BOOKMARK', { kind: RESOURCES[resource].kind, apiVersion: RESOURCES[resource].apiVersion, metadata: { resourceVersion: String(rv), annotations: { 'k8s.io/initial-events-end': 'true' } } });
+      send('BOOKMARK', {
+        kind: RESOURCES[resource].kind,
+        apiVersion: RESOURCES[resource].apiVersion,
+        metadata: { resourceVersion: String(rv), annotations: { 'k8s.io/initial-events-end': 'true' } },
+      });
     } else if (!fromRv || fromRv === '0') {
       for (const o of current()) send('ADDED', external(resource, o));
     } else {
@@ -1434,7 +1993,14 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     req.on('close', done);
   };
 
-  const handleResource = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL, segments: string[], group: '' | 'apps', body: unknown) => {
+  const handleResource = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: URL,
+    segments: string[],
+    group: '' | 'apps',
+    body: unknown,
+  ) => {
     const method = req.method ?? 'GET';
     const q = url.searchParams;
     const contentType = req.headers['content-type'] ?? '';
@@ -1442,29 +2008,55 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     let ns: string | undefined;
     let rest = segments;
     if (rest[0] === 'namespaces') {
-      if (group !== '' && rest.length < 3) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+      if (group !== '' && rest.length < 3)
+        throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       if (rest.length === 1) {
-        if (method !== 'GET') throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+        if (method !== 'GET')
+          throw new ApiError(
+            405,
+            'MethodNotAllowed',
+            `the server does not allow this method on the requested resource`,
+          );
         return sendJson(res, 200, {
-          kind: 'NamespaceList', apiVersion: 'v1', metadata: { resourceVersion: String(rv) },
-          items: [...namespaces].map(([name, created]) => ({ metadata: { name, creationTimestamp: created, labels: { 'kubernetes.io/metadata.name': name } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } })),
+          kind: 'NamespaceList',
+          apiVersion: 'v1',
+          metadata: { resourceVersion: String(rv) },
+          items: [...namespaces].map(([name, created]) => ({
+            metadata: { name, creationTimestamp: created, labels: { 'kubernetes.io/metadata.name': name } },
+            spec: { finalizers: ['kubernetes'] },
+            status: { phase: 'Active' },
+          })),
         });
       }
       ns = rest[1]!;
       if (rest.length === 2) {
-        if (method !== 'GET') throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+        if (method !== 'GET')
+          throw new ApiError(
+            405,
+            'MethodNotAllowed',
+            `the server does not allow this method on the requested resource`,
+          );
         const created = namespaces.get(ns);
-        if (!created) throw new ApiError(404, 'NotFound', `namespaces "${ns}" not found`, { name: ns, kind: 'namespaces' });
-        return sendJson(res, 200, { kind: 'Namespace', apiVersion: 'v1', metadata: { name: ns, creationTimestamp: created, labels: { 'kubernetes.io/metadata.name': ns } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } });
+        if (!created)
+          throw new ApiError(404, 'NotFound', `namespaces "${ns}" not found`, { name: ns, kind: 'namespaces' });
+        return sendJson(res, 200, {
+          kind: 'Namespace',
+          apiVersion: 'v1',
+          metadata: { name: ns, creationTimestamp: created, labels: { 'kubernetes.io/metadata.name': ns } },
+          spec: { finalizers: ['kubernetes'] },
+          status: { phase: 'Active' },
+        });
       }
       rest = rest.slice(2);
     }
     const resource = rest[0] as Resource;
     const info = RESOURCES[resource];
-    if (!info || info.group !== group || rest.length > 3) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    if (!info || info.group !== group || rest.length > 3)
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     const name = rest[1];
     const sub = rest[2];
-    const notAllowed = () => new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+    const notAllowed = () =>
+      new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
 
     if (name === undefined) {
       if (method === 'GET') {
@@ -1475,8 +2067,14 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
         const filter = (o: Obj) => lp(o.metadata.labels) && fp(o);
         if (q.get('watch') === 'true' || q.get('watch') === '1') return handleWatch(req, res, resource, ns, filter, q);
         const items = list(resource, ns).filter(filter);
-        if (wantsTable(req.headers.accept)) return sendJson(res, 200, table(resource, items, q.get('includeObject'), String(rv)));
-        return sendJson(res, 200, { kind: info.listKind, apiVersion: info.apiVersion, metadata: { resourceVersion: String(rv) }, items: items.map(listItem) });
+        if (wantsTable(req.headers.accept))
+          return sendJson(res, 200, table(resource, items, q.get('includeObject'), String(rv)));
+        return sendJson(res, 200, {
+          kind: info.listKind,
+          apiVersion: info.apiVersion,
+          metadata: { resourceVersion: String(rv) },
+          items: items.map(listItem),
+        });
       }
       if (method === 'POST' && (resource === 'deployments' || resource === 'services') && ns) {
         return sendJson(res, 201, external(resource, create(resource, ns, body, q, userAgent)));
@@ -1499,11 +2097,19 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
         const sentRv = scale.metadata?.resourceVersion;
         if (sentRv && String(sentRv) !== current.metadata.resourceVersion) throw conflict(resource, name);
         const replicas = scale.spec?.replicas ?? 0;
-        if (!Number.isInteger(replicas) || replicas < 0) throw new ApiError(422, 'Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${replicas}: must be greater than or equal to 0`);
+        if (!Number.isInteger(replicas) || replicas < 0)
+          throw new ApiError(
+            422,
+            'Invalid',
+            `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${replicas}: must be greater than or equal to 0`,
+          );
         if (q.get('dryRun') === 'All') return sendJson(res, 200, { ...scaleOf(current), spec: { replicas } });
         const next = clone(current);
         next.spec.replicas = replicas;
-        const saved = write('deployments', next, { name: q.get('fieldManager') ?? userAgent.split('/')[0] ?? 'unknown', subresource: 'scale' });
+        const saved = write('deployments', next, {
+          name: q.get('fieldManager') ?? userAgent.split('/')[0] ?? 'unknown',
+          subresource: 'scale',
+        });
         return sendJson(res, 200, scaleOf(saved));
       }
       if (sub === 'status' && method === 'GET') {
@@ -1514,15 +2120,21 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     }
 
     if (method === 'GET') {
-      if (q.get('watch') === 'true' || q.get('watch') === '1') return handleWatch(req, res, resource, ns, (o) => o.metadata.name === name, q);
+      if (q.get('watch') === 'true' || q.get('watch') === '1')
+        return handleWatch(req, res, resource, ns, (o) => o.metadata.name === name, q);
       if (!current) throw notFound(resource, name);
-      if (wantsTable(req.headers.accept)) return sendJson(res, 200, table(resource, [current], q.get('includeObject'), current.metadata.resourceVersion));
+      if (wantsTable(req.headers.accept))
+        return sendJson(res, 200, table(resource, [current], q.get('includeObject'), current.metadata.resourceVersion));
       return sendJson(res, 200, external(resource, current));
     }
     if (method === 'PATCH' && (resource === 'deployments' || resource === 'services')) {
       const type = contentType.split(';')[0]!.trim().toLowerCase();
       if (type === 'application/apply-patch+yaml' && !q.get('fieldManager')) {
-        throw new ApiError(422, 'Invalid', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
+        throw new ApiError(
+          422,
+          'Invalid',
+          'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+        );
       }
       if (!current) {
         if (type === 'application/apply-patch+yaml' || type === 'application/apply-patch+cbor') {
@@ -1534,7 +2146,14 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
         throw notFound(resource, name);
       }
       const patched = patchObject(external(resource, current), body, contentType, info.kind);
-      const saved = update(resource, current, patched, q, type.startsWith('application/apply-patch') ? 'Apply' : 'Update', userAgent);
+      const saved = update(
+        resource,
+        current,
+        patched,
+        q,
+        type.startsWith('application/apply-patch') ? 'Apply' : 'Update',
+        userAgent,
+      );
       return sendJson(res, 200, external(resource, saved));
     }
     if (method === 'PUT' && (resource === 'deployments' || resource === 'services')) {
@@ -1558,7 +2177,13 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       if (resource === 'pods') {
         return sendJson(res, 200, external(resource, current));
       }
-      return sendJson(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, group: info.group || undefined, kind: resource, uid: current.metadata.uid } });
+      return sendJson(res, 200, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Success',
+        details: { name, group: info.group || undefined, kind: resource, uid: current.metadata.uid },
+      });
     }
     throw notAllowed();
   };
@@ -1573,9 +2198,15 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     const body = parseBody(raw, contentType ?? '');
     const method = req.method ?? 'GET';
     requests.push({
-      at, method, path: url.pathname, query: url.search.replace(/^\?/, ''), ...(contentType ? { contentType } : {}), ...(body !== undefined ? { body } : {}),
+      at,
+      method,
+      path: url.pathname,
+      query: url.search.replace(/^\?/, ''),
+      ...(contentType ? { contentType } : {}),
+      ...(body !== undefined ? { body } : {}),
       ...(url.searchParams.get('fieldManager') ? { fieldManager: url.searchParams.get('fieldManager')! } : {}),
-      ...(req.headers['user-agent'] ? { userAgent: req.headers['user-agent'] } : {}), ...(req.headers.accept ? { accept: req.headers.accept } : {}),
+      ...(req.headers['user-agent'] ? { userAgent: req.headers['user-agent'] } : {}),
+      ...(req.headers.accept ? { accept: req.headers.accept } : {}),
     });
     try {
       const p = url.pathname.replace(/\/+$/, '') || '/';
@@ -1601,34 +2232,61 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       }
       if (p === '/version') {
         return sendJson(res, 200, {
-          major: version.major, minor: version.minor, gitVersion: `v${version.major}.${version.minor}.0-fake`, gitCommit: '0000000000000000000000000000000000000000',
-          gitTreeState: 'clean', buildDate: '2025-01-01T00:00:00Z', goVersion: 'go1.23.4', compiler: 'gc', platform: 'linux/amd64',
+          major: version.major,
+          minor: version.minor,
+          gitVersion: `v${version.major}.${version.minor}.0-fake`,
+          gitCommit: '0000000000000000000000000000000000000000',
+          gitTreeState: 'clean',
+          buildDate: '2025-01-01T00:00:00Z',
+          goVersion: 'go1.23.4',
+          compiler: 'gc',
+          platform: 'linux/amd64',
         });
       }
       if (p === '/api') {
-        return sendJson(res, 200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: url.host }] });
+        return sendJson(res, 200, {
+          kind: 'APIVersions',
+          versions: ['v1'],
+          serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: url.host }],
+        });
       }
       if (p === '/apis') {
         const gv = { groupVersion: 'apps/v1', version: 'v1' };
-        return sendJson(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [{ name: 'apps', versions: [gv], preferredVersion: gv }] });
+        return sendJson(res, 200, {
+          kind: 'APIGroupList',
+          apiVersion: 'v1',
+          groups: [{ name: 'apps', versions: [gv], preferredVersion: gv }],
+        });
       }
       if (p === '/apis/apps') {
         const gv = { groupVersion: 'apps/v1', version: 'v1' };
-        return sendJson(res, 200, { kind: 'APIGroup', apiVersion: 'v1', name: 'apps', versions: [gv], preferredVersion: gv });
+        return sendJson(res, 200, {
+          kind: 'APIGroup',
+          apiVersion: 'v1',
+          name: 'apps',
+          versions: [gv],
+          preferredVersion: gv,
+        });
       }
       if (p === '/api/v1') return sendJson(res, 200, coreResources());
       if (p === '/apis/apps/v1') return sendJson(res, 200, appsResources());
       const segs = p.split('/').filter(Boolean).map(decodeURIComponent);
       if (segs[0] === 'api' && segs[1] === 'v1') return await handleResource(req, res, url, segs.slice(2), '', body);
-      if (segs[0] === 'apis' && segs[1] === 'apps' && segs[2] === 'v1') return await handleResource(req, res, url, segs.slice(3), 'apps', body);
+      if (segs[0] === 'apis' && segs[1] === 'apps' && segs[2] === 'v1')
+        return await handleResource(req, res, url, segs.slice(3), 'apps', body);
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     } catch (err) {
       if (res.headersSent) {
         res.end();
         return;
       }
-      if (err instanceof ApiError) return sendJson(res, err.code, statusJson(err.code, err.reason, err.message, err.details));
-      return sendJson(res, 500, statusJson(500, 'InternalError', `Internal error occurred: ${(err as Error)?.message ?? String(err)}`));
+      if (err instanceof ApiError)
+        return sendJson(res, err.code, statusJson(err.code, err.reason, err.message, err.details));
+      return sendJson(
+        res,
+        500,
+        statusJson(500, 'InternalError', `Internal error occurred: ${(err as Error)?.message ?? String(err)}`),
+      );
     }
   };
 
@@ -1678,7 +2336,12 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     if (!d) return false;
     const s = d.status ?? {};
     const want = d.spec.replicas ?? 1;
-    return (s.observedGeneration ?? 0) >= d.metadata.generation && (s.updatedReplicas ?? 0) === want && (s.replicas ?? 0) === want && (s.availableReplicas ?? 0) === want;
+    return (
+      (s.observedGeneration ?? 0) >= d.metadata.generation &&
+      (s.updatedReplicas ?? 0) === want &&
+      (s.replicas ?? 0) === want &&
+      (s.availableReplicas ?? 0) === want
+    );
   };
 
   return {
@@ -1693,7 +2356,9 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     selectedPods: (ns, name) => {
       const svc = store.services.get(key(ns, name));
       if (!svc || !Object.keys(svc.spec.selector ?? {}).length) return [];
-      return list('pods', ns).filter((p) => selectorMatches({ matchLabels: svc.spec.selector }, p.metadata.labels)).map((o) => external('pods', o));
+      return list('pods', ns)
+        .filter((p) => selectorMatches({ matchLabels: svc.spec.selector }, p.metadata.labels))
+        .map((o) => external('pods', o));
     },
     breakImage: (image, reason) => void imageModes.set(image, reason === 'CrashLoopBackOff' ? 'crash' : 'pull'),
     stallImage: (image) => void imageModes.set(image, 'stall'),
@@ -1712,11 +2377,22 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
             return resolve();
           }
           if (closed) return abort();
-          if (Date.now() - started > timeoutMs) return waiters.delete(abort), reject(new Error(`rollout of ${ns}/${name} not complete after ${timeoutMs} ms: ${JSON.stringify(store.deployments.get(key(ns, name))?.status)}`));
-          const t = setTimeout(() => {
-            timers.delete(t);
-            check();
-          }, Math.max(5, Math.floor(stepMs / 2)));
+          if (Date.now() - started > timeoutMs)
+            return (
+              waiters.delete(abort),
+              reject(
+                new Error(
+                  `rollout of ${ns}/${name} not complete after ${timeoutMs} ms: ${JSON.stringify(store.deployments.get(key(ns, name))?.status)}`,
+                ),
+              )
+            );
+          const t = setTimeout(
+            () => {
+              timers.delete(t);
+              check();
+            },
+            Math.max(5, Math.floor(stepMs / 2)),
+          );
           timers.add(t);
         };
         check();
@@ -1738,4 +2414,3 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     },
   };
 }
-

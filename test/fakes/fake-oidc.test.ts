@@ -15,13 +15,28 @@ async function setup(auth: 'basic' | 'post' = 'basic', secret?: string) {
   const method = auth === 'basic' ? client.ClientSecretBasic(clientSecret) : client.ClientSecretPost(clientSecret);
   // As the console does: the ID token's signature is checked against the JWKS too (openid-client
   // checks it for tokens from the token endpoint only with enableNonRepudiationChecks).
-  const config = await client.discovery(new URL(provider.issuer), provider.clientId, clientSecret, method, { execute: [client.allowInsecureRequests, client.enableNonRepudiationChecks] });
+  const config = await client.discovery(new URL(provider.issuer), provider.clientId, clientSecret, method, {
+    execute: [client.allowInsecureRequests, client.enableNonRepudiationChecks],
+  });
   return config;
 }
 
 /** The authorization request as a browser would follow it: returns the callback URL the provider redirects to. */
-async function authorize(config: client.Configuration, challenge: string, state: string, nonce: string, redirectUri = REDIRECT): Promise<URL> {
-  const url = client.buildAuthorizationUrl(config, { redirect_uri: redirectUri, scope: 'openid email', code_challenge: challenge, code_challenge_method: 'S256', state, nonce });
+async function authorize(
+  config: client.Configuration,
+  challenge: string,
+  state: string,
+  nonce: string,
+  redirectUri = REDIRECT,
+): Promise<URL> {
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri,
+    scope: 'openid email',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+  });
   const response = await fetch(url, { redirect: 'manual' });
   if (response.status !== 302) throw new Error(`authorize: HTTP ${response.status} ${await response.text()}`);
   return new URL(response.headers.get('location')!);
@@ -35,11 +50,28 @@ describe('the fake OpenID provider', () => {
       const verifier = client.randomPKCECodeVerifier();
       const [state, nonce] = [client.randomState(), client.randomNonce()];
       const back = await authorize(config, await client.calculatePKCECodeChallenge(verifier), state, nonce);
-      const tokens = await client.authorizationCodeGrant(config, back, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true });
-      expect(tokens.claims()).toMatchObject({ iss: provider!.issuer, aud: provider!.clientId, sub: 'u1', email: 'lee@acme.example', nonce });
+      const tokens = await client.authorizationCodeGrant(config, back, {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+        expectedNonce: nonce,
+        idTokenExpected: true,
+      });
+      expect(tokens.claims()).toMatchObject({
+        iss: provider!.issuer,
+        aud: provider!.clientId,
+        sub: 'u1',
+        email: 'lee@acme.example',
+        nonce,
+      });
       expect(provider!.tokenRequests).toEqual([{ status: 200, auth }]);
       // A code works once.
-      await expect(client.authorizationCodeGrant(config, back, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce })).rejects.toThrow();
+      await expect(
+        client.authorizationCodeGrant(config, back, {
+          pkceCodeVerifier: verifier,
+          expectedState: state,
+          expectedNonce: nonce,
+        }),
+      ).rejects.toThrow();
       expect(provider!.tokenRequests[1]).toMatchObject({ status: 400, error: 'invalid_grant' });
       await provider!.close();
       provider = undefined;
@@ -51,14 +83,32 @@ describe('the fake OpenID provider', () => {
     provider!.signInAs({ sub: 'u1' });
     const verifier = client.randomPKCECodeVerifier();
     const back = await authorize(config, await client.calculatePKCECodeChallenge(verifier), 's', 'n');
-    await expect(client.authorizationCodeGrant(config, back, { pkceCodeVerifier: client.randomPKCECodeVerifier(), expectedState: 's', expectedNonce: 'n' })).rejects.toThrow();
+    await expect(
+      client.authorizationCodeGrant(config, back, {
+        pkceCodeVerifier: client.randomPKCECodeVerifier(),
+        expectedState: 's',
+        expectedNonce: 'n',
+      }),
+    ).rejects.toThrow();
     expect(provider!.tokenRequests).toEqual([{ status: 400, auth: 'basic', error: 'invalid_grant' }]);
     await expect(authorize(config, 'x', 's', 'n', 'http://127.0.0.1:9/elsewhere')).rejects.toThrow(/HTTP 400/);
 
     const issuer = provider!.issuer;
-    const wrong = await client.discovery(new URL(issuer), provider!.clientId, 'not-the-secret', client.ClientSecretBasic('not-the-secret'), { execute: [client.allowInsecureRequests] });
+    const wrong = await client.discovery(
+      new URL(issuer),
+      provider!.clientId,
+      'not-the-secret',
+      client.ClientSecretBasic('not-the-secret'),
+      { execute: [client.allowInsecureRequests] },
+    );
     const back2 = await authorize(wrong, await client.calculatePKCECodeChallenge(verifier), 's', 'n');
-    await expect(client.authorizationCodeGrant(wrong, back2, { pkceCodeVerifier: verifier, expectedState: 's', expectedNonce: 'n' })).rejects.toThrow();
+    await expect(
+      client.authorizationCodeGrant(wrong, back2, {
+        pkceCodeVerifier: verifier,
+        expectedState: 's',
+        expectedNonce: 'n',
+      }),
+    ).rejects.toThrow();
     expect(provider!.tokenRequests.at(-1)).toMatchObject({ status: 401, error: 'invalid_client' });
   });
 
@@ -69,7 +119,15 @@ describe('the fake OpenID provider', () => {
       provider!.forge(forgery);
       const verifier = client.randomPKCECodeVerifier();
       const back = await authorize(config, await client.calculatePKCECodeChallenge(verifier), 's', 'n');
-      await expect(client.authorizationCodeGrant(config, back, { pkceCodeVerifier: verifier, expectedState: 's', expectedNonce: 'n', idTokenExpected: true }), forgery).rejects.toThrow();
+      await expect(
+        client.authorizationCodeGrant(config, back, {
+          pkceCodeVerifier: verifier,
+          expectedState: 's',
+          expectedNonce: 'n',
+          idTokenExpected: true,
+        }),
+        forgery,
+      ).rejects.toThrow();
     }
   });
 });

@@ -77,7 +77,10 @@ export async function startFakeOidc(options: FakeOidcOptions): Promise<FakeOidc>
     const what = forgery;
     forgery = undefined;
     const key: CryptoKey = what === 'other-key' ? other.privateKey : privateKey;
-    return new SignJWT({ ...grant.claims, ...(grant.nonce !== undefined && { nonce: what === 'other-nonce' ? 'not-the-nonce' : grant.nonce }) })
+    return new SignJWT({
+      ...grant.claims,
+      ...(grant.nonce !== undefined && { nonce: what === 'other-nonce' ? 'not-the-nonce' : grant.nonce }),
+    })
       .setProtectedHeader({ alg: 'RS256', kid: 'fake-key-1', typ: 'JWT' })
       .setIssuer(what === 'other-issuer' ? 'https://idp.attacker.example' : issuer)
       .setAudience(what === 'other-audience' ? 'someone-else' : grant.clientId)
@@ -107,17 +110,28 @@ export async function startFakeOidc(options: FakeOidcOptions): Promise<FakeOidc>
       tokenRequests.push({ status, auth, error });
       json(res, status, { error, error_description: description });
     };
-    if (id !== clientId || secret !== clientSecret) return fail(401, 'invalid_client', 'unknown client or wrong secret');
-    if (form.get('grant_type') !== 'authorization_code') return fail(400, 'unsupported_grant_type', 'only authorization_code');
+    if (id !== clientId || secret !== clientSecret)
+      return fail(401, 'invalid_client', 'unknown client or wrong secret');
+    if (form.get('grant_type') !== 'authorization_code')
+      return fail(400, 'unsupported_grant_type', 'only authorization_code');
     const code = form.get('code') ?? '';
     const grant = grants.get(code);
     grants.delete(code);
-    if (!grant || grant.expiresAt < Date.now() || grant.clientId !== id) return fail(400, 'invalid_grant', 'unknown, used or expired code');
-    if (form.get('redirect_uri') !== grant.redirectUri) return fail(400, 'invalid_grant', 'redirect_uri differs from the authorization request');
+    if (!grant || grant.expiresAt < Date.now() || grant.clientId !== id)
+      return fail(400, 'invalid_grant', 'unknown, used or expired code');
+    if (form.get('redirect_uri') !== grant.redirectUri)
+      return fail(400, 'invalid_grant', 'redirect_uri differs from the authorization request');
     const verifier = form.get('code_verifier') ?? '';
-    if (b64url(createHash('sha256').update(verifier).digest()) !== grant.challenge) return fail(400, 'invalid_grant', 'PKCE verifier does not match the challenge');
+    if (b64url(createHash('sha256').update(verifier).digest()) !== grant.challenge)
+      return fail(400, 'invalid_grant', 'PKCE verifier does not match the challenge');
     tokenRequests.push({ status: 200, auth });
-    json(res, 200, { access_token: b64url(randomBytes(24)), token_type: 'Bearer', expires_in: 300, scope: 'openid email profile', id_token: await idToken(grant) });
+    json(res, 200, {
+      access_token: b64url(randomBytes(24)),
+      token_type: 'Bearer',
+      expires_in: 300,
+      scope: 'openid email profile',
+      id_token: await idToken(grant),
+    });
   }
 
   const server = createServer((req, res) => {
@@ -143,16 +157,29 @@ export async function startFakeOidc(options: FakeOidcOptions): Promise<FakeOidc>
       authorizations.push(query);
       const redirect = query.redirect_uri ?? '';
       // Like a real provider: an unknown client or redirect URI is an error page, never a redirect.
-      if (query.client_id !== clientId || !options.redirectUris.includes(redirect)) return json(res, 400, { error: 'invalid_request', error_description: 'unknown client or redirect_uri' });
+      if (query.client_id !== clientId || !options.redirectUris.includes(redirect))
+        return json(res, 400, { error: 'invalid_request', error_description: 'unknown client or redirect_uri' });
       const back = new URL(redirect);
       if (query.state) back.searchParams.set('state', query.state);
-      if (query.response_type !== 'code' || query.code_challenge_method !== 'S256' || !query.code_challenge || !(query.scope ?? '').split(' ').includes('openid')) {
+      if (
+        query.response_type !== 'code' ||
+        query.code_challenge_method !== 'S256' ||
+        !query.code_challenge ||
+        !(query.scope ?? '').split(' ').includes('openid')
+      ) {
         back.searchParams.set('error', 'invalid_request');
       } else if (next === null) {
         back.searchParams.set('error', 'access_denied');
       } else {
         const code = b64url(randomBytes(24));
-        grants.set(code, { clientId, redirectUri: redirect, challenge: query.code_challenge, nonce: query.nonce, claims: next, expiresAt: Date.now() + 60_000 });
+        grants.set(code, {
+          clientId,
+          redirectUri: redirect,
+          challenge: query.code_challenge,
+          nonce: query.nonce,
+          claims: next,
+          expiresAt: Date.now() + 60_000,
+        });
         back.searchParams.set('code', code);
       }
       res.writeHead(302, { location: back.href }).end();

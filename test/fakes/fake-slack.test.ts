@@ -18,7 +18,12 @@ let client: WebClient;
 const extra: FakeSlack[] = [];
 
 function clientFor(f: FakeSlack, token = TOKEN, opts: WebClientOptions = {}): WebClient {
-  return new WebClient(token, { slackApiUrl: f.apiUrl, retryConfig: { retries: 0 }, logLevel: LogLevel.ERROR, ...opts });
+  return new WebClient(token, {
+    slackApiUrl: f.apiUrl,
+    retryConfig: { retries: 0 },
+    logLevel: LogLevel.ERROR,
+    ...opts,
+  });
 }
 async function otherFake(options: FakeSlackOptions): Promise<FakeSlack> {
   const f = await startFakeSlack(options);
@@ -26,7 +31,10 @@ async function otherFake(options: FakeSlackOptions): Promise<FakeSlack> {
   return f;
 }
 /** Shape of WebClient's rejection for an HTTP 200 `{ok:false,error}` answer. */
-const platformError = (error: string) => ({ code: ErrorCode.PlatformError, data: expect.objectContaining({ ok: false, error }) });
+const platformError = (error: string) => ({
+  code: ErrorCode.PlatformError,
+  data: expect.objectContaining({ ok: false, error }),
+});
 
 beforeEach(async () => {
   fake = await startFakeSlack({ channels: SEEDED });
@@ -40,21 +48,41 @@ afterEach(async () => {
 describe('auth', () => {
   it('auth.test identifies the bot', async () => {
     const res = await client.auth.test();
-    expect(res).toMatchObject({ ok: true, team: 'Firelane Test', team_id: 'T0001', user: 'firelane', user_id: 'UBOT', bot_id: 'BBOT' });
+    expect(res).toMatchObject({
+      ok: true,
+      team: 'Firelane Test',
+      team_id: 'T0001',
+      user: 'firelane',
+      user_id: 'UBOT',
+      bot_id: 'BBOT',
+    });
     expect(fake.apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/$/);
-    expect(fake.callsTo('auth.test')).toEqual([expect.objectContaining({ method: 'auth.test', ok: true, status: 200 })]);
+    expect(fake.callsTo('auth.test')).toEqual([
+      expect.objectContaining({ method: 'auth.test', ok: true, status: 200 }),
+    ]);
   });
 
   it('honours custom identity options', async () => {
     const f = await otherFake({ token: 'xoxb-other', botUserId: 'U0BOT', botId: 'B0BOT', teamId: 'T9' });
-    await expect(clientFor(f, 'xoxb-other').auth.test()).resolves.toMatchObject({ user_id: 'U0BOT', bot_id: 'B0BOT', team_id: 'T9' });
+    await expect(clientFor(f, 'xoxb-other').auth.test()).resolves.toMatchObject({
+      user_id: 'U0BOT',
+      bot_id: 'B0BOT',
+      team_id: 'T9',
+    });
   });
 
   it('rejects a wrong token with invalid_auth and a missing one with not_authed', async () => {
     await expect(clientFor(fake, 'xoxb-wrong').auth.test()).rejects.toMatchObject(platformError('invalid_auth'));
-    const anonymous = new WebClient(undefined, { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 }, logLevel: LogLevel.ERROR });
+    const anonymous = new WebClient(undefined, {
+      slackApiUrl: fake.apiUrl,
+      retryConfig: { retries: 0 },
+      logLevel: LogLevel.ERROR,
+    });
     await expect(anonymous.auth.test()).rejects.toMatchObject(platformError('not_authed'));
-    expect(fake.calls.map((c) => [c.ok, c.error, c.status])).toEqual([[false, 'invalid_auth', 200], [false, 'not_authed', 200]]);
+    expect(fake.calls.map((c) => [c.ok, c.error, c.status])).toEqual([
+      [false, 'invalid_auth', 200],
+      [false, 'not_authed', 200],
+    ]);
   });
 
   it('answers unknown methods with unknown_method', async () => {
@@ -66,7 +94,13 @@ describe('conversations', () => {
   it('creates channels with Slack-style increasing ids, bot as member', async () => {
     const a = await client.conversations.create({ name: 'inc-42-db-down' });
     const b = await client.conversations.create({ name: 'inc_43', is_private: true });
-    expect(a.channel).toMatchObject({ name: 'inc-42-db-down', is_channel: true, is_private: false, is_member: true, creator: 'UBOT' });
+    expect(a.channel).toMatchObject({
+      name: 'inc-42-db-down',
+      is_channel: true,
+      is_private: false,
+      is_member: true,
+      creator: 'UBOT',
+    });
     expect(a.channel?.id).toMatch(/^C[A-Z0-9]{10}$/);
     expect(b.channel?.id! > a.channel?.id!).toBe(true);
     expect(b.channel?.is_private).toBe(true);
@@ -97,13 +131,26 @@ describe('conversations', () => {
   it('invites users with Slack semantics', async () => {
     const { channel } = await client.conversations.create({ name: 'inc-1' });
     const id = channel!.id!;
-    await expect(client.conversations.invite({ channel: id, users: 'U111,W222' })).resolves.toMatchObject({ ok: true, channel: { id } });
-    await expect(client.conversations.invite({ channel: id, users: 'U111' })).rejects.toMatchObject(platformError('already_in_channel'));
+    await expect(client.conversations.invite({ channel: id, users: 'U111,W222' })).resolves.toMatchObject({
+      ok: true,
+      channel: { id },
+    });
+    await expect(client.conversations.invite({ channel: id, users: 'U111' })).rejects.toMatchObject(
+      platformError('already_in_channel'),
+    );
     await client.conversations.invite({ channel: id, users: 'U111,U333' }); // partially new: succeeds
-    await expect(client.conversations.invite({ channel: id, users: 'U444,bogus' })).rejects.toMatchObject(platformError('user_not_found'));
-    await expect(client.conversations.invite({ channel: id, users: 'U555,UBOT' })).rejects.toMatchObject(platformError('cant_invite_self'));
-    await expect(client.conversations.invite({ channel: 'COUTSIDE01', users: 'U111' })).rejects.toMatchObject(platformError('not_in_channel'));
-    await expect(client.conversations.invite({ channel: 'CNOPE00000', users: 'U111' })).rejects.toMatchObject(platformError('channel_not_found'));
+    await expect(client.conversations.invite({ channel: id, users: 'U444,bogus' })).rejects.toMatchObject(
+      platformError('user_not_found'),
+    );
+    await expect(client.conversations.invite({ channel: id, users: 'U555,UBOT' })).rejects.toMatchObject(
+      platformError('cant_invite_self'),
+    );
+    await expect(client.conversations.invite({ channel: 'COUTSIDE01', users: 'U111' })).rejects.toMatchObject(
+      platformError('not_in_channel'),
+    );
+    await expect(client.conversations.invite({ channel: 'CNOPE00000', users: 'U111' })).rejects.toMatchObject(
+      platformError('channel_not_found'),
+    );
     const { members } = await client.conversations.members({ channel: id });
     expect(members).toEqual(['UBOT', 'U111', 'W222', 'U333']);
   });
@@ -111,20 +158,34 @@ describe('conversations', () => {
   it('knownUsers restricts which users exist', async () => {
     const f = await otherFake({ knownUsers: ['UALICE'], channels: [{ id: 'C1', name: 'one' }] });
     const c = clientFor(f);
-    await expect(c.users.info({ user: 'UALICE' })).resolves.toMatchObject({ user: { id: 'UALICE', tz: 'Europe/Berlin' } });
+    await expect(c.users.info({ user: 'UALICE' })).resolves.toMatchObject({
+      user: { id: 'UALICE', tz: 'Europe/Berlin' },
+    });
     await expect(c.users.info({ user: 'UBOB' })).rejects.toMatchObject(platformError('user_not_found'));
-    await expect(c.conversations.invite({ channel: 'C1', users: 'UALICE,UBOB' })).rejects.toMatchObject(platformError('user_not_found'));
+    await expect(c.conversations.invite({ channel: 'C1', users: 'UALICE,UBOB' })).rejects.toMatchObject(
+      platformError('user_not_found'),
+    );
   });
 
   it('join, info, setTopic and setPurpose', async () => {
-    await expect(client.conversations.setTopic({ channel: 'COUTSIDE01', topic: 'x' })).rejects.toMatchObject(platformError('not_in_channel'));
-    await expect(client.conversations.join({ channel: 'GSECRET001' })).rejects.toMatchObject(platformError('channel_not_found'));
+    await expect(client.conversations.setTopic({ channel: 'COUTSIDE01', topic: 'x' })).rejects.toMatchObject(
+      platformError('not_in_channel'),
+    );
+    await expect(client.conversations.join({ channel: 'GSECRET001' })).rejects.toMatchObject(
+      platformError('channel_not_found'),
+    );
     await client.conversations.join({ channel: 'COUTSIDE01' });
     await client.conversations.setTopic({ channel: 'COUTSIDE01', topic: 'SEV1: checkout down' });
     await client.conversations.setPurpose({ channel: 'COUTSIDE01', purpose: 'Incident room' });
-    await expect(client.conversations.setTopic({ channel: 'COUTSIDE01', topic: 't'.repeat(251) })).rejects.toMatchObject(platformError('too_long'));
+    await expect(
+      client.conversations.setTopic({ channel: 'COUTSIDE01', topic: 't'.repeat(251) }),
+    ).rejects.toMatchObject(platformError('too_long'));
     const info = await client.conversations.info({ channel: 'COUTSIDE01' });
-    expect(info.channel).toMatchObject({ is_member: true, topic: { value: 'SEV1: checkout down' }, purpose: { value: 'Incident room' } });
+    expect(info.channel).toMatchObject({
+      is_member: true,
+      topic: { value: 'SEV1: checkout down' },
+      purpose: { value: 'Incident room' },
+    });
     expect(fake.channels.get('COUTSIDE01')?.topic).toBe('SEV1: checkout down');
   });
 });
@@ -137,25 +198,41 @@ describe('chat', () => {
 
   it('postMessage stores parsed blocks and answers like Slack', async () => {
     const res = await client.chat.postMessage({ channel: 'CGENERAL01', text: 'SEV1 declared', blocks });
-    expect(res).toMatchObject({ ok: true, channel: 'CGENERAL01', message: { text: 'SEV1 declared', user: 'UBOT', ts: res.ts, blocks } });
+    expect(res).toMatchObject({
+      ok: true,
+      channel: 'CGENERAL01',
+      message: { text: 'SEV1 declared', user: 'UBOT', ts: res.ts, blocks },
+    });
     expect(res.ts).toMatch(/^\d{10}\.\d{6}$/);
     expect(fake.callsTo('chat.postMessage')[0]?.params.blocks).toEqual(blocks);
-    expect(fake.messagesIn('CGENERAL01')).toEqual([{ channel: 'CGENERAL01', ts: res.ts, text: 'SEV1 declared', blocks, user: 'UBOT' }]);
+    expect(fake.messagesIn('CGENERAL01')).toEqual([
+      { channel: 'CGENERAL01', ts: res.ts, text: 'SEV1 declared', blocks, user: 'UBOT' },
+    ]);
 
     const reply = await client.chat.postMessage({ channel: 'CGENERAL01', text: 'update', thread_ts: res.ts! });
     expect(fake.messages.find((m) => m.ts === reply.ts)?.threadTs).toBe(res.ts);
   });
 
   it('postMessage errors: not_in_channel, channel_not_found, no_text, invalid_blocks', async () => {
-    await expect(client.chat.postMessage({ channel: 'COUTSIDE01', text: 'hi' })).rejects.toMatchObject(platformError('not_in_channel'));
-    await expect(client.chat.postMessage({ channel: 'CNOPE00000', text: 'hi' })).rejects.toMatchObject(platformError('channel_not_found'));
-    await expect(client.chat.postMessage({ channel: 'GSECRET001', text: 'hi' })).rejects.toMatchObject(platformError('channel_not_found'));
-    await expect(client.apiCall('chat.postMessage', { channel: 'CGENERAL01' })).rejects.toMatchObject(platformError('no_text'));
+    await expect(client.chat.postMessage({ channel: 'COUTSIDE01', text: 'hi' })).rejects.toMatchObject(
+      platformError('not_in_channel'),
+    );
+    await expect(client.chat.postMessage({ channel: 'CNOPE00000', text: 'hi' })).rejects.toMatchObject(
+      platformError('channel_not_found'),
+    );
+    await expect(client.chat.postMessage({ channel: 'GSECRET001', text: 'hi' })).rejects.toMatchObject(
+      platformError('channel_not_found'),
+    );
+    await expect(client.apiCall('chat.postMessage', { channel: 'CGENERAL01' })).rejects.toMatchObject(
+      platformError('no_text'),
+    );
     const tooMany = Array.from({ length: 51 }, () => ({ type: 'divider' }));
-    await expect(client.chat.postMessage({ channel: 'CGENERAL01', text: 'x', blocks: tooMany })).rejects.toMatchObject(platformError('invalid_blocks'));
-    await expect(client.apiCall('chat.postMessage', { channel: 'CGENERAL01', text: 'x', blocks: { type: 'divider' } })).rejects.toMatchObject(
+    await expect(client.chat.postMessage({ channel: 'CGENERAL01', text: 'x', blocks: tooMany })).rejects.toMatchObject(
       platformError('invalid_blocks'),
     );
+    await expect(
+      client.apiCall('chat.postMessage', { channel: 'CGENERAL01', text: 'x', blocks: { type: 'divider' } }),
+    ).rejects.toMatchObject(platformError('invalid_blocks'));
     expect(fake.messages).toEqual([]);
     expect(fake.calls).toHaveLength(6);
     expect(fake.calls.every((c) => !c.ok && c.status === 200)).toBe(true);
@@ -163,7 +240,8 @@ describe('chat', () => {
 
   it('ts values are unique and strictly increasing over 50 posts', async () => {
     const tss: string[] = [];
-    for (let i = 0; i < 50; i++) tss.push((await client.chat.postMessage({ channel: 'CGENERAL01', text: `m${i}` })).ts!);
+    for (let i = 0; i < 50; i++)
+      tss.push((await client.chat.postMessage({ channel: 'CGENERAL01', text: `m${i}` })).ts!);
     for (let i = 1; i < tss.length; i++) {
       expect(tss[i]!.localeCompare(tss[i - 1]!), `${tss[i - 1]} < ${tss[i]}`).toBe(1);
       expect(Number(tss[i])).toBeGreaterThan(Number(tss[i - 1]));
@@ -178,13 +256,13 @@ describe('chat', () => {
     expect(fake.messages).toHaveLength(1);
     expect(fake.messages[0]).toMatchObject({ ts, text: 'resolved', blocks, user: 'UBOT', updated: expect.any(Number) });
 
-    await expect(client.chat.update({ channel: 'CGENERAL01', ts: '1234567890.000001', text: 'x' })).rejects.toMatchObject(
-      platformError('message_not_found'),
-    );
+    await expect(
+      client.chat.update({ channel: 'CGENERAL01', ts: '1234567890.000001', text: 'x' }),
+    ).rejects.toMatchObject(platformError('message_not_found'));
     fake.messages.push({ channel: 'CGENERAL01', ts: '1000000000.000001', text: 'human', user: 'UHUMAN' });
-    await expect(client.chat.update({ channel: 'CGENERAL01', ts: '1000000000.000001', text: 'x' })).rejects.toMatchObject(
-      platformError('cant_update_message'),
-    );
+    await expect(
+      client.chat.update({ channel: 'CGENERAL01', ts: '1000000000.000001', text: 'x' }),
+    ).rejects.toMatchObject(platformError('cant_update_message'));
   });
 
   it('postEphemeral records and requires the user in the channel', async () => {
@@ -202,45 +280,76 @@ describe('pins and views', () => {
   it('pins.add, already_pinned, message_not_found, pins.list', async () => {
     const { ts } = await client.chat.postMessage({ channel: 'CGENERAL01', text: 'summary' });
     await expect(client.pins.add({ channel: 'CGENERAL01', timestamp: ts! })).resolves.toMatchObject({ ok: true });
-    await expect(client.pins.add({ channel: 'CGENERAL01', timestamp: ts! })).rejects.toMatchObject(platformError('already_pinned'));
-    await expect(client.pins.add({ channel: 'CGENERAL01', timestamp: '1.000000' })).rejects.toMatchObject(platformError('message_not_found'));
-    await expect(client.pins.add({ channel: 'COUTSIDE01', timestamp: ts! })).rejects.toMatchObject(platformError('not_in_channel'));
+    await expect(client.pins.add({ channel: 'CGENERAL01', timestamp: ts! })).rejects.toMatchObject(
+      platformError('already_pinned'),
+    );
+    await expect(client.pins.add({ channel: 'CGENERAL01', timestamp: '1.000000' })).rejects.toMatchObject(
+      platformError('message_not_found'),
+    );
+    await expect(client.pins.add({ channel: 'COUTSIDE01', timestamp: ts! })).rejects.toMatchObject(
+      platformError('not_in_channel'),
+    );
     expect(fake.pins).toEqual([{ channel: 'CGENERAL01', ts }]);
     const list = await client.pins.list({ channel: 'CGENERAL01' });
-    expect(list.items).toEqual([expect.objectContaining({ type: 'message', message: expect.objectContaining({ ts, text: 'summary' }) })]);
+    expect(list.items).toEqual([
+      expect.objectContaining({ type: 'message', message: expect.objectContaining({ ts, text: 'summary' }) }),
+    ]);
   });
 
   it('views.open accepts modals only', async () => {
-    const view = { type: 'modal' as const, title: { type: 'plain_text' as const, text: 'Declare incident' }, blocks: [] };
+    const view = {
+      type: 'modal' as const,
+      title: { type: 'plain_text' as const, text: 'Declare incident' },
+      blocks: [],
+    };
     const res = await client.views.open({ trigger_id: '123.456.abc', view });
     expect(res.view).toMatchObject({ id: expect.stringMatching(/^V[A-Z0-9]+$/), type: 'modal', title: view.title });
     expect(fake.views).toEqual([{ triggerId: '123.456.abc', view }]);
-    await expect(client.apiCall('views.open', { trigger_id: '1', view: { type: 'home', blocks: [] } })).rejects.toMatchObject(
-      platformError('invalid_arguments'),
-    );
+    await expect(
+      client.apiCall('views.open', { trigger_id: '1', view: { type: 'home', blocks: [] } }),
+    ).rejects.toMatchObject(platformError('invalid_arguments'));
   });
 });
 
 describe('files.uploadV2', () => {
   it('runs the getUploadURLExternal -> upload -> completeUploadExternal flow end to end', async () => {
     const res = await client.files.uploadV2({
-      channel_id: 'CGENERAL01', content: '# Timeline\n10:00 paged', filename: 'timeline.md', title: 'Timeline', initial_comment: 'Postmortem draft',
+      channel_id: 'CGENERAL01',
+      content: '# Timeline\n10:00 paged',
+      filename: 'timeline.md',
+      title: 'Timeline',
+      initial_comment: 'Postmortem draft',
     });
     const fileId = fake.files[0]?.id;
     expect(fileId).toMatch(/^F[A-Z0-9]{10}$/);
-    expect(fake.files).toEqual([{ id: fileId, title: 'Timeline', filename: 'timeline.md', content: '# Timeline\n10:00 paged', channels: ['CGENERAL01'] }]);
+    expect(fake.files).toEqual([
+      {
+        id: fileId,
+        title: 'Timeline',
+        filename: 'timeline.md',
+        content: '# Timeline\n10:00 paged',
+        channels: ['CGENERAL01'],
+      },
+    ]);
     expect(res).toMatchObject({ ok: true, files: [{ ok: true, files: [{ id: fileId, title: 'Timeline' }] }] });
     expect(fake.messagesIn('CGENERAL01')).toEqual([
-      expect.objectContaining({ text: 'Postmortem draft', user: 'UBOT', files: [{ id: fileId, name: 'timeline.md', title: 'Timeline' }] }),
+      expect.objectContaining({
+        text: 'Postmortem draft',
+        user: 'UBOT',
+        files: [{ id: fileId, name: 'timeline.md', title: 'Timeline' }],
+      }),
     ]);
     expect(fake.calls.map((c) => c.method)).toEqual(['files.getUploadURLExternal', 'files.completeUploadExternal']);
-    expect(fake.calls[0]?.params).toMatchObject({ filename: 'timeline.md', length: String(Buffer.byteLength('# Timeline\n10:00 paged')) });
+    expect(fake.calls[0]?.params).toMatchObject({
+      filename: 'timeline.md',
+      length: String(Buffer.byteLength('# Timeline\n10:00 paged')),
+    });
   });
 
   it('fails with not_in_channel when sharing to a channel the bot is not in', async () => {
-    await expect(client.files.uploadV2({ channel_id: 'COUTSIDE01', content: 'x', filename: 'x.txt' })).rejects.toMatchObject(
-      platformError('not_in_channel'),
-    );
+    await expect(
+      client.files.uploadV2({ channel_id: 'COUTSIDE01', content: 'x', filename: 'x.txt' }),
+    ).rejects.toMatchObject(platformError('not_in_channel'));
     expect(fake.files).toEqual([]);
   });
 });
@@ -249,7 +358,11 @@ describe('response urls', () => {
   it('records JSON POSTed to a response URL', async () => {
     const url = fake.responseUrl('abc123');
     expect(url).toBe(`${fake.baseUrl}/response/abc123`);
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'ack', response_type: 'ephemeral' }) });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'ack', response_type: 'ephemeral' }),
+    });
     expect([res.status, await res.text()]).toEqual([200, 'ok']);
     expect(fake.responses).toEqual([{ path: '/response/abc123', body: { text: 'ack', response_type: 'ephemeral' } }]);
     expect(fake.responseUrl()).not.toBe(fake.responseUrl());
@@ -293,7 +406,10 @@ describe('failure injection and latency', () => {
 
   it('injected 500 surfaces as an HTTP error', async () => {
     fake.failNext('conversations.create', { status: 500 });
-    await expect(client.conversations.create({ name: 'inc-500' })).rejects.toMatchObject({ code: ErrorCode.HTTPError, statusCode: 500 });
+    await expect(client.conversations.create({ name: 'inc-500' })).rejects.toMatchObject({
+      code: ErrorCode.HTTPError,
+      statusCode: 500,
+    });
     expect(fake.calls[0]).toMatchObject({ ok: false, status: 500 });
     expect(fake.channelByName('inc-500')).toBeUndefined();
   });

@@ -23,9 +23,35 @@ export interface FakeSlackOptions {
   channels?: Array<{ id: string; name: string; isMember?: boolean; isPrivate?: boolean }>;
 }
 /** `at`: when the request arrived (Date.now()); `answeredAt`: when its response was sent, after latencyMs (absent until then). */
-export interface RecordedCall { method: string; params: Record<string, unknown>; at: number; answeredAt?: number; ok: boolean; error?: string; status: number }
-export interface FakeMessage { channel: string; ts: string; text?: string; blocks?: unknown[]; user: string; threadTs?: string; updated?: number; files?: unknown[] }
-export interface FakeChannel { id: string; name: string; isPrivate: boolean; members: Set<string>; topic: string; purpose: string; created: number; archived: boolean }
+export interface RecordedCall {
+  method: string;
+  params: Record<string, unknown>;
+  at: number;
+  answeredAt?: number;
+  ok: boolean;
+  error?: string;
+  status: number;
+}
+export interface FakeMessage {
+  channel: string;
+  ts: string;
+  text?: string;
+  blocks?: unknown[];
+  user: string;
+  threadTs?: string;
+  updated?: number;
+  files?: unknown[];
+}
+export interface FakeChannel {
+  id: string;
+  name: string;
+  isPrivate: boolean;
+  members: Set<string>;
+  topic: string;
+  purpose: string;
+  created: number;
+  archived: boolean;
+}
 export type FakeFailure = { status: 429; retryAfter: number } | { status: 500 } | { error: string };
 export interface FakeSlack {
   apiUrl: string;
@@ -157,8 +183,14 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     channels.clear();
     for (const c of options.channels ?? []) {
       channels.set(c.id, {
-        id: c.id, name: c.name, isPrivate: c.isPrivate ?? false, members: new Set(c.isMember === false ? [] : [botUserId]),
-        topic: '', purpose: '', created: Math.floor(Date.now() / 1000), archived: false,
+        id: c.id,
+        name: c.name,
+        isPrivate: c.isPrivate ?? false,
+        members: new Set(c.isMember === false ? [] : [botUserId]),
+        topic: '',
+        purpose: '',
+        created: Math.floor(Date.now() / 1000),
+        archived: false,
       });
     }
   };
@@ -184,7 +216,10 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const content = (p: Params, requireSome = true) => {
     const text = str(p, 'text') || undefined;
     const blocks = p.blocks;
-    if (blocks !== undefined && (!Array.isArray(blocks) || blocks.length > 50 || !blocks.every((b) => isObject(b) && typeof b.type === 'string'))) {
+    if (
+      blocks !== undefined &&
+      (!Array.isArray(blocks) || blocks.length > 50 || !blocks.every((b) => isObject(b) && typeof b.type === 'string'))
+    ) {
       fail('invalid_blocks');
     }
     const list = blocks as unknown[] | undefined;
@@ -194,13 +229,31 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   };
   const topicJson = (value: string) => ({ value, creator: value ? botUserId : '', last_set: 0 });
   const channelJson = (ch: FakeChannel) => ({
-    id: ch.id, name: ch.name, name_normalized: ch.name, is_channel: true, is_group: false, is_im: false, is_private: ch.isPrivate,
-    is_archived: ch.archived, created: ch.created, creator: botUserId, is_member: isMember(ch), num_members: ch.members.size,
-    topic: topicJson(ch.topic), purpose: topicJson(ch.purpose),
+    id: ch.id,
+    name: ch.name,
+    name_normalized: ch.name,
+    is_channel: true,
+    is_group: false,
+    is_im: false,
+    is_private: ch.isPrivate,
+    is_archived: ch.archived,
+    created: ch.created,
+    creator: botUserId,
+    is_member: isMember(ch),
+    num_members: ch.members.size,
+    topic: topicJson(ch.topic),
+    purpose: topicJson(ch.purpose),
   });
   const messageJson = (m: FakeMessage) => ({
-    type: 'message', user: m.user, ...(m.user === botUserId ? { bot_id: botId } : {}), text: m.text ?? '', ts: m.ts, team: teamId,
-    ...(m.blocks ? { blocks: m.blocks } : {}), ...(m.threadTs ? { thread_ts: m.threadTs } : {}), ...(m.files ? { files: m.files } : {}),
+    type: 'message',
+    user: m.user,
+    ...(m.user === botUserId ? { bot_id: botId } : {}),
+    text: m.text ?? '',
+    ts: m.ts,
+    team: teamId,
+    ...(m.blocks ? { blocks: m.blocks } : {}),
+    ...(m.threadTs ? { thread_ts: m.threadTs } : {}),
+    ...(m.files ? { files: m.files } : {}),
     ...(m.updated ? { edited: { user: botUserId, ts: `${Math.floor(m.updated / 1000)}.000000` } } : {}),
   });
   const setText = (field: 'topic' | 'purpose') => (p: Params) => {
@@ -216,7 +269,16 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     if (!userExists(user)) fail('channel_not_found');
     const existing = [...channels.values()].find((c) => c.name === `dm-${user}`);
     if (existing) return existing;
-    const dm: FakeChannel = { id: nextId('D'), name: `dm-${user}`, isPrivate: true, members: new Set([botUserId, user]), topic: '', purpose: '', created: Math.floor(Date.now() / 1000), archived: false };
+    const dm: FakeChannel = {
+      id: nextId('D'),
+      name: `dm-${user}`,
+      isPrivate: true,
+      members: new Set([botUserId, user]),
+      topic: '',
+      purpose: '',
+      created: Math.floor(Date.now() / 1000),
+      archived: false,
+    };
     channels.set(dm.id, dm);
     return dm;
   }
@@ -224,8 +286,13 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const methods: Record<string, Handler> = {
     'api.test': (p) => ({ args: p }),
     'auth.test': () => ({
-      url: 'https://firelane-test.slack.com/', team: 'Firelane Test', user: 'firelane', team_id: teamId, user_id: botUserId,
-      bot_id: botId, is_enterprise_install: false,
+      url: 'https://firelane-test.slack.com/',
+      team: 'Firelane Test',
+      user: 'firelane',
+      team_id: teamId,
+      user_id: botUserId,
+      bot_id: botId,
+      is_enterprise_install: false,
     }),
     'conversations.create': (p) => {
       const name = str(p, 'name') ?? '';
@@ -234,15 +301,24 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       if (!CHANNEL_NAME.test(name)) fail('invalid_name_specials');
       if ([...channels.values()].some((c) => c.name === name)) fail('name_taken');
       const ch: FakeChannel = {
-        id: nextId('C', (id) => channels.has(id)), name, isPrivate: truthy(p.is_private), members: new Set([botUserId]),
-        topic: '', purpose: '', created: Math.floor(Date.now() / 1000), archived: false,
+        id: nextId('C', (id) => channels.has(id)),
+        name,
+        isPrivate: truthy(p.is_private),
+        members: new Set([botUserId]),
+        topic: '',
+        purpose: '',
+        created: Math.floor(Date.now() / 1000),
+        archived: false,
       };
       channels.set(ch.id, ch);
       return { channel: channelJson(ch) };
     },
     'conversations.invite': (p) => {
       const ch = writableChannel(p);
-      const users = (str(p, 'users') ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+      const users = (str(p, 'users') ?? '')
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean);
       if (users.length === 0) fail('no_user');
       if (users.length > 1000) fail('too_many_users');
       if (users.includes(botUserId)) fail('cant_invite_self');
@@ -295,7 +371,14 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       const ch = writableChannel(dm ? { channel: dm.id } : byName ? { channel: byName.id } : p);
       const { text, blocks } = content(p);
       const threadTs = str(p, 'thread_ts');
-      const msg: FakeMessage = { channel: ch.id, ts: nextTs(), text, blocks, user: botUserId, ...(threadTs ? { threadTs } : {}) };
+      const msg: FakeMessage = {
+        channel: ch.id,
+        ts: nextTs(),
+        text,
+        blocks,
+        user: botUserId,
+        ...(threadTs ? { threadTs } : {}),
+      };
       messages.push(msg);
       return { channel: ch.id, ts: msg.ts, message: messageJson(msg) };
     },
@@ -322,7 +405,10 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     'chat.getPermalink': (p) => {
       const ch = channelParam(p);
       const msg = findMessage(ch.id, str(p, 'message_ts'));
-      return { channel: ch.id, permalink: `https://firelane-test.slack.com/archives/${ch.id}/p${msg.ts.replace('.', '')}` };
+      return {
+        channel: ch.id,
+        permalink: `https://firelane-test.slack.com/archives/${ch.id}/p${msg.ts.replace('.', '')}`,
+      };
     },
     'pins.add': (p) => {
       const ch = writableChannel(p);
@@ -341,9 +427,14 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     },
     'pins.list': (p) => {
       const ch = channelParam(p);
-      const items = pins.filter((x) => x.channel === ch.id).map((x) => ({
-        type: 'message', channel: ch.id, created_by: botUserId, message: messageJson(findMessage(ch.id, x.ts)),
-      }));
+      const items = pins
+        .filter((x) => x.channel === ch.id)
+        .map((x) => ({
+          type: 'message',
+          channel: ch.id,
+          created_by: botUserId,
+          message: messageJson(findMessage(ch.id, x.ts)),
+        }));
       return { items };
     },
     'views.open': (p) => {
@@ -351,14 +442,34 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       const view = p.view;
       if (!triggerId || !isObject(view) || view.type !== 'modal') return fail('invalid_arguments');
       views.push({ triggerId, view });
-      return { view: { id: nextId('V'), team_id: teamId, app_id: 'A0000000001', bot_id: botId, state: { values: {} }, hash: nextTs(), ...view } };
+      return {
+        view: {
+          id: nextId('V'),
+          team_id: teamId,
+          app_id: 'A0000000001',
+          bot_id: botId,
+          state: { values: {} },
+          hash: nextTs(),
+          ...view,
+        },
+      };
     },
     'users.info': (p) => {
       const id = str(p, 'user') ?? '';
       if (!userExists(id)) fail('user_not_found');
       const isBot = id === botUserId;
       const name = isBot ? 'firelane' : `user-${id.toLowerCase()}`;
-      return { user: { id, team_id: teamId, name, real_name: isBot ? 'Firelane' : `User ${id}`, tz: 'Europe/Berlin', is_bot: isBot, deleted: false } };
+      return {
+        user: {
+          id,
+          team_id: teamId,
+          name,
+          real_name: isBot ? 'Firelane' : `User ${id}`,
+          tz: 'Europe/Berlin',
+          is_bot: isBot,
+          deleted: false,
+        },
+      };
     },
     'files.getUploadURLExternal': (p) => {
       const filename = str(p, 'filename');
@@ -370,12 +481,21 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     },
     'files.completeUploadExternal': (p) => {
       const list = p.files;
-      if (!Array.isArray(list) || list.length === 0 || !list.every((f) => isObject(f) && typeof f.id === 'string')) return fail('invalid_arguments');
-      const targets = (str(p, 'channel_id') ?? str(p, 'channels') ?? '').split(',').filter(Boolean).map((id) => writableChannel({ channel: id }).id);
+      if (!Array.isArray(list) || list.length === 0 || !list.every((f) => isObject(f) && typeof f.id === 'string'))
+        return fail('invalid_arguments');
+      const targets = (str(p, 'channel_id') ?? str(p, 'channels') ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((id) => writableChannel({ channel: id }).id);
       const done = (list as Array<{ id: string; title?: unknown }>).map((f) => {
         const up = uploads.get(f.id);
         if (!up || up.content === undefined) return fail('file_not_found');
-        return { id: f.id, title: typeof f.title === 'string' ? f.title : up.filename, name: up.filename, content: up.content };
+        return {
+          id: f.id,
+          title: typeof f.title === 'string' ? f.title : up.filename,
+          name: up.filename,
+          content: up.content,
+        };
       });
       const threadTs = str(p, 'thread_ts');
       for (const f of done) {
@@ -385,7 +505,14 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       for (const channel of targets) {
         const text = str(p, 'initial_comment') || undefined;
         const fileRefs = done.map(({ id, name, title }) => ({ id, name, title }));
-        messages.push({ channel, ts: nextTs(), text, user: botUserId, files: fileRefs, ...(threadTs ? { threadTs } : {}) });
+        messages.push({
+          channel,
+          ts: nextTs(),
+          text,
+          user: botUserId,
+          files: fileRefs,
+          ...(threadTs ? { threadTs } : {}),
+        });
       }
       return { files: done.map(({ id, title, name }) => ({ id, title, name, channels: targets })) };
     },
@@ -415,7 +542,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     const injected = failures.get(method)?.shift();
     if (injected) {
       if ('error' in injected) return answer(200, { ok: false, error: injected.error });
-      if (injected.status === 429) return answer(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(injected.retryAfter) });
+      if (injected.status === 429)
+        return answer(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(injected.retryAfter) });
       return answer(500, { ok: false, error: 'internal_error' });
     }
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? str(params, 'token');

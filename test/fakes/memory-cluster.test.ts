@@ -7,7 +7,13 @@ const meta = (changeCause: string) => ({ changeCause });
 
 function cluster(rolloutPolls = 2) {
   const c = createMemoryCluster({ rolloutPolls });
-  c.addDeployment({ namespace: 'shop', name: 'web', images: { app: 'web:2' }, history: [{ app: 'web:1' }], replicas: 4 });
+  c.addDeployment({
+    namespace: 'shop',
+    name: 'web',
+    images: { app: 'web:2' },
+    history: [{ app: 'web:1' }],
+    replicas: 4,
+  });
   return c;
 }
 
@@ -15,12 +21,19 @@ describe('memory cluster', () => {
   it('reads an unknown deployment as undefined, and refuses to write to it', async () => {
     const c = cluster();
     expect(await c.readDeployment({ namespace: 'shop', deployment: 'nope' })).toBeUndefined();
-    await expect(c.setImage({ namespace: 'shop', deployment: 'nope' }, 'app', 'x:1', meta('x'))).rejects.toThrow(/not found/);
+    await expect(c.setImage({ namespace: 'shop', deployment: 'nope' }, 'app', 'x:1', meta('x'))).rejects.toThrow(
+      /not found/,
+    );
   });
 
   it('a new image gets the next revision and rolls out over polls, as rollout status would report', async () => {
     const c = cluster(2);
-    expect(await c.readDeployment(T)).toMatchObject({ revision: 2, images: { app: 'web:2' }, desired: 4, available: 4 });
+    expect(await c.readDeployment(T)).toMatchObject({
+      revision: 2,
+      images: { app: 'web:2' },
+      desired: 4,
+      available: 4,
+    });
     const set = await c.setImage(T, 'app', 'web:3', meta('REQ-1 by U1'));
     expect(set).toMatchObject({ revision: 3, images: { app: 'web:3' }, updated: 0 });
     expect(set.generation).toBeGreaterThan(set.observedGeneration);

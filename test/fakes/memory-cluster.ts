@@ -6,7 +6,16 @@
 // history); setting the same image changes nothing; undo copies a revision's template (default:
 // the previous one) and is a template change like any other; an unknown Deployment reads as
 // undefined, and writing to one fails like a 404.
-import type { ChangeMeta, Cluster, DeploymentState, DeploymentTarget, Revision, RolloutProgress, ServiceState, ServiceTarget } from '../../src/ports/cluster.js';
+import type {
+  ChangeMeta,
+  Cluster,
+  DeploymentState,
+  DeploymentTarget,
+  Revision,
+  RolloutProgress,
+  ServiceState,
+  ServiceTarget,
+} from '../../src/ports/cluster.js';
 
 interface ReplicaSet {
   name: string;
@@ -78,7 +87,11 @@ export interface MemoryCluster extends Cluster {
   /** Completes the running rollout of a deployment (or of all) at once. */
   advance(target?: Pick<DeploymentTarget, 'namespace' | 'deployment'>): void;
   /** The next rollout of this deployment fails with `reason` after `afterPolls` polls (default 1). */
-  failNextRollout(target: Pick<DeploymentTarget, 'namespace' | 'deployment'>, reason: string, afterPolls?: number): void;
+  failNextRollout(
+    target: Pick<DeploymentTarget, 'namespace' | 'deployment'>,
+    reason: string,
+    afterPolls?: number,
+  ): void;
   /** Pods of the running version stop being available (crash after the rollout): `available` replicas remain until the next change. */
   loseAvailability(target: Pick<DeploymentTarget, 'namespace' | 'deployment'>, available: number): void;
   /** Someone else changes the image (kubectl set image by hand): a template change, completed at once. */
@@ -105,7 +118,10 @@ export function createMemoryCluster(options: MemoryClusterOptions = {}): MemoryC
   const deployments = new Map<string, Deployment>();
   const pendingFailures = new Map<string, { reason: string; afterPolls: number }>();
   const changes: ClusterChange[] = [];
-  const services = new Map<string, { namespace: string; name: string; selector: Record<string, string>; resourceVersion: number }>();
+  const services = new Map<
+    string,
+    { namespace: string; name: string; selector: Record<string, string>; resourceVersion: number }
+  >();
   let resourceVersion = 1000;
   let rsCounter = 0;
 
@@ -137,7 +153,12 @@ export function createMemoryCluster(options: MemoryClusterOptions = {}): MemoryC
   }
 
   /** The deployment controller's reaction to a template change. */
-  function changeTemplate(d: Deployment, images: Record<string, string>, changeCause: string | undefined, instant: boolean): boolean {
+  function changeTemplate(
+    d: Deployment,
+    images: Record<string, string>,
+    changeCause: string | undefined,
+    instant: boolean,
+  ): boolean {
     if (sameTemplate(images, d.images)) return false;
     const next = revisionOf(d) + 1;
     const existing = d.replicaSets.find((rs) => sameTemplate(rs.images, images));
@@ -145,7 +166,12 @@ export function createMemoryCluster(options: MemoryClusterOptions = {}): MemoryC
       existing.revision = next;
       if (changeCause !== undefined) existing.changeCause = changeCause;
     } else {
-      d.replicaSets.push({ name: `${d.name}-${(++rsCounter).toString(16).padStart(6, '0')}`, revision: next, images: { ...images }, ...(changeCause !== undefined && { changeCause }) });
+      d.replicaSets.push({
+        name: `${d.name}-${(++rsCounter).toString(16).padStart(6, '0')}`,
+        revision: next,
+        images: { ...images },
+        ...(changeCause !== undefined && { changeCause }),
+      });
     }
     d.images = { ...images };
     d.generation++;
@@ -178,22 +204,35 @@ export function createMemoryCluster(options: MemoryClusterOptions = {}): MemoryC
     if (!service) throw new NotFound(`services "${target.service}" in namespace "${target.namespace}"`);
     return service;
   }
-  const serviceState = (s: { namespace: string; name: string; selector: Record<string, string>; resourceVersion: number }): ServiceState => ({
+  const serviceState = (s: {
+    namespace: string;
+    name: string;
+    selector: Record<string, string>;
+    resourceVersion: number;
+  }): ServiceState => ({
     namespace: s.namespace,
     name: s.name,
     selector: { ...s.selector },
     resourceVersion: String(s.resourceVersion),
   });
-  const selects = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+  const selects = (selector: Record<string, string>, labels: Record<string, string>) =>
+    Object.entries(selector).every(([k, v]) => labels[k] === v);
 
   return {
     changes,
     addService(spec) {
-      services.set(`${spec.namespace}/${spec.name}`, { ...spec, selector: { ...spec.selector }, resourceVersion: ++resourceVersion });
+      services.set(`${spec.namespace}/${spec.name}`, {
+        ...spec,
+        selector: { ...spec.selector },
+        resourceVersion: ++resourceVersion,
+      });
     },
     selectedDeployments(target) {
       const service = findService(target);
-      return [...deployments.values()].filter((d) => d.namespace === target.namespace && d.replicas > 0 && selects(service.selector, d.labels)).map((d) => d.name).sort();
+      return [...deployments.values()]
+        .filter((d) => d.namespace === target.namespace && d.replicas > 0 && selects(service.selector, d.labels))
+        .map((d) => d.name)
+        .sort();
     },
     addDeployment(spec) {
       const d: Deployment = {
@@ -235,13 +274,24 @@ export function createMemoryCluster(options: MemoryClusterOptions = {}): MemoryC
       const d = find(target);
       return [...d.replicaSets]
         .sort((a, b) => a.revision - b.revision)
-        .map((rs) => ({ revision: rs.revision, replicaSet: rs.name, images: { ...rs.images }, ...(rs.changeCause !== undefined && { changeCause: rs.changeCause }) }));
+        .map((rs) => ({
+          revision: rs.revision,
+          replicaSet: rs.name,
+          images: { ...rs.images },
+          ...(rs.changeCause !== undefined && { changeCause: rs.changeCause }),
+        }));
     },
     async setImage(target, container, image, meta: ChangeMeta) {
       const d = find(target);
       if (!(container in d.images)) throw new Error(`unable to find container named "${container}"`);
       if (changeTemplate(d, { ...d.images, [container]: image }, meta.changeCause, false)) {
-        changes.push({ kind: 'set-image', deployment: keyOf(target), revision: revisionOf(d), images: { ...d.images }, changeCause: meta.changeCause });
+        changes.push({
+          kind: 'set-image',
+          deployment: keyOf(target),
+          revision: revisionOf(d),
+          images: { ...d.images },
+          changeCause: meta.changeCause,
+        });
       }
       return state(d);
     },
@@ -260,17 +310,37 @@ export function createMemoryCluster(options: MemoryClusterOptions = {}): MemoryC
         }
       }
       const s = state(d);
-      const failure = d.rollout?.failure && d.rollout.polls >= d.rollout.failure.afterPolls ? d.rollout.failure.reason : undefined;
-      return { done: !d.rollout, ...(failure && { failure }), desired: s.desired, updated: s.updated, ready: s.ready, available: s.available };
+      const failure =
+        d.rollout?.failure && d.rollout.polls >= d.rollout.failure.afterPolls ? d.rollout.failure.reason : undefined;
+      return {
+        done: !d.rollout,
+        ...(failure && { failure }),
+        desired: s.desired,
+        updated: s.updated,
+        ready: s.ready,
+        available: s.available,
+      };
     },
     async undo(target, meta, toRevision) {
       const d = find(target);
       const current = revisionOf(d);
       const sorted = [...d.replicaSets].sort((a, b) => b.revision - a.revision);
-      const wanted = toRevision === undefined || toRevision === 0 ? sorted.find((rs) => rs.revision < current) : sorted.find((rs) => rs.revision === toRevision);
-      if (!wanted) throw new Error(toRevision ? `unable to find specified revision ${toRevision} in history` : 'no rollout history found');
+      const wanted =
+        toRevision === undefined || toRevision === 0
+          ? sorted.find((rs) => rs.revision < current)
+          : sorted.find((rs) => rs.revision === toRevision);
+      if (!wanted)
+        throw new Error(
+          toRevision ? `unable to find specified revision ${toRevision} in history` : 'no rollout history found',
+        );
       if (changeTemplate(d, wanted.images, meta.changeCause, false)) {
-        changes.push({ kind: 'undo', deployment: keyOf(target), revision: revisionOf(d), images: { ...d.images }, changeCause: meta.changeCause });
+        changes.push({
+          kind: 'undo',
+          deployment: keyOf(target),
+          revision: revisionOf(d),
+          images: { ...d.images },
+          changeCause: meta.changeCause,
+        });
       }
       return state(d);
     },
@@ -284,7 +354,14 @@ export function createMemoryCluster(options: MemoryClusterOptions = {}): MemoryC
         if (!d.rollout) d.updated = replicas;
         else d.updated = Math.min(d.updated, replicas);
         d.resourceVersion = ++resourceVersion;
-        changes.push({ kind: 'scale', deployment: keyOf(target), revision: revisionOf(d), images: { ...d.images }, changeCause: meta.changeCause, replicas });
+        changes.push({
+          kind: 'scale',
+          deployment: keyOf(target),
+          revision: revisionOf(d),
+          images: { ...d.images },
+          changeCause: meta.changeCause,
+          replicas,
+        });
       }
       return state(d);
     },
@@ -297,7 +374,14 @@ export function createMemoryCluster(options: MemoryClusterOptions = {}): MemoryC
       if (service.selector[label] !== value) {
         service.selector = { ...service.selector, [label]: value };
         service.resourceVersion = ++resourceVersion;
-        changes.push({ kind: 'switch', deployment: `${target.namespace}/${target.service}`, revision: 0, images: {}, changeCause: meta.changeCause, selector: { ...service.selector } });
+        changes.push({
+          kind: 'switch',
+          deployment: `${target.namespace}/${target.service}`,
+          revision: 0,
+          images: {},
+          changeCause: meta.changeCause,
+          selector: { ...service.selector },
+        });
       }
       return serviceState(service);
     },
@@ -309,14 +393,31 @@ export function createMemoryCluster(options: MemoryClusterOptions = {}): MemoryC
       let d = deployments.get(key);
       if (!d) {
         d = {
-          namespace: from.namespace, name: copy.name, images: {}, replicas: copy.replicas, generation: 0, observedGeneration: 0, updated: 0,
-          resourceVersion: ++resourceVersion, replicaSets: [], paused: false, deadlineExceeded: false, labels: { ...source.labels, ...copy.labels },
+          namespace: from.namespace,
+          name: copy.name,
+          images: {},
+          replicas: copy.replicas,
+          generation: 0,
+          observedGeneration: 0,
+          updated: 0,
+          resourceVersion: ++resourceVersion,
+          replicaSets: [],
+          paused: false,
+          deadlineExceeded: false,
+          labels: { ...source.labels, ...copy.labels },
         };
         deployments.set(key, d);
       }
       d.replicas = copy.replicas;
       if (!changeTemplate(d, images, meta.changeCause, false) && !d.rollout) d.updated = d.replicas;
-      changes.push({ kind: 'copy', deployment: key, revision: revisionOf(d), images: { ...d.images }, changeCause: meta.changeCause, replicas: copy.replicas });
+      changes.push({
+        kind: 'copy',
+        deployment: key,
+        revision: revisionOf(d),
+        images: { ...d.images },
+        changeCause: meta.changeCause,
+        replicas: copy.replicas,
+      });
       return state(d);
     },
   };

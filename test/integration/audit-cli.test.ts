@@ -109,7 +109,8 @@ describe('firelane audit', () => {
       expect(record.incident).toBe('INC-1');
       expect(record.hash).toMatch(/^[0-9a-f]{64}$/);
       if (i > 0) expect(record.prevHash).toBe(records[i - 1]!.hash);
-      for (const key of ['before', 'after'] as const) expect(record[key] === null || typeof record[key] === 'object').toBe(true);
+      for (const key of ['before', 'after'] as const)
+        expect(record[key] === null || typeof record[key] === 'object').toBe(true);
     });
     expect(records[0]!.prevHash).toBe('0'.repeat(64));
     const actions = records.map((r) => r.action);
@@ -117,28 +118,54 @@ describe('firelane audit', () => {
     expect(actions).toContain('incident.status_update');
     expect(actions).toContain('timeline.note');
     const declared = records.find((r) => r.action === 'incident.declared')!;
-    expect(declared).toMatchObject({ actor: 'alice', before: null, after: { id: 1, title: 'Checkout down, card payments failing', severity: 'sev1' } });
-    expect(records.find((r) => r.action === 'incident.status_update')).toMatchObject({ before: { status: 'investigating' }, after: { status: 'identified' } });
-    expect(records.find((r) => r.action === 'incident.severity_changed')).toMatchObject({ actor: 'bob', before: { severity: 'sev1' }, after: { severity: 'sev2' } });
+    expect(declared).toMatchObject({
+      actor: 'alice',
+      before: null,
+      after: { id: 1, title: 'Checkout down, card payments failing', severity: 'sev1' },
+    });
+    expect(records.find((r) => r.action === 'incident.status_update')).toMatchObject({
+      before: { status: 'investigating' },
+      after: { status: 'identified' },
+    });
+    expect(records.find((r) => r.action === 'incident.severity_changed')).toMatchObject({
+      actor: 'bob',
+      before: { severity: 'sev1' },
+      after: { severity: 'sev2' },
+    });
   });
 
   it('export --format=csv: the header, then one record per row; JSON with commas and quotes survives quoting', async () => {
-    const [csv, jsonl] = await Promise.all([cli(db, ['audit', 'export', '--format=csv']), cli(db, ['audit', 'export', '--format=jsonl'])]);
+    const [csv, jsonl] = await Promise.all([
+      cli(db, ['audit', 'export', '--format=csv']),
+      cli(db, ['audit', 'export', '--format=jsonl']),
+    ]);
     expect(csv.code).toBe(0);
     expect(csv.stderr).toBe('');
     expect(csv.stdout.split('\n')[0]).toBe('seq,at,actor,platform,action,incident,before,after,prevHash,hash');
     const [header, ...records] = parseCsv(csv.stdout);
     expect(header).toEqual(FIELDS);
     expect(records).toHaveLength(rowCount);
-    const expected = jsonl.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const expected = jsonl.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     records.forEach((fields, i) => {
       expect(fields).toHaveLength(FIELDS.length);
       const row = Object.fromEntries(FIELDS.map((name, k) => [name, fields[k]!]));
       const want = expected[i]!;
       expect(row.seq).toBe(String(want.seq));
       expect(row.at).toMatch(ISO_UTC);
-      expect(row).toMatchObject({ at: want.at, actor: want.actor, platform: want.platform, action: want.action, incident: want.incident ?? '', prevHash: want.prevHash, hash: want.hash });
-      for (const key of ['before', 'after'] as const) expect(row[key] === '' ? null : JSON.parse(row[key]!)).toEqual(want[key]);
+      expect(row).toMatchObject({
+        at: want.at,
+        actor: want.actor,
+        platform: want.platform,
+        action: want.action,
+        incident: want.incident ?? '',
+        prevHash: want.prevHash,
+        hash: want.hash,
+      });
+      for (const key of ['before', 'after'] as const)
+        expect(row[key] === '' ? null : JSON.parse(row[key]!)).toEqual(want[key]);
     });
     // The declaration's JSON holds a comma and quotes: it must have been quoted.
     expect(csv.stdout).toContain('""title"":""Checkout down, card payments failing""');
@@ -170,7 +197,9 @@ describe('firelane audit', () => {
     sqlite.close();
     const truncated = await cli(newest, ['audit', 'verify']);
     expect(truncated.code).toBe(1);
-    expect(truncated.stdout).toMatch(new RegExp(`^audit log broken at row ${rowCount}: the log ends at row ${rowCount - 1}`));
+    expect(truncated.stdout).toMatch(
+      new RegExp(`^audit log broken at row ${rowCount}: the log ends at row ${rowCount - 1}`),
+    );
   });
 
   it('an unknown format exits 2 naming the accepted ones, with nothing on stdout', async () => {
@@ -182,7 +211,10 @@ describe('firelane audit', () => {
 
   it('a missing database exits 2 and is not created', async () => {
     const missing = join(dir, 'nowhere', 'firelane.db');
-    for (const args of [['audit', 'verify'], ['audit', 'export']]) {
+    for (const args of [
+      ['audit', 'verify'],
+      ['audit', 'export'],
+    ]) {
       const result = await cli(missing, args);
       expect(result.code).toBe(2);
       expect(result.stdout).toBe('');
@@ -195,13 +227,25 @@ describe('firelane audit', () => {
     const hostile = join(dir, 'hostile.db');
     const actors = ['=HYPERLINK("http://x","y")', '+1+1', '-2+3', '@SUM(1,2)', '\t=1+1', '\r=1+1'];
     const [declarer, ...others] = actors;
-    expect(await cli(hostile, ['run', '/incident sev2 Search is slow', `--user=${declarer}`])).toMatchObject({ code: 0 });
-    for (const user of others) expect(await cli(hostile, ['run', `/incident note INC-1 ${user} was here`, `--user=${user}`])).toMatchObject({ code: 0 });
+    expect(await cli(hostile, ['run', '/incident sev2 Search is slow', `--user=${declarer}`])).toMatchObject({
+      code: 0,
+    });
+    for (const user of others)
+      expect(await cli(hostile, ['run', `/incident note INC-1 ${user} was here`, `--user=${user}`])).toMatchObject({
+        code: 0,
+      });
 
-    const [csv, jsonl, verify] = await Promise.all([cli(hostile, ['audit', 'export', '--format=csv']), cli(hostile, ['audit', 'export']), cli(hostile, ['audit', 'verify'])]);
+    const [csv, jsonl, verify] = await Promise.all([
+      cli(hostile, ['audit', 'export', '--format=csv']),
+      cli(hostile, ['audit', 'export']),
+      cli(hostile, ['audit', 'verify']),
+    ]);
     expect(verify).toMatchObject({ code: 0, stdout: expect.stringMatching(/^audit log intact: /) });
     const [, ...records] = parseCsv(csv.stdout);
-    const lines = jsonl.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = jsonl.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(records).toHaveLength(lines.length);
     // JSONL is data: the actor exactly as it was (besides firelane's own jobs).
     expect(new Set(lines.map((r) => r.actor))).toEqual(new Set([...actors, 'firelane']));
@@ -216,14 +260,27 @@ describe('firelane audit', () => {
     const handle = openDatabase(big);
     const audit = createAuditStore(handle, { now: () => Date.parse('2026-11-21T13:05:00Z') });
     handle.sqlite.transaction(() => {
-      for (let n = 0; n < 20_000; n++) audit.append({ actor: `u${n}`, platform: 'cli', action: 'timeline.note', incidentId: 1, before: null, after: { text: 'x'.repeat(100) } });
+      for (let n = 0; n < 20_000; n++)
+        audit.append({
+          actor: `u${n}`,
+          platform: 'cli',
+          action: 'timeline.note',
+          incidentId: 1,
+          before: null,
+          after: { text: 'x'.repeat(100) },
+        });
     })();
     handle.close();
 
-    const child = spawn(process.execPath, [CLI, 'audit', 'export'], { env: { PATH: process.env.PATH ?? '', DATABASE_PATH: big, LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'audit', 'export'], {
+      env: { PATH: process.env.PATH ?? '', DATABASE_PATH: big, LOG_LEVEL: 'silent' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const first = await new Promise<string>((done) => child.stdout.once('data', (chunk: Buffer) => done(chunk.toString())));
+    const first = await new Promise<string>((done) =>
+      child.stdout.once('data', (chunk: Buffer) => done(chunk.toString())),
+    );
     child.stdout.destroy();
     const code = await new Promise<number | null>((done) => child.once('close', (c) => done(c)));
     expect(first.split('\n')[0]).toMatch(/^\{"seq":1,/);

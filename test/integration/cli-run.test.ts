@@ -28,12 +28,16 @@ describe('firelane run', () => {
   it('prints replies without chat markup, and says nothing of jobs it finished', async () => {
     expect(await ok('/incident sev1 Checkout is down')).toMatch(/^🚨 INC-1 declared \(SEV1\): Checkout is down\. /);
     await ok('/incident update INC-1 identified bad config --eta=30m');
-    expect(await ok('/incident list')).toMatch(/^1 open incident\nINC-1 SEV1 · Identified · Checkout is down · #inc-1-checkout-is-down · /);
+    expect(await ok('/incident list')).toMatch(
+      /^1 open incident\nINC-1 SEV1 · Identified · Checkout is down · #inc-1-checkout-is-down · /,
+    );
     const shown = await ok('/incident show INC-1');
     expect(shown).toMatch(/^Timeline \(3 events\) · #inc-1-checkout-is-down$/m);
     expect(shown).toMatch(/ · @alice · IDENTIFIED: bad config \(ETA 30m\)$/m);
     expect(await ok('/incident checklist INC-1')).toMatch(/^INC-1 checklist: 0 of \d+ done\.$/m);
-    expect(await ok('/incident help')).toMatch(/^firelane incident commands\n\/incident <sev0\|sev1\|sev2\|sev3> <title>/);
+    expect(await ok('/incident help')).toMatch(
+      /^firelane incident commands\n\/incident <sev0\|sev1\|sev2\|sev3> <title>/,
+    );
   });
 
   it('a reminder it leaves for later is named, with when it is due and who runs it; later commands do not count it again', async () => {

@@ -11,8 +11,14 @@ afterEach(async () => h?.close());
 function capture() {
   const lines: string[] = [];
   // The production logger (redaction included), at debug so reads are visible too.
-  const logger = createLogger('debug', [BOT_TOKEN, SIGNING_SECRET], { write: (chunk: string) => void lines.push(chunk) });
-  return { logger, output: () => lines.join(''), entries: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
+  const logger = createLogger('debug', [BOT_TOKEN, SIGNING_SECRET], {
+    write: (chunk: string) => void lines.push(chunk),
+  });
+  return {
+    logger,
+    output: () => lines.join(''),
+    entries: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 describe('command logs', () => {
@@ -63,6 +69,14 @@ describe('command logs', () => {
     expect(ref).toBeDefined();
     const failed = log.entries().filter((e) => e.msg === 'command failed');
     expect(failed).toHaveLength(1);
-    expect(failed[0]).toMatchObject({ level: 50, ref, platform: 'slack', command: 'incident note', user: 'U0BOB', incident: 'INC-1', err: { message: 'disk I/O error' } });
+    expect(failed[0]).toMatchObject({
+      level: 50,
+      ref,
+      platform: 'slack',
+      command: 'incident note',
+      user: 'U0BOB',
+      incident: 'INC-1',
+      err: { message: 'disk I/O error' },
+    });
   });
 });

@@ -45,12 +45,29 @@ async function start(publicUrl?: string) {
   url = `http://127.0.0.1:${port}`;
   const base = publicUrl ?? url;
   provider = await startFakeOidc({ redirectUris: [`${base}/auth/callback`] });
-  slack = await startFakeSlack({ channels: [{ id: 'C0INCIDENTS', name: 'incidents' }, { id: CHANNEL, name: 'general' }] });
+  slack = await startFakeSlack({
+    channels: [
+      { id: 'C0INCIDENTS', name: 'incidents' },
+      { id: CHANNEL, name: 'general' },
+    ],
+  });
   dir = mkdtempSync(join(tmpdir(), 'firelane-oidc-'));
-  const env = { FIRELANE_CONSOLE: '1', FIRELANE_OIDC_ISSUER: provider.issuer, FIRELANE_OIDC_CLIENT_ID: provider.clientId, FIRELANE_OIDC_CLIENT_SECRET: provider.clientSecret, FIRELANE_PUBLIC_URL: base };
+  const env = {
+    FIRELANE_CONSOLE: '1',
+    FIRELANE_OIDC_ISSUER: provider.issuer,
+    FIRELANE_OIDC_CLIENT_ID: provider.clientId,
+    FIRELANE_OIDC_CLIENT_SECRET: provider.clientSecret,
+    FIRELANE_PUBLIC_URL: base,
+  };
   const config = testConfig(dir, slack.apiUrl, { configYaml: YAML, env });
   const cluster = createMemoryCluster({ rolloutPolls: 2 });
-  cluster.addDeployment({ ...PAYMENTS, name: 'payments', images: { app: `${IMAGE}:v2.1.0` }, history: [{ app: `${IMAGE}:v2.0.0` }], replicas: 2 });
+  cluster.addDeployment({
+    ...PAYMENTS,
+    name: 'payments',
+    images: { app: `${IMAGE}:v2.1.0` },
+    history: [{ app: `${IMAGE}:v2.0.0` }],
+    replicas: 2,
+  });
   firelane = await createFirelane({
     config,
     logger: pino({ level: 'silent' }),
@@ -87,7 +104,11 @@ function cookieJar() {
 type Jar = ReturnType<typeof cookieJar>;
 
 /** GET /auth/login, the provider's authorization endpoint, then the callback, as a browser follows them. Returns the callback's response. */
-async function signIn(claims: Record<string, unknown> | null, jar: Jar = cookieJar(), rewrite: (back: URL) => string = (back) => back.href): Promise<{ jar: Jar; callback: Response; back: URL }> {
+async function signIn(
+  claims: Record<string, unknown> | null,
+  jar: Jar = cookieJar(),
+  rewrite: (back: URL) => string = (back) => back.href,
+): Promise<{ jar: Jar; callback: Response; back: URL }> {
   provider!.signInAs(claims);
   const login = await fetch(`${url}/auth/login`, { redirect: 'manual', headers: { cookie: jar.header() } });
   expect(login.status).toBe(302);
@@ -108,25 +129,54 @@ async function stateOf(jar?: Jar): Promise<any> {
 
 /** A command from the console's page: JSON, the page's token, its origin, its cookies. */
 async function act(jar: Jar | undefined, text: string, token?: string): Promise<Response> {
-  const headers = { 'content-type': 'application/json', 'x-firelane-console': token ?? (await stateOf(jar)).token, origin: url, ...(jar && { cookie: jar.header() }) };
-  return fetch(`${url}/api/console/command`, { method: 'POST', headers, body: JSON.stringify({ text, room: 'incidents', user: 'sam' }) });
+  const headers = {
+    'content-type': 'application/json',
+    'x-firelane-console': token ?? (await stateOf(jar)).token,
+    origin: url,
+    ...(jar && { cookie: jar.header() }),
+  };
+  return fetch(`${url}/api/console/command`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ text, room: 'incidents', user: 'sam' }),
+  });
 }
 
 /** lee asks for a deploy in Slack (a signed slash command), and its card is posted. */
 async function leeRequestsInSlack(): Promise<void> {
-  const form = new URLSearchParams({ team_id: 'T0001', channel_id: CHANNEL, channel_name: 'general', user_id: 'U0LEE', user_name: 'lee', command: '/deploy', text: 'payments v2.1.1', api_app_id: 'A0FIRELANE', response_url: slack!.responseUrl('deploy'), trigger_id: 'trigger-1' }).toString();
-  const response = await fetch(`${url}/slack/events`, { method: 'POST', headers: signedHeaders(SIGNING_SECRET, form), body: form });
+  const form = new URLSearchParams({
+    team_id: 'T0001',
+    channel_id: CHANNEL,
+    channel_name: 'general',
+    user_id: 'U0LEE',
+    user_name: 'lee',
+    command: '/deploy',
+    text: 'payments v2.1.1',
+    api_app_id: 'A0FIRELANE',
+    response_url: slack!.responseUrl('deploy'),
+    trigger_id: 'trigger-1',
+  }).toString();
+  const response = await fetch(`${url}/slack/events`, {
+    method: 'POST',
+    headers: signedHeaders(SIGNING_SECRET, form),
+    body: form,
+  });
   expect(response.status).toBe(200);
   await expect.poll(() => firelane!.store.deploys.get(1)?.cardRef ?? null, { timeout: 10_000 }).not.toBeNull();
 }
 
-const auditRows = (action: string) => firelane!.db.sqlite.prepare('select actor, platform from audit_log where action = ? order by seq').all(action);
+const auditRows = (action: string) =>
+  firelane!.db.sqlite.prepare('select actor, platform from audit_log where action = ? order by seq').all(action);
 const pending = () => expect(firelane!.store.deploys.get(1)).toMatchObject({ status: 'pending', approvals: [] });
 
 describe('console sign-in (OpenID Connect)', () => {
   it('signs a person in with PKCE, state and nonce; they act as that person: self-approval refused across identities, their approval counts, the audit says oidc', async () => {
     await start();
-    expect(await stateOf()).toMatchObject({ mode: 'sign-in', users: [], you: { signedIn: false, canAct: false, signIn: '/auth/login' } });
+    expect(await stateOf()).toMatchObject({
+      mode: 'sign-in',
+      users: [],
+      you: { signedIn: false, canAct: false, signIn: '/auth/login' },
+    });
     await leeRequestsInSlack();
 
     // lee signs in: matched by the Slack user id claim.
@@ -137,17 +187,33 @@ describe('console sign-in (OpenID Connect)', () => {
     expect(session).toMatch(/^firelane_session=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Lax; Path=\/; Max-Age=43200$/);
     expect(lee.jar.cookies.has('firelane_login')).toBe(false); // used once, cleared
     const asked = provider!.authorizations[0]!;
-    expect(asked).toMatchObject({ response_type: 'code', client_id: provider!.clientId, redirect_uri: `${url}/auth/callback`, code_challenge_method: 'S256', scope: 'openid email profile' });
+    expect(asked).toMatchObject({
+      response_type: 'code',
+      client_id: provider!.clientId,
+      redirect_uri: `${url}/auth/callback`,
+      code_challenge_method: 'S256',
+      scope: 'openid email profile',
+    });
     expect(asked.code_challenge).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(asked.state).toBeTruthy();
     expect(asked.nonce).toBeTruthy();
     expect(provider!.tokenRequests).toEqual([{ status: 200, auth: 'basic' }]);
-    expect((await stateOf(lee.jar)).you).toEqual({ signedIn: true, name: 'Lee', person: 'lee', as: 'lee', canAct: true, signOut: '/auth/logout' });
+    expect((await stateOf(lee.jar)).you).toEqual({
+      signedIn: true,
+      name: 'Lee',
+      person: 'lee',
+      as: 'lee',
+      canAct: true,
+      signOut: '/auth/logout',
+    });
 
     // lee asked in Slack; in the console he is the same person, so he may not approve.
     const own = await act(lee.jar, '/deploy approve REQ-1');
     expect(own.status).toBe(200);
-    expect(await own.json()).toMatchObject({ outcome: 'refused', reply: { text: expect.stringMatching(/You asked for REQ-1, so someone else must approve it/) } });
+    expect(await own.json()).toMatchObject({
+      outcome: 'refused',
+      reply: { text: expect.stringMatching(/You asked for REQ-1, so someone else must approve it/) },
+    });
     pending();
 
     // sam signs in (matched by verified e-mail, case aside) and approves: the entry `sam` names him.
@@ -155,14 +221,26 @@ describe('console sign-in (OpenID Connect)', () => {
     expect(sam.callback.status).toBe(303);
     expect((await stateOf(sam.jar)).you).toMatchObject({ signedIn: true, person: 'sam', as: 'sam', canAct: true });
     const approved = await act(sam.jar, '/deploy approve REQ-1');
-    expect(await approved.json()).toMatchObject({ outcome: 'ok', reply: { text: expect.stringMatching(/You approved REQ-1/) } });
+    expect(await approved.json()).toMatchObject({
+      outcome: 'ok',
+      reply: { text: expect.stringMatching(/You approved REQ-1/) },
+    });
     expect(firelane!.store.deploys.get(1)).toMatchObject({ approvals: [{ by: 'sam', via: 'console', person: 'sam' }] });
     expect(auditRows('deploy.requested')).toEqual([{ actor: 'U0LEE', platform: 'slack' }]);
     expect(auditRows('deploy.approved')).toEqual([{ actor: 'sam', platform: 'oidc' }]);
     // The Slack card names who approved, and where.
-    await expect.poll(() => JSON.stringify(slack!.callsTo('chat.update').map((c) => c.params)), { timeout: 10_000 }).toMatch(/approved by sam \(console\)/);
+    await expect
+      .poll(() => JSON.stringify(slack!.callsTo('chat.update').map((c) => c.params)), { timeout: 10_000 })
+      .toMatch(/approved by sam \(console\)/);
     // sam's private answer is his alone; a typed ?user= changes nothing outside local mode.
-    const messages = async (jar?: Jar, user = '') => ((await (await fetch(`${url}/api/console/messages?room=incidents${user}`, { headers: jar ? { cookie: jar.header() } : {} })).json()) as any).messages;
+    const messages = async (jar?: Jar, user = '') =>
+      (
+        (await (
+          await fetch(`${url}/api/console/messages?room=incidents${user}`, {
+            headers: jar ? { cookie: jar.header() } : {},
+          })
+        ).json()) as any
+      ).messages;
     expect((await messages(sam.jar)).map((m: any) => m.body.visibleTo)).toContain('sam');
     expect(await messages(undefined, '&user=sam')).toEqual([]);
   });
@@ -192,10 +270,40 @@ describe('console sign-in (OpenID Connect)', () => {
     expect((await stateOf(altered)).you.signedIn).toBe(false);
     // sam's cookie with a token that is not his page's (a signed-out page's, or none): refused.
     await refused(await act(sam.jar, '/deploy approve REQ-1', (await stateOf()).token), /token/);
-    await refused(await fetch(`${url}/api/console/command`, { method: 'POST', headers: { cookie: sam.jar.header(), 'content-type': 'application/json' }, body: JSON.stringify({ text: '/deploy approve REQ-1' }) }), /token/);
+    await refused(
+      await fetch(`${url}/api/console/command`, {
+        method: 'POST',
+        headers: { cookie: sam.jar.header(), 'content-type': 'application/json' },
+        body: JSON.stringify({ text: '/deploy approve REQ-1' }),
+      }),
+      /token/,
+    );
     // sam's cookie and token, but sent by another origin or as a form: refused.
-    await refused(await fetch(`${url}/api/console/command`, { method: 'POST', headers: { cookie: sam.jar.header(), 'content-type': 'application/json', 'x-firelane-console': samToken, origin: 'http://127.0.0.1:1' }, body: JSON.stringify({ text: '/deploy approve REQ-1' }) }), /another origin/);
-    await refused(await fetch(`${url}/api/console/command`, { method: 'POST', headers: { cookie: sam.jar.header(), 'content-type': 'application/x-www-form-urlencoded', 'x-firelane-console': samToken }, body: 'text=%2Fdeploy+approve+REQ-1' }), /application\/json/);
+    await refused(
+      await fetch(`${url}/api/console/command`, {
+        method: 'POST',
+        headers: {
+          cookie: sam.jar.header(),
+          'content-type': 'application/json',
+          'x-firelane-console': samToken,
+          origin: 'http://127.0.0.1:1',
+        },
+        body: JSON.stringify({ text: '/deploy approve REQ-1' }),
+      }),
+      /another origin/,
+    );
+    await refused(
+      await fetch(`${url}/api/console/command`, {
+        method: 'POST',
+        headers: {
+          cookie: sam.jar.header(),
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-firelane-console': samToken,
+        },
+        body: 'text=%2Fdeploy+approve+REQ-1',
+      }),
+      /application\/json/,
+    );
     pending();
     expect(auditRows('deploy.approved')).toEqual([]);
     expect(auditRows('deploy.approval')).toEqual([]);
@@ -204,16 +312,31 @@ describe('console sign-in (OpenID Connect)', () => {
   it('someone who matches no person may sign in, but reads only, and is told why', async () => {
     await start();
     await leeRequestsInSlack();
-    const stranger = await signIn({ sub: 'kim-0001', name: 'Kim', email: 'kim@elsewhere.example', email_verified: true });
+    const stranger = await signIn({
+      sub: 'kim-0001',
+      name: 'Kim',
+      email: 'kim@elsewhere.example',
+      email_verified: true,
+    });
     expect(stranger.callback.status).toBe(303);
     const you = (await stateOf(stranger.jar)).you;
-    expect(you).toMatchObject({ signedIn: true, name: 'Kim', canAct: false, why: expect.stringMatching(/no one under people .* e-mail kim@elsewhere\.example: you can read this console, not act in it/) });
+    expect(you).toMatchObject({
+      signedIn: true,
+      name: 'Kim',
+      canAct: false,
+      why: expect.stringMatching(
+        /no one under people .* e-mail kim@elsewhere\.example: you can read this console, not act in it/,
+      ),
+    });
     const response = await act(stranger.jar, '/deploy approve REQ-1');
     expect(response.status).toBe(403);
     expect(await response.text()).toMatch(/not act in it/);
     // sam's address, but not verified by the provider: not sam.
     const unverified = await signIn({ ...SAM, email_verified: false });
-    expect((await stateOf(unverified.jar)).you).toMatchObject({ canAct: false, why: expect.stringMatching(/not verified by the provider/) });
+    expect((await stateOf(unverified.jar)).you).toMatchObject({
+      canAct: false,
+      why: expect.stringMatching(/not verified by the provider/),
+    });
     expect((await act(unverified.jar, '/deploy approve REQ-1')).status).toBe(403);
     pending();
   });
@@ -224,16 +347,24 @@ describe('console sign-in (OpenID Connect)', () => {
     const sam = await signIn(SAM);
     const old = sam.jar.header();
     const token = (await stateOf(sam.jar)).token as string;
-    const logout = (headers: Record<string, string>) => fetch(`${url}/auth/logout`, { method: 'POST', headers: { cookie: old, ...headers }, body: '{}' });
+    const logout = (headers: Record<string, string>) =>
+      fetch(`${url}/auth/logout`, { method: 'POST', headers: { cookie: old, ...headers }, body: '{}' });
     expect((await logout({ 'content-type': 'application/json' })).status).toBe(403);
-    expect((await logout({ 'content-type': 'application/json', 'x-firelane-console': token, origin: 'http://127.0.0.1:1' })).status).toBe(403);
+    expect(
+      (await logout({ 'content-type': 'application/json', 'x-firelane-console': token, origin: 'http://127.0.0.1:1' }))
+        .status,
+    ).toBe(403);
     expect((await stateOf(sam.jar)).you.signedIn).toBe(true);
     const out = await logout({ 'content-type': 'application/json', 'x-firelane-console': token, origin: url });
     expect(out.status).toBe(200);
     expect(out.headers.getSetCookie()).toEqual(['firelane_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0']);
     const after = await fetch(`${url}/api/console/state`, { headers: { cookie: old } });
     expect(((await after.json()) as any).you).toMatchObject({ signedIn: false, canAct: false });
-    const response = await fetch(`${url}/api/console/command`, { method: 'POST', headers: { cookie: old, 'content-type': 'application/json', 'x-firelane-console': token }, body: JSON.stringify({ text: '/deploy approve REQ-1' }) });
+    const response = await fetch(`${url}/api/console/command`, {
+      method: 'POST',
+      headers: { cookie: old, 'content-type': 'application/json', 'x-firelane-console': token },
+      body: JSON.stringify({ text: '/deploy approve REQ-1' }),
+    });
     expect(response.status).toBe(403);
     pending();
   });
@@ -254,7 +385,12 @@ describe('console sign-in (OpenID Connect)', () => {
     // The same callback twice: the login was used up by the first.
     const once = await signIn(SAM);
     expect(once.callback.status).toBe(303);
-    const again = await fetch(once.back, { redirect: 'manual', headers: { cookie: `firelane_login=${once.jar.setCookies.find((c) => c.startsWith('firelane_login=') && !/Max-Age=0/.test(c))!.split(/[=;]/)[1]}` } });
+    const again = await fetch(once.back, {
+      redirect: 'manual',
+      headers: {
+        cookie: `firelane_login=${once.jar.setCookies.find((c) => c.startsWith('firelane_login=') && !/Max-Age=0/.test(c))!.split(/[=;]/)[1]}`,
+      },
+    });
     expect(again.status).toBe(400);
 
     // Another state than the one sent (a login CSRF), a forged ID token, the user declining.
@@ -286,7 +422,11 @@ describe('console sign-in (OpenID Connect)', () => {
     expect(provider!.authorizations[0]!.redirect_uri).toBe('https://firelane.acme.test/auth/callback');
     expect(sam.callback.status).toBe(303);
     expect(sam.callback.headers.get('location')).toBe('https://firelane.acme.test/');
-    expect(sam.jar.setCookies.filter((c) => c.startsWith('firelane_session='))).toEqual([expect.stringMatching(/; HttpOnly; SameSite=Lax; Path=\/; Max-Age=43200; Secure$/)]);
-    expect(sam.jar.setCookies.filter((c) => c.startsWith('firelane_login=')).every((c) => c.endsWith('; Secure'))).toBe(true);
+    expect(sam.jar.setCookies.filter((c) => c.startsWith('firelane_session='))).toEqual([
+      expect.stringMatching(/; HttpOnly; SameSite=Lax; Path=\/; Max-Age=43200; Secure$/),
+    ]);
+    expect(sam.jar.setCookies.filter((c) => c.startsWith('firelane_login=')).every((c) => c.endsWith('; Secure'))).toBe(
+      true,
+    );
   });
 });

@@ -15,7 +15,12 @@ describe('crash after the ack', () => {
   const running: RunningProcess[] = [];
 
   beforeEach(async () => {
-    slack = await startFakeSlack({ channels: [{ id: ANNOUNCE, name: 'incidents' }, { id: 'C0GENERAL', name: 'general' }] });
+    slack = await startFakeSlack({
+      channels: [
+        { id: ANNOUNCE, name: 'incidents' },
+        { id: 'C0GENERAL', name: 'general' },
+      ],
+    });
     dir = mkdtempSync(join(tmpdir(), 'firelane-crash-'));
     writeFileSync(join(dir, 'firelane.yaml'), DEFAULT_YAML);
   });
@@ -57,7 +62,11 @@ describe('crash after the ack', () => {
       trigger_id: 'trigger-crash-1',
       response_url: slack.responseUrl('crash'),
     }).toString();
-    const ack = await fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST', headers: signedHeaders(SIGNING_SECRET, form), body: form });
+    const ack = await fetch(`http://127.0.0.1:${port}/slack/events`, {
+      method: 'POST',
+      headers: signedHeaders(SIGNING_SECRET, form),
+      body: form,
+    });
     expect(ack.status).toBe(200);
     expect(((await ack.json()) as { text: string }).text).toContain('INC-1');
 
@@ -79,7 +88,11 @@ describe('crash after the ack', () => {
     // The incident card and the checklist (a job of its own, which may come a moment later), each once.
     await expect.poll(() => slack.messagesIn(room.id).length, { timeout: 5000, interval: 100 }).toBe(2);
     // The same request delivered again after the restart does not declare a second incident.
-    const again = await fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST', headers: signedHeaders(SIGNING_SECRET, form), body: form });
+    const again = await fetch(`http://127.0.0.1:${port}/slack/events`, {
+      method: 'POST',
+      headers: signedHeaders(SIGNING_SECRET, form),
+      body: form,
+    });
     expect(((await again.json()) as { text: string }).text).toContain('INC-1');
     second.child.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);

@@ -32,7 +32,13 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
 
   async function start(
     yaml = YAML,
-    seed = () => kube.addDeployment({ namespace: 'payments', name: 'payments', replicas: 3, containers: [{ name: 'app', image: `${IMAGE}:v2.1.0` }] }),
+    seed = () =>
+      kube.addDeployment({
+        namespace: 'payments',
+        name: 'payments',
+        replicas: 3,
+        containers: [{ name: 'app', image: `${IMAGE}:v2.1.0` }],
+      }),
     options: FakeKubeOptions = {},
     startWorker = false,
   ) {
@@ -40,11 +46,17 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     seed();
     const kc = new KubeConfig();
     kc.loadFromString(kube.kubeconfigYaml());
-    h = await startHarness({ configYaml: yaml, cluster: createKubeCluster({ kubeConfig: kc }), startWorker, deploy: { pollIntervalMs: 10, healthIntervalMs: 20 } });
+    h = await startHarness({
+      configYaml: yaml,
+      cluster: createKubeCluster({ kubeConfig: kc }),
+      startWorker,
+      deploy: { pollIntervalMs: 10, healthIntervalMs: 20 },
+    });
   }
 
   /** Images of the pods the Service sends traffic to. */
-  const servedImages = () => [...new Set(kube.selectedPods('payments', 'payments').map((p) => p.spec.containers[0].image as string))].sort();
+  const servedImages = () =>
+    [...new Set(kube.selectedPods('payments', 'payments').map((p) => p.spec.containers[0].image as string))].sort();
 
   function card(id: number): FakeMessage {
     const request = h.firelane.store.deploys.get(id)!;
@@ -55,7 +67,16 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     const button = buttons(message.blocks).find((b) => b.text.text === label)!;
     expect(button, `a ${label} button`).toBeDefined();
     const before = h.slack.responses.length;
-    await h.interaction(buttonClick({ user, channel: CHANNEL, messageTs: message.ts, actionId: button.action_id, value: button.value, responseUrl: h.slack.responseUrl() }));
+    await h.interaction(
+      buttonClick({
+        user,
+        channel: CHANNEL,
+        messageTs: message.ts,
+        actionId: button.action_id,
+        value: button.value,
+        responseUrl: h.slack.responseUrl(),
+      }),
+    );
     await vi.waitFor(() => expect(h.slack.responses.length).toBeGreaterThan(before));
     await h.drain();
   }
@@ -74,7 +95,16 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
 
   async function clickStale(user: string, id: number, button: { value: string; actionId: string }) {
     const before = h.slack.responses.length;
-    await h.interaction(buttonClick({ user, channel: CHANNEL, messageTs: card(id).ts, actionId: button.actionId, value: button.value, responseUrl: h.slack.responseUrl() }));
+    await h.interaction(
+      buttonClick({
+        user,
+        channel: CHANNEL,
+        messageTs: card(id).ts,
+        actionId: button.actionId,
+        value: button.value,
+        responseUrl: h.slack.responseUrl(),
+      }),
+    );
     await vi.waitFor(() => expect(h.slack.responses.length).toBeGreaterThan(before));
     return ackText(h.slack.responses.at(-1)!.body as { text?: string });
   }
@@ -102,7 +132,9 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     await clickAs('U0LEAD2', 'Approve', card(2));
     await vi.waitFor(() => expect(h.firelane.store.deploys.get(2)!.status).toBe('rolled_back'), { timeout: 10_000 });
     expect(Date.now() - approvedAt).toBeLessThan(10_000);
-    expect(h.firelane.store.deploys.get(2)!.reason).toMatch(/^the rollout failed: pod payments-\S+ (is in CrashLoopBackOff|restarted \d+ times)/);
+    expect(h.firelane.store.deploys.get(2)!.reason).toMatch(
+      /^the rollout failed: pod payments-\S+ (is in CrashLoopBackOff|restarted \d+ times)/,
+    );
     await kube.waitForRollout('payments', 'payments');
     const after = kube.deployment('payments', 'payments');
     expect(after.spec.template.spec.containers[0].image).toBe(`${IMAGE}:v2.1.1`);
@@ -110,24 +142,36 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     const undo = kube.requests.filter((r) => r.method === 'PATCH').at(-1)!;
     expect(undo.contentType).toBe('application/json-patch+json');
     const text = blockTexts(card(2).blocks).join('\n');
-    expect(text).toMatch(/Rolled back automatically: the rollout failed: pod payments-\S+ (is in CrashLoopBackOff|restarted)/);
+    expect(text).toMatch(
+      /Rolled back automatically: the rollout failed: pod payments-\S+ (is in CrashLoopBackOff|restarted)/,
+    );
     expect(buttons(card(2).blocks)).toEqual([]);
 
     // The Rollback button the card showed while it rolled out: REQ-2 is undone already, so it says
     // so privately and nothing is requested (it must never roll forward to v2.1.2).
     const stale = rollbackShownWhile(2, /Rolling out/);
-    expect(await clickStale('U0DEV', 2, stale)).toMatch(/^REQ-2 was already rolled back automatically: payments \(production\) is back at v2\.1\.1 since REQ-2 was rolled back automatically/);
+    expect(await clickStale('U0DEV', 2, stale)).toMatch(
+      /^REQ-2 was already rolled back automatically: payments \(production\) is back at v2\.1\.1 since REQ-2 was rolled back automatically/,
+    );
     expect(h.firelane.store.deploys.get(3)).toBeUndefined();
 
     // REQ-1's Rollback is stale as well: REQ-2 changed payments after it.
     const older = buttons(card(1).blocks).find((b) => b.text.text === 'Rollback')!;
-    expect(await clickStale('U0DEV', 1, { value: older.value, actionId: older.action_id })).toMatch(/^REQ-1 is out of date: payments \(production\) is back at v2\.1\.1 since REQ-2 was rolled back automatically/);
+    expect(await clickStale('U0DEV', 1, { value: older.value, actionId: older.action_id })).toMatch(
+      /^REQ-1 is out of date: payments \(production\) is back at v2\.1\.1 since REQ-2 was rolled back automatically/,
+    );
     expect(h.firelane.store.deploys.get(3)).toBeUndefined();
   });
 
   it('a rollout that exceeds its progress deadline, or cannot pull its image, is rolled back by itself', async () => {
     await start(YAML, () =>
-      kube.addDeployment({ namespace: 'payments', name: 'payments', replicas: 2, progressDeadlineSeconds: 1, containers: [{ name: 'app', image: `${IMAGE}:v2.1.0` }] }),
+      kube.addDeployment({
+        namespace: 'payments',
+        name: 'payments',
+        replicas: 2,
+        progressDeadlineSeconds: 1,
+        containers: [{ name: 'app', image: `${IMAGE}:v2.1.0` }],
+      }),
     );
     kube.stallImage(`${IMAGE}:v2.1.1`);
     kube.breakImage(`${IMAGE}:v2.1.2`, 'ImagePullBackOff');
@@ -157,29 +201,44 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     kube.failNext({ method: 'PATCH', contentType: 'application/json-patch+json', code: 403 });
     await clickAs('U0LEAD1', 'Approve', card(1));
     await vi.waitFor(() => expect(h.firelane.store.deploys.get(1)!.status).toBe('failed'), { timeout: 15_000 });
-    expect(h.firelane.store.deploys.get(1)!.reason).toMatch(/^the rollout failed \(pod .*\) and Kubernetes refused the automatic rollback: firelane is not allowed to roll back payments\/payments \(HTTP 403\)/);
+    expect(h.firelane.store.deploys.get(1)!.reason).toMatch(
+      /^the rollout failed \(pod .*\) and Kubernetes refused the automatic rollback: firelane is not allowed to roll back payments\/payments \(HTTP 403\)/,
+    );
     await h.drain();
-    const escalations = h.slack.messages.filter((m) => /needs a person now/.test(`${m.text ?? ''}${JSON.stringify(m.blocks ?? [])}`));
+    const escalations = h.slack.messages.filter((m) =>
+      /needs a person now/.test(`${m.text ?? ''}${JSON.stringify(m.blocks ?? [])}`),
+    );
     expect(escalations.map((m) => m.channel).sort()).toEqual(['C0ESCALATE', incident.roomId].sort());
     const said = `${escalations[0]!.text ?? ''}${blockTexts(escalations[0]!.blocks).join('\n')}`;
-    expect(said).toMatch(/The cluster shows: payments\/payments runs ghcr\.io\/acme\/payments:v2\.1\.1 \(revision 2\), \d of 3 replicas available; pod payments-\S+ (is in CrashLoopBackOff|restarted)/);
+    expect(said).toMatch(
+      /The cluster shows: payments\/payments runs ghcr\.io\/acme\/payments:v2\.1\.1 \(revision 2\), \d of 3 replicas available; pod payments-\S+ (is in CrashLoopBackOff|restarted)/,
+    );
     expect(h.firelane.store.incidents.timeline(1).map((e) => e.kind)).toContain('deploy_escalated');
     // The card says failed, and still offers Rollback: a person may ask for one.
     expect(blockTexts(card(1).blocks).join('\n')).toMatch(/Failed: the rollout failed/);
     expect(buttons(card(1).blocks).map((b) => b.text.text)).toEqual(['Rollback']);
   });
 
-  it('--env picks the target and its rules together: a staging deploy under staging\'s rules never touches production', async () => {
+  it("--env picks the target and its rules together: a staging deploy under staging's rules never touches production", async () => {
     const yaml = YAML.replace(
       'approvals:\n',
       '    environments:\n      staging: { kubernetes: { namespace: payments-staging } }\napprovals:\n  staging: { approvers: [U0DEV, U0LEAD1], allowSelfApproval: true }\n',
     );
     await start(yaml, () => {
       for (const namespace of ['payments', 'payments-staging']) {
-        kube.addDeployment({ namespace, name: 'payments', replicas: 2, containers: [{ name: 'app', image: `${IMAGE}:v2.1.0` }] });
+        kube.addDeployment({
+          namespace,
+          name: 'payments',
+          replicas: 2,
+          containers: [{ name: 'app', image: `${IMAGE}:v2.1.0` }],
+        });
       }
     });
-    const unknown = await h.command('payments v2.1.1 --env=qa', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
+    const unknown = await h.command('payments v2.1.1 --env=qa', {
+      command: '/deploy',
+      channel: CHANNEL,
+      user: 'U0DEV',
+    });
     expect(ackText(unknown.body)).toMatch(/payments has no target in qa\. It deploys to: `production`, `staging`/);
 
     await h.command('payments v2.1.1 --env=staging', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
@@ -189,7 +248,9 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     // Staging allows self-approval: the requester approves it.
     await clickAs('U0DEV', 'Approve', card(1));
     expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded', environment: 'staging' });
-    expect(kube.deployment('payments-staging', 'payments').spec.template.spec.containers[0].image).toBe(`${IMAGE}:v2.1.1`);
+    expect(kube.deployment('payments-staging', 'payments').spec.template.spec.containers[0].image).toBe(
+      `${IMAGE}:v2.1.1`,
+    );
     expect(kube.deployment('payments', 'payments').spec.template.spec.containers[0].image).toBe(`${IMAGE}:v2.1.0`);
     expect(kube.requests.filter((r) => r.method === 'PATCH' && r.path.includes('/namespaces/payments/'))).toEqual([]);
 
@@ -198,7 +259,9 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     await h.drain();
     expect(cardField(card(2).blocks, 'Target')).toBe('payments/payments');
     await clickAs('U0DEV', 'Approve', card(2));
-    expect(ackText(h.slack.responses.at(-1)!.body as { text?: string })).toMatch(/You are not an approver for production/);
+    expect(ackText(h.slack.responses.at(-1)!.body as { text?: string })).toMatch(
+      /You are not an approver for production/,
+    );
     expect(h.firelane.store.deploys.get(2)!.status).toBe('pending');
     expect(kube.deployment('payments', 'payments').spec.template.spec.containers[0].image).toBe(`${IMAGE}:v2.1.0`);
   });
@@ -209,23 +272,56 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     await h.command('payments v2.1.1', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
     await vi.waitFor(() => expect(card(1)?.blocks).toBeDefined());
     const approve = buttons(card(1).blocks).find((b) => b.text.text === 'Approve')!;
-    await h.interaction(buttonClick({ user: 'U0LEAD1', channel: CHANNEL, messageTs: card(1).ts, actionId: approve.action_id, value: approve.value, responseUrl: h.slack.responseUrl() }));
-    await vi.waitFor(() => expect(blockTexts(card(1).blocks).join('\n')).toMatch(/Verifying health/), { timeout: 10_000 });
+    await h.interaction(
+      buttonClick({
+        user: 'U0LEAD1',
+        channel: CHANNEL,
+        messageTs: card(1).ts,
+        actionId: approve.action_id,
+        value: approve.value,
+        responseUrl: h.slack.responseUrl(),
+      }),
+    );
+    await vi.waitFor(() => expect(blockTexts(card(1).blocks).join('\n')).toMatch(/Verifying health/), {
+      timeout: 10_000,
+    });
     expect(kube.deployment('payments', 'payments').spec.template.spec.containers[0].image).toBe(`${IMAGE}:v2.1.1`);
 
     // The engineer who sees errors clicks Rollback on the card being verified; a lead approves.
     const rollback = buttons(card(1).blocks).find((b) => b.text.text === 'Rollback')!;
-    await h.interaction(buttonClick({ user: 'U0DEV', channel: CHANNEL, messageTs: card(1).ts, actionId: rollback.action_id, value: rollback.value, responseUrl: h.slack.responseUrl() }));
-    await vi.waitFor(() => expect(card(2)?.blocks && buttons(card(2).blocks).map((b) => b.text.text)).toEqual(['Approve', 'Reject']));
+    await h.interaction(
+      buttonClick({
+        user: 'U0DEV',
+        channel: CHANNEL,
+        messageTs: card(1).ts,
+        actionId: rollback.action_id,
+        value: rollback.value,
+        responseUrl: h.slack.responseUrl(),
+      }),
+    );
+    await vi.waitFor(() =>
+      expect(card(2)?.blocks && buttons(card(2).blocks).map((b) => b.text.text)).toEqual(['Approve', 'Reject']),
+    );
     expect(blockTexts(card(2).blocks).join('\n')).toContain('Rollback REQ-2 of REQ-1');
     const approveRollback = buttons(card(2).blocks).find((b) => b.text.text === 'Approve')!;
-    await h.interaction(buttonClick({ user: 'U0LEAD2', channel: CHANNEL, messageTs: card(2).ts, actionId: approveRollback.action_id, value: approveRollback.value, responseUrl: h.slack.responseUrl() }));
+    await h.interaction(
+      buttonClick({
+        user: 'U0LEAD2',
+        channel: CHANNEL,
+        messageTs: card(2).ts,
+        actionId: approveRollback.action_id,
+        value: approveRollback.value,
+        responseUrl: h.slack.responseUrl(),
+      }),
+    );
     await vi.waitFor(() => expect(h.firelane.store.deploys.get(2)!.status).toBe('succeeded'), { timeout: 10_000 });
     expect(h.firelane.store.deploys.get(1)!.status).toBe('superseded');
     await kube.waitForRollout('payments', 'payments');
     expect(kube.deployment('payments', 'payments').spec.template.spec.containers[0].image).toBe(`${IMAGE}:v2.1.0`);
     // One undo on the API server (a JSON patch), and the superseded deploy never reports success.
-    expect(kube.requests.filter((r) => r.method === 'PATCH' && r.contentType === 'application/json-patch+json')).toHaveLength(1);
+    expect(
+      kube.requests.filter((r) => r.method === 'PATCH' && r.contentType === 'application/json-patch+json'),
+    ).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 300));
     expect(h.firelane.store.deploys.get(1)!.status).toBe('superseded');
     expect(blockTexts(card(1).blocks).join('\n')).toMatch(/Superseded: stopped by REQ-2/);
@@ -251,8 +347,17 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
 
   it('blue-green: the idle colour comes up, the Service switches to it, and a rollback switches back', async () => {
     await start(YAML.replace('strategy: rolling', 'strategy: blue-green, service: payments'), () => {
-      for (const [slot, version] of [['blue', 'v2.1.0'], ['green', 'v2.0.0']] as const) {
-        kube.addDeployment({ namespace: 'payments', name: `payments-${slot}`, replicas: 2, labels: { app: 'payments', slot }, containers: [{ name: 'app', image: `${IMAGE}:${version}` }] });
+      for (const [slot, version] of [
+        ['blue', 'v2.1.0'],
+        ['green', 'v2.0.0'],
+      ] as const) {
+        kube.addDeployment({
+          namespace: 'payments',
+          name: `payments-${slot}`,
+          replicas: 2,
+          labels: { app: 'payments', slot },
+          containers: [{ name: 'app', image: `${IMAGE}:${version}` }],
+        });
       }
       kube.addService({ namespace: 'payments', name: 'payments', selector: { app: 'payments', slot: 'blue' } });
     });
@@ -266,10 +371,15 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     expect(servedImages()).toEqual([`${IMAGE}:v2.1.1`]);
     // The selector was switched only after every green replica ran the new version.
     const switchAt = kube.requests.findIndex((r) => r.method === 'PATCH' && r.path.endsWith('/services/payments'));
-    const setAt = kube.requests.findIndex((r) => r.method === 'PATCH' && r.path.endsWith('/deployments/payments-green'));
+    const setAt = kube.requests.findIndex(
+      (r) => r.method === 'PATCH' && r.path.endsWith('/deployments/payments-green'),
+    );
     expect(setAt).toBeGreaterThanOrEqual(0);
     expect(switchAt).toBeGreaterThan(setAt);
-    expect(kube.requests[switchAt]).toMatchObject({ contentType: 'application/strategic-merge-patch+json', fieldManager: 'firelane' });
+    expect(kube.requests[switchAt]).toMatchObject({
+      contentType: 'application/strategic-merge-patch+json',
+      fieldManager: 'firelane',
+    });
     // Blue still runs, untouched, for the switch-back.
     expect(kube.deployment('payments', 'payments-blue').status.availableReplicas).toBe(2);
 
@@ -281,10 +391,22 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
   });
 
   it('canary: creates <deployment>-canary from the main template, steps it up, promotes, and scales it to 0', async () => {
-    await start(YAML.replace('strategy: rolling', 'strategy: canary, service: payments, canarySteps: [25, 100], canaryInterval: 1s'), () => {
-      kube.addDeployment({ namespace: 'payments', name: 'payments', replicas: 4, labels: { app: 'payments' }, containers: [{ name: 'app', image: `${IMAGE}:v2.1.0` }] });
-      kube.addService({ namespace: 'payments', name: 'payments', selector: { app: 'payments' } });
-    });
+    await start(
+      YAML.replace(
+        'strategy: rolling',
+        'strategy: canary, service: payments, canarySteps: [25, 100], canaryInterval: 1s',
+      ),
+      () => {
+        kube.addDeployment({
+          namespace: 'payments',
+          name: 'payments',
+          replicas: 4,
+          labels: { app: 'payments' },
+          containers: [{ name: 'app', image: `${IMAGE}:v2.1.0` }],
+        });
+        kube.addService({ namespace: 'payments', name: 'payments', selector: { app: 'payments' } });
+      },
+    );
     await h.command('payments v2.1.1', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
     await h.drain();
     await clickAs('U0LEAD1', 'Approve', card(1));
@@ -303,7 +425,12 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     const create = kube.requests.find((r) => r.method === 'POST' && r.path.endsWith('/deployments'));
     expect(create).toMatchObject({ fieldManager: 'firelane', body: { spec: { replicas: 1 } } });
     const replicasOfMain = kube.requests
-      .filter((r) => r.method === 'PATCH' && r.path.endsWith('/deployments/payments') && (r.body as { spec?: { replicas?: number } })?.spec?.replicas !== undefined)
+      .filter(
+        (r) =>
+          r.method === 'PATCH' &&
+          r.path.endsWith('/deployments/payments') &&
+          (r.body as { spec?: { replicas?: number } })?.spec?.replicas !== undefined,
+      )
       .map((r) => (r.body as { spec: { replicas: number } }).spec.replicas);
     expect(replicasOfMain).toEqual([3, 0, 4]);
   });

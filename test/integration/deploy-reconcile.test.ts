@@ -52,10 +52,22 @@ async function start(options: { killMidRollout?: boolean } = {}) {
 
 /** A fake Slack, a database folder and a cluster that outlive one firelane process. */
 async function setUp() {
-  slack = await startFakeSlack({ channels: [{ id: 'C0INCIDENTS', name: 'incidents' }, { id: 'C0ESCALATE', name: 'escalations' }, { id: CHANNEL, name: 'general' }] });
+  slack = await startFakeSlack({
+    channels: [
+      { id: 'C0INCIDENTS', name: 'incidents' },
+      { id: 'C0ESCALATE', name: 'escalations' },
+      { id: CHANNEL, name: 'general' },
+    ],
+  });
   dir = mkdtempSync(join(tmpdir(), 'firelane-reconcile-'));
   cluster = createMemoryCluster({ rolloutPolls: 3 });
-  cluster.addDeployment({ ...PAYMENTS, name: 'payments', images: { app: `${IMAGE}:v2.1.0` }, history: [{ app: `${IMAGE}:v2.0.0` }], replicas: 3 });
+  cluster.addDeployment({
+    ...PAYMENTS,
+    name: 'payments',
+    images: { app: `${IMAGE}:v2.1.0` },
+    history: [{ app: `${IMAGE}:v2.0.0` }],
+    replicas: 3,
+  });
 }
 
 /** The first process: /deploy, approval, the image set, one rollout poll, then it is gone. */
@@ -65,8 +77,19 @@ async function runUntilKilled() {
   expect(ackText(ack.body)).toContain('REQ-1');
   await first.drain();
   const approve = buttons(card().blocks).find((b) => b.text.text === 'Approve')!;
-  await first.interaction(buttonClick({ user: 'U0LEAD1', channel: CHANNEL, messageTs: card().ts, actionId: approve.action_id, value: approve.value, responseUrl: slack!.responseUrl() }));
-  await vi.waitFor(() => expect(slack!.responses.map((r) => ackText(r.body as { text?: string })).join('\n')).toMatch(/You approved REQ-1/));
+  await first.interaction(
+    buttonClick({
+      user: 'U0LEAD1',
+      channel: CHANNEL,
+      messageTs: card().ts,
+      actionId: approve.action_id,
+      value: approve.value,
+      responseUrl: slack!.responseUrl(),
+    }),
+  );
+  await vi.waitFor(() =>
+    expect(slack!.responses.map((r) => ackText(r.body as { text?: string })).join('\n')).toMatch(/You approved REQ-1/),
+  );
   await first.drain();
 
   expect(first.firelane.store.deploys.get(1)).toMatchObject({ status: 'executing' });
@@ -82,7 +105,11 @@ function executeJob(action: 'dead' | 'missing') {
   try {
     const changed =
       action === 'dead'
-        ? db.sqlite.prepare("UPDATE jobs SET status = 'dead', last_error = 'gave up after 12 attempts', locked_by = NULL, locked_until = NULL WHERE key = 'deploy-execute:1'").run()
+        ? db.sqlite
+            .prepare(
+              "UPDATE jobs SET status = 'dead', last_error = 'gave up after 12 attempts', locked_by = NULL, locked_until = NULL WHERE key = 'deploy-execute:1'",
+            )
+            .run()
         : db.sqlite.prepare("DELETE FROM jobs WHERE key = 'deploy-execute:1'").run();
     expect(changed.changes).toBe(1);
   } finally {
@@ -98,7 +125,10 @@ function card(id = 1): FakeMessage {
   return message!;
 }
 
-const audit = () => h!.firelane.db.sqlite.prepare("SELECT action, actor FROM audit_log WHERE action LIKE 'deploy.%' ORDER BY seq").all() as Array<{ action: string; actor: string }>;
+const audit = () =>
+  h!.firelane.db.sqlite
+    .prepare("SELECT action, actor FROM audit_log WHERE action LIKE 'deploy.%' ORDER BY seq")
+    .all() as Array<{ action: string; actor: string }>;
 
 /** The lock is free: a new /deploy of the service is taken and gets its own card. */
 async function newDeployAccepted() {
@@ -118,7 +148,11 @@ describe('start-up reconcile of a deploy interrupted mid-rollout', () => {
 
     const second = await start();
     await second.drain();
-    expect(second.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded', reason: null, resultRevision: 3 });
+    expect(second.firelane.store.deploys.get(1)).toMatchObject({
+      status: 'succeeded',
+      reason: null,
+      resultRevision: 3,
+    });
     expect(blockTexts(card().blocks).join('\n')).toContain('Succeeded');
     expect(audit().slice(-1)).toEqual([{ action: 'deploy.succeeded', actor: 'firelane' }]);
     expect(cluster.changes).toHaveLength(1);
@@ -155,7 +189,12 @@ describe('start-up reconcile of a deploy interrupted mid-rollout', () => {
     await second.drain();
     expect(second.firelane.store.jobs.state('deploy-execute:1:reconcile:1')).toBe('done');
     expect(second.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded', resultRevision: 3 });
-    expect(await cluster.readDeployment(PAYMENTS)).toMatchObject({ revision: 3, images: { app: `${IMAGE}:v2.1.1` }, updated: 3, available: 3 });
+    expect(await cluster.readDeployment(PAYMENTS)).toMatchObject({
+      revision: 3,
+      images: { app: `${IMAGE}:v2.1.1` },
+      updated: 3,
+      available: 3,
+    });
     expect(cluster.changes.map((c) => c.kind)).toEqual(['set-image']);
     expect(blockTexts(card().blocks).join('\n')).toContain('Succeeded');
     expect(audit().filter((a) => a.action === 'deploy.succeeded')).toHaveLength(1);
@@ -170,7 +209,16 @@ describe('start-up reconcile of a deploy interrupted mid-rollout', () => {
     await first.command('payments', { command: '/rollback', channel: CHANNEL, user: 'U0DEV' });
     await first.drain();
     const approve = buttons(card(2).blocks).find((b) => b.text.text === 'Approve')!;
-    await first.interaction(buttonClick({ user: 'U0LEAD1', channel: CHANNEL, messageTs: card(2).ts, actionId: approve.action_id, value: approve.value, responseUrl: slack!.responseUrl() }));
+    await first.interaction(
+      buttonClick({
+        user: 'U0LEAD1',
+        channel: CHANNEL,
+        messageTs: card(2).ts,
+        actionId: approve.action_id,
+        value: approve.value,
+        responseUrl: slack!.responseUrl(),
+      }),
+    );
     await vi.waitFor(() => expect(first.firelane.store.deploys.get(2)!.status).not.toBe('pending'));
     await first.drain();
     expect(first.firelane.store.deploys.get(1)!.status).toBe('superseded');

@@ -81,7 +81,11 @@ const EXPECTED_KINDS = [
 describe('manifests/k8s (parsed with yaml)', () => {
   it('has the expected files, each a parseable Kubernetes object with apiVersion, kind and name', () => {
     expect(FILES).toEqual(EXPECTED_FILES);
-    for (const file of FILES) expect(DOCS.some((d) => d.file === file), `${file} holds an object`).toBe(true);
+    for (const file of FILES)
+      expect(
+        DOCS.some((d) => d.file === file),
+        `${file} holds an object`,
+      ).toBe(true);
     for (const { file, obj } of DOCS) {
       expect(typeof obj.apiVersion, `${file}: apiVersion`).toBe('string');
       expect(typeof obj.kind, `${file}: kind`).toBe('string');
@@ -142,7 +146,9 @@ describe('manifests/k8s (parsed with yaml)', () => {
 
     const volumes = Object.fromEntries((d.spec.template.spec.volumes as Obj[]).map((v) => [v.name, v]));
     const mounts = Object.fromEntries((c.volumeMounts as Obj[]).map((m) => [m.mountPath, m]));
-    expect(volumes[mounts['/data'].name].persistentVolumeClaim.claimName).toBe(find('PersistentVolumeClaim').metadata.name);
+    expect(volumes[mounts['/data'].name].persistentVolumeClaim.claimName).toBe(
+      find('PersistentVolumeClaim').metadata.name,
+    );
     expect(volumes[mounts['/etc/firelane'].name].configMap.name).toBe(find('ConfigMap').metadata.name);
     expect(mounts['/etc/firelane'].readOnly).toBe(true);
     expect(volumes[mounts['/tmp'].name].emptyDir).toBeDefined();
@@ -151,7 +157,12 @@ describe('manifests/k8s (parsed with yaml)', () => {
 
   it('Deployment: non-root (uid 1000), read-only root filesystem, no privilege escalation, no capabilities, RuntimeDefault seccomp', () => {
     const pod = find('Deployment', 'firelane').spec.template.spec;
-    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      fsGroup: 1000,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
     const sc = pod.containers[0].securityContext;
     expect(sc).toMatchObject({
       runAsNonRoot: true,
@@ -192,7 +203,11 @@ describe('manifests/k8s (parsed with yaml)', () => {
       .map((line) => line.replace(/^(\s*)# /, '$1'))
       .join('\n');
     const example = parseFileConfig(uncommented, 'configmap.yaml firelane.yaml (example)');
-    expect(example.services.payments?.kubernetes).toMatchObject({ namespace: 'payments', deployment: 'payments', strategy: 'rolling' });
+    expect(example.services.payments?.kubernetes).toMatchObject({
+      namespace: 'payments',
+      deployment: 'payments',
+      strategy: 'rolling',
+    });
     expect(example.approvals.production?.approvers.length).toBeGreaterThan(0);
     expect(example.incidents.announceChannel).toBeDefined();
     // The example's target namespace is the one rbac.yaml grants access to.
@@ -233,7 +248,9 @@ describe('manifests/k8s (parsed with yaml)', () => {
       'core/services': ['get', 'patch'],
     });
     // create only where the canary needs it (a new `<deployment>-canary`), nowhere else.
-    const everything = [...grants.entries()].flatMap(([key, verbs]) => (key === 'apps/deployments' ? verbs.filter((v) => v !== 'create') : verbs));
+    const everything = [...grants.entries()].flatMap(([key, verbs]) =>
+      key === 'apps/deployments' ? verbs.filter((v) => v !== 'create') : verbs,
+    );
     for (const verb of ['create', 'update', 'delete', 'deletecollection', 'escalate', 'bind', 'impersonate', '*']) {
       expect(everything, verb).not.toContain(verb);
     }
@@ -245,7 +262,9 @@ describe('manifests/k8s (parsed with yaml)', () => {
     expect(binding.metadata.namespace).toBe(role.metadata.namespace);
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'firelane-deployer' });
     const sa = find('ServiceAccount');
-    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace }]);
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace },
+    ]);
     expect(readFileSync(path.join(DIR, 'rbac.yaml'), 'utf8')).toMatch(/#.*[Cc]opy .*per target namespace/);
   });
 });
@@ -258,10 +277,37 @@ const KUBECTL = requireTool(TOOLS.kubectl);
 
 /** Discovery for the kinds the fake does not model (legacy discovery documents, as a real API server serves them). */
 const EXTRA_CORE = [
-  { name: 'configmaps', singularName: 'configmap', namespaced: true, kind: 'ConfigMap', verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], shortNames: ['cm'] },
-  { name: 'secrets', singularName: 'secret', namespaced: true, kind: 'Secret', verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] },
-  { name: 'persistentvolumeclaims', singularName: 'persistentvolumeclaim', namespaced: true, kind: 'PersistentVolumeClaim', verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], shortNames: ['pvc'] },
-  { name: 'serviceaccounts', singularName: 'serviceaccount', namespaced: true, kind: 'ServiceAccount', verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], shortNames: ['sa'] },
+  {
+    name: 'configmaps',
+    singularName: 'configmap',
+    namespaced: true,
+    kind: 'ConfigMap',
+    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+    shortNames: ['cm'],
+  },
+  {
+    name: 'secrets',
+    singularName: 'secret',
+    namespaced: true,
+    kind: 'Secret',
+    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+  },
+  {
+    name: 'persistentvolumeclaims',
+    singularName: 'persistentvolumeclaim',
+    namespaced: true,
+    kind: 'PersistentVolumeClaim',
+    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+    shortNames: ['pvc'],
+  },
+  {
+    name: 'serviceaccounts',
+    singularName: 'serviceaccount',
+    namespaced: true,
+    kind: 'ServiceAccount',
+    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+    shortNames: ['sa'],
+  },
 ];
 const RBAC_GV = { groupVersion: 'rbac.authorization.k8s.io/v1', version: 'v1' };
 const RBAC_GROUP = { name: 'rbac.authorization.k8s.io', versions: [RBAC_GV], preferredVersion: RBAC_GV };
@@ -270,10 +316,34 @@ const RBAC_RESOURCES = {
   apiVersion: 'v1',
   groupVersion: RBAC_GV.groupVersion,
   resources: [
-    { name: 'roles', singularName: 'role', namespaced: true, kind: 'Role', verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] },
-    { name: 'rolebindings', singularName: 'rolebinding', namespaced: true, kind: 'RoleBinding', verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] },
-    { name: 'clusterroles', singularName: 'clusterrole', namespaced: false, kind: 'ClusterRole', verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] },
-    { name: 'clusterrolebindings', singularName: 'clusterrolebinding', namespaced: false, kind: 'ClusterRoleBinding', verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] },
+    {
+      name: 'roles',
+      singularName: 'role',
+      namespaced: true,
+      kind: 'Role',
+      verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+    },
+    {
+      name: 'rolebindings',
+      singularName: 'rolebinding',
+      namespaced: true,
+      kind: 'RoleBinding',
+      verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+    },
+    {
+      name: 'clusterroles',
+      singularName: 'clusterrole',
+      namespaced: false,
+      kind: 'ClusterRole',
+      verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+    },
+    {
+      name: 'clusterrolebindings',
+      singularName: 'clusterrolebinding',
+      namespaced: false,
+      kind: 'ClusterRoleBinding',
+      verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+    },
   ],
 };
 const EXTRA_RESOURCE_PATH = new RegExp(
@@ -294,7 +364,8 @@ async function startShim(fake: FakeKube): Promise<Shim> {
     res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
     res.end(text);
   };
-  const fromFake = async (p: string) => (await (await fetch(fake.url + p, { headers: { Accept: 'application/json' } })).json()) as Obj;
+  const fromFake = async (p: string) =>
+    (await (await fetch(fake.url + p, { headers: { Accept: 'application/json' } })).json()) as Obj;
   const server = http.createServer((req, res) => {
     const p = new URL(req.url ?? '/', 'http://x').pathname;
     requests.push({ method: req.method ?? '?', path: p });
@@ -303,7 +374,8 @@ async function startShim(fake: FakeKube): Promise<Shim> {
         const list = await fromFake('/apis');
         return sendJson(res, 200, { ...list, groups: [...list.groups, RBAC_GROUP] });
       }
-      if (req.method === 'GET' && p === '/apis/rbac.authorization.k8s.io') return sendJson(res, 200, { kind: 'APIGroup', apiVersion: 'v1', ...RBAC_GROUP });
+      if (req.method === 'GET' && p === '/apis/rbac.authorization.k8s.io')
+        return sendJson(res, 200, { kind: 'APIGroup', apiVersion: 'v1', ...RBAC_GROUP });
       if (req.method === 'GET' && p === '/apis/rbac.authorization.k8s.io/v1') return sendJson(res, 200, RBAC_RESOURCES);
       if (req.method === 'GET' && p === '/api/v1') {
         const list = await fromFake('/api/v1');
@@ -313,8 +385,14 @@ async function startShim(fake: FakeKube): Promise<Shim> {
       if (extra) {
         const name = p.split('/').pop();
         return sendJson(res, 404, {
-          kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'NotFound', code: 404,
-          message: `${extra[2]} "${name}" not found`, details: { name, kind: extra[2] },
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          reason: 'NotFound',
+          code: 404,
+          message: `${extra[2]} "${name}" not found`,
+          details: { name, kind: extra[2] },
         });
       }
       // Everything else (version, core and apps discovery, namespaces, deployments, services) is the fake's.
@@ -353,7 +431,11 @@ interface Run {
 function run(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((resolve) => {
     execFile(file, args, { env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as NodeJS.ErrnoException).code === 'number' ? Number((err as NodeJS.ErrnoException).code) : 1) : 0;
+      const code = err
+        ? typeof (err as NodeJS.ErrnoException).code === 'number'
+          ? Number((err as NodeJS.ErrnoException).code)
+          : 1
+        : 0;
       resolve({ code, stdout, stderr });
     });
   });
@@ -391,36 +473,72 @@ describe('manifests/k8s with kubectl', () => {
     return { env: { PATH: process.env.PATH, HOME: dir, KUBECONFIG: kubeconfig }, cacheDir: path.join(dir, 'cache') };
   }
 
-  it.skipIf(!KUBECTL)('client dry-run needs an API server for discovery: an unreachable one fails (why the test serves one)', async () => {
-    const { env, cacheDir } = await kubeEnv('http://127.0.0.1:9');
-    const r = await run(KUBECTL!, ['apply', '--dry-run=client', '--validate=false', '--request-timeout=5s', '--cache-dir', cacheDir, '-f', DIR, '-o', 'json'], env);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/127\.0\.0\.1:9/);
-  });
+  it.skipIf(!KUBECTL)(
+    'client dry-run needs an API server for discovery: an unreachable one fails (why the test serves one)',
+    async () => {
+      const { env, cacheDir } = await kubeEnv('http://127.0.0.1:9');
+      const r = await run(
+        KUBECTL!,
+        [
+          'apply',
+          '--dry-run=client',
+          '--validate=false',
+          '--request-timeout=5s',
+          '--cache-dir',
+          cacheDir,
+          '-f',
+          DIR,
+          '-o',
+          'json',
+        ],
+        env,
+      );
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/127\.0\.0\.1:9/);
+    },
+  );
 
-  it.skipIf(!KUBECTL)('kubectl apply --dry-run=client --validate=false -f manifests/k8s parses every file and yields the expected kinds', async () => {
-    const fake = await startFakeKube();
-    cleanups.push(() => fake.close());
-    const shim = await startShim(fake);
-    cleanups.push(() => shim.close());
-    const { env, cacheDir } = await kubeEnv(shim.url);
+  it.skipIf(!KUBECTL)(
+    'kubectl apply --dry-run=client --validate=false -f manifests/k8s parses every file and yields the expected kinds',
+    async () => {
+      const fake = await startFakeKube();
+      cleanups.push(() => fake.close());
+      const shim = await startShim(fake);
+      cleanups.push(() => shim.close());
+      const { env, cacheDir } = await kubeEnv(shim.url);
 
-    const r = await run(KUBECTL!, ['apply', '--dry-run=client', '--validate=false', '--request-timeout=10s', '--cache-dir', cacheDir, '-f', DIR, '-o', 'json'], env);
-    expect(r.stderr, r.stderr).toBe('');
-    expect(r.code).toBe(0);
+      const r = await run(
+        KUBECTL!,
+        [
+          'apply',
+          '--dry-run=client',
+          '--validate=false',
+          '--request-timeout=10s',
+          '--cache-dir',
+          cacheDir,
+          '-f',
+          DIR,
+          '-o',
+          'json',
+        ],
+        env,
+      );
+      expect(r.stderr, r.stderr).toBe('');
+      expect(r.code).toBe(0);
 
-    const out = JSON.parse(r.stdout) as Obj;
-    const items: Obj[] = out.kind === 'List' ? out.items : [out];
-    expect(items.map((o) => o.kind).sort()).toEqual(EXPECTED_KINDS);
-    // kubectl saw the same objects the YAML holds (name and namespace each).
-    const ids = (list: Obj[]) => list.map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`).sort();
-    expect(ids(items)).toEqual(ids(DOCS.map((d) => d.obj)));
-    const deployment = items.find((o) => o.kind === 'Deployment')!;
-    expect(deployment.spec.strategy.type).toBe('Recreate');
+      const out = JSON.parse(r.stdout) as Obj;
+      const items: Obj[] = out.kind === 'List' ? out.items : [out];
+      expect(items.map((o) => o.kind).sort()).toEqual(EXPECTED_KINDS);
+      // kubectl saw the same objects the YAML holds (name and namespace each).
+      const ids = (list: Obj[]) => list.map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`).sort();
+      expect(ids(items)).toEqual(ids(DOCS.map((d) => d.obj)));
+      const deployment = items.find((o) => o.kind === 'Deployment')!;
+      expect(deployment.spec.strategy.type).toBe('Recreate');
 
-    // A client dry run only reads: discovery and one GET per object, never a write.
-    expect(shim.requests.length).toBeGreaterThan(0);
-    expect(shim.requests.filter((q) => q.method !== 'GET')).toEqual([]);
-    expect(fake.requests.filter((q) => q.method !== 'GET')).toEqual([]);
-  });
+      // A client dry run only reads: discovery and one GET per object, never a write.
+      expect(shim.requests.length).toBeGreaterThan(0);
+      expect(shim.requests.filter((q) => q.method !== 'GET')).toEqual([]);
+      expect(fake.requests.filter((q) => q.method !== 'GET')).toEqual([]);
+    },
+  );
 });

@@ -11,7 +11,11 @@ async function scrape(): Promise<{ text: string; bytes: number; series: number }
   const response = await fetch(`${h.url}/metrics`);
   expect(response.status).toBe(200);
   const text = await response.text();
-  return { text, bytes: Buffer.byteLength(text), series: text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length };
+  return {
+    text,
+    bytes: Buffer.byteLength(text),
+    series: text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length,
+  };
 }
 
 /** The value of one sample line, e.g. sample(text, 'x_total{a="b"}'); undefined when absent. */
@@ -31,8 +35,26 @@ async function madeUp(i: number): Promise<void> {
   const results = await Promise.all([
     h.command(`${word} please`, { command: '/incident' }),
     h.command(`${word}`, { command: '/hotfix' }),
-    h.interaction(buttonClick({ user: 'U0ALICE', channel: 'C0GENERAL', messageTs: `1.${i}`, actionId: `firelane:cmd:${i}`, value: `/${word} now`, responseUrl: h.slack.responseUrl(`a-${i}`) })),
-    h.interaction(buttonClick({ user: 'U0ALICE', channel: 'C0GENERAL', messageTs: `2.${i}`, actionId: `firelane:cmd:${i}`, value: `/${word} "unbalanced`, responseUrl: h.slack.responseUrl(`b-${i}`) })),
+    h.interaction(
+      buttonClick({
+        user: 'U0ALICE',
+        channel: 'C0GENERAL',
+        messageTs: `1.${i}`,
+        actionId: `firelane:cmd:${i}`,
+        value: `/${word} now`,
+        responseUrl: h.slack.responseUrl(`a-${i}`),
+      }),
+    ),
+    h.interaction(
+      buttonClick({
+        user: 'U0ALICE',
+        channel: 'C0GENERAL',
+        messageTs: `2.${i}`,
+        actionId: `firelane:cmd:${i}`,
+        value: `/${word} "unbalanced`,
+        responseUrl: h.slack.responseUrl(`b-${i}`),
+      }),
+    ),
   ]);
   for (const r of results) expect(r.status).toBe(200);
 }
@@ -48,7 +70,8 @@ describe('metrics labels come from a fixed set', () => {
     const afterTen = await scrape();
 
     const rounds = 1000; // 4,000 distinct made-up inputs in all (before the fix: 4.3 MB and 51,571 series here)
-    for (let start = 10; start < rounds; start += 30) await Promise.all(Array.from({ length: Math.min(30, rounds - start) }, (_, k) => madeUp(start + k)));
+    for (let start = 10; start < rounds; start += 30)
+      await Promise.all(Array.from({ length: Math.min(30, rounds - start) }, (_, k) => madeUp(start + k)));
     const afterMany = await scrape();
 
     // Exactly the same series (the counts changed, the label sets did not); the size differs only by digits of the counts.
@@ -58,14 +81,20 @@ describe('metrics labels come from a fixed set', () => {
 
     // No made-up word reached a label; every command label is a known one or `unknown`.
     expect(afterMany.text).not.toMatch(/zq[0-9a-z]+x/);
-    for (const command of labelValues(afterMany.text, 'command')) expect(command).toMatch(/^(?:unknown|(?:incident|deploy|rollback|hotfix)(?: [a-z-]+)?)$/);
+    for (const command of labelValues(afterMany.text, 'command'))
+      expect(command).toMatch(/^(?:unknown|(?:incident|deploy|rollback|hotfix)(?: [a-z-]+)?)$/);
 
     // The made-up ones were counted, as unknown.
-    const invalid = (command: string) => sample(afterMany.text, `firelane_commands_total{platform="slack",command="${command}",outcome="invalid"}`);
+    const invalid = (command: string) =>
+      sample(afterMany.text, `firelane_commands_total{platform="slack",command="${command}",outcome="invalid"}`);
     expect(invalid('incident unknown')).toBe(rounds);
     expect(invalid('hotfix unknown')).toBe(rounds);
     expect(invalid('unknown')).toBe(2 * rounds);
-    expect(sample(afterMany.text, 'firelane_commands_total{platform="slack",command="incident declare",outcome="ok"}')).toBe(1);
-    expect(sample(afterMany.text, 'firelane_commands_total{platform="slack",command="incident list",outcome="ok"}')).toBe(1);
+    expect(
+      sample(afterMany.text, 'firelane_commands_total{platform="slack",command="incident declare",outcome="ok"}'),
+    ).toBe(1);
+    expect(
+      sample(afterMany.text, 'firelane_commands_total{platform="slack",command="incident list",outcome="ok"}'),
+    ).toBe(1);
   }, 120_000);
 });

@@ -83,28 +83,47 @@ describe('metrics from state changes', () => {
 
   it('deploys by kind, strategy and outcome, with the duration of those that ran', async () => {
     const cluster = createMemoryCluster({ rolloutPolls: 2 });
-    cluster.addDeployment({ ...PAYMENTS, name: 'payments', images: { app: `${IMAGE}:v2.1.0` }, history: [{ app: `${IMAGE}:v2.0.0` }], replicas: 3 });
+    cluster.addDeployment({
+      ...PAYMENTS,
+      name: 'payments',
+      images: { app: `${IMAGE}:v2.1.0` },
+      history: [{ app: `${IMAGE}:v2.0.0` }],
+      replicas: 3,
+    });
     h = await startHarness({ configYaml: deployYaml(['U0LEAD1', 'U0LEAD2']), cluster, deploy: { pollIntervalMs: 5 } });
 
     expect(await run('payments v2.1.1', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' })).toContain('REQ-1');
-    expect(await run('approve REQ-1', { command: '/deploy', channel: CHANNEL, user: 'U0LEAD1' })).toMatch(/You approved REQ-1/);
+    expect(await run('approve REQ-1', { command: '/deploy', channel: CHANNEL, user: 'U0LEAD1' })).toMatch(
+      /You approved REQ-1/,
+    );
     await h.drain();
     expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded' });
 
-    expect(await run('payments --to=v2.1.0', { command: '/rollback', channel: CHANNEL, user: 'U0DEV' })).toContain('REQ-2');
-    expect(await run('reject REQ-2 not now', { command: '/deploy', channel: CHANNEL, user: 'U0LEAD2' })).toMatch(/REQ-2/);
+    expect(await run('payments --to=v2.1.0', { command: '/rollback', channel: CHANNEL, user: 'U0DEV' })).toContain(
+      'REQ-2',
+    );
+    expect(await run('reject REQ-2 not now', { command: '/deploy', channel: CHANNEL, user: 'U0LEAD2' })).toMatch(
+      /REQ-2/,
+    );
     expect(h.firelane.store.deploys.get(2)).toMatchObject({ status: 'rejected' });
 
     const text = await metrics();
     expect(sample(text, 'firelane_deploys_total{kind="deploy",strategy="rolling",outcome="succeeded"}')).toBe(1);
     expect(sample(text, 'firelane_deploys_total{kind="rollback",strategy="rolling",outcome="rejected"}')).toBe(1);
-    expect(sample(text, 'firelane_deploy_duration_seconds_count{kind="deploy",strategy="rolling",outcome="succeeded"}')).toBe(1);
+    expect(
+      sample(text, 'firelane_deploy_duration_seconds_count{kind="deploy",strategy="rolling",outcome="succeeded"}'),
+    ).toBe(1);
     // It ran through a 1 s health window on the real clock.
-    const seconds = sample(text, 'firelane_deploy_duration_seconds_sum{kind="deploy",strategy="rolling",outcome="succeeded"}')!;
+    const seconds = sample(
+      text,
+      'firelane_deploy_duration_seconds_sum{kind="deploy",strategy="rolling",outcome="succeeded"}',
+    )!;
     const { startedAt, finishedAt } = h.firelane.store.deploys.get(1)!;
     expect(seconds).toBeCloseTo((finishedAt! - startedAt!) / 1000, 3);
     expect(seconds).toBeGreaterThanOrEqual(1);
     // A rejected request never ran: counted, no duration.
-    expect(sample(text, 'firelane_deploy_duration_seconds_count{kind="rollback",strategy="rolling",outcome="rejected"}')).toBeUndefined();
+    expect(
+      sample(text, 'firelane_deploy_duration_seconds_count{kind="rollback",strategy="rolling",outcome="rejected"}'),
+    ).toBeUndefined();
   });
 });

@@ -141,7 +141,9 @@ describe('reminders', () => {
     expect(text).toContain('SEV1');
     expect(text).toContain('<@U0BOB>');
     expect(text).toContain('30m');
-    expect(slack.messagesIn(room).some((m) => messageJson(m).includes('🔺') && messageJson(m).includes('<@U0BOB>'))).toBe(true);
+    expect(
+      slack.messagesIn(room).some((m) => messageJson(m).includes('🔺') && messageJson(m).includes('<@U0BOB>')),
+    ).toBe(true);
     expect(h.firelane.store.incidents.timeline(1).filter((e) => e.kind === 'escalated')).toHaveLength(1);
     // An update resets the count: the next escalation needs two more misses.
     clock.set(t0 + 31 * MIN);
@@ -169,11 +171,18 @@ describe('reminders', () => {
     await start();
     const t0 = await declareAt('sev2 Queue backlog');
     clock.set(t0 + 80 * MIN);
-    const ack = await h.command('resolve --root-cause="consumer stuck on a poison message" --action-items="alert on lag; dead-letter queue"', { channel: room });
+    const ack = await h.command(
+      'resolve --root-cause="consumer stuck on a poison message" --action-items="alert on lag; dead-letter queue"',
+      { channel: room },
+    );
     expect(ack.body.response_type).toBe('ephemeral');
     await h.drain();
     const incident = h.firelane.store.incidents.get(1)!;
-    expect(incident).toMatchObject({ status: 'resolved', rootCause: 'consumer stuck on a poison message', nextReminderAt: null });
+    expect(incident).toMatchObject({
+      status: 'resolved',
+      rootCause: 'consumer stuck on a poison message',
+      nextReminderAt: null,
+    });
     expect(h.firelane.store.incidents.actionItems(1).map((a) => a.text)).toEqual(['alert on lag', 'dead-letter queue']);
     const announced = slack.messagesIn(ANNOUNCE).map(messageJson).join('\n');
     expect(announced).toContain('Resolved after 1h 20m');
@@ -267,7 +276,12 @@ describe('reminders', () => {
 describe('a reminder due before the war room exists', () => {
   it('waits for the room instead of being dropped', async () => {
     const clock = createManualClock(Date.now());
-    const slack = await startFakeSlack({ channels: [{ id: ANNOUNCE, name: 'incidents' }, { id: 'C0GENERAL', name: 'general' }] });
+    const slack = await startFakeSlack({
+      channels: [
+        { id: ANNOUNCE, name: 'incidents' },
+        { id: 'C0GENERAL', name: 'general' },
+      ],
+    });
     const h = await startHarness({ clock, slack });
     try {
       slack.failNext('conversations.create', { status: 500 }, 1000);
@@ -300,7 +314,10 @@ describe('the real ticker (node-cron, every second)', () => {
       await expect.poll(() => h.firelane.store.incidents.get(1)?.roomId, { timeout: 5000 }).toBeTruthy();
       const room = h.firelane.store.incidents.get(1)!.roomId!;
       await expect
-        .poll(() => h.slack.messagesIn(room).filter((m) => messageJson(m).includes('⏰')).length, { timeout: 8000, interval: 200 })
+        .poll(() => h.slack.messagesIn(room).filter((m) => messageJson(m).includes('⏰')).length, {
+          timeout: 8000,
+          interval: 200,
+        })
         .toBeGreaterThanOrEqual(1);
     } finally {
       await h.close();
@@ -313,9 +330,22 @@ describe('the real ticker (node-cron, every second)', () => {
       const sqlite = h.firelane.db.sqlite;
       const autoCheckpoint = () => sqlite.pragma('wal_autocheckpoint', { simple: true });
       // Declared without a chat request (as the CLI would), with its reminder already due.
-      h.firelane.store.incidents.create({ title: 'Queue backlog', description: null, severity: 'sev2', platform: 'slack', declaredBy: 'U0ALICE', declaredAt: Date.now() - 20 * MIN, nextReminderAt: Date.now() - 1000 });
+      h.firelane.store.incidents.create({
+        title: 'Queue backlog',
+        description: null,
+        severity: 'sev2',
+        platform: 'slack',
+        declaredBy: 'U0ALICE',
+        declaredAt: Date.now() - 20 * MIN,
+        nextReminderAt: Date.now() - 1000,
+      });
       expect(autoCheckpoint()).toBe(1000); // the connection checkpoints itself until then
-      await expect.poll(() => sqlite.prepare("SELECT count(*) AS n FROM jobs WHERE kind = 'incident.remind'").get(), { timeout: 5000, interval: 50 }).toEqual({ n: 1 });
+      await expect
+        .poll(() => sqlite.prepare("SELECT count(*) AS n FROM jobs WHERE kind = 'incident.remind'").get(), {
+          timeout: 5000,
+          interval: 50,
+        })
+        .toEqual({ n: 1 });
       expect(autoCheckpoint()).toBe(0); // the checkpoint thread runs them now
     } finally {
       await h.close();

@@ -1,7 +1,18 @@
 // /incident subcommands over Slack: in the war room (incident implied), elsewhere (named), and bad input.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ANNOUNCE, startHarness, type Harness } from '../support/harness.js';
-import { ackText, blockTexts, buttons, cardField, cardMessage, declare, incident, messageJson, shownText, snapshot } from './slack-helpers.js';
+import {
+  ackText,
+  blockTexts,
+  buttons,
+  cardField,
+  cardMessage,
+  declare,
+  incident,
+  messageJson,
+  shownText,
+  snapshot,
+} from './slack-helpers.js';
 import type { Incident } from '../../src/domain/incident.js';
 
 describe('subcommands in the war room', () => {
@@ -16,7 +27,8 @@ describe('subcommands in the war room', () => {
   afterEach(async () => h?.close());
 
   const inRoom = (text: string, user = 'U0ALICE') => h.command(text, { channel: room, user });
-  const newMessages = (channel: string, since: number) => h.slack.messages.slice(since).filter((m) => m.channel === channel);
+  const newMessages = (channel: string, since: number) =>
+    h.slack.messages.slice(since).filter((m) => m.channel === channel);
 
   it('update: ephemeral ack; posted in the room and the announcement channel; the pinned card shows the status', async () => {
     const before = h.slack.messages.length;
@@ -26,7 +38,11 @@ describe('subcommands in the war room', () => {
     expect(shownText(ack.body)).toContain('INC-1');
     expect(incident(h, 1)).toMatchObject({ status: 'identified' });
     const event = h.firelane.store.incidents.timeline(1).at(-1)!;
-    expect(event).toMatchObject({ kind: 'status_update', actor: 'U0ALICE', data: { status: 'identified', etaMs: 30 * 60_000 } });
+    expect(event).toMatchObject({
+      kind: 'status_update',
+      actor: 'U0ALICE',
+      data: { status: 'identified', etaMs: 30 * 60_000 },
+    });
     expect(h.slack.callsTo('chat.update')).toHaveLength(0); // nothing before the job runs
 
     await h.drain();
@@ -96,7 +112,11 @@ describe('subcommands in the war room', () => {
     const ack = await inRoom('note Rolled back deploy 4711 &amp; waiting');
     expect(ack.body.response_type).toBe('ephemeral');
     expect(shownText(ack.body)).toContain('INC-1');
-    expect(h.firelane.store.incidents.timeline(1).at(-1)).toMatchObject({ kind: 'note', text: 'Rolled back deploy 4711 & waiting', actor: 'U0ALICE' });
+    expect(h.firelane.store.incidents.timeline(1).at(-1)).toMatchObject({
+      kind: 'note',
+      text: 'Rolled back deploy 4711 & waiting',
+      actor: 'U0ALICE',
+    });
     await h.drain();
     const after = snapshot(h);
     expect(after.timeline).toBe(before.timeline + 1);
@@ -120,9 +140,13 @@ describe('subcommands in the war room', () => {
   it('resolve: the announcement has a line each for the outcome, the root cause and the action items, and none inside them', async () => {
     const before = h.slack.messages.length;
     // A root cause typed over two lines, with no full stop at the end.
-    await inRoom('resolve --root-cause="the primary ran out of disk.\nWAL archiving had stopped" --action-items="alert on disk; archive check"');
+    await inRoom(
+      'resolve --root-cause="the primary ran out of disk.\nWAL archiving had stopped" --action-items="alert on disk; archive check"',
+    );
     await h.drain();
-    const posted = [...newMessages(room, before), ...newMessages(ANNOUNCE, before)].map((m) => blockTexts(m.blocks).join('\n'));
+    const posted = [...newMessages(room, before), ...newMessages(ANNOUNCE, before)].map((m) =>
+      blockTexts(m.blocks).join('\n'),
+    );
     const outcome = /^\*INC-1\* Resolved after \d+s\. — <@U0ALICE>$/;
     const lines = ['Root cause: the primary ran out of disk. WAL archiving had stopped.', 'Action items: 2.'];
     expect(posted).toHaveLength(2);
@@ -159,7 +183,8 @@ describe('subcommands in the war room', () => {
 
     const help = await inRoom('help');
     expect(help.body.response_type).toBe('ephemeral');
-    for (const sub of ['update', 'lead', 'comms', 'note', 'severity', 'list', 'show']) expect(ackText(help.body)).toContain(`/incident ${sub}`);
+    for (const sub of ['update', 'lead', 'comms', 'note', 'severity', 'list', 'show'])
+      expect(ackText(help.body)).toContain(`/incident ${sub}`);
 
     await h.drain();
     expect(snapshot(h)).toEqual(before);
@@ -193,7 +218,12 @@ describe('subcommands outside a war room', () => {
     expect(incident(h, 1).status).toBe('identified');
     await h.drain();
     const room = incident(h, 1).roomId!;
-    expect(h.slack.messages.slice(before).map((m) => m.channel).sort()).toEqual([ANNOUNCE, room].sort());
+    expect(
+      h.slack.messages
+        .slice(before)
+        .map((m) => m.channel)
+        .sort(),
+    ).toEqual([ANNOUNCE, room].sort());
     expect(h.slack.messagesIn('C0GENERAL')).toHaveLength(0);
     expect(cardField(cardMessage(h, 1).blocks, 'Status')).toBe('Identified');
   });
@@ -209,14 +239,49 @@ describe('bad input: a private reply naming the problem and the usage; nothing c
 
   const flame = '🔥';
   const cases: Array<{ name: string; text: string; problem: RegExp; usage: string }> = [
-    { name: 'unknown severity', text: 'sev7 Payments down', problem: /severity "sev7"/, usage: '/incident &lt;sev0|sev1|sev2|sev3&gt; &lt;title&gt;' },
-    { name: 'missing title', text: 'sev1', problem: /title is missing/, usage: '/incident &lt;sev0|sev1|sev2|sev3&gt; &lt;title&gt;' },
-    { name: 'title of 151 code points', text: `sev1 ${flame.repeat(141)} outage!!!`, problem: /151 characters.*at most 150/, usage: '/incident &lt;sev0|sev1|sev2|sev3&gt; &lt;title&gt;' },
-    { name: 'unknown subcommand', text: 'frobnicate now', problem: /subcommand "frobnicate"/, usage: '/incident update' },
-    { name: 'unknown flag', text: 'update INC-1 identified x --foo=1', problem: /--foo is not an option/, usage: '/incident update [INC-n]' },
+    {
+      name: 'unknown severity',
+      text: 'sev7 Payments down',
+      problem: /severity "sev7"/,
+      usage: '/incident &lt;sev0|sev1|sev2|sev3&gt; &lt;title&gt;',
+    },
+    {
+      name: 'missing title',
+      text: 'sev1',
+      problem: /title is missing/,
+      usage: '/incident &lt;sev0|sev1|sev2|sev3&gt; &lt;title&gt;',
+    },
+    {
+      name: 'title of 151 code points',
+      text: `sev1 ${flame.repeat(141)} outage!!!`,
+      problem: /151 characters.*at most 150/,
+      usage: '/incident &lt;sev0|sev1|sev2|sev3&gt; &lt;title&gt;',
+    },
+    {
+      name: 'unknown subcommand',
+      text: 'frobnicate now',
+      problem: /subcommand "frobnicate"/,
+      usage: '/incident update',
+    },
+    {
+      name: 'unknown flag',
+      text: 'update INC-1 identified x --foo=1',
+      problem: /--foo is not an option/,
+      usage: '/incident update [INC-n]',
+    },
     { name: 'unbalanced quote', text: 'sev1 "Payment down', problem: /unbalanced quote/, usage: '/incident' },
-    { name: 'no such incident', text: 'update INC-99 identified x', problem: /INC-99 does not exist/, usage: '/incident update [INC-n]' },
-    { name: 'bad status', text: 'update INC-1 resolved x', problem: /investigating, identified, monitoring \(not "resolved"\)/, usage: '/incident update [INC-n]' },
+    {
+      name: 'no such incident',
+      text: 'update INC-99 identified x',
+      problem: /INC-99 does not exist/,
+      usage: '/incident update [INC-n]',
+    },
+    {
+      name: 'bad status',
+      text: 'update INC-1 resolved x',
+      problem: /investigating, identified, monitoring \(not "resolved"\)/,
+      usage: '/incident update [INC-n]',
+    },
   ];
 
   for (const c of cases) {

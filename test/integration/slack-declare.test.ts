@@ -1,7 +1,17 @@
 // Declaring over Slack: the ack, the war room the job opens, room names from any title, escaping, concurrency.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ANNOUNCE, startHarness, type Harness } from '../support/harness.js';
-import { blockTexts, buttons, cardField, cardMessage, declare, declareSubmission, incident, messageJson, shownText } from './slack-helpers.js';
+import {
+  blockTexts,
+  buttons,
+  cardField,
+  cardMessage,
+  declare,
+  declareSubmission,
+  incident,
+  messageJson,
+  shownText,
+} from './slack-helpers.js';
 
 const VALID_ROOM = /^[a-z0-9_-]{1,80}$/;
 
@@ -22,7 +32,15 @@ describe('declare over Slack', () => {
     expect(h.slack.calls.length).toBe(callsAtStart);
     expect(h.firelane.store.jobs.depth()).toMatchObject({ queued: 1, running: 0, dead: 0 });
     const declared = incident(h, 1);
-    expect(declared).toMatchObject({ title: 'Payment gateway down', severity: 'sev1', status: 'investigating', declaredBy: 'U0ALICE', platform: 'slack', roomId: null, cardRef: null });
+    expect(declared).toMatchObject({
+      title: 'Payment gateway down',
+      severity: 'sev1',
+      status: 'investigating',
+      declaredBy: 'U0ALICE',
+      platform: 'slack',
+      roomId: null,
+      cardRef: null,
+    });
 
     await h.drain();
 
@@ -44,7 +62,9 @@ describe('declare over Slack', () => {
     expect(cardField(card.blocks, 'Status')).toBe('Investigating');
     expect(cardField(card.blocks, 'Commander')).toBe('unassigned');
     const seconds = Math.floor(stored.declaredAt / 1000);
-    expect(cardField(card.blocks, 'Declared')).toMatch(new RegExp(`^<!date\\^${seconds}\\^[^|>]+\\|\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC> by <@U0ALICE>$`));
+    expect(cardField(card.blocks, 'Declared')).toMatch(
+      new RegExp(`^<!date\\^${seconds}\\^[^|>]+\\|\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC> by <@U0ALICE>$`),
+    );
     expect(blockTexts(card.blocks).join('\n')).toContain('INC-1: Payment gateway down');
     expect(buttons(card.blocks).map((b) => b.text.text)).toContain('Take command');
     expect(h.slack.pins).toEqual([{ channel: room.id, ts: stored.cardRef }]);
@@ -102,7 +122,10 @@ describe('war-room names from hostile titles', () => {
     await h.drain();
 
     const created = h.slack.callsTo('conversations.create');
-    expect(created.every((call) => call.ok), JSON.stringify(created.filter((call) => !call.ok))).toBe(true);
+    expect(
+      created.every((call) => call.ok),
+      JSON.stringify(created.filter((call) => !call.ok)),
+    ).toBe(true);
     for (const [i, c] of cases.entries()) {
       const n = i + 1;
       const stored = incident(h, n);
@@ -160,7 +183,9 @@ describe('configured room prefix and long descriptions', () => {
     const description = 'R&D <team> '.repeat(272).trim(); // 2991 characters, one line
     expect(Array.from(description).length).toBeLessThanOrEqual(3000);
     // The modal's description field takes up to 3000 characters (max_length in the view).
-    const submitted = await h.interaction(declareSubmission({ viewId: 'V0LONGDESC', title: 'Research cluster down', description }));
+    const submitted = await h.interaction(
+      declareSubmission({ viewId: 'V0LONGDESC', title: 'Research cluster down', description }),
+    );
     expect(submitted.body).toBeUndefined();
     await h.drain();
     expect(incident(h, 1).description).toBe(description);
@@ -181,8 +206,14 @@ describe('user text never becomes Slack markup', () => {
 
   /** Every piece of content firelane sent to Slack: posts, updates, ephemerals, response_url bodies. */
   function everythingSent(acks: unknown[]): string {
-    const calls = h.slack.calls.filter((c) => c.method.startsWith('chat.') || c.method === 'views.open').map((c) => JSON.stringify(c.params));
-    return [...calls, ...h.slack.responses.map((r) => JSON.stringify(r.body)), ...acks.map((a) => JSON.stringify(a))].join('\n');
+    const calls = h.slack.calls
+      .filter((c) => c.method.startsWith('chat.') || c.method === 'views.open')
+      .map((c) => JSON.stringify(c.params));
+    return [
+      ...calls,
+      ...h.slack.responses.map((r) => JSON.stringify(r.body)),
+      ...acks.map((a) => JSON.stringify(a)),
+    ].join('\n');
   }
 
   it('a title typed as "<!channel> & <@U0EVIL>" is shown literally, never as a broadcast or a mention', async () => {
@@ -202,7 +233,7 @@ describe('user text never becomes Slack markup', () => {
     expect(incident(h, 1).title).toBe('Outage <!channel> & <@U0EVIL>');
   });
 
-  it('an @channel picked from Slack\'s list (<!channel>) is not sent back as a live broadcast', async () => {
+  it("an @channel picked from Slack's list (<!channel>) is not sent back as a live broadcast", async () => {
     h = await startHarness();
     const ack = await h.command('sev1 <!channel> <!here> <!subteam^S0ONCALL|@oncall> checkout down');
     await h.drain();
@@ -214,11 +245,19 @@ describe('user text never becomes Slack markup', () => {
 
   it('a title from the declare modal is escaped as well, and cannot forge firelane tokens', async () => {
     h = await startHarness();
-    const result = await h.interaction(declareSubmission({ viewId: 'V0ESCAPE', title: 'Outage <!channel> & <@U0EVIL> @{U0EVIL} #{C0GENERAL|general}', description: 'plain words' }));
+    const result = await h.interaction(
+      declareSubmission({
+        viewId: 'V0ESCAPE',
+        title: 'Outage <!channel> & <@U0EVIL> @{U0EVIL} #{C0GENERAL|general}',
+        description: 'plain words',
+      }),
+    );
     expect(result.status).toBe(200);
     await h.drain();
     // Stored as typed (firelane may break up its own token syntax with an invisible U+200B).
-    expect(incident(h, 1).title.replace(/\u200b/g, '')).toBe('Outage <!channel> & <@U0EVIL> @{U0EVIL} #{C0GENERAL|general}');
+    expect(incident(h, 1).title.replace(/\u200b/g, '')).toBe(
+      'Outage <!channel> & <@U0EVIL> @{U0EVIL} #{C0GENERAL|general}',
+    );
     const sent = everythingSent([]);
     expect(h.slack.messagesIn(ANNOUNCE)).toHaveLength(1);
     expect(sent).toContain('&lt;!channel&gt; &amp; &lt;@U0EVIL&gt;');

@@ -32,9 +32,21 @@ async function start(yaml?: (base: string) => string, startWorker = false) {
   repo.tag('v2.1.1', 'production');
   cluster = createMemoryCluster({ rolloutPolls: 2 });
   cluster.addDeployment({ ...PAYMENTS, name: 'payments', images: { app: `${IMAGE}:v2.1.0` }, replicas: 3 });
-  const git = createGitHubHost({ token: gh.token, baseUrl: gh.url, retryAfterBaseMs: 0, writeSpacingMs: 0, mergeablePollMs: 5 });
+  const git = createGitHubHost({
+    token: gh.token,
+    baseUrl: gh.url,
+    retryAfterBaseMs: 0,
+    writeSpacingMs: 0,
+    mergeablePollMs: 5,
+  });
   const base = deployYaml(['U0LEAD1']).replace('window: 1s', 'window: 1s\n    productionBranch: production');
-  h = await startHarness({ configYaml: yaml ? yaml(base) : base, cluster, git, startWorker, deploy: { pollIntervalMs: 5, healthIntervalMs: 20 } });
+  h = await startHarness({
+    configYaml: yaml ? yaml(base) : base,
+    cluster,
+    git,
+    startWorker,
+    deploy: { pollIntervalMs: 5, healthIntervalMs: 20 },
+  });
 }
 
 function card(id: number) {
@@ -46,7 +58,16 @@ async function approve(id: number) {
   const message = card(id);
   const button = buttons(message.blocks).find((b) => b.text.text === 'Approve')!;
   const before = h.slack.responses.length;
-  await h.interaction(buttonClick({ user: 'U0LEAD1', channel: CHANNEL, messageTs: message.ts, actionId: button.action_id, value: button.value, responseUrl: h.slack.responseUrl() }));
+  await h.interaction(
+    buttonClick({
+      user: 'U0LEAD1',
+      channel: CHANNEL,
+      messageTs: message.ts,
+      actionId: button.action_id,
+      value: button.value,
+      responseUrl: h.slack.responseUrl(),
+    }),
+  );
   await vi.waitFor(() => expect(h.slack.responses.length).toBeGreaterThan(before));
   await h.drain();
 }
@@ -56,7 +77,12 @@ async function statesOf(id: number, states: string[]) {
   await vi.waitFor(
     async () => {
       await h.drain();
-      expect(repo.deploymentStatuses(id).map((s: { state: string }) => s.state).sort()).toEqual(states);
+      expect(
+        repo
+          .deploymentStatuses(id)
+          .map((s: { state: string }) => s.state)
+          .sort(),
+      ).toEqual(states);
     },
     { timeout: 5_000, interval: 200 },
   );
@@ -73,7 +99,9 @@ describe('/deploy with GitHub', () => {
     await h.drain();
     const posted = card(1);
     expect(cardField(posted.blocks, 'Checks')).toBe('❌ failed: ci (failure)');
-    expect(cardField(posted.blocks, 'Changes')).toBe('2 commits since v2.1.0: Treat NULL refund amounts as zero; Log refund failures with the order id');
+    expect(cardField(posted.blocks, 'Changes')).toBe(
+      '2 commits since v2.1.0: Treat NULL refund amounts as zero; Log refund failures with the order id',
+    );
     expect(blockTexts(posted.blocks).join('\n')).toContain('⚠️ Checks FAILED for v2.1.1: ci.');
     // Flagged, not blocked: the approver decides.
     expect(buttons(posted.blocks).map((b) => b.text.text)).toEqual(['Approve', 'Reject']);
@@ -100,7 +128,9 @@ describe('/deploy with GitHub', () => {
 
     await h.command('payments v9.9.9', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
     await h.drain();
-    expect(cardField(card(2).blocks, 'GitHub')).toBe('acme/payments has no tag or branch named v9.9.9, so its checks are unknown');
+    expect(cardField(card(2).blocks, 'GitHub')).toBe(
+      'acme/payments has no tag or branch named v9.9.9, so its checks are unknown',
+    );
     await approve(2);
     await h.drain();
     // GitHub refuses a Deployment of an unknown ref; the rollout does not care.
@@ -121,7 +151,9 @@ describe('/deploy with GitHub', () => {
     await statesOf(deployment.id, ['in_progress', 'inactive']);
     const statuses = repo.deploymentStatuses(deployment.id) as Array<{ state: string; description: string }>;
     expect(repo.deployments()).toHaveLength(1);
-    expect(statuses.find((s) => s.state === 'inactive')!.description).toMatch(/^REQ-1 rolled back: the rollout failed: pod payments-x is in CrashLoopBackOff/);
+    expect(statuses.find((s) => s.state === 'inactive')!.description).toMatch(
+      /^REQ-1 rolled back: the rollout failed: pod payments-x is in CrashLoopBackOff/,
+    );
   });
 
   it('a deploy superseded by a rollback while it is verified makes its GitHub Deployment inactive; the rollback records its own', async () => {
@@ -130,13 +162,35 @@ describe('/deploy with GitHub', () => {
     await h.drain();
     const message = card(1);
     const button = buttons(message.blocks).find((b) => b.text.text === 'Approve')!;
-    await h.interaction(buttonClick({ user: 'U0LEAD1', channel: CHANNEL, messageTs: message.ts, actionId: button.action_id, value: button.value, responseUrl: h.slack.responseUrl() }));
+    await h.interaction(
+      buttonClick({
+        user: 'U0LEAD1',
+        channel: CHANNEL,
+        messageTs: message.ts,
+        actionId: button.action_id,
+        value: button.value,
+        responseUrl: h.slack.responseUrl(),
+      }),
+    );
     // The worker runs by itself here: wait for the ten-minute window to begin, then roll back.
-    await vi.waitFor(() => expect(blockTexts(card(1).blocks).join('\n')).toMatch(/Verifying health/), { timeout: 5_000 });
+    await vi.waitFor(() => expect(blockTexts(card(1).blocks).join('\n')).toMatch(/Verifying health/), {
+      timeout: 5_000,
+    });
     await h.command('payments', { command: '/rollback', channel: CHANNEL, user: 'U0DEV' });
-    await vi.waitFor(() => expect(h.firelane.store.deploys.get(2)?.cardRef && card(2)).toBeTruthy(), { timeout: 5_000 });
+    await vi.waitFor(() => expect(h.firelane.store.deploys.get(2)?.cardRef && card(2)).toBeTruthy(), {
+      timeout: 5_000,
+    });
     const rollback = buttons(card(2).blocks).find((b) => b.text.text === 'Approve')!;
-    await h.interaction(buttonClick({ user: 'U0LEAD1', channel: CHANNEL, messageTs: card(2).ts, actionId: rollback.action_id, value: rollback.value, responseUrl: h.slack.responseUrl() }));
+    await h.interaction(
+      buttonClick({
+        user: 'U0LEAD1',
+        channel: CHANNEL,
+        messageTs: card(2).ts,
+        actionId: rollback.action_id,
+        value: rollback.value,
+        responseUrl: h.slack.responseUrl(),
+      }),
+    );
     await vi.waitFor(() => expect(h.firelane.store.deploys.get(2)!.status).toBe('succeeded'), { timeout: 5_000 });
     expect(h.firelane.store.deploys.get(1)!.status).toBe('superseded');
     // The rollback's Deployment is made by a job of its own, which may still be running when it succeeds.
@@ -168,6 +222,8 @@ describe('/deploy with GitHub', () => {
     const [deployment] = repo.deployments();
     await statesOf(deployment.id, ['failure', 'in_progress']);
     const statuses = repo.deploymentStatuses(deployment.id) as Array<{ state: string; description: string }>;
-    expect(statuses.find((s) => s.state === 'failure')!.description).toMatch(/^REQ-1 failed: the rollout failed \(pod payments-x is in CrashLoopBackOff\) and Kubernetes refused the automatic rollback/);
+    expect(statuses.find((s) => s.state === 'failure')!.description).toMatch(
+      /^REQ-1 failed: the rollout failed \(pod payments-x is in CrashLoopBackOff\) and Kubernetes refused the automatic rollback/,
+    );
   });
 });

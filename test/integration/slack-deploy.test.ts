@@ -15,7 +15,13 @@ afterEach(async () => h?.close());
 
 async function start() {
   cluster = createMemoryCluster({ rolloutPolls: 3 });
-  cluster.addDeployment({ ...PAYMENTS, name: 'payments', images: { app: `${IMAGE}:v2.1.0` }, history: [{ app: `${IMAGE}:v2.0.0` }], replicas: 3 });
+  cluster.addDeployment({
+    ...PAYMENTS,
+    name: 'payments',
+    images: { app: `${IMAGE}:v2.1.0` },
+    history: [{ app: `${IMAGE}:v2.0.0` }],
+    replicas: 3,
+  });
   h = await startHarness({ configYaml: YAML, cluster, deploy: { pollIntervalMs: 5 } });
 }
 
@@ -31,7 +37,14 @@ function card(id = 1): FakeMessage {
 function click(user: string, label: string, message = card()) {
   const button = buttons(message.blocks).find((b) => b.text.text === label);
   expect(button, `a ${label} button`).toBeDefined();
-  return buttonClick({ user, channel: CHANNEL, messageTs: message.ts, actionId: button!.action_id, value: button!.value, responseUrl: h.slack.responseUrl() });
+  return buttonClick({
+    user,
+    channel: CHANNEL,
+    messageTs: message.ts,
+    actionId: button!.action_id,
+    value: button!.value,
+    responseUrl: h.slack.responseUrl(),
+  });
 }
 
 /** Requested by U0LEAD2, an approver himself: his own click is the self-approval case. */
@@ -59,7 +72,9 @@ describe('/deploy over Slack', () => {
     expect((await h.interaction(click('U0LEAD2', 'Approve'))).status).toBe(200);
     await vi.waitFor(() => expect(h.slack.responses).toHaveLength(1));
     expect(h.slack.responses[0]!.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
-    expect(ackText(h.slack.responses[0]!.body as { text?: string })).toMatch(/You asked for REQ-1, so someone else must approve it/);
+    expect(ackText(h.slack.responses[0]!.body as { text?: string })).toMatch(
+      /You asked for REQ-1, so someone else must approve it/,
+    );
     expect((await h.interaction(click('U0BOB', 'Approve'))).status).toBe(200);
     await vi.waitFor(() => expect(h.slack.responses).toHaveLength(2));
     expect(ackText(h.slack.responses[1]!.body as { text?: string })).toMatch(/You are not an approver for production/);
@@ -74,14 +89,22 @@ describe('/deploy over Slack', () => {
     await h.drain();
 
     const updates = h.slack.callsTo('chat.update').map((c) => JSON.stringify(c.params));
-    expect(updates.some((u) => u.includes('approved by &lt;@U0LEAD1&gt;') || u.includes('approved by <@U0LEAD1>'))).toBe(true);
+    expect(
+      updates.some((u) => u.includes('approved by &lt;@U0LEAD1&gt;') || u.includes('approved by <@U0LEAD1>')),
+    ).toBe(true);
     expect(updates.some((u) => /Rolling out: \d of 3 replicas updated/.test(u))).toBe(true);
 
     const done = card();
     expect(blockTexts(done.blocks).join('\n')).toContain('Succeeded');
-    expect(buttons(done.blocks).map((b) => [b.text.text, b.value])).toEqual([['Rollback', 'rollback payments --env=production --undo=REQ-1']]);
+    expect(buttons(done.blocks).map((b) => [b.text.text, b.value])).toEqual([
+      ['Rollback', 'rollback payments --env=production --undo=REQ-1'],
+    ]);
     expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded', resultRevision: 3 });
-    expect(await cluster.readDeployment(PAYMENTS)).toMatchObject({ revision: 3, images: { app: `${IMAGE}:v2.1.1` }, available: 3 });
+    expect(await cluster.readDeployment(PAYMENTS)).toMatchObject({
+      revision: 3,
+      images: { app: `${IMAGE}:v2.1.1` },
+      available: 3,
+    });
     expect(cluster.changes).toHaveLength(1);
 
     // The Rollback button opens a rollback request that needs approval like any other.

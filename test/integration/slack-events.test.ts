@@ -44,20 +44,30 @@ describe('Slack events', () => {
   }
   const pinned = () => h.firelane.store.incidents.timeline(1).filter((e) => e.kind === 'pinned_message');
 
-  it('answers Slack\'s URL verification challenge', async () => {
+  it("answers Slack's URL verification challenge", async () => {
     const res = await sendEvent({ token: 'x', challenge: 'challenge-123', type: 'url_verification' });
     expect(res.status).toBe(200);
     expect(res.text).toContain('challenge-123');
   });
 
   it('adds a pinned war-room message to the timeline, as neutral text', async () => {
-    const ts = h.slack.postAsUser(room, 'U0BOB', 'Root cause: <@U0ALICE> found a &lt;bad&gt; flag in <https://status.example.com|the status page>');
+    const ts = h.slack.postAsUser(
+      room,
+      'U0BOB',
+      'Root cause: <@U0ALICE> found a &lt;bad&gt; flag in <https://status.example.com|the status page>',
+    );
     const res = await sendEvent(reactionEvent({ user: 'U0CAROL', channel: room, ts }));
     expect(res.status).toBe(200);
     await h.drain();
     expect(pinned()).toHaveLength(1);
-    expect(pinned()[0]).toMatchObject({ actor: 'U0CAROL', platform: 'slack', data: { messageId: ts, author: 'U0BOB' } });
-    expect(pinned()[0]!.text).toBe(`📌 ${mention('U0BOB')}: Root cause: ${mention('U0ALICE')} found a <bad> flag in the status page (https://status.example.com)`);
+    expect(pinned()[0]).toMatchObject({
+      actor: 'U0CAROL',
+      platform: 'slack',
+      data: { messageId: ts, author: 'U0BOB' },
+    });
+    expect(pinned()[0]!.text).toBe(
+      `📌 ${mention('U0BOB')}: Root cause: ${mention('U0ALICE')} found a <bad> flag in the status page (https://status.example.com)`,
+    );
     expect(h.slack.callsTo('conversations.history')).toHaveLength(1);
     // `show` prints it.
     const show = await h.command('show', { channel: room });
@@ -68,7 +78,9 @@ describe('Slack events', () => {
     const ts = h.slack.postAsUser(room, 'U0BOB', 'Failover done at 12:03');
     const first = reactionEvent({ user: 'U0CAROL', channel: room, ts, eventId: 'EvSAME' });
     expect((await sendEvent(first)).status).toBe(200);
-    expect((await sendEvent(first, { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' })).status).toBe(200);
+    expect((await sendEvent(first, { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' })).status).toBe(
+      200,
+    );
     await h.drain();
     expect((await sendEvent(reactionEvent({ user: 'U0DAVE', channel: room, ts }))).status).toBe(200);
     await h.drain();
@@ -90,7 +102,10 @@ describe('Slack events', () => {
   it('refuses an event with a bad signature (401) and records nothing', async () => {
     const ts = h.slack.postAsUser(room, 'U0BOB', 'secret plan');
     const body = JSON.stringify(reactionEvent({ user: 'U0CAROL', channel: room, ts }));
-    const res = await h.post(body, { ...signedHeaders('wrong-secret-0000000000', body), 'content-type': 'application/json' });
+    const res = await h.post(body, {
+      ...signedHeaders('wrong-secret-0000000000', body),
+      'content-type': 'application/json',
+    });
     expect(res.status).toBe(401);
     await h.drain();
     expect(pinned()).toHaveLength(0);

@@ -96,7 +96,12 @@ describe('Slack failures during the war-room job', () => {
     const room = h.slack.channels.get(inc.roomId!)!;
     expect([...room.members].sort()).toEqual(['U0ALICE', 'U0ONCALL1', 'U0ONCALL2', 'UBOT']);
     expect(h.slack.pins).toEqual([{ channel: room.id, ts: inc.cardRef }]);
-    expect(h.slack.callsTo('chat.postMessage').filter((c) => c.params.channel === ANNOUNCE).map((c) => c.error ?? 'ok')).toEqual(['not_in_channel', 'ok']);
+    expect(
+      h.slack
+        .callsTo('chat.postMessage')
+        .filter((c) => c.params.channel === ANNOUNCE)
+        .map((c) => c.error ?? 'ok'),
+    ).toEqual(['not_in_channel', 'ok']);
     expect(h.slack.callsTo('conversations.join')).toHaveLength(1);
     expect(h.slack.messagesIn(ANNOUNCE)).toHaveLength(1);
     expect(h.firelane.store.jobs.state('war-room:1')).toBe('done');
@@ -162,7 +167,12 @@ describe('a Slack outage of about a minute while the war room is being opened', 
 
   it('a status update given meanwhile still reaches the war room once it opens', async () => {
     // Production retry settings on a hand-moved clock, so a minute passes in milliseconds.
-    slack = await startFakeSlack({ channels: [{ id: ANNOUNCE, name: 'incidents' }, { id: 'C0GENERAL', name: 'general' }] });
+    slack = await startFakeSlack({
+      channels: [
+        { id: ANNOUNCE, name: 'incidents' },
+        { id: 'C0GENERAL', name: 'general' },
+      ],
+    });
     dir = mkdtempSync(join(tmpdir(), 'firelane-outage-'));
     const clock = createManualClock(Date.now());
     firelane = await createFirelane({
@@ -176,7 +186,11 @@ describe('a Slack outage of about a minute while the war room is being opened', 
     await firelane.worker.stop(0);
     const command = async (text: string) => {
       const form = commandForm(text);
-      const res = await fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST', headers: signedHeaders(SIGNING_SECRET, form), body: form });
+      const res = await fetch(`http://127.0.0.1:${port}/slack/events`, {
+        method: 'POST',
+        headers: signedHeaders(SIGNING_SECRET, form),
+        body: form,
+      });
       return (await res.json()) as { response_type: string; text: string };
     };
 

@@ -50,7 +50,8 @@ export function blockTexts(blocks: unknown): string[] {
 }
 
 /** Text and blocks of a message as one searchable string. */
-export const messageJson = (m: { text?: string | undefined; blocks?: unknown[] | undefined }) => JSON.stringify({ text: m.text, blocks: m.blocks });
+export const messageJson = (m: { text?: string | undefined; blocks?: unknown[] | undefined }) =>
+  JSON.stringify({ text: m.text, blocks: m.blocks });
 
 /** The value of a card field (`*Label*\nvalue`) in posted blocks. */
 export function cardField(blocks: unknown[] | undefined, label: string): string | undefined {
@@ -61,10 +62,14 @@ export function cardField(blocks: unknown[] | undefined, label: string): string 
 }
 
 /** The buttons of posted blocks. */
-export function buttons(blocks: unknown[] | undefined): Array<{ action_id: string; value: string; text: { text: string } }> {
+export function buttons(
+  blocks: unknown[] | undefined,
+): Array<{ action_id: string; value: string; text: { text: string } }> {
   return (blocks ?? []).flatMap((b) => {
     const block = b as { type?: string; elements?: unknown[] };
-    return block.type === 'actions' ? ((block.elements ?? []) as Array<{ action_id: string; value: string; text: { text: string } }>) : [];
+    return block.type === 'actions'
+      ? ((block.elements ?? []) as Array<{ action_id: string; value: string; text: { text: string } }>)
+      : [];
   });
 }
 
@@ -79,10 +84,15 @@ export function cardMessage(h: Harness, id: number): FakeMessage {
 }
 
 /** The whole visible content of an ack or response body (fallback text plus blocks). */
-export const ackText = (body: { text?: string; blocks?: unknown[] }) => [body.text ?? '', ...blockTexts(body.blocks)].join('\n');
+export const ackText = (body: { text?: string; blocks?: unknown[] }) =>
+  [body.text ?? '', ...blockTexts(body.blocks)].join('\n');
 
 /** Declares, drains, and returns the stored incident. */
-export async function declare(h: Harness, text: string, options: Parameters<Harness['command']>[1] = {}): Promise<Incident> {
+export async function declare(
+  h: Harness,
+  text: string,
+  options: Parameters<Harness['command']>[1] = {},
+): Promise<Incident> {
   const ack = await h.command(text, options);
   expect(ack.status).toBe(200);
   expect(ack.body.response_type, ackText(ack.body)).toBe('in_channel');
@@ -113,7 +123,12 @@ export function commandForm(text: string, fields: Record<string, string> = {}): 
 /** POSTs a signed form with extra headers (Slack retries carry X-Slack-Retry-Num). */
 export async function postSigned(h: Harness, form: string, extraHeaders: Record<string, string> = {}) {
   const res = await h.post(form, { ...signedHeaders(SIGNING_SECRET, form), ...extraHeaders });
-  return { status: res.status, body: res.text ? (JSON.parse(res.text) as { response_type?: string; text?: string; blocks?: unknown[] }) : undefined };
+  return {
+    status: res.status,
+    body: res.text
+      ? (JSON.parse(res.text) as { response_type?: string; text?: string; blocks?: unknown[] })
+      : undefined,
+  };
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -124,13 +139,21 @@ export async function drainUntilSettled(h: Harness, key: string, timeoutMs = 400
   for (;;) {
     await h.drain();
     const job = h.firelane.store.jobs.get(key);
-    if (!job || job.status === 'done' || job.status === 'dead' || Date.now() > deadline) return job?.status ?? 'missing';
+    if (!job || job.status === 'done' || job.status === 'dead' || Date.now() > deadline)
+      return job?.status ?? 'missing';
     await sleep(Math.max(1, Math.min(job.runAt - Date.now(), deadline - Date.now())) + 2);
   }
 }
 
 /** A view_submission of firelane's declare modal, shaped like Slack's (Bolt's ViewSubmitAction). */
-export function declareSubmission(options: { viewId: string; title: string; description?: string | null; severity?: string; channel?: string; user?: string }) {
+export function declareSubmission(options: {
+  viewId: string;
+  title: string;
+  description?: string | null;
+  severity?: string;
+  channel?: string;
+  user?: string;
+}) {
   return {
     type: 'view_submission',
     team: { id: 'T0001', domain: 'acme' },
@@ -159,7 +182,12 @@ export function declareSubmission(options: { viewId: string; title: string; desc
       notify_on_close: false,
       state: {
         values: {
-          severity: { value: { type: 'static_select', selected_option: { text: { type: 'plain_text', text: 'SEV1' }, value: options.severity ?? 'sev1' } } },
+          severity: {
+            value: {
+              type: 'static_select',
+              selected_option: { text: { type: 'plain_text', text: 'SEV1' }, value: options.severity ?? 'sev1' },
+            },
+          },
           title: { value: { type: 'plain_text_input', value: options.title } },
           description: { value: { type: 'plain_text_input', value: options.description ?? null } },
         },

@@ -30,18 +30,38 @@ afterEach(async () => {
 
 async function start(options: { github?: boolean | 'env' } = {}) {
   gh = await startFakeGitHub(options.github === 'env' ? { pathPrefix: '/api/v3' } : {});
-  repo = gh.addRepo('acme', 'payments', { defaultBranch: 'main', branches: { main: ['initial', 'feature work'], production: { from: 'main', commits: ['release 2.1.0'] } }, tags: { 'v2.1.0': 'production', 'v2.0.9': 'main' } });
-  gh.addRepo('acme', 'billing', { defaultBranch: 'main', branches: { main: ['one', 'two'] }, tags: { 'v1.4.0': 'main', 'v1.10.0': 'main', 'v2.0.0-rc.1': 'main' } });
-  const git = createGitHubHost({ token: gh.token, baseUrl: gh.url, retryAfterBaseMs: 0, writeSpacingMs: 0, mergeablePollMs: 5 });
+  repo = gh.addRepo('acme', 'payments', {
+    defaultBranch: 'main',
+    branches: { main: ['initial', 'feature work'], production: { from: 'main', commits: ['release 2.1.0'] } },
+    tags: { 'v2.1.0': 'production', 'v2.0.9': 'main' },
+  });
+  gh.addRepo('acme', 'billing', {
+    defaultBranch: 'main',
+    branches: { main: ['one', 'two'] },
+    tags: { 'v1.4.0': 'main', 'v1.10.0': 'main', 'v2.0.0-rc.1': 'main' },
+  });
+  const git = createGitHubHost({
+    token: gh.token,
+    baseUrl: gh.url,
+    retryAfterBaseMs: 0,
+    writeSpacingMs: 0,
+    mergeablePollMs: 5,
+  });
   h = await startHarness({
     configYaml: YAML,
     // 'env': firelane builds its own client from GITHUB_TOKEN and GITHUB_API_URL, as in production.
-    ...(options.github === 'env' ? { env: { GITHUB_TOKEN: gh.token, GITHUB_API_URL: gh.url } } : options.github !== false && { git }),
+    ...(options.github === 'env'
+      ? { env: { GITHUB_TOKEN: gh.token, GITHUB_API_URL: gh.url } }
+      : options.github !== false && { git }),
   });
 }
 
 /** What firelane posted (not answered privately) since `from`, as text. */
-const posted = (from = 0) => h.slack.messages.slice(from).map((m) => blockTexts(m.blocks).join('\n') || m.text).join('\n---\n');
+const posted = (from = 0) =>
+  h.slack.messages
+    .slice(from)
+    .map((m) => blockTexts(m.blocks).join('\n') || m.text)
+    .join('\n---\n');
 
 async function hotfix(text: string, channel: string, user = 'U0DEV') {
   const ack = await h.command(text, { command: '/hotfix', channel, user });
@@ -55,34 +75,51 @@ async function hotfix(text: string, channel: string, user = 'U0DEV') {
 describe('/hotfix over Slack with GitHub', () => {
   it('creates the branch from production, opens the PR once there are commits, refuses to finish on a failing required check, then finishes', async () => {
     await start();
-    const incident = await declare(h, 'sev1 Refunds fail for NULL amounts', { command: '/incident', channel: 'C0GENERAL' });
+    const incident = await declare(h, 'sev1 Refunds fail for NULL amounts', {
+      command: '/incident',
+      channel: 'C0GENERAL',
+    });
     const room = incident.roomId!;
 
     const created = await hotfix('create payments "Fix: NULL amount in refunds!"', room);
-    expect(created.ack).toContain('HF-1: creating `hotfix/INC-1-fix-null-amount-in-refunds` in acme/payments from production for INC-1');
+    expect(created.ack).toContain(
+      'HF-1: creating `hotfix/INC-1-fix-null-amount-in-refunds` in acme/payments from production for INC-1',
+    );
     expect(repo.refs()['refs/heads/hotfix/INC-1-fix-null-amount-in-refunds']).toBe(repo.sha('production'));
-    expect(created.posted).toMatch(/HF-1: branch `hotfix\/INC-1-fix-null-amount-in-refunds` created in acme\/payments from production \([0-9a-f]{7}\) for INC-1/);
+    expect(created.posted).toMatch(
+      /HF-1: branch `hotfix\/INC-1-fix-null-amount-in-refunds` created in acme\/payments from production \([0-9a-f]{7}\) for INC-1/,
+    );
     // The pinned incident card links the hotfix.
     expect(cardField(cardMessage(h, 1).blocks, 'Hotfix')).toBe('`hotfix/INC-1-fix-null-amount-in-refunds`');
 
     // No commits yet: said in plain words, nothing opened.
     const early = await hotfix('pr', room);
-    expect(early.posted).toMatch(/No commits on `hotfix\/INC-1-fix-null-amount-in-refunds` that production lacks yet: push the fix/);
+    expect(early.posted).toMatch(
+      /No commits on `hotfix\/INC-1-fix-null-amount-in-refunds` that production lacks yet: push the fix/,
+    );
     expect(repo.pulls()).toHaveLength(0);
 
     repo.commit('hotfix/INC-1-fix-null-amount-in-refunds', 'Treat NULL refund amounts as zero');
     const pr = await hotfix('pr', room);
     const pull = repo.pulls()[0];
-    expect(pull).toMatchObject({ base: { ref: 'production' }, head: { ref: 'hotfix/INC-1-fix-null-amount-in-refunds' }, title: 'Hotfix INC-1: Fix: NULL amount in refunds!' });
+    expect(pull).toMatchObject({
+      base: { ref: 'production' },
+      head: { ref: 'hotfix/INC-1-fix-null-amount-in-refunds' },
+      title: 'Hotfix INC-1: Fix: NULL amount in refunds!',
+    });
     expect(pull.labels.map((l: { name: string }) => l.name)).toEqual(['hotfix']);
     expect(pull.body).toContain('**Incident:** INC-1: Refunds fail for NULL amounts');
     expect(pull.body).toContain('**Severity:** SEV1');
     expect(pull.body).toContain('## Rollback plan');
     expect(pull.body).toContain('`/rollback payments`');
     expect(pull.body).toContain('- [ ] Required checks pass');
-    expect(pr.posted).toContain(`pull request #${pull.number} opened into production, labelled hotfix: ${pull.html_url}`);
+    expect(pr.posted).toContain(
+      `pull request #${pull.number} opened into production, labelled hotfix: ${pull.html_url}`,
+    );
     expect(h.firelane.store.hotfixes.get(1)).toMatchObject({ status: 'open', prNumber: pull.number });
-    expect(cardField(cardMessage(h, 1).blocks, 'Hotfix')).toBe(`\`hotfix/INC-1-fix-null-amount-in-refunds\` · PR #${pull.number} ${pull.html_url}`);
+    expect(cardField(cardMessage(h, 1).blocks, 'Hotfix')).toBe(
+      `\`hotfix/INC-1-fix-null-amount-in-refunds\` · PR #${pull.number} ${pull.html_url}`,
+    );
 
     // Required check failing: status shows it, finish refuses and merges nothing.
     repo.protect('production', ['ci']);
@@ -112,10 +149,17 @@ describe('/hotfix over Slack with GitHub', () => {
     expect(back).toMatchObject({ head: { ref: 'production' }, title: 'Back-merge hotfix v2.1.1 into main' });
     expect(finished.posted).toContain('HF-1 finished: payments v2.1.1');
     expect(finished.posted).toContain('Deploy it with /deploy payments v2.1.1');
-    expect(h.firelane.store.hotfixes.get(1)).toMatchObject({ status: 'finished', tag: 'v2.1.1', releaseUrl: release.html_url });
+    expect(h.firelane.store.hotfixes.get(1)).toMatchObject({
+      status: 'finished',
+      tag: 'v2.1.1',
+      releaseUrl: release.html_url,
+    });
     expect(cardField(cardMessage(h, 1).blocks, 'Hotfix')).toMatch(/ · released v2\.1\.1$/);
 
-    const timeline = h.firelane.store.incidents.timeline(1).map((e) => e.text).join('\n');
+    const timeline = h.firelane.store.incidents
+      .timeline(1)
+      .map((e) => e.text)
+      .join('\n');
     expect(timeline).toMatch(/HF-1: branch hotfix\/INC-1-fix-null-amount-in-refunds created/);
     expect(timeline).toMatch(/HF-1: pull request #\d+ opened/);
     expect(timeline).toMatch(/HF-1: #\d+ merged into production/);
@@ -144,7 +188,10 @@ describe('/hotfix over Slack with GitHub', () => {
     await hotfix('finish', room, 'U0LEAD');
     expect(h.firelane.store.hotfixes.get(1)).toMatchObject({ status: 'finished', tag: 'v2.1.1' });
 
-    const [pull, back] = [repo.pulls().find((p) => p.base.ref === 'production'), repo.pulls().find((p) => p.base.ref === 'main')];
+    const [pull, back] = [
+      repo.pulls().find((p) => p.base.ref === 'production'),
+      repo.pulls().find((p) => p.base.ref === 'main'),
+    ];
     const [release] = repo.releases();
     const texts: Record<string, string> = {
       'PR title': pull.title,
@@ -159,7 +206,9 @@ describe('/hotfix over Slack with GitHub', () => {
       const text = full.replace(/`[^`\n]*`/g, '`code`'); // firelane's own code spans (`/deploy payments <version>`) render as code
       expect(text, where).not.toMatch(/<[a-z!/?]/i); // no HTML tag can start
       expect(text, where).not.toMatch(/(?:^|[^\w\u200b])@[a-z0-9]/im); // no @user or @org/team mention
-      expect(text, where).not.toMatch(/\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?):?\s+(?:[\w.-]+\/[\w.-]+)?(?:#|GH-)\d/i); // no closing keyword
+      expect(text, where).not.toMatch(
+        /\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?):?\s+(?:[\w.-]+\/[\w.-]+)?(?:#|GH-)\d/i,
+      ); // no closing keyword
       if (where !== 'merge commit') expect(text, where).not.toMatch(/(?:#|\bGH-)\d/i); // no issue reference
     }
     // The merge commit names its own pull request, nothing else.
@@ -179,14 +228,18 @@ describe('/hotfix over Slack with GitHub', () => {
     repo.setMergeConflict('production', 'main');
     await hotfix('create payments "quick" --from=production', 'C0GENERAL').catch(() => undefined);
     // The branch existed already on GitHub: said in the channel, the hotfix failed, nothing else.
-    expect(posted()).toMatch(/could not create `hotfix\/quick`: the branch hotfix\/quick already exists in acme\/payments/);
+    expect(posted()).toMatch(
+      /could not create `hotfix\/quick`: the branch hotfix\/quick already exists in acme\/payments/,
+    );
     expect(h.firelane.store.hotfixes.get(1)).toMatchObject({ status: 'failed' });
 
     await hotfix('create payments "quick fix two"', 'C0GENERAL');
     repo.commit('hotfix/quick-fix-two', 'another fix');
     await hotfix('pr hotfix/quick-fix-two', 'C0GENERAL');
     const done = await hotfix('finish hotfix/quick-fix-two', 'C0GENERAL');
-    expect(done.posted).toMatch(/Back-merge\*\n#\d+ has merge conflicts with main: resolve them on GitHub: https:\/\/github\.com\/acme\/payments\/pull\/\d+/);
+    expect(done.posted).toMatch(
+      /Back-merge\*\n#\d+ has merge conflicts with main: resolve them on GitHub: https:\/\/github\.com\/acme\/payments\/pull\/\d+/,
+    );
   });
 
   it('latest-tag services branch from the newest semver tag; --from takes a tag', async () => {
@@ -255,15 +308,27 @@ describe('/hotfix over Slack with GitHub', () => {
   it('GitHub refusals come back in plain words: an unknown --from ref (404), a head that moved during the merge (409)', async () => {
     await start();
     const missing = await hotfix('create payments "from nowhere" --from=release/9.9', 'C0GENERAL');
-    expect(missing.posted).toMatch(/could not create `hotfix\/from-nowhere`: acme\/payments has no branch or tag named release\/9\.9/);
+    expect(missing.posted).toMatch(
+      /could not create `hotfix\/from-nowhere`: acme\/payments has no branch or tag named release\/9\.9/,
+    );
     expect(h.firelane.store.hotfixes.get(1)).toMatchObject({ status: 'failed' });
 
     await hotfix('create payments "moving target"', 'C0GENERAL');
     repo.commit('hotfix/moving-target', 'fix');
     await hotfix('pr hotfix/moving-target', 'C0GENERAL');
-    gh.failNext({ method: 'PUT', path: /\/merge$/, status: 409, body: { message: 'Head branch was modified. Review and try the merge again.', documentation_url: 'https://docs.github.com/rest' } });
+    gh.failNext({
+      method: 'PUT',
+      path: /\/merge$/,
+      status: 409,
+      body: {
+        message: 'Head branch was modified. Review and try the merge again.',
+        documentation_url: 'https://docs.github.com/rest',
+      },
+    });
     const moved = await hotfix('finish hotfix/moving-target', 'C0GENERAL');
-    expect(moved.posted).toMatch(/HF-2: not merged: the branch moved while firelane checked it \(.*Head branch was modified.*\); run \/hotfix finish again/);
+    expect(moved.posted).toMatch(
+      /HF-2: not merged: the branch moved while firelane checked it \(.*Head branch was modified.*\); run \/hotfix finish again/,
+    );
     expect(h.firelane.store.hotfixes.get(2)).toMatchObject({ status: 'open', mergeSha: null });
     // Asked again, it merges.
     const done = await hotfix('finish hotfix/moving-target', 'C0GENERAL');

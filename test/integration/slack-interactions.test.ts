@@ -1,7 +1,18 @@
 // Retries and double clicks change nothing twice; the declare modal opens and submits like Slack's.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ANNOUNCE, buttonClick, startHarness, type Harness } from '../support/harness.js';
-import { ackText, buttons, cardField, cardMessage, commandForm, declare, declareSubmission, incident, postSigned, snapshot } from './slack-helpers.js';
+import {
+  ackText,
+  buttons,
+  cardField,
+  cardMessage,
+  commandForm,
+  declare,
+  declareSubmission,
+  incident,
+  postSigned,
+  snapshot,
+} from './slack-helpers.js';
 
 describe('Slack retries and double clicks', () => {
   let h: Harness;
@@ -54,7 +65,14 @@ describe('Slack retries and double clicks', () => {
     const take = buttons(card.blocks).find((b) => b.text.text === 'Take command');
     expect(take).toBeDefined();
     const click = () =>
-      buttonClick({ user: 'U0BOB', channel: inc.roomId!, messageTs: card.ts, actionId: take!.action_id, value: take!.value, responseUrl: h.slack.responseUrl() });
+      buttonClick({
+        user: 'U0BOB',
+        channel: inc.roomId!,
+        messageTs: card.ts,
+        actionId: take!.action_id,
+        value: take!.value,
+        responseUrl: h.slack.responseUrl(),
+      });
 
     const firstClick = click();
     const [a, b] = await Promise.all([h.interaction(firstClick), h.interaction(click())]);
@@ -67,7 +85,8 @@ describe('Slack retries and double clicks', () => {
 
     // Each click gets a private answer on its response_url.
     await vi.waitFor(() => expect(h.slack.responses).toHaveLength(3));
-    for (const r of h.slack.responses) expect(r.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    for (const r of h.slack.responses)
+      expect(r.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
     expect(h.slack.responses.map((r) => ackText(r.body as { text?: string })).join('\n')).toContain('<@U0BOB>');
 
     await h.drain();
@@ -92,9 +111,18 @@ describe('the declare modal', () => {
     await vi.waitFor(() => expect(h.slack.views).toHaveLength(1));
     const [opened] = h.slack.views;
     expect(opened!.triggerId).toBe('trigger-modal-1');
-    const view = opened!.view as { type: string; callback_id: string; private_metadata: string; blocks: Array<{ block_id: string; element: { action_id: string } }> };
+    const view = opened!.view as {
+      type: string;
+      callback_id: string;
+      private_metadata: string;
+      blocks: Array<{ block_id: string; element: { action_id: string } }>;
+    };
     expect(view).toMatchObject({ type: 'modal', callback_id: 'firelane:declare', private_metadata: 'C0GENERAL' });
-    expect(view.blocks.map((b) => `${b.block_id}.${b.element.action_id}`)).toEqual(['severity.value', 'title.value', 'description.value']);
+    expect(view.blocks.map((b) => `${b.block_id}.${b.element.action_id}`)).toEqual([
+      'severity.value',
+      'title.value',
+      'description.value',
+    ]);
     const after = snapshot(h);
     expect({ ...after, slackCalls: before.slackCalls }).toEqual(before);
     expect(h.slack.calls.slice(before.slackCalls).map((c) => c.method)).toEqual(['views.open']);
@@ -110,7 +138,13 @@ describe('the declare modal', () => {
     expect(first.body).toBeUndefined(); // a plain ack: the modal closes
 
     expect(h.firelane.store.incidents.list()).toHaveLength(1);
-    expect(incident(h, 1)).toMatchObject({ title: 'Checkout broken', description: '500s on /pay', severity: 'sev1', declaredBy: 'U0ALICE', platform: 'slack' });
+    expect(incident(h, 1)).toMatchObject({
+      title: 'Checkout broken',
+      description: '500s on /pay',
+      severity: 'sev1',
+      declaredBy: 'U0ALICE',
+      platform: 'slack',
+    });
     await h.drain();
     expect(h.slack.callsTo('conversations.create')).toHaveLength(1);
     const card = cardMessage(h, 1);
@@ -124,7 +158,10 @@ describe('the declare modal', () => {
     const before = snapshot(h);
     const result = await h.interaction(declareSubmission({ viewId: 'V0EMPTY', title: '   ' }));
     expect(result.status).toBe(200);
-    expect(result.body).toMatchObject({ response_action: 'errors', errors: { title: expect.stringMatching(/title is missing/) } });
+    expect(result.body).toMatchObject({
+      response_action: 'errors',
+      errors: { title: expect.stringMatching(/title is missing/) },
+    });
     await h.drain();
     expect(snapshot(h)).toEqual(before);
   });
@@ -142,9 +179,11 @@ describe('declare form: feedback', () => {
   let h: Harness;
   afterEach(async () => h?.close());
 
-  it('confirms a declaration from the form in the declarer\'s direct messages', async () => {
+  it("confirms a declaration from the form in the declarer's direct messages", async () => {
     h = await startHarness();
-    const submitted = await h.interaction(declareSubmission({ viewId: 'V0CONFIRM', title: 'Checkout broken', description: '' }));
+    const submitted = await h.interaction(
+      declareSubmission({ viewId: 'V0CONFIRM', title: 'Checkout broken', description: '' }),
+    );
     expect(submitted.status).toBe(200);
     // The confirmation is sent after the ack (the form closes first).
     await expect.poll(() => h.slack.callsTo('chat.postMessage').length).toBeGreaterThan(0);

@@ -37,18 +37,42 @@ describe('the war-room checklist on Slack', () => {
     const card = checklistMessage(h, inc);
     const button = buttons(card.blocks).find((b) => b.value === `incident check INC-1 ${position}`);
     expect(button, `a button for item ${position}`).toBeDefined();
-    return buttonClick({ user, channel: inc.roomId!, messageTs: card.ts, actionId: button!.action_id, value: button!.value, responseUrl: h.slack.responseUrl() });
+    return buttonClick({
+      user,
+      channel: inc.roomId!,
+      messageTs: card.ts,
+      actionId: button!.action_id,
+      value: button!.value,
+      responseUrl: h.slack.responseUrl(),
+    });
   };
 
   it('declaring posts the checklist card below the incident card, one button per item, not pinned', () => {
     const card = checklistMessage(h, inc);
     expect(h.slack.messagesIn(inc.roomId!).map((m) => m.ts)).toEqual([inc.cardRef, card.ts]);
     expect(lines(card)).toContain('*Checklist (SEV1)*');
-    expect(lines(card)).toContain('1. ☐ Assign an incident commander\n2. ☐ Post a first status update\n3. ☐ Check recent deploys');
+    expect(lines(card)).toContain(
+      '1. ☐ Assign an incident commander\n2. ☐ Post a first status update\n3. ☐ Check recent deploys',
+    );
     expect(buttons(card.blocks)).toEqual([
-      { type: 'button', action_id: `${BUTTON_ACTION_PREFIX}0`, text: { type: 'plain_text', text: 'Assign an incident commander' }, value: 'incident check INC-1 1' },
-      { type: 'button', action_id: `${BUTTON_ACTION_PREFIX}1`, text: { type: 'plain_text', text: 'Post a first status update' }, value: 'incident check INC-1 2' },
-      { type: 'button', action_id: `${BUTTON_ACTION_PREFIX}2`, text: { type: 'plain_text', text: 'Check recent deploys' }, value: 'incident check INC-1 3' },
+      {
+        type: 'button',
+        action_id: `${BUTTON_ACTION_PREFIX}0`,
+        text: { type: 'plain_text', text: 'Assign an incident commander' },
+        value: 'incident check INC-1 1',
+      },
+      {
+        type: 'button',
+        action_id: `${BUTTON_ACTION_PREFIX}1`,
+        text: { type: 'plain_text', text: 'Post a first status update' },
+        value: 'incident check INC-1 2',
+      },
+      {
+        type: 'button',
+        action_id: `${BUTTON_ACTION_PREFIX}2`,
+        text: { type: 'plain_text', text: 'Check recent deploys' },
+        value: 'incident check INC-1 3',
+      },
     ]);
     expect(h.slack.pins).toEqual([{ channel: inc.roomId, ts: inc.cardRef }]);
     expect(h.firelane.store.jobs.get('war-room:1')?.status).toBe('done');
@@ -61,7 +85,9 @@ describe('the war-room checklist on Slack', () => {
     expect(res.status).toBe(200);
 
     const events = h.firelane.store.incidents.timeline(1).filter((e) => e.kind === 'playbook_item_done');
-    expect(events).toEqual([expect.objectContaining({ actor: 'U0BOB', platform: 'slack', text: '✅ Post a first status update' })]);
+    expect(events).toEqual([
+      expect.objectContaining({ actor: 'U0BOB', platform: 'slack', text: '✅ Post a first status update' }),
+    ]);
     await vi.waitFor(() => expect(h.slack.responses).toHaveLength(1));
     expect(h.slack.responses[0]!.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
     expect(ackText(h.slack.responses[0]!.body as { text?: string })).toContain('Item 2 of INC-1 done');
@@ -74,7 +100,9 @@ describe('the war-room checklist on Slack', () => {
     expect(h.slack.messages.length).toBe(messagesBefore); // updated, not posted again
     const card = checklistMessage(h, inc);
     expect(card.ts).toBe(posted.ts);
-    expect(lines(card)).toMatch(/2\. ✅ Post a first status update — <@U0BOB>, <!date\^\d+\^[^|>]+\|\d{4}-\d\d-\d\d \d\d:\d\d UTC>/);
+    expect(lines(card)).toMatch(
+      /2\. ✅ Post a first status update — <@U0BOB>, <!date\^\d+\^[^|>]+\|\d{4}-\d\d-\d\d \d\d:\d\d UTC>/,
+    );
     expect(lines(card)).toContain('1. ☐ Assign an incident commander');
     expect(buttons(card.blocks).map((b) => b.value)).toEqual(['incident check INC-1 1', 'incident check INC-1 3']);
     expect(h.firelane.store.jobs.depth()).toMatchObject({ queued: 0, dead: 0 });

@@ -82,7 +82,6 @@ describe('firelane run "/incident postmortem INC-1"', () => {
 
   const run = (text: string) => runCli(['run', text, '--user=alice'], { DATABASE_PATH: join(dir, 'firelane.db') }, dir);
 
-
   it('prints the Markdown document on standard output and shares it in the console war room', async () => {
     expect((await run('/incident sev2 Search is slow')).code).toBe(0);
     expect((await run('/incident note "Index rebuild started"')).code).not.toBe(0); // no war room implied on the CLI
@@ -93,15 +92,27 @@ describe('firelane run "/incident postmortem INC-1"', () => {
     expect(result.code, result.stderr).toBe(0);
     const lines = result.stdout.split('\n');
     expect(lines[0]).toBe('# Postmortem: INC-1 — Search is slow');
-    for (const heading of ['## Summary', '## Impact', '## Timeline', '## Root cause', '## Action items', '## Follow-ups']) expect(lines).toContain(heading);
+    for (const heading of [
+      '## Summary',
+      '## Impact',
+      '## Timeline',
+      '## Root cause',
+      '## Action items',
+      '## Follow-ups',
+    ])
+      expect(lines).toContain(heading);
     expect(result.stdout).toContain('— @alice — Index rebuild started');
     expect(result.stdout).toContain('— @alice — *IDENTIFIED*: the `search-7` index is corrupt');
     expect(result.stdout).toContain('- **Resolved:** still open');
 
     const db = openDatabase(join(dir, 'firelane.db'));
     try {
-      const rows = db.sqlite.prepare("SELECT body FROM console_messages WHERE room_id LIKE 'inc-1-%'").all() as Array<{ body: string }>;
-      const files = rows.map((r) => JSON.parse(r.body) as { text: string; file?: { filename: string; content: string } }).filter((b) => b.file);
+      const rows = db.sqlite.prepare("SELECT body FROM console_messages WHERE room_id LIKE 'inc-1-%'").all() as Array<{
+        body: string;
+      }>;
+      const files = rows
+        .map((r) => JSON.parse(r.body) as { text: string; file?: { filename: string; content: string } })
+        .filter((b) => b.file);
       expect(files).toHaveLength(1);
       expect(files[0]).toMatchObject({ text: '📄 INC-1-postmortem.md', file: { filename: 'INC-1-postmortem.md' } });
       expect(files[0]!.file!.content).toBe(result.stdout.replace(/\n$/, ''));

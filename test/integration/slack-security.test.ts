@@ -21,7 +21,10 @@ describe('request signing', () => {
       name: 'a bad signature',
       request: () => {
         const body = declareForm();
-        return { body, headers: { ...signedHeaders(SIGNING_SECRET, body), 'x-slack-signature': `v0=${'0'.repeat(64)}` } };
+        return {
+          body,
+          headers: { ...signedHeaders(SIGNING_SECRET, body), 'x-slack-signature': `v0=${'0'.repeat(64)}` },
+        };
       },
     },
     {
@@ -31,16 +34,25 @@ describe('request signing', () => {
         return { body, headers: signedHeaders('not-the-signing-secret', body) };
       },
     },
-    { name: 'no signature headers at all', request: () => ({ body: declareForm(), headers: { 'content-type': FORM } }) },
+    {
+      name: 'no signature headers at all',
+      request: () => ({ body: declareForm(), headers: { 'content-type': FORM } }),
+    },
     {
       name: 'a timestamp but no signature',
-      request: () => ({ body: declareForm(), headers: { 'content-type': FORM, 'x-slack-request-timestamp': String(now()) } }),
+      request: () => ({
+        body: declareForm(),
+        headers: { 'content-type': FORM, 'x-slack-request-timestamp': String(now()) },
+      }),
     },
     {
       name: 'a signature but no timestamp',
       request: () => {
         const body = declareForm();
-        return { body, headers: { 'content-type': FORM, 'x-slack-signature': slackSignature(SIGNING_SECRET, now(), body) } };
+        return {
+          body,
+          headers: { 'content-type': FORM, 'x-slack-signature': slackSignature(SIGNING_SECRET, now(), body) },
+        };
       },
     },
     {
@@ -69,7 +81,14 @@ describe('request signing', () => {
       name: 'a non-numeric timestamp',
       request: () => {
         const body = declareForm();
-        return { body, headers: { 'content-type': FORM, 'x-slack-request-timestamp': 'soon', 'x-slack-signature': slackSignature(SIGNING_SECRET, now(), body) } };
+        return {
+          body,
+          headers: {
+            'content-type': FORM,
+            'x-slack-request-timestamp': 'soon',
+            'x-slack-signature': slackSignature(SIGNING_SECRET, now(), body),
+          },
+        };
       },
     },
   ];
@@ -87,7 +106,7 @@ describe('request signing', () => {
     });
   }
 
-  it('accepts a correctly signed request 4 minutes old (clock skew within Slack\'s window)', async () => {
+  it("accepts a correctly signed request 4 minutes old (clock skew within Slack's window)", async () => {
     const body = declareForm();
     const res = await h.post(body, signedHeaders(SIGNING_SECRET, body, now() - 4 * 60));
     expect(res.status).toBe(200);

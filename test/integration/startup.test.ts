@@ -66,10 +66,16 @@ describe('start-up', () => {
     const port = await freePort();
     // `script` gives the server a pseudo-terminal as standard output, as a person's shell does.
     const inner = [process.execPath, ...NODE_FLAGS, MAIN].map((a) => `'${a}'`).join(' ');
-    const tty = startProcess({ PORT: String(port), HOME: dir, DATABASE_PATH: join(dir, 'tty.db'), LOG_LEVEL: 'info' }, ['-qfec', inner, '/dev/null'], SCRIPT);
+    const tty = startProcess(
+      { PORT: String(port), HOME: dir, DATABASE_PATH: join(dir, 'tty.db'), LOG_LEVEL: 'info' },
+      ['-qfec', inner, '/dev/null'],
+      SCRIPT,
+    );
     running.push(tty);
     await tty.waitFor(/firelane is up: open http:\/\/127\.0\.0\.1:\d+\/ in your browser/);
-    expect(tty.output()).toContain(`firelane is up: open http://127.0.0.1:${port}/ in your browser (local console; deploys go to a simulated cluster). Ctrl+C stops it.`);
+    expect(tty.output()).toContain(
+      `firelane is up: open http://127.0.0.1:${port}/ in your browser (local console; deploys go to a simulated cluster). Ctrl+C stops it.`,
+    );
     // The JSON lines are still there for machines; without a terminal the plain line is not.
     await tty.waitFor(/\{"level":30,.*"msg":"firelane is up"/);
     const piped = run({ PORT: String(await freePort()), DATABASE_PATH: join(dir, 'piped.db') });
@@ -90,14 +96,22 @@ describe('start-up', () => {
     writeFileSync(join(dir, 'bad.yaml'), 'incidents:\n  severities:\n    sev1: { reminderEvery: 15x }\n');
     const p = run({ FIRELANE_CONFIG: join(dir, 'bad.yaml'), PORT: String(await freePort()) });
     expect((await p.exited).code).toBe(2);
-    expect(p.output().trim()).toMatch(/^firelane: configuration error: .*bad\.yaml: incidents\.severities\.sev1\.reminderEvery: "15x" is not a duration/);
+    expect(p.output().trim()).toMatch(
+      /^firelane: configuration error: .*bad\.yaml: incidents\.severities\.sev1\.reminderEvery: "15x" is not a duration/,
+    );
     expect(p.output().trim().split('\n')).toHaveLength(1);
   });
 
   it('never logs the Slack token or signing secret, even when Slack refuses the token', async () => {
     const token = 'xoxb-very-secret-token-value-123';
     const secret = 'signing-secret-value-456789';
-    const p = run({ PORT: String(await freePort()), SLACK_BOT_TOKEN: token, SLACK_SIGNING_SECRET: secret, SLACK_API_URL: 'http://127.0.0.1:9/api/', LOG_LEVEL: 'trace' });
+    const p = run({
+      PORT: String(await freePort()),
+      SLACK_BOT_TOKEN: token,
+      SLACK_SIGNING_SECRET: secret,
+      SLACK_API_URL: 'http://127.0.0.1:9/api/',
+      LOG_LEVEL: 'trace',
+    });
     await p.waitFor(/firelane is up|cannot start/, 20_000);
     p.child.kill('SIGKILL');
     await p.exited;

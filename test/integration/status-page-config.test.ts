@@ -10,7 +10,10 @@ afterEach(async () => h?.close());
 const TITLE = 'Card data of Bigcustomer exposed';
 
 async function status(): Promise<{ html: string; body: any }> {
-  const [html, body] = await Promise.all([fetch(`${h.url}/status`).then((r) => r.text()), fetch(`${h.url}/status.json`).then((r) => r.json())]);
+  const [html, body] = await Promise.all([
+    fetch(`${h.url}/status`).then((r) => r.text()),
+    fetch(`${h.url}/status.json`).then((r) => r.json()),
+  ]);
   return { html, body };
 }
 
@@ -22,7 +25,9 @@ describe('statusPage.showTitles in firelane.yaml', () => {
     expect(html).toContain(`INC-${incident.id}`);
     expect(html).toContain('SEV1');
     expect(html).not.toContain('Bigcustomer');
-    expect(body.open).toEqual([expect.objectContaining({ id: `INC-${incident.id}`, title: null, severity: 'sev1', status: 'investigating' })]);
+    expect(body.open).toEqual([
+      expect.objectContaining({ id: `INC-${incident.id}`, title: null, severity: 'sev1', status: 'investigating' }),
+    ]);
   });
 
   it('unset: titles are shown, as before', async () => {

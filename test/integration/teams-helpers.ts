@@ -2,7 +2,12 @@
 // loopback identity kit), the fake Bot Connector, and activities POSTed as Teams posts them.
 import { expect } from 'vitest';
 import type { Logger } from 'pino';
-import { adaptiveCards, startFakeBotConnector, type FakeActivity, type FakeBotConnector } from '../fakes/fake-bot-connector.js';
+import {
+  adaptiveCards,
+  startFakeBotConnector,
+  type FakeActivity,
+  type FakeBotConnector,
+} from '../fakes/fake-bot-connector.js';
 import { createMemoryCluster } from '../fakes/memory-cluster.js';
 import { startBotAuthServer, type BotAuthKit } from '../support/bot-auth.js';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -94,10 +99,20 @@ let n = 0;
 export async function startTeams(options: StartOptions = {}): Promise<TeamsRig> {
   const connector = await startFakeBotConnector({ requireAuth: options.appId !== undefined });
   const cluster = createMemoryCluster({ rolloutPolls: 2 });
-  cluster.addDeployment({ ...PAYMENTS, name: 'payments', images: { app: `${IMAGE}:v2.1.0` }, history: [{ app: `${IMAGE}:v2.0.0` }], replicas: 2 });
+  cluster.addDeployment({
+    ...PAYMENTS,
+    name: 'payments',
+    images: { app: `${IMAGE}:v2.1.0` },
+    history: [{ app: `${IMAGE}:v2.0.0` }],
+    replicas: 2,
+  });
   const auth = options.appId !== undefined ? await startBotAuthServer() : undefined;
   const env: Record<string, string> = options.appId
-    ? { MICROSOFT_APP_ID: options.appId, MICROSOFT_APP_PASSWORD: 'secret', ...(options.tenantId && { MICROSOFT_APP_TENANT_ID: options.tenantId, MICROSOFT_APP_TYPE: 'SingleTenant' }) }
+    ? {
+        MICROSOFT_APP_ID: options.appId,
+        MICROSOFT_APP_PASSWORD: 'secret',
+        ...(options.tenantId && { MICROSOFT_APP_TENANT_ID: options.tenantId, MICROSOFT_APP_TYPE: 'SingleTenant' }),
+      }
     : { FIRELANE_TEAMS_EMULATOR: '1' };
   const h = await startHarness({
     configYaml: YAML,
@@ -106,10 +121,17 @@ export async function startTeams(options: StartOptions = {}): Promise<TeamsRig> 
     env: { ...env, ...options.env },
     ...(options.logger && { logger: options.logger }),
     ...(options.clock && { clock: options.clock, reminderTicker: false }),
-    ...(auth && { teams: { identity: auth.identity, tokenSource: auth.tokenSource(), ...(options.allowConnector !== false && { serviceUrls: [connector.url] }) } }),
+    ...(auth && {
+      teams: {
+        identity: auth.identity,
+        tokenSource: auth.tokenSource(),
+        ...(options.allowConnector !== false && { serviceUrls: [connector.url] }),
+      },
+    }),
   });
   // The team's members, as the Bot Connector knows them (Lea is in the team; the ghost is not).
-  for (const user of Object.values(USERS)) connector.addMember(GENERAL, { id: user.id, name: user.name, aadObjectId: user.aadObjectId });
+  for (const user of Object.values(USERS))
+    connector.addMember(GENERAL, { id: user.id, name: user.name, aadObjectId: user.aadObjectId });
 
   async function send(o: SendOptions = {}) {
     const from = o.from ?? USERS.alice;
@@ -118,7 +140,11 @@ export async function startTeams(options: StartOptions = {}): Promise<TeamsRig> 
     const tenant = o.tenant === undefined ? TENANT : o.tenant;
     const mentionEntities = [
       ...(o.text !== undefined && !o.personal ? [{ type: 'mention', text: '<at>firelane</at>', mentioned: BOT }] : []),
-      ...(o.mentions ?? []).map((u) => ({ type: 'mention', text: `<at>${u.name}</at>`, mentioned: { id: u.id, name: u.name, aadObjectId: u.aadObjectId } })),
+      ...(o.mentions ?? []).map((u) => ({
+        type: 'mention',
+        text: `<at>${u.name}</at>`,
+        mentioned: { id: u.id, name: u.name, aadObjectId: u.aadObjectId },
+      })),
     ];
     const tenantOfConversation = o.conversationTenant ?? tenant;
     const activity = {
@@ -131,18 +157,32 @@ export async function startTeams(options: StartOptions = {}): Promise<TeamsRig> 
       from: { id: from.id, name: from.name, aadObjectId: from.aadObjectId },
       recipient: BOT,
       conversation: o.personal
-        ? { id: `a:personal-${from.aadObjectId}`, conversationType: 'personal', ...(tenantOfConversation && { tenantId: tenantOfConversation }) }
-        : { id: conversation, conversationType: 'channel', isGroup: true, ...(tenantOfConversation && { tenantId: tenantOfConversation }) },
+        ? {
+            id: `a:personal-${from.aadObjectId}`,
+            conversationType: 'personal',
+            ...(tenantOfConversation && { tenantId: tenantOfConversation }),
+          }
+        : {
+            id: conversation,
+            conversationType: 'channel',
+            isGroup: true,
+            ...(tenantOfConversation && { tenantId: tenantOfConversation }),
+          },
       channelData: o.personal
         ? { ...(tenant && { tenant: { id: tenant } }) }
-        : { ...(tenant && { tenant: { id: tenant } }), team: { id: TEAM, name: 'Ops' }, channel: { id: conversation.split(';')[0] } },
+        : {
+            ...(tenant && { tenant: { id: tenant } }),
+            team: { id: TEAM, name: 'Ops' },
+            channel: { id: conversation.split(';')[0] },
+          },
       ...(o.text !== undefined && { text: o.personal ? o.text : `<at>firelane</at> ${o.text}`, textFormat: 'plain' }),
       ...(o.value && { value: o.value }),
       entities: mentionEntities,
       ...o.extra,
     };
     const headers: Record<string, string> = { 'content-type': 'application/json', ...o.headers };
-    if (o.token !== null && auth) headers.authorization = `Bearer ${o.token ?? auth.signActivityToken({ appId: options.appId ?? APP_ID, serviceUrl })}`;
+    if (o.token !== null && auth)
+      headers.authorization = `Bearer ${o.token ?? auth.signActivityToken({ appId: options.appId ?? APP_ID, serviceUrl })}`;
     const response = await fetch(`${h.url}/api/messages`, { method: 'POST', headers, body: JSON.stringify(activity) });
     return { status: response.status, body: await response.text(), contentType: response.headers.get('content-type') };
   }
@@ -165,9 +205,15 @@ export async function startTeams(options: StartOptions = {}): Promise<TeamsRig> 
 export const texts = (activities: FakeActivity[]) => activities.map((a) => a.text ?? JSON.stringify(adaptiveCards(a)));
 export const cardText = (activity: FakeActivity) => JSON.stringify(adaptiveCards(activity));
 /** Everything the bot said in personal (1:1) chats. */
-export const personalMessages = (connector: FakeBotConnector) => connector.conversations().filter((c) => c.kind === 'personal').flatMap((c) => connector.messagesIn(c.id));
+export const personalMessages = (connector: FakeBotConnector) =>
+  connector
+    .conversations()
+    .filter((c) => c.kind === 'personal')
+    .flatMap((c) => connector.messagesIn(c.id));
 export const submit = (activity: FakeActivity, title: string) => {
-  const action = (adaptiveCards(activity)[0]!.actions as Array<{ title: string; data: Record<string, unknown> }>).find((a) => a.title === title);
+  const action = (adaptiveCards(activity)[0]!.actions as Array<{ title: string; data: Record<string, unknown> }>).find(
+    (a) => a.title === title,
+  );
   expect(action, `a ${title} button`).toBeDefined();
   return action!.data;
 };

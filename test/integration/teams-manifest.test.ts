@@ -34,11 +34,23 @@ function strings(value: unknown, at = '$'): Array<[string, string]> {
 describe('manifests/teams/manifest.json', () => {
   it('parses, and manifestVersion is the version in $schema', () => {
     expect(manifest.manifestVersion).toBe('1.17');
-    const schema = /^https:\/\/developer\.microsoft\.com\/(?:en-us\/)?json-schemas\/teams\/v([\d.]+)\/MicrosoftTeams\.schema\.json$/.exec(manifest.$schema);
+    const schema =
+      /^https:\/\/developer\.microsoft\.com\/(?:en-us\/)?json-schemas\/teams\/v([\d.]+)\/MicrosoftTeams\.schema\.json$/.exec(
+        manifest.$schema,
+      );
     expect(schema, manifest.$schema).not.toBeNull();
     expect(schema![1]).toBe(manifest.manifestVersion);
     expect(manifest.version).toMatch(/^\d+\.\d+\.\d+$/);
-    for (const key of ['manifestVersion', 'version', 'id', 'developer', 'name', 'description', 'icons', 'accentColor']) {
+    for (const key of [
+      'manifestVersion',
+      'version',
+      'id',
+      'developer',
+      'name',
+      'description',
+      'icons',
+      'accentColor',
+    ]) {
       expect(manifest[key], key).toBeDefined();
     }
   });
@@ -108,7 +120,14 @@ describe('manifests/teams/manifest.json', () => {
 
   it('every URL is https', () => {
     const urls = strings(manifest).filter(([, v]) => /^[a-z][a-z0-9+.-]*:\/\//i.test(v));
-    expect(urls.map(([at]) => at)).toEqual(expect.arrayContaining(['$.$schema', '$.developer.websiteUrl', '$.developer.privacyUrl', '$.developer.termsOfUseUrl']));
+    expect(urls.map(([at]) => at)).toEqual(
+      expect.arrayContaining([
+        '$.$schema',
+        '$.developer.websiteUrl',
+        '$.developer.privacyUrl',
+        '$.developer.termsOfUseUrl',
+      ]),
+    );
     for (const [at, url] of urls) expect(url, at).toMatch(/^https:\/\//);
     // validDomains are host names, without a scheme.
     for (const domain of manifest.validDomains as string[]) expect(domain).toMatch(/^[a-z0-9.*-]+$/i);
@@ -150,7 +169,9 @@ function readPng(file: string): Png {
     const length = buf.readUInt32BE(at);
     const type = buf.toString('latin1', at + 4, at + 8);
     const data = buf.subarray(at + 8, at + 8 + length);
-    expect(buf.readUInt32BE(at + 8 + length), `${file}: CRC of ${type}`).toBe(crc32(buf.subarray(at + 4, at + 8 + length)));
+    expect(buf.readUInt32BE(at + 8 + length), `${file}: CRC of ${type}`).toBe(
+      crc32(buf.subarray(at + 4, at + 8 + length)),
+    );
     chunks.push({ type, data });
     at += 12 + length;
     if (type === 'IEND') break;
@@ -205,7 +226,8 @@ function decodeRgba(png: Png): Buffer {
 describe('manifests/teams icons', () => {
   it('the manifest names color.png and outline.png, which are in the folder', () => {
     expect(manifest.icons).toEqual({ color: 'color.png', outline: 'outline.png' });
-    for (const file of Object.values(manifest.icons as Record<string, string>)) expect(existsSync(path.join(DIR, file)), file).toBe(true);
+    for (const file of Object.values(manifest.icons as Record<string, string>))
+      expect(existsSync(path.join(DIR, file)), file).toBe(true);
   });
 
   it('color.png is a 192x192 PNG, opaque', () => {

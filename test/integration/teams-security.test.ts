@@ -19,7 +19,17 @@ import { createManualClock } from '../../src/ports/clock.js';
 import { DeliveryRefused } from '../../src/ports/chat.js';
 import { generateSigningKey } from '../support/bot-auth.js';
 import { snapshot } from './slack-helpers.js';
-import { APP_ID, BOT, GENERAL, personalMessages, startTeams, TENANT, texts, type StartOptions, type TeamsRig } from './teams-helpers.js';
+import {
+  APP_ID,
+  BOT,
+  GENERAL,
+  personalMessages,
+  startTeams,
+  TENANT,
+  texts,
+  type StartOptions,
+  type TeamsRig,
+} from './teams-helpers.js';
 
 let rig: TeamsRig | undefined;
 let attacker: FakeBotConnector | undefined;
@@ -36,7 +46,8 @@ function capturedLogger() {
   const lines: Array<Record<string, unknown>> = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString('utf8').split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -61,11 +72,16 @@ describe('no app id: the contract rule for POST /api/messages', () => {
     const { send, connector } = await start({ logger, quiet: true });
     expect((await send({ text: 'incident list' })).status).toBe(200);
     expect(connector.requests.length).toBeGreaterThan(0);
-    expect(lines.filter((l) => l.level === 40).map((l) => l.msg)).toContainEqual(expect.stringMatching(/^FIRELANE_TEAMS_EMULATOR=1 \(development only\)/));
+    expect(lines.filter((l) => l.level === 40).map((l) => l.msg)).toContainEqual(
+      expect.stringMatching(/^FIRELANE_TEAMS_EMULATOR=1 \(development only\)/),
+    );
   });
 
   it('in local mode (no Slack, no Teams credentials) the emulator path is on without the switch', async () => {
-    const { send } = await start({ env: { FIRELANE_TEAMS_EMULATOR: '', SLACK_BOT_TOKEN: '', SLACK_SIGNING_SECRET: '' }, quiet: true });
+    const { send } = await start({
+      env: { FIRELANE_TEAMS_EMULATOR: '', SLACK_BOT_TOKEN: '', SLACK_SIGNING_SECRET: '' },
+      quiet: true,
+    });
     expect((await send({ text: 'incident list' })).status).toBe(200);
   });
 
@@ -83,11 +99,29 @@ describe('no app id: the contract rule for POST /api/messages', () => {
 describe('with an app id: tokens', () => {
   it.each([
     ['no token', () => null],
-    ['a forged token (another key, the same kid)', (r: TeamsRig) => r.auth!.signActivityToken({ appId: APP_ID, serviceUrl: r.connector.url, key: generateSigningKey(r.auth!.kid).privateKey })],
-    ['a token for another bot', (r: TeamsRig) => r.auth!.signActivityToken({ appId: 'someone-else', serviceUrl: r.connector.url })],
-    ['an expired token', (r: TeamsRig) => r.auth!.signActivityToken({ appId: APP_ID, serviceUrl: r.connector.url, expiresInSec: -3600 })],
+    [
+      'a forged token (another key, the same kid)',
+      (r: TeamsRig) =>
+        r.auth!.signActivityToken({
+          appId: APP_ID,
+          serviceUrl: r.connector.url,
+          key: generateSigningKey(r.auth!.kid).privateKey,
+        }),
+    ],
+    [
+      'a token for another bot',
+      (r: TeamsRig) => r.auth!.signActivityToken({ appId: 'someone-else', serviceUrl: r.connector.url }),
+    ],
+    [
+      'an expired token',
+      (r: TeamsRig) => r.auth!.signActivityToken({ appId: APP_ID, serviceUrl: r.connector.url, expiresInSec: -3600 }),
+    ],
     ['a token that is no JWT', () => 'not.a.jwt'],
-    ['a token with an unknown kid', (r: TeamsRig) => r.auth!.signActivityToken({ appId: APP_ID, serviceUrl: r.connector.url, kid: 'kid-nobody-knows' })],
+    [
+      'a token with an unknown kid',
+      (r: TeamsRig) =>
+        r.auth!.signActivityToken({ appId: APP_ID, serviceUrl: r.connector.url, kid: 'kid-nobody-knows' }),
+    ],
   ])('%s: 401 with a plain body, no internal error text, nothing run or sent', async (_name, token) => {
     const r = await start({ appId: APP_ID });
     const before = snapshot(r.h);
@@ -106,7 +140,11 @@ describe('with an app id: tokens', () => {
     expect((await r.send({ text: 'incident list' })).status).toBe(200);
     // `incident list` answers privately: in the user's personal chat with the bot.
     expect(texts(personalMessages(r.connector)).join('\n')).toMatch(/No open incidents|open incident/i);
-    expect(r.connector.requests.filter((q) => q.method === 'POST').every((q) => q.authorization === 'Bearer test-outbound-token')).toBe(true);
+    expect(
+      r.connector.requests
+        .filter((q) => q.method === 'POST')
+        .every((q) => q.authorization === 'Bearer test-outbound-token'),
+    ).toBe(true);
   });
 });
 
@@ -175,14 +213,40 @@ describe('service URLs', () => {
     attacker = await startFakeBotConnector();
     try {
       const directory = createTeamsDirectory(openDatabase(':memory:'), createManualClock(0));
-      const router = { names: ['incident'], handle: async () => ({ reply: { visibility: 'private', text: '' }, outcome: 'ok', command: 'x' }) } as unknown as Router;
-      const app = createTeamsApp({ appId: APP_ID, appPassword: 'secret', tokenSource: async () => 'token', serviceUrls: [connector.url], router, directory, logger: pino({ level: 'silent' }) });
+      const router = {
+        names: ['incident'],
+        handle: async () => ({ reply: { visibility: 'private', text: '' }, outcome: 'ok', command: 'x' }),
+      } as unknown as Router;
+      const app = createTeamsApp({
+        appId: APP_ID,
+        appPassword: 'secret',
+        tokenSource: async () => 'token',
+        serviceUrls: [connector.url],
+        router,
+        directory,
+        logger: pino({ level: 'silent' }),
+      });
       const remember = (id: string, serviceUrl: string) =>
-        directory.rememberConversation({ id, kind: 'channel', channelId: id, teamId: null, reference: { serviceUrl, channelId: 'msteams', bot: BOT, conversation: { id, conversationType: 'channel', isGroup: true } } });
+        directory.rememberConversation({
+          id,
+          kind: 'channel',
+          channelId: id,
+          teamId: null,
+          reference: {
+            serviceUrl,
+            channelId: 'msteams',
+            bot: BOT,
+            conversation: { id, conversationType: 'channel', isGroup: true },
+          },
+        });
       remember('19:stale@thread.tacv2', attacker.url);
       remember('19:good@thread.tacv2', connector.url);
-      await expect(app.chat.post('19:stale@thread.tacv2', channelReply('reminder'))).rejects.toBeInstanceOf(DeliveryRefused);
-      await expect(app.chat.createRoom('inc-1-x', { origin: '19:stale@thread.tacv2' })).rejects.toBeInstanceOf(DeliveryRefused);
+      await expect(app.chat.post('19:stale@thread.tacv2', channelReply('reminder'))).rejects.toBeInstanceOf(
+        DeliveryRefused,
+      );
+      await expect(app.chat.createRoom('inc-1-x', { origin: '19:stale@thread.tacv2' })).rejects.toBeInstanceOf(
+        DeliveryRefused,
+      );
       expect(attacker.requests).toHaveLength(0);
       await app.chat.post('19:good@thread.tacv2', channelReply('reminder'));
       expect(connector.messagesIn('19:good@thread.tacv2').map((m) => m.text)).toEqual(['reminder']);
@@ -192,7 +256,7 @@ describe('service URLs', () => {
   });
 });
 
-describe('the SDK\'s errors go through firelane\'s logger', () => {
+describe("the SDK's errors go through firelane's logger", () => {
   it('a failing turn, a forged token and a malformed activity leave stderr empty and are logged once each, stacks in the log only', async () => {
     const { logger, lines } = capturedLogger();
     const stderr = vi.spyOn(process.stderr, 'write');
@@ -202,7 +266,11 @@ describe('the SDK\'s errors go through firelane\'s logger', () => {
     // The Bot Connector fails the reply: the SDK's turn fails inside the adapter.
     r.connector.failNext({ method: 'POST', status: 500 });
     expect((await r.send({ text: 'thanks everyone' })).status).toBe(200);
-    const forged = r.auth!.signActivityToken({ appId: APP_ID, serviceUrl: r.connector.url, key: generateSigningKey(r.auth!.kid).privateKey });
+    const forged = r.auth!.signActivityToken({
+      appId: APP_ID,
+      serviceUrl: r.connector.url,
+      key: generateSigningKey(r.auth!.kid).privateKey,
+    });
     expect((await r.send({ text: 'incident list', token: forged })).status).toBe(401);
     // An activity the SDK's schema refuses (an account that is a string).
     const malformed = await r.send({ text: 'incident list', extra: { from: 'not an account' } });
@@ -215,13 +283,21 @@ describe('the SDK\'s errors go through firelane\'s logger', () => {
     const turn = lines.find((l) => l.msg === 'Teams turn failed');
     expect(turn, 'the turn failure is logged').toBeDefined();
     expect((turn!.err as { stack?: string }).stack).toMatch(/Request failed with status 500/);
-    expect(lines.filter((l) => l.msg === 'refused Teams request: bad token')).toEqual([expect.objectContaining({ reason: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' })]);
+    expect(lines.filter((l) => l.msg === 'refused Teams request: bad token')).toEqual([
+      expect.objectContaining({ reason: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' }),
+    ]);
     expect(lines.filter((l) => l.msg === 'refused Teams request: malformed activity')).toHaveLength(1);
   });
 
-  it('tolerates the empty strings Teams may send (the SDK\'s schema refuses them)', async () => {
+  it("tolerates the empty strings Teams may send (the SDK's schema refuses them)", async () => {
     const r = await start();
-    const response = await r.send({ text: 'incident list', extra: { conversation: { id: GENERAL, conversationType: 'channel', isGroup: true, tenantId: TENANT, name: '' }, locale: '' } });
+    const response = await r.send({
+      text: 'incident list',
+      extra: {
+        conversation: { id: GENERAL, conversationType: 'channel', isGroup: true, tenantId: TENANT, name: '' },
+        locale: '',
+      },
+    });
     expect(response.status).toBe(200);
   });
 });

@@ -6,7 +6,21 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { tickReminders } from '../../src/jobs/reminder-tick.js';
 import { createManualClock } from '../../src/ports/clock.js';
 import { declare } from './slack-helpers.js';
-import { AAD, cardText, GENERAL, INCIDENTS, personalMessages as personalIn, startTeams, submit, texts, USERS, type SendOptions, type StartOptions, type TeamsRig, type User } from './teams-helpers.js';
+import {
+  AAD,
+  cardText,
+  GENERAL,
+  INCIDENTS,
+  personalMessages as personalIn,
+  startTeams,
+  submit,
+  texts,
+  USERS,
+  type SendOptions,
+  type StartOptions,
+  type TeamsRig,
+  type User,
+} from './teams-helpers.js';
 
 let rig: TeamsRig | undefined;
 afterEach(async () => {
@@ -65,10 +79,19 @@ describe('Teams (no app id: loopback emulator mode)', () => {
     await send({ value: submit(card, 'Approve'), from: USERS.alice });
     const personal = connector.conversations().find((c) => c.kind === 'personal')!;
     expect(personal).toBeDefined();
-    expect(texts(connector.messagesIn(personal.id)).join('\n')).toMatch(/You asked for REQ-1, so someone else must approve it/);
+    expect(texts(connector.messagesIn(personal.id)).join('\n')).toMatch(
+      /You asked for REQ-1, so someone else must approve it/,
+    );
     // Bob is no approver.
     await send({ value: submit(card, 'Approve'), from: USERS.bob });
-    expect(texts(connector.conversations().filter((c) => c.kind === 'personal').flatMap((c) => connector.messagesIn(c.id))).join('\n')).toMatch(/You are not an approver for production/);
+    expect(
+      texts(
+        connector
+          .conversations()
+          .filter((c) => c.kind === 'personal')
+          .flatMap((c) => connector.messagesIn(c.id)),
+      ).join('\n'),
+    ).toMatch(/You are not an approver for production/);
     expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'pending', approvals: [] });
 
     // Lea approves; the same submit delivered twice (same activity id) and a second click approve once.
@@ -82,8 +105,21 @@ describe('Teams (no app id: loopback emulator mode)', () => {
     // Alice was answered privately twice (the request, the refusal), one after the other: her
     // personal chat was opened once and then reused.
     const openedFor = (user: User) =>
-      connector.requests.filter((r) => r.method === 'POST' && r.path === '/v3/conversations' && (r.body as { members?: Array<{ id: string }> }).members?.[0]?.id === user.id);
-    expect(texts(connector.messagesIn(connector.conversations().find((c) => c.kind === 'personal' && c.members.some((m) => m.id === USERS.alice.id))!.id)).length).toBeGreaterThanOrEqual(2);
+      connector.requests.filter(
+        (r) =>
+          r.method === 'POST' &&
+          r.path === '/v3/conversations' &&
+          (r.body as { members?: Array<{ id: string }> }).members?.[0]?.id === user.id,
+      );
+    expect(
+      texts(
+        connector.messagesIn(
+          connector
+            .conversations()
+            .find((c) => c.kind === 'personal' && c.members.some((m) => m.id === USERS.alice.id))!.id,
+        ),
+      ).length,
+    ).toBeGreaterThanOrEqual(2);
     expect(openedFor(USERS.alice)).toHaveLength(1);
     const updated = connector.activity(card.id)!;
     expect(updated.history.length).toBeGreaterThan(0);
@@ -96,10 +132,21 @@ describe('Teams (no app id: loopback emulator mode)', () => {
     await send({ text: 'deploy payments v2.1.1', from: USERS.alice });
     await h.drain();
     const card = connector.messagesIn(GENERAL).find((a) => cardText(a).includes('REQ-1'))!;
-    const execute = (from: User, id: string) => send({ type: 'invoke', name: 'adaptiveCard/action', value: { action: { type: 'Action.Execute', verb: 'firelane', data: submit(card, 'Approve') } }, from, id });
+    const execute = (from: User, id: string) =>
+      send({
+        type: 'invoke',
+        name: 'adaptiveCard/action',
+        value: { action: { type: 'Action.Execute', verb: 'firelane', data: submit(card, 'Approve') } },
+        from,
+        id,
+      });
     const refused = await execute(USERS.alice, '1800000000001');
     expect(refused.status).toBe(200);
-    expect(JSON.parse(refused.body)).toEqual({ statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: expect.stringMatching(/You asked for REQ-1, so someone else must approve it/) });
+    expect(JSON.parse(refused.body)).toEqual({
+      statusCode: 200,
+      type: 'application/vnd.microsoft.activity.message',
+      value: expect.stringMatching(/You asked for REQ-1, so someone else must approve it/),
+    });
     const approved = await execute(USERS.lea, '1800000000002');
     expect(JSON.parse(approved.body).value).toMatch(/You approved REQ-1/);
     const again = await execute(USERS.lea, '1800000000002');
@@ -116,7 +163,12 @@ describe('Teams (no app id: loopback emulator mode)', () => {
     const stored = h.firelane.store.incidents.get(slackIncident.id)!;
     expect(stored.status).toBe('identified');
     // The update reached the Slack war room; the Teams user got the answer in Teams.
-    expect(h.slack.messagesIn(stored.roomId!).map((m) => JSON.stringify(m.blocks ?? m.text)).join('\n')).toContain('index rebuild stuck');
+    expect(
+      h.slack
+        .messagesIn(stored.roomId!)
+        .map((m) => JSON.stringify(m.blocks ?? m.text))
+        .join('\n'),
+    ).toContain('index rebuild stuck');
     expect(texts(personalMessages()).join('\n')).toMatch(new RegExp(`INC-${slackIncident.id}`));
   });
 
@@ -154,7 +206,9 @@ describe('Teams (no app id: loopback emulator mode)', () => {
   it('chatter that is no command gets the usage; nothing is recorded', async () => {
     await start();
     await send({ text: 'thanks everyone' });
-    expect(texts(connector.messagesIn(GENERAL)).join('\n')).toMatch(/Mention me with a command: \/incident, \/deploy, \/rollback, \/hotfix/);
+    expect(texts(connector.messagesIn(GENERAL)).join('\n')).toMatch(
+      /Mention me with a command: \/incident, \/deploy, \/rollback, \/hotfix/,
+    );
     expect(h.firelane.store.incidents.listOpen(5)).toEqual([]);
   });
 });

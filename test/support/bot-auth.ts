@@ -97,11 +97,19 @@ export function recordingTokenSource(token: string = OUTBOUND_TOKEN): RecordingT
   );
 }
 
-export async function startBotAuthServer(options: { endorsements?: string[]; key?: SigningKey } = {}): Promise<BotAuthKit> {
+export async function startBotAuthServer(
+  options: { endorsements?: string[]; key?: SigningKey } = {},
+): Promise<BotAuthKit> {
   const key = options.key ?? generateSigningKey();
   const endorsements = options.endorsements ?? ['msteams'];
   const requests: BotAuthKit['requests'] = [];
-  const jwk: JsonWebKey & Record<string, unknown> = { ...key.publicKey.export({ format: 'jwk' }), kid: key.kid, x5t: key.kid, use: 'sig', endorsements };
+  const jwk: JsonWebKey & Record<string, unknown> = {
+    ...key.publicKey.export({ format: 'jwk' }),
+    kid: key.kid,
+    x5t: key.kid,
+    use: 'sig',
+    endorsements,
+  };
 
   let base = '';
   const server = http.createServer((req, res) => {

@@ -19,7 +19,12 @@ describe('contrast', () => {
   });
 
   it('sees through transparent backgrounds to the first opaque one', () => {
-    expect(effectiveBackground(['rgba(0, 0, 0, 0)', 'rgb(21, 21, 24)', 'rgb(255, 255, 255)'])).toEqual({ r: 21, g: 21, b: 24, a: 1 });
+    expect(effectiveBackground(['rgba(0, 0, 0, 0)', 'rgb(21, 21, 24)', 'rgb(255, 255, 255)'])).toEqual({
+      r: 21,
+      g: 21,
+      b: 24,
+      a: 1,
+    });
     expect(effectiveBackground(['rgba(0, 0, 0, 0.5)'])).toEqual({ r: 127.5, g: 127.5, b: 127.5, a: 1 });
   });
 });

@@ -10,7 +10,10 @@ export interface Rgba {
 
 /** A computed colour as Chromium reports it; anything else is refused, not guessed. */
 export function parseColor(css: string): Rgba {
-  const match = /^rgba?\((\d+(?:\.\d+)?)[,\s]+(\d+(?:\.\d+)?)[,\s]+(\d+(?:\.\d+)?)(?:\s*[,/]\s*(\d*(?:\.\d+)?))?\)$/.exec(css.trim());
+  const match =
+    /^rgba?\((\d+(?:\.\d+)?)[,\s]+(\d+(?:\.\d+)?)[,\s]+(\d+(?:\.\d+)?)(?:\s*[,/]\s*(\d*(?:\.\d+)?))?\)$/.exec(
+      css.trim(),
+    );
   if (!match) throw new Error(`not an rgb() colour: ${css}`);
   const [, r, g, b, a] = match;
   return { r: Number(r), g: Number(g), b: Number(b), a: a === undefined ? 1 : Number(a) };
@@ -39,6 +42,9 @@ function luminance({ r, g, b }: Rgba): number {
 }
 
 export function contrastRatio(text: Rgba, background: Rgba): number {
-  const [light, dark] = [luminance(over(text, background)), luminance(background)].sort((x, y) => y - x) as [number, number];
+  const [light, dark] = [luminance(over(text, background)), luminance(background)].sort((x, y) => y - x) as [
+    number,
+    number,
+  ];
   return (light + 0.05) / (dark + 0.05);
 }

@@ -24,7 +24,10 @@ export interface Harness {
   /** POSTs a signed slash command; returns the HTTP status and the parsed JSON body (if any). */
   command(text: string, options?: CommandOptions): Promise<{ status: number; body: any; ms: number }>;
   /** POSTs a signed interaction payload (block_actions, view_submission). */
-  interaction(payload: Record<string, unknown>, options?: { timestamp?: number }): Promise<{ status: number; body: any }>;
+  interaction(
+    payload: Record<string, unknown>,
+    options?: { timestamp?: number },
+  ): Promise<{ status: number; body: any }>;
   /** POSTs a raw body with the given headers. */
   post(body: string, headers: Record<string, string>): Promise<{ status: number; text: string }>;
   /** Runs every due job to completion. */
@@ -94,7 +97,6 @@ export function testConfig(dir: string, slackApiUrl: string, options: HarnessOpt
   );
 }
 
-
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const slack =
     options.slack ??
@@ -153,7 +155,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         trigger_id: o.triggerId ?? `trigger-${triggerCounter}-${Math.random().toString(36).slice(2)}`,
       }).toString();
       const started = performance.now();
-      const response = await fetch(`${url}/slack/events`, { method: 'POST', headers: signedHeaders(SIGNING_SECRET, form, o.timestamp), body: form });
+      const response = await fetch(`${url}/slack/events`, {
+        method: 'POST',
+        headers: signedHeaders(SIGNING_SECRET, form, o.timestamp),
+        body: form,
+      });
       const ms = performance.now() - started;
       const raw = await response.text();
       let body: unknown = raw;
@@ -166,7 +172,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     async interaction(payload, o = {}) {
       const form = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-      const response = await fetch(`${url}/slack/events`, { method: 'POST', headers: signedHeaders(SIGNING_SECRET, form, o.timestamp), body: form });
+      const response = await fetch(`${url}/slack/events`, {
+        method: 'POST',
+        headers: signedHeaders(SIGNING_SECRET, form, o.timestamp),
+        body: form,
+      });
       const raw = await response.text();
       let body: unknown = raw;
       try {
@@ -186,10 +196,22 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 }
 
 /** A block_actions payload for a click on a firelane button. */
-export function buttonClick(options: { user: string; channel: string; messageTs: string; actionId: string; value: string; responseUrl: string }) {
+export function buttonClick(options: {
+  user: string;
+  channel: string;
+  messageTs: string;
+  actionId: string;
+  value: string;
+  responseUrl: string;
+}) {
   return {
     type: 'block_actions',
-    user: { id: options.user, username: options.user.toLowerCase(), name: options.user.toLowerCase(), team_id: 'T0001' },
+    user: {
+      id: options.user,
+      username: options.user.toLowerCase(),
+      name: options.user.toLowerCase(),
+      team_id: 'T0001',
+    },
     api_app_id: 'A0FIRELANE',
     token: 'deprecated',
     container: { type: 'message', message_ts: options.messageTs, channel_id: options.channel, is_ephemeral: false },

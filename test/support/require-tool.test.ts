@@ -40,13 +40,16 @@ describe('requireTool', () => {
     expect(run()).toBe(alias);
   });
 
-  it.each([undefined, '', 'false', '0'])('outside CI (CI=%s) a missing tool is undefined, with the reason and the install hint printed', (ci) => {
-    const { run, printed } = check(tool('firelane-unrunnable-tool'), ci);
-    expect(run()).toBeUndefined();
-    expect(printed).toEqual([
-      'firelane-unrunnable-tool is not on PATH: the tests that need it are skipped (install it: apt-get install -y firelane-unrunnable-tool)',
-    ]);
-  });
+  it.each([undefined, '', 'false', '0'])(
+    'outside CI (CI=%s) a missing tool is undefined, with the reason and the install hint printed',
+    (ci) => {
+      const { run, printed } = check(tool('firelane-unrunnable-tool'), ci);
+      expect(run()).toBeUndefined();
+      expect(printed).toEqual([
+        'firelane-unrunnable-tool is not on PATH: the tests that need it are skipped (install it: apt-get install -y firelane-unrunnable-tool)',
+      ]);
+    },
+  );
 
   it.each(['true', '1'])('under CI (CI=%s) a missing tool throws, naming the tool and how to install it', (ci) => {
     const { run, printed } = check(tool('firelane-missing-tool', ['firelane-other-name']), ci);

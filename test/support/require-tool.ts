@@ -20,7 +20,11 @@ export const TOOLS = {
     install:
       "Kubernetes' own kubectl package (https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/); not Debian's kubernetes-client, which is too old and conflicts with it",
   },
-  chromium: { name: 'chromium', aliases: ['chromium-browser'], install: 'apt-get install -y chromium fonts-noto-color-emoji' },
+  chromium: {
+    name: 'chromium',
+    aliases: ['chromium-browser'],
+    install: 'apt-get install -y chromium fonts-noto-color-emoji',
+  },
   /** util-linux's `script`: runs a command with a pseudo-terminal as its output, as a person's shell does. */
   script: { name: 'script', install: 'apt-get install -y bsdutils' },
 } satisfies Record<string, Tool>;
@@ -48,14 +52,20 @@ function findExecutable(name: string, path: string): string | undefined {
  * The tool's path on PATH, or undefined for the caller to skip with (`describe.skipIf(!path)`), after
  * printing why. Under CI it throws instead: called at a test file's top level, that fails the file.
  */
-export function requireTool(tool: Tool, env: NodeJS.ProcessEnv = process.env, print: (line: string) => void = console.warn): string | undefined {
+export function requireTool(
+  tool: Tool,
+  env: NodeJS.ProcessEnv = process.env,
+  print: (line: string) => void = console.warn,
+): string | undefined {
   for (const name of [tool.name, ...(tool.aliases ?? [])]) {
     const found = findExecutable(name, env.PATH ?? '');
     if (found) return found;
   }
   const what = tool.aliases?.length ? `${tool.name} (or ${tool.aliases.join(', ')})` : tool.name;
   if (inCi(env)) {
-    throw new Error(`${what} is not on PATH, and CI is set: the tests that need it fail instead of skipping. Install it: ${tool.install}`);
+    throw new Error(
+      `${what} is not on PATH, and CI is set: the tests that need it fail instead of skipping. Install it: ${tool.install}`,
+    );
   }
   print(`${what} is not on PATH: the tests that need it are skipped (install it: ${tool.install})`);
   return undefined;

@@ -61,7 +61,10 @@ function calledMethods(): Map<string, string[]> {
   for (const file of sourceFiles(path.join(ROOT, 'src'))) {
     const text = readFileSync(file, 'utf8');
     const where = path.relative(ROOT, file);
-    for (const m of text.matchAll(/\bclient\.(chat|conversations|pins|files|views|reactions|users|usergroups|auth|bookmarks|team|im|dnd|search|reminders)\.(\w+)\s*\(/g)) add(`${m[1]}.${m[2]}`, where);
+    for (const m of text.matchAll(
+      /\bclient\.(chat|conversations|pins|files|views|reactions|users|usergroups|auth|bookmarks|team|im|dnd|search|reminders)\.(\w+)\s*\(/g,
+    ))
+      add(`${m[1]}.${m[2]}`, where);
     for (const m of text.matchAll(/\bapiCall\(\s*['"`]([\w.]+)['"`]/g)) add(m[1]!, where);
     if (/\bfilesUploadV2\s*\(/.test(text)) {
       add('files.getUploadURLExternal', where);
@@ -98,9 +101,18 @@ export function describeSlackManifestRules(title: string, load: () => Record<str
         expect(entry.description.length).toBeLessThanOrEqual(2000);
         expect(entry.usage_hint.length, `${entry.command} usage_hint`).toBeLessThanOrEqual(1000);
         // What a person types: everything but what a button runs (its usage says so).
-        const typed = Object.entries(family.subcommands).filter(([, sub]) => !/button runs/.test(sub.usage)).map(([name]) => name);
-        const hinted = new Set(String(entry.usage_hint).split('|').map((part) => part.trim().split(/\s+/)[0]));
-        expect(typed.filter((name) => !hinted.has(name)), `${entry.command} subcommands missing from its usage_hint`).toEqual([]);
+        const typed = Object.entries(family.subcommands)
+          .filter(([, sub]) => !/button runs/.test(sub.usage))
+          .map(([name]) => name);
+        const hinted = new Set(
+          String(entry.usage_hint)
+            .split('|')
+            .map((part) => part.trim().split(/\s+/)[0]),
+        );
+        expect(
+          typed.filter((name) => !hinted.has(name)),
+          `${entry.command} subcommands missing from its usage_hint`,
+        ).toEqual([]);
       }
     });
 
@@ -108,8 +120,13 @@ export function describeSlackManifestRules(title: string, load: () => Record<str
       const called = calledMethods();
       expect(called.size).toBeGreaterThan(5); // the scan found the adapter's calls
       const unknown = [...called.keys()].filter((method) => !Object.hasOwn(METHOD_SCOPES, method));
-      expect(unknown, `methods called with no entry in METHOD_SCOPES (add the method's required bot scopes): ${unknown.map((m) => `${m} in ${called.get(m)!.join(', ')}`).join('; ')}`).toEqual([]);
-      const missing = [...called.keys()].flatMap((method) => METHOD_SCOPES[method]!.filter((s) => !scopes.includes(s)).map((s) => `${method} needs ${s}`));
+      expect(
+        unknown,
+        `methods called with no entry in METHOD_SCOPES (add the method's required bot scopes): ${unknown.map((m) => `${m} in ${called.get(m)!.join(', ')}`).join('; ')}`,
+      ).toEqual([]);
+      const missing = [...called.keys()].flatMap((method) =>
+        METHOD_SCOPES[method]!.filter((s) => !scopes.includes(s)).map((s) => `${method} needs ${s}`),
+      );
       expect(missing).toEqual([]);
     });
 
@@ -126,9 +143,12 @@ export function describeSlackManifestRules(title: string, load: () => Record<str
       expect(manifest.settings.event_subscriptions.request_url).toBe(endpoint);
       const events = manifest.settings.event_subscriptions.bot_events as string[];
       // What src/adapters/slack/slack-app.ts registers with app.event(...).
-      const listened = [...readFileSync(path.join(ROOT, 'src/adapters/slack/slack-app.ts'), 'utf8').matchAll(/app\.event\(\s*'(\w+)'/g)].map((m) => m[1]);
+      const listened = [
+        ...readFileSync(path.join(ROOT, 'src/adapters/slack/slack-app.ts'), 'utf8').matchAll(/app\.event\(\s*'(\w+)'/g),
+      ].map((m) => m[1]);
       expect(events.sort()).toEqual(listened.sort());
-      for (const event of events) expect(scopes, `${event} needs ${EVENT_SCOPES[event]}`).toContain(EVENT_SCOPES[event]);
+      for (const event of events)
+        expect(scopes, `${event} needs ${EVENT_SCOPES[event]}`).toContain(EVENT_SCOPES[event]);
       expect(manifest.settings.socket_mode_enabled).toBe(false);
     });
 
@@ -145,7 +165,13 @@ export function describeSlackManifestRules(title: string, load: () => Record<str
     });
 
     it('stays within the manifest schema limits', () => {
-      expect(Object.keys(manifest).sort()).toEqual(['_metadata', 'display_information', 'features', 'oauth_config', 'settings']);
+      expect(Object.keys(manifest).sort()).toEqual([
+        '_metadata',
+        'display_information',
+        'features',
+        'oauth_config',
+        'settings',
+      ]);
       expect(manifest._metadata).toMatchObject({ major_version: 1 });
       const info = manifest.display_information;
       expect(info.name.length).toBeLessThanOrEqual(35);
@@ -154,7 +180,10 @@ export function describeSlackManifestRules(title: string, load: () => Record<str
       expect(info.long_description.length).toBeLessThanOrEqual(4000);
       expect(manifest.features.bot_user.display_name.length).toBeLessThanOrEqual(80);
       for (const c of commands) {
-        expect(Object.keys(c).every((k) => ['command', 'url', 'description', 'usage_hint', 'should_escape'].includes(k)), c.command).toBe(true);
+        expect(
+          Object.keys(c).every((k) => ['command', 'url', 'description', 'usage_hint', 'should_escape'].includes(k)),
+          c.command,
+        ).toBe(true);
         expect(c.command).toMatch(/^\/[a-z0-9_-]{1,31}$/);
       }
     });

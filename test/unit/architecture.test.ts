@@ -26,8 +26,9 @@ interface SourceFile {
 
 /** Removes // and /* comments, leaving string literals alone (good enough for our own sources). */
 function stripComments(text: string): string {
-  return text.replace(/("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`)|\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, (match, literal: string | undefined) =>
-    literal ?? match.replace(/[^\n]/g, ' '),
+  return text.replace(
+    /("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`)|\/\*[\s\S]*?\*\/|\/\/[^\n]*/g,
+    (match, literal: string | undefined) => literal ?? match.replace(/[^\n]/g, ' '),
   );
 }
 
@@ -46,14 +47,18 @@ interface Import {
 function importsOf(file: SourceFile): Import[] {
   const found: Import[] = [];
   const fromClause = /(?:^|[\n;])\s*(import|export)\s+(type\s+)?([^;'"`]*?)\s*from\s*['"]([^'"]+)['"]/g;
-  for (const m of file.code.matchAll(fromClause)) found.push({ specifier: m[4]!, typeOnly: Boolean(m[2]), statement: m[0].trim() });
-  for (const m of file.code.matchAll(/(?:^|[\n;])\s*import\s*['"]([^'"]+)['"]/g)) found.push({ specifier: m[1]!, typeOnly: false, statement: m[0].trim() });
-  for (const m of file.code.matchAll(/\b(?:import|require)\s*\(\s*['"]([^'"]+)['"]\s*\)/g)) found.push({ specifier: m[1]!, typeOnly: false, statement: m[0].trim() });
+  for (const m of file.code.matchAll(fromClause))
+    found.push({ specifier: m[4]!, typeOnly: Boolean(m[2]), statement: m[0].trim() });
+  for (const m of file.code.matchAll(/(?:^|[\n;])\s*import\s*['"]([^'"]+)['"]/g))
+    found.push({ specifier: m[1]!, typeOnly: false, statement: m[0].trim() });
+  for (const m of file.code.matchAll(/\b(?:import|require)\s*\(\s*['"]([^'"]+)['"]\s*\)/g))
+    found.push({ specifier: m[1]!, typeOnly: false, statement: m[0].trim() });
   return found;
 }
 
 const VENDOR_SDKS = ['@slack/', '@microsoft/agents', '@octokit/', '@kubernetes/', 'drizzle-orm', 'better-sqlite3'];
-const isVendor = (specifier: string) => VENDOR_SDKS.some((sdk) => specifier === sdk.replace(/\/$/, '') || specifier.startsWith(sdk));
+const isVendor = (specifier: string) =>
+  VENDOR_SDKS.some((sdk) => specifier === sdk.replace(/\/$/, '') || specifier.startsWith(sdk));
 const under = (file: SourceFile, ...folders: string[]) => folders.some((folder) => file.path.startsWith(`${folder}/`));
 const core = FILES.filter((f) => under(f, 'src/domain', 'src/commands'));
 
@@ -62,7 +67,11 @@ describe('architecture', () => {
     expect(core.length).toBeGreaterThan(10);
     expect(FILES.map((f) => f.path)).toContain('src/config.ts');
     // The scanner itself sees imports, type imports and re-exports.
-    const sample = { path: 'x.ts', text: '', code: "import type { A } from 'pino';\nimport {\n  b,\n} from '@slack/bolt';\nexport * from './x.js';\nconst m = await import('better-sqlite3');" };
+    const sample = {
+      path: 'x.ts',
+      text: '',
+      code: "import type { A } from 'pino';\nimport {\n  b,\n} from '@slack/bolt';\nexport * from './x.js';\nconst m = await import('better-sqlite3');",
+    };
     expect(importsOf(sample).map((i) => [i.specifier, i.typeOnly])).toEqual([
       ['pino', true],
       ['@slack/bolt', false],
@@ -72,12 +81,20 @@ describe('architecture', () => {
   });
 
   it('src/domain and src/commands import no vendor SDK', () => {
-    const offences = core.flatMap((f) => importsOf(f).filter((i) => isVendor(i.specifier)).map((i) => `${f.path}: ${i.statement}`));
+    const offences = core.flatMap((f) =>
+      importsOf(f)
+        .filter((i) => isVendor(i.specifier))
+        .map((i) => `${f.path}: ${i.statement}`),
+    );
     expect(offences).toEqual([]);
   });
 
   it('src/domain and src/commands use pino only as `import type`', () => {
-    const offences = core.flatMap((f) => importsOf(f).filter((i) => /^pino(\/|$)/.test(i.specifier) && !i.typeOnly).map((i) => `${f.path}: ${i.statement}`));
+    const offences = core.flatMap((f) =>
+      importsOf(f)
+        .filter((i) => /^pino(\/|$)/.test(i.specifier) && !i.typeOnly)
+        .map((i) => `${f.path}: ${i.statement}`),
+    );
     expect(offences).toEqual([]);
   });
 
@@ -126,7 +143,12 @@ describe('architecture', () => {
   ])('%s is imported only under %s/', (sdk, folder) => {
     const offences = FILES.filter((f) => !under(f, folder)).flatMap((f) =>
       importsOf(f)
-        .filter((i) => i.specifier === sdk || i.specifier.startsWith(sdk.endsWith('/') ? sdk : `${sdk}/`) || i.specifier.startsWith(`${sdk}-`))
+        .filter(
+          (i) =>
+            i.specifier === sdk ||
+            i.specifier.startsWith(sdk.endsWith('/') ? sdk : `${sdk}/`) ||
+            i.specifier.startsWith(`${sdk}-`),
+        )
         .map((i) => `${f.path}: ${i.statement}`),
     );
     expect(offences).toEqual([]);

@@ -8,7 +8,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAuditStore, GENESIS_HASH, rowHash, type AuditRow } from '../../src/adapters/db/audit-store.js';
 import { openDatabase } from '../../src/adapters/db/database.js';
 import { createManualClock } from '../../src/ports/clock.js';
-import { CSV_HEADER, csvField, csvLine, exportAudit, jsonlLine, runAuditCommand, toExportRecord, verifyAudit } from '../../src/audit-cli.js';
+import {
+  CSV_HEADER,
+  csvField,
+  csvLine,
+  exportAudit,
+  jsonlLine,
+  runAuditCommand,
+  toExportRecord,
+  verifyAudit,
+} from '../../src/audit-cli.js';
 
 function chain(count: number, extra: Partial<AuditRow> = {}): AuditRow[] {
   const out: AuditRow[] = [];
@@ -51,8 +60,26 @@ describe('export record', () => {
   it('has the contract fields in order, ISO UTC time, INC-n, parsed JSON', () => {
     const [row] = chain(1);
     const record = toExportRecord(row!);
-    expect(Object.keys(record)).toEqual(['seq', 'at', 'actor', 'platform', 'action', 'incident', 'before', 'after', 'prevHash', 'hash']);
-    expect(record).toMatchObject({ seq: 1, at: '2026-11-21T13:05:00.124Z', incident: 'INC-7', before: { status: 'investigating' }, prevHash: GENESIS_HASH, hash: row!.hash });
+    expect(Object.keys(record)).toEqual([
+      'seq',
+      'at',
+      'actor',
+      'platform',
+      'action',
+      'incident',
+      'before',
+      'after',
+      'prevHash',
+      'hash',
+    ]);
+    expect(record).toMatchObject({
+      seq: 1,
+      at: '2026-11-21T13:05:00.124Z',
+      incident: 'INC-7',
+      before: { status: 'investigating' },
+      prevHash: GENESIS_HASH,
+      hash: row!.hash,
+    });
     expect(record.after).toEqual({ status: 'identified', text: 'db, "primary"\nfailed over' });
     expect(toExportRecord({ ...row!, incidentId: null, before: null })).toMatchObject({ incident: null, before: null });
   });
@@ -97,7 +124,9 @@ describe('CSV', () => {
   it('writes before/after as the stored JSON text', () => {
     const row = chain(1, { incidentId: null, before: null })[0]!;
     expect(CSV_HEADER).toBe('seq,at,actor,platform,action,incident,before,after,prevHash,hash\n');
-    expect(csvLine(row)).toBe(`1,2026-11-21T13:05:00.124Z,alice,slack,incident.status_update,,,"{""status"":""identified"",""text"":""db, \\""primary\\""\\nfailed over""}",${GENESIS_HASH},${row.hash}\n`);
+    expect(csvLine(row)).toBe(
+      `1,2026-11-21T13:05:00.124Z,alice,slack,incident.status_update,,,"{""status"":""identified"",""text"":""db, \\""primary\\""\\nfailed over""}",${GENESIS_HASH},${row.hash}\n`,
+    );
   });
 });
 
@@ -160,8 +189,15 @@ describe('exportAudit', () => {
 
 describe('verifyAudit', () => {
   it('prints intact with the row count and head, or the broken row and problem', () => {
-    expect(verifyAudit({ verify: () => ({ ok: true, rows: 3, head: 'abc' }) })).toEqual({ code: 0, line: 'audit log intact: 3 rows, head abc\n' });
-    expect(verifyAudit({ verify: () => ({ ok: false, rows: 2, seq: 2, problem: 'its contents do not match its hash (edited)' }) })).toEqual({
+    expect(verifyAudit({ verify: () => ({ ok: true, rows: 3, head: 'abc' }) })).toEqual({
+      code: 0,
+      line: 'audit log intact: 3 rows, head abc\n',
+    });
+    expect(
+      verifyAudit({
+        verify: () => ({ ok: false, rows: 2, seq: 2, problem: 'its contents do not match its hash (edited)' }),
+      }),
+    ).toEqual({
       code: 1,
       line: 'audit log broken at row 2: its contents do not match its hash (edited)\n',
     });
@@ -177,7 +213,15 @@ describe('export of hostile text', () => {
     path = join(dir, 'firelane.db');
     const handle = openDatabase(path);
     const audit = createAuditStore(handle, createManualClock(Date.parse('2026-11-21T13:05:00Z')));
-    for (const actor of HOSTILE) audit.append({ actor, platform: 'cli', action: 'timeline.note', incidentId: 1, before: null, after: { text: actor } });
+    for (const actor of HOSTILE)
+      audit.append({
+        actor,
+        platform: 'cli',
+        action: 'timeline.note',
+        incidentId: 1,
+        before: null,
+        after: { text: actor },
+      });
     audit.append({ actor: 'alice', platform: 'cli', action: 'timeline.note', incidentId: null, before: -1, after: -2 });
     handle.close();
   });
@@ -208,7 +252,10 @@ describe('export of hostile text', () => {
   it('jsonl is data, not a spreadsheet: it keeps the text exactly; verify still passes', async () => {
     const { code, out } = await run(['export', '--format=jsonl']);
     expect(code).toBe(0);
-    const records = out.trimEnd().split('\n').map((line) => JSON.parse(line) as { actor: string; after: unknown; before: unknown });
+    const records = out
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { actor: string; after: unknown; before: unknown });
     expect(records.map((r) => r.actor)).toEqual([...HOSTILE, 'alice']);
     expect(records.slice(0, HOSTILE.length).map((r) => r.after)).toEqual(HOSTILE.map((text) => ({ text })));
     expect(records.at(-1)).toMatchObject({ before: -1, after: -2 });

@@ -36,7 +36,12 @@ interface Def {
 const defOf = (schema: Schema) => schema._zod.def as unknown as Def;
 
 /** Placeholders for the keys of records, as the doc writes them. A new record needs one here. */
-const RECORD_PLACEHOLDERS: Record<string, string> = { services: '<name>', 'services.<name>.environments': '<environment>', approvals: '<environment>', people: '<person>' };
+const RECORD_PLACEHOLDERS: Record<string, string> = {
+  services: '<name>',
+  'services.<name>.environments': '<environment>',
+  approvals: '<environment>',
+  people: '<person>',
+};
 const SEV = '<sev>';
 
 interface KeyInfo {
@@ -81,10 +86,12 @@ function rawKeyPaths(schema: Schema): Map<string, KeyInfo> {
     const { core, optional } = unwrap(child);
     const type = defOf(core).type;
     const container = type === 'object' || type === 'record';
-    if (!container && !LEAF_TYPES.has(type)) throw new Error(`${keyPath}: schema type "${type}" is not handled by this walk`);
+    if (!container && !LEAF_TYPES.has(type))
+      throw new Error(`${keyPath}: schema type "${type}" is not handled by this walk`);
     if (type === 'array') {
       const element = defOf(unwrap(defOf(core).element!).core).type;
-      if (element === 'object' || element === 'record') throw new Error(`${keyPath}: lists of mappings are not handled by this walk`);
+      if (element === 'object' || element === 'record')
+        throw new Error(`${keyPath}: lists of mappings are not handled by this walk`);
     }
     out.set(keyPath, { leaf: !container, required: !optional, core });
     if (container) children(keyPath, core);
@@ -95,7 +102,8 @@ function rawKeyPaths(schema: Schema): Map<string, KeyInfo> {
       for (const [key, child] of Object.entries(def.shape!)) add(join(keyPath, key), child);
     } else {
       const placeholder = RECORD_PLACEHOLDERS[keyPath];
-      if (!placeholder) throw new Error(`${keyPath}: a record without a placeholder (add one to RECORD_PLACEHOLDERS and the doc)`);
+      if (!placeholder)
+        throw new Error(`${keyPath}: a record without a placeholder (add one to RECORD_PLACEHOLDERS and the doc)`);
       add(join(keyPath, placeholder), def.valueType!);
     }
   };
@@ -127,9 +135,11 @@ function collapseSeverities(raw: Map<string, KeyInfo>): Map<string, KeyInfo> {
   const out = new Map<string, KeyInfo>();
   for (const [keyPath, { sevs, infos }] of groups) {
     if (keyPath.includes(SEV)) {
-      if (sevs.join() !== SEVERITIES.join()) throw new Error(`${keyPath}: found for ${sevs.join(', ')}, not for each of ${SEVERITIES.join(', ')}`);
+      if (sevs.join() !== SEVERITIES.join())
+        throw new Error(`${keyPath}: found for ${sevs.join(', ')}, not for each of ${SEVERITIES.join(', ')}`);
       const shapes = new Set(infos.map((i) => `${i.leaf}|${i.required}|${idOf(i.core)}`));
-      if (shapes.size !== 1) throw new Error(`${keyPath}: the severities differ here, so the doc cannot collapse them to ${SEV}`);
+      if (shapes.size !== 1)
+        throw new Error(`${keyPath}: the severities differ here, so the doc cannot collapse them to ${SEV}`);
     }
     out.set(keyPath, infos[0]!);
   }
@@ -153,7 +163,11 @@ interface Row {
 }
 
 function splitRow(line: string): string[] {
-  const cells = line.trim().replace(/^\|/, '').replace(/\|$/, '').split(/(?<!\\)\|/);
+  const cells = line
+    .trim()
+    .replace(/^\|/, '')
+    .replace(/\|$/, '')
+    .split(/(?<!\\)\|/);
   return cells.map((cell) => cell.trim());
 }
 
@@ -176,7 +190,12 @@ function docRows(markdown: string): Row[] {
     const cells = splitRow(line);
     if (cells[0] === 'Key') {
       inKeyTable = true;
-      expect(cells, `docs/configuration.md:${i + 1}: key table columns`).toEqual(['Key', 'Type / accepted values', 'Default', 'Meaning']);
+      expect(cells, `docs/configuration.md:${i + 1}: key table columns`).toEqual([
+        'Key',
+        'Type / accepted values',
+        'Default',
+        'Meaning',
+      ]);
       continue;
     }
     if (!inKeyTable || cells.every((cell) => /^:?-+:?$/.test(cell))) continue;
@@ -199,14 +218,22 @@ const rowOf = (keyPath: string) => {
 // an approver) parsed, and the doc's Default column compared with it.
 
 const MINIMAL = {
-  services: { svc: { kubernetes: { namespace: 'ns', deployment: 'app', container: 'app', image: 'registry.example/app' } } },
+  services: {
+    svc: { kubernetes: { namespace: 'ns', deployment: 'app', container: 'app', image: 'registry.example/app' } },
+  },
   approvals: { production: { approvers: ['u1'] } },
 };
-const parse = (data: unknown) => parseFileConfig(typeof data === 'string' ? data : JSON.stringify(data), 'firelane.yaml');
+const parse = (data: unknown) =>
+  parseFileConfig(typeof data === 'string' ? data : JSON.stringify(data), 'firelane.yaml');
 
 /** A doc key path made concrete for MINIMAL: placeholders become its service, environment, severity. */
 const concrete = (keyPath: string, sev: string = 'sev0', service = 'svc') =>
-  keyPath.replace('<name>', service).replace('environments.<environment>', `environments.${ENVIRONMENT}`).replace('<environment>', 'production').replace('<person>', 'lee').replace(SEV, sev);
+  keyPath
+    .replace('<name>', service)
+    .replace('environments.<environment>', `environments.${ENVIRONMENT}`)
+    .replace('<environment>', 'production')
+    .replace('<person>', 'lee')
+    .replace(SEV, sev);
 /** The environment of the example's service whose keys the default checks read. */
 const ENVIRONMENT = 'eu';
 const ENVIRONMENT_KEYS = 'services.<name>.environments.<environment>.';
@@ -238,7 +265,8 @@ function literal(text: string, durationKey: boolean): unknown {
   }
 }
 
-type Expected = { kind: 'required' } | { kind: 'none' } | { kind: 'values'; bySev: Record<string, unknown> } | { kind: 'prose' };
+type Expected =
+  { kind: 'required' } | { kind: 'none' } | { kind: 'values'; bySev: Record<string, unknown> } | { kind: 'prose' };
 
 /** What a leaf row's Default cell claims: `required`, `none`, literal(s) in backticks, or prose. */
 function expectedDefault(row: Row): Expected {
@@ -249,12 +277,18 @@ function expectedDefault(row: Row): Expected {
   const durationKey = isDuration(row.keyPath);
   if (row.keyPath.includes(SEV)) {
     const parts = [...text.matchAll(/`([^`]+)`(?:\s*\((sev[0-3])\))?/g)];
-    expect(parts.map((p) => p[0]).join(', '), `${row.keyPath}: Default is \`x\` or \`x\` (sev0), ... for all four`).toBe(text);
+    expect(
+      parts.map((p) => p[0]).join(', '),
+      `${row.keyPath}: Default is \`x\` or \`x\` (sev0), ... for all four`,
+    ).toBe(text);
     if (parts.length === 1 && parts[0]![2] === undefined) {
       const value = literal(parts[0]![1]!, durationKey);
       return { kind: 'values', bySev: Object.fromEntries(SEVERITIES.map((sev) => [sev, value])) };
     }
-    expect(parts.map((p) => p[2]), `${row.keyPath}: a default per severity`).toEqual([...SEVERITIES]);
+    expect(
+      parts.map((p) => p[2]),
+      `${row.keyPath}: a default per severity`,
+    ).toEqual([...SEVERITIES]);
     return { kind: 'values', bySev: Object.fromEntries(parts.map((p) => [p[2]!, literal(p[1]!, durationKey)])) };
   }
   const only = /^`([^`]+)`$/.exec(text);
@@ -263,7 +297,11 @@ function expectedDefault(row: Row): Expected {
 }
 
 /** Leaf rows whose default is computed or too long for a cell; each has its own test below. */
-const PROSE_DEFAULTS = new Set(['services.<name>.kubernetes.canaryInterval', 'incidents.playbooks.<sev>', ...LEAVES.filter((k) => k.startsWith(ENVIRONMENT_KEYS))]);
+const PROSE_DEFAULTS = new Set([
+  'services.<name>.kubernetes.canaryInterval',
+  'incidents.playbooks.<sev>',
+  ...LEAVES.filter((k) => k.startsWith(ENVIRONMENT_KEYS)),
+]);
 
 function withoutKey(data: unknown, concretePath: string): unknown {
   const copy = structuredClone(data) as Record<string, unknown>;
@@ -307,7 +345,9 @@ describe('the schema walk', () => {
 
   it('may collapse sev0..sev3 to <sev>: the four severities have the same keys and schemas', () => {
     for (const section of ['incidents.severities', 'incidents.playbooks']) {
-      const sevKeys = [...RAW_KEYS.keys()].filter((k) => k.startsWith(`${section}.`) && !k.slice(section.length + 1).includes('.'));
+      const sevKeys = [...RAW_KEYS.keys()].filter(
+        (k) => k.startsWith(`${section}.`) && !k.slice(section.length + 1).includes('.'),
+      );
       expect(sevKeys).toEqual(SEVERITIES.map((sev) => `${section}.${sev}`));
     }
     // collapseSeverities throws when they differ; the collapsed set is exactly a quarter of the raw sev paths.
@@ -320,7 +360,10 @@ describe('the schema walk', () => {
 describe('docs/configuration.md', () => {
   it('has one row for every key path of the schema, and none other', () => {
     const documented = ROWS.map((r) => r.keyPath);
-    expect(documented.filter((k, i) => documented.indexOf(k) !== i), 'documented twice').toEqual([]);
+    expect(
+      documented.filter((k, i) => documented.indexOf(k) !== i),
+      'documented twice',
+    ).toEqual([]);
     const schema = [...SCHEMA_KEYS.keys()];
     expect({
       missingFromDoc: schema.filter((k) => !documented.includes(k)),
@@ -333,14 +376,20 @@ describe('docs/configuration.md', () => {
       const where = `docs/configuration.md:${row.line} ${row.keyPath}`;
       expect(row.section, `${where}: the heading above is neither "Top level" nor a \`key.path\``).toBeDefined();
       if (row.section === '') expect(row.keyPath, where).not.toContain('.');
-      else expect(row.keyPath === row.section || row.keyPath.startsWith(`${row.section}.`), `${where} under \`${row.section}\``).toBe(true);
+      else
+        expect(
+          row.keyPath === row.section || row.keyPath.startsWith(`${row.section}.`),
+          `${where} under \`${row.section}\``,
+        ).toBe(true);
     }
   });
 
   it('says "required" exactly for the keys the schema requires', () => {
     for (const keyPath of LEAVES) {
       const row = rowOf(keyPath);
-      expect(/^required\b/.test(row.defaultText), `${keyPath}: Default "${row.defaultText}"`).toBe(SCHEMA_KEYS.get(keyPath)!.required);
+      expect(/^required\b/.test(row.defaultText), `${keyPath}: Default "${row.defaultText}"`).toBe(
+        SCHEMA_KEYS.get(keyPath)!.required,
+      );
     }
   });
 
@@ -362,10 +411,16 @@ describe('docs/configuration.md', () => {
       const row = rowOf(keyPath);
       const durationKey = isDuration(keyPath);
       // The key must exist in a config that sets it, or "none" below would pass for a wrong name.
-      expect(configValue(example, concrete(keyPath, 'sev1', 'payments'), durationKey), `${keyPath} in the parsed example`).toBeDefined();
+      expect(
+        configValue(example, concrete(keyPath, 'sev1', 'payments'), durationKey),
+        `${keyPath} in the parsed example`,
+      ).toBeDefined();
       const expected = expectedDefault(row);
       if (expected.kind === 'prose') {
-        expect(PROSE_DEFAULTS.has(keyPath), `${keyPath}: Default "${row.defaultText}" is neither \`value\`, none nor required`).toBe(true);
+        expect(
+          PROSE_DEFAULTS.has(keyPath),
+          `${keyPath}: Default "${row.defaultText}" is neither \`value\`, none nor required`,
+        ).toBe(true);
         continue;
       }
       if (expected.kind === 'required') {
@@ -390,17 +445,23 @@ describe('docs/configuration.md', () => {
         const keyPath = `incidents.severities.${SEV}.${key}`;
         const expected = expectedDefault(rowOf(keyPath));
         if (expected.kind !== 'values') throw new Error(`${keyPath}: expected literal defaults`);
-        expect(configValue(empty, concrete(keyPath, sev), isDuration(keyPath)), `${keyPath} (${sev})`).toEqual(expected.bySev[sev]);
+        expect(configValue(empty, concrete(keyPath, sev), isDuration(keyPath)), `${keyPath} (${sev})`).toEqual(
+          expected.bySev[sev],
+        );
       }
     }
     // e.g. sev1 reminds every 15 minutes
     expect(empty.incidents.severities.sev1.reminderEveryMs).toBe(15 * 60_000);
-    expect(empty.incidents.channelPrefix).toBe(literal(/^`(.*)`$/.exec(rowOf('incidents.channelPrefix').defaultText)![1]!, false));
+    expect(empty.incidents.channelPrefix).toBe(
+      literal(/^`(.*)`$/.exec(rowOf('incidents.channelPrefix').defaultText)![1]!, false),
+    );
   });
 
   it('describes the approvals default: production with no approvers when absent, nothing added when given', () => {
     expect(rowOf('approvals').defaultText).toBe('`production` with no approvers');
-    const defaults = { production: { approvers: [], required: 1, allowSelfApproval: false, expiresAfterMs: 30 * 60_000 } };
+    const defaults = {
+      production: { approvers: [], required: 1, allowSelfApproval: false, expiresAfterMs: 30 * 60_000 },
+    };
     expect(parse('').approvals).toEqual(defaults);
     expect(parse('approvals:\n').approvals).toEqual(defaults);
     expect(parse('approvals: {}').approvals).toEqual({});
@@ -415,18 +476,34 @@ describe('docs/configuration.md', () => {
     expect(k.kubernetes!.canaryIntervalMs).toBeUndefined();
     // "(`5m` / 3 steps = `100s` with the defaults)"
     const durations = [...row.defaultText.matchAll(/`(\d+[smhd])`/g)].map((m) => parseDuration(m[1]!));
-    expect(durations).toEqual([k.healthCheck.windowMs, Math.floor(k.healthCheck.windowMs / k.kubernetes!.canarySteps.length)]);
+    expect(durations).toEqual([
+      k.healthCheck.windowMs,
+      Math.floor(k.healthCheck.windowMs / k.kubernetes!.canarySteps.length),
+    ]);
     expect(row.defaultText).toContain(`/ ${k.kubernetes!.canarySteps.length} steps`);
   });
 
   it("describes an environment's keys as the service's own unless given (merged over them)", () => {
     const service = {
-      kubernetes: { context: 'prod', namespace: 'ns', deployment: 'app', container: 'c', image: 'registry.example/app', strategy: 'canary', service: 'svc', canarySteps: [50, 100], canaryInterval: '1m' },
+      kubernetes: {
+        context: 'prod',
+        namespace: 'ns',
+        deployment: 'app',
+        container: 'c',
+        image: 'registry.example/app',
+        strategy: 'canary',
+        service: 'svc',
+        canarySteps: [50, 100],
+        canaryInterval: '1m',
+      },
       healthCheck: { url: 'http://app/healthz', window: '2m' },
     };
     const leaves = LEAVES.filter((k) => k.startsWith(ENVIRONMENT_KEYS));
     for (const keyPath of leaves) expect(rowOf(keyPath).defaultText, keyPath).toBe("the service's");
-    const config = parse({ services: { svc: { ...service, environments: { eu: { kubernetes: { context: 'eu' } } } } }, approvals: { production: { approvers: ['u1'] }, eu: { approvers: ['u1'] } } });
+    const config = parse({
+      services: { svc: { ...service, environments: { eu: { kubernetes: { context: 'eu' } } } } },
+      approvals: { production: { approvers: ['u1'] }, eu: { approvers: ['u1'] } },
+    });
     const own = config.services.svc!;
     const eu = own.environments!.eu!;
     expect(eu.kubernetes).toEqual({ ...own.kubernetes, context: 'eu' });
@@ -434,9 +511,14 @@ describe('docs/configuration.md', () => {
     // Every documented key of an environment is one the merge carries over.
     for (const keyPath of leaves) {
       const serviceKey = keyPath.slice(ENVIRONMENT_KEYS.length);
-      const inherited = serviceKey === 'kubernetes.context' ? 'eu' : configValue(config, `services.svc.${serviceKey}`, isDuration(keyPath));
+      const inherited =
+        serviceKey === 'kubernetes.context'
+          ? 'eu'
+          : configValue(config, `services.svc.${serviceKey}`, isDuration(keyPath));
       expect(inherited, keyPath).toBeDefined();
-      expect(configValue(config, `services.svc.environments.eu.${serviceKey}`, isDuration(keyPath)), keyPath).toEqual(inherited);
+      expect(configValue(config, `services.svc.environments.eu.${serviceKey}`, isDuration(keyPath)), keyPath).toEqual(
+        inherited,
+      );
     }
   });
 
@@ -467,16 +549,25 @@ describe('firelane.example.yaml', () => {
       for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
         let keyPath = join(parent, key);
         if (!SCHEMA_KEYS.has(keyPath)) {
-          const placeholder = [...SCHEMA_KEYS.keys()].find((k) => k.startsWith(`${join(parent, '<')}`) && !k.slice(parent.length + 1).includes('.'));
+          const placeholder = [...SCHEMA_KEYS.keys()].find(
+            (k) => k.startsWith(`${join(parent, '<')}`) && !k.slice(parent.length + 1).includes('.'),
+          );
           if (placeholder) keyPath = placeholder;
         }
         shown.add(keyPath);
-        if (SCHEMA_KEYS.get(keyPath)?.leaf === false && value !== null && typeof value === 'object') visit(value, keyPath);
+        if (SCHEMA_KEYS.get(keyPath)?.leaf === false && value !== null && typeof value === 'object')
+          visit(value, keyPath);
       }
     };
     visit(parseYaml(EXAMPLE), '');
-    expect([...shown].filter((k) => !SCHEMA_KEYS.has(k)), 'keys the schema does not have').toEqual([]);
-    expect(LEAVES.filter((k) => !shown.has(k)), 'keys the example leaves out').toEqual([]);
+    expect(
+      [...shown].filter((k) => !SCHEMA_KEYS.has(k)),
+      'keys the schema does not have',
+    ).toEqual([]);
+    expect(
+      LEAVES.filter((k) => !shown.has(k)),
+      'keys the example leaves out',
+    ).toEqual([]);
   });
 
   it('lists the default severities, as its comment says', () => {

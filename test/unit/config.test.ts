@@ -102,8 +102,16 @@ describe('parseFileConfig: values and merges', () => {
       'incidents:\n  severities:\n    sev1: { responders: [U1, U2] }\n    sev2: { reminderEvery: 1h30m }\n',
       'f.yaml',
     );
-    expect(file.incidents.severities.sev1).toEqual({ reminderEveryMs: 900_000, escalateAfterMissed: 2, responders: ['U1', 'U2'] });
-    expect(file.incidents.severities.sev2).toEqual({ reminderEveryMs: 5_400_000, escalateAfterMissed: 3, responders: [] });
+    expect(file.incidents.severities.sev1).toEqual({
+      reminderEveryMs: 900_000,
+      escalateAfterMissed: 2,
+      responders: ['U1', 'U2'],
+    });
+    expect(file.incidents.severities.sev2).toEqual({
+      reminderEveryMs: 5_400_000,
+      escalateAfterMissed: 3,
+      responders: [],
+    });
     expect(file.incidents.severities.sev0).toEqual(DEFAULT_FILE_CONFIG.incidents.severities.sev0);
     expect(file.incidents.severities.sev3).toEqual(DEFAULT_FILE_CONFIG.incidents.severities.sev3);
   });
@@ -131,7 +139,12 @@ describe('parseFileConfig: values and merges', () => {
         canarySteps: [10, 50, 100],
       },
     });
-    expect(file.services.billing).toEqual({ productionBranch: 'production', developBranch: 'main', hotfixFrom: 'branch', healthCheck: { windowMs: 300_000 } });
+    expect(file.services.billing).toEqual({
+      productionBranch: 'production',
+      developBranch: 'main',
+      hotfixFrom: 'branch',
+      healthCheck: { windowMs: 300_000 },
+    });
   });
 
   it('reads a canary service in full', () => {
@@ -177,19 +190,33 @@ describe('parseFileConfig: values and merges', () => {
       'approvals:\n  production: { approvers: [U1, U2, U3], required: 2, allowSelfApproval: true, expiresAfter: 2h }\n',
       'f.yaml',
     );
-    expect(full.approvals.production).toEqual({ approvers: ['U1', 'U2', 'U3'], required: 2, allowSelfApproval: true, expiresAfterMs: 7_200_000 });
+    expect(full.approvals.production).toEqual({
+      approvers: ['U1', 'U2', 'U3'],
+      required: 2,
+      allowSelfApproval: true,
+      expiresAfterMs: 7_200_000,
+    });
     expect(parseFileConfig('approvals:\n', 'f.yaml').approvals).toEqual(DEFAULT_FILE_CONFIG.approvals);
   });
 
   it('statusPage.showTitles: true unless the file says false', () => {
     expect(parseFileConfig('', 'firelane.yaml').statusPage).toEqual({ showTitles: true });
     expect(parseFileConfig('statusPage:\n', 'firelane.yaml').statusPage).toEqual({ showTitles: true });
-    expect(parseFileConfig('statusPage: { showTitles: false }\n', 'firelane.yaml').statusPage).toEqual({ showTitles: false });
+    expect(parseFileConfig('statusPage: { showTitles: false }\n', 'firelane.yaml').statusPage).toEqual({
+      showTitles: false,
+    });
   });
 
   it('keeps channels and prefix', () => {
-    const file = parseFileConfig('incidents: { announceChannel: C1, escalationChannel: C2, channelPrefix: sev_room-1 }', 'f.yaml');
-    expect(file.incidents).toMatchObject({ announceChannel: 'C1', escalationChannel: 'C2', channelPrefix: 'sev_room-1' });
+    const file = parseFileConfig(
+      'incidents: { announceChannel: C1, escalationChannel: C2, channelPrefix: sev_room-1 }',
+      'f.yaml',
+    );
+    expect(file.incidents).toMatchObject({
+      announceChannel: 'C1',
+      escalationChannel: 'C2',
+      channelPrefix: 'sev_room-1',
+    });
   });
 
   it('the example file loads, and matches the contract values', () => {
@@ -201,88 +228,268 @@ describe('parseFileConfig: values and merges', () => {
       'Check recent deploys',
       'Decide: hotfix or rollback',
     ]);
-    expect(file.services.payments?.kubernetes).toMatchObject({ strategy: 'rolling', service: 'payments', canaryIntervalMs: 120_000 });
-    expect(file.approvals.production).toEqual({ approvers: ['lee', 'slack:U0LEAD2'], required: 1, allowSelfApproval: false, expiresAfterMs: 1_800_000 });
-    expect(file.people.lee).toEqual({ slack: 'U0LEAD1', teams: '6f1c2d3e-0000-4000-8000-00000000abcd', console: 'lee', email: 'lee@acme.example' });
+    expect(file.services.payments?.kubernetes).toMatchObject({
+      strategy: 'rolling',
+      service: 'payments',
+      canaryIntervalMs: 120_000,
+    });
+    expect(file.approvals.production).toEqual({
+      approvers: ['lee', 'slack:U0LEAD2'],
+      required: 1,
+      allowSelfApproval: false,
+      expiresAfterMs: 1_800_000,
+    });
+    expect(file.people.lee).toEqual({
+      slack: 'U0LEAD1',
+      teams: '6f1c2d3e-0000-4000-8000-00000000abcd',
+      console: 'lee',
+      email: 'lee@acme.example',
+    });
   });
 });
 
 describe('parseFileConfig: errors (file, key path, reason; one line)', () => {
   it.each([
     ['incidents:\n  foo: 1\n', 'firelane.yaml: incidents.foo: unknown key'],
-    ['incidents:\n  severities:\n    sev1:\n      reminderEvery: 15x\n', 'firelane.yaml: incidents.severities.sev1.reminderEvery: "15x" is not a duration (use 90s, 15m, 2h)'],
-    [`services:\n  payments:\n    kubernetes: { ${KUBE}, strategy: blue }\n`, 'firelane.yaml: services.payments.kubernetes.strategy: unknown strategy "blue" (rolling, blue-green, canary)'],
+    [
+      'incidents:\n  severities:\n    sev1:\n      reminderEvery: 15x\n',
+      'firelane.yaml: incidents.severities.sev1.reminderEvery: "15x" is not a duration (use 90s, 15m, 2h)',
+    ],
+    [
+      `services:\n  payments:\n    kubernetes: { ${KUBE}, strategy: blue }\n`,
+      'firelane.yaml: services.payments.kubernetes.strategy: unknown strategy "blue" (rolling, blue-green, canary)',
+    ],
     ['bogus: 1\n', 'firelane.yaml: bogus: unknown key'],
-    ['services:\n  payments:\n    kubernetes: { namespace: a, deployment: b, container: c, image: d, replicas: 3 }\n', 'firelane.yaml: services.payments.kubernetes.replicas: unknown key'],
-    ['approvals:\n  production: { approvers: [U1], quorum: 1 }\n', 'firelane.yaml: approvals.production.quorum: unknown key'],
-    ['incidents:\n  severities:\n    sev4: {}\n', 'firelane.yaml: incidents.severities.sev4: unknown key (use sev0, sev1, sev2, sev3)'],
-    ['incidents:\n  playbooks:\n    SEV1: [a]\n', 'firelane.yaml: incidents.playbooks.SEV1: unknown key (use sev0, sev1, sev2, sev3)'],
-    ['incidents:\n  severities:\n    sev0: { reminderEvery: 10 }\n', 'firelane.yaml: incidents.severities.sev0.reminderEvery: 10 is not a duration (use 90s, 15m, 2h)'],
-    ['incidents:\n  severities:\n    sev0: { escalateAfterMissed: -1 }\n', 'firelane.yaml: incidents.severities.sev0.escalateAfterMissed: -1 is not a number of missed updates (0 = never escalate)'],
-    ['incidents:\n  severities:\n    sev0: { responders: U1 }\n', 'firelane.yaml: incidents.severities.sev0.responders: expected a list, got "U1"'],
-    ['incidents:\n  severities:\n    sev0: { responders: [12345] }\n', 'firelane.yaml: incidents.severities.sev0.responders[0]: 12345 is not a user id (write "12345" in quotes to use it as text)'],
-    ['incidents:\n  channelPrefix: Inc\n', 'firelane.yaml: incidents.channelPrefix: "Inc" is not a valid channel prefix (lowercase letters, digits, "-" and "_", at most 20 characters)'],
-    ['incidents:\n  channelPrefix: abcdefghijklmnopqrstu\n', 'firelane.yaml: incidents.channelPrefix: "abcdefghijklmnopqrstu" is not a valid channel prefix (lowercase letters, digits, "-" and "_", at most 20 characters)'],
-    ['incidents:\n  playbooks:\n    sev1: ["ok", ""]\n', 'firelane.yaml: incidents.playbooks.sev1[1]: must not be empty (a checklist item)'],
+    [
+      'services:\n  payments:\n    kubernetes: { namespace: a, deployment: b, container: c, image: d, replicas: 3 }\n',
+      'firelane.yaml: services.payments.kubernetes.replicas: unknown key',
+    ],
+    [
+      'approvals:\n  production: { approvers: [U1], quorum: 1 }\n',
+      'firelane.yaml: approvals.production.quorum: unknown key',
+    ],
+    [
+      'incidents:\n  severities:\n    sev4: {}\n',
+      'firelane.yaml: incidents.severities.sev4: unknown key (use sev0, sev1, sev2, sev3)',
+    ],
+    [
+      'incidents:\n  playbooks:\n    SEV1: [a]\n',
+      'firelane.yaml: incidents.playbooks.SEV1: unknown key (use sev0, sev1, sev2, sev3)',
+    ],
+    [
+      'incidents:\n  severities:\n    sev0: { reminderEvery: 10 }\n',
+      'firelane.yaml: incidents.severities.sev0.reminderEvery: 10 is not a duration (use 90s, 15m, 2h)',
+    ],
+    [
+      'incidents:\n  severities:\n    sev0: { escalateAfterMissed: -1 }\n',
+      'firelane.yaml: incidents.severities.sev0.escalateAfterMissed: -1 is not a number of missed updates (0 = never escalate)',
+    ],
+    [
+      'incidents:\n  severities:\n    sev0: { responders: U1 }\n',
+      'firelane.yaml: incidents.severities.sev0.responders: expected a list, got "U1"',
+    ],
+    [
+      'incidents:\n  severities:\n    sev0: { responders: [12345] }\n',
+      'firelane.yaml: incidents.severities.sev0.responders[0]: 12345 is not a user id (write "12345" in quotes to use it as text)',
+    ],
+    [
+      'incidents:\n  channelPrefix: Inc\n',
+      'firelane.yaml: incidents.channelPrefix: "Inc" is not a valid channel prefix (lowercase letters, digits, "-" and "_", at most 20 characters)',
+    ],
+    [
+      'incidents:\n  channelPrefix: abcdefghijklmnopqrstu\n',
+      'firelane.yaml: incidents.channelPrefix: "abcdefghijklmnopqrstu" is not a valid channel prefix (lowercase letters, digits, "-" and "_", at most 20 characters)',
+    ],
+    [
+      'incidents:\n  playbooks:\n    sev1: ["ok", ""]\n',
+      'firelane.yaml: incidents.playbooks.sev1[1]: must not be empty (a checklist item)',
+    ],
     ['incidents: 5\n', 'firelane.yaml: incidents: expected a mapping, got 5'],
     ['- 1\n', 'firelane.yaml: expected a mapping, got a list'],
-    ['services:\n  Payments: {}\n', 'firelane.yaml: services.Payments: invalid service name (lowercase letters, digits and "-", starting with a letter or digit, at most 63 characters)'],
-    ['services:\n  pay.ments: {}\n', 'firelane.yaml: services."pay.ments": invalid service name (lowercase letters, digits and "-", starting with a letter or digit, at most 63 characters)'],
-    ['services:\n  p:\n    repo: payments\n', 'firelane.yaml: services.p.repo: "payments" is not a GitHub repository (use owner/name)'],
-    ['services:\n  p:\n    productionBranch: "my branch"\n', 'firelane.yaml: services.p.productionBranch: "my branch" is not a valid branch name'],
-    ['services:\n  p:\n    hotfixFrom: tags\n', 'firelane.yaml: services.p.hotfixFrom: "tags" is not one of branch, latest-tag'],
-    ['services:\n  p:\n    kubernetes: { namespace: a, deployment: b, container: c, image: d, strategy: blue-green }\n', 'firelane.yaml: services.p.kubernetes.service: required for the blue-green strategy (the Service in front of the pods)'],
-    ['services:\n  p:\n    kubernetes: { namespace: a, deployment: b, container: c, image: d, strategy: canary }\n', 'firelane.yaml: services.p.kubernetes.service: required for the canary strategy (the Service in front of the pods)'],
-    ['services:\n  p:\n    kubernetes: { namespace: a, deployment: b, container: c }\n', 'firelane.yaml: services.p.kubernetes.image: required'],
-    ['services:\n  p:\n    kubernetes: { namespace: Payments, deployment: b, container: c, image: d }\n', 'firelane.yaml: services.p.kubernetes.namespace: "Payments" is not a valid Kubernetes namespace name (lowercase letters, digits and "-", at most 63 characters)'],
-    [`services:\n  p:\n    kubernetes: { namespace: a, deployment: ${'d'.repeat(64)}, container: c, image: d }\n`, `firelane.yaml: services.p.kubernetes.deployment: "${'d'.repeat(64)}" is not a valid Kubernetes deployment name (lowercase letters, digits and "-", at most 63 characters)`],
-    ['services:\n  p:\n    kubernetes: { namespace: a, deployment: b, container: app_1, image: d }\n', 'firelane.yaml: services.p.kubernetes.container: "app_1" is not a valid Kubernetes container name (lowercase letters, digits and "-", at most 63 characters)'],
-    ['services:\n  p:\n    kubernetes: { namespace: a, deployment: b, container: c, image: "ghcr.io/acme/payments:1.2.3" }\n', 'firelane.yaml: services.p.kubernetes.image: "ghcr.io/acme/payments:1.2.3" must not have a tag (a deploy sets <image>:<version>)'],
-    ['services:\n  p:\n    kubernetes: { namespace: a, deployment: b, container: c, image: "ghcr.io/acme/pay ments" }\n', 'firelane.yaml: services.p.kubernetes.image: "ghcr.io/acme/pay ments" is not an image reference without a tag (e.g. ghcr.io/acme/payments)'],
-    ['services:\n  p:\n    kubernetes: { namespace: a, deployment: b, container: c, image: "acme/p@sha256:abc" }\n', 'firelane.yaml: services.p.kubernetes.image: "acme/p@sha256:abc" must not have a digest (a deploy sets <image>:<version>)'],
-    [`services:\n  p:\n    kubernetes: { ${KUBE}, canarySteps: [10, 10, 100] }\n`, 'firelane.yaml: services.p.kubernetes.canarySteps[1]: 10 is not more than the step before (10); steps must increase strictly'],
-    [`services:\n  p:\n    kubernetes: { ${KUBE}, canarySteps: [10, 50] }\n`, 'firelane.yaml: services.p.kubernetes.canarySteps: the last step must be 100 (got 50)'],
-    [`services:\n  p:\n    kubernetes: { ${KUBE}, canarySteps: [0, 100] }\n`, 'firelane.yaml: services.p.kubernetes.canarySteps[0]: 0 is not a percentage (1-100)'],
-    [`services:\n  p:\n    kubernetes: { ${KUBE}, canarySteps: [50, 150] }\n`, 'firelane.yaml: services.p.kubernetes.canarySteps[1]: 150 is not a percentage (1-100)'],
-    [`services:\n  p:\n    kubernetes: { ${KUBE}, canarySteps: [] }\n`, 'firelane.yaml: services.p.kubernetes.canarySteps: must list at least one step, the last being 100'],
-    [`services:\n  p:\n    kubernetes: { ${KUBE}, canaryInterval: soon }\n`, 'firelane.yaml: services.p.kubernetes.canaryInterval: "soon" is not a duration (use 90s, 15m, 2h)'],
-    ['services:\n  p:\n    healthCheck: { url: "ftp://x/health" }\n', 'firelane.yaml: services.p.healthCheck.url: "ftp://x/health" is not an http(s) URL'],
-    ['services:\n  p:\n    healthCheck: { window: 0s }\n', 'firelane.yaml: services.p.healthCheck.window: "0s" is not a duration (use 90s, 15m, 2h)'],
+    [
+      'services:\n  Payments: {}\n',
+      'firelane.yaml: services.Payments: invalid service name (lowercase letters, digits and "-", starting with a letter or digit, at most 63 characters)',
+    ],
+    [
+      'services:\n  pay.ments: {}\n',
+      'firelane.yaml: services."pay.ments": invalid service name (lowercase letters, digits and "-", starting with a letter or digit, at most 63 characters)',
+    ],
+    [
+      'services:\n  p:\n    repo: payments\n',
+      'firelane.yaml: services.p.repo: "payments" is not a GitHub repository (use owner/name)',
+    ],
+    [
+      'services:\n  p:\n    productionBranch: "my branch"\n',
+      'firelane.yaml: services.p.productionBranch: "my branch" is not a valid branch name',
+    ],
+    [
+      'services:\n  p:\n    hotfixFrom: tags\n',
+      'firelane.yaml: services.p.hotfixFrom: "tags" is not one of branch, latest-tag',
+    ],
+    [
+      'services:\n  p:\n    kubernetes: { namespace: a, deployment: b, container: c, image: d, strategy: blue-green }\n',
+      'firelane.yaml: services.p.kubernetes.service: required for the blue-green strategy (the Service in front of the pods)',
+    ],
+    [
+      'services:\n  p:\n    kubernetes: { namespace: a, deployment: b, container: c, image: d, strategy: canary }\n',
+      'firelane.yaml: services.p.kubernetes.service: required for the canary strategy (the Service in front of the pods)',
+    ],
+    [
+      'services:\n  p:\n    kubernetes: { namespace: a, deployment: b, container: c }\n',
+      'firelane.yaml: services.p.kubernetes.image: required',
+    ],
+    [
+      'services:\n  p:\n    kubernetes: { namespace: Payments, deployment: b, container: c, image: d }\n',
+      'firelane.yaml: services.p.kubernetes.namespace: "Payments" is not a valid Kubernetes namespace name (lowercase letters, digits and "-", at most 63 characters)',
+    ],
+    [
+      `services:\n  p:\n    kubernetes: { namespace: a, deployment: ${'d'.repeat(64)}, container: c, image: d }\n`,
+      `firelane.yaml: services.p.kubernetes.deployment: "${'d'.repeat(64)}" is not a valid Kubernetes deployment name (lowercase letters, digits and "-", at most 63 characters)`,
+    ],
+    [
+      'services:\n  p:\n    kubernetes: { namespace: a, deployment: b, container: app_1, image: d }\n',
+      'firelane.yaml: services.p.kubernetes.container: "app_1" is not a valid Kubernetes container name (lowercase letters, digits and "-", at most 63 characters)',
+    ],
+    [
+      'services:\n  p:\n    kubernetes: { namespace: a, deployment: b, container: c, image: "ghcr.io/acme/payments:1.2.3" }\n',
+      'firelane.yaml: services.p.kubernetes.image: "ghcr.io/acme/payments:1.2.3" must not have a tag (a deploy sets <image>:<version>)',
+    ],
+    [
+      'services:\n  p:\n    kubernetes: { namespace: a, deployment: b, container: c, image: "ghcr.io/acme/pay ments" }\n',
+      'firelane.yaml: services.p.kubernetes.image: "ghcr.io/acme/pay ments" is not an image reference without a tag (e.g. ghcr.io/acme/payments)',
+    ],
+    [
+      'services:\n  p:\n    kubernetes: { namespace: a, deployment: b, container: c, image: "acme/p@sha256:abc" }\n',
+      'firelane.yaml: services.p.kubernetes.image: "acme/p@sha256:abc" must not have a digest (a deploy sets <image>:<version>)',
+    ],
+    [
+      `services:\n  p:\n    kubernetes: { ${KUBE}, canarySteps: [10, 10, 100] }\n`,
+      'firelane.yaml: services.p.kubernetes.canarySteps[1]: 10 is not more than the step before (10); steps must increase strictly',
+    ],
+    [
+      `services:\n  p:\n    kubernetes: { ${KUBE}, canarySteps: [10, 50] }\n`,
+      'firelane.yaml: services.p.kubernetes.canarySteps: the last step must be 100 (got 50)',
+    ],
+    [
+      `services:\n  p:\n    kubernetes: { ${KUBE}, canarySteps: [0, 100] }\n`,
+      'firelane.yaml: services.p.kubernetes.canarySteps[0]: 0 is not a percentage (1-100)',
+    ],
+    [
+      `services:\n  p:\n    kubernetes: { ${KUBE}, canarySteps: [50, 150] }\n`,
+      'firelane.yaml: services.p.kubernetes.canarySteps[1]: 150 is not a percentage (1-100)',
+    ],
+    [
+      `services:\n  p:\n    kubernetes: { ${KUBE}, canarySteps: [] }\n`,
+      'firelane.yaml: services.p.kubernetes.canarySteps: must list at least one step, the last being 100',
+    ],
+    [
+      `services:\n  p:\n    kubernetes: { ${KUBE}, canaryInterval: soon }\n`,
+      'firelane.yaml: services.p.kubernetes.canaryInterval: "soon" is not a duration (use 90s, 15m, 2h)',
+    ],
+    [
+      'services:\n  p:\n    healthCheck: { url: "ftp://x/health" }\n',
+      'firelane.yaml: services.p.healthCheck.url: "ftp://x/health" is not an http(s) URL',
+    ],
+    [
+      'services:\n  p:\n    healthCheck: { window: 0s }\n',
+      'firelane.yaml: services.p.healthCheck.window: "0s" is not a duration (use 90s, 15m, 2h)',
+    ],
     ['approvals:\n  production: { required: 1 }\n', 'firelane.yaml: approvals.production.approvers: required'],
-    ['approvals:\n  production: { approvers: [] }\n', 'firelane.yaml: approvals.production.approvers: must list at least one approver'],
-    ['approvals:\n  production: { approvers: [U1, U1] }\n', 'firelane.yaml: approvals.production.approvers[1]: "U1" is listed twice'],
-    ['approvals:\n  production: { approvers: [U1, U2], required: 3 }\n', 'firelane.yaml: approvals.production.required: 3 is more than the 2 approvers listed'],
-    ['approvals:\n  production: { approvers: [U1], required: 0 }\n', 'firelane.yaml: approvals.production.required: 0 is not a number of approvals (at least 1)'],
-    ['approvals:\n  production: { approvers: [U1], allowSelfApproval: yes }\n', 'firelane.yaml: approvals.production.allowSelfApproval: "yes" is not true or false'],
+    [
+      'approvals:\n  production: { approvers: [] }\n',
+      'firelane.yaml: approvals.production.approvers: must list at least one approver',
+    ],
+    [
+      'approvals:\n  production: { approvers: [U1, U1] }\n',
+      'firelane.yaml: approvals.production.approvers[1]: "U1" is listed twice',
+    ],
+    [
+      'approvals:\n  production: { approvers: [U1, U2], required: 3 }\n',
+      'firelane.yaml: approvals.production.required: 3 is more than the 2 approvers listed',
+    ],
+    [
+      'approvals:\n  production: { approvers: [U1], required: 0 }\n',
+      'firelane.yaml: approvals.production.required: 0 is not a number of approvals (at least 1)',
+    ],
+    [
+      'approvals:\n  production: { approvers: [U1], allowSelfApproval: yes }\n',
+      'firelane.yaml: approvals.production.allowSelfApproval: "yes" is not true or false',
+    ],
     ['statusPage: { showTitles: no }\n', 'firelane.yaml: statusPage.showTitles: "no" is not true or false'],
     ['statusPage: { hideTitles: true }\n', 'firelane.yaml: statusPage.hideTitles: unknown key'],
-    ['approvals:\n  production: { approvers: [U1], expiresAfter: 30 minutes }\n', 'firelane.yaml: approvals.production.expiresAfter: "30 minutes" is not a duration (use 90s, 15m, 2h)'],
-    [`services:\n  p:\n    kubernetes: { ${KUBE} }\n    environments:\n      staging: { kubernetes: { context: stg } }\n`, 'firelane.yaml: services.p.environments.staging: no approvals.staging guards this target: add approvals.staging with its approvers'],
-    [`services:\n  p:\n    kubernetes: { ${KUBE} }\n    environments:\n      production: { kubernetes: { context: stg } }\n`, "firelane.yaml: services.p.environments.production: production is the service's own kubernetes target: set it under kubernetes, not environments"],
-    [`services:\n  p:\n    environments:\n      staging: { kubernetes: { namespace: a, deployment: b, container: c } }\napprovals:\n  staging: { approvers: [U1] }\n`, "firelane.yaml: services.p.environments.staging.kubernetes.image: required (the service's kubernetes has none to merge over)"],
-    [`services:\n  p:\n    environments:\n      staging: { healthCheck: { window: 1m } }\napprovals:\n  staging: { approvers: [U1] }\n`, 'firelane.yaml: services.p.environments.staging: no kubernetes target: give this environment a kubernetes mapping, or the service one to merge over'],
-    [`services:\n  p:\n    kubernetes: { ${KUBE} }\n    environments:\n      staging: { kubernetes: { strategy: canary } }\napprovals:\n  staging: { approvers: [U1] }\n`, 'firelane.yaml: services.p.environments.staging.kubernetes.service: required for the canary strategy (the Service in front of the pods)'],
-    [`services:\n  p:\n    kubernetes: { ${KUBE} }\n    environments:\n      staging: { kubernetes: { cluster: x } }\n`, 'firelane.yaml: services.p.environments.staging.kubernetes.cluster: unknown key'],
-    [`services:\n  p:\n    kubernetes: { ${KUBE} }\n    environments:\n      "eu west": {}\n`, 'firelane.yaml: services.p.environments."eu west": invalid environment name (letters, digits, "_", "." and "-", starting with a letter or digit, at most 63 characters)'],
-    ['approvals:\n  production: { approvers: ["github:octocat"] }\n', 'firelane.yaml: approvals.production.approvers[0]: "github:octocat" matches nobody: "github:" is not a platform (use slack:, teams:, console: or a people key)'],
-    ['approvals:\n  production: { approvers: ["slack:lee"] }\n', 'firelane.yaml: approvals.production.approvers[0]: "slack:lee" matches nobody: "lee" is not a Slack user id (U… or W…)'],
-    ['incidents:\n  severities:\n    sev1: { responders: ["teams:nope"] }\n', 'firelane.yaml: incidents.severities.sev1.responders[0]: "teams:nope" matches nobody: "nope" is not a Teams AAD object id (a GUID)'],
+    [
+      'approvals:\n  production: { approvers: [U1], expiresAfter: 30 minutes }\n',
+      'firelane.yaml: approvals.production.expiresAfter: "30 minutes" is not a duration (use 90s, 15m, 2h)',
+    ],
+    [
+      `services:\n  p:\n    kubernetes: { ${KUBE} }\n    environments:\n      staging: { kubernetes: { context: stg } }\n`,
+      'firelane.yaml: services.p.environments.staging: no approvals.staging guards this target: add approvals.staging with its approvers',
+    ],
+    [
+      `services:\n  p:\n    kubernetes: { ${KUBE} }\n    environments:\n      production: { kubernetes: { context: stg } }\n`,
+      "firelane.yaml: services.p.environments.production: production is the service's own kubernetes target: set it under kubernetes, not environments",
+    ],
+    [
+      `services:\n  p:\n    environments:\n      staging: { kubernetes: { namespace: a, deployment: b, container: c } }\napprovals:\n  staging: { approvers: [U1] }\n`,
+      "firelane.yaml: services.p.environments.staging.kubernetes.image: required (the service's kubernetes has none to merge over)",
+    ],
+    [
+      `services:\n  p:\n    environments:\n      staging: { healthCheck: { window: 1m } }\napprovals:\n  staging: { approvers: [U1] }\n`,
+      'firelane.yaml: services.p.environments.staging: no kubernetes target: give this environment a kubernetes mapping, or the service one to merge over',
+    ],
+    [
+      `services:\n  p:\n    kubernetes: { ${KUBE} }\n    environments:\n      staging: { kubernetes: { strategy: canary } }\napprovals:\n  staging: { approvers: [U1] }\n`,
+      'firelane.yaml: services.p.environments.staging.kubernetes.service: required for the canary strategy (the Service in front of the pods)',
+    ],
+    [
+      `services:\n  p:\n    kubernetes: { ${KUBE} }\n    environments:\n      staging: { kubernetes: { cluster: x } }\n`,
+      'firelane.yaml: services.p.environments.staging.kubernetes.cluster: unknown key',
+    ],
+    [
+      `services:\n  p:\n    kubernetes: { ${KUBE} }\n    environments:\n      "eu west": {}\n`,
+      'firelane.yaml: services.p.environments."eu west": invalid environment name (letters, digits, "_", "." and "-", starting with a letter or digit, at most 63 characters)',
+    ],
+    [
+      'approvals:\n  production: { approvers: ["github:octocat"] }\n',
+      'firelane.yaml: approvals.production.approvers[0]: "github:octocat" matches nobody: "github:" is not a platform (use slack:, teams:, console: or a people key)',
+    ],
+    [
+      'approvals:\n  production: { approvers: ["slack:lee"] }\n',
+      'firelane.yaml: approvals.production.approvers[0]: "slack:lee" matches nobody: "lee" is not a Slack user id (U… or W…)',
+    ],
+    [
+      'incidents:\n  severities:\n    sev1: { responders: ["teams:nope"] }\n',
+      'firelane.yaml: incidents.severities.sev1.responders[0]: "teams:nope" matches nobody: "nope" is not a Teams AAD object id (a GUID)',
+    ],
     ['people:\n  lee: {}\n', 'firelane.yaml: people.lee: names no identity (give slack, teams, console or email)'],
-    ['people:\n  lee: { slack: U0LEE }\n  max: { slack: U0LEE }\n', 'firelane.yaml: people.max.slack: "U0LEE" is lee\'s slack identity too'],
+    [
+      'people:\n  lee: { slack: U0LEE }\n  max: { slack: U0LEE }\n',
+      'firelane.yaml: people.max.slack: "U0LEE" is lee\'s slack identity too',
+    ],
     ['people:\n  lee: { slack: lee }\n', 'firelane.yaml: people.lee.slack: "lee" is not a Slack user id (U… or W…)'],
-    ['people:\n  lee: { slack: U0LEE }\n  max: { slack: U0MAX, console: lee }\n', "firelane.yaml: people.lee: is max's console name: give lee a console name of their own, or rename one of them"],
-    ['people:\n  lee: { slack: U0LEE }\napprovals:\n  production: { approvers: [lee, "slack:U0LEE"], required: 2 }\n', 'firelane.yaml: approvals.production.required: 2 is more than the 1 different person among the approvers (some entries are the same person)'],
+    [
+      'people:\n  lee: { slack: U0LEE }\n  max: { slack: U0MAX, console: lee }\n',
+      "firelane.yaml: people.lee: is max's console name: give lee a console name of their own, or rename one of them",
+    ],
+    [
+      'people:\n  lee: { slack: U0LEE }\napprovals:\n  production: { approvers: [lee, "slack:U0LEE"], required: 2 }\n',
+      'firelane.yaml: approvals.production.required: 2 is more than the 1 different person among the approvers (some entries are the same person)',
+    ],
   ])('%j', (yaml, expected) => {
     expect(fileError(yaml)).toBe(expected);
   });
 
   it('names the file and line of a YAML syntax error', () => {
     expect(fileError('incidents:\n  channelPrefix: [inc\n')).toMatch(/^firelane\.yaml: line \d+, column \d+: \S/);
-    expect(fileError('incidents: {}\nincidents: {}\n')).toBe('firelane.yaml: line 2, column 1: Map keys must be unique');
+    expect(fileError('incidents: {}\nincidents: {}\n')).toBe(
+      'firelane.yaml: line 2, column 1: Map keys must be unique',
+    );
   });
 
   it('uses the label it is given', () => {
-    expect(errorOf(() => parseFileConfig('x: 1', '/etc/firelane/config.yaml'))).toBe('/etc/firelane/config.yaml: x: unknown key');
+    expect(errorOf(() => parseFileConfig('x: 1', '/etc/firelane/config.yaml'))).toBe(
+      '/etc/firelane/config.yaml: x: unknown key',
+    );
   });
 
   it('never echoes user:password of a URL', () => {
@@ -312,24 +519,40 @@ describe('environment', () => {
   it('with Slack: not local, binds 0.0.0.0, console off unless forced', () => {
     const slack = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'sig' };
     const env = loadConfig(slack, tempDir()).env;
-    expect(env).toMatchObject({ host: '0.0.0.0', localMode: false, consoleEnabled: false, slack: { botToken: 'xoxb-1', signingSecret: 'sig' } });
+    expect(env).toMatchObject({
+      host: '0.0.0.0',
+      localMode: false,
+      consoleEnabled: false,
+      slack: { botToken: 'xoxb-1', signingSecret: 'sig' },
+    });
     expect(env.slack?.apiUrl).toBeUndefined();
     expect(loadConfig({ ...slack, FIRELANE_CONSOLE: '1' }, tempDir()).env.consoleEnabled).toBe(true);
     expect(loadConfig({ ...slack, FIRELANE_CONSOLE: 'TRUE' }, tempDir()).env.consoleEnabled).toBe(true);
-    expect(loadConfig({ ...slack, SLACK_API_URL: 'http://127.0.0.1:9999/api/' }, tempDir()).env.slack?.apiUrl).toBe('http://127.0.0.1:9999/api/');
+    expect(loadConfig({ ...slack, SLACK_API_URL: 'http://127.0.0.1:9999/api/' }, tempDir()).env.slack?.apiUrl).toBe(
+      'http://127.0.0.1:9999/api/',
+    );
   });
 
   it('FIRELANE_TEAMS_EMULATOR: a switch, unset by default; it changes neither local mode nor the bind address', () => {
     const slack = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'secret' };
     expect(loadConfig(slack, tempDir()).env.teamsEmulator).toBeUndefined();
-    expect(loadConfig({ ...slack, FIRELANE_TEAMS_EMULATOR: '1' }, tempDir()).env).toMatchObject({ teamsEmulator: true, localMode: false, host: '0.0.0.0' });
+    expect(loadConfig({ ...slack, FIRELANE_TEAMS_EMULATOR: '1' }, tempDir()).env).toMatchObject({
+      teamsEmulator: true,
+      localMode: false,
+      host: '0.0.0.0',
+    });
     expect(loadConfig({ ...slack, FIRELANE_TEAMS_EMULATOR: 'true' }, tempDir()).env.teamsEmulator).toBe(true);
     expect(loadConfig({ ...slack, FIRELANE_TEAMS_EMULATOR: '0' }, tempDir()).env.teamsEmulator).toBeUndefined();
-    expect(envError({ FIRELANE_TEAMS_EMULATOR: 'yes' })).toBe('FIRELANE_TEAMS_EMULATOR: "yes" is not a switch (1 or true, 0 or false)');
+    expect(envError({ FIRELANE_TEAMS_EMULATOR: 'yes' })).toBe(
+      'FIRELANE_TEAMS_EMULATOR: "yes" is not a switch (1 or true, 0 or false)',
+    );
   });
 
   it('FIRELANE_CONSOLE=0 turns the console off even in local mode', () => {
-    expect(loadConfig({ FIRELANE_CONSOLE: '0' }, tempDir()).env).toMatchObject({ consoleEnabled: false, localMode: true });
+    expect(loadConfig({ FIRELANE_CONSOLE: '0' }, tempDir()).env).toMatchObject({
+      consoleEnabled: false,
+      localMode: true,
+    });
     expect(loadConfig({ FIRELANE_CONSOLE: 'false' }, tempDir()).env.consoleEnabled).toBe(false);
   });
 
@@ -366,23 +589,45 @@ describe('environment', () => {
   });
 
   it('console sign-in: FIRELANE_OIDC_* and FIRELANE_PUBLIC_URL; an issuer leaves local mode (the console stays on without chat credentials)', () => {
-    const oidc = { FIRELANE_OIDC_ISSUER: 'https://slack.com', FIRELANE_OIDC_CLIENT_ID: '123.456', FIRELANE_OIDC_CLIENT_SECRET: 's3cret', FIRELANE_PUBLIC_URL: 'https://firelane.acme.example/' };
+    const oidc = {
+      FIRELANE_OIDC_ISSUER: 'https://slack.com',
+      FIRELANE_OIDC_CLIENT_ID: '123.456',
+      FIRELANE_OIDC_CLIENT_SECRET: 's3cret',
+      FIRELANE_PUBLIC_URL: 'https://firelane.acme.example/',
+    };
     const env = loadConfig(oidc, tempDir()).env;
-    expect(env).toMatchObject({ oidc: { issuer: 'https://slack.com', clientId: '123.456', clientSecret: 's3cret' }, publicUrl: 'https://firelane.acme.example', localMode: false, consoleEnabled: true, host: '0.0.0.0' });
+    expect(env).toMatchObject({
+      oidc: { issuer: 'https://slack.com', clientId: '123.456', clientSecret: 's3cret' },
+      publicUrl: 'https://firelane.acme.example',
+      localMode: false,
+      consoleEnabled: true,
+      host: '0.0.0.0',
+    });
     // A path is kept (a proxy that strips it); loopback providers may be plain http.
-    expect(loadConfig({ FIRELANE_PUBLIC_URL: 'https://ops.acme.example/firelane' }, tempDir()).env).toMatchObject({ publicUrl: 'https://ops.acme.example/firelane', localMode: true });
+    expect(loadConfig({ FIRELANE_PUBLIC_URL: 'https://ops.acme.example/firelane' }, tempDir()).env).toMatchObject({
+      publicUrl: 'https://ops.acme.example/firelane',
+      localMode: true,
+    });
     for (const issuer of ['http://127.0.0.1:8080/realms/x', 'http://localhost:9000', 'http://[::1]:9000']) {
       expect(loadConfig({ ...oidc, FIRELANE_OIDC_ISSUER: issuer }, tempDir()).env.oidc?.issuer).toBe(issuer);
     }
     // Next to Slack: the console only when forced, then with sign-in.
     const slack = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'sig' };
     expect(loadConfig({ ...slack, ...oidc }, tempDir()).env.consoleEnabled).toBe(false);
-    expect(loadConfig({ ...slack, ...oidc, FIRELANE_CONSOLE: '1' }, tempDir()).env).toMatchObject({ consoleEnabled: true, oidc: { clientId: '123.456' } });
+    expect(loadConfig({ ...slack, ...oidc, FIRELANE_CONSOLE: '1' }, tempDir()).env).toMatchObject({
+      consoleEnabled: true,
+      oidc: { clientId: '123.456' },
+    });
     expect(loadConfig({ PORT: '8080' }, tempDir()).env.publicUrl).toBe('http://127.0.0.1:8080');
   });
 
   it('the client secret is a secret: masked in logs and redacted', () => {
-    const env = { FIRELANE_OIDC_ISSUER: 'https://slack.com', FIRELANE_OIDC_CLIENT_ID: 'client', FIRELANE_OIDC_CLIENT_SECRET: 'oidc-secret-value', FIRELANE_PUBLIC_URL: 'https://firelane.acme.example' };
+    const env = {
+      FIRELANE_OIDC_ISSUER: 'https://slack.com',
+      FIRELANE_OIDC_CLIENT_ID: 'client',
+      FIRELANE_OIDC_CLIENT_SECRET: 'oidc-secret-value',
+      FIRELANE_PUBLIC_URL: 'https://firelane.acme.example',
+    };
     expect(SECRET_ENV_VARS).toContain('FIRELANE_OIDC_CLIENT_SECRET');
     expect(secretValues(env)).toContain('oidc-secret-value');
     const shown = JSON.stringify(redactEnvConfig(loadConfig(env, tempDir()).env));
@@ -391,14 +636,29 @@ describe('environment', () => {
   });
 
   it('Teams with a user-assigned managed identity needs no password', () => {
-    const env = parseEnvConfig({ MICROSOFT_APP_ID: 'app', MICROSOFT_APP_TYPE: 'UserAssignedMSI', MICROSOFT_APP_TENANT_ID: 't' }, tempDir());
+    const env = parseEnvConfig(
+      { MICROSOFT_APP_ID: 'app', MICROSOFT_APP_TYPE: 'UserAssignedMSI', MICROSOFT_APP_TENANT_ID: 't' },
+      tempDir(),
+    );
     expect(env.teams).toEqual({ appId: 'app', tenantId: 't', appType: 'UserAssignedMSI' });
   });
 
   it('empty strings count as unset', () => {
     const cwd = tempDir();
     const env = parseEnvConfig(
-      { PORT: '', HOST: '', DATABASE_PATH: '', SLACK_BOT_TOKEN: '', SLACK_SIGNING_SECRET: '', MICROSOFT_APP_ID: '', GITHUB_TOKEN: '', LOG_LEVEL: '', FIRELANE_CONSOLE: '', FIRELANE_TEAMS_EMULATOR: '', KUBECONFIG: '' },
+      {
+        PORT: '',
+        HOST: '',
+        DATABASE_PATH: '',
+        SLACK_BOT_TOKEN: '',
+        SLACK_SIGNING_SECRET: '',
+        MICROSOFT_APP_ID: '',
+        GITHUB_TOKEN: '',
+        LOG_LEVEL: '',
+        FIRELANE_CONSOLE: '',
+        FIRELANE_TEAMS_EMULATOR: '',
+        KUBECONFIG: '',
+      },
       cwd,
     );
     expect(env).toEqual(parseEnvConfig({}, cwd));
@@ -407,7 +667,9 @@ describe('environment', () => {
 
   it('keeps :memory: as the database path; absolute paths stay as they are', () => {
     expect(parseEnvConfig({ DATABASE_PATH: ':memory:' }, tempDir()).databasePath).toBe(':memory:');
-    expect(parseEnvConfig({ DATABASE_PATH: '/var/lib/firelane/f.db' }, tempDir()).databasePath).toBe('/var/lib/firelane/f.db');
+    expect(parseEnvConfig({ DATABASE_PATH: '/var/lib/firelane/f.db' }, tempDir()).databasePath).toBe(
+      '/var/lib/firelane/f.db',
+    );
   });
 
   it.each([
@@ -417,23 +679,75 @@ describe('environment', () => {
     [{ PORT: '80.5' }, 'PORT: "80.5" is not a port number (1-65535)'],
     [{ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL: unknown level "verbose" (fatal, error, warn, info, debug, trace, silent)'],
     [{ FIRELANE_CONSOLE: 'maybe' }, 'FIRELANE_CONSOLE: "maybe" is not a switch (1 or true, 0 or false)'],
-    [{ SLACK_API_URL: 'https://slack.com/api' }, 'SLACK_API_URL: "https://slack.com/api" is not an http(s) URL ending in /api/ (e.g. https://slack.com/api/)'],
-    [{ SLACK_API_URL: 'slack.com/api/' }, 'SLACK_API_URL: "slack.com/api/" is not an http(s) URL ending in /api/ (e.g. https://slack.com/api/)'],
-    [{ GITHUB_API_URL: 'ghe.example.com' }, 'GITHUB_API_URL: "ghe.example.com" is not an http(s) URL (e.g. https://github.example.com/api/v3)'],
-    [{ MICROSOFT_APP_ID: 'a', MICROSOFT_APP_PASSWORD: 'p', MICROSOFT_APP_TYPE: 'Multi' }, 'MICROSOFT_APP_TYPE: unknown app type "Multi" (MultiTenant, SingleTenant, UserAssignedMSI)'],
-    [{ MICROSOFT_APP_ID: 'a', MICROSOFT_APP_PASSWORD: 'p', MICROSOFT_APP_TYPE: 'SingleTenant' }, 'MICROSOFT_APP_TENANT_ID: not set (required with MICROSOFT_APP_TYPE=SingleTenant)'],
-    [{ MICROSOFT_APP_TENANT_ID: 't' }, 'MICROSOFT_APP_ID: not set, but MICROSOFT_APP_TENANT_ID is (Teams needs the app id)'],
+    [
+      { SLACK_API_URL: 'https://slack.com/api' },
+      'SLACK_API_URL: "https://slack.com/api" is not an http(s) URL ending in /api/ (e.g. https://slack.com/api/)',
+    ],
+    [
+      { SLACK_API_URL: 'slack.com/api/' },
+      'SLACK_API_URL: "slack.com/api/" is not an http(s) URL ending in /api/ (e.g. https://slack.com/api/)',
+    ],
+    [
+      { GITHUB_API_URL: 'ghe.example.com' },
+      'GITHUB_API_URL: "ghe.example.com" is not an http(s) URL (e.g. https://github.example.com/api/v3)',
+    ],
+    [
+      { MICROSOFT_APP_ID: 'a', MICROSOFT_APP_PASSWORD: 'p', MICROSOFT_APP_TYPE: 'Multi' },
+      'MICROSOFT_APP_TYPE: unknown app type "Multi" (MultiTenant, SingleTenant, UserAssignedMSI)',
+    ],
+    [
+      { MICROSOFT_APP_ID: 'a', MICROSOFT_APP_PASSWORD: 'p', MICROSOFT_APP_TYPE: 'SingleTenant' },
+      'MICROSOFT_APP_TENANT_ID: not set (required with MICROSOFT_APP_TYPE=SingleTenant)',
+    ],
+    [
+      { MICROSOFT_APP_TENANT_ID: 't' },
+      'MICROSOFT_APP_ID: not set, but MICROSOFT_APP_TENANT_ID is (Teams needs the app id)',
+    ],
     [{ HOST: 'local host' }, 'HOST: "local host" is not a bind address'],
-    [{ FIRELANE_PUBLIC_URL: 'firelane.acme.example' }, 'FIRELANE_PUBLIC_URL: "firelane.acme.example" is not an http(s) URL without a query or fragment (e.g. https://firelane.example.com)'],
-    [{ FIRELANE_PUBLIC_URL: 'https://firelane.acme.example/?x=1' }, 'FIRELANE_PUBLIC_URL: "https://firelane.acme.example/?x=1" is not an http(s) URL without a query or fragment (e.g. https://firelane.example.com)'],
-    [{ FIRELANE_PUBLIC_URL: 'https://u:p@firelane.acme.example' }, 'FIRELANE_PUBLIC_URL: "https://***@firelane.acme.example/" has user info (give the address only)'],
-    [{ FIRELANE_OIDC_ISSUER: 'https://slack.com' }, 'FIRELANE_OIDC_CLIENT_ID: not set, but FIRELANE_OIDC_ISSUER is (sign-in needs the client id and secret)'],
-    [{ FIRELANE_OIDC_ISSUER: 'https://slack.com', FIRELANE_OIDC_CLIENT_ID: 'c' }, 'FIRELANE_OIDC_CLIENT_SECRET: not set, but FIRELANE_OIDC_CLIENT_ID is (they go together)'],
-    [{ FIRELANE_OIDC_ISSUER: 'https://slack.com', FIRELANE_OIDC_CLIENT_ID: 'c', FIRELANE_OIDC_CLIENT_SECRET: 's' }, 'FIRELANE_PUBLIC_URL: not set, but FIRELANE_OIDC_ISSUER is (sign-in redirects to <public URL>/auth/callback)'],
-    [{ FIRELANE_OIDC_ISSUER: 'https://slack.com', FIRELANE_OIDC_CLIENT_SECRET: 's' }, 'FIRELANE_OIDC_CLIENT_ID: not set, but FIRELANE_OIDC_CLIENT_SECRET is (they go together)'],
-    [{ FIRELANE_OIDC_CLIENT_ID: 'c', FIRELANE_OIDC_CLIENT_SECRET: 's' }, 'FIRELANE_OIDC_ISSUER: not set, but FIRELANE_OIDC_CLIENT_ID and FIRELANE_OIDC_CLIENT_SECRET are (sign-in needs the issuer)'],
-    [{ FIRELANE_OIDC_ISSUER: 'http://idp.acme.example', FIRELANE_OIDC_CLIENT_ID: 'c', FIRELANE_OIDC_CLIENT_SECRET: 's' }, 'FIRELANE_OIDC_ISSUER: "http://idp.acme.example" must be https (plain http only for 127.0.0.1, localhost or [::1])'],
-    [{ FIRELANE_OIDC_ISSUER: 'slack.com', FIRELANE_OIDC_CLIENT_ID: 'c', FIRELANE_OIDC_CLIENT_SECRET: 's' }, 'FIRELANE_OIDC_ISSUER: "slack.com" is not an https URL without a query or fragment (e.g. https://slack.com)'],
+    [
+      { FIRELANE_PUBLIC_URL: 'firelane.acme.example' },
+      'FIRELANE_PUBLIC_URL: "firelane.acme.example" is not an http(s) URL without a query or fragment (e.g. https://firelane.example.com)',
+    ],
+    [
+      { FIRELANE_PUBLIC_URL: 'https://firelane.acme.example/?x=1' },
+      'FIRELANE_PUBLIC_URL: "https://firelane.acme.example/?x=1" is not an http(s) URL without a query or fragment (e.g. https://firelane.example.com)',
+    ],
+    [
+      { FIRELANE_PUBLIC_URL: 'https://u:p@firelane.acme.example' },
+      'FIRELANE_PUBLIC_URL: "https://***@firelane.acme.example/" has user info (give the address only)',
+    ],
+    [
+      { FIRELANE_OIDC_ISSUER: 'https://slack.com' },
+      'FIRELANE_OIDC_CLIENT_ID: not set, but FIRELANE_OIDC_ISSUER is (sign-in needs the client id and secret)',
+    ],
+    [
+      { FIRELANE_OIDC_ISSUER: 'https://slack.com', FIRELANE_OIDC_CLIENT_ID: 'c' },
+      'FIRELANE_OIDC_CLIENT_SECRET: not set, but FIRELANE_OIDC_CLIENT_ID is (they go together)',
+    ],
+    [
+      { FIRELANE_OIDC_ISSUER: 'https://slack.com', FIRELANE_OIDC_CLIENT_ID: 'c', FIRELANE_OIDC_CLIENT_SECRET: 's' },
+      'FIRELANE_PUBLIC_URL: not set, but FIRELANE_OIDC_ISSUER is (sign-in redirects to <public URL>/auth/callback)',
+    ],
+    [
+      { FIRELANE_OIDC_ISSUER: 'https://slack.com', FIRELANE_OIDC_CLIENT_SECRET: 's' },
+      'FIRELANE_OIDC_CLIENT_ID: not set, but FIRELANE_OIDC_CLIENT_SECRET is (they go together)',
+    ],
+    [
+      { FIRELANE_OIDC_CLIENT_ID: 'c', FIRELANE_OIDC_CLIENT_SECRET: 's' },
+      'FIRELANE_OIDC_ISSUER: not set, but FIRELANE_OIDC_CLIENT_ID and FIRELANE_OIDC_CLIENT_SECRET are (sign-in needs the issuer)',
+    ],
+    [
+      {
+        FIRELANE_OIDC_ISSUER: 'http://idp.acme.example',
+        FIRELANE_OIDC_CLIENT_ID: 'c',
+        FIRELANE_OIDC_CLIENT_SECRET: 's',
+      },
+      'FIRELANE_OIDC_ISSUER: "http://idp.acme.example" must be https (plain http only for 127.0.0.1, localhost or [::1])',
+    ],
+    [
+      { FIRELANE_OIDC_ISSUER: 'slack.com', FIRELANE_OIDC_CLIENT_ID: 'c', FIRELANE_OIDC_CLIENT_SECRET: 's' },
+      'FIRELANE_OIDC_ISSUER: "slack.com" is not an https URL without a query or fragment (e.g. https://slack.com)',
+    ],
   ])('%j', (env, expected) => {
     expect(envError(env)).toBe(expected);
   });
@@ -443,12 +757,31 @@ describe('environment', () => {
     it.each([
       [{ SLACK_BOT_TOKEN: SECRET }, 'SLACK_SIGNING_SECRET: not set, but SLACK_BOT_TOKEN is (Slack needs both)'],
       [{ SLACK_SIGNING_SECRET: SECRET }, 'SLACK_BOT_TOKEN: not set, but SLACK_SIGNING_SECRET is (Slack needs both)'],
-      [{ SLACK_BOT_TOKEN: `xoxb ${SECRET}`, SLACK_SIGNING_SECRET: SECRET }, 'SLACK_BOT_TOKEN: contains whitespace (value not shown)'],
-      [{ MICROSOFT_APP_ID: 'app' }, 'MICROSOFT_APP_PASSWORD: not set, but MICROSOFT_APP_ID is (required unless MICROSOFT_APP_TYPE=UserAssignedMSI)'],
-      [{ MICROSOFT_APP_PASSWORD: SECRET }, 'MICROSOFT_APP_ID: not set, but MICROSOFT_APP_PASSWORD is (Teams needs the app id)'],
+      [
+        { SLACK_BOT_TOKEN: `xoxb ${SECRET}`, SLACK_SIGNING_SECRET: SECRET },
+        'SLACK_BOT_TOKEN: contains whitespace (value not shown)',
+      ],
+      [
+        { MICROSOFT_APP_ID: 'app' },
+        'MICROSOFT_APP_PASSWORD: not set, but MICROSOFT_APP_ID is (required unless MICROSOFT_APP_TYPE=UserAssignedMSI)',
+      ],
+      [
+        { MICROSOFT_APP_PASSWORD: SECRET },
+        'MICROSOFT_APP_ID: not set, but MICROSOFT_APP_PASSWORD is (Teams needs the app id)',
+      ],
       [{ GITHUB_TOKEN: `ghp ${SECRET}` }, 'GITHUB_TOKEN: contains whitespace (value not shown)'],
-      [{ FIRELANE_OIDC_CLIENT_SECRET: SECRET }, 'FIRELANE_OIDC_ISSUER: not set, but FIRELANE_OIDC_CLIENT_SECRET is (sign-in needs the issuer)'],
-      [{ FIRELANE_OIDC_ISSUER: 'https://slack.com', FIRELANE_OIDC_CLIENT_ID: 'c', FIRELANE_OIDC_CLIENT_SECRET: `a ${SECRET}` }, 'FIRELANE_OIDC_CLIENT_SECRET: contains whitespace (value not shown)'],
+      [
+        { FIRELANE_OIDC_CLIENT_SECRET: SECRET },
+        'FIRELANE_OIDC_ISSUER: not set, but FIRELANE_OIDC_CLIENT_SECRET is (sign-in needs the issuer)',
+      ],
+      [
+        {
+          FIRELANE_OIDC_ISSUER: 'https://slack.com',
+          FIRELANE_OIDC_CLIENT_ID: 'c',
+          FIRELANE_OIDC_CLIENT_SECRET: `a ${SECRET}`,
+        },
+        'FIRELANE_OIDC_CLIENT_SECRET: contains whitespace (value not shown)',
+      ],
       [
         { SLACK_API_URL: `https://u:${SECRET}@proxy.example.com/api` },
         'SLACK_API_URL: "https://***@proxy.example.com/api" is not an http(s) URL ending in /api/ (e.g. https://slack.com/api/)',
@@ -461,12 +794,20 @@ describe('environment', () => {
     });
 
     it('a GITHUB_API_URL with user info in it loads: there is no error message to echo it', () => {
-      expect(() => loadConfig({ GITHUB_TOKEN: SECRET, GITHUB_API_URL: `https://bot:${SECRET}@ghe` }, tempDir())).not.toThrow();
+      expect(() =>
+        loadConfig({ GITHUB_TOKEN: SECRET, GITHUB_API_URL: `https://bot:${SECRET}@ghe` }, tempDir()),
+      ).not.toThrow();
     });
 
     it('redactEnvConfig hides every secret', () => {
       const env = parseEnvConfig(
-        { SLACK_BOT_TOKEN: SECRET, SLACK_SIGNING_SECRET: SECRET, MICROSOFT_APP_ID: 'app', MICROSOFT_APP_PASSWORD: SECRET, GITHUB_TOKEN: SECRET },
+        {
+          SLACK_BOT_TOKEN: SECRET,
+          SLACK_SIGNING_SECRET: SECRET,
+          MICROSOFT_APP_ID: 'app',
+          MICROSOFT_APP_PASSWORD: SECRET,
+          GITHUB_TOKEN: SECRET,
+        },
         tempDir(),
       );
       const shown = JSON.stringify(redactEnvConfig(env));
@@ -501,12 +842,16 @@ describe('config file lookup', () => {
 
   it('errors in a FIRELANE_CONFIG file name the file as given', () => {
     const cwd = tempDir({ 'conf/prod.yaml': 'nope: 1\n' });
-    expect(errorOf(() => loadConfig({ FIRELANE_CONFIG: 'conf/prod.yaml' }, cwd))).toBe('conf/prod.yaml: nope: unknown key');
+    expect(errorOf(() => loadConfig({ FIRELANE_CONFIG: 'conf/prod.yaml' }, cwd))).toBe(
+      'conf/prod.yaml: nope: unknown key',
+    );
   });
 
   it('FIRELANE_CONFIG pointing at a missing file or a directory stops start-up', () => {
     const cwd = tempDir({ 'firelane.yaml': YAML_OK, 'conf/x.yaml': YAML_OK });
-    expect(errorOf(() => loadConfig({ FIRELANE_CONFIG: 'missing.yaml' }, cwd))).toBe('FIRELANE_CONFIG: file "missing.yaml" not found');
+    expect(errorOf(() => loadConfig({ FIRELANE_CONFIG: 'missing.yaml' }, cwd))).toBe(
+      'FIRELANE_CONFIG: file "missing.yaml" not found',
+    );
     expect(errorOf(() => loadConfig({ FIRELANE_CONFIG: 'conf' }, cwd))).toBe('FIRELANE_CONFIG: "conf" is not a file');
   });
 
@@ -519,16 +864,40 @@ describe('config file lookup', () => {
 
 describe('.env.example', () => {
   const VARIABLES = [
-    'PORT', 'HOST', 'DATABASE_PATH', 'FIRELANE_CONFIG', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_API_URL',
-    'MICROSOFT_APP_ID', 'MICROSOFT_APP_PASSWORD', 'MICROSOFT_APP_TENANT_ID', 'MICROSOFT_APP_TYPE', 'GITHUB_TOKEN',
-    'GITHUB_API_URL', 'KUBECONFIG', 'LOG_LEVEL', 'FIRELANE_CONSOLE', 'FIRELANE_TEAMS_EMULATOR',
-    'FIRELANE_PUBLIC_URL', 'FIRELANE_OIDC_ISSUER', 'FIRELANE_OIDC_CLIENT_ID', 'FIRELANE_OIDC_CLIENT_SECRET',
+    'PORT',
+    'HOST',
+    'DATABASE_PATH',
+    'FIRELANE_CONFIG',
+    'SLACK_BOT_TOKEN',
+    'SLACK_SIGNING_SECRET',
+    'SLACK_API_URL',
+    'MICROSOFT_APP_ID',
+    'MICROSOFT_APP_PASSWORD',
+    'MICROSOFT_APP_TENANT_ID',
+    'MICROSOFT_APP_TYPE',
+    'GITHUB_TOKEN',
+    'GITHUB_API_URL',
+    'KUBECONFIG',
+    'LOG_LEVEL',
+    'FIRELANE_CONSOLE',
+    'FIRELANE_TEAMS_EMULATOR',
+    'FIRELANE_PUBLIC_URL',
+    'FIRELANE_OIDC_ISSUER',
+    'FIRELANE_OIDC_CLIENT_ID',
+    'FIRELANE_OIDC_CLIENT_SECRET',
   ];
   const lines = readFileSync(ENV_EXAMPLE, 'utf8').split('\n');
 
   it('the list above is exactly what the config code reads (read(env, NAME) in src/config*)', () => {
-    const sources = [path.join(ROOT, 'src/config.ts'), ...readdirSync(path.join(ROOT, 'src/config')).map((f) => path.join(ROOT, 'src/config', f))];
-    const read = new Set(sources.flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/\bread\(env, '([A-Z_]+)'\)/g)].map((m) => m[1]!)));
+    const sources = [
+      path.join(ROOT, 'src/config.ts'),
+      ...readdirSync(path.join(ROOT, 'src/config')).map((f) => path.join(ROOT, 'src/config', f)),
+    ];
+    const read = new Set(
+      sources.flatMap((file) =>
+        [...readFileSync(file, 'utf8').matchAll(/\bread\(env, '([A-Z_]+)'\)/g)].map((m) => m[1]!),
+      ),
+    );
     expect([...read].sort()).toEqual([...VARIABLES].sort());
   });
 
@@ -539,7 +908,10 @@ describe('.env.example', () => {
       const comment: string[] = [];
       for (let i = at - 1; i >= 0 && /^# \S/.test(lines[i]!); i--) comment.unshift(lines[i]!);
       expect(comment.join(' '), name).toMatch(/^# \S.* Default: \S/);
-      expect(lines.filter((line) => new RegExp(`^#?\\s*${name}=`).test(line)), name).toHaveLength(1);
+      expect(
+        lines.filter((line) => new RegExp(`^#?\\s*${name}=`).test(line)),
+        name,
+      ).toHaveLength(1);
     }
   });
 

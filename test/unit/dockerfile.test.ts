@@ -52,7 +52,11 @@ const runs = (stage: Stage) => all(stage, 'RUN').flatMap((r) => r.split(/\s*&&\s
 /** An exec-form argument list (["a", "b"]) as an array. */
 const exec = (args: string) => JSON.parse(args) as string[];
 const env = (stage: Stage) =>
-  Object.fromEntries(all(stage, 'ENV').flatMap((args) => [...args.matchAll(/(\w+)=("[^"]*"|\S+)/g)].map((m) => [m[1]!, m[2]!.replace(/^"|"$/g, '')])));
+  Object.fromEntries(
+    all(stage, 'ENV').flatMap((args) =>
+      [...args.matchAll(/(\w+)=("[^"]*"|\S+)/g)].map((m) => [m[1]!, m[2]!.replace(/^"|"$/g, '')]),
+    ),
+  );
 
 describe('Dockerfile', () => {
   it('has a build stage and a runtime stage on the same Node 24 LTS base image, the Node CI tests', () => {
@@ -73,14 +77,16 @@ describe('Dockerfile', () => {
     expect(ci, 'npm ci in the build stage').toBeGreaterThanOrEqual(0);
     expect(commands[ci]).not.toMatch(/--omit=dev|--production/);
     // Scripts skipped at install time means the addon is built explicitly.
-    if (/--ignore-scripts/.test(commands[ci]!)) expect(commands.some((c) => /^npm rebuild better-sqlite3\b/.test(c))).toBe(true);
+    if (/--ignore-scripts/.test(commands[ci]!))
+      expect(commands.some((c) => /^npm rebuild better-sqlite3\b/.test(c))).toBe(true);
     const buildAt = commands.findIndex((c) => c === 'npm run build');
     const pruneAt = commands.findIndex((c) => /^npm prune --omit=dev\b/.test(c));
     expect(buildAt).toBeGreaterThan(ci);
     expect(pruneAt).toBeGreaterThan(buildAt);
     // What tsc needs is in the stage before it runs.
     const copied = all(build, 'COPY').join(' ');
-    for (const needed of ['tsconfig.json', 'tsconfig.build.json', 'src', 'package.json', 'package-lock.json']) expect(copied).toContain(needed);
+    for (const needed of ['tsconfig.json', 'tsconfig.build.json', 'src', 'package.json', 'package-lock.json'])
+      expect(copied).toContain(needed);
   });
 
   it('every npm run names a package.json script, and the compiler is the build script', () => {
@@ -90,7 +96,7 @@ describe('Dockerfile', () => {
     expect(pkg.scripts.build).toMatch(/^tsc -p tsconfig\.build\.json$/);
   });
 
-  it('runs `npm start`\'s command as a non-root user with production files only', () => {
+  it("runs `npm start`'s command as a non-root user with production files only", () => {
     expect(exec(all(runtime, 'CMD').at(-1)!)).toEqual(pkg.scripts.start!.split(' '));
     const user = all(runtime, 'USER').at(-1);
     expect(user).toBeDefined();
@@ -98,8 +104,12 @@ describe('Dockerfile', () => {
     expect(env(runtime).NODE_ENV).toBe('production');
     // No installs in the runtime stage: it takes the pruned node_modules from the build.
     expect(runs(runtime).filter((c) => /\bnpm (ci|install|i)\b/.test(c))).toEqual([]);
-    const fromBuild = all(runtime, 'COPY').filter((c) => c.startsWith('--from=build')).map((c) => c.split(' ')[1]);
-    expect(fromBuild).toEqual(expect.arrayContaining(['/app/node_modules', '/app/dist', '/app/migrations', '/app/package.json']));
+    const fromBuild = all(runtime, 'COPY')
+      .filter((c) => c.startsWith('--from=build'))
+      .map((c) => c.split(' ')[1]);
+    expect(fromBuild).toEqual(
+      expect.arrayContaining(['/app/node_modules', '/app/dist', '/app/migrations', '/app/package.json']),
+    );
   });
 
   it('keeps the database on a volume, exposes PORT and checks /healthz', () => {
@@ -114,13 +124,19 @@ describe('Dockerfile', () => {
   });
 
   it('copies only paths that exist and that .dockerignore lets through', () => {
-    const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
     const fromContext = stages.flatMap((s) => all(s, 'COPY')).filter((c) => !c.startsWith('--from='));
     const sources = fromContext.flatMap((c) => c.split(' ').slice(0, -1));
     expect(sources.length).toBeGreaterThan(3);
     for (const source of sources) {
       expect(existsSync(path.join(ROOT, source)), source).toBe(true);
-      expect(ignored.some((pattern) => source === pattern || source.startsWith(`${pattern}/`)), `${source} is in .dockerignore`).toBe(false);
+      expect(
+        ignored.some((pattern) => source === pattern || source.startsWith(`${pattern}/`)),
+        `${source} is in .dockerignore`,
+      ).toBe(false);
     }
     // The web console's static files ship in the image (it serves them from web/).
     expect(sources).toContain('web');

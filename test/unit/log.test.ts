@@ -7,7 +7,12 @@ const SECRET = 'xoxb-1234567890-SECRET-abcdef';
 function capture(secrets: string[] = [SECRET]) {
   const lines: string[] = [];
   const logger = createLogger('info', secrets, { write: (chunk: string) => void lines.push(chunk) });
-  return { logger, lines, output: () => lines.join(''), entries: () => lines.map((l) => JSON.parse(l) as Record<string, any>) };
+  return {
+    logger,
+    lines,
+    output: () => lines.join(''),
+    entries: () => lines.map((l) => JSON.parse(l) as Record<string, any>),
+  };
 }
 
 describe('createLogger', () => {
@@ -28,10 +33,16 @@ describe('createLogger', () => {
 
   it('redacts nested headers.authorization', () => {
     const { logger, output, entries } = capture();
-    logger.info({ headers: { authorization: `Bearer ${SECRET}` }, req: { headers: { authorization: 'Bearer unknown-value' } } }, 'request');
+    logger.info(
+      { headers: { authorization: `Bearer ${SECRET}` }, req: { headers: { authorization: 'Bearer unknown-value' } } },
+      'request',
+    );
     expect(output()).not.toContain(SECRET);
     expect(output()).not.toContain('unknown-value');
-    expect(entries()[0]).toMatchObject({ headers: { authorization: '[REDACTED]' }, req: { headers: { authorization: '[REDACTED]' } } });
+    expect(entries()[0]).toMatchObject({
+      headers: { authorization: '[REDACTED]' },
+      req: { headers: { authorization: '[REDACTED]' } },
+    });
   });
 
   it('masks a secret inside an Error message and its stack', () => {

@@ -12,7 +12,8 @@ const series = async (metrics: ReturnType<typeof createMetrics>, name: string) =
 describe('bounded metric labels', () => {
   it('upstream errors keep HTTP statuses and known codes; any other code a remote sends is unknown', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
-    for (const status of ['503', 'network', 'channel_not_found', 'ratelimited', 'http_429']) metrics.upstreamErrors.inc({ service: 'slack', status });
+    for (const status of ['503', 'network', 'channel_not_found', 'ratelimited', 'http_429'])
+      metrics.upstreamErrors.inc({ service: 'slack', status });
     for (let i = 0; i < 50; i++) metrics.upstreamErrors.inc({ service: 'slack', status: `made_up_${i}` });
     metrics.upstreamErrors.inc({ service: 'github', status: '<script>' });
     metrics.upstreamErrors.inc({ service: 'somewhere', status: '999' });

@@ -66,7 +66,14 @@ function card(c) {
   }
   if (c.buttons && c.buttons.length) {
     const row = el('div', { class: 'buttons' });
-    for (const b of c.buttons) row.append(el('button', { type: 'button', class: b.style || '', disabled: !state.you.canAct, onclick: () => run(b.command) }, b.label));
+    for (const b of c.buttons)
+      row.append(
+        el(
+          'button',
+          { type: 'button', class: b.style || '', disabled: !state.you.canAct, onclick: () => run(b.command) },
+          b.label,
+        ),
+      );
     node.append(row);
   }
   if (c.footer) node.append(el('footer', {}, rich(c.footer)));
@@ -78,7 +85,11 @@ function message(m) {
   const isPrivate = body.visibleTo !== undefined;
   const item = el('li', { class: isPrivate ? 'private' : '' });
   if (isPrivate) item.append(el('span', { class: 'note' }, 'Only you see this'));
-  item.append(el('span', { class: 'author' }, m.author), el('span', { class: 'time' }, new Date(m.createdAt).toLocaleTimeString()), el('br'));
+  item.append(
+    el('span', { class: 'author' }, m.author),
+    el('span', { class: 'time' }, new Date(m.createdAt).toLocaleTimeString()),
+    el('br'),
+  );
   if (body.text) item.append(el('div', { class: 'text' }, rich(body.text)));
   if (body.card) item.append(card(body.card));
   if (body.file) item.append(el('pre', { class: 'file', 'aria-label': body.file.title }, body.file.content));
@@ -115,7 +126,15 @@ function renderRooms() {
   const list = $('rooms');
   list.replaceChildren(
     ...state.rooms.map((r) =>
-      el('li', {}, el('button', { type: 'button', 'aria-current': String(r.id === state.room), onclick: () => openRoom(r.id) }, `#${r.name}`)),
+      el(
+        'li',
+        {},
+        el(
+          'button',
+          { type: 'button', 'aria-current': String(r.id === state.room), onclick: () => openRoom(r.id) },
+          `#${r.name}`,
+        ),
+      ),
     ),
   );
   const room = state.rooms.find((r) => r.id === state.room);
@@ -128,7 +147,11 @@ function renderCluster(cluster) {
   $('simulated-badge').hidden = false;
   $('cluster').hidden = false;
   // Blue-green: the colour its Service's `slot` selects takes the traffic; the panel names it.
-  const live = new Set((cluster.services || []).filter((s) => s.selector && s.selector.slot).flatMap((s) => s.selects.map((name) => `${s.namespace}/${name}`)));
+  const live = new Set(
+    (cluster.services || [])
+      .filter((s) => s.selector && s.selector.slot)
+      .flatMap((s) => s.selects.map((name) => `${s.namespace}/${name}`)),
+  );
   const items = (cluster.deployments || []).map((d) => {
     const healthy = d.healthy !== false;
     return el(
@@ -149,7 +172,12 @@ function renderCluster(cluster) {
 }
 
 async function flip(namespace, deployment, healthy) {
-  renderCluster(await api('/api/console/simulated/health', { method: 'POST', body: JSON.stringify({ namespace, deployment, healthy }) }));
+  renderCluster(
+    await api('/api/console/simulated/health', {
+      method: 'POST',
+      body: JSON.stringify({ namespace, deployment, healthy }),
+    }),
+  );
 }
 
 /** Shows a command's or a page's failure beside the command box (it is nobody's message). */
@@ -184,7 +212,8 @@ async function loadState() {
   state.rooms = data.rooms;
   $('users').replaceChildren(...data.users.map((u) => el('option', { value: u })));
   if (!state.user && state.mode === 'local') {
-    state.user = sessionStorage.getItem('firelane.user') || localStorage.getItem('firelane.user') || data.users[0] || 'alice';
+    state.user =
+      sessionStorage.getItem('firelane.user') || localStorage.getItem('firelane.user') || data.users[0] || 'alice';
     $('user').value = state.user;
   }
   renderRooms();
@@ -203,7 +232,10 @@ async function run(text) {
   const key = crypto.randomUUID();
   try {
     const user = state.mode === 'local' ? { user: state.user } : {};
-    await api('/api/console/command', { method: 'POST', body: JSON.stringify({ text, ...user, room: state.room, key }) });
+    await api('/api/console/command', {
+      method: 'POST',
+      body: JSON.stringify({ text, ...user, room: state.room, key }),
+    });
     problem(null);
   } catch (error) {
     problem(error);

@@ -69,8 +69,15 @@ export function cookieOf(req: IncomingMessage, name: string): string | undefined
 
 const randomId = () => randomBytes(32).toString('base64url');
 
-function text(res: ServerResponse, status: number, body: string, headers: Record<string, string | string[]> = {}): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers }).end(`${body}\n`);
+function text(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string | string[]> = {},
+): void {
+  res
+    .writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers })
+    .end(`${body}\n`);
 }
 
 /** Keeps a map under `max` entries: expired ones first, then the oldest. */
@@ -101,11 +108,20 @@ export function createConsoleAuth(options: ConsoleAuthOptions): ConsoleAuth {
   const configuration = () =>
     (discovered ??= (async () => {
       const insecure = issuer.protocol === 'http:'; // loopback only: env.ts refuses http elsewhere
-      const found = await client.discovery(issuer, options.clientId, options.clientSecret, undefined, insecure ? { execute: [client.allowInsecureRequests] } : undefined);
+      const found = await client.discovery(
+        issuer,
+        options.clientId,
+        options.clientSecret,
+        undefined,
+        insecure ? { execute: [client.allowInsecureRequests] } : undefined,
+      );
       // The provider's token endpoint authentication: HTTP Basic (OpenID Connect's default) when it
       // takes it or does not say, else the secret in the form body.
       const methods = found.serverMetadata().token_endpoint_auth_methods_supported;
-      const auth = !methods || methods.includes('client_secret_basic') ? client.ClientSecretBasic(options.clientSecret) : client.ClientSecretPost(options.clientSecret);
+      const auth =
+        !methods || methods.includes('client_secret_basic')
+          ? client.ClientSecretBasic(options.clientSecret)
+          : client.ClientSecretPost(options.clientSecret);
       const config = new client.Configuration(found.serverMetadata(), options.clientId, options.clientSecret, auth);
       if (insecure) client.allowInsecureRequests(config);
       // The ID token's signature is verified against the provider's JWKS as well: by default
@@ -136,9 +152,18 @@ export function createConsoleAuth(options: ConsoleAuthOptions): ConsoleAuth {
       config = await configuration();
     } catch (error) {
       logger.warn({ err: error, issuer: issuer.href }, 'console sign-in: the OpenID provider cannot be reached');
-      return text(res, 502, `Sign-in is not available: the OpenID provider ${issuer.origin} cannot be reached. Try again in a moment.`);
+      return text(
+        res,
+        502,
+        `Sign-in is not available: the OpenID provider ${issuer.origin} cannot be reached. Try again in a moment.`,
+      );
     }
-    const login: PendingLogin = { verifier: client.randomPKCECodeVerifier(), state: client.randomState(), nonce: client.randomNonce(), expiresAt: now() + LOGIN_TTL_MS };
+    const login: PendingLogin = {
+      verifier: client.randomPKCECodeVerifier(),
+      state: client.randomState(),
+      nonce: client.randomNonce(),
+      expiresAt: now() + LOGIN_TTL_MS,
+    };
     const challenge = await client.calculatePKCECodeChallenge(login.verifier);
     const id = randomId();
     prune(logins, now(), MAX_LOGINS);
@@ -151,7 +176,13 @@ export function createConsoleAuth(options: ConsoleAuthOptions): ConsoleAuth {
       state: login.state,
       nonce: login.nonce,
     });
-    res.writeHead(302, { location: to.href, 'cache-control': 'no-store', 'set-cookie': cookie(LOGIN_COOKIE, id, LOGIN_TTL_MS / 1000) }).end();
+    res
+      .writeHead(302, {
+        location: to.href,
+        'cache-control': 'no-store',
+        'set-cookie': cookie(LOGIN_COOKIE, id, LOGIN_TTL_MS / 1000),
+      })
+      .end();
   };
 
   routes['GET /auth/callback'] = async (req, res) => {
@@ -160,7 +191,12 @@ export function createConsoleAuth(options: ConsoleAuthOptions): ConsoleAuth {
     if (loginId) logins.delete(loginId);
     const clearLogin = cookie(LOGIN_COOKIE, '', 0);
     if (!login || login.expiresAt <= now()) {
-      return text(res, 400, 'Sign-in failed: this sign-in was not started here or took too long. Start again at /auth/login.', { 'set-cookie': clearLogin });
+      return text(
+        res,
+        400,
+        'Sign-in failed: this sign-in was not started here or took too long. Start again at /auth/login.',
+        { 'set-cookie': clearLogin },
+      );
     }
     let person: SignedInPerson;
     try {
@@ -176,17 +212,33 @@ export function createConsoleAuth(options: ConsoleAuthOptions): ConsoleAuth {
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       logger.warn({ reason }, 'console sign-in failed');
-      return text(res, 400, `Sign-in failed: ${reason.slice(0, 200)}. Start again at /auth/login.`, { 'set-cookie': clearLogin });
+      return text(res, 400, `Sign-in failed: ${reason.slice(0, 200)}. Start again at /auth/login.`, {
+        'set-cookie': clearLogin,
+      });
     }
     // A new session id at every sign-in (none is ever carried over), and the old one ends.
     const old = cookieOf(req, SESSION_COOKIE);
     if (old) sessions.delete(old);
     prune(sessions, now(), MAX_SESSIONS);
     const actorId = person.person === undefined ? undefined : (people[person.person]!.console ?? person.person);
-    const session: ConsoleSession = { ...person, id: randomId(), expiresAt: now() + SESSION_TTL_MS, ...(actorId !== undefined && { actorId }) };
+    const session: ConsoleSession = {
+      ...person,
+      id: randomId(),
+      expiresAt: now() + SESSION_TTL_MS,
+      ...(actorId !== undefined && { actorId }),
+    };
     sessions.set(session.id, session);
-    logger.info({ person: session.person ?? null, matchedBy: session.matchedBy ?? null }, session.person ? 'console sign-in' : 'console sign-in matching no person (read-only)');
-    res.writeHead(303, { location: `${base}/`, 'cache-control': 'no-store', 'set-cookie': [clearLogin, cookie(SESSION_COOKIE, session.id, SESSION_TTL_MS / 1000)] }).end();
+    logger.info(
+      { person: session.person ?? null, matchedBy: session.matchedBy ?? null },
+      session.person ? 'console sign-in' : 'console sign-in matching no person (read-only)',
+    );
+    res
+      .writeHead(303, {
+        location: `${base}/`,
+        'cache-control': 'no-store',
+        'set-cookie': [clearLogin, cookie(SESSION_COOKIE, session.id, SESSION_TTL_MS / 1000)],
+      })
+      .end();
   };
 
   routes['POST /auth/logout'] = (req, res) => {
@@ -195,7 +247,13 @@ export function createConsoleAuth(options: ConsoleAuthOptions): ConsoleAuth {
     req.resume();
     if (problem) return text(res, 403, `Refused: ${problem}.`);
     if (session) sessions.delete(session.id);
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'set-cookie': cookie(SESSION_COOKIE, '', 0) }).end(JSON.stringify({ signedOut: true }));
+    res
+      .writeHead(200, {
+        'content-type': 'application/json; charset=utf-8',
+        'cache-control': 'no-store',
+        'set-cookie': cookie(SESSION_COOKIE, '', 0),
+      })
+      .end(JSON.stringify({ signedOut: true }));
   };
 
   return { routes, sessionOf };

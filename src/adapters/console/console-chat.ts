@@ -53,7 +53,11 @@ export function createConsoleChat(
       changed(roomId);
     },
     async createRoom(name) {
-      const inserted = db.insert(consoleRooms).values({ id: name, name, createdAt: clock.now() }).onConflictDoNothing().run();
+      const inserted = db
+        .insert(consoleRooms)
+        .values({ id: name, name, createdAt: clock.now() })
+        .onConflictDoNothing()
+        .run();
       if (inserted.changes === 0) throw new RoomNameTaken(name);
       changed(name);
       return { id: name, name };
@@ -64,7 +68,11 @@ export function createConsoleChat(
     },
     async post(roomId, message) {
       ensureRoom(roomId);
-      const row = db.insert(consoleMessages).values({ roomId, author: 'firelane', body: message, createdAt: clock.now() }).returning().get();
+      const row = db
+        .insert(consoleMessages)
+        .values({ roomId, author: 'firelane', body: message, createdAt: clock.now() })
+        .returning()
+        .get();
       changed(roomId);
       return String(row.id);
     },
@@ -95,7 +103,11 @@ export function createConsoleChat(
     async uploadFile(roomId, file) {
       ensureRoom(roomId);
       const body: ConsoleMessage['body'] = { visibility: 'channel', text: `📄 ${file.filename}`, file };
-      const row = db.insert(consoleMessages).values({ roomId, author: 'firelane', body, createdAt: clock.now() }).returning().get();
+      const row = db
+        .insert(consoleMessages)
+        .values({ roomId, author: 'firelane', body, createdAt: clock.now() })
+        .returning()
+        .get();
       changed(roomId);
       return String(row.id);
     },
@@ -106,7 +118,9 @@ export function createConsoleChat(
     /** A line someone typed in the console, shown in the room under their name. */
     say(roomId: string, author: string, text: string): void {
       ensureRoom(roomId);
-      db.insert(consoleMessages).values({ roomId, author, body: { visibility: 'channel', text }, createdAt: clock.now() }).run();
+      db.insert(consoleMessages)
+        .values({ roomId, author, body: { visibility: 'channel', text }, createdAt: clock.now() })
+        .run();
       changed(roomId);
     },
     /**
@@ -121,11 +135,22 @@ export function createConsoleChat(
       changed(roomId);
     },
     rooms: () => db.select().from(consoleRooms).orderBy(asc(consoleRooms.createdAt)).all(),
-    members: (roomId: string) => db.select({ user: consoleMembers.user }).from(consoleMembers).where(eq(consoleMembers.roomId, roomId)).all().map((m) => m.user),
+    members: (roomId: string) =>
+      db
+        .select({ user: consoleMembers.user })
+        .from(consoleMembers)
+        .where(eq(consoleMembers.roomId, roomId))
+        .all()
+        .map((m) => m.user),
     /** A room's messages in the order they were written: everyone's, and `viewer`'s private answers. */
     messages: (roomId: string, viewer?: string): ConsoleMessage[] => {
       const readable = viewer === undefined ? isNull(visibleTo) : or(isNull(visibleTo), eq(visibleTo, viewer));
-      return db.select().from(consoleMessages).where(and(eq(consoleMessages.roomId, roomId), readable)).orderBy(asc(consoleMessages.id)).all() as ConsoleMessage[];
+      return db
+        .select()
+        .from(consoleMessages)
+        .where(and(eq(consoleMessages.roomId, roomId), readable))
+        .orderBy(asc(consoleMessages.id))
+        .all() as ConsoleMessage[];
     },
   };
 }

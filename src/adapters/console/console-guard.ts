@@ -64,15 +64,21 @@ export function createConsoleGuard(options: ConsoleGuardOptions = {}): ConsoleGu
       if (host) return host;
       const origin = req.headers.origin;
       if (origin !== undefined) {
-        const own = [...ownHosts(req.socket.localPort).map((h) => `http://${h}`), ...(publicOrigin ? [publicOrigin] : [])];
-        if (!own.includes(origin.toLowerCase())) return `a request from another origin (${origin.slice(0, 100)}) cannot act in this console`;
+        const own = [
+          ...ownHosts(req.socket.localPort).map((h) => `http://${h}`),
+          ...(publicOrigin ? [publicOrigin] : []),
+        ];
+        if (!own.includes(origin.toLowerCase()))
+          return `a request from another origin (${origin.slice(0, 100)}) cannot act in this console`;
       }
       const site = req.headers['sec-fetch-site'];
-      if (site !== undefined && site !== 'same-origin') return `a ${String(site).slice(0, 20)} request cannot act in this console`;
+      if (site !== undefined && site !== 'same-origin')
+        return `a ${String(site).slice(0, 20)} request cannot act in this console`;
       const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       if (type !== 'application/json') return 'the console takes commands as application/json from its own page';
       const token = req.headers[TOKEN_HEADER];
-      if (typeof token !== 'string' || !tokenValid(token, scope)) return 'the console page’s token is missing or out of date: reload the page';
+      if (typeof token !== 'string' || !tokenValid(token, scope))
+        return 'the console page’s token is missing or out of date: reload the page';
       return undefined;
     },
     issueToken(scope) {

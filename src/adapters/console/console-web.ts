@@ -30,7 +30,8 @@ const ASSETS: Record<string, { file: string; type: string }> = {
 };
 const MAX_BODY = 16 * 1024;
 const SECURITY = {
-  'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'content-security-policy':
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'cross-origin-resource-policy': 'same-origin',
@@ -61,7 +62,9 @@ export interface ConsoleWeb {
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...SECURITY }).end(JSON.stringify(body));
+  res
+    .writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...SECURITY })
+    .end(JSON.stringify(body));
 }
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown> | undefined> {
@@ -96,52 +99,82 @@ interface Viewer {
   you: Record<string, unknown>;
 }
 
-const READ_ONLY = 'This console is read-only: firelane has chat credentials, and acting here needs console sign-in, which is not set up (FIRELANE_OIDC_ISSUER).';
+const READ_ONLY =
+  'This console is read-only: firelane has chat credentials, and acting here needs console sign-in, which is not set up (FIRELANE_OIDC_ISSUER).';
 const SIGN_IN = 'Sign in to act in this console; until then you can read it.';
 
 export function createConsoleWeb(options: ConsoleWebOptions): ConsoleWeb {
   const { router, logger } = options;
   const streams = new Set<ServerResponse>();
-  const assets = Object.fromEntries(Object.entries(ASSETS).map(([path, a]) => [path, { ...a, body: readFileSync(new URL(a.file, WEB)) }]));
+  const assets = Object.fromEntries(
+    Object.entries(ASSETS).map(([path, a]) => [path, { ...a, body: readFileSync(new URL(a.file, WEB)) }]),
+  );
   const guard = createConsoleGuard({ publicUrl: options.publicUrl });
   const mode = options.local ? 'local' : options.signIn ? 'sign-in' : 'read-only';
   const auth: ConsoleAuth | undefined =
-    !options.local && options.signIn ? createConsoleAuth({ ...options.signIn, publicUrl: options.publicUrl, guard, logger, ...(options.now && { now: options.now }) }) : undefined;
-  if (mode === 'read-only') logger.warn(`console: read-only (chat credentials are set and FIRELANE_OIDC_ISSUER is not: nobody can act in it)`);
+    !options.local && options.signIn
+      ? createConsoleAuth({
+          ...options.signIn,
+          publicUrl: options.publicUrl,
+          guard,
+          logger,
+          ...(options.now && { now: options.now }),
+        })
+      : undefined;
+  if (mode === 'read-only')
+    logger.warn(`console: read-only (chat credentials are set and FIRELANE_OIDC_ISSUER is not: nobody can act in it)`);
   if (mode === 'sign-in') logger.info(`console: acting needs sign-in with ${new URL(options.signIn!.issuer).origin}`);
 
   const viewerOf = (req: IncomingMessage): Viewer => {
     if (mode === 'local') return { scope: 'local', canAct: true, you: { trial: true, canAct: true } };
     if (!auth) return { scope: 'anon', canAct: false, why: READ_ONLY, you: { canAct: false, why: READ_ONLY } };
     const session = auth.sessionOf(req);
-    if (!session) return { scope: 'anon', canAct: false, why: SIGN_IN, you: { signedIn: false, canAct: false, why: SIGN_IN, signIn: '/auth/login' } };
+    if (!session)
+      return {
+        scope: 'anon',
+        canAct: false,
+        why: SIGN_IN,
+        you: { signedIn: false, canAct: false, why: SIGN_IN, signIn: '/auth/login' },
+      };
     const scope = `session:${session.id}`;
     const signedIn = { signedIn: true, name: session.name, signOut: '/auth/logout' };
-    if (session.person === undefined || session.actorId === undefined) return { scope, canAct: false, why: session.why!, you: { ...signedIn, canAct: false, why: session.why } };
-    return { scope, canAct: true, actor: { id: session.actorId, name: session.actorId, person: session.person }, you: { ...signedIn, person: session.person, as: session.actorId, canAct: true } };
+    if (session.person === undefined || session.actorId === undefined)
+      return { scope, canAct: false, why: session.why!, you: { ...signedIn, canAct: false, why: session.why } };
+    return {
+      scope,
+      canAct: true,
+      actor: { id: session.actorId, name: session.actorId, person: session.person },
+      you: { ...signedIn, person: session.person, as: session.actorId, canAct: true },
+    };
   };
 
   /** A 403 with a plain sentence; nothing was read or changed. */
   const refuse = (req: IncomingMessage, res: ServerResponse, problem: string) => {
     logger.warn({ method: req.method, path: (req.url ?? '').split('?')[0], problem }, 'console request refused');
     req.resume();
-    res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...SECURITY }).end(`Refused: ${problem.replace(/\.$/, '')}.\n`);
+    res
+      .writeHead(403, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...SECURITY })
+      .end(`Refused: ${problem.replace(/\.$/, '')}.\n`);
   };
 
   /** Every console route answers only at the console's own address. */
-  const atOwnHost = (handler: RouteHandler): RouteHandler => (req, res) => {
-    const problem = guard.hostProblem(req);
-    if (problem) return refuse(req, res, problem);
-    return handler(req, res);
-  };
+  const atOwnHost =
+    (handler: RouteHandler): RouteHandler =>
+    (req, res) => {
+      const problem = guard.hostProblem(req);
+      if (problem) return refuse(req, res, problem);
+      return handler(req, res);
+    };
 
   /** A state-changing route: from the console's own page, by someone who may act. */
-  const acting = (handler: (req: IncomingMessage, res: ServerResponse, viewer: Viewer) => void | Promise<void>): RouteHandler => (req, res) => {
-    const viewer = viewerOf(req);
-    const problem = guard.writeProblem(req, viewer.scope) ?? (viewer.canAct ? undefined : viewer.why);
-    if (problem) return refuse(req, res, problem);
-    return handler(req, res, viewer);
-  };
+  const acting =
+    (handler: (req: IncomingMessage, res: ServerResponse, viewer: Viewer) => void | Promise<void>): RouteHandler =>
+    (req, res) => {
+      const viewer = viewerOf(req);
+      const problem = guard.writeProblem(req, viewer.scope) ?? (viewer.canAct ? undefined : viewer.why);
+      if (problem) return refuse(req, res, problem);
+      return handler(req, res, viewer);
+    };
 
   const send = (event: string, data: unknown) => {
     const frame = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
@@ -199,7 +232,13 @@ export function createConsoleWeb(options: ConsoleWebOptions): ConsoleWeb {
     const platform: Platform = viewer.actor ? 'oidc' : 'console';
     if (!USER.test(actor.id)) return json(res, 400, { error: PICK_USER });
     const user = actor.id;
-    const result = await router.handle({ text, actor, platform, ...(room && { roomId: room }), idempotencyKey: `console:${key}` });
+    const result = await router.handle({
+      text,
+      actor,
+      platform,
+      ...(room && { roomId: room }),
+      idempotencyKey: `console:${key}`,
+    });
     // What Slack would show everyone in the channel is posted in the room, with the line typed;
     // anything else (a private answer, a refusal) is kept in the room for this user only.
     if (room && result.reply.visibility === 'channel' && result.outcome === 'ok') {
@@ -212,7 +251,12 @@ export function createConsoleWeb(options: ConsoleWebOptions): ConsoleWeb {
   });
 
   routes['GET /api/console/events'] = (req, res) => {
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', ...SECURITY });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      ...SECURITY,
+    });
     res.write('retry: 2000\n\n');
     streams.add(res);
     req.on('close', () => streams.delete(res));
@@ -222,11 +266,18 @@ export function createConsoleWeb(options: ConsoleWebOptions): ConsoleWeb {
     const sim = options.simulated;
     routes['POST /api/console/simulated/health'] = acting(async (req, res) => {
       const body = await readJson(req);
-      if (typeof body?.namespace !== 'string' || typeof body.deployment !== 'string' || typeof body.healthy !== 'boolean') {
+      if (
+        typeof body?.namespace !== 'string' ||
+        typeof body.deployment !== 'string' ||
+        typeof body.healthy !== 'boolean'
+      ) {
         return json(res, 400, { error: 'send { namespace, deployment, healthy }' });
       }
       sim.setHealthy(body.namespace, body.deployment, body.healthy);
-      logger.info({ deployment: `${body.namespace}/${body.deployment}`, healthy: body.healthy }, 'simulated cluster health flipped from the console');
+      logger.info(
+        { deployment: `${body.namespace}/${body.deployment}`, healthy: body.healthy },
+        'simulated cluster health flipped from the console',
+      );
       send('cluster', sim.describe());
       json(res, 200, sim.describe());
     });
@@ -237,7 +288,11 @@ export function createConsoleWeb(options: ConsoleWebOptions): ConsoleWeb {
   return {
     routes,
     notify(roomId) {
-      send('room', { room: roomId, rooms: options.console.rooms().map((r) => ({ id: r.id, name: r.name, topic: r.topic ?? null })), ...(options.simulated && { cluster: options.simulated.describe() }) });
+      send('room', {
+        room: roomId,
+        rooms: options.console.rooms().map((r) => ({ id: r.id, name: r.name, topic: r.topic ?? null })),
+        ...(options.simulated && { cluster: options.simulated.describe() }),
+      });
     },
     close() {
       clearInterval(heartbeat);

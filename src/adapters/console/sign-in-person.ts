@@ -25,7 +25,8 @@ export interface SignedInPerson {
 
 const MICROSOFT_ISSUERS = ['login.microsoftonline.com', 'login.microsoftonline.us', 'sts.windows.net'];
 
-const text = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
+const text = (value: unknown): string | undefined =>
+  typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
 
 export function personOfClaims(claims: Claims, people: People, issuer: URL): SignedInPerson {
   const name = text(claims.name) ?? text(claims.email) ?? text(claims.sub) ?? 'someone';
@@ -48,7 +49,11 @@ export function personOfClaims(claims: Claims, people: People, issuer: URL): Sig
     const person = find((p) => p.email?.toLowerCase() === email);
     if (person) return { name, person, matchedBy: 'e-mail' };
   }
-  const tried = [slackId && `Slack user id ${slackId}`, oid && `Teams object id ${oid}`, email && (verified ? `e-mail ${email}` : `e-mail ${email} (not verified by the provider, so not used)`)].filter(Boolean);
+  const tried = [
+    slackId && `Slack user id ${slackId}`,
+    oid && `Teams object id ${oid}`,
+    email && (verified ? `e-mail ${email}` : `e-mail ${email} (not verified by the provider, so not used)`),
+  ].filter(Boolean);
   return {
     name,
     why: `You are signed in as ${name}, but no one under people in firelane's config has ${tried.length ? tried.join(' or ') : 'a chat user id or verified e-mail this sign-in carries'}: you can read this console, not act in it.`,

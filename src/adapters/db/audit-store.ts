@@ -23,11 +23,22 @@ export interface AuditRow {
 
 /** The hash of a row: SHA-256 over its fields in a fixed order, including the previous hash. */
 export function rowHash(row: Omit<AuditRow, 'hash'>): string {
-  const canonical = JSON.stringify([row.seq, row.at, row.actor, row.platform, row.action, row.incidentId, row.before, row.after, row.prevHash]);
+  const canonical = JSON.stringify([
+    row.seq,
+    row.at,
+    row.actor,
+    row.platform,
+    row.action,
+    row.incidentId,
+    row.before,
+    row.after,
+    row.prevHash,
+  ]);
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-export type VerifyResult = { ok: true; rows: number; head: string } | { ok: false; rows: number; seq: number; problem: string };
+export type VerifyResult =
+  { ok: true; rows: number; head: string } | { ok: false; rows: number; seq: number; problem: string };
 
 export interface AuditStore extends AuditLog {
   /** All rows, oldest first (streamed, for export). */
@@ -41,7 +52,8 @@ export interface CommittedEntry extends AuditEntry {
   at: number;
 }
 
-const toJson = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
+const toJson = (value: unknown): string | null =>
+  value === undefined || value === null ? null : JSON.stringify(value);
 
 /**
  * `onCommitted` hears every entry once its transaction has committed, never one that was rolled
@@ -49,12 +61,18 @@ const toJson = (value: unknown): string | null => (value === undefined || value 
  * appended an entry has ended; the entry counts as committed when the row under its seq still has
  * its hash (a rolled-back seq is absent, or reused by a later row with another hash).
  */
-export function createAuditStore({ sqlite }: DbHandle, clock: Clock, onCommitted?: (entry: CommittedEntry) => void): AuditStore {
+export function createAuditStore(
+  { sqlite }: DbHandle,
+  clock: Clock,
+  onCommitted?: (entry: CommittedEntry) => void,
+): AuditStore {
   const head = sqlite.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_head WHERE id = 1');
   const insert = sqlite.prepare(
     'INSERT INTO audit_log (seq, at, actor, platform, action, incident_id, before, after, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
-  const moveHead = sqlite.prepare('INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash');
+  const moveHead = sqlite.prepare(
+    'INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash',
+  );
   const all = sqlite.prepare<[], AuditRow>(
     'SELECT seq, at, actor, platform, action, incident_id AS incidentId, before, after, prev_hash AS prevHash, hash FROM audit_log ORDER BY seq',
   );
@@ -72,7 +90,18 @@ export function createAuditStore({ sqlite }: DbHandle, clock: Clock, onCommitted
       prevHash: last?.hash ?? GENESIS_HASH,
     };
     const hash = rowHash(row);
-    insert.run(row.seq, row.at, row.actor, row.platform, row.action, row.incidentId, row.before, row.after, row.prevHash, hash);
+    insert.run(
+      row.seq,
+      row.at,
+      row.actor,
+      row.platform,
+      row.action,
+      row.incidentId,
+      row.before,
+      row.after,
+      row.prevHash,
+      hash,
+    );
     moveHead.run(row.seq, hash);
     if (onCommitted) hear({ ...entry, seq: row.seq, at: row.at }, hash);
   };
@@ -108,20 +137,48 @@ export function createAuditStore({ sqlite }: DbHandle, clock: Clock, onCommitted
     for (const row of all.iterate()) {
       rows++;
       if (row.seq !== expectedSeq) {
-        const missing = row.seq - 1 === expectedSeq ? `row ${expectedSeq} is missing` : `rows ${expectedSeq} to ${row.seq - 1} are missing`;
-        return { ok: false, rows, seq: row.seq, problem: row.seq > expectedSeq ? `${missing} (deleted)` : 'sequence out of order (inserted)' };
+        const missing =
+          row.seq - 1 === expectedSeq
+            ? `row ${expectedSeq} is missing`
+            : `rows ${expectedSeq} to ${row.seq - 1} are missing`;
+        return {
+          ok: false,
+          rows,
+          seq: row.seq,
+          problem: row.seq > expectedSeq ? `${missing} (deleted)` : 'sequence out of order (inserted)',
+        };
       }
-      if (row.prevHash !== prevHash) return { ok: false, rows, seq: row.seq, problem: `its link to row ${row.seq - 1} is broken (row ${row.seq - 1} was edited, or a row was deleted or inserted)` };
-      if (rowHash(row) !== row.hash) return { ok: false, rows, seq: row.seq, problem: 'its contents do not match its hash (edited)' };
+      if (row.prevHash !== prevHash)
+        return {
+          ok: false,
+          rows,
+          seq: row.seq,
+          problem: `its link to row ${row.seq - 1} is broken (row ${row.seq - 1} was edited, or a row was deleted or inserted)`,
+        };
+      if (rowHash(row) !== row.hash)
+        return { ok: false, rows, seq: row.seq, problem: 'its contents do not match its hash (edited)' };
       prevHash = row.hash;
       expectedSeq++;
     }
     const last = head.get();
     if (!last && rows > 0) return { ok: false, rows, seq: 0, problem: 'the head record is missing (deleted)' };
     const headSeq = last?.seq ?? 0;
-    if (headSeq > rows) return { ok: false, rows, seq: headSeq, problem: `the log ends at row ${rows} but its head says ${headSeq} (newest rows deleted)` };
-    if (headSeq < rows) return { ok: false, rows, seq: headSeq + 1, problem: `it comes after the recorded head (row ${headSeq}): added without the head (inserted)` };
-    if ((last?.hash ?? GENESIS_HASH) !== prevHash) return { ok: false, rows, seq: headSeq, problem: 'it does not match the recorded head (edited)' };
+    if (headSeq > rows)
+      return {
+        ok: false,
+        rows,
+        seq: headSeq,
+        problem: `the log ends at row ${rows} but its head says ${headSeq} (newest rows deleted)`,
+      };
+    if (headSeq < rows)
+      return {
+        ok: false,
+        rows,
+        seq: headSeq + 1,
+        problem: `it comes after the recorded head (row ${headSeq}): added without the head (inserted)`,
+      };
+    if ((last?.hash ?? GENESIS_HASH) !== prevHash)
+      return { ok: false, rows, seq: headSeq, problem: 'it does not match the recorded head (edited)' };
     return { ok: true, rows, head: prevHash };
   });
 

@@ -40,7 +40,12 @@ export interface Checkpointer {
   stop(): Promise<void>;
 }
 
-export function createCheckpointer(handle: DbHandle, path: string, logger: Logger, options: { intervalMs?: number; idleMs?: number } = {}): Checkpointer {
+export function createCheckpointer(
+  handle: DbHandle,
+  path: string,
+  logger: Logger,
+  options: { intervalMs?: number; idleMs?: number } = {},
+): Checkpointer {
   const { sqlite } = handle;
   const { intervalMs = 1000, idleMs = 15_000 } = options;
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
@@ -54,12 +59,19 @@ export function createCheckpointer(handle: DbHandle, path: string, logger: Logge
 
   function start(): void {
     sqlite.pragma('wal_autocheckpoint = 0');
-    const worker = new Worker(THREAD, { eval: true, workerData: { driver, path, intervalMs }, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 } });
+    const worker = new Worker(THREAD, {
+      eval: true,
+      workerData: { driver, path, intervalMs },
+      resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 },
+    });
     worker.unref();
     const started = new Promise<void>((resolve) => {
       worker.once('message', () => resolve()); // ready
       worker.once('error', (error) => {
-        logger.warn({ err: error }, 'background WAL checkpoints failed; the database connection checkpoints itself again');
+        logger.warn(
+          { err: error },
+          'background WAL checkpoints failed; the database connection checkpoints itself again',
+        );
         resolve();
       });
       worker.once('exit', () => {
@@ -69,9 +81,12 @@ export function createCheckpointer(handle: DbHandle, path: string, logger: Logge
       });
     });
     thread = { worker, started };
-    idleTimer = setInterval(() => {
-      if (Date.now() - lastBusy >= idleMs) void stopThread();
-    }, Math.min(idleMs, 5_000)).unref();
+    idleTimer = setInterval(
+      () => {
+        if (Date.now() - lastBusy >= idleMs) void stopThread();
+      },
+      Math.min(idleMs, 5_000),
+    ).unref();
   }
 
   async function stopThread(): Promise<void> {

@@ -44,8 +44,13 @@ export function atomic<A extends unknown[], R>(sqlite: Database.Database, fn: (.
  * `methods` with the named ones made atomic (above): a store's writes, each with its audit entry,
  * so a row never commits without its audit entry, even when called outside any transaction.
  */
-export function atomicWrites<T extends object>(sqlite: Database.Database, methods: T, names: ReadonlyArray<keyof T>): T {
+export function atomicWrites<T extends object>(
+  sqlite: Database.Database,
+  methods: T,
+  names: ReadonlyArray<keyof T>,
+): T {
   const wrapped = { ...methods };
-  for (const name of names) wrapped[name] = atomic(sqlite, methods[name] as (...args: unknown[]) => unknown) as T[keyof T];
+  for (const name of names)
+    wrapped[name] = atomic(sqlite, methods[name] as (...args: unknown[]) => unknown) as T[keyof T];
   return wrapped;
 }

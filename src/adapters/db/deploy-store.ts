@@ -77,8 +77,15 @@ const RUNNING = sql`${deployRequests.status} in ${sql.raw(`(${RUNNING_STATUSES.m
 
 export function createDeployStore({ db, sqlite }: DbHandle, audit: AuditLog, clock: Clock): DeployStore {
   // Approve and reject run on the acknowledgement path: these are prepared once.
-  const byId = db.select().from(deployRequests).where(eq(deployRequests.id, sql.placeholder('id'))).prepare();
-  const sameTarget = and(eq(deployRequests.service, sql.placeholder('service')), eq(deployRequests.environment, sql.placeholder('environment')));
+  const byId = db
+    .select()
+    .from(deployRequests)
+    .where(eq(deployRequests.id, sql.placeholder('id')))
+    .prepare();
+  const sameTarget = and(
+    eq(deployRequests.service, sql.placeholder('service')),
+    eq(deployRequests.environment, sql.placeholder('environment')),
+  );
   const runningQuery = db.select().from(deployRequests).where(and(sameTarget, RUNNING)).prepare();
   const pendingQuery = db
     .select()
@@ -93,12 +100,7 @@ export function createDeployStore({ db, sqlite }: DbHandle, audit: AuditLog, clo
     .orderBy(desc(deployRequests.startedAt), desc(deployRequests.id))
     .limit(1)
     .prepare();
-  const inProgressQuery = db
-    .select()
-    .from(deployRequests)
-    .where(RUNNING)
-    .orderBy(asc(deployRequests.id))
-    .prepare();
+  const inProgressQuery = db.select().from(deployRequests).where(RUNNING).orderBy(asc(deployRequests.id)).prepare();
 
   const get = (id: number) => {
     const row = byId.get({ id });
@@ -114,11 +116,26 @@ export function createDeployStore({ db, sqlite }: DbHandle, audit: AuditLog, clo
       const now = clock.now();
       const row = db
         .insert(deployRequests)
-        .values({ whereTo: null, undoes: null, requesterPerson: null, ...input, status: 'pending', approvals: [], updatedAt: now })
+        .values({
+          whereTo: null,
+          undoes: null,
+          requesterPerson: null,
+          ...input,
+          status: 'pending',
+          approvals: [],
+          updatedAt: now,
+        })
         .returning()
         .get();
       const created = toRequest(row);
-      audit.append({ actor: input.requester, platform: via, action: `${created.kind}.requested`, incidentId: created.incidentId, before: null, after: { request: requestKey(created.id), ...created } });
+      audit.append({
+        actor: input.requester,
+        platform: via,
+        action: `${created.kind}.requested`,
+        incidentId: created.incidentId,
+        before: null,
+        after: { request: requestKey(created.id), ...created },
+      });
       return created;
     },
     get,
@@ -162,9 +179,16 @@ export function createDeployStore({ db, sqlite }: DbHandle, audit: AuditLog, clo
       }
       if (!row) return undefined;
       const after = toRequest(row);
-      const changed = (Object.keys(patch) as Array<keyof DeployPatch>).filter((key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]));
+      const changed = (Object.keys(patch) as Array<keyof DeployPatch>).filter(
+        (key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]),
+      );
       const pick = (request: DeployRequest) => Object.fromEntries(changed.map((key) => [key, request[key]]));
-      audit.append({ ...by, incidentId: after.incidentId, before: { request: requestKey(id), ...pick(before) }, after: { request: requestKey(id), ...pick(after) } });
+      audit.append({
+        ...by,
+        incidentId: after.incidentId,
+        before: { request: requestKey(id), ...pick(before) },
+        after: { request: requestKey(id), ...pick(after) },
+      });
       return after;
     },
   };

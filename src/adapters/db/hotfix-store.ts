@@ -52,10 +52,19 @@ export function createHotfixStore({ db, sqlite }: DbHandle, audit: AuditLog, clo
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
         const holder = byBranch(input.repo, input.branch);
-        throw conflict(`${input.branch} is already a hotfix in ${input.repo}${holder ? ` (${hotfixKey(holder.id)}, ${holder.status})` : ''}. Describe the fix differently, or continue that one with /hotfix pr ${input.branch}.`);
+        throw conflict(
+          `${input.branch} is already a hotfix in ${input.repo}${holder ? ` (${hotfixKey(holder.id)}, ${holder.status})` : ''}. Describe the fix differently, or continue that one with /hotfix pr ${input.branch}.`,
+        );
       }
       const created = toHotfix(row);
-      audit.append({ actor: input.requester, platform: via, action: 'hotfix.requested', incidentId: created.incidentId, before: null, after: { hotfix: hotfixKey(created.id), ...created } });
+      audit.append({
+        actor: input.requester,
+        platform: via,
+        action: 'hotfix.requested',
+        incidentId: created.incidentId,
+        before: null,
+        after: { hotfix: hotfixKey(created.id), ...created },
+      });
       return created;
     },
     get,
@@ -64,7 +73,12 @@ export function createHotfixStore({ db, sqlite }: DbHandle, audit: AuditLog, clo
       return db
         .select()
         .from(hotfixes)
-        .where(and(inArray(hotfixes.status, LIVE), ...(incidentId === undefined ? [] : [eq(hotfixes.incidentId, incidentId)])))
+        .where(
+          and(
+            inArray(hotfixes.status, LIVE),
+            ...(incidentId === undefined ? [] : [eq(hotfixes.incidentId, incidentId)]),
+          ),
+        )
         .orderBy(desc(hotfixes.id))
         .all()
         .map(toHotfix);
@@ -85,7 +99,14 @@ export function createHotfixStore({ db, sqlite }: DbHandle, audit: AuditLog, clo
       const after = toHotfix(row);
       const keys = Object.keys(patch) as Array<keyof HotfixPatch>;
       const pick = (h: Hotfix) => Object.fromEntries(keys.map((k) => [k, h[k]]));
-      audit.append({ actor: by.actor, platform: by.platform, action: by.action, incidentId: after.incidentId, before: { hotfix: hotfixKey(id), ...pick(before) }, after: { hotfix: hotfixKey(id), ...pick(after) } });
+      audit.append({
+        actor: by.actor,
+        platform: by.platform,
+        action: by.action,
+        incidentId: after.incidentId,
+        before: { hotfix: hotfixKey(id), ...pick(before) },
+        after: { hotfix: hotfixKey(id), ...pick(after) },
+      });
       return after;
     },
   };

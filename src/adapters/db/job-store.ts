@@ -55,7 +55,9 @@ export function createJobStore({ db, sqlite }: DbHandle, clock: Clock, onEnqueue
   const completeStatement = sqlite.prepare(
     `UPDATE jobs SET status = 'done', finished_at = @at, locked_by = NULL, locked_until = NULL, last_error = NULL WHERE id = @id AND locked_by = @worker`,
   );
-  const extendStatement = sqlite.prepare(`UPDATE jobs SET locked_until = @until WHERE id = @id AND locked_by = @worker`);
+  const extendStatement = sqlite.prepare(
+    `UPDATE jobs SET locked_until = @until WHERE id = @id AND locked_by = @worker`,
+  );
   return {
     enqueue(job) {
       const now = clock.now();
@@ -66,9 +68,14 @@ export function createJobStore({ db, sqlite }: DbHandle, clock: Clock, onEnqueue
     claimNext(worker, leaseMs, dueBy) {
       const now = clock.now();
       const row = claimStatement.get(worker, now + leaseMs, dueBy ?? now) as
-        | (Omit<JobRow, 'payload' | 'progress'> & { payload: string; progress: string })
-        | undefined;
-      return row && { ...row, payload: JSON.parse(row.payload) as JobRow['payload'], progress: JSON.parse(row.progress) as JobRow['progress'] };
+        (Omit<JobRow, 'payload' | 'progress'> & { payload: string; progress: string }) | undefined;
+      return (
+        row && {
+          ...row,
+          payload: JSON.parse(row.payload) as JobRow['payload'],
+          progress: JSON.parse(row.progress) as JobRow['progress'],
+        }
+      );
     },
     // Finishing writes only while the worker still holds the job: a run abandoned after stop()'s
     // grace time (and requeued meanwhile) cannot overwrite the newer run's state.
@@ -105,8 +112,14 @@ export function createJobStore({ db, sqlite }: DbHandle, clock: Clock, onEnqueue
     },
     requeueOrphans(isWorkerAlive) {
       const now = clock.now();
-      const running = db.select({ id: jobs.id, lockedBy: jobs.lockedBy, lockedUntil: jobs.lockedUntil }).from(jobs).where(eq(jobs.status, 'running')).all();
-      const orphans = running.filter((job) => (job.lockedUntil ?? 0) <= now || !job.lockedBy || !isWorkerAlive(job.lockedBy));
+      const running = db
+        .select({ id: jobs.id, lockedBy: jobs.lockedBy, lockedUntil: jobs.lockedUntil })
+        .from(jobs)
+        .where(eq(jobs.status, 'running'))
+        .all();
+      const orphans = running.filter(
+        (job) => (job.lockedUntil ?? 0) <= now || !job.lockedBy || !isWorkerAlive(job.lockedBy),
+      );
       for (const job of orphans) {
         db.update(jobs).set({ status: 'queued', lockedBy: null, lockedUntil: null }).where(eq(jobs.id, job.id)).run();
       }
@@ -121,7 +134,12 @@ export function createJobStore({ db, sqlite }: DbHandle, clock: Clock, onEnqueue
         .from(jobs)
         .where(and(eq(jobs.status, 'queued'), lte(jobs.runAt, now)))
         .get()?.runAt;
-      return { queued: by('queued'), running: by('running'), dead: by('dead'), oldestDueAgeMs: oldest == null ? 0 : now - oldest };
+      return {
+        queued: by('queued'),
+        running: by('running'),
+        dead: by('dead'),
+        oldestDueAgeMs: oldest == null ? 0 : now - oldest,
+      };
     },
     nextRunAt() {
       return db
@@ -144,7 +162,11 @@ export function createJobStore({ db, sqlite }: DbHandle, clock: Clock, onEnqueue
         .from(jobs)
         .where(gte(jobs.createdAt, since))
         .get()!;
-      return { unfinished: row.unfinished, scheduled: row.scheduled, ...(row.firstScheduledAt !== null && { firstScheduledAt: row.firstScheduledAt }) };
+      return {
+        unfinished: row.unfinished,
+        scheduled: row.scheduled,
+        ...(row.firstScheduledAt !== null && { firstScheduledAt: row.firstScheduledAt }),
+      };
     },
     get(key) {
       const row = db.select().from(jobs).where(eq(jobs.key, key)).get();

@@ -32,9 +32,13 @@ export interface OpenIncidents {
   wrote(id: number): void;
 }
 
-const isOpen = (incident: Incident | undefined): incident is Incident => incident !== undefined && (OPEN_STATUSES as readonly string[]).includes(incident.status);
+const isOpen = (incident: Incident | undefined): incident is Incident =>
+  incident !== undefined && (OPEN_STATUSES as readonly string[]).includes(incident.status);
 
-export function createOpenIncidents(handle: DbHandle, read: { open(limit: number): Incident[]; byId(id: number): Incident | undefined }): OpenIncidents {
+export function createOpenIncidents(
+  handle: DbHandle,
+  read: { open(limit: number): Incident[]; byId(id: number): Incident | undefined },
+): OpenIncidents {
   let log = writeLogs.get(handle);
   if (!log) writeLogs.set(handle, (log = { seq: 0, recent: [] }));
   const writes = log;

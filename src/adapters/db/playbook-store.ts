@@ -22,14 +22,23 @@ export function createPlaybookStore({ db, sqlite }: DbHandle, audit: AuditLog): 
   const itemQuery = db
     .select(itemColumns)
     .from(playbookItems)
-    .where(and(eq(playbookItems.incidentId, sql.placeholder('incidentId')), eq(playbookItems.position, sql.placeholder('position'))))
+    .where(
+      and(
+        eq(playbookItems.incidentId, sql.placeholder('incidentId')),
+        eq(playbookItems.position, sql.placeholder('position')),
+      ),
+    )
     .prepare();
   // Only an item not yet done is marked: two ticks racing in separate transactions cannot both win.
   const markDone = db
     .update(playbookItems)
     .set({ doneBy: sql`${sql.placeholder('doneBy')}`, doneAt: sql`${sql.placeholder('doneAt')}` })
     .where(
-      and(eq(playbookItems.incidentId, sql.placeholder('incidentId')), eq(playbookItems.position, sql.placeholder('position')), isNull(playbookItems.doneAt)),
+      and(
+        eq(playbookItems.incidentId, sql.placeholder('incidentId')),
+        eq(playbookItems.position, sql.placeholder('position')),
+        isNull(playbookItems.doneAt),
+      ),
     )
     .returning(itemColumns)
     .prepare();
@@ -48,7 +57,11 @@ export function createPlaybookStore({ db, sqlite }: DbHandle, audit: AuditLog): 
   // sixth of a declaration's acknowledgement).
   const insertItem = db
     .insert(playbookItems)
-    .values({ incidentId: sql.placeholder('incidentId'), position: sql.placeholder('position'), text: sql.placeholder('text') })
+    .values({
+      incidentId: sql.placeholder('incidentId'),
+      position: sql.placeholder('position'),
+      text: sql.placeholder('text'),
+    })
     .prepare();
 
   const store: PlaybookStore = {

@@ -240,7 +240,9 @@ export const deployRequests = sqliteTable(
   },
   (t) => [
     // One rollout at a time per target (a service's environment).
-    uniqueIndex('deploy_requests_running_idx').on(t.service, t.environment).where(sql`${t.status} in ('approved', 'executing')`),
+    uniqueIndex('deploy_requests_running_idx')
+      .on(t.service, t.environment)
+      .where(sql`${t.status} in ('approved', 'executing')`),
     index('deploy_requests_service_idx').on(t.service, t.status),
   ],
 );
@@ -275,7 +277,9 @@ export const hotfixes = sqliteTable(
     updatedAt: integer('updated_at').notNull(),
   },
   (t) => [
-    uniqueIndex('hotfixes_live_branch_idx').on(t.repo, t.branch).where(sql`${t.status} <> 'failed'`),
+    uniqueIndex('hotfixes_live_branch_idx')
+      .on(t.repo, t.branch)
+      .where(sql`${t.status} <> 'failed'`),
     index('hotfixes_incident_idx').on(t.incidentId),
   ],
 );

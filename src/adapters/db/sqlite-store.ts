@@ -52,7 +52,11 @@ const toIncident = (row: IncidentRow): Incident => ({
 // better-sqlite3 prepare it again on every request (measured: ~15% of a busy process's CPU).
 function createIncidentStore(handle: DbHandle, audit: AuditLog): IncidentStore {
   const { db } = handle;
-  const byId = db.select().from(incidents).where(eq(incidents.id, sql.placeholder('id'))).prepare();
+  const byId = db
+    .select()
+    .from(incidents)
+    .where(eq(incidents.id, sql.placeholder('id')))
+    .prepare();
   const byRoomQuery = db
     .select()
     .from(incidents)
@@ -99,7 +103,11 @@ function createIncidentStore(handle: DbHandle, audit: AuditLog): IncidentStore {
     let query = updates.get(cacheKey);
     if (!query) {
       const set = Object.fromEntries(columns.map((column) => [column, sql.placeholder(column)]));
-      query = db.update(incidents).set(set).where(eq(incidents.id, sql.placeholder('id'))).prepare();
+      query = db
+        .update(incidents)
+        .set(set)
+        .where(eq(incidents.id, sql.placeholder('id')))
+        .prepare();
       updates.set(cacheKey, query);
     }
     return query;
@@ -115,19 +123,44 @@ function createIncidentStore(handle: DbHandle, audit: AuditLog): IncidentStore {
   const insertIncident = db
     .insert(incidents)
     .values({
-      title: p('title'), description: p('description'), severity: p('severity'), platform: p('platform'), declaredBy: p('declaredBy'),
-      declaredAt: p('declaredAt'), nextReminderAt: p('nextReminderAt'), status: 'investigating', lastUpdateAt: p('declaredAt'),
+      title: p('title'),
+      description: p('description'),
+      severity: p('severity'),
+      platform: p('platform'),
+      declaredBy: p('declaredBy'),
+      declaredAt: p('declaredAt'),
+      nextReminderAt: p('nextReminderAt'),
+      status: 'investigating',
+      lastUpdateAt: p('declaredAt'),
     })
     .returning()
     .prepare();
   const eventValues = {
-    incidentId: p('incidentId'), at: p('at'), actor: p('actor'), platform: p('platform'), kind: p('kind'), text: p('text'), data: p('data'), dedupeKey: p('dedupeKey'),
+    incidentId: p('incidentId'),
+    at: p('at'),
+    actor: p('actor'),
+    platform: p('platform'),
+    kind: p('kind'),
+    text: p('text'),
+    data: p('data'),
+    dedupeKey: p('dedupeKey'),
   };
   const insertEvent = db.insert(timelineEvents).values(eventValues).returning().prepare();
-  const insertEventOnce = db.insert(timelineEvents).values(eventValues).onConflictDoNothing({ target: timelineEvents.dedupeKey }).returning().prepare();
+  const insertEventOnce = db
+    .insert(timelineEvents)
+    .values(eventValues)
+    .onConflictDoNothing({ target: timelineEvents.dedupeKey })
+    .returning()
+    .prepare();
   const eventParams = (event: NewTimelineEvent) => ({
-    incidentId: event.incidentId, at: event.at, actor: event.actor, platform: event.platform, kind: event.kind, text: event.text,
-    data: event.data ?? null, dedupeKey: event.dedupeKey ?? null,
+    incidentId: event.incidentId,
+    at: event.at,
+    actor: event.actor,
+    platform: event.platform,
+    kind: event.kind,
+    text: event.text,
+    data: event.data ?? null,
+    dedupeKey: event.dedupeKey ?? null,
   });
   const auditEvent = (event: TimelineEvent) =>
     audit.append({
@@ -141,9 +174,18 @@ function createIncidentStore(handle: DbHandle, audit: AuditLog): IncidentStore {
   const store: IncidentStore = {
     create(input, via = input.platform) {
       const { title, description, severity, platform, declaredBy, declaredAt, nextReminderAt } = input;
-      const created = toIncident(insertIncident.get({ title, description, severity, platform, declaredBy, declaredAt, nextReminderAt })!);
+      const created = toIncident(
+        insertIncident.get({ title, description, severity, platform, declaredBy, declaredAt, nextReminderAt })!,
+      );
       open.wrote(created.id);
-      audit.append({ actor: input.declaredBy, platform: via, action: 'incident.declared', incidentId: created.id, before: null, after: created });
+      audit.append({
+        actor: input.declaredBy,
+        platform: via,
+        action: 'incident.declared',
+        incidentId: created.id,
+        before: null,
+        after: created,
+      });
       return created;
     },
     get,
@@ -203,11 +245,22 @@ function createIncidentStore(handle: DbHandle, audit: AuditLog): IncidentStore {
       db.insert(actionItems)
         .values(texts.map((text) => ({ incidentId, text, createdBy: by.actor, createdAt: at })))
         .run();
-      audit.append({ ...by, action: 'incident.action_items_added', incidentId, before: null, after: { actionItems: texts } });
+      audit.append({
+        ...by,
+        action: 'incident.action_items_added',
+        incidentId,
+        before: null,
+        after: { actionItems: texts },
+      });
     },
     actionItems(incidentId) {
       return db
-        .select({ id: actionItems.id, text: actionItems.text, createdBy: actionItems.createdBy, createdAt: actionItems.createdAt })
+        .select({
+          id: actionItems.id,
+          text: actionItems.text,
+          createdBy: actionItems.createdBy,
+          createdAt: actionItems.createdAt,
+        })
         .from(actionItems)
         .where(eq(actionItems.incidentId, incidentId))
         .orderBy(asc(actionItems.id))
@@ -237,7 +290,11 @@ function createReceipts({ db, sqlite }: DbHandle, clock: Clock): Receipts {
   // Looked up before every command (a retried delivery gets the first reply): a plain statement,
   // without drizzle's per-call placeholder filling and row mapping (1.4% of a busy process's CPU).
   const select = sqlite.prepare<[string], string | null>('SELECT reply FROM receipts WHERE key = ?').pluck();
-  const save = db.update(receipts).set({ reply: sql.placeholder('reply') }).where(eq(receipts.key, sql.placeholder('key'))).prepare();
+  const save = db
+    .update(receipts)
+    .set({ reply: sql.placeholder('reply') })
+    .where(eq(receipts.key, sql.placeholder('key')))
+    .prepare();
   return {
     claim(key) {
       return insert.run({ key, at: clock.now() }).changes === 1;

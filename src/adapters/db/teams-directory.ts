@@ -54,8 +54,17 @@ export function createTeamsDirectory({ db }: DbHandle, clock: Clock): TeamsDirec
   });
   return {
     rememberConversation(c) {
-      const values = { kind: c.kind, channelId: c.channelId, teamId: c.teamId, reference: c.reference as Record<string, unknown>, updatedAt: clock.now() };
-      db.insert(teamsConversations).values({ id: c.id, ...values }).onConflictDoUpdate({ target: teamsConversations.id, set: values }).run();
+      const values = {
+        kind: c.kind,
+        channelId: c.channelId,
+        teamId: c.teamId,
+        reference: c.reference as Record<string, unknown>,
+        updatedAt: clock.now(),
+      };
+      db.insert(teamsConversations)
+        .values({ id: c.id, ...values })
+        .onConflictDoUpdate({ target: teamsConversations.id, set: values })
+        .run();
     },
     conversation(id) {
       const row = db.select().from(teamsConversations).where(eq(teamsConversations.id, id)).get();
@@ -63,14 +72,28 @@ export function createTeamsDirectory({ db }: DbHandle, clock: Clock): TeamsDirec
     },
     rememberUser(u) {
       const values = { teamsId: u.teamsId, name: u.name, tenantId: u.tenantId, updatedAt: clock.now() };
-      db.insert(teamsUsers).values({ aadObjectId: u.aadObjectId, ...values }).onConflictDoUpdate({ target: teamsUsers.aadObjectId, set: values }).run();
+      db.insert(teamsUsers)
+        .values({ aadObjectId: u.aadObjectId, ...values })
+        .onConflictDoUpdate({ target: teamsUsers.aadObjectId, set: values })
+        .run();
     },
     setPersonalConversation(aadObjectId, conversationId) {
-      db.update(teamsUsers).set({ personalConversationId: conversationId, updatedAt: clock.now() }).where(eq(teamsUsers.aadObjectId, aadObjectId)).run();
+      db.update(teamsUsers)
+        .set({ personalConversationId: conversationId, updatedAt: clock.now() })
+        .where(eq(teamsUsers.aadObjectId, aadObjectId))
+        .run();
     },
     user(aadObjectId) {
       const row = db.select().from(teamsUsers).where(eq(teamsUsers.aadObjectId, aadObjectId)).get();
-      return row && { aadObjectId: row.aadObjectId, teamsId: row.teamsId, name: row.name, tenantId: row.tenantId, personalConversationId: row.personalConversationId };
+      return (
+        row && {
+          aadObjectId: row.aadObjectId,
+          teamsId: row.teamsId,
+          name: row.name,
+          tenantId: row.tenantId,
+          personalConversationId: row.personalConversationId,
+        }
+      );
     },
     latest() {
       const row = db.select().from(teamsConversations).orderBy(desc(teamsConversations.updatedAt)).limit(1).get();

@@ -72,19 +72,28 @@ export function createGitHubHost(options: GitHubHostOptions): GitHost {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const baseFetch = options.fetch ?? globalThis.fetch;
 
-  const onLimit = (which: string) => (retryAfter: number, request: { method: string; url: string }, _octokit: unknown, retryCount: number) => {
-    const again = retryCount < retries && retryAfter <= maxRetryAfter;
-    log?.warn({ method: request.method, url: request.url, retryAfter, retryCount, retrying: again }, `GitHub ${which} rate limit`);
-    return again;
-  };
-  const spacing = options.writeSpacingMs === undefined ? {} : { write: spacedLimiter(options.writeSpacingMs), notifications: spacedLimiter(options.writeSpacingMs) };
+  const onLimit =
+    (which: string) =>
+    (retryAfter: number, request: { method: string; url: string }, _octokit: unknown, retryCount: number) => {
+      const again = retryCount < retries && retryAfter <= maxRetryAfter;
+      log?.warn(
+        { method: request.method, url: request.url, retryAfter, retryCount, retrying: again },
+        `GitHub ${which} rate limit`,
+      );
+      return again;
+    };
+  const spacing =
+    options.writeSpacingMs === undefined
+      ? {}
+      : { write: spacedLimiter(options.writeSpacingMs), notifications: spacedLimiter(options.writeSpacingMs) };
 
   const octokit: Client = new GitHubOctokit({
     auth: token,
     baseUrl: (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, ''),
     userAgent: options.userAgent ?? 'firelane',
     request: {
-      fetch: (url: string | URL | Request, init?: RequestInit) => baseFetch(url, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) }),
+      fetch: (url: string | URL | Request, init?: RequestInit) =>
+        baseFetch(url, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) }),
     },
     // Octokit logs every request at info and every failed one at error; firelane reports failures itself.
     log: {
@@ -142,15 +151,23 @@ export function createGitHubHost(options: GitHubHostOptions): GitHost {
   async function peelTag(r: RepoName, object: { sha: string; type: string }, name: string): Promise<string> {
     let current = object;
     for (let depth = 0; current.type === 'tag' && depth < 5; depth++) {
-      const { data } = await call(`Reading tag ${name} of ${where(r)}`, () => octokit.rest.git.getTag({ owner: r.owner, repo: r.repo, tag_sha: current.sha }));
+      const { data } = await call(`Reading tag ${name} of ${where(r)}`, () =>
+        octokit.rest.git.getTag({ owner: r.owner, repo: r.repo, tag_sha: current.sha }),
+      );
       current = { sha: data.object.sha, type: data.object.type };
     }
-    if (current.type !== 'commit') throw gitHostError('upstream', `Tag ${name} of ${where(r)} does not point at a commit (it points at a ${current.type})`);
+    if (current.type !== 'commit')
+      throw gitHostError(
+        'upstream',
+        `Tag ${name} of ${where(r)} does not point at a commit (it points at a ${current.type})`,
+      );
     return current.sha;
   }
 
   async function getPullOnce(r: RepoName, number: number) {
-    const { data } = await call(`Reading pull request #${number} of ${where(r)}`, () => octokit.rest.pulls.get({ owner: r.owner, repo: r.repo, pull_number: number }));
+    const { data } = await call(`Reading pull request #${number} of ${where(r)}`, () =>
+      octokit.rest.pulls.get({ owner: r.owner, repo: r.repo, pull_number: number }),
+    );
     return data;
   }
 
@@ -174,10 +191,15 @@ export function createGitHubHost(options: GitHubHostOptions): GitHost {
       let best: { name: string; sha: string; version: [number, number, number] } | undefined;
       await call(`Listing tags of ${where(r)}`, async () => {
         let pages = 0;
-        for await (const { data } of octokit.paginate.iterator(octokit.rest.repos.listTags, { owner: r.owner, repo: r.repo, per_page: 100 })) {
+        for await (const { data } of octokit.paginate.iterator(octokit.rest.repos.listTags, {
+          owner: r.owner,
+          repo: r.repo,
+          per_page: 100,
+        })) {
           for (const tag of data) {
             const version = parseSemver(tag.name);
-            if (version && (!best || compareSemver(version, best.version) > 0)) best = { name: tag.name, sha: tag.commit.sha, version };
+            if (version && (!best || compareSemver(version, best.version) > 0))
+              best = { name: tag.name, sha: tag.commit.sha, version };
           }
           if (++pages >= MAX_TAG_PAGES) break;
         }
@@ -186,16 +208,25 @@ export function createGitHubHost(options: GitHubHostOptions): GitHost {
     },
 
     async createBranch(r, branch, sha) {
-      await call(`Creating branch ${branch} in ${where(r)}`, () => octokit.rest.git.createRef({ owner: r.owner, repo: r.repo, ref: `refs/heads/${branch}`, sha }));
+      await call(`Creating branch ${branch} in ${where(r)}`, () =>
+        octokit.rest.git.createRef({ owner: r.owner, repo: r.repo, ref: `refs/heads/${branch}`, sha }),
+      );
     },
 
     async createTag(r, tag, sha) {
-      await call(`Creating tag ${tag} in ${where(r)}`, () => octokit.rest.git.createRef({ owner: r.owner, repo: r.repo, ref: `refs/tags/${tag}`, sha }));
+      await call(`Creating tag ${tag} in ${where(r)}`, () =>
+        octokit.rest.git.createRef({ owner: r.owner, repo: r.repo, ref: `refs/tags/${tag}`, sha }),
+      );
     },
 
     async compare(r, base, head) {
       const { data } = await call(`Comparing ${base}...${head} in ${where(r)}`, () =>
-        octokit.rest.repos.compareCommitsWithBasehead({ owner: r.owner, repo: r.repo, basehead: `${base}...${head}`, per_page: 100 }),
+        octokit.rest.repos.compareCommitsWithBasehead({
+          owner: r.owner,
+          repo: r.repo,
+          basehead: `${base}...${head}`,
+          per_page: 100,
+        }),
       );
       return {
         aheadBy: data.ahead_by,
@@ -213,7 +244,14 @@ export function createGitHubHost(options: GitHubHostOptions): GitHost {
 
     async findOpenPull(r, head, base) {
       const { data } = await call(`Looking for an open pull request from ${head} into ${base} in ${where(r)}`, () =>
-        octokit.rest.pulls.list({ owner: r.owner, repo: r.repo, head: `${r.owner}:${head}`, base, state: 'open', per_page: 10 }),
+        octokit.rest.pulls.list({
+          owner: r.owner,
+          repo: r.repo,
+          head: `${r.owner}:${head}`,
+          base,
+          state: 'open',
+          per_page: 10,
+        }),
       );
       const found = data.find((p) => p.head.ref === head && p.base.ref === base);
       return found && toPull(found);
@@ -221,18 +259,33 @@ export function createGitHubHost(options: GitHubHostOptions): GitHost {
 
     async createPull(r, pull) {
       const { data } = await call(`Opening a pull request from ${pull.head} into ${pull.base} in ${where(r)}`, () =>
-        octokit.rest.pulls.create({ owner: r.owner, repo: r.repo, head: pull.head, base: pull.base, title: pull.title, body: pull.body }),
+        octokit.rest.pulls.create({
+          owner: r.owner,
+          repo: r.repo,
+          head: pull.head,
+          base: pull.base,
+          title: pull.title,
+          body: pull.body,
+        }),
       );
       const created = toPull(data);
       if (!pull.labels?.length) return created;
       try {
         const { data: labels } = await call(`Labelling pull request #${data.number} of ${where(r)}`, () =>
-          octokit.rest.issues.addLabels({ owner: r.owner, repo: r.repo, issue_number: data.number, labels: pull.labels! }),
+          octokit.rest.issues.addLabels({
+            owner: r.owner,
+            repo: r.repo,
+            issue_number: data.number,
+            labels: pull.labels!,
+          }),
         );
         return { ...created, labels: labels.map((l) => l.name) };
       } catch (error) {
         // The pull request exists: failing here would make a retry run into pull_exists. Report and go on.
-        log?.warn({ err: error instanceof Error ? error.message : String(error), pull: data.number }, 'could not label the pull request');
+        log?.warn(
+          { err: error instanceof Error ? error.message : String(error), pull: data.number },
+          'could not label the pull request',
+        );
         return created;
       }
     },
@@ -252,15 +305,28 @@ export function createGitHubHost(options: GitHubHostOptions): GitHost {
         call(doing, async () => {
           const out: Check[] = [];
           let pages = 0;
-          for await (const { data } of octokit.paginate.iterator(octokit.rest.checks.listForRef, { owner: r.owner, repo: r.repo, ref: sha, filter: 'latest', per_page: 100 })) {
+          for await (const { data } of octokit.paginate.iterator(octokit.rest.checks.listForRef, {
+            owner: r.owner,
+            repo: r.repo,
+            ref: sha,
+            filter: 'latest',
+            per_page: 100,
+          })) {
             for (const run of data) {
-              out.push({ name: run.name, source: 'check_run', state: run.status === 'completed' ? (run.conclusion ?? 'pending') : 'pending', url: run.html_url ?? run.details_url ?? null });
+              out.push({
+                name: run.name,
+                source: 'check_run',
+                state: run.status === 'completed' ? (run.conclusion ?? 'pending') : 'pending',
+                url: run.html_url ?? run.details_url ?? null,
+              });
             }
             if (++pages >= MAX_CHECK_PAGES) break;
           }
           return out;
         }),
-        call(doing, () => octokit.rest.repos.getCombinedStatusForRef({ owner: r.owner, repo: r.repo, ref: sha, per_page: 100 })),
+        call(doing, () =>
+          octokit.rest.repos.getCombinedStatusForRef({ owner: r.owner, repo: r.repo, ref: sha, per_page: 100 }),
+        ),
       ]);
       // The combined status holds the newest status per context; with none its state is `pending`: no check then.
       const seen = new Set<string>();
@@ -281,14 +347,24 @@ export function createGitHubHost(options: GitHubHostOptions): GitHost {
         return [...new Set([...(data.contexts ?? []), ...(data.checks ?? []).map((c) => c.context)])];
       } catch (error) {
         // 404: not protected (or no such branch); 403: the token may not read protection settings
-        if (error instanceof FirelaneError && (error.status === 404 || error.status === 403) && error.reason !== 'rate_limited') return undefined;
+        if (
+          error instanceof FirelaneError &&
+          (error.status === 404 || error.status === 403) &&
+          error.reason !== 'rate_limited'
+        )
+          return undefined;
         throw error;
       }
     },
 
     async reviews(r, number) {
       const all = await call(`Reading the reviews of pull request #${number} of ${where(r)}`, () =>
-        octokit.paginate(octokit.rest.pulls.listReviews, { owner: r.owner, repo: r.repo, pull_number: number, per_page: 100 }),
+        octokit.paginate(octokit.rest.pulls.listReviews, {
+          owner: r.owner,
+          repo: r.repo,
+          pull_number: number,
+          per_page: 100,
+        }),
       );
       // The latest review per reviewer; a comment after an approval or a change request does not replace it.
       const latest = new Map<string, Review>();
@@ -303,39 +379,67 @@ export function createGitHubHost(options: GitHubHostOptions): GitHost {
 
     async merge(r, number, headSha, mergeOptions) {
       const { data } = await call(`Merging pull request #${number} of ${where(r)}`, () =>
-        octokit.rest.pulls.merge({ owner: r.owner, repo: r.repo, pull_number: number, sha: headSha, merge_method: mergeOptions.method, commit_title: mergeOptions.title }),
+        octokit.rest.pulls.merge({
+          owner: r.owner,
+          repo: r.repo,
+          pull_number: number,
+          sha: headSha,
+          merge_method: mergeOptions.method,
+          commit_title: mergeOptions.title,
+        }),
       );
-      if (!data.merged) throw gitHostError('not_mergeable', `Merging pull request #${number} of ${where(r)} failed: ${scrub(data.message, token)}`);
+      if (!data.merged)
+        throw gitHostError(
+          'not_mergeable',
+          `Merging pull request #${number} of ${where(r)} failed: ${scrub(data.message, token)}`,
+        );
       return { sha: data.sha };
     },
 
     async createRelease(r, release) {
       // GitHub would create a missing tag from the default branch: a release here is only ever of an existing tag.
       const tag = await refSha(r, `tags/${release.tag}`, `Looking up tag ${release.tag} in ${where(r)}`);
-      if (!tag) throw gitHostError('not_found', `Publishing release ${release.tag} of ${where(r)} failed: there is no tag ${release.tag}`, 404);
+      if (!tag)
+        throw gitHostError(
+          'not_found',
+          `Publishing release ${release.tag} of ${where(r)} failed: there is no tag ${release.tag}`,
+          404,
+        );
       const { data } = await call(`Publishing release ${release.tag} of ${where(r)}`, () =>
-        octokit.rest.repos.createRelease({ owner: r.owner, repo: r.repo, tag_name: release.tag, name: release.name, body: release.body }),
+        octokit.rest.repos.createRelease({
+          owner: r.owner,
+          repo: r.repo,
+          tag_name: release.tag,
+          name: release.name,
+          body: release.body,
+        }),
       );
       return { id: data.id, tag: data.tag_name, url: data.html_url };
     },
 
     async createDeployment(r, deployment) {
-      const res = await call(`Recording a deployment of ${deployment.ref} to ${deployment.environment} in ${where(r)}`, () =>
-        octokit.rest.repos.createDeployment({
-          owner: r.owner,
-          repo: r.repo,
-          ref: deployment.ref,
-          environment: deployment.environment,
-          description: deployment.description,
-          payload: (deployment.payload ?? {}) as { [key: string]: unknown },
-          auto_merge: false,
-          required_contexts: [],
-          transient_environment: false,
-        }),
+      const res = await call(
+        `Recording a deployment of ${deployment.ref} to ${deployment.environment} in ${where(r)}`,
+        () =>
+          octokit.rest.repos.createDeployment({
+            owner: r.owner,
+            repo: r.repo,
+            ref: deployment.ref,
+            environment: deployment.environment,
+            description: deployment.description,
+            payload: (deployment.payload ?? {}) as { [key: string]: unknown },
+            auto_merge: false,
+            required_contexts: [],
+            transient_environment: false,
+          }),
       );
       const data = res.data as { id?: number; message?: string };
       if (typeof data.id !== 'number') {
-        throw gitHostError('upstream', `Recording a deployment of ${deployment.ref} in ${where(r)} failed: ${scrub(data.message ?? 'GitHub created no deployment', token)}`, res.status);
+        throw gitHostError(
+          'upstream',
+          `Recording a deployment of ${deployment.ref} in ${where(r)} failed: ${scrub(data.message ?? 'GitHub created no deployment', token)}`,
+          res.status,
+        );
       }
       return { id: data.id };
     },
@@ -395,7 +499,13 @@ interface ErrorLike {
 }
 
 /** The kind of a failed GitHub call, from its status and GitHub's message. */
-function classify(status: number | undefined, message: string, details: string[], codes: string[], headers: Record<string, string | undefined>): GitHostErrorKind {
+function classify(
+  status: number | undefined,
+  message: string,
+  details: string[],
+  codes: string[],
+  headers: Record<string, string | undefined>,
+): GitHostErrorKind {
   const all = [message, ...details].join('\n');
   if (status === 429) return 'rate_limited';
   if (status === 403 && (/rate limit/i.test(all) || headers['x-ratelimit-remaining'] === '0')) return 'rate_limited';
@@ -423,7 +533,18 @@ function toGitHostError(error: unknown, doing: string, token: string): FirelaneE
   const errors: unknown[] = Array.isArray(data?.errors) ? data.errors : [];
   const codes = errors.map((x) => (isRecord(x) && typeof x.code === 'string' ? x.code : '')).filter(Boolean);
   const details = errors
-    .map((x) => (typeof x === 'string' ? x : !isRecord(x) ? '' : typeof x.message === 'string' ? x.message : [x.resource, x.field, x.code].filter((p) => typeof p === 'string').join(' ').replace(/_/g, ' ')))
+    .map((x) =>
+      typeof x === 'string'
+        ? x
+        : !isRecord(x)
+          ? ''
+          : typeof x.message === 'string'
+            ? x.message
+            : [x.resource, x.field, x.code]
+                .filter((p) => typeof p === 'string')
+                .join(' ')
+                .replace(/_/g, ' '),
+    )
     .filter(Boolean);
   const kind = status === undefined || !e.response ? 'upstream' : classify(status, ghMessage, details, codes, headers);
   const said = ghMessage === 'Validation Failed' && details.length ? details.join('; ') : ghMessage;
@@ -435,7 +556,9 @@ function toGitHostError(error: unknown, doing: string, token: string): FirelaneE
         : kind === 'not_found'
           ? `not found on GitHub (${said})`
           : kind === 'upstream'
-            ? status !== undefined && e.response ? `GitHub answered ${status} (${said})` : `GitHub could not be reached (${said})`
+            ? status !== undefined && e.response
+              ? `GitHub answered ${status} (${said})`
+              : `GitHub could not be reached (${said})`
             : said;
   return gitHostError(kind, scrub(`${doing} failed: ${reason}`, token), status);
 }
@@ -460,7 +583,10 @@ function spacedLimiter(ms: number): never {
   let last = 0;
   const limiter = {
     schedule(...args: unknown[]) {
-      const [task, ...rest] = (typeof args[0] === 'function' ? args : args.slice(1)) as [(...a: unknown[]) => unknown, ...unknown[]];
+      const [task, ...rest] = (typeof args[0] === 'function' ? args : args.slice(1)) as [
+        (...a: unknown[]) => unknown,
+        ...unknown[],
+      ];
       const run = chain.then(async () => {
         const wait = last + ms - Date.now();
         if (wait > 0) await sleep(wait);

@@ -76,7 +76,9 @@ const severityRank = (severity: Severity) => SEVERITIES.indexOf(severity);
 /** What both renderings show, at `now`. */
 export function statusSnapshot(deps: Pick<StatusPageDeps, 'store' | 'showTitles'>, now: number): StatusSnapshot {
   const titleOf = deps.showTitles === false ? () => null : (i: Incident) => i.title;
-  const open = [...deps.store.incidents.listOpen(MAX_OPEN)].sort((a, b) => severityRank(a.severity) - severityRank(b.severity) || a.declaredAt - b.declaredAt || a.id - b.id);
+  const open = [...deps.store.incidents.listOpen(MAX_OPEN)].sort(
+    (a, b) => severityRank(a.severity) - severityRank(b.severity) || a.declaredAt - b.declaredAt || a.id - b.id,
+  );
   const resolved = deps.store.incidents.recentlyResolved(now - RESOLVED_WINDOW_MS, MAX_RESOLVED);
   return {
     generatedAt: iso(now),
@@ -108,15 +110,21 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-const timeHtml = (isoTime: string) => `<time datetime="${escapeHtml(isoTime)}">${escapeHtml(formatUtc(Date.parse(isoTime)))}</time>`;
+const timeHtml = (isoTime: string) =>
+  `<time datetime="${escapeHtml(isoTime)}">${escapeHtml(formatUtc(Date.parse(isoTime)))}</time>`;
 const durationHtml = (s: number) => `<time datetime="PT${s}S">${escapeHtml(formatDuration(s * 1000))}</time>`;
-const badgeHtml = (severity: Severity) => `<span class="badge ${severity}">${escapeHtml(severityLabel(severity))}</span>`;
-const incidentHtml = (i: { id: string; title: string | null }) => `<span class="key">${escapeHtml(i.id)}</span>${i.title === null ? '' : ` <bdi>${escapeHtml(i.title)}</bdi>`}`;
+const badgeHtml = (severity: Severity) =>
+  `<span class="badge ${severity}">${escapeHtml(severityLabel(severity))}</span>`;
+const incidentHtml = (i: { id: string; title: string | null }) =>
+  `<span class="key">${escapeHtml(i.id)}</span>${i.title === null ? '' : ` <bdi>${escapeHtml(i.title)}</bdi>`}`;
 
 function headline(open: OpenIncidentView[]): { text: string; ok: boolean } {
   if (open.length === 0) return { text: 'All systems operational', ok: true };
   const worst = open.reduce((w, i) => (severityRank(i.severity) < severityRank(w) ? i.severity : w), open[0]!.severity);
-  return { text: `${open.length} open incident${open.length === 1 ? '' : 's'} (worst: ${severityLabel(worst)})`, ok: false };
+  return {
+    text: `${open.length} open incident${open.length === 1 ? '' : 's'} (worst: ${severityLabel(worst)})`,
+    ok: false,
+  };
 }
 
 const CSS = `
@@ -238,7 +246,11 @@ export function createStatusRoutes(deps: StatusPageDeps): Record<string, RouteHa
     },
     [`GET ${STATUS_PATH}`]: (req: IncomingMessage, res: ServerResponse) => {
       const refreshSeconds = refreshOf(req);
-      const html = renderStatusHtml(statusSnapshot(deps, deps.clock.now()), { title, showTitles: deps.showTitles !== false, ...(refreshSeconds !== undefined && { refreshSeconds }) });
+      const html = renderStatusHtml(statusSnapshot(deps, deps.clock.now()), {
+        title,
+        showTitles: deps.showTitles !== false,
+        ...(refreshSeconds !== undefined && { refreshSeconds }),
+      });
       res
         .writeHead(200, {
           ...COMMON_HEADERS,

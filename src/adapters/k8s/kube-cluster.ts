@@ -1,16 +1,40 @@
 // The Cluster port on @kubernetes/client-node: client-node only here. Rollout status follows
 // `kubectl rollout status`; undo follows `kubectl rollout undo`; patches are strategic merge or
 // JSON patches with fieldManager firelane. Kubernetes' errors become firelane errors in plain words.
-import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Deployment, type V1PodTemplateSpec, type V1ReplicaSet, type V1Service } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Deployment,
+  type V1PodTemplateSpec,
+  type V1ReplicaSet,
+  type V1Service,
+} from '@kubernetes/client-node';
 import { FirelaneError } from '../../errors.js';
 import { findKubeConfig, NO_KUBE_CONFIG, type KubeConfigSources } from './kube-config-sources.js';
-import type { Cluster, DeploymentState, DeploymentTarget, Revision, RolloutProgress, ServiceState } from '../../ports/cluster.js';
+import type {
+  Cluster,
+  DeploymentState,
+  DeploymentTarget,
+  Revision,
+  RolloutProgress,
+  ServiceState,
+} from '../../ports/cluster.js';
 
 const REVISION = 'deployment.kubernetes.io/revision';
 const CHANGE_CAUSE = 'kubernetes.io/change-cause';
 const FIELD_MANAGER = 'firelane';
 /** Waiting reasons that mean the new pods will not become ready by themselves. */
-const STUCK_REASONS = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'CreateContainerConfigError', 'CreateContainerError', 'InvalidImageName']);
+const STUCK_REASONS = new Set([
+  'CrashLoopBackOff',
+  'ImagePullBackOff',
+  'ErrImagePull',
+  'CreateContainerConfigError',
+  'CreateContainerError',
+  'InvalidImageName',
+]);
 /** Annotations `kubectl rollout undo` leaves alone on the Deployment. */
 const ANNOTATIONS_TO_SKIP = new Set([
   'kubectl.kubernetes.io/last-applied-configuration',
@@ -69,18 +93,22 @@ function loadKubeConfig(options: KubeClusterOptions): KubeConfig | undefined {
 /** A Kubernetes API error in plain words, with firelane's error codes. */
 function kubeError(error: unknown, what: string): Error {
   const e = error as { code?: number; body?: unknown; message?: string };
-  if (typeof e?.code !== 'number') return new FirelaneError('upstream', `Kubernetes could not be reached to ${what}: ${e?.message ?? String(error)}`);
+  if (typeof e?.code !== 'number')
+    return new FirelaneError('upstream', `Kubernetes could not be reached to ${what}: ${e?.message ?? String(error)}`);
   let reason = '';
   try {
-    const body = typeof e.body === 'string' ? (JSON.parse(e.body) as { message?: string }) : (e.body as { message?: string });
+    const body =
+      typeof e.body === 'string' ? (JSON.parse(e.body) as { message?: string }) : (e.body as { message?: string });
     reason = body?.message ?? '';
   } catch {
     reason = String(e.body ?? '');
   }
   const detail = reason ? `: ${reason}` : '';
   if (e.code === 404) return new FirelaneError('not_found', `Kubernetes has no such object (${what})${detail}`);
-  if (e.code === 401 || e.code === 403) return new FirelaneError('forbidden', `firelane is not allowed to ${what} (HTTP ${e.code})${detail}`);
-  if (e.code === 409) return new FirelaneError('conflict', `Kubernetes refused to ${what}: it changed meanwhile${detail}`);
+  if (e.code === 401 || e.code === 403)
+    return new FirelaneError('forbidden', `firelane is not allowed to ${what} (HTTP ${e.code})${detail}`);
+  if (e.code === 409)
+    return new FirelaneError('conflict', `Kubernetes refused to ${what}: it changed meanwhile${detail}`);
   return new FirelaneError('upstream', `Kubernetes failed to ${what} (HTTP ${e.code})${detail}`);
 }
 
@@ -89,7 +117,8 @@ const selectorOf = (labels: Record<string, string> | undefined) =>
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
 
-const imagesOf = (template: V1PodTemplateSpec | undefined) => Object.fromEntries((template?.spec?.containers ?? []).map((c) => [c.name, c.image ?? '']));
+const imagesOf = (template: V1PodTemplateSpec | undefined) =>
+  Object.fromEntries((template?.spec?.containers ?? []).map((c) => [c.name, c.image ?? '']));
 
 function toState(d: V1Deployment): DeploymentState {
   const progressing = d.status?.conditions?.find((c) => c.type === 'Progressing');
@@ -111,7 +140,12 @@ function toState(d: V1Deployment): DeploymentState {
 }
 
 function toServiceState(s: V1Service): ServiceState {
-  return { namespace: s.metadata?.namespace ?? '', name: s.metadata?.name ?? '', selector: { ...(s.spec?.selector ?? {}) }, resourceVersion: s.metadata?.resourceVersion ?? '' };
+  return {
+    namespace: s.metadata?.namespace ?? '',
+    name: s.metadata?.name ?? '',
+    selector: { ...(s.spec?.selector ?? {}) },
+    resourceVersion: s.metadata?.resourceVersion ?? '',
+  };
 }
 
 /** Why no cluster can be reached with this configuration, or undefined when one can be tried. */
@@ -119,7 +153,9 @@ export function kubeConfigProblem(options: KubeClusterOptions = {}): string | un
   try {
     const kc = loadKubeConfig(options);
     if (!kc) return NO_KUBE_CONFIG;
-    return kc.getCurrentCluster() ? undefined : `the kubeconfig${options.kubeconfig ? ` ${options.kubeconfig}` : ''} names no current cluster`;
+    return kc.getCurrentCluster()
+      ? undefined
+      : `the kubeconfig${options.kubeconfig ? ` ${options.kubeconfig}` : ''} names no current cluster`;
   } catch (error) {
     return `the kubeconfig cannot be read: ${error instanceof Error ? error.message : String(error)}`;
   }
@@ -129,10 +165,12 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
   const fail = (error: unknown, what: string): Error => {
     const code = (error as { code?: unknown })?.code;
     // Our own refusals (a context the kubeconfig lacks) never reached Kubernetes.
-    if (!(error instanceof FirelaneError)) options.onUpstreamError?.(typeof code === 'number' ? String(code) : 'network');
+    if (!(error instanceof FirelaneError))
+      options.onUpstreamError?.(typeof code === 'number' ? String(code) : 'network');
     return kubeError(error, what);
   };
-  const missingOrFail = (error: unknown, what: string): Error => ((error as { code?: unknown })?.code === 404 ? kubeError(error, what) : fail(error, what));
+  const missingOrFail = (error: unknown, what: string): Error =>
+    (error as { code?: unknown })?.code === 404 ? kubeError(error, what) : fail(error, what);
   const loaded = loadKubeConfig(options);
   if (!loaded) throw new FirelaneError('upstream', NO_KUBE_CONFIG);
   const base = loaded;
@@ -146,7 +184,8 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
       const kc = new KubeConfig();
       kc.loadFromString(base.exportConfig());
       if (target.context) {
-        if (!kc.getContextObject(target.context)) throw new FirelaneError('invalid_input', `kubeconfig has no context "${target.context}"`);
+        if (!kc.getContextObject(target.context))
+          throw new FirelaneError('invalid_input', `kubeconfig has no context "${target.context}"`);
         kc.setCurrentContext(target.context);
       }
       client = { apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api) };
@@ -164,7 +203,13 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
   }
 
   /** A patch of a Deployment from fieldManager firelane; `what` names it in an error. */
-  async function patchDeployment(target: DeploymentTarget, name: string, body: object, strategy: PatchStrategy, what: string): Promise<DeploymentState> {
+  async function patchDeployment(
+    target: DeploymentTarget,
+    name: string,
+    body: object,
+    strategy: PatchStrategy,
+    what: string,
+  ): Promise<DeploymentState> {
     try {
       const patched = await api(target).apps.patchNamespacedDeployment(
         { name, namespace: target.namespace, body, fieldManager: FIELD_MANAGER },
@@ -180,13 +225,18 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
   async function ownedReplicaSets(target: DeploymentTarget, deployment: V1Deployment): Promise<V1ReplicaSet[]> {
     let list;
     try {
-      list = await api(target).apps.listNamespacedReplicaSet({ namespace: target.namespace, labelSelector: selectorOf(deployment.spec?.selector?.matchLabels) });
+      list = await api(target).apps.listNamespacedReplicaSet({
+        namespace: target.namespace,
+        labelSelector: selectorOf(deployment.spec?.selector?.matchLabels),
+      });
     } catch (error) {
       throw fail(error, `list the replica sets of ${target.deployment}`);
     }
     return list.items
       .filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.controller && o.uid === deployment.metadata?.uid))
-      .sort((a, b) => Number(b.metadata?.annotations?.[REVISION] ?? 0) - Number(a.metadata?.annotations?.[REVISION] ?? 0));
+      .sort(
+        (a, b) => Number(b.metadata?.annotations?.[REVISION] ?? 0) - Number(a.metadata?.annotations?.[REVISION] ?? 0),
+      );
   }
 
   /** Pods of the newest ReplicaSet that will not become ready by themselves. */
@@ -196,15 +246,20 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
     if (!hash) return undefined;
     let pods;
     try {
-      pods = await api(target).core.listNamespacedPod({ namespace: target.namespace, labelSelector: `${selectorOf(deployment.spec?.selector?.matchLabels)},pod-template-hash=${hash}` });
+      pods = await api(target).core.listNamespacedPod({
+        namespace: target.namespace,
+        labelSelector: `${selectorOf(deployment.spec?.selector?.matchLabels)},pod-template-hash=${hash}`,
+      });
     } catch (error) {
       throw fail(error, `list the pods of ${target.deployment}`);
     }
     for (const pod of pods.items) {
       for (const status of pod.status?.containerStatuses ?? []) {
         const waiting = status.state?.waiting?.reason;
-        if (waiting && STUCK_REASONS.has(waiting)) return `pod ${pod.metadata?.name} is in ${waiting}${status.state?.waiting?.message ? ` (${status.state.waiting.message})` : ''}`;
-        if ((status.restartCount ?? 0) >= MAX_RESTARTS) return `pod ${pod.metadata?.name} restarted ${status.restartCount} times`;
+        if (waiting && STUCK_REASONS.has(waiting))
+          return `pod ${pod.metadata?.name} is in ${waiting}${status.state?.waiting?.message ? ` (${status.state.waiting.message})` : ''}`;
+        if ((status.restartCount ?? 0) >= MAX_RESTARTS)
+          return `pod ${pod.metadata?.name} restarted ${status.restartCount} times`;
       }
     }
     return undefined;
@@ -224,14 +279,12 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
       const deployment = await read(target);
       const sets = await ownedReplicaSets(target, deployment);
       return sets
-        .map(
-          (rs): Revision => ({
-            revision: Number(rs.metadata?.annotations?.[REVISION] ?? 0),
-            replicaSet: rs.metadata?.name ?? '',
-            images: imagesOf(rs.spec?.template),
-            ...(rs.metadata?.annotations?.[CHANGE_CAUSE] && { changeCause: rs.metadata.annotations[CHANGE_CAUSE] }),
-          }),
-        )
+        .map((rs): Revision => ({
+          revision: Number(rs.metadata?.annotations?.[REVISION] ?? 0),
+          replicaSet: rs.metadata?.name ?? '',
+          images: imagesOf(rs.spec?.template),
+          ...(rs.metadata?.annotations?.[CHANGE_CAUSE] && { changeCause: rs.metadata.annotations[CHANGE_CAUSE] }),
+        }))
         .reverse();
     },
 
@@ -240,7 +293,13 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
         metadata: { annotations: { [CHANGE_CAUSE]: meta.changeCause } },
         spec: { template: { spec: { containers: [{ name: container, image }] } } },
       };
-      return patchDeployment(target, target.deployment, body, PatchStrategy.StrategicMergePatch, `set the image of ${target.namespace}/${target.deployment}`);
+      return patchDeployment(
+        target,
+        target.deployment,
+        body,
+        PatchStrategy.StrategicMergePatch,
+        `set the image of ${target.namespace}/${target.deployment}`,
+      );
     },
 
     async rolloutProgress(target): Promise<RolloutProgress> {
@@ -250,7 +309,8 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
       // The decision `kubectl rollout status` makes, in its order. Until the controller has observed
       // the change, status.updatedReplicas still counts the previous ReplicaSet: nothing is updated yet.
       if (s.generation > s.observedGeneration) return { done: false, ...progress, updated: 0 };
-      if (s.deadlineExceeded) return { done: false, failure: `the rollout exceeded its progress deadline`, ...progress };
+      if (s.deadlineExceeded)
+        return { done: false, failure: `the rollout exceeded its progress deadline`, ...progress };
       const replicas = deployment.status?.replicas ?? 0;
       const done = s.updated >= s.desired && replicas <= s.updated && s.available >= s.updated;
       if (done) return { done: true, ...progress };
@@ -261,7 +321,8 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
 
     async undo(target, meta, toRevision) {
       const deployment = await read(target);
-      if (deployment.spec?.paused) throw new FirelaneError('conflict', `${target.deployment} is paused; resume it before rolling back`);
+      if (deployment.spec?.paused)
+        throw new FirelaneError('conflict', `${target.deployment} is paused; resume it before rolling back`);
       const sets = await ownedReplicaSets(target, deployment);
       const current = Number(deployment.metadata?.annotations?.[REVISION] ?? 0);
       const wanted =
@@ -269,7 +330,12 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
           ? sets.find((rs) => Number(rs.metadata?.annotations?.[REVISION] ?? 0) !== current)
           : sets.find((rs) => Number(rs.metadata?.annotations?.[REVISION] ?? 0) === toRevision);
       if (!wanted) {
-        throw new FirelaneError('not_found', toRevision === undefined ? `${target.deployment} has no previous revision` : `${target.deployment} has no revision ${toRevision}`);
+        throw new FirelaneError(
+          'not_found',
+          toRevision === undefined
+            ? `${target.deployment} has no previous revision`
+            : `${target.deployment} has no revision ${toRevision}`,
+        );
       }
       const template = structuredClone(wanted.spec?.template ?? {});
       if (template.metadata?.labels) delete template.metadata.labels['pod-template-hash'];
@@ -277,25 +343,41 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
       // As kubectl: the Deployment keeps its bookkeeping annotations and takes the others from the
       // ReplicaSet; the change-cause then names this rollback.
       const annotations: Record<string, string> = {};
-      for (const [key, value] of Object.entries(deployment.metadata?.annotations ?? {})) if (ANNOTATIONS_TO_SKIP.has(key)) annotations[key] = value;
-      for (const [key, value] of Object.entries(wanted.metadata?.annotations ?? {})) if (!ANNOTATIONS_TO_SKIP.has(key)) annotations[key] = value;
+      for (const [key, value] of Object.entries(deployment.metadata?.annotations ?? {}))
+        if (ANNOTATIONS_TO_SKIP.has(key)) annotations[key] = value;
+      for (const [key, value] of Object.entries(wanted.metadata?.annotations ?? {}))
+        if (!ANNOTATIONS_TO_SKIP.has(key)) annotations[key] = value;
       annotations[CHANGE_CAUSE] = meta.changeCause;
       const patch = [
         { op: 'replace', path: '/spec/template', value: template },
         { op: 'replace', path: '/metadata/annotations', value: annotations },
       ];
-      return patchDeployment(target, target.deployment, patch, PatchStrategy.JsonPatch, `roll back ${target.namespace}/${target.deployment}`);
+      return patchDeployment(
+        target,
+        target.deployment,
+        patch,
+        PatchStrategy.JsonPatch,
+        `roll back ${target.namespace}/${target.deployment}`,
+      );
     },
 
     async scale(target, replicas, meta) {
       // A patch of the Deployment (not the scale subresource): the Role grants patch on deployments.
       const body = { metadata: { annotations: { [CHANGE_CAUSE]: meta.changeCause } }, spec: { replicas } };
-      return patchDeployment(target, target.deployment, body, PatchStrategy.StrategicMergePatch, `scale ${target.namespace}/${target.deployment} to ${replicas}`);
+      return patchDeployment(
+        target,
+        target.deployment,
+        body,
+        PatchStrategy.StrategicMergePatch,
+        `scale ${target.namespace}/${target.deployment} to ${replicas}`,
+      );
     },
 
     async readService(target) {
       try {
-        return toServiceState(await api(target).core.readNamespacedService({ name: target.service, namespace: target.namespace }));
+        return toServiceState(
+          await api(target).core.readNamespacedService({ name: target.service, namespace: target.namespace }),
+        );
       } catch (error) {
         // A 404 is an answer here, not an upstream error.
         const e = missingOrFail(error, `read service ${target.namespace}/${target.service}`);
@@ -305,7 +387,10 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
     },
 
     async setSelector(target, label, value, meta) {
-      const body = { metadata: { annotations: { [CHANGE_CAUSE]: meta.changeCause } }, spec: { selector: { [label]: value } } };
+      const body = {
+        metadata: { annotations: { [CHANGE_CAUSE]: meta.changeCause } },
+        spec: { selector: { [label]: value } },
+      };
       try {
         const patched = await api(target).core.patchNamespacedService(
           { name: target.service, namespace: target.namespace, body, fieldManager: FIELD_MANAGER },
@@ -324,7 +409,8 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
       delete template.metadata.labels!['pod-template-hash'];
       const containers = template.spec?.containers ?? [];
       const container = containers.find((c) => c.name === copy.container);
-      if (!container) throw new FirelaneError('not_found', `${from.deployment} has no container named ${copy.container}`);
+      if (!container)
+        throw new FirelaneError('not_found', `${from.deployment} has no container named ${copy.container}`);
       container.image = copy.image;
       const where = `${from.namespace}/${copy.name}`;
       const apps = api(from).apps;
@@ -342,16 +428,31 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
           { op: 'replace', path: '/spec/template', value: template },
           { op: 'replace', path: '/spec/replicas', value: copy.replicas },
           // Only the change-cause: the controller's bookkeeping annotations stay.
-          { op: 'add', path: `/metadata/annotations/${CHANGE_CAUSE.replace('~', '~0').replace('/', '~1')}`, value: meta.changeCause },
+          {
+            op: 'add',
+            path: `/metadata/annotations/${CHANGE_CAUSE.replace('~', '~0').replace('/', '~1')}`,
+            value: meta.changeCause,
+          },
         ];
-        return patchDeployment(from, copy.name, patch, PatchStrategy.JsonPatch, `update deployment ${where} from ${from.deployment}`);
+        return patchDeployment(
+          from,
+          copy.name,
+          patch,
+          PatchStrategy.JsonPatch,
+          `update deployment ${where} from ${from.deployment}`,
+        );
       }
       try {
         const { progressDeadlineSeconds, minReadySeconds, revisionHistoryLimit, strategy } = source.spec ?? {};
         const body: V1Deployment = {
           apiVersion: 'apps/v1',
           kind: 'Deployment',
-          metadata: { name: copy.name, namespace: from.namespace, labels: { ...source.metadata?.labels, ...copy.labels }, annotations: { [CHANGE_CAUSE]: meta.changeCause } },
+          metadata: {
+            name: copy.name,
+            namespace: from.namespace,
+            labels: { ...source.metadata?.labels, ...copy.labels },
+            annotations: { [CHANGE_CAUSE]: meta.changeCause },
+          },
           spec: {
             replicas: copy.replicas,
             selector: { matchLabels: { ...source.spec?.selector?.matchLabels, ...copy.labels } },
@@ -362,7 +463,9 @@ export function createKubeCluster(options: KubeClusterOptions = {}): Cluster {
             ...(strategy !== undefined && { strategy }),
           },
         };
-        return toState(await apps.createNamespacedDeployment({ namespace: from.namespace, body, fieldManager: FIELD_MANAGER }));
+        return toState(
+          await apps.createNamespacedDeployment({ namespace: from.namespace, body, fieldManager: FIELD_MANAGER }),
+        );
       } catch (error) {
         throw fail(error, `create deployment ${where} from ${from.deployment}`);
       }

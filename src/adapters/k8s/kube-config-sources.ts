@@ -23,4 +23,5 @@ export function findKubeConfig(sources: KubeConfigSources): KubeConfigSource | u
   return undefined;
 }
 
-export const NO_KUBE_CONFIG = 'no Kubernetes configuration found (no KUBECONFIG, no ~/.kube/config, not running in a cluster)';
+export const NO_KUBE_CONFIG =
+  'no Kubernetes configuration found (no KUBECONFIG, no ~/.kube/config, not running in a cluster)';

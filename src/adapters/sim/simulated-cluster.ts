@@ -29,7 +29,16 @@
 import type { KubernetesTarget } from '../../config/types.js';
 import { FirelaneError, type ErrorCode } from '../../errors.js';
 import type { Clock } from '../../ports/clock.js';
-import type { ChangeMeta, Cluster, DeploymentState, DeploymentTarget, Revision, RolloutProgress, ServiceState, ServiceTarget } from '../../ports/cluster.js';
+import type {
+  ChangeMeta,
+  Cluster,
+  DeploymentState,
+  DeploymentTarget,
+  Revision,
+  RolloutProgress,
+  ServiceState,
+  ServiceTarget,
+} from '../../ports/cluster.js';
 
 export interface SimulatedClusterOptions {
   clock: Clock;
@@ -61,7 +70,10 @@ export interface SimulatedServiceSpec {
  * The Kubernetes part of a firelane.yaml service entry. The image has no tag: the seeded versions
  * are `<image>:v0.9.0` and `<image>:v1.0.0`; the Service defaults to the deployment's name.
  */
-export type SeedServiceSpec = Pick<KubernetesTarget, 'namespace' | 'deployment' | 'container' | 'image' | 'strategy' | 'service'>;
+export type SeedServiceSpec = Pick<
+  KubernetesTarget,
+  'namespace' | 'deployment' | 'container' | 'image' | 'strategy' | 'service'
+>;
 
 export interface SimulatedDeploymentView {
   namespace: string;
@@ -166,9 +178,11 @@ const keyOf = (namespace: string, name: string) => `${namespace}/${name}`;
 const sameRecord = (a: Record<string, string>, b: Record<string, string>) =>
   Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
 const sameTemplate = (a: Template, b: Template) => sameRecord(a.images, b.images) && sameRecord(a.labels, b.labels);
-const sorted = (record: Record<string, string>) => Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+const sorted = (record: Record<string, string>) =>
+  Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 const cloneTemplate = (t: Template): Template => ({ images: { ...t.images }, labels: { ...t.labels } });
-const selects = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+const selects = (selector: Record<string, string>, labels: Record<string, string>) =>
+  Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 /** FNV-1a, 32 bits: what Kubernetes hashes pod templates with. */
 function fnv32a(text: string): number {
@@ -190,7 +204,8 @@ const notFound = (what: string) => new SimulatedApiError('not_found', 404, `${wh
 export function createSimulatedCluster(options: SimulatedClusterOptions): SimulatedCluster {
   const { clock } = options;
   const secondsPerReplica = options.secondsPerReplica ?? 2;
-  if (!(secondsPerReplica > 0) || !Number.isFinite(secondsPerReplica)) throw new RangeError(`secondsPerReplica must be a positive number (got ${secondsPerReplica})`);
+  if (!(secondsPerReplica > 0) || !Number.isFinite(secondsPerReplica))
+    throw new RangeError(`secondsPerReplica must be a positive number (got ${secondsPerReplica})`);
   const stepMs = secondsPerReplica * 1000;
 
   const deployments = new Map<string, Deployment>();
@@ -201,8 +216,10 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
 
   const keyOfDeployment = (d: Deployment) => keyOf(d.namespace, d.name);
   const maxRevision = (d: Deployment) => Math.max(0, ...d.replicaSets.map((rs) => rs.revision));
-  const newest = (d: Deployment): ReplicaSet | undefined => d.replicaSets.reduce<ReplicaSet | undefined>((a, rs) => (a && a.revision > rs.revision ? a : rs), undefined);
-  const flagged = (d: Deployment) => unhealthy.has(keyOfDeployment(d)) || (d.copiedFrom !== undefined && unhealthy.has(d.copiedFrom));
+  const newest = (d: Deployment): ReplicaSet | undefined =>
+    d.replicaSets.reduce<ReplicaSet | undefined>((a, rs) => (a && a.revision > rs.revision ? a : rs), undefined);
+  const flagged = (d: Deployment) =>
+    unhealthy.has(keyOfDeployment(d)) || (d.copiedFrom !== undefined && unhealthy.has(d.copiedFrom));
   const touch = (d: Deployment) => void (d.resourceVersion = ++resourceVersion);
 
   function find(target: Pick<DeploymentTarget, 'namespace' | 'deployment'>): Deployment {
@@ -220,7 +237,8 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
   /** Pods of the newest ReplicaSet at `now`: created (crash-looping or not) and ready. */
   function podsOf(d: Deployment, now: number): { pods: number; ready: number } {
     const rs = newest(d);
-    const at = (t: number) => Math.min(d.replicas, d.progress.base + Math.floor(Math.max(0, t - d.progress.since) / stepMs));
+    const at = (t: number) =>
+      Math.min(d.replicas, d.progress.base + Math.floor(Math.max(0, t - d.progress.since) / stepMs));
     if (rs?.crashingSince !== undefined && now >= rs.crashingSince) {
       // The rollout stalls: the pods made before the crash (at least the first new one) stay, none ready.
       return { pods: Math.min(d.replicas, Math.max(1, at(Math.max(rs.crashingSince, d.progress.since)))), ready: 0 };
@@ -235,7 +253,10 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
     return !rs || !sameTemplate(rs, d.template);
   };
 
-  function status(d: Deployment, now: number): { done: boolean; failure?: string; desired: number; updated: number; ready: number; available: number } {
+  function status(
+    d: Deployment,
+    now: number,
+  ): { done: boolean; failure?: string; desired: number; updated: number; ready: number; available: number } {
     const { pods, ready } = podsOf(d, now);
     const updated = pending(d) ? 0 : pods;
     const done = !pending(d) && updated >= d.replicas && ready >= d.replicas;
@@ -293,7 +314,12 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
       // Its pods are made again: crashing ones crash again from now.
       if (rs.crashingSince !== undefined) rs.crashingSince = now;
     } else {
-      rs = { name: replicaSetName(d, d.template), revision, ...cloneTemplate(d.template), ...(flagged(d) && { crashingSince: now }) };
+      rs = {
+        name: replicaSetName(d, d.template),
+        revision,
+        ...cloneTemplate(d.template),
+        ...(flagged(d) && { crashingSince: now }),
+      };
       d.replicaSets.push(rs);
     }
     syncChangeCause(d);
@@ -304,7 +330,12 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
   }
 
   function checkReplicas(replicas: number): void {
-    if (!Number.isInteger(replicas) || replicas < 0) throw new SimulatedApiError('invalid_input', 422, `spec.replicas: Invalid value: ${replicas}: must be greater than or equal to 0`);
+    if (!Number.isInteger(replicas) || replicas < 0)
+      throw new SimulatedApiError(
+        'invalid_input',
+        422,
+        `spec.replicas: Invalid value: ${replicas}: must be greater than or equal to 0`,
+      );
   }
 
   /** spec.replicas: the pods there are stay (up to the new size); more come one per step. */
@@ -315,7 +346,14 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
     d.progress = { since: now, base: Math.min(replicas, pods) };
   }
 
-  function create(namespace: string, name: string, template: Template, replicas: number, now: number, extra: Pick<Deployment, 'changeCause' | 'copiedFrom'>): Deployment {
+  function create(
+    namespace: string,
+    name: string,
+    template: Template,
+    replicas: number,
+    now: number,
+    extra: Pick<Deployment, 'changeCause' | 'copiedFrom'>,
+  ): Deployment {
     const d: Deployment = {
       namespace,
       name,
@@ -350,13 +388,24 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
   }
 
   function addService(spec: SimulatedServiceSpec): void {
-    services.set(keyOf(spec.namespace, spec.name), { namespace: spec.namespace, name: spec.name, selector: { ...spec.selector }, resourceVersion: ++resourceVersion });
+    services.set(keyOf(spec.namespace, spec.name), {
+      namespace: spec.namespace,
+      name: spec.name,
+      selector: { ...spec.selector },
+      resourceVersion: ++resourceVersion,
+    });
   }
 
   /** The Deployment of this key and the copies made from it. */
-  const family = (key: string) => [...deployments.values()].filter((d) => keyOfDeployment(d) === key || d.copiedFrom === key);
+  const family = (key: string) =>
+    [...deployments.values()].filter((d) => keyOfDeployment(d) === key || d.copiedFrom === key);
 
-  const serviceState = (s: Service): ServiceState => ({ namespace: s.namespace, name: s.name, selector: { ...s.selector }, resourceVersion: String(s.resourceVersion) });
+  const serviceState = (s: Service): ServiceState => ({
+    namespace: s.namespace,
+    name: s.name,
+    selector: { ...s.selector },
+    resourceVersion: String(s.resourceVersion),
+  });
 
   return {
     addDeployment,
@@ -365,7 +414,8 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
     seedService(service) {
       const { namespace, deployment, container } = service;
       const images = (version: string) => ({ [container]: `${service.image}:${version}` });
-      const ensure = (spec: SimulatedDeploymentSpec) => void (deployments.has(keyOf(namespace, spec.name)) || addDeployment(spec));
+      const ensure = (spec: SimulatedDeploymentSpec) =>
+        void (deployments.has(keyOf(namespace, spec.name)) || addDeployment(spec));
       const ensureService = (selector: Record<string, string>) => {
         const name = service.service ?? deployment;
         if (!services.has(keyOf(namespace, name))) addService({ namespace, name, selector });
@@ -373,16 +423,42 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
       const app = { app: deployment };
       switch (service.strategy) {
         case 'rolling':
-          ensure({ namespace, name: deployment, images: images('v1.0.0'), history: [images('v0.9.0')], replicas: 3, labels: app });
+          ensure({
+            namespace,
+            name: deployment,
+            images: images('v1.0.0'),
+            history: [images('v0.9.0')],
+            replicas: 3,
+            labels: app,
+          });
           if (service.service !== undefined) ensureService(app);
           break;
         case 'blue-green':
-          ensure({ namespace, name: `${deployment}-blue`, images: images('v1.0.0'), replicas: 3, labels: { ...app, slot: 'blue' } });
-          ensure({ namespace, name: `${deployment}-green`, images: images('v0.9.0'), replicas: 3, labels: { ...app, slot: 'green' } });
+          ensure({
+            namespace,
+            name: `${deployment}-blue`,
+            images: images('v1.0.0'),
+            replicas: 3,
+            labels: { ...app, slot: 'blue' },
+          });
+          ensure({
+            namespace,
+            name: `${deployment}-green`,
+            images: images('v0.9.0'),
+            replicas: 3,
+            labels: { ...app, slot: 'green' },
+          });
           ensureService({ ...app, slot: 'blue' });
           break;
         case 'canary':
-          ensure({ namespace, name: deployment, images: images('v1.0.0'), history: [images('v0.9.0')], replicas: 4, labels: app });
+          ensure({
+            namespace,
+            name: deployment,
+            images: images('v1.0.0'),
+            history: [images('v0.9.0')],
+            replicas: 4,
+            labels: app,
+          });
           ensureService(app);
           break;
       }
@@ -430,7 +506,8 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
 
     describe() {
       const now = clock.now();
-      const byName = <T extends { namespace: string; name: string }>(a: T, b: T) => keyOf(a.namespace, a.name).localeCompare(keyOf(b.namespace, b.name));
+      const byName = <T extends { namespace: string; name: string }>(a: T, b: T) =>
+        keyOf(a.namespace, a.name).localeCompare(keyOf(b.namespace, b.name));
       return {
         deployments: [...deployments.values()].sort(byName).map((d): SimulatedDeploymentView => {
           const s = status(d, now);
@@ -472,13 +549,19 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
       const d = find(target);
       return [...d.replicaSets]
         .sort((a, b) => a.revision - b.revision)
-        .map((rs): Revision => ({ revision: rs.revision, replicaSet: rs.name, images: { ...rs.images }, ...(rs.changeCause !== undefined && { changeCause: rs.changeCause }) }));
+        .map((rs): Revision => ({
+          revision: rs.revision,
+          replicaSet: rs.name,
+          images: { ...rs.images },
+          ...(rs.changeCause !== undefined && { changeCause: rs.changeCause }),
+        }));
     },
 
     async setImage(target, container, image, meta: ChangeMeta) {
       const d = find(target);
       const now = clock.now();
-      if (!(container in d.template.images)) throw new SimulatedApiError('invalid_input', 422, `unable to find container named "${container}"`);
+      if (!(container in d.template.images))
+        throw new SimulatedApiError('invalid_input', 422, `unable to find container named "${container}"`);
       if (d.template.images[container] !== image) {
         d.template = { ...d.template, images: { ...d.template.images, [container]: image } };
         d.changeCause = meta.changeCause;
@@ -497,16 +580,22 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
       const d = find(target);
       const now = clock.now();
       if (d.paused) {
-        throw new SimulatedApiError('conflict', 409, `you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume deployment/${d.name}' and try again`);
+        throw new SimulatedApiError(
+          'conflict',
+          409,
+          `you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume deployment/${d.name}' and try again`,
+        );
       }
       const current = maxRevision(d);
       let wanted: ReplicaSet | undefined;
       if (toRevision === undefined || toRevision === 0) {
         wanted = [...d.replicaSets].sort((a, b) => b.revision - a.revision).find((rs) => rs.revision < current);
-        if (!wanted) throw new SimulatedApiError('not_found', 404, `no rollout history found for deployment "${d.name}"`);
+        if (!wanted)
+          throw new SimulatedApiError('not_found', 404, `no rollout history found for deployment "${d.name}"`);
       } else {
         wanted = d.replicaSets.find((rs) => rs.revision === toRevision);
-        if (!wanted) throw new SimulatedApiError('not_found', 404, `unable to find specified revision ${toRevision} in history`);
+        if (!wanted)
+          throw new SimulatedApiError('not_found', 404, `unable to find specified revision ${toRevision} in history`);
       }
       // kubectl: "skipped rollback (current template already matches revision N)".
       if (sameTemplate(wanted, d.template)) return state(d, now);
@@ -559,7 +648,13 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
       const existing = deployments.get(keyOf(from.namespace, copy.name));
       if (!existing) {
         checkReplicas(copy.replicas);
-        return state(create(from.namespace, copy.name, template, copy.replicas, now, { changeCause: meta.changeCause, copiedFrom }), now);
+        return state(
+          create(from.namespace, copy.name, template, copy.replicas, now, {
+            changeCause: meta.changeCause,
+            copiedFrom,
+          }),
+          now,
+        );
       }
       const d = existing;
       d.copiedFrom = copiedFrom;

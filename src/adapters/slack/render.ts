@@ -1,5 +1,13 @@
 // Neutral replies -> Slack Block Kit. Everything from users is escaped; only our tokens become markup.
-import { MENTION_TOKEN, ROOM_TOKEN, TIME_TOKEN, formatUtc, toPlainText, type Card, type Reply } from '../../ports/reply.js';
+import {
+  MENTION_TOKEN,
+  ROOM_TOKEN,
+  TIME_TOKEN,
+  formatUtc,
+  toPlainText,
+  type Card,
+  type Reply,
+} from '../../ports/reply.js';
 
 export const BUTTON_ACTION_PREFIX = 'firelane:cmd:';
 
@@ -29,7 +37,8 @@ export function toMrkdwn(text: string): string {
 function splitsSomething(text: string, at: number): boolean {
   if (text.lastIndexOf('<', at - 1) > text.lastIndexOf('>', at - 1)) return true;
   const amp = text.lastIndexOf('&', at - 1);
-  if (amp !== -1 && at - amp <= 6 && !text.slice(amp, at).includes(';') && /^&[a-z]*$/.test(text.slice(amp, at))) return true;
+  if (amp !== -1 && at - amp <= 6 && !text.slice(amp, at).includes(';') && /^&[a-z]*$/.test(text.slice(amp, at)))
+    return true;
   const code = text.charCodeAt(at - 1);
   return code >= 0xd800 && code <= 0xdbff;
 }
@@ -75,7 +84,9 @@ function cardBlocks(card: Card): object[] {
   for (let i = 0; i < card.fields.length; i += 10) {
     blocks.push({
       type: 'section',
-      fields: card.fields.slice(i, i + 10).map((f) => ({ type: 'mrkdwn', text: cut(`*${toMrkdwn(f.label)}*\n${toMrkdwn(f.value)}`, 2000) })),
+      fields: card.fields
+        .slice(i, i + 10)
+        .map((f) => ({ type: 'mrkdwn', text: cut(`*${toMrkdwn(f.label)}*\n${toMrkdwn(f.value)}`, 2000) })),
     });
   }
   // Slack takes at most 25 elements per actions block: a longer row (a checklist) continues in the next block.
@@ -92,20 +103,28 @@ function cardBlocks(card: Card): object[] {
       })),
     });
   }
-  if (card.footer) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: cut(toMrkdwn(card.footer), 3000) }] });
+  if (card.footer)
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: cut(toMrkdwn(card.footer), 3000) }] });
   return blocks;
 }
 
 /** `text` is the notification fallback (plain, no markup); `blocks` what people see. */
 export function renderSlack(reply: Reply): { text: string; blocks: object[] } {
-  const blocks = [...(reply.text ? textSections(reply.text) : []), ...(reply.card ? cardBlocks(reply.card) : [])].slice(0, 50);
+  const blocks = [...(reply.text ? textSections(reply.text) : []), ...(reply.card ? cardBlocks(reply.card) : [])].slice(
+    0,
+    50,
+  );
   // The fallback is what notifications show: the first line is enough (and rendering all of a long
   // list's times again is measurable on the acknowledgement path).
   const fallback = (reply.text || reply.card?.title || '').split('\n', 1)[0]!;
   return { text: cut(escapeMrkdwn(toPlainText(fallback)), 3000), blocks };
 }
 
-type SlackResponse = { readonly response_type: 'ephemeral' | 'in_channel'; readonly text: string; readonly blocks: object[] };
+type SlackResponse = {
+  readonly response_type: 'ephemeral' | 'in_channel';
+  readonly text: string;
+  readonly blocks: object[];
+};
 // A frozen reply cannot change, so its rendering is kept with it (the open list, asked for again and again).
 const rendered = new WeakMap<Reply, SlackResponse>();
 
@@ -113,7 +132,10 @@ const rendered = new WeakMap<Reply, SlackResponse>();
 export function renderSlackResponse(reply: Reply): SlackResponse {
   const kept = rendered.get(reply);
   if (kept) return kept;
-  const response = { response_type: reply.visibility === 'private' ? 'ephemeral' : 'in_channel', ...renderSlack(reply) } as const;
+  const response = {
+    response_type: reply.visibility === 'private' ? 'ephemeral' : 'in_channel',
+    ...renderSlack(reply),
+  } as const;
   if (Object.isFrozen(reply)) rendered.set(reply, response);
   return response;
 }

@@ -56,7 +56,9 @@ export function createSlackApp(options: SlackAppOptions): SlackHttp {
     endpoints: [SLACK_PATH],
     processBeforeResponse: false,
     logger: boltLogger(logger),
-    customPropertiesExtractor: (req) => ({ receivedAt: arrivals.get(req as unknown as IncomingMessage) ?? performance.now() }),
+    customPropertiesExtractor: (req) => ({
+      receivedAt: arrivals.get(req as unknown as IncomingMessage) ?? performance.now(),
+    }),
   });
   const app = new App({
     receiver,
@@ -72,7 +74,10 @@ export function createSlackApp(options: SlackAppOptions): SlackHttp {
   function observe(result: RouterResult, receivedAt: unknown): void {
     metrics?.commandsTotal.inc({ platform: 'slack', command: result.command, outcome: result.outcome });
     if (typeof receivedAt === 'number') {
-      metrics?.ackLatency.observe({ platform: 'slack', command: result.command }, (performance.now() - receivedAt) / 1000);
+      metrics?.ackLatency.observe(
+        { platform: 'slack', command: result.command },
+        (performance.now() - receivedAt) / 1000,
+      );
     }
   }
 
@@ -87,7 +92,10 @@ export function createSlackApp(options: SlackAppOptions): SlackHttp {
         await client.views.open({ trigger_id: command.trigger_id, view: declareModal(command.channel_id) });
       } catch (error) {
         logger.warn({ err: error }, 'could not open the declare form');
-        await respond({ response_type: 'ephemeral', text: 'Could not open the declare form. Type it instead: `/incident sev1 Payment gateway down`' });
+        await respond({
+          response_type: 'ephemeral',
+          text: 'Could not open the declare form. Type it instead: `/incident sev1 Payment gateway down`',
+        });
       }
       return;
     }
@@ -159,7 +167,10 @@ export function createSlackApp(options: SlackAppOptions): SlackHttp {
       arrivals.set(req, performance.now());
       const timestamp = Number(req.headers['x-slack-request-timestamp']);
       if (!Number.isFinite(timestamp) || Math.abs(now() / 1000 - timestamp) > MAX_SKEW_SECONDS) {
-        logger.warn({ timestamp: req.headers['x-slack-request-timestamp'] }, 'refused Slack request: timestamp missing or more than 5 minutes off');
+        logger.warn(
+          { timestamp: req.headers['x-slack-request-timestamp'] },
+          'refused Slack request: timestamp missing or more than 5 minutes off',
+        );
         res.writeHead(401, { 'content-type': 'text/plain' }).end('invalid request timestamp');
         req.resume();
         return;

@@ -9,10 +9,25 @@ import { FirelaneError, type ErrorCode } from '../../errors.js';
 import { fromSlackText } from './to-command.js';
 
 /** Errors that mean Slack will not deliver to that channel, however often we retry. */
-const UNDELIVERABLE = new Set(['not_in_channel', 'channel_not_found', 'is_archived', 'restricted_action', 'method_not_supported_for_channel_type', 'missing_scope']);
+const UNDELIVERABLE = new Set([
+  'not_in_channel',
+  'channel_not_found',
+  'is_archived',
+  'restricted_action',
+  'method_not_supported_for_channel_type',
+  'missing_scope',
+]);
 
 /** Errors about a single user in an invite: skip that user, invite the others. */
-const PER_USER_INVITE_ERRORS = new Set(['user_not_found', 'user_is_restricted', 'user_is_ultra_restricted', 'cant_invite', 'user_disabled', 'invalid_users', 'cant_invite_self']);
+const PER_USER_INVITE_ERRORS = new Set([
+  'user_not_found',
+  'user_is_restricted',
+  'user_is_ultra_restricted',
+  'cant_invite',
+  'user_disabled',
+  'invalid_users',
+  'cant_invite_self',
+]);
 
 /** Slack's answers that are not outages: a retry gets the same answer. */
 const ANSWERS: Record<string, ErrorCode> = {
@@ -41,7 +56,13 @@ export function slackErrorCode(error: unknown): string {
   return e?.code ?? 'request_error';
 }
 
-export function createSlackChat(options: { client: WebClient; announceChannel?: string; escalationChannel?: string; botUserId: string; metrics?: Metrics }): ChatPort {
+export function createSlackChat(options: {
+  client: WebClient;
+  announceChannel?: string;
+  escalationChannel?: string;
+  botUserId: string;
+  metrics?: Metrics;
+}): ChatPort {
   const { client, botUserId, metrics } = options;
 
   /** Calls Slack; rate limits carry Retry-After into the job's backoff; every failure is counted. */
@@ -67,7 +88,8 @@ export function createSlackChat(options: { client: WebClient; announceChannel?: 
       const code = slackReason(error);
       if (code === 'already_in_channel') return { failed: [] };
       if (!PER_USER_INVITE_ERRORS.has(code) || users.length === 1) {
-        if (users.length === 1 && PER_USER_INVITE_ERRORS.has(code)) return { failed: [{ userId: users[0]!, reason: code }] };
+        if (users.length === 1 && PER_USER_INVITE_ERRORS.has(code))
+          return { failed: [{ userId: users[0]!, reason: code }] };
         throw error;
       }
       // One bad user fails the whole call: invite one by one to seat everyone else.
@@ -81,11 +103,15 @@ export function createSlackChat(options: { client: WebClient; announceChannel?: 
     announceRoom: options.announceChannel,
     escalationRoom: options.escalationChannel,
     async setTopic(roomId, topic) {
-      await call('conversations.setTopic', () => client.conversations.setTopic({ channel: roomId, topic: toTopic(topic) }));
+      await call('conversations.setTopic', () =>
+        client.conversations.setTopic({ channel: roomId, topic: toTopic(topic) }),
+      );
     },
     async createRoom(name): Promise<RoomRef> {
       try {
-        const result = await call('conversations.create', () => client.conversations.create({ name, is_private: false }));
+        const result = await call('conversations.create', () =>
+          client.conversations.create({ name, is_private: false }),
+        );
         return { id: result.channel!.id!, name: result.channel!.name ?? name };
       } catch (error) {
         if (slackReason(error) === 'name_taken') throw new RoomNameTaken(name);
@@ -97,7 +123,8 @@ export function createSlackChat(options: { client: WebClient; announceChannel?: 
       return users.length ? inviteAll(roomId, users) : { failed: [] };
     },
     async post(roomId, message: Reply) {
-      const send = () => call('chat.postMessage', () => client.chat.postMessage({ channel: roomId, ...renderSlack(message) }));
+      const send = () =>
+        call('chat.postMessage', () => client.chat.postMessage({ channel: roomId, ...renderSlack(message) }));
       try {
         return (await send()).ts!;
       } catch (error) {
@@ -117,9 +144,13 @@ export function createSlackChat(options: { client: WebClient; announceChannel?: 
       await call('chat.update', () => client.chat.update({ channel: roomId, ts: messageId, ...renderSlack(message) }));
     },
     async readMessage(roomId, messageId) {
-      const result = await call('conversations.history', () => client.conversations.history({ channel: roomId, latest: messageId, inclusive: true, limit: 1 }));
+      const result = await call('conversations.history', () =>
+        client.conversations.history({ channel: roomId, latest: messageId, inclusive: true, limit: 1 }),
+      );
       const message = result.messages?.find((m) => m.ts === messageId);
-      return message && { text: fromSlackText(message.text ?? ''), author: message.user ?? message.bot_id ?? 'unknown' };
+      return (
+        message && { text: fromSlackText(message.text ?? ''), author: message.user ?? message.bot_id ?? 'unknown' }
+      );
     },
     async pin(roomId, messageId) {
       try {
@@ -131,7 +162,14 @@ export function createSlackChat(options: { client: WebClient; announceChannel?: 
     async uploadFile(roomId, file) {
       // filesUploadV2 runs files.getUploadURLExternal, the upload and files.completeUploadExternal (which shares it in the channel).
       try {
-        const result = await call('files.uploadV2', () => client.filesUploadV2({ channel_id: roomId, filename: file.filename, title: file.title, content: file.content }));
+        const result = await call('files.uploadV2', () =>
+          client.filesUploadV2({
+            channel_id: roomId,
+            filename: file.filename,
+            title: file.title,
+            content: file.content,
+          }),
+        );
         return result.files[0]?.files?.[0]?.id ?? '';
       } catch (error) {
         const code = slackReason(error);

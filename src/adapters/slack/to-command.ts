@@ -30,15 +30,28 @@ export function declareModal(channelId: string) {
         element: {
           type: 'static_select',
           action_id: 'value',
-          initial_option: { text: { type: 'plain_text', text: 'SEV1' }, description: { type: 'plain_text', text: SEVERITY_HINT.sev1 }, value: 'sev1' },
-          options: SEVERITIES.map((s) => ({ text: { type: 'plain_text', text: s.toUpperCase() }, description: { type: 'plain_text', text: SEVERITY_HINT[s] }, value: s })),
+          initial_option: {
+            text: { type: 'plain_text', text: 'SEV1' },
+            description: { type: 'plain_text', text: SEVERITY_HINT.sev1 },
+            value: 'sev1',
+          },
+          options: SEVERITIES.map((s) => ({
+            text: { type: 'plain_text', text: s.toUpperCase() },
+            description: { type: 'plain_text', text: SEVERITY_HINT[s] },
+            value: s,
+          })),
         },
       },
       {
         type: 'input',
         block_id: 'title',
         label: { type: 'plain_text', text: 'Title' },
-        element: { type: 'plain_text_input', action_id: 'value', max_length: MAX_TITLE_CODE_POINTS, placeholder: { type: 'plain_text', text: 'Payment gateway down' } },
+        element: {
+          type: 'plain_text_input',
+          action_id: 'value',
+          max_length: MAX_TITLE_CODE_POINTS,
+          placeholder: { type: 'plain_text', text: 'Payment gateway down' },
+        },
       },
       {
         type: 'input',
@@ -60,7 +73,11 @@ export function modalToCommand(view: ViewOutput): { parsed: ParsedCommand; roomI
   const title = values.title?.value?.value ?? '';
   const description = values.description?.value?.value ?? '';
   return {
-    parsed: { name: 'incident', args: [word(severity), word(title)], flags: description.trim() ? { description: stripTokens(description) } : {} },
+    parsed: {
+      name: 'incident',
+      args: [word(severity), word(title)],
+      flags: description.trim() ? { description: stripTokens(description) } : {},
+    },
     ...(view.private_metadata && /^[CGD][A-Z0-9]+$/.test(view.private_metadata) && { roomId: view.private_metadata }),
   };
 }

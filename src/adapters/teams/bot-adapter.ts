@@ -38,7 +38,8 @@ function providerFrom(source: TokenSource): AuthProvider {
     throw new Error('firelane uses Bot Connector tokens only');
   };
   return {
-    getAccessToken: (configOrScope: AuthConfiguration | string, scope?: string) => source(typeof configOrScope === 'string' ? configOrScope : (scope ?? BOT_FRAMEWORK_SCOPE)),
+    getAccessToken: (configOrScope: AuthConfiguration | string, scope?: string) =>
+      source(typeof configOrScope === 'string' ? configOrScope : (scope ?? BOT_FRAMEWORK_SCOPE)),
     getAgenticApplicationToken: unsupported,
     getAgenticInstanceToken: unsupported,
     getAgenticUserToken: unsupported,
@@ -58,7 +59,13 @@ export function createBotAdapter(options: BotAdapterOptions): CloudAdapter {
   // Passing the connection explicitly keeps the SDK from reading Connections__* from the environment.
   const connections = new Map([[CONNECTION, settings]]);
   const connectionsMap = [{ serviceUrl: '*', connection: CONNECTION }];
-  const adapter = new CloudAdapter({ ...settings, connections, connectionsMap }, undefined, undefined, { emitStackTrace: false, validateServiceUrl: true }, options.policy);
+  const adapter = new CloudAdapter(
+    { ...settings, connections, connectionsMap },
+    undefined,
+    undefined,
+    { emitStackTrace: false, validateServiceUrl: true },
+    options.policy,
+  );
   const source = options.tokenSource ?? (options.appId ? undefined : async () => '');
   const manager: Connections = source
     ? new ConnectionManager(() => providerFrom(source), connections, connectionsMap)
@@ -76,5 +83,8 @@ export function toSdkReference(stored: StoredReference): ConversationReference {
 /** The SDK's reference as stored: `bot`, the wire name, so older rows and new ones read the same. */
 export function toStoredReference(reference: Partial<ConversationReference>): StoredReference {
   const { agent, activityId: _activityId, ...rest } = reference;
-  return { ...(rest as StoredReference), ...(agent && { bot: { id: agent.id ?? '', ...(agent.name && { name: agent.name }) } }) };
+  return {
+    ...(rest as StoredReference),
+    ...(agent && { bot: { id: agent.id ?? '', ...(agent.name && { name: agent.name }) } }),
+  };
 }

@@ -50,7 +50,10 @@ async function getJson(url: string): Promise<Record<string, unknown>> {
 
 const withoutTrailingSlash = (url: string) => url.replace(/\/+$/, '');
 
-export type BotTokenVerifier = (authorization: string | undefined, activity: { channelId?: string; serviceUrl?: string }) => Promise<JWTPayload>;
+export type BotTokenVerifier = (
+  authorization: string | undefined,
+  activity: { channelId?: string; serviceUrl?: string },
+) => Promise<JWTPayload>;
 
 export function createBotTokenVerifier(options: BotTokenVerifierOptions): BotTokenVerifier {
   const identity = options.identity ?? BOT_FRAMEWORK_IDENTITY;
@@ -64,7 +67,8 @@ export function createBotTokenVerifier(options: BotTokenVerifierOptions): BotTok
     const metadata = await getJson(identity.openIdMetadataUrl);
     const jwksUri = typeof metadata.jwks_uri === 'string' ? metadata.jwks_uri : '';
     // The keys must come from the same place as the metadata, not wherever the document points.
-    if (!jwksUri || new URL(jwksUri).origin !== new URL(identity.openIdMetadataUrl).origin) throw new Error(`jwks_uri ${jwksUri || '(none)'} is not on ${identity.openIdMetadataUrl}`);
+    if (!jwksUri || new URL(jwksUri).origin !== new URL(identity.openIdMetadataUrl).origin)
+      throw new Error(`jwks_uri ${jwksUri || '(none)'} is not on ${identity.openIdMetadataUrl}`);
     const set = await getJson(jwksUri);
     keys = Array.isArray(set.keys) ? (set.keys as EndorsedJwk[]) : [];
     fetchedAt = Date.now();
@@ -96,7 +100,8 @@ export function createBotTokenVerifier(options: BotTokenVerifierOptions): BotTok
     } catch {
       throw new TokenRefused('unreadable token header');
     }
-    if (header.alg !== 'RS256' || typeof header.kid !== 'string') throw new TokenRefused(`unexpected token header (alg ${String(header.alg)})`);
+    if (header.alg !== 'RS256' || typeof header.kid !== 'string')
+      throw new TokenRefused(`unexpected token header (alg ${String(header.alg)})`);
     let jwk: EndorsedJwk | undefined;
     try {
       jwk = await keyFor(header.kid);
@@ -105,16 +110,24 @@ export function createBotTokenVerifier(options: BotTokenVerifierOptions): BotTok
     }
     if (!jwk) throw new TokenRefused(`unknown signing key ${header.kid}`);
     // A key endorsed for some channels signs only for those (Bot Framework spec, step 6).
-    if (Array.isArray(jwk.endorsements) && !jwk.endorsements.includes(activity.channelId)) throw new TokenRefused(`key not endorsed for channel ${String(activity.channelId)}`);
+    if (Array.isArray(jwk.endorsements) && !jwk.endorsements.includes(activity.channelId))
+      throw new TokenRefused(`key not endorsed for channel ${String(activity.channelId)}`);
     let payload: JWTPayload;
     try {
       const key = await importJWK({ ...jwk, alg: 'RS256' }, 'RS256');
-      ({ payload } = await jwtVerify(token, key, { issuer: identity.issuer, audience: options.appId, algorithms: ['RS256'], clockTolerance: CLOCK_TOLERANCE_S, requiredClaims: ['exp'] }));
+      ({ payload } = await jwtVerify(token, key, {
+        issuer: identity.issuer,
+        audience: options.appId,
+        algorithms: ['RS256'],
+        clockTolerance: CLOCK_TOLERANCE_S,
+        requiredClaims: ['exp'],
+      }));
     } catch (error) {
       throw new TokenRefused((error as { code?: string }).code ?? 'invalid token');
     }
     const claimed = typeof payload.serviceurl === 'string' ? payload.serviceurl : '';
-    if (!claimed || !activity.serviceUrl || withoutTrailingSlash(claimed) !== withoutTrailingSlash(activity.serviceUrl)) throw new TokenRefused('serviceurl claim does not match the activity');
+    if (!claimed || !activity.serviceUrl || withoutTrailingSlash(claimed) !== withoutTrailingSlash(activity.serviceUrl))
+      throw new TokenRefused('serviceurl claim does not match the activity');
     return payload;
   };
 }

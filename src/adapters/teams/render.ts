@@ -23,7 +23,12 @@ export interface TeamsMessage {
 /** The display name of a user id, when firelane has seen the user in Teams. */
 export type NameOf = (id: string) => string | undefined;
 
-const COLOR: Record<NonNullable<Card['accent']>, string> = { danger: 'Attention', warning: 'Warning', good: 'Good', neutral: 'Default' };
+const COLOR: Record<NonNullable<Card['accent']>, string> = {
+  danger: 'Attention',
+  warning: 'Warning',
+  good: 'Good',
+  neutral: 'Default',
+};
 
 /** Markdown that Teams would render (links, images, emphasis, headings, lists) made literal. */
 export function escapeMarkdown(text: string): string {
@@ -65,15 +70,28 @@ function localTime(ms: number): string {
   return `{{DATE(${iso}, SHORT)}} {{TIME(${iso})}}`;
 }
 
-export function adaptiveCard(card: Card, nameOf: NameOf, text?: string): { content: Record<string, unknown>; mentions: Mention[] } {
+export function adaptiveCard(
+  card: Card,
+  nameOf: NameOf,
+  text?: string,
+): { content: Record<string, unknown>; mentions: Mention[] } {
   const mentions = new Map<string, Mention>();
   const render = (t: string) => toTeamsText(t, nameOf, mentions);
   const body: Array<Record<string, unknown>> = [];
   if (text) body.push({ type: 'TextBlock', text: render(text), wrap: true });
-  body.push({ type: 'TextBlock', text: render(card.title), weight: 'Bolder', size: 'Medium', wrap: true, color: COLOR[card.accent ?? 'neutral'] });
+  body.push({
+    type: 'TextBlock',
+    text: render(card.title),
+    weight: 'Bolder',
+    size: 'Medium',
+    wrap: true,
+    color: COLOR[card.accent ?? 'neutral'],
+  });
   if (card.text) body.push({ type: 'TextBlock', text: render(card.text), wrap: true });
-  if (card.fields.length) body.push({ type: 'FactSet', facts: card.fields.map((f) => ({ title: render(f.label), value: render(f.value) })) });
-  if (card.footer) body.push({ type: 'TextBlock', text: render(card.footer), isSubtle: true, size: 'Small', wrap: true });
+  if (card.fields.length)
+    body.push({ type: 'FactSet', facts: card.fields.map((f) => ({ title: render(f.label), value: render(f.value) })) });
+  if (card.footer)
+    body.push({ type: 'TextBlock', text: render(card.footer), isSubtle: true, size: 'Small', wrap: true });
   const actions = (card.buttons ?? []).map((b) => ({
     type: 'Action.Submit',
     title: b.label,

@@ -59,7 +59,8 @@ export function createServiceUrlPolicy(options: ServiceUrlPolicyOptions = {}): S
       if (url.username || url.password) return false;
       if (extra.has(url.origin)) return true;
       const host = url.hostname.toLowerCase().replace(/\.$/, '');
-      if (options.emulator && (url.protocol === 'http:' || url.protocol === 'https:') && LOOPBACK_HOSTS.has(host)) return true;
+      if (options.emulator && (url.protocol === 'http:' || url.protocol === 'https:') && LOOPBACK_HOSTS.has(host))
+        return true;
       if (url.protocol !== 'https:' || url.port !== '') return false;
       return TEAMS_SERVICE_HOSTS.includes(host) || host.endsWith(`.${BOT_FRAMEWORK_DOMAIN}`);
     },

@@ -42,10 +42,18 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
   const { app, logger } = options;
   const mode = app ? 'verified' : options.localMode || options.emulator ? 'emulator' : 'off';
   const rooms = { announceRoom: options.announceChannel, escalationRoom: options.escalationChannel };
-  if (mode === 'verified' && options.emulator) logger.warn("FIRELANE_TEAMS_EMULATOR=1 is ignored: MICROSOFT_APP_ID is set, so every Teams activity's token is verified");
+  if (mode === 'verified' && options.emulator)
+    logger.warn(
+      "FIRELANE_TEAMS_EMULATOR=1 is ignored: MICROSOFT_APP_ID is set, so every Teams activity's token is verified",
+    );
   if (mode === 'emulator' && options.emulator) {
-    logger.warn(`FIRELANE_TEAMS_EMULATOR=1 (development only): no MICROSOFT_APP_ID, so POST ${TEAMS_PATH} accepts only loopback traffic (Bot Framework Emulator), unauthenticated`);
-  } else if (mode === 'emulator') logger.info(`Teams: no MICROSOFT_APP_ID, so POST ${TEAMS_PATH} accepts only loopback traffic (Bot Framework Emulator)`);
+    logger.warn(
+      `FIRELANE_TEAMS_EMULATOR=1 (development only): no MICROSOFT_APP_ID, so POST ${TEAMS_PATH} accepts only loopback traffic (Bot Framework Emulator), unauthenticated`,
+    );
+  } else if (mode === 'emulator')
+    logger.info(
+      `Teams: no MICROSOFT_APP_ID, so POST ${TEAMS_PATH} accepts only loopback traffic (Bot Framework Emulator)`,
+    );
   if (mode === 'off') {
     logger.info(`Teams: off (no MICROSOFT_APP_ID): POST ${TEAMS_PATH} answers 404`);
     return { chat: createTeamsOffChat(rooms) };

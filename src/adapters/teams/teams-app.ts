@@ -73,7 +73,9 @@ export function commandText(activity: Partial<Activity>, families: readonly stri
     const isBot = mentioned?.id !== undefined && mentioned.id === activity.recipient?.id;
     text = text.split(tag).join(isBot ? ' ' : ` @${mentioned?.aadObjectId ?? mentioned?.id ?? ''} `);
   }
-  text = decodeEntities(text.replace(/<[^>]*>/g, ' ')).replace(/\s+/g, ' ').trim();
+  text = decodeEntities(text.replace(/<[^>]*>/g, ' '))
+    .replace(/\s+/g, ' ')
+    .trim();
   if (!text) return undefined;
   const first = text.replace(/^\//, '').split(' ')[0]!.toLowerCase();
   if (!families.includes(first)) return undefined;
@@ -85,7 +87,10 @@ type TeamsChannelData = { channel?: { id?: string }; team?: { id?: string }; ten
 export function createTeamsApp(options: TeamsAppOptions): TeamsHttp {
   const { router, directory, logger, metrics } = options;
   const appId = options.appId ?? '';
-  const policy = createServiceUrlPolicy({ emulator: !appId, ...(options.serviceUrls && { extra: options.serviceUrls }) });
+  const policy = createServiceUrlPolicy({
+    emulator: !appId,
+    ...(options.serviceUrls && { extra: options.serviceUrls }),
+  });
   const adapter = createBotAdapter({
     appId,
     policy,
@@ -116,7 +121,8 @@ export function createTeamsApp(options: TeamsAppOptions): TeamsHttp {
     const reference = toStoredReference(activity.getConversationReference());
     const conversationType = activity.conversation?.conversationType;
     const channelData = activity.channelData as TeamsChannelData;
-    const kind = conversationType === 'personal' ? 'personal' : conversationType === 'groupChat' ? 'groupChat' : 'channel';
+    const kind =
+      conversationType === 'personal' ? 'personal' : conversationType === 'groupChat' ? 'groupChat' : 'channel';
     directory.rememberConversation({
       id: activity.conversation!.id,
       kind,
@@ -126,11 +132,22 @@ export function createTeamsApp(options: TeamsAppOptions): TeamsHttp {
     });
     if (kind === 'channel' && channelData?.channel?.id && channelData.channel.id !== activity.conversation!.id) {
       // The channel itself too: new threads (war rooms) are created in it.
-      directory.rememberConversation({ id: channelData.channel.id, kind, channelId: channelData.channel.id, teamId: channelData.team?.id ?? null, reference: { ...reference, conversation: { ...reference.conversation!, id: channelData.channel.id } } });
+      directory.rememberConversation({
+        id: channelData.channel.id,
+        kind,
+        channelId: channelData.channel.id,
+        teamId: channelData.team?.id ?? null,
+        reference: { ...reference, conversation: { ...reference.conversation!, id: channelData.channel.id } },
+      });
     }
     const from = activity.from;
     if (from?.aadObjectId) {
-      directory.rememberUser({ aadObjectId: from.aadObjectId, teamsId: from.id ?? from.aadObjectId, name: from.name ?? null, tenantId: channelData?.tenant?.id ?? activity.conversation?.tenantId ?? null });
+      directory.rememberUser({
+        aadObjectId: from.aadObjectId,
+        teamsId: from.id ?? from.aadObjectId,
+        name: from.name ?? null,
+        tenantId: channelData?.tenant?.id ?? activity.conversation?.tenantId ?? null,
+      });
       if (kind === 'personal') directory.setPersonalConversation(from.aadObjectId, activity.conversation!.id);
     }
   }
@@ -158,12 +175,25 @@ export function createTeamsApp(options: TeamsAppOptions): TeamsHttp {
         members: [{ id: activity.from!.id, name: activity.from!.name ?? '' }],
         ...(tenantId && { tenantId, channelData: { tenant: { id: tenantId } } }),
       } as never;
-      await adapter.createConversationAsync(appId, 'msteams', activity.serviceUrl!, BOT_FRAMEWORK_SCOPE, parameters, async (personal) => {
-        const id = personal.activity.conversation!.id;
-        directory.rememberConversation({ id, kind: 'personal', channelId: null, teamId: null, reference: toStoredReference(personal.activity.getConversationReference()) });
-        if (user) directory.setPersonalConversation(user.aadObjectId, id);
-        await personal.sendActivity(renderTeams(reply, nameOf) as Activity);
-      });
+      await adapter.createConversationAsync(
+        appId,
+        'msteams',
+        activity.serviceUrl!,
+        BOT_FRAMEWORK_SCOPE,
+        parameters,
+        async (personal) => {
+          const id = personal.activity.conversation!.id;
+          directory.rememberConversation({
+            id,
+            kind: 'personal',
+            channelId: null,
+            teamId: null,
+            reference: toStoredReference(personal.activity.getConversationReference()),
+          });
+          if (user) directory.setPersonalConversation(user.aadObjectId, id);
+          await personal.sendActivity(renderTeams(reply, nameOf) as Activity);
+        },
+      );
     } catch (error) {
       // No personal chat (the app is not installed for the user): answer in the thread instead.
       logger.warn({ err: error }, 'could not answer privately in Teams; answering in the conversation');
@@ -203,7 +233,13 @@ export function createTeamsApp(options: TeamsAppOptions): TeamsHttp {
         observe(result, started);
         text = toPlainText(result.reply.text || result.reply.card?.title || '', (id) => nameOf(id) ?? id);
       }
-      await context.sendActivity({ type: 'invokeResponse', value: { status: 200, body: { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: text } } } as Activity);
+      await context.sendActivity({
+        type: 'invokeResponse',
+        value: {
+          status: 200,
+          body: { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: text },
+        },
+      } as Activity);
       return;
     }
     if (activity.type !== 'message' || !activity.from) return;
@@ -217,7 +253,16 @@ export function createTeamsApp(options: TeamsAppOptions): TeamsHttp {
     await answer(context, result.reply);
   }
 
-  const verify = appId ? createBotTokenVerifier({ appId, ...(options.identity && { identity: options.identity }) }) : undefined;
-  const handle = createTeamsHandler({ adapter, policy, logger, onTurn, ...(verify && { verify }), ...(options.appTenantId && { tenantId: options.appTenantId }) });
+  const verify = appId
+    ? createBotTokenVerifier({ appId, ...(options.identity && { identity: options.identity }) })
+    : undefined;
+  const handle = createTeamsHandler({
+    adapter,
+    policy,
+    logger,
+    onTurn,
+    ...(verify && { verify }),
+    ...(options.appTenantId && { tenantId: options.appTenantId }),
+  });
   return { adapter, chat, handle };
 }

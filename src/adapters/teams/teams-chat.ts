@@ -59,14 +59,24 @@ export function createTeamsChat(options: TeamsChatOptions): ChatPort {
     // A thread of a channel firelane has seen, or a conversation configured by id: same service URL.
     const sibling = directory.conversation(channelOf(roomId)) ?? directory.latest();
     if (!sibling?.reference.serviceUrl) {
-      throw new DeliveryRefused(roomId, 'firelane has not seen this Teams conversation yet (add the app to the team and mention @firelane there once)');
+      throw new DeliveryRefused(
+        roomId,
+        'firelane has not seen this Teams conversation yet (add the app to the team and mention @firelane there once)',
+      );
     }
     const tenantId = sibling.reference.conversation?.tenantId;
-    return { ...toSdkReference(sibling.reference), conversation: { id: roomId, isGroup: true, conversationType: 'channel', ...(tenantId && { tenantId }) } };
+    return {
+      ...toSdkReference(sibling.reference),
+      conversation: { id: roomId, isGroup: true, conversationType: 'channel', ...(tenantId && { tenantId }) },
+    };
   }
 
   function allowed(roomId: string, serviceUrl: string | undefined): string {
-    if (!serviceUrl || !policy.isAllowed(serviceUrl)) throw new DeliveryRefused(roomId, `the stored Teams service URL ${serviceUrl ?? '(none)'} is not a Bot Framework address`);
+    if (!serviceUrl || !policy.isAllowed(serviceUrl))
+      throw new DeliveryRefused(
+        roomId,
+        `the stored Teams service URL ${serviceUrl ?? '(none)'} is not a Bot Framework address`,
+      );
     return serviceUrl;
   }
 
@@ -100,14 +110,18 @@ export function createTeamsChat(options: TeamsChatOptions): ChatPort {
       });
     } catch (error) {
       const status = statusOf(error);
-      if (status === 403 || status === 404) throw new DeliveryRefused(roomId, `Teams answered ${status}: the bot is not in this conversation any more`);
+      if (status === 403 || status === 404)
+        throw new DeliveryRefused(roomId, `Teams answered ${status}: the bot is not in this conversation any more`);
       throw error;
     }
     return result as T;
   }
 
   async function send(roomId: string, message: Reply): Promise<string> {
-    return inConversation(roomId, async (context) => (await context.sendActivity(renderTeams(message, nameOf) as Activity))?.id ?? '');
+    return inConversation(
+      roomId,
+      async (context) => (await context.sendActivity(renderTeams(message, nameOf) as Activity))?.id ?? '',
+    );
   }
 
   return {
@@ -124,7 +138,10 @@ export function createTeamsChat(options: TeamsChatOptions): ChatPort {
       const announce = options.announceChannel ? directory.conversation(channelOf(options.announceChannel)) : undefined;
       const where = origin?.kind === 'channel' ? origin : announce?.kind === 'channel' ? announce : undefined;
       if (!where?.channelId || !where.reference.serviceUrl) {
-        throw new DeliveryRefused(createOptions?.origin ?? '', 'in Teams a war room is a thread in a team channel: declare the incident in a channel where firelane is added, or set incidents.teams.announceChannel');
+        throw new DeliveryRefused(
+          createOptions?.origin ?? '',
+          'in Teams a war room is a thread in a team channel: declare the incident in a channel where firelane is added, or set incidents.teams.announceChannel',
+        );
       }
       const serviceUrl = allowed(where.channelId, where.reference.serviceUrl);
       const tenantId = where.reference.conversation?.tenantId;
@@ -139,13 +156,29 @@ export function createTeamsChat(options: TeamsChatOptions): ChatPort {
         ...(tenantId && { tenantId }),
       };
       await counted(() =>
-        adapter.createConversationAsync(appId, 'msteams', serviceUrl, BOT_FRAMEWORK_SCOPE, parameters, async (context) => {
-          const conversation = context.activity.conversation;
-          created = conversation?.id;
-          if (!created) return;
-          const reference = toStoredReference({ ...toSdkReference(where.reference), conversation: { ...conversation, id: created, conversationType: 'channel' } });
-          directory.rememberConversation({ id: created, kind: 'channel', channelId: where.channelId, teamId: where.teamId, reference });
-        }),
+        adapter.createConversationAsync(
+          appId,
+          'msteams',
+          serviceUrl,
+          BOT_FRAMEWORK_SCOPE,
+          parameters,
+          async (context) => {
+            const conversation = context.activity.conversation;
+            created = conversation?.id;
+            if (!created) return;
+            const reference = toStoredReference({
+              ...toSdkReference(where.reference),
+              conversation: { ...conversation, id: created, conversationType: 'channel' },
+            });
+            directory.rememberConversation({
+              id: created,
+              kind: 'channel',
+              channelId: where.channelId,
+              teamId: where.teamId,
+              reference,
+            });
+          },
+        ),
       );
       if (!created) throw new Error('Teams created no conversation');
       logger.info({ room: created, name }, 'Teams war room thread created');
@@ -161,8 +194,16 @@ export function createTeamsChat(options: TeamsChatOptions): ChatPort {
         const connector = context.turnState.get<ConnectorClient>(adapter.ConnectorClientKey);
         for (const userId of userIds) {
           try {
-            const member = (await connector.getConversationMember(encodeURIComponent(userId), encodeURIComponent(channelOf(roomId)))) as { id?: string; name?: string; aadObjectId?: string; tenantId?: string };
-            directory.rememberUser({ aadObjectId: member.aadObjectId ?? userId, teamsId: member.id ?? userId, name: member.name ?? null, tenantId: member.tenantId ?? null });
+            const member = (await connector.getConversationMember(
+              encodeURIComponent(userId),
+              encodeURIComponent(channelOf(roomId)),
+            )) as { id?: string; name?: string; aadObjectId?: string; tenantId?: string };
+            directory.rememberUser({
+              aadObjectId: member.aadObjectId ?? userId,
+              teamsId: member.id ?? userId,
+              name: member.name ?? null,
+              tenantId: member.tenantId ?? null,
+            });
             found.push(userId);
           } catch (error) {
             const status = statusOf(error);
@@ -192,9 +233,16 @@ export function createTeamsChat(options: TeamsChatOptions): ChatPort {
     },
 
     async uploadFile(roomId, file) {
-      const body = file.content.length > MAX_MESSAGE ? `${file.content.slice(0, MAX_MESSAGE)}\n… (cut: the whole file is printed by \`firelane run\`)` : file.content;
+      const body =
+        file.content.length > MAX_MESSAGE
+          ? `${file.content.slice(0, MAX_MESSAGE)}\n… (cut: the whole file is printed by \`firelane run\`)`
+          : file.content;
       const text = `📝 **${file.title}** (${file.filename})\n\n\`\`\`\n${body.replace(/```/g, "'''")}\n\`\`\``;
-      return inConversation(roomId, async (context) => (await context.sendActivity({ type: 'message', textFormat: 'markdown', text } as Activity))?.id ?? '');
+      return inConversation(
+        roomId,
+        async (context) =>
+          (await context.sendActivity({ type: 'message', textFormat: 'markdown', text } as Activity))?.id ?? '',
+      );
     },
   };
 }

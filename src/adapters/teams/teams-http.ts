@@ -30,7 +30,9 @@ function tenantOf(activity: Json): string[] {
   const channelData = isObject(activity.channelData) ? activity.channelData : {};
   const fromChannelData = isObject(channelData.tenant) ? channelData.tenant.id : undefined;
   const fromConversation = isObject(activity.conversation) ? activity.conversation.tenantId : undefined;
-  return [fromChannelData, fromConversation].filter((t): t is string => typeof t === 'string').map((t) => t.toLowerCase());
+  return [fromChannelData, fromConversation]
+    .filter((t): t is string => typeof t === 'string')
+    .map((t) => t.toLowerCase());
 }
 
 /** The Bot Framework reads '' as absent; the SDK's schema refuses it (a conversation with `name: ''`). */
@@ -104,7 +106,9 @@ function readJson(req: IncomingMessage): Promise<{ body?: unknown; status?: numb
   });
 }
 
-export function createTeamsHandler(options: TeamsHandlerOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+export function createTeamsHandler(
+  options: TeamsHandlerOptions,
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const { adapter, verify, policy, logger } = options;
   const tenant = options.tenantId?.toLowerCase();
 
@@ -112,35 +116,56 @@ export function createTeamsHandler(options: TeamsHandlerOptions): (req: Incoming
     if (!verify && refusedWithoutAppId(req, res, logger)) return;
     const { body, status } = await readJson(req);
     if (status === 413) return plain(res, 413, 'request body too large');
-    if (!isObject(body) || typeof body.type !== 'string' || !isObject(body.conversation)) return plain(res, 400, 'the body is not a Bot Framework activity');
+    if (!isObject(body) || typeof body.type !== 'string' || !isObject(body.conversation))
+      return plain(res, 400, 'the body is not a Bot Framework activity');
     let claims: JWTPayload = {};
     if (verify) {
       try {
-        claims = await verify(req.headers.authorization, { channelId: typeof body.channelId === 'string' ? body.channelId : undefined, serviceUrl: typeof body.serviceUrl === 'string' ? body.serviceUrl : undefined });
+        claims = await verify(req.headers.authorization, {
+          channelId: typeof body.channelId === 'string' ? body.channelId : undefined,
+          serviceUrl: typeof body.serviceUrl === 'string' ? body.serviceUrl : undefined,
+        });
       } catch (error) {
-        logger.warn({ reason: error instanceof TokenRefused ? error.reason : String(error), type: body.type }, 'refused Teams request: bad token');
+        logger.warn(
+          { reason: error instanceof TokenRefused ? error.reason : String(error), type: body.type },
+          'refused Teams request: bad token',
+        );
         return plain(res, 401, 'unauthorized');
       }
     }
     if (tenant) {
       const tenants = tenantOf(body);
       if (tenants.length === 0 || tenants.some((t) => t !== tenant)) {
-        logger.warn({ tenants, type: body.type }, 'refused Teams request: activity from another tenant (MICROSOFT_APP_TENANT_ID)');
+        logger.warn(
+          { tenants, type: body.type },
+          'refused Teams request: activity from another tenant (MICROSOFT_APP_TENANT_ID)',
+        );
         return plain(res, 403, 'this bot serves one tenant only');
       }
     }
     const serviceUrl = typeof body.serviceUrl === 'string' ? body.serviceUrl : undefined;
     if (!policy.isAllowed(serviceUrl)) {
-      logger.warn({ serviceUrl: serviceUrl?.slice(0, 200) }, 'refused Teams request: its serviceUrl is not a Bot Framework address');
+      logger.warn(
+        { serviceUrl: serviceUrl?.slice(0, 200) },
+        'refused Teams request: its serviceUrl is not a Bot Framework address',
+      );
       return plain(res, 403, 'serviceUrl is not a Bot Framework address');
     }
-    const request = { body: withoutEmptyStrings(body), headers: req.headers as Record<string, string | string[] | undefined>, method: req.method ?? 'POST', user: claims };
+    const request = {
+      body: withoutEmptyStrings(body),
+      headers: req.headers as Record<string, string | string[] | undefined>,
+      method: req.method ?? 'POST',
+      user: claims,
+    };
     try {
       await adapter.process(request, webResponse(res), options.onTurn);
     } catch (error) {
       // The SDK validates the activity itself (zod): a malformed one is the caller's fault, not ours.
       const invalid = (error as { name?: string })?.name === 'ZodError';
-      logger[invalid ? 'warn' : 'error']({ err: invalid ? undefined : error, type: body.type }, invalid ? 'refused Teams request: malformed activity' : 'Teams request failed');
+      logger[invalid ? 'warn' : 'error'](
+        { err: invalid ? undefined : error, type: body.type },
+        invalid ? 'refused Teams request: malformed activity' : 'Teams request failed',
+      );
       return plain(res, invalid ? 400 : 500, invalid ? 'the body is not a Bot Framework activity' : 'internal error');
     }
   };

@@ -5,7 +5,10 @@ import { DeliveryRefused, type ChatPort } from '../../ports/chat.js';
 
 const REASON = 'Teams is off: MICROSOFT_APP_ID is not set';
 
-export function createTeamsOffChat(rooms: { announceRoom?: string | undefined; escalationRoom?: string | undefined }): ChatPort {
+export function createTeamsOffChat(rooms: {
+  announceRoom?: string | undefined;
+  escalationRoom?: string | undefined;
+}): ChatPort {
   const refuse = async (roomId: string): Promise<never> => {
     throw new DeliveryRefused(roomId, REASON);
   };

@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 /** Where the Bot Connector posts activities. */
 export const TEAMS_PATH = '/api/messages';
 
-const isLoopback = (address: string | undefined) => address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+const isLoopback = (address: string | undefined) =>
+  address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
 
 /** Headers a reverse proxy adds: a request carrying one came from elsewhere, whatever the socket says. */
 const FORWARDED = ['forwarded', 'x-forwarded-for', 'x-real-ip'];
@@ -18,8 +19,13 @@ const FORWARDED = ['forwarded', 'x-forwarded-for', 'x-real-ip'];
 export function refusedWithoutAppId(req: IncomingMessage, res: ServerResponse, logger: Logger): boolean {
   const proxied = FORWARDED.some((name) => req.headers[name] !== undefined);
   if (isLoopback(req.socket.remoteAddress) && !proxied) return false;
-  logger.warn({ remote: req.socket.remoteAddress, proxied }, 'refused Teams request: no MICROSOFT_APP_ID is set, so only loopback (emulator) traffic is accepted');
+  logger.warn(
+    { remote: req.socket.remoteAddress, proxied },
+    'refused Teams request: no MICROSOFT_APP_ID is set, so only loopback (emulator) traffic is accepted',
+  );
   req.resume();
-  res.writeHead(401, { 'content-type': 'text/plain' }).end('MICROSOFT_APP_ID is not set: only local (loopback) requests are accepted');
+  res
+    .writeHead(401, { 'content-type': 'text/plain' })
+    .end('MICROSOFT_APP_ID is not set: only local (loopback) requests are accepted');
   return true;
 }

@@ -39,7 +39,13 @@ export function approveRequest(ctx: HandlerContext): Reply {
   const { store, clock } = ctx.deps;
   const actor = ctx.input.actor.id;
   const key = requestKey(request.id);
-  const decision = decideApproval(request, actorOf(ctx.input, ctx.deps.config.people), policy, clock.now(), ctx.deps.config.people);
+  const decision = decideApproval(
+    request,
+    actorOf(ctx.input, ctx.deps.config.people),
+    policy,
+    clock.now(),
+    ctx.deps.config.people,
+  );
   if (!decision.ok) {
     if (decision.reason === 'expired') {
       ctx.write(() => expireRequest(store, clock, request, { actor, platform: ctx.input.platform }, policy.required));
@@ -65,7 +71,11 @@ export function approveRequest(ctx: HandlerContext): Reply {
   if (!updated) {
     // Someone else changed it between our read and our write (another process): say what it is now.
     const now = store.deploys.get(request.id);
-    throw conflict(now && now.status !== 'pending' ? notPendingText(now) : `${key} changed while you approved it; look at its card and try again.`);
+    throw conflict(
+      now && now.status !== 'pending'
+        ? notPendingText(now)
+        : `${key} changed while you approved it; look at its card and try again.`,
+    );
   }
   return privateReply(
     decision.complete

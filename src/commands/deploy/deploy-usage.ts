@@ -1,8 +1,10 @@
 // Usage lines of /deploy and /rollback, shown with every error and by `help`.
 import { helpText } from '../usage.js';
 export const DEPLOY_USAGE = {
-  deploy: '/deploy <service> <version> [--strategy=rolling|blue-green|canary] [--env=<environment>] [--incident=INC-n]   e.g. /deploy payments v2.1.1',
-  rollback: '/rollback <service> [--to=<version or revision>] [--env=<environment>] [--incident=INC-n]   e.g. /rollback payments --to=3',
+  deploy:
+    '/deploy <service> <version> [--strategy=rolling|blue-green|canary] [--env=<environment>] [--incident=INC-n]   e.g. /deploy payments v2.1.1',
+  rollback:
+    '/rollback <service> [--to=<version or revision>] [--env=<environment>] [--incident=INC-n]   e.g. /rollback payments --to=3',
   approve: '/deploy approve REQ-n   (what the Approve button runs)',
   reject: '/deploy reject REQ-n [reason]   (what the Reject button runs)',
   help: '/deploy help · /rollback help',

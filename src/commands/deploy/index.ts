@@ -25,5 +25,15 @@ function requestFamily(name: string, request: Subcommand): CommandFamily {
   };
 }
 
-export const deployCommands = requestFamily('deploy', { name: 'request', run: requestDeploy, usage: DEPLOY_USAGE.deploy, flags: ['strategy', 'env', 'incident'] });
-export const rollbackCommands = requestFamily('rollback', { name: 'request', run: requestRollback, usage: DEPLOY_USAGE.rollback, flags: ['to', 'env', 'incident', 'undo'] });
+export const deployCommands = requestFamily('deploy', {
+  name: 'request',
+  run: requestDeploy,
+  usage: DEPLOY_USAGE.deploy,
+  flags: ['strategy', 'env', 'incident'],
+});
+export const rollbackCommands = requestFamily('rollback', {
+  name: 'request',
+  run: requestRollback,
+  usage: DEPLOY_USAGE.rollback,
+  flags: ['to', 'env', 'incident', 'undo'],
+});

@@ -2,7 +2,13 @@
 // recording the request with its follow-up jobs. Nothing is written until every check passed.
 import { DEFAULT_ENVIRONMENT } from '../../config/defaults.js';
 import { environmentTarget, targetEnvironments } from '../../config/environments.js';
-import { STRATEGIES, type ApprovalPolicy, type KubernetesTarget, type ServiceConfig, type Strategy } from '../../config/types.js';
+import {
+  STRATEGIES,
+  type ApprovalPolicy,
+  type KubernetesTarget,
+  type ServiceConfig,
+  type Strategy,
+} from '../../config/types.js';
 import { requestKey, targetRefOf, type DeployRequest, type RequestKind } from '../../domain/deploy-request.js';
 import { incidentKey, OPEN_STATUSES, parseIncidentKey, type Incident } from '../../domain/incident.js';
 import { FirelaneError, invalidInput, notFound } from '../../errors.js';
@@ -30,7 +36,11 @@ export interface RequestBasics {
 
 const list = (names: string[]) => names.map((n) => `\`${n}\``).join(', ');
 
-function takeService(ctx: HandlerContext, token: Token | undefined, usage: string): { name: string; service: ServiceConfig } {
+function takeService(
+  ctx: HandlerContext,
+  token: Token | undefined,
+  usage: string,
+): { name: string; service: ServiceConfig } {
   const services = ctx.deps.config.services;
   const configured = Object.keys(services);
   if (!token) throw invalidInput('Name the service.', usage);
@@ -48,7 +58,12 @@ function takeService(ctx: HandlerContext, token: Token | undefined, usage: strin
 }
 
 /** --env picks the target and the approval rules together: one flag, never one without the other. */
-function takeEnvironment(ctx: HandlerContext, name: string, service: ServiceConfig, usage: string): { environment: string; kubernetes: KubernetesTarget; policy: ApprovalPolicy } {
+function takeEnvironment(
+  ctx: HandlerContext,
+  name: string,
+  service: ServiceConfig,
+  usage: string,
+): { environment: string; kubernetes: KubernetesTarget; policy: ApprovalPolicy } {
   const environment = ctx.flags.env ?? DEFAULT_ENVIRONMENT;
   const target = environmentTarget(service, environment);
   if (!target) {
@@ -62,9 +77,16 @@ function takeEnvironment(ctx: HandlerContext, name: string, service: ServiceConf
   }
   const approvals = ctx.deps.config.approvals;
   const policy = Object.hasOwn(approvals, environment) ? approvals[environment] : undefined;
-  if (!policy) throw invalidInput(`Nothing guards ${environment}: add \`approvals.${environment}\` with its approvers to firelane.yaml.`, usage);
+  if (!policy)
+    throw invalidInput(
+      `Nothing guards ${environment}: add \`approvals.${environment}\` with its approvers to firelane.yaml.`,
+      usage,
+    );
   if (policy.approvers.length === 0) {
-    throw invalidInput(`Nobody may approve a deploy to ${environment}: list approvers under \`approvals.${environment}.approvers\` in firelane.yaml.`, usage);
+    throw invalidInput(
+      `Nobody may approve a deploy to ${environment}: list approvers under \`approvals.${environment}.approvers\` in firelane.yaml.`,
+      usage,
+    );
   }
   return { environment, kubernetes: target.kubernetes, policy };
 }
@@ -76,7 +98,10 @@ function takeStrategy(ctx: HandlerContext, kubernetes: KubernetesTarget, usage: 
   }
   const strategy = (given as Strategy | undefined) ?? kubernetes.strategy;
   if (strategy === 'blue-green' && kubernetes.service === undefined) {
-    throw invalidInput(`blue-green needs the Service in front of the pods: set \`kubernetes.service\` of this service in firelane.yaml, or use --strategy=${kubernetes.strategy}.`, usage);
+    throw invalidInput(
+      `blue-green needs the Service in front of the pods: set \`kubernetes.service\` of this service in firelane.yaml, or use --strategy=${kubernetes.strategy}.`,
+      usage,
+    );
   }
   return strategy;
 }
@@ -92,8 +117,10 @@ export function takeIncident(ctx: HandlerContext, usage: string): Incident | und
   if (given !== undefined) {
     const id = parseIncidentKey(given);
     const incident = id === undefined ? undefined : store.incidents.get(id);
-    if (!incident) throw notFound(`${given.toUpperCase()} does not exist. See open incidents with /incident list.`, usage);
-    if (!(OPEN_STATUSES as readonly string[]).includes(incident.status)) throw invalidInput(`${incidentKey(incident.id)} is resolved; link an open incident.`, usage);
+    if (!incident)
+      throw notFound(`${given.toUpperCase()} does not exist. See open incidents with /incident list.`, usage);
+    if (!(OPEN_STATUSES as readonly string[]).includes(incident.status))
+      throw invalidInput(`${incidentKey(incident.id)} is resolved; link an open incident.`, usage);
     return incident;
   }
   const { roomId } = ctx.input;
@@ -117,11 +144,23 @@ export function requestBasics(ctx: HandlerContext, serviceToken: Token | undefin
   const { environment, kubernetes, policy } = takeEnvironment(ctx, name, service, usage);
   const strategy = takeStrategy(ctx, kubernetes, usage);
   if (!ctx.deps.cluster) {
-    throw new FirelaneError('upstream', `firelane cannot deploy or roll back: ${ctx.deps.clusterProblem ?? 'Kubernetes is not connected (see KUBECONFIG)'}.`);
+    throw new FirelaneError(
+      'upstream',
+      `firelane cannot deploy or roll back: ${ctx.deps.clusterProblem ?? 'Kubernetes is not connected (see KUBECONFIG)'}.`,
+    );
   }
   const running = ctx.deps.store.deploys.running(name, environment);
   const incident = takeIncident(ctx, usage);
-  return { service: name, kubernetes, environment, policy, strategy, incident, roomId: takeRoom(ctx, incident, usage), running };
+  return {
+    service: name,
+    kubernetes,
+    environment,
+    policy,
+    strategy,
+    incident,
+    roomId: takeRoom(ctx, incident, usage),
+    running,
+  };
 }
 
 /** "payments (production) is being deployed by REQ-3 right now…" */
@@ -130,7 +169,14 @@ export function busyText(basics: Pick<RequestBasics, 'service' | 'environment'>,
 }
 
 /** Records the request, its timeline entry, and the jobs that post the card and expire it. */
-export function createRequest(ctx: HandlerContext, kind: RequestKind, basics: RequestBasics, target: string | null, summary: string, options: { undoes?: number } = {}): DeployRequest {
+export function createRequest(
+  ctx: HandlerContext,
+  kind: RequestKind,
+  basics: RequestBasics,
+  target: string | null,
+  summary: string,
+  options: { undoes?: number } = {},
+): DeployRequest {
   const { store, clock } = ctx.deps;
   const now = clock.now();
   const actor = ctx.input.actor.id;
@@ -168,7 +214,12 @@ export function createRequest(ctx: HandlerContext, kind: RequestKind, basics: Re
       });
     }
     store.jobs.enqueue({ kind: PREPARE_REQUEST, key: prepareJobKey(request.id), payload: { requestId: request.id } });
-    store.jobs.enqueue({ kind: EXPIRE_REQUEST, key: `deploy-expire:${request.id}`, payload: { requestId: request.id }, runAt: request.expiresAt });
+    store.jobs.enqueue({
+      kind: EXPIRE_REQUEST,
+      key: `deploy-expire:${request.id}`,
+      payload: { requestId: request.id },
+      runAt: request.expiresAt,
+    });
     return request;
   });
 }

@@ -25,7 +25,10 @@ export function rejectRequest(ctx: HandlerContext): Reply {
     ctx.write(() => expireRequest(store, clock, request, { actor, platform: ctx.input.platform }, policy.required));
     return privateReply(`${key} had already expired; nothing will run.`);
   }
-  const reason = restText(args).replace(/[\r\n]+/g, ' ').slice(0, 500) || null;
+  const reason =
+    restText(args)
+      .replace(/[\r\n]+/g, ' ')
+      .slice(0, 500) || null;
   const updated = ctx.write(() =>
     changeRequest(store, clock, request, {
       from: ['pending'],
@@ -40,5 +43,7 @@ export function rejectRequest(ctx: HandlerContext): Reply {
     const now = store.deploys.get(request.id);
     throw conflict(now ? notPendingText(now) : `${key} changed meanwhile; look at its card.`);
   }
-  return privateReply(`You ${sameParty(actorOf(ctx.input, people), requesterRef(request)) ? 'withdrew' : 'rejected'} ${key}; nothing will run.`);
+  return privateReply(
+    `You ${sameParty(actorOf(ctx.input, people), requesterRef(request)) ? 'withdrew' : 'rejected'} ${key}; nothing will run.`,
+  );
 }

@@ -21,11 +21,18 @@ export function requestDeploy(ctx: HandlerContext): Reply {
   if (extra.length) throw invalidInput(`Unexpected "${tokenText(extra[0]!)}" after the version.`, usage);
   const basics = requestBasics(ctx, serviceToken, usage);
   if (basics.running) {
-    const stop = basics.running.kind === 'deploy' ? ` To stop it, /rollback ${basics.service} --env=${basics.environment}.` : '';
+    const stop =
+      basics.running.kind === 'deploy' ? ` To stop it, /rollback ${basics.service} --env=${basics.environment}.` : '';
     throw conflict(`${busyText(basics, basics.running)} Ask again when it has finished.${stop}`);
   }
   const version = versionText(parsed.version);
-  const request = createRequest(ctx, 'deploy', basics, version, `deploy of ${basics.service} ${version} to ${basics.environment}`);
+  const request = createRequest(
+    ctx,
+    'deploy',
+    basics,
+    version,
+    `deploy of ${basics.service} ${version} to ${basics.environment}`,
+  );
   return privateReply(
     `${requestKey(request.id)}: deploy of ${basics.service} ${version} to ${basics.environment} requested. The card with Approve and Reject follows once firelane has read the cluster.`,
   );

@@ -22,7 +22,10 @@ function takeUndone(ctx: HandlerContext, basics: RequestBasics, usage: string): 
   const id = parseRequestKey(given);
   const undone = id === undefined ? undefined : ctx.deps.store.deploys.get(id);
   if (!undone || undone.service !== basics.service || undone.environment !== basics.environment) {
-    throw notFound(`${id === undefined ? `"${given}" is not a request id` : `${requestKey(id)} is not a deploy of ${basics.service} in ${basics.environment}`}.`, usage);
+    throw notFound(
+      `${id === undefined ? `"${given}" is not a request id` : `${requestKey(id)} is not a deploy of ${basics.service} in ${basics.environment}`}.`,
+      usage,
+    );
   }
   const problem = undoProblem(ctx.deps.store, undone);
   if (problem) throw conflict(`${problem}. Nothing was requested.`);
@@ -38,26 +41,42 @@ export function requestRollback(ctx: HandlerContext): Reply {
   }
   const to = ctx.flags.to;
   if (to !== undefined && (to === 'true' || !parseRollbackTarget(to))) {
-    throw invalidInput(`--to takes a revision number or a version (image tag), e.g. --to=3 or --to=v2.1.0; "${to}" is neither.`, usage);
+    throw invalidInput(
+      `--to takes a revision number or a version (image tag), e.g. --to=3 or --to=v2.1.0; "${to}" is neither.`,
+      usage,
+    );
   }
   const basics = requestBasics(ctx, serviceToken, usage);
   const waiting = ctx.deps.store.deploys.pending(basics.service, basics.environment).find((r) => r.kind === 'rollback');
   if (waiting) {
-    throw conflict(`${requestKey(waiting.id)} already asks to roll back ${basics.service} (${basics.environment}) and waits for approval: approve or reject that one.`);
+    throw conflict(
+      `${requestKey(waiting.id)} already asks to roll back ${basics.service} (${basics.environment}) and waits for approval: approve or reject that one.`,
+    );
   }
   const undone = takeUndone(ctx, basics, usage);
   if (undone && to !== undefined) {
-    throw conflict(`${requestKey(undone.id)} is ${undone.status === 'succeeded' ? 'the last change' : 'rolling out'}: /rollback ${basics.service} --env=${basics.environment} (without --to) returns to what ran before it; --to applies once nothing is rolling out.`);
+    throw conflict(
+      `${requestKey(undone.id)} is ${undone.status === 'succeeded' ? 'the last change' : 'rolling out'}: /rollback ${basics.service} --env=${basics.environment} (without --to) returns to what ran before it; --to applies once nothing is rolling out.`,
+    );
   }
   if (undone) {
     const summary = `rollback of ${requestKey(undone.id)} (${basics.service} in ${basics.environment}) to what ran before it`;
     // Undone as it was rolled out: the strategy decides how (switch back, stop the canary, undo).
-    const request = createRequest(ctx, 'rollback', { ...basics, strategy: undone.strategy }, null, summary, { undoes: undone.id });
-    const stops = undone.status === 'approved' || undone.status === 'executing' ? ` Once approved it stops ${requestKey(undone.id)} and` : ' Once approved it';
-    return privateReply(`${requestKey(request.id)}: ${summary} requested.${stops} returns ${basics.service} to ${undone.plan?.fromImage ?? 'the version before'}.`);
+    const request = createRequest(ctx, 'rollback', { ...basics, strategy: undone.strategy }, null, summary, {
+      undoes: undone.id,
+    });
+    const stops =
+      undone.status === 'approved' || undone.status === 'executing'
+        ? ` Once approved it stops ${requestKey(undone.id)} and`
+        : ' Once approved it';
+    return privateReply(
+      `${requestKey(request.id)}: ${summary} requested.${stops} returns ${basics.service} to ${undone.plan?.fromImage ?? 'the version before'}.`,
+    );
   }
   const target = to ?? null;
   const summary = `rollback of ${basics.service} (${basics.environment}) to ${target ? target : 'the previous revision'}`;
   const request = createRequest(ctx, 'rollback', basics, target, summary);
-  return privateReply(`${requestKey(request.id)}: ${summary} requested. The card naming the exact revision and image follows once firelane has read the cluster.`);
+  return privateReply(
+    `${requestKey(request.id)}: ${summary} requested. The card naming the exact revision and image follows once firelane has read the cluster.`,
+  );
 }

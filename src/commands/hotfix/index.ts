@@ -15,7 +15,8 @@ import { helpText } from '../usage.js';
 import { HOTFIX_CREATE, HOTFIX_FINISH, HOTFIX_PR, HOTFIX_STATUS } from '../../ports/jobs.js';
 
 export const HOTFIX_USAGE = {
-  create: '/hotfix create <service> <description> [--incident=INC-n] [--from=<tag or branch>]   e.g. /hotfix create payments "null amount in refunds"',
+  create:
+    '/hotfix create <service> <description> [--incident=INC-n] [--from=<tag or branch>]   e.g. /hotfix create payments "null amount in refunds"',
   pr: '/hotfix pr [<branch>]   opens the pull request into the production branch',
   status: '/hotfix status [<branch>]   checks and reviews of the pull request',
   finish: '/hotfix finish [<branch>]   merge, tag the next patch version, release, back-merge',
@@ -34,7 +35,10 @@ const MAX_DESCRIPTION = 200;
 
 function needGitHub(ctx: HandlerContext): void {
   if (!ctx.deps.git) {
-    throw new FirelaneError('upstream', 'GitHub is not set up for this firelane (set GITHUB_TOKEN, and GITHUB_API_URL for GitHub Enterprise Server), so /hotfix cannot reach it. Incidents and deploys work without it.');
+    throw new FirelaneError(
+      'upstream',
+      'GitHub is not set up for this firelane (set GITHUB_TOKEN, and GITHUB_API_URL for GitHub Enterprise Server), so /hotfix cannot reach it. Incidents and deploys work without it.',
+    );
   }
 }
 
@@ -48,13 +52,21 @@ function createHotfix(ctx: HandlerContext): Reply {
   const config = Object.hasOwn(services, service) ? services[service] : undefined;
   if (!config) {
     const names = Object.keys(services);
-    throw notFound(`Unknown service "${service}".${names.length ? ` Configured services: ${names.map((n) => `\`${n}\``).join(', ')}.` : ' No services are configured.'}`, usage);
+    throw notFound(
+      `Unknown service "${service}".${names.length ? ` Configured services: ${names.map((n) => `\`${n}\``).join(', ')}.` : ' No services are configured.'}`,
+      usage,
+    );
   }
   const repo = config.repo && parseRepoName(config.repo);
-  if (!repo) throw invalidInput(`${service} has no \`repo\` in firelane.yaml, so firelane does not know where its code lives.`, usage);
+  if (!repo)
+    throw invalidInput(
+      `${service} has no \`repo\` in firelane.yaml, so firelane does not know where its code lives.`,
+      usage,
+    );
   const description = words.map(tokenText).join(' ').trim();
   if (!description) throw invalidInput('Describe the fix in a few words (they name the branch).', usage);
-  if (description.length > MAX_DESCRIPTION) throw invalidInput(`The description is ${description.length} characters; keep it under ${MAX_DESCRIPTION}.`, usage);
+  if (description.length > MAX_DESCRIPTION)
+    throw invalidInput(`The description is ${description.length} characters; keep it under ${MAX_DESCRIPTION}.`, usage);
   const from = ctx.flags.from;
   if (from !== undefined) {
     const problem = refNameProblem(from);
@@ -68,13 +80,29 @@ function createHotfix(ctx: HandlerContext): Reply {
   const baseRef = from ?? (config.hotfixFrom === 'latest-tag' ? '' : config.productionBranch);
   const hotfix = ctx.write(() => {
     const created = store.hotfixes.create(
-      { service, repo: config.repo!, branch, baseRef, incidentId: incident?.id ?? null, requester: actor, platform: chatPlatform(ctx.input.platform), roomId, description, createdAt: clock.now() },
+      {
+        service,
+        repo: config.repo!,
+        branch,
+        baseRef,
+        incidentId: incident?.id ?? null,
+        requester: actor,
+        platform: chatPlatform(ctx.input.platform),
+        roomId,
+        description,
+        createdAt: clock.now(),
+      },
       ctx.input.platform,
     );
     if (incident) {
       store.incidents.addEvent({
-        incidentId: incident.id, at: clock.now(), actor, platform: ctx.input.platform, kind: 'hotfix_requested',
-        text: `${hotfixKey(created.id)}: hotfix branch ${branch} requested by ${mention(actor)}`, data: { hotfix: hotfixKey(created.id), branch },
+        incidentId: incident.id,
+        at: clock.now(),
+        actor,
+        platform: ctx.input.platform,
+        kind: 'hotfix_requested',
+        text: `${hotfixKey(created.id)}: hotfix branch ${branch} requested by ${mention(actor)}`,
+        data: { hotfix: hotfixKey(created.id), branch },
       });
     }
     store.jobs.enqueue({ kind: HOTFIX_CREATE, key: `hotfix-create:${created.id}`, payload: { hotfixId: created.id } });
@@ -82,7 +110,9 @@ function createHotfix(ctx: HandlerContext): Reply {
   });
   ctx.concerns(hotfix.incidentId);
   const base = from ?? (config.hotfixFrom === 'latest-tag' ? 'the newest release tag' : config.productionBranch);
-  return privateReply(`${hotfixKey(hotfix.id)}: creating \`${branch}\` in ${config.repo} from ${base}${incident ? ` for ${incidentKey(incident.id)}` : ''}. The result follows in the channel.`);
+  return privateReply(
+    `${hotfixKey(hotfix.id)}: creating \`${branch}\` in ${config.repo} from ${base}${incident ? ` for ${incidentKey(incident.id)}` : ''}. The result follows in the channel.`,
+  );
 }
 
 /** The hotfix a command means: the branch given, else the war room's, else the only one in progress. */
@@ -93,46 +123,73 @@ function findHotfix(ctx: HandlerContext, usage: string): Hotfix {
   if (branchToken) {
     const branch = tokenText(branchToken).replace(/^refs\/heads\//, '');
     const found = store.hotfixes.live().filter((h) => h.branch === branch);
-    if (found.length === 0) throw notFound(`No hotfix in progress is on the branch "${branch}". Start one with /hotfix create.`, usage);
+    if (found.length === 0)
+      throw notFound(`No hotfix in progress is on the branch "${branch}". Start one with /hotfix create.`, usage);
     return found[0]!;
   }
   const { roomId } = ctx.input;
   const incident = roomId ? store.incidents.byRoom(chatPlatform(ctx.input.platform), roomId) : undefined;
   const candidates = store.hotfixes.live(incident?.id);
   if (candidates.length === 1) return candidates[0]!;
-  if (candidates.length === 0) throw notFound(`No hotfix in progress${incident ? ` for ${incidentKey(incident.id)}` : ''}. Start one with /hotfix create.`, usage);
-  throw invalidInput(`Several hotfixes are in progress (${candidates.map((h) => `\`${h.branch}\``).join(', ')}): name the branch.`, usage);
+  if (candidates.length === 0)
+    throw notFound(
+      `No hotfix in progress${incident ? ` for ${incidentKey(incident.id)}` : ''}. Start one with /hotfix create.`,
+      usage,
+    );
+  throw invalidInput(
+    `Several hotfixes are in progress (${candidates.map((h) => `\`${h.branch}\``).join(', ')}): name the branch.`,
+    usage,
+  );
 }
 
 /** pr, status and finish: find the hotfix, check it is at the right stage, and queue the GitHub work. */
-function onHotfix(kind: typeof HOTFIX_PR | typeof HOTFIX_STATUS | typeof HOTFIX_FINISH, usage: string, check: (hotfix: Hotfix) => void, answer: (hotfix: Hotfix) => string) {
+function onHotfix(
+  kind: typeof HOTFIX_PR | typeof HOTFIX_STATUS | typeof HOTFIX_FINISH,
+  usage: string,
+  check: (hotfix: Hotfix) => void,
+  answer: (hotfix: Hotfix) => string,
+) {
   return (ctx: HandlerContext): Reply => {
     needGitHub(ctx);
     const hotfix = findHotfix(ctx, usage);
     ctx.concerns(hotfix.incidentId);
-    if (hotfix.status === 'creating') throw conflict(`${hotfixKey(hotfix.id)}: \`${hotfix.branch}\` is still being created on GitHub; try again in a moment.`);
+    if (hotfix.status === 'creating')
+      throw conflict(
+        `${hotfixKey(hotfix.id)}: \`${hotfix.branch}\` is still being created on GitHub; try again in a moment.`,
+      );
     check(hotfix);
     const { store, clock } = ctx.deps;
     ctx.write(() => {
-      store.jobs.enqueue({ kind, key: `${kind}:${hotfix.id}:${clock.now()}:${ctx.input.actor.id}`, payload: { hotfixId: hotfix.id, actor: ctx.input.actor.id, platform: ctx.input.platform } });
+      store.jobs.enqueue({
+        kind,
+        key: `${kind}:${hotfix.id}:${clock.now()}:${ctx.input.actor.id}`,
+        payload: { hotfixId: hotfix.id, actor: ctx.input.actor.id, platform: ctx.input.platform },
+      });
     });
     return privateReply(answer(hotfix));
   };
 }
 
 const needPull = (hotfix: Hotfix) => {
-  if (hotfix.prNumber === null) throw invalidInput(`${hotfixKey(hotfix.id)} has no pull request yet: open it with /hotfix pr ${hotfix.branch}.`);
+  if (hotfix.prNumber === null)
+    throw invalidInput(`${hotfixKey(hotfix.id)} has no pull request yet: open it with /hotfix pr ${hotfix.branch}.`);
 };
 
 const openPull = onHotfix(
   HOTFIX_PR,
   HOTFIX_USAGE.pr,
   (h) => {
-    if (h.prNumber !== null) throw conflict(`${hotfixKey(h.id)} already has pull request #${h.prNumber}: ${h.prUrl ?? ''}`.trim());
+    if (h.prNumber !== null)
+      throw conflict(`${hotfixKey(h.id)} already has pull request #${h.prNumber}: ${h.prUrl ?? ''}`.trim());
   },
   (h) => `${hotfixKey(h.id)}: opening the pull request from \`${h.branch}\`. The result follows in the channel.`,
 );
-const showStatus = onHotfix(HOTFIX_STATUS, HOTFIX_USAGE.status, needPull, (h) => `${hotfixKey(h.id)}: reading the checks and reviews of #${h.prNumber}. They follow in the channel.`);
+const showStatus = onHotfix(
+  HOTFIX_STATUS,
+  HOTFIX_USAGE.status,
+  needPull,
+  (h) => `${hotfixKey(h.id)}: reading the checks and reviews of #${h.prNumber}. They follow in the channel.`,
+);
 const finish = onHotfix(
   HOTFIX_FINISH,
   HOTFIX_USAGE.finish,
@@ -140,7 +197,8 @@ const finish = onHotfix(
     if (h.status === 'finished') throw conflict(`${hotfixKey(h.id)} is already finished${h.tag ? ` (${h.tag})` : ''}.`);
     needPull(h);
   },
-  (h) => `${hotfixKey(h.id)}: finishing #${h.prNumber} (merge when the required checks pass, tag, release, back-merge). The result follows in the channel.`,
+  (h) =>
+    `${hotfixKey(h.id)}: finishing #${h.prNumber} (merge when the required checks pass, tag, release, back-merge). The result follows in the channel.`,
 );
 
 const help = helpSubcommand(hotfixHelp, HOTFIX_USAGE.help);

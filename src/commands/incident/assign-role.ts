@@ -20,11 +20,14 @@ export function assignRole(role: keyof typeof ROLES) {
     const user = takeUser(ctx, args[0], usage);
     const { field, title } = ROLES[role];
     const key = incidentKey(incident.id);
-    if (incident.status === 'resolved') throw conflict(`${key} is resolved; reopen it first with /incident reopen ${key}.`);
+    if (incident.status === 'resolved')
+      throw conflict(`${key} is resolved; reopen it first with /incident reopen ${key}.`);
     if (incident[field] === user) return privateReply(`${mention(user)} is already the ${title} of ${key}.`);
     // The card's "Take command" button must not silently take over from a commander assigned since.
     if (ctx.flags.take === 'true' && incident[field]) {
-      throw conflict(`${mention(incident[field]!)} is already the ${title} of ${key}. To hand over: /incident ${role} ${key} @person`);
+      throw conflict(
+        `${mention(incident[field]!)} is already the ${title} of ${key}. To hand over: /incident ${role} ${key} @person`,
+      );
     }
     recordEvent(ctx, incident, {
       kind: 'role_assigned',

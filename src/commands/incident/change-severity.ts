@@ -17,19 +17,28 @@ export function changeSeverity(ctx: HandlerContext): Reply {
   const { incident, args } = takeIncident(ctx, usage);
   const text = args[0] ? tokenText(args[0]) : '';
   const severity = parseSeverity(text);
-  if (!severity || args.length !== 1) throw invalidInput(`Give one severity, sev0 (worst) to sev3${text ? ` (not "${text}")` : ''}.`, usage);
+  if (!severity || args.length !== 1)
+    throw invalidInput(`Give one severity, sev0 (worst) to sev3${text ? ` (not "${text}")` : ''}.`, usage);
   const key = incidentKey(incident.id);
-  if (incident.status === 'resolved') throw conflict(`${key} is resolved; reopen it first with /incident reopen ${key}.`);
+  if (incident.status === 'resolved')
+    throw conflict(`${key} is resolved; reopen it first with /incident reopen ${key}.`);
   if (incident.severity === severity) return privateReply(`${key} is already ${severityLabel(severity)}.`);
   recordEvent(ctx, incident, {
     kind: 'severity_changed',
     text: `Severity changed from ${severityLabel(incident.severity)} to ${severityLabel(severity)}`,
     data: { from: incident.severity, to: severity },
     // The reminder cadence follows the new severity, still counted from the last update.
-    patch: { severity, ...afterSeverityChange(incident, ctx.deps.clock.now(), ctx.deps.config.incidents.severities[severity]) },
+    patch: {
+      severity,
+      ...afterSeverityChange(incident, ctx.deps.clock.now(), ctx.deps.config.incidents.severities[severity]),
+    },
     broadcast: 'announce',
     // Responders of the new severity join the war room (already-present people are skipped).
-    invite: idsOn(incident.platform as IdentityPlatform, ctx.deps.config.incidents.severities[severity].responders, ctx.deps.config.people),
+    invite: idsOn(
+      incident.platform as IdentityPlatform,
+      ctx.deps.config.incidents.severities[severity].responders,
+      ctx.deps.config.people,
+    ),
   });
   return privateReply(`${key} is now ${severityLabel(severity)}.`);
 }

@@ -13,7 +13,9 @@ import { recordEvent } from './record-event.js';
 import { REFRESH_CHECKLIST } from '../../ports/jobs.js';
 
 const noChecklist = (incident: Incident) =>
-  notFound(`${incidentKey(incident.id)} has no checklist: the ${severityLabel(incident.severity)} playbook was empty when it was declared.`);
+  notFound(
+    `${incidentKey(incident.id)} has no checklist: the ${severityLabel(incident.severity)} playbook was empty when it was declared.`,
+  );
 
 const alreadyDone = (incident: Incident, item: PlaybookItem): Reply =>
   privateReply(
@@ -33,16 +35,30 @@ export function checkItem(ctx: HandlerContext): Reply {
   const items = ctx.deps.store.playbooks.items(incident.id);
   if (items.length === 0) throw noChecklist(incident);
   const item = items.find((i) => i.position === position);
-  if (!item) throw invalidInput(`${key}'s checklist has items 1 to ${items.length}; there is no item ${position}.`, usage);
+  if (!item)
+    throw invalidInput(`${key}'s checklist has items 1 to ${items.length}; there is no item ${position}.`, usage);
   if (item.doneAt !== null) return alreadyDone(incident, item);
 
   const { store, clock } = ctx.deps;
   const outcome = ctx.write(() => {
-    const ticked = store.playbooks.tick(incident.id, position, { actor: ctx.input.actor.id, platform: ctx.input.platform }, clock.now());
+    const ticked = store.playbooks.tick(
+      incident.id,
+      position,
+      { actor: ctx.input.actor.id, platform: ctx.input.platform },
+      clock.now(),
+    );
     if (!ticked) throw invalidInput(`${key}'s checklist has no item ${position}.`, usage);
     if (!ticked.changed) return ticked; // someone else got there first
-    const { event } = recordEvent(ctx, incident, { kind: 'playbook_item_done', text: `✅ ${ticked.item.text}`, data: { position } });
-    store.jobs.enqueue({ kind: REFRESH_CHECKLIST, key: `checklist:${incident.id}:${event.id}`, payload: { incidentId: incident.id } });
+    const { event } = recordEvent(ctx, incident, {
+      kind: 'playbook_item_done',
+      text: `✅ ${ticked.item.text}`,
+      data: { position },
+    });
+    store.jobs.enqueue({
+      kind: REFRESH_CHECKLIST,
+      key: `checklist:${incident.id}:${event.id}`,
+      payload: { incidentId: incident.id },
+    });
     return ticked;
   });
   if (!outcome.changed) return alreadyDone(incident, outcome.item);
@@ -56,5 +72,8 @@ export function showChecklist(ctx: HandlerContext): Reply {
   if (args.length > 0) throw invalidInput('checklist takes only an incident id.', usage);
   const items = ctx.deps.store.playbooks.items(incident.id);
   if (items.length === 0) throw noChecklist(incident);
-  return privateReply(`*${incidentKey(incident.id)}* checklist: ${progressText(items)}.`, checklistCard(incident, items));
+  return privateReply(
+    `*${incidentKey(incident.id)}* checklist: ${progressText(items)}.`,
+    checklistCard(incident, items),
+  );
 }

@@ -26,24 +26,30 @@ export function declareIncident(ctx: HandlerContext): Reply {
     );
   }
   // One line: titles become channel names, topics and notification text.
-  const title = restText(ctx.args, 1).replace(/[\t\n\r]+/g, ' ').trim();
+  const title = restText(ctx.args, 1)
+    .replace(/[\t\n\r]+/g, ' ')
+    .trim();
   const problem = titleProblem(title);
   if (problem) throw invalidInput(`Cannot declare: ${problem}.`, usage);
   const description = ctx.flags.description?.trim() || null;
-  if (description && Array.from(description).length > 3000) throw invalidInput('The description is over 3000 characters.', usage);
+  if (description && Array.from(description).length > 3000)
+    throw invalidInput('The description is over 3000 characters.', usage);
 
   const { store, clock } = ctx.deps;
   const now = clock.now();
   const incident = ctx.write(() => {
-    const created = store.incidents.create({
-      title,
-      description,
-      severity,
-      platform: chatPlatform(ctx.input.platform),
-      declaredBy: ctx.input.actor.id,
-      declaredAt: now,
-      nextReminderAt: afterUpdate(now, ctx.deps.config.incidents.severities[severity]).nextReminderAt!,
-    }, ctx.input.platform);
+    const created = store.incidents.create(
+      {
+        title,
+        description,
+        severity,
+        platform: chatPlatform(ctx.input.platform),
+        declaredBy: ctx.input.actor.id,
+        declaredAt: now,
+        nextReminderAt: afterUpdate(now, ctx.deps.config.incidents.severities[severity]).nextReminderAt!,
+      },
+      ctx.input.platform,
+    );
     store.incidents.addEvent({
       incidentId: created.id,
       at: now,
@@ -52,9 +58,16 @@ export function declareIncident(ctx: HandlerContext): Reply {
       kind: 'declared',
       text: `Declared ${severityLabel(severity)}: ${title}`,
     });
-    store.playbooks.create(created.id, playbookTexts(ctx.deps.config, severity), { actor: ctx.input.actor.id, platform: ctx.input.platform });
+    store.playbooks.create(created.id, playbookTexts(ctx.deps.config, severity), {
+      actor: ctx.input.actor.id,
+      platform: ctx.input.platform,
+    });
     // Where it was declared: Teams opens the war room as a thread of that channel.
-    store.jobs.enqueue({ kind: OPEN_WAR_ROOM, key: `war-room:${created.id}`, payload: { incidentId: created.id, ...(ctx.input.roomId && { origin: ctx.input.roomId }) } });
+    store.jobs.enqueue({
+      kind: OPEN_WAR_ROOM,
+      key: `war-room:${created.id}`,
+      payload: { incidentId: created.id, ...(ctx.input.roomId && { origin: ctx.input.roomId }) },
+    });
     return created;
   });
   ctx.concerns(incident.id);

@@ -11,7 +11,11 @@ export function takeIncident(ctx: HandlerContext, usage: string): { incident: In
   if (first?.kind === 'word' && looksLikeIncidentKey(first.value)) {
     const id = parseIncidentKey(first.value);
     const incident = id === undefined ? undefined : ctx.deps.store.incidents.get(id);
-    if (!incident) throw notFound(`${id === undefined ? first.value.toUpperCase() : incidentKey(id)} does not exist. See open incidents with /incident list.`, usage);
+    if (!incident)
+      throw notFound(
+        `${id === undefined ? first.value.toUpperCase() : incidentKey(id)} does not exist. See open incidents with /incident list.`,
+        usage,
+      );
     ctx.concerns(incident.id);
     return { incident, args: rest };
   }
@@ -27,7 +31,10 @@ export function takeUser(ctx: HandlerContext, token: Token | undefined, usage: s
   if (token?.kind !== 'mention') throw invalidInput('Mention the person, e.g. @jane (or @me).', usage);
   if (!token.escaped && token.id.toLowerCase() === 'me') return ctx.input.actor.id;
   if (!token.escaped && (ctx.input.platform === 'slack' || ctx.input.platform === 'teams')) {
-    throw invalidInput(`"@${token.id}" is not a ${ctx.input.platform === 'slack' ? 'Slack' : 'Teams'} user: type @ and pick the person from the list.`, usage);
+    throw invalidInput(
+      `"@${token.id}" is not a ${ctx.input.platform === 'slack' ? 'Slack' : 'Teams'} user: type @ and pick the person from the list.`,
+      usage,
+    );
   }
   return token.id;
 }

@@ -40,7 +40,8 @@ export const incidentCommands: CommandFamily = {
   /** `/incident sev1 ...` has no subcommand word: a severity-looking first word means declare. */
   fallback(first: string | undefined) {
     if (first === undefined) return help;
-    if (looksLikeSeverity(first) || /^sev/i.test(first)) return { name: 'declare', run: declareIncident, usage: INCIDENT_USAGE.declare, flags: ['description'] };
+    if (looksLikeSeverity(first) || /^sev/i.test(first))
+      return { name: 'declare', run: declareIncident, usage: INCIDENT_USAGE.declare, flags: ['description'] };
     return undefined;
   },
 };

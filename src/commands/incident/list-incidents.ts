@@ -20,6 +20,9 @@ export function listIncidents(ctx: HandlerContext): Reply {
 function listReply(open: readonly Incident[]): Reply {
   if (open.length === 0) return privateReply('No open incidents. ✅');
   const shown = open.slice(0, MAX_LISTED);
-  const heading = open.length > MAX_LISTED ? `*More than ${MAX_LISTED} open incidents*; the newest ${MAX_LISTED}:` : `*${open.length} open incident${open.length === 1 ? '' : 's'}*`;
+  const heading =
+    open.length > MAX_LISTED
+      ? `*More than ${MAX_LISTED} open incidents*; the newest ${MAX_LISTED}:`
+      : `*${open.length} open incident${open.length === 1 ? '' : 's'}*`;
   return privateReply([heading, ...shown.map(summaryLine)].join('\n'));
 }

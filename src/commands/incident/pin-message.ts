@@ -19,7 +19,13 @@ export function pinMessage(deps: CommandDeps, input: PinInput): boolean {
   deps.store.jobs.enqueue({
     kind: PIN_MESSAGE,
     key: `pin:${platform}:${input.roomId}:${input.messageId}`,
-    payload: { incidentId: incident.id, roomId: input.roomId, messageId: input.messageId, actor: input.actor, platform: input.platform },
+    payload: {
+      incidentId: incident.id,
+      roomId: input.roomId,
+      messageId: input.messageId,
+      actor: input.actor,
+      platform: input.platform,
+    },
   });
   return true;
 }

@@ -15,7 +15,11 @@ export interface EventSpec {
   invite?: string[];
 }
 
-export function recordEvent(ctx: HandlerContext, incident: Incident, spec: EventSpec): { incident: Incident; event: TimelineEvent } {
+export function recordEvent(
+  ctx: HandlerContext,
+  incident: Incident,
+  spec: EventSpec,
+): { incident: Incident; event: TimelineEvent } {
   const { store, clock } = ctx.deps;
   return ctx.write(() => {
     const by = { actor: ctx.input.actor.id, platform: ctx.input.platform, action: `incident.${spec.kind}` };
@@ -31,13 +35,22 @@ export function recordEvent(ctx: HandlerContext, incident: Incident, spec: Event
     });
     // Any change to the incident itself may change the war room's topic.
     if (spec.patch) {
-      store.jobs.enqueue({ kind: REFRESH_TOPIC, key: `topic:${incident.id}:${event.id}`, payload: { incidentId: incident.id } });
+      store.jobs.enqueue({
+        kind: REFRESH_TOPIC,
+        key: `topic:${incident.id}:${event.id}`,
+        payload: { incidentId: incident.id },
+      });
     }
     if (spec.broadcast) {
       store.jobs.enqueue({
         kind: BROADCAST,
         key: `broadcast:${event.id}`,
-        payload: { incidentId: incident.id, eventId: event.id, announce: spec.broadcast === 'announce', ...(spec.invite?.length && { invite: spec.invite }) },
+        payload: {
+          incidentId: incident.id,
+          eventId: event.id,
+          announce: spec.broadcast === 'announce',
+          ...(spec.invite?.length && { invite: spec.invite }),
+        },
       });
     }
     return { incident: updated, event };

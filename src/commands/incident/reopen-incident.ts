@@ -18,7 +18,13 @@ export function reopenIncident(ctx: HandlerContext): Reply {
   recordEvent(ctx, incident, {
     kind: 'reopened',
     text: 'Reopened',
-    patch: { status: 'investigating', resolvedAt: null, lastUpdateAt: now, ...afterUpdate(now, ctx.deps.config.incidents.severities[incident.severity]), snoozedUntil: null },
+    patch: {
+      status: 'investigating',
+      resolvedAt: null,
+      lastUpdateAt: now,
+      ...afterUpdate(now, ctx.deps.config.incidents.severities[incident.severity]),
+      snoozedUntil: null,
+    },
     broadcast: 'announce',
   });
   return privateReply(`${key} is open again (investigating); reminders resume.`);

@@ -28,14 +28,17 @@ export function resolveIncident(ctx: HandlerContext): Reply {
   const { incident, args } = takeIncident(ctx, usage);
   if (args.length > 0) throw invalidInput('resolve takes only --root-cause and --action-items (quote them).', usage);
   const key = incidentKey(incident.id);
-  if (incident.status === 'resolved') throw conflict(`${key} is already resolved. To open it again: /incident reopen ${key}`);
+  if (incident.status === 'resolved')
+    throw conflict(`${key} is already resolved. To open it again: /incident reopen ${key}`);
   const rootCause = ctx.flags['root-cause']?.trim() || null;
   const actionItems = (ctx.flags['action-items'] ?? '')
     .split(/[;\n]/)
     .map((item) => item.trim())
     .filter(Boolean);
-  if (rootCause && Array.from(rootCause).length > MAX_TEXT) throw invalidInput(`The root cause is over ${MAX_TEXT} characters.`, usage);
-  if (actionItems.some((item) => Array.from(item).length > 500)) throw invalidInput('An action item is over 500 characters.', usage);
+  if (rootCause && Array.from(rootCause).length > MAX_TEXT)
+    throw invalidInput(`The root cause is over ${MAX_TEXT} characters.`, usage);
+  if (actionItems.some((item) => Array.from(item).length > 500))
+    throw invalidInput('An action item is over 500 characters.', usage);
 
   const { store, clock } = ctx.deps;
   const now = clock.now();
@@ -49,10 +52,22 @@ export function resolveIncident(ctx: HandlerContext): Reply {
         ...(actionItems.length ? [`Action items: ${actionItems.length}.`] : []),
       ].join('\n'),
       data: { durationMs: now - incident.declaredAt, ...(rootCause && { rootCause }), actionItems },
-      patch: { status: 'resolved', resolvedAt: now, rootCause, nextReminderAt: null, missedReminders: 0, snoozedUntil: null },
+      patch: {
+        status: 'resolved',
+        resolvedAt: now,
+        rootCause,
+        nextReminderAt: null,
+        missedReminders: 0,
+        snoozedUntil: null,
+      },
       broadcast: 'announce',
     });
-    store.incidents.addActionItems(incident.id, actionItems, { actor: ctx.input.actor.id, platform: ctx.input.platform }, now);
+    store.incidents.addActionItems(
+      incident.id,
+      actionItems,
+      { actor: ctx.input.actor.id, platform: ctx.input.platform },
+      now,
+    );
     store.jobs.enqueue({
       kind: POSTMORTEM_REMINDER,
       key: `postmortem-reminder:${incident.id}:${event.id}`,
@@ -60,5 +75,7 @@ export function resolveIncident(ctx: HandlerContext): Reply {
       runAt: now + POSTMORTEM_REMINDER_DELAY_MS,
     });
   });
-  return privateReply(`${key} resolved after ${took}. Reminders stopped; the postmortem is due in 48h (draft it with /incident postmortem ${key}).`);
+  return privateReply(
+    `${key} resolved after ${took}. Reminders stopped; the postmortem is due in 48h (draft it with /incident postmortem ${key}).`,
+  );
 }

@@ -18,8 +18,10 @@ export function snoozeIncident(ctx: HandlerContext): Reply {
   const { incident, args } = takeIncident(ctx, usage);
   const text = restText(args);
   const durationMs = parseDuration(text);
-  if (durationMs === undefined) throw invalidInput(`${text ? `"${text}" is not a duration` : 'Say for how long'} (use 30m, 2h).`, usage);
-  if (durationMs > MAX_SNOOZE_MS) throw invalidInput(`Snooze at most 24h at a time (not ${formatDuration(durationMs)}).`, usage);
+  if (durationMs === undefined)
+    throw invalidInput(`${text ? `"${text}" is not a duration` : 'Say for how long'} (use 30m, 2h).`, usage);
+  if (durationMs > MAX_SNOOZE_MS)
+    throw invalidInput(`Snooze at most 24h at a time (not ${formatDuration(durationMs)}).`, usage);
   const key = incidentKey(incident.id);
   if (incident.status === 'resolved') throw conflict(`${key} is resolved: it has no reminders to snooze.`);
   const schedule = afterSnooze(ctx.deps.clock.now(), durationMs);
@@ -30,5 +32,7 @@ export function snoozeIncident(ctx: HandlerContext): Reply {
     patch: schedule,
     broadcast: 'room',
   });
-  return privateReply(`No reminders for ${key} until ${timeToken(schedule.snoozedUntil)}; then every ${formatDuration(ctx.deps.config.incidents.severities[incident.severity].reminderEveryMs)} again.`);
+  return privateReply(
+    `No reminders for ${key} until ${timeToken(schedule.snoozedUntil)}; then every ${formatDuration(ctx.deps.config.incidents.severities[incident.severity].reminderEveryMs)} again.`,
+  );
 }

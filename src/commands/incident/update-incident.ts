@@ -15,15 +15,21 @@ export function updateIncident(ctx: HandlerContext): Reply {
   const { incident, args } = takeIncident(ctx, usage);
   const statusText = args[0] ? tokenText(args[0]).toLowerCase() : '';
   if (!(UPDATE_STATUSES as readonly string[]).includes(statusText)) {
-    throw invalidInput(`Start the update with a status: ${UPDATE_STATUSES.join(', ')}${statusText ? ` (not "${statusText}")` : ''}.`, usage);
+    throw invalidInput(
+      `Start the update with a status: ${UPDATE_STATUSES.join(', ')}${statusText ? ` (not "${statusText}")` : ''}.`,
+      usage,
+    );
   }
   const status = statusText as UpdateStatus;
   const text = restText(args, 1);
   if (!text) throw invalidInput('The update needs some text: what is known, what is being done.', usage);
   const etaMs = ctx.flags.eta === undefined ? undefined : parseDuration(ctx.flags.eta);
-  if (ctx.flags.eta !== undefined && etaMs === undefined) throw invalidInput(`--eta="${ctx.flags.eta}" is not a duration (use 30m, 2h).`, usage);
+  if (ctx.flags.eta !== undefined && etaMs === undefined)
+    throw invalidInput(`--eta="${ctx.flags.eta}" is not a duration (use 30m, 2h).`, usage);
   if (incident.status === 'resolved') {
-    throw conflict(`${incidentKey(incident.id)} is resolved; reopen it first with /incident reopen ${incidentKey(incident.id)}.`);
+    throw conflict(
+      `${incidentKey(incident.id)} is resolved; reopen it first with /incident reopen ${incidentKey(incident.id)}.`,
+    );
   }
   const eta = etaMs === undefined ? '' : ` (ETA ${formatDuration(etaMs)})`;
   const now = ctx.deps.clock.now();
@@ -32,8 +38,15 @@ export function updateIncident(ctx: HandlerContext): Reply {
     text: `*${status.toUpperCase()}*: ${text}${eta}`,
     data: { status, ...(etaMs !== undefined && { etaMs }) },
     // The reminder clock restarts from this update; a snooze ends with it.
-    patch: { status, lastUpdateAt: now, ...afterUpdate(now, ctx.deps.config.incidents.severities[incident.severity]), snoozedUntil: null },
+    patch: {
+      status,
+      lastUpdateAt: now,
+      ...afterUpdate(now, ctx.deps.config.incidents.severities[incident.severity]),
+      snoozedUntil: null,
+    },
     broadcast: 'announce',
   });
-  return privateReply(`Update for ${incidentKey(incident.id)} recorded; posting it to the war room and the announcement channel.`);
+  return privateReply(
+    `Update for ${incidentKey(incident.id)} recorded; posting it to the war room and the announcement channel.`,
+  );
 }

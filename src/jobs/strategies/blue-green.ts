@@ -20,45 +20,100 @@ export async function runBlueGreen(run: DeployRun, startedAt: number): Promise<v
       const state = await kube.setImage(idle, request.container, plan.toImage, meta);
       return { revision: state.revision, desired: state.desired };
     });
-    if (!set.ok) return run.finish('failed', `Kubernetes refused to set the image of ${idle.deployment}: ${set.refused}; ${stillServing}`, null);
+    if (!set.ok)
+      return run.finish(
+        'failed',
+        `Kubernetes refused to set the image of ${idle.deployment}: ${set.refused}; ${stillServing}`,
+        null,
+      );
     revision = set.value.revision;
     // An idle colour kept smaller than the live one is brought up to its size before it takes the traffic.
     const size = plan.replicas ?? 1;
     if (set.value.desired < size) {
       const scaled = await run.attempt('scale-idle', async () => (await kube.scale(idle, size, meta)).desired);
-      if (!scaled.ok) return run.finish('failed', `Kubernetes refused to scale ${idle.deployment} to ${size}: ${scaled.refused}; ${stillServing}`, revision);
+      if (!scaled.ok)
+        return run.finish(
+          'failed',
+          `Kubernetes refused to scale ${idle.deployment} to ${size}: ${scaled.refused}; ${stillServing}`,
+          revision,
+        );
     }
   } else {
     const seen = await run.step('read-idle', async () => (await kube.readDeployment(idle))?.revision ?? null);
-    if (seen === null) return run.finish('failed', `${k.namespace}/${idle.deployment} is gone, so there is nothing to switch back to; ${stillServing}`, null);
+    if (seen === null)
+      return run.finish(
+        'failed',
+        `${k.namespace}/${idle.deployment} is gone, so there is nothing to switch back to; ${stillServing}`,
+        null,
+      );
     revision = seen;
   }
 
   // All replicas of the idle colour available before any traffic moves.
   // A colour that is not available never takes the traffic: the deploy fails with nothing changed for users.
   const ready = await run.follow(idle, startedAt, { what: `${to} (idle colour)` });
-  if (!ready.done) return run.finish('failed', `${idle.deployment} did not become ready: ${ready.reason}; ${stillServing}`, revision, undefined, { escalate: request.kind === 'rollback' });
+  if (!ready.done)
+    return run.finish(
+      'failed',
+      `${idle.deployment} did not become ready: ${ready.reason}; ${stillServing}`,
+      revision,
+      undefined,
+      { escalate: request.kind === 'rollback' },
+    );
 
-  const switched = await run.attempt('switch', async () => (await kube.setSelector(service, SLOT_LABEL, to, meta)).selector[SLOT_LABEL] ?? null);
-  if (!switched.ok) return run.finish('failed', `Kubernetes refused to switch the Service ${where} to ${to}: ${switched.refused}; ${stillServing}`, revision, undefined, { escalate: request.kind === 'rollback' });
+  const switched = await run.attempt(
+    'switch',
+    async () => (await kube.setSelector(service, SLOT_LABEL, to, meta)).selector[SLOT_LABEL] ?? null,
+  );
+  if (!switched.ok)
+    return run.finish(
+      'failed',
+      `Kubernetes refused to switch the Service ${where} to ${to}: ${switched.refused}; ${stillServing}`,
+      revision,
+      undefined,
+      { escalate: request.kind === 'rollback' },
+    );
   await run.step('note-switch', async () => {
-    run.note('switched', `${key}: the Service ${where} now sends traffic to ${to} (${plan.toImage}); ${from} keeps running for a switch-back`);
+    run.note(
+      'switched',
+      `${key}: the Service ${where} now sends traffic to ${to} (${plan.toImage}); ${from} keeps running for a switch-back`,
+    );
     return null;
   });
   const done = `${key} succeeded: ${request.service} runs ${plan.toImage} on ${to}; ${from} (${plan.fromImage}) is kept for a switch-back`;
   // A rollback request is not verified: switching again could bring back what it switched away from.
   if (request.kind !== 'deploy') return run.finish('succeeded', null, revision, done);
 
-  const verdict = await run.verify(idle, 'verify', run.health.windowMs, `${to} is live; ${from} kept for a switch-back`);
+  const verdict = await run.verify(
+    idle,
+    'verify',
+    run.health.windowMs,
+    `${to} is live; ${from} kept for a switch-back`,
+  );
   if (verdict.healthy) return run.finish('succeeded', null, revision, done);
 
   const back = await run.attempt('switch-back', async () => {
-    await kube.setSelector(service, SLOT_LABEL, from, { changeCause: `firelane automatic switch-back of ${key}: ${verdict.reason}` });
+    await kube.setSelector(service, SLOT_LABEL, from, {
+      changeCause: `firelane automatic switch-back of ${key}: ${verdict.reason}`,
+    });
     return null;
   });
   if (!back.ok) {
-    return run.finish('failed', `the health check failed (${verdict.reason}) and Kubernetes refused to switch the Service ${where} back to ${from}: ${back.refused}`, revision, undefined, { escalate: true });
+    return run.finish(
+      'failed',
+      `the health check failed (${verdict.reason}) and Kubernetes refused to switch the Service ${where} back to ${from}: ${back.refused}`,
+      revision,
+      undefined,
+      { escalate: true },
+    );
   }
-  run.logger.warn({ request: key, reason: verdict.reason, slot: from }, 'health check failed; switched back automatically');
-  run.rolledBack(verdict.reason, plan.fromRevision, `${key} rolled back automatically: ${verdict.reason}; the Service ${where} switched back to ${from}, which runs ${plan.fromImage}`);
+  run.logger.warn(
+    { request: key, reason: verdict.reason, slot: from },
+    'health check failed; switched back automatically',
+  );
+  run.rolledBack(
+    verdict.reason,
+    plan.fromRevision,
+    `${key} rolled back automatically: ${verdict.reason}; the Service ${where} switched back to ${from}, which runs ${plan.fromImage}`,
+  );
 }

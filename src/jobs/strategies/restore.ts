@@ -16,16 +16,43 @@ async function restoreBlueGreen(run: DeployRun, undone: DeployRequest, startedAt
   const live = before.slots!.from;
   const service = serviceTarget(k);
   const where = `${k.namespace}/${service.service}`;
-  const selected = await run.step('read-service', async () => (await kube.readService(service))?.selector[SLOT_LABEL] ?? null);
+  const selected = await run.step(
+    'read-service',
+    async () => (await kube.readService(service))?.selector[SLOT_LABEL] ?? null,
+  );
   if (selected !== live) {
     // Never switch to a colour that is not available.
     const ready = await run.follow(slotTarget(k, live), startedAt, { what: `${live} (live before ${key})` });
-    if (!ready.done) return run.finish('failed', `${live} is not available, so the Service ${where} stays on ${selected ?? 'what it selects'}: ${ready.reason}`, null, undefined, escalate);
-    const switched = await run.attempt('switch', async () => (await kube.setSelector(service, SLOT_LABEL, live, { changeCause: run.changeCause })).selector[SLOT_LABEL] ?? null);
-    if (!switched.ok) return run.finish('failed', `Kubernetes refused to switch the Service ${where} back to ${live}: ${switched.refused}`, null, undefined, escalate);
+    if (!ready.done)
+      return run.finish(
+        'failed',
+        `${live} is not available, so the Service ${where} stays on ${selected ?? 'what it selects'}: ${ready.reason}`,
+        null,
+        undefined,
+        escalate,
+      );
+    const switched = await run.attempt(
+      'switch',
+      async () =>
+        (await kube.setSelector(service, SLOT_LABEL, live, { changeCause: run.changeCause })).selector[SLOT_LABEL] ??
+        null,
+    );
+    if (!switched.ok)
+      return run.finish(
+        'failed',
+        `Kubernetes refused to switch the Service ${where} back to ${live}: ${switched.refused}`,
+        null,
+        undefined,
+        escalate,
+      );
   }
   const undoneKey = `REQ-${undone.id}`;
-  run.finish('succeeded', null, null, `${key} succeeded: the Service ${where} sends traffic to ${live} (${before.fromImage}) ${selected === live ? 'as it did' : 'again'}; ${undoneKey} is undone`);
+  run.finish(
+    'succeeded',
+    null,
+    null,
+    `${key} succeeded: the Service ${where} sends traffic to ${live} (${before.fromImage}) ${selected === live ? 'as it did' : 'again'}; ${undoneKey} is undone`,
+  );
 }
 
 /** Stops a canary where it is: the canary to 0, the main Deployment at its full size (absent canary: nothing to stop). */
@@ -56,16 +83,24 @@ async function restoreRolling(run: DeployRun, undone: DeployRequest, startedAt: 
     const undoneTo = await run.attempt('change', async () => {
       // Revision numbers move (an undo renumbers the revision it brings back): found by image.
       const history = await kube.history(target);
-      const back = history.filter((r) => r.revision !== seen.revision && r.images[request.container] === before.fromImage).sort((a, b) => b.revision - a.revision)[0];
+      const back = history
+        .filter((r) => r.revision !== seen.revision && r.images[request.container] === before.fromImage)
+        .sort((a, b) => b.revision - a.revision)[0];
       if (!back) throw new FirelaneError('not_found', `no revision of ${where} runs ${before.fromImage} any more`);
       return { revision: (await kube.undo(target, { changeCause: run.changeCause }, back.revision)).revision };
     });
-    if (!undoneTo.ok) return run.finish('failed', `Kubernetes refused the rollback: ${undoneTo.refused}`, null, undefined, escalate);
+    if (!undoneTo.ok)
+      return run.finish('failed', `Kubernetes refused the rollback: ${undoneTo.refused}`, null, undefined, escalate);
     revision = undoneTo.value.revision;
   }
   const rollout = await run.follow(target, startedAt);
   if (!rollout.done) return run.finish('failed', rollout.reason, revision, undefined, escalate);
-  run.finish('succeeded', null, revision, `${key} succeeded: ${request.service} runs ${before.fromImage} ${seen.image === before.fromImage ? 'as before' : 'again'} (revision ${revision}); REQ-${undone.id} is undone`);
+  run.finish(
+    'succeeded',
+    null,
+    revision,
+    `${key} succeeded: ${request.service} runs ${before.fromImage} ${seen.image === before.fromImage ? 'as before' : 'again'} (revision ${revision}); REQ-${undone.id} is undone`,
+  );
 }
 
 export async function runRestore(run: DeployRun, undone: DeployRequest, startedAt: number): Promise<void> {

@@ -10,16 +10,37 @@ export async function undoAfterFailure(run: DeployRun, reason: string, failed: s
   const { kube, plan, key } = run;
   const target = targetOf(run.k);
   const undone = await run.attempt('rollback', async () => {
-    const state = await kube.undo(target, { changeCause: `firelane automatic rollback of ${key}: ${reason}` }, plan.fromRevision);
+    const state = await kube.undo(
+      target,
+      { changeCause: `firelane automatic rollback of ${key}: ${reason}` },
+      plan.fromRevision,
+    );
     return { revision: state.revision };
   });
-  if (!undone.ok) return run.finish('failed', `${failed} and Kubernetes refused the automatic rollback: ${undone.refused}`, null, undefined, { escalate: true });
+  if (!undone.ok)
+    return run.finish(
+      'failed',
+      `${failed} and Kubernetes refused the automatic rollback: ${undone.refused}`,
+      null,
+      undefined,
+      { escalate: true },
+    );
   run.logger.warn({ request: key, reason, revision: undone.value.revision }, 'rolled back automatically');
   const rollout = await run.follow(target, await run.mark('rollback-start'), { rollingBack: reason });
   if (!rollout.done) {
-    return run.finish('failed', `${failed} and the automatic rollback to revision ${plan.fromRevision} did not complete: ${rollout.reason}`, undone.value.revision, undefined, { escalate: true });
+    return run.finish(
+      'failed',
+      `${failed} and the automatic rollback to revision ${plan.fromRevision} did not complete: ${rollout.reason}`,
+      undone.value.revision,
+      undefined,
+      { escalate: true },
+    );
   }
-  run.rolledBack(reason, undone.value.revision, `${key} rolled back automatically: ${reason}; ${run.request.service} runs ${plan.fromImage} again (revision ${undone.value.revision})`);
+  run.rolledBack(
+    reason,
+    undone.value.revision,
+    `${key} rolled back automatically: ${reason}; ${run.request.service} runs ${plan.fromImage} again (revision ${undone.value.revision})`,
+  );
 }
 
 /**
@@ -39,14 +60,18 @@ export async function runRolling(run: DeployRun, startedAt: number, applied?: { 
           : await kube.undo(target, { changeCause: run.changeCause }, plan.toRevision ?? undefined);
       return { revision: state.revision };
     });
-    if (!changed.ok) return run.finish('failed', `Kubernetes refused the change: ${changed.refused}`, null, undefined, { escalate: request.kind === 'rollback' });
+    if (!changed.ok)
+      return run.finish('failed', `Kubernetes refused the change: ${changed.refused}`, null, undefined, {
+        escalate: request.kind === 'rollback',
+      });
     revision = changed.value.revision;
   }
 
   // Bounded by the clock from when the rollout started (across restarts), and by a poll count.
   const rollout = await run.follow(target, startedAt);
   if (!rollout.done) {
-    if (request.kind === 'deploy') return undoAfterFailure(run, `the rollout failed: ${rollout.reason}`, `the rollout failed (${rollout.reason})`);
+    if (request.kind === 'deploy')
+      return undoAfterFailure(run, `the rollout failed: ${rollout.reason}`, `the rollout failed (${rollout.reason})`);
     // A rollback that cannot complete leaves the target broken: people must act.
     return run.finish('failed', rollout.reason, revision, undefined, { escalate: true });
   }

@@ -34,7 +34,14 @@ export const paymentsService: ServiceConfig = {
   productionBranch: 'production',
   developBranch: 'main',
   hotfixFrom: 'branch',
-  kubernetes: { namespace: 'payments', deployment: 'payments', container: 'app', image: IMAGE, strategy: 'rolling', canarySteps: [10, 50, 100] },
+  kubernetes: {
+    namespace: 'payments',
+    deployment: 'payments',
+    container: 'app',
+    image: IMAGE,
+    strategy: 'rolling',
+    canarySteps: [10, 50, 100],
+  },
   healthCheck: { windowMs: 5 * 60_000 },
 };
 
@@ -44,7 +51,13 @@ export function deployConfig(approvals: Partial<ApprovalPolicy> = {}, extra: Par
     services: { payments: paymentsService, ...extra.services },
     approvals: {
       // The fixture acts through the console, where U0LEAD1 is a console name (bare, it would mean the Slack user).
-      production: { approvers: [`console:${LEAD1}`, `console:${LEAD2}`], required: 1, allowSelfApproval: false, expiresAfterMs: 30 * 60_000, ...approvals },
+      production: {
+        approvers: [`console:${LEAD1}`, `console:${LEAD2}`],
+        required: 1,
+        allowSelfApproval: false,
+        expiresAfterMs: 30 * 60_000,
+        ...approvals,
+      },
       ...extra.approvals,
     },
   };
@@ -94,9 +107,19 @@ export function createDeployFixture(options: DeployFixtureOptions = {}): DeployF
   const store = createSqliteStore(handle, clock, { onEnqueue: () => worker?.wake() });
   const cluster = createMemoryCluster({ rolloutPolls: options.rolloutPolls ?? 2 });
   // Revisions 1 (v2.0.0) and 2 (v2.1.0, running).
-  cluster.addDeployment({ ...PAYMENTS, name: 'payments', images: { app: `${IMAGE}:v2.1.0` }, history: [{ app: `${IMAGE}:v2.0.0` }], replicas: 3 });
+  cluster.addDeployment({
+    ...PAYMENTS,
+    name: 'payments',
+    images: { app: `${IMAGE}:v2.1.0` },
+    history: [{ app: `${IMAGE}:v2.0.0` }],
+    replicas: 3,
+  });
   const withCluster = options.withCluster ?? true;
-  const router = createRouter({ store, clock, config, ...(withCluster && { cluster }) }, [incidentCommands, deployCommands, rollbackCommands], pino({ level: 'silent' }));
+  const router = createRouter(
+    { store, clock, config, ...(withCluster && { cluster }) },
+    [incidentCommands, deployCommands, rollbackCommands],
+    pino({ level: 'silent' }),
+  );
   const consoleChat = createConsoleChat(handle, clock);
   const updates: Reply[] = [];
   const chat: ChatPort = {
@@ -162,7 +185,13 @@ export function createDeployFixture(options: DeployFixtureOptions = {}): DeployF
       return message.body.card;
     },
     audit: () =>
-      [...store.audit.rows()].map((r) => ({ action: r.action, actor: r.actor, incidentId: r.incidentId, before: JSON.parse(r.before ?? 'null'), after: JSON.parse(r.after ?? 'null') })),
+      [...store.audit.rows()].map((r) => ({
+        action: r.action,
+        actor: r.actor,
+        incidentId: r.incidentId,
+        before: JSON.parse(r.before ?? 'null'),
+        after: JSON.parse(r.after ?? 'null'),
+      })),
     count: (table) => (handle.sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n,
     close: () => handle.close(),
   };

@@ -2,7 +2,15 @@
 // an approved rollback runs `rollout undo` to that revision once.
 import { afterEach, describe, expect, it } from 'vitest';
 import { toPlainText } from '../../../src/ports/reply.js';
-import { buttonLabels, createDeployFixture, field, IMAGE, LEAD1, PAYMENTS, type DeployFixture } from './deploy-fixture.js';
+import {
+  buttonLabels,
+  createDeployFixture,
+  field,
+  IMAGE,
+  LEAD1,
+  PAYMENTS,
+  type DeployFixture,
+} from './deploy-fixture.js';
 
 let f: DeployFixture;
 afterEach(() => f?.close());
@@ -27,7 +35,12 @@ describe('/rollback <service>', () => {
     withThreeRevisions();
     const result = await requestRollback('/rollback payments');
     expect(result.reply.text).toMatch(/REQ-1: rollback of payments \(production\) to the previous revision requested/);
-    expect(f.request()).toMatchObject({ kind: 'rollback', status: 'pending', target: null, plan: { fromRevision: 3, fromImage: `${IMAGE}:v2.2.0`, toRevision: 2, toImage: `${IMAGE}:v2.1.0` } });
+    expect(f.request()).toMatchObject({
+      kind: 'rollback',
+      status: 'pending',
+      target: null,
+      plan: { fromRevision: 3, fromImage: `${IMAGE}:v2.2.0`, toRevision: 2, toImage: `${IMAGE}:v2.1.0` },
+    });
     const card = f.card();
     expect(card.title).toBe('↩️ Rollback REQ-1: payments in production');
     expect(field(card, 'From')).toBe(`${IMAGE}:v2.2.0 (revision 3)`);
@@ -48,13 +61,18 @@ describe('/rollback <service>', () => {
   it('a --to that is not in the history makes the request void, naming the revisions there are', async () => {
     withThreeRevisions();
     await requestRollback('/rollback payments --to=9');
-    expect(f.request()).toMatchObject({ status: 'void', reason: 'revision 9 is not in the history of payments/payments (revisions: 1, 2, 3)' });
+    expect(f.request()).toMatchObject({
+      status: 'void',
+      reason: 'revision 9 is not in the history of payments/payments (revisions: 1, 2, 3)',
+    });
     expect(plain(f.card().text)).toContain('Void: revision 9 is not in the history');
     expect(buttonLabels(f.card())).toEqual([]);
     await f.run('/deploy reject REQ-1', { user: 'alice' }).then((r) => expect(r.reply.text).toMatch(/REQ-1 is void/));
 
     await requestRollback('/rollback payments --to=v1.0.0');
-    expect(f.request(2).reason).toBe('no revision in the history of payments/payments runs v1.0.0 (revisions: 1, 2, 3)');
+    expect(f.request(2).reason).toBe(
+      'no revision in the history of payments/payments runs v1.0.0 (revisions: 1, 2, 3)',
+    );
     await requestRollback('/rollback payments --to=3');
     expect(f.request(3).reason).toBe('revision 3 is the one running now');
   });
@@ -84,7 +102,9 @@ describe('/rollback <service>', () => {
     await requestRollback('/rollback payments');
     const again = await f.run('/rollback payments', { user: 'bob' });
     expect(again.outcome).toBe('refused');
-    expect(again.reply.text).toBe('REQ-1 already asks to roll back payments (production) and waits for approval: approve or reject that one.');
+    expect(again.reply.text).toBe(
+      'REQ-1 already asks to roll back payments (production) and waits for approval: approve or reject that one.',
+    );
   });
 
   it('approved, it runs undo to the named revision: the old template comes back under a new revision', async () => {
@@ -94,7 +114,12 @@ describe('/rollback <service>', () => {
     await f.drain();
     expect(f.request()).toMatchObject({ status: 'succeeded', resultRevision: 4 });
     expect(f.cluster.changes).toEqual([
-      expect.objectContaining({ kind: 'undo', revision: 4, images: { app: `${IMAGE}:v2.0.0` }, changeCause: expect.stringContaining('firelane REQ-1: rollback payments') }),
+      expect.objectContaining({
+        kind: 'undo',
+        revision: 4,
+        images: { app: `${IMAGE}:v2.0.0` },
+        changeCause: expect.stringContaining('firelane REQ-1: rollback payments'),
+      }),
     ]);
     const history = await f.cluster.history(PAYMENTS);
     expect(history.map((r) => [r.revision, r.images.app])).toEqual([

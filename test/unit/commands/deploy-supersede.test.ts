@@ -4,7 +4,17 @@
 // races the deploy's own automatic rollback.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { toPlainText } from '../../../src/ports/reply.js';
-import { buttonLabels, createDeployFixture, field, IMAGE, LEAD1, LEAD2, PAYMENTS, type DeployFixture, type DeployFixtureOptions } from './deploy-fixture.js';
+import {
+  buttonLabels,
+  createDeployFixture,
+  field,
+  IMAGE,
+  LEAD1,
+  LEAD2,
+  PAYMENTS,
+  type DeployFixture,
+  type DeployFixtureOptions,
+} from './deploy-fixture.js';
 
 let f: DeployFixture;
 afterEach(() => f?.close());
@@ -65,7 +75,9 @@ describe('rollback at any moment', () => {
     await settle();
 
     expect(shownWhileVerifying).toEqual(['Rollback']);
-    expect(answer).toBe('REQ-2: rollback of REQ-1 (payments in production) to what ran before it requested. Once approved it stops REQ-1 and returns payments to ghcr.io/acme/payments:v2.1.0.');
+    expect(answer).toBe(
+      'REQ-2: rollback of REQ-1 (payments in production) to what ran before it requested. Once approved it stops REQ-1 and returns payments to ghcr.io/acme/payments:v2.1.0.',
+    );
     expect(f.request(1).status).toBe('superseded');
     expect(plain(f.request(1).reason ?? '')).toBe('stopped by REQ-2, a rollback approved by @U0LEAD2');
     expect(f.request(2)).toMatchObject({ kind: 'rollback', undoes: 1, status: 'succeeded' });
@@ -84,12 +96,12 @@ describe('rollback at any moment', () => {
     expect(card2.title).toBe('↩️ Rollback REQ-2 of REQ-1: payments in production');
     expect(field(card2, 'From')).toBe(`${IMAGE}:v2.1.1 (what REQ-1 deploys)`);
     expect(field(card2, 'To')).toBe(`${IMAGE}:v2.1.0 (revision 2, before REQ-1)`);
-    expect(f.audit().map((a) => a.action).filter((a) => /superseded|rollback\.(approved|started|succeeded)/.test(a))).toEqual([
-      'deploy.superseded',
-      'rollback.approved',
-      'rollback.started',
-      'rollback.succeeded',
-    ]);
+    expect(
+      f
+        .audit()
+        .map((a) => a.action)
+        .filter((a) => /superseded|rollback\.(approved|started|succeeded)/.test(a)),
+    ).toEqual(['deploy.superseded', 'rollback.approved', 'rollback.started', 'rollback.succeeded']);
   });
 
   it('while the deploy rolls out: the rollback stops it mid-rollout and returns the target', async () => {
@@ -112,7 +124,7 @@ describe('rollback at any moment', () => {
     expect(changes()).toEqual([`set-image ${IMAGE}:v2.1.1`, `undo ${IMAGE}:v2.1.0`]);
   });
 
-  it('racing the deploy\'s own automatic rollback: the target goes back once, and nothing rolls forward', async () => {
+  it("racing the deploy's own automatic rollback: the target goes back once, and nothing rolls forward", async () => {
     f = createDeployFixture({
       onSleep: whileVerifying(async () => {
         // The new version loses its pods: the deploy's health check fails at its next look...
@@ -151,7 +163,9 @@ describe('rollback at any moment', () => {
     expect(f.request(1).status).toBe('rolled_back');
     const late = await f.run('/deploy approve REQ-2', { user: LEAD2 });
     expect(late.outcome).toBe('ok');
-    expect(late.reply.text).toMatch(/^Nothing to approve: REQ-1 was already rolled back automatically: payments \(production\) is back at v2\.1\.0 since REQ-1 was rolled back automatically/);
+    expect(late.reply.text).toMatch(
+      /^Nothing to approve: REQ-1 was already rolled back automatically: payments \(production\) is back at v2\.1\.0 since REQ-1 was rolled back automatically/,
+    );
     await settle();
     expect(f.request(2)).toMatchObject({ status: 'void' });
     expect(changes()).toEqual([`set-image ${IMAGE}:v2.1.1`, `undo ${IMAGE}:v2.1.0`]);
@@ -181,7 +195,9 @@ describe('rollback at any moment', () => {
       onSleep: whileVerifying(async () => {
         const to = await f.run('/rollback payments --to=1', { user: 'bob' });
         expect(to.outcome).toBe('refused');
-        expect(to.reply.text).toMatch(/^REQ-1 is rolling out: \/rollback payments --env=production \(without --to\) returns to what ran before it/);
+        expect(to.reply.text).toMatch(
+          /^REQ-1 is rolling out: \/rollback payments --env=production \(without --to\) returns to what ran before it/,
+        );
         await rollBackNow();
         const again = await f.run('/rollback payments', { user: 'carol' });
         expect(again.reply.text).toMatch(/^payments \(production\) is being rolled back by REQ-2 right now/);

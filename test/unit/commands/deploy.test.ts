@@ -2,13 +2,26 @@
 import { FirelaneError } from '../../../src/errors.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toPlainText, type Card } from '../../../src/ports/reply.js';
-import { buttonLabels, createDeployFixture, T0, deployConfig, field, IMAGE, LEAD1, LEAD2, PAYMENTS, ROOM, type DeployFixture } from './deploy-fixture.js';
+import {
+  buttonLabels,
+  createDeployFixture,
+  T0,
+  deployConfig,
+  field,
+  IMAGE,
+  LEAD1,
+  LEAD2,
+  PAYMENTS,
+  ROOM,
+  type DeployFixture,
+} from './deploy-fixture.js';
 
 let f: DeployFixture;
 afterEach(() => f?.close());
 
 const plain = (text: string | undefined) => toPlainText(text ?? '');
-const cardText = (card: Card) => plain([card.title, card.text, ...card.fields.map((x) => `${x.label}: ${x.value}`)].join('\n'));
+const cardText = (card: Card) =>
+  plain([card.title, card.text, ...card.fields.map((x) => `${x.label}: ${x.value}`)].join('\n'));
 /** Everything a refused command must leave alone. */
 const state = () => ({
   requests: f.count('deploy_requests'),
@@ -32,11 +45,25 @@ describe('/deploy <service> <version>', () => {
     expect(result.reply.visibility).toBe('private');
     expect(result.reply.text).toMatch(/REQ-1: deploy of payments v2\.1\.1 to production requested/);
     // Nothing read from the cluster on the acknowledgement path: the plan comes with the job.
-    expect(f.request()).toMatchObject({ status: 'pending', plan: null, cardRef: null, requester: 'alice', target: 'v2.1.1', environment: 'production', expiresAt: f.clock.now() + 30 * 60_000 });
+    expect(f.request()).toMatchObject({
+      status: 'pending',
+      plan: null,
+      cardRef: null,
+      requester: 'alice',
+      target: 'v2.1.1',
+      environment: 'production',
+      expiresAt: f.clock.now() + 30 * 60_000,
+    });
 
     await f.drain();
     const request = f.request();
-    expect(request.plan).toEqual({ fromRevision: 2, fromImage: `${IMAGE}:v2.1.0`, toImage: `${IMAGE}:v2.1.1`, toRevision: null, replicas: 3 });
+    expect(request.plan).toEqual({
+      fromRevision: 2,
+      fromImage: `${IMAGE}:v2.1.0`,
+      toImage: `${IMAGE}:v2.1.1`,
+      toRevision: null,
+      replicas: 3,
+    });
     const card = f.card();
     expect(card.title).toContain('REQ-1');
     expect(buttonLabels(card)).toEqual(['Approve', 'Reject']);
@@ -65,10 +92,16 @@ describe('/deploy <service> <version>', () => {
       ['/deploy payments ' + 'v'.repeat(129), /is not an image tag/],
       ['/deploy payments v1 --force', /--force is not an option/],
       ['/deploy payments v1 --env=staging', /payments has no target in staging\. It deploys to: `production`/],
-      ['/deploy payments latest', /"latest" is a moving tag: what it names can change between the approval and the rollout/],
+      [
+        '/deploy payments latest',
+        /"latest" is a moving tag: what it names can change between the approval and the rollout/,
+      ],
       ['/deploy payments @sha256:abc', /"sha256:abc" is not an image digest/],
       ['/deploy payments v1 --strategy=yolo', /Unknown strategy "yolo": use rolling, blue-green, canary/],
-      ['/deploy payments v1 --strategy=blue-green', /blue-green needs the Service in front of the pods: set `kubernetes.service`/],
+      [
+        '/deploy payments v1 --strategy=blue-green',
+        /blue-green needs the Service in front of the pods: set `kubernetes.service`/,
+      ],
       ['/deploy payments v1 extra', /Unexpected "extra"/],
       ['/deploy payments v1 --incident=INC-9', /INC-9 does not exist/],
     ];
@@ -97,7 +130,10 @@ describe('/deploy <service> <version>', () => {
   it('a cluster that does not answer: after a few quick tries the card says so, and the request is void', async () => {
     f = createDeployFixture();
     f.cluster.readDeployment = async () => {
-      throw new FirelaneError('upstream', 'Kubernetes could not be reached to read deployment payments/payments: connect ECONNREFUSED 10.0.0.1:443');
+      throw new FirelaneError(
+        'upstream',
+        'Kubernetes could not be reached to read deployment payments/payments: connect ECONNREFUSED 10.0.0.1:443',
+      );
     };
     expect((await f.run('/deploy payments v2.1.1')).outcome).toBe('ok');
     for (let i = 0; i < 4; i++) {
@@ -125,10 +161,23 @@ describe('/deploy <service> <version>', () => {
 
   it('a deployment missing from the cluster makes the request void, with the reason on the card', async () => {
     f = createDeployFixture({
-      config: deployConfig({}, { services: { ghost: { ...deployConfig().services.payments!, kubernetes: { ...deployConfig().services.payments!.kubernetes!, deployment: 'ghost' } } } }),
+      config: deployConfig(
+        {},
+        {
+          services: {
+            ghost: {
+              ...deployConfig().services.payments!,
+              kubernetes: { ...deployConfig().services.payments!.kubernetes!, deployment: 'ghost' },
+            },
+          },
+        },
+      ),
     });
     await requestDeploy('/deploy ghost v1');
-    expect(f.request()).toMatchObject({ status: 'void', reason: 'the deployment payments/ghost does not exist in the cluster' });
+    expect(f.request()).toMatchObject({
+      status: 'void',
+      reason: 'the deployment payments/ghost does not exist in the cluster',
+    });
     expect(buttonLabels(f.card())).toEqual([]);
     expect(plain(f.card().text)).toContain('Void: the deployment payments/ghost does not exist');
     expect((await f.run('/deploy approve REQ-1', { user: LEAD1 })).reply.text).toMatch(/REQ-1 is void/);
@@ -142,7 +191,12 @@ describe('approving', () => {
     const before = state();
     const result = await f.run('/deploy approve REQ-1', { user: 'alice' });
     expect(result.outcome).toBe('refused');
-    expect(result.reply).toMatchObject({ visibility: 'private', text: expect.stringMatching(/You asked for REQ-1, so someone else must approve it \(self-approval is off for production\)/) });
+    expect(result.reply).toMatchObject({
+      visibility: 'private',
+      text: expect.stringMatching(
+        /You asked for REQ-1, so someone else must approve it \(self-approval is off for production\)/,
+      ),
+    });
     expect(state()).toEqual(before);
   });
 
@@ -187,7 +241,12 @@ describe('approving', () => {
     expect(f.cluster.changes[0]!.changeCause).toBe(
       `firelane REQ-1: deploy payments to ${IMAGE}:v2.1.1; requested by alice, approved by ${LEAD1}, ${LEAD2}`,
     );
-    expect(f.audit().filter((a) => a.action.startsWith('deploy.approv')).map((a) => [a.action, a.actor])).toEqual([
+    expect(
+      f
+        .audit()
+        .filter((a) => a.action.startsWith('deploy.approv'))
+        .map((a) => [a.action, a.actor]),
+    ).toEqual([
       ['deploy.approval', LEAD1],
       ['deploy.approved', LEAD2],
     ]);
@@ -198,16 +257,25 @@ describe('approving', () => {
     await requestDeploy();
     f.clock.advance(30 * 60_000);
     const result = await f.run('/deploy approve REQ-1', { user: LEAD1 });
-    expect(result.reply).toMatchObject({ visibility: 'private', text: 'REQ-1 expired before it was approved; ask again with a new request.' });
+    expect(result.reply).toMatchObject({
+      visibility: 'private',
+      text: 'REQ-1 expired before it was approved; ask again with a new request.',
+    });
     expect(f.request()).toMatchObject({ status: 'expired', approvals: [] });
     await f.drain();
     expect(plain(f.card().text)).toBe('⌛ Expired at 2026-03-01 10:30 UTC with 0 of 1 approvals');
     expect(buttonLabels(f.card())).toEqual([]);
     expect(f.cluster.changes).toEqual([]);
     const expired = f.audit().find((a) => a.action === 'deploy.expired');
-    expect(expired).toMatchObject({ actor: LEAD1, before: { request: 'REQ-1', status: 'pending' }, after: { request: 'REQ-1', status: 'expired' } });
+    expect(expired).toMatchObject({
+      actor: LEAD1,
+      before: { request: 'REQ-1', status: 'pending' },
+      after: { request: 'REQ-1', status: 'expired' },
+    });
     // And again: still refused, nothing new.
-    expect((await f.run('/deploy approve REQ-1', { user: LEAD2 })).reply.text).toMatch(/REQ-1 expired before it was approved/);
+    expect((await f.run('/deploy approve REQ-1', { user: LEAD2 })).reply.text).toMatch(
+      /REQ-1 expired before it was approved/,
+    );
     expect(f.audit().filter((a) => a.action === 'deploy.expired')).toHaveLength(1);
   });
 
@@ -228,7 +296,10 @@ describe('approving', () => {
   it('two approvals racing execute once; the loser hears that it is already approved', async () => {
     f = createDeployFixture();
     await requestDeploy();
-    const [a, b] = await Promise.all([f.run('/deploy approve REQ-1', { user: LEAD1 }), f.run('/deploy approve REQ-1', { user: LEAD2 })]);
+    const [a, b] = await Promise.all([
+      f.run('/deploy approve REQ-1', { user: LEAD1 }),
+      f.run('/deploy approve REQ-1', { user: LEAD2 }),
+    ]);
     expect([a.outcome, b.outcome].sort()).toEqual(['ok', 'refused']);
     expect([a, b].find((r) => r.outcome === 'refused')!.reply.text).toMatch(/REQ-1 is already approved/);
     await f.drain();
@@ -263,7 +334,9 @@ describe('approving', () => {
     f = createDeployFixture();
     expect((await f.run('/deploy approve REQ-7', { user: LEAD1 })).reply.text).toMatch(/REQ-7 does not exist/);
     expect((await f.run('/deploy approve', { user: LEAD1 })).reply.text).toMatch(/Name the request/);
-    expect((await f.run('/deploy reject nonsense', { user: LEAD1 })).reply.text).toMatch(/"nonsense" is not a request id/);
+    expect((await f.run('/deploy reject nonsense', { user: LEAD1 })).reply.text).toMatch(
+      /"nonsense" is not a request id/,
+    );
   });
 });
 
@@ -277,7 +350,10 @@ describe('rejecting', () => {
     await f.drain();
     expect(plain(f.card().text)).toBe('🚫 Rejected by @U0LEAD2: not during the freeze');
     expect(buttonLabels(f.card())).toEqual([]);
-    expect(f.audit().find((a) => a.action === 'deploy.rejected')).toMatchObject({ actor: LEAD2, after: { status: 'rejected', rejectedBy: LEAD2 } });
+    expect(f.audit().find((a) => a.action === 'deploy.rejected')).toMatchObject({
+      actor: LEAD2,
+      after: { status: 'rejected', rejectedBy: LEAD2 },
+    });
     expect((await f.run('/deploy approve REQ-1', { user: LEAD1 })).reply.text).toBe('REQ-1 was rejected.');
     await f.drain();
     expect(f.cluster.changes).toEqual([]);
@@ -289,7 +365,9 @@ describe('rejecting', () => {
     const other = await f.run('/deploy reject REQ-1', { user: 'mallory' });
     expect(other.outcome).toBe('refused');
     expect(other.reply.text).toBe('Only the requester or an approver for production can reject REQ-1.');
-    expect((await f.run('/deploy reject REQ-1', { user: 'alice' })).reply.text).toBe('You withdrew REQ-1; nothing will run.');
+    expect((await f.run('/deploy reject REQ-1', { user: 'alice' })).reply.text).toBe(
+      'You withdrew REQ-1; nothing will run.',
+    );
   });
 });
 
@@ -323,7 +401,9 @@ describe('one rollout at a time per target', () => {
       'REQ-2 is superseded: REQ-1 changes payments (production) after this card was posted; ask again if it is still wanted; its buttons change nothing.',
     );
     // The database itself holds the lock: a second running row for the target cannot exist.
-    expect(() => f.handle.sqlite.prepare("UPDATE deploy_requests SET status = 'executing' WHERE id = 2").run()).toThrow(/UNIQUE/);
+    expect(() => f.handle.sqlite.prepare("UPDATE deploy_requests SET status = 'executing' WHERE id = 2").run()).toThrow(
+      /UNIQUE/,
+    );
     await f.drain();
     expect(plain(f.card(2).text)).toMatch(/^⏹️ Superseded: REQ-1 changes payments/);
     expect(f.card(2).buttons).toBeUndefined();
@@ -366,8 +446,15 @@ describe('execution (rolling)', () => {
     const card = f.card();
     expect(plain(card.text)).toBe('✅ Succeeded (approved by @U0LEAD1): now at revision 3');
     expect(card.accent).toBe('good');
-    expect(card.buttons).toEqual([{ label: 'Rollback', command: 'rollback payments --env=production --undo=REQ-1', style: 'danger' }]);
-    expect(f.audit().map((a) => a.action).filter((a) => a.startsWith('deploy.'))).toEqual([
+    expect(card.buttons).toEqual([
+      { label: 'Rollback', command: 'rollback payments --env=production --undo=REQ-1', style: 'danger' },
+    ]);
+    expect(
+      f
+        .audit()
+        .map((a) => a.action)
+        .filter((a) => a.startsWith('deploy.')),
+    ).toEqual([
       'deploy.requested',
       'deploy.planned',
       'deploy.card_posted',
@@ -383,10 +470,16 @@ describe('execution (rolling)', () => {
     await requestDeploy();
     await f.run('/deploy approve REQ-1', { user: LEAD1 });
     await f.drain();
-    expect(f.request()).toMatchObject({ status: 'rolled_back', reason: 'the rollout failed: pods of the new ReplicaSet are in CrashLoopBackOff', resultRevision: 4 });
+    expect(f.request()).toMatchObject({
+      status: 'rolled_back',
+      reason: 'the rollout failed: pods of the new ReplicaSet are in CrashLoopBackOff',
+      resultRevision: 4,
+    });
     expect((await f.cluster.readDeployment(PAYMENTS))!.images.app).toBe(`${IMAGE}:v2.1.0`);
     const card = f.card();
-    expect(plain(card.text)).toBe('↩️ Rolled back automatically: the rollout failed: pods of the new ReplicaSet are in CrashLoopBackOff (now at revision 4)');
+    expect(plain(card.text)).toBe(
+      '↩️ Rolled back automatically: the rollout failed: pods of the new ReplicaSet are in CrashLoopBackOff (now at revision 4)',
+    );
     expect(card.buttons).toBeUndefined();
     // The Rollback button shown while it rolled out asks to undo REQ-1, which is undone already.
     const stale = await f.run('/rollback payments --env=production --undo=REQ-1', { user: 'bob' });
@@ -409,7 +502,10 @@ describe('execution (rolling)', () => {
     await f.run('/deploy approve REQ-1', { user: LEAD1 });
     await f.drain();
     expect(f.request().status).toBe('executing');
-    expect(f.store.jobs.get('deploy-execute:1')).toMatchObject({ status: 'queued', lastError: 'connection reset by the API server' });
+    expect(f.store.jobs.get('deploy-execute:1')).toMatchObject({
+      status: 'queued',
+      lastError: 'connection reset by the API server',
+    });
     f.clock.advance(1_000);
     await f.drain();
     expect(f.request().status).toBe('succeeded');
@@ -442,7 +538,9 @@ describe('incident linking and the timeline', () => {
     await f.run('/deploy approve REQ-1', { user: LEAD1 });
     await f.drain();
     const kinds = f.store.incidents.timeline(1).map((e) => e.kind);
-    expect(kinds).toEqual(expect.arrayContaining(['deploy_requested', 'deploy_approved', 'deploy_started', 'deploy_succeeded']));
+    expect(kinds).toEqual(
+      expect.arrayContaining(['deploy_requested', 'deploy_approved', 'deploy_started', 'deploy_succeeded']),
+    );
     expect(f.audit().filter((a) => a.action.startsWith('deploy.') && a.incidentId === 1).length).toBeGreaterThan(3);
   });
 

@@ -41,7 +41,8 @@ export function createIncidentFixture(config: FileConfig = DEFAULT_FILE_CONFIG):
   const handle = openDatabase(':memory:');
   const store = createSqliteStore(handle, clock);
   const router = createRouter({ store, clock, config }, [incidentCommands], pino({ level: 'silent' }));
-  const count = (table: string) => (handle.sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+  const count = (table: string) =>
+    (handle.sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
   return {
     clock,
     handle,
@@ -56,11 +57,21 @@ export function createIncidentFixture(config: FileConfig = DEFAULT_FILE_CONFIG):
         ...(options.idempotencyKey !== undefined && { idempotencyKey: options.idempotencyKey }),
         ...(options.textFormat !== undefined && { textFormat: options.textFormat }),
       }),
-    counts: () => ({ incidents: count('incidents'), timeline: count('timeline_events'), jobs: count('jobs'), receipts: count('receipts') }),
+    counts: () => ({
+      incidents: count('incidents'),
+      timeline: count('timeline_events'),
+      jobs: count('jobs'),
+      receipts: count('receipts'),
+    }),
     jobs: () =>
-      (handle.sqlite.prepare('SELECT kind, key, payload, status FROM jobs ORDER BY id').all() as Array<{ kind: string; key: string; payload: string; status: string }>).map(
-        (row) => ({ ...row, payload: JSON.parse(row.payload) as Record<string, unknown> }),
-      ),
+      (
+        handle.sqlite.prepare('SELECT kind, key, payload, status FROM jobs ORDER BY id').all() as Array<{
+          kind: string;
+          key: string;
+          payload: string;
+          status: string;
+        }>
+      ).map((row) => ({ ...row, payload: JSON.parse(row.payload) as Record<string, unknown> })),
     close: () => handle.close(),
   };
 }

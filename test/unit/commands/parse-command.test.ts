@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toMrkdwn } from '../../../src/adapters/slack/render.js';
-import { MAX_COMMAND_LENGTH, parseCommand, restText, tokenText, type ParsedCommand, type Token } from '../../../src/commands/parse-command.js';
+import {
+  MAX_COMMAND_LENGTH,
+  parseCommand,
+  restText,
+  tokenText,
+  type ParsedCommand,
+  type Token,
+} from '../../../src/commands/parse-command.js';
 import { MENTION_TOKEN, ROOM_TOKEN, TIME_TOKEN, mention, roomLink, timeToken } from '../../../src/ports/reply.js';
 
 /** The parsed command, failing the test with the parser's message when it refused. */
@@ -13,7 +20,8 @@ function parsed(text: string, options?: { slackEntities?: boolean }): ParsedComm
 
 function parseError(text: string): string {
   const result = parseCommand(text);
-  if (result.ok) throw new Error(`expected ${JSON.stringify(text)} to be refused, got ${JSON.stringify(result.command)}`);
+  if (result.ok)
+    throw new Error(`expected ${JSON.stringify(text)} to be refused, got ${JSON.stringify(result.command)}`);
   return result.error;
 }
 
@@ -43,7 +51,14 @@ describe('parseCommand: words and names', () => {
 
   it('keeps apostrophes inside words: they are not quotes', () => {
     expect(words(parsed("/incident sev2 Users can't log in"))).toEqual(['sev2', 'Users', "can't", 'log', 'in']);
-    expect(words(parsed("/incident note it's the O'Brien cluster's DNS"))).toEqual(['note', "it's", 'the', "O'Brien", "cluster's", 'DNS']);
+    expect(words(parsed("/incident note it's the O'Brien cluster's DNS"))).toEqual([
+      'note',
+      "it's",
+      'the',
+      "O'Brien",
+      "cluster's",
+      'DNS',
+    ]);
   });
 });
 
@@ -119,7 +134,12 @@ describe('parseCommand: flags', () => {
   });
 
   it('never reads a token that starts with a quote as a flag, even with a value', () => {
-    for (const text of ['/incident note "--eta=5m"', "/incident note '--eta=5m'", '/incident note “--eta=5m”', '/incident note "--eta=5m investigating"']) {
+    for (const text of [
+      '/incident note "--eta=5m"',
+      "/incident note '--eta=5m'",
+      '/incident note “--eta=5m”',
+      '/incident note "--eta=5m investigating"',
+    ]) {
       const command = parsed(text);
       expect(command.flags, text).toEqual({});
       expect(command.args[1], text).toMatchObject({ kind: 'word', quoted: true });
@@ -132,7 +152,12 @@ describe('parseCommand: flags', () => {
 
 describe('parseCommand: Slack escapes and mentions', () => {
   it('turns <@U123|jane> and <@U123> into escaped mentions', () => {
-    expect(parsed('/incident lead <@U123|jane>').args[1]).toEqual({ kind: 'mention', id: 'U123', name: 'jane', escaped: true });
+    expect(parsed('/incident lead <@U123|jane>').args[1]).toEqual({
+      kind: 'mention',
+      id: 'U123',
+      name: 'jane',
+      escaped: true,
+    });
     expect(parsed('/incident lead <@U123>').args[1]).toEqual({ kind: 'mention', id: 'U123', escaped: true });
   });
 
@@ -191,7 +216,11 @@ describe('parseCommand: Slack entities (slackEntities)', () => {
 
   it('decodes entities in flag values and in quoted words, and still reads real <...> escapes', () => {
     const command = parsed('/incident sev1 "A &amp; B" --description="x &gt; y" <@U1|jane>', { slackEntities: true });
-    expect(command.args).toEqual([word('sev1'), word('A & B', true), { kind: 'mention', id: 'U1', name: 'jane', escaped: true }]);
+    expect(command.args).toEqual([
+      word('sev1'),
+      word('A & B', true),
+      { kind: 'mention', id: 'U1', name: 'jane', escaped: true },
+    ]);
     expect(command.flags).toEqual({ description: 'x > y' });
   });
 
@@ -204,7 +233,9 @@ describe('parseCommand: limits', () => {
   it(`accepts ${MAX_COMMAND_LENGTH} characters and refuses more, saying how many`, () => {
     const head = '/incident note ';
     expect(parseCommand(head + 'x'.repeat(MAX_COMMAND_LENGTH - head.length)).ok).toBe(true);
-    expect(parseError(head + 'x'.repeat(MAX_COMMAND_LENGTH - head.length + 1))).toMatch(/too long \(4001 characters; at most 4000\)/);
+    expect(parseError(head + 'x'.repeat(MAX_COMMAND_LENGTH - head.length + 1))).toMatch(
+      /too long \(4001 characters; at most 4000\)/,
+    );
   });
 
   it('refuses input that is not a string instead of throwing', () => {
@@ -239,14 +270,39 @@ describe('restText: user text is made inert', () => {
 
   // Was a bug with brace tokens: "{{{time:1}}" kept a live time token.
   it('makes no time token of an extra brace or an extra delimiter ({{{time:1}}, U+E000 U+E000 t1 ...)', () => {
-    const text = restText(parsed('/incident note {{{time:1}} \uE000\uE000t1\uE001\uE001 \uE000\uE000@U1\uE001').args, 1);
+    const text = restText(
+      parsed('/incident note {{{time:1}} \uE000\uE000t1\uE001\uE001 \uE000\uE000@U1\uE001').args,
+      1,
+    );
     expect(matches(TIME_TOKEN, text)).toBe(0);
     expect(matches(MENTION_TOKEN, text)).toBe(0);
     expect(text).toBe('{{{time:1}} t1 @U1');
   });
 
   it('property: no text a user types becomes a mention, room or time token', () => {
-    const piece = fc.constantFrom('\uE000', '\uE001', '@', '#', 't', '{', '}', '{{', '}}', 'U1', 'C1', '|', 'general', 'time:', '1', ':', '.', '\u200b', 'x', ' ', '"');
+    const piece = fc.constantFrom(
+      '\uE000',
+      '\uE001',
+      '@',
+      '#',
+      't',
+      '{',
+      '}',
+      '{{',
+      '}}',
+      'U1',
+      'C1',
+      '|',
+      'general',
+      'time:',
+      '1',
+      ':',
+      '.',
+      '\u200b',
+      'x',
+      ' ',
+      '"',
+    );
     fc.assert(
       fc.property(fc.array(piece, { minLength: 1, maxLength: 40 }), fc.boolean(), (parts, slackEntities) => {
         const result = parseCommand(`/incident note ${parts.join('')}`, { slackEntities });
@@ -284,20 +340,78 @@ describe('parseCommand: properties', () => {
 
   it('never throws on arbitrary Unicode and always answers ok or a message', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 300 }), fc.string({ unit: 'grapheme', maxLength: 300 })), (text) => {
-        assertWellFormed(text);
-      }),
+      fc.property(
+        fc.oneof(fc.string({ unit: 'binary', maxLength: 300 }), fc.string({ unit: 'grapheme', maxLength: 300 })),
+        (text) => {
+          assertWellFormed(text);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
 
   const pieces = fc.constantFrom(
-    ' ', '  ', '\t', '\n', '"', "'", '“', '”', '‘', '’', '„', '--x=', '--eta=', '—eta=', '--x', '--', '<@U1|a>', '<@U1>', '<#C1|general>',
-    '<!channel>', '<https://x.y|l>', '<', '>', '|', '@', '@jane', '@me', '=', 'sev1', 'INC-1', 'update', '🔥', '👩‍👩‍👧', '\u0000', '\u0007',
-    '\u007f', '\u200b', '\u202e', 'e\u0301', '{{time:1}}', '@{U1}', '#{C1|x}', '\uE000', '\uE001', mention('U1'), timeToken(1), '&amp;', '&lt;',
-    '\\', 'a', 'word',
+    ' ',
+    '  ',
+    '\t',
+    '\n',
+    '"',
+    "'",
+    '“',
+    '”',
+    '‘',
+    '’',
+    '„',
+    '--x=',
+    '--eta=',
+    '—eta=',
+    '--x',
+    '--',
+    '<@U1|a>',
+    '<@U1>',
+    '<#C1|general>',
+    '<!channel>',
+    '<https://x.y|l>',
+    '<',
+    '>',
+    '|',
+    '@',
+    '@jane',
+    '@me',
+    '=',
+    'sev1',
+    'INC-1',
+    'update',
+    '🔥',
+    '👩‍👩‍👧',
+    '\u0000',
+    '\u0007',
+    '\u007f',
+    '\u200b',
+    '\u202e',
+    'e\u0301',
+    '{{time:1}}',
+    '@{U1}',
+    '#{C1|x}',
+    '\uE000',
+    '\uE001',
+    mention('U1'),
+    timeToken(1),
+    '&amp;',
+    '&lt;',
+    '\\',
+    'a',
+    'word',
   );
-  const grammar = fc.array(fc.oneof({ weight: 4, arbitrary: pieces }, { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 4 }) }), { maxLength: 40 }).map((parts) => parts.join(''));
+  const grammar = fc
+    .array(
+      fc.oneof(
+        { weight: 4, arbitrary: pieces },
+        { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 4 }) },
+      ),
+      { maxLength: 40 },
+    )
+    .map((parts) => parts.join(''));
 
   it('never throws on text assembled from grammar pieces', () => {
     fc.assert(
@@ -324,7 +438,9 @@ describe('parseCommand: properties', () => {
   });
 
   it('reads any double-quoted value back as one quoted word (NFC-normalised)', () => {
-    const content = fc.string({ unit: 'grapheme', maxLength: 40 }).filter((s) => !s.includes('"') && !/^(--|—)/.test(s));
+    const content = fc
+      .string({ unit: 'grapheme', maxLength: 40 })
+      .filter((s) => !s.includes('"') && !/^(--|—)/.test(s));
     fc.assert(
       fc.property(content, (value) => {
         expect(parsed(`/incident note "${value}"`).args).toEqual([word('note'), word(value.normalize('NFC'), true)]);
@@ -347,7 +463,9 @@ describe('parseCommand: properties', () => {
 
 describe('parseCommand: Slack entities inside escapes', () => {
   it('decodes & inside a link and a mention label', () => {
-    const parsed = parseCommand('/incident note <https://x.y/?a=1&amp;b=2|dash> <@U1|Tom &amp; Jerry>', { slackEntities: true });
+    const parsed = parseCommand('/incident note <https://x.y/?a=1&amp;b=2|dash> <@U1|Tom &amp; Jerry>', {
+      slackEntities: true,
+    });
     expect(parsed.ok && parsed.command.args).toEqual([
       { kind: 'word', value: 'note', quoted: false },
       { kind: 'word', value: 'https://x.y/?a=1&b=2', quoted: false },

@@ -16,7 +16,10 @@ import { REFRESH_CHECKLIST } from '../../../src/ports/jobs.js';
 const SEV1 = ['Assign an incident commander', 'Post a first status update', 'Check recent deploys'];
 const config: FileConfig = {
   ...DEFAULT_FILE_CONFIG,
-  incidents: { ...DEFAULT_FILE_CONFIG.incidents, playbooks: { ...DEFAULT_FILE_CONFIG.incidents.playbooks, sev1: SEV1, sev3: [] } },
+  incidents: {
+    ...DEFAULT_FILE_CONFIG.incidents,
+    playbooks: { ...DEFAULT_FILE_CONFIG.incidents.playbooks, sev1: SEV1, sev3: [] },
+  },
 };
 const T0 = Date.parse('2026-03-01T10:00:00Z');
 
@@ -28,7 +31,13 @@ beforeEach(() => {
 afterEach(() => f.close());
 
 const audit = () =>
-  [...f.store.audit.rows()].map((r) => ({ action: r.action, actor: r.actor, incidentId: r.incidentId, before: JSON.parse(r.before ?? 'null') as unknown, after: JSON.parse(r.after ?? 'null') as unknown }));
+  [...f.store.audit.rows()].map((r) => ({
+    action: r.action,
+    actor: r.actor,
+    incidentId: r.incidentId,
+    before: JSON.parse(r.before ?? 'null') as unknown,
+    after: JSON.parse(r.after ?? 'null') as unknown,
+  }));
 const auditCount = () => [...f.store.audit.rows()].length;
 const items = (id = 1) => f.store.playbooks.items(id);
 /** Everything a refused or no-op check must leave alone. */
@@ -54,7 +63,11 @@ describe('declaring copies the severity playbook', () => {
     await declare('/incident sev3 Typo on the status page');
     expect(items(1).map((i) => i.text)).toEqual(DEFAULT_FILE_CONFIG.incidents.playbooks.sev2);
     expect(items(2)).toEqual([]);
-    expect(audit().filter((a) => a.action === 'incident.playbook_created').map((a) => a.incidentId)).toEqual([1]);
+    expect(
+      audit()
+        .filter((a) => a.action === 'incident.playbook_created')
+        .map((a) => a.incidentId),
+    ).toEqual([1]);
   });
 });
 
@@ -69,11 +82,23 @@ describe('/incident check', () => {
     expect(result).toMatchObject({ command: 'incident check', outcome: 'ok' });
     expect(result.reply.visibility).toBe('private');
     expect(result.reply.text).toContain('Item 2 of INC-1 done: Post a first status update (1 of 3 done)');
-    expect(items()[1]).toEqual({ position: 2, text: 'Post a first status update', doneBy: 'bob', doneAt: T0 + 5 * 60_000 });
+    expect(items()[1]).toEqual({
+      position: 2,
+      text: 'Post a first status update',
+      doneBy: 'bob',
+      doneAt: T0 + 5 * 60_000,
+    });
     expect(items().filter((i) => i.doneAt !== null)).toHaveLength(1);
 
     const event = f.store.incidents.timeline(1).at(-1)!;
-    expect(event).toMatchObject({ kind: 'playbook_item_done', actor: 'bob', platform: 'console', text: '✅ Post a first status update', data: { position: 2 }, at: T0 + 5 * 60_000 });
+    expect(event).toMatchObject({
+      kind: 'playbook_item_done',
+      actor: 'bob',
+      platform: 'console',
+      text: '✅ Post a first status update',
+      data: { position: 2 },
+      at: T0 + 5 * 60_000,
+    });
 
     const done = audit().filter((a) => a.action === 'incident.playbook_item_done');
     expect(done).toEqual([
@@ -88,7 +113,9 @@ describe('/incident check', () => {
     expect(audit().some((a) => a.action === 'timeline.playbook_item_done')).toBe(true);
 
     const jobs = f.jobs().slice(jobsBefore);
-    expect(jobs).toEqual([{ kind: REFRESH_CHECKLIST, key: `checklist:1:${event.id}`, payload: { incidentId: 1 }, status: 'queued' }]);
+    expect(jobs).toEqual([
+      { kind: REFRESH_CHECKLIST, key: `checklist:1:${event.id}`, payload: { incidentId: 1 }, status: 'queued' },
+    ]);
   });
 
   it('check 2 again changes nothing and answers privately who did it and when', async () => {
@@ -119,7 +146,11 @@ describe('/incident check', () => {
   });
 
   it('finds the incident from its war room, and refuses an unknown incident', async () => {
-    f.store.incidents.update(1, { roomId: 'war-1', roomName: 'inc-1-payment' }, { actor: 'firelane', platform: 'console', action: 'test' });
+    f.store.incidents.update(
+      1,
+      { roomId: 'war-1', roomName: 'inc-1-payment' },
+      { actor: 'firelane', platform: 'console', action: 'test' },
+    );
     expect((await f.run('/incident check 3', { roomId: 'war-1' })).outcome).toBe('ok');
     expect(items()[2]?.doneBy).toBe('alice');
     expect((await f.run('/incident check INC-7 1')).reply.text).toContain('INC-7 does not exist');
@@ -209,7 +240,8 @@ describe('the checklist card on Slack', () => {
   const open = (n: number, text = (i: number) => `Step ${i}`): PlaybookItem[] =>
     Array.from({ length: n }, (_, i) => ({ position: i + 1, text: text(i + 1), doneBy: null, doneAt: null }));
   type Actions = { type: 'actions'; elements: Array<{ action_id: string; value: string; text: { text: string } }> };
-  const actionBlocks = (reply: Reply) => (renderSlack(reply).blocks as Array<{ type: string }>).filter((b): b is Actions => b.type === 'actions');
+  const actionBlocks = (reply: Reply) =>
+    (renderSlack(reply).blocks as Array<{ type: string }>).filter((b): b is Actions => b.type === 'actions');
 
   it('splits more than 25 buttons over several actions blocks with distinct action ids', () => {
     const blocks = actionBlocks(channelReply('', checklistCard(incident, open(30))));
@@ -226,14 +258,25 @@ describe('the checklist card on Slack', () => {
     expect(label.endsWith('…')).toBe(true);
     expect(label).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
     expect(buttonLabel('Short')).toBe('Short');
-    const [element] = actionBlocks(channelReply('', checklistCard(incident, open(1, () => long)))).flatMap((b) => b.elements);
+    const [element] = actionBlocks(
+      channelReply(
+        '',
+        checklistCard(
+          incident,
+          open(1, () => long),
+        ),
+      ),
+    ).flatMap((b) => b.elements);
     expect(element?.text.text).toBe(label);
   });
 
   it('config text cannot forge a mention token', async () => {
     const forged: FileConfig = {
       ...config,
-      incidents: { ...config.incidents, playbooks: { ...config.incidents.playbooks, sev2: ['Ping \uE000@U0BOSS\uE001\nnow'] } },
+      incidents: {
+        ...config.incidents,
+        playbooks: { ...config.incidents.playbooks, sev2: ['Ping \uE000@U0BOSS\uE001\nnow'] },
+      },
     };
     const g = createIncidentFixture(forged);
     try {
@@ -274,12 +317,21 @@ describe('the refresh-checklist job', () => {
 
   it('updates the card in place with what is stored when it runs', async () => {
     const { chat, updates } = fakeChat();
-    f.store.incidents.update(1, { roomId: 'war-1', roomName: 'inc-1', playbookRef: 'msg-7' }, { actor: 'firelane', platform: 'console', action: 'test' });
+    f.store.incidents.update(
+      1,
+      { roomId: 'war-1', roomName: 'inc-1', playbookRef: 'msg-7' },
+      { actor: 'firelane', platform: 'console', action: 'test' },
+    );
     await f.run('/incident check INC-1 1');
     await f.run('/incident check INC-1 3');
-    await createPlaybookJobs({ store: f.store, chats: { console: chat } })[REFRESH_CHECKLIST]!({ incidentId: 1 }, context());
+    await createPlaybookJobs({ store: f.store, chats: { console: chat } })[REFRESH_CHECKLIST]!(
+      { incidentId: 1 },
+      context(),
+    );
     expect(updates).toHaveLength(1);
     expect(updates[0]).toMatchObject({ roomId: 'war-1', messageId: 'msg-7' });
-    expect(updates[0]!.message.card!.buttons).toEqual([{ label: 'Post a first status update', command: 'incident check INC-1 2' }]);
+    expect(updates[0]!.message.card!.buttons).toEqual([
+      { label: 'Post a first status update', command: 'incident check INC-1 2' },
+    ]);
   });
 });

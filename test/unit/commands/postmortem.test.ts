@@ -17,7 +17,10 @@ const at = (hhmm: string) => Date.parse(`2026-11-21T${hhmm}:00Z`);
 const PLAYBOOK = ['Assign an incident commander', 'Post a first status update', 'Check recent deploys'];
 const CONFIG: FileConfig = {
   ...DEFAULT_FILE_CONFIG,
-  incidents: { ...DEFAULT_FILE_CONFIG.incidents, playbooks: { ...DEFAULT_FILE_CONFIG.incidents.playbooks, sev2: PLAYBOOK, sev3: [] } },
+  incidents: {
+    ...DEFAULT_FILE_CONFIG.incidents,
+    playbooks: { ...DEFAULT_FILE_CONFIG.incidents.playbooks, sev2: PLAYBOOK, sev3: [] },
+  },
 };
 
 /** The document's `## ` sections: heading -> non-empty lines, in order. */
@@ -32,7 +35,13 @@ function sections(doc: string): Map<string, string[]> {
 }
 
 /** Lines that Markdown reads as headings (ATX at the start of a line, or a setext underline). */
-const headingLines = (doc: string) => doc.split('\n').filter((line, i, all) => /^ {0,3}#{1,6}(\s|$)/.test(line) || (/^ {0,3}(=+|-+)\s*$/.test(line) && (all[i - 1] ?? '').trim() !== ''));
+const headingLines = (doc: string) =>
+  doc
+    .split('\n')
+    .filter(
+      (line, i, all) =>
+        /^ {0,3}#{1,6}(\s|$)/.test(line) || (/^ {0,3}(=+|-+)\s*$/.test(line) && (all[i - 1] ?? '').trim() !== ''),
+    );
 
 let fx: IncidentFixture;
 let chat: ConsoleChat;
@@ -42,8 +51,19 @@ beforeEach(() => {
   fx = createIncidentFixture(CONFIG);
   fx.clock.set(at('13:05'));
   chat = createConsoleChat(fx.handle, fx.clock);
-  const deps = { store: fx.store, chats: { console: chat.chat }, config: CONFIG, clock: fx.clock, logger: pino({ level: 'silent' }) };
-  worker = createWorker({ store: fx.store.jobs, handlers: { ...createIncidentJobs(deps), ...createPostmortemJobs(deps) }, logger: deps.logger, now: fx.clock.now });
+  const deps = {
+    store: fx.store,
+    chats: { console: chat.chat },
+    config: CONFIG,
+    clock: fx.clock,
+    logger: pino({ level: 'silent' }),
+  };
+  worker = createWorker({
+    store: fx.store.jobs,
+    handlers: { ...createIncidentJobs(deps), ...createPostmortemJobs(deps) },
+    logger: deps.logger,
+    now: fx.clock.now,
+  });
 });
 afterEach(async () => {
   await worker.stop(0);
@@ -62,14 +82,29 @@ function resolveByHand(hhmm: string, rootCause: string, actionItems: string[]) {
   fx.clock.set(at(hhmm));
   const by = { actor: 'alice', platform: 'console' };
   fx.store.transaction(() => {
-    fx.store.incidents.update(1, { status: 'resolved', resolvedAt: at(hhmm), rootCause }, { ...by, action: 'incident.resolved' });
+    fx.store.incidents.update(
+      1,
+      { status: 'resolved', resolvedAt: at(hhmm), rootCause },
+      { ...by, action: 'incident.resolved' },
+    );
     fx.store.incidents.addActionItems(1, actionItems, by, at(hhmm));
-    fx.store.incidents.addEvent({ incidentId: 1, at: at(hhmm), ...by, kind: 'resolved', text: 'Resolved', data: { rootCause } });
+    fx.store.incidents.addEvent({
+      incidentId: 1,
+      at: at(hhmm),
+      ...by,
+      kind: 'resolved',
+      text: 'Resolved',
+      data: { rootCause },
+    });
   });
 }
 
 /** Declares INC-1 at 13:05 and lets the war-room job open its war room (`inc-1-checkout-errors`) at 13:06. */
-async function declare(title = 'Checkout errors', extra = ' --description="Card payments fail for EU customers"', room = ROOM) {
+async function declare(
+  title = 'Checkout errors',
+  extra = ' --description="Card payments fail for EU customers"',
+  room = ROOM,
+) {
   const declared = await fx.run(`/incident sev2 ${title}${extra}`, { user: 'alice' });
   expect(declared.outcome, declared.reply.text).toBe('ok');
   fx.clock.set(at('13:06'));
@@ -89,7 +124,10 @@ describe('/incident postmortem of a resolved incident', () => {
     await step('13:20', '/incident note "Provider status page is green"', 'bob');
     await step('13:25', '/incident severity sev1');
     await step('13:50', '/incident update monitoring "Rolled back deploy 4711; errors back to baseline"');
-    resolveByHand('14:35', 'A config push disabled 3-D Secure for EU cards.', ['Alert on the checkout error rate', 'Canary config pushes']);
+    resolveByHand('14:35', 'A config push disabled 3-D Secure for EU cards.', [
+      'Alert on the checkout error rate',
+      'Canary config pushes',
+    ]);
     fx.clock.set(at('15:00'));
     const result = await fx.run('/incident postmortem INC-1', { user: 'dave' });
     expect(result).toMatchObject({ outcome: 'ok', command: 'incident postmortem' });
@@ -100,7 +138,9 @@ describe('/incident postmortem of a resolved incident', () => {
   it('has the incident id in the title and the six sections in order', () => {
     const lines = doc.split('\n');
     expect(lines[0]).toBe('# Postmortem: INC-1 — Checkout errors');
-    expect(lines[2]).toBe('_Draft generated 2026-11-21 15:00 UTC from the firelane timeline of INC-1; edit it before you share it._');
+    expect(lines[2]).toBe(
+      '_Draft generated 2026-11-21 15:00 UTC from the firelane timeline of INC-1; edit it before you share it._',
+    );
     expect([...sections(doc).keys()]).toEqual(SECTIONS);
     expect(headingLines(doc)).toEqual(['# Postmortem: INC-1 — Checkout errors', ...SECTIONS.map((s) => `## ${s}`)]);
   });
@@ -160,7 +200,11 @@ describe('/incident postmortem of a resolved incident', () => {
     await worker.drain();
     const files = chat.messages(ROOM).filter((m) => m.body.file);
     expect(files).toHaveLength(1);
-    expect(files[0]!.body).toMatchObject({ visibility: 'channel', text: '📄 INC-1-postmortem.md', file: { filename: 'INC-1-postmortem.md', content: doc } });
+    expect(files[0]!.body).toMatchObject({
+      visibility: 'channel',
+      text: '📄 INC-1-postmortem.md',
+      file: { filename: 'INC-1-postmortem.md', content: doc },
+    });
     expect(files[0]!.body.file!.title).toBe('Postmortem draft: INC-1 — Checkout errors');
   });
 });
@@ -174,7 +218,13 @@ describe('/incident postmortem of an open incident', () => {
     const s = sections(reply.text);
     expect([...s.keys()]).toEqual(SECTIONS);
     expect(s.get('Summary')).toEqual(
-      expect.arrayContaining(['- **Status:** Identified', '- **Resolved:** still open', '- **Commander:** unassigned', '- **Time to mitigate:** not yet', '- **Time to resolve:** not yet']),
+      expect.arrayContaining([
+        '- **Status:** Identified',
+        '- **Resolved:** still open',
+        '- **Commander:** unassigned',
+        '- **Time to mitigate:** not yet',
+        '- **Time to resolve:** not yet',
+      ]),
     );
     expect(s.get('Impact')).toContain('- **Duration:** 1h so far (still open)');
     expect(s.get('Root cause')).toEqual(['_To be written._']);
@@ -197,7 +247,11 @@ describe('/incident postmortem of an open incident', () => {
 
 describe('user text cannot change the structure of the document', () => {
   it('a # in the title and headings, fences and underlines in notes, description and root cause stay text', async () => {
-    await declare('"# Not a heading"', ' --description="Line one\n# Impact injected\n===\n<!-- hidden"', 'inc-1-not-a-heading');
+    await declare(
+      '"# Not a heading"',
+      ' --description="Line one\n# Impact injected\n===\n<!-- hidden"',
+      'inc-1-not-a-heading',
+    );
     await step('13:10', '/incident note INC-1 "first line\n# Injected heading\n## another\n- # in a list"');
     await step('13:11', '/incident note INC-1 "```\nnot closed"');
     resolveByHand('13:30', 'Cause\n> # quoted heading\nunderlined\n---\n```sh\nrm -rf /', []);
@@ -206,10 +260,20 @@ describe('user text cannot change the structure of the document', () => {
     expect(headingLines(doc)).toEqual(['# Postmortem: INC-1 — # Not a heading', ...SECTIONS.map((s) => `## ${s}`)]);
     const s = sections(doc);
     expect([...s.keys()]).toEqual(SECTIONS);
-    expect(s.get('Timeline')).toContain('- 2026-11-21 13:10 UTC — @alice — first line # Injected heading ## another - # in a list');
+    expect(s.get('Timeline')).toContain(
+      '- 2026-11-21 13:10 UTC — @alice — first line # Injected heading ## another - # in a list',
+    );
     expect(s.get('Impact')!.slice(0, 4)).toEqual(['Line one', '\\# Impact injected', '\\===', '\\<!-- hidden']);
     // The open fence of the root cause is closed before the next section.
-    expect(s.get('Root cause')).toEqual(['Cause', '> \\# quoted heading', 'underlined', '\\---', '```sh', 'rm -rf /', '```']);
+    expect(s.get('Root cause')).toEqual([
+      'Cause',
+      '> \\# quoted heading',
+      'underlined',
+      '\\---',
+      '```sh',
+      'rm -rf /',
+      '```',
+    ]);
   });
 });
 
@@ -262,10 +326,27 @@ describe('postmortemMarkdown (pure)', () => {
   // A stored incident (so the test follows the Incident type), resolved at 12:15 with bob in command.
   let incident: Incident;
   beforeEach(() => {
-    const created = fx.store.incidents.create({ title: 'DNS outage', description: null, severity: 'sev1', platform: 'console', declaredBy: 'alice', declaredAt: at('10:00'), nextReminderAt: at('10:15') });
+    const created = fx.store.incidents.create({
+      title: 'DNS outage',
+      description: null,
+      severity: 'sev1',
+      platform: 'console',
+      declaredBy: 'alice',
+      declaredAt: at('10:00'),
+      nextReminderAt: at('10:15'),
+    });
     incident = { ...created, status: 'resolved', commander: 'bob', resolvedAt: at('12:15') };
   });
-  const declared: TimelineEvent = { id: 1, incidentId: 7, at: at('10:00'), actor: 'alice', platform: 'console', kind: 'declared', text: 'Declared SEV1: DNS outage', data: null };
+  const declared: TimelineEvent = {
+    id: 1,
+    incidentId: 7,
+    at: at('10:00'),
+    actor: 'alice',
+    platform: 'console',
+    kind: 'declared',
+    text: 'Declared SEV1: DNS outage',
+    data: null,
+  };
   const playbook = [
     { position: 2, text: 'Check recent deploys', doneBy: null, doneAt: null },
     { position: 1, text: 'Assign an incident commander', doneBy: 'bob', doneAt: at('10:04') },
@@ -283,15 +364,30 @@ describe('postmortemMarkdown (pure)', () => {
   });
 
   it('while the incident is open, unticked items are not done yet rather than skipped', () => {
-    const doc = postmortemMarkdown({ incident: { ...incident, status: 'monitoring', resolvedAt: null }, timeline: [declared], actionItems: [], playbook, now: at('13:00') });
+    const doc = postmortemMarkdown({
+      incident: { ...incident, status: 'monitoring', resolvedAt: null },
+      timeline: [declared],
+      actionItems: [],
+      playbook,
+      now: at('13:00'),
+    });
     expect(sections(doc).get('Follow-ups')).toContain('- [ ] Check recent deploys (not done yet)');
   });
 
   it('is deterministic and orders the timeline by time whatever order it is given in', () => {
     const later: TimelineEvent = { ...declared, id: 2, at: at('10:30'), kind: 'note', text: 'later' };
-    const input = { incident, timeline: [later, declared], actionItems: [{ text: 'x' }], playbook: [], now: at('13:00') };
+    const input = {
+      incident,
+      timeline: [later, declared],
+      actionItems: [{ text: 'x' }],
+      playbook: [],
+      now: at('13:00'),
+    };
     const doc = postmortemMarkdown(input);
     expect(postmortemMarkdown(input)).toBe(doc);
-    expect(sections(doc).get('Timeline')).toEqual(['- 2026-11-21 10:00 UTC — @alice — Declared SEV1: DNS outage', '- 2026-11-21 10:30 UTC — @alice — later']);
+    expect(sections(doc).get('Timeline')).toEqual([
+      '- 2026-11-21 10:00 UTC — @alice — Declared SEV1: DNS outage',
+      '- 2026-11-21 10:30 UTC — @alice — later',
+    ]);
   });
 });

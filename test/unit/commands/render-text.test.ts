@@ -6,13 +6,27 @@ import { channelReply, mention, privateReply, roomLink, timeToken } from '../../
 describe('renderText', () => {
   it('drops the *bold* and `code` markers handlers write, keeping the words', () => {
     const reply = privateReply(
-      ['*2 open incidents*', '🚨 *INC-3* declared (SEV1): Checkout down.', '*IDENTIFIED*: bad config', 'Usage: `/incident show [INC-n]`'].join('\n'),
+      [
+        '*2 open incidents*',
+        '🚨 *INC-3* declared (SEV1): Checkout down.',
+        '*IDENTIFIED*: bad config',
+        'Usage: `/incident show [INC-n]`',
+      ].join('\n'),
     );
-    expect(renderText(reply)).toBe(['2 open incidents', '🚨 INC-3 declared (SEV1): Checkout down.', 'IDENTIFIED: bad config', 'Usage: /incident show [INC-n]'].join('\n'));
+    expect(renderText(reply)).toBe(
+      [
+        '2 open incidents',
+        '🚨 INC-3 declared (SEV1): Checkout down.',
+        'IDENTIFIED: bad config',
+        'Usage: /incident show [INC-n]',
+      ].join('\n'),
+    );
   });
 
   it('renders mentions, room links and times as plain words, not Slack markup', () => {
-    const reply = channelReply(`⏰ ${mention('U123')}: *INC-3* in ${roomLink('C9', 'inc-3-db')} since ${timeToken(Date.UTC(2026, 10, 21, 13, 5))}`);
+    const reply = channelReply(
+      `⏰ ${mention('U123')}: *INC-3* in ${roomLink('C9', 'inc-3-db')} since ${timeToken(Date.UTC(2026, 10, 21, 13, 5))}`,
+    );
     const text = renderText(reply, (id) => (id === 'U123' ? 'alice' : id));
     expect(text).toBe('⏰ @alice: INC-3 in #inc-3-db since 2026-11-21 13:05 UTC');
     expect(text).not.toMatch(/[*<>`]/);
@@ -45,7 +59,12 @@ describe('renderText', () => {
   });
 
   it('a Markdown document (the postmortem draft) is printed as written, its markers included', () => {
-    const markdown = ['# Postmortem: INC-1', '', '- **Severity:** SEV1', '- 09:11 UTC — @alice — *IDENTIFIED*: `db-1` failed over'].join('\n');
+    const markdown = [
+      '# Postmortem: INC-1',
+      '',
+      '- **Severity:** SEV1',
+      '- 09:11 UTC — @alice — *IDENTIFIED*: `db-1` failed over',
+    ].join('\n');
     expect(renderText({ ...privateReply(markdown), markdown: true })).toBe(markdown);
   });
 });

@@ -60,18 +60,36 @@ describe('declaring an incident', () => {
       roomId: null,
     });
     expect(f.store.incidents.timeline(1)).toEqual([
-      expect.objectContaining({ incidentId: 1, kind: 'declared', actor: 'alice', platform: 'console', text: 'Declared SEV1: Payment gateway down' }),
+      expect.objectContaining({
+        incidentId: 1,
+        kind: 'declared',
+        actor: 'alice',
+        platform: 'console',
+        text: 'Declared SEV1: Payment gateway down',
+      }),
     ]);
-    expect(f.jobs()).toEqual([{ kind: OPEN_WAR_ROOM, key: 'war-room:1', payload: { incidentId: 1 }, status: 'queued' }]);
+    expect(f.jobs()).toEqual([
+      { kind: OPEN_WAR_ROOM, key: 'war-room:1', payload: { incidentId: 1 }, status: 'queued' },
+    ]);
     expect(f.counts()).toEqual({ incidents: 1, timeline: 1, jobs: 1, receipts: 0 });
   });
 
   it("says it invites the severity's responders when the config names some", async () => {
     f.close();
     const sev1 = { ...DEFAULT_FILE_CONFIG.incidents.severities.sev1, responders: ['U0ONCALL'] };
-    f = createIncidentFixture({ ...DEFAULT_FILE_CONFIG, incidents: { ...DEFAULT_FILE_CONFIG.incidents, severities: { ...DEFAULT_FILE_CONFIG.incidents.severities, sev1 } } });
-    expect((await f.run('/incident sev1 Checkout errors')).reply.text).toBe('🚨 *INC-1* declared (SEV1): Checkout errors. Opening the war room and inviting the SEV1 responders.');
-    expect((await f.run('/incident sev2 Search slow')).reply.text).toBe('🚨 *INC-2* declared (SEV2): Search slow. Opening the war room.');
+    f = createIncidentFixture({
+      ...DEFAULT_FILE_CONFIG,
+      incidents: {
+        ...DEFAULT_FILE_CONFIG.incidents,
+        severities: { ...DEFAULT_FILE_CONFIG.incidents.severities, sev1 },
+      },
+    });
+    expect((await f.run('/incident sev1 Checkout errors')).reply.text).toBe(
+      '🚨 *INC-1* declared (SEV1): Checkout errors. Opening the war room and inviting the SEV1 responders.',
+    );
+    expect((await f.run('/incident sev2 Search slow')).reply.text).toBe(
+      '🚨 *INC-2* declared (SEV2): Search slow. Opening the war room.',
+    );
   });
 
   it('numbers incidents in order', async () => {
@@ -86,8 +104,13 @@ describe('declaring an incident', () => {
   });
 
   it('keeps a quoted title, emoji and apostrophes, and takes --description', async () => {
-    const id = await declare(`/incident sev2 "EU 🔥 checkout" can't pay --description="Card payments fail since 10:02"`);
-    expect(f.store.incidents.get(id)).toMatchObject({ title: "EU 🔥 checkout can't pay", description: 'Card payments fail since 10:02' });
+    const id = await declare(
+      `/incident sev2 "EU 🔥 checkout" can't pay --description="Card payments fail since 10:02"`,
+    );
+    expect(f.store.incidents.get(id)).toMatchObject({
+      title: "EU 🔥 checkout can't pay",
+      description: 'Card payments fail since 10:02',
+    });
   });
 
   it('records a CLI declaration as a console incident (the CLI shares the console rooms)', async () => {
@@ -97,7 +120,9 @@ describe('declaring an incident', () => {
   });
 
   it('stores user-typed tokens in the title as plain text, and real Slack mentions as mentions', async () => {
-    const id = await declare(`/incident sev2 ${mention('U9')} ${timeToken(1)} @{U8} {{time:1}} paged by <@U123|jane>`, { platform: 'slack' });
+    const id = await declare(`/incident sev2 ${mention('U9')} ${timeToken(1)} @{U8} {{time:1}} paged by <@U123|jane>`, {
+      platform: 'slack',
+    });
     const title = f.store.incidents.get(id)!.title;
     expect([...title.matchAll(MENTION_TOKEN)].map((m) => m[1])).toEqual(['U123']);
     expect([...title.matchAll(TIME_TOKEN)]).toEqual([]);
@@ -108,17 +133,25 @@ describe('declaring an incident', () => {
 
   it('turns tabs and line breaks in the title into spaces', async () => {
     const id = await declare('/incident sev2 "Payment\tgateway\n\ndown" --description="line one\nline two"');
-    expect(f.store.incidents.get(id)).toMatchObject({ title: 'Payment gateway down', description: 'line one\nline two' });
+    expect(f.store.incidents.get(id)).toMatchObject({
+      title: 'Payment gateway down',
+      description: 'line one\nline two',
+    });
   });
 
   it('decodes Slack entities in the title and description when the text comes from Slack', async () => {
-    const id = await declare('/incident sev2 R&amp;D &lt;api&gt; down --description="x &gt; y"', { platform: 'slack', textFormat: 'slack' });
+    const id = await declare('/incident sev2 R&amp;D &lt;api&gt; down --description="x &gt; y"', {
+      platform: 'slack',
+      textFormat: 'slack',
+    });
     expect(f.store.incidents.get(id)).toMatchObject({ title: 'R&D <api> down', description: 'x > y' });
   });
 
   it('accepts a title of 150 code points (emoji count as one) and refuses 151', async () => {
     const title150 = '🔥'.repeat(150);
-    expect(await refused(`/incident sev1 ${title150}🔥`)).toMatch(/the title is 151 characters long; at most 150[\s\S]*Usage: `\/incident <sev0/);
+    expect(await refused(`/incident sev1 ${title150}🔥`)).toMatch(
+      /the title is 151 characters long; at most 150[\s\S]*Usage: `\/incident <sev0/,
+    );
     const id = await declare(`/incident sev1 ${title150}`);
     expect(f.store.incidents.get(id)?.title).toBe(title150);
   });
@@ -133,7 +166,9 @@ describe('declaring an incident', () => {
 
   // Was a bug: --description was stored raw and is the card text, so a typed token became a real ping.
   it('stores --description inert, like the title', async () => {
-    const id = await declare(`/incident sev1 Outage --description="ping ${mention('U9')} at ${timeToken(1)}, @{U8} {{time:1}}"`);
+    const id = await declare(
+      `/incident sev1 Outage --description="ping ${mention('U9')} at ${timeToken(1)}, @{U8} {{time:1}}"`,
+    );
     const description = f.store.incidents.get(id)!.description!;
     expect([...description.matchAll(MENTION_TOKEN)]).toEqual([]);
     expect([...description.matchAll(TIME_TOKEN)]).toEqual([]);
@@ -147,31 +182,83 @@ describe('bad commands get a private reply naming the problem, and change nothin
   });
 
   it.each([
-    ['unknown severity', '/incident sev7 Payment down', /Unknown severity "sev7": use sev0 \(worst\) to sev3\.\nUsage: `\/incident <sev0\|sev1\|sev2\|sev3> <title>/],
+    [
+      'unknown severity',
+      '/incident sev7 Payment down',
+      /Unknown severity "sev7": use sev0 \(worst\) to sev3\.\nUsage: `\/incident <sev0\|sev1\|sev2\|sev3> <title>/,
+    ],
     ['severity-like junk', '/incident severe Payment down', /Start with a severity[\s\S]*Usage: /],
     ['missing title', '/incident sev1', /Cannot declare: the title is missing\.\nUsage: /],
     ['blank quoted title', '/incident sev1 "   "', /the title is missing[\s\S]*Usage: /],
     ['control characters in the title', '/incident sev1 "bad\u0007title"', /control characters[\s\S]*Usage: /],
-    ['a flag declare does not take', '/incident sev1 Payment down --eta=5m', /--eta is not an option of incident declare; it takes --description\.\nUsage: /],
-    ['a flag update does not take', '/incident update INC-1 investigating x --force', /--force is not an option of incident update; it takes --eta\.\nUsage: /],
-    ['a flag note does not take', '/incident note INC-1 x --eta=5m', /--eta is not an option of incident note; it takes no flags\.\nUsage: /],
-    ['unbalanced double quote', '/incident sev1 "Payment down', /^Could not read that command: unbalanced quote: " is never closed\.\nUsage: `\/incident <sev0\|sev1\|sev2\|sev3> <title>/],
-    ['unbalanced quote in an update', '/incident update INC-1 investigating "DB', /unbalanced quote[\s\S]*Usage: `\/incident update \[INC-n\]/],
-    ['unbalanced quote in a note', '/incident NOTE INC-1 "DB', /unbalanced quote[\s\S]*Usage: `\/incident note \[INC-n\]/],
-    ['unbalanced quote after an unknown word', '/incident frobnicate "x', /unbalanced quote[\s\S]*Usage: `\/incident help`/],
+    [
+      'a flag declare does not take',
+      '/incident sev1 Payment down --eta=5m',
+      /--eta is not an option of incident declare; it takes --description\.\nUsage: /,
+    ],
+    [
+      'a flag update does not take',
+      '/incident update INC-1 investigating x --force',
+      /--force is not an option of incident update; it takes --eta\.\nUsage: /,
+    ],
+    [
+      'a flag note does not take',
+      '/incident note INC-1 x --eta=5m',
+      /--eta is not an option of incident note; it takes no flags\.\nUsage: /,
+    ],
+    [
+      'unbalanced double quote',
+      '/incident sev1 "Payment down',
+      /^Could not read that command: unbalanced quote: " is never closed\.\nUsage: `\/incident <sev0\|sev1\|sev2\|sev3> <title>/,
+    ],
+    [
+      'unbalanced quote in an update',
+      '/incident update INC-1 investigating "DB',
+      /unbalanced quote[\s\S]*Usage: `\/incident update \[INC-n\]/,
+    ],
+    [
+      'unbalanced quote in a note',
+      '/incident NOTE INC-1 "DB',
+      /unbalanced quote[\s\S]*Usage: `\/incident note \[INC-n\]/,
+    ],
+    [
+      'unbalanced quote after an unknown word',
+      '/incident frobnicate "x',
+      /unbalanced quote[\s\S]*Usage: `\/incident help`/,
+    ],
     ['C1 control character (NEL) in the title', '/incident sev1 "bad\u0085title"', /control characters[\s\S]*Usage: /],
-    ['bidi override in the title', '/incident sev1 "evil\u202etxt.exe"', /invisible text-direction characters[\s\S]*Usage: /],
+    [
+      'bidi override in the title',
+      '/incident sev1 "evil\u202etxt.exe"',
+      /invisible text-direction characters[\s\S]*Usage: /,
+    ],
     ['unbalanced single quote', "/incident sev1 'Payment down", /unbalanced quote: ' is never closed[\s\S]*Usage: /],
     ['flag given twice', '/incident update INC-1 identified x --eta=5m --eta=6m', /--eta is given twice[\s\S]*Usage: /],
-    ['unknown incident', '/incident note INC-42 hello', /INC-42 does not exist\. See open incidents with \/incident list\.\nUsage: `\/incident note/],
-    ['update outside a war room without an id', '/incident update investigating DB is back', /Name the incident \(INC-<n>\) or run this in its war room\.\nUsage: `\/incident update/],
-    ['update without a status', '/incident update INC-1 fixed it', /Start the update with a status: investigating, identified, monitoring \(not "fixed"\)[\s\S]*Usage: /],
+    [
+      'unknown incident',
+      '/incident note INC-42 hello',
+      /INC-42 does not exist\. See open incidents with \/incident list\.\nUsage: `\/incident note/,
+    ],
+    [
+      'update outside a war room without an id',
+      '/incident update investigating DB is back',
+      /Name the incident \(INC-<n>\) or run this in its war room\.\nUsage: `\/incident update/,
+    ],
+    [
+      'update without a status',
+      '/incident update INC-1 fixed it',
+      /Start the update with a status: investigating, identified, monitoring \(not "fixed"\)[\s\S]*Usage: /,
+    ],
     ['update without text', '/incident update INC-1 monitoring', /needs some text[\s\S]*Usage: /],
     ['bad --eta', '/incident update INC-1 monitoring ok --eta=soon', /--eta="soon" is not a duration[\s\S]*Usage: /],
     ['lead without a person', '/incident lead INC-1', /Name exactly one person[\s\S]*Usage: /],
     ['lead with a word, not a mention', '/incident lead INC-1 jane', /Mention the person[\s\S]*Usage: /],
     ['severity without a value', '/incident severity INC-1', /Give one severity[\s\S]*Usage: /],
-    ['severity with a bad value', '/incident severity INC-1 sev9', /Give one severity, sev0 \(worst\) to sev3 \(not "sev9"\)[\s\S]*Usage: /],
+    [
+      'severity with a bad value',
+      '/incident severity INC-1 sev9',
+      /Give one severity, sev0 \(worst\) to sev3 \(not "sev9"\)[\s\S]*Usage: /,
+    ],
     ['empty note', '/incident note INC-1', /The note is empty[\s\S]*Usage: /],
     ['show with extra words', '/incident show INC-1 please', /show takes only an incident id[\s\S]*Usage: /],
   ])('%s', async (_, text, expected) => {
@@ -200,8 +287,12 @@ describe('bad commands get a private reply naming the problem, and change nothin
 
   // Was a bug: a number of 10+ digits looks like a key but does not parse, and the reply said "INC-undefined".
   it('names the incident the user typed when the number is long', async () => {
-    expect(await refused('/incident note INC-12345678901 hello')).toMatch(/^INC-12345678901 does not exist\. See open incidents/);
-    expect(await refused('/incident note inc-99999999999999999999 hello')).toMatch(/^INC-99999999999999999999 does not exist/);
+    expect(await refused('/incident note INC-12345678901 hello')).toMatch(
+      /^INC-12345678901 does not exist\. See open incidents/,
+    );
+    expect(await refused('/incident note inc-99999999999999999999 hello')).toMatch(
+      /^INC-99999999999999999999 does not exist/,
+    );
   });
 });
 
@@ -253,12 +344,27 @@ describe('idempotency keys', () => {
       name: 'incident',
       help: () => 'help',
       subcommands: {
-        list: { run: (ctx) => ctx.write(() => (f.store.jobs.enqueue({ kind: 'k', key: 'sneaky', payload: {} }), privateReply('wrote'))), usage: '/incident list', flags: [], readOnly: true },
+        list: {
+          run: (ctx) =>
+            ctx.write(() => (f.store.jobs.enqueue({ kind: 'k', key: 'sneaky', payload: {} }), privateReply('wrote'))),
+          usage: '/incident list',
+          flags: [],
+          readOnly: true,
+        },
       },
     };
-    const router = createRouter({ store: f.store, clock: f.clock, config: DEFAULT_FILE_CONFIG }, [family], pino({ level: 'silent' }));
+    const router = createRouter(
+      { store: f.store, clock: f.clock, config: DEFAULT_FILE_CONFIG },
+      [family],
+      pino({ level: 'silent' }),
+    );
     const before = f.counts();
-    const result = await router.handle({ text: '/incident list', actor: { id: 'alice' }, platform: 'console', idempotencyKey: 'x1' });
+    const result = await router.handle({
+      text: '/incident list',
+      actor: { id: 'alice' },
+      platform: 'console',
+      idempotencyKey: 'x1',
+    });
     expect(result.outcome).toBe('error');
     expect(f.counts()).toEqual(before);
   });
@@ -280,10 +386,17 @@ describe('working an incident', () => {
   it('@me makes the sender the incident commander, with a timeline event and a room broadcast that invites them', async () => {
     const result = await f.run('/incident lead INC-1 @me', { user: 'bob' });
     expect(result).toMatchObject({ outcome: 'ok', command: 'incident lead' });
-    expect(result.reply).toEqual({ visibility: 'private', text: `${mention('bob')} is now the incident commander of INC-1.` });
+    expect(result.reply).toEqual({
+      visibility: 'private',
+      text: `${mention('bob')} is now the incident commander of INC-1.`,
+    });
     expect(f.store.incidents.get(1)?.commander).toBe('bob');
     const event = f.store.incidents.timeline(1).at(-1)!;
-    expect(event).toMatchObject({ kind: 'role_assigned', actor: 'bob', data: { role: 'commander', user: 'bob', previous: null } });
+    expect(event).toMatchObject({
+      kind: 'role_assigned',
+      actor: 'bob',
+      data: { role: 'commander', user: 'bob', previous: null },
+    });
     expect(f.jobs().at(-1)).toEqual({
       kind: BROADCAST,
       key: `broadcast:${event.id}`,
@@ -309,7 +422,11 @@ describe('working an incident', () => {
 
     // A second click (someone who saw the card before bob took over) is refused and changes nothing.
     const text = await refused('/incident lead INC-1 @me --take', { user: 'carol' }, 'refused');
-    expect(text).toMatch(new RegExp(`^${mention('bob')} is already the incident commander of INC-1\\. To hand over: /incident lead INC-1 @person`));
+    expect(text).toMatch(
+      new RegExp(
+        `^${mention('bob')} is already the incident commander of INC-1\\. To hand over: /incident lead INC-1 @person`,
+      ),
+    );
     expect(f.store.incidents.get(1)?.commander).toBe('bob');
 
     // Without --take, handing over works as before.
@@ -322,9 +439,18 @@ describe('working an incident', () => {
     expect(result.reply.text).toBe('INC-1 is now SEV0.');
     expect(f.store.incidents.get(1)?.severity).toBe('sev0');
     const event = f.store.incidents.timeline(1).at(-1)!;
-    expect(event).toMatchObject({ kind: 'severity_changed', data: { from: 'sev1', to: 'sev0' }, text: 'Severity changed from SEV1 to SEV0' });
+    expect(event).toMatchObject({
+      kind: 'severity_changed',
+      data: { from: 'sev1', to: 'sev0' },
+      text: 'Severity changed from SEV1 to SEV0',
+    });
     expect(f.jobs().filter((j) => j.kind === BROADCAST)).toEqual([
-      { kind: BROADCAST, key: `broadcast:${event.id}`, payload: { incidentId: 1, eventId: event.id, announce: true }, status: 'queued' },
+      {
+        kind: BROADCAST,
+        key: `broadcast:${event.id}`,
+        payload: { incidentId: 1, eventId: event.id, announce: true },
+        status: 'queued',
+      },
     ]);
   });
 
@@ -355,7 +481,11 @@ describe('working an incident', () => {
   });
 
   it('an update inside the war room needs no id, moves the status and resets the update clock', async () => {
-    f.store.incidents.update(1, { roomId: 'R1', roomName: 'inc-1-payment-gateway-down' }, { actor: 'test', platform: 'cli', action: 'test.setup' });
+    f.store.incidents.update(
+      1,
+      { roomId: 'R1', roomName: 'inc-1-payment-gateway-down' },
+      { actor: 'test', platform: 'cli', action: 'test.setup' },
+    );
     f.clock.advance(20 * 60_000);
     const result = await f.run('/incident update identified Bad config push --eta=1h30m', { roomId: 'R1' });
     expect(result.outcome).toBe('ok');
@@ -369,7 +499,11 @@ describe('working an incident', () => {
   });
 
   it('a war room of another platform does not imply the incident', async () => {
-    f.store.incidents.update(1, { roomId: 'R1', roomName: 'inc-1-x' }, { actor: 'test', platform: 'cli', action: 'test.setup' });
+    f.store.incidents.update(
+      1,
+      { roomId: 'R1', roomName: 'inc-1-x' },
+      { actor: 'test', platform: 'cli', action: 'test.setup' },
+    );
     expect(await refused('/incident note hello', { roomId: 'R1', platform: 'slack' })).toMatch(/Name the incident/);
   });
 
@@ -408,7 +542,10 @@ describe('working an incident', () => {
     expect(reply.text).toMatch(/^\*Timeline\* \(2 events\)/);
     expect(reply.text).toContain('first note');
     expect(reply.card).toMatchObject({ title: 'INC-1: Payment gateway down', accent: 'danger' });
-    expect(reply.card?.buttons?.map((b) => b.command)).toEqual(['incident lead INC-1 @me --take', 'incident show INC-1']);
+    expect(reply.card?.buttons?.map((b) => b.command)).toEqual([
+      'incident lead INC-1 @me --take',
+      'incident show INC-1',
+    ]);
   });
 
   it('/incident with no text, and /incident help, show the usage privately', async () => {
@@ -430,11 +567,14 @@ describe('subcommand and flag names are looked up as own names only', () => {
     expect(result.reply.text).toMatch(/^Unknown \/incident subcommand/);
   });
 
-  it.each(['/incident constructor', '/incident __proto__', '/incident CONSTRUCTOR', '/incident __proto__ --eta=1m'])('%s is an unknown subcommand, not an internal error', async (text) => {
-    const result = await f.run(text);
-    expect(result.outcome).toBe('invalid');
-    expect(result.reply.text).toMatch(/^Unknown \/incident subcommand/);
-  });
+  it.each(['/incident constructor', '/incident __proto__', '/incident CONSTRUCTOR', '/incident __proto__ --eta=1m'])(
+    '%s is an unknown subcommand, not an internal error',
+    async (text) => {
+      const result = await f.run(text);
+      expect(result.outcome).toBe('invalid');
+      expect(result.reply.text).toMatch(/^Unknown \/incident subcommand/);
+    },
+  );
 
   it('an unbalanced quote after constructor or __proto__ shows the general usage', async () => {
     for (const text of ['/incident constructor "x', '/incident __proto__ "x']) {
@@ -452,15 +592,74 @@ describe('subcommand and flag names are looked up as own names only', () => {
 describe('router properties', () => {
   const ALLOWED: Outcome[] = ['ok', 'invalid', 'refused'];
   const pieces = fc.constantFrom(
-    ' ', '  ', '\n', '"', "'", '“', '”', '‘', '’', '--x=', '--eta=', '—eta=', '--description=', '--', '<@U1|a>', '<@U1>', '<#C1|general>',
-    '<!channel>', '<https://x.y|l>', '<', '>', '|', '@', '@jane', '@me', '=', 'sev1', 'SEV-0', 'sev9', 'sev', 'INC-1', 'INC-2', 'INC-0',
-    'INC-99999999999', '1', 'update', 'lead', 'comms', 'note', 'severity', 'list', 'show', 'help', 'investigating', 'identified',
-    'monitoring', '5m', '🔥', '\u0000', '\u0007', '\u200b', 'e\u0301', '{{time:1}}', '@{U1}', '#{C1|x}', 'x',
+    ' ',
+    '  ',
+    '\n',
+    '"',
+    "'",
+    '“',
+    '”',
+    '‘',
+    '’',
+    '--x=',
+    '--eta=',
+    '—eta=',
+    '--description=',
+    '--',
+    '<@U1|a>',
+    '<@U1>',
+    '<#C1|general>',
+    '<!channel>',
+    '<https://x.y|l>',
+    '<',
+    '>',
+    '|',
+    '@',
+    '@jane',
+    '@me',
+    '=',
+    'sev1',
+    'SEV-0',
+    'sev9',
+    'sev',
+    'INC-1',
+    'INC-2',
+    'INC-0',
+    'INC-99999999999',
+    '1',
+    'update',
+    'lead',
+    'comms',
+    'note',
+    'severity',
+    'list',
+    'show',
+    'help',
+    'investigating',
+    'identified',
+    'monitoring',
+    '5m',
+    '🔥',
+    '\u0000',
+    '\u0007',
+    '\u200b',
+    'e\u0301',
+    '{{time:1}}',
+    '@{U1}',
+    '#{C1|x}',
+    'x',
   );
   const grammar = fc
-    .array(fc.oneof({ weight: 5, arbitrary: pieces }, { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 6 }) }), { maxLength: 30 })
+    .array(
+      fc.oneof({ weight: 5, arbitrary: pieces }, { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 6 }) }),
+      { maxLength: 30 },
+    )
     .map((parts) => parts.join(''));
-  const anyText = fc.oneof(grammar, fc.string({ unit: 'binary', maxLength: 200 }), fc.string({ unit: 'grapheme', maxLength: 200 }));
+  const anyText = fc.oneof(
+    grammar,
+    fc.string({ unit: 'binary', maxLength: 200 }),
+    fc.string({ unit: 'grapheme', maxLength: 200 }),
+  );
   const where = fc.record({
     platform: fc.constantFrom('console' as const, 'cli' as const, 'slack' as const),
     inRoom: fc.boolean(),
@@ -469,7 +668,11 @@ describe('router properties', () => {
 
   it('never throws and always answers with non-empty text and an expected outcome', async () => {
     await declare();
-    f.store.incidents.update(1, { roomId: 'R1', roomName: 'inc-1-x' }, { actor: 'test', platform: 'cli', action: 'test.setup' });
+    f.store.incidents.update(
+      1,
+      { roomId: 'R1', roomName: 'inc-1-x' },
+      { actor: 'test', platform: 'cli', action: 'test.setup' },
+    );
     await declare('/incident sev2 Resolved one');
     f.store.incidents.update(2, { status: 'resolved' }, { actor: 'test', platform: 'cli', action: 'test.setup' });
     await fc.assert(
@@ -489,13 +692,20 @@ describe('router properties', () => {
 
   it('an invalid command never changes incidents, timeline, jobs or receipts', async () => {
     await declare();
-    f.store.incidents.update(1, { roomId: 'R1', roomName: 'inc-1-x' }, { actor: 'test', platform: 'cli', action: 'test.setup' });
+    f.store.incidents.update(
+      1,
+      { roomId: 'R1', roomName: 'inc-1-x' },
+      { actor: 'test', platform: 'cli', action: 'test.setup' },
+    );
     let invalid = 0;
     await fc.assert(
       fc.asyncProperty(anyText, fc.boolean(), async (text, inRoom) => {
         const before = f.counts();
         const incidents = f.store.incidents.list();
-        const result = await f.run(`/incident ${text}`, { ...(inRoom && { roomId: 'R1' }), idempotencyKey: `key-${invalid}-${text.length}` });
+        const result = await f.run(`/incident ${text}`, {
+          ...(inRoom && { roomId: 'R1' }),
+          idempotencyKey: `key-${invalid}-${text.length}`,
+        });
         if (result.outcome !== 'invalid') return;
         invalid++;
         expect(f.counts()).toEqual(before);

@@ -18,19 +18,54 @@ const ACTIVE = [
 
 describe('inertForGitHub', () => {
   it('makes mentions, HTML, issue references and closing keywords inert', () => {
-    expect(inertForGitHub('<img src=x onerror=alert(1)> @acme/admins Fixes #1')).toBe(`<${Z}img src=x onerror=alert(1)> @${Z}acme/admins F${Z}ixes #${Z}1`);
+    expect(inertForGitHub('<img src=x onerror=alert(1)> @acme/admins Fixes #1')).toBe(
+      `<${Z}img src=x onerror=alert(1)> @${Z}acme/admins F${Z}ixes #${Z}1`,
+    );
     expect(inertForGitHub('closes owner/repo#3')).toBe(`c${Z}loses owner/repo#${Z}3`);
     expect(inertForGitHub('Resolves: GH-4')).toBe(`R${Z}esolves: GH-${Z}4`);
-    expect(inertForGitHub('fixed https://github.com/acme/payments/issues/5')).toBe(`f${Z}ixed https://github.com/acme/payments/issues/5`);
-    expect(inertForGitHub('<!-- hidden --> </b> <https://evil.example>')).toBe(`<${Z}!-- hidden --> <${Z}/b> <${Z}https://evil.example>`);
+    expect(inertForGitHub('fixed https://github.com/acme/payments/issues/5')).toBe(
+      `f${Z}ixed https://github.com/acme/payments/issues/5`,
+    );
+    expect(inertForGitHub('<!-- hidden --> </b> <https://evil.example>')).toBe(
+      `<${Z}!-- hidden --> <${Z}/b> <${Z}https://evil.example>`,
+    );
   });
 
   it('leaves ordinary text alone: a fix, a comparison, a hash sign, an e-mail domain', () => {
-    for (const text of ['Fix: NULL amount in refunds!', 'latency < 200ms', 'the # key', 'C# service', 'fixes the login page']) expect(inertForGitHub(text)).toBe(text);
+    for (const text of [
+      'Fix: NULL amount in refunds!',
+      'latency < 200ms',
+      'the # key',
+      'C# service',
+      'fixes the login page',
+    ])
+      expect(inertForGitHub(text)).toBe(text);
   });
 
   it('property: whatever the text, nothing in it is active afterwards, it reads the same, and a second pass changes nothing', () => {
-    const pieces = fc.constantFrom('@', '<', '>', '#', '12', 'GH-', 'gh-', 'Fixes ', 'closes: ', 'RESOLVED ', 'fix ', 'acme/payments', 'img', '/', '!', '?', ' ', '\n', 'a', 'https://', Z);
+    const pieces = fc.constantFrom(
+      '@',
+      '<',
+      '>',
+      '#',
+      '12',
+      'GH-',
+      'gh-',
+      'Fixes ',
+      'closes: ',
+      'RESOLVED ',
+      'fix ',
+      'acme/payments',
+      'img',
+      '/',
+      '!',
+      '?',
+      ' ',
+      '\n',
+      'a',
+      'https://',
+      Z,
+    );
     fc.assert(
       fc.property(fc.array(fc.oneof(pieces, fc.string({ maxLength: 4 })), { maxLength: 30 }), (parts) => {
         const text = parts.join('');

@@ -18,7 +18,9 @@ const titleArb = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 300 }),
   fc.string({ unit: 'grapheme', maxLength: 200 }),
   fc.string({ unit: 'grapheme-ascii', maxLength: 200 }),
-  fc.array(fc.constantFrom('a', 'Z', '9', ' ', '-', '_', 'é', 'ﬃ', '⑳', '🔥', '\u0301', '.', '-2'), { maxLength: 120 }).map((p) => p.join('')),
+  fc
+    .array(fc.constantFrom('a', 'Z', '9', ' ', '-', '_', 'é', 'ﬃ', '⑳', '🔥', '\u0301', '.', '-2'), { maxLength: 120 })
+    .map((p) => p.join('')),
 );
 
 describe('warRoomName', () => {
@@ -121,23 +123,44 @@ describe('titleProblem', () => {
   });
 
   it('refuses C0 and C1 control characters, tabs and line breaks', () => {
-    for (const c of ['\u0000', '\u0007', '\t', '\n', '\r', '\u000b', '\u001b', '\u001f', '\u007f', '\u0080', '\u0085', '\u009b', '\u009f']) {
-      expect(titleProblem(`bad${c}title`), JSON.stringify(c)).toBe('the title contains control characters or line breaks');
+    for (const c of [
+      '\u0000',
+      '\u0007',
+      '\t',
+      '\n',
+      '\r',
+      '\u000b',
+      '\u001b',
+      '\u001f',
+      '\u007f',
+      '\u0080',
+      '\u0085',
+      '\u009b',
+      '\u009f',
+    ]) {
+      expect(titleProblem(`bad${c}title`), JSON.stringify(c)).toBe(
+        'the title contains control characters or line breaks',
+      );
     }
   });
 
   it('refuses invisible text-direction overrides', () => {
     for (const c of ['\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069']) {
-      expect(titleProblem(`bad${c}title`), JSON.stringify(c)).toBe('the title contains invisible text-direction characters');
+      expect(titleProblem(`bad${c}title`), JSON.stringify(c)).toBe(
+        'the title contains invisible text-direction characters',
+      );
     }
   });
 
   it('accepts printable neighbours of the refused ranges', () => {
-    for (const c of ['\u00a0', '\u00a9', '\u200e', '\u2029', '\u2065', '\u206a', '\u202f']) expect(titleProblem(`ok${c}title`), JSON.stringify(c)).toBeUndefined();
+    for (const c of ['\u00a0', '\u00a9', '\u200e', '\u2029', '\u2065', '\u206a', '\u202f'])
+      expect(titleProblem(`ok${c}title`), JSON.stringify(c)).toBeUndefined();
   });
 
   it('property: a title of 1..150 printable code points is fine, 151+ is too long', () => {
-    const printable = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }).filter((s) => s.trim() !== '' && !/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(s));
+    const printable = fc
+      .string({ unit: 'grapheme', minLength: 1, maxLength: 40 })
+      .filter((s) => s.trim() !== '' && !/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(s));
     fc.assert(
       fc.property(printable, (s) => {
         const cps = Array.from(s);
@@ -165,9 +188,12 @@ describe('incident keys', () => {
     expect(parseIncidentKey(text)).toBe(id);
   });
 
-  it.each(['', 'INC-', 'INC', 'INC-1a', 'INC--1', 'INC 1', 'INC-1.5', '-1', 'PR-12', 'INC-1234567890'])('does not parse %j', (text) => {
-    expect(parseIncidentKey(text)).toBeUndefined();
-  });
+  it.each(['', 'INC-', 'INC', 'INC-1a', 'INC--1', 'INC 1', 'INC-1.5', '-1', 'PR-12', 'INC-1234567890'])(
+    'does not parse %j',
+    (text) => {
+      expect(parseIncidentKey(text)).toBeUndefined();
+    },
+  );
 
   it('property: parseIncidentKey(incidentKey(n)) is n', () => {
     fc.assert(

@@ -16,9 +16,12 @@ describe('parseSeverity', () => {
     expect(parseSeverity(text)).toBe(severity);
   });
 
-  it.each(['', 'sev', 'sev4', 'sev9', 'sev01', 'sev--1', 'sev1!', 's1', 'p1', '1', 'severity1', 'sev１'])('refuses %j', (text) => {
-    expect(parseSeverity(text)).toBeUndefined();
-  });
+  it.each(['', 'sev', 'sev4', 'sev9', 'sev01', 'sev--1', 'sev1!', 's1', 'p1', '1', 'severity1', 'sev１'])(
+    'refuses %j',
+    (text) => {
+      expect(parseSeverity(text)).toBeUndefined();
+    },
+  );
 
   it('property: the answer is undefined or one of the four severities', () => {
     fc.assert(

@@ -5,7 +5,15 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHealthServer, type HealthServer } from '../../support/health-server.js';
 import { toPlainText } from '../../../src/ports/reply.js';
-import { createDeployFixture, deployConfig, IMAGE, LEAD1, paymentsService, PAYMENTS, type DeployFixture } from '../commands/deploy-fixture.js';
+import {
+  createDeployFixture,
+  deployConfig,
+  IMAGE,
+  LEAD1,
+  paymentsService,
+  PAYMENTS,
+  type DeployFixture,
+} from '../commands/deploy-fixture.js';
 import { probeHealth } from '../../../src/jobs/health-check.js';
 
 let f: DeployFixture | undefined;
@@ -38,7 +46,12 @@ async function refusedUrl(): Promise<string> {
 const WINDOW = 60_000;
 
 function fixture(url?: string) {
-  f = createDeployFixture({ config: deployConfig({}, { services: { payments: { ...paymentsService, healthCheck: { windowMs: WINDOW, ...(url && { url }) } } } }) });
+  f = createDeployFixture({
+    config: deployConfig(
+      {},
+      { services: { payments: { ...paymentsService, healthCheck: { windowMs: WINDOW, ...(url && { url }) } } } },
+    ),
+  });
   return f;
 }
 
@@ -63,7 +76,7 @@ describe('health verification after a rolling deploy', () => {
     expect(health.hits()).toBeGreaterThanOrEqual(WINDOW / 1_000);
     expect(texts(fx).some((t) => /Verifying health: 1m left/.test(t))).toBe(true);
     expect(texts(fx).some((t) => /Verifying health: \d+s left/.test(t))).toBe(true);
-    expect(toPlainText(fx.card().text ?? "")).toContain('Succeeded');
+    expect(toPlainText(fx.card().text ?? '')).toContain('Succeeded');
     expect(fx.cluster.changes.map((c) => c.kind)).toEqual(['set-image']);
     // The whole window passed on the job's clock, not in real time.
     expect(fx.request().finishedAt! - fx.request().startedAt!).toBeGreaterThanOrEqual(WINDOW);
@@ -82,12 +95,18 @@ describe('health verification after a rolling deploy', () => {
       ['set-image', `${IMAGE}:v2.1.1`],
       ['undo', `${IMAGE}:v2.1.0`],
     ]);
-    expect(fx.cluster.changes[1]!.changeCause).toBe(`firelane automatic rollback of REQ-1: ${health.url} answered HTTP 500`);
-    expect(await fx.cluster.readDeployment(PAYMENTS)).toMatchObject({ images: { app: `${IMAGE}:v2.1.0` }, revision: request.resultRevision, available: 3 });
+    expect(fx.cluster.changes[1]!.changeCause).toBe(
+      `firelane automatic rollback of REQ-1: ${health.url} answered HTTP 500`,
+    );
+    expect(await fx.cluster.readDeployment(PAYMENTS)).toMatchObject({
+      images: { app: `${IMAGE}:v2.1.0` },
+      revision: request.resultRevision,
+      available: 3,
+    });
     // Well inside the window.
     expect(request.finishedAt! - request.startedAt!).toBeLessThan(WINDOW);
 
-    expect(toPlainText(fx.card().text ?? "")).toContain(`Rolled back automatically: ${health.url} answered HTTP 500`);
+    expect(toPlainText(fx.card().text ?? '')).toContain(`Rolled back automatically: ${health.url} answered HTTP 500`);
     expect(texts(fx).some((t) => t.includes('Verifying health'))).toBe(true);
     expect(texts(fx).some((t) => t.includes('Rolling back automatically'))).toBe(true);
     const event = fx.store.incidents.timeline(1).find((e) => e.kind === 'deploy_rolled_back');
@@ -108,9 +127,12 @@ describe('health verification after a rolling deploy', () => {
     };
     await deployAndApprove(fx);
 
-    expect(fx.request()).toMatchObject({ status: 'rolled_back', reason: 'the deployment lost availability (1 of 3 replicas available)' });
+    expect(fx.request()).toMatchObject({
+      status: 'rolled_back',
+      reason: 'the deployment lost availability (1 of 3 replicas available)',
+    });
     expect(fx.cluster.changes.map((c) => c.kind)).toEqual(['set-image', 'undo']);
-    expect(toPlainText(fx.card().text ?? "")).toContain('Rolled back automatically: the deployment lost availability');
+    expect(toPlainText(fx.card().text ?? '')).toContain('Rolled back automatically: the deployment lost availability');
   });
 
   it('a refused connection is unhealthy and rolls back', async () => {
@@ -119,7 +141,9 @@ describe('health verification after a rolling deploy', () => {
     await deployAndApprove(fx);
 
     expect(fx.request().status).toBe('rolled_back');
-    expect(fx.request().reason).toMatch(new RegExp(`^${url.replace(/[.:/]/g, '\\$&')} could not be reached \\(ECONNREFUSED\\)`));
+    expect(fx.request().reason).toMatch(
+      new RegExp(`^${url.replace(/[.:/]/g, '\\$&')} could not be reached \\(ECONNREFUSED\\)`),
+    );
     expect(fx.cluster.changes.map((c) => c.kind)).toEqual(['set-image', 'undo']);
   });
 
@@ -139,6 +163,9 @@ describe('health verification after a rolling deploy', () => {
     expect(await probeHealth(url)).toEqual({ healthy: false, reason: `${url} answered HTTP 503` });
     status = 200;
     delay = 300;
-    expect(await probeHealth(url, { timeoutMs: 50 })).toEqual({ healthy: false, reason: `${url} did not answer within 50ms` });
+    expect(await probeHealth(url, { timeoutMs: 50 })).toEqual({
+      healthy: false,
+      reason: `${url} did not answer within 50ms`,
+    });
   });
 });

@@ -7,7 +7,14 @@ import { toPlainText } from '../../../src/ports/reply.js';
 import type { KubernetesTarget } from '../../../src/config/types.js';
 import { executeJobKey, reconcileDeploys } from '../../../src/jobs/reconcile-deploys.js';
 import { pino } from 'pino';
-import { createDeployFixture, deployConfig, IMAGE, LEAD1, paymentsService, type DeployFixture } from '../commands/deploy-fixture.js';
+import {
+  createDeployFixture,
+  deployConfig,
+  IMAGE,
+  LEAD1,
+  paymentsService,
+  type DeployFixture,
+} from '../commands/deploy-fixture.js';
 
 let f: DeployFixture | undefined;
 afterEach(async () => {
@@ -39,7 +46,8 @@ function fixture(kubernetes: Partial<KubernetesTarget>, url?: string, replicas =
     healthCheck: { windowMs: WINDOW, ...(url && { url }) },
   };
   f = createDeployFixture({ config: deployConfig({}, { services: { payments: service } }) });
-  if (kubernetes.strategy === 'canary' && replicas !== 3) void f.cluster.scale(main, replicas, { changeCause: 'test setup' });
+  if (kubernetes.strategy === 'canary' && replicas !== 3)
+    void f.cluster.scale(main, replicas, { changeCause: 'test setup' });
   f.cluster.changes.length = 0;
   return f;
 }
@@ -47,8 +55,20 @@ function fixture(kubernetes: Partial<KubernetesTarget>, url?: string, replicas =
 /** Blue (live) runs v2.1.0, green (idle) still runs v2.0.0 with `greenReplicas`. */
 function blueGreen(url?: string, greenReplicas = 3): DeployFixture {
   const fx = fixture({ strategy: 'blue-green' }, url);
-  fx.cluster.addDeployment({ ...blue, name: blue.deployment, images: { app: `${IMAGE}:v2.1.0` }, replicas: 3, labels: { app: 'payments', slot: 'blue' } });
-  fx.cluster.addDeployment({ ...green, name: green.deployment, images: { app: `${IMAGE}:v2.0.0` }, replicas: greenReplicas, labels: { app: 'payments', slot: 'green' } });
+  fx.cluster.addDeployment({
+    ...blue,
+    name: blue.deployment,
+    images: { app: `${IMAGE}:v2.1.0` },
+    replicas: 3,
+    labels: { app: 'payments', slot: 'blue' },
+  });
+  fx.cluster.addDeployment({
+    ...green,
+    name: green.deployment,
+    images: { app: `${IMAGE}:v2.0.0` },
+    replicas: greenReplicas,
+    labels: { app: 'payments', slot: 'green' },
+  });
   fx.cluster.addService({ namespace: NS, name: 'payments', selector: { app: 'payments', slot: 'blue' } });
   return fx;
 }
@@ -67,7 +87,8 @@ const texts = (fx: DeployFixture) => fx.updates.map((u) => toPlainText(u.card?.t
 const cardText = (fx: DeployFixture, id = 1) => toPlainText(fx.card(id).text ?? '');
 const field = (fx: DeployFixture, label: string, id = 1) => fx.card(id).fields?.find((x) => x.label === label)?.value;
 const timeline = (fx: DeployFixture) => fx.store.incidents.timeline(1).map((e) => e.text);
-const changes = (fx: DeployFixture) => fx.cluster.changes.map((c) => [c.kind, c.deployment.split('/')[1], c.replicas ?? c.selector?.slot ?? c.images.app]);
+const changes = (fx: DeployFixture) =>
+  fx.cluster.changes.map((c) => [c.kind, c.deployment.split('/')[1], c.replicas ?? c.selector?.slot ?? c.images.app]);
 
 describe('blue-green', () => {
   it('sets the idle colour, switches the Service once it is ready, keeps the old colour, and says so', async () => {
@@ -82,19 +103,30 @@ describe('blue-green', () => {
     expect((await fx.run('/deploy approve REQ-1', { user: LEAD1 })).outcome).toBe('ok');
     await fx.drain();
 
-    expect(fx.request()).toMatchObject({ status: 'succeeded', plan: { slots: { from: 'blue', to: 'green' }, replicas: 3 } });
+    expect(fx.request()).toMatchObject({
+      status: 'succeeded',
+      plan: { slots: { from: 'blue', to: 'green' }, replicas: 3 },
+    });
     expect(changes(fx)).toEqual([
       ['set-image', 'payments-green', `${IMAGE}:v2.1.1`],
       ['switch', 'payments', 'green'],
     ]);
     expect(fx.cluster.selectedDeployments(SERVICE)).toEqual(['payments-green']);
     // The old colour keeps running, untouched, for a switch-back.
-    expect(await fx.cluster.readDeployment(blue)).toMatchObject({ images: { app: `${IMAGE}:v2.1.0` }, desired: 3, available: 3 });
+    expect(await fx.cluster.readDeployment(blue)).toMatchObject({
+      images: { app: `${IMAGE}:v2.1.0` },
+      desired: 3,
+      available: 3,
+    });
     expect(cardText(fx)).toContain('Succeeded');
     expect(cardText(fx)).toContain('green is live; blue is kept for a switch-back');
     expect(texts(fx).some((t) => /Rolling out green \(idle colour\): \d of 3 replicas updated/.test(t))).toBe(true);
-    expect(texts(fx).some((t) => /Verifying health \(green is live; blue kept for a switch-back\): 1m left/.test(t))).toBe(true);
-    expect(timeline(fx).some((t) => /REQ-1: the Service payments\/payments now sends traffic to green/.test(t))).toBe(true);
+    expect(
+      texts(fx).some((t) => /Verifying health \(green is live; blue kept for a switch-back\): 1m left/.test(t)),
+    ).toBe(true);
+    expect(timeline(fx).some((t) => /REQ-1: the Service payments\/payments now sends traffic to green/.test(t))).toBe(
+      true,
+    );
     expect(fx.audit().map((a) => a.action)).toContain('deploy.switched');
     // The whole health window ran after the switch.
     expect(health.hits()).toBeGreaterThanOrEqual(WINDOW / 1_000);
@@ -123,11 +155,17 @@ describe('blue-green', () => {
       ['switch', 'payments', 'green'],
       ['switch', 'payments', 'blue'],
     ]);
-    expect(fx.cluster.changes[2]!.changeCause).toBe(`firelane automatic switch-back of REQ-1: ${health.url} answered HTTP 503`);
+    expect(fx.cluster.changes[2]!.changeCause).toBe(
+      `firelane automatic switch-back of REQ-1: ${health.url} answered HTTP 503`,
+    );
     expect(fx.cluster.selectedDeployments(SERVICE)).toEqual(['payments-blue']);
     expect(health.hits()).toBe(4);
-    expect(cardText(fx)).toContain(`Rolled back automatically: ${health.url} answered HTTP 503 (switched back to blue)`);
-    expect(timeline(fx).at(-1)).toMatch(/REQ-1 rolled back automatically: .*HTTP 503; the Service payments\/payments switched back to blue, which runs .*v2\.1\.0/);
+    expect(cardText(fx)).toContain(
+      `Rolled back automatically: ${health.url} answered HTTP 503 (switched back to blue)`,
+    );
+    expect(timeline(fx).at(-1)).toMatch(
+      /REQ-1 rolled back automatically: .*HTTP 503; the Service payments\/payments switched back to blue, which runs .*v2\.1\.0/,
+    );
   });
 
   it('/rollback switches back to the idle colour as it is; --to must name what it runs', async () => {
@@ -140,7 +178,9 @@ describe('blue-green', () => {
     expect(wrongVersion.outcome).toBe('ok'); // checked against the cluster by the prepare job
     await fx.drain();
     expect(fx.request(2)).toMatchObject({ status: 'void' });
-    expect(fx.request(2).reason).toMatch(/switches back to the idle colour payments-blue, which runs .*v2\.1\.0, not v1\.0\.0/);
+    expect(fx.request(2).reason).toMatch(
+      /switches back to the idle colour payments-blue, which runs .*v2\.1\.0, not v1\.0\.0/,
+    );
     await fx.run('/rollback payments --to=3');
     await fx.drain();
     expect(fx.request(3).reason).toMatch(/--to=<revision> applies to rolling deploys/);
@@ -157,7 +197,11 @@ describe('blue-green', () => {
     const fx = blueGreen();
     fx.cluster.failNextRollout(green, 'pod payments-green-abc is in CrashLoopBackOff');
     await requestAndApprove(fx);
-    expect(fx.request()).toMatchObject({ status: 'failed', reason: 'payments-green did not become ready: pod payments-green-abc is in CrashLoopBackOff; blue still serves all traffic' });
+    expect(fx.request()).toMatchObject({
+      status: 'failed',
+      reason:
+        'payments-green did not become ready: pod payments-green-abc is in CrashLoopBackOff; blue still serves all traffic',
+    });
     expect(changes(fx)).toEqual([['set-image', 'payments-green', `${IMAGE}:v2.1.1`]]);
     expect(fx.cluster.selectedDeployments(SERVICE)).toEqual(['payments-blue']);
   });
@@ -181,7 +225,9 @@ describe('blue-green', () => {
     await fx.run('/deploy payments v2.1.1');
     await fx.drain();
     expect(fx.request().status).toBe('void');
-    expect(fx.request().reason).toMatch(/selects slot=purple; blue-green needs its selector to have slot: blue or slot: green/);
+    expect(fx.request().reason).toMatch(
+      /selects slot=purple; blue-green needs its selector to have slot: blue or slot: green/,
+    );
   });
 
   it('reconcile: interrupted before the switch is failed with nothing to undo; after it, judged by the live colour', async () => {
@@ -191,8 +237,32 @@ describe('blue-green', () => {
     await fx.run('/deploy approve REQ-1', { user: LEAD1 });
     // The job stops for good before it ran (as after its last attempt).
     fx.handle.sqlite.prepare("UPDATE jobs SET status = 'dead', locked_by = NULL WHERE key = ?").run(executeJobKey(1));
-    const outcomes = await reconcileDeploys({ store: fx.store, config: deployConfig({}, { services: { payments: { ...paymentsService, kubernetes: { ...paymentsService.kubernetes!, strategy: 'blue-green', service: 'payments' } } } }), clock: fx.clock, logger: pino({ level: 'silent' }), cluster: fx.cluster });
-    expect(outcomes).toEqual([{ request: 1, outcome: 'failed', reason: expect.stringMatching(/interrupted before the switch: the Service payments\/payments still selects blue/) }]);
+    const outcomes = await reconcileDeploys({
+      store: fx.store,
+      config: deployConfig(
+        {},
+        {
+          services: {
+            payments: {
+              ...paymentsService,
+              kubernetes: { ...paymentsService.kubernetes!, strategy: 'blue-green', service: 'payments' },
+            },
+          },
+        },
+      ),
+      clock: fx.clock,
+      logger: pino({ level: 'silent' }),
+      cluster: fx.cluster,
+    });
+    expect(outcomes).toEqual([
+      {
+        request: 1,
+        outcome: 'failed',
+        reason: expect.stringMatching(
+          /interrupted before the switch: the Service payments\/payments still selects blue/,
+        ),
+      },
+    ]);
     expect(fx.cluster.selectedDeployments(SERVICE)).toEqual(['payments-blue']);
   });
 });
@@ -217,11 +287,19 @@ describe('canary', () => {
     ]);
     // The canary was made from the main template with the new image, and the Service selects it by its labels.
     expect(fx.cluster.changes[0]!.images).toEqual({ app: `${IMAGE}:v2.1.1` });
-    expect(await fx.cluster.readDeployment(main)).toMatchObject({ images: { app: `${IMAGE}:v2.1.1` }, desired: 4, available: 4 });
+    expect(await fx.cluster.readDeployment(main)).toMatchObject({
+      images: { app: `${IMAGE}:v2.1.1` },
+      desired: 4,
+      available: 4,
+    });
     expect(await fx.cluster.readDeployment(canary)).toMatchObject({ desired: 0 });
     // Each step held for canaryInterval on the job's clock.
     expect(fx.request().finishedAt! - fx.request().startedAt!).toBeGreaterThanOrEqual(3 * 30_000);
-    expect(texts(fx).some((t) => /Verifying health \(canary step 2 of 3: 2 of 4 replicas on .*v2\.1\.1\): \d+s left/.test(t))).toBe(true);
+    expect(
+      texts(fx).some((t) =>
+        /Verifying health \(canary step 2 of 3: 2 of 4 replicas on .*v2\.1\.1\): \d+s left/.test(t),
+      ),
+    ).toBe(true);
     expect(timeline(fx).filter((t) => /canary step \d of 3/.test(t))).toEqual([
       `REQ-1 canary step 1 of 3 (10%): 1 of 4 replicas run ${IMAGE}:v2.1.1`,
       `REQ-1 canary step 2 of 3 (50%): 2 of 4 replicas run ${IMAGE}:v2.1.1`,
@@ -246,7 +324,11 @@ describe('canary', () => {
       ['scale', 'payments-canary', 0],
       ['scale', 'payments', 4],
     ]);
-    expect(await fx.cluster.readDeployment(main)).toMatchObject({ images: { app: `${IMAGE}:v2.1.0` }, revision: 2, desired: 4 });
+    expect(await fx.cluster.readDeployment(main)).toMatchObject({
+      images: { app: `${IMAGE}:v2.1.0` },
+      revision: 2,
+      desired: 4,
+    });
     expect(cardText(fx)).toContain('Rolled back automatically: the health check failed at canary step 2 of 3 (50%)');
     expect(timeline(fx).at(-1)).toMatch(/the canary is scaled to 0 and payments runs .*v2\.1\.0 on all 4 replicas/);
   });
@@ -266,7 +348,10 @@ describe('canary', () => {
     const fx = fixture({ strategy: 'canary' }, undefined, 4);
     fx.cluster.failNextRollout(canary, 'pod payments-canary-x is in ImagePullBackOff');
     await requestAndApprove(fx);
-    expect(fx.request()).toMatchObject({ status: 'rolled_back', reason: 'the canary did not become ready at step 1 of 3 (10%): pod payments-canary-x is in ImagePullBackOff' });
+    expect(fx.request()).toMatchObject({
+      status: 'rolled_back',
+      reason: 'the canary did not become ready at step 1 of 3 (10%): pod payments-canary-x is in ImagePullBackOff',
+    });
     expect(changes(fx)).toEqual([
       ['copy', 'payments-canary', 1],
       ['scale', 'payments-canary', 0],

@@ -4,10 +4,23 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toPlainText } from '../../../src/ports/reply.js';
 import type { FileConfig } from '../../../src/config.js';
-import { createReconcileJobs, enqueueReconcile, executeJobKey, reconcileDeploys, watchJobKey } from '../../../src/jobs/reconcile-deploys.js';
+import {
+  createReconcileJobs,
+  enqueueReconcile,
+  executeJobKey,
+  reconcileDeploys,
+  watchJobKey,
+} from '../../../src/jobs/reconcile-deploys.js';
 import { RetryLater, type JobContext } from '../../../src/jobs/worker.js';
 import type { Cluster } from '../../../src/ports/cluster.js';
-import { createDeployFixture, deployConfig, IMAGE, LEAD1, PAYMENTS, type DeployFixture } from '../commands/deploy-fixture.js';
+import {
+  createDeployFixture,
+  deployConfig,
+  IMAGE,
+  LEAD1,
+  PAYMENTS,
+  type DeployFixture,
+} from '../commands/deploy-fixture.js';
 import { RECONCILE_DEPLOYS } from '../../../src/ports/jobs.js';
 
 let f: DeployFixture;
@@ -24,7 +37,10 @@ const reconcile = (options: { config?: FileConfig; cluster?: Cluster | null } = 
   });
 
 /** As after the job's last attempt. */
-const bury = (key: string) => expect(f.handle.sqlite.prepare("UPDATE jobs SET status = 'dead', locked_by = NULL WHERE key = ?").run(key).changes).toBe(1);
+const bury = (key: string) =>
+  expect(
+    f.handle.sqlite.prepare("UPDATE jobs SET status = 'dead', locked_by = NULL WHERE key = ?").run(key).changes,
+  ).toBe(1);
 
 /** The cluster call `method` fails like a dropped connection `times` times. */
 function breakCluster(method: 'readDeployment' | 'rolloutProgress' | 'setImage', times = Infinity) {
@@ -104,7 +120,10 @@ describe('reconcileDeploys', () => {
     await interruptedDeploy({ rolloutPolls: 4 });
     bury(executeJobKey(1));
     expect(await reconcile()).toEqual([{ request: 1, outcome: 'watching', job: watchJobKey(1, 1) }]);
-    expect(f.store.jobs.get(watchJobKey(1, 1))).toMatchObject({ kind: 'deploy.execute', payload: { requestId: 1, watchRevision: 3 } });
+    expect(f.store.jobs.get(watchJobKey(1, 1))).toMatchObject({
+      kind: 'deploy.execute',
+      payload: { requestId: 1, watchRevision: 3 },
+    });
     // Running it again while the watch is queued does nothing.
     expect(await reconcile()).toEqual([{ request: 1, outcome: 'active' }]);
 
@@ -145,7 +164,11 @@ describe('reconcileDeploys', () => {
     f = createDeployFixture({ rolloutPolls: 3 });
     await f.run('/incident sev1 Payments down');
     f.handle.sqlite.prepare("UPDATE incidents SET room_id = 'deploys' WHERE id = 1").run();
-    f.cluster.failNextRollout(PAYMENTS, 'ProgressDeadlineExceeded: ReplicaSet "payments-1" has timed out progressing', 2);
+    f.cluster.failNextRollout(
+      PAYMENTS,
+      'ProgressDeadlineExceeded: ReplicaSet "payments-1" has timed out progressing',
+      2,
+    );
     await f.run('/deploy payments v2.1.1');
     await f.drain();
     expect(f.request().incidentId).toBe(1);
@@ -158,7 +181,11 @@ describe('reconcileDeploys', () => {
 
     const [outcome] = await reconcile();
     expect(outcome).toMatchObject({ request: 1, outcome: 'failed' });
-    expect(f.request()).toMatchObject({ status: 'failed', resultRevision: 3, reason: 'reconciled at start-up: ProgressDeadlineExceeded: ReplicaSet "payments-1" has timed out progressing' });
+    expect(f.request()).toMatchObject({
+      status: 'failed',
+      resultRevision: 3,
+      reason: 'reconciled at start-up: ProgressDeadlineExceeded: ReplicaSet "payments-1" has timed out progressing',
+    });
     const last = f.store.incidents.timeline(1).at(-1)!;
     expect(last).toMatchObject({ kind: 'deploy_failed', actor: 'firelane' });
     expect(last.text).toMatch(/^REQ-1 failed: reconciled at start-up: ProgressDeadlineExceeded/);
@@ -176,7 +203,9 @@ describe('reconcileDeploys', () => {
     bury(executeJobKey(1));
     await reconcile();
     expect(f.request()).toMatchObject({ status: 'failed', resultRevision: null });
-    expect(f.request().reason).toBe(`reconciled at start-up: the rollout never started: payments/payments still runs ${IMAGE}:v2.1.0 (revision 2) and nothing was changed; ask again with a new request`);
+    expect(f.request().reason).toBe(
+      `reconciled at start-up: the rollout never started: payments/payments still runs ${IMAGE}:v2.1.0 (revision 2) and nothing was changed; ask again with a new request`,
+    );
 
     // Approved, and the job gave up before its check of the cluster.
     await f.run('/deploy payments v2.1.2');
@@ -210,11 +239,20 @@ describe('reconcileDeploys', () => {
     f.cluster.advance(PAYMENTS);
     const heal = breakCluster('readDeployment');
     const audit = f.audit().length;
-    expect(await reconcile()).toEqual([{ request: 1, outcome: 'unreachable', error: 'connect ECONNREFUSED 10.0.0.1:443' }]);
+    expect(await reconcile()).toEqual([
+      { request: 1, outcome: 'unreachable', error: 'connect ECONNREFUSED 10.0.0.1:443' },
+    ]);
     expect(f.request().status).toBe('executing');
     expect(f.audit()).toHaveLength(audit);
 
-    const job = createReconcileJobs({ store: f.store, config: deployConfig(), clock: f.clock, logger, cluster: f.cluster, retryMs: 45_000 })[RECONCILE_DEPLOYS]!;
+    const job = createReconcileJobs({
+      store: f.store,
+      config: deployConfig(),
+      clock: f.clock,
+      logger,
+      cluster: f.cluster,
+      retryMs: 45_000,
+    })[RECONCILE_DEPLOYS]!;
     const context = {} as JobContext;
     const retry = await job({}, context).catch((error: unknown) => error);
     expect(retry).toBeInstanceOf(RetryLater);
@@ -228,15 +266,22 @@ describe('reconcileDeploys', () => {
   it('without a cluster nothing is decided; a service gone from the config fails (executing) or is void (approved)', async () => {
     await interruptedDeploy();
     bury(executeJobKey(1));
-    expect(await reconcile({ cluster: null })).toEqual([{ request: 1, outcome: 'unreachable', error: 'Kubernetes is not connected' }]);
-    await createReconcileJobs({ store: f.store, config: deployConfig(), clock: f.clock, logger })[RECONCILE_DEPLOYS]!({}, {} as JobContext); // no retry loop
+    expect(await reconcile({ cluster: null })).toEqual([
+      { request: 1, outcome: 'unreachable', error: 'Kubernetes is not connected' },
+    ]);
+    await createReconcileJobs({ store: f.store, config: deployConfig(), clock: f.clock, logger })[RECONCILE_DEPLOYS]!(
+      {},
+      {} as JobContext,
+    ); // no retry loop
     expect(f.request().status).toBe('executing');
 
     const withoutKubernetes = deployConfig();
     withoutKubernetes.services.payments = { ...withoutKubernetes.services.payments!, kubernetes: undefined } as never;
     await reconcile({ config: withoutKubernetes });
     expect(f.request()).toMatchObject({ status: 'failed' });
-    expect(f.request().reason).toBe('reconciled at start-up: payments has no kubernetes target in production in firelane.yaml any more, so its rollout cannot be followed');
+    expect(f.request().reason).toBe(
+      'reconciled at start-up: payments has no kubernetes target in production in firelane.yaml any more, so its rollout cannot be followed',
+    );
   });
 
   it('the start-up job is queued only when a request is in progress, once per start', async () => {

@@ -7,7 +7,15 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openDatabase, type DbHandle } from '../../../src/adapters/db/database.js';
 import { createJobStore, type JobStore } from '../../../src/adapters/db/job-store.js';
 import { createMetrics } from '../../../src/metrics.js';
-import { PermanentJobError, RetryLater, createLivenessCheck, createWorker, type JobHandler, type Worker, type WorkerOptions } from '../../../src/jobs/worker.js';
+import {
+  PermanentJobError,
+  RetryLater,
+  createLivenessCheck,
+  createWorker,
+  type JobHandler,
+  type Worker,
+  type WorkerOptions,
+} from '../../../src/jobs/worker.js';
 import { createManualClock, type ManualClock } from '../../../src/ports/clock.js';
 
 let dir: string;
@@ -123,7 +131,10 @@ describe('failures', () => {
   });
 
   it('caps the backoff at maxDelayMs', async () => {
-    const w = worker({ flaky: async () => Promise.reject(new Error('nope')) }, { maxAttempts: 20, baseDelayMs: 1_000, maxDelayMs: 5_000 });
+    const w = worker(
+      { flaky: async () => Promise.reject(new Error('nope')) },
+      { maxAttempts: 20, baseDelayMs: 1_000, maxDelayMs: 5_000 },
+    );
     jobs.enqueue({ kind: 'flaky', key: 'f', payload: {} });
     for (let i = 0; i < 8; i++) {
       clock.set(job('f').runAt);
@@ -145,13 +156,23 @@ describe('failures', () => {
     jobs.enqueue({ kind: 'limited', key: 'l', payload: {} });
 
     await w.drain();
-    expect(job('l')).toMatchObject({ status: 'queued', runAt: clock.now() + 7_000, lastError: 'ratelimited', attempts: 1 });
+    expect(job('l')).toMatchObject({
+      status: 'queued',
+      runAt: clock.now() + 7_000,
+      lastError: 'ratelimited',
+      attempts: 1,
+    });
     clock.advance(6_999);
     await w.drain();
     expect(runs).toBe(1);
     clock.advance(1);
     await w.drain();
-    expect(job('l')).toMatchObject({ status: 'queued', runAt: clock.now() + 2_500, lastError: 'room not open yet', attempts: 1 });
+    expect(job('l')).toMatchObject({
+      status: 'queued',
+      runAt: clock.now() + 2_500,
+      lastError: 'room not open yet',
+      attempts: 1,
+    });
     clock.advance(2_500);
     await w.drain();
     expect(runs).toBe(3);
@@ -217,13 +238,22 @@ describe('failures', () => {
     await w.drain();
     expect(job('c')).toMatchObject({ status: 'dead', lastError: 'no handler for job kind constructor' });
     const lines = (await metrics.registry.metrics()).split('\n').filter((l) => l.startsWith('firelane_jobs_total{'));
-    expect(lines.sort()).toEqual(['firelane_jobs_total{kind="note",outcome="done"} 1', 'firelane_jobs_total{kind="unknown",outcome="dead"} 21']);
+    expect(lines.sort()).toEqual([
+      'firelane_jobs_total{kind="note",outcome="done"} 1',
+      'firelane_jobs_total{kind="unknown",outcome="dead"} 21',
+    ]);
   });
 
   /** A pino logger at `level` whose lines land, parsed, in `lines`. */
   function capturedLog(level: string) {
     const lines: Array<Record<string, unknown>> = [];
-    return { lines, logger: pino({ level }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) }) };
+    return {
+      lines,
+      logger: pino(
+        { level },
+        { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+      ),
+    };
   }
 
   it('logs a retry and a burial with the job, its key, the attempt and the incident; a job that succeeds logs nothing at info', async () => {
@@ -247,7 +277,17 @@ describe('failures', () => {
     await w.drain();
     clock.advance(3_600_000);
     await w.drain();
-    expect(lines.map((l) => [l.level, l.msg, l.job, l.jobKey, l.attempt, l.incident, (l.err as { message?: string } | undefined)?.message])).toEqual([
+    expect(
+      lines.map((l) => [
+        l.level,
+        l.msg,
+        l.job,
+        l.jobKey,
+        l.attempt,
+        l.incident,
+        (l.err as { message?: string } | undefined)?.message,
+      ]),
+    ).toEqual([
       [40, 'job failed; will retry', 'flaky', 'war-room:7', 1, 'INC-7', 'Slack answered 503'],
       [50, 'job failed for good', 'flaky', 'war-room:7', 2, 'INC-7', 'still down'],
     ]);
@@ -258,7 +298,9 @@ describe('failures', () => {
     const w = worker({ fine: async () => {} }, { logger });
     jobs.enqueue({ kind: 'fine', key: 'war-room:3', payload: { incidentId: 3 } });
     await w.drain();
-    expect(lines.filter((l) => l.msg === 'job done')).toEqual([expect.objectContaining({ level: 20, job: 'fine', jobKey: 'war-room:3', attempt: 1, incident: 'INC-3' })]);
+    expect(lines.filter((l) => l.msg === 'job done')).toEqual([
+      expect.objectContaining({ level: 20, job: 'fine', jobKey: 'war-room:3', attempt: 1, incident: 'INC-3' }),
+    ]);
   });
 });
 
@@ -282,7 +324,12 @@ describe('steps', () => {
     jobs.enqueue({ kind: 'open-room', key: 'war-room:1', payload: {} });
 
     await w.drain();
-    expect(job('war-room:1')).toMatchObject({ status: 'queued', attempts: 1, lastError: 'post failed', progress: { 'create-room': { id: 'C0ROOM', name: 'inc-1-x' } } });
+    expect(job('war-room:1')).toMatchObject({
+      status: 'queued',
+      attempts: 1,
+      lastError: 'post failed',
+      progress: { 'create-room': { id: 'C0ROOM', name: 'inc-1-x' } },
+    });
 
     clock.advance(1_000);
     await w.drain();
@@ -493,7 +540,10 @@ describe('worker: jobs yield to acknowledgements', () => {
   it('while busy starts only jobs due for yieldMs; when idle again (wakeHeldBack), the rest', async () => {
     const ran: string[] = [];
     let busy = true;
-    const w = worker({ k: async (payload: { name: unknown }) => void ran.push(String(payload.name)) }, { busy: () => busy, yieldMs: 1_000 });
+    const w = worker(
+      { k: async (payload: { name: unknown }) => void ran.push(String(payload.name)) },
+      { busy: () => busy, yieldMs: 1_000 },
+    );
     jobs.enqueue({ kind: 'k', key: 'old', payload: { name: 'old' }, runAt: clock.now() - 1_500 });
     jobs.enqueue({ kind: 'k', key: 'new', payload: { name: 'new' }, runAt: clock.now() - 200 });
     w.start();

@@ -21,35 +21,70 @@ const OKTA = new URL('https://acme.okta.com');
 
 describe('personOfClaims', () => {
   it('matches Slack’s user id claim to people.<p>.slack, before any e-mail', () => {
-    expect(personOfClaims({ sub: 's', name: 'Lee', [SLACK_USER_CLAIM]: 'U0LEE', email: 'sam@acme.example', email_verified: true }, PEOPLE, SLACK)).toEqual({ name: 'Lee', person: 'lee', matchedBy: 'slack user id' });
+    expect(
+      personOfClaims(
+        { sub: 's', name: 'Lee', [SLACK_USER_CLAIM]: 'U0LEE', email: 'sam@acme.example', email_verified: true },
+        PEOPLE,
+        SLACK,
+      ),
+    ).toEqual({ name: 'Lee', person: 'lee', matchedBy: 'slack user id' });
   });
 
   it('matches Entra’s oid to people.<p>.teams (any case) only from a Microsoft issuer', () => {
-    expect(personOfClaims({ sub: 's', oid: OID.toUpperCase() }, PEOPLE, ENTRA)).toMatchObject({ person: 'sam', matchedBy: 'teams object id' });
+    expect(personOfClaims({ sub: 's', oid: OID.toUpperCase() }, PEOPLE, ENTRA)).toMatchObject({
+      person: 'sam',
+      matchedBy: 'teams object id',
+    });
     const elsewhere = personOfClaims({ sub: 's', oid: OID }, PEOPLE, OKTA);
     expect(elsewhere.person).toBeUndefined();
     expect(elsewhere.why).toMatch(/no one under people/);
   });
 
   it('matches a verified e-mail (any case); an unverified one never', () => {
-    expect(personOfClaims({ sub: 's', email: 'KIM@acme.EXAMPLE', email_verified: true }, PEOPLE, OKTA)).toMatchObject({ person: 'kim', matchedBy: 'e-mail' });
-    expect(personOfClaims({ sub: 's', email: 'kim@acme.example', email_verified: 'true' }, PEOPLE, OKTA)).toMatchObject({ why: expect.stringMatching(/not verified by the provider/) });
+    expect(personOfClaims({ sub: 's', email: 'KIM@acme.EXAMPLE', email_verified: true }, PEOPLE, OKTA)).toMatchObject({
+      person: 'kim',
+      matchedBy: 'e-mail',
+    });
+    expect(personOfClaims({ sub: 's', email: 'kim@acme.example', email_verified: 'true' }, PEOPLE, OKTA)).toMatchObject(
+      { why: expect.stringMatching(/not verified by the provider/) },
+    );
     expect(personOfClaims({ sub: 's', email: 'kim@acme.example' }, PEOPLE, OKTA).person).toBeUndefined();
   });
 
   it('an unknown Slack id falls through to the e-mail; nothing known is nobody, named by what was tried', () => {
-    expect(personOfClaims({ sub: 's', [SLACK_USER_CLAIM]: 'U0NEW', email: 'lee@acme.example', email_verified: true }, PEOPLE, SLACK)).toMatchObject({ person: 'lee', matchedBy: 'e-mail' });
+    expect(
+      personOfClaims(
+        { sub: 's', [SLACK_USER_CLAIM]: 'U0NEW', email: 'lee@acme.example', email_verified: true },
+        PEOPLE,
+        SLACK,
+      ),
+    ).toMatchObject({ person: 'lee', matchedBy: 'e-mail' });
     const nobody = personOfClaims({ sub: 'abc', [SLACK_USER_CLAIM]: 'U0NEW' }, PEOPLE, SLACK);
-    expect(nobody).toEqual({ name: 'abc', why: 'You are signed in as abc, but no one under people in firelane\'s config has Slack user id U0NEW: you can read this console, not act in it.' });
+    expect(nobody).toEqual({
+      name: 'abc',
+      why: "You are signed in as abc, but no one under people in firelane's config has Slack user id U0NEW: you can read this console, not act in it.",
+    });
   });
 });
 
 describe('start-up warnings with console sign-in', () => {
   it('a person with only an e-mail, or a console name, can match through sign-in: no warning then', () => {
     const dir = mkdtempSync(join(tmpdir(), 'firelane-entries-'));
-    writeFileSync(join(dir, 'firelane.yaml'), 'people:\n  kim: { email: kim@acme.example }\napprovals:\n  production: { approvers: [kim, console:ops, U0LEAD] }\n');
-    const slack = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'sig', FIRELANE_CONFIG: join(dir, 'firelane.yaml') };
-    const oidc = { FIRELANE_OIDC_ISSUER: 'https://slack.com', FIRELANE_OIDC_CLIENT_ID: 'c', FIRELANE_OIDC_CLIENT_SECRET: 's', FIRELANE_PUBLIC_URL: 'https://firelane.acme.example' };
+    writeFileSync(
+      join(dir, 'firelane.yaml'),
+      'people:\n  kim: { email: kim@acme.example }\napprovals:\n  production: { approvers: [kim, console:ops, U0LEAD] }\n',
+    );
+    const slack = {
+      SLACK_BOT_TOKEN: 'xoxb-1',
+      SLACK_SIGNING_SECRET: 'sig',
+      FIRELANE_CONFIG: join(dir, 'firelane.yaml'),
+    };
+    const oidc = {
+      FIRELANE_OIDC_ISSUER: 'https://slack.com',
+      FIRELANE_OIDC_CLIENT_ID: 'c',
+      FIRELANE_OIDC_CLIENT_SECRET: 's',
+      FIRELANE_PUBLIC_URL: 'https://firelane.acme.example',
+    };
     const warnings = (env: Record<string, string>) => {
       const config = loadConfig(env, dir);
       return unmatchableEntries(config.file, config.env);

@@ -5,7 +5,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createAuditStore, GENESIS_HASH, rowHash, type AuditRow, type AuditStore } from '../../../../src/adapters/db/audit-store.js';
+import {
+  createAuditStore,
+  GENESIS_HASH,
+  rowHash,
+  type AuditRow,
+  type AuditStore,
+} from '../../../../src/adapters/db/audit-store.js';
 import { openDatabase, type DbHandle } from '../../../../src/adapters/db/database.js';
 import { createManualClock, type ManualClock } from '../../../../src/ports/clock.js';
 import type { AuditEntry } from '../../../../src/ports/store.js';
@@ -45,7 +51,9 @@ function appendMany(count: number): void {
 }
 
 const rows = (): AuditRow[] => [...audit.rows()];
-const head = () => handle.sqlite.prepare('SELECT seq, hash FROM audit_head WHERE id = 1').get() as { seq: number; hash: string } | undefined;
+const head = () =>
+  handle.sqlite.prepare('SELECT seq, hash FROM audit_head WHERE id = 1').get() as
+    { seq: number; hash: string } | undefined;
 const exec = (sql: string, ...params: unknown[]) => handle.sqlite.prepare(sql).run(...params);
 /** What an attacker with the file does first. */
 const dropTriggers = () => handle.sqlite.exec('DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;');
@@ -79,7 +87,12 @@ describe('audit store: appending', () => {
     for (let i = 1; i < all.length; i++) expect(all[i]!.prevHash).toBe(all[i - 1]!.hash);
     for (const row of all) expect(rowHash(row)).toBe(row.hash);
     // Stored as given: time from the clock, before/after as JSON text (null stays SQL NULL).
-    expect(all[0]).toMatchObject({ at: Date.parse('2026-11-21T13:05:00.123Z'), actor: 'user1', action: 'incident.status_update', incidentId: 1 });
+    expect(all[0]).toMatchObject({
+      at: Date.parse('2026-11-21T13:05:00.123Z'),
+      actor: 'user1',
+      action: 'incident.status_update',
+      incidentId: 1,
+    });
     expect(JSON.parse(all[0]!.before!)).toEqual({ status: 'investigating' });
     expect(all[1]!.before).toBeNull();
     expect(all[2]!.incidentId).toBeNull();
@@ -188,14 +201,23 @@ describe('audit store: verify against an attacker who dropped the triggers', () 
     const row3 = rows()[2]!;
     const forged = { ...row3, actor: 'mallory' };
     exec('UPDATE audit_log SET actor = ?, hash = ? WHERE seq = 3', forged.actor, rowHash(forged));
-    expect(audit.verify()).toMatchObject({ ok: false, seq: 4, problem: expect.stringMatching(/its link to row 3 is broken \(row 3 was edited/) });
+    expect(audit.verify()).toMatchObject({
+      ok: false,
+      seq: 4,
+      problem: expect.stringMatching(/its link to row 3 is broken \(row 3 was edited/),
+    });
   });
 
   it('the newest row edited with its own hash recomputed (no row after it to break) is caught through the head', () => {
     const newest = rows().at(-1)!;
     const forged = { ...newest, actor: 'mallory' };
     exec('UPDATE audit_log SET actor = ?, hash = ? WHERE seq = ?', forged.actor, rowHash(forged), newest.seq);
-    expect(audit.verify()).toEqual({ ok: false, rows: 6, seq: 6, problem: 'it does not match the recorded head (edited)' });
+    expect(audit.verify()).toEqual({
+      ok: false,
+      rows: 6,
+      seq: 6,
+      problem: 'it does not match the recorded head (edited)',
+    });
   });
 
   it('a deleted middle row is named as a gap', () => {
@@ -232,7 +254,17 @@ describe('audit store: verify against an attacker who dropped the triggers', () 
   it('a forged row with a correct hash, chained to the row before it, breaks the link of the row after it', () => {
     const [, row2] = rows();
     exec('DELETE FROM audit_log WHERE seq = 3');
-    const forged = { seq: 3, at: row2!.at + 500, actor: 'mallory', platform: 'slack', action: 'incident.status_update', incidentId: 1, before: null, after: '{"status":"resolved"}', prevHash: row2!.hash };
+    const forged = {
+      seq: 3,
+      at: row2!.at + 500,
+      actor: 'mallory',
+      platform: 'slack',
+      action: 'incident.status_update',
+      incidentId: 1,
+      before: null,
+      after: '{"status":"resolved"}',
+      prevHash: row2!.hash,
+    };
     insertRow({ ...forged, hash: rowHash(forged) });
     const result = audit.verify();
     expect(result).toMatchObject({ ok: false, seq: 4 });
@@ -241,7 +273,17 @@ describe('audit store: verify against an attacker who dropped the triggers', () 
 
   it('a forged row appended after the newest one without moving the head is caught', () => {
     const last = rows().at(-1)!;
-    const forged = { seq: 7, at: last.at + 1, actor: 'mallory', platform: 'slack', action: 'incident.resolved', incidentId: 1, before: null, after: null, prevHash: last.hash };
+    const forged = {
+      seq: 7,
+      at: last.at + 1,
+      actor: 'mallory',
+      platform: 'slack',
+      action: 'incident.resolved',
+      incidentId: 1,
+      before: null,
+      after: null,
+      prevHash: last.hash,
+    };
     insertRow({ ...forged, hash: rowHash(forged) });
     expect(audit.verify()).toMatchObject({ ok: false, rows: 7 });
   });
@@ -257,7 +299,13 @@ describe('audit store: verify against an attacker who dropped the triggers', () 
     for (const row of original.slice(2)) {
       const rewritten = { ...row, actor: row.seq === 3 ? 'mallory' : row.actor, prevHash };
       const hash = rowHash(rewritten);
-      exec('UPDATE audit_log SET actor = ?, prev_hash = ?, hash = ? WHERE seq = ?', rewritten.actor, prevHash, hash, row.seq);
+      exec(
+        'UPDATE audit_log SET actor = ?, prev_hash = ?, hash = ? WHERE seq = ?',
+        rewritten.actor,
+        prevHash,
+        hash,
+        row.seq,
+      );
       prevHash = hash;
     }
     exec('UPDATE audit_head SET hash = ? WHERE id = 1', prevHash);

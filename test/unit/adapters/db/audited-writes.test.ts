@@ -19,25 +19,56 @@ afterEach(() => handle.close());
 
 /** From now on every audit insert fails, as a full disk or an I/O error would fail it. */
 function breakTheAuditLog(): void {
-  handle.sqlite.exec(`CREATE TRIGGER audit_fails BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END`);
+  handle.sqlite.exec(
+    `CREATE TRIGGER audit_fails BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END`,
+  );
 }
 
 const count = (table: string) => handle.sqlite.prepare(`SELECT count(*) FROM ${table}`).pluck().get();
 
 const declare = () =>
-  store.incidents.create({ title: 'Payments down', description: null, severity: 'sev1', platform: 'slack', declaredBy: 'U0ALICE', declaredAt: clock.now(), nextReminderAt: clock.now() + 900_000 });
+  store.incidents.create({
+    title: 'Payments down',
+    description: null,
+    severity: 'sev1',
+    platform: 'slack',
+    declaredBy: 'U0ALICE',
+    declaredAt: clock.now(),
+    nextReminderAt: clock.now() + 900_000,
+  });
 
 describe('audited writes are atomic on their own', () => {
   it('incidents: declaring, updating, adding timeline events and action items', () => {
     const incident = declare();
     breakTheAuditLog();
     expect(() => declare()).toThrow('disk I/O error');
-    expect(() => store.incidents.update(incident.id, { commander: 'U0BOB' }, by('incident.lead'))).toThrow('disk I/O error');
-    expect(() => store.incidents.addEvent({ incidentId: incident.id, at: clock.now(), actor: 'U0ALICE', platform: 'slack', kind: 'note', text: 'looking' })).toThrow('disk I/O error');
+    expect(() => store.incidents.update(incident.id, { commander: 'U0BOB' }, by('incident.lead'))).toThrow(
+      'disk I/O error',
+    );
     expect(() =>
-      store.incidents.addEventOnce({ incidentId: incident.id, at: clock.now(), actor: 'firelane', platform: 'slack', kind: 'escalated', text: 'Escalated', dedupeKey: 'escalate:1' }),
+      store.incidents.addEvent({
+        incidentId: incident.id,
+        at: clock.now(),
+        actor: 'U0ALICE',
+        platform: 'slack',
+        kind: 'note',
+        text: 'looking',
+      }),
     ).toThrow('disk I/O error');
-    expect(() => store.incidents.addActionItems(incident.id, ['Add a canary'], by('incident.action_items_added'), clock.now())).toThrow('disk I/O error');
+    expect(() =>
+      store.incidents.addEventOnce({
+        incidentId: incident.id,
+        at: clock.now(),
+        actor: 'firelane',
+        platform: 'slack',
+        kind: 'escalated',
+        text: 'Escalated',
+        dedupeKey: 'escalate:1',
+      }),
+    ).toThrow('disk I/O error');
+    expect(() =>
+      store.incidents.addActionItems(incident.id, ['Add a canary'], by('incident.action_items_added'), clock.now()),
+    ).toThrow('disk I/O error');
     expect(count('incidents')).toBe(1);
     expect(store.incidents.get(incident.id)!.commander).toBeNull();
     expect(store.incidents.listOpen(5).map((i) => i.commander)).toEqual([null]);
@@ -47,20 +78,48 @@ describe('audited writes are atomic on their own', () => {
 
   it('deploy requests: the request and its transitions', () => {
     const newRequest = (service: string) =>
-      ({ kind: 'deploy', service, environment: 'production', strategy: 'rolling', requester: 'U0ALICE', platform: 'slack', roomId: 'C1', target: 'v2', container: 'app', expiresAt: clock.now() + 60_000, incidentId: null, createdAt: clock.now() }) as const;
+      ({
+        kind: 'deploy',
+        service,
+        environment: 'production',
+        strategy: 'rolling',
+        requester: 'U0ALICE',
+        platform: 'slack',
+        roomId: 'C1',
+        target: 'v2',
+        container: 'app',
+        expiresAt: clock.now() + 60_000,
+        incidentId: null,
+        createdAt: clock.now(),
+      }) as const;
     const request = store.deploys.create(newRequest('payments'), 'slack');
     breakTheAuditLog();
-    expect(() => store.deploys.transition(request.id, { from: ['pending'] }, { status: 'rejected' }, by('deploy.rejected'))).toThrow('disk I/O error');
+    expect(() =>
+      store.deploys.transition(request.id, { from: ['pending'] }, { status: 'rejected' }, by('deploy.rejected')),
+    ).toThrow('disk I/O error');
     expect(store.deploys.get(request.id)).toMatchObject({ status: 'pending', changeCount: 0 });
     expect(() => store.deploys.create(newRequest('search'), 'slack')).toThrow('disk I/O error');
     expect(count('deploy_requests')).toBe(1);
   });
 
   it('hotfixes: the branch record and its progress', () => {
-    const input = { service: 'payments', repo: 'acme/payments', branch: 'hotfix/inc-1-timeout', baseRef: 'v2.1.0', incidentId: null, requester: 'U0ALICE', platform: 'slack', roomId: 'C1', description: 'timeout', createdAt: clock.now() };
+    const input = {
+      service: 'payments',
+      repo: 'acme/payments',
+      branch: 'hotfix/inc-1-timeout',
+      baseRef: 'v2.1.0',
+      incidentId: null,
+      requester: 'U0ALICE',
+      platform: 'slack',
+      roomId: 'C1',
+      description: 'timeout',
+      createdAt: clock.now(),
+    };
     const hotfix = store.hotfixes.create(input, 'slack');
     breakTheAuditLog();
-    expect(() => store.hotfixes.update(hotfix.id, ['creating'], { status: 'open', baseSha: 'abc123' }, by('hotfix.opened'))).toThrow('disk I/O error');
+    expect(() =>
+      store.hotfixes.update(hotfix.id, ['creating'], { status: 'open', baseSha: 'abc123' }, by('hotfix.opened')),
+    ).toThrow('disk I/O error');
     expect(store.hotfixes.get(hotfix.id)).toMatchObject({ status: 'creating', baseSha: null });
     expect(() => store.hotfixes.create({ ...input, branch: 'hotfix/inc-1-retry' }, 'slack')).toThrow('disk I/O error');
     expect(count('hotfixes')).toBe(1);

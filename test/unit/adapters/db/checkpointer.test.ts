@@ -59,7 +59,7 @@ describe('background WAL checkpoints', () => {
     expect(handle.sqlite.prepare('SELECT count(*) FROM filler').pluck().get()).toBe(10_000);
   });
 
-  it('without the thread and without the connection\'s checkpoints the WAL would grow (the check above can fail)', () => {
+  it("without the thread and without the connection's checkpoints the WAL would grow (the check above can fail)", () => {
     handle.sqlite.pragma('wal_autocheckpoint = 0');
     write();
     const oneBatch = walBytes();

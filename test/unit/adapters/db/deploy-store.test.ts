@@ -13,7 +13,20 @@ const by = (action: string) => ({ actor: 'U0LEAD1', platform: 'slack', action })
 const plan = { fromRevision: 2, fromImage: 'img:v1', toImage: 'img:v2', toRevision: null };
 
 function newRequest(service = 'payments', environment = 'production'): NewDeployRequest {
-  return { kind: 'deploy', service, environment, strategy: 'rolling', requester: 'U0ALICE', platform: 'slack', roomId: 'C1', target: 'v2', container: 'app', expiresAt: clock.now() + 60_000, incidentId: null, createdAt: clock.now() };
+  return {
+    kind: 'deploy',
+    service,
+    environment,
+    strategy: 'rolling',
+    requester: 'U0ALICE',
+    platform: 'slack',
+    roomId: 'C1',
+    target: 'v2',
+    container: 'app',
+    expiresAt: clock.now() + 60_000,
+    incidentId: null,
+    createdAt: clock.now(),
+  };
 }
 
 beforeEach(() => {
@@ -43,8 +56,18 @@ describe('deploy store', () => {
 
   it('a stale changeCount loses: two approvals read at the same time cannot both be written', () => {
     const read = store.deploys.create(newRequest(), 'slack');
-    const a = store.deploys.transition(1, { from: ['pending'], changeCount: read.changeCount }, { approvals: [{ by: 'A', at: 1 }] }, by('deploy.approval'));
-    const b = store.deploys.transition(1, { from: ['pending'], changeCount: read.changeCount }, { approvals: [{ by: 'B', at: 1 }] }, by('deploy.approval'));
+    const a = store.deploys.transition(
+      1,
+      { from: ['pending'], changeCount: read.changeCount },
+      { approvals: [{ by: 'A', at: 1 }] },
+      by('deploy.approval'),
+    );
+    const b = store.deploys.transition(
+      1,
+      { from: ['pending'], changeCount: read.changeCount },
+      { approvals: [{ by: 'B', at: 1 }] },
+      by('deploy.approval'),
+    );
     expect(a?.approvals).toEqual([{ by: 'A', at: 1 }]);
     expect(b).toBeUndefined();
     expect(store.deploys.get(1)!.approvals).toEqual([{ by: 'A', at: 1 }]);
@@ -60,7 +83,9 @@ describe('deploy store', () => {
     expect(store.deploys.running('payments', 'staging')).toBeUndefined();
     let error: unknown;
     try {
-      store.transaction(() => store.deploys.transition(2, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved')));
+      store.transaction(() =>
+        store.deploys.transition(2, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved')),
+      );
     } catch (e) {
       error = e;
     }
@@ -68,20 +93,36 @@ describe('deploy store', () => {
     expect((error as FirelaneError).message).toMatch(/payments \(production\) is being deployed by REQ-1 right now/);
     expect(store.deploys.get(2)!.status).toBe('pending');
     // Other services and other environments are not held up, and a finished rollout frees the lock.
-    expect(store.deploys.transition(3, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved'))?.status).toBe('approved');
-    expect(store.deploys.transition(4, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved'))?.status).toBe('approved');
+    expect(
+      store.deploys.transition(3, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved'))?.status,
+    ).toBe('approved');
+    expect(
+      store.deploys.transition(4, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved'))?.status,
+    ).toBe('approved');
     store.deploys.transition(1, { from: ['approved'] }, { status: 'executing' }, by('deploy.started'));
     store.deploys.transition(1, { from: ['executing'] }, { status: 'succeeded' }, by('deploy.succeeded'));
-    expect(store.deploys.transition(2, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved'))?.status).toBe('approved');
+    expect(
+      store.deploys.transition(2, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved'))?.status,
+    ).toBe('approved');
   });
 
   it('audits the changed fields before and after', () => {
     store.deploys.create(newRequest(), 'slack');
-    store.deploys.transition(1, { from: ['pending'] }, { status: 'rejected', rejectedBy: 'U0LEAD1', reason: 'freeze' }, by('deploy.rejected'));
+    store.deploys.transition(
+      1,
+      { from: ['pending'] },
+      { status: 'rejected', rejectedBy: 'U0LEAD1', reason: 'freeze' },
+      by('deploy.rejected'),
+    );
     const row = [...store.audit.rows()].at(-1)!;
     expect(row.action).toBe('deploy.rejected');
     expect(JSON.parse(row.before!)).toEqual({ request: 'REQ-1', status: 'pending', rejectedBy: null, reason: null });
-    expect(JSON.parse(row.after!)).toEqual({ request: 'REQ-1', status: 'rejected', rejectedBy: 'U0LEAD1', reason: 'freeze' });
+    expect(JSON.parse(row.after!)).toEqual({
+      request: 'REQ-1',
+      status: 'rejected',
+      rejectedBy: 'U0LEAD1',
+      reason: 'freeze',
+    });
     expect(store.audit.verify().ok).toBe(true);
   });
 });

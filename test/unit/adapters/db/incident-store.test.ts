@@ -24,11 +24,20 @@ afterEach(() => {
 });
 
 const declare = (title: string) =>
-  store.incidents.create({ title, description: null, severity: 'sev2', platform: 'slack', declaredBy: 'U0ALICE', declaredAt: Date.parse('2026-11-21T10:00:00Z'), nextReminderAt: Date.parse('2026-11-21T10:15:00Z') });
-const titles = () => store.incidents.listOpen(50).map((incident) => `${incident.title} (${incident.commander ?? 'no IC'})`);
+  store.incidents.create({
+    title,
+    description: null,
+    severity: 'sev2',
+    platform: 'slack',
+    declaredBy: 'U0ALICE',
+    declaredAt: Date.parse('2026-11-21T10:00:00Z'),
+    nextReminderAt: Date.parse('2026-11-21T10:15:00Z'),
+  });
+const titles = () =>
+  store.incidents.listOpen(50).map((incident) => `${incident.title} (${incident.commander ?? 'no IC'})`);
 
 describe('incident store: the open list (read often, cached until an incident is written)', () => {
-  it('sees this connection\'s writes at once: a declaration, an update, a resolution', () => {
+  it("sees this connection's writes at once: a declaration, an update, a resolution", () => {
     declare('Checkout errors');
     expect(titles()).toEqual(['Checkout errors (no IC)']);
     const second = declare('Search slow');
@@ -39,7 +48,7 @@ describe('incident store: the open list (read often, cached until an incident is
     expect(titles()).toEqual(['Checkout errors (no IC)']);
   });
 
-  it('sees another process\'s commits (the CLI on the same file)', () => {
+  it("sees another process's commits (the CLI on the same file)", () => {
     declare('Checkout errors');
     expect(titles()).toEqual(['Checkout errors (no IC)']);
     const other = openDatabase(join(dir, 'firelane.db'));
@@ -55,7 +64,14 @@ describe('incident store: the open list (read often, cached until an incident is
     const incident = declare('Checkout errors');
     const first = store.incidents.listOpen(50);
     store.jobs.enqueue({ kind: 'incident.open_room', key: 'open_room:1', payload: { incidentId: incident.id } });
-    store.incidents.addEvent({ incidentId: incident.id, at: 1, actor: 'U0ALICE', platform: 'slack', kind: 'note', text: 'looking' });
+    store.incidents.addEvent({
+      incidentId: incident.id,
+      at: 1,
+      actor: 'U0ALICE',
+      platform: 'slack',
+      kind: 'note',
+      text: 'looking',
+    });
     expect(store.incidents.listOpen(50)).toBe(first);
     store.incidents.update(incident.id, { commander: 'U0BOB' }, by);
     expect(store.incidents.listOpen(50)).not.toBe(first);
@@ -75,7 +91,7 @@ describe('incident store: the open list (read often, cached until an incident is
     expect(titles()).toEqual(['Checkout errors (no IC)']);
   });
 
-  it('hands out rows that cannot be changed behind the cache\'s back', () => {
+  it("hands out rows that cannot be changed behind the cache's back", () => {
     declare('Checkout errors');
     const [incident] = store.incidents.listOpen(50);
     expect(() => {
@@ -127,8 +143,17 @@ describe('incident store: the open list (read often, cached until an incident is
     const statuses: IncidentStatus[] = [...OPEN_STATUSES, 'resolved'];
     const op = fc.oneof(
       fc.constant({ kind: 'declare' as const }),
-      fc.record({ kind: fc.constant('status' as const), pick: fc.nat(), status: fc.constantFrom(...statuses), rollback: fc.boolean() }),
-      fc.record({ kind: fc.constant('commander' as const), pick: fc.nat(), who: fc.constantFrom('U0BOB', 'U0CAROL', null) }),
+      fc.record({
+        kind: fc.constant('status' as const),
+        pick: fc.nat(),
+        status: fc.constantFrom(...statuses),
+        rollback: fc.boolean(),
+      }),
+      fc.record({
+        kind: fc.constant('commander' as const),
+        pick: fc.nat(),
+        who: fc.constantFrom('U0BOB', 'U0CAROL', null),
+      }),
       fc.record({ kind: fc.constant('other' as const), pick: fc.nat() }),
       fc.record({ kind: fc.constant('list' as const), limit: fc.constantFrom(1, 2, 3, 5, 51) }),
     );
@@ -145,21 +170,39 @@ describe('incident store: the open list (read often, cached until an incident is
           for (const o of ops) {
             const id = ids.length ? ids[('pick' in o ? o.pick : 0) % ids.length]! : undefined;
             if (o.kind === 'declare') {
-              ids.push(s.incidents.create({ title: `Incident ${ids.length}`, description: null, severity: 'sev2', platform: 'slack', declaredBy: 'U0ALICE', declaredAt: 1, nextReminderAt: 2 }).id);
+              ids.push(
+                s.incidents.create({
+                  title: `Incident ${ids.length}`,
+                  description: null,
+                  severity: 'sev2',
+                  platform: 'slack',
+                  declaredBy: 'U0ALICE',
+                  declaredAt: 1,
+                  nextReminderAt: 2,
+                }).id,
+              );
             } else if (o.kind === 'list') {
               expect(s.incidents.listOpen(o.limit)).toEqual(fresh(o.limit));
             } else if (id === undefined) {
               continue;
             } else if (o.kind === 'status') {
-              const write = () => s.incidents.update(id, { status: o.status, resolvedAt: o.status === 'resolved' ? 1 : null }, by);
+              const write = () =>
+                s.incidents.update(id, { status: o.status, resolvedAt: o.status === 'resolved' ? 1 : null }, by);
               if (!o.rollback) write();
-              else expect(() => s.transaction(() => (write(), s.incidents.listOpen(3), rollBack()))).toThrow('rolled back');
+              else
+                expect(() => s.transaction(() => (write(), s.incidents.listOpen(3), rollBack()))).toThrow(
+                  'rolled back',
+                );
             } else if (o.kind === 'commander') {
               s.incidents.update(id, { commander: o.who }, by);
             } else {
               const other = openDatabase(file);
               try {
-                createSqliteStore(other, createManualClock()).incidents.update(id, { status: 'resolved', resolvedAt: 2 }, by);
+                createSqliteStore(other, createManualClock()).incidents.update(
+                  id,
+                  { status: 'resolved', resolvedAt: 2 },
+                  by,
+                );
               } finally {
                 other.close();
               }
@@ -184,11 +227,30 @@ describe('incident store: updates', () => {
     const one = declare('Checkout errors');
     const other = declare('Search slow');
     const at = Date.parse('2026-11-21T10:30:00Z');
-    store.incidents.update(one.id, { commander: 'U0BOB', status: 'identified', nextReminderAt: at, missedReminders: 2, lastUpdateAt: at }, by);
+    store.incidents.update(
+      one.id,
+      { commander: 'U0BOB', status: 'identified', nextReminderAt: at, missedReminders: 2, lastUpdateAt: at },
+      by,
+    );
     store.incidents.update(one.id, { nextReminderAt: null, rootCause: 'a bad config' }, by);
-    const fresh = handle.sqlite.prepare('SELECT commander, status, next_reminder_at, missed_reminders, last_update_at, root_cause, title FROM incidents WHERE id = ?');
-    expect(fresh.get(one.id)).toEqual({ commander: 'U0BOB', status: 'identified', next_reminder_at: null, missed_reminders: 2, last_update_at: at, root_cause: 'a bad config', title: 'Checkout errors' });
-    expect(fresh.get(other.id)).toMatchObject({ commander: null, status: 'investigating', next_reminder_at: other.nextReminderAt, missed_reminders: 0 });
+    const fresh = handle.sqlite.prepare(
+      'SELECT commander, status, next_reminder_at, missed_reminders, last_update_at, root_cause, title FROM incidents WHERE id = ?',
+    );
+    expect(fresh.get(one.id)).toEqual({
+      commander: 'U0BOB',
+      status: 'identified',
+      next_reminder_at: null,
+      missed_reminders: 2,
+      last_update_at: at,
+      root_cause: 'a bad config',
+      title: 'Checkout errors',
+    });
+    expect(fresh.get(other.id)).toMatchObject({
+      commander: null,
+      status: 'investigating',
+      next_reminder_at: other.nextReminderAt,
+      missed_reminders: 0,
+    });
     expect(store.incidents.get(one.id)).toMatchObject({ commander: 'U0BOB', nextReminderAt: null, missedReminders: 2 });
   });
 });

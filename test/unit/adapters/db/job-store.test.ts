@@ -25,14 +25,22 @@ afterEach(() => {
 const status = (key: string) => jobs.get(key)?.status;
 /** The lease columns, which JobStore.get does not declare. */
 const lease = (key: string) =>
-  handle.sqlite.prepare('SELECT locked_by AS lockedBy, locked_until AS lockedUntil FROM jobs WHERE key = ?').get(key) as { lockedBy: string | null; lockedUntil: number | null };
+  handle.sqlite
+    .prepare('SELECT locked_by AS lockedBy, locked_until AS lockedUntil FROM jobs WHERE key = ?')
+    .get(key) as { lockedBy: string | null; lockedUntil: number | null };
 
 describe('job store', () => {
   it('enqueues a key once: the second enqueue is ignored and keeps the first payload', () => {
     expect(jobs.enqueue({ kind: 'k', key: 'war-room:1', payload: { n: 1 } })).toBe(true);
     expect(jobs.enqueue({ kind: 'k', key: 'war-room:1', payload: { n: 2 } })).toBe(false);
     expect(jobs.depth()).toMatchObject({ queued: 1, running: 0, dead: 0 });
-    expect(jobs.get('war-room:1')).toMatchObject({ kind: 'k', payload: { n: 1 }, status: 'queued', attempts: 0, runAt: clock.now() });
+    expect(jobs.get('war-room:1')).toMatchObject({
+      kind: 'k',
+      payload: { n: 1 },
+      status: 'queued',
+      attempts: 0,
+      runAt: clock.now(),
+    });
   });
 
   it('ignores a re-enqueue of a finished job too (the key is the effect, not the attempt)', () => {
@@ -67,7 +75,11 @@ describe('job store', () => {
     jobs.saveStep(job.id, 'post-card', '1700000000.000100');
     jobs.saveStep(job.id, 'nothing', undefined);
     jobs.retry(job.id, 'w', 'boom', clock.now());
-    expect(jobs.claimNext('w', 1000)?.progress).toEqual({ 'create-room': { id: 'C1', name: 'inc-1' }, 'post-card': '1700000000.000100', nothing: null });
+    expect(jobs.claimNext('w', 1000)?.progress).toEqual({
+      'create-room': { id: 'C1', name: 'inc-1' },
+      'post-card': '1700000000.000100',
+      nothing: null,
+    });
   });
 
   it('retry puts the job back with its error; bury marks it dead', () => {
@@ -77,7 +89,12 @@ describe('job store', () => {
     const b = jobs.claimNext('w', 1000)!;
     jobs.retry(a.id, 'w', 'timeout', clock.now() + 3000);
     jobs.bury(b.id, 'w', 'no such channel');
-    expect(jobs.get('a')).toMatchObject({ status: 'queued', runAt: clock.now() + 3000, lastError: 'timeout', attempts: 1 });
+    expect(jobs.get('a')).toMatchObject({
+      status: 'queued',
+      runAt: clock.now() + 3000,
+      lastError: 'timeout',
+      attempts: 1,
+    });
     expect(lease('a')).toEqual({ lockedBy: null, lockedUntil: null });
     expect(jobs.get('b')).toMatchObject({ status: 'dead', lastError: 'no such channel', finishedAt: clock.now() });
     clock.advance(60_000);

@@ -26,7 +26,11 @@ beforeEach(async () => {
   clock = createManualClock(T0);
   handle = openDatabase(':memory:');
   store = createSqliteStore(handle, clock);
-  server = createHttpServer({ routes: createStatusRoutes({ store, clock, title: 'Acme' }), isReady: () => true, registry: new Registry() });
+  server = createHttpServer({
+    routes: createStatusRoutes({ store, clock, title: 'Acme' }),
+    isReady: () => true,
+    registry: new Registry(),
+  });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -37,11 +41,23 @@ afterEach(async () => {
 });
 
 function declare(severity: Severity, title: string, declaredAt: number): number {
-  return store.incidents.create({ title, description: null, severity, platform: 'console', declaredBy: 'alice', declaredAt, nextReminderAt: declaredAt + 15 * MINUTE }).id;
+  return store.incidents.create({
+    title,
+    description: null,
+    severity,
+    platform: 'console',
+    declaredBy: 'alice',
+    declaredAt,
+    nextReminderAt: declaredAt + 15 * MINUTE,
+  }).id;
 }
 
 function resolve(id: number, at: number): void {
-  store.incidents.update(id, { status: 'resolved', resolvedAt: at, nextReminderAt: null }, { ...BY, action: 'incident.resolved' });
+  store.incidents.update(
+    id,
+    { status: 'resolved', resolvedAt: at, nextReminderAt: null },
+    { ...BY, action: 'incident.resolved' },
+  );
 }
 
 async function page(path = '/status'): Promise<{ status: number; headers: Headers; html: string }> {
@@ -111,14 +127,26 @@ describe('GET /status and /status.json', () => {
     declare('sev3', 'Typo on the login page', T0 - 3 * DAY);
 
     const { body } = await json();
-    expect(body.open.map((i: { title: string }) => i.title)).toEqual(['Payments down', 'Checkout errors (older)', 'Checkout errors (newer)', 'Slow search', 'Typo on the login page']);
+    expect(body.open.map((i: { title: string }) => i.title)).toEqual([
+      'Payments down',
+      'Checkout errors (older)',
+      'Checkout errors (newer)',
+      'Slow search',
+      'Typo on the login page',
+    ]);
     expect(body.open.map((i: { severity: string }) => i.severity)).toEqual(['sev0', 'sev1', 'sev1', 'sev2', 'sev3']);
 
     const { html } = await page();
     expect(html).toContain('5 open incidents (worst: SEV0)');
     expect(html).not.toContain('All systems operational');
     const rows = tableBody(html, 'open-heading');
-    const order = ['Payments down', 'Checkout errors (older)', 'Checkout errors (newer)', 'Slow search', 'Typo on the login page'].map((t) => rows.indexOf(t));
+    const order = [
+      'Payments down',
+      'Checkout errors (older)',
+      'Checkout errors (newer)',
+      'Slow search',
+      'Typo on the login page',
+    ].map((t) => rows.indexOf(t));
     expect(order.every((at) => at > -1)).toBe(true);
     expect([...order].sort((x, y) => x - y)).toEqual(order);
     expect(rows).toContain('<span class="badge sev0">SEV0</span>');
@@ -140,8 +168,22 @@ describe('GET /status and /status.json', () => {
     const { body } = await json();
     expect(body.open).toEqual([]);
     expect(body.resolved).toEqual([
-      { id: `INC-${yesterday}`, title: 'Resolved yesterday', severity: 'sev3', declaredAt: '2026-03-09T11:59:15.000Z', resolvedAt: '2026-03-09T12:00:00.000Z', durationSeconds: 45 },
-      { id: `INC-${recent}`, title: 'Resolved three days ago', severity: 'sev1', declaredAt: '2026-03-07T10:30:00.000Z', resolvedAt: '2026-03-07T12:00:00.000Z', durationSeconds: 5400 },
+      {
+        id: `INC-${yesterday}`,
+        title: 'Resolved yesterday',
+        severity: 'sev3',
+        declaredAt: '2026-03-09T11:59:15.000Z',
+        resolvedAt: '2026-03-09T12:00:00.000Z',
+        durationSeconds: 45,
+      },
+      {
+        id: `INC-${recent}`,
+        title: 'Resolved three days ago',
+        severity: 'sev1',
+        declaredAt: '2026-03-07T10:30:00.000Z',
+        resolvedAt: '2026-03-07T12:00:00.000Z',
+        durationSeconds: 5400,
+      },
     ]);
 
     const { html } = await page();
@@ -157,9 +199,17 @@ describe('GET /status and /status.json', () => {
 
   it('shows the duration so far and the last update of open incidents, as UTC times', async () => {
     const id = declare('sev1', 'Checkout errors', T0 - 2 * HOUR - 20 * MINUTE);
-    store.incidents.update(id, { status: 'identified', lastUpdateAt: T0 - 10 * MINUTE }, { ...BY, action: 'incident.status_update' });
+    store.incidents.update(
+      id,
+      { status: 'identified', lastUpdateAt: T0 - 10 * MINUTE },
+      { ...BY, action: 'incident.status_update' },
+    );
     const { body } = await json();
-    expect(body.open[0]).toMatchObject({ status: 'identified', lastUpdateAt: '2026-03-10T11:50:00.000Z', durationSeconds: 8400 });
+    expect(body.open[0]).toMatchObject({
+      status: 'identified',
+      lastUpdateAt: '2026-03-10T11:50:00.000Z',
+      durationSeconds: 8400,
+    });
     const rows = tableBody((await page()).html, 'open-heading');
     expect(rows).toContain('Identified');
     expect(rows).toContain('<time datetime="2026-03-10T11:50:00.000Z">2026-03-10 11:50 UTC</time>');
@@ -229,10 +279,25 @@ describe('GET /status and /status.json', () => {
     expect(Object.keys(body).sort()).toEqual(['generatedAt', 'open', 'resolved']);
     expect(body.generatedAt).toBe(new Date(T0).toISOString());
     expect(body.open).toEqual([
-      { id: `INC-${openId}`, title: 'Slow search', severity: 'sev2', status: 'investigating', declaredAt: '2026-03-10T11:00:00.000Z', lastUpdateAt: '2026-03-10T11:00:00.000Z', durationSeconds: 3600 },
+      {
+        id: `INC-${openId}`,
+        title: 'Slow search',
+        severity: 'sev2',
+        status: 'investigating',
+        declaredAt: '2026-03-10T11:00:00.000Z',
+        lastUpdateAt: '2026-03-10T11:00:00.000Z',
+        durationSeconds: 3600,
+      },
     ]);
     expect(body.resolved).toEqual([
-      { id: `INC-${doneId}`, title: 'Checkout errors', severity: 'sev1', declaredAt: '2026-03-08T12:00:00.000Z', resolvedAt: '2026-03-09T12:00:00.000Z', durationSeconds: 86_400 },
+      {
+        id: `INC-${doneId}`,
+        title: 'Checkout errors',
+        severity: 'sev1',
+        declaredAt: '2026-03-08T12:00:00.000Z',
+        resolvedAt: '2026-03-09T12:00:00.000Z',
+        durationSeconds: 86_400,
+      },
     ]);
   });
 
@@ -251,10 +316,17 @@ describe('statusPage.showTitles', () => {
 
   /** The page and its JSON from a server with the given setting. */
   async function served(showTitles: boolean): Promise<{ html: string; body: any }> {
-    other = createHttpServer({ routes: createStatusRoutes({ store, clock, title: 'Acme', showTitles }), isReady: () => true, registry: new Registry() });
+    other = createHttpServer({
+      routes: createStatusRoutes({ store, clock, title: 'Acme', showTitles }),
+      isReady: () => true,
+      registry: new Registry(),
+    });
     await new Promise<void>((done) => other!.listen(0, '127.0.0.1', done));
     const at = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
-    const [html, body] = await Promise.all([fetch(`${at}/status`).then((r) => r.text()), fetch(`${at}/status.json`).then((r) => r.json())]);
+    const [html, body] = await Promise.all([
+      fetch(`${at}/status`).then((r) => r.text()),
+      fetch(`${at}/status.json`).then((r) => r.json()),
+    ]);
     return { html, body };
   }
 
@@ -263,7 +335,11 @@ describe('statusPage.showTitles', () => {
   function incidents() {
     const open = declare('sev0', TITLES[0]!, T0 - HOUR);
     const identified = declare('sev2', TITLES[1]!, T0 - 2 * HOUR);
-    store.incidents.update(identified, { status: 'identified', lastUpdateAt: T0 - 10 * MINUTE }, { ...BY, action: 'incident.status_update' });
+    store.incidents.update(
+      identified,
+      { status: 'identified', lastUpdateAt: T0 - 10 * MINUTE },
+      { ...BY, action: 'incident.status_update' },
+    );
     const done = declare('sev1', TITLES[2]!, T0 - 2 * DAY);
     resolve(done, T0 - DAY);
     return { open, identified, done };
@@ -286,10 +362,35 @@ describe('statusPage.showTitles', () => {
     expect(html).toContain('Incident titles are not shown on this page.');
     // The JSON keeps its shape: title is null.
     expect(body.open).toEqual([
-      { id: `INC-${open}`, title: null, severity: 'sev0', status: 'investigating', declaredAt: '2026-03-10T11:00:00.000Z', lastUpdateAt: '2026-03-10T11:00:00.000Z', durationSeconds: 3600 },
-      { id: `INC-${identified}`, title: null, severity: 'sev2', status: 'identified', declaredAt: '2026-03-10T10:00:00.000Z', lastUpdateAt: '2026-03-10T11:50:00.000Z', durationSeconds: 7200 },
+      {
+        id: `INC-${open}`,
+        title: null,
+        severity: 'sev0',
+        status: 'investigating',
+        declaredAt: '2026-03-10T11:00:00.000Z',
+        lastUpdateAt: '2026-03-10T11:00:00.000Z',
+        durationSeconds: 3600,
+      },
+      {
+        id: `INC-${identified}`,
+        title: null,
+        severity: 'sev2',
+        status: 'identified',
+        declaredAt: '2026-03-10T10:00:00.000Z',
+        lastUpdateAt: '2026-03-10T11:50:00.000Z',
+        durationSeconds: 7200,
+      },
     ]);
-    expect(body.resolved).toEqual([{ id: `INC-${done}`, title: null, severity: 'sev1', declaredAt: '2026-03-08T12:00:00.000Z', resolvedAt: '2026-03-09T12:00:00.000Z', durationSeconds: 86_400 }]);
+    expect(body.resolved).toEqual([
+      {
+        id: `INC-${done}`,
+        title: null,
+        severity: 'sev1',
+        declaredAt: '2026-03-08T12:00:00.000Z',
+        resolvedAt: '2026-03-09T12:00:00.000Z',
+        durationSeconds: 86_400,
+      },
+    ]);
   });
 
   it('true (the default): the titles are shown, escaped in the HTML, intact in the JSON', async () => {

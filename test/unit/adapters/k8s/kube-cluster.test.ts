@@ -23,7 +23,12 @@ describe('kube cluster adapter', () => {
     kc.loadFromString(fake.kubeconfigYaml());
     upstreamErrors = [];
     cluster = createKubeCluster({ kubeConfig: kc, onUpstreamError: (status) => upstreamErrors.push(status) });
-    fake.addDeployment({ namespace: 'payments', name: 'payments', replicas: 3, containers: [{ name: 'app', image: 'ghcr.io/acme/payments:v1' }] });
+    fake.addDeployment({
+      namespace: 'payments',
+      name: 'payments',
+      replicas: 3,
+      containers: [{ name: 'app', image: 'ghcr.io/acme/payments:v1' }],
+    });
   }
 
   async function settle(): Promise<RolloutProgress> {
@@ -39,8 +44,14 @@ describe('kube cluster adapter', () => {
     await start();
     await cluster.setImage(target, 'app', 'ghcr.io/acme/payments:v2', meta);
     const patch = fake.requests.find((r) => r.method === 'PATCH');
-    expect(patch).toMatchObject({ contentType: 'application/strategic-merge-patch+json', fieldManager: 'firelane', path: '/apis/apps/v1/namespaces/payments/deployments/payments' });
-    expect(fake.deployment('payments', 'payments').metadata.annotations['kubernetes.io/change-cause']).toBe(meta.changeCause);
+    expect(patch).toMatchObject({
+      contentType: 'application/strategic-merge-patch+json',
+      fieldManager: 'firelane',
+      path: '/apis/apps/v1/namespaces/payments/deployments/payments',
+    });
+    expect(fake.deployment('payments', 'payments').metadata.annotations['kubernetes.io/change-cause']).toBe(
+      meta.changeCause,
+    );
     expect(await settle()).toMatchObject({ done: true, updated: 3, available: 3 });
   });
 
@@ -91,7 +102,12 @@ describe('kube cluster adapter', () => {
     const before = fake.requests.filter((r) => r.method === 'PATCH').length;
     await cluster.undo(target, meta, 2); // revision 2 is what runs
     expect(fake.requests.filter((r) => r.method === 'PATCH')).toHaveLength(before);
-    fake.addDeployment({ namespace: 'payments', name: 'frozen', replicas: 1, containers: [{ name: 'app', image: 'x:1' }] });
+    fake.addDeployment({
+      namespace: 'payments',
+      name: 'frozen',
+      replicas: 1,
+      containers: [{ name: 'app', image: 'x:1' }],
+    });
     const deployment = fake.deployment('payments', 'frozen');
     expect(deployment).toBeDefined();
     const kc = new KubeConfig();
@@ -100,7 +116,10 @@ describe('kube cluster adapter', () => {
     const { AppsV1Api, PatchStrategy, setHeaderOptions } = await import('@kubernetes/client-node');
     await kc
       .makeApiClient(AppsV1Api)
-      .patchNamespacedDeployment({ name: 'frozen', namespace: 'payments', body: { spec: { paused: true } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      .patchNamespacedDeployment(
+        { name: 'frozen', namespace: 'payments', body: { spec: { paused: true } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
     await expect(cluster.undo({ namespace: 'payments', deployment: 'frozen' }, meta)).rejects.toThrow(/paused/);
   });
 
@@ -113,7 +132,9 @@ describe('kube cluster adapter', () => {
     expect((forbidden as Error).message).toMatch(/not allowed to set the image of payments\/payments \(HTTP 403\)/);
     fake.failNext({ method: 'GET', code: 500 });
     await expect(cluster.rolloutProgress(target)).rejects.toMatchObject({ code: 'upstream' });
-    await expect(cluster.readDeployment({ ...target, context: 'no-such-context' })).rejects.toThrow(/no context "no-such-context"/);
+    await expect(cluster.readDeployment({ ...target, context: 'no-such-context' })).rejects.toThrow(
+      /no context "no-such-context"/,
+    );
     // Each failed API call is heard once, with its status (for firelane_upstream_errors_total).
     expect(upstreamErrors).toEqual(['403', '500']);
     // A Service that is not there is an answer (undefined), not an upstream error.

@@ -1,8 +1,24 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BUTTON_ACTION_PREFIX, escapeMrkdwn, renderSlack, renderSlackResponse, splitMrkdwn, toMrkdwn } from '../../../../src/adapters/slack/render.js';
+import {
+  BUTTON_ACTION_PREFIX,
+  escapeMrkdwn,
+  renderSlack,
+  renderSlackResponse,
+  splitMrkdwn,
+  toMrkdwn,
+} from '../../../../src/adapters/slack/render.js';
 import { parseCommand, restText } from '../../../../src/commands/parse-command.js';
-import { channelReply, mention, privateReply, roomLink, stripTokens, timeToken, type Card, type Reply } from '../../../../src/ports/reply.js';
+import {
+  channelReply,
+  mention,
+  privateReply,
+  roomLink,
+  stripTokens,
+  timeToken,
+  type Card,
+  type Reply,
+} from '../../../../src/ports/reply.js';
 
 interface Section {
   type: 'section';
@@ -23,7 +39,8 @@ const blocksOf = (reply: Reply) => renderSlack(reply).blocks as Block[];
 /** Every mrkdwn string in the rendered blocks, in order. */
 function mrkdwnTexts(reply: Reply): string[] {
   return blocksOf(reply).flatMap((block) => {
-    if (block.type === 'section') return [...(block.text ? [block.text.text] : []), ...(block.fields ?? []).map((f) => f.text)];
+    if (block.type === 'section')
+      return [...(block.text ? [block.text.text] : []), ...(block.fields ?? []).map((f) => f.text)];
     if (block.type === 'context') return block.elements.map((e) => e.text);
     return [];
   });
@@ -40,7 +57,13 @@ const userText = (typed: string) => {
 const typedText = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 200 }),
   fc
-    .array(fc.oneof(fc.constantFrom('\uE000', '\uE001', '@', '#', 't', '1', 'U1', 'C1', '|', '<', '>', '&'), fc.string({ unit: 'grapheme', maxLength: 3 })), { maxLength: 40 })
+    .array(
+      fc.oneof(
+        fc.constantFrom('\uE000', '\uE001', '@', '#', 't', '1', 'U1', 'C1', '|', '<', '>', '&'),
+        fc.string({ unit: 'grapheme', maxLength: 3 }),
+      ),
+      { maxLength: 40 },
+    )
     .map((parts) => parts.join('')),
 );
 
@@ -49,7 +72,9 @@ const card = (over: Partial<Card> = {}): Card => ({ title: 'INC-1: Payment down'
 describe('escaping', () => {
   it('escapes &, < and > in reply text and in the notification fallback', () => {
     const rendered = renderSlack(channelReply('a & b <c> d <!channel>'));
-    expect(rendered.blocks).toEqual([{ type: 'section', text: { type: 'mrkdwn', text: 'a &amp; b &lt;c&gt; d &lt;!channel&gt;' } }]);
+    expect(rendered.blocks).toEqual([
+      { type: 'section', text: { type: 'mrkdwn', text: 'a &amp; b &lt;c&gt; d &lt;!channel&gt;' } },
+    ]);
     expect(rendered.text).toBe('a &amp; b &lt;c&gt; d &lt;!channel&gt;');
   });
 
@@ -100,7 +125,9 @@ describe('tokens', () => {
   });
 
   it('renders tokens in card fields too', () => {
-    const [, fields] = blocksOf(channelReply('', card({ fields: [{ label: 'Commander', value: mention('U0LEAD') }] }))) as Section[];
+    const [, fields] = blocksOf(
+      channelReply('', card({ fields: [{ label: 'Commander', value: mention('U0LEAD') }] })),
+    ) as Section[];
     expect(fields?.fields?.[0]?.text).toBe('*Commander*\n<@U0LEAD>');
   });
 
@@ -128,20 +155,63 @@ describe('tokens', () => {
   });
 
   it('property: user-typed text never renders a mention, channel link or date', () => {
-    const piece = fc.constantFrom('\uE000', '\uE001', '@', '#', '{', '}', '{{', 'U1', 'C1', '|', 'x', 't', 'time:', '1', ' ', '<', '>', '!channel', '&');
+    const piece = fc.constantFrom(
+      '\uE000',
+      '\uE001',
+      '@',
+      '#',
+      '{',
+      '}',
+      '{{',
+      'U1',
+      'C1',
+      '|',
+      'x',
+      't',
+      'time:',
+      '1',
+      ' ',
+      '<',
+      '>',
+      '!channel',
+      '&',
+    );
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 20 }), (parts) => {
         expect(toMrkdwn(stripTokens(parts.join('')))).not.toContain('<');
       }),
       {
         numRuns: 3000,
-        examples: [[['{{', '{', 'time:', '1', '}', '}']], [['\uE000', '@', 'U1', '\uE001']], [['\uE000', '\uE000', 't', '1', '\uE001', '\uE001']]],
+        examples: [
+          [['{{', '{', 'time:', '1', '}', '}']],
+          [['\uE000', '@', 'U1', '\uE001']],
+          [['\uE000', '\uE000', 't', '1', '\uE001', '\uE001']],
+        ],
       },
     );
   });
 
   it('property: through the parser too, typed text (without Slack <...> escapes) never renders markup', () => {
-    const piece = fc.constantFrom('\uE000', '\uE001', '@', '#', '{', '}', '{{', 'U1', 'C1', '|', 'x', 't', 'time:', '1', ' ', '>', '!channel', '&');
+    const piece = fc.constantFrom(
+      '\uE000',
+      '\uE001',
+      '@',
+      '#',
+      '{',
+      '}',
+      '{{',
+      'U1',
+      'C1',
+      '|',
+      'x',
+      't',
+      'time:',
+      '1',
+      ' ',
+      '>',
+      '!channel',
+      '&',
+    );
     fc.assert(
       fc.property(fc.array(piece, { minLength: 1, maxLength: 20 }), (parts) => {
         const stored = userText(parts.join(''));
@@ -162,14 +232,17 @@ describe('tokens', () => {
 describe('layout limits', () => {
   it('splits long text into sections and never sends more than 50 blocks', () => {
     const text = Array.from({ length: 80 }, (_, i) => `${i} ${'x'.repeat(2000)}`).join('\n');
-    const blocks = blocksOf(channelReply(text, card({ fields: Array.from({ length: 30 }, (_, i) => ({ label: `f${i}`, value: 'v' })) })));
+    const blocks = blocksOf(
+      channelReply(text, card({ fields: Array.from({ length: 30 }, (_, i) => ({ label: `f${i}`, value: 'v' })) })),
+    );
     expect(blocks).toHaveLength(50);
     expect(blocks.every((b) => b.type === 'section')).toBe(true);
   });
 
   it('caps a section at 3000 characters, also after escaping', () => {
     for (const text of ['y'.repeat(5000), '&'.repeat(2700), `${'<'.repeat(700)}\n${'a'.repeat(2000)}`]) {
-      for (const t of mrkdwnTexts(channelReply(text, card({ title: text, text, footer: text })))) expect(t.length).toBeLessThanOrEqual(3000);
+      for (const t of mrkdwnTexts(channelReply(text, card({ title: text, text, footer: text }))))
+        expect(t.length).toBeLessThanOrEqual(3000);
     }
   });
 
@@ -197,7 +270,10 @@ describe('layout limits', () => {
   it('never splits inside <...> markup, an &...; entity or a surrogate pair', () => {
     expect(splitMrkdwn(toMrkdwn(`${'y'.repeat(2998)}${mention('U12345')}`))).toEqual(['y'.repeat(2998), '<@U12345>']);
     const ms = Date.parse('2026-01-01T09:30:00Z');
-    expect(splitMrkdwn(toMrkdwn(`${'y'.repeat(2990)}${timeToken(ms)}`))).toEqual(['y'.repeat(2990), toMrkdwn(timeToken(ms))]);
+    expect(splitMrkdwn(toMrkdwn(`${'y'.repeat(2990)}${timeToken(ms)}`))).toEqual([
+      'y'.repeat(2990),
+      toMrkdwn(timeToken(ms)),
+    ]);
     expect(splitMrkdwn(toMrkdwn(`${'y'.repeat(2998)}&`))).toEqual(['y'.repeat(2998), '&amp;']);
     expect(splitMrkdwn(toMrkdwn(`${'y'.repeat(2999)}🔥`))).toEqual(['y'.repeat(2999), '🔥']);
     // A space inside the date markup is no place to split either.
@@ -207,7 +283,20 @@ describe('layout limits', () => {
 
   it('property: split pieces keep every markup, entity and surrogate pair whole, and lose only separators', () => {
     const piece = fc.oneof(
-      fc.constantFrom(' ', '\n', '&', '<', '>', 'word', '🔥', '👩‍👩‍👧', mention('U1'), mention('U0LONGERID99'), roomLink('C1', 'inc-1-x'), timeToken(1_700_000_000_000)),
+      fc.constantFrom(
+        ' ',
+        '\n',
+        '&',
+        '<',
+        '>',
+        'word',
+        '🔥',
+        '👩‍👩‍👧',
+        mention('U1'),
+        mention('U0LONGERID99'),
+        roomLink('C1', 'inc-1-x'),
+        timeToken(1_700_000_000_000),
+      ),
       fc.string({ unit: 'grapheme', maxLength: 8 }),
     );
     fc.assert(
@@ -236,7 +325,9 @@ describe('layout limits', () => {
   });
 
   it('shortens an over-long field value with an ellipsis, without breaking markup or an entity', () => {
-    const fieldText = (value: string) => (blocksOf(channelReply('', card({ fields: [{ label: 'f', value }] }))) as Section[]).find((b) => b.fields)!.fields![0]!.text;
+    const fieldText = (value: string) =>
+      (blocksOf(channelReply('', card({ fields: [{ label: 'f', value }] }))) as Section[]).find((b) => b.fields)!
+        .fields![0]!.text;
     expect(fieldText(`${'v'.repeat(1993)}${mention('U123')}`)).toBe(`*f*\n${'v'.repeat(1993)}…`);
     expect(fieldText(`${'v'.repeat(1993)}&`)).toBe(`*f*\n${'v'.repeat(1993)}…`);
     expect(fieldText(`${'v'.repeat(1994)}🔥x`)).toBe(`*f*\n${'v'.repeat(1994)}…`);
@@ -248,12 +339,18 @@ describe('layout limits', () => {
     const cardArb = fc.record({
       title: fc.string({ maxLength: 4000 }),
       text: fc.option(text, { nil: undefined }),
-      fields: fc.array(fc.record({ label: fc.string({ maxLength: 50 }), value: fc.string({ maxLength: 3000 }) }), { maxLength: 40 }),
+      fields: fc.array(fc.record({ label: fc.string({ maxLength: 50 }), value: fc.string({ maxLength: 3000 }) }), {
+        maxLength: 40,
+      }),
       footer: fc.option(fc.string({ maxLength: 4000 }), { nil: undefined }),
     });
     fc.assert(
       fc.property(text, fc.option(cardArb, { nil: undefined }), (t, c) => {
-        const reply: Reply = { visibility: 'channel', text: t, ...(c && { card: { ...c, ...(c.text === undefined && { text: undefined }) } as Card }) };
+        const reply: Reply = {
+          visibility: 'channel',
+          text: t,
+          ...(c && { card: { ...c, ...(c.text === undefined && { text: undefined }) } as Card }),
+        };
         const rendered = renderSlack(reply);
         expect(rendered.blocks.length).toBeLessThanOrEqual(50);
         expect(rendered.text.length).toBeLessThanOrEqual(3000);
@@ -285,15 +382,32 @@ describe('buttons and visibility', () => {
     );
     const actions = blocks.find((b): b is Actions => b.type === 'actions');
     expect(actions?.elements).toEqual([
-      { type: 'button', action_id: `${BUTTON_ACTION_PREFIX}0`, text: { type: 'plain_text', text: 'Take command' }, value: 'incident lead INC-1 @me', style: 'primary' },
-      { type: 'button', action_id: `${BUTTON_ACTION_PREFIX}1`, text: { type: 'plain_text', text: 'Show timeline' }, value: 'incident show INC-1' },
+      {
+        type: 'button',
+        action_id: `${BUTTON_ACTION_PREFIX}0`,
+        text: { type: 'plain_text', text: 'Take command' },
+        value: 'incident lead INC-1 @me',
+        style: 'primary',
+      },
+      {
+        type: 'button',
+        action_id: `${BUTTON_ACTION_PREFIX}1`,
+        text: { type: 'plain_text', text: 'Show timeline' },
+        value: 'incident show INC-1',
+      },
     ]);
     expect(BUTTON_ACTION_PREFIX).toBe('firelane:cmd:');
   });
 
   it('sends a private reply as ephemeral and a channel reply in the channel', () => {
-    expect(renderSlackResponse(privateReply('only you'))).toMatchObject({ response_type: 'ephemeral', text: 'only you' });
-    expect(renderSlackResponse(channelReply('everyone'))).toMatchObject({ response_type: 'in_channel', text: 'everyone' });
+    expect(renderSlackResponse(privateReply('only you'))).toMatchObject({
+      response_type: 'ephemeral',
+      text: 'only you',
+    });
+    expect(renderSlackResponse(channelReply('everyone'))).toMatchObject({
+      response_type: 'in_channel',
+      text: 'everyone',
+    });
   });
 
   it('keeps the rendering of a frozen reply (it cannot change) and renders an unfrozen one afresh', () => {
@@ -307,6 +421,8 @@ describe('buttons and visibility', () => {
   });
 
   it('uses the card title as the fallback when there is no text', () => {
-    expect(renderSlack(channelReply('', card({ title: `INC-1: ${mention('U1')} <x>` }))).text).toBe('INC-1: @U1 &lt;x&gt;');
+    expect(renderSlack(channelReply('', card({ title: `INC-1: ${mention('U1')} <x>` }))).text).toBe(
+      'INC-1: @U1 &lt;x&gt;',
+    );
   });
 });

@@ -41,8 +41,20 @@ describe('the service URL policy', () => {
 
   it('emulator mode adds the loopback addresses (any port), nothing else', () => {
     const emulator = createServiceUrlPolicy({ emulator: true });
-    for (const url of ['http://127.0.0.1:3978/', 'http://localhost:53211', 'http://[::1]:3978/', 'https://smba.trafficmanager.net/teams/']) expect(emulator.isAllowed(url), url).toBe(true);
-    for (const url of ['http://attacker.example/', 'http://10.0.0.5:3978/', 'http://127.0.0.2:3978/', 'file:///etc/passwd']) expect(emulator.isAllowed(url), url).toBe(false);
+    for (const url of [
+      'http://127.0.0.1:3978/',
+      'http://localhost:53211',
+      'http://[::1]:3978/',
+      'https://smba.trafficmanager.net/teams/',
+    ])
+      expect(emulator.isAllowed(url), url).toBe(true);
+    for (const url of [
+      'http://attacker.example/',
+      'http://10.0.0.5:3978/',
+      'http://127.0.0.2:3978/',
+      'file:///etc/passwd',
+    ])
+      expect(emulator.isAllowed(url), url).toBe(false);
   });
 
   it('an explicit origin is allowed as given: scheme, host and port', () => {

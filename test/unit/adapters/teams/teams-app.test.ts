@@ -11,7 +11,12 @@ import type { Router } from '../../../../src/commands/router.js';
 import { createManualClock } from '../../../../src/ports/clock.js';
 
 function request(remoteAddress: string, headers: Record<string, string> = {}) {
-  const req = Object.assign(new EventEmitter(), { socket: { remoteAddress }, headers, method: 'POST', resume: () => undefined }) as unknown as IncomingMessage;
+  const req = Object.assign(new EventEmitter(), {
+    socket: { remoteAddress },
+    headers,
+    method: 'POST',
+    resume: () => undefined,
+  }) as unknown as IncomingMessage;
   const res = {
     status: 0,
     body: '',
@@ -33,9 +38,20 @@ function request(remoteAddress: string, headers: Record<string, string> = {}) {
 describe('Teams without an app id', () => {
   it('refuses requests that do not come from loopback, and never runs a command for them', async () => {
     let handled = 0;
-    const router = { names: ['incident'], handle: async () => (handled++, { reply: { visibility: 'private', text: '' }, outcome: 'ok', command: 'x' }) } as unknown as Router;
-    const app = createTeamsApp({ router, directory: createTeamsDirectory(openDatabase(':memory:'), createManualClock(0)), logger: pino({ level: 'silent' }) });
-    const refused = [...['10.0.0.5', '192.168.1.20', '::ffff:10.1.2.3', '2001:db8::1'].map((a) => request(a)), request('127.0.0.1', { 'x-forwarded-for': '10.0.0.5' }), request('::1', { forwarded: 'for=10.0.0.5' })];
+    const router = {
+      names: ['incident'],
+      handle: async () => (handled++, { reply: { visibility: 'private', text: '' }, outcome: 'ok', command: 'x' }),
+    } as unknown as Router;
+    const app = createTeamsApp({
+      router,
+      directory: createTeamsDirectory(openDatabase(':memory:'), createManualClock(0)),
+      logger: pino({ level: 'silent' }),
+    });
+    const refused = [
+      ...['10.0.0.5', '192.168.1.20', '::ffff:10.1.2.3', '2001:db8::1'].map((a) => request(a)),
+      request('127.0.0.1', { 'x-forwarded-for': '10.0.0.5' }),
+      request('::1', { forwarded: 'for=10.0.0.5' }),
+    ];
     for (const { req, res } of refused) {
       await app.handle(req, res as unknown as ServerResponse);
       expect(res.status, JSON.stringify(req.headers)).toBe(401);
@@ -56,7 +72,13 @@ describe('Teams without an app id', () => {
     process.env.NODE_ENV = 'production';
     try {
       const router = { names: ['incident'], handle: async () => undefined } as unknown as Router;
-      expect(() => createTeamsApp({ router, directory: createTeamsDirectory(openDatabase(':memory:'), createManualClock(0)), logger: pino({ level: 'silent' }) })).not.toThrow();
+      expect(() =>
+        createTeamsApp({
+          router,
+          directory: createTeamsDirectory(openDatabase(':memory:'), createManualClock(0)),
+          logger: pino({ level: 'silent' }),
+        }),
+      ).not.toThrow();
     } finally {
       process.env.NODE_ENV = before;
     }
