@@ -103,11 +103,9 @@ export const fileSchema = section(
       statusPage: statusPageSchema,
       people: section(
         z.record(
-          z
-            .string()
-            .regex(PERSON_KEY, {
-              error: 'invalid person key (letters, digits, ".", "_" and "-", at most 40 characters)',
-            }),
+          z.string().regex(PERSON_KEY, {
+            error: 'invalid person key (letters, digits, ".", "_" and "-", at most 40 characters)',
+          }),
           personSchema,
         ),
       ),

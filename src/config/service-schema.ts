@@ -124,12 +124,10 @@ export const serviceSchema = section(
       healthCheck: healthCheckSchema,
       environments: z
         .record(
-          z
-            .string()
-            .regex(ENVIRONMENT_NAME, {
-              error:
-                'invalid environment name (letters, digits, "_", "." and "-", starting with a letter or digit, at most 63 characters)',
-            }),
+          z.string().regex(ENVIRONMENT_NAME, {
+            error:
+              'invalid environment name (letters, digits, "_", "." and "-", starting with a letter or digit, at most 63 characters)',
+          }),
           environmentSchema,
         )
         .optional(),
