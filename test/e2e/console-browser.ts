@@ -80,9 +80,17 @@ export async function startConsoleInBrowser(): Promise<ConsoleInBrowser> {
 }
 
 /** Picks who the page acts as, the way a person does: types the name and leaves the field. */
-export async function actAs(page: Page, user: string): Promise<void> {
-  await page.fill('#user', user);
+/** Types a name in the "You are" box, as a person would (the console may refuse it). */
+export async function pickName(page: Page, name: string): Promise<void> {
+  await page.fill('#user', name);
   await page.dispatchEvent('#user', 'change');
+}
+
+export async function actAs(page: Page, user: string): Promise<void> {
+  await pickName(page, user);
+  // The room as this person sees it (their private answers too) is drawn: a click before that could
+  // land on a button the redraw replaces.
+  await page.locator(`#messages[data-viewer="${user}"]`).waitFor({ state: 'attached' });
 }
 
 export async function typeCommand(page: Page, command: string): Promise<void> {

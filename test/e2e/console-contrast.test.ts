@@ -100,14 +100,12 @@ describe.skipIf(!CHROMIUM)('the console text contrast in Chromium', () => {
       await page.emulateMedia({ colorScheme: scheme });
       const samples: Sample[] = [];
       for (const [room, loaded] of Object.entries(rooms)) {
-        // Emptied first: the room shown before may hold what `loaded` waits for too (a private answer),
-        // and the wait would then end before this room's messages are drawn.
-        await page.locator('#messages').evaluate((list) => list.replaceChildren());
         await page
           .locator('#rooms')
           .getByRole('button', { name: `#${room}` })
           .click();
-        await page.locator('#messages').locator(loaded).first().waitFor();
+        // The page marks which room it has drawn: the room shown before may hold what `loaded` waits for too.
+        await page.locator(`#messages[data-room="${room}"]`).locator(loaded).first().waitFor();
         samples.push(...(await page.evaluate(textSamples)));
         await page.screenshot({ path: join(OUT, `console-${scheme}-${room}.png`) });
       }

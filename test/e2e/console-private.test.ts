@@ -3,7 +3,14 @@
 // in the room, and still after a reload.
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { actAs, CHROMIUM, startConsoleInBrowser, typeCommand, type ConsoleInBrowser } from './console-browser.js';
+import {
+  actAs,
+  CHROMIUM,
+  pickName,
+  startConsoleInBrowser,
+  typeCommand,
+  type ConsoleInBrowser,
+} from './console-browser.js';
 
 const ONLY_YOU = 'Only you see this';
 
@@ -66,7 +73,7 @@ describe.skipIf(!CHROMIUM)('private replies in the console', () => {
 
   it('a request the console refuses is said beside the command box, not posted as anyone’s message', async () => {
     const before = await shown(alice);
-    await actAs(alice, 'not a name');
+    await pickName(alice, 'not a name');
     await expect.poll(() => alice.textContent('#command-error')).toMatch(/Pick who you are/);
     await actAs(alice, 'alice');
     await expect.poll(() => alice.textContent('#command-error')).toBe('');

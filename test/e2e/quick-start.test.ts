@@ -55,6 +55,16 @@ describe.skipIf(!CHROMIUM)('the quick start on a fresh machine', () => {
     expect(output).toMatch(/kubernetes: SIMULATED \(local mode, no Kubernetes configuration found/);
     expect(output).toContain(`http://127.0.0.1:${port}/`);
 
+    try {
+      await deployThroughTheConsole(port);
+    } catch (error) {
+      // What the server said is what tells why (a refused click, a job that failed).
+      console.error(`npm start's output (last 8 kB):\n${output.slice(-8_000)}`);
+      throw error;
+    }
+  }, 240_000);
+
+  async function deployThroughTheConsole(port: number): Promise<void> {
     browser = await chromium.launch({
       executablePath: CHROMIUM!,
       args: [
@@ -97,5 +107,5 @@ describe.skipIf(!CHROMIUM)('the quick start on a fresh machine', () => {
     await bob.screenshot({ path: join(OUT, 'quick-start.png') });
     // The simulated cluster's panel shows the new version running on all replicas.
     await expect.poll(() => bob.locator('#deployments').innerText()).toMatch(/payments\s+healthy 3\/3/);
-  }, 240_000);
+  }
 });

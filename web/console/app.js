@@ -10,7 +10,16 @@
 'use strict';
 
 const TOKEN = /\uE000(@[^\uE000\uE001|]{1,200}|#[^\uE000\uE001|]{1,200}\|[^\uE000\uE001]{1,80}|t\d{1,15})\uE001/g;
-const state = { room: 'incidents', rooms: [], user: '', asked: 0, token: '', mode: 'local', you: { canAct: true } };
+const state = {
+  room: 'incidents',
+  rooms: [],
+  user: '',
+  asked: 0,
+  drawn: '',
+  token: '',
+  mode: 'local',
+  you: { canAct: true },
+};
 const $ = (id) => document.getElementById(id);
 const el = (tag, props = {}, ...children) => {
   const node = document.createElement(tag);
@@ -188,12 +197,23 @@ function problem(error) {
 async function loadMessages() {
   // Loads overlap (a live update during a command): only the last one asked for may draw.
   const asked = ++state.asked;
-  const user = state.mode === 'local' && state.user ? `&user=${encodeURIComponent(state.user)}` : '';
-  const { messages } = await api(`/api/console/messages?room=${encodeURIComponent(state.room)}${user}`);
+  const viewer = state.user;
+  const room = state.room;
+  const user = state.mode === 'local' && viewer ? `&user=${encodeURIComponent(viewer)}` : '';
+  const { messages } = await api(`/api/console/messages?room=${encodeURIComponent(room)}${user}`);
   if (asked !== state.asked) return;
   const list = $('messages');
-  list.replaceChildren(...messages.map(message));
-  list.scrollTop = list.scrollHeight;
+  // Redrawn only when something changed: a live update that changes nothing must not replace the
+  // buttons under a click (a press and a release on two different buttons is no click at all).
+  const drawn = JSON.stringify([room, state.you.canAct, messages]);
+  if (drawn !== state.drawn) {
+    state.drawn = drawn;
+    list.replaceChildren(...messages.map(message));
+    list.scrollTop = list.scrollHeight;
+  }
+  // Which room, as whom, is drawn (tests wait for it).
+  list.dataset.room = room;
+  list.dataset.viewer = viewer;
 }
 
 function remember(user) {
