@@ -40,13 +40,13 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 /** Polls gently: every figure comes from the fakes' own timestamps, and the bench shares the app's event loop. */
 async function waitFor<T>(
   what: string,
-  probe: () => T | undefined | false,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
   timeoutMs = 20_000,
   everyMs = 20,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = probe();
+    const value = await probe();
     if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(everyMs);
@@ -201,9 +201,9 @@ async function declareOnce(app: App, n: number): Promise<Declaration> {
   const ack = Date.now() - t0;
   const id = Number(/INC-(\d+)/.exec(JSON.stringify(body))?.[1]);
   if (!id) throw new Error(`no incident in the ack: ${JSON.stringify(body)}`);
-  await waitFor(`war-room:${id}`, () => firelane.store.jobs.get(`war-room:${id}`)?.status === 'done');
+  await waitFor(`war-room:${id}`, async () => (await firelane.store.jobs.get(`war-room:${id}`))?.status === 'done');
   await settle(app);
-  const roomId = firelane.store.incidents.get(id)!.roomId!;
+  const roomId = (await firelane.store.incidents.get(id))!.roomId!;
   const mine = slack.calls.filter((c) => c.at >= t0);
   const one = (what: string, match: (c: RecordedCall) => boolean): RecordedCall => {
     const found = mine.filter(match);
@@ -356,7 +356,10 @@ async function deployOnce(app: App, kube: FakeKube, version: string): Promise<De
   const ack = await postSigned(app, commandForm(app, '/deploy', `payments ${version}`, 'U0DEV'));
   const id = Number(/REQ-(\d+)/.exec(JSON.stringify(ack))?.[1]);
   if (!id) throw new Error(`no request in the ack: ${JSON.stringify(ack)}`);
-  const cardRef = await waitFor(`the card of REQ-${id}`, () => firelane.store.deploys.get(id)?.cardRef ?? undefined);
+  const cardRef = await waitFor(
+    `the card of REQ-${id}`,
+    async () => (await firelane.store.deploys.get(id))?.cardRef ?? undefined,
+  );
   await settle(app);
   const card = slack.messages.find((m) => m.channel === 'C0GENERAL' && m.ts === cardRef)!;
   const approve = (card.blocks ?? [])
@@ -387,13 +390,14 @@ async function deployOnce(app: App, kube: FakeKube, version: string): Promise<De
   if (response.status !== 200) throw new Error(`Approve answered HTTP ${response.status}`);
   const status = await waitFor(
     `REQ-${id} to finish`,
-    () => {
-      const s = firelane.store.deploys.get(id)?.status;
+    async () => {
+      const s = (await firelane.store.deploys.get(id))?.status;
       return s === 'succeeded' || s === 'failed' || s === 'rolled_back' || s === 'void' ? s : undefined;
     },
     30_000,
   );
-  if (status !== 'succeeded') throw new Error(`REQ-${id} ended ${status}: ${firelane.store.deploys.get(id)?.reason}`);
+  if (status !== 'succeeded')
+    throw new Error(`REQ-${id} ended ${status}: ${(await firelane.store.deploys.get(id))?.reason}`);
   const isCardUpdate = (c: RecordedCall) =>
     c.method === 'chat.update' && c.params.channel === 'C0GENERAL' && c.params.ts === cardRef && c.at >= t0;
   const succeededUpdate = await waitFor(`the Succeeded card of REQ-${id}`, () =>
@@ -410,7 +414,8 @@ async function deployOnce(app: App, kube: FakeKube, version: string): Promise<De
   if (!completion) throw new Error(`REQ-${id}: the fake never saw the rollout complete`);
   const firstGet = kube.requests.find((r) => r.method === 'GET' && r.path === DEPLOYMENT_PATH && r.at >= completion.at);
   const firstUpdate = slack.calls.find((c) => isCardUpdate(c) && c.at >= completion.at && c.answeredAt !== undefined);
-  const progress = firelane.store.jobs.get(`deploy-execute:${id}`)?.progress as Record<string, unknown> | undefined;
+  const progress = (await firelane.store.jobs.get(`deploy-execute:${id}`))?.progress as
+    Record<string, unknown> | undefined;
   const windowStart = Number(progress?.['verify-start']);
   if (!firstGet || !firstUpdate || !Number.isFinite(windowStart)) throw new Error(`REQ-${id}: incomplete record`);
   return {

@@ -56,8 +56,8 @@ interface SchedulerDb {
   handle: DbHandle;
   checkpointer: Checkpointer;
   dueIds: number[];
-  tick(now: number): { reminders: number };
-  query(now: number): number;
+  tick(now: number): Promise<{ reminders: number }>;
+  query(now: number): Promise<number>;
   rearm(now: number): void;
 }
 
@@ -114,14 +114,14 @@ function seedSchedulerDb(dir: string, size: number, start: number): SchedulerDb 
     handle,
     checkpointer,
     dueIds,
-    tick(now) {
+    async tick(now) {
       clock.set(now);
-      const result = tickReminders({ store, config, clock });
+      const result = await tickReminders({ store, config, clock });
       if (result.reminders) checkpointer.busy();
       return result;
     },
-    query(now) {
-      return store.incidents.dueReminders(now, 500).length;
+    async query(now) {
+      return (await store.incidents.dueReminders(now, 500)).length;
     },
     rearm(now) {
       rearmStatement.run(now - 500);
@@ -151,7 +151,7 @@ export async function benchSchedulerCost(): Promise<string> {
       for (let i = 0; i < 10; i++) {
         now += 1000;
         db.rearm(now);
-        db.tick(now);
+        await db.tick(now);
       }
     for (let round = 0; round < ROUNDS; round++) {
       for (const { db } of seeded) {
@@ -159,11 +159,11 @@ export async function benchSchedulerCost(): Promise<string> {
           now += 1000;
           db.rearm(now);
           const q0 = performance.now();
-          const found = db.query(now);
+          const found = await db.query(now);
           queries.get(db.size)!.push(performance.now() - q0);
           if (found !== DUE) throw new Error(`scheduler: ${found} due incidents found in ${db.size}, expected ${DUE}`);
           const t0 = performance.now();
-          const result = db.tick(now);
+          const result = await db.tick(now);
           ticks.get(db.size)!.push(performance.now() - t0);
           if (result.reminders !== DUE)
             throw new Error(
@@ -256,9 +256,9 @@ export async function benchPunctuality(): Promise<string> {
     while (postedAtByIndex.length < slack.messages.length) postedAtByIndex.push(clock.now());
   };
   const tickWall: number[] = [];
-  const tick = () => {
+  const tick = async () => {
     const t = performance.now();
-    const r = tickReminders({ store: h.firelane.store, config: h.firelane.config.file, clock });
+    const r = await tickReminders({ store: h.firelane.store, config: h.firelane.config.file, clock });
     tickWall.push(performance.now() - t);
     return r;
   };
@@ -286,7 +286,7 @@ export async function benchPunctuality(): Promise<string> {
         declareWall += performance.now() - d0;
       }
       clock.set(t0 + (second + 1) * 1000);
-      tick();
+      await tick();
       if (second + 1 === RESTART_AT) {
         // The process goes away right after a tick, before the reminders it queued are posted.
         const r0 = performance.now();
@@ -308,7 +308,7 @@ export async function benchPunctuality(): Promise<string> {
     // Which incident each war room belongs to, and every reminder (⏰) posted in one.
     const roomOf = new Map<string, number>();
     for (const d of declared) {
-      const room = h.firelane.store.incidents.get(d.id)?.roomId;
+      const room = (await h.firelane.store.incidents.get(d.id))?.roomId;
       if (room) roomOf.set(room, d.id);
     }
     const posted = new Map<number, number[]>();

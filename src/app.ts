@@ -325,13 +325,13 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     isReady: () => ready,
     registry: metrics.registry,
     onError: (error) => logger.error({ err: error }, 'HTTP handler failed'),
-    beforeScrape() {
-      const depth = store.jobs.depth();
+    async beforeScrape() {
+      const depth = await store.jobs.depth();
       metrics.jobQueueDepth.set({ status: 'queued' }, depth.queued);
       metrics.jobQueueDepth.set({ status: 'running' }, depth.running);
       metrics.jobQueueDepth.set({ status: 'dead' }, depth.dead);
       metrics.jobOldestAge.set(depth.oldestDueAgeMs / 1000);
-      const open = store.incidents.countOpenBySeverity();
+      const open = await store.incidents.countOpenBySeverity();
       for (const severity of SEVERITIES) metrics.openIncidents.set({ severity }, open[severity] ?? 0);
     },
   });
@@ -348,30 +348,32 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     ...(clusterProblem && { clusterProblem }),
     server,
     listen(port, host) {
-      return new Promise((resolve, reject) => {
+      return new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
           server.off('error', reject);
-          // A deploy left in progress by the last run is reconciled from the cluster (a job: it runs after
-          // the worker has requeued orphaned jobs, and retries while the cluster cannot be read).
-          enqueueReconcile(store, worker!.id);
-          worker!.start();
-          if (options.reminderTicker !== false)
-            ticker ??= startReminderTicker({
-              store,
-              config: config.file,
-              clock,
-              logger,
-              onTick: (result) => {
-                // A tick that wrote reminders is a burst of writes too: checkpoints go to the thread.
-                checkpointer?.busy();
-                metrics.remindersTotal.inc(result.reminders);
-                metrics.escalationsTotal.inc(result.escalations);
-                worker!.wake();
-              },
-            });
-          resolve(server.address() as AddressInfo);
+          resolve();
         });
+      }).then(async () => {
+        // A deploy left in progress by the last run is reconciled from the cluster (a job: it runs after
+        // the worker has requeued orphaned jobs, and retries while the cluster cannot be read).
+        await enqueueReconcile(store, worker!.id);
+        worker!.start();
+        if (options.reminderTicker !== false)
+          ticker ??= startReminderTicker({
+            store,
+            config: config.file,
+            clock,
+            logger,
+            onTick: (result) => {
+              // A tick that wrote reminders is a burst of writes too: checkpoints go to the thread.
+              checkpointer?.busy();
+              metrics.remindersTotal.inc(result.reminders);
+              metrics.escalationsTotal.inc(result.escalations);
+              worker!.wake();
+            },
+          });
+        return server.address() as AddressInfo;
       });
     },
     async close(graceMs = 10_000) {
@@ -384,6 +386,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
       server.closeAllConnections();
       await closed;
       await checkpointer?.stop();
+      await store.gate.idle(); // a handler still inside a transaction finishes it first
       db.close();
     },
   };

@@ -57,9 +57,10 @@ async function run(args: string[]): Promise<void> {
     // Finish the follow-up work (war room, announcements) before exiting, then say what of this
     // command's work is left: jobs queued earlier (another incident's reminders) are not its business.
     await firelane.worker.drain(15_000);
-    for (const line of jobsLeftNotice(firelane.store.jobs.leftSince(started))) process.stderr.write(`${line}\n`);
+    for (const line of jobsLeftNotice(await firelane.store.jobs.leftSince(started))) process.stderr.write(`${line}\n`);
     process.exitCode = result.outcome === 'ok' || result.outcome === 'duplicate' ? 0 : 1;
   } finally {
+    await firelane.store.gate.idle();
     firelane.db.close();
   }
 }

@@ -17,12 +17,12 @@ export function createMetricsObserver(
   store: Pick<Store, 'deploys' | 'incidents'>,
   logger: Logger,
 ): (entry: CommittedEntry) => void {
-  function deployEnded(entry: CommittedEntry): void {
+  async function deployEnded(entry: CommittedEntry): Promise<void> {
     const after = fields(entry.after);
     const status = after?.status as RequestStatus | undefined;
     if (typeof status !== 'string' || !isFinal(status) || fields(entry.before)?.status === status) return;
     const id = typeof after?.request === 'string' ? parseRequestKey(after.request) : undefined;
-    const request = id === undefined ? undefined : store.deploys.get(id);
+    const request = id === undefined ? undefined : await store.deploys.get(id);
     if (!request) return;
     const labels = { kind: request.kind, strategy: request.strategy, outcome: status };
     metrics.deploysTotal.inc(labels);
@@ -31,13 +31,13 @@ export function createMetricsObserver(
   }
 
   /** The first `monitoring` update mitigates; the first resolution resolves (and mitigates, without one). */
-  function incidentMilestone(entry: CommittedEntry, kind: 'status_update' | 'resolved'): void {
+  async function incidentMilestone(entry: CommittedEntry, kind: 'status_update' | 'resolved'): Promise<void> {
     const after = fields(entry.after);
     if (entry.incidentId === null || typeof after?.eventId !== 'number') return;
     if (kind === 'status_update' && fields(after.data)?.status !== 'monitoring') return;
-    const incident = store.incidents.get(entry.incidentId);
+    const incident = await store.incidents.get(entry.incidentId);
     if (!incident) return;
-    const timeline = store.incidents.timeline(entry.incidentId);
+    const timeline = await store.incidents.timeline(entry.incidentId);
     const firstOf = (match: (e: (typeof timeline)[number]) => boolean) =>
       timeline.filter(match).sort((a, b) => a.at - b.at || a.id - b.id)[0];
     const monitoring = firstOf((e) => e.kind === 'status_update' && e.data?.status === 'monitoring');
@@ -54,13 +54,15 @@ export function createMetricsObserver(
     if (!monitoring || monitoring.at > resolved.at) metrics.timeToMitigate.observe(labels, since(resolved.at));
   }
 
+  async function observe(entry: CommittedEntry): Promise<void> {
+    if (entry.action.startsWith('deploy.') || entry.action.startsWith('rollback.')) await deployEnded(entry);
+    else if (entry.action === 'timeline.status_update') await incidentMilestone(entry, 'status_update');
+    else if (entry.action === 'timeline.resolved') await incidentMilestone(entry, 'resolved');
+  }
+
   return (entry) => {
-    try {
-      if (entry.action.startsWith('deploy.') || entry.action.startsWith('rollback.')) deployEnded(entry);
-      else if (entry.action === 'timeline.status_update') incidentMilestone(entry, 'status_update');
-      else if (entry.action === 'timeline.resolved') incidentMilestone(entry, 'resolved');
-    } catch (error) {
-      logger.warn({ err: error, action: entry.action }, 'metrics: could not record a state change');
-    }
+    observe(entry).catch((error: unknown) =>
+      logger.warn({ err: error, action: entry.action }, 'metrics: could not record a state change'),
+    );
   };
 }

@@ -36,7 +36,7 @@ export interface HandlerContext {
    * Runs `fn` in one transaction together with claiming the request's idempotency key: a retried
    * delivery of the same request throws DuplicateRequest instead of writing twice.
    */
-  write<T>(fn: () => T): T;
+  write<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 export class DuplicateRequest extends Error {

@@ -116,7 +116,7 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
     }
 
     const key = sub.readOnly ? undefined : input.idempotencyKey;
-    const earlier = key ? (deps.store.receipts.reply(key) as Reply | null | undefined) : undefined;
+    const earlier = key ? ((await deps.store.receipts.reply(key)) as Reply | null | undefined) : undefined;
     if (earlier) return { reply: earlier, command, outcome: 'duplicate' };
     let claimed = false;
     // One child logger per command: what, where, who, and (once known) which incident. Made when
@@ -145,27 +145,27 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
         commandLog?.setBindings({ incident });
       },
       write: (fn) =>
-        deps.store.transaction(() => {
+        deps.store.transaction(async () => {
           if (sub.readOnly) throw new Error(`${command} is marked read-only but wrote`);
           if (key && !claimed) {
-            if (!deps.store.receipts.claim(key)) throw new DuplicateRequest(key);
+            if (!(await deps.store.receipts.claim(key))) throw new DuplicateRequest(key);
             claimed = true;
           }
-          const result = fn();
+          const result = await fn();
           wrote = true;
           return result;
         }),
     };
     try {
       const reply = await sub.run(ctx);
-      if (claimed && key) deps.store.receipts.saveReply(key, reply);
+      if (claimed && key) await deps.store.receipts.saveReply(key, reply);
       // State changes are worth a line at info; reads only at debug.
       if (wrote) log().info('command done');
       else if (logger.isLevelEnabled('debug')) log().debug('command done');
       return { reply, command, outcome: 'ok' };
     } catch (error) {
       if (error instanceof DuplicateRequest) {
-        const first = deps.store.receipts.reply(error.key) as Reply | null | undefined;
+        const first = (await deps.store.receipts.reply(error.key)) as Reply | null | undefined;
         return {
           reply: first ?? privateReply('That request is already being handled.'),
           command,

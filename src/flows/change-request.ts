@@ -23,10 +23,10 @@ export const prepareJobKey = (id: number) => `deploy-prepare:${id}`;
 export const watchJobKey = (id: number, n: number) => `deploy-execute:${id}:reconcile:${n}`;
 
 /** The states of a request's execute jobs (the first, then each reconcile watch), in order. */
-export function executeJobStates(store: Store, id: number): Array<string | undefined> {
-  const states = [store.jobs.state(executeJobKey(id))];
+export async function executeJobStates(store: Store, id: number): Promise<Array<string | undefined>> {
+  const states = [await store.jobs.state(executeJobKey(id))];
   for (let n = 1; ; n++) {
-    const state = store.jobs.state(watchJobKey(id, n));
+    const state = await store.jobs.state(watchJobKey(id, n));
     if (state === undefined) return states;
     states.push(state);
   }
@@ -52,11 +52,16 @@ export interface RequestChange {
  * A rollback that undoes a running deploy takes over its target: the deploy is superseded (its
  * execution stops at its next look, and it never reports success) in the same transaction.
  */
-function supersedeUndone(store: Store, clock: Clock, rollback: DeployRequest, change: RequestChange): void {
-  const undone = rollback.undoes === null ? undefined : store.deploys.get(rollback.undoes);
+async function supersedeUndone(
+  store: Store,
+  clock: Clock,
+  rollback: DeployRequest,
+  change: RequestChange,
+): Promise<void> {
+  const undone = rollback.undoes === null ? undefined : await store.deploys.get(rollback.undoes);
   if (!undone || !isRunning(undone.status)) return;
   const key = requestKey(rollback.id);
-  changeRequest(store, clock, undone, {
+  await changeRequest(store, clock, undone, {
     from: RUNNING_STATUSES,
     patch: {
       status: 'superseded',
@@ -75,11 +80,16 @@ function supersedeUndone(store: Store, clock: Clock, rollback: DeployRequest, ch
  * that is about to change: their cards are superseded rather than left to act on a stale plan.
  * A rollback waiting to undo this very request stays: it is how this one is stopped.
  */
-function supersedePending(store: Store, clock: Clock, started: DeployRequest, change: RequestChange): void {
+async function supersedePending(
+  store: Store,
+  clock: Clock,
+  started: DeployRequest,
+  change: RequestChange,
+): Promise<void> {
   const key = requestKey(started.id);
-  for (const other of store.deploys.pending(started.service, started.environment)) {
+  for (const other of await store.deploys.pending(started.service, started.environment)) {
     if (other.id === started.id || other.undoes === started.id) continue;
-    changeRequest(store, clock, other, {
+    await changeRequest(store, clock, other, {
       from: ['pending'],
       patch: {
         status: 'superseded',
@@ -100,19 +110,19 @@ export function changeRequest(
   clock: Clock,
   request: DeployRequest,
   change: RequestChange,
-): DeployRequest | undefined {
-  return store.transaction(() => {
+): Promise<DeployRequest | undefined> {
+  return store.transaction(async () => {
     const approving = change.patch.status === 'approved' && request.status !== 'approved';
-    if (approving) supersedeUndone(store, clock, request, change);
+    if (approving) await supersedeUndone(store, clock, request, change);
     const guard = { from: change.from, ...(change.changeCount !== undefined && { changeCount: change.changeCount }) };
-    const updated = store.deploys.transition(request.id, guard, change.patch, {
+    const updated = await store.deploys.transition(request.id, guard, change.patch, {
       actor: change.actor,
       platform: change.platform,
       action: `${request.kind}.${change.action}`,
     });
     if (!updated) return undefined;
     if (change.timeline && updated.incidentId !== null) {
-      store.incidents.addEvent({
+      await store.incidents.addEvent({
         incidentId: updated.incidentId,
         at: clock.now(),
         actor: change.actor,
@@ -123,7 +133,7 @@ export function changeRequest(
       });
     }
     if (change.refreshCard !== false) {
-      store.jobs.enqueue({
+      await store.jobs.enqueue({
         kind: REFRESH_REQUEST_CARD,
         key: `deploy-card:${request.id}:${updated.changeCount}`,
         payload: { requestId: request.id },
@@ -131,15 +141,19 @@ export function changeRequest(
     }
     // Once per status: a second change in the same status finds the job's key taken.
     if (REPORTED.has(updated.status)) {
-      store.jobs.enqueue({
+      await store.jobs.enqueue({
         kind: GITHUB_DEPLOYMENT,
         key: githubDeploymentJobKey(request.id, updated.status),
         payload: { requestId: request.id, status: updated.status },
       });
     }
     if (approving && updated.status === 'approved') {
-      supersedePending(store, clock, updated, change);
-      store.jobs.enqueue({ kind: EXECUTE_REQUEST, key: executeJobKey(request.id), payload: { requestId: request.id } });
+      await supersedePending(store, clock, updated, change);
+      await store.jobs.enqueue({
+        kind: EXECUTE_REQUEST,
+        key: executeJobKey(request.id),
+        payload: { requestId: request.id },
+      });
     }
     return updated;
   });

@@ -10,7 +10,7 @@ export function expireRequest(
   request: DeployRequest,
   by: { actor: string; platform: string },
   required: number,
-): DeployRequest | undefined {
+): Promise<DeployRequest | undefined> {
   return changeRequest(store, clock, request, {
     from: ['pending'],
     patch: { status: 'expired', finishedAt: clock.now() },

@@ -28,14 +28,14 @@ export function sinceText(latest: DeployRequest): string {
 }
 
 /** Why `undone` cannot be rolled back as such now, or undefined when it can. */
-export function undoProblem(store: Store, undone: DeployRequest): string | undefined {
+export async function undoProblem(store: Store, undone: DeployRequest): Promise<string | undefined> {
   const key = requestKey(undone.id);
   if (undone.kind !== 'deploy')
     return `${key} is itself a rollback; to go further back, use /rollback ${undone.service} --env=${undone.environment} --to=<version>`;
   if (!isRunning(undone.status) && undone.startedAt === null)
     return `${key} never ran (it is ${undone.status}), so there is nothing to roll back`;
   if (undone.status === 'rolled_back') return `${key} was already rolled back automatically: ${sinceText(undone)}`;
-  const latest = store.deploys.lastStarted(undone.service, undone.environment);
+  const latest = await store.deploys.lastStarted(undone.service, undone.environment);
   if (latest && latest.id !== undone.id) return `${key} is out of date: ${sinceText(latest)}`;
   if (undone.status === 'superseded') return `${key} was already stopped${undone.reason ? ` (${undone.reason})` : ''}`;
   return undefined;

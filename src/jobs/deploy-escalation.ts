@@ -17,7 +17,7 @@ export function createDeployEscalationJobs(
   const { store, config, clock, cluster } = deps;
   return {
     async [ESCALATE_REQUEST](payload, { step, job }) {
-      const request = store.deploys.get(Number(payload.requestId));
+      const request = await store.deploys.get(Number(payload.requestId));
       if (!request) throw new PermanentJobError(`request ${String(payload.requestId)} does not exist`);
       const chat = deps.chats[request.platform];
       if (!chat)
@@ -34,7 +34,7 @@ export function createDeployEscalationJobs(
           return `nothing: it could not be read (${error instanceof Error ? error.message : String(error)})`;
         }
       });
-      const incident = request.incidentId === null ? undefined : store.incidents.get(request.incidentId);
+      const incident = request.incidentId === null ? undefined : await store.incidents.get(request.incidentId);
       const warRoom = incident?.roomId && incident.platform === request.platform ? incident.roomId : request.roomId;
       const text =
         `🔺 *${request.service} in ${request.environment} needs a person now.* ${key} (${request.kind} requested by ${mention(request.requester)}) failed: ${request.reason ?? 'no reason recorded'}. ` +
@@ -46,7 +46,7 @@ export function createDeployEscalationJobs(
         if (reason) refused.push(`${room}: ${reason}`);
       }
       if (incident) {
-        store.incidents.addEventOnce({
+        await store.incidents.addEventOnce({
           incidentId: incident.id,
           at: clock.now(),
           actor: 'firelane',

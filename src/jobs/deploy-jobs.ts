@@ -108,8 +108,8 @@ export function createDeployJobs(
   };
   const byFirelane = (r: DeployRequest) => ({ actor: FIRELANE, platform: r.platform });
 
-  function load(payload: { requestId: number }): { request: DeployRequest; chat: ChatPort } {
-    const request = store.deploys.get(Number(payload.requestId));
+  async function load(payload: { requestId: number }): Promise<{ request: DeployRequest; chat: ChatPort }> {
+    const request = await store.deploys.get(Number(payload.requestId));
     if (!request) throw new PermanentJobError(`request ${String(payload.requestId)} does not exist`);
     const chat = deps.chats[request.platform];
     if (!chat) throw new Error(`${request.platform} is not connected; ${requestKey(request.id)} waits until it is`);
@@ -127,27 +127,27 @@ export function createDeployJobs(
   /** Renders until what is shown is what is stored (two quick changes may finish out of order). */
   async function render(chat: ChatPort, id: number, rollout?: RolloutShown): Promise<void> {
     for (let i = 0; i < MAX_RENDERS; i++) {
-      const request = store.deploys.get(id)!;
+      const request = (await store.deploys.get(id))!;
       if (!request.cardRef) return;
       await chat.update(
         request.roomId,
         request.cardRef,
         requestReply(request, policyOf(request), request.status === 'executing' ? rollout : undefined, config.people),
       );
-      if (store.deploys.get(id)!.changeCount === request.changeCount) return;
+      if ((await store.deploys.get(id))!.changeCount === request.changeCount) return;
     }
   }
 
   return {
     async [PREPARE_REQUEST](payload, { step, job }) {
-      const { request, chat } = load(payload);
+      const { request, chat } = await load(payload);
       if (request.status === 'pending' && !request.plan) {
         const target = checkedTarget(request);
         let outcome: PlanOutcome;
         if ('problem' in target) outcome = target;
         else if (request.undoes !== null) {
           // Undoing a deploy: back to what ran before it, whatever the cluster is in the middle of.
-          const undone = store.deploys.get(request.undoes);
+          const undone = await store.deploys.get(request.undoes);
           outcome = undone ? undoPlan(undone) : { problem: `${requestKey(request.undoes)} does not exist` };
         } else {
           const kube = needCluster();
@@ -173,7 +173,7 @@ export function createDeployJobs(
           'plan' in outcome && request.kind === 'deploy' && repo && tag
             ? await step('github-facts', async () => readGoNoGo(deps.git!, repo, service!, tag, outcome.plan.fromImage))
             : undefined;
-        change(request, {
+        await change(request, {
           from: ['pending'],
           changeCount: request.changeCount,
           patch:
@@ -187,15 +187,15 @@ export function createDeployJobs(
       }
       // Rendered when posted, so whatever happened meanwhile (an expiry) is shown.
       const card = await step('post-card', async () => {
-        const now = store.deploys.get(request.id)!;
+        const now = (await store.deploys.get(request.id))!;
         return {
           ref: await chat.post(now.roomId, requestReply(now, policyOf(now), undefined, config.people)),
           changeCount: now.changeCount,
         };
       });
-      const posted = store.deploys.get(request.id)!;
+      const posted = (await store.deploys.get(request.id))!;
       if (posted.cardRef !== card.ref) {
-        change(posted, {
+        await change(posted, {
           from: [posted.status],
           patch: { cardRef: card.ref },
           action: 'card_posted',
@@ -207,10 +207,10 @@ export function createDeployJobs(
     },
 
     async [REFRESH_REQUEST_CARD](payload, { step }) {
-      const { request, chat } = load(payload);
+      const { request, chat } = await load(payload);
       if (!request.cardRef) {
         // The prepare job posts the card with the latest state; wait only while it may still do so.
-        const prepare = store.jobs.state(prepareJobKey(request.id));
+        const prepare = await store.jobs.state(prepareJobKey(request.id));
         if (prepare === 'queued' || prepare === 'running')
           throw new RetryLater(`the card of ${requestKey(request.id)} is not posted yet`, 1_000);
         return;
@@ -222,16 +222,16 @@ export function createDeployJobs(
     },
 
     async [EXPIRE_REQUEST](payload) {
-      const { request } = load(payload);
+      const { request } = await load(payload);
       if (request.status !== 'pending') return;
       const now = clock.now();
       if (now < request.expiresAt)
         throw new RetryLater(`${requestKey(request.id)} expires later`, request.expiresAt - now);
-      expireRequest(store, clock, request, byFirelane(request), policyOf(request)?.required ?? 1);
+      await expireRequest(store, clock, request, byFirelane(request), policyOf(request)?.required ?? 1);
     },
 
     async [EXECUTE_REQUEST](payload, { step }) {
-      const loaded = load(payload);
+      const loaded = await load(payload);
       const chat = loaded.chat;
       let request = loaded.request;
       const key = requestKey(request.id);
@@ -240,7 +240,7 @@ export function createDeployJobs(
       if (!plan) throw new PermanentJobError(`${key} has no plan`);
       if ('problem' in target) {
         if (request.status === 'approved')
-          change(request, {
+          await change(request, {
             from: ['approved'],
             patch: { status: 'void', reason: target.problem, finishedAt: clock.now() },
             action: 'void',
@@ -250,9 +250,9 @@ export function createDeployJobs(
       }
       const k = target.k;
       const kube = needCluster();
-      const undone = request.undoes === null ? undefined : store.deploys.get(request.undoes);
+      const undone = request.undoes === null ? undefined : await store.deploys.get(request.undoes);
       // The deploy being undone stops at its next look (it is superseded); its changes and ours must not interleave.
-      if (undone && executeJobStates(store, undone.id).includes('running'))
+      if (undone && (await executeJobStates(store, undone.id)).includes('running'))
         throw new RetryLater(`${requestKey(undone.id)} is stopping`, 200);
       // A watch enqueued by the start-up reconcile (jobs/reconcile-deploys): the change is already in
       // the cluster at this revision; only follow the rollout (setting the image or undoing again could
@@ -260,13 +260,13 @@ export function createDeployJobs(
       const watched = typeof payload[WATCH_REVISION] === 'number' ? { revision: payload[WATCH_REVISION] } : undefined;
 
       if (request.status === 'approved' && undone) {
-        change(request, {
+        await change(request, {
           from: ['approved'],
           patch: { status: 'executing', startedAt: clock.now() },
           action: 'started',
           timeline: `${key} rollback started: ${request.service} back to ${plan.toImage}, what ran before ${requestKey(undone.id)}`,
         });
-        request = store.deploys.get(request.id)!;
+        request = (await store.deploys.get(request.id))!;
       } else if (request.status === 'approved' && !watched) {
         // The approval was for the plan on the card: re-read the cluster before changing anything.
         const seen = await step('check', async () => readNow(kube, k, plan, request.container));
@@ -279,7 +279,7 @@ export function createDeployJobs(
             })
           : `the deployment ${live.namespace}/${live.deployment} is gone`;
         if (problem) {
-          change(request, {
+          await change(request, {
             from: ['approved'],
             patch: {
               status: 'void',
@@ -291,13 +291,13 @@ export function createDeployJobs(
           });
           return;
         }
-        change(request, {
+        await change(request, {
           from: ['approved'],
           patch: { status: 'executing', startedAt: clock.now() },
           action: 'started',
           timeline: `${key} rollout started: ${request.service} ${plan.fromImage} → ${plan.toImage}${plan.slots ? ` (${request.strategy}: ${plan.slots.from} → ${plan.slots.to})` : request.strategy === 'canary' && request.kind === 'deploy' ? ' (canary)' : ''}`,
         });
-        request = store.deploys.get(request.id)!;
+        request = (await store.deploys.get(request.id))!;
       }
       if (request.status !== 'executing') return;
 

@@ -84,10 +84,10 @@ export interface DeployRun {
     resultRevision: number | null,
     timeline?: string,
     options?: { escalate?: boolean },
-  ): void;
-  rolledBack(reason: string, resultRevision: number | null, timeline: string): void;
+  ): Promise<void>;
+  rolledBack(reason: string, resultRevision: number | null, timeline: string): Promise<void>;
   /** Records a step of the rollout on the incident's timeline and re-renders the card. */
-  note(action: string, timeline: string): void;
+  note(action: string, timeline: string): Promise<void>;
 }
 
 export function createDeployRun(deps: DeployRunDeps): DeployRun {
@@ -96,8 +96,8 @@ export function createDeployRun(deps: DeployRunDeps): DeployRun {
   const approvers = request.approvals.map((a) => a.by).join(', ');
   const changeCause = `firelane ${key}: ${request.kind} ${request.service} to ${plan.toImage}${plan.toRevision !== null ? ` (revision ${plan.toRevision})` : ''}; requested by ${request.requester}, approved by ${approvers}`;
   /** Throws Superseded once the request no longer executes: checked before each change and each poll. */
-  const ensureExecuting = () => {
-    const now = store.deploys.get(request.id);
+  const ensureExecuting = async () => {
+    const now = await store.deploys.get(request.id);
     if (now?.status !== 'executing')
       throw new Superseded(`${key} is ${now?.status ?? 'gone'}${now?.reason ? `: ${now.reason}` : ''}`);
   };
@@ -133,7 +133,7 @@ export function createDeployRun(deps: DeployRunDeps): DeployRun {
     mark,
 
     async attempt(name, fn) {
-      ensureExecuting();
+      await ensureExecuting();
       try {
         return { ok: true, value: await step(name, fn) };
       } catch (error) {
@@ -164,10 +164,10 @@ export function createDeployRun(deps: DeployRunDeps): DeployRun {
       );
     },
 
-    finish(status, reason, resultRevision, timeline, options = {}) {
+    async finish(status, reason, resultRevision, timeline, options = {}) {
       const what = plan.toImage;
-      store.transaction(() => {
-        const finished = change({
+      await store.transaction(async () => {
+        const finished = await change({
           from: ['executing'],
           patch: { status, reason, finishedAt: clock.now(), resultRevision },
           action: status,
@@ -178,7 +178,7 @@ export function createDeployRun(deps: DeployRunDeps): DeployRun {
               : `${key} failed: ${reason}`),
         });
         if (finished && options.escalate)
-          store.jobs.enqueue({
+          await store.jobs.enqueue({
             kind: ESCALATE_REQUEST,
             key: escalateJobKey(request.id),
             payload: { requestId: request.id },
@@ -186,8 +186,8 @@ export function createDeployRun(deps: DeployRunDeps): DeployRun {
       });
     },
 
-    rolledBack(reason, resultRevision, timeline) {
-      change({
+    async rolledBack(reason, resultRevision, timeline) {
+      await change({
         from: ['executing'],
         patch: { status: 'rolled_back', reason, finishedAt: clock.now(), resultRevision },
         action: 'rolled_back',
@@ -195,9 +195,9 @@ export function createDeployRun(deps: DeployRunDeps): DeployRun {
       });
     },
 
-    note(action, timeline) {
+    async note(action, timeline) {
       // The card shows progress from the job itself; this only records the step.
-      change({ from: ['executing'], patch: {}, action, timeline, refreshCard: false });
+      await change({ from: ['executing'], patch: {}, action, timeline, refreshCard: false });
     },
   };
 }

@@ -97,7 +97,7 @@ export function createGitHubDeployJobs(deps: GitHubDeployDeps): Pick<JobHandlers
   const { store, config, logger, git } = deps;
   return {
     async [GITHUB_DEPLOYMENT](payload, { step }) {
-      const request = store.deploys.get(Number(payload.requestId));
+      const request = await store.deploys.get(Number(payload.requestId));
       if (!request) throw new PermanentJobError(`request ${String(payload.requestId)} does not exist`);
       const status = String(payload.status) as DeployRequest['status'];
       const state = STATE[status];
@@ -114,11 +114,11 @@ export function createGitHubDeployJobs(deps: GitHubDeployDeps): Pick<JobHandlers
         // Made by the in_progress job; a later status waits for it rather than making a second one
         // (and reads the id only after that job has finished).
         if (status !== 'executing') {
-          const first = store.jobs.state(githubDeploymentJobKey(request.id, 'executing'));
+          const first = await store.jobs.state(githubDeploymentJobKey(request.id, 'executing'));
           if (first === 'queued' || first === 'running')
             throw new RetryLater(`the GitHub Deployment of ${key} is not created yet`, 1_000);
         }
-        let id = store.deploys.get(request.id)!.githubDeploymentId;
+        let id = (await store.deploys.get(request.id))!.githubDeploymentId;
         if (id === null) {
           id = await step(
             'create',
@@ -132,13 +132,14 @@ export function createGitHubDeployJobs(deps: GitHubDeployDeps): Pick<JobHandlers
                 })
               ).id,
           );
-          store.transaction(() =>
-            store.deploys.transition(
-              request.id,
-              { from: REQUEST_STATUSES },
-              { githubDeploymentId: id },
-              { actor: 'firelane', platform: request.platform, action: `${request.kind}.github_deployment` },
-            ),
+          await store.transaction(
+            async () =>
+              await store.deploys.transition(
+                request.id,
+                { from: REQUEST_STATUSES },
+                { githubDeploymentId: id },
+                { actor: 'firelane', platform: request.platform, action: `${request.kind}.github_deployment` },
+              ),
           );
         }
         await step('status', async () => {

@@ -79,14 +79,14 @@ export function createHotfixJobs(
 ): Pick<JobHandlers, typeof HOTFIX_CREATE | typeof HOTFIX_FINISH | typeof HOTFIX_PR | typeof HOTFIX_STATUS> {
   const { store, clock } = deps;
 
-  function load(payload: { hotfixId: number }): {
+  async function load(payload: { hotfixId: number }): Promise<{
     hotfix: Hotfix;
     chat: ChatPort;
     git: GitHost;
     repo: RepoName;
     service: ServiceConfig;
-  } {
-    const hotfix = store.hotfixes.get(Number(payload.hotfixId));
+  }> {
+    const hotfix = await store.hotfixes.get(Number(payload.hotfixId));
     if (!hotfix) throw new PermanentJobError(`hotfix ${String(payload.hotfixId)} does not exist`);
     const chat = deps.chats[hotfix.platform];
     if (!chat) throw new Error(`${hotfix.platform} is not connected; ${hotfixKey(hotfix.id)} waits until it is`);
@@ -114,16 +114,16 @@ export function createHotfixJobs(
     action: string,
     timeline: string,
     payload?: { hotfixId: number; actor?: string; platform?: string },
-  ): Hotfix | undefined {
-    return store.transaction(() => {
-      const changed = store.hotfixes.update(hotfix.id, from, patch, by(hotfix, action, payload));
+  ): Promise<Hotfix | undefined> {
+    return store.transaction(async () => {
+      const changed = await store.hotfixes.update(hotfix.id, from, patch, by(hotfix, action, payload));
       if (changed && hotfix.incidentId !== null) {
-        store.jobs.enqueue({
+        await store.jobs.enqueue({
           kind: REFRESH_INCIDENT_CARD,
           key: `incident-card:${hotfix.incidentId}:hotfix-${hotfix.id}:${action}`,
           payload: { incidentId: hotfix.incidentId },
         });
-        store.incidents.addEvent({
+        await store.incidents.addEvent({
           incidentId: hotfix.incidentId,
           at: clock.now(),
           actor: by(hotfix, action, payload).actor,
@@ -148,7 +148,7 @@ export function createHotfixJobs(
 
   return {
     async [HOTFIX_CREATE](payload, { step }) {
-      const { hotfix, chat, git, repo, service } = load(payload);
+      const { hotfix, chat, git, repo, service } = await load(payload);
       if (hotfix.status !== 'creating') return;
       const key = hotfixKey(hotfix.id);
       let base: { name: string; sha: string };
@@ -175,7 +175,7 @@ export function createHotfixJobs(
         if (!isRefusal(error)) throw error;
         const reason =
           error.reason === 'exists' ? `the branch ${hotfix.branch} already exists in ${hotfix.repo}` : error.message;
-        record(hotfix, ['creating'], { status: 'failed', reason }, 'failed', `${key} failed: ${reason}`, payload);
+        await record(hotfix, ['creating'], { status: 'failed', reason }, 'failed', `${key} failed: ${reason}`, payload);
         await sayOnce(
           step,
           'said-failed',
@@ -185,7 +185,7 @@ export function createHotfixJobs(
         );
         return;
       }
-      record(
+      await record(
         hotfix,
         ['creating'],
         { status: 'open', baseRef: base.name, baseSha: base.sha },
@@ -203,7 +203,7 @@ export function createHotfixJobs(
     },
 
     async [HOTFIX_PR](payload, { step }) {
-      const { hotfix, chat, git, repo, service } = load(payload);
+      const { hotfix, chat, git, repo, service } = await load(payload);
       const key = hotfixKey(hotfix.id);
       if (hotfix.status !== 'open' || hotfix.prNumber !== null) return;
       const noCommits = `No commits on \`${hotfix.branch}\` that ${service.productionBranch} lacks yet: push the fix to the branch first, then run /hotfix pr again.`;
@@ -213,7 +213,7 @@ export function createHotfixJobs(
       });
       if (comparison.aheadBy === 0)
         return void (await sayOnce(step, 'said-no-commits', chat, hotfix, `ℹ️ ${key}: ${noCommits}`));
-      const incident = hotfix.incidentId !== null ? store.incidents.get(hotfix.incidentId) : undefined;
+      const incident = hotfix.incidentId !== null ? await store.incidents.get(hotfix.incidentId) : undefined;
       let pull: { number: number; url: string };
       try {
         pull = await step('pull', async () => {
@@ -240,7 +240,7 @@ export function createHotfixJobs(
         const text = error.reason === 'no_commits' ? noCommits : `GitHub refused the pull request: ${error.message}`;
         return void (await sayOnce(step, 'said-refused', chat, hotfix, `❌ ${key}: ${text}`));
       }
-      record(
+      await record(
         hotfix,
         ['open'],
         { prNumber: pull.number, prUrl: pull.url },
@@ -258,7 +258,7 @@ export function createHotfixJobs(
     },
 
     async [HOTFIX_STATUS](payload, { step }) {
-      const { hotfix, chat, git, repo, service } = load(payload);
+      const { hotfix, chat, git, repo, service } = await load(payload);
       if (hotfix.prNumber === null) return;
       const key = hotfixKey(hotfix.id);
       const facts = await step('read', async () => {
@@ -306,7 +306,7 @@ export function createHotfixJobs(
     },
 
     async [HOTFIX_FINISH](payload, { step }) {
-      const { hotfix, chat, git, repo, service } = load(payload);
+      const { hotfix, chat, git, repo, service } = await load(payload);
       if (hotfix.prNumber === null || hotfix.status === 'finished') return;
       const key = hotfixKey(hotfix.id);
       const refuse = (text: string) => sayOnce(step, 'said-refused', chat, hotfix, `⛔ ${key}: not merged: ${text}`);
@@ -356,7 +356,7 @@ export function createHotfixJobs(
             return void (await refuse(why));
           }
         }
-        record(
+        await record(
           hotfix,
           ['open'],
           { status: 'merged', mergeSha },
@@ -375,7 +375,7 @@ export function createHotfixJobs(
         await git.createTag(repo, name, merged);
         return name;
       });
-      const incident = hotfix.incidentId !== null ? store.incidents.get(hotfix.incidentId) : undefined;
+      const incident = hotfix.incidentId !== null ? await store.incidents.get(hotfix.incidentId) : undefined;
       const release = await step('release', async () => {
         const notes = hotfixReleaseNotes(hotfix, incident);
         try {
@@ -421,8 +421,8 @@ export function createHotfixJobs(
         }
       });
 
-      record(
-        store.hotfixes.get(hotfix.id)!,
+      await record(
+        (await store.hotfixes.get(hotfix.id))!,
         ['merged'],
         { status: 'finished', tag, releaseUrl: release, backMergeUrl: back.url },
         'finished',

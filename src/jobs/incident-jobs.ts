@@ -39,8 +39,8 @@ export function createIncidentJobs(
 
   const load = (payload: { incidentId: number }) => loadIncident(deps, payload);
 
-  const cardReply = (incident: Incident): Reply =>
-    channelReply('', incidentCard(incident, store.hotfixes.ofIncident(incident.id)));
+  const cardReply = async (incident: Incident): Promise<Reply> =>
+    channelReply('', incidentCard(incident, await store.hotfixes.ofIncident(incident.id)));
 
   /**
    * Announcements go to a channel firelane may not be allowed to post in: then the war room gets
@@ -89,13 +89,13 @@ export function createIncidentJobs(
       throw new PermanentJobError(`no free room name for ${incidentKey(incident.id)} after ${MAX_NAME_ATTEMPTS} tries`);
     });
     if (incident.roomId !== room.id) {
-      store.transaction(() => {
-        store.incidents.update(
+      await store.transaction(async () => {
+        await store.incidents.update(
           incident.id,
           { roomId: room.id, roomName: room.name },
           { actor: 'firelane', platform: incident.platform, action: 'incident.war_room_opened' },
         );
-        store.incidents.addEvent({
+        await store.incidents.addEvent({
           incidentId: incident.id,
           at: clock.now(),
           actor: 'firelane',
@@ -103,7 +103,7 @@ export function createIncidentJobs(
           kind: 'war_room_opened',
           text: `War room ${room.name} opened`,
         });
-        store.jobs.enqueue({
+        await store.jobs.enqueue({
           kind: REFRESH_TOPIC,
           key: `topic:${incident.id}:opened`,
           payload: { incidentId: incident.id },
@@ -122,14 +122,14 @@ export function createIncidentJobs(
 
   return {
     async [OPEN_WAR_ROOM](payload, { step }) {
-      const { incident, chat } = load(payload);
+      const { incident, chat } = await load(payload);
       const room = await openRoom(
         incident,
         chat,
         step,
         typeof payload.origin === 'string' ? payload.origin : undefined,
       );
-      const opened = store.incidents.get(incident.id)!;
+      const opened = (await store.incidents.get(incident.id))!;
       const severity = config.incidents.severities[incident.severity];
       // Responders as their ids on this incident's platform (a person's Slack id on Slack, and so on).
       const responders = idsOn(incident.platform as IdentityPlatform, severity.responders, config.people);
@@ -139,9 +139,9 @@ export function createIncidentJobs(
       await all([
         // First: post card -> pin it is the longest chain (the war room is ready when it ends).
         (async () => {
-          const cardId = await step('post-card', () => chat.post(room.id, cardReply(opened)));
+          const cardId = await step('post-card', async () => chat.post(room.id, await cardReply(opened)));
           if (opened.cardRef !== cardId)
-            store.incidents.update(
+            await store.incidents.update(
               incident.id,
               { cardRef: cardId },
               { actor: 'firelane', platform: incident.platform, action: 'incident.card_posted' },
@@ -163,13 +163,13 @@ export function createIncidentJobs(
     },
 
     async [PIN_MESSAGE](payload, { step, job }) {
-      const { incident, chat } = load(payload);
+      const { incident, chat } = await load(payload);
       const roomId = String(payload.roomId);
       const messageId = String(payload.messageId);
       const message = await step('read', () => chat.readMessage(roomId, messageId));
       if (!message) return; // deleted before we could read it
       const text = Array.from(message.text.trim() || '(a message without text)');
-      store.incidents.addEventOnce({
+      await store.incidents.addEventOnce({
         incidentId: incident.id,
         at: clock.now(),
         actor: String(payload.actor),
@@ -182,25 +182,27 @@ export function createIncidentJobs(
     },
 
     async [REFRESH_INCIDENT_CARD](payload, { step }) {
-      const { incident, chat } = load(payload);
+      const { incident, chat } = await load(payload);
       if (!incident.roomId || !incident.cardRef) {
-        if (store.jobs.state(`war-room:${incident.id}`) === 'dead') return;
+        if ((await store.jobs.state(`war-room:${incident.id}`)) === 'dead') return;
         throw new RetryLater(`the war room of ${incidentKey(incident.id)} is not open yet`, 2_000);
       }
       const { roomId, cardRef } = incident;
-      await step('card', () => chat.update(roomId, cardRef, cardReply(store.incidents.get(incident.id)!)));
+      await step('card', async () =>
+        chat.update(roomId, cardRef, await cardReply((await store.incidents.get(incident.id))!)),
+      );
     },
 
     async [BROADCAST](payload, { step }) {
-      const { incident, chat } = load(payload);
+      const { incident, chat } = await load(payload);
       if (!incident.roomId || !incident.cardRef) {
-        if (store.jobs.state(`war-room:${incident.id}`) === 'dead') {
+        if ((await store.jobs.state(`war-room:${incident.id}`)) === 'dead') {
           throw new PermanentJobError(`the war room of ${incidentKey(incident.id)} could not be opened`);
         }
         throw new RetryLater(`the war room of ${incidentKey(incident.id)} is not open yet`, 2_000);
       }
       const roomId = incident.roomId;
-      const event = store.incidents.event(Number(payload.eventId));
+      const event = await store.incidents.event(Number(payload.eventId));
       if (!event) throw new PermanentJobError(`timeline event ${String(payload.eventId)} does not exist`);
       // Who did it goes with the first line: after the last one of a longer text (a resolution's root
       // cause and action items) it would read as part of that line.
@@ -214,7 +216,9 @@ export function createIncidentJobs(
           ? announce(chat, step, roomId, channelReply(`${line}\nWar room: ${roomText(incident)}`))
           : Promise.resolve(),
         // The card always shows the latest state: read it now, not when the event was recorded.
-        step('card', () => chat.update(roomId, incident.cardRef!, cardReply(store.incidents.get(incident.id)!))),
+        step('card', async () =>
+          chat.update(roomId, incident.cardRef!, await cardReply((await store.incidents.get(incident.id))!)),
+        ),
       ]);
     },
   };

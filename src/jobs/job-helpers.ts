@@ -6,11 +6,11 @@ import { DeliveryRefused, type ChatPort } from '../ports/chat.js';
 import type { Store } from '../ports/store.js';
 import { PermanentJobError } from './worker.js';
 
-export function loadIncident(
+export async function loadIncident(
   deps: { store: Store; chats: Partial<Record<string, ChatPort>> },
   payload: { incidentId: number },
-): { incident: Incident; chat: ChatPort } {
-  const incident = deps.store.incidents.get(Number(payload.incidentId));
+): Promise<{ incident: Incident; chat: ChatPort }> {
+  const incident = await deps.store.incidents.get(Number(payload.incidentId));
   if (!incident) throw new PermanentJobError(`incident ${String(payload.incidentId)} does not exist`);
   const chat = deps.chats[incident.platform];
   // Not permanent: the platform may come back (credentials restored); the job waits for it.

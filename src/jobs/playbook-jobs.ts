@@ -31,14 +31,17 @@ export async function postChecklist(
   roomId: string,
   step: JobContext['step'],
 ): Promise<void> {
-  const items = store.playbooks.items(incident.id);
+  const items = await store.playbooks.items(incident.id);
   if (items.length === 0) return;
   // Rendered when posted, so a tick made while the room was being opened is shown too.
-  const ref = await step('post-checklist', () =>
-    chat.post(roomId, checklistReply(store.incidents.get(incident.id) ?? incident, store.playbooks.items(incident.id))),
+  const ref = await step('post-checklist', async () =>
+    chat.post(
+      roomId,
+      checklistReply((await store.incidents.get(incident.id)) ?? incident, await store.playbooks.items(incident.id)),
+    ),
   );
-  if (store.incidents.get(incident.id)?.playbookRef !== ref) {
-    store.incidents.update(
+  if ((await store.incidents.get(incident.id))?.playbookRef !== ref) {
+    await store.incidents.update(
       incident.id,
       { playbookRef: ref },
       { actor: 'firelane', platform: incident.platform, action: 'incident.checklist_posted' },
@@ -51,11 +54,11 @@ export function createPlaybookJobs(deps: PlaybookJobDeps): Pick<JobHandlers, typ
   return {
     async [REFRESH_CHECKLIST](payload, { step }) {
       const id = Number(payload.incidentId);
-      const incident = store.incidents.get(id);
+      const incident = await store.incidents.get(id);
       if (!incident) throw new PermanentJobError(`incident ${String(payload.incidentId)} does not exist`);
       if (!incident.roomId || !incident.playbookRef) {
         // The open-war-room job posts the card with the latest state; wait only while it may still do so.
-        const warRoom = store.jobs.state(`war-room:${id}`);
+        const warRoom = await store.jobs.state(`war-room:${id}`);
         if (warRoom === 'queued' || warRoom === 'running')
           throw new RetryLater(`the checklist of ${incidentKey(id)} is not posted yet`, 2_000);
         return;
@@ -66,9 +69,9 @@ export function createPlaybookJobs(deps: PlaybookJobDeps): Pick<JobHandlers, typ
       await step('update', async () => {
         // Jobs of two quick ticks may finish out of order: render again until what is shown is what is stored.
         for (let render = 0; render < MAX_RENDERS; render++) {
-          const items = store.playbooks.items(id);
-          await chat.update(roomId, playbookRef, checklistReply(store.incidents.get(id) ?? incident, items));
-          if (sameItems(items, store.playbooks.items(id))) break;
+          const items = await store.playbooks.items(id);
+          await chat.update(roomId, playbookRef, checklistReply((await store.incidents.get(id)) ?? incident, items));
+          if (sameItems(items, await store.playbooks.items(id))) break;
         }
         return null;
       });

@@ -15,12 +15,15 @@ export interface PostmortemJobDeps {
 export function createPostmortemJobs({ store, chats }: PostmortemJobDeps): Pick<JobHandlers, typeof UPLOAD_POSTMORTEM> {
   return {
     async [UPLOAD_POSTMORTEM](payload, { step }) {
-      const { incident, chat } = loadIncident({ store, chats }, payload);
+      const { incident, chat } = await loadIncident({ store, chats }, payload);
       const key = incidentKey(incident.id);
       const roomId = incident.roomId;
       if (!roomId) throw new PermanentJobError(`${key} has no war room to upload its postmortem to`);
       // The document the command showed: the same events and the same generation time.
-      const { markdown } = postmortemFor(store, incident, { now: Number(payload.at), events: Number(payload.events) });
+      const { markdown } = await postmortemFor(store, incident, {
+        now: Number(payload.at),
+        events: Number(payload.events),
+      });
       await step('upload', async () => {
         try {
           return await chat.uploadFile(roomId, {

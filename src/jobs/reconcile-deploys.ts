@@ -59,8 +59,8 @@ export type ReconcileOutcome =
   | { request: number; outcome: 'unreachable'; error: string };
 
 /** Whether an execute job (the first or a reconcile watch) still owns the request, and the next watch number. */
-function executeJobs(store: Store, id: number): { active: boolean; next: number } {
-  const states = executeJobStates(store, id);
+async function executeJobs(store: Store, id: number): Promise<{ active: boolean; next: number }> {
+  const states = await executeJobStates(store, id);
   return { active: states.some((state) => state === 'queued' || state === 'running'), next: states.length };
 }
 
@@ -174,10 +174,10 @@ export async function reconcileDeploys(deps: ReconcileDeps): Promise<ReconcileOu
   const { store, config, clock, logger, cluster } = deps;
   const PREFIX = PREFIXES[deps.occasion ?? 'start-up'];
   const outcomes: ReconcileOutcome[] = [];
-  for (const request of store.deploys.inProgress()) {
+  for (const request of await store.deploys.inProgress()) {
     const key = requestKey(request.id);
     const log = logger.child({ request: key });
-    if (executeJobs(store, request.id).active) {
+    if ((await executeJobs(store, request.id)).active) {
       outcomes.push({ request: request.id, outcome: 'active' });
       continue;
     }
@@ -216,14 +216,14 @@ export async function reconcileDeploys(deps: ReconcileDeps): Promise<ReconcileOu
     }
 
     // Decided and written in one transaction, after the cluster was read: nothing else took the request meanwhile.
-    const outcome = store.transaction((): ReconcileOutcome => {
-      const jobs = executeJobs(store, request.id);
+    const outcome = await store.transaction(async (): Promise<ReconcileOutcome> => {
+      const jobs = await executeJobs(store, request.id);
       if (jobs.active) return { request: request.id, outcome: 'active' };
       const now = clock.now();
       const what = request.plan?.toImage ?? request.service;
       switch (verdict.kind) {
         case 'succeeded': {
-          const done = change({
+          const done = await change({
             patch: { status: 'succeeded', reason: null, finishedAt: now, resultRevision: verdict.revision },
             action: 'succeeded',
             timeline: `${key} succeeded: ${request.service} runs ${what} (revision ${verdict.revision}); ${PREFIX} from the cluster`,
@@ -236,7 +236,7 @@ export async function reconcileDeploys(deps: ReconcileDeps): Promise<ReconcileOu
         case 'void': {
           const reason = `${PREFIX}: ${verdict.reason}`;
           const status = verdict.kind;
-          const done = change({
+          const done = await change({
             patch: {
               status,
               reason,
@@ -251,17 +251,17 @@ export async function reconcileDeploys(deps: ReconcileDeps): Promise<ReconcileOu
         case 'progressing': {
           if (request.status === 'approved') {
             // The change is in the cluster although the request never got to executing: it is rolling out now.
-            const started = change({
+            const started = await change({
               patch: { status: 'executing', startedAt: now },
               action: 'started',
               timeline: `${key} found rolling out (${PREFIX}): ${request.service} ${request.plan!.fromImage} → ${what}`,
             });
             if (!started) return { request: request.id, outcome: 'changed' };
-          } else if (store.deploys.get(request.id)?.changeCount !== request.changeCount) {
+          } else if ((await store.deploys.get(request.id))?.changeCount !== request.changeCount) {
             return { request: request.id, outcome: 'changed' };
           }
           const job = watchJobKey(request.id, jobs.next);
-          store.jobs.enqueue({
+          await store.jobs.enqueue({
             kind: EXECUTE_REQUEST,
             key: job,
             payload: { requestId: request.id, [WATCH_REVISION]: verdict.revision },
@@ -283,10 +283,10 @@ export async function reconcileDeploys(deps: ReconcileDeps): Promise<ReconcileOu
  * The worker's onBuried hook: an execute job (or a reconcile watch) that failed for good would
  * hold its service's rollout lock until the next restart; reconcile its request now instead.
  */
-export function reconcileWhenBuried(store: Store): (job: { id: number; kind: string }) => void {
-  return (job) => {
+export function reconcileWhenBuried(store: Store): (job: { id: number; kind: string }) => Promise<void> {
+  return async (job) => {
     if (job.kind === EXECUTE_REQUEST)
-      store.jobs.enqueue({
+      await store.jobs.enqueue({
         kind: RECONCILE_DEPLOYS,
         key: `deploy-reconcile:buried:${job.id}`,
         payload: { occasion: 'buried' },
@@ -295,9 +295,9 @@ export function reconcileWhenBuried(store: Store): (job: { id: number; kind: str
 }
 
 /** Queues the start-up reconcile when some request is in progress; `bootId` makes the key unique per start. */
-export function enqueueReconcile(store: Store, bootId: string): boolean {
-  if (store.deploys.inProgress().length === 0) return false;
-  return store.jobs.enqueue({ kind: RECONCILE_DEPLOYS, key: `deploy-reconcile:${bootId}`, payload: {} });
+export async function enqueueReconcile(store: Store, bootId: string): Promise<boolean> {
+  if ((await store.deploys.inProgress()).length === 0) return false;
+  return await store.jobs.enqueue({ kind: RECONCILE_DEPLOYS, key: `deploy-reconcile:${bootId}`, payload: {} });
 }
 
 /**

@@ -25,14 +25,14 @@ export function createReminderJobs(
    * Still worth saying: open, not snoozed, and no update since the reminder was due. A war room
    * that is still being opened (Slack slow or down) is waited for, not skipped.
    */
-  function stillDue(incident: Incident, payload: { missed: number }): boolean {
+  async function stillDue(incident: Incident, payload: { missed: number }): Promise<boolean> {
     const now = clock.now();
     const due =
       incident.status !== 'resolved' &&
       incident.missedReminders >= Number(payload.missed) &&
       !(incident.snoozedUntil !== null && incident.snoozedUntil > now);
     if (due && incident.roomId === null) {
-      if (store.jobs.state(`war-room:${incident.id}`) === 'dead') return false;
+      if ((await store.jobs.state(`war-room:${incident.id}`)) === 'dead') return false;
       throw new RetryLater(`the war room of ${incidentKey(incident.id)} is not open yet`, 5_000);
     }
     return due;
@@ -64,8 +64,8 @@ export function createReminderJobs(
 
   return {
     async [REMIND](payload, { step }) {
-      const { incident, chat } = load(payload);
-      if (!stillDue(incident, payload)) return; // what made it moot (an update, a snooze) refreshed the topic
+      const { incident, chat } = await load(payload);
+      if (!(await stillDue(incident, payload))) return; // what made it moot (an update, a snooze) refreshed the topic
       await step('post', () => chat.post(incident.roomId!, reminder(incident, Number(payload.missed))));
       // The tick moved "next update due": the reminder carries the topic along (one job, not two,
       // per due incident: fewer writes in the tick's transaction).
@@ -73,8 +73,8 @@ export function createReminderJobs(
     },
 
     async [ESCALATE](payload, { step, job }) {
-      const { incident, chat } = load(payload);
-      if (!stillDue(incident, payload)) return;
+      const { incident, chat } = await load(payload);
+      if (!(await stillDue(incident, payload))) return;
       const key = incidentKey(incident.id);
       const silence = formatDuration(clock.now() - incident.lastUpdateAt);
       const commander = incident.commander ? mention(incident.commander) : 'nobody (no commander)';
@@ -98,7 +98,7 @@ export function createReminderJobs(
           ),
         ),
       );
-      store.incidents.addEventOnce({
+      await store.incidents.addEventOnce({
         incidentId: incident.id,
         at: clock.now(),
         actor: 'firelane',
@@ -111,13 +111,13 @@ export function createReminderJobs(
     },
 
     async [REFRESH_TOPIC](payload, { step }) {
-      const { incident, chat } = load(payload);
+      const { incident, chat } = await load(payload);
       if (!incident.roomId) return; // the war room sets its topic when it opens
       await step('topic', () => chat.setTopic(incident.roomId!, topicText(incident, clock.now())));
     },
 
     async [POSTMORTEM_REMINDER](payload, { step }) {
-      const { incident, chat } = load(payload);
+      const { incident, chat } = await load(payload);
       if (incident.status !== 'resolved' || incident.resolvedAt !== Number(payload.resolvedAt) || !incident.roomId)
         return;
       const key = incidentKey(incident.id);

@@ -17,26 +17,26 @@ export interface TickResult {
   escalations: number;
 }
 
-export function tickReminders(deps: { store: Store; config: FileConfig; clock: Clock }): TickResult {
+export async function tickReminders(deps: { store: Store; config: FileConfig; clock: Clock }): Promise<TickResult> {
   const { store, config, clock } = deps;
   const now = clock.now();
   // One transaction for the whole batch: one commit instead of one per due incident (a commit
   // writes every touched page to the WAL again; per incident it was most of the tick's time).
-  return store.transaction(() => {
+  return await store.transaction(async () => {
     const result: TickResult = { reminders: 0, escalations: 0 };
-    for (const incident of store.incidents.dueReminders(now, BATCH)) {
+    for (const incident of await store.incidents.dueReminders(now, BATCH)) {
       const decision = onTick(incident, now, config.incidents.severities[incident.severity]);
       if (!decision) continue;
-      store.incidents.update(
+      await store.incidents.update(
         incident.id,
         decision.schedule,
         { actor: 'firelane', platform: incident.platform, action: 'incident.reminder_due' },
         incident,
       );
       const payload = { incidentId: incident.id, dueAt: decision.dueAt, missed: decision.schedule.missedReminders };
-      store.jobs.enqueue({ kind: REMIND, key: `remind:${incident.id}:${decision.dueAt}`, payload });
+      await store.jobs.enqueue({ kind: REMIND, key: `remind:${incident.id}:${decision.dueAt}`, payload });
       if (decision.escalate)
-        store.jobs.enqueue({ kind: ESCALATE, key: `escalate:${incident.id}:${decision.dueAt}`, payload });
+        await store.jobs.enqueue({ kind: ESCALATE, key: `escalate:${incident.id}:${decision.dueAt}`, payload });
       result.reminders++;
       if (decision.escalate) result.escalations++;
     }
@@ -54,9 +54,9 @@ export function startReminderTicker(deps: {
 }) {
   const task = cron.schedule(
     '* * * * * *',
-    () => {
+    async () => {
       try {
-        const result = tickReminders(deps);
+        const result = await tickReminders(deps);
         if (result.reminders) deps.onTick?.(result);
       } catch (error) {
         deps.logger.error({ err: error }, 'reminder tick failed');

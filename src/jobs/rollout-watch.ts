@@ -13,7 +13,7 @@ export interface WatchDeps {
   sleep(ms: number): Promise<void>;
   pollIntervalMs: number;
   /** Throws when whoever follows the rollout has been told to stop (checked before every look). */
-  ensureExecuting?(): void;
+  ensureExecuting?(): Promise<void>;
 }
 
 export type RolloutOutcome = { done: true } | { done: false; reason: string };
@@ -28,7 +28,7 @@ export async function followRollout(
   const { kube, target, clock, sleep, pollIntervalMs } = deps;
   const maxPolls = Math.ceil(timeoutMs / Math.max(1, pollIntervalMs)) + 1;
   for (let poll = 0; ; poll++) {
-    deps.ensureExecuting?.();
+    await deps.ensureExecuting?.();
     const progress = await kube.rolloutProgress(target);
     if (progress.failure) return { done: false, reason: progress.failure };
     if (progress.done) return { done: true };
@@ -81,7 +81,7 @@ export async function verifyHealth(
   const end = window.startedAt + window.windowMs;
   const maxPolls = Math.ceil(window.windowMs / Math.max(1, deps.pollIntervalMs)) + 1;
   for (let poll = 0; ; poll++) {
-    deps.ensureExecuting?.();
+    await deps.ensureExecuting?.();
     const result = await checkOnce(deps, window);
     if (!result.healthy) return result;
     const left = end - deps.clock.now();

@@ -4,9 +4,9 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { JobStore } from '../adapters/db/job-store.js';
 import { incidentKey } from '../domain/incident.js';
 import type { JobContext, JobRow } from '../ports/jobs.js';
+import type { Outbox } from '../ports/store.js';
 import type { Metrics } from '../metrics.js';
 
 export type { JobContext } from '../ports/jobs.js';
@@ -32,7 +32,7 @@ export class PermanentJobError extends Error {
 }
 
 export interface WorkerOptions {
-  store: JobStore;
+  store: Outbox;
   handlers: Record<string, JobHandler>;
   logger: Logger;
   metrics?: Metrics;
@@ -50,7 +50,7 @@ export interface WorkerOptions {
   busy?: () => boolean;
   yieldMs?: number;
   /** Called after a job failed for good (e.g. to reconcile what it left half done). Must not throw. */
-  onBuried?: (job: { id: number; kind: string; key: string }, reason: string) => void;
+  onBuried?: (job: { id: number; kind: string; key: string }, reason: string) => void | Promise<void>;
 }
 
 export interface Worker {
@@ -108,7 +108,6 @@ export function createWorker(options: WorkerOptions): Worker {
   const running = new Set<Promise<void>>();
   let timer: NodeJS.Timeout | undefined;
   let stopped = true;
-  let pumping = false;
   let draining = false;
   /** Set when a claim while busy came back empty: a due job may be waiting for the busy period to end. */
   let heldBackTimer: NodeJS.Timeout | undefined;
@@ -136,7 +135,13 @@ export function createWorker(options: WorkerOptions): Worker {
         ...(typeof incidentId === 'number' && { incident: incidentKey(incidentId) }),
       }));
     const started = now();
-    const renew = setInterval(() => store.extendLease(job.id, id, now() + leaseMs), Math.max(1000, leaseMs / 3));
+    const renew = setInterval(
+      () =>
+        store
+          .extendLease(job.id, id, now() + leaseMs)
+          .catch((error: unknown) => log().warn({ err: error }, 'could not renew the lease')),
+      Math.max(1000, leaseMs / 3),
+    );
     renew.unref();
     try {
       if (!handler) throw new PermanentJobError(`no handler for job kind ${job.kind}`);
@@ -145,12 +150,12 @@ export function createWorker(options: WorkerOptions): Worker {
         if (!STEP_NAME.test(name)) throw new PermanentJobError(`bad step name ${name}`);
         if (name in progress) return progress[name] as T;
         const result = await fn();
-        store.saveStep(job.id, name, result);
+        await store.saveStep(job.id, name, result);
         progress[name] = result ?? null;
         return result;
       };
       await handler(job.payload as never, { job, step });
-      store.complete(job.id, id);
+      await store.complete(job.id, id);
       metrics?.jobsTotal.inc({ kind, outcome: 'done' });
       if (logger.isLevelEnabled('debug')) log().debug({ ms: now() - started }, 'job done');
     } catch (error) {
@@ -158,20 +163,20 @@ export function createWorker(options: WorkerOptions): Worker {
       const permanent = (error as { permanent?: unknown })?.permanent === true;
       if (error instanceof RetryLater) {
         // Waiting for something else (e.g. the war room) is not a failure: it does not use up attempts.
-        store.retry(job.id, id, message, now() + error.retryAfterMs, { countAttempt: false });
+        await store.retry(job.id, id, message, now() + error.retryAfterMs, { countAttempt: false });
         if (logger.isLevelEnabled('debug')) log().debug({ retryInMs: error.retryAfterMs }, `job waits: ${message}`);
       } else if (permanent || job.attempts >= maxAttempts) {
-        store.bury(job.id, id, message);
+        await store.bury(job.id, id, message);
         metrics?.jobsTotal.inc({ kind, outcome: 'dead' });
         log().error({ err: error }, 'job failed for good');
         try {
-          options.onBuried?.(job, message);
+          await options.onBuried?.(job, message);
         } catch (hookError) {
           log().error({ err: hookError }, 'onBuried failed');
         }
       } else {
         const delay = backoff(job, error);
-        store.retry(job.id, id, message, now() + delay);
+        await store.retry(job.id, id, message, now() + delay);
         metrics?.jobsTotal.inc({ kind, outcome: 'retry' });
         log().warn({ err: error, retryInMs: delay }, 'job failed; will retry');
       }
@@ -180,46 +185,74 @@ export function createWorker(options: WorkerOptions): Worker {
     }
   }
 
+  /** The pass that is claiming now, if one is; a call meanwhile asks it to look once more. */
+  let pumping: Promise<void> | undefined;
+  let pumpAgain = false;
+
   /** Claims and starts due jobs up to the concurrency limit. */
-  function pump(): void {
-    if (pumping) return;
-    pumping = true;
-    try {
-      while (!stopped && running.size < concurrency) {
-        const yielding = !draining && options.busy?.() === true;
-        const job = store.claimNext(id, leaseMs, yielding ? now() - yieldMs : undefined);
-        if (!job) {
-          // Jobs held back for acknowledgements start when they are done (wakeHeldBack) or have waited long enough.
-          if (yielding && !heldBackTimer)
-            heldBackTimer = setTimeout(() => ((heldBackTimer = undefined), pump()), Math.min(50, yieldMs)).unref();
-          break;
-        }
-        const task = run(job).finally(() => {
-          running.delete(task);
-          if (!stopped) pump();
-        });
-        running.add(task);
+  function pump(): Promise<void> {
+    if (pumping) {
+      pumpAgain = true;
+      return pumping;
+    }
+    pumping = (async () => {
+      await Promise.resolve(); // `pumping` is set before the pass can end
+      try {
+        do {
+          pumpAgain = false;
+          await claimWhileRoom();
+        } while (pumpAgain && !stopped);
+      } catch (error) {
+        logger.error({ err: error }, 'could not claim jobs');
+      } finally {
+        // In the same turn as the last look at pumpAgain: a call after it starts a new pass.
+        pumping = undefined;
       }
-    } finally {
-      pumping = false;
+    })();
+    return pumping;
+  }
+
+  async function claimWhileRoom(): Promise<void> {
+    while (!stopped && running.size < concurrency) {
+      const yielding = !draining && options.busy?.() === true;
+      const job = await store.claimNext(id, leaseMs, yielding ? now() - yieldMs : undefined);
+      if (!job) {
+        // Jobs held back for acknowledgements start when they are done (wakeHeldBack) or have waited long enough.
+        if (yielding && !heldBackTimer)
+          heldBackTimer = setTimeout(() => ((heldBackTimer = undefined), void pump()), Math.min(50, yieldMs)).unref();
+        return;
+      }
+      const task = run(job)
+        .catch((error: unknown) => logger.error({ err: error, job: job.kind }, 'could not record how a job ended'))
+        .finally(() => {
+          running.delete(task);
+          if (!stopped) void pump();
+        });
+      running.add(task);
     }
   }
 
   let lastSweep = 0;
   /** Jobs left running by a worker that died (another process, e.g. a killed `firelane run`) go back to the queue. */
-  function sweep(): void {
-    const requeued = store.requeueOrphans(createLivenessCheck(liveWorkers));
-    if (requeued) logger.info({ requeued }, 'requeued jobs whose worker is gone or whose lease ran out');
+  async function sweep(): Promise<void> {
     lastSweep = now();
+    try {
+      const requeued = await store.requeueOrphans(createLivenessCheck(liveWorkers));
+      if (requeued) logger.info({ requeued }, 'requeued jobs whose worker is gone or whose lease ran out');
+    } catch (error) {
+      logger.error({ err: error }, 'could not requeue orphaned jobs');
+    }
   }
 
   function schedule(): void {
     if (stopped) return;
     clearTimeout(timer);
     timer = setTimeout(() => {
-      if (now() - lastSweep >= leaseMs / 2) sweep();
-      pump();
-      schedule();
+      void (async () => {
+        if (now() - lastSweep >= leaseMs / 2) await sweep();
+        await pump();
+        schedule();
+      })();
     }, pollMs);
     timer.unref();
   }
@@ -230,8 +263,7 @@ export function createWorker(options: WorkerOptions): Worker {
       if (!stopped) return;
       stopped = false;
       liveWorkers.add(id);
-      sweep();
-      pump();
+      void sweep().then(pump);
       schedule();
     },
     async stop(graceMs = 10_000) {
@@ -239,20 +271,21 @@ export function createWorker(options: WorkerOptions): Worker {
       clearTimeout(timer);
       clearTimeout(heldBackTimer);
       heldBackTimer = undefined;
+      await pumping; // a claim under way when we stopped may still start its job
       const all = Promise.allSettled([...running]);
       const timeout = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
       await Promise.race([all, timeout]);
       liveWorkers.delete(id);
     },
     wake() {
-      if (!stopped) pump();
+      if (!stopped) void pump();
     },
     wakeHeldBack() {
       // What the held-back timer would do, now: nothing is pending when no claim was held back.
       if (stopped || !heldBackTimer) return;
       clearTimeout(heldBackTimer);
       heldBackTimer = undefined;
-      pump();
+      void pump();
     },
     async drain(timeoutMs = 10_000) {
       const wasStopped = stopped;
@@ -262,7 +295,7 @@ export function createWorker(options: WorkerOptions): Worker {
       const deadline = now() + timeoutMs;
       try {
         for (;;) {
-          pump();
+          await pump();
           if (running.size === 0) break;
           await Promise.race([...running]);
           if (now() > deadline) break;

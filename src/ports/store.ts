@@ -1,6 +1,6 @@
-// What the command core needs from storage. One implementation: SQLite (adapters/db); tests
-// use it on `:memory:`, which is fast and is the real thing rather than a look-alike.
-import type { NewJob } from './jobs.js';
+// What the command core needs from storage: SQLite (adapters/db, the default) or PostgreSQL. Tests
+// use SQLite on `:memory:`, which is fast and is the real thing rather than a look-alike.
+import type { AnyJob, JobRow, NewJob } from './jobs.js';
 import type { Hotfix, HotfixStatus } from '../domain/hotfix.js';
 import type { Incident, IncidentStatus } from '../domain/incident.js';
 import type { Severity } from '../domain/severity.js';
@@ -64,7 +64,7 @@ export interface ChangeBy {
 // Every write below also appends to the audit log in the same transaction, so no state change can
 // skip it: create (incident.declared), update (the given action, with the changed fields before and
 // after), addEvent (timeline.<kind>).
-export interface IncidentStore {
+export interface IncidentRecords {
   /** `via`: the platform the declaration came from (the audit row's platform; the CLI declares console incidents). */
   create(input: NewIncident, via?: string): Incident;
   get(id: number): Incident | undefined;
@@ -98,19 +98,70 @@ export interface IncidentStore {
 
 export type { JobRow, NewJob } from './jobs.js';
 
-export interface JobQueue {
+export interface JobRecords {
   /** True when the job was added, false when one with the same key exists. */
   enqueue(job: NewJob): boolean;
   /** The state of the job with this key, if there is one. */
   state(key: string): 'queued' | 'running' | 'done' | 'dead' | undefined;
 }
 
-export interface Receipts {
+/** What the worker (jobs/worker.ts) and the CLI need of the job table besides enqueueing. */
+export interface OutboxRecords extends JobRecords {
+  /** Any kind of job: the catalogue (ports/jobs.ts) types what firelane enqueues; the table takes any. */
+  enqueue(job: AnyJob): boolean;
+  /** Takes the next due job and leases it to `worker` until now + leaseMs. */
+  /** Claims the job due longest, among those due by `dueBy` (default now). */
+  claimNext(worker: string, leaseMs: number, dueBy?: number): JobRow | undefined;
+  complete(id: number, worker: string): void;
+  /** Records the result of a finished step of a job. */
+  saveStep(id: number, step: string, result: unknown): void;
+  /** Keeps a long job's lease alive. */
+  extendLease(id: number, worker: string, until: number): void;
+  /** Back to the queue, to run at `runAt`; `countAttempt: false` when it only waited for something. */
+  retry(id: number, worker: string, error: string, runAt: number, options?: { countAttempt?: boolean }): void;
+  /** Gives up on a job for good. */
+  bury(id: number, worker: string, error: string): void;
+  /** Running jobs whose lease ran out or whose worker is gone go back to the queue. Returns how many. */
+  requeueOrphans(isWorkerAlive: (worker: string) => boolean): number;
+  /** Queued jobs and the age of the oldest due one (ms). */
+  depth(): { queued: number; running: number; dead: number; oldestDueAgeMs: number };
+  nextRunAt(): number | undefined;
+  /** What is not done of the jobs created at or after `since` (what a `firelane run` left behind). */
+  leftSince(since: number): JobsLeft;
+  get(key: string): (JobRow & { status: string; lastError: string | null }) | undefined;
+}
+
+export interface JobsLeft {
+  /** Due, running, or waiting to retry after an error: work that should have happened by now. */
+  unfinished: number;
+  /** Queued for a later time and not tried yet (a reminder). */
+  scheduled: number;
+  firstScheduledAt?: number;
+}
+
+export interface ReceiptRecords {
   /** Records `key`; returns false (and changes nothing) when it was recorded before. */
   claim(key: string): boolean;
   reply(key: string): unknown;
   saveReply(key: string, reply: unknown): void;
 }
+
+/**
+ * The store's operations as callers use them: each answers through a promise (PostgreSQL has no
+ * synchronous client). The *Records interfaces say what each operation takes and gives.
+ */
+export type Async<T> = {
+  [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : T[K];
+};
+
+export type IncidentStore = Async<IncidentRecords>;
+export type JobQueue = Async<JobRecords>;
+export type Outbox = Async<OutboxRecords>;
+export type Receipts = Async<ReceiptRecords>;
+export type AuditLog = Async<AuditRecords>;
+export type PlaybookStore = Async<PlaybookRecords>;
+export type DeployStore = Async<DeployRecords>;
+export type HotfixStore = Async<HotfixRecords>;
 
 export interface Store {
   incidents: IncidentStore;
@@ -120,8 +171,12 @@ export interface Store {
   playbooks: PlaybookStore;
   deploys: DeployStore;
   hotfixes: HotfixStore;
-  /** Runs `fn` atomically; nested calls join the outer transaction. */
-  transaction<T>(fn: () => T): T;
+  /**
+   * Runs `fn` atomically: every store call `fn` makes (awaited inside it, in the same async context)
+   * joins one transaction, committed when `fn` resolves and rolled back when it throws. Nested calls
+   * join the outer transaction.
+   */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 /** One state change for the audit log. `before`/`after` are JSON values (null when not applicable). */
@@ -134,7 +189,7 @@ export interface AuditEntry {
   after: unknown;
 }
 
-export interface AuditLog {
+export interface AuditRecords {
   /** Appends inside the caller's transaction, chained to the row before. */
   append(entry: AuditEntry): void;
 }
@@ -147,7 +202,7 @@ export interface PlaybookItem {
 }
 
 /** The incident's checklist, copied from the severity's playbook when it is declared. */
-export interface PlaybookStore {
+export interface PlaybookRecords {
   create(incidentId: number, texts: string[], by: Omit<ChangeBy, 'action'>): void;
   items(incidentId: number): PlaybookItem[];
   /** Marks an item done; undefined when there is no such item, the item as it was when it was done before. */
@@ -202,7 +257,7 @@ export type DeployPatch = Partial<
  * Deploy and rollback requests. Every write is audited (`<kind>.<action>`, with the changed fields
  * before and after) in the caller's transaction.
  */
-export interface DeployStore {
+export interface DeployRecords {
   create(input: NewDeployRequest, via: string): DeployRequest;
   get(id: number): DeployRequest | undefined;
   /** The request holding the rollout lock of the service's environment (approved or executing), if any. */
@@ -257,7 +312,7 @@ export type HotfixPatch = Partial<
 >;
 
 /** Hotfix branches and what became of them. Every write is audited (`hotfix.<action>`). */
-export interface HotfixStore {
+export interface HotfixRecords {
   /** Throws a conflict when a live hotfix (not failed) already uses the branch in that repo. */
   create(input: NewHotfix, via: string): Hotfix;
   get(id: number): Hotfix | undefined;

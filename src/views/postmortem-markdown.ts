@@ -161,18 +161,18 @@ export const postmortemFilename = (incident: Incident) => `${incidentKey(inciden
  * the timeline to its first n events, so the upload job renders the document the command showed
  * even when events were added in between.
  */
-export function postmortemFor(
+export async function postmortemFor(
   store: Store,
   incident: Incident,
   options: { now: number; events?: number },
-): { markdown: string; events: number } {
-  const all = store.incidents.timeline(incident.id);
+): Promise<{ markdown: string; events: number }> {
+  const all = await store.incidents.timeline(incident.id);
   const timeline = options.events === undefined ? all : all.slice(0, options.events);
   const markdown = postmortemMarkdown({
     incident,
     timeline,
-    actionItems: store.incidents.actionItems(incident.id),
-    playbook: store.playbooks.items(incident.id),
+    actionItems: await store.incidents.actionItems(incident.id),
+    playbook: await store.playbooks.items(incident.id),
     now: options.now,
   });
   return { markdown, events: timeline.length };

@@ -86,12 +86,14 @@ describe.skipIf(!CHROMIUM)('the console against another origin', () => {
   });
 
   const auditRows = () => (run.firelane.db.sqlite.prepare('select count(*) n from audit_log').get() as { n: number }).n;
-  const pendingUnchanged = () =>
-    expect(run.firelane.store.deploys.get(1)).toMatchObject({ status: 'pending', approvals: [] });
+  const pendingUnchanged = async () =>
+    expect(await run.firelane.store.deploys.get(1)).toMatchObject({ status: 'pending', approvals: [] });
 
   it('a form and fetches from another loopback origin cannot approve as bob; nothing changes', async () => {
-    await expect.poll(() => run.firelane.store.deploys.get(1)?.cardRef ?? null, { timeout: 10_000 }).not.toBeNull();
-    pendingUnchanged();
+    await expect
+      .poll(async () => (await run.firelane.store.deploys.get(1))?.cardRef ?? null, { timeout: 10_000 })
+      .not.toBeNull();
+    await pendingUnchanged();
     const before = auditRows();
     const page = await run.browser.newPage();
 
@@ -115,7 +117,7 @@ describe.skipIf(!CHROMIUM)('the console against another origin', () => {
       expect(await response.text(), form).toMatch(/refused/i);
     }
 
-    pendingUnchanged();
+    await pendingUnchanged();
     expect(auditRows()).toBe(before);
     await page.close();
   });
@@ -147,7 +149,7 @@ describe.skipIf(!CHROMIUM)('the console against another origin', () => {
     // The console's own addresses are served.
     for (const host of [`127.0.0.1:${port}`, `localhost:${port}`])
       expect((await rawRequest(`${run.url}/api/console/state`, { host })).status, host).toBe(200);
-    pendingUnchanged();
+    await pendingUnchanged();
     expect(auditRows()).toBe(before);
   });
 
@@ -162,7 +164,7 @@ describe.skipIf(!CHROMIUM)('the console against another origin', () => {
       .click();
     await page.getByRole('button', { name: 'Approve' }).last().click();
     await expect
-      .poll(() => run.firelane.store.deploys.get(1)?.approvals ?? [])
+      .poll(async () => (await run.firelane.store.deploys.get(1))?.approvals ?? [])
       .toEqual([expect.objectContaining({ by: 'bob', via: 'console' })]);
     const rows = run.firelane.db.sqlite
       .prepare("select actor, platform from audit_log where action like 'deploy.approv%'")

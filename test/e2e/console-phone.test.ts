@@ -87,7 +87,7 @@ describe.skipIf(!CHROMIUM)('the console on a phone', () => {
 
     await approve.tap();
     await expect
-      .poll(() => run.firelane.store.deploys.get(1)?.approvals)
+      .poll(async () => (await run.firelane.store.deploys.get(1))?.approvals)
       .toEqual([expect.objectContaining({ by: 'bob' })]);
     await typeCommand(page, '/incident list');
     await expect.poll(() => page.locator('#messages').textContent()).toMatch(/1 open incident/);

@@ -123,7 +123,7 @@ describe.skipIf(!CHROMIUM)('console sign-in in Chromium', () => {
     await expect
       .poll(() => lee.locator('#messages').innerText())
       .toMatch(/You asked for REQ-1, so someone else must approve it/);
-    expect(firelane.store.deploys.get(1)).toMatchObject({
+    expect(await firelane.store.deploys.get(1)).toMatchObject({
       status: 'pending',
       requester: 'lee',
       requesterPerson: 'lee',
@@ -137,7 +137,7 @@ describe.skipIf(!CHROMIUM)('console sign-in in Chromium', () => {
     await expect.poll(() => card(sam).count(), { timeout: 10_000 }).toBe(1);
     await card(sam).getByRole('button', { name: 'Approve' }).click();
     await expect
-      .poll(() => firelane.store.deploys.get(1)?.approvals ?? [])
+      .poll(async () => (await firelane.store.deploys.get(1))?.approvals ?? [])
       .toEqual([expect.objectContaining({ by: 'sam', via: 'console', person: 'sam' })]);
     await expect.poll(() => card(sam).innerText(), { timeout: 20_000 }).toMatch(/approved by @sam/);
     mkdirSync(OUT, { recursive: true });

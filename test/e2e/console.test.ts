@@ -41,7 +41,7 @@ describe.skipIf(!CHROMIUM)('the local console in Chromium', () => {
 
     // A reminder arrives live when its time comes.
     clock.jump(16 * 60_000);
-    tickReminders({ store: firelane.store, config: firelane.config.file, clock });
+    await tickReminders({ store: firelane.store, config: firelane.config.file, clock });
     await expect.poll(() => messages(page).textContent(), { timeout: 10_000 }).toMatch(/status update/i);
 
     // alice asks for a deploy; her own Approve is refused (only she sees why); bob approves.
@@ -55,7 +55,7 @@ describe.skipIf(!CHROMIUM)('the local console in Chromium', () => {
     await actAs(page, 'bob');
     await page.getByRole('button', { name: 'Approve' }).last().click();
     await expect.poll(() => messages(page).textContent(), { timeout: 20_000 }).toMatch(/Succeeded/);
-    expect(firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded', approvals: [{ by: 'bob' }] });
+    expect(await firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded', approvals: [{ by: 'bob' }] });
     await page.screenshot({ path: join(OUT, 'console.png') });
 
     // The status page shows the open incident.

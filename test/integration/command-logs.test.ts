@@ -29,7 +29,7 @@ describe('command logs', () => {
     const declared = await h.command('sev1 Checkout errors', { user: 'U0ALICE' });
     expect(declared.status).toBe(200);
     await h.drain();
-    const room = h.firelane.store.incidents.get(1)!.roomId!;
+    const room = (await h.firelane.store.incidents.get(1))!.roomId!;
     expect(room).toBeTruthy();
     // In the war room: the incident is implied, and still named in the log.
     await h.command('note Rolled back the config flag', { user: 'U0BOB', channel: room });
@@ -60,7 +60,7 @@ describe('command logs', () => {
     // Break the store under the note command: the router answers with a reference and logs it.
     const store = h.firelane.store.incidents;
     const addEvent = store.addEvent;
-    store.addEvent = () => {
+    store.addEvent = async () => {
       throw new Error('disk I/O error');
     };
     const ack = await h.command('note INC-1 checking the index', { user: 'U0BOB' });

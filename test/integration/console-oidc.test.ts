@@ -162,12 +162,15 @@ async function leeRequestsInSlack(): Promise<void> {
     body: form,
   });
   expect(response.status).toBe(200);
-  await expect.poll(() => firelane!.store.deploys.get(1)?.cardRef ?? null, { timeout: 10_000 }).not.toBeNull();
+  await expect
+    .poll(async () => (await firelane!.store.deploys.get(1))?.cardRef ?? null, { timeout: 10_000 })
+    .not.toBeNull();
 }
 
 const auditRows = (action: string) =>
   firelane!.db.sqlite.prepare('select actor, platform from audit_log where action = ? order by seq').all(action);
-const pending = () => expect(firelane!.store.deploys.get(1)).toMatchObject({ status: 'pending', approvals: [] });
+const pending = async () =>
+  expect(await firelane!.store.deploys.get(1)).toMatchObject({ status: 'pending', approvals: [] });
 
 describe('console sign-in (OpenID Connect)', () => {
   it('signs a person in with PKCE, state and nonce; they act as that person: self-approval refused across identities, their approval counts, the audit says oidc', async () => {
@@ -214,7 +217,7 @@ describe('console sign-in (OpenID Connect)', () => {
       outcome: 'refused',
       reply: { text: expect.stringMatching(/You asked for REQ-1, so someone else must approve it/) },
     });
-    pending();
+    await pending();
 
     // sam signs in (matched by verified e-mail, case aside) and approves: the entry `sam` names him.
     const sam = await signIn(SAM);
@@ -225,7 +228,9 @@ describe('console sign-in (OpenID Connect)', () => {
       outcome: 'ok',
       reply: { text: expect.stringMatching(/You approved REQ-1/) },
     });
-    expect(firelane!.store.deploys.get(1)).toMatchObject({ approvals: [{ by: 'sam', via: 'console', person: 'sam' }] });
+    expect(await firelane!.store.deploys.get(1)).toMatchObject({
+      approvals: [{ by: 'sam', via: 'console', person: 'sam' }],
+    });
     expect(auditRows('deploy.requested')).toEqual([{ actor: 'U0LEE', platform: 'slack' }]);
     expect(auditRows('deploy.approved')).toEqual([{ actor: 'sam', platform: 'oidc' }]);
     // The Slack card names who approved, and where.
@@ -304,7 +309,7 @@ describe('console sign-in (OpenID Connect)', () => {
       }),
       /application\/json/,
     );
-    pending();
+    await pending();
     expect(auditRows('deploy.approved')).toEqual([]);
     expect(auditRows('deploy.approval')).toEqual([]);
   });
@@ -338,7 +343,7 @@ describe('console sign-in (OpenID Connect)', () => {
       why: expect.stringMatching(/not verified by the provider/),
     });
     expect((await act(unverified.jar, '/deploy approve REQ-1')).status).toBe(403);
-    pending();
+    await pending();
   });
 
   it('signing out ends the session: from the page only, the cookie cleared, the old cookie no longer acts', async () => {
@@ -366,7 +371,7 @@ describe('console sign-in (OpenID Connect)', () => {
       body: JSON.stringify({ text: '/deploy approve REQ-1' }),
     });
     expect(response.status).toBe(403);
-    pending();
+    await pending();
   });
 
   it('a callback not started here, replayed, with another state, a forged ID token or a refusal makes no session', async () => {

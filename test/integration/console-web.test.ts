@@ -96,7 +96,7 @@ describe('the console over HTTP', () => {
         .slice(typed + 1)
         .some((m: { author: string; body: { text: string } }) => m.author === 'firelane' && /INC-1/.test(m.body.text)),
     ).toBe(true);
-    expect(firelane!.store.incidents.get(1)).toMatchObject({ declaredBy: 'bob', platform: 'console' });
+    expect(await firelane!.store.incidents.get(1)).toMatchObject({ declaredBy: 'bob', platform: 'console' });
     // The same key again is the same request: no second incident.
     await post(`${url}/api/console/command`, {
       text: '/incident sev2 Search slow',
@@ -104,7 +104,7 @@ describe('the console over HTTP', () => {
       room: 'incidents',
       key: 'key-bbbbbbbb',
     });
-    expect(firelane!.store.incidents.listOpen(5)).toHaveLength(1);
+    expect(await firelane!.store.incidents.listOpen(5)).toHaveLength(1);
     expect((await fetch(`${url}/api/console/messages?room=nope`)).status).toBe(404);
   });
 
@@ -206,7 +206,7 @@ describe('the console over HTTP', () => {
     });
     expect(answer.outcome).toBe('refused');
     expect(answer.reply.text).toMatch(/^firelane cannot deploy or roll back: the kubeconfig cannot be read: /);
-    expect(firelane!.store.deploys.get(1)).toBeUndefined();
+    expect(await firelane!.store.deploys.get(1)).toBeUndefined();
     rmSync(yamlDir, { recursive: true, force: true });
   });
 
@@ -274,7 +274,7 @@ describe('the console over HTTP', () => {
     expect(firelane!.simulated!.describe().deployments.find((d) => d.name === 'payments')).toMatchObject({
       healthy: true,
     });
-    expect(firelane!.store.incidents.listOpen(5)).toEqual([]);
+    expect(await firelane!.store.incidents.listOpen(5)).toEqual([]);
     expect((firelane!.db.sqlite.prepare('select count(*) n from audit_log').get() as { n: number }).n).toBe(0);
 
     // The page's own origin (and no Origin at all, as from a script) with the token is served.
@@ -289,7 +289,7 @@ describe('the console over HTTP', () => {
       body,
     });
     expect(own.status).toBe(200);
-    expect(firelane!.store.incidents.listOpen(5)).toHaveLength(1);
+    expect(await firelane!.store.incidents.listOpen(5)).toHaveLength(1);
   });
 
   it('answers only requests for its own address (DNS rebinding): a foreign Host is refused everywhere', async () => {
@@ -332,7 +332,7 @@ describe('the console over HTTP', () => {
         host,
       ).toBe(403);
     }
-    expect(firelane!.store.incidents.listOpen(5)).toEqual([]);
+    expect(await firelane!.store.incidents.listOpen(5)).toEqual([]);
     for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, `[::1]:${port}`])
       expect(await raw('/api/console/state', host), host).toBe(200);
     // Only the console is its business: probes and the status page answer whatever the Host.
@@ -360,7 +360,7 @@ describe('the console over HTTP', () => {
       });
       expect(response.status).toBe(403);
       expect(await response.text()).toMatch(/read-only/);
-      expect(firelane!.store.incidents.listOpen(5)).toEqual([]);
+      expect(await firelane!.store.incidents.listOpen(5)).toEqual([]);
     } finally {
       await firelane?.close(1_000);
       firelane = undefined;

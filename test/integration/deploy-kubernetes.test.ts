@@ -58,8 +58,8 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
   const servedImages = () =>
     [...new Set(kube.selectedPods('payments', 'payments').map((p) => p.spec.containers[0].image as string))].sort();
 
-  function card(id: number): FakeMessage {
-    const request = h.firelane.store.deploys.get(id)!;
+  async function card(id: number): Promise<FakeMessage> {
+    const request = (await h.firelane.store.deploys.get(id))!;
     return h.slack.messages.find((m) => m.channel === request.roomId && m.ts === request.cardRef)!;
   }
 
@@ -82,8 +82,8 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
   }
 
   /** The Rollback button of a card as it was at some update (the fake keeps only the latest). */
-  function rollbackShownWhile(id: number, status: RegExp): { value: string; actionId: string } {
-    const request = h.firelane.store.deploys.get(id)!;
+  async function rollbackShownWhile(id: number, status: RegExp): Promise<{ value: string; actionId: string }> {
+    const request = (await h.firelane.store.deploys.get(id))!;
     const shown = h.slack
       .callsTo('chat.update')
       .filter((c) => c.params.ts === request.cardRef && status.test(blockTexts(c.params.blocks).join('\n')))
@@ -99,7 +99,7 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
       buttonClick({
         user,
         channel: CHANNEL,
-        messageTs: card(id).ts,
+        messageTs: (await card(id)).ts,
         actionId: button.actionId,
         value: button.value,
         responseUrl: h.slack.responseUrl(),
@@ -114,25 +114,27 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     const ack = await h.command('payments v2.1.1', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
     expect(ackText(ack.body)).toContain('REQ-1');
     await h.drain();
-    await clickAs('U0LEAD1', 'Approve', card(1));
+    await clickAs('U0LEAD1', 'Approve', await card(1));
 
-    expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded' });
+    expect(await h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded' });
     const deployment = kube.deployment('payments', 'payments');
     expect(deployment.spec.template.spec.containers[0].image).toBe(`${IMAGE}:v2.1.1`);
     expect(deployment.metadata.annotations['kubernetes.io/change-cause']).toMatch(/REQ-1.*U0LEAD1/);
     const patch = kube.requests.find((r) => r.method === 'PATCH')!;
     expect(patch).toMatchObject({ contentType: 'application/strategic-merge-patch+json', fieldManager: 'firelane' });
-    expect(blockTexts(card(1).blocks).join('\n')).toContain('Succeeded');
+    expect(blockTexts((await card(1)).blocks).join('\n')).toContain('Succeeded');
 
     // A version whose pods crash-loop: detected from the pods (not the 10-minute deadline) and undone at once.
     kube.breakImage(`${IMAGE}:v2.1.2`, 'CrashLoopBackOff');
     await h.command('payments v2.1.2', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
     await h.drain();
     const approvedAt = Date.now();
-    await clickAs('U0LEAD2', 'Approve', card(2));
-    await vi.waitFor(() => expect(h.firelane.store.deploys.get(2)!.status).toBe('rolled_back'), { timeout: 10_000 });
+    await clickAs('U0LEAD2', 'Approve', await card(2));
+    await vi.waitFor(async () => expect((await h.firelane.store.deploys.get(2))!.status).toBe('rolled_back'), {
+      timeout: 10_000,
+    });
     expect(Date.now() - approvedAt).toBeLessThan(10_000);
-    expect(h.firelane.store.deploys.get(2)!.reason).toMatch(
+    expect((await h.firelane.store.deploys.get(2))!.reason).toMatch(
       /^the rollout failed: pod payments-\S+ (is in CrashLoopBackOff|restarted \d+ times)/,
     );
     await kube.waitForRollout('payments', 'payments');
@@ -141,26 +143,26 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     expect(after.status).toMatchObject({ availableReplicas: 3, updatedReplicas: 3 });
     const undo = kube.requests.filter((r) => r.method === 'PATCH').at(-1)!;
     expect(undo.contentType).toBe('application/json-patch+json');
-    const text = blockTexts(card(2).blocks).join('\n');
+    const text = blockTexts((await card(2)).blocks).join('\n');
     expect(text).toMatch(
       /Rolled back automatically: the rollout failed: pod payments-\S+ (is in CrashLoopBackOff|restarted)/,
     );
-    expect(buttons(card(2).blocks)).toEqual([]);
+    expect(buttons((await card(2)).blocks)).toEqual([]);
 
     // The Rollback button the card showed while it rolled out: REQ-2 is undone already, so it says
     // so privately and nothing is requested (it must never roll forward to v2.1.2).
-    const stale = rollbackShownWhile(2, /Rolling out/);
+    const stale = await rollbackShownWhile(2, /Rolling out/);
     expect(await clickStale('U0DEV', 2, stale)).toMatch(
       /^REQ-2 was already rolled back automatically: payments \(production\) is back at v2\.1\.1 since REQ-2 was rolled back automatically/,
     );
-    expect(h.firelane.store.deploys.get(3)).toBeUndefined();
+    expect(await h.firelane.store.deploys.get(3)).toBeUndefined();
 
     // REQ-1's Rollback is stale as well: REQ-2 changed payments after it.
-    const older = buttons(card(1).blocks).find((b) => b.text.text === 'Rollback')!;
+    const older = buttons((await card(1)).blocks).find((b) => b.text.text === 'Rollback')!;
     expect(await clickStale('U0DEV', 1, { value: older.value, actionId: older.action_id })).toMatch(
       /^REQ-1 is out of date: payments \(production\) is back at v2\.1\.1 since REQ-2 was rolled back automatically/,
     );
-    expect(h.firelane.store.deploys.get(3)).toBeUndefined();
+    expect(await h.firelane.store.deploys.get(3)).toBeUndefined();
   });
 
   it('a rollout that exceeds its progress deadline, or cannot pull its image, is rolled back by itself', async () => {
@@ -181,9 +183,11 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     ] as const) {
       await h.command(`payments ${version}`, { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
       await h.drain();
-      await clickAs('U0LEAD1', 'Approve', card(id));
-      await vi.waitFor(() => expect(h.firelane.store.deploys.get(id)!.status).toBe('rolled_back'), { timeout: 15_000 });
-      expect(h.firelane.store.deploys.get(id)!.reason).toMatch(reason);
+      await clickAs('U0LEAD1', 'Approve', await card(id));
+      await vi.waitFor(async () => expect((await h.firelane.store.deploys.get(id))!.status).toBe('rolled_back'), {
+        timeout: 15_000,
+      });
+      expect((await h.firelane.store.deploys.get(id))!.reason).toMatch(reason);
       await kube.waitForRollout('payments', 'payments');
       expect(kube.deployment('payments', 'payments').spec.template.spec.containers[0].image).toBe(`${IMAGE}:v2.1.0`);
     }
@@ -194,14 +198,16 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     kube.breakImage(`${IMAGE}:v2.1.1`, 'CrashLoopBackOff');
     await h.command('sev1 Payments erroring', { command: '/incident', channel: CHANNEL, user: 'U0DEV' });
     await h.drain();
-    const incident = h.firelane.store.incidents.get(1)!;
+    const incident = (await h.firelane.store.incidents.get(1))!;
     await h.command('payments v2.1.1 --incident=INC-1', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
     await h.drain();
     // The undo (a JSON patch, as kubectl rollout undo sends) is refused: firelane's Role lost a verb, say.
     kube.failNext({ method: 'PATCH', contentType: 'application/json-patch+json', code: 403 });
-    await clickAs('U0LEAD1', 'Approve', card(1));
-    await vi.waitFor(() => expect(h.firelane.store.deploys.get(1)!.status).toBe('failed'), { timeout: 15_000 });
-    expect(h.firelane.store.deploys.get(1)!.reason).toMatch(
+    await clickAs('U0LEAD1', 'Approve', await card(1));
+    await vi.waitFor(async () => expect((await h.firelane.store.deploys.get(1))!.status).toBe('failed'), {
+      timeout: 15_000,
+    });
+    expect((await h.firelane.store.deploys.get(1))!.reason).toMatch(
       /^the rollout failed \(pod .*\) and Kubernetes refused the automatic rollback: firelane is not allowed to roll back payments\/payments \(HTTP 403\)/,
     );
     await h.drain();
@@ -213,10 +219,10 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     expect(said).toMatch(
       /The cluster shows: payments\/payments runs ghcr\.io\/acme\/payments:v2\.1\.1 \(revision 2\), \d of 3 replicas available; pod payments-\S+ (is in CrashLoopBackOff|restarted)/,
     );
-    expect(h.firelane.store.incidents.timeline(1).map((e) => e.kind)).toContain('deploy_escalated');
+    expect((await h.firelane.store.incidents.timeline(1)).map((e) => e.kind)).toContain('deploy_escalated');
     // The card says failed, and still offers Rollback: a person may ask for one.
-    expect(blockTexts(card(1).blocks).join('\n')).toMatch(/Failed: the rollout failed/);
-    expect(buttons(card(1).blocks).map((b) => b.text.text)).toEqual(['Rollback']);
+    expect(blockTexts((await card(1)).blocks).join('\n')).toMatch(/Failed: the rollout failed/);
+    expect(buttons((await card(1)).blocks).map((b) => b.text.text)).toEqual(['Rollback']);
   });
 
   it("--env picks the target and its rules together: a staging deploy under staging's rules never touches production", async () => {
@@ -243,11 +249,11 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
 
     await h.command('payments v2.1.1 --env=staging', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
     await h.drain();
-    expect(cardField(card(1).blocks, 'Environment')).toBe('staging');
-    expect(cardField(card(1).blocks, 'Target')).toBe('payments-staging/payments');
+    expect(cardField((await card(1)).blocks, 'Environment')).toBe('staging');
+    expect(cardField((await card(1)).blocks, 'Target')).toBe('payments-staging/payments');
     // Staging allows self-approval: the requester approves it.
-    await clickAs('U0DEV', 'Approve', card(1));
-    expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded', environment: 'staging' });
+    await clickAs('U0DEV', 'Approve', await card(1));
+    expect(await h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded', environment: 'staging' });
     expect(kube.deployment('payments-staging', 'payments').spec.template.spec.containers[0].image).toBe(
       `${IMAGE}:v2.1.1`,
     );
@@ -257,12 +263,12 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     // The same requester, the same flagless command: production's rules (he is no approver there).
     await h.command('payments v2.1.1', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
     await h.drain();
-    expect(cardField(card(2).blocks, 'Target')).toBe('payments/payments');
-    await clickAs('U0DEV', 'Approve', card(2));
+    expect(cardField((await card(2)).blocks, 'Target')).toBe('payments/payments');
+    await clickAs('U0DEV', 'Approve', await card(2));
     expect(ackText(h.slack.responses.at(-1)!.body as { text?: string })).toMatch(
       /You are not an approver for production/,
     );
-    expect(h.firelane.store.deploys.get(2)!.status).toBe('pending');
+    expect((await h.firelane.store.deploys.get(2))!.status).toBe('pending');
     expect(kube.deployment('payments', 'payments').spec.template.spec.containers[0].image).toBe(`${IMAGE}:v2.1.0`);
   });
 
@@ -270,52 +276,57 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     // A ten-minute window: the deploy would report success only long after the test.
     await start(YAML.replace('window: 1s', 'window: 10m'), undefined, {}, true);
     await h.command('payments v2.1.1', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
-    await vi.waitFor(() => expect(card(1)?.blocks).toBeDefined());
-    const approve = buttons(card(1).blocks).find((b) => b.text.text === 'Approve')!;
+    await vi.waitFor(async () => expect((await card(1))?.blocks).toBeDefined());
+    const approve = buttons((await card(1)).blocks).find((b) => b.text.text === 'Approve')!;
     await h.interaction(
       buttonClick({
         user: 'U0LEAD1',
         channel: CHANNEL,
-        messageTs: card(1).ts,
+        messageTs: (await card(1)).ts,
         actionId: approve.action_id,
         value: approve.value,
         responseUrl: h.slack.responseUrl(),
       }),
     );
-    await vi.waitFor(() => expect(blockTexts(card(1).blocks).join('\n')).toMatch(/Verifying health/), {
+    await vi.waitFor(async () => expect(blockTexts((await card(1)).blocks).join('\n')).toMatch(/Verifying health/), {
       timeout: 10_000,
     });
     expect(kube.deployment('payments', 'payments').spec.template.spec.containers[0].image).toBe(`${IMAGE}:v2.1.1`);
 
     // The engineer who sees errors clicks Rollback on the card being verified; a lead approves.
-    const rollback = buttons(card(1).blocks).find((b) => b.text.text === 'Rollback')!;
+    const rollback = buttons((await card(1)).blocks).find((b) => b.text.text === 'Rollback')!;
     await h.interaction(
       buttonClick({
         user: 'U0DEV',
         channel: CHANNEL,
-        messageTs: card(1).ts,
+        messageTs: (await card(1)).ts,
         actionId: rollback.action_id,
         value: rollback.value,
         responseUrl: h.slack.responseUrl(),
       }),
     );
-    await vi.waitFor(() =>
-      expect(card(2)?.blocks && buttons(card(2).blocks).map((b) => b.text.text)).toEqual(['Approve', 'Reject']),
+    await vi.waitFor(async () =>
+      expect((await card(2))?.blocks && buttons((await card(2)).blocks).map((b) => b.text.text)).toEqual([
+        'Approve',
+        'Reject',
+      ]),
     );
-    expect(blockTexts(card(2).blocks).join('\n')).toContain('Rollback REQ-2 of REQ-1');
-    const approveRollback = buttons(card(2).blocks).find((b) => b.text.text === 'Approve')!;
+    expect(blockTexts((await card(2)).blocks).join('\n')).toContain('Rollback REQ-2 of REQ-1');
+    const approveRollback = buttons((await card(2)).blocks).find((b) => b.text.text === 'Approve')!;
     await h.interaction(
       buttonClick({
         user: 'U0LEAD2',
         channel: CHANNEL,
-        messageTs: card(2).ts,
+        messageTs: (await card(2)).ts,
         actionId: approveRollback.action_id,
         value: approveRollback.value,
         responseUrl: h.slack.responseUrl(),
       }),
     );
-    await vi.waitFor(() => expect(h.firelane.store.deploys.get(2)!.status).toBe('succeeded'), { timeout: 10_000 });
-    expect(h.firelane.store.deploys.get(1)!.status).toBe('superseded');
+    await vi.waitFor(async () => expect((await h.firelane.store.deploys.get(2))!.status).toBe('succeeded'), {
+      timeout: 10_000,
+    });
+    expect((await h.firelane.store.deploys.get(1))!.status).toBe('superseded');
     await kube.waitForRollout('payments', 'payments');
     expect(kube.deployment('payments', 'payments').spec.template.spec.containers[0].image).toBe(`${IMAGE}:v2.1.0`);
     // One undo on the API server (a JSON patch), and the superseded deploy never reports success.
@@ -323,9 +334,9 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
       kube.requests.filter((r) => r.method === 'PATCH' && r.contentType === 'application/json-patch+json'),
     ).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 300));
-    expect(h.firelane.store.deploys.get(1)!.status).toBe('superseded');
-    expect(blockTexts(card(1).blocks).join('\n')).toMatch(/Superseded: stopped by REQ-2/);
-    expect(buttons(card(1).blocks)).toEqual([]);
+    expect((await h.firelane.store.deploys.get(1))!.status).toBe('superseded');
+    expect(blockTexts((await card(1)).blocks).join('\n')).toMatch(/Superseded: stopped by REQ-2/);
+    expect(buttons((await card(1)).blocks)).toEqual([]);
   });
 
   it('progress never goes backwards: nothing counts as updated before the controller observed the change', async () => {
@@ -333,8 +344,8 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     await start(YAML, undefined, { stepMs: 40, observeDelayMs: 150 });
     await h.command('payments v2.1.1', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
     await h.drain();
-    await clickAs('U0LEAD1', 'Approve', card(1));
-    expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded' });
+    await clickAs('U0LEAD1', 'Approve', await card(1));
+    expect(await h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded' });
     const shown = h.slack
       .callsTo('chat.update')
       .map((c) => /Rolling out: (\d) of 3 replicas updated/.exec(JSON.stringify(c.params))?.[1])
@@ -364,9 +375,9 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     expect(servedImages()).toEqual([`${IMAGE}:v2.1.0`]);
     await h.command('payments v2.1.1', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
     await h.drain();
-    expect(blockTexts(card(1).blocks).join('\n')).toContain('(blue, live)');
-    await clickAs('U0LEAD1', 'Approve', card(1));
-    expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded' });
+    expect(blockTexts((await card(1)).blocks).join('\n')).toContain('(blue, live)');
+    await clickAs('U0LEAD1', 'Approve', await card(1));
+    expect(await h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded' });
     expect(kube.service('payments', 'payments').spec.selector).toEqual({ app: 'payments', slot: 'green' });
     expect(servedImages()).toEqual([`${IMAGE}:v2.1.1`]);
     // The selector was switched only after every green replica ran the new version.
@@ -383,9 +394,9 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     // Blue still runs, untouched, for the switch-back.
     expect(kube.deployment('payments', 'payments-blue').status.availableReplicas).toBe(2);
 
-    await clickAs('U0DEV', 'Rollback', card(1));
-    await clickAs('U0LEAD2', 'Approve', card(2));
-    expect(h.firelane.store.deploys.get(2)).toMatchObject({ status: 'succeeded' });
+    await clickAs('U0DEV', 'Rollback', await card(1));
+    await clickAs('U0LEAD2', 'Approve', await card(2));
+    expect(await h.firelane.store.deploys.get(2)).toMatchObject({ status: 'succeeded' });
     expect(kube.service('payments', 'payments').spec.selector.slot).toBe('blue');
     expect(servedImages()).toEqual([`${IMAGE}:v2.1.0`]);
   });
@@ -409,8 +420,8 @@ describe('/deploy through the client-node adapter into the fake Kubernetes API',
     );
     await h.command('payments v2.1.1', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
     await h.drain();
-    await clickAs('U0LEAD1', 'Approve', card(1));
-    expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded' });
+    await clickAs('U0LEAD1', 'Approve', await card(1));
+    expect(await h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded' });
 
     const canary = kube.deployment('payments', 'payments-canary');
     expect(canary.spec.selector.matchLabels).toEqual({ app: 'payments', track: 'canary' });

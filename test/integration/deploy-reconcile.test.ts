@@ -76,12 +76,12 @@ async function runUntilKilled() {
   const ack = await first.command('payments v2.1.1', { command: '/deploy', channel: CHANNEL, user: 'U0LEAD2' });
   expect(ackText(ack.body)).toContain('REQ-1');
   await first.drain();
-  const approve = buttons(card().blocks).find((b) => b.text.text === 'Approve')!;
+  const approve = buttons((await card()).blocks).find((b) => b.text.text === 'Approve')!;
   await first.interaction(
     buttonClick({
       user: 'U0LEAD1',
       channel: CHANNEL,
-      messageTs: card().ts,
+      messageTs: (await card()).ts,
       actionId: approve.action_id,
       value: approve.value,
       responseUrl: slack!.responseUrl(),
@@ -92,9 +92,9 @@ async function runUntilKilled() {
   );
   await first.drain();
 
-  expect(first.firelane.store.deploys.get(1)).toMatchObject({ status: 'executing' });
+  expect(await first.firelane.store.deploys.get(1)).toMatchObject({ status: 'executing' });
   expect(cluster.changes.filter((c) => c.kind === 'set-image')).toHaveLength(1);
-  expect(first.firelane.store.jobs.state('deploy-execute:1')).toBe('queued');
+  expect(await first.firelane.store.jobs.state('deploy-execute:1')).toBe('queued');
   await first.close();
   h = undefined;
 }
@@ -118,8 +118,8 @@ function executeJob(action: 'dead' | 'missing') {
 }
 
 /** REQ-<id>'s card as it is in the channel now. */
-function card(id = 1): FakeMessage {
-  const request = h!.firelane.store.deploys.get(id)!;
+async function card(id = 1): Promise<FakeMessage> {
+  const request = (await h!.firelane.store.deploys.get(id))!;
   const message = slack!.messages.find((m) => m.channel === request.roomId && m.ts === request.cardRef);
   expect(message, `REQ-${id} has a card`).toBeDefined();
   return message!;
@@ -136,7 +136,10 @@ async function newDeployAccepted() {
   expect(ackText(ack.body)).toMatch(/REQ-2/);
   expect(ackText(ack.body)).not.toMatch(/right now/);
   await h!.drain();
-  expect(h!.firelane.store.deploys.get(2)).toMatchObject({ status: 'pending', plan: { toImage: `${IMAGE}:v2.1.2` } });
+  expect(await h!.firelane.store.deploys.get(2)).toMatchObject({
+    status: 'pending',
+    plan: { toImage: `${IMAGE}:v2.1.2` },
+  });
 }
 
 describe('start-up reconcile of a deploy interrupted mid-rollout', () => {
@@ -148,12 +151,12 @@ describe('start-up reconcile of a deploy interrupted mid-rollout', () => {
 
     const second = await start();
     await second.drain();
-    expect(second.firelane.store.deploys.get(1)).toMatchObject({
+    expect(await second.firelane.store.deploys.get(1)).toMatchObject({
       status: 'succeeded',
       reason: null,
       resultRevision: 3,
     });
-    expect(blockTexts(card().blocks).join('\n')).toContain('Succeeded');
+    expect(blockTexts((await card()).blocks).join('\n')).toContain('Succeeded');
     expect(audit().slice(-1)).toEqual([{ action: 'deploy.succeeded', actor: 'firelane' }]);
     expect(cluster.changes).toHaveLength(1);
     await newDeployAccepted();
@@ -168,10 +171,10 @@ describe('start-up reconcile of a deploy interrupted mid-rollout', () => {
 
     const second = await start();
     await second.drain();
-    const request = second.firelane.store.deploys.get(1)!;
+    const request = (await second.firelane.store.deploys.get(1))!;
     expect(request).toMatchObject({ status: 'failed', resultRevision: 3 });
     expect(request.reason).toBe('reconciled at start-up: pods of the new ReplicaSet are in CrashLoopBackOff');
-    const text = blockTexts(card().blocks).join('\n');
+    const text = blockTexts((await card()).blocks).join('\n');
     expect(text).toContain('Failed');
     expect(text).toContain('reconciled at start-up: pods of the new ReplicaSet are in CrashLoopBackOff');
     expect(audit().slice(-1)).toEqual([{ action: 'deploy.failed', actor: 'firelane' }]);
@@ -187,8 +190,8 @@ describe('start-up reconcile of a deploy interrupted mid-rollout', () => {
 
     const second = await start();
     await second.drain();
-    expect(second.firelane.store.jobs.state('deploy-execute:1:reconcile:1')).toBe('done');
-    expect(second.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded', resultRevision: 3 });
+    expect(await second.firelane.store.jobs.state('deploy-execute:1:reconcile:1')).toBe('done');
+    expect(await second.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded', resultRevision: 3 });
     expect(await cluster.readDeployment(PAYMENTS)).toMatchObject({
       revision: 3,
       images: { app: `${IMAGE}:v2.1.1` },
@@ -196,7 +199,7 @@ describe('start-up reconcile of a deploy interrupted mid-rollout', () => {
       available: 3,
     });
     expect(cluster.changes.map((c) => c.kind)).toEqual(['set-image']);
-    expect(blockTexts(card().blocks).join('\n')).toContain('Succeeded');
+    expect(blockTexts((await card()).blocks).join('\n')).toContain('Succeeded');
     expect(audit().filter((a) => a.action === 'deploy.succeeded')).toHaveLength(1);
     await newDeployAccepted();
   });
@@ -208,22 +211,22 @@ describe('start-up reconcile of a deploy interrupted mid-rollout', () => {
     const first = await start({ killMidRollout: true });
     await first.command('payments', { command: '/rollback', channel: CHANNEL, user: 'U0DEV' });
     await first.drain();
-    const approve = buttons(card(2).blocks).find((b) => b.text.text === 'Approve')!;
+    const approve = buttons((await card(2)).blocks).find((b) => b.text.text === 'Approve')!;
     await first.interaction(
       buttonClick({
         user: 'U0LEAD1',
         channel: CHANNEL,
-        messageTs: card(2).ts,
+        messageTs: (await card(2)).ts,
         actionId: approve.action_id,
         value: approve.value,
         responseUrl: slack!.responseUrl(),
       }),
     );
-    await vi.waitFor(() => expect(first.firelane.store.deploys.get(2)!.status).not.toBe('pending'));
+    await vi.waitFor(async () => expect((await first.firelane.store.deploys.get(2))!.status).not.toBe('pending'));
     await first.drain();
-    expect(first.firelane.store.deploys.get(1)!.status).toBe('superseded');
+    expect((await first.firelane.store.deploys.get(1))!.status).toBe('superseded');
     // REQ-2 got as far as its undo, then the process died in its first wait.
-    expect(first.firelane.store.deploys.get(2)!.status).toBe('executing');
+    expect((await first.firelane.store.deploys.get(2))!.status).toBe('executing');
     expect(cluster.changes.map((c) => c.kind)).toEqual(['set-image', 'undo']);
     await first.close();
     h = undefined;
@@ -236,13 +239,13 @@ describe('start-up reconcile of a deploy interrupted mid-rollout', () => {
     await second.drain();
     await vi.waitFor(async () => {
       await second.drain();
-      expect(second.firelane.store.deploys.get(2)!.status).toBe('succeeded');
+      expect((await second.firelane.store.deploys.get(2))!.status).toBe('succeeded');
     });
-    expect(second.firelane.store.deploys.get(1)!.status).toBe('superseded');
+    expect((await second.firelane.store.deploys.get(1))!.status).toBe('superseded');
     expect(cluster.changes.map((c) => c.kind)).toEqual(['set-image', 'undo']);
     expect(await cluster.readDeployment(PAYMENTS)).toMatchObject({ images: { app: `${IMAGE}:v2.1.0` }, available: 3 });
     expect(audit().filter((a) => a.action === 'deploy.succeeded')).toEqual([]);
-    expect(blockTexts(card(1).blocks).join('\n')).toContain('Superseded');
+    expect(blockTexts((await card(1)).blocks).join('\n')).toContain('Superseded');
   });
 
   it('a request whose execute job is still queued is left to that job, which resumes by itself', async () => {
@@ -255,9 +258,9 @@ describe('start-up reconcile of a deploy interrupted mid-rollout', () => {
 
     const second = await start();
     await second.drain();
-    expect(second.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded' });
-    expect(second.firelane.store.jobs.state('deploy-execute:1')).toBe('done');
-    expect(second.firelane.store.jobs.state('deploy-execute:1:reconcile:1')).toBeUndefined();
+    expect(await second.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded' });
+    expect(await second.firelane.store.jobs.state('deploy-execute:1')).toBe('done');
+    expect(await second.firelane.store.jobs.state('deploy-execute:1:reconcile:1')).toBeUndefined();
     expect(cluster.changes).toHaveLength(1);
   });
 });

@@ -97,7 +97,7 @@ describe('metrics from state changes', () => {
       /You approved REQ-1/,
     );
     await h.drain();
-    expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded' });
+    expect(await h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded' });
 
     expect(await run('payments --to=v2.1.0', { command: '/rollback', channel: CHANNEL, user: 'U0DEV' })).toContain(
       'REQ-2',
@@ -105,7 +105,7 @@ describe('metrics from state changes', () => {
     expect(await run('reject REQ-2 not now', { command: '/deploy', channel: CHANNEL, user: 'U0LEAD2' })).toMatch(
       /REQ-2/,
     );
-    expect(h.firelane.store.deploys.get(2)).toMatchObject({ status: 'rejected' });
+    expect(await h.firelane.store.deploys.get(2)).toMatchObject({ status: 'rejected' });
 
     const text = await metrics();
     expect(sample(text, 'firelane_deploys_total{kind="deploy",strategy="rolling",outcome="succeeded"}')).toBe(1);
@@ -118,7 +118,7 @@ describe('metrics from state changes', () => {
       text,
       'firelane_deploy_duration_seconds_sum{kind="deploy",strategy="rolling",outcome="succeeded"}',
     )!;
-    const { startedAt, finishedAt } = h.firelane.store.deploys.get(1)!;
+    const { startedAt, finishedAt } = (await h.firelane.store.deploys.get(1))!;
     expect(seconds).toBeCloseTo((finishedAt! - startedAt!) / 1000, 3);
     expect(seconds).toBeGreaterThanOrEqual(1);
     // A rejected request never ran: counted, no duration.

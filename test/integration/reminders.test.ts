@@ -45,7 +45,7 @@ describe('reminders', () => {
   /** Moves the clock, runs one tick and the jobs it made. */
   async function at(minutes: number, start: number) {
     clock.set(start + minutes * MIN);
-    tickReminders({ store: h.firelane.store, config: h.firelane.config.file, clock });
+    await tickReminders({ store: h.firelane.store, config: h.firelane.config.file, clock });
     await h.drain();
   }
   const reminders = () => slack.messagesIn(room).filter((m) => messageJson(m).includes('⏰'));
@@ -144,17 +144,17 @@ describe('reminders', () => {
     expect(
       slack.messagesIn(room).some((m) => messageJson(m).includes('🔺') && messageJson(m).includes('<@U0BOB>')),
     ).toBe(true);
-    expect(h.firelane.store.incidents.timeline(1).filter((e) => e.kind === 'escalated')).toHaveLength(1);
+    expect((await h.firelane.store.incidents.timeline(1)).filter((e) => e.kind === 'escalated')).toHaveLength(1);
     // An update resets the count: the next escalation needs two more misses.
     clock.set(t0 + 31 * MIN);
     await h.command('update monitoring "fix deployed"', { channel: room });
     await h.drain();
-    expect(h.firelane.store.incidents.get(1)!.missedReminders).toBe(0);
+    expect((await h.firelane.store.incidents.get(1))!.missedReminders).toBe(0);
     await at(46, t0);
     expect(escalations()).toHaveLength(1);
     // The count started again: this is the first reminder since the update, not the third.
     expect(messageJson(reminders().at(-1)!)).toContain('Reminder 1; it escalates after 2 in a row.');
-    expect(h.firelane.store.incidents.get(1)!.missedReminders).toBe(1);
+    expect((await h.firelane.store.incidents.get(1))!.missedReminders).toBe(1);
     await at(61, t0);
     expect(escalations()).toHaveLength(2);
   });
@@ -177,13 +177,16 @@ describe('reminders', () => {
     );
     expect(ack.body.response_type).toBe('ephemeral');
     await h.drain();
-    const incident = h.firelane.store.incidents.get(1)!;
+    const incident = (await h.firelane.store.incidents.get(1))!;
     expect(incident).toMatchObject({
       status: 'resolved',
       rootCause: 'consumer stuck on a poison message',
       nextReminderAt: null,
     });
-    expect(h.firelane.store.incidents.actionItems(1).map((a) => a.text)).toEqual(['alert on lag', 'dead-letter queue']);
+    expect((await h.firelane.store.incidents.actionItems(1)).map((a) => a.text)).toEqual([
+      'alert on lag',
+      'dead-letter queue',
+    ]);
     const announced = slack.messagesIn(ANNOUNCE).map(messageJson).join('\n');
     expect(announced).toContain('Resolved after 1h 20m');
     expect(announced).toContain('poison message');
@@ -200,7 +203,7 @@ describe('reminders', () => {
     const t1 = clock.now();
     await h.command('reopen', { channel: room });
     await h.drain();
-    expect(h.firelane.store.incidents.get(1)!.status).toBe('investigating');
+    expect((await h.firelane.store.incidents.get(1))!.status).toBe('investigating');
     await at(30, t1); // SEV2: every 30 minutes
     expect(reminders()).toHaveLength(1);
   });
@@ -229,8 +232,8 @@ describe('reminders', () => {
     const t0 = await declareAt('sev1 Queue backing up');
     clock.set(t0 + 15 * MIN);
     // The tick queues the reminder; before the job posts it, the commander posts an update.
-    tickReminders({ store: h.firelane.store, config: h.firelane.config.file, clock });
-    expect(h.firelane.store.jobs.state(`remind:1:${t0 + 15 * MIN}`)).toBe('queued');
+    await tickReminders({ store: h.firelane.store, config: h.firelane.config.file, clock });
+    expect(await h.firelane.store.jobs.state(`remind:1:${t0 + 15 * MIN}`)).toBe('queued');
     await h.command('update identified "consumer lag from a bad deploy"', { channel: room });
     await h.drain();
     expect(reminders()).toHaveLength(0);
@@ -245,12 +248,12 @@ describe('reminders', () => {
     await start();
     const t0 = await declareAt('sev1 Database failover');
     clock.set(t0 + 15 * MIN);
-    tickReminders({ store: h.firelane.store, config: h.firelane.config.file, clock });
+    await tickReminders({ store: h.firelane.store, config: h.firelane.config.file, clock });
     // The process goes away before the job ran (same database file, new process state).
     await h.close();
     await start();
     // A second tick at the same time finds nothing due: the due time moved with the job, atomically.
-    tickReminders({ store: h.firelane.store, config: h.firelane.config.file, clock });
+    await tickReminders({ store: h.firelane.store, config: h.firelane.config.file, clock });
     await h.drain();
     expect(reminders()).toHaveLength(1);
     await at(29.9, t0);
@@ -288,15 +291,15 @@ describe('a reminder due before the war room exists', () => {
       const t0 = clock.now();
       await h.command('sev1 Everything is down');
       clock.set(t0 + 15 * MIN);
-      tickReminders({ store: h.firelane.store, config: h.firelane.config.file, clock });
+      await tickReminders({ store: h.firelane.store, config: h.firelane.config.file, clock });
       await h.drain();
-      expect(h.firelane.store.jobs.state(`remind:1:${t0 + 15 * MIN}`)).toBe('queued');
+      expect(await h.firelane.store.jobs.state(`remind:1:${t0 + 15 * MIN}`)).toBe('queued');
       slack.clearFailures();
       clock.advance(10 * MIN); // past every backoff: the room opens
       await h.drain();
       clock.advance(10_000); // the reminder's wait for the room is over
       await h.drain();
-      const room = h.firelane.store.incidents.get(1)!.roomId!;
+      const room = (await h.firelane.store.incidents.get(1))!.roomId!;
       expect(slack.messagesIn(room).filter((m) => messageJson(m).includes('⏰'))).toHaveLength(1);
     } finally {
       await h.close();
@@ -311,8 +314,8 @@ describe('the real ticker (node-cron, every second)', () => {
     const h = await startHarness({ configYaml: yaml, startWorker: true });
     try {
       await h.command('sev1 Real-time check');
-      await expect.poll(() => h.firelane.store.incidents.get(1)?.roomId, { timeout: 5000 }).toBeTruthy();
-      const room = h.firelane.store.incidents.get(1)!.roomId!;
+      await expect.poll(async () => (await h.firelane.store.incidents.get(1))?.roomId, { timeout: 5000 }).toBeTruthy();
+      const room = (await h.firelane.store.incidents.get(1))!.roomId!;
       await expect
         .poll(() => h.slack.messagesIn(room).filter((m) => messageJson(m).includes('⏰')).length, {
           timeout: 8000,
@@ -330,7 +333,7 @@ describe('the real ticker (node-cron, every second)', () => {
       const sqlite = h.firelane.db.sqlite;
       const autoCheckpoint = () => sqlite.pragma('wal_autocheckpoint', { simple: true });
       // Declared without a chat request (as the CLI would), with its reminder already due.
-      h.firelane.store.incidents.create({
+      await h.firelane.store.incidents.create({
         title: 'Queue backlog',
         description: null,
         severity: 'sev2',

@@ -36,8 +36,8 @@ describe('subcommands in the war room', () => {
     expect(ack.status).toBe(200);
     expect(ack.body.response_type).toBe('ephemeral');
     expect(shownText(ack.body)).toContain('INC-1');
-    expect(incident(h, 1)).toMatchObject({ status: 'identified' });
-    const event = h.firelane.store.incidents.timeline(1).at(-1)!;
+    expect(await incident(h, 1)).toMatchObject({ status: 'identified' });
+    const event = (await h.firelane.store.incidents.timeline(1)).at(-1)!;
     expect(event).toMatchObject({
       kind: 'status_update',
       actor: 'U0ALICE',
@@ -61,9 +61,9 @@ describe('subcommands in the war room', () => {
     const updates = h.slack.callsTo('chat.update');
     expect(updates).toHaveLength(1);
     expect(updates[0]!.params).toMatchObject({ channel: room, ts: inc.cardRef });
-    expect(cardField(cardMessage(h, 1).blocks, 'Status')).toBe('Identified');
+    expect(cardField((await cardMessage(h, 1)).blocks, 'Status')).toBe('Identified');
     expect(h.slack.pins).toEqual([{ channel: room, ts: inc.cardRef }]);
-    expect(h.firelane.store.jobs.depth()).toMatchObject({ queued: 0, dead: 0 });
+    expect(await h.firelane.store.jobs.depth()).toMatchObject({ queued: 0, dead: 0 });
   });
 
   it('lead with a Slack mention assigns the commander; the card shows them and drops "Take command"', async () => {
@@ -71,12 +71,12 @@ describe('subcommands in the war room', () => {
     const ack = await inRoom('lead <@U0BOB|bob>');
     expect(ack.body.response_type).toBe('ephemeral');
     expect(ackText(ack.body)).toContain('<@U0BOB>');
-    expect(incident(h, 1).commander).toBe('U0BOB');
-    expect(h.firelane.store.incidents.timeline(1).filter((e) => e.kind === 'role_assigned')).toEqual([
+    expect((await incident(h, 1)).commander).toBe('U0BOB');
+    expect((await h.firelane.store.incidents.timeline(1)).filter((e) => e.kind === 'role_assigned')).toEqual([
       expect.objectContaining({ actor: 'U0ALICE', data: { role: 'commander', user: 'U0BOB', previous: null } }),
     ]);
     await h.drain();
-    const card = cardMessage(h, 1);
+    const card = await cardMessage(h, 1);
     expect(cardField(card.blocks, 'Commander')).toBe('<@U0BOB>');
     expect(buttons(card.blocks).map((b) => b.text.text)).not.toContain('Take command');
     expect(newMessages(room, before)).toHaveLength(1);
@@ -86,39 +86,39 @@ describe('subcommands in the war room', () => {
   });
 
   it('lead with a plain @name (not picked from Slack) is refused and changes nothing', async () => {
-    const before = snapshot(h);
+    const before = await snapshot(h);
     const ack = await inRoom('lead @bob');
     expect(ack.body.response_type).toBe('ephemeral');
     expect(shownText(ack.body)).toContain('@bob');
     expect(shownText(ack.body)).toContain('Usage:');
     expect(shownText(ack.body)).toContain('/incident lead');
     await h.drain();
-    expect(snapshot(h)).toEqual(before);
-    expect(incident(h, 1).commander).toBeNull();
+    expect(await snapshot(h)).toEqual(before);
+    expect((await incident(h, 1)).commander).toBeNull();
   });
 
   it('comms assigns the communications lead', async () => {
     const ack = await inRoom('comms <@U0CAROL|carol>');
     expect(ack.body.response_type).toBe('ephemeral');
-    expect(incident(h, 1).commsLead).toBe('U0CAROL');
+    expect((await incident(h, 1)).commsLead).toBe('U0CAROL');
     await h.drain();
-    expect(cardField(cardMessage(h, 1).blocks, 'Comms lead')).toBe('<@U0CAROL>');
-    expect(cardField(cardMessage(h, 1).blocks, 'Commander')).toBe('unassigned');
+    expect(cardField((await cardMessage(h, 1)).blocks, 'Comms lead')).toBe('<@U0CAROL>');
+    expect(cardField((await cardMessage(h, 1)).blocks, 'Commander')).toBe('unassigned');
   });
 
   it('note adds to the timeline without posting anything', async () => {
-    const before = snapshot(h);
+    const before = await snapshot(h);
     // With should_escape on, Slack sends a typed & as &amp;.
     const ack = await inRoom('note Rolled back deploy 4711 &amp; waiting');
     expect(ack.body.response_type).toBe('ephemeral');
     expect(shownText(ack.body)).toContain('INC-1');
-    expect(h.firelane.store.incidents.timeline(1).at(-1)).toMatchObject({
+    expect((await h.firelane.store.incidents.timeline(1)).at(-1)).toMatchObject({
       kind: 'note',
       text: 'Rolled back deploy 4711 & waiting',
       actor: 'U0ALICE',
     });
     await h.drain();
-    const after = snapshot(h);
+    const after = await snapshot(h);
     expect(after.timeline).toBe(before.timeline + 1);
     expect(after.slackCalls).toBe(before.slackCalls);
   });
@@ -128,13 +128,13 @@ describe('subcommands in the war room', () => {
     const ack = await inRoom('severity sev2');
     expect(ack.body.response_type).toBe('ephemeral');
     expect(shownText(ack.body)).toContain('SEV2');
-    expect(incident(h, 1).severity).toBe('sev2');
+    expect((await incident(h, 1)).severity).toBe('sev2');
     await h.drain();
     const announced = newMessages(ANNOUNCE, before);
     expect(announced).toHaveLength(1);
     expect(messageJson(announced[0]!)).toContain('SEV1 to SEV2');
     expect(newMessages(room, before)).toHaveLength(1);
-    expect(cardField(cardMessage(h, 1).blocks, 'Severity')).toBe('SEV2');
+    expect(cardField((await cardMessage(h, 1)).blocks, 'Severity')).toBe('SEV2');
   });
 
   it('resolve: the announcement has a line each for the outcome, the root cause and the action items, and none inside them', async () => {
@@ -153,12 +153,12 @@ describe('subcommands in the war room', () => {
     expect(posted[0]!.split('\n')).toEqual([expect.stringMatching(outcome), ...lines]);
     expect(posted[1]!.split('\n')).toEqual([expect.stringMatching(outcome), ...lines, `War room: <#${room}>`]);
     // The full root cause, its line break included, is kept for the postmortem.
-    expect(incident(h, 1).rootCause).toBe('the primary ran out of disk.\nWAL archiving had stopped');
+    expect((await incident(h, 1)).rootCause).toBe('the primary ran out of disk.\nWAL archiving had stopped');
   });
 
   it('list, show and help answer privately and change nothing', async () => {
     await declare(h, 'sev3 Typo on pricing page');
-    const before = snapshot(h);
+    const before = await snapshot(h);
 
     const list = await inRoom('list');
     expect(list.body.response_type).toBe('ephemeral');
@@ -187,7 +187,7 @@ describe('subcommands in the war room', () => {
       expect(ackText(help.body)).toContain(`/incident ${sub}`);
 
     await h.drain();
-    expect(snapshot(h)).toEqual(before);
+    expect(await snapshot(h)).toEqual(before);
   });
 });
 
@@ -200,24 +200,24 @@ describe('subcommands outside a war room', () => {
   afterEach(async () => h?.close());
 
   it('without an incident id: asks to name the incident, changes nothing', async () => {
-    const before = snapshot(h);
+    const before = await snapshot(h);
     const ack = await h.command('update identified x', { channel: 'C0GENERAL' });
     expect(ack.body.response_type).toBe('ephemeral');
     expect(shownText(ack.body)).toMatch(/Name the incident/i);
     expect(shownText(ack.body)).toContain('INC-');
     expect(shownText(ack.body)).toContain('Usage:');
     await h.drain();
-    expect(snapshot(h)).toEqual(before);
-    expect(incident(h, 1).status).toBe('investigating');
+    expect(await snapshot(h)).toEqual(before);
+    expect((await incident(h, 1)).status).toBe('investigating');
   });
 
   it('with an incident id: works from any channel', async () => {
     const before = h.slack.messages.length;
     const ack = await h.command('update INC-1 identified x', { channel: 'C0GENERAL' });
     expect(ack.body.response_type).toBe('ephemeral');
-    expect(incident(h, 1).status).toBe('identified');
+    expect((await incident(h, 1)).status).toBe('identified');
     await h.drain();
-    const room = incident(h, 1).roomId!;
+    const room = (await incident(h, 1)).roomId!;
     expect(
       h.slack.messages
         .slice(before)
@@ -225,7 +225,7 @@ describe('subcommands outside a war room', () => {
         .sort(),
     ).toEqual([ANNOUNCE, room].sort());
     expect(h.slack.messagesIn('C0GENERAL')).toHaveLength(0);
-    expect(cardField(cardMessage(h, 1).blocks, 'Status')).toBe('Identified');
+    expect(cardField((await cardMessage(h, 1)).blocks, 'Status')).toBe('Identified');
   });
 });
 
@@ -286,7 +286,7 @@ describe('bad input: a private reply naming the problem and the usage; nothing c
 
   for (const c of cases) {
     it(c.name, async () => {
-      const before = snapshot(h);
+      const before = await snapshot(h);
       const ack = await h.command(c.text, { channel: 'C0GENERAL' });
       expect(ack.status).toBe(200);
       expect(ack.body.response_type).toBe('ephemeral');
@@ -294,8 +294,8 @@ describe('bad input: a private reply naming the problem and the usage; nothing c
       expect(text).toMatch(c.problem);
       expect(text).toContain(c.usage);
       await h.drain();
-      expect(snapshot(h)).toEqual(before);
-      expect(incident(h, 1)).toMatchObject({ status: 'investigating', severity: 'sev1', commander: null });
+      expect(await snapshot(h)).toEqual(before);
+      expect(await incident(h, 1)).toMatchObject({ status: 'investigating', severity: 'sev1', commander: null });
     });
   }
 
@@ -313,7 +313,7 @@ describe('bad input: a private reply naming the problem and the usage; nothing c
     expect(ack.body.response_type).toBe('in_channel');
     expect(shownText(ack.body)).toContain('INC-2');
     await h.drain();
-    expect(incident(h, 2)).toMatchObject({ title, roomName: 'inc-2-outage' });
+    expect(await incident(h, 2)).toMatchObject({ title, roomName: 'inc-2-outage' });
     expect(messageJson(h.slack.messagesIn(ANNOUNCE).at(-1)!)).toContain(flame.repeat(140));
   });
 });

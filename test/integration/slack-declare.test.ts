@@ -30,8 +30,8 @@ describe('declare over Slack', () => {
     expect(shownText(ack.body)).toContain('Payment gateway down');
     // The work is queued, not done: Slack has not been called yet.
     expect(h.slack.calls.length).toBe(callsAtStart);
-    expect(h.firelane.store.jobs.depth()).toMatchObject({ queued: 1, running: 0, dead: 0 });
-    const declared = incident(h, 1);
+    expect(await h.firelane.store.jobs.depth()).toMatchObject({ queued: 1, running: 0, dead: 0 });
+    const declared = await incident(h, 1);
     expect(declared).toMatchObject({
       title: 'Payment gateway down',
       severity: 'sev1',
@@ -49,14 +49,14 @@ describe('declare over Slack', () => {
     expect(room).toBeDefined();
     expect([...room.members].sort()).toEqual(['U0ALICE', 'U0ONCALL1', 'U0ONCALL2', 'UBOT']);
 
-    const stored = incident(h, 1);
+    const stored = await incident(h, 1);
     expect(stored).toMatchObject({ roomId: room.id, roomName: 'inc-1-payment-gateway-down' });
     expect(stored.cardRef).toBeTruthy();
-    expect(h.firelane.store.incidents.timeline(1).map((e) => e.kind)).toEqual(['declared', 'war_room_opened']);
-    expect(h.firelane.store.jobs.depth()).toMatchObject({ queued: 0, running: 0, dead: 0 });
+    expect((await h.firelane.store.incidents.timeline(1)).map((e) => e.kind)).toEqual(['declared', 'war_room_opened']);
+    expect(await h.firelane.store.jobs.depth()).toMatchObject({ queued: 0, running: 0, dead: 0 });
 
     // The card: severity, status, commander, declared time as a Slack date token; pinned.
-    const card = cardMessage(h, 1);
+    const card = await cardMessage(h, 1);
     expect(h.slack.messagesIn(room.id)).toHaveLength(2); // the incident card and the checklist
     expect(cardField(card.blocks, 'Severity')).toBe('SEV1');
     expect(cardField(card.blocks, 'Status')).toBe('Investigating');
@@ -85,7 +85,7 @@ describe('declare over Slack', () => {
     expect(first.body.text).toContain('INC-1');
     expect(second.body.text).toContain('INC-2');
     await h.drain();
-    expect(h.firelane.store.incidents.list().map((i) => [i.id, i.severity, i.roomName])).toEqual([
+    expect((await h.firelane.store.incidents.list()).map((i) => [i.id, i.severity, i.roomName])).toEqual([
       [2, 'sev2', 'inc-2-search-is-slow'],
       [1, 'sev1', 'inc-1-payment-gateway-down'],
     ]);
@@ -128,18 +128,18 @@ describe('war-room names from hostile titles', () => {
     ).toBe(true);
     for (const [i, c] of cases.entries()) {
       const n = i + 1;
-      const stored = incident(h, n);
+      const stored = await incident(h, n);
       const name = stored.roomName ?? '';
       expect(name, c.title).toMatch(VALID_ROOM);
       expect(name, c.title).toMatch(new RegExp(`^inc-${n}(-|$)`));
       if (c.expected !== undefined) expect(name, c.title).toBe(c.expected ? `inc-${n}-${c.expected}` : `inc-${n}`);
       expect(h.slack.channels.get(stored.roomId!)?.name, c.title).toBe(name);
     }
-    const long = incident(h, cases.findIndex((c) => c.title === longAscii) + 1).roomName!;
+    const long = (await incident(h, cases.findIndex((c) => c.title === longAscii) + 1)).roomName!;
     expect(long.length).toBeLessThanOrEqual(80);
     expect(long.length).toBeGreaterThan(70);
     expect(long).not.toMatch(/-$/);
-    expect(incident(h, 4).roomName).toMatch(/^inc-4-[a-z0-9-]*everything-broke$/);
+    expect((await incident(h, 4)).roomName).toMatch(/^inc-4-[a-z0-9-]*everything-broke$/);
   });
 
   it('takes the next free name when the name is taken', async () => {
@@ -159,11 +159,11 @@ describe('war-room names from hostile titles', () => {
       ['inc-1-payment-gateway-down-2', 'ok'],
     ]);
     const room = h.slack.channelByName('inc-1-payment-gateway-down-2')!;
-    expect(incident(h, 1)).toMatchObject({ roomId: room.id, roomName: room.name });
+    expect(await incident(h, 1)).toMatchObject({ roomId: room.id, roomName: room.name });
     // Nobody was invited into the old channel, nothing posted there.
     expect([...h.slack.channels.get('C0OLDROOM')!.members]).toEqual(['UBOT']);
     expect(h.slack.messagesIn('C0OLDROOM')).toHaveLength(0);
-    expect(h.slack.pins).toEqual([{ channel: room.id, ts: incident(h, 1).cardRef }]);
+    expect(h.slack.pins).toEqual([{ channel: room.id, ts: (await incident(h, 1)).cardRef }]);
   });
 });
 
@@ -175,7 +175,7 @@ describe('configured room prefix and long descriptions', () => {
     h = await startHarness({ configYaml: `incidents:\n  announceChannel: ${ANNOUNCE}\n  channelPrefix: ir_prod\n` });
     await declare(h, 'sev1 Payment gateway down');
     // Contract: war rooms are <prefix>-<number>-<slug>.
-    expect(incident(h, 1).roomName).toBe('ir_prod-1-payment-gateway-down');
+    expect((await incident(h, 1)).roomName).toBe('ir_prod-1-payment-gateway-down');
   });
 
   it('the pinned card shows the whole description the declare form accepted (3000 characters)', async () => {
@@ -188,15 +188,15 @@ describe('configured room prefix and long descriptions', () => {
     );
     expect(submitted.body).toBeUndefined();
     await h.drain();
-    expect(incident(h, 1).description).toBe(description);
+    expect((await incident(h, 1)).description).toBe(description);
     // Long text is split into several sections at a space; nothing is lost.
-    const shown = blockTexts(cardMessage(h, 1).blocks)
+    const shown = blockTexts((await cardMessage(h, 1)).blocks)
       .join(' ')
       .replace(/&lt;/g, '<')
       .replace(/&gt;/g, '>')
       .replace(/&amp;/g, '&');
     expect(shown).toContain(description);
-    for (const text of blockTexts(cardMessage(h, 1).blocks)) expect(text.length).toBeLessThanOrEqual(3000);
+    for (const text of blockTexts((await cardMessage(h, 1)).blocks)) expect(text.length).toBeLessThanOrEqual(3000);
   });
 });
 
@@ -230,7 +230,7 @@ describe('user text never becomes Slack markup', () => {
     expect(sent, 'U0EVIL is mentioned (pinged) by the ack, card and announcement').not.toContain('<@U0EVIL');
     expect(sent).toContain('&lt;!channel&gt;');
     expect(sent).toContain('&amp;');
-    expect(incident(h, 1).title).toBe('Outage <!channel> & <@U0EVIL>');
+    expect((await incident(h, 1)).title).toBe('Outage <!channel> & <@U0EVIL>');
   });
 
   it("an @channel picked from Slack's list (<!channel>) is not sent back as a live broadcast", async () => {
@@ -240,7 +240,7 @@ describe('user text never becomes Slack markup', () => {
     const sent = everythingSent([ack.body]);
     expect(h.slack.messagesIn(ANNOUNCE)).toHaveLength(1);
     expect(sent).not.toMatch(/<!(channel|here|everyone|subteam)/);
-    expect(incident(h, 1).title).toContain('checkout down');
+    expect((await incident(h, 1)).title).toContain('checkout down');
   });
 
   it('a title from the declare modal is escaped as well, and cannot forge firelane tokens', async () => {
@@ -255,7 +255,7 @@ describe('user text never becomes Slack markup', () => {
     expect(result.status).toBe(200);
     await h.drain();
     // Stored as typed (firelane may break up its own token syntax with an invisible U+200B).
-    expect(incident(h, 1).title.replace(/\u200b/g, '')).toBe(
+    expect((await incident(h, 1)).title.replace(/\u200b/g, '')).toBe(
       'Outage <!channel> & <@U0EVIL> @{U0EVIL} #{C0GENERAL|general}',
     );
     const sent = everythingSent([]);
@@ -273,10 +273,10 @@ describe('user text never becomes Slack markup', () => {
     const ack = await h.command(`sev2 Search broken --description="${forged}"`);
     expect(ack.body.response_type).toBe('in_channel');
     await h.drain();
-    expect(incident(h, 1).description).toBe(forged);
-    expect(incident(h, 2).description?.replace(/\u200b/g, '')).toBe(forged);
+    expect((await incident(h, 1)).description).toBe(forged);
+    expect((await incident(h, 2)).description?.replace(/\u200b/g, '')).toBe(forged);
     for (const id of [1, 2]) {
-      const card = messageJson(cardMessage(h, id));
+      const card = messageJson(await cardMessage(h, id));
       expect(card).toContain('&lt;!everyone&gt;');
       expect(card, `INC-${id} card`).not.toContain('<@U0EVIL>');
       expect(card, `INC-${id} card`).not.toContain('<!date^86400^');
@@ -299,7 +299,7 @@ describe('independent Slack calls run concurrently', () => {
       expect(calls, method).toHaveLength(1);
       return calls[0]!;
     };
-    const room = incident(h, 1).roomId!;
+    const room = (await incident(h, 1)).roomId!;
     const create = only('conversations.create');
     const invite = only('conversations.invite');
     const card = only('chat.postMessage', (p) => p.channel === room && !String(p.text).startsWith('Checklist'));

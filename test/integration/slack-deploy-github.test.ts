@@ -49,13 +49,13 @@ async function start(yaml?: (base: string) => string, startWorker = false) {
   });
 }
 
-function card(id: number) {
-  const request = h.firelane.store.deploys.get(id)!;
+async function card(id: number) {
+  const request = (await h.firelane.store.deploys.get(id))!;
   return h.slack.messages.find((m) => m.channel === request.roomId && m.ts === request.cardRef)!;
 }
 
 async function approve(id: number) {
-  const message = card(id);
+  const message = await card(id);
   const button = buttons(message.blocks).find((b) => b.text.text === 'Approve')!;
   const before = h.slack.responses.length;
   await h.interaction(
@@ -97,7 +97,7 @@ describe('/deploy with GitHub', () => {
 
     await h.command('payments v2.1.1', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
     await h.drain();
-    const posted = card(1);
+    const posted = await card(1);
     expect(cardField(posted.blocks, 'Checks')).toBe('❌ failed: ci (failure)');
     expect(cardField(posted.blocks, 'Changes')).toBe(
       '2 commits since v2.1.0: Treat NULL refund amounts as zero; Log refund failures with the order id',
@@ -108,12 +108,12 @@ describe('/deploy with GitHub', () => {
 
     await approve(1);
     await h.drain();
-    expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded' });
+    expect(await h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded' });
     const [deployment] = repo.deployments();
     expect(deployment).toMatchObject({ ref: 'v2.1.1', sha: repo.sha('v2.1.1'), environment: 'production' });
     // The final status waits for the first one's job (a retry a second later).
     await statesOf(deployment.id, ['in_progress', 'success']);
-    expect(h.firelane.store.deploys.get(1)!.githubDeploymentId).toBe(deployment.id);
+    expect((await h.firelane.store.deploys.get(1))!.githubDeploymentId).toBe(deployment.id);
   });
 
   it('passing checks are shown as such; a version GitHub does not know is said on the card and does not stop the rollout', async () => {
@@ -121,22 +121,22 @@ describe('/deploy with GitHub', () => {
     repo.setCheckRun('v2.1.1', 'ci', { status: 'completed', conclusion: 'success' });
     await h.command('payments v2.1.1', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
     await h.drain();
-    expect(cardField(card(1).blocks, 'Checks')).toBe('✅ 1 of 1 passed');
-    expect(blockTexts(card(1).blocks).join('\n')).not.toContain('FAILED');
+    expect(cardField((await card(1)).blocks, 'Checks')).toBe('✅ 1 of 1 passed');
+    expect(blockTexts((await card(1)).blocks).join('\n')).not.toContain('FAILED');
     await approve(1);
     await h.drain();
 
     await h.command('payments v9.9.9', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
     await h.drain();
-    expect(cardField(card(2).blocks, 'GitHub')).toBe(
+    expect(cardField((await card(2)).blocks, 'GitHub')).toBe(
       'acme/payments has no tag or branch named v9.9.9, so its checks are unknown',
     );
     await approve(2);
     await h.drain();
     // GitHub refuses a Deployment of an unknown ref; the rollout does not care.
-    expect(h.firelane.store.deploys.get(2)).toMatchObject({ status: 'succeeded' });
+    expect(await h.firelane.store.deploys.get(2)).toMatchObject({ status: 'succeeded' });
     expect(repo.deployments().map((d: { ref: string }) => d.ref)).toEqual(['v2.1.1']);
-    expect(h.firelane.store.jobs.state('deploy-github:2:executing')).toBe('dead');
+    expect(await h.firelane.store.jobs.state('deploy-github:2:executing')).toBe('dead');
   });
 
   it('a failed rollout, rolled back by itself, makes its GitHub Deployment inactive with the reason', async () => {
@@ -146,7 +146,7 @@ describe('/deploy with GitHub', () => {
     await h.drain();
     await approve(1);
     await h.drain();
-    expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'rolled_back' });
+    expect(await h.firelane.store.deploys.get(1)).toMatchObject({ status: 'rolled_back' });
     const [deployment] = repo.deployments();
     await statesOf(deployment.id, ['in_progress', 'inactive']);
     const statuses = repo.deploymentStatuses(deployment.id) as Array<{ state: string; description: string }>;
@@ -160,7 +160,7 @@ describe('/deploy with GitHub', () => {
     await start((base) => base.replace('window: 1s', 'window: 10m'), true);
     await h.command('payments v2.1.1', { command: '/deploy', channel: CHANNEL, user: 'U0DEV' });
     await h.drain();
-    const message = card(1);
+    const message = await card(1);
     const button = buttons(message.blocks).find((b) => b.text.text === 'Approve')!;
     await h.interaction(
       buttonClick({
@@ -173,26 +173,31 @@ describe('/deploy with GitHub', () => {
       }),
     );
     // The worker runs by itself here: wait for the ten-minute window to begin, then roll back.
-    await vi.waitFor(() => expect(blockTexts(card(1).blocks).join('\n')).toMatch(/Verifying health/), {
+    await vi.waitFor(async () => expect(blockTexts((await card(1)).blocks).join('\n')).toMatch(/Verifying health/), {
       timeout: 5_000,
     });
     await h.command('payments', { command: '/rollback', channel: CHANNEL, user: 'U0DEV' });
-    await vi.waitFor(() => expect(h.firelane.store.deploys.get(2)?.cardRef && card(2)).toBeTruthy(), {
-      timeout: 5_000,
-    });
-    const rollback = buttons(card(2).blocks).find((b) => b.text.text === 'Approve')!;
+    await vi.waitFor(
+      async () => expect((await h.firelane.store.deploys.get(2))?.cardRef && (await card(2))).toBeTruthy(),
+      {
+        timeout: 5_000,
+      },
+    );
+    const rollback = buttons((await card(2)).blocks).find((b) => b.text.text === 'Approve')!;
     await h.interaction(
       buttonClick({
         user: 'U0LEAD1',
         channel: CHANNEL,
-        messageTs: card(2).ts,
+        messageTs: (await card(2)).ts,
         actionId: rollback.action_id,
         value: rollback.value,
         responseUrl: h.slack.responseUrl(),
       }),
     );
-    await vi.waitFor(() => expect(h.firelane.store.deploys.get(2)!.status).toBe('succeeded'), { timeout: 5_000 });
-    expect(h.firelane.store.deploys.get(1)!.status).toBe('superseded');
+    await vi.waitFor(async () => expect((await h.firelane.store.deploys.get(2))!.status).toBe('succeeded'), {
+      timeout: 5_000,
+    });
+    expect((await h.firelane.store.deploys.get(1))!.status).toBe('superseded');
     // The rollback's Deployment is made by a job of its own, which may still be running when it succeeds.
     await vi.waitFor(() => expect(repo.deployments()).toHaveLength(2), { timeout: 5_000 });
     const [deployment, rolledBackTo] = repo.deployments();
@@ -218,7 +223,7 @@ describe('/deploy with GitHub', () => {
     await h.drain();
     await approve(1);
     await h.drain();
-    expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'failed' });
+    expect(await h.firelane.store.deploys.get(1)).toMatchObject({ status: 'failed' });
     const [deployment] = repo.deployments();
     await statesOf(deployment.id, ['failure', 'in_progress']);
     const statuses = repo.deploymentStatuses(deployment.id) as Array<{ state: string; description: string }>;

@@ -26,15 +26,16 @@ async function start() {
 }
 
 /** The request card as it is in the channel now (the fake applies chat.update in place). */
-function card(id = 1): FakeMessage {
-  const request = h.firelane.store.deploys.get(id);
+async function card(id = 1): Promise<FakeMessage> {
+  const request = await h.firelane.store.deploys.get(id);
   expect(request?.cardRef, `REQ-${id} has a card`).toBeTruthy();
   const message = h.slack.messages.find((m) => m.channel === request!.roomId && m.ts === request!.cardRef);
   expect(message).toBeDefined();
   return message!;
 }
 
-function click(user: string, label: string, message = card()) {
+async function click(user: string, label: string, message?: FakeMessage) {
+  message ??= await card();
   const button = buttons(message.blocks).find((b) => b.text.text === label);
   expect(button, `a ${label} button`).toBeDefined();
   return buttonClick({
@@ -61,7 +62,7 @@ describe('/deploy over Slack', () => {
     await start();
     await requestDeploy();
 
-    const posted = card();
+    const posted = await card();
     expect(buttons(posted.blocks).map((b) => b.text.text)).toEqual(['Approve', 'Reject']);
     expect(cardField(posted.blocks, 'From')).toBe(`${IMAGE}:v2.1.0 (revision 2)`);
     expect(cardField(posted.blocks, 'To')).toBe(`${IMAGE}:v2.1.1`);
@@ -69,20 +70,20 @@ describe('/deploy over Slack', () => {
     expect(cardField(posted.blocks, 'Approvals')).toBe('0 of 1');
 
     // The requester clicks Approve, then someone who is no approver: private refusals, nothing changes.
-    expect((await h.interaction(click('U0LEAD2', 'Approve'))).status).toBe(200);
+    expect((await h.interaction(await click('U0LEAD2', 'Approve'))).status).toBe(200);
     await vi.waitFor(() => expect(h.slack.responses).toHaveLength(1));
     expect(h.slack.responses[0]!.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
     expect(ackText(h.slack.responses[0]!.body as { text?: string })).toMatch(
       /You asked for REQ-1, so someone else must approve it/,
     );
-    expect((await h.interaction(click('U0BOB', 'Approve'))).status).toBe(200);
+    expect((await h.interaction(await click('U0BOB', 'Approve'))).status).toBe(200);
     await vi.waitFor(() => expect(h.slack.responses).toHaveLength(2));
     expect(ackText(h.slack.responses[1]!.body as { text?: string })).toMatch(/You are not an approver for production/);
-    expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'pending', approvals: [] });
+    expect(await h.firelane.store.deploys.get(1)).toMatchObject({ status: 'pending', approvals: [] });
     expect(h.slack.callsTo('chat.update')).toHaveLength(0);
 
     // An approver clicks Approve.
-    const approved = await h.interaction(click('U0LEAD1', 'Approve'));
+    const approved = await h.interaction(await click('U0LEAD1', 'Approve'));
     expect(approved.status).toBe(200);
     await vi.waitFor(() => expect(h.slack.responses).toHaveLength(3));
     expect(ackText(h.slack.responses[2]!.body as { text?: string })).toMatch(/You approved REQ-1/);
@@ -94,12 +95,12 @@ describe('/deploy over Slack', () => {
     ).toBe(true);
     expect(updates.some((u) => /Rolling out: \d of 3 replicas updated/.test(u))).toBe(true);
 
-    const done = card();
+    const done = await card();
     expect(blockTexts(done.blocks).join('\n')).toContain('Succeeded');
     expect(buttons(done.blocks).map((b) => [b.text.text, b.value])).toEqual([
       ['Rollback', 'rollback payments --env=production --undo=REQ-1'],
     ]);
-    expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded', resultRevision: 3 });
+    expect(await h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded', resultRevision: 3 });
     expect(await cluster.readDeployment(PAYMENTS)).toMatchObject({
       revision: 3,
       images: { app: `${IMAGE}:v2.1.1` },
@@ -108,9 +109,9 @@ describe('/deploy over Slack', () => {
     expect(cluster.changes).toHaveLength(1);
 
     // The Rollback button opens a rollback request that needs approval like any other.
-    await h.interaction(click('U0BOB', 'Rollback', done));
+    await h.interaction(await click('U0BOB', 'Rollback', done));
     await h.drain();
-    const rollback = card(2);
+    const rollback = await card(2);
     expect(messageJson(rollback)).toContain('Rollback REQ-2 of REQ-1');
     expect(cardField(rollback.blocks, 'From')).toBe(`${IMAGE}:v2.1.1 (what REQ-1 deploys)`);
     expect(cardField(rollback.blocks, 'To')).toBe(`${IMAGE}:v2.1.0 (revision 2, before REQ-1)`);
@@ -120,8 +121,9 @@ describe('/deploy over Slack', () => {
   it('two Approve clicks at once (and one retried) set the image once', async () => {
     await start();
     await requestDeploy();
-    const first = click('U0LEAD1', 'Approve');
-    const [a, b] = await Promise.all([h.interaction(first), h.interaction(click('U0LEAD3', 'Approve'))]);
+    const first = await click('U0LEAD1', 'Approve');
+    const second = await click('U0LEAD3', 'Approve');
+    const [a, b] = await Promise.all([h.interaction(first), h.interaction(second)]);
     const retried = await h.interaction(first);
     expect([a.status, b.status, retried.status]).toEqual([200, 200, 200]);
     await vi.waitFor(() => expect(h.slack.responses).toHaveLength(3));
@@ -131,8 +133,8 @@ describe('/deploy over Slack', () => {
 
     await h.drain();
     await h.drain();
-    expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded' });
-    expect(h.firelane.store.deploys.get(1)!.approvals).toHaveLength(1);
+    expect(await h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded' });
+    expect((await h.firelane.store.deploys.get(1))!.approvals).toHaveLength(1);
     expect(cluster.changes.filter((c) => c.kind === 'set-image')).toHaveLength(1);
     expect((await cluster.history(PAYMENTS)).map((r) => r.revision)).toEqual([1, 2, 3]);
   });
@@ -144,6 +146,6 @@ describe('/deploy over Slack', () => {
     expect(ackText(ack.body)).toMatch(/Unknown service "nosuch"\. Configured services: `payments`/);
     await h.drain();
     expect(h.slack.messagesIn(CHANNEL)).toHaveLength(0);
-    expect(h.firelane.store.deploys.get(1)).toBeUndefined();
+    expect(await h.firelane.store.deploys.get(1)).toBeUndefined();
   });
 });

@@ -34,7 +34,7 @@ describe('Slack events', () => {
   beforeEach(async () => {
     h = await startHarness();
     await declare(h, 'sev1 Payment gateway down');
-    room = incident(h, 1).roomId!;
+    room = (await incident(h, 1)).roomId!;
   });
   afterEach(async () => h?.close());
 
@@ -42,7 +42,7 @@ describe('Slack events', () => {
     const body = JSON.stringify(payload);
     return h.post(body, { ...signedHeaders(SIGNING_SECRET, body), 'content-type': 'application/json', ...extra });
   }
-  const pinned = () => h.firelane.store.incidents.timeline(1).filter((e) => e.kind === 'pinned_message');
+  const pinned = async () => (await h.firelane.store.incidents.timeline(1)).filter((e) => e.kind === 'pinned_message');
 
   it("answers Slack's URL verification challenge", async () => {
     const res = await sendEvent({ token: 'x', challenge: 'challenge-123', type: 'url_verification' });
@@ -59,13 +59,13 @@ describe('Slack events', () => {
     const res = await sendEvent(reactionEvent({ user: 'U0CAROL', channel: room, ts }));
     expect(res.status).toBe(200);
     await h.drain();
-    expect(pinned()).toHaveLength(1);
-    expect(pinned()[0]).toMatchObject({
+    expect(await pinned()).toHaveLength(1);
+    expect((await pinned())[0]).toMatchObject({
       actor: 'U0CAROL',
       platform: 'slack',
       data: { messageId: ts, author: 'U0BOB' },
     });
-    expect(pinned()[0]!.text).toBe(
+    expect((await pinned())[0]!.text).toBe(
       `📌 ${mention('U0BOB')}: Root cause: ${mention('U0ALICE')} found a <bad> flag in the status page (https://status.example.com)`,
     );
     expect(h.slack.callsTo('conversations.history')).toHaveLength(1);
@@ -84,7 +84,7 @@ describe('Slack events', () => {
     await h.drain();
     expect((await sendEvent(reactionEvent({ user: 'U0DAVE', channel: room, ts }))).status).toBe(200);
     await h.drain();
-    expect(pinned()).toHaveLength(1);
+    expect(await pinned()).toHaveLength(1);
     expect(h.slack.callsTo('conversations.history')).toHaveLength(1);
   });
 
@@ -94,8 +94,8 @@ describe('Slack events', () => {
     const elsewhere = h.slack.postAsUser('C0GENERAL', 'U0BOB', 'lunch?');
     await sendEvent(reactionEvent({ user: 'U0CAROL', channel: 'C0GENERAL', ts: elsewhere }));
     await h.drain();
-    expect(pinned()).toHaveLength(0);
-    expect(h.firelane.store.jobs.depth().queued).toBe(0);
+    expect(await pinned()).toHaveLength(0);
+    expect((await h.firelane.store.jobs.depth()).queued).toBe(0);
     expect(h.slack.callsTo('conversations.history')).toHaveLength(0);
   });
 
@@ -108,6 +108,6 @@ describe('Slack events', () => {
     });
     expect(res.status).toBe(401);
     await h.drain();
-    expect(pinned()).toHaveLength(0);
+    expect(await pinned()).toHaveLength(0);
   });
 });

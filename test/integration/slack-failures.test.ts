@@ -27,12 +27,12 @@ describe('Slack failures during the war-room job', () => {
     // Not lost, not done: queued again no sooner than Slack asked.
     expect(h.slack.callsTo('conversations.create').map((c) => c.status)).toEqual([429]);
     expect(h.slack.channelByName('inc-1-payment-gateway-down')).toBeUndefined();
-    const job = h.firelane.store.jobs.get(WAR_ROOM_JOB)!;
+    const job = (await h.firelane.store.jobs.get(WAR_ROOM_JOB))!;
     expect(job).toMatchObject({ status: 'queued', attempts: 1 });
     expect(job.lastError).toContain('ratelimited');
     expect(job.runAt - failedAt).toBeGreaterThanOrEqual(900);
     expect(job.runAt - failedAt).toBeLessThan(2000);
-    expect(incident(h, 1).roomId).toBeNull();
+    expect((await incident(h, 1)).roomId).toBeNull();
 
     // An early drain does nothing: the job is not due.
     await h.drain();
@@ -40,11 +40,11 @@ describe('Slack failures during the war-room job', () => {
 
     await sleep(job.runAt - Date.now() + 5);
     await h.drain();
-    expect(h.firelane.store.jobs.get(WAR_ROOM_JOB)).toMatchObject({ status: 'done', attempts: 2 });
+    expect(await h.firelane.store.jobs.get(WAR_ROOM_JOB)).toMatchObject({ status: 'done', attempts: 2 });
     expect(h.slack.callsTo('conversations.create').map((c) => c.status)).toEqual([429, 200]);
     const rooms = [...h.slack.channels.values()].filter((c) => c.name.startsWith('inc-1'));
     expect(rooms.map((c) => c.name)).toEqual(['inc-1-payment-gateway-down']);
-    expect(incident(h, 1).roomId).toBe(rooms[0]!.id);
+    expect((await incident(h, 1)).roomId).toBe(rooms[0]!.id);
     expect(h.slack.pins).toHaveLength(1);
     expect(h.slack.messagesIn(ANNOUNCE)).toHaveLength(1);
   });
@@ -56,17 +56,17 @@ describe('Slack failures during the war-room job', () => {
     await h.command('sev1 Payment gateway down');
     await h.drain();
     expect(h.slack.callsTo('chat.postMessage').filter((c) => c.status === 500)).toHaveLength(1);
-    expect(h.firelane.store.jobs.get(WAR_ROOM_JOB)).toMatchObject({ status: 'queued', attempts: 1 });
+    expect(await h.firelane.store.jobs.get(WAR_ROOM_JOB)).toMatchObject({ status: 'queued', attempts: 1 });
 
     expect(await drainUntilSettled(h, WAR_ROOM_JOB)).toBe('done');
-    const inc = incident(h, 1);
+    const inc = await incident(h, 1);
     expect(h.slack.callsTo('conversations.create')).toHaveLength(1);
     expect(h.slack.callsTo('conversations.invite')).toHaveLength(1);
     expect(h.slack.pins).toEqual([{ channel: inc.roomId, ts: inc.cardRef }]);
     expect(h.slack.messagesIn(inc.roomId!)).toHaveLength(2); // the card and the checklist, once each
     expect(h.slack.messagesIn(ANNOUNCE)).toHaveLength(1); // the announcement, once
-    expect(cardMessage(h, 1).ts).toBe(inc.cardRef);
-    expect(h.firelane.store.incidents.timeline(1).filter((e) => e.kind === 'war_room_opened')).toHaveLength(1);
+    expect((await cardMessage(h, 1)).ts).toBe(inc.cardRef);
+    expect((await h.firelane.store.incidents.timeline(1)).filter((e) => e.kind === 'war_room_opened')).toHaveLength(1);
   });
 
   it('a 500 on pins.add re-pins the same card, never posts a second one', async () => {
@@ -74,7 +74,7 @@ describe('Slack failures during the war-room job', () => {
     h.slack.failNext('pins.add', { status: 500 }, 2);
     await h.command('sev1 Payment gateway down');
     expect(await drainUntilSettled(h, WAR_ROOM_JOB)).toBe('done');
-    const inc = incident(h, 1);
+    const inc = await incident(h, 1);
     expect(h.slack.callsTo('pins.add')).toHaveLength(3);
     expect(h.slack.pins).toEqual([{ channel: inc.roomId, ts: inc.cardRef }]);
     expect(h.slack.messagesIn(inc.roomId!)).toHaveLength(2); // the card and the checklist, once each
@@ -92,7 +92,7 @@ describe('Slack failures during the war-room job', () => {
       },
     });
     await declare(h, 'sev1 Payment gateway down');
-    const inc = incident(h, 1);
+    const inc = await incident(h, 1);
     const room = h.slack.channels.get(inc.roomId!)!;
     expect([...room.members].sort()).toEqual(['U0ALICE', 'U0ONCALL1', 'U0ONCALL2', 'UBOT']);
     expect(h.slack.pins).toEqual([{ channel: room.id, ts: inc.cardRef }]);
@@ -104,7 +104,7 @@ describe('Slack failures during the war-room job', () => {
     ).toEqual(['not_in_channel', 'ok']);
     expect(h.slack.callsTo('conversations.join')).toHaveLength(1);
     expect(h.slack.messagesIn(ANNOUNCE)).toHaveLength(1);
-    expect(h.firelane.store.jobs.state('war-room:1')).toBe('done');
+    expect(await h.firelane.store.jobs.state('war-room:1')).toBe('done');
   });
 
   it('an announcement channel firelane cannot join does not keep the war room from opening: a warning instead', async () => {
@@ -118,13 +118,13 @@ describe('Slack failures during the war-room job', () => {
     });
     h.slack.failNext('conversations.join', { error: 'missing_scope' }, 10);
     await declare(h, 'sev1 Payment gateway down');
-    const inc = incident(h, 1);
+    const inc = await incident(h, 1);
     expect(inc.roomId).toBeTruthy();
     const room = h.slack.channels.get(inc.roomId!)!;
     expect(h.slack.pins).toEqual([{ channel: room.id, ts: inc.cardRef }]);
     expect(h.slack.messagesIn(ANNOUNCE)).toHaveLength(0);
     // The job finished (not retried for minutes, not dead) and said why in the war room.
-    expect(h.firelane.store.jobs.state('war-room:1')).toBe('done');
+    expect(await h.firelane.store.jobs.state('war-room:1')).toBe('done');
     const warning = h.slack.messagesIn(room.id).find((m) => messageJson(m).includes('Could not announce'));
     expect(warning).toBeDefined();
     expect(messageJson(warning!)).toContain('missing_scope');
@@ -134,7 +134,7 @@ describe('Slack failures during the war-room job', () => {
     expect(ack.body.response_type).toBe('ephemeral');
     await h.drain();
     expect(h.slack.messagesIn(room.id).some((m) => messageJson(m).includes('IDENTIFIED'))).toBe(true);
-    expect(messageJson(cardMessage(h, 1))).toContain('Identified');
+    expect(messageJson(await cardMessage(h, 1))).toContain('Identified');
     expect(h.slack.callsTo('conversations.create')).toHaveLength(1);
     expect(h.slack.callsTo('pins.add')).toHaveLength(1);
   });
@@ -142,14 +142,14 @@ describe('Slack failures during the war-room job', () => {
   it('user_not_found for one responder: the others are invited and the room is told who is missing', async () => {
     h = await startHarness({ fake: { knownUsers: ['U0ALICE', 'U0ONCALL1'] } });
     await declare(h, 'sev1 Payment gateway down');
-    const inc = incident(h, 1);
+    const inc = await incident(h, 1);
     const room = h.slack.channels.get(inc.roomId!)!;
     expect([...room.members].sort()).toEqual(['U0ALICE', 'U0ONCALL1', 'UBOT']);
     const warnings = h.slack.messagesIn(room.id).filter((m) => m.ts !== inc.cardRef && m.ts !== inc.playbookRef);
     expect(warnings).toHaveLength(1);
     expect(messageJson(warnings[0]!)).toContain('U0ONCALL2');
     expect(messageJson(warnings[0]!)).toContain('user_not_found');
-    expect(h.firelane.store.jobs.get(WAR_ROOM_JOB)?.status).toBe('done');
+    expect((await h.firelane.store.jobs.get(WAR_ROOM_JOB))?.status).toBe('done');
     expect(h.slack.pins).toHaveLength(1);
     expect(h.slack.messagesIn(ANNOUNCE)).toHaveLength(1);
   });
@@ -204,9 +204,9 @@ describe('a Slack outage of about a minute while the war room is being opened', 
     }
     await firelane.worker.drain();
 
-    const inc = firelane.store.incidents.get(1)!;
+    const inc = (await firelane.store.incidents.get(1))!;
     expect(inc.roomId, 'the war room opened after Slack recovered').toBeTruthy();
-    const broadcast = firelane.store.jobs.get('broadcast:2');
+    const broadcast = await firelane.store.jobs.get('broadcast:2');
     expect(broadcast, 'the update was queued for broadcast').toBeDefined();
     expect(broadcast!.status, `broadcast job: ${broadcast!.lastError ?? ''}`).toBe('done');
     expect(slack.messagesIn(inc.roomId!).some((m) => messageJson(m).includes('IDENTIFIED'))).toBe(true);

@@ -9,8 +9,8 @@ const count = (h: Harness, table: string): number =>
   (h.firelane.db.sqlite.prepare(`select count(*) n from ${table}`).get() as { n: number }).n;
 
 /** Everything a bad request must leave alone: stored rows, queued work, Slack traffic. */
-export function snapshot(h: Harness) {
-  const { queued, running, dead } = h.firelane.store.jobs.depth();
+export async function snapshot(h: Harness) {
+  const { queued, running, dead } = await h.firelane.store.jobs.depth();
   return {
     incidents: count(h, 'incidents'),
     timeline: count(h, 'timeline_events'),
@@ -26,8 +26,8 @@ export function snapshot(h: Harness) {
 export const timelineCount = (h: Harness) => count(h, 'timeline_events');
 
 /** The one incident with this number, as stored. */
-export function incident(h: Harness, id: number): Incident {
-  const found = h.firelane.store.incidents.get(id);
+export async function incident(h: Harness, id: number): Promise<Incident> {
+  const found = await h.firelane.store.incidents.get(id);
   expect(found, `INC-${id} is stored`).toBeDefined();
   return found!;
 }
@@ -74,8 +74,8 @@ export function buttons(
 }
 
 /** The incident card as it is in the war room now (the fake applies chat.update in place). */
-export function cardMessage(h: Harness, id: number): FakeMessage {
-  const inc = incident(h, id);
+export async function cardMessage(h: Harness, id: number): Promise<FakeMessage> {
+  const inc = await incident(h, id);
   expect(inc.roomId, `INC-${id} has a war room`).toBeTruthy();
   expect(inc.cardRef, `INC-${id} has a card`).toBeTruthy();
   const card = h.slack.messages.find((m) => m.channel === inc.roomId && m.ts === inc.cardRef);
@@ -98,7 +98,7 @@ export async function declare(
   expect(ack.body.response_type, ackText(ack.body)).toBe('in_channel');
   const id = Number(/INC-(\d+)/.exec(ack.body.text)?.[1]);
   await h.drain();
-  return incident(h, id);
+  return await incident(h, id);
 }
 
 /** A slash-command form body as Slack sends it. */
@@ -138,7 +138,7 @@ export async function drainUntilSettled(h: Harness, key: string, timeoutMs = 400
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     await h.drain();
-    const job = h.firelane.store.jobs.get(key);
+    const job = await h.firelane.store.jobs.get(key);
     if (!job || job.status === 'done' || job.status === 'dead' || Date.now() > deadline)
       return job?.status ?? 'missing';
     await sleep(Math.max(1, Math.min(job.runAt - Date.now(), deadline - Date.now())) + 2);

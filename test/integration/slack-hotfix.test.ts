@@ -90,7 +90,7 @@ describe('/hotfix over Slack with GitHub', () => {
       /HF-1: branch `hotfix\/INC-1-fix-null-amount-in-refunds` created in acme\/payments from production \([0-9a-f]{7}\) for INC-1/,
     );
     // The pinned incident card links the hotfix.
-    expect(cardField(cardMessage(h, 1).blocks, 'Hotfix')).toBe('`hotfix/INC-1-fix-null-amount-in-refunds`');
+    expect(cardField((await cardMessage(h, 1)).blocks, 'Hotfix')).toBe('`hotfix/INC-1-fix-null-amount-in-refunds`');
 
     // No commits yet: said in plain words, nothing opened.
     const early = await hotfix('pr', room);
@@ -116,8 +116,8 @@ describe('/hotfix over Slack with GitHub', () => {
     expect(pr.posted).toContain(
       `pull request #${pull.number} opened into production, labelled hotfix: ${pull.html_url}`,
     );
-    expect(h.firelane.store.hotfixes.get(1)).toMatchObject({ status: 'open', prNumber: pull.number });
-    expect(cardField(cardMessage(h, 1).blocks, 'Hotfix')).toBe(
+    expect(await h.firelane.store.hotfixes.get(1)).toMatchObject({ status: 'open', prNumber: pull.number });
+    expect(cardField((await cardMessage(h, 1)).blocks, 'Hotfix')).toBe(
       `\`hotfix/INC-1-fix-null-amount-in-refunds\` · PR #${pull.number} ${pull.html_url}`,
     );
 
@@ -149,17 +149,14 @@ describe('/hotfix over Slack with GitHub', () => {
     expect(back).toMatchObject({ head: { ref: 'production' }, title: 'Back-merge hotfix v2.1.1 into main' });
     expect(finished.posted).toContain('HF-1 finished: payments v2.1.1');
     expect(finished.posted).toContain('Deploy it with /deploy payments v2.1.1');
-    expect(h.firelane.store.hotfixes.get(1)).toMatchObject({
+    expect(await h.firelane.store.hotfixes.get(1)).toMatchObject({
       status: 'finished',
       tag: 'v2.1.1',
       releaseUrl: release.html_url,
     });
-    expect(cardField(cardMessage(h, 1).blocks, 'Hotfix')).toMatch(/ · released v2\.1\.1$/);
+    expect(cardField((await cardMessage(h, 1)).blocks, 'Hotfix')).toMatch(/ · released v2\.1\.1$/);
 
-    const timeline = h.firelane.store.incidents
-      .timeline(1)
-      .map((e) => e.text)
-      .join('\n');
+    const timeline = (await h.firelane.store.incidents.timeline(1)).map((e) => e.text).join('\n');
     expect(timeline).toMatch(/HF-1: branch hotfix\/INC-1-fix-null-amount-in-refunds created/);
     expect(timeline).toMatch(/HF-1: pull request #\d+ opened/);
     expect(timeline).toMatch(/HF-1: #\d+ merged into production/);
@@ -182,11 +179,11 @@ describe('/hotfix over Slack with GitHub', () => {
     const room = incident.roomId!;
     const description = 'closes acme/payments#3, resolves GH-4: <b>ping</b> @oncall';
     await hotfix(`create payments "${description.replace(/</g, '&lt;').replace(/>/g, '&gt;')}"`, room);
-    const branch = h.firelane.store.hotfixes.get(1)!.branch;
+    const branch = (await h.firelane.store.hotfixes.get(1))!.branch;
     repo.commit(branch, 'the fix');
     await hotfix('pr', room);
     await hotfix('finish', room, 'U0LEAD');
-    expect(h.firelane.store.hotfixes.get(1)).toMatchObject({ status: 'finished', tag: 'v2.1.1' });
+    expect(await h.firelane.store.hotfixes.get(1)).toMatchObject({ status: 'finished', tag: 'v2.1.1' });
 
     const [pull, back] = [
       repo.pulls().find((p) => p.base.ref === 'production'),
@@ -231,7 +228,7 @@ describe('/hotfix over Slack with GitHub', () => {
     expect(posted()).toMatch(
       /could not create `hotfix\/quick`: the branch hotfix\/quick already exists in acme\/payments/,
     );
-    expect(h.firelane.store.hotfixes.get(1)).toMatchObject({ status: 'failed' });
+    expect(await h.firelane.store.hotfixes.get(1)).toMatchObject({ status: 'failed' });
 
     await hotfix('create payments "quick fix two"', 'C0GENERAL');
     repo.commit('hotfix/quick-fix-two', 'another fix');
@@ -256,7 +253,7 @@ describe('/hotfix over Slack with GitHub', () => {
 
   it('bad input is answered privately and changes nothing; without GitHub the commands say so', async () => {
     await start();
-    const before = snapshot(h);
+    const before = await snapshot(h);
     const cases: Array<[string, RegExp]> = [
       ['create', /Name the service and describe the fix/],
       ['create payments', /Describe the fix in a few words/],
@@ -275,7 +272,7 @@ describe('/hotfix over Slack with GitHub', () => {
       expect(ackText(ack.body), text).toMatch(message);
     }
     await h.drain();
-    expect(snapshot(h)).toEqual(before);
+    expect(await snapshot(h)).toEqual(before);
     expect(gh.requests).toHaveLength(0);
     await h.close();
     await gh.close();
@@ -283,7 +280,7 @@ describe('/hotfix over Slack with GitHub', () => {
     await start({ github: false });
     const ack = await h.command('create payments "x"', { command: '/hotfix', channel: 'C0GENERAL' });
     expect(ackText(ack.body)).toMatch(/GitHub is not set up for this firelane \(set GITHUB_TOKEN/);
-    expect(h.firelane.store.hotfixes.live()).toEqual([]);
+    expect(await h.firelane.store.hotfixes.live()).toEqual([]);
     // The rest of firelane is unaffected.
     await declare(h, 'sev2 Still works', { command: '/incident', channel: 'C0GENERAL' });
   });
@@ -311,7 +308,7 @@ describe('/hotfix over Slack with GitHub', () => {
     expect(missing.posted).toMatch(
       /could not create `hotfix\/from-nowhere`: acme\/payments has no branch or tag named release\/9\.9/,
     );
-    expect(h.firelane.store.hotfixes.get(1)).toMatchObject({ status: 'failed' });
+    expect(await h.firelane.store.hotfixes.get(1)).toMatchObject({ status: 'failed' });
 
     await hotfix('create payments "moving target"', 'C0GENERAL');
     repo.commit('hotfix/moving-target', 'fix');
@@ -329,7 +326,7 @@ describe('/hotfix over Slack with GitHub', () => {
     expect(moved.posted).toMatch(
       /HF-2: not merged: the branch moved while firelane checked it \(.*Head branch was modified.*\); run \/hotfix finish again/,
     );
-    expect(h.firelane.store.hotfixes.get(2)).toMatchObject({ status: 'open', mergeSha: null });
+    expect(await h.firelane.store.hotfixes.get(2)).toMatchObject({ status: 'open', mergeSha: null });
     // Asked again, it merges.
     const done = await hotfix('finish hotfix/moving-target', 'C0GENERAL');
     expect(done.posted).toContain('HF-2 finished: payments v2.1.1');

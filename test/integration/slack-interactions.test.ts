@@ -32,9 +32,9 @@ describe('Slack retries and double clicks', () => {
     expect(retried.status).toBe(200);
     expect(retried.body).toEqual(first.body);
 
-    expect(h.firelane.store.incidents.list()).toHaveLength(1);
-    expect(h.firelane.store.incidents.timeline(1).map((e) => e.kind)).toEqual(['declared']);
-    expect(h.firelane.store.jobs.depth()).toMatchObject({ queued: 1 });
+    expect(await h.firelane.store.incidents.list()).toHaveLength(1);
+    expect((await h.firelane.store.incidents.timeline(1)).map((e) => e.kind)).toEqual(['declared']);
+    expect(await h.firelane.store.jobs.depth()).toMatchObject({ queued: 1 });
 
     await h.drain();
     expect(h.slack.callsTo('conversations.create')).toHaveLength(1);
@@ -47,7 +47,7 @@ describe('Slack retries and double clicks', () => {
     await h.drain();
     await h.drain();
     expect(h.slack.calls.length).toBe(calls);
-    expect(h.firelane.store.jobs.get('war-room:1')?.status).toBe('done');
+    expect((await h.firelane.store.jobs.get('war-room:1'))?.status).toBe('done');
   });
 
   it('a different trigger_id with the same text is a new declaration', async () => {
@@ -55,13 +55,13 @@ describe('Slack retries and double clicks', () => {
     await h.command('sev1 Payment gateway down', { triggerId: 'trigger-a' });
     const other = await h.command('sev1 Payment gateway down', { triggerId: 'trigger-b' });
     expect(other.body.text).toContain('INC-2');
-    expect(h.firelane.store.incidents.list()).toHaveLength(2);
+    expect(await h.firelane.store.incidents.list()).toHaveLength(2);
   });
 
   it('"Take command" clicked twice (and the click retried by Slack) assigns once', async () => {
     h = await startHarness();
     const inc = await declare(h, 'sev1 Payment gateway down');
-    const card = cardMessage(h, 1);
+    const card = await cardMessage(h, 1);
     const take = buttons(card.blocks).find((b) => b.text.text === 'Take command');
     expect(take).toBeDefined();
     const click = () =>
@@ -79,9 +79,9 @@ describe('Slack retries and double clicks', () => {
     const retried = await h.interaction(firstClick); // the same delivery again
     expect([a.status, b.status, retried.status]).toEqual([200, 200, 200]);
 
-    expect(incident(h, 1).commander).toBe('U0BOB');
-    expect(h.firelane.store.incidents.timeline(1).filter((e) => e.kind === 'role_assigned')).toHaveLength(1);
-    expect(h.firelane.store.jobs.depth().queued).toBe(2); // one broadcast and one topic refresh
+    expect((await incident(h, 1)).commander).toBe('U0BOB');
+    expect((await h.firelane.store.incidents.timeline(1)).filter((e) => e.kind === 'role_assigned')).toHaveLength(1);
+    expect((await h.firelane.store.jobs.depth()).queued).toBe(2); // one broadcast and one topic refresh
 
     // Each click gets a private answer on its response_url.
     await vi.waitFor(() => expect(h.slack.responses).toHaveLength(3));
@@ -92,7 +92,7 @@ describe('Slack retries and double clicks', () => {
     await h.drain();
     expect(h.slack.callsTo('chat.update')).toHaveLength(1);
     expect(h.slack.messagesIn(inc.roomId!)).toHaveLength(3); // card, checklist, one "is now the incident commander"
-    expect(cardField(cardMessage(h, 1).blocks, 'Commander')).toBe('<@U0BOB>');
+    expect(cardField((await cardMessage(h, 1)).blocks, 'Commander')).toBe('<@U0BOB>');
     const calls = h.slack.calls.length;
     await h.drain();
     expect(h.slack.calls.length).toBe(calls);
@@ -105,7 +105,7 @@ describe('the declare modal', () => {
 
   it('/incident with no text opens the modal on the trigger_id and creates nothing', async () => {
     h = await startHarness();
-    const before = snapshot(h);
+    const before = await snapshot(h);
     const ack = await h.command('', { triggerId: 'trigger-modal-1', channel: 'C0GENERAL' });
     expect(ack.status).toBe(200);
     await vi.waitFor(() => expect(h.slack.views).toHaveLength(1));
@@ -123,7 +123,7 @@ describe('the declare modal', () => {
       'title.value',
       'description.value',
     ]);
-    const after = snapshot(h);
+    const after = await snapshot(h);
     expect({ ...after, slackCalls: before.slackCalls }).toEqual(before);
     expect(h.slack.calls.slice(before.slackCalls).map((c) => c.method)).toEqual(['views.open']);
   });
@@ -137,8 +137,8 @@ describe('the declare modal', () => {
     expect(again.status).toBe(200);
     expect(first.body).toBeUndefined(); // a plain ack: the modal closes
 
-    expect(h.firelane.store.incidents.list()).toHaveLength(1);
-    expect(incident(h, 1)).toMatchObject({
+    expect(await h.firelane.store.incidents.list()).toHaveLength(1);
+    expect(await incident(h, 1)).toMatchObject({
       title: 'Checkout broken',
       description: '500s on /pay',
       severity: 'sev1',
@@ -147,7 +147,7 @@ describe('the declare modal', () => {
     });
     await h.drain();
     expect(h.slack.callsTo('conversations.create')).toHaveLength(1);
-    const card = cardMessage(h, 1);
+    const card = await cardMessage(h, 1);
     expect(JSON.stringify(card.blocks)).toContain('500s on /pay');
     expect(cardField(card.blocks, 'Severity')).toBe('SEV1');
     expect(h.slack.channelByName('inc-1-checkout-broken')).toBeDefined();
@@ -155,7 +155,7 @@ describe('the declare modal', () => {
 
   it('a modal with an empty title is answered with a field error, and nothing is created', async () => {
     h = await startHarness();
-    const before = snapshot(h);
+    const before = await snapshot(h);
     const result = await h.interaction(declareSubmission({ viewId: 'V0EMPTY', title: '   ' }));
     expect(result.status).toBe(200);
     expect(result.body).toMatchObject({
@@ -163,15 +163,15 @@ describe('the declare modal', () => {
       errors: { title: expect.stringMatching(/title is missing/) },
     });
     await h.drain();
-    expect(snapshot(h)).toEqual(before);
+    expect(await snapshot(h)).toEqual(before);
   });
 
   it('a modal title over 150 code points is refused on the title field', async () => {
     h = await startHarness();
-    const before = snapshot(h);
+    const before = await snapshot(h);
     const result = await h.interaction(declareSubmission({ viewId: 'V0LONG', title: '🔥'.repeat(151) }));
     expect(result.body).toMatchObject({ response_action: 'errors', errors: { title: expect.stringMatching(/151/) } });
-    expect(snapshot(h)).toEqual(before);
+    expect(await snapshot(h)).toEqual(before);
   });
 });
 
@@ -203,6 +203,6 @@ describe('declare form: feedback', () => {
     const body = h.slack.responses[0]!.body as { response_type: string; text: string };
     expect(body.response_type).toBe('ephemeral');
     expect(body.text).toContain('/incident sev1');
-    expect(h.firelane.store.incidents.list()).toHaveLength(0);
+    expect(await h.firelane.store.incidents.list()).toHaveLength(0);
   });
 });

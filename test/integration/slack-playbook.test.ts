@@ -15,8 +15,8 @@ const YAML = `incidents:
 `;
 
 /** The checklist card as it is in the war room now (the fake applies chat.update in place). */
-function checklistMessage(h: Harness, inc: Incident): FakeMessage {
-  const ref = incident(h, inc.id).playbookRef;
+async function checklistMessage(h: Harness, inc: Incident): Promise<FakeMessage> {
+  const ref = (await incident(h, inc.id)).playbookRef;
   expect(ref, 'the checklist card was posted').toBeTruthy();
   const message = h.slack.messages.find((m) => m.channel === inc.roomId && m.ts === ref);
   expect(message).toBeDefined();
@@ -33,8 +33,8 @@ describe('the war-room checklist on Slack', () => {
   });
   afterEach(async () => h?.close());
 
-  const click = (user: string, position: number) => {
-    const card = checklistMessage(h, inc);
+  const click = async (user: string, position: number) => {
+    const card = await checklistMessage(h, inc);
     const button = buttons(card.blocks).find((b) => b.value === `incident check INC-1 ${position}`);
     expect(button, `a button for item ${position}`).toBeDefined();
     return buttonClick({
@@ -47,8 +47,8 @@ describe('the war-room checklist on Slack', () => {
     });
   };
 
-  it('declaring posts the checklist card below the incident card, one button per item, not pinned', () => {
-    const card = checklistMessage(h, inc);
+  it('declaring posts the checklist card below the incident card, one button per item, not pinned', async () => {
+    const card = await checklistMessage(h, inc);
     expect(h.slack.messagesIn(inc.roomId!).map((m) => m.ts)).toEqual([inc.cardRef, card.ts]);
     expect(lines(card)).toContain('*Checklist (SEV1)*');
     expect(lines(card)).toContain(
@@ -75,16 +75,16 @@ describe('the war-room checklist on Slack', () => {
       },
     ]);
     expect(h.slack.pins).toEqual([{ channel: inc.roomId, ts: inc.cardRef }]);
-    expect(h.firelane.store.jobs.get('war-room:1')?.status).toBe('done');
+    expect((await h.firelane.store.jobs.get('war-room:1'))?.status).toBe('done');
   });
 
   it('a click on item 2 ticks it as the clicking user; after the job the card shows ✅ and one button fewer, in place', async () => {
-    const posted = checklistMessage(h, inc);
+    const posted = await checklistMessage(h, inc);
     const messagesBefore = h.slack.messages.length;
-    const res = await h.interaction(click('U0BOB', 2));
+    const res = await h.interaction(await click('U0BOB', 2));
     expect(res.status).toBe(200);
 
-    const events = h.firelane.store.incidents.timeline(1).filter((e) => e.kind === 'playbook_item_done');
+    const events = (await h.firelane.store.incidents.timeline(1)).filter((e) => e.kind === 'playbook_item_done');
     expect(events).toEqual([
       expect.objectContaining({ actor: 'U0BOB', platform: 'slack', text: '✅ Post a first status update' }),
     ]);
@@ -98,36 +98,38 @@ describe('the war-room checklist on Slack', () => {
     expect(updates).toHaveLength(1);
     expect(updates[0]!.params).toMatchObject({ channel: inc.roomId, ts: posted.ts });
     expect(h.slack.messages.length).toBe(messagesBefore); // updated, not posted again
-    const card = checklistMessage(h, inc);
+    const card = await checklistMessage(h, inc);
     expect(card.ts).toBe(posted.ts);
     expect(lines(card)).toMatch(
       /2\. ✅ Post a first status update — <@U0BOB>, <!date\^\d+\^[^|>]+\|\d{4}-\d\d-\d\d \d\d:\d\d UTC>/,
     );
     expect(lines(card)).toContain('1. ☐ Assign an incident commander');
     expect(buttons(card.blocks).map((b) => b.value)).toEqual(['incident check INC-1 1', 'incident check INC-1 3']);
-    expect(h.firelane.store.jobs.depth()).toMatchObject({ queued: 0, dead: 0 });
+    expect(await h.firelane.store.jobs.depth()).toMatchObject({ queued: 0, dead: 0 });
   });
 
   it('a double click (and a retried delivery) ticks once; the second click hears who did it', async () => {
-    const first = click('U0BOB', 2);
-    const second = click('U0CAROL', 2);
+    const first = await click('U0BOB', 2);
+    const second = await click('U0CAROL', 2);
     const results = await Promise.all([h.interaction(first), h.interaction(second)]);
     await h.interaction(first); // the same delivery again
     expect(results.map((r) => r.status)).toEqual([200, 200]);
 
-    expect(h.firelane.store.incidents.timeline(1).filter((e) => e.kind === 'playbook_item_done')).toHaveLength(1);
-    const doneBy = h.firelane.store.playbooks.items(1)[1]!.doneBy!;
+    expect((await h.firelane.store.incidents.timeline(1)).filter((e) => e.kind === 'playbook_item_done')).toHaveLength(
+      1,
+    );
+    const doneBy = (await h.firelane.store.playbooks.items(1))[1]!.doneBy!;
     await vi.waitFor(() => expect(h.slack.responses).toHaveLength(3));
     const answers = h.slack.responses.map((r) => ackText(r.body as { text?: string }));
     expect(answers.filter((a) => a.includes(`already done by <@${doneBy}>`))).toHaveLength(1);
 
     await h.drain();
     expect(h.slack.callsTo('chat.update')).toHaveLength(1);
-    expect(buttons(checklistMessage(h, inc).blocks)).toHaveLength(2);
+    expect(buttons((await checklistMessage(h, inc)).blocks)).toHaveLength(2);
   });
 
   it('/incident checklist and /incident show list the done and the open items', async () => {
-    await h.interaction(click('U0BOB', 2));
+    await h.interaction(await click('U0BOB', 2));
     const checklist = await h.command('checklist', { channel: inc.roomId! });
     expect(checklist.body.response_type).toBe('ephemeral');
     expect(shownText(checklist.body)).toContain('1. ☐ Assign an incident commander');
@@ -147,7 +149,7 @@ describe('the war-room checklist on Slack', () => {
     expect(ack.body.response_type).toBe('ephemeral');
     expect(shownText(ack.body)).toContain('there is no item 9');
     expect(shownText(ack.body)).toContain('/incident check [INC-n] &lt;number&gt;');
-    expect(h.firelane.store.playbooks.items(1).every((i) => i.doneAt === null)).toBe(true);
-    expect(h.firelane.store.jobs.depth().queued).toBe(0);
+    expect((await h.firelane.store.playbooks.items(1)).every((i) => i.doneAt === null)).toBe(true);
+    expect((await h.firelane.store.jobs.depth()).queued).toBe(0);
   });
 });

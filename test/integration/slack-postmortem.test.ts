@@ -42,7 +42,7 @@ describe('/incident postmortem over Slack', () => {
     expect(file.content).toContain('— @U0ALICE — Failover started');
     // Shared as a message with the file in the war room, and nothing left to do.
     expect(h.slack.messagesIn(room).filter((m) => m.files?.length)).toHaveLength(1);
-    expect(h.firelane.store.jobs.depth()).toMatchObject({ queued: 0, dead: 0 });
+    expect(await h.firelane.store.jobs.depth()).toMatchObject({ queued: 0, dead: 0 });
   });
 
   it('twice with no new events uploads once; a new event makes the next one upload again', async () => {
@@ -64,12 +64,12 @@ describe('/incident postmortem over Slack', () => {
   it('a failed upload is retried without a second file', async () => {
     h.slack.failNext('files.completeUploadExternal', { status: 500 });
     await inRoom('postmortem');
-    const key = `postmortem:1:${h.firelane.store.incidents.timeline(1).length}`;
+    const key = `postmortem:1:${(await h.firelane.store.incidents.timeline(1)).length}`;
     expect(await drainUntilSettled(h, key)).toBe('done');
     expect(h.slack.callsTo('files.completeUploadExternal').map((c) => c.status)).toEqual([500, 200]);
     expect(uploads()).toHaveLength(1);
     expect(h.slack.messagesIn(room).filter((m) => m.files?.length)).toHaveLength(1);
-    expect(h.firelane.store.jobs.depth()).toMatchObject({ queued: 0, dead: 0 });
+    expect(await h.firelane.store.jobs.depth()).toMatchObject({ queued: 0, dead: 0 });
   });
 });
 

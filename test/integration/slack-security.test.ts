@@ -95,14 +95,14 @@ describe('request signing', () => {
 
   for (const c of refused) {
     it(`refuses ${c.name} with 401 and creates nothing`, async () => {
-      const before = snapshot(h);
+      const before = await snapshot(h);
       const { body, headers } = c.request();
       const res = await h.post(body, headers);
       expect(res.status).toBe(401);
       expect(res.text).not.toContain('INC-');
       await h.drain();
-      expect(snapshot(h)).toEqual(before);
-      expect(h.firelane.store.incidents.list()).toHaveLength(0);
+      expect(await snapshot(h)).toEqual(before);
+      expect(await h.firelane.store.incidents.list()).toHaveLength(0);
     });
   }
 
@@ -111,14 +111,14 @@ describe('request signing', () => {
     const res = await h.post(body, signedHeaders(SIGNING_SECRET, body, now() - 4 * 60));
     expect(res.status).toBe(200);
     expect(JSON.parse(res.text)).toMatchObject({ response_type: 'in_channel' });
-    expect(h.firelane.store.incidents.list()).toHaveLength(1);
+    expect(await h.firelane.store.incidents.list()).toHaveLength(1);
   });
 
   it('refuses a signed interaction with a stale timestamp too', async () => {
-    const before = snapshot(h);
+    const before = await snapshot(h);
     const res = await h.interaction({ type: 'block_actions', actions: [] }, { timestamp: now() - 10 * 60 });
     expect(res.status).toBe(401);
-    expect(snapshot(h)).toEqual(before);
+    expect(await snapshot(h)).toEqual(before);
   });
 });
 

@@ -60,10 +60,10 @@ const INTERNAL = /\bat\s+\S+\s+\(|Error\b|ERR_|jwt|jws|signature|zod|agents|\bst
 describe('no app id: the contract rule for POST /api/messages', () => {
   it('is off (404) outside local mode without FIRELANE_TEAMS_EMULATOR, even from loopback; nothing runs', async () => {
     const { h, send, connector } = await start({ env: { FIRELANE_TEAMS_EMULATOR: '' }, quiet: true });
-    const before = snapshot(h);
+    const before = await snapshot(h);
     const response = await send({ text: 'incident sev1 Payments down' });
     expect(response.status).toBe(404);
-    expect(snapshot(h)).toEqual(before);
+    expect(await snapshot(h)).toEqual(before);
     expect(connector.requests).toHaveLength(0);
   });
 
@@ -87,11 +87,11 @@ describe('no app id: the contract rule for POST /api/messages', () => {
 
   it('refuses a loopback request that a proxy forwarded (401), so a reverse proxy on the host cannot open it', async () => {
     const { h, send, connector } = await start({ quiet: true });
-    const before = snapshot(h);
+    const before = await snapshot(h);
     const response = await send({ text: 'incident sev1 Payments down', headers: { 'x-forwarded-for': '203.0.113.7' } });
     expect(response.status).toBe(401);
     expect(response.body).not.toMatch(INTERNAL);
-    expect(snapshot(h)).toEqual(before);
+    expect(await snapshot(h)).toEqual(before);
     expect(connector.requests).toHaveLength(0);
   });
 });
@@ -124,14 +124,14 @@ describe('with an app id: tokens', () => {
     ],
   ])('%s: 401 with a plain body, no internal error text, nothing run or sent', async (_name, token) => {
     const r = await start({ appId: APP_ID });
-    const before = snapshot(r.h);
+    const before = await snapshot(r.h);
     const sent = r.connector.requests.length;
     const response = await r.send({ text: 'incident sev1 Payments down', token: token(r) });
     expect(response.status).toBe(401);
     expect(response.contentType).toMatch(/^text\/plain/);
     expect(response.body).toBe('unauthorized\n');
     expect(response.body).not.toMatch(INTERNAL);
-    expect(snapshot(r.h)).toEqual(before);
+    expect(await snapshot(r.h)).toEqual(before);
     expect(r.connector.requests).toHaveLength(sent);
   });
 
@@ -155,14 +155,14 @@ describe('with MICROSOFT_APP_TENANT_ID (SingleTenant)', () => {
     ['no tenant at all', { tenant: null }],
   ])('refuses an activity from %s: 403, a plain body, no reply, no command run', async (_name, tenant) => {
     const r = await start({ appId: APP_ID, tenantId: TENANT });
-    const before = snapshot(r.h);
+    const before = await snapshot(r.h);
     const sent = r.connector.requests.length;
     const response = await r.send({ text: 'incident sev1 Payments down', ...tenant });
     expect(response.status).toBe(403);
     expect(response.contentType).toMatch(/^text\/plain/);
     expect(response.body).not.toMatch(INTERNAL);
     await r.h.drain();
-    expect(snapshot(r.h)).toEqual(before);
+    expect(await snapshot(r.h)).toEqual(before);
     expect(r.connector.requests).toHaveLength(sent);
   });
 
@@ -170,7 +170,7 @@ describe('with MICROSOFT_APP_TENANT_ID (SingleTenant)', () => {
     const r = await start({ appId: APP_ID, tenantId: TENANT.toUpperCase() });
     expect((await r.send({ text: 'incident sev1 Payments down' })).status).toBe(200);
     await r.h.drain();
-    expect(r.h.firelane.store.incidents.get(1)).toMatchObject({ platform: 'teams' });
+    expect(await r.h.firelane.store.incidents.get(1)).toMatchObject({ platform: 'teams' });
   });
 });
 
@@ -178,14 +178,14 @@ describe('service URLs', () => {
   it('a validly signed activity naming another service URL (a second loopback server) gets nothing sent there and runs nothing', async () => {
     const r = await start({ appId: APP_ID });
     attacker = await startFakeBotConnector();
-    const before = snapshot(r.h);
+    const before = await snapshot(r.h);
     const token = r.auth!.signActivityToken({ appId: APP_ID, serviceUrl: attacker.url });
     const response = await r.send({ text: 'incident sev1 Payments down', serviceUrl: attacker.url, token });
     expect(response.status).toBe(403);
     expect(response.body).not.toMatch(INTERNAL);
     await r.h.drain();
     expect(attacker.requests).toHaveLength(0);
-    expect(snapshot(r.h)).toEqual(before);
+    expect(await snapshot(r.h)).toEqual(before);
   });
 
   it('the fake Bot Connector on loopback is reached only through the explicit option', async () => {
@@ -197,7 +197,7 @@ describe('service URLs', () => {
 
   it('in emulator mode an invented non-loopback serviceUrl is refused; nothing is sent anywhere', async () => {
     const r = await start();
-    const before = snapshot(r.h);
+    const before = await snapshot(r.h);
     const sent = r.connector.requests.length;
     const connects = vi.spyOn(globalThis, 'fetch');
     const response = await r.send({ text: 'incident sev1 Payments down', serviceUrl: 'http://attacker.example/' });
@@ -205,7 +205,7 @@ describe('service URLs', () => {
     await r.h.drain();
     expect(connects.mock.calls.filter(([url]) => String(url).includes('attacker.example'))).toEqual([]);
     expect(r.connector.requests).toHaveLength(sent);
-    expect(snapshot(r.h)).toEqual(before);
+    expect(await snapshot(r.h)).toEqual(before);
   });
 
   it('a stored conversation whose service URL is not allowed (e.g. written in emulator mode) receives nothing; an allowed one does', async () => {

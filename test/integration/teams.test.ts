@@ -46,7 +46,7 @@ describe('Teams (no app id: loopback emulator mode)', () => {
     expect(texts(connector.messagesIn(GENERAL)).join('\n')).toContain('INC-1');
     await h.drain();
 
-    const incident = h.firelane.store.incidents.get(1)!;
+    const incident = (await h.firelane.store.incidents.get(1))!;
     expect(incident.platform).toBe('teams');
     expect(incident.roomId).toMatch(new RegExp(`^${GENERAL.replace(/[.:@]/g, '\\$&')};messageid=\\d+$`));
     const thread = connector.conversation(incident.roomId!)!;
@@ -92,13 +92,13 @@ describe('Teams (no app id: loopback emulator mode)', () => {
           .flatMap((c) => connector.messagesIn(c.id)),
       ).join('\n'),
     ).toMatch(/You are not an approver for production/);
-    expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'pending', approvals: [] });
+    expect(await h.firelane.store.deploys.get(1)).toMatchObject({ status: 'pending', approvals: [] });
 
     // Lea approves; the same submit delivered twice (same activity id) and a second click approve once.
     const click = { value: submit(card, 'Approve'), from: USERS.lea, id: '1799999999001' };
     await Promise.all([send(click), send(click), send({ ...click, id: '1799999999002' })]);
     await h.drain();
-    const request = h.firelane.store.deploys.get(1)!;
+    const request = (await h.firelane.store.deploys.get(1))!;
     expect(request).toMatchObject({ status: 'succeeded' });
     expect(request.approvals.map((a) => a.by)).toEqual([AAD.lea]);
     // The card was updated in place (PUT), ending with Succeeded and a Rollback button.
@@ -152,7 +152,7 @@ describe('Teams (no app id: loopback emulator mode)', () => {
     const again = await execute(USERS.lea, '1800000000002');
     expect(JSON.parse(again.body).value).toBe(JSON.parse(approved.body).value);
     await h.drain();
-    expect(h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded', approvals: [{ by: AAD.lea }] });
+    expect(await h.firelane.store.deploys.get(1)).toMatchObject({ status: 'succeeded', approvals: [{ by: AAD.lea }] });
   });
 
   it('an incident declared in Slack is updated from Teams: one core, one database', async () => {
@@ -160,7 +160,7 @@ describe('Teams (no app id: loopback emulator mode)', () => {
     const slackIncident = await declare(h, 'sev2 Search is slow', { command: '/incident', channel: 'C0GENERAL' });
     await send({ text: `incident update INC-${slackIncident.id} identified "index rebuild stuck"`, from: USERS.lea });
     await h.drain();
-    const stored = h.firelane.store.incidents.get(slackIncident.id)!;
+    const stored = (await h.firelane.store.incidents.get(slackIncident.id))!;
     expect(stored.status).toBe('identified');
     // The update reached the Slack war room; the Teams user got the answer in Teams.
     expect(
@@ -177,10 +177,10 @@ describe('Teams (no app id: loopback emulator mode)', () => {
     await start({ clock });
     await send({ text: 'incident sev1 Payments down' });
     await h.drain();
-    const room = h.firelane.store.incidents.get(1)!.roomId!;
+    const room = (await h.firelane.store.incidents.get(1))!.roomId!;
     const before = connector.messagesIn(room).length;
     clock.advance(16 * 60_000);
-    tickReminders({ store: h.firelane.store, config: h.firelane.config.file, clock });
+    await tickReminders({ store: h.firelane.store, config: h.firelane.config.file, clock });
     await h.drain();
     const after = connector.messagesIn(room).slice(before);
     expect(texts(after).join('\n')).toMatch(/status update/i);
@@ -195,7 +195,7 @@ describe('Teams (no app id: loopback emulator mode)', () => {
     await vi.waitFor(
       async () => {
         await h.drain();
-        expect(h.firelane.store.incidents.get(1)!.roomId).toBeTruthy();
+        expect((await h.firelane.store.incidents.get(1))!.roomId).toBeTruthy();
       },
       { timeout: 5000, interval: 50 },
     );
@@ -209,6 +209,6 @@ describe('Teams (no app id: loopback emulator mode)', () => {
     expect(texts(connector.messagesIn(GENERAL)).join('\n')).toMatch(
       /Mention me with a command: \/incident, \/deploy, \/rollback, \/hotfix/,
     );
-    expect(h.firelane.store.incidents.listOpen(5)).toEqual([]);
+    expect(await h.firelane.store.incidents.listOpen(5)).toEqual([]);
   });
 });

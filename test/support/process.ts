@@ -72,7 +72,7 @@ export function startProcess(
           clearTimeout(timer);
           listeners.delete(check);
         };
-        exited.then(({ code, signal }) => {
+        void exited.then(({ code, signal }) => {
           if (listeners.has(check)) {
             cleanup();
             fail(new Error(`process exited (${code ?? signal}) before ${pattern}; output:\n${output}`));

@@ -1,7 +1,7 @@
 // The hash-chained audit log: append (in the caller's transaction), verify the chain, read it in order.
 import { createHash } from 'node:crypto';
 import type { Clock } from '../../ports/clock.js';
-import type { AuditEntry, AuditLog } from '../../ports/store.js';
+import type { AuditEntry, AuditRecords } from '../../ports/store.js';
 import { atomic, type DbHandle } from './database.js';
 
 /** The prevHash of the first row. */
@@ -40,7 +40,7 @@ export function rowHash(row: Omit<AuditRow, 'hash'>): string {
 export type VerifyResult =
   { ok: true; rows: number; head: string } | { ok: false; rows: number; seq: number; problem: string };
 
-export interface AuditStore extends AuditLog {
+export interface AuditStore extends AuditRecords {
   /** All rows, oldest first (streamed, for export). */
   rows(): IterableIterator<AuditRow>;
   verify(): VerifyResult;
@@ -57,14 +57,15 @@ const toJson = (value: unknown): string | null =>
 
 /**
  * `onCommitted` hears every entry once its transaction has committed, never one that was rolled
- * back. better-sqlite3 transactions are synchronous, so by the next microtask the transaction that
- * appended an entry has ended; the entry counts as committed when the row under its seq still has
- * its hash (a rolled-back seq is absent, or reused by a later row with another hash).
+ * back: a single write's own transaction has ended by the next microtask, a transaction of the
+ * store's gate when `afterTransaction` calls back. The entry counts as committed when the row under
+ * its seq still has its hash (a rolled-back seq is absent, or reused by a later row with another hash).
  */
 export function createAuditStore(
   { sqlite }: DbHandle,
   clock: Clock,
   onCommitted?: (entry: CommittedEntry) => void,
+  afterTransaction: (fn: () => void) => void = setImmediate,
 ): AuditStore {
   const head = sqlite.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_head WHERE id = 1');
   const insert = sqlite.prepare(
@@ -110,8 +111,9 @@ export function createAuditStore(
   const hashAt = sqlite.prepare<[number], { hash: string }>('SELECT hash FROM audit_log WHERE seq = ?');
   let heard: Array<{ entry: CommittedEntry; hash: string }> = [];
   const tell = () => {
-    // A transaction opened by hand (BEGIN) can span an await: wait for it to end.
-    if (sqlite.inTransaction) return void setImmediate(tell);
+    if (!sqlite.open) return; // closed meanwhile: nobody is left to tell
+    // A transaction that spans awaits (the store's gate) is still open: hear its entries when it ends.
+    if (sqlite.inTransaction) return void afterTransaction(tell);
     const batch = heard;
     heard = [];
     for (const { entry, hash } of batch) {

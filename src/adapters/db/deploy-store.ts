@@ -3,7 +3,7 @@ import { and, asc, desc, eq, inArray, isNotNull, sql } from 'drizzle-orm';
 import { RUNNING_STATUSES, requestKey, type DeployRequest, type RequestStatus } from '../../domain/deploy-request.js';
 import { conflict } from '../../errors.js';
 import type { Clock } from '../../ports/clock.js';
-import type { AuditLog, DeployPatch, DeployStore } from '../../ports/store.js';
+import type { AuditRecords, DeployPatch, DeployRecords } from '../../ports/store.js';
 import { atomicWrites, type DbHandle } from './database.js';
 import { deployRequests } from './schema.js';
 
@@ -75,7 +75,7 @@ const isUniqueViolation = (error: unknown) => (error as { code?: unknown })?.cod
 // constants): bound as parameters, SQLite would plan these statements again on every run.
 const RUNNING = sql`${deployRequests.status} in ${sql.raw(`(${RUNNING_STATUSES.map((status) => `'${status}'`).join(', ')})`)}`;
 
-export function createDeployStore({ db, sqlite }: DbHandle, audit: AuditLog, clock: Clock): DeployStore {
+export function createDeployStore({ db, sqlite }: DbHandle, audit: AuditRecords, clock: Clock): DeployRecords {
   // Approve and reject run on the acknowledgement path: these are prepared once.
   const byId = db
     .select()
@@ -111,7 +111,7 @@ export function createDeployStore({ db, sqlite }: DbHandle, audit: AuditLog, clo
     return row && toRequest(row);
   };
 
-  const store: DeployStore = {
+  const store: DeployRecords = {
     create(input, via) {
       const now = clock.now();
       const row = db

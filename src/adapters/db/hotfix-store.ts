@@ -4,7 +4,7 @@ import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { hotfixKey, type Hotfix, type HotfixStatus } from '../../domain/hotfix.js';
 import { conflict } from '../../errors.js';
 import type { Clock } from '../../ports/clock.js';
-import type { AuditLog, HotfixPatch, HotfixStore } from '../../ports/store.js';
+import type { AuditRecords, HotfixPatch, HotfixRecords } from '../../ports/store.js';
 import { atomicWrites, type DbHandle } from './database.js';
 import { hotfixes } from './schema.js';
 
@@ -19,7 +19,7 @@ const isUniqueViolation = (error: unknown) => (error as { code?: unknown })?.cod
 // made reading a card's hotfixes ten times slower (35 µs instead of 4).
 const NOT_FAILED = sql`${hotfixes.status} <> 'failed'`;
 
-export function createHotfixStore({ db, sqlite }: DbHandle, audit: AuditLog, clock: Clock): HotfixStore {
+export function createHotfixStore({ db, sqlite }: DbHandle, audit: AuditRecords, clock: Clock): HotfixRecords {
   const get = (id: number) => {
     const row = db.select().from(hotfixes).where(eq(hotfixes.id, id)).get();
     return row && toHotfix(row);
@@ -40,7 +40,7 @@ export function createHotfixStore({ db, sqlite }: DbHandle, audit: AuditLog, clo
     return row && toHotfix(row);
   };
 
-  const store: HotfixStore = {
+  const store: HotfixRecords = {
     create(input, via) {
       let row: Row;
       try {

@@ -1,43 +1,12 @@
 // The outbox table: enqueue inside the caller's transaction, claim with a lease, finish or retry.
 import { and, asc, count, eq, gt, gte, isNull, lte, min, sql } from 'drizzle-orm';
 import type { Clock } from '../../ports/clock.js';
-import type { AnyJob } from '../../ports/jobs.js';
-import type { JobQueue, JobRow } from '../../ports/store.js';
+import type { JobRow, OutboxRecords as JobStore } from '../../ports/store.js';
 import type { DbHandle } from './database.js';
 import { jobs } from './schema.js';
 
-export interface JobStore extends JobQueue {
-  /** Any kind of job: the catalogue (ports/jobs.ts) types what firelane enqueues; the table takes any. */
-  enqueue(job: AnyJob): boolean;
-  /** Takes the next due job and leases it to `worker` until now + leaseMs. */
-  /** Claims the job due longest, among those due by `dueBy` (default now). */
-  claimNext(worker: string, leaseMs: number, dueBy?: number): JobRow | undefined;
-  complete(id: number, worker: string): void;
-  /** Records the result of a finished step of a job. */
-  saveStep(id: number, step: string, result: unknown): void;
-  /** Keeps a long job's lease alive. */
-  extendLease(id: number, worker: string, until: number): void;
-  /** Back to the queue, to run at `runAt`; `countAttempt: false` when it only waited for something. */
-  retry(id: number, worker: string, error: string, runAt: number, options?: { countAttempt?: boolean }): void;
-  /** Gives up on a job for good. */
-  bury(id: number, worker: string, error: string): void;
-  /** Running jobs whose lease ran out or whose worker is gone go back to the queue. Returns how many. */
-  requeueOrphans(isWorkerAlive: (worker: string) => boolean): number;
-  /** Queued jobs and the age of the oldest due one (ms). */
-  depth(): { queued: number; running: number; dead: number; oldestDueAgeMs: number };
-  nextRunAt(): number | undefined;
-  /** What is not done of the jobs created at or after `since` (what a `firelane run` left behind). */
-  leftSince(since: number): JobsLeft;
-  get(key: string): (JobRow & { status: string; lastError: string | null }) | undefined;
-}
-
-export interface JobsLeft {
-  /** Due, running, or waiting to retry after an error: work that should have happened by now. */
-  unfinished: number;
-  /** Queued for a later time and not tried yet (a reminder). */
-  scheduled: number;
-  firstScheduledAt?: number;
-}
+/** The outbox as the worker uses it (ports/store.ts); here synchronous, behind the SQLite gate. */
+export type { OutboxRecords as JobStore, JobsLeft } from '../../ports/store.js';
 
 export function createJobStore({ db, sqlite }: DbHandle, clock: Clock, onEnqueue?: () => void): JobStore {
   const claimStatement = sqlite.prepare(

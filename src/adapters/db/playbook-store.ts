@@ -1,6 +1,6 @@
-// The PlaybookStore port on SQLite: each incident's checklist, every change audited in the same transaction.
+// The PlaybookRecords port on SQLite: each incident's checklist, every change audited in the same transaction.
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
-import type { AuditLog, PlaybookItem, PlaybookStore } from '../../ports/store.js';
+import type { AuditRecords, PlaybookItem, PlaybookRecords } from '../../ports/store.js';
 import { atomicWrites, type DbHandle } from './database.js';
 import { playbookItems } from './schema.js';
 
@@ -11,7 +11,7 @@ const itemColumns = {
   doneAt: playbookItems.doneAt,
 };
 
-export function createPlaybookStore({ db, sqlite }: DbHandle, audit: AuditLog): PlaybookStore {
+export function createPlaybookStore({ db, sqlite }: DbHandle, audit: AuditRecords): PlaybookRecords {
   // `show`, `check` and every checklist card read these; prepared once like the incident hot paths.
   const itemsQuery = db
     .select(itemColumns)
@@ -64,7 +64,7 @@ export function createPlaybookStore({ db, sqlite }: DbHandle, audit: AuditLog): 
     })
     .prepare();
 
-  const store: PlaybookStore = {
+  const store: PlaybookRecords = {
     create(incidentId, texts, by) {
       if (texts.length === 0) return;
       texts.forEach((text, i) => insertItem.run({ incidentId, position: i + 1, text }));

@@ -2,11 +2,21 @@
 import { and, asc, count, desc, eq, gte, inArray, lte, sql } from 'drizzle-orm';
 import { OPEN_STATUSES, type Incident } from '../../domain/incident.js';
 import type { Clock } from '../../ports/clock.js';
-import type { AuditLog, IncidentStore, NewTimelineEvent, Receipts, Store, TimelineEvent } from '../../ports/store.js';
+import type {
+  Async,
+  AuditRecords,
+  IncidentRecords,
+  NewTimelineEvent,
+  Outbox,
+  ReceiptRecords,
+  Store,
+  TimelineEvent,
+} from '../../ports/store.js';
+import { createSqliteGate, gated, type SqliteGate } from './sqlite-gate.js';
 import { atomicWrites, type DbHandle } from './database.js';
 import { createOpenIncidents } from './open-incidents.js';
 import { actionItems, incidents, receipts, timelineEvents } from './schema.js';
-import { createJobStore, type JobStore } from './job-store.js';
+import { createJobStore } from './job-store.js';
 import { createAuditStore, type AuditStore, type CommittedEntry } from './audit-store.js';
 import { createPlaybookStore } from './playbook-store.js';
 import { createDeployStore } from './deploy-store.js';
@@ -50,7 +60,7 @@ const toIncident = (row: IncidentRow): Incident => ({
 
 // Queries on the acknowledgement path are prepared once: drizzle would otherwise build the SQL and
 // better-sqlite3 prepare it again on every request (measured: ~15% of a busy process's CPU).
-function createIncidentStore(handle: DbHandle, audit: AuditLog): IncidentStore {
+function createIncidentStore(handle: DbHandle, audit: AuditRecords): IncidentRecords {
   const { db } = handle;
   const byId = db
     .select()
@@ -171,7 +181,7 @@ function createIncidentStore(handle: DbHandle, audit: AuditLog): IncidentStore {
       before: null,
       after: { eventId: event.id, text: event.text, ...(event.data && { data: event.data }) },
     });
-  const store: IncidentStore = {
+  const store: IncidentRecords = {
     create(input, via = input.platform) {
       const { title, description, severity, platform, declaredBy, declaredAt, nextReminderAt } = input;
       const created = toIncident(
@@ -281,7 +291,7 @@ function createIncidentStore(handle: DbHandle, audit: AuditLog): IncidentStore {
   return atomicWrites(handle.sqlite, store, ['create', 'update', 'addEvent', 'addEventOnce', 'addActionItems']);
 }
 
-function createReceipts({ db, sqlite }: DbHandle, clock: Clock): Receipts {
+function createReceipts({ db, sqlite }: DbHandle, clock: Clock): ReceiptRecords {
   const insert = db
     .insert(receipts)
     .values({ key: sql.placeholder('key'), createdAt: sql.placeholder('at') })
@@ -309,7 +319,12 @@ function createReceipts({ db, sqlite }: DbHandle, clock: Clock): Receipts {
   };
 }
 
-export type SqliteStore = Store & { jobs: JobStore; audit: AuditStore };
+export type SqliteStore = Store & {
+  jobs: Outbox;
+  audit: Async<AuditStore>;
+  /** The gate every statement of this connection goes through (the console's rooms share it). */
+  gate: SqliteGate;
+};
 
 export interface StoreHooks {
   /** A job was queued (wakes the worker). */
@@ -320,15 +335,18 @@ export interface StoreHooks {
 
 export function createSqliteStore(handle: DbHandle, clock: Clock, hooks: StoreHooks = {}): SqliteStore {
   const { onEnqueue, onCommitted } = hooks;
-  const audit = createAuditStore(handle, clock, onCommitted);
+  const gate = createSqliteGate(handle.sqlite);
+  const audit = createAuditStore(handle, clock, onCommitted, (fn) => gate.afterTransaction(fn));
   return {
-    incidents: createIncidentStore(handle, audit),
-    jobs: createJobStore(handle, clock, onEnqueue),
-    receipts: createReceipts(handle, clock),
-    audit,
-    playbooks: createPlaybookStore(handle, audit),
-    deploys: createDeployStore(handle, audit, clock),
-    hotfixes: createHotfixStore(handle, audit, clock),
-    transaction: (fn) => handle.sqlite.transaction(fn).immediate(),
+    incidents: gated(createIncidentStore(handle, audit), gate),
+    // The worker wakes once the job's transaction has committed, and outside it.
+    jobs: gated(createJobStore(handle, clock, onEnqueue && (() => gate.afterTransaction(onEnqueue))), gate),
+    receipts: gated(createReceipts(handle, clock), gate),
+    audit: gated(audit, gate),
+    playbooks: gated(createPlaybookStore(handle, audit), gate),
+    deploys: gated(createDeployStore(handle, audit, clock), gate),
+    hotfixes: gated(createHotfixStore(handle, audit, clock), gate),
+    transaction: (fn) => gate.transaction(fn),
+    gate,
   };
 }

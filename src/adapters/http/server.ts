@@ -10,7 +10,7 @@ export interface HttpServerOptions {
   isReady(): boolean;
   registry: Registry;
   /** Refreshes gauges (queue depth, open incidents) right before a scrape. */
-  beforeScrape?(): void;
+  beforeScrape?(): void | Promise<void>;
   onError?(error: unknown): void;
 }
 
@@ -23,7 +23,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
     'GET /healthz': (_req, res) => text(res, 200, 'ok\n'),
     'GET /readyz': (_req, res) => (options.isReady() ? text(res, 200, 'ready\n') : text(res, 503, 'not ready\n')),
     'GET /metrics': async (_req, res) => {
-      options.beforeScrape?.();
+      await options.beforeScrape?.();
       text(res, 200, await options.registry.metrics(), options.registry.contentType);
     },
     ...options.routes,

@@ -74,12 +74,15 @@ const seconds = (ms: number) => Math.max(0, Math.floor(ms / 1000));
 const severityRank = (severity: Severity) => SEVERITIES.indexOf(severity);
 
 /** What both renderings show, at `now`. */
-export function statusSnapshot(deps: Pick<StatusPageDeps, 'store' | 'showTitles'>, now: number): StatusSnapshot {
+export async function statusSnapshot(
+  deps: Pick<StatusPageDeps, 'store' | 'showTitles'>,
+  now: number,
+): Promise<StatusSnapshot> {
   const titleOf = deps.showTitles === false ? () => null : (i: Incident) => i.title;
-  const open = [...deps.store.incidents.listOpen(MAX_OPEN)].sort(
+  const open = [...(await deps.store.incidents.listOpen(MAX_OPEN))].sort(
     (a, b) => severityRank(a.severity) - severityRank(b.severity) || a.declaredAt - b.declaredAt || a.id - b.id,
   );
-  const resolved = deps.store.incidents.recentlyResolved(now - RESOLVED_WINDOW_MS, MAX_RESOLVED);
+  const resolved = await deps.store.incidents.recentlyResolved(now - RESOLVED_WINDOW_MS, MAX_RESOLVED);
   return {
     generatedAt: iso(now),
     open: open.map((i) => ({
@@ -240,13 +243,13 @@ const COMMON_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 
 export function createStatusRoutes(deps: StatusPageDeps): Record<string, RouteHandler> {
   const title = deps.title ?? 'firelane';
   return {
-    [`GET ${STATUS_JSON_PATH}`]: (_req: IncomingMessage, res: ServerResponse) => {
-      const body = JSON.stringify(statusSnapshot(deps, deps.clock.now()));
+    [`GET ${STATUS_JSON_PATH}`]: async (_req: IncomingMessage, res: ServerResponse) => {
+      const body = JSON.stringify(await statusSnapshot(deps, deps.clock.now()));
       res.writeHead(200, { ...COMMON_HEADERS, 'content-type': 'application/json; charset=utf-8' }).end(body);
     },
-    [`GET ${STATUS_PATH}`]: (req: IncomingMessage, res: ServerResponse) => {
+    [`GET ${STATUS_PATH}`]: async (req: IncomingMessage, res: ServerResponse) => {
       const refreshSeconds = refreshOf(req);
-      const html = renderStatusHtml(statusSnapshot(deps, deps.clock.now()), {
+      const html = renderStatusHtml(await statusSnapshot(deps, deps.clock.now()), {
         title,
         showTitles: deps.showTitles !== false,
         ...(refreshSeconds !== undefined && { refreshSeconds }),

@@ -26,7 +26,7 @@ export interface SlackAdapterOptions {
   logger: Logger;
   metrics: Metrics;
   /** A 📌 reaction on a message; false when the room is no war room. */
-  onPin(input: PinInput): boolean;
+  onPin(input: PinInput): Promise<boolean>;
 }
 
 export interface SlackAdapter {

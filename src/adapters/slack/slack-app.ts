@@ -24,7 +24,7 @@ export interface SlackAppOptions {
   metrics?: Metrics;
   clientOptions: WebClientOptions;
   /** A 📌 reaction on a message; returns false when the room is no war room. */
-  onPin(input: PinInput): boolean;
+  onPin(input: PinInput): Promise<boolean>;
   now?: () => number;
 }
 
@@ -154,7 +154,7 @@ export function createSlackApp(options: SlackAppOptions): SlackHttp {
   // message), so Slack's retries of the same event (X-Slack-Retry-Num) change nothing.
   app.event('reaction_added', async ({ event }) => {
     if (event.reaction !== 'pushpin' || event.item.type !== 'message') return;
-    options.onPin({ platform: 'slack', roomId: event.item.channel, messageId: event.item.ts, actor: event.user });
+    await options.onPin({ platform: 'slack', roomId: event.item.channel, messageId: event.item.ts, actor: event.user });
   });
 
   app.error(async (error) => {

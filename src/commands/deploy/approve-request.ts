@@ -15,27 +15,28 @@ import { undoProblem } from '../../flows/undo-check.js';
  * A rollback of REQ-n whose target changed since it was requested (REQ-n rolled back by itself, or
  * another change went out) has nothing left to undo: it becomes void and the clicker hears why.
  */
-function undoneMeanwhile(ctx: HandlerContext, request: DeployRequest): Reply | undefined {
-  const undone = request.undoes === null ? undefined : ctx.deps.store.deploys.get(request.undoes);
-  const problem = undone && undoProblem(ctx.deps.store, undone);
+async function undoneMeanwhile(ctx: HandlerContext, request: DeployRequest): Promise<Reply | undefined> {
+  const undone = request.undoes === null ? undefined : await ctx.deps.store.deploys.get(request.undoes);
+  const problem = undone && (await undoProblem(ctx.deps.store, undone));
   if (!problem) return undefined;
   const { store, clock } = ctx.deps;
   const key = requestKey(request.id);
-  ctx.write(() =>
-    changeRequest(store, clock, request, {
-      from: ['pending'],
-      patch: { status: 'void', reason: problem, finishedAt: clock.now() },
-      action: 'void',
-      actor: ctx.input.actor.id,
-      platform: ctx.input.platform,
-      timeline: `${key} is void: ${problem}`,
-    }),
+  await ctx.write(
+    async () =>
+      await changeRequest(store, clock, request, {
+        from: ['pending'],
+        patch: { status: 'void', reason: problem, finishedAt: clock.now() },
+        action: 'void',
+        actor: ctx.input.actor.id,
+        platform: ctx.input.platform,
+        timeline: `${key} is void: ${problem}`,
+      }),
   );
   return privateReply(`Nothing to approve: ${problem}. ${key} is void.`);
 }
 
-export function approveRequest(ctx: HandlerContext): Reply {
-  const { request, policy } = takeRequest(ctx, DEPLOY_USAGE.approve);
+export async function approveRequest(ctx: HandlerContext): Promise<Reply> {
+  const { request, policy } = await takeRequest(ctx, DEPLOY_USAGE.approve);
   const { store, clock } = ctx.deps;
   const actor = ctx.input.actor.id;
   const key = requestKey(request.id);
@@ -48,29 +49,33 @@ export function approveRequest(ctx: HandlerContext): Reply {
   );
   if (!decision.ok) {
     if (decision.reason === 'expired') {
-      ctx.write(() => expireRequest(store, clock, request, { actor, platform: ctx.input.platform }, policy.required));
+      await ctx.write(
+        async () =>
+          await expireRequest(store, clock, request, { actor, platform: ctx.input.platform }, policy.required),
+      );
       return privateReply(decision.message);
     }
     if (decision.reason === 'not_approver' || decision.reason === 'self_approval') throw forbidden(decision.message);
     throw conflict(decision.message);
   }
-  const moot = undoneMeanwhile(ctx, request);
+  const moot = await undoneMeanwhile(ctx, request);
   if (moot) return moot;
   const count = `${decision.approvals.length} of ${policy.required}`;
-  const updated = ctx.write(() =>
-    changeRequest(store, clock, request, {
-      from: ['pending'],
-      changeCount: request.changeCount,
-      patch: { approvals: decision.approvals, ...(decision.complete && { status: 'approved' as const }) },
-      action: decision.complete ? 'approved' : 'approval',
-      actor,
-      platform: ctx.input.platform,
-      timeline: `${key} approved by ${mention(actor)} (${count})${decision.complete ? '; rolling out' : ''}`,
-    }),
+  const updated = await ctx.write(
+    async () =>
+      await changeRequest(store, clock, request, {
+        from: ['pending'],
+        changeCount: request.changeCount,
+        patch: { approvals: decision.approvals, ...(decision.complete && { status: 'approved' as const }) },
+        action: decision.complete ? 'approved' : 'approval',
+        actor,
+        platform: ctx.input.platform,
+        timeline: `${key} approved by ${mention(actor)} (${count})${decision.complete ? '; rolling out' : ''}`,
+      }),
   );
   if (!updated) {
     // Someone else changed it between our read and our write (another process): say what it is now.
-    const now = store.deploys.get(request.id);
+    const now = await store.deploys.get(request.id);
     throw conflict(
       now && now.status !== 'pending'
         ? notPendingText(now)

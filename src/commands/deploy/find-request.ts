@@ -5,14 +5,14 @@ import { conflict, invalidInput, notFound } from '../../errors.js';
 import type { HandlerContext } from '../context.js';
 import { tokenText, type Token } from '../parse-command.js';
 
-export function takeRequest(
+export async function takeRequest(
   ctx: HandlerContext,
   usage: string,
-): { request: DeployRequest; policy: ApprovalPolicy; args: Token[] } {
+): Promise<{ request: DeployRequest; policy: ApprovalPolicy; args: Token[] }> {
   const [first, ...rest] = ctx.args;
   if (!first) throw invalidInput('Name the request (REQ-<n>, as on its card).', usage);
   const id = parseRequestKey(tokenText(first));
-  const request = id === undefined ? undefined : ctx.deps.store.deploys.get(id);
+  const request = id === undefined ? undefined : await ctx.deps.store.deploys.get(id);
   if (!request)
     throw notFound(
       `${id === undefined ? `"${tokenText(first)}" is not a request id` : `${requestKey(id)} does not exist`}.`,

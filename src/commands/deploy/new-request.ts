@@ -111,12 +111,12 @@ function takeStrategy(ctx: HandlerContext, kubernetes: KubernetesTarget, usage: 
  * one; else the only open incident. With several open and no hint, none: guessing could put a
  * deploy on the wrong timeline.
  */
-export function takeIncident(ctx: HandlerContext, usage: string): Incident | undefined {
+export async function takeIncident(ctx: HandlerContext, usage: string): Promise<Incident | undefined> {
   const { store } = ctx.deps;
   const given = ctx.flags.incident;
   if (given !== undefined) {
     const id = parseIncidentKey(given);
-    const incident = id === undefined ? undefined : store.incidents.get(id);
+    const incident = id === undefined ? undefined : await store.incidents.get(id);
     if (!incident)
       throw notFound(`${given.toUpperCase()} does not exist. See open incidents with /incident list.`, usage);
     if (!(OPEN_STATUSES as readonly string[]).includes(incident.status))
@@ -124,9 +124,9 @@ export function takeIncident(ctx: HandlerContext, usage: string): Incident | und
     return incident;
   }
   const { roomId } = ctx.input;
-  const here = roomId ? store.incidents.byRoom(chatPlatform(ctx.input.platform), roomId) : undefined;
+  const here = roomId ? await store.incidents.byRoom(chatPlatform(ctx.input.platform), roomId) : undefined;
   if (here) return (OPEN_STATUSES as readonly string[]).includes(here.status) ? here : undefined;
-  const open = store.incidents.listOpen(2);
+  const open = await store.incidents.listOpen(2);
   return open.length === 1 ? open[0] : undefined;
 }
 
@@ -139,7 +139,11 @@ export function takeRoom(ctx: HandlerContext, incident: Incident | undefined, us
 }
 
 /** Every check that needs no cluster read: service, environment, strategy, incident, room; and what runs there now. */
-export function requestBasics(ctx: HandlerContext, serviceToken: Token | undefined, usage: string): RequestBasics {
+export async function requestBasics(
+  ctx: HandlerContext,
+  serviceToken: Token | undefined,
+  usage: string,
+): Promise<RequestBasics> {
   const { name, service } = takeService(ctx, serviceToken, usage);
   const { environment, kubernetes, policy } = takeEnvironment(ctx, name, service, usage);
   const strategy = takeStrategy(ctx, kubernetes, usage);
@@ -149,8 +153,8 @@ export function requestBasics(ctx: HandlerContext, serviceToken: Token | undefin
       `firelane cannot deploy or roll back: ${ctx.deps.clusterProblem ?? 'Kubernetes is not connected (see KUBECONFIG)'}.`,
     );
   }
-  const running = ctx.deps.store.deploys.running(name, environment);
-  const incident = takeIncident(ctx, usage);
+  const running = await ctx.deps.store.deploys.running(name, environment);
+  const incident = await takeIncident(ctx, usage);
   return {
     service: name,
     kubernetes,
@@ -169,20 +173,20 @@ export function busyText(basics: Pick<RequestBasics, 'service' | 'environment'>,
 }
 
 /** Records the request, its timeline entry, and the jobs that post the card and expire it. */
-export function createRequest(
+export async function createRequest(
   ctx: HandlerContext,
   kind: RequestKind,
   basics: RequestBasics,
   target: string | null,
   summary: string,
   options: { undoes?: number } = {},
-): DeployRequest {
+): Promise<DeployRequest> {
   const { store, clock } = ctx.deps;
   const now = clock.now();
   const actor = ctx.input.actor.id;
   ctx.concerns(basics.incident?.id ?? null);
-  return ctx.write(() => {
-    const request = store.deploys.create(
+  return await ctx.write(async () => {
+    const request = await store.deploys.create(
       {
         kind,
         service: basics.service,
@@ -203,7 +207,7 @@ export function createRequest(
       ctx.input.platform,
     );
     if (basics.incident) {
-      store.incidents.addEvent({
+      await store.incidents.addEvent({
         incidentId: basics.incident.id,
         at: now,
         actor,
@@ -213,8 +217,12 @@ export function createRequest(
         data: { request: requestKey(request.id) },
       });
     }
-    store.jobs.enqueue({ kind: PREPARE_REQUEST, key: prepareJobKey(request.id), payload: { requestId: request.id } });
-    store.jobs.enqueue({
+    await store.jobs.enqueue({
+      kind: PREPARE_REQUEST,
+      key: prepareJobKey(request.id),
+      payload: { requestId: request.id },
+    });
+    await store.jobs.enqueue({
       kind: EXPIRE_REQUEST,
       key: `deploy-expire:${request.id}`,
       payload: { requestId: request.id },

@@ -11,8 +11,8 @@ import { DEPLOY_USAGE } from './deploy-usage.js';
 import { expireRequest } from '../../flows/expire-request.js';
 import { takeRequest } from './find-request.js';
 
-export function rejectRequest(ctx: HandlerContext): Reply {
-  const { request, policy, args } = takeRequest(ctx, DEPLOY_USAGE.reject);
+export async function rejectRequest(ctx: HandlerContext): Promise<Reply> {
+  const { request, policy, args } = await takeRequest(ctx, DEPLOY_USAGE.reject);
   const { store, clock } = ctx.deps;
   const actor = ctx.input.actor.id;
   const key = requestKey(request.id);
@@ -22,25 +22,28 @@ export function rejectRequest(ctx: HandlerContext): Reply {
     throw forbidden(`Only the requester or an approver for ${request.environment} can reject ${key}.`);
   }
   if (isExpired(request, clock.now())) {
-    ctx.write(() => expireRequest(store, clock, request, { actor, platform: ctx.input.platform }, policy.required));
+    await ctx.write(
+      async () => await expireRequest(store, clock, request, { actor, platform: ctx.input.platform }, policy.required),
+    );
     return privateReply(`${key} had already expired; nothing will run.`);
   }
   const reason =
     restText(args)
       .replace(/[\r\n]+/g, ' ')
       .slice(0, 500) || null;
-  const updated = ctx.write(() =>
-    changeRequest(store, clock, request, {
-      from: ['pending'],
-      patch: { status: 'rejected', rejectedBy: actor, reason, finishedAt: clock.now() },
-      action: 'rejected',
-      actor,
-      platform: ctx.input.platform,
-      timeline: `${key} rejected by ${mention(actor)}${reason ? `: ${reason}` : ''}`,
-    }),
+  const updated = await ctx.write(
+    async () =>
+      await changeRequest(store, clock, request, {
+        from: ['pending'],
+        patch: { status: 'rejected', rejectedBy: actor, reason, finishedAt: clock.now() },
+        action: 'rejected',
+        actor,
+        platform: ctx.input.platform,
+        timeline: `${key} rejected by ${mention(actor)}${reason ? `: ${reason}` : ''}`,
+      }),
   );
   if (!updated) {
-    const now = store.deploys.get(request.id);
+    const now = await store.deploys.get(request.id);
     throw conflict(now ? notPendingText(now) : `${key} changed meanwhile; look at its card.`);
   }
   return privateReply(

@@ -8,25 +8,25 @@ import { privateReply, type Reply } from '../../ports/reply.js';
 import { DEPLOY_USAGE } from './deploy-usage.js';
 import { busyText, createRequest, requestBasics } from './new-request.js';
 
-export function requestDeploy(ctx: HandlerContext): Reply {
+export async function requestDeploy(ctx: HandlerContext): Promise<Reply> {
   const usage = DEPLOY_USAGE.deploy;
   const [serviceToken, versionToken, ...extra] = ctx.args;
   if (!versionToken) {
-    if (serviceToken) requestBasics(ctx, serviceToken, usage); // an unknown service is the first thing to hear about
+    if (serviceToken) await requestBasics(ctx, serviceToken, usage); // an unknown service is the first thing to hear about
     throw invalidInput('Give the version to deploy (the image tag, or a digest @sha256:…).', usage);
   }
   const typed = tokenText(versionToken);
   const parsed = versionToken.kind === 'word' ? parseVersion(typed) : { problem: `"${typed}" is not an image tag` };
   if ('problem' in parsed) throw invalidInput(`${parsed.problem}.`, usage);
   if (extra.length) throw invalidInput(`Unexpected "${tokenText(extra[0]!)}" after the version.`, usage);
-  const basics = requestBasics(ctx, serviceToken, usage);
+  const basics = await requestBasics(ctx, serviceToken, usage);
   if (basics.running) {
     const stop =
       basics.running.kind === 'deploy' ? ` To stop it, /rollback ${basics.service} --env=${basics.environment}.` : '';
     throw conflict(`${busyText(basics, basics.running)} Ask again when it has finished.${stop}`);
   }
   const version = versionText(parsed.version);
-  const request = createRequest(
+  const request = await createRequest(
     ctx,
     'deploy',
     basics,

@@ -12,7 +12,11 @@ import { busyText, createRequest, requestBasics, type RequestBasics } from './ne
 import { undoProblem } from '../../flows/undo-check.js';
 
 /** The deploy this rollback undoes: the one named by --undo, else the one running now; none for a plain rollback. */
-function takeUndone(ctx: HandlerContext, basics: RequestBasics, usage: string): DeployRequest | undefined {
+async function takeUndone(
+  ctx: HandlerContext,
+  basics: RequestBasics,
+  usage: string,
+): Promise<DeployRequest | undefined> {
   const given = ctx.flags.undo;
   if (given === undefined) {
     const running = basics.running;
@@ -20,19 +24,19 @@ function takeUndone(ctx: HandlerContext, basics: RequestBasics, usage: string): 
     return running;
   }
   const id = parseRequestKey(given);
-  const undone = id === undefined ? undefined : ctx.deps.store.deploys.get(id);
+  const undone = id === undefined ? undefined : await ctx.deps.store.deploys.get(id);
   if (!undone || undone.service !== basics.service || undone.environment !== basics.environment) {
     throw notFound(
       `${id === undefined ? `"${given}" is not a request id` : `${requestKey(id)} is not a deploy of ${basics.service} in ${basics.environment}`}.`,
       usage,
     );
   }
-  const problem = undoProblem(ctx.deps.store, undone);
+  const problem = await undoProblem(ctx.deps.store, undone);
   if (problem) throw conflict(`${problem}. Nothing was requested.`);
   return undone;
 }
 
-export function requestRollback(ctx: HandlerContext): Reply {
+export async function requestRollback(ctx: HandlerContext): Promise<Reply> {
   const usage = DEPLOY_USAGE.rollback;
   const [serviceToken, ...extra] = ctx.args;
   if (extra.length) {
@@ -46,14 +50,16 @@ export function requestRollback(ctx: HandlerContext): Reply {
       usage,
     );
   }
-  const basics = requestBasics(ctx, serviceToken, usage);
-  const waiting = ctx.deps.store.deploys.pending(basics.service, basics.environment).find((r) => r.kind === 'rollback');
+  const basics = await requestBasics(ctx, serviceToken, usage);
+  const waiting = (await ctx.deps.store.deploys.pending(basics.service, basics.environment)).find(
+    (r) => r.kind === 'rollback',
+  );
   if (waiting) {
     throw conflict(
       `${requestKey(waiting.id)} already asks to roll back ${basics.service} (${basics.environment}) and waits for approval: approve or reject that one.`,
     );
   }
-  const undone = takeUndone(ctx, basics, usage);
+  const undone = await takeUndone(ctx, basics, usage);
   if (undone && to !== undefined) {
     throw conflict(
       `${requestKey(undone.id)} is ${undone.status === 'succeeded' ? 'the last change' : 'rolling out'}: /rollback ${basics.service} --env=${basics.environment} (without --to) returns to what ran before it; --to applies once nothing is rolling out.`,
@@ -62,7 +68,7 @@ export function requestRollback(ctx: HandlerContext): Reply {
   if (undone) {
     const summary = `rollback of ${requestKey(undone.id)} (${basics.service} in ${basics.environment}) to what ran before it`;
     // Undone as it was rolled out: the strategy decides how (switch back, stop the canary, undo).
-    const request = createRequest(ctx, 'rollback', { ...basics, strategy: undone.strategy }, null, summary, {
+    const request = await createRequest(ctx, 'rollback', { ...basics, strategy: undone.strategy }, null, summary, {
       undoes: undone.id,
     });
     const stops =
@@ -75,7 +81,7 @@ export function requestRollback(ctx: HandlerContext): Reply {
   }
   const target = to ?? null;
   const summary = `rollback of ${basics.service} (${basics.environment}) to ${target ? target : 'the previous revision'}`;
-  const request = createRequest(ctx, 'rollback', basics, target, summary);
+  const request = await createRequest(ctx, 'rollback', basics, target, summary);
   return privateReply(
     `${requestKey(request.id)}: ${summary} requested. The card naming the exact revision and image follows once firelane has read the cluster.`,
   );

@@ -42,7 +42,7 @@ function needGitHub(ctx: HandlerContext): void {
   }
 }
 
-function createHotfix(ctx: HandlerContext): Reply {
+async function createHotfix(ctx: HandlerContext): Promise<Reply> {
   const usage = HOTFIX_USAGE.create;
   needGitHub(ctx);
   const [serviceToken, ...words] = ctx.args;
@@ -72,14 +72,14 @@ function createHotfix(ctx: HandlerContext): Reply {
     const problem = refNameProblem(from);
     if (problem) throw invalidInput(`"${from}" is not a branch or tag name: ${problem}.`, usage);
   }
-  const incident = takeIncident(ctx, usage);
+  const incident = await takeIncident(ctx, usage);
   const roomId = takeRoom(ctx, incident, usage);
   const branch = hotfixBranch(description, incident?.id);
   const { store, clock } = ctx.deps;
   const actor = ctx.input.actor.id;
   const baseRef = from ?? (config.hotfixFrom === 'latest-tag' ? '' : config.productionBranch);
-  const hotfix = ctx.write(() => {
-    const created = store.hotfixes.create(
+  const hotfix = await ctx.write(async () => {
+    const created = await store.hotfixes.create(
       {
         service,
         repo: config.repo!,
@@ -95,7 +95,7 @@ function createHotfix(ctx: HandlerContext): Reply {
       ctx.input.platform,
     );
     if (incident) {
-      store.incidents.addEvent({
+      await store.incidents.addEvent({
         incidentId: incident.id,
         at: clock.now(),
         actor,
@@ -105,7 +105,11 @@ function createHotfix(ctx: HandlerContext): Reply {
         data: { hotfix: hotfixKey(created.id), branch },
       });
     }
-    store.jobs.enqueue({ kind: HOTFIX_CREATE, key: `hotfix-create:${created.id}`, payload: { hotfixId: created.id } });
+    await store.jobs.enqueue({
+      kind: HOTFIX_CREATE,
+      key: `hotfix-create:${created.id}`,
+      payload: { hotfixId: created.id },
+    });
     return created;
   });
   ctx.concerns(hotfix.incidentId);
@@ -116,20 +120,20 @@ function createHotfix(ctx: HandlerContext): Reply {
 }
 
 /** The hotfix a command means: the branch given, else the war room's, else the only one in progress. */
-function findHotfix(ctx: HandlerContext, usage: string): Hotfix {
+async function findHotfix(ctx: HandlerContext, usage: string): Promise<Hotfix> {
   const { store } = ctx.deps;
   const [branchToken, ...extra] = ctx.args;
   if (extra.length) throw invalidInput(`Unexpected "${tokenText(extra[0]!)}".`, usage);
   if (branchToken) {
     const branch = tokenText(branchToken).replace(/^refs\/heads\//, '');
-    const found = store.hotfixes.live().filter((h) => h.branch === branch);
+    const found = (await store.hotfixes.live()).filter((h) => h.branch === branch);
     if (found.length === 0)
       throw notFound(`No hotfix in progress is on the branch "${branch}". Start one with /hotfix create.`, usage);
     return found[0]!;
   }
   const { roomId } = ctx.input;
-  const incident = roomId ? store.incidents.byRoom(chatPlatform(ctx.input.platform), roomId) : undefined;
-  const candidates = store.hotfixes.live(incident?.id);
+  const incident = roomId ? await store.incidents.byRoom(chatPlatform(ctx.input.platform), roomId) : undefined;
+  const candidates = await store.hotfixes.live(incident?.id);
   if (candidates.length === 1) return candidates[0]!;
   if (candidates.length === 0)
     throw notFound(
@@ -149,9 +153,9 @@ function onHotfix(
   check: (hotfix: Hotfix) => void,
   answer: (hotfix: Hotfix) => string,
 ) {
-  return (ctx: HandlerContext): Reply => {
+  return async (ctx: HandlerContext): Promise<Reply> => {
     needGitHub(ctx);
-    const hotfix = findHotfix(ctx, usage);
+    const hotfix = await findHotfix(ctx, usage);
     ctx.concerns(hotfix.incidentId);
     if (hotfix.status === 'creating')
       throw conflict(
@@ -159,8 +163,8 @@ function onHotfix(
       );
     check(hotfix);
     const { store, clock } = ctx.deps;
-    ctx.write(() => {
-      store.jobs.enqueue({
+    await ctx.write(async () => {
+      await store.jobs.enqueue({
         kind,
         key: `${kind}:${hotfix.id}:${clock.now()}:${ctx.input.actor.id}`,
         payload: { hotfixId: hotfix.id, actor: ctx.input.actor.id, platform: ctx.input.platform },

@@ -8,12 +8,12 @@ import { INCIDENT_USAGE } from '../usage.js';
 import { takeIncident } from './find-incident.js';
 import { recordEvent } from './record-event.js';
 
-export function addNote(ctx: HandlerContext): Reply {
+export async function addNote(ctx: HandlerContext): Promise<Reply> {
   const usage = INCIDENT_USAGE.note;
-  const { incident, args } = takeIncident(ctx, usage);
+  const { incident, args } = await takeIncident(ctx, usage);
   const text = restText(args);
   if (!text) throw invalidInput('The note is empty.', usage);
   if (Array.from(text).length > 3000) throw invalidInput('The note is over 3000 characters.', usage);
-  recordEvent(ctx, incident, { kind: 'note', text });
+  await recordEvent(ctx, incident, { kind: 'note', text });
   return privateReply(`Added to the timeline of ${incidentKey(incident.id)}.`);
 }

@@ -13,9 +13,9 @@ const ROLES = {
 } as const;
 
 export function assignRole(role: keyof typeof ROLES) {
-  return (ctx: HandlerContext): Reply => {
+  return async (ctx: HandlerContext): Promise<Reply> => {
     const usage = INCIDENT_USAGE[role];
-    const { incident, args } = takeIncident(ctx, usage);
+    const { incident, args } = await takeIncident(ctx, usage);
     if (args.length !== 1) throw invalidInput('Name exactly one person.', usage);
     const user = takeUser(ctx, args[0], usage);
     const { field, title } = ROLES[role];
@@ -29,7 +29,7 @@ export function assignRole(role: keyof typeof ROLES) {
         `${mention(incident[field]!)} is already the ${title} of ${key}. To hand over: /incident ${role} ${key} @person`,
       );
     }
-    recordEvent(ctx, incident, {
+    await recordEvent(ctx, incident, {
       kind: 'role_assigned',
       text: `${mention(user)} is now the ${title}${user === ctx.input.actor.id ? '' : ` (assigned by ${mention(ctx.input.actor.id)})`}`,
       data: { role: field, user, previous: incident[field] },

@@ -12,9 +12,9 @@ import { severityLabel } from '../../views/incident-card.js';
 import { takeIncident } from './find-incident.js';
 import { recordEvent } from './record-event.js';
 
-export function changeSeverity(ctx: HandlerContext): Reply {
+export async function changeSeverity(ctx: HandlerContext): Promise<Reply> {
   const usage = INCIDENT_USAGE.severity;
-  const { incident, args } = takeIncident(ctx, usage);
+  const { incident, args } = await takeIncident(ctx, usage);
   const text = args[0] ? tokenText(args[0]) : '';
   const severity = parseSeverity(text);
   if (!severity || args.length !== 1)
@@ -23,7 +23,7 @@ export function changeSeverity(ctx: HandlerContext): Reply {
   if (incident.status === 'resolved')
     throw conflict(`${key} is resolved; reopen it first with /incident reopen ${key}.`);
   if (incident.severity === severity) return privateReply(`${key} is already ${severityLabel(severity)}.`);
-  recordEvent(ctx, incident, {
+  await recordEvent(ctx, incident, {
     kind: 'severity_changed',
     text: `Severity changed from ${severityLabel(incident.severity)} to ${severityLabel(severity)}`,
     data: { from: incident.severity, to: severity },

@@ -22,9 +22,9 @@ const alreadyDone = (incident: Incident, item: PlaybookItem): Reply =>
     `Item ${item.position} of ${incidentKey(incident.id)} (${item.text}) is already done by ${item.doneBy ? mention(item.doneBy) : 'someone'}${item.doneAt === null ? '' : ` at ${timeToken(item.doneAt)}`}; nothing changed.`,
   );
 
-export function checkItem(ctx: HandlerContext): Reply {
+export async function checkItem(ctx: HandlerContext): Promise<Reply> {
   const usage = INCIDENT_USAGE.check;
-  const { incident, args } = takeIncident(ctx, usage);
+  const { incident, args } = await takeIncident(ctx, usage);
   const key = incidentKey(incident.id);
   const typed = args.map(tokenText).join(' ');
   if (args.length !== 1 || !/^\d{1,6}$/.test(typed)) {
@@ -32,7 +32,7 @@ export function checkItem(ctx: HandlerContext): Reply {
     throw invalidInput(`${problem}: give one number as shown by /incident checklist ${key}.`, usage);
   }
   const position = Number(typed);
-  const items = ctx.deps.store.playbooks.items(incident.id);
+  const items = await ctx.deps.store.playbooks.items(incident.id);
   if (items.length === 0) throw noChecklist(incident);
   const item = items.find((i) => i.position === position);
   if (!item)
@@ -40,8 +40,8 @@ export function checkItem(ctx: HandlerContext): Reply {
   if (item.doneAt !== null) return alreadyDone(incident, item);
 
   const { store, clock } = ctx.deps;
-  const outcome = ctx.write(() => {
-    const ticked = store.playbooks.tick(
+  const outcome = await ctx.write(async () => {
+    const ticked = await store.playbooks.tick(
       incident.id,
       position,
       { actor: ctx.input.actor.id, platform: ctx.input.platform },
@@ -49,12 +49,12 @@ export function checkItem(ctx: HandlerContext): Reply {
     );
     if (!ticked) throw invalidInput(`${key}'s checklist has no item ${position}.`, usage);
     if (!ticked.changed) return ticked; // someone else got there first
-    const { event } = recordEvent(ctx, incident, {
+    const { event } = await recordEvent(ctx, incident, {
       kind: 'playbook_item_done',
       text: `✅ ${ticked.item.text}`,
       data: { position },
     });
-    store.jobs.enqueue({
+    await store.jobs.enqueue({
       kind: REFRESH_CHECKLIST,
       key: `checklist:${incident.id}:${event.id}`,
       payload: { incidentId: incident.id },
@@ -62,15 +62,15 @@ export function checkItem(ctx: HandlerContext): Reply {
     return ticked;
   });
   if (!outcome.changed) return alreadyDone(incident, outcome.item);
-  const now = store.playbooks.items(incident.id);
+  const now = await store.playbooks.items(incident.id);
   return privateReply(`✅ Item ${position} of ${key} done: ${outcome.item.text} (${progressText(now)}).`);
 }
 
-export function showChecklist(ctx: HandlerContext): Reply {
+export async function showChecklist(ctx: HandlerContext): Promise<Reply> {
   const usage = INCIDENT_USAGE.checklist;
-  const { incident, args } = takeIncident(ctx, usage);
+  const { incident, args } = await takeIncident(ctx, usage);
   if (args.length > 0) throw invalidInput('checklist takes only an incident id.', usage);
-  const items = ctx.deps.store.playbooks.items(incident.id);
+  const items = await ctx.deps.store.playbooks.items(incident.id);
   if (items.length === 0) throw noChecklist(incident);
   return privateReply(
     `*${incidentKey(incident.id)}* checklist: ${progressText(items)}.`,

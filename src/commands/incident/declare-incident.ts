@@ -12,7 +12,7 @@ import { severityLabel } from '../../views/incident-card.js';
 import { playbookTexts } from '../../views/playbook-card.js';
 import { OPEN_WAR_ROOM } from '../../ports/jobs.js';
 
-export function declareIncident(ctx: HandlerContext): Reply {
+export async function declareIncident(ctx: HandlerContext): Promise<Reply> {
   const usage = INCIDENT_USAGE.declare;
   const [first] = ctx.args;
   const severityText = first ? tokenText(first) : '';
@@ -37,8 +37,8 @@ export function declareIncident(ctx: HandlerContext): Reply {
 
   const { store, clock } = ctx.deps;
   const now = clock.now();
-  const incident = ctx.write(() => {
-    const created = store.incidents.create(
+  const incident = await ctx.write(async () => {
+    const created = await store.incidents.create(
       {
         title,
         description,
@@ -50,7 +50,7 @@ export function declareIncident(ctx: HandlerContext): Reply {
       },
       ctx.input.platform,
     );
-    store.incidents.addEvent({
+    await store.incidents.addEvent({
       incidentId: created.id,
       at: now,
       actor: ctx.input.actor.id,
@@ -58,12 +58,12 @@ export function declareIncident(ctx: HandlerContext): Reply {
       kind: 'declared',
       text: `Declared ${severityLabel(severity)}: ${title}`,
     });
-    store.playbooks.create(created.id, playbookTexts(ctx.deps.config, severity), {
+    await store.playbooks.create(created.id, playbookTexts(ctx.deps.config, severity), {
       actor: ctx.input.actor.id,
       platform: ctx.input.platform,
     });
     // Where it was declared: Teams opens the war room as a thread of that channel.
-    store.jobs.enqueue({
+    await store.jobs.enqueue({
       kind: OPEN_WAR_ROOM,
       key: `war-room:${created.id}`,
       payload: { incidentId: created.id, ...(ctx.input.roomId && { origin: ctx.input.roomId }) },

@@ -6,11 +6,11 @@ import { chatPlatform } from '../command.js';
 import type { HandlerContext } from '../context.js';
 import type { Token } from '../parse-command.js';
 
-export function takeIncident(ctx: HandlerContext, usage: string): { incident: Incident; args: Token[] } {
+export async function takeIncident(ctx: HandlerContext, usage: string): Promise<{ incident: Incident; args: Token[] }> {
   const [first, ...rest] = ctx.args;
   if (first?.kind === 'word' && looksLikeIncidentKey(first.value)) {
     const id = parseIncidentKey(first.value);
-    const incident = id === undefined ? undefined : ctx.deps.store.incidents.get(id);
+    const incident = id === undefined ? undefined : await ctx.deps.store.incidents.get(id);
     if (!incident)
       throw notFound(
         `${id === undefined ? first.value.toUpperCase() : incidentKey(id)} does not exist. See open incidents with /incident list.`,
@@ -20,7 +20,7 @@ export function takeIncident(ctx: HandlerContext, usage: string): { incident: In
     return { incident, args: rest };
   }
   const { roomId } = ctx.input;
-  const incident = roomId ? ctx.deps.store.incidents.byRoom(chatPlatform(ctx.input.platform), roomId) : undefined;
+  const incident = roomId ? await ctx.deps.store.incidents.byRoom(chatPlatform(ctx.input.platform), roomId) : undefined;
   if (!incident) throw invalidInput('Name the incident (INC-<n>) or run this in its war room.', usage);
   ctx.concerns(incident.id);
   return { incident, args: ctx.args };

@@ -10,8 +10,8 @@ const MAX_LISTED = 50;
 // frozen, so renderers may keep their rendering of it too (everyone asks during an incident).
 const replies = new WeakMap<readonly Incident[], Reply>();
 
-export function listIncidents(ctx: HandlerContext): Reply {
-  const open = ctx.deps.store.incidents.listOpen(MAX_LISTED + 1);
+export async function listIncidents(ctx: HandlerContext): Promise<Reply> {
+  const open = await ctx.deps.store.incidents.listOpen(MAX_LISTED + 1);
   let reply = replies.get(open);
   if (!reply) replies.set(open, (reply = Object.freeze(listReply(open))));
   return reply;

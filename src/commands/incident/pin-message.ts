@@ -12,11 +12,11 @@ export interface PinInput {
 }
 
 /** Queues reading the message and recording it; false when the room is no war room. */
-export function pinMessage(deps: CommandDeps, input: PinInput): boolean {
+export async function pinMessage(deps: CommandDeps, input: PinInput): Promise<boolean> {
   const platform = chatPlatform(input.platform);
-  const incident = deps.store.incidents.byRoom(platform, input.roomId);
+  const incident = await deps.store.incidents.byRoom(platform, input.roomId);
   if (!incident) return false;
-  deps.store.jobs.enqueue({
+  await deps.store.jobs.enqueue({
     kind: PIN_MESSAGE,
     key: `pin:${platform}:${input.roomId}:${input.messageId}`,
     payload: {

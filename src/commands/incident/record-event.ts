@@ -15,16 +15,16 @@ export interface EventSpec {
   invite?: string[];
 }
 
-export function recordEvent(
+export async function recordEvent(
   ctx: HandlerContext,
   incident: Incident,
   spec: EventSpec,
-): { incident: Incident; event: TimelineEvent } {
+): Promise<{ incident: Incident; event: TimelineEvent }> {
   const { store, clock } = ctx.deps;
-  return ctx.write(() => {
+  return await ctx.write(async () => {
     const by = { actor: ctx.input.actor.id, platform: ctx.input.platform, action: `incident.${spec.kind}` };
-    const updated = spec.patch ? store.incidents.update(incident.id, spec.patch, by) : incident;
-    const event = store.incidents.addEvent({
+    const updated = spec.patch ? await store.incidents.update(incident.id, spec.patch, by) : incident;
+    const event = await store.incidents.addEvent({
       incidentId: incident.id,
       at: clock.now(),
       actor: ctx.input.actor.id,
@@ -35,14 +35,14 @@ export function recordEvent(
     });
     // Any change to the incident itself may change the war room's topic.
     if (spec.patch) {
-      store.jobs.enqueue({
+      await store.jobs.enqueue({
         kind: REFRESH_TOPIC,
         key: `topic:${incident.id}:${event.id}`,
         payload: { incidentId: incident.id },
       });
     }
     if (spec.broadcast) {
-      store.jobs.enqueue({
+      await store.jobs.enqueue({
         kind: BROADCAST,
         key: `broadcast:${event.id}`,
         payload: {

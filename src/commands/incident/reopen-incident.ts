@@ -8,14 +8,14 @@ import { INCIDENT_USAGE } from '../usage.js';
 import { takeIncident } from './find-incident.js';
 import { recordEvent } from './record-event.js';
 
-export function reopenIncident(ctx: HandlerContext): Reply {
+export async function reopenIncident(ctx: HandlerContext): Promise<Reply> {
   const usage = INCIDENT_USAGE.reopen;
-  const { incident, args } = takeIncident(ctx, usage);
+  const { incident, args } = await takeIncident(ctx, usage);
   if (args.length > 0) throw invalidInput('reopen takes only an incident id.', usage);
   const key = incidentKey(incident.id);
   if (incident.status !== 'resolved') throw conflict(`${key} is not resolved (it is ${incident.status}).`);
   const now = ctx.deps.clock.now();
-  recordEvent(ctx, incident, {
+  await recordEvent(ctx, incident, {
     kind: 'reopened',
     text: 'Reopened',
     patch: {

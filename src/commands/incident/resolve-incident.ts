@@ -23,9 +23,9 @@ function asSentence(text: string): string {
   return /[.!?…]$/.test(line) ? line : `${line}.`;
 }
 
-export function resolveIncident(ctx: HandlerContext): Reply {
+export async function resolveIncident(ctx: HandlerContext): Promise<Reply> {
   const usage = INCIDENT_USAGE.resolve;
-  const { incident, args } = takeIncident(ctx, usage);
+  const { incident, args } = await takeIncident(ctx, usage);
   if (args.length > 0) throw invalidInput('resolve takes only --root-cause and --action-items (quote them).', usage);
   const key = incidentKey(incident.id);
   if (incident.status === 'resolved')
@@ -43,8 +43,8 @@ export function resolveIncident(ctx: HandlerContext): Reply {
   const { store, clock } = ctx.deps;
   const now = clock.now();
   const took = formatDuration(now - incident.declaredAt);
-  ctx.write(() => {
-    const { event } = recordEvent(ctx, incident, {
+  await ctx.write(async () => {
+    const { event } = await recordEvent(ctx, incident, {
       kind: 'resolved',
       text: [
         `Resolved after ${took}.`,
@@ -62,13 +62,13 @@ export function resolveIncident(ctx: HandlerContext): Reply {
       },
       broadcast: 'announce',
     });
-    store.incidents.addActionItems(
+    await store.incidents.addActionItems(
       incident.id,
       actionItems,
       { actor: ctx.input.actor.id, platform: ctx.input.platform },
       now,
     );
-    store.jobs.enqueue({
+    await store.jobs.enqueue({
       kind: POSTMORTEM_REMINDER,
       key: `postmortem-reminder:${incident.id}:${event.id}`,
       payload: { incidentId: incident.id, resolvedAt: now },

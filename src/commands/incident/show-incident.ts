@@ -9,13 +9,13 @@ import { checklistLine, progressText } from '../../views/playbook-card.js';
 
 const MAX_EVENTS = 40;
 
-export function showIncident(ctx: HandlerContext): Reply {
+export async function showIncident(ctx: HandlerContext): Promise<Reply> {
   const usage = INCIDENT_USAGE.show;
-  const { incident, args } = takeIncident(ctx, usage);
+  const { incident, args } = await takeIncident(ctx, usage);
   if (args.length > 0) throw invalidInput('show takes only an incident id.', usage);
-  const events = ctx.deps.store.incidents.timeline(incident.id);
+  const events = await ctx.deps.store.incidents.timeline(incident.id);
   const shown = events.slice(-MAX_EVENTS);
-  const checklist = ctx.deps.store.playbooks.items(incident.id);
+  const checklist = await ctx.deps.store.playbooks.items(incident.id);
   const lines = [
     `*Timeline* (${events.length} event${events.length === 1 ? '' : 's'}${events.length > MAX_EVENTS ? `, last ${MAX_EVENTS} shown` : ''}) · ${roomText(incident)}`,
     ...shown.map((e) => `${timeToken(e.at)} · ${mention(e.actor)} · ${e.text}`),

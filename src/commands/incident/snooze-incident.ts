@@ -13,9 +13,9 @@ import { recordEvent } from './record-event.js';
 /** Longer than this is not a snooze but a forgotten incident: resolve it instead. */
 const MAX_SNOOZE_MS = 24 * 3_600_000;
 
-export function snoozeIncident(ctx: HandlerContext): Reply {
+export async function snoozeIncident(ctx: HandlerContext): Promise<Reply> {
   const usage = INCIDENT_USAGE.snooze;
-  const { incident, args } = takeIncident(ctx, usage);
+  const { incident, args } = await takeIncident(ctx, usage);
   const text = restText(args);
   const durationMs = parseDuration(text);
   if (durationMs === undefined)
@@ -25,7 +25,7 @@ export function snoozeIncident(ctx: HandlerContext): Reply {
   const key = incidentKey(incident.id);
   if (incident.status === 'resolved') throw conflict(`${key} is resolved: it has no reminders to snooze.`);
   const schedule = afterSnooze(ctx.deps.clock.now(), durationMs);
-  recordEvent(ctx, incident, {
+  await recordEvent(ctx, incident, {
     kind: 'snoozed',
     text: `Reminders snoozed for ${formatDuration(durationMs)}, until ${timeToken(schedule.snoozedUntil)}`,
     data: { durationMs, until: schedule.snoozedUntil },

@@ -10,9 +10,9 @@ import { INCIDENT_USAGE } from '../usage.js';
 import { takeIncident } from './find-incident.js';
 import { recordEvent } from './record-event.js';
 
-export function updateIncident(ctx: HandlerContext): Reply {
+export async function updateIncident(ctx: HandlerContext): Promise<Reply> {
   const usage = INCIDENT_USAGE.update;
-  const { incident, args } = takeIncident(ctx, usage);
+  const { incident, args } = await takeIncident(ctx, usage);
   const statusText = args[0] ? tokenText(args[0]).toLowerCase() : '';
   if (!(UPDATE_STATUSES as readonly string[]).includes(statusText)) {
     throw invalidInput(
@@ -33,7 +33,7 @@ export function updateIncident(ctx: HandlerContext): Reply {
   }
   const eta = etaMs === undefined ? '' : ` (ETA ${formatDuration(etaMs)})`;
   const now = ctx.deps.clock.now();
-  recordEvent(ctx, incident, {
+  await recordEvent(ctx, incident, {
     kind: 'status_update',
     text: `*${status.toUpperCase()}*: ${text}${eta}`,
     data: { status, ...(etaMs !== undefined && { etaMs }) },

@@ -74,7 +74,7 @@ export async function runBlueGreen(run: DeployRun, startedAt: number): Promise<v
       { escalate: request.kind === 'rollback' },
     );
   await run.step('note-switch', async () => {
-    run.note(
+    await run.note(
       'switched',
       `${key}: the Service ${where} now sends traffic to ${to} (${plan.toImage}); ${from} keeps running for a switch-back`,
     );
@@ -111,7 +111,7 @@ export async function runBlueGreen(run: DeployRun, startedAt: number): Promise<v
     { request: key, reason: verdict.reason, slot: from },
     'health check failed; switched back automatically',
   );
-  run.rolledBack(
+  await run.rolledBack(
     verdict.reason,
     plan.fromRevision,
     `${key} rolled back automatically: ${verdict.reason}; the Service ${where} switched back to ${from}, which runs ${plan.fromImage}`,

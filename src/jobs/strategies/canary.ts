@@ -23,7 +23,7 @@ async function abort(run: DeployRun, reason: string, total: number): Promise<voi
       escalate: true,
     });
   run.logger.warn({ request: key, reason }, 'canary stopped; main deployment restored');
-  run.rolledBack(
+  await run.rolledBack(
     reason,
     plan.fromRevision,
     `${key} rolled back automatically: ${reason}; the canary is scaled to 0 and ${run.request.service} runs ${plan.fromImage} on all ${total} replicas`,
@@ -79,7 +79,7 @@ export async function runCanary(run: DeployRun): Promise<void> {
     if (!shrunk.ok)
       return abort(run, `Kubernetes refused to scale ${k.deployment} to ${total - replicas}: ${shrunk.refused}`, total);
     await run.step(`canary-${i}-note`, async () => {
-      run.note(
+      await run.note(
         'canary_step',
         `${key} canary step ${i + 1} of ${steps.length} (${percent}%): ${replicas} of ${total} replicas run ${plan.toImage}`,
       );
@@ -116,5 +116,5 @@ export async function runCanary(run: DeployRun): Promise<void> {
       `${key} succeeded: ${request.service} runs ${plan.toImage} (revision ${promoted.value}), but the canary could not be scaled to 0: ${off.refused}`,
     );
   }
-  run.finish('succeeded', null, promoted.value);
+  await run.finish('succeeded', null, promoted.value);
 }

@@ -47,7 +47,7 @@ async function restoreBlueGreen(run: DeployRun, undone: DeployRequest, startedAt
       );
   }
   const undoneKey = `REQ-${undone.id}`;
-  run.finish(
+  await run.finish(
     'succeeded',
     null,
     null,
@@ -95,7 +95,7 @@ async function restoreRolling(run: DeployRun, undone: DeployRequest, startedAt: 
   }
   const rollout = await run.follow(target, startedAt);
   if (!rollout.done) return run.finish('failed', rollout.reason, revision, undefined, escalate);
-  run.finish(
+  await run.finish(
     'succeeded',
     null,
     revision,

@@ -36,7 +36,7 @@ export async function undoAfterFailure(run: DeployRun, reason: string, failed: s
       { escalate: true },
     );
   }
-  run.rolledBack(
+  await run.rolledBack(
     reason,
     undone.value.revision,
     `${key} rolled back automatically: ${reason}; ${run.request.service} runs ${plan.fromImage} again (revision ${undone.value.revision})`,

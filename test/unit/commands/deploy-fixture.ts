@@ -81,12 +81,13 @@ export interface DeployFixture {
   updates: Reply[];
   run(text: string, options?: RunOptions): Promise<RouterResult>;
   drain(): Promise<void>;
-  request(id?: number): DeployRequest;
+  request(id?: number): Promise<DeployRequest>;
   /** The request's card as it is in its room now. */
-  card(id?: number): Card;
+  card(id?: number): Promise<Card>;
   /** Audit rows, oldest first. */
-  audit(): Array<{ action: string; actor: string; incidentId: number | null; before: any; after: any }>;
-  count(table: string): number;
+  audit(): Promise<Array<{ action: string; actor: string; incidentId: number | null; before: any; after: any }>>;
+  /** Rows in a table (through the store's gate, so never inside another caller's open transaction). */
+  count(table: string): Promise<number>;
   close(): void;
 }
 
@@ -155,8 +156,8 @@ export function createDeployFixture(options: DeployFixtureOptions = {}): DeployF
     baseDelayMs: 1,
     maxDelayMs: 1,
   });
-  const request = (id = 1) => {
-    const found = store.deploys.get(id);
+  const request = async (id = 1) => {
+    const found = await store.deploys.get(id);
     if (!found) throw new Error(`${requestKey(id)} is not stored`);
     return found;
   };
@@ -178,21 +179,22 @@ export function createDeployFixture(options: DeployFixtureOptions = {}): DeployF
       }),
     drain: () => worker.drain(),
     request,
-    card(id = 1) {
-      const r = request(id);
+    async card(id = 1) {
+      const r = await request(id);
       const message = consoleChat.messages(r.roomId).find((m) => String(m.id) === r.cardRef);
       if (!message?.body.card) throw new Error(`${requestKey(id)} has no card`);
       return message.body.card;
     },
-    audit: () =>
-      [...store.audit.rows()].map((r) => ({
+    audit: async () =>
+      [...(await store.audit.rows())].map((r) => ({
         action: r.action,
         actor: r.actor,
         incidentId: r.incidentId,
         before: JSON.parse(r.before ?? 'null'),
         after: JSON.parse(r.after ?? 'null'),
       })),
-    count: (table) => (handle.sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n,
+    count: (table) =>
+      store.gate.run(() => (handle.sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n),
     close: () => handle.close(),
   };
 }

@@ -35,51 +35,51 @@ describe('/rollback <service>', () => {
     withThreeRevisions();
     const result = await requestRollback('/rollback payments');
     expect(result.reply.text).toMatch(/REQ-1: rollback of payments \(production\) to the previous revision requested/);
-    expect(f.request()).toMatchObject({
+    expect(await f.request()).toMatchObject({
       kind: 'rollback',
       status: 'pending',
       target: null,
       plan: { fromRevision: 3, fromImage: `${IMAGE}:v2.2.0`, toRevision: 2, toImage: `${IMAGE}:v2.1.0` },
     });
-    const card = f.card();
+    const card = await f.card();
     expect(card.title).toBe('↩️ Rollback REQ-1: payments in production');
     expect(field(card, 'From')).toBe(`${IMAGE}:v2.2.0 (revision 3)`);
     expect(field(card, 'To')).toBe(`${IMAGE}:v2.1.0 (revision 2)`);
     expect(buttonLabels(card)).toEqual(['Approve', 'Reject']);
-    expect(f.audit()[0]).toMatchObject({ action: 'rollback.requested', actor: 'alice' });
+    expect((await f.audit())[0]).toMatchObject({ action: 'rollback.requested', actor: 'alice' });
   });
 
   it('--to=<revision> and --to=<version> pick that revision from the history', async () => {
     withThreeRevisions();
     await requestRollback('/rollback payments --to=1');
-    expect(f.request(1).plan).toMatchObject({ toRevision: 1, toImage: `${IMAGE}:v2.0.0` });
+    expect((await f.request(1)).plan).toMatchObject({ toRevision: 1, toImage: `${IMAGE}:v2.0.0` });
     await f.run('/deploy reject REQ-1', { user: 'alice' });
     await requestRollback('/rollback payments --to=v2.1.0');
-    expect(f.request(2).plan).toMatchObject({ toRevision: 2, toImage: `${IMAGE}:v2.1.0` });
+    expect((await f.request(2)).plan).toMatchObject({ toRevision: 2, toImage: `${IMAGE}:v2.1.0` });
   });
 
   it('a --to that is not in the history makes the request void, naming the revisions there are', async () => {
     withThreeRevisions();
     await requestRollback('/rollback payments --to=9');
-    expect(f.request()).toMatchObject({
+    expect(await f.request()).toMatchObject({
       status: 'void',
       reason: 'revision 9 is not in the history of payments/payments (revisions: 1, 2, 3)',
     });
-    expect(plain(f.card().text)).toContain('Void: revision 9 is not in the history');
-    expect(buttonLabels(f.card())).toEqual([]);
+    expect(plain((await f.card()).text)).toContain('Void: revision 9 is not in the history');
+    expect(buttonLabels(await f.card())).toEqual([]);
     await f.run('/deploy reject REQ-1', { user: 'alice' }).then((r) => expect(r.reply.text).toMatch(/REQ-1 is void/));
 
     await requestRollback('/rollback payments --to=v1.0.0');
-    expect(f.request(2).reason).toBe(
+    expect((await f.request(2)).reason).toBe(
       'no revision in the history of payments/payments runs v1.0.0 (revisions: 1, 2, 3)',
     );
     await requestRollback('/rollback payments --to=3');
-    expect(f.request(3).reason).toBe('revision 3 is the one running now');
+    expect((await f.request(3)).reason).toBe('revision 3 is the one running now');
   });
 
   it('bad input changes nothing', async () => {
     withThreeRevisions();
-    const before = f.count('deploy_requests') + f.count('jobs') + f.count('audit_log');
+    const before = (await f.count('deploy_requests')) + (await f.count('jobs')) + (await f.count('audit_log'));
     const cases: Array<[string, RegExp]> = [
       ['/rollback nosuch', /Unknown service "nosuch"/],
       ['/rollback payments 3', /to name the target, write --to=3/],
@@ -94,7 +94,7 @@ describe('/rollback <service>', () => {
       expect(result.reply.visibility, text).toBe('private');
       expect(result.reply.text, text).toMatch(message);
     }
-    expect(f.count('deploy_requests') + f.count('jobs') + f.count('audit_log')).toBe(before);
+    expect((await f.count('deploy_requests')) + (await f.count('jobs')) + (await f.count('audit_log'))).toBe(before);
   });
 
   it('a second rollback request while one waits points at the first', async () => {
@@ -112,7 +112,7 @@ describe('/rollback <service>', () => {
     await requestRollback('/rollback payments --to=1');
     await f.run('/rollback approve REQ-1', { user: LEAD1 });
     await f.drain();
-    expect(f.request()).toMatchObject({ status: 'succeeded', resultRevision: 4 });
+    expect(await f.request()).toMatchObject({ status: 'succeeded', resultRevision: 4 });
     expect(f.cluster.changes).toEqual([
       expect.objectContaining({
         kind: 'undo',
@@ -128,7 +128,7 @@ describe('/rollback <service>', () => {
       [4, `${IMAGE}:v2.0.0`],
     ]);
     // A finished rollback card offers no further Rollback.
-    expect(buttonLabels(f.card())).toEqual([]);
-    expect(plain(f.card().text)).toContain('Succeeded');
+    expect(buttonLabels(await f.card())).toEqual([]);
+    expect(plain((await f.card()).text)).toContain('Succeeded');
   });
 });

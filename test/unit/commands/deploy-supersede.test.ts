@@ -27,7 +27,8 @@ const changes = () => f.cluster.changes.map((c) => `${c.kind} ${c.images.app}`);
 function whileVerifying(act: () => Promise<void>): DeployFixtureOptions['onSleep'] {
   let done = false;
   return async () => {
-    if (done || f.request(1).status !== 'executing' || !/Verifying health/.test(plain(f.card(1).text))) return;
+    if (done || (await f.request(1)).status !== 'executing' || !/Verifying health/.test(plain((await f.card(1)).text)))
+      return;
     done = true;
     await act();
   };
@@ -38,7 +39,7 @@ async function rollBackNow(text = '/rollback payments') {
   const asked = await f.run(text, { user: 'bob' });
   expect(asked.outcome, asked.reply.text).toBe('ok');
   // Its card is posted by the worker, which keeps running jobs while the deploy's job waits here.
-  await vi.waitFor(() => expect(f.request(2).plan).not.toBeNull());
+  await vi.waitFor(async () => expect((await f.request(2)).plan).not.toBeNull());
   const approved = await f.run('/deploy approve REQ-2', { user: LEAD2 });
   expect(approved.outcome, approved.reply.text).toBe('ok');
 }
@@ -64,10 +65,10 @@ describe('rollback at any moment', () => {
     let answer = '';
     f = createDeployFixture({
       onSleep: whileVerifying(async () => {
-        shownWhileVerifying = buttonLabels(f.card(1));
+        shownWhileVerifying = buttonLabels(await f.card(1));
         const asked = await f.run('/rollback payments', { user: 'bob' });
         answer = asked.reply.text;
-        await vi.waitFor(() => expect(f.request(2).plan).not.toBeNull());
+        await vi.waitFor(async () => expect((await f.request(2)).plan).not.toBeNull());
         expect((await f.run('/deploy approve REQ-2', { user: LEAD2 })).outcome).toBe('ok');
       }),
     });
@@ -78,29 +79,26 @@ describe('rollback at any moment', () => {
     expect(answer).toBe(
       'REQ-2: rollback of REQ-1 (payments in production) to what ran before it requested. Once approved it stops REQ-1 and returns payments to ghcr.io/acme/payments:v2.1.0.',
     );
-    expect(f.request(1).status).toBe('superseded');
-    expect(plain(f.request(1).reason ?? '')).toBe('stopped by REQ-2, a rollback approved by @U0LEAD2');
-    expect(f.request(2)).toMatchObject({ kind: 'rollback', undoes: 1, status: 'succeeded' });
+    expect((await f.request(1)).status).toBe('superseded');
+    expect(plain((await f.request(1)).reason ?? '')).toBe('stopped by REQ-2, a rollback approved by @U0LEAD2');
+    expect(await f.request(2)).toMatchObject({ kind: 'rollback', undoes: 1, status: 'succeeded' });
     expect(await image()).toBe(`${IMAGE}:v2.1.0`);
     expect(changes()).toEqual([`set-image ${IMAGE}:v2.1.1`, `undo ${IMAGE}:v2.1.0`]);
 
     // Long after the health window would have ended, REQ-1 still has not reported success.
     f.clock.advance(10 * 60_000);
     await settle();
-    expect(f.request(1).status).toBe('superseded');
-    expect(f.audit().filter((a) => a.action === 'deploy.succeeded')).toEqual([]);
-    const card1 = f.card(1);
+    expect((await f.request(1)).status).toBe('superseded');
+    expect((await f.audit()).filter((a) => a.action === 'deploy.succeeded')).toEqual([]);
+    const card1 = await f.card(1);
     expect(plain(card1.text)).toBe('⏹️ Superseded: stopped by REQ-2, a rollback approved by @U0LEAD2');
     expect(card1.buttons).toBeUndefined();
-    const card2 = f.card(2);
+    const card2 = await f.card(2);
     expect(card2.title).toBe('↩️ Rollback REQ-2 of REQ-1: payments in production');
     expect(field(card2, 'From')).toBe(`${IMAGE}:v2.1.1 (what REQ-1 deploys)`);
     expect(field(card2, 'To')).toBe(`${IMAGE}:v2.1.0 (revision 2, before REQ-1)`);
     expect(
-      f
-        .audit()
-        .map((a) => a.action)
-        .filter((a) => /superseded|rollback\.(approved|started|succeeded)/.test(a)),
+      (await f.audit()).map((a) => a.action).filter((a) => /superseded|rollback\.(approved|started|succeeded)/.test(a)),
     ).toEqual(['deploy.superseded', 'rollback.approved', 'rollback.started', 'rollback.succeeded']);
   });
 
@@ -109,17 +107,22 @@ describe('rollback at any moment', () => {
     f = createDeployFixture({
       rolloutPolls: 4,
       onSleep: async () => {
-        if (rolledBack || f.request(1).status !== 'executing' || !/Rolling out/.test(plain(f.card(1).text))) return;
+        if (
+          rolledBack ||
+          (await f.request(1)).status !== 'executing' ||
+          !/Rolling out/.test(plain((await f.card(1)).text))
+        )
+          return;
         rolledBack = true;
-        expect(buttonLabels(f.card(1))).toEqual(['Rollback']);
+        expect(buttonLabels(await f.card(1))).toEqual(['Rollback']);
         await rollBackNow();
       },
     });
     await deployAndApprove();
     await settle();
     expect(rolledBack).toBe(true);
-    expect(f.request(1).status).toBe('superseded');
-    expect(f.request(2).status).toBe('succeeded');
+    expect((await f.request(1)).status).toBe('superseded');
+    expect((await f.request(2)).status).toBe('succeeded');
     expect(await image()).toBe(`${IMAGE}:v2.1.0`);
     expect(changes()).toEqual([`set-image ${IMAGE}:v2.1.1`, `undo ${IMAGE}:v2.1.0`]);
   });
@@ -144,8 +147,8 @@ describe('rollback at any moment', () => {
     await deployAndApprove();
     await settle();
     expect(raced).toBe(true);
-    expect(f.request(1).status).toBe('superseded');
-    expect(f.request(2)).toMatchObject({ status: 'succeeded' });
+    expect((await f.request(1)).status).toBe('superseded');
+    expect(await f.request(2)).toMatchObject({ status: 'succeeded' });
     expect(await image()).toBe(`${IMAGE}:v2.1.0`);
     // One undo: the rollback found the target already back and changed nothing.
     expect(changes()).toEqual([`set-image ${IMAGE}:v2.1.1`, `undo ${IMAGE}:v2.1.0`]);
@@ -160,14 +163,14 @@ describe('rollback at any moment', () => {
     });
     await deployAndApprove();
     await settle();
-    expect(f.request(1).status).toBe('rolled_back');
+    expect((await f.request(1)).status).toBe('rolled_back');
     const late = await f.run('/deploy approve REQ-2', { user: LEAD2 });
     expect(late.outcome).toBe('ok');
     expect(late.reply.text).toMatch(
       /^Nothing to approve: REQ-1 was already rolled back automatically: payments \(production\) is back at v2\.1\.0 since REQ-1 was rolled back automatically/,
     );
     await settle();
-    expect(f.request(2)).toMatchObject({ status: 'void' });
+    expect(await f.request(2)).toMatchObject({ status: 'void' });
     expect(changes()).toEqual([`set-image ${IMAGE}:v2.1.1`, `undo ${IMAGE}:v2.1.0`]);
   });
 
@@ -175,7 +178,7 @@ describe('rollback at any moment', () => {
     f = createDeployFixture({
       onSleep: whileVerifying(async () => {
         expect((await f.run('/rollback payments', { user: 'bob' })).outcome).toBe('ok');
-        await vi.waitFor(() => expect(f.request(2).plan).not.toBeNull());
+        await vi.waitFor(async () => expect((await f.request(2)).plan).not.toBeNull());
         const clicks = await Promise.all([
           f.run('/deploy approve REQ-2', { user: LEAD2, idempotencyKey: 'click-1' }),
           f.run('/deploy approve REQ-2', { user: LEAD1, idempotencyKey: 'click-2' }),
@@ -186,7 +189,7 @@ describe('rollback at any moment', () => {
     });
     await deployAndApprove();
     await settle();
-    expect(f.request(2)).toMatchObject({ status: 'succeeded', approvals: [{ by: LEAD2 }] });
+    expect(await f.request(2)).toMatchObject({ status: 'succeeded', approvals: [{ by: LEAD2 }] });
     expect(changes()).toEqual([`set-image ${IMAGE}:v2.1.1`, `undo ${IMAGE}:v2.1.0`]);
   });
 
@@ -205,6 +208,6 @@ describe('rollback at any moment', () => {
     });
     await deployAndApprove();
     await settle();
-    expect(f.count('deploy_requests')).toBe(2);
+    expect(await f.count('deploy_requests')).toBe(2);
   });
 });

@@ -23,11 +23,11 @@ const plain = (text: string | undefined) => toPlainText(text ?? '');
 const cardText = (card: Card) =>
   plain([card.title, card.text, ...card.fields.map((x) => `${x.label}: ${x.value}`)].join('\n'));
 /** Everything a refused command must leave alone. */
-const state = () => ({
-  requests: f.count('deploy_requests'),
-  jobs: f.count('jobs'),
-  audit: f.count('audit_log'),
-  timeline: f.count('timeline_events'),
+const state = async () => ({
+  requests: await f.count('deploy_requests'),
+  jobs: await f.count('jobs'),
+  audit: await f.count('audit_log'),
+  timeline: await f.count('timeline_events'),
   requestRows: JSON.stringify(f.handle.sqlite.prepare('SELECT * FROM deploy_requests ORDER BY id').all()),
 });
 
@@ -45,7 +45,7 @@ describe('/deploy <service> <version>', () => {
     expect(result.reply.visibility).toBe('private');
     expect(result.reply.text).toMatch(/REQ-1: deploy of payments v2\.1\.1 to production requested/);
     // Nothing read from the cluster on the acknowledgement path: the plan comes with the job.
-    expect(f.request()).toMatchObject({
+    expect(await f.request()).toMatchObject({
       status: 'pending',
       plan: null,
       cardRef: null,
@@ -56,7 +56,7 @@ describe('/deploy <service> <version>', () => {
     });
 
     await f.drain();
-    const request = f.request();
+    const request = await f.request();
     expect(request.plan).toEqual({
       fromRevision: 2,
       fromImage: `${IMAGE}:v2.1.0`,
@@ -64,7 +64,7 @@ describe('/deploy <service> <version>', () => {
       toRevision: null,
       replicas: 3,
     });
-    const card = f.card();
+    const card = await f.card();
     expect(card.title).toContain('REQ-1');
     expect(buttonLabels(card)).toEqual(['Approve', 'Reject']);
     expect(card.buttons!.map((b) => b.command)).toEqual(['deploy approve REQ-1', 'deploy reject REQ-1']);
@@ -78,12 +78,16 @@ describe('/deploy <service> <version>', () => {
     expect(plain(field(card, 'Expires'))).toBe('2026-03-01 10:30 UTC');
     expect(plain(card.text)).toContain('Waiting for approval (0 of 1)');
     expect(f.cluster.changes).toEqual([]);
-    expect(f.audit().map((a) => a.action)).toEqual(['deploy.requested', 'deploy.planned', 'deploy.card_posted']);
+    expect((await f.audit()).map((a) => a.action)).toEqual([
+      'deploy.requested',
+      'deploy.planned',
+      'deploy.card_posted',
+    ]);
   });
 
   it('bad input is refused privately and changes nothing', async () => {
     f = createDeployFixture();
-    const before = state();
+    const before = await state();
     const cases: Array<[string, RegExp]> = [
       ['/deploy nosuch v1', /Unknown service "nosuch"\. Configured services: `payments`/],
       ['/deploy payments', /Give the version/],
@@ -112,7 +116,7 @@ describe('/deploy <service> <version>', () => {
       expect(result.reply.text, text).toMatch(message);
     }
     await f.drain();
-    expect(state()).toEqual(before);
+    expect(await state()).toEqual(before);
   });
 
   it('an environment without approvers, or no cluster, is refused before anything is recorded', async () => {
@@ -124,7 +128,7 @@ describe('/deploy <service> <version>', () => {
     const noCluster = await f.run('/deploy payments v1');
     expect(noCluster.outcome).toBe('refused');
     expect(noCluster.reply.text).toMatch(/Kubernetes is not connected/);
-    expect(f.count('deploy_requests')).toBe(0);
+    expect(await f.count('deploy_requests')).toBe(0);
   });
 
   it('a cluster that does not answer: after a few quick tries the card says so, and the request is void', async () => {
@@ -141,11 +145,11 @@ describe('/deploy <service> <version>', () => {
       f.clock.advance(2_000);
     }
     await f.drain();
-    expect(f.request()).toMatchObject({ status: 'void' });
-    expect(f.request().reason).toBe(
+    expect(await f.request()).toMatchObject({ status: 'void' });
+    expect((await f.request()).reason).toBe(
       'the cluster could not be read (Kubernetes could not be reached to read deployment payments/payments: connect ECONNREFUSED 10.0.0.1:443); ask again once it answers',
     );
-    expect(plain(f.card().text)).toMatch(/^⚠️ Void: the cluster could not be read/);
+    expect(plain((await f.card()).text)).toMatch(/^⚠️ Void: the cluster could not be read/);
     expect(f.clock.now() - T0).toBeLessThanOrEqual(10_000);
   });
 
@@ -174,12 +178,12 @@ describe('/deploy <service> <version>', () => {
       ),
     });
     await requestDeploy('/deploy ghost v1');
-    expect(f.request()).toMatchObject({
+    expect(await f.request()).toMatchObject({
       status: 'void',
       reason: 'the deployment payments/ghost does not exist in the cluster',
     });
-    expect(buttonLabels(f.card())).toEqual([]);
-    expect(plain(f.card().text)).toContain('Void: the deployment payments/ghost does not exist');
+    expect(buttonLabels(await f.card())).toEqual([]);
+    expect(plain((await f.card()).text)).toContain('Void: the deployment payments/ghost does not exist');
     expect((await f.run('/deploy approve REQ-1', { user: LEAD1 })).reply.text).toMatch(/REQ-1 is void/);
   });
 });
@@ -188,7 +192,7 @@ describe('approving', () => {
   it('the requester may not approve their own request', async () => {
     f = createDeployFixture({ config: deployConfig({ approvers: ['alice', `console:${LEAD1}`] }) });
     await requestDeploy();
-    const before = state();
+    const before = await state();
     const result = await f.run('/deploy approve REQ-1', { user: 'alice' });
     expect(result.outcome).toBe('refused');
     expect(result.reply).toMatchObject({
@@ -197,24 +201,24 @@ describe('approving', () => {
         /You asked for REQ-1, so someone else must approve it \(self-approval is off for production\)/,
       ),
     });
-    expect(state()).toEqual(before);
+    expect(await state()).toEqual(before);
   });
 
   it('with allowSelfApproval the requester may approve', async () => {
     f = createDeployFixture({ config: deployConfig({ approvers: ['alice'], allowSelfApproval: true }) });
     await requestDeploy();
     expect((await f.run('/deploy approve REQ-1', { user: 'alice' })).outcome).toBe('ok');
-    expect(f.request().status).toBe('approved');
+    expect((await f.request()).status).toBe('approved');
   });
 
   it('someone who is not an approver is refused and told why', async () => {
     f = createDeployFixture();
     await requestDeploy();
-    const before = state();
+    const before = await state();
     const result = await f.run('/deploy approve REQ-1', { user: 'mallory' });
     expect(result.outcome).toBe('refused');
     expect(result.reply.text).toBe('You are not an approver for production, so you cannot approve REQ-1.');
-    expect(state()).toEqual(before);
+    expect(await state()).toEqual(before);
   });
 
   it('required: 2 needs two different approvers; the same one twice counts once', async () => {
@@ -222,30 +226,27 @@ describe('approving', () => {
     await requestDeploy();
     const first = await f.run('/deploy approve REQ-1', { user: LEAD1 });
     expect(first.reply.text).toBe('You approved REQ-1 (1 of 2); it needs 1 more.');
-    expect(f.request()).toMatchObject({ status: 'pending', approvals: [{ by: LEAD1, at: f.clock.now() }] });
+    expect(await f.request()).toMatchObject({ status: 'pending', approvals: [{ by: LEAD1, at: f.clock.now() }] });
     await f.drain();
-    expect(field(f.card(), 'Approvals')).toContain('1 of 2');
-    expect(plain(f.card().text)).toContain('Waiting for approval (1 of 2), approved by @U0LEAD1 so far');
+    expect(field(await f.card(), 'Approvals')).toContain('1 of 2');
+    expect(plain((await f.card()).text)).toContain('Waiting for approval (1 of 2), approved by @U0LEAD1 so far');
 
     const again = await f.run('/deploy approve REQ-1', { user: LEAD1 });
     expect(again.outcome).toBe('refused');
     expect(again.reply.text).toMatch(/You already approved REQ-1; it needs 1 more approval from another approver/);
-    expect(f.request().approvals).toHaveLength(1);
+    expect((await f.request()).approvals).toHaveLength(1);
 
     const second = await f.run('/deploy approve REQ-1', { user: LEAD2 });
     expect(second.reply.text).toMatch(/You approved REQ-1 \(2 of 2\); firelane rolls it out now/);
-    expect(f.request().status).toBe('approved');
+    expect((await f.request()).status).toBe('approved');
     await f.drain();
-    expect(f.request().status).toBe('succeeded');
+    expect((await f.request()).status).toBe('succeeded');
     expect(f.cluster.changes).toHaveLength(1);
     expect(f.cluster.changes[0]!.changeCause).toBe(
       `firelane REQ-1: deploy payments to ${IMAGE}:v2.1.1; requested by alice, approved by ${LEAD1}, ${LEAD2}`,
     );
     expect(
-      f
-        .audit()
-        .filter((a) => a.action.startsWith('deploy.approv'))
-        .map((a) => [a.action, a.actor]),
+      (await f.audit()).filter((a) => a.action.startsWith('deploy.approv')).map((a) => [a.action, a.actor]),
     ).toEqual([
       ['deploy.approval', LEAD1],
       ['deploy.approved', LEAD2],
@@ -261,12 +262,12 @@ describe('approving', () => {
       visibility: 'private',
       text: 'REQ-1 expired before it was approved; ask again with a new request.',
     });
-    expect(f.request()).toMatchObject({ status: 'expired', approvals: [] });
+    expect(await f.request()).toMatchObject({ status: 'expired', approvals: [] });
     await f.drain();
-    expect(plain(f.card().text)).toBe('⌛ Expired at 2026-03-01 10:30 UTC with 0 of 1 approvals');
-    expect(buttonLabels(f.card())).toEqual([]);
+    expect(plain((await f.card()).text)).toBe('⌛ Expired at 2026-03-01 10:30 UTC with 0 of 1 approvals');
+    expect(buttonLabels(await f.card())).toEqual([]);
     expect(f.cluster.changes).toEqual([]);
-    const expired = f.audit().find((a) => a.action === 'deploy.expired');
+    const expired = (await f.audit()).find((a) => a.action === 'deploy.expired');
     expect(expired).toMatchObject({
       actor: LEAD1,
       before: { request: 'REQ-1', status: 'pending' },
@@ -276,7 +277,7 @@ describe('approving', () => {
     expect((await f.run('/deploy approve REQ-1', { user: LEAD2 })).reply.text).toMatch(
       /REQ-1 expired before it was approved/,
     );
-    expect(f.audit().filter((a) => a.action === 'deploy.expired')).toHaveLength(1);
+    expect((await f.audit()).filter((a) => a.action === 'deploy.expired')).toHaveLength(1);
   });
 
   it('the expiry job marks an unapproved request expired at its time and updates the card', async () => {
@@ -284,13 +285,13 @@ describe('approving', () => {
     await requestDeploy();
     f.clock.advance(30 * 60_000 - 1);
     await f.drain();
-    expect(f.request().status).toBe('pending');
+    expect((await f.request()).status).toBe('pending');
     f.clock.advance(1);
     await f.drain();
-    expect(f.request().status).toBe('expired');
-    expect(f.audit().find((a) => a.action === 'deploy.expired')).toMatchObject({ actor: 'firelane' });
-    expect(plain(f.card().text)).toContain('Expired');
-    expect(buttonLabels(f.card())).toEqual([]);
+    expect((await f.request()).status).toBe('expired');
+    expect((await f.audit()).find((a) => a.action === 'deploy.expired')).toMatchObject({ actor: 'firelane' });
+    expect(plain((await f.card()).text)).toContain('Expired');
+    expect(buttonLabels(await f.card())).toEqual([]);
   });
 
   it('two approvals racing execute once; the loser hears that it is already approved', async () => {
@@ -304,10 +305,10 @@ describe('approving', () => {
     expect([a, b].find((r) => r.outcome === 'refused')!.reply.text).toMatch(/REQ-1 is already approved/);
     await f.drain();
     await f.drain();
-    expect(f.request().status).toBe('succeeded');
-    expect(f.request().approvals).toHaveLength(1);
+    expect((await f.request()).status).toBe('succeeded');
+    expect((await f.request()).approvals).toHaveLength(1);
     expect(f.cluster.changes).toHaveLength(1);
-    expect(f.store.jobs.get('deploy-execute:1')?.status).toBe('done');
+    expect((await f.store.jobs.get('deploy-execute:1'))?.status).toBe('done');
   });
 
   it('the same click delivered twice (same idempotency key) approves once and answers the same', async () => {
@@ -318,7 +319,7 @@ describe('approving', () => {
     expect(retried.outcome).toBe('duplicate');
     expect(retried.reply).toEqual(first.reply);
     await f.drain();
-    expect(f.audit().filter((a) => a.action === 'deploy.approved')).toHaveLength(1);
+    expect((await f.audit()).filter((a) => a.action === 'deploy.approved')).toHaveLength(1);
     expect(f.cluster.changes).toHaveLength(1);
   });
 
@@ -346,11 +347,11 @@ describe('rejecting', () => {
     await requestDeploy();
     const result = await f.run('/deploy reject REQ-1 not during the freeze', { user: LEAD2 });
     expect(result.reply.text).toBe('You rejected REQ-1; nothing will run.');
-    expect(f.request()).toMatchObject({ status: 'rejected', rejectedBy: LEAD2, reason: 'not during the freeze' });
+    expect(await f.request()).toMatchObject({ status: 'rejected', rejectedBy: LEAD2, reason: 'not during the freeze' });
     await f.drain();
-    expect(plain(f.card().text)).toBe('🚫 Rejected by @U0LEAD2: not during the freeze');
-    expect(buttonLabels(f.card())).toEqual([]);
-    expect(f.audit().find((a) => a.action === 'deploy.rejected')).toMatchObject({
+    expect(plain((await f.card()).text)).toBe('🚫 Rejected by @U0LEAD2: not during the freeze');
+    expect(buttonLabels(await f.card())).toEqual([]);
+    expect((await f.audit()).find((a) => a.action === 'deploy.rejected')).toMatchObject({
       actor: LEAD2,
       after: { status: 'rejected', rejectedBy: LEAD2 },
     });
@@ -376,16 +377,16 @@ describe('one rollout at a time per target', () => {
     f = createDeployFixture();
     await requestDeploy();
     await f.run('/deploy approve REQ-1', { user: LEAD1 });
-    expect(f.request().status).toBe('approved');
-    const before = state();
+    expect((await f.request()).status).toBe('approved');
+    const before = await state();
     const second = await f.run('/deploy payments v2.1.2');
     expect(second.outcome).toBe('refused');
     expect(second.reply.text).toBe(
       'payments (production) is being deployed by REQ-1 right now: one rollout at a time per target. Ask again when it has finished. To stop it, /rollback payments --env=production.',
     );
-    expect(state()).toEqual(before);
+    expect(await state()).toEqual(before);
     await f.drain();
-    expect(f.request().status).toBe('succeeded');
+    expect((await f.request()).status).toBe('succeeded');
     expect((await f.run('/deploy payments v2.1.2')).outcome).toBe('ok');
   });
 
@@ -394,7 +395,7 @@ describe('one rollout at a time per target', () => {
     await requestDeploy('/deploy payments v2.1.1');
     await requestDeploy('/deploy payments v2.1.2');
     await f.run('/deploy approve REQ-1', { user: LEAD1 });
-    expect(f.request(2)).toMatchObject({ status: 'superseded', approvals: [] });
+    expect(await f.request(2)).toMatchObject({ status: 'superseded', approvals: [] });
     const result = await f.run('/deploy approve REQ-2', { user: LEAD1 });
     expect(result.outcome).toBe('refused');
     expect(result.reply.text).toBe(
@@ -405,8 +406,8 @@ describe('one rollout at a time per target', () => {
       /UNIQUE/,
     );
     await f.drain();
-    expect(plain(f.card(2).text)).toMatch(/^⏹️ Superseded: REQ-1 changes payments/);
-    expect(f.card(2).buttons).toBeUndefined();
+    expect(plain((await f.card(2)).text)).toMatch(/^⏹️ Superseded: REQ-1 changes payments/);
+    expect((await f.card(2)).buttons).toBeUndefined();
     expect(f.cluster.changes.map((c) => c.images.app)).toEqual([`${IMAGE}:v2.1.1`]);
   });
 });
@@ -418,12 +419,12 @@ describe('the approval binds to the plan on the card', () => {
     f.cluster.changeOutside(PAYMENTS, 'app', `${IMAGE}:v2.1.0-hotpatch`);
     await f.run('/deploy approve REQ-1', { user: LEAD1 });
     await f.drain();
-    const request = f.request();
+    const request = await f.request();
     expect(request.status).toBe('void');
     expect(request.reason).toBe(
       'the cluster changed since the card was posted (the deployment is at revision 3 now, not 2 as on the card); ask again with a new request',
     );
-    expect(plain(f.card().text)).toContain('Void: the cluster changed since the card was posted');
+    expect(plain((await f.card()).text)).toContain('Void: the cluster changed since the card was posted');
     expect(f.cluster.changes).toEqual([]);
     expect((await f.cluster.readDeployment(PAYMENTS))!.images.app).toBe(`${IMAGE}:v2.1.0-hotpatch`);
     // The lock is free again.
@@ -437,24 +438,19 @@ describe('execution (rolling)', () => {
     await requestDeploy();
     await f.run('/deploy approve REQ-1', { user: LEAD1 });
     await f.drain();
-    const request = f.request();
+    const request = await f.request();
     expect(request).toMatchObject({ status: 'succeeded', resultRevision: 3, reason: null });
     const d = (await f.cluster.readDeployment(PAYMENTS))!;
     expect(d).toMatchObject({ revision: 3, images: { app: `${IMAGE}:v2.1.1` }, updated: 3, available: 3 });
     const shown = f.updates.map((u) => plain(u.card?.text));
     expect(shown).toContain('🔄 Rolling out: 2 of 3 replicas updated (approved by @U0LEAD1)');
-    const card = f.card();
+    const card = await f.card();
     expect(plain(card.text)).toBe('✅ Succeeded (approved by @U0LEAD1): now at revision 3');
     expect(card.accent).toBe('good');
     expect(card.buttons).toEqual([
       { label: 'Rollback', command: 'rollback payments --env=production --undo=REQ-1', style: 'danger' },
     ]);
-    expect(
-      f
-        .audit()
-        .map((a) => a.action)
-        .filter((a) => a.startsWith('deploy.')),
-    ).toEqual([
+    expect((await f.audit()).map((a) => a.action).filter((a) => a.startsWith('deploy.'))).toEqual([
       'deploy.requested',
       'deploy.planned',
       'deploy.card_posted',
@@ -470,13 +466,13 @@ describe('execution (rolling)', () => {
     await requestDeploy();
     await f.run('/deploy approve REQ-1', { user: LEAD1 });
     await f.drain();
-    expect(f.request()).toMatchObject({
+    expect(await f.request()).toMatchObject({
       status: 'rolled_back',
       reason: 'the rollout failed: pods of the new ReplicaSet are in CrashLoopBackOff',
       resultRevision: 4,
     });
     expect((await f.cluster.readDeployment(PAYMENTS))!.images.app).toBe(`${IMAGE}:v2.1.0`);
-    const card = f.card();
+    const card = await f.card();
     expect(plain(card.text)).toBe(
       '↩️ Rolled back automatically: the rollout failed: pods of the new ReplicaSet are in CrashLoopBackOff (now at revision 4)',
     );
@@ -487,7 +483,7 @@ describe('execution (rolling)', () => {
     expect(stale.reply.text).toBe(
       'REQ-1 was already rolled back automatically: payments (production) is back at v2.1.0 since REQ-1 was rolled back automatically (the rollout failed: pods of the new ReplicaSet are in CrashLoopBackOff). Nothing was requested.',
     );
-    expect(f.count('deploy_requests')).toBe(1);
+    expect(await f.count('deploy_requests')).toBe(1);
   });
 
   it('a job that dies after setting the image resumes following the rollout, without setting it again', async () => {
@@ -501,14 +497,14 @@ describe('execution (rolling)', () => {
     };
     await f.run('/deploy approve REQ-1', { user: LEAD1 });
     await f.drain();
-    expect(f.request().status).toBe('executing');
-    expect(f.store.jobs.get('deploy-execute:1')).toMatchObject({
+    expect((await f.request()).status).toBe('executing');
+    expect(await f.store.jobs.get('deploy-execute:1')).toMatchObject({
       status: 'queued',
       lastError: 'connection reset by the API server',
     });
     f.clock.advance(1_000);
     await f.drain();
-    expect(f.request().status).toBe('succeeded');
+    expect((await f.request()).status).toBe('succeeded');
     expect(f.cluster.changes).toHaveLength(1);
   });
 
@@ -517,8 +513,8 @@ describe('execution (rolling)', () => {
     await requestDeploy();
     await f.run('/deploy approve REQ-1', { user: LEAD1 });
     await f.drain();
-    expect(f.request().status).toBe('failed');
-    expect(f.request().reason).toMatch(/the rollout did not complete within 15m/);
+    expect((await f.request()).status).toBe('failed');
+    expect((await f.request()).reason).toMatch(/the rollout did not complete within 15m/);
   });
 });
 
@@ -531,27 +527,29 @@ describe('incident linking and the timeline', () => {
     await f.run('/incident sev2 Slow search');
     expect((await f.run('/deploy payments v2.1.1', { roomId: 'inc-1-payments-down' })).outcome).toBe('ok');
     expect((await f.run('/deploy payments v2.1.2', { roomId: ROOM })).outcome).toBe('ok');
-    expect(f.request(1).incidentId).toBe(1);
-    expect(f.request(2).incidentId).toBeNull();
+    expect((await f.request(1)).incidentId).toBe(1);
+    expect((await f.request(2)).incidentId).toBeNull();
     await f.drain();
-    expect(field(f.card(1), 'Incident')).toBe('INC-1');
+    expect(field(await f.card(1), 'Incident')).toBe('INC-1');
     await f.run('/deploy approve REQ-1', { user: LEAD1 });
     await f.drain();
-    const kinds = f.store.incidents.timeline(1).map((e) => e.kind);
+    const kinds = (await f.store.incidents.timeline(1)).map((e) => e.kind);
     expect(kinds).toEqual(
       expect.arrayContaining(['deploy_requested', 'deploy_approved', 'deploy_started', 'deploy_succeeded']),
     );
-    expect(f.audit().filter((a) => a.action.startsWith('deploy.') && a.incidentId === 1).length).toBeGreaterThan(3);
+    expect(
+      (await f.audit()).filter((a) => a.action.startsWith('deploy.') && a.incidentId === 1).length,
+    ).toBeGreaterThan(3);
   });
 
   it('with exactly one open incident, a request made anywhere links it; --incident names one explicitly', async () => {
     f = createDeployFixture();
     await f.run('/incident sev1 Payments down');
     await f.run('/deploy payments v2.1.1');
-    expect(f.request(1).incidentId).toBe(1);
+    expect((await f.request(1)).incidentId).toBe(1);
     await f.run('/incident sev2 Slow search');
     await f.run('/deploy payments v2.1.2 --incident=INC-2');
-    expect(f.request(2).incidentId).toBe(2);
+    expect((await f.request(2)).incidentId).toBe(2);
   });
 });
 
@@ -559,7 +557,7 @@ describe('card text', () => {
   it('shows what a reviewer needs in one place', async () => {
     f = createDeployFixture({ config: deployConfig({ required: 2 }) });
     await requestDeploy();
-    expect(cardText(f.card())).toContain(`From: ${IMAGE}:v2.1.0 (revision 2)`);
-    expect(cardText(f.card())).toContain('Approvers: @U0LEAD1, @U0LEAD2');
+    expect(cardText(await f.card())).toContain(`From: ${IMAGE}:v2.1.0 (revision 2)`);
+    expect(cardText(await f.card())).toContain('Approvers: @U0LEAD1, @U0LEAD2');
   });
 });

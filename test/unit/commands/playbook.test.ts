@@ -30,18 +30,18 @@ beforeEach(() => {
 });
 afterEach(() => f.close());
 
-const audit = () =>
-  [...f.store.audit.rows()].map((r) => ({
+const audit = async () =>
+  [...(await f.store.audit.rows())].map((r) => ({
     action: r.action,
     actor: r.actor,
     incidentId: r.incidentId,
     before: JSON.parse(r.before ?? 'null') as unknown,
     after: JSON.parse(r.after ?? 'null') as unknown,
   }));
-const auditCount = () => [...f.store.audit.rows()].length;
+const auditCount = async () => [...(await f.store.audit.rows())].length;
 const items = (id = 1) => f.store.playbooks.items(id);
 /** Everything a refused or no-op check must leave alone. */
-const state = () => ({ counts: f.counts(), audit: auditCount(), items: items() });
+const state = async () => ({ counts: f.counts(), audit: await auditCount(), items: await items() });
 
 async function declare(text = '/incident sev1 Payment gateway down') {
   const result = await f.run(text);
@@ -51,23 +51,21 @@ async function declare(text = '/incident sev1 Payment gateway down') {
 describe('declaring copies the severity playbook', () => {
   it('gives INC-1 the configured sev1 checklist, nothing done, audited in the same transaction', async () => {
     await declare();
-    expect(items()).toEqual(SEV1.map((text, i) => ({ position: i + 1, text, doneBy: null, doneAt: null })));
-    expect(audit().filter((a) => a.action === 'incident.playbook_created')).toEqual([
+    expect(await items()).toEqual(SEV1.map((text, i) => ({ position: i + 1, text, doneBy: null, doneAt: null })));
+    expect((await audit()).filter((a) => a.action === 'incident.playbook_created')).toEqual([
       { action: 'incident.playbook_created', actor: 'alice', incidentId: 1, before: null, after: { items: SEV1 } },
     ]);
-    expect(f.store.audit.verify()).toMatchObject({ ok: true });
+    expect(await f.store.audit.verify()).toMatchObject({ ok: true });
   });
 
   it('copies the playbook of the declared severity, and nothing for an empty one', async () => {
     await declare('/incident sev2 Slow search');
     await declare('/incident sev3 Typo on the status page');
-    expect(items(1).map((i) => i.text)).toEqual(DEFAULT_FILE_CONFIG.incidents.playbooks.sev2);
-    expect(items(2)).toEqual([]);
-    expect(
-      audit()
-        .filter((a) => a.action === 'incident.playbook_created')
-        .map((a) => a.incidentId),
-    ).toEqual([1]);
+    expect((await items(1)).map((i) => i.text)).toEqual(DEFAULT_FILE_CONFIG.incidents.playbooks.sev2);
+    expect(await items(2)).toEqual([]);
+    expect((await audit()).filter((a) => a.action === 'incident.playbook_created').map((a) => a.incidentId)).toEqual([
+      1,
+    ]);
   });
 });
 
@@ -82,15 +80,15 @@ describe('/incident check', () => {
     expect(result).toMatchObject({ command: 'incident check', outcome: 'ok' });
     expect(result.reply.visibility).toBe('private');
     expect(result.reply.text).toContain('Item 2 of INC-1 done: Post a first status update (1 of 3 done)');
-    expect(items()[1]).toEqual({
+    expect((await items())[1]).toEqual({
       position: 2,
       text: 'Post a first status update',
       doneBy: 'bob',
       doneAt: T0 + 5 * 60_000,
     });
-    expect(items().filter((i) => i.doneAt !== null)).toHaveLength(1);
+    expect((await items()).filter((i) => i.doneAt !== null)).toHaveLength(1);
 
-    const event = f.store.incidents.timeline(1).at(-1)!;
+    const event = (await f.store.incidents.timeline(1)).at(-1)!;
     expect(event).toMatchObject({
       kind: 'playbook_item_done',
       actor: 'bob',
@@ -100,7 +98,7 @@ describe('/incident check', () => {
       at: T0 + 5 * 60_000,
     });
 
-    const done = audit().filter((a) => a.action === 'incident.playbook_item_done');
+    const done = (await audit()).filter((a) => a.action === 'incident.playbook_item_done');
     expect(done).toEqual([
       {
         action: 'incident.playbook_item_done',
@@ -110,7 +108,7 @@ describe('/incident check', () => {
         after: { position: 2, text: 'Post a first status update', doneBy: 'bob', doneAt: T0 + 5 * 60_000 },
       },
     ]);
-    expect(audit().some((a) => a.action === 'timeline.playbook_item_done')).toBe(true);
+    expect((await audit()).some((a) => a.action === 'timeline.playbook_item_done')).toBe(true);
 
     const jobs = f.jobs().slice(jobsBefore);
     expect(jobs).toEqual([
@@ -120,13 +118,13 @@ describe('/incident check', () => {
 
   it('check 2 again changes nothing and answers privately who did it and when', async () => {
     await f.run('/incident check INC-1 2', { user: 'bob' });
-    const before = state();
+    const before = await state();
     f.clock.set(T0 + 60_000);
     const again = await f.run('/incident check INC-1 2', { user: 'carol' });
     expect(again.outcome).toBe('ok');
     expect(again.reply.visibility).toBe('private');
     expect(again.reply.text).toContain(`already done by ${mention('bob')} at ${timeToken(T0)}`);
-    expect(state()).toEqual(before);
+    expect(await state()).toEqual(before);
   });
 
   it.each([
@@ -136,23 +134,23 @@ describe('/incident check', () => {
     ['2 3', '"2 3" is not an item number'],
     ['', 'No item number given: give one number as shown by /incident checklist INC-1'],
   ])('check %j is refused privately with the usage, and changes nothing', async (typed, message) => {
-    const before = state();
+    const before = await state();
     const result = await f.run(`/incident check INC-1 ${typed}`);
     expect(result.outcome).toBe('invalid');
     expect(result.reply.visibility).toBe('private');
     expect(result.reply.text).toContain(message);
     expect(result.reply.text).toContain('Usage: `/incident check [INC-n] <number>');
-    expect(state()).toEqual(before);
+    expect(await state()).toEqual(before);
   });
 
   it('finds the incident from its war room, and refuses an unknown incident', async () => {
-    f.store.incidents.update(
+    await f.store.incidents.update(
       1,
       { roomId: 'war-1', roomName: 'inc-1-payment' },
       { actor: 'firelane', platform: 'console', action: 'test' },
     );
     expect((await f.run('/incident check 3', { roomId: 'war-1' })).outcome).toBe('ok');
-    expect(items()[2]?.doneBy).toBe('alice');
+    expect((await items())[2]?.doneBy).toBe('alice');
     expect((await f.run('/incident check INC-7 1')).reply.text).toContain('INC-7 does not exist');
     expect((await f.run('/incident check 1')).reply.text).toContain('Name the incident');
   });
@@ -169,7 +167,7 @@ describe('/incident check', () => {
     const first = await f.run('/incident check INC-1 1', { idempotencyKey: 'k1' });
     const again = await f.run('/incident check INC-1 1', { idempotencyKey: 'k1' });
     expect(again).toMatchObject({ outcome: 'duplicate', reply: first.reply });
-    expect(f.store.incidents.timeline(1).filter((e) => e.kind === 'playbook_item_done')).toHaveLength(1);
+    expect((await f.store.incidents.timeline(1)).filter((e) => e.kind === 'playbook_item_done')).toHaveLength(1);
   });
 
   it('is in help, with the checklist command', async () => {
@@ -208,7 +206,7 @@ describe('/incident checklist and /incident show', () => {
     const card = (await f.run('/incident checklist INC-1')).reply.card!;
     const result = await f.run(card.buttons![1]!.command, { user: 'carol' });
     expect(result.outcome).toBe('ok');
-    expect(items()[2]).toMatchObject({ doneBy: 'carol' });
+    expect((await items())[2]).toMatchObject({ doneBy: 'carol' });
   });
 
   it('show lists the checklist, done and not done, below the timeline', async () => {
@@ -281,7 +279,7 @@ describe('the checklist card on Slack', () => {
     const g = createIncidentFixture(forged);
     try {
       await g.run('/incident sev2 X');
-      expect(g.store.playbooks.items(1).map((i) => i.text)).toEqual(['Ping @U0BOSS now']);
+      expect((await g.store.playbooks.items(1)).map((i) => i.text)).toEqual(['Ping @U0BOSS now']);
     } finally {
       g.close();
     }
@@ -317,7 +315,7 @@ describe('the refresh-checklist job', () => {
 
   it('updates the card in place with what is stored when it runs', async () => {
     const { chat, updates } = fakeChat();
-    f.store.incidents.update(
+    await f.store.incidents.update(
       1,
       { roomId: 'war-1', roomName: 'inc-1', playbookRef: 'msg-7' },
       { actor: 'firelane', platform: 'console', action: 'test' },

@@ -78,17 +78,17 @@ async function step(hhmm: string, text: string, user = 'alice') {
 }
 
 /** Until `resolve` lands: what it records (status, time, root cause, action items, an event), written through the store. */
-function resolveByHand(hhmm: string, rootCause: string, actionItems: string[]) {
+async function resolveByHand(hhmm: string, rootCause: string, actionItems: string[]) {
   fx.clock.set(at(hhmm));
   const by = { actor: 'alice', platform: 'console' };
-  fx.store.transaction(() => {
-    fx.store.incidents.update(
+  await fx.store.transaction(async () => {
+    await fx.store.incidents.update(
       1,
       { status: 'resolved', resolvedAt: at(hhmm), rootCause },
       { ...by, action: 'incident.resolved' },
     );
-    fx.store.incidents.addActionItems(1, actionItems, by, at(hhmm));
-    fx.store.incidents.addEvent({
+    await fx.store.incidents.addActionItems(1, actionItems, by, at(hhmm));
+    await fx.store.incidents.addEvent({
       incidentId: 1,
       at: at(hhmm),
       ...by,
@@ -109,7 +109,7 @@ async function declare(
   expect(declared.outcome, declared.reply.text).toBe('ok');
   fx.clock.set(at('13:06'));
   await worker.drain();
-  expect(fx.store.incidents.get(1)?.roomId).toBe(room);
+  expect((await fx.store.incidents.get(1))?.roomId).toBe(room);
 }
 
 describe('/incident postmortem of a resolved incident', () => {
@@ -118,13 +118,13 @@ describe('/incident postmortem of a resolved incident', () => {
     await declare();
     await step('13:08', '/incident lead @me');
     // Until /incident check is wired into the router: what it stores.
-    fx.store.playbooks.tick(1, 1, { actor: 'alice', platform: 'console' }, at('13:08'));
+    await fx.store.playbooks.tick(1, 1, { actor: 'alice', platform: 'console' }, at('13:08'));
     await step('13:09', '/incident comms @carol');
     await step('13:10', '/incident update investigating "Looking at the payment provider"');
     await step('13:20', '/incident note "Provider status page is green"', 'bob');
     await step('13:25', '/incident severity sev1');
     await step('13:50', '/incident update monitoring "Rolled back deploy 4711; errors back to baseline"');
-    resolveByHand('14:35', 'A config push disabled 3-D Secure for EU cards.', [
+    await resolveByHand('14:35', 'A config push disabled 3-D Secure for EU cards.', [
       'Alert on the checkout error rate',
       'Canary config pushes',
     ]);
@@ -254,7 +254,7 @@ describe('user text cannot change the structure of the document', () => {
     );
     await step('13:10', '/incident note INC-1 "first line\n# Injected heading\n## another\n- # in a list"');
     await step('13:11', '/incident note INC-1 "```\nnot closed"');
-    resolveByHand('13:30', 'Cause\n> # quoted heading\nunderlined\n---\n```sh\nrm -rf /', []);
+    await resolveByHand('13:30', 'Cause\n> # quoted heading\nunderlined\n---\n```sh\nrm -rf /', []);
     const { reply } = await fx.run('/incident postmortem INC-1');
     const doc = reply.text;
     expect(headingLines(doc)).toEqual(['# Postmortem: INC-1 — # Not a heading', ...SECTIONS.map((s) => `## ${s}`)]);
@@ -280,9 +280,9 @@ describe('user text cannot change the structure of the document', () => {
 describe('the upload to the war room', () => {
   it('is keyed by the number of events: asking again with nothing new uploads nothing new', async () => {
     await declare();
-    const events = () => fx.store.incidents.timeline(1).length;
+    const events = async () => (await fx.store.incidents.timeline(1)).length;
     const uploads = () => fx.jobs().filter((j) => j.kind === 'incident.upload-postmortem');
-    const n = events();
+    const n = await events();
     await fx.run('/incident postmortem', { roomId: ROOM });
     await fx.run('/incident postmortem INC-1', { user: 'bob' });
     expect(uploads().map((j) => j.key)).toEqual([`postmortem:1:${n}`]);
@@ -325,8 +325,8 @@ describe('the upload to the war room', () => {
 describe('postmortemMarkdown (pure)', () => {
   // A stored incident (so the test follows the Incident type), resolved at 12:15 with bob in command.
   let incident: Incident;
-  beforeEach(() => {
-    const created = fx.store.incidents.create({
+  beforeEach(async () => {
+    const created = await fx.store.incidents.create({
       title: 'DNS outage',
       description: null,
       severity: 'sev1',

@@ -19,20 +19,20 @@ async function declare(text = '/incident sev1 Payment gateway down', options?: R
   const result = await f.run(text, options);
   expect(result.outcome, result.reply.text).toBe('ok');
   const id = Number(/INC-(\d+)/.exec(result.reply.text)?.[1]);
-  expect(f.store.incidents.get(id)).toBeDefined();
+  expect(await f.store.incidents.get(id)).toBeDefined();
   return id;
 }
 
 /** Runs `text` and asserts a private refusal that changed nothing in the database. */
 async function refused(text: string, options: RunOptions = {}, outcome: Outcome = 'invalid') {
   const before = f.counts();
-  const incidentsBefore = f.store.incidents.list();
+  const incidentsBefore = await f.store.incidents.list();
   const result = await f.run(text, options);
   expect(result.outcome, result.reply.text).toBe(outcome);
   expect(result.reply.visibility).toBe('private');
   expect(result.reply.card).toBeUndefined();
   expect(f.counts()).toEqual(before);
-  expect(f.store.incidents.list()).toEqual(incidentsBefore);
+  expect(await f.store.incidents.list()).toEqual(incidentsBefore);
   return result.reply.text;
 }
 
@@ -46,7 +46,7 @@ describe('declaring an incident', () => {
     // Nobody is paged: the war room job invites people to the room, and the default config names no responders.
     expect(result.reply.text).toBe('🚨 *INC-1* declared (SEV1): Payment gateway down. Opening the war room.');
 
-    expect(f.store.incidents.get(1)).toMatchObject({
+    expect(await f.store.incidents.get(1)).toMatchObject({
       id: 1,
       title: 'Payment gateway down',
       description: null,
@@ -59,7 +59,7 @@ describe('declaring an incident', () => {
       lastUpdateAt: Date.parse('2026-03-01T10:00:00Z'),
       roomId: null,
     });
-    expect(f.store.incidents.timeline(1)).toEqual([
+    expect(await f.store.incidents.timeline(1)).toEqual([
       expect.objectContaining({
         incidentId: 1,
         kind: 'declared',
@@ -100,14 +100,14 @@ describe('declaring an incident', () => {
 
   it.each(['SEV1', 'sev-1', 'Sev1', 'sev_1', 'sEv1'])('accepts the severity spelling %s', async (spelling) => {
     const id = await declare(`/incident ${spelling} Checkout errors`);
-    expect(f.store.incidents.get(id)).toMatchObject({ severity: 'sev1', title: 'Checkout errors' });
+    expect(await f.store.incidents.get(id)).toMatchObject({ severity: 'sev1', title: 'Checkout errors' });
   });
 
   it('keeps a quoted title, emoji and apostrophes, and takes --description', async () => {
     const id = await declare(
       `/incident sev2 "EU 🔥 checkout" can't pay --description="Card payments fail since 10:02"`,
     );
-    expect(f.store.incidents.get(id)).toMatchObject({
+    expect(await f.store.incidents.get(id)).toMatchObject({
       title: "EU 🔥 checkout can't pay",
       description: 'Card payments fail since 10:02',
     });
@@ -115,15 +115,15 @@ describe('declaring an incident', () => {
 
   it('records a CLI declaration as a console incident (the CLI shares the console rooms)', async () => {
     const id = await declare('/incident sev3 Slow search', { platform: 'cli' });
-    expect(f.store.incidents.get(id)?.platform).toBe('console');
-    expect(f.store.incidents.timeline(id)[0]?.platform).toBe('cli');
+    expect((await f.store.incidents.get(id))?.platform).toBe('console');
+    expect((await f.store.incidents.timeline(id))[0]?.platform).toBe('cli');
   });
 
   it('stores user-typed tokens in the title as plain text, and real Slack mentions as mentions', async () => {
     const id = await declare(`/incident sev2 ${mention('U9')} ${timeToken(1)} @{U8} {{time:1}} paged by <@U123|jane>`, {
       platform: 'slack',
     });
-    const title = f.store.incidents.get(id)!.title;
+    const title = (await f.store.incidents.get(id))!.title;
     expect([...title.matchAll(MENTION_TOKEN)].map((m) => m[1])).toEqual(['U123']);
     expect([...title.matchAll(TIME_TOKEN)]).toEqual([]);
     // Exactly as typed, minus the invisible token delimiters; nothing invisible is added.
@@ -133,7 +133,7 @@ describe('declaring an incident', () => {
 
   it('turns tabs and line breaks in the title into spaces', async () => {
     const id = await declare('/incident sev2 "Payment\tgateway\n\ndown" --description="line one\nline two"');
-    expect(f.store.incidents.get(id)).toMatchObject({
+    expect(await f.store.incidents.get(id)).toMatchObject({
       title: 'Payment gateway down',
       description: 'line one\nline two',
     });
@@ -144,7 +144,7 @@ describe('declaring an incident', () => {
       platform: 'slack',
       textFormat: 'slack',
     });
-    expect(f.store.incidents.get(id)).toMatchObject({ title: 'R&D <api> down', description: 'x > y' });
+    expect(await f.store.incidents.get(id)).toMatchObject({ title: 'R&D <api> down', description: 'x > y' });
   });
 
   it('accepts a title of 150 code points (emoji count as one) and refuses 151', async () => {
@@ -153,7 +153,7 @@ describe('declaring an incident', () => {
       /the title is 151 characters long; at most 150[\s\S]*Usage: `\/incident <sev0/,
     );
     const id = await declare(`/incident sev1 ${title150}`);
-    expect(f.store.incidents.get(id)?.title).toBe(title150);
+    expect((await f.store.incidents.get(id))?.title).toBe(title150);
   });
 
   // Was a bug: the length was counted after zero-width spaces were added to break up "{{".
@@ -161,7 +161,7 @@ describe('declaring an incident', () => {
     const title = `${'a'.repeat(146)} {{x`;
     expect(Array.from(title)).toHaveLength(150);
     const id = await declare(`/incident sev1 ${title}`);
-    expect(f.store.incidents.get(id)?.title).toBe(title);
+    expect((await f.store.incidents.get(id))?.title).toBe(title);
   });
 
   // Was a bug: --description was stored raw and is the card text, so a typed token became a real ping.
@@ -169,7 +169,7 @@ describe('declaring an incident', () => {
     const id = await declare(
       `/incident sev1 Outage --description="ping ${mention('U9')} at ${timeToken(1)}, @{U8} {{time:1}}"`,
     );
-    const description = f.store.incidents.get(id)!.description!;
+    const description = (await f.store.incidents.get(id))!.description!;
     expect([...description.matchAll(MENTION_TOKEN)]).toEqual([]);
     expect([...description.matchAll(TIME_TOKEN)]).toEqual([]);
     expect(description).toBe('ping @U9 at t1, @{U8} {{time:1}}');
@@ -346,7 +346,10 @@ describe('idempotency keys', () => {
       subcommands: {
         list: {
           run: (ctx) =>
-            ctx.write(() => (f.store.jobs.enqueue({ kind: 'k', key: 'sneaky', payload: {} }), privateReply('wrote'))),
+            ctx.write(async () => {
+              await f.store.jobs.enqueue({ kind: 'k', key: 'sneaky', payload: {} });
+              return privateReply('wrote');
+            }),
           usage: '/incident list',
           flags: [],
           readOnly: true,
@@ -374,7 +377,7 @@ describe('idempotency keys', () => {
     await f.run('/incident note INC-1 restarted the pods', { idempotencyKey: 'n1' });
     const retry = await f.run('/incident note INC-1 restarted the pods', { idempotencyKey: 'n1' });
     expect(retry.outcome).toBe('duplicate');
-    expect(f.store.incidents.timeline(1).filter((e) => e.kind === 'note')).toHaveLength(1);
+    expect((await f.store.incidents.timeline(1)).filter((e) => e.kind === 'note')).toHaveLength(1);
   });
 });
 
@@ -390,8 +393,8 @@ describe('working an incident', () => {
       visibility: 'private',
       text: `${mention('bob')} is now the incident commander of INC-1.`,
     });
-    expect(f.store.incidents.get(1)?.commander).toBe('bob');
-    const event = f.store.incidents.timeline(1).at(-1)!;
+    expect((await f.store.incidents.get(1))?.commander).toBe('bob');
+    const event = (await f.store.incidents.timeline(1)).at(-1)!;
     expect(event).toMatchObject({
       kind: 'role_assigned',
       actor: 'bob',
@@ -407,7 +410,7 @@ describe('working an incident', () => {
 
   it('assigns the comms lead from a Slack mention, and a repeat changes nothing', async () => {
     await f.run('/incident comms INC-1 <@U0COMMS|carol>', { platform: 'slack', user: 'U0ALICE' });
-    expect(f.store.incidents.get(1)?.commsLead).toBe('U0COMMS');
+    expect((await f.store.incidents.get(1))?.commsLead).toBe('U0COMMS');
     expect(f.jobs().at(-1)?.payload).toMatchObject({ announce: false, invite: ['U0COMMS'] });
     const before = f.counts();
     const again = await f.run('/incident comms INC-1 <@U0COMMS>', { platform: 'slack', user: 'U0ALICE' });
@@ -418,7 +421,7 @@ describe('working an incident', () => {
   it('the Take command button (--take) takes command only while nobody has it', async () => {
     const taken = await f.run('/incident lead INC-1 @me --take', { user: 'bob' });
     expect(taken).toMatchObject({ outcome: 'ok', command: 'incident lead' });
-    expect(f.store.incidents.get(1)?.commander).toBe('bob');
+    expect((await f.store.incidents.get(1))?.commander).toBe('bob');
 
     // A second click (someone who saw the card before bob took over) is refused and changes nothing.
     const text = await refused('/incident lead INC-1 @me --take', { user: 'carol' }, 'refused');
@@ -427,18 +430,18 @@ describe('working an incident', () => {
         `^${mention('bob')} is already the incident commander of INC-1\\. To hand over: /incident lead INC-1 @person`,
       ),
     );
-    expect(f.store.incidents.get(1)?.commander).toBe('bob');
+    expect((await f.store.incidents.get(1))?.commander).toBe('bob');
 
     // Without --take, handing over works as before.
     expect((await f.run('/incident lead INC-1 @me', { user: 'carol' })).outcome).toBe('ok');
-    expect(f.store.incidents.get(1)?.commander).toBe('carol');
+    expect((await f.store.incidents.get(1))?.commander).toBe('carol');
   });
 
   it('a severity change is recorded and enqueues an announced broadcast', async () => {
     const result = await f.run('/incident severity INC-1 SEV-0');
     expect(result.reply.text).toBe('INC-1 is now SEV0.');
-    expect(f.store.incidents.get(1)?.severity).toBe('sev0');
-    const event = f.store.incidents.timeline(1).at(-1)!;
+    expect((await f.store.incidents.get(1))?.severity).toBe('sev0');
+    const event = (await f.store.incidents.timeline(1)).at(-1)!;
     expect(event).toMatchObject({
       kind: 'severity_changed',
       data: { from: 'sev1', to: 'sev0' },
@@ -463,7 +466,7 @@ describe('working an incident', () => {
     f = createIncidentFixture(config);
     await declare(undefined, { platform: 'slack', user: 'U0ALICE' });
     await f.run('/incident severity INC-1 sev0', { platform: 'slack', user: 'U0ALICE' });
-    const event = f.store.incidents.timeline(1).at(-1)!;
+    const event = (await f.store.incidents.timeline(1)).at(-1)!;
     expect(f.jobs().at(-1)).toEqual({
       kind: BROADCAST,
       key: `broadcast:${event.id}`,
@@ -481,7 +484,7 @@ describe('working an incident', () => {
   });
 
   it('an update inside the war room needs no id, moves the status and resets the update clock', async () => {
-    f.store.incidents.update(
+    await f.store.incidents.update(
       1,
       { roomId: 'R1', roomName: 'inc-1-payment-gateway-down' },
       { actor: 'test', platform: 'cli', action: 'test.setup' },
@@ -489,8 +492,8 @@ describe('working an incident', () => {
     f.clock.advance(20 * 60_000);
     const result = await f.run('/incident update identified Bad config push --eta=1h30m', { roomId: 'R1' });
     expect(result.outcome).toBe('ok');
-    expect(f.store.incidents.get(1)).toMatchObject({ status: 'identified', lastUpdateAt: f.clock.now() });
-    expect(f.store.incidents.timeline(1).at(-1)).toMatchObject({
+    expect(await f.store.incidents.get(1)).toMatchObject({ status: 'identified', lastUpdateAt: f.clock.now() });
+    expect((await f.store.incidents.timeline(1)).at(-1)).toMatchObject({
       kind: 'status_update',
       text: '*IDENTIFIED*: Bad config push (ETA 1h 30m)',
       data: { status: 'identified', etaMs: 90 * 60_000 },
@@ -499,7 +502,7 @@ describe('working an incident', () => {
   });
 
   it('a war room of another platform does not imply the incident', async () => {
-    f.store.incidents.update(
+    await f.store.incidents.update(
       1,
       { roomId: 'R1', roomName: 'inc-1-x' },
       { actor: 'test', platform: 'cli', action: 'test.setup' },
@@ -509,7 +512,7 @@ describe('working an incident', () => {
 
   it('a note keeps user text inert', async () => {
     await f.run(`/incident note INC-1 ${mention('U9')} said ${timeToken(1)} @{U8} {{time:1}}`);
-    const event = f.store.incidents.timeline(1).at(-1)!;
+    const event = (await f.store.incidents.timeline(1)).at(-1)!;
     expect(event.kind).toBe('note');
     expect([...event.text.matchAll(MENTION_TOKEN)]).toEqual([]);
     expect([...event.text.matchAll(TIME_TOKEN)]).toEqual([]);
@@ -517,7 +520,7 @@ describe('working an incident', () => {
   });
 
   it('a resolved incident refuses updates, role and severity changes', async () => {
-    f.store.incidents.update(1, { status: 'resolved' }, { actor: 'test', platform: 'cli', action: 'test.setup' });
+    await f.store.incidents.update(1, { status: 'resolved' }, { actor: 'test', platform: 'cli', action: 'test.setup' });
     expect(await refused('/incident update INC-1 monitoring all good', {}, 'refused')).toBe(
       'INC-1 is resolved; reopen it first with /incident reopen INC-1.',
     );
@@ -528,7 +531,7 @@ describe('working an incident', () => {
   it('list shows open incidents only, newest first', async () => {
     await declare('/incident sev3 Second one');
     await declare('/incident sev2 Third one');
-    f.store.incidents.update(2, { status: 'resolved' }, { actor: 'test', platform: 'cli', action: 'test.setup' });
+    await f.store.incidents.update(2, { status: 'resolved' }, { actor: 'test', platform: 'cli', action: 'test.setup' });
     const text = (await f.run('/incident list')).reply.text;
     expect(text.split('\n')[0]).toBe('*2 open incidents*');
     expect(text.indexOf('INC-3')).toBeLessThan(text.indexOf('INC-1'));
@@ -668,13 +671,13 @@ describe('router properties', () => {
 
   it('never throws and always answers with non-empty text and an expected outcome', async () => {
     await declare();
-    f.store.incidents.update(
+    await f.store.incidents.update(
       1,
       { roomId: 'R1', roomName: 'inc-1-x' },
       { actor: 'test', platform: 'cli', action: 'test.setup' },
     );
     await declare('/incident sev2 Resolved one');
-    f.store.incidents.update(2, { status: 'resolved' }, { actor: 'test', platform: 'cli', action: 'test.setup' });
+    await f.store.incidents.update(2, { status: 'resolved' }, { actor: 'test', platform: 'cli', action: 'test.setup' });
     await fc.assert(
       fc.asyncProperty(anyText, where, async (text, w) => {
         const result = await f.run(`/incident ${text}`, {
@@ -692,7 +695,7 @@ describe('router properties', () => {
 
   it('an invalid command never changes incidents, timeline, jobs or receipts', async () => {
     await declare();
-    f.store.incidents.update(
+    await f.store.incidents.update(
       1,
       { roomId: 'R1', roomName: 'inc-1-x' },
       { actor: 'test', platform: 'cli', action: 'test.setup' },
@@ -701,7 +704,7 @@ describe('router properties', () => {
     await fc.assert(
       fc.asyncProperty(anyText, fc.boolean(), async (text, inRoom) => {
         const before = f.counts();
-        const incidents = f.store.incidents.list();
+        const incidents = await f.store.incidents.list();
         const result = await f.run(`/incident ${text}`, {
           ...(inRoom && { roomId: 'R1' }),
           idempotencyKey: `key-${invalid}-${text.length}`,
@@ -709,7 +712,7 @@ describe('router properties', () => {
         if (result.outcome !== 'invalid') return;
         invalid++;
         expect(f.counts()).toEqual(before);
-        expect(f.store.incidents.list()).toEqual(incidents);
+        expect(await f.store.incidents.list()).toEqual(incidents);
       }),
       { numRuns: 1500 },
     );

@@ -72,14 +72,14 @@ describe('health verification after a rolling deploy', () => {
     const fx = fixture(health.url);
     await deployAndApprove(fx);
 
-    expect(fx.request()).toMatchObject({ status: 'succeeded', resultRevision: 3, reason: null });
+    expect(await fx.request()).toMatchObject({ status: 'succeeded', resultRevision: 3, reason: null });
     expect(health.hits()).toBeGreaterThanOrEqual(WINDOW / 1_000);
     expect(texts(fx).some((t) => /Verifying health: 1m left/.test(t))).toBe(true);
     expect(texts(fx).some((t) => /Verifying health: \d+s left/.test(t))).toBe(true);
-    expect(toPlainText(fx.card().text ?? '')).toContain('Succeeded');
+    expect(toPlainText((await fx.card()).text ?? '')).toContain('Succeeded');
     expect(fx.cluster.changes.map((c) => c.kind)).toEqual(['set-image']);
     // The whole window passed on the job's clock, not in real time.
-    expect(fx.request().finishedAt! - fx.request().startedAt!).toBeGreaterThanOrEqual(WINDOW);
+    expect((await fx.request()).finishedAt! - (await fx.request()).startedAt!).toBeGreaterThanOrEqual(WINDOW);
   });
 
   it('the URL turns 500 during the window: rolled back at once to the previous revision, and the card and timeline say why', async () => {
@@ -87,7 +87,7 @@ describe('health verification after a rolling deploy', () => {
     const fx = fixture(health.url);
     await deployAndApprove(fx);
 
-    const request = fx.request();
+    const request = await fx.request();
     expect(request.status).toBe('rolled_back');
     expect(request.reason).toBe(`${health.url} answered HTTP 500`);
     expect(health.hits()).toBe(6); // nothing probed after the first failure
@@ -106,12 +106,14 @@ describe('health verification after a rolling deploy', () => {
     // Well inside the window.
     expect(request.finishedAt! - request.startedAt!).toBeLessThan(WINDOW);
 
-    expect(toPlainText(fx.card().text ?? '')).toContain(`Rolled back automatically: ${health.url} answered HTTP 500`);
+    expect(toPlainText((await fx.card()).text ?? '')).toContain(
+      `Rolled back automatically: ${health.url} answered HTTP 500`,
+    );
     expect(texts(fx).some((t) => t.includes('Verifying health'))).toBe(true);
     expect(texts(fx).some((t) => t.includes('Rolling back automatically'))).toBe(true);
-    const event = fx.store.incidents.timeline(1).find((e) => e.kind === 'deploy_rolled_back');
+    const event = (await fx.store.incidents.timeline(1)).find((e) => e.kind === 'deploy_rolled_back');
     expect(event?.text).toMatch(/REQ-1 rolled back automatically: .*answered HTTP 500; payments runs .*v2\.1\.0 again/);
-    expect(fx.audit().map((a) => a.action)).toContain('deploy.rolled_back');
+    expect((await fx.audit()).map((a) => a.action)).toContain('deploy.rolled_back');
   });
 
   it('without a URL the window still watches availability: pods lost -> rolled back', async () => {
@@ -127,12 +129,14 @@ describe('health verification after a rolling deploy', () => {
     };
     await deployAndApprove(fx);
 
-    expect(fx.request()).toMatchObject({
+    expect(await fx.request()).toMatchObject({
       status: 'rolled_back',
       reason: 'the deployment lost availability (1 of 3 replicas available)',
     });
     expect(fx.cluster.changes.map((c) => c.kind)).toEqual(['set-image', 'undo']);
-    expect(toPlainText(fx.card().text ?? '')).toContain('Rolled back automatically: the deployment lost availability');
+    expect(toPlainText((await fx.card()).text ?? '')).toContain(
+      'Rolled back automatically: the deployment lost availability',
+    );
   });
 
   it('a refused connection is unhealthy and rolls back', async () => {
@@ -140,8 +144,8 @@ describe('health verification after a rolling deploy', () => {
     const fx = fixture(url);
     await deployAndApprove(fx);
 
-    expect(fx.request().status).toBe('rolled_back');
-    expect(fx.request().reason).toMatch(
+    expect((await fx.request()).status).toBe('rolled_back');
+    expect((await fx.request()).reason).toMatch(
       new RegExp(`^${url.replace(/[.:/]/g, '\\$&')} could not be reached \\(ECONNREFUSED\\)`),
     );
     expect(fx.cluster.changes.map((c) => c.kind)).toEqual(['set-image', 'undo']);

@@ -74,7 +74,7 @@ function blueGreen(url?: string, greenReplicas = 3): DeployFixture {
 }
 
 async function requestAndApprove(fx: DeployFixture, command = '/deploy payments v2.1.1', id = 1) {
-  if (!fx.store.incidents.listOpen(1).length) await fx.run('/incident sev1 Payments down');
+  if (!(await fx.store.incidents.listOpen(1)).length) await fx.run('/incident sev1 Payments down');
   const asked = await fx.run(command);
   expect(asked.outcome, asked.reply.text).toBe('ok');
   await fx.drain();
@@ -84,9 +84,10 @@ async function requestAndApprove(fx: DeployFixture, command = '/deploy payments 
 }
 
 const texts = (fx: DeployFixture) => fx.updates.map((u) => toPlainText(u.card?.text ?? ''));
-const cardText = (fx: DeployFixture, id = 1) => toPlainText(fx.card(id).text ?? '');
-const field = (fx: DeployFixture, label: string, id = 1) => fx.card(id).fields?.find((x) => x.label === label)?.value;
-const timeline = (fx: DeployFixture) => fx.store.incidents.timeline(1).map((e) => e.text);
+const cardText = async (fx: DeployFixture, id = 1) => toPlainText((await fx.card(id)).text ?? '');
+const field = async (fx: DeployFixture, label: string, id = 1) =>
+  (await fx.card(id)).fields?.find((x) => x.label === label)?.value;
+const timeline = async (fx: DeployFixture) => (await fx.store.incidents.timeline(1)).map((e) => e.text);
 const changes = (fx: DeployFixture) =>
   fx.cluster.changes.map((c) => [c.kind, c.deployment.split('/')[1], c.replicas ?? c.selector?.slot ?? c.images.app]);
 
@@ -97,13 +98,13 @@ describe('blue-green', () => {
     await fx.run('/incident sev1 Payments down');
     await fx.run('/deploy payments v2.1.1');
     await fx.drain();
-    expect(field(fx, 'From')).toBe(`${IMAGE}:v2.1.0 (blue, live)`);
-    expect(field(fx, 'To')).toBe(`${IMAGE}:v2.1.1 (green, idle)`);
-    expect(field(fx, 'Strategy')).toBe('blue-green');
+    expect(await field(fx, 'From')).toBe(`${IMAGE}:v2.1.0 (blue, live)`);
+    expect(await field(fx, 'To')).toBe(`${IMAGE}:v2.1.1 (green, idle)`);
+    expect(await field(fx, 'Strategy')).toBe('blue-green');
     expect((await fx.run('/deploy approve REQ-1', { user: LEAD1 })).outcome).toBe('ok');
     await fx.drain();
 
-    expect(fx.request()).toMatchObject({
+    expect(await fx.request()).toMatchObject({
       status: 'succeeded',
       plan: { slots: { from: 'blue', to: 'green' }, replicas: 3 },
     });
@@ -118,16 +119,16 @@ describe('blue-green', () => {
       desired: 3,
       available: 3,
     });
-    expect(cardText(fx)).toContain('Succeeded');
-    expect(cardText(fx)).toContain('green is live; blue is kept for a switch-back');
+    expect(await cardText(fx)).toContain('Succeeded');
+    expect(await cardText(fx)).toContain('green is live; blue is kept for a switch-back');
     expect(texts(fx).some((t) => /Rolling out green \(idle colour\): \d of 3 replicas updated/.test(t))).toBe(true);
     expect(
       texts(fx).some((t) => /Verifying health \(green is live; blue kept for a switch-back\): 1m left/.test(t)),
     ).toBe(true);
-    expect(timeline(fx).some((t) => /REQ-1: the Service payments\/payments now sends traffic to green/.test(t))).toBe(
-      true,
-    );
-    expect(fx.audit().map((a) => a.action)).toContain('deploy.switched');
+    expect(
+      (await timeline(fx)).some((t) => /REQ-1: the Service payments\/payments now sends traffic to green/.test(t)),
+    ).toBe(true);
+    expect((await fx.audit()).map((a) => a.action)).toContain('deploy.switched');
     // The whole health window ran after the switch.
     expect(health.hits()).toBeGreaterThanOrEqual(WINDOW / 1_000);
   });
@@ -140,7 +141,7 @@ describe('blue-green', () => {
       ['scale', 'payments-green', 3],
       ['switch', 'payments', 'green'],
     ]);
-    expect(fx.request().status).toBe('succeeded');
+    expect((await fx.request()).status).toBe('succeeded');
   });
 
   it('the health URL fails after the switch: switched back at once, the card and timeline say why', async () => {
@@ -148,7 +149,7 @@ describe('blue-green', () => {
     const fx = blueGreen(health.url);
     await requestAndApprove(fx);
 
-    const request = fx.request();
+    const request = await fx.request();
     expect(request).toMatchObject({ status: 'rolled_back', reason: `${health.url} answered HTTP 503` });
     expect(changes(fx)).toEqual([
       ['set-image', 'payments-green', `${IMAGE}:v2.1.1`],
@@ -160,10 +161,10 @@ describe('blue-green', () => {
     );
     expect(fx.cluster.selectedDeployments(SERVICE)).toEqual(['payments-blue']);
     expect(health.hits()).toBe(4);
-    expect(cardText(fx)).toContain(
+    expect(await cardText(fx)).toContain(
       `Rolled back automatically: ${health.url} answered HTTP 503 (switched back to blue)`,
     );
-    expect(timeline(fx).at(-1)).toMatch(
+    expect((await timeline(fx)).at(-1)).toMatch(
       /REQ-1 rolled back automatically: .*HTTP 503; the Service payments\/payments switched back to blue, which runs .*v2\.1\.0/,
     );
   });
@@ -171,23 +172,23 @@ describe('blue-green', () => {
   it('/rollback switches back to the idle colour as it is; --to must name what it runs', async () => {
     const fx = blueGreen();
     await requestAndApprove(fx);
-    expect(fx.request().status).toBe('succeeded');
+    expect((await fx.request()).status).toBe('succeeded');
     fx.cluster.changes.length = 0;
 
     const wrongVersion = await fx.run('/rollback payments --to=v1.0.0');
     expect(wrongVersion.outcome).toBe('ok'); // checked against the cluster by the prepare job
     await fx.drain();
-    expect(fx.request(2)).toMatchObject({ status: 'void' });
-    expect(fx.request(2).reason).toMatch(
+    expect(await fx.request(2)).toMatchObject({ status: 'void' });
+    expect((await fx.request(2)).reason).toMatch(
       /switches back to the idle colour payments-blue, which runs .*v2\.1\.0, not v1\.0\.0/,
     );
     await fx.run('/rollback payments --to=3');
     await fx.drain();
-    expect(fx.request(3).reason).toMatch(/--to=<revision> applies to rolling deploys/);
+    expect((await fx.request(3)).reason).toMatch(/--to=<revision> applies to rolling deploys/);
 
     await requestAndApprove(fx, '/rollback payments --to=v2.1.0', 4);
-    expect(field(fx, 'To', 4)).toBe(`${IMAGE}:v2.1.0 (blue, kept from before, live)`);
-    expect(fx.request(4)).toMatchObject({ status: 'succeeded', plan: { slots: { from: 'green', to: 'blue' } } });
+    expect(await field(fx, 'To', 4)).toBe(`${IMAGE}:v2.1.0 (blue, kept from before, live)`);
+    expect(await fx.request(4)).toMatchObject({ status: 'succeeded', plan: { slots: { from: 'green', to: 'blue' } } });
     // No image changed: the switch alone is the rollback.
     expect(changes(fx)).toEqual([['switch', 'payments', 'blue']]);
     expect(fx.cluster.selectedDeployments(SERVICE)).toEqual(['payments-blue']);
@@ -197,7 +198,7 @@ describe('blue-green', () => {
     const fx = blueGreen();
     fx.cluster.failNextRollout(green, 'pod payments-green-abc is in CrashLoopBackOff');
     await requestAndApprove(fx);
-    expect(fx.request()).toMatchObject({
+    expect(await fx.request()).toMatchObject({
       status: 'failed',
       reason:
         'payments-green did not become ready: pod payments-green-abc is in CrashLoopBackOff; blue still serves all traffic',
@@ -214,8 +215,8 @@ describe('blue-green', () => {
     fx.cluster.changes.length = 0;
     expect((await fx.run('/deploy approve REQ-1', { user: LEAD1 })).outcome).toBe('ok');
     await fx.drain();
-    expect(fx.request().status).toBe('void');
-    expect(fx.request().reason).toMatch(/the Service selects slot green now, not blue as on the card/);
+    expect((await fx.request()).status).toBe('void');
+    expect((await fx.request()).reason).toMatch(/the Service selects slot green now, not blue as on the card/);
     expect(fx.cluster.changes).toEqual([]);
   });
 
@@ -224,8 +225,8 @@ describe('blue-green', () => {
     await fx.cluster.setSelector(SERVICE, 'slot', 'purple', { changeCause: 'test' });
     await fx.run('/deploy payments v2.1.1');
     await fx.drain();
-    expect(fx.request().status).toBe('void');
-    expect(fx.request().reason).toMatch(
+    expect((await fx.request()).status).toBe('void');
+    expect((await fx.request()).reason).toMatch(
       /selects slot=purple; blue-green needs its selector to have slot: blue or slot: green/,
     );
   });
@@ -273,7 +274,7 @@ describe('canary', () => {
     const fx = fixture({ strategy: 'canary', canarySteps: [10, 50, 100], canaryIntervalMs: 30_000 }, health.url, 4);
     await requestAndApprove(fx);
 
-    expect(fx.request()).toMatchObject({ status: 'succeeded', resultRevision: 3 });
+    expect(await fx.request()).toMatchObject({ status: 'succeeded', resultRevision: 3 });
     expect(changes(fx)).toEqual([
       ['copy', 'payments-canary', 1],
       ['scale', 'payments', 3],
@@ -294,13 +295,13 @@ describe('canary', () => {
     });
     expect(await fx.cluster.readDeployment(canary)).toMatchObject({ desired: 0 });
     // Each step held for canaryInterval on the job's clock.
-    expect(fx.request().finishedAt! - fx.request().startedAt!).toBeGreaterThanOrEqual(3 * 30_000);
+    expect((await fx.request()).finishedAt! - (await fx.request()).startedAt!).toBeGreaterThanOrEqual(3 * 30_000);
     expect(
       texts(fx).some((t) =>
         /Verifying health \(canary step 2 of 3: 2 of 4 replicas on .*v2\.1\.1\): \d+s left/.test(t),
       ),
     ).toBe(true);
-    expect(timeline(fx).filter((t) => /canary step \d of 3/.test(t))).toEqual([
+    expect((await timeline(fx)).filter((t) => /canary step \d of 3/.test(t))).toEqual([
       `REQ-1 canary step 1 of 3 (10%): 1 of 4 replicas run ${IMAGE}:v2.1.1`,
       `REQ-1 canary step 2 of 3 (50%): 2 of 4 replicas run ${IMAGE}:v2.1.1`,
       `REQ-1 canary step 3 of 3 (100%): 4 of 4 replicas run ${IMAGE}:v2.1.1`,
@@ -313,7 +314,7 @@ describe('canary', () => {
     const fx = fixture({ strategy: 'canary', canarySteps: [25, 50, 100] }, health.url, 4);
     await requestAndApprove(fx);
 
-    const request = fx.request();
+    const request = await fx.request();
     expect(request.status).toBe('rolled_back');
     expect(request.reason).toBe(`the health check failed at canary step 2 of 3 (50%): ${health.url} answered HTTP 500`);
     expect(changes(fx)).toEqual([
@@ -329,26 +330,30 @@ describe('canary', () => {
       revision: 2,
       desired: 4,
     });
-    expect(cardText(fx)).toContain('Rolled back automatically: the health check failed at canary step 2 of 3 (50%)');
-    expect(timeline(fx).at(-1)).toMatch(/the canary is scaled to 0 and payments runs .*v2\.1\.0 on all 4 replicas/);
+    expect(await cardText(fx)).toContain(
+      'Rolled back automatically: the health check failed at canary step 2 of 3 (50%)',
+    );
+    expect((await timeline(fx)).at(-1)).toMatch(
+      /the canary is scaled to 0 and payments runs .*v2\.1\.0 on all 4 replicas/,
+    );
   });
 
   it('with one replica every step holds the canary at 1; canaryInterval defaults to the window split over the steps', async () => {
     const fx = fixture({ strategy: 'canary', canarySteps: [10, 100] }, undefined, 1);
     await requestAndApprove(fx);
-    expect(fx.request().status).toBe('succeeded');
+    expect((await fx.request()).status).toBe('succeeded');
     expect(changes(fx).filter(([kind]) => kind === 'copy')).toEqual([
       ['copy', 'payments-canary', 1],
       ['copy', 'payments-canary', 1],
     ]);
-    expect(fx.request().finishedAt! - fx.request().startedAt!).toBeGreaterThanOrEqual(WINDOW);
+    expect((await fx.request()).finishedAt! - (await fx.request()).startedAt!).toBeGreaterThanOrEqual(WINDOW);
   });
 
   it('a canary whose pods never become ready is stopped at that step', async () => {
     const fx = fixture({ strategy: 'canary' }, undefined, 4);
     fx.cluster.failNextRollout(canary, 'pod payments-canary-x is in ImagePullBackOff');
     await requestAndApprove(fx);
-    expect(fx.request()).toMatchObject({
+    expect(await fx.request()).toMatchObject({
       status: 'rolled_back',
       reason: 'the canary did not become ready at step 1 of 3 (10%): pod payments-canary-x is in ImagePullBackOff',
     });
@@ -362,7 +367,7 @@ describe('canary', () => {
   it('/rollback of a canary service undoes the main Deployment like rolling', async () => {
     const fx = fixture({ strategy: 'canary' }, undefined, 3);
     await requestAndApprove(fx, '/rollback payments');
-    expect(fx.request()).toMatchObject({ status: 'succeeded', kind: 'rollback', strategy: 'canary' });
+    expect(await fx.request()).toMatchObject({ status: 'succeeded', kind: 'rollback', strategy: 'canary' });
     expect(changes(fx)).toEqual([['undo', 'payments', `${IMAGE}:v2.0.0`]]);
   });
 });

@@ -62,11 +62,11 @@ async function interruptedDeploy(options: { rolloutPolls?: number } = {}) {
   await f.drain();
   expect((await f.run('/deploy approve REQ-1', { user: LEAD1 })).outcome).toBe('ok');
   // The approval queued the execute job under the key the reconcile looks for.
-  expect(f.store.jobs.state(executeJobKey(1))).toBe('queued');
+  expect(await f.store.jobs.state(executeJobKey(1))).toBe('queued');
   const heal = breakCluster('rolloutProgress', 1);
   await f.drain(); // the job fails its poll and waits for a retry that the manual clock never reaches
   heal();
-  expect(f.request()).toMatchObject({ status: 'executing' });
+  expect(await f.request()).toMatchObject({ status: 'executing' });
   expect(f.cluster.changes).toHaveLength(1);
 }
 
@@ -79,28 +79,28 @@ describe('reconcileDeploys', () => {
     await f.drain();
     await f.run('/deploy approve REQ-1', { user: LEAD1 });
     const heal = breakCluster('readDeployment'); // every attempt of the execute job fails
-    for (let i = 0; i < 20 && f.store.jobs.state(executeJobKey(1)) !== 'dead'; i++) {
+    for (let i = 0; i < 20 && (await f.store.jobs.state(executeJobKey(1))) !== 'dead'; i++) {
       f.clock.advance(1_000);
       await f.drain();
     }
-    expect(f.store.jobs.state(executeJobKey(1))).toBe('dead');
-    expect(f.request().status).toBe('approved'); // the reconcile cannot read the cluster either: it waits
+    expect(await f.store.jobs.state(executeJobKey(1))).toBe('dead');
+    expect((await f.request()).status).toBe('approved'); // the reconcile cannot read the cluster either: it waits
     heal();
     f.clock.advance(60_000);
     await f.drain();
-    expect(f.request()).toMatchObject({ status: 'failed' });
-    expect(f.request().reason).toMatch(/^reconciled after its execution gave up: the rollout never started/);
-    expect(f.store.deploys.inProgress()).toEqual([]);
+    expect(await f.request()).toMatchObject({ status: 'failed' });
+    expect((await f.request()).reason).toMatch(/^reconciled after its execution gave up: the rollout never started/);
+    expect(await f.store.deploys.inProgress()).toEqual([]);
     expect(f.cluster.changes).toEqual([]);
     expect((await f.run('/deploy payments v2.1.2')).outcome).toBe('ok');
   });
 
   it('leaves a request whose execute job is still queued to that job', async () => {
     await interruptedDeploy();
-    const before = f.request();
+    const before = await f.request();
     expect(await reconcile()).toEqual([{ request: 1, outcome: 'active' }]);
-    expect(f.request()).toEqual(before);
-    expect(f.store.jobs.state(watchJobKey(1, 1))).toBeUndefined();
+    expect(await f.request()).toEqual(before);
+    expect(await f.store.jobs.state(watchJobKey(1, 1))).toBeUndefined();
   });
 
   it('done in the cluster: succeeded, audited as firelane, card re-rendered, lock free', async () => {
@@ -108,11 +108,11 @@ describe('reconcileDeploys', () => {
     bury(executeJobKey(1));
     f.cluster.advance(PAYMENTS);
     expect(await reconcile()).toEqual([{ request: 1, outcome: 'succeeded', reason: null }]);
-    expect(f.request()).toMatchObject({ status: 'succeeded', resultRevision: 3, finishedAt: f.clock.now() });
-    expect(f.audit().at(-1)).toMatchObject({ action: 'deploy.succeeded', actor: 'firelane' });
+    expect(await f.request()).toMatchObject({ status: 'succeeded', resultRevision: 3, finishedAt: f.clock.now() });
+    expect((await f.audit()).at(-1)).toMatchObject({ action: 'deploy.succeeded', actor: 'firelane' });
     await f.drain();
-    expect(plain(f.card().text)).toMatch(/^✅ Succeeded .*now at revision 3/);
-    expect(f.store.deploys.inProgress()).toEqual([]);
+    expect(plain((await f.card()).text)).toMatch(/^✅ Succeeded .*now at revision 3/);
+    expect(await f.store.deploys.inProgress()).toEqual([]);
     expect((await f.run('/deploy payments v2.1.2')).outcome).toBe('ok');
   });
 
@@ -120,7 +120,7 @@ describe('reconcileDeploys', () => {
     await interruptedDeploy({ rolloutPolls: 4 });
     bury(executeJobKey(1));
     expect(await reconcile()).toEqual([{ request: 1, outcome: 'watching', job: watchJobKey(1, 1) }]);
-    expect(f.store.jobs.get(watchJobKey(1, 1))).toMatchObject({
+    expect(await f.store.jobs.get(watchJobKey(1, 1))).toMatchObject({
       kind: 'deploy.execute',
       payload: { requestId: 1, watchRevision: 3 },
     });
@@ -131,7 +131,7 @@ describe('reconcileDeploys', () => {
     bury(watchJobKey(1, 1));
     expect(await reconcile()).toEqual([{ request: 1, outcome: 'watching', job: watchJobKey(1, 2) }]);
     await f.drain();
-    expect(f.request()).toMatchObject({ status: 'succeeded', resultRevision: 3 });
+    expect(await f.request()).toMatchObject({ status: 'succeeded', resultRevision: 3 });
     expect(f.cluster.changes.map((c) => c.kind)).toEqual(['set-image']);
   });
 
@@ -141,21 +141,21 @@ describe('reconcileDeploys', () => {
     await f.drain();
     await f.run('/deploy approve REQ-1', { user: LEAD1 });
     await f.drain();
-    expect(f.request()).toMatchObject({ status: 'succeeded', resultRevision: 3 });
+    expect(await f.request()).toMatchObject({ status: 'succeeded', resultRevision: 3 });
 
     await f.run('/rollback payments');
     await f.drain();
-    expect(f.request(2).plan).toMatchObject({ fromRevision: 3, toRevision: 2, toImage: `${IMAGE}:v2.1.0` });
+    expect((await f.request(2)).plan).toMatchObject({ fromRevision: 3, toRevision: 2, toImage: `${IMAGE}:v2.1.0` });
     await f.run('/rollback approve REQ-2', { user: LEAD1 });
     const heal = breakCluster('rolloutProgress', 1);
     await f.drain();
     heal();
-    expect(f.request(2).status).toBe('executing');
+    expect((await f.request(2)).status).toBe('executing');
     bury(executeJobKey(2));
 
     expect(await reconcile()).toEqual([{ request: 2, outcome: 'watching', job: watchJobKey(2, 1) }]);
     await f.drain();
-    expect(f.request(2)).toMatchObject({ status: 'succeeded', resultRevision: 4 });
+    expect(await f.request(2)).toMatchObject({ status: 'succeeded', resultRevision: 4 });
     expect(f.cluster.changes.map((c) => c.kind)).toEqual(['set-image', 'undo']);
     expect(await f.cluster.readDeployment(PAYMENTS)).toMatchObject({ revision: 4, images: { app: `${IMAGE}:v2.1.0` } });
   });
@@ -171,7 +171,7 @@ describe('reconcileDeploys', () => {
     );
     await f.run('/deploy payments v2.1.1');
     await f.drain();
-    expect(f.request().incidentId).toBe(1);
+    expect((await f.request()).incidentId).toBe(1);
     await f.run('/deploy approve REQ-1', { user: LEAD1 });
     const heal = breakCluster('rolloutProgress', 1);
     await f.drain();
@@ -181,12 +181,12 @@ describe('reconcileDeploys', () => {
 
     const [outcome] = await reconcile();
     expect(outcome).toMatchObject({ request: 1, outcome: 'failed' });
-    expect(f.request()).toMatchObject({
+    expect(await f.request()).toMatchObject({
       status: 'failed',
       resultRevision: 3,
       reason: 'reconciled at start-up: ProgressDeadlineExceeded: ReplicaSet "payments-1" has timed out progressing',
     });
-    const last = f.store.incidents.timeline(1).at(-1)!;
+    const last = (await f.store.incidents.timeline(1)).at(-1)!;
     expect(last).toMatchObject({ kind: 'deploy_failed', actor: 'firelane' });
     expect(last.text).toMatch(/^REQ-1 failed: reconciled at start-up: ProgressDeadlineExceeded/);
   });
@@ -199,11 +199,11 @@ describe('reconcileDeploys', () => {
     const heal = breakCluster('setImage', 1);
     await f.drain();
     heal();
-    expect(f.request().status).toBe('executing');
+    expect((await f.request()).status).toBe('executing');
     bury(executeJobKey(1));
     await reconcile();
-    expect(f.request()).toMatchObject({ status: 'failed', resultRevision: null });
-    expect(f.request().reason).toBe(
+    expect(await f.request()).toMatchObject({ status: 'failed', resultRevision: null });
+    expect((await f.request()).reason).toBe(
       `reconciled at start-up: the rollout never started: payments/payments still runs ${IMAGE}:v2.1.0 (revision 2) and nothing was changed; ask again with a new request`,
     );
 
@@ -214,11 +214,11 @@ describe('reconcileDeploys', () => {
     const healRead = breakCluster('readDeployment', 1);
     await f.drain();
     healRead();
-    expect(f.request(2).status).toBe('approved');
+    expect((await f.request(2)).status).toBe('approved');
     bury(executeJobKey(2));
     await reconcile();
-    expect(f.request(2)).toMatchObject({ status: 'failed' });
-    expect(f.request(2).reason).toMatch(/^reconciled at start-up: the rollout never started/);
+    expect(await f.request(2)).toMatchObject({ status: 'failed' });
+    expect((await f.request(2)).reason).toMatch(/^reconciled at start-up: the rollout never started/);
     expect(f.cluster.changes).toEqual([]);
   });
 
@@ -227,8 +227,8 @@ describe('reconcileDeploys', () => {
     bury(executeJobKey(1));
     f.cluster.changeOutside(PAYMENTS, 'app', `${IMAGE}:hotfix-7`);
     await reconcile();
-    expect(f.request()).toMatchObject({ status: 'failed', resultRevision: 4 });
-    expect(f.request().reason).toBe(
+    expect(await f.request()).toMatchObject({ status: 'failed', resultRevision: 4 });
+    expect((await f.request()).reason).toBe(
       `reconciled at start-up: payments/payments runs ${IMAGE}:hotfix-7 (revision 4), neither the target ${IMAGE}:v2.1.1 nor ${IMAGE}:v2.1.0 (revision 2) from before; someone else changed it`,
     );
   });
@@ -238,12 +238,12 @@ describe('reconcileDeploys', () => {
     bury(executeJobKey(1));
     f.cluster.advance(PAYMENTS);
     const heal = breakCluster('readDeployment');
-    const audit = f.audit().length;
+    const audit = (await f.audit()).length;
     expect(await reconcile()).toEqual([
       { request: 1, outcome: 'unreachable', error: 'connect ECONNREFUSED 10.0.0.1:443' },
     ]);
-    expect(f.request().status).toBe('executing');
-    expect(f.audit()).toHaveLength(audit);
+    expect((await f.request()).status).toBe('executing');
+    expect(await f.audit()).toHaveLength(audit);
 
     const job = createReconcileJobs({
       store: f.store,
@@ -260,7 +260,7 @@ describe('reconcileDeploys', () => {
 
     heal();
     await job({}, context);
-    expect(f.request().status).toBe('succeeded');
+    expect((await f.request()).status).toBe('succeeded');
   });
 
   it('without a cluster nothing is decided; a service gone from the config fails (executing) or is void (approved)', async () => {
@@ -273,25 +273,25 @@ describe('reconcileDeploys', () => {
       {},
       {} as JobContext,
     ); // no retry loop
-    expect(f.request().status).toBe('executing');
+    expect((await f.request()).status).toBe('executing');
 
     const withoutKubernetes = deployConfig();
     withoutKubernetes.services.payments = { ...withoutKubernetes.services.payments!, kubernetes: undefined } as never;
     await reconcile({ config: withoutKubernetes });
-    expect(f.request()).toMatchObject({ status: 'failed' });
-    expect(f.request().reason).toBe(
+    expect(await f.request()).toMatchObject({ status: 'failed' });
+    expect((await f.request()).reason).toBe(
       'reconciled at start-up: payments has no kubernetes target in production in firelane.yaml any more, so its rollout cannot be followed',
     );
   });
 
   it('the start-up job is queued only when a request is in progress, once per start', async () => {
     f = createDeployFixture();
-    expect(enqueueReconcile(f.store, 'boot-1')).toBe(false);
+    expect(await enqueueReconcile(f.store, 'boot-1')).toBe(false);
     await f.run('/deploy payments v2.1.1');
     await f.drain();
     await f.run('/deploy approve REQ-1', { user: LEAD1 });
-    expect(enqueueReconcile(f.store, 'boot-2')).toBe(true);
-    expect(enqueueReconcile(f.store, 'boot-2')).toBe(false);
-    expect(f.store.jobs.state('deploy-reconcile:boot-2')).toBe('queued');
+    expect(await enqueueReconcile(f.store, 'boot-2')).toBe(true);
+    expect(await enqueueReconcile(f.store, 'boot-2')).toBe(false);
+    expect(await f.store.jobs.state('deploy-reconcile:boot-2')).toBe('queued');
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openDatabase, type DbHandle } from '../../../src/adapters/db/database.js';
-import { createJobStore, type JobStore } from '../../../src/adapters/db/job-store.js';
+import { createSqliteStore } from '../../../src/adapters/db/sqlite-store.js';
 import { createMetrics } from '../../../src/metrics.js';
 import {
   PermanentJobError,
@@ -17,11 +17,12 @@ import {
   type WorkerOptions,
 } from '../../../src/jobs/worker.js';
 import { createManualClock, type ManualClock } from '../../../src/ports/clock.js';
+import type { Outbox } from '../../../src/ports/store.js';
 
 let dir: string;
 let handle: DbHandle;
 let clock: ManualClock;
-let jobs: JobStore;
+let jobs: Outbox;
 const workers: Worker[] = [];
 const children: ChildProcess[] = [];
 const logger = pino({ level: 'silent' });
@@ -30,7 +31,7 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'firelane-worker-'));
   handle = openDatabase(join(dir, 'firelane.db'));
   clock = createManualClock();
-  jobs = createJobStore(handle, clock);
+  jobs = createSqliteStore(handle, clock).jobs;
 });
 afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.stop(0)));
@@ -45,7 +46,9 @@ function worker(handlers: Record<string, JobHandler>, options: Partial<WorkerOpt
   return w;
 }
 
-const job = (key: string) => jobs.get(key)!;
+const job = async (key: string) => (await jobs.get(key))!;
+/** Lets every claim and write under way finish (they settle within one turn of the event loop, before any timer). */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The pid of a process that has exited. */
 function deadPid(): number {
@@ -65,27 +68,27 @@ describe('running jobs', () => {
   it('drain() runs every due job once and leaves future ones queued', async () => {
     const ran: string[] = [];
     const w = worker({ note: async (payload: { n: unknown }) => void ran.push(String(payload.n)) });
-    for (const n of [1, 2, 3, 4, 5, 6]) jobs.enqueue({ kind: 'note', key: `n${n}`, payload: { n } });
-    jobs.enqueue({ kind: 'note', key: 'later', payload: { n: 'later' }, runAt: clock.now() + 60_000 });
+    for (const n of [1, 2, 3, 4, 5, 6]) await jobs.enqueue({ kind: 'note', key: `n${n}`, payload: { n } });
+    await jobs.enqueue({ kind: 'note', key: 'later', payload: { n: 'later' }, runAt: clock.now() + 60_000 });
 
     await w.drain();
     expect(ran.sort()).toEqual(['1', '2', '3', '4', '5', '6']);
-    expect(job('n1')).toMatchObject({ status: 'done', attempts: 1, lockedBy: null, finishedAt: clock.now() });
-    expect(job('later').status).toBe('queued');
+    expect(await job('n1')).toMatchObject({ status: 'done', attempts: 1, lockedBy: null, finishedAt: clock.now() });
+    expect((await job('later')).status).toBe('queued');
 
     clock.advance(60_000);
     await w.drain();
     expect(ran).toContain('later');
-    expect(jobs.depth()).toMatchObject({ queued: 0, running: 0, dead: 0 });
+    expect(await jobs.depth()).toMatchObject({ queued: 0, running: 0, dead: 0 });
   });
 
   it('the same key enqueued twice runs once', async () => {
     let runs = 0;
     const w = worker({ once: async () => void runs++ });
-    jobs.enqueue({ kind: 'once', key: 'war-room:1', payload: {} });
-    jobs.enqueue({ kind: 'once', key: 'war-room:1', payload: {} });
+    await jobs.enqueue({ kind: 'once', key: 'war-room:1', payload: {} });
+    await jobs.enqueue({ kind: 'once', key: 'war-room:1', payload: {} });
     await w.drain();
-    jobs.enqueue({ kind: 'once', key: 'war-room:1', payload: {} });
+    await jobs.enqueue({ kind: 'once', key: 'war-room:1', payload: {} });
     await w.drain();
     expect(runs).toBe(1);
   });
@@ -103,10 +106,10 @@ describe('failures', () => {
       },
       { maxAttempts: 3, baseDelayMs: 1_000 },
     );
-    jobs.enqueue({ kind: 'flaky', key: 'f', payload: {} });
+    await jobs.enqueue({ kind: 'flaky', key: 'f', payload: {} });
 
     await w.drain();
-    const first = job('f');
+    const first = await job('f');
     expect(first).toMatchObject({ status: 'queued', attempts: 1, lastError: 'upstream 503 (run 1)' });
     expect(first.runAt - clock.now()).toBeGreaterThanOrEqual(800);
     expect(first.runAt - clock.now()).toBeLessThanOrEqual(1_200);
@@ -116,14 +119,19 @@ describe('failures', () => {
 
     clock.set(first.runAt);
     await w.drain();
-    const second = job('f');
+    const second = await job('f');
     expect(second).toMatchObject({ status: 'queued', attempts: 2, lastError: 'upstream 503 (run 2)' });
     expect(second.runAt - clock.now()).toBeGreaterThanOrEqual(1_600);
     expect(second.runAt - clock.now()).toBeLessThanOrEqual(2_400);
 
     clock.set(second.runAt);
     await w.drain();
-    expect(job('f')).toMatchObject({ status: 'dead', attempts: 3, lastError: 'upstream 503 (run 3)', lockedBy: null });
+    expect(await job('f')).toMatchObject({
+      status: 'dead',
+      attempts: 3,
+      lastError: 'upstream 503 (run 3)',
+      lockedBy: null,
+    });
 
     clock.advance(24 * 3_600_000);
     await w.drain();
@@ -135,13 +143,13 @@ describe('failures', () => {
       { flaky: async () => Promise.reject(new Error('nope')) },
       { maxAttempts: 20, baseDelayMs: 1_000, maxDelayMs: 5_000 },
     );
-    jobs.enqueue({ kind: 'flaky', key: 'f', payload: {} });
+    await jobs.enqueue({ kind: 'flaky', key: 'f', payload: {} });
     for (let i = 0; i < 8; i++) {
-      clock.set(job('f').runAt);
+      clock.set((await job('f')).runAt);
       await w.drain();
     }
-    expect(job('f').attempts).toBe(8);
-    expect(job('f').runAt - clock.now()).toBeLessThanOrEqual(6_000);
+    expect((await job('f')).attempts).toBe(8);
+    expect((await job('f')).runAt - clock.now()).toBeLessThanOrEqual(6_000);
   });
 
   it('honours retryAfterMs on any error, and RetryLater (which does not use up an attempt)', async () => {
@@ -153,10 +161,10 @@ describe('failures', () => {
         if (runs === 2) throw new RetryLater('room not open yet', 2_500);
       },
     });
-    jobs.enqueue({ kind: 'limited', key: 'l', payload: {} });
+    await jobs.enqueue({ kind: 'limited', key: 'l', payload: {} });
 
     await w.drain();
-    expect(job('l')).toMatchObject({
+    expect(await job('l')).toMatchObject({
       status: 'queued',
       runAt: clock.now() + 7_000,
       lastError: 'ratelimited',
@@ -167,7 +175,7 @@ describe('failures', () => {
     expect(runs).toBe(1);
     clock.advance(1);
     await w.drain();
-    expect(job('l')).toMatchObject({
+    expect(await job('l')).toMatchObject({
       status: 'queued',
       runAt: clock.now() + 2_500,
       lastError: 'room not open yet',
@@ -176,7 +184,7 @@ describe('failures', () => {
     clock.advance(2_500);
     await w.drain();
     expect(runs).toBe(3);
-    expect(job('l')).toMatchObject({ status: 'done', attempts: 2 });
+    expect(await job('l')).toMatchObject({ status: 'done', attempts: 2 });
   });
 
   it('waiting with RetryLater never buries a job, however often, and a later real failure still counts', async () => {
@@ -191,19 +199,19 @@ describe('failures', () => {
       },
       { maxAttempts: 2, baseDelayMs: 1_000 },
     );
-    jobs.enqueue({ kind: 'waits', key: 'w', payload: {} });
+    await jobs.enqueue({ kind: 'waits', key: 'w', payload: {} });
     for (let i = 0; i < 10; i++) {
-      clock.set(job('w').runAt);
+      clock.set((await job('w')).runAt);
       await w.drain();
-      expect(job('w')).toMatchObject({ status: 'queued', attempts: 0 });
+      expect(await job('w')).toMatchObject({ status: 'queued', attempts: 0 });
     }
-    clock.set(job('w').runAt);
+    clock.set((await job('w')).runAt);
     await w.drain();
-    expect(job('w')).toMatchObject({ status: 'queued', attempts: 1, lastError: 'upstream 503' });
-    clock.set(job('w').runAt);
+    expect(await job('w')).toMatchObject({ status: 'queued', attempts: 1, lastError: 'upstream 503' });
+    clock.set((await job('w')).runAt);
     await w.drain();
     expect(runs).toBe(12);
-    expect(job('w')).toMatchObject({ status: 'done', attempts: 2 });
+    expect(await job('w')).toMatchObject({ status: 'done', attempts: 2 });
   });
 
   it('PermanentJobError buries the job at once', async () => {
@@ -214,29 +222,29 @@ describe('failures', () => {
         throw new PermanentJobError('channel_not_found');
       },
     });
-    jobs.enqueue({ kind: 'doomed', key: 'd', payload: {} });
+    await jobs.enqueue({ kind: 'doomed', key: 'd', payload: {} });
     await w.drain();
     clock.advance(3_600_000);
     await w.drain();
     expect(runs).toBe(1);
-    expect(job('d')).toMatchObject({ status: 'dead', attempts: 1, lastError: 'channel_not_found' });
+    expect(await job('d')).toMatchObject({ status: 'dead', attempts: 1, lastError: 'channel_not_found' });
   });
 
   it('buries a job of a kind nobody handles', async () => {
     const w = worker({});
-    jobs.enqueue({ kind: 'mystery', key: 'm', payload: {} });
+    await jobs.enqueue({ kind: 'mystery', key: 'm', payload: {} });
     await w.drain();
-    expect(job('m')).toMatchObject({ status: 'dead', lastError: 'no handler for job kind mystery' });
+    expect(await job('m')).toMatchObject({ status: 'dead', lastError: 'no handler for job kind mystery' });
   });
 
   it('counts jobs of kinds it has no handler for (nor `constructor` and friends) as kind "unknown" in the metrics', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     const w = worker({ note: async () => {} }, { metrics });
-    jobs.enqueue({ kind: 'note', key: 'n', payload: {} });
-    for (let i = 0; i < 20; i++) jobs.enqueue({ kind: `made-up-${i}`, key: `m${i}`, payload: {} });
-    jobs.enqueue({ kind: 'constructor', key: 'c', payload: {} });
+    await jobs.enqueue({ kind: 'note', key: 'n', payload: {} });
+    for (let i = 0; i < 20; i++) await jobs.enqueue({ kind: `made-up-${i}`, key: `m${i}`, payload: {} });
+    await jobs.enqueue({ kind: 'constructor', key: 'c', payload: {} });
     await w.drain();
-    expect(job('c')).toMatchObject({ status: 'dead', lastError: 'no handler for job kind constructor' });
+    expect(await job('c')).toMatchObject({ status: 'dead', lastError: 'no handler for job kind constructor' });
     const lines = (await metrics.registry.metrics()).split('\n').filter((l) => l.startsWith('firelane_jobs_total{'));
     expect(lines.sort()).toEqual([
       'firelane_jobs_total{kind="note",outcome="done"} 1',
@@ -269,11 +277,11 @@ describe('failures', () => {
       },
       { logger, maxAttempts: 2 },
     );
-    jobs.enqueue({ kind: 'fine', key: 'f', payload: { incidentId: 7 } });
+    await jobs.enqueue({ kind: 'fine', key: 'f', payload: { incidentId: 7 } });
     await w.drain();
     expect(lines).toEqual([]);
 
-    jobs.enqueue({ kind: 'flaky', key: 'war-room:7', payload: { incidentId: 7 } });
+    await jobs.enqueue({ kind: 'flaky', key: 'war-room:7', payload: { incidentId: 7 } });
     await w.drain();
     clock.advance(3_600_000);
     await w.drain();
@@ -296,7 +304,7 @@ describe('failures', () => {
   it('at debug level a job that succeeds logs "job done" with its bindings', async () => {
     const { lines, logger } = capturedLog('debug');
     const w = worker({ fine: async () => {} }, { logger });
-    jobs.enqueue({ kind: 'fine', key: 'war-room:3', payload: { incidentId: 3 } });
+    await jobs.enqueue({ kind: 'fine', key: 'war-room:3', payload: { incidentId: 3 } });
     await w.drain();
     expect(lines.filter((l) => l.msg === 'job done')).toEqual([
       expect.objectContaining({ level: 20, job: 'fine', jobKey: 'war-room:3', attempt: 1, incident: 'INC-3' }),
@@ -321,10 +329,10 @@ describe('steps', () => {
         await step('post-card', async () => '1700000000.0001');
       },
     });
-    jobs.enqueue({ kind: 'open-room', key: 'war-room:1', payload: {} });
+    await jobs.enqueue({ kind: 'open-room', key: 'war-room:1', payload: {} });
 
     await w.drain();
-    expect(job('war-room:1')).toMatchObject({
+    expect(await job('war-room:1')).toMatchObject({
       status: 'queued',
       attempts: 1,
       lastError: 'post failed',
@@ -338,7 +346,7 @@ describe('steps', () => {
       { id: 'C0ROOM', name: 'inc-1-x' },
       { id: 'C0ROOM', name: 'inc-1-x' },
     ]);
-    expect(job('war-room:1')).toMatchObject({
+    expect(await job('war-room:1')).toMatchObject({
       status: 'done',
       attempts: 2,
       progress: { 'create-room': { id: 'C0ROOM', name: 'inc-1-x' }, 'post-card': '1700000000.0001' },
@@ -356,32 +364,32 @@ describe('steps', () => {
         });
       },
     });
-    jobs.enqueue({ kind: 'j', key: 'j', payload: {} });
+    await jobs.enqueue({ kind: 'j', key: 'j', payload: {} });
     await w.drain();
     clock.advance(10);
     await w.drain();
     expect(calls).toBe(2);
-    expect(job('j')).toMatchObject({ status: 'done', progress: { flaky: 'ok' } });
+    expect(await job('j')).toMatchObject({ status: 'done', progress: { flaky: 'ok' } });
   });
 
   it('refuses a step name that could break the stored progress, for good', async () => {
     const w = worker({ j: async (_p, { step }) => void (await step('a"]) bad', async () => 1)) });
-    jobs.enqueue({ kind: 'j', key: 'j', payload: {} });
+    await jobs.enqueue({ kind: 'j', key: 'j', payload: {} });
     await w.drain();
-    expect(job('j')).toMatchObject({ status: 'dead', lastError: 'bad step name a"]) bad' });
+    expect(await job('j')).toMatchObject({ status: 'dead', lastError: 'bad step name a"]) bad' });
   });
 });
 
 describe('restarts and leases', () => {
   it('a job left running by a process that is gone is requeued on start() and runs once', async () => {
     let runs = 0;
-    jobs.enqueue({ kind: 'once', key: 'r', payload: {} });
-    jobs.claimNext(`${hostname()}:${deadPid()}:deadbeef`, 60_000);
-    expect(job('r')).toMatchObject({ status: 'running', attempts: 1 });
+    await jobs.enqueue({ kind: 'once', key: 'r', payload: {} });
+    await jobs.claimNext(`${hostname()}:${deadPid()}:deadbeef`, 60_000);
+    expect(await job('r')).toMatchObject({ status: 'running', attempts: 1 });
 
     const w = worker({ once: async () => void runs++ });
     w.start();
-    await vi.waitFor(() => expect(job('r').status).toBe('done'));
+    await vi.waitFor(async () => expect((await job('r')).status).toBe('done'));
 
     // Another worker starting later, and more draining, do not run it again.
     const other = worker({ once: async () => void runs++ });
@@ -389,38 +397,40 @@ describe('restarts and leases', () => {
     await other.drain();
     await w.drain();
     expect(runs).toBe(1);
-    expect(job('r')).toMatchObject({ status: 'done', attempts: 2 });
+    expect(await job('r')).toMatchObject({ status: 'done', attempts: 2 });
   });
 
   it('a job left running by a stopped worker of this same process is requeued on start()', async () => {
     let runs = 0;
-    jobs.enqueue({ kind: 'once', key: 'r', payload: {} });
-    jobs.claimNext(`${hostname()}:${process.pid}:oldworkr`, 60_000);
+    await jobs.enqueue({ kind: 'once', key: 'r', payload: {} });
+    await jobs.claimNext(`${hostname()}:${process.pid}:oldworkr`, 60_000);
     const w = worker({ once: async () => void runs++ });
     w.start();
-    await vi.waitFor(() => expect(job('r').status).toBe('done'));
+    await vi.waitFor(async () => expect((await job('r')).status).toBe('done'));
     expect(runs).toBe(1);
   });
 
   it('does not steal a job leased by a live worker, on this host or another, while the lease holds', async () => {
     let runs = 0;
-    jobs.enqueue({ kind: 'once', key: 'local', payload: {} });
-    jobs.enqueue({ kind: 'once', key: 'remote', payload: {} });
-    jobs.claimNext(`${hostname()}:${livePid()}:c0ffee00`, 60_000);
-    jobs.claimNext('some-other-host:4242:c0ffee01', 60_000);
+    await jobs.enqueue({ kind: 'once', key: 'local', payload: {} });
+    await jobs.enqueue({ kind: 'once', key: 'remote', payload: {} });
+    await jobs.claimNext(`${hostname()}:${livePid()}:c0ffee00`, 60_000);
+    await jobs.claimNext('some-other-host:4242:c0ffee01', 60_000);
 
     const w = worker({ once: async () => void runs++ });
     w.start();
     await w.drain();
     expect(runs).toBe(0);
-    expect([job('local').status, job('remote').status]).toEqual(['running', 'running']);
+    expect([(await job('local')).status, (await job('remote')).status]).toEqual(['running', 'running']);
     await w.stop(0);
 
     // Once the lease has run out, the next start takes them over.
     clock.advance(60_000);
     const next = worker({ once: async () => void runs++ });
     next.start();
-    await vi.waitFor(() => expect([job('local').status, job('remote').status]).toEqual(['done', 'done']));
+    await vi.waitFor(async () =>
+      expect([(await job('local')).status, (await job('remote')).status]).toEqual(['done', 'done']),
+    );
     expect(runs).toBe(2);
   });
 
@@ -429,14 +439,14 @@ describe('restarts and leases', () => {
     const w = worker({ once: async () => void runs++ }, { pollMs: 5, leaseMs: 60_000 });
     w.start();
     // Left running by a process that died after this worker started.
-    jobs.enqueue({ kind: 'once', key: 'r', payload: {} });
-    jobs.claimNext(`${hostname()}:${deadPid()}:deadbeef`, 60_000);
+    await jobs.enqueue({ kind: 'once', key: 'r', payload: {} });
+    await jobs.claimNext(`${hostname()}:${deadPid()}:deadbeef`, 60_000);
     await new Promise((resolve) => setTimeout(resolve, 60)); // many polls, but the sweep is not due yet
-    expect(job('r').status).toBe('running');
+    expect((await job('r')).status).toBe('running');
     expect(runs).toBe(0);
 
     clock.advance(30_000);
-    await vi.waitFor(() => expect(job('r').status).toBe('done'));
+    await vi.waitFor(async () => expect((await job('r')).status).toBe('done'));
     expect(runs).toBe(1);
   });
 
@@ -473,54 +483,54 @@ describe('stop()', () => {
   it('waits for a running job to finish within the grace time', async () => {
     let finish: (() => void) | undefined;
     const w = worker({ slow: () => new Promise<void>((done) => (finish = done)) });
-    jobs.enqueue({ kind: 'slow', key: 's', payload: {} });
+    await jobs.enqueue({ kind: 'slow', key: 's', payload: {} });
     w.start();
     await vi.waitFor(() => expect(finish).toBeTypeOf('function'));
     setTimeout(() => finish!(), 30);
     const before = performance.now();
     await w.stop(5_000);
     expect(performance.now() - before).toBeLessThan(4_000);
-    expect(job('s').status).toBe('done');
+    expect((await job('s')).status).toBe('done');
   });
 
   it('gives up after the grace time and leaves the job running (for the next start to requeue)', async () => {
     let finish!: () => void;
     const w = worker({ stuck: () => new Promise<void>((done) => (finish = done)) });
-    jobs.enqueue({ kind: 'stuck', key: 's', payload: {} });
+    await jobs.enqueue({ kind: 'stuck', key: 's', payload: {} });
     w.start();
     await vi.waitFor(() => expect(finish).toBeTypeOf('function'));
     const before = performance.now();
     await w.stop(50);
     expect(performance.now() - before).toBeGreaterThanOrEqual(40);
-    expect(job('s').status).toBe('running');
+    expect((await job('s')).status).toBe('running');
 
     // The next worker in this process sees the stopped worker as gone.
     let reruns = 0;
     const next = worker({ stuck: async () => void reruns++ });
     next.start();
-    await vi.waitFor(() => expect(job('s').status).toBe('done'));
+    await vi.waitFor(async () => expect((await job('s')).status).toBe('done'));
     expect(reruns).toBe(1);
     finish();
     await new Promise((resolve) => setTimeout(resolve, 10)); // let the abandoned run settle before the database closes
-    expect(job('s').status).toBe('done');
+    expect((await job('s')).status).toBe('done');
   });
 
   it('an abandoned run that fails late does not overwrite the state of the run that replaced it', async () => {
     let fail!: (error: Error) => void;
     const w = worker({ stuck: () => new Promise<void>((_, reject) => (fail = reject)) });
-    jobs.enqueue({ kind: 'stuck', key: 's', payload: {} });
+    await jobs.enqueue({ kind: 'stuck', key: 's', payload: {} });
     w.start();
     await vi.waitFor(() => expect(fail).toBeTypeOf('function'));
     await w.stop(20);
 
     const next = worker({ stuck: async () => undefined });
     next.start();
-    await vi.waitFor(() => expect(job('s').status).toBe('done'));
-    const done = job('s');
+    await vi.waitFor(async () => expect((await job('s')).status).toBe('done'));
+    const done = await job('s');
     fail(new Error('late failure'));
     await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(job('s')).toEqual(done);
-    expect(job('s')).toMatchObject({ status: 'done', lastError: null, lockedBy: null });
+    expect(await job('s')).toEqual(done);
+    expect(await job('s')).toMatchObject({ status: 'done', lastError: null, lockedBy: null });
   });
 
   it('claims nothing after stop()', async () => {
@@ -528,11 +538,11 @@ describe('stop()', () => {
     const w = worker({ j: async () => void runs++ });
     w.start();
     await w.stop(0);
-    jobs.enqueue({ kind: 'j', key: 'j', payload: {} });
+    await jobs.enqueue({ kind: 'j', key: 'j', payload: {} });
     w.wake();
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(runs).toBe(0);
-    expect(job('j').status).toBe('queued');
+    expect((await job('j')).status).toBe('queued');
   });
 });
 
@@ -544,16 +554,16 @@ describe('worker: jobs yield to acknowledgements', () => {
       { k: async (payload: { name: unknown }) => void ran.push(String(payload.name)) },
       { busy: () => busy, yieldMs: 1_000 },
     );
-    jobs.enqueue({ kind: 'k', key: 'old', payload: { name: 'old' }, runAt: clock.now() - 1_500 });
-    jobs.enqueue({ kind: 'k', key: 'new', payload: { name: 'new' }, runAt: clock.now() - 200 });
+    await jobs.enqueue({ kind: 'k', key: 'old', payload: { name: 'old' }, runAt: clock.now() - 1_500 });
+    await jobs.enqueue({ kind: 'k', key: 'new', payload: { name: 'new' }, runAt: clock.now() - 200 });
     w.start();
-    await vi.waitFor(() => expect(job('old').status).toBe('done'));
+    await vi.waitFor(async () => expect((await job('old')).status).toBe('done'));
     await new Promise((resolve) => setTimeout(resolve, 120)); // the held-back job is looked at again meanwhile
     expect(ran).toEqual(['old']);
-    expect(job('new').status).toBe('queued');
+    expect((await job('new')).status).toBe('queued');
     busy = false;
     w.wakeHeldBack();
-    await vi.waitFor(() => expect(job('new').status).toBe('done'));
+    await vi.waitFor(async () => expect((await job('new')).status).toBe('done'));
     expect(ran).toEqual(['old', 'new']);
   });
 
@@ -562,43 +572,50 @@ describe('worker: jobs yield to acknowledgements', () => {
     const w = worker({ k: async () => {} }, { busy: () => busy, yieldMs: 1_000 });
     const claims = vi.spyOn(jobs, 'claimNext');
     w.start();
+    // start() looks at the queue asynchronously: let that pass end before counting.
+    await vi.waitFor(() => expect(claims.mock.calls.length).toBeGreaterThan(0));
+    await settle();
     const afterStart = claims.mock.calls.length;
     expect(afterStart).toBeGreaterThan(0);
     // Nothing was held back (the last claim was not busy): the end of a busy period costs no query.
     w.wakeHeldBack();
     w.wakeHeldBack();
+    await settle();
     expect(claims.mock.calls.length).toBe(afterStart);
     // A job queued while busy is held back; the end of the busy period starts it.
     busy = true;
-    jobs.enqueue({ kind: 'k', key: 'a', payload: {} });
+    await jobs.enqueue({ kind: 'k', key: 'a', payload: {} });
     w.wake();
-    expect(job('a').status).toBe('queued');
+    await settle(); // the claim made while busy has come back empty
+    expect((await job('a')).status).toBe('queued');
     busy = false;
     w.wakeHeldBack();
-    // Claimed right here, not by the held-back timer 50 ms later.
-    expect(job('a').status).not.toBe('queued');
-    await vi.waitFor(() => expect(job('a').status).toBe('done'));
+    // Claimed right here (within this turn of the event loop), not by the held-back timer 50 ms later.
+    await settle();
+    expect((await job('a')).status).not.toBe('queued');
+    await vi.waitFor(async () => expect((await job('a')).status).toBe('done'));
     // That claim (not busy) found the queue empty afterwards: the next end of a busy period is free again.
-    await vi.waitFor(() => expect(claims.mock.results.at(-1)?.value).toBeUndefined());
+    await vi.waitFor(async () => expect(await claims.mock.results.at(-1)?.value).toBeUndefined());
     const settled = claims.mock.calls.length;
     w.wakeHeldBack();
+    await settle();
     expect(claims.mock.calls.length).toBe(settled);
   });
 
   it('a job held back while busy starts once it has waited yieldMs, even if requests keep coming', async () => {
     const w = worker({ k: async () => {} }, { busy: () => true, yieldMs: 1_000 });
-    jobs.enqueue({ kind: 'k', key: 'a', payload: {} });
+    await jobs.enqueue({ kind: 'k', key: 'a', payload: {} });
     w.start();
     await new Promise((resolve) => setTimeout(resolve, 120));
-    expect(job('a').status).toBe('queued');
+    expect((await job('a')).status).toBe('queued');
     clock.advance(1_000);
-    await vi.waitFor(() => expect(job('a').status).toBe('done'));
+    await vi.waitFor(async () => expect((await job('a')).status).toBe('done'));
   });
 
   it('drain (tests, the CLI) does not yield', async () => {
     const w = worker({ k: async () => {} }, { busy: () => true, yieldMs: 60_000 });
-    jobs.enqueue({ kind: 'k', key: 'a', payload: {} });
+    await jobs.enqueue({ kind: 'k', key: 'a', payload: {} });
     await w.drain();
-    expect(job('a').status).toBe('done');
+    expect((await job('a')).status).toBe('done');
   });
 });

@@ -38,14 +38,14 @@ const declare = () =>
   });
 
 describe('audited writes are atomic on their own', () => {
-  it('incidents: declaring, updating, adding timeline events and action items', () => {
-    const incident = declare();
+  it('incidents: declaring, updating, adding timeline events and action items', async () => {
+    const incident = await declare();
     breakTheAuditLog();
-    expect(() => declare()).toThrow('disk I/O error');
-    expect(() => store.incidents.update(incident.id, { commander: 'U0BOB' }, by('incident.lead'))).toThrow(
+    await expect(declare()).rejects.toThrow('disk I/O error');
+    await expect(store.incidents.update(incident.id, { commander: 'U0BOB' }, by('incident.lead'))).rejects.toThrow(
       'disk I/O error',
     );
-    expect(() =>
+    await expect(
       store.incidents.addEvent({
         incidentId: incident.id,
         at: clock.now(),
@@ -54,8 +54,8 @@ describe('audited writes are atomic on their own', () => {
         kind: 'note',
         text: 'looking',
       }),
-    ).toThrow('disk I/O error');
-    expect(() =>
+    ).rejects.toThrow('disk I/O error');
+    await expect(
       store.incidents.addEventOnce({
         incidentId: incident.id,
         at: clock.now(),
@@ -65,18 +65,18 @@ describe('audited writes are atomic on their own', () => {
         text: 'Escalated',
         dedupeKey: 'escalate:1',
       }),
-    ).toThrow('disk I/O error');
-    expect(() =>
+    ).rejects.toThrow('disk I/O error');
+    await expect(
       store.incidents.addActionItems(incident.id, ['Add a canary'], by('incident.action_items_added'), clock.now()),
-    ).toThrow('disk I/O error');
+    ).rejects.toThrow('disk I/O error');
     expect(count('incidents')).toBe(1);
-    expect(store.incidents.get(incident.id)!.commander).toBeNull();
-    expect(store.incidents.listOpen(5).map((i) => i.commander)).toEqual([null]);
+    expect((await store.incidents.get(incident.id))!.commander).toBeNull();
+    expect((await store.incidents.listOpen(5)).map((i) => i.commander)).toEqual([null]);
     expect(count('timeline_events')).toBe(0);
     expect(count('action_items')).toBe(0);
   });
 
-  it('deploy requests: the request and its transitions', () => {
+  it('deploy requests: the request and its transitions', async () => {
     const newRequest = (service: string) =>
       ({
         kind: 'deploy',
@@ -92,17 +92,17 @@ describe('audited writes are atomic on their own', () => {
         incidentId: null,
         createdAt: clock.now(),
       }) as const;
-    const request = store.deploys.create(newRequest('payments'), 'slack');
+    const request = await store.deploys.create(newRequest('payments'), 'slack');
     breakTheAuditLog();
-    expect(() =>
+    await expect(
       store.deploys.transition(request.id, { from: ['pending'] }, { status: 'rejected' }, by('deploy.rejected')),
-    ).toThrow('disk I/O error');
-    expect(store.deploys.get(request.id)).toMatchObject({ status: 'pending', changeCount: 0 });
-    expect(() => store.deploys.create(newRequest('search'), 'slack')).toThrow('disk I/O error');
+    ).rejects.toThrow('disk I/O error');
+    expect(await store.deploys.get(request.id)).toMatchObject({ status: 'pending', changeCount: 0 });
+    await expect(store.deploys.create(newRequest('search'), 'slack')).rejects.toThrow('disk I/O error');
     expect(count('deploy_requests')).toBe(1);
   });
 
-  it('hotfixes: the branch record and its progress', () => {
+  it('hotfixes: the branch record and its progress', async () => {
     const input = {
       service: 'payments',
       repo: 'acme/payments',
@@ -115,24 +115,26 @@ describe('audited writes are atomic on their own', () => {
       description: 'timeout',
       createdAt: clock.now(),
     };
-    const hotfix = store.hotfixes.create(input, 'slack');
+    const hotfix = await store.hotfixes.create(input, 'slack');
     breakTheAuditLog();
-    expect(() =>
+    await expect(
       store.hotfixes.update(hotfix.id, ['creating'], { status: 'open', baseSha: 'abc123' }, by('hotfix.opened')),
-    ).toThrow('disk I/O error');
-    expect(store.hotfixes.get(hotfix.id)).toMatchObject({ status: 'creating', baseSha: null });
-    expect(() => store.hotfixes.create({ ...input, branch: 'hotfix/inc-1-retry' }, 'slack')).toThrow('disk I/O error');
+    ).rejects.toThrow('disk I/O error');
+    expect(await store.hotfixes.get(hotfix.id)).toMatchObject({ status: 'creating', baseSha: null });
+    await expect(store.hotfixes.create({ ...input, branch: 'hotfix/inc-1-retry' }, 'slack')).rejects.toThrow(
+      'disk I/O error',
+    );
     expect(count('hotfixes')).toBe(1);
   });
 
-  it('checklists: creating one and ticking an item', () => {
-    const [incident, other] = [declare(), declare()];
+  it('checklists: creating one and ticking an item', async () => {
+    const [incident, other] = [await declare(), await declare()];
     const lead = { actor: 'U0BOB', platform: 'slack' };
-    store.playbooks.create(incident.id, ['Page the database owner'], lead);
+    await store.playbooks.create(incident.id, ['Page the database owner'], lead);
     breakTheAuditLog();
-    expect(() => store.playbooks.tick(incident.id, 1, lead, clock.now())).toThrow('disk I/O error');
-    expect(store.playbooks.items(incident.id)).toEqual([expect.objectContaining({ position: 1, doneAt: null })]);
-    expect(() => store.playbooks.create(other.id, ['Check the replica lag'], lead)).toThrow('disk I/O error');
+    await expect(store.playbooks.tick(incident.id, 1, lead, clock.now())).rejects.toThrow('disk I/O error');
+    expect(await store.playbooks.items(incident.id)).toEqual([expect.objectContaining({ position: 1, doneAt: null })]);
+    await expect(store.playbooks.create(other.id, ['Check the replica lag'], lead)).rejects.toThrow('disk I/O error');
     expect(count('playbook_items')).toBe(1);
   });
 });

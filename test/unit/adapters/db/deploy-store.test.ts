@@ -36,33 +36,43 @@ beforeEach(() => {
 afterEach(() => handle.close());
 
 describe('deploy store', () => {
-  it('creates REQ rows pending with no plan, and audits the request', () => {
-    const created = store.deploys.create(newRequest(), 'slack');
+  it('creates REQ rows pending with no plan, and audits the request', async () => {
+    const created = await store.deploys.create(newRequest(), 'slack');
     expect(created).toMatchObject({ id: 1, status: 'pending', plan: null, approvals: [], changeCount: 0 });
-    const [row] = [...store.audit.rows()];
+    const [row] = [...(await store.audit.rows())];
     expect(row).toMatchObject({ action: 'deploy.requested', actor: 'U0ALICE', platform: 'slack' });
     expect(JSON.parse(row!.after!)).toMatchObject({ request: 'REQ-1', service: 'payments', status: 'pending' });
   });
 
-  it('a transition applies only from the guarded status, so the second of two identical ones changes nothing', () => {
-    store.deploys.create(newRequest(), 'slack');
-    store.deploys.transition(1, { from: ['pending'] }, { plan }, by('deploy.planned'));
-    const first = store.deploys.transition(1, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved'));
-    const second = store.deploys.transition(1, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved'));
+  it('a transition applies only from the guarded status, so the second of two identical ones changes nothing', async () => {
+    await store.deploys.create(newRequest(), 'slack');
+    await store.deploys.transition(1, { from: ['pending'] }, { plan }, by('deploy.planned'));
+    const first = await store.deploys.transition(
+      1,
+      { from: ['pending'] },
+      { status: 'approved' },
+      by('deploy.approved'),
+    );
+    const second = await store.deploys.transition(
+      1,
+      { from: ['pending'] },
+      { status: 'approved' },
+      by('deploy.approved'),
+    );
     expect(first?.status).toBe('approved');
     expect(second).toBeUndefined();
-    expect([...store.audit.rows()].filter((r) => r.action === 'deploy.approved')).toHaveLength(1);
+    expect([...(await store.audit.rows())].filter((r) => r.action === 'deploy.approved')).toHaveLength(1);
   });
 
-  it('a stale changeCount loses: two approvals read at the same time cannot both be written', () => {
-    const read = store.deploys.create(newRequest(), 'slack');
-    const a = store.deploys.transition(
+  it('a stale changeCount loses: two approvals read at the same time cannot both be written', async () => {
+    const read = await store.deploys.create(newRequest(), 'slack');
+    const a = await store.deploys.transition(
       1,
       { from: ['pending'], changeCount: read.changeCount },
       { approvals: [{ by: 'A', at: 1 }] },
       by('deploy.approval'),
     );
-    const b = store.deploys.transition(
+    const b = await store.deploys.transition(
       1,
       { from: ['pending'], changeCount: read.changeCount },
       { approvals: [{ by: 'B', at: 1 }] },
@@ -70,20 +80,20 @@ describe('deploy store', () => {
     );
     expect(a?.approvals).toEqual([{ by: 'A', at: 1 }]);
     expect(b).toBeUndefined();
-    expect(store.deploys.get(1)!.approvals).toEqual([{ by: 'A', at: 1 }]);
+    expect((await store.deploys.get(1))!.approvals).toEqual([{ by: 'A', at: 1 }]);
   });
 
-  it('holds one running request per target (service and environment): a second becomes a conflict naming the first', () => {
-    store.deploys.create(newRequest(), 'slack');
-    store.deploys.create(newRequest(), 'slack');
-    store.deploys.create(newRequest('search'), 'slack');
-    store.deploys.create(newRequest('payments', 'staging'), 'slack');
-    store.deploys.transition(1, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved'));
-    expect(store.deploys.running('payments', 'production')?.id).toBe(1);
-    expect(store.deploys.running('payments', 'staging')).toBeUndefined();
+  it('holds one running request per target (service and environment): a second becomes a conflict naming the first', async () => {
+    await store.deploys.create(newRequest(), 'slack');
+    await store.deploys.create(newRequest(), 'slack');
+    await store.deploys.create(newRequest('search'), 'slack');
+    await store.deploys.create(newRequest('payments', 'staging'), 'slack');
+    await store.deploys.transition(1, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved'));
+    expect((await store.deploys.running('payments', 'production'))?.id).toBe(1);
+    expect(await store.deploys.running('payments', 'staging')).toBeUndefined();
     let error: unknown;
     try {
-      store.transaction(() =>
+      await store.transaction(() =>
         store.deploys.transition(2, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved')),
       );
     } catch (e) {
@@ -91,30 +101,30 @@ describe('deploy store', () => {
     }
     expect(error).toBeInstanceOf(FirelaneError);
     expect((error as FirelaneError).message).toMatch(/payments \(production\) is being deployed by REQ-1 right now/);
-    expect(store.deploys.get(2)!.status).toBe('pending');
+    expect((await store.deploys.get(2))!.status).toBe('pending');
     // Other services and other environments are not held up, and a finished rollout frees the lock.
     expect(
-      store.deploys.transition(3, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved'))?.status,
+      (await store.deploys.transition(3, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved')))?.status,
     ).toBe('approved');
     expect(
-      store.deploys.transition(4, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved'))?.status,
+      (await store.deploys.transition(4, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved')))?.status,
     ).toBe('approved');
-    store.deploys.transition(1, { from: ['approved'] }, { status: 'executing' }, by('deploy.started'));
-    store.deploys.transition(1, { from: ['executing'] }, { status: 'succeeded' }, by('deploy.succeeded'));
+    await store.deploys.transition(1, { from: ['approved'] }, { status: 'executing' }, by('deploy.started'));
+    await store.deploys.transition(1, { from: ['executing'] }, { status: 'succeeded' }, by('deploy.succeeded'));
     expect(
-      store.deploys.transition(2, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved'))?.status,
+      (await store.deploys.transition(2, { from: ['pending'] }, { status: 'approved' }, by('deploy.approved')))?.status,
     ).toBe('approved');
   });
 
-  it('audits the changed fields before and after', () => {
-    store.deploys.create(newRequest(), 'slack');
-    store.deploys.transition(
+  it('audits the changed fields before and after', async () => {
+    await store.deploys.create(newRequest(), 'slack');
+    await store.deploys.transition(
       1,
       { from: ['pending'] },
       { status: 'rejected', rejectedBy: 'U0LEAD1', reason: 'freeze' },
       by('deploy.rejected'),
     );
-    const row = [...store.audit.rows()].at(-1)!;
+    const row = [...(await store.audit.rows())].at(-1)!;
     expect(row.action).toBe('deploy.rejected');
     expect(JSON.parse(row.before!)).toEqual({ request: 'REQ-1', status: 'pending', rejectedBy: null, reason: null });
     expect(JSON.parse(row.after!)).toEqual({
@@ -123,6 +133,6 @@ describe('deploy store', () => {
       rejectedBy: 'U0LEAD1',
       reason: 'freeze',
     });
-    expect(store.audit.verify().ok).toBe(true);
+    expect((await store.audit.verify()).ok).toBe(true);
   });
 });

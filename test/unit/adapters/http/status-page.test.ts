@@ -40,8 +40,8 @@ afterEach(async () => {
   handle.close();
 });
 
-function declare(severity: Severity, title: string, declaredAt: number): number {
-  return store.incidents.create({
+async function declare(severity: Severity, title: string, declaredAt: number): Promise<number> {
+  const created = await store.incidents.create({
     title,
     description: null,
     severity,
@@ -49,11 +49,12 @@ function declare(severity: Severity, title: string, declaredAt: number): number 
     declaredBy: 'alice',
     declaredAt,
     nextReminderAt: declaredAt + 15 * MINUTE,
-  }).id;
+  });
+  return created.id;
 }
 
-function resolve(id: number, at: number): void {
-  store.incidents.update(
+async function resolve(id: number, at: number): Promise<void> {
+  await store.incidents.update(
     id,
     { status: 'resolved', resolvedAt: at, nextReminderAt: null },
     { ...BY, action: 'incident.resolved' },
@@ -78,21 +79,25 @@ function tableBody(html: string, headingId: string): string {
 }
 
 describe('IncidentStore.recentlyResolved', () => {
-  it('returns incidents resolved at or after `since`, newest first, up to the limit; reopened ones drop out', () => {
-    const a = declare('sev1', 'A', T0 - 10 * DAY);
-    const b = declare('sev2', 'B', T0 - 10 * DAY);
-    const c = declare('sev3', 'C', T0 - 10 * DAY);
-    const d = declare('sev2', 'D', T0 - 10 * DAY);
-    declare('sev0', 'still open', T0 - DAY);
-    resolve(a, T0 - 5 * DAY);
-    resolve(b, T0 - 2 * DAY);
-    resolve(c, T0 - 9 * DAY);
-    resolve(d, T0 - DAY);
+  it('returns incidents resolved at or after `since`, newest first, up to the limit; reopened ones drop out', async () => {
+    const a = await declare('sev1', 'A', T0 - 10 * DAY);
+    const b = await declare('sev2', 'B', T0 - 10 * DAY);
+    const c = await declare('sev3', 'C', T0 - 10 * DAY);
+    const d = await declare('sev2', 'D', T0 - 10 * DAY);
+    await declare('sev0', 'still open', T0 - DAY);
+    await resolve(a, T0 - 5 * DAY);
+    await resolve(b, T0 - 2 * DAY);
+    await resolve(c, T0 - 9 * DAY);
+    await resolve(d, T0 - DAY);
     const since = T0 - 5 * DAY;
-    expect(store.incidents.recentlyResolved(since, 10).map((i) => i.title)).toEqual(['D', 'B', 'A']); // A exactly at `since`
-    expect(store.incidents.recentlyResolved(since, 2).map((i) => i.title)).toEqual(['D', 'B']);
-    store.incidents.update(b, { status: 'investigating', resolvedAt: null }, { ...BY, action: 'incident.reopened' });
-    expect(store.incidents.recentlyResolved(since, 10).map((i) => i.title)).toEqual(['D', 'A']);
+    expect((await store.incidents.recentlyResolved(since, 10)).map((i) => i.title)).toEqual(['D', 'B', 'A']); // A exactly at `since`
+    expect((await store.incidents.recentlyResolved(since, 2)).map((i) => i.title)).toEqual(['D', 'B']);
+    await store.incidents.update(
+      b,
+      { status: 'investigating', resolvedAt: null },
+      { ...BY, action: 'incident.reopened' },
+    );
+    expect((await store.incidents.recentlyResolved(since, 10)).map((i) => i.title)).toEqual(['D', 'A']);
   });
 });
 
@@ -120,11 +125,11 @@ describe('GET /status and /status.json', () => {
   });
 
   it('lists open incidents most severe first, then oldest first, with the worst severity in the headline', async () => {
-    declare('sev2', 'Slow search', T0 - 5 * HOUR);
-    declare('sev1', 'Checkout errors (newer)', T0 - 1 * HOUR);
-    declare('sev0', 'Payments down', T0 - 30 * MINUTE);
-    declare('sev1', 'Checkout errors (older)', T0 - 2 * HOUR);
-    declare('sev3', 'Typo on the login page', T0 - 3 * DAY);
+    await declare('sev2', 'Slow search', T0 - 5 * HOUR);
+    await declare('sev1', 'Checkout errors (newer)', T0 - 1 * HOUR);
+    await declare('sev0', 'Payments down', T0 - 30 * MINUTE);
+    await declare('sev1', 'Checkout errors (older)', T0 - 2 * HOUR);
+    await declare('sev3', 'Typo on the login page', T0 - 3 * DAY);
 
     const { body } = await json();
     expect(body.open.map((i: { title: string }) => i.title)).toEqual([
@@ -153,17 +158,17 @@ describe('GET /status and /status.json', () => {
   });
 
   it('says "1 open incident" in the singular', async () => {
-    declare('sev2', 'Slow search', T0 - HOUR);
+    await declare('sev2', 'Slow search', T0 - HOUR);
     expect((await page()).html).toContain('1 open incident (worst: SEV2)');
   });
 
   it('shows incidents resolved in the last 7 days (3 days ago yes, 8 days ago no), newest first, with durations', async () => {
-    const recent = declare('sev1', 'Resolved three days ago', T0 - 3 * DAY - 90 * MINUTE);
-    resolve(recent, T0 - 3 * DAY);
-    const old = declare('sev2', 'Resolved eight days ago', T0 - 8 * DAY - HOUR);
-    resolve(old, T0 - 8 * DAY);
-    const yesterday = declare('sev3', 'Resolved yesterday', T0 - DAY - 45 * 1000);
-    resolve(yesterday, T0 - DAY);
+    const recent = await declare('sev1', 'Resolved three days ago', T0 - 3 * DAY - 90 * MINUTE);
+    await resolve(recent, T0 - 3 * DAY);
+    const old = await declare('sev2', 'Resolved eight days ago', T0 - 8 * DAY - HOUR);
+    await resolve(old, T0 - 8 * DAY);
+    const yesterday = await declare('sev3', 'Resolved yesterday', T0 - DAY - 45 * 1000);
+    await resolve(yesterday, T0 - DAY);
 
     const { body } = await json();
     expect(body.open).toEqual([]);
@@ -198,8 +203,8 @@ describe('GET /status and /status.json', () => {
   });
 
   it('shows the duration so far and the last update of open incidents, as UTC times', async () => {
-    const id = declare('sev1', 'Checkout errors', T0 - 2 * HOUR - 20 * MINUTE);
-    store.incidents.update(
+    const id = await declare('sev1', 'Checkout errors', T0 - 2 * HOUR - 20 * MINUTE);
+    await store.incidents.update(
       id,
       { status: 'identified', lastUpdateAt: T0 - 10 * MINUTE },
       { ...BY, action: 'incident.status_update' },
@@ -222,9 +227,9 @@ describe('GET /status and /status.json', () => {
 
   it('escapes incident text in the HTML and keeps it intact in the JSON', async () => {
     const title = `<script>alert(1)</script> & "quotes" 'too'`;
-    const open = declare('sev0', title, T0 - HOUR);
-    const gone = declare('sev3', '<img src=x onerror=alert(2)>', T0 - DAY);
-    resolve(gone, T0 - HOUR);
+    const open = await declare('sev0', title, T0 - HOUR);
+    const gone = await declare('sev3', '<img src=x onerror=alert(2)>', T0 - DAY);
+    await resolve(gone, T0 - HOUR);
 
     const { html } = await page();
     expect(html).not.toContain('<script');
@@ -238,9 +243,9 @@ describe('GET /status and /status.json', () => {
   });
 
   it('references nothing outside the page: no URL, script, stylesheet, font or image', async () => {
-    declare('sev1', 'Checkout errors', T0 - HOUR);
-    const old = declare('sev2', 'Slow search', T0 - DAY);
-    resolve(old, T0 - HOUR);
+    await declare('sev1', 'Checkout errors', T0 - HOUR);
+    const old = await declare('sev2', 'Slow search', T0 - DAY);
+    await resolve(old, T0 - HOUR);
     for (const path of ['/status', '/status?refresh=30']) {
       const { html } = await page(path);
       expect(html).not.toMatch(/https?:\/\//i);
@@ -249,7 +254,7 @@ describe('GET /status and /status.json', () => {
   });
 
   it('is a semantic, accessible page', async () => {
-    declare('sev1', 'Checkout errors', T0 - HOUR);
+    await declare('sev1', 'Checkout errors', T0 - HOUR);
     const { html } = await page();
     expect(html).toMatch(/^<!doctype html>\n<html lang="en">/);
     expect(html).toContain('<meta charset="utf-8">');
@@ -271,9 +276,9 @@ describe('GET /status and /status.json', () => {
   });
 
   it('/status.json has exactly the documented fields', async () => {
-    const openId = declare('sev2', 'Slow search', T0 - HOUR);
-    const doneId = declare('sev1', 'Checkout errors', T0 - 2 * DAY);
-    resolve(doneId, T0 - DAY);
+    const openId = await declare('sev2', 'Slow search', T0 - HOUR);
+    const doneId = await declare('sev1', 'Checkout errors', T0 - 2 * DAY);
+    await resolve(doneId, T0 - DAY);
     const { status, body } = await json();
     expect(status).toBe(200);
     expect(Object.keys(body).sort()).toEqual(['generatedAt', 'open', 'resolved']);
@@ -332,21 +337,21 @@ describe('statusPage.showTitles', () => {
 
   const TITLES = ['Card data of ACME Corp exposed', '<b>Payments</b> down for @bigcustomer', 'Refunds fail'];
 
-  function incidents() {
-    const open = declare('sev0', TITLES[0]!, T0 - HOUR);
-    const identified = declare('sev2', TITLES[1]!, T0 - 2 * HOUR);
-    store.incidents.update(
+  async function incidents() {
+    const open = await declare('sev0', TITLES[0]!, T0 - HOUR);
+    const identified = await declare('sev2', TITLES[1]!, T0 - 2 * HOUR);
+    await store.incidents.update(
       identified,
       { status: 'identified', lastUpdateAt: T0 - 10 * MINUTE },
       { ...BY, action: 'incident.status_update' },
     );
-    const done = declare('sev1', TITLES[2]!, T0 - 2 * DAY);
-    resolve(done, T0 - DAY);
+    const done = await declare('sev1', TITLES[2]!, T0 - 2 * DAY);
+    await resolve(done, T0 - DAY);
     return { open, identified, done };
   }
 
   it('false: ids, severities, statuses and times, never a title or any other text people typed', async () => {
-    const { open, identified, done } = incidents();
+    const { open, identified, done } = await incidents();
     const { html, body } = await served(false);
     for (const text of [...TITLES, 'ACME', 'Payments', 'bigcustomer', 'Refunds']) {
       expect(html).not.toContain(text);
@@ -394,7 +399,7 @@ describe('statusPage.showTitles', () => {
   });
 
   it('true (the default): the titles are shown, escaped in the HTML, intact in the JSON', async () => {
-    const { open } = incidents();
+    const { open } = await incidents();
     const { html, body } = await served(true);
     expect(html).toContain(TITLES[0]);
     expect(html).toContain('&lt;b&gt;Payments&lt;/b&gt; down for @bigcustomer');
