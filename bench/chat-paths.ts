@@ -149,7 +149,7 @@ function commandForm(app: App, command: string, text: string, user: string): str
 
 /** No job running and none due: the app is idle (future jobs such as reminders and expiries may wait). */
 async function settle(app: App): Promise<void> {
-  await waitForJobs(app.firelane.db.sqlite, 20_000, 20);
+  await waitForJobs(app.firelane.db!.sqlite, 20_000, 20);
 }
 
 /** CPU time (user + system) of this whole process while `fn` runs, in ms. */

@@ -291,8 +291,8 @@ export async function benchPunctuality(): Promise<string> {
         // The process goes away right after a tick, before the reminders it queued are posted.
         const r0 = performance.now();
         pendingAtRestart = (
-          h.firelane.db.sqlite
-            .prepare(`SELECT count(*) AS n FROM jobs WHERE kind = 'incident.remind' AND status = 'queued'`)
+          h.firelane
+            .db!.sqlite.prepare(`SELECT count(*) AS n FROM jobs WHERE kind = 'incident.remind' AND status = 'queued'`)
             .get() as { n: number }
         ).n;
         await h.close();
@@ -343,7 +343,7 @@ export async function benchPunctuality(): Promise<string> {
     }
     const postedTotal = [...posted.values()].reduce((a, b) => a + b.length, 0);
     const remindJobs = (
-      h.firelane.db.sqlite.prepare(`SELECT count(*) AS n FROM jobs WHERE kind = 'incident.remind'`).get() as {
+      h.firelane.db!.sqlite.prepare(`SELECT count(*) AS n FROM jobs WHERE kind = 'incident.remind'`).get() as {
         n: number;
       }
     ).n;

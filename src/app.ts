@@ -6,9 +6,9 @@ import type { Logger } from 'pino';
 import { BUILT_IN_SOURCE, type Config, type FileConfig } from './config.js';
 import { createSimulatedCluster, type SimulatedCluster } from './adapters/sim/simulated-cluster.js';
 import { withLocalDemo } from './local-demo.js';
-import { openDatabase, type DbHandle } from './adapters/db/database.js';
-import { createCheckpointer } from './adapters/db/checkpointer.js';
-import { createSqliteStore, type SqliteStore } from './adapters/db/sqlite-store.js';
+import type { DbHandle } from './adapters/db/database.js';
+import { openStorage, type Storage } from './storage.js';
+import type { Outbox, Store } from './ports/store.js';
 import type { CommittedEntry } from './adapters/db/audit-store.js';
 import { createConsoleChat, type ConsoleChat } from './adapters/console/console-chat.js';
 import { createConsoleWeb, type ConsoleWeb } from './adapters/console/console-web.js';
@@ -19,7 +19,6 @@ import { COMMAND_FAMILIES } from './commands/families.js';
 import { createHotfixJobs } from './jobs/hotfix-jobs.js';
 import type { TeamsAppOptions } from './adapters/teams/teams-app.js';
 import { createTeamsAdapter, TEAMS_PATH } from './adapters/teams/teams-adapter.js';
-import { createTeamsDirectory } from './adapters/db/teams-directory.js';
 import { createGitHubDeployJobs } from './jobs/github-deploys.js';
 import type { GitHost } from './ports/git-host.js';
 import { pinMessage } from './commands/incident/pin-message.js';
@@ -45,6 +44,9 @@ import { SEVERITIES } from './domain/severity.js';
 import type { JobHandlers } from './ports/jobs.js';
 import { IDENTITY_PLATFORMS, parseEntry } from './domain/identity.js';
 
+/** A job's lease on PostgreSQL: renewed every third of it, orphans swept every half. */
+const POSTGRES_LEASE_MS = 10_000;
+
 export interface FirelaneOptions {
   config: Config;
   logger: Logger;
@@ -68,8 +70,11 @@ export interface FirelaneOptions {
 
 export interface Firelane {
   config: Config;
-  db: DbHandle;
-  store: SqliteStore;
+  /** Where the state is: SQLite or PostgreSQL. */
+  storage: Storage;
+  /** The SQLite file's handle (SQLite only). */
+  db?: DbHandle;
+  store: Store & { jobs: Outbox };
   router: Router;
   worker: Worker;
   metrics: Metrics;
@@ -188,22 +193,23 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   const simulated = simulate ? createSimulatedCluster({ clock }) : undefined;
   for (const target of simulated ? allTargets(config.file) : []) simulated!.seedService(target);
   for (const line of unmatchableEntries(config.file, env)) logger.warn(line);
-  const db = openDatabase(env.databasePath);
-  // While chat requests come in or reminder ticks write, WAL checkpoints (an fsync each) run on a thread, not in a commit here.
-  const checkpointer = env.databasePath === ':memory:' ? undefined : createCheckpointer(db, env.databasePath, logger);
   let ready = true;
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
 
   let worker: Worker | undefined;
   let observe: ((entry: CommittedEntry) => void) | undefined;
-  const store = createSqliteStore(db, clock, {
-    onEnqueue: () => worker?.wake(),
-    onCommitted: (entry) => observe?.(entry),
-  });
+  const storage = await openStorage(
+    env,
+    clock,
+    { onEnqueue: () => worker?.wake(), onCommitted: (entry) => observe?.(entry) },
+    logger,
+  );
+  const { store } = storage;
+  const db = storage.sqlite;
   observe = createMetricsObserver(metrics, store, logger);
   // The web console (when on) is told about every change in a console room, for its live updates.
   let notifyConsole: (roomId: string) => void = () => {};
-  const consoleChat = createConsoleChat(db, clock, { onChange: (roomId) => notifyConsole(roomId) });
+  const consoleChat = createConsoleChat(storage.console, clock, { onChange: (roomId) => notifyConsole(roomId) });
   const chats: Record<string, ChatPort> = { console: consoleChat.chat };
   const connected = (options.cluster ?? simulated) ? undefined : await connectCluster(config, kubeSources, metrics);
   if (connected && 'problem' in connected && allTargets(config.file).length > 0)
@@ -237,7 +243,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     (handler: RouteHandler): RouteHandler =>
     (req, res) => {
       acknowledging++;
-      checkpointer?.busy();
+      storage.busy();
       res.once('close', () => {
         if (--acknowledging === 0) worker?.wakeHeldBack();
       });
@@ -288,7 +294,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     ...(teamsChannels.announceChannel && { announceChannel: teamsChannels.announceChannel }),
     ...(teamsChannels.escalationChannel && { escalationChannel: teamsChannels.escalationChannel }),
     router,
-    directory: createTeamsDirectory(db, clock),
+    directory: storage.teams,
     logger: logger.child({ component: 'teams' }),
     metrics,
   });
@@ -317,12 +323,16 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     now: () => clock.now(),
     onBuried: reconcileWhenBuried(store),
     busy: () => acknowledging > 0,
+    // Replicas: a job whose replica died (its lease no longer renewed) is taken over by another one
+    // within a lease and a half (15 s). One process on SQLite finds its own dead jobs by pid at start.
+    ...(storage.kind === 'postgres' && { leaseMs: POSTGRES_LEASE_MS }),
     ...options.worker,
   });
 
   const server = createHttpServer({
     routes,
-    isReady: () => ready,
+    // Not ready while stopping, or while the database does not answer (PostgreSQL unreachable).
+    isReady: async () => ready && (await storage.ready()),
     registry: metrics.registry,
     onError: (error) => logger.error({ err: error }, 'HTTP handler failed'),
     async beforeScrape() {
@@ -338,7 +348,8 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
 
   return {
     config,
-    db,
+    storage,
+    ...(db && { db }),
     store,
     router,
     worker,
@@ -367,7 +378,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
             logger,
             onTick: (result) => {
               // A tick that wrote reminders is a burst of writes too: checkpoints go to the thread.
-              checkpointer?.busy();
+              storage.busy();
               metrics.remindersTotal.inc(result.reminders);
               metrics.escalationsTotal.inc(result.escalations);
               worker!.wake();
@@ -385,9 +396,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
       await worker!.stop(graceMs);
       server.closeAllConnections();
       await closed;
-      await checkpointer?.stop();
-      await store.gate.idle(); // a handler still inside a transaction finishes it first
-      db.close();
+      await storage.close();
     },
   };
 }

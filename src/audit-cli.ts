@@ -3,7 +3,8 @@
 // without a process; runAuditCommand is the part src/cli.ts dispatches to.
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createAuditStore, type AuditRow, type AuditStore } from './adapters/db/audit-store.js';
+import { createAuditStore, type AuditRow, type VerifyResult } from './adapters/db/audit-store.js';
+import { databaseLabel } from './config/env.js';
 import { openDatabase, type DbHandle } from './adapters/db/database.js';
 import { incidentKey } from './domain/incident.js';
 import { systemClock } from './ports/clock.js';
@@ -108,8 +109,7 @@ export function csvLine(row: AuditRow): string {
 }
 
 /** The verification verdict as printed: the line and the exit code. */
-export function verifyAudit(audit: Pick<AuditStore, 'verify'>): { code: 0 | 1; line: string } {
-  const result = audit.verify();
+export function verdict(result: VerifyResult): { code: 0 | 1; line: string } {
   return result.ok
     ? { code: 0, line: `audit log intact: ${result.rows} rows, head ${result.head}\n` }
     : { code: 1, line: `audit log broken at row ${result.seq}: ${result.problem}\n` };
@@ -123,7 +123,7 @@ const CHUNK_CHARS = 64 * 1024;
  * went away (EPIPE, e.g. `| head`): the export stops quietly. Any other write error is thrown.
  */
 export async function exportAudit(
-  rows: Iterable<AuditRow>,
+  rows: Iterable<AuditRow> | AsyncIterable<AuditRow>,
   format: ExportFormat,
   out: NodeJS.WritableStream,
 ): Promise<'done' | 'closed'> {
@@ -143,7 +143,7 @@ export async function exportAudit(
   const line = format === 'csv' ? csvLine : jsonlLine;
   let buffer = format === 'csv' ? CSV_HEADER : '';
   // for..of closes the row iterator (and so the statement) on every way out of the loop.
-  for (const row of rows) {
+  for await (const row of rows) {
     buffer += line(row);
     if (buffer.length >= CHUNK_CHARS) {
       await write(buffer);
@@ -175,8 +175,12 @@ export function inSnapshot<T>({ sqlite }: DbHandle, fn: () => T): T {
 }
 
 export interface AuditCommandIo {
-  /** Called only once the arguments are valid (it may stop the process on a configuration error). */
+  /**
+   * Called only once the arguments are valid (it may stop the process on a configuration error):
+   * the SQLite file, or PostgreSQL's URL when DATABASE_URL is set.
+   */
   databasePath: () => string;
+  databaseUrl?: () => string | undefined;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
 }
@@ -214,6 +218,8 @@ export async function runAuditCommand(args: string[], io: AuditCommandIo): Promi
     );
   }
 
+  const url = io.databaseUrl?.();
+  if (url) return auditPostgres(sub, format, url, io);
   const path = io.databasePath();
   // Opening a missing file would create an empty database and report an empty log as intact.
   if (path !== ':memory:' && !existsSync(path)) return problem(`no database at ${path} (set DATABASE_PATH)`);
@@ -222,21 +228,53 @@ export async function runAuditCommand(args: string[], io: AuditCommandIo): Promi
   try {
     const audit = createAuditStore(handle, systemClock);
     if (sub === 'verify') {
-      const { code, line } = inSnapshot(handle, () => verifyAudit(audit));
+      const { code, line } = verdict(inSnapshot(handle, () => audit.verify()));
       io.stdout.write(line);
       return code;
     }
-    try {
-      // One statement reads the whole log, from one snapshot, however long the reader takes.
-      await exportAudit(audit.rows(), format, io.stdout);
-      return 0;
-    } catch (error) {
-      io.stderr.write(
-        `firelane: audit export: cannot write the output (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})\n`,
-      );
-      return 1;
-    }
+    // One statement reads the whole log, from one snapshot, however long the reader takes.
+    return await exportTo(audit.rows(), format, io);
   } finally {
     handle.close();
+  }
+}
+
+async function exportTo(
+  rows: Iterable<AuditRow> | AsyncIterable<AuditRow>,
+  format: ExportFormat,
+  io: AuditCommandIo,
+): Promise<0 | 1> {
+  try {
+    await exportAudit(rows, format, io.stdout);
+    return 0;
+  } catch (error) {
+    io.stderr.write(
+      `firelane: audit export: cannot write the output (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})\n`,
+    );
+    return 1;
+  }
+}
+
+/** The same on PostgreSQL: the log read from one snapshot (REPEATABLE READ), in batches. */
+async function auditPostgres(sub: 'verify' | 'export', format: ExportFormat, url: string, io: AuditCommandIo) {
+  const { openPostgres } = await import('./adapters/postgres/database.js');
+  const { createPgAuditStore } = await import('./adapters/postgres/audit-store.js');
+  let handle;
+  try {
+    handle = await openPostgres(url, { poolSize: 1 });
+  } catch (error) {
+    io.stderr.write(`firelane: cannot open the database ${databaseLabel(url)}: ${(error as Error).message}\n`);
+    return 2;
+  }
+  try {
+    const audit = createPgAuditStore(handle, systemClock);
+    if (sub === 'verify') {
+      const { code, line } = verdict(await audit.verify());
+      io.stdout.write(line);
+      return code;
+    }
+    return await exportTo(audit.rows(), format, io);
+  } finally {
+    await handle.close();
   }
 }

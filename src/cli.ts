@@ -60,8 +60,7 @@ async function run(args: string[]): Promise<void> {
     for (const line of jobsLeftNotice(await firelane.store.jobs.leftSince(started))) process.stderr.write(`${line}\n`);
     process.exitCode = result.outcome === 'ok' || result.outcome === 'duplicate' ? 0 : 1;
   } finally {
-    await firelane.store.gate.idle();
-    firelane.db.close();
+    await firelane.storage.close();
   }
 }
 
@@ -71,8 +70,11 @@ async function main(argv: string[]): Promise<void> {
     case 'serve':
       return serve();
     case 'migrate': {
-      const handle = openDatabase(config().env.databasePath);
-      handle.close();
+      const { databasePath, databaseUrl } = config().env;
+      if (databaseUrl) {
+        const { openPostgres } = await import('./adapters/postgres/database.js');
+        await (await openPostgres(databaseUrl, { poolSize: 1 })).close();
+      } else openDatabase(databasePath).close();
       process.stdout.write('migrations applied\n');
       return;
     }
@@ -82,6 +84,7 @@ async function main(argv: string[]): Promise<void> {
       // Standard output carries only the verdict or the exported rows; messages go to stderr.
       process.exitCode = await runAuditCommand(rest, {
         databasePath: () => config().env.databasePath,
+        databaseUrl: () => config().env.databaseUrl,
         stdout: process.stdout,
         stderr: process.stderr,
       });

@@ -66,7 +66,9 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
   let lock: ServeLock | undefined;
   try {
     // Two servers on one SQLite file would both run its jobs and reminders: the second is refused.
-    if (config.env.databasePath !== ':memory:') lock = takeServeLock(config.env.databasePath);
+    // On PostgreSQL any number of servers share the database: that is what it is for.
+    if (!config.env.databaseUrl && config.env.databasePath !== ':memory:')
+      lock = takeServeLock(config.env.databasePath);
     firelane = await createFirelane({ config, logger });
   } catch (error) {
     lock?.release();
@@ -78,7 +80,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
   logger.info(
     {
       address: `http://${address.address}:${address.port}/`,
-      database: config.env.databasePath,
+      database: firelane.storage.label,
       config: config.source,
       platforms: describePlatforms(firelane.config, {
         simulated: firelane.simulated !== undefined,

@@ -6,6 +6,7 @@ import type { CommandInput } from './command.js';
 import { DuplicateRequest, type CommandDeps, type HandlerContext } from './context.js';
 import { parseCommand, tokenText, type ParsedCommand } from './parse-command.js';
 import { privateReply, type Reply } from '../ports/reply.js';
+import type { Store } from '../ports/store.js';
 
 export interface Subcommand {
   /** For a fallback subcommand: its name in messages and metrics (`declare`, `request`). */
@@ -144,17 +145,28 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
         incident = incidentKey(incidentId);
         commandLog?.setBindings({ incident });
       },
-      write: (fn) =>
-        deps.store.transaction(async () => {
-          if (sub.readOnly) throw new Error(`${command} is marked read-only but wrote`);
-          if (key && !claimed) {
-            if (!(await deps.store.receipts.claim(key))) throw new DuplicateRequest(key);
-            claimed = true;
-          }
-          const result = await fn();
+      async write(fn) {
+        // The transaction may run again (PostgreSQL retries a deadlock or serialization failure), and
+        // a write may nest in another: the claim counts once made in this transaction, and is undone
+        // with it.
+        const claimedBefore = claimed;
+        try {
+          const result = await deps.store.transaction(async () => {
+            claimed = claimedBefore;
+            if (sub.readOnly) throw new Error(`${command} is marked read-only but wrote`);
+            if (key && !claimed) {
+              if (!(await deps.store.receipts.claim(key))) throw new DuplicateRequest(key);
+              claimed = true;
+            }
+            return await fn();
+          });
           wrote = true;
           return result;
-        }),
+        } catch (error) {
+          claimed = claimedBefore;
+          throw error;
+        }
+      },
     };
     try {
       const reply = await sub.run(ctx);
@@ -165,7 +177,7 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
       return { reply, command, outcome: 'ok' };
     } catch (error) {
       if (error instanceof DuplicateRequest) {
-        const first = (await deps.store.receipts.reply(error.key)) as Reply | null | undefined;
+        const first = await firstReply(deps.store, error.key);
         return {
           reply: first ?? privateReply('That request is already being handled.'),
           command,
@@ -189,4 +201,20 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
   }
 
   return { handle, names: families.map((f) => f.name) };
+}
+
+/** How long a repeated delivery waits for the first one's answer (Slack wants its answer within 3 s). */
+const FIRST_REPLY_WAIT_MS = 1_500;
+
+/**
+ * The answer the first delivery of a request gave. A repeat that arrives while the first is still
+ * being answered (Slack's retry reaching another replica) waits for it a little, so both answer alike.
+ */
+async function firstReply(store: Store, key: string): Promise<Reply | undefined> {
+  const deadline = Date.now() + FIRST_REPLY_WAIT_MS;
+  for (;;) {
+    const reply = (await store.receipts.reply(key)) as Reply | null | undefined;
+    if (reply || Date.now() >= deadline) return reply ?? undefined;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

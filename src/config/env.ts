@@ -11,11 +11,48 @@ export const SECRET_ENV_VARS = [
   'MICROSOFT_APP_PASSWORD',
   'GITHUB_TOKEN',
   'FIRELANE_OIDC_CLIENT_SECRET',
+  'DATABASE_URL',
 ] as const;
 
-/** The values of the secret variables that are set, for the logger to mask. */
+/** The values of the secret variables that are set, for the logger to mask (and DATABASE_URL's password alone). */
 export function secretValues(env: NodeJS.ProcessEnv): string[] {
-  return SECRET_ENV_VARS.map((name) => env[name]?.trim() ?? '').filter(Boolean);
+  const values = SECRET_ENV_VARS.map((name) => env[name]?.trim() ?? '').filter(Boolean);
+  const password = databasePassword(env.DATABASE_URL?.trim());
+  return password ? [...values, password] : values;
+}
+
+function databasePassword(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  try {
+    const password = new URL(raw).password;
+    return password ? decodeURIComponent(password) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** DATABASE_URL: a postgres:// or postgresql:// URL with a host and a database. Never shown whole (it holds a password). */
+function parseDatabaseUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') || !url.hostname)
+    throw new ConfigError(
+      'DATABASE_URL: not a PostgreSQL URL (value not shown); e.g. postgres://firelane:<password>@db.example.com:5432/firelane',
+    );
+  if (url.pathname.length <= 1)
+    throw new ConfigError(`DATABASE_URL: names no database (${databaseLabel(raw)}); add /<database> after the host`);
+  return raw;
+}
+
+/** A DATABASE_URL fit for logs and messages: user, host, port and database, never the password. */
+export function databaseLabel(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.protocol}//${parsed.username ? `${parsed.username}@` : ''}${parsed.host}${parsed.pathname}`;
 }
 
 /** Reads a variable; empty (or blank) counts as unset. Surrounding whitespace is dropped. */
@@ -221,6 +258,8 @@ export function parseEnvConfig(env: NodeJS.ProcessEnv, cwd: string): EnvConfig {
     consoleEnabled,
     localMode,
   };
+  const databaseUrl = parseDatabaseUrl(read(env, 'DATABASE_URL'));
+  if (databaseUrl) out.databaseUrl = databaseUrl;
   if (oidc) out.oidc = oidc;
   if (slack) out.slack = slack;
   if (teams) out.teams = teams;
@@ -247,5 +286,6 @@ export function redactEnvConfig(env: EnvConfig): Record<string, unknown> {
     teams: env.teams && { ...env.teams, ...(env.teams.appPassword !== undefined ? { appPassword: hidden } : {}) },
     github: env.github && { ...env.github, token: hidden },
     oidc: env.oidc && { ...env.oidc, clientSecret: hidden },
+    ...(env.databaseUrl && { databaseUrl: databaseLabel(env.databaseUrl) }),
   };
 }

@@ -83,6 +83,8 @@ export interface EnvConfig {
   host: string;
   /** Absolute path (or ':memory:'). */
   databasePath: string;
+  /** PostgreSQL instead of the SQLite file (DATABASE_URL): for several replicas. */
+  databaseUrl?: string;
   /** Absolute path of the config file in use; undefined with built-in defaults. */
   configPath?: string;
   logLevel: LogLevel;

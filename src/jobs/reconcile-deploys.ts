@@ -15,6 +15,8 @@
 // Every change goes through changeRequest (guard, audit, timeline, card). A request whose execute
 // job is still queued or running is left to it: the outbox resumes that job by itself.
 import { executeJobKey, executeJobStates, watchJobKey } from '../flows/change-request.js';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { FileConfig } from '../config.js';
 import type { KubernetesTarget } from '../config/types.js';
@@ -300,6 +302,29 @@ export async function enqueueReconcile(store: Store, bootId: string): Promise<bo
   return await store.jobs.enqueue({ kind: RECONCILE_DEPLOYS, key: `deploy-reconcile:${bootId}`, payload: {} });
 }
 
+const RECONCILE_LEASE = 'deploy-reconcile';
+const RECONCILE_LEASE_MS = 30_000;
+/** This process, as a lease holder. */
+const HOLDER = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+
+/**
+ * `fn` while holding the lease `name` (renewed every third of its time, given up at the end), or
+ * undefined without running it when another replica holds the lease.
+ */
+async function holdingLease<T>(store: Store, name: string, fn: () => Promise<T>): Promise<T | undefined> {
+  const epoch = await store.leases.acquire(name, HOLDER, RECONCILE_LEASE_MS);
+  if (epoch === undefined) return undefined;
+  const renew = setInterval(() => {
+    store.leases.renew(name, HOLDER, epoch, RECONCILE_LEASE_MS).catch(() => undefined);
+  }, RECONCILE_LEASE_MS / 3);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(renew);
+    await store.leases.release(name, HOLDER, epoch).catch(() => undefined);
+  }
+}
+
 /**
  * The reconcile as a job, so it runs in the worker after orphaned jobs are requeued, and a cluster
  * that cannot be read is tried again after `retryMs` (default 30s) until it can.
@@ -310,10 +335,12 @@ export function createReconcileJobs(
   const retryMs = deps.retryMs ?? 30_000;
   return {
     async [RECONCILE_DEPLOYS](payload) {
-      const outcomes = await reconcileDeploys({
-        ...deps,
-        occasion: payload.occasion === 'buried' ? 'buried' : 'start-up',
-      });
+      // One reconcile at a time across replicas: the others wait their turn (a request buried since
+      // the running one read the list is reconciled by the next).
+      const outcomes = await holdingLease(deps.store, RECONCILE_LEASE, () =>
+        reconcileDeploys({ ...deps, occasion: payload.occasion === 'buried' ? 'buried' : 'start-up' }),
+      );
+      if (!outcomes) throw new RetryLater('another replica is reconciling deploys', RECONCILE_LEASE_MS / 3);
       // Without a cluster nothing changes before a restart, which reconciles again.
       const left = deps.cluster ? outcomes.filter((o) => o.outcome === 'unreachable') : [];
       if (left.length)

@@ -162,6 +162,7 @@ export type AuditLog = Async<AuditRecords>;
 export type PlaybookStore = Async<PlaybookRecords>;
 export type DeployStore = Async<DeployRecords>;
 export type HotfixStore = Async<HotfixRecords>;
+export type LeaseStore = Async<LeaseRecords>;
 
 export interface Store {
   incidents: IncidentStore;
@@ -171,12 +172,26 @@ export interface Store {
   playbooks: PlaybookStore;
   deploys: DeployStore;
   hotfixes: HotfixStore;
+  leases: LeaseStore;
   /**
    * Runs `fn` atomically: every store call `fn` makes (awaited inside it, in the same async context)
    * joins one transaction, committed when `fn` resolves and rolled back when it throws. Nested calls
    * join the outer transaction.
    */
   transaction<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * Leases for what must run in one process at a time across replicas. The epoch grows with every new
+ * holder: a fencing token, so a holder that stalled past its lease can tell it lost it.
+ */
+export interface LeaseRecords {
+  /** Takes `name` for `holder` until now + ttlMs if it is free or expired: the new epoch, or undefined when another holds it. */
+  acquire(name: string, holder: string, ttlMs: number): number | undefined;
+  /** Extends the lease while `holder` still holds it at `epoch`: false when it was lost. */
+  renew(name: string, holder: string, epoch: number, ttlMs: number): boolean;
+  /** Gives it up (nothing if it was lost meanwhile). */
+  release(name: string, holder: string, epoch: number): void;
 }
 
 /** One state change for the audit log. `before`/`after` are JSON values (null when not applicable). */

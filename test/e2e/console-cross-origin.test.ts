@@ -85,7 +85,8 @@ describe.skipIf(!CHROMIUM)('the console against another origin', () => {
     await new Promise((resolve) => attacker?.close(resolve));
   });
 
-  const auditRows = () => (run.firelane.db.sqlite.prepare('select count(*) n from audit_log').get() as { n: number }).n;
+  const auditRows = () =>
+    (run.firelane.db!.sqlite.prepare('select count(*) n from audit_log').get() as { n: number }).n;
   const pendingUnchanged = async () =>
     expect(await run.firelane.store.deploys.get(1)).toMatchObject({ status: 'pending', approvals: [] });
 
@@ -166,8 +167,8 @@ describe.skipIf(!CHROMIUM)('the console against another origin', () => {
     await expect
       .poll(async () => (await run.firelane.store.deploys.get(1))?.approvals ?? [])
       .toEqual([expect.objectContaining({ by: 'bob', via: 'console' })]);
-    const rows = run.firelane.db.sqlite
-      .prepare("select actor, platform from audit_log where action like 'deploy.approv%'")
+    const rows = run.firelane
+      .db!.sqlite.prepare("select actor, platform from audit_log where action like 'deploy.approv%'")
       .all();
     expect(rows).toEqual([{ actor: 'bob', platform: 'console' }]);
     await page.close();

@@ -143,8 +143,8 @@ describe.skipIf(!CHROMIUM)('console sign-in in Chromium', () => {
     mkdirSync(OUT, { recursive: true });
     await sam.screenshot({ path: join(OUT, 'console-sign-in.png') });
     expect(
-      firelane.db.sqlite
-        .prepare(
+      firelane
+        .db!.sqlite.prepare(
           "select actor, platform from audit_log where action in ('deploy.requested', 'deploy.approved') order by seq",
         )
         .all(),

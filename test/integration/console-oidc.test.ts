@@ -168,7 +168,7 @@ async function leeRequestsInSlack(): Promise<void> {
 }
 
 const auditRows = (action: string) =>
-  firelane!.db.sqlite.prepare('select actor, platform from audit_log where action = ? order by seq').all(action);
+  firelane!.db!.sqlite.prepare('select actor, platform from audit_log where action = ? order by seq').all(action);
 const pending = async () =>
   expect(await firelane!.store.deploys.get(1)).toMatchObject({ status: 'pending', approvals: [] });
 

@@ -275,7 +275,7 @@ describe('the console over HTTP', () => {
       healthy: true,
     });
     expect(await firelane!.store.incidents.listOpen(5)).toEqual([]);
-    expect((firelane!.db.sqlite.prepare('select count(*) n from audit_log').get() as { n: number }).n).toBe(0);
+    expect((firelane!.db!.sqlite.prepare('select count(*) n from audit_log').get() as { n: number }).n).toBe(0);
 
     // The page's own origin (and no Origin at all, as from a script) with the token is served.
     const own = await fetch(`${url}/api/console/command`, {

@@ -126,8 +126,8 @@ async function card(id = 1): Promise<FakeMessage> {
 }
 
 const audit = () =>
-  h!.firelane.db.sqlite
-    .prepare("SELECT action, actor FROM audit_log WHERE action LIKE 'deploy.%' ORDER BY seq")
+  h!.firelane
+    .db!.sqlite.prepare("SELECT action, actor FROM audit_log WHERE action LIKE 'deploy.%' ORDER BY seq")
     .all() as Array<{ action: string; actor: string }>;
 
 /** The lock is free: a new /deploy of the service is taken and gets its own card. */

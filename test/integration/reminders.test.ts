@@ -330,7 +330,7 @@ describe('the real ticker (node-cron, every second)', () => {
   it('moves WAL checkpoints to their thread once a tick writes reminders (no chat request needed)', async () => {
     const h = await startHarness({ reminderTicker: true });
     try {
-      const sqlite = h.firelane.db.sqlite;
+      const sqlite = h.firelane.db!.sqlite;
       const autoCheckpoint = () => sqlite.pragma('wal_autocheckpoint', { simple: true });
       // Declared without a chat request (as the CLI would), with its reminder already due.
       await h.firelane.store.incidents.create({

@@ -6,7 +6,7 @@ import type { FakeMessage } from '../fakes/fake-slack.js';
 import type { Incident } from '../../src/domain/incident.js';
 
 const count = (h: Harness, table: string): number =>
-  (h.firelane.db.sqlite.prepare(`select count(*) n from ${table}`).get() as { n: number }).n;
+  (h.firelane.db!.sqlite.prepare(`select count(*) n from ${table}`).get() as { n: number }).n;
 
 /** Everything a bad request must leave alone: stored rows, queued work, Slack traffic. */
 export async function snapshot(h: Harness) {

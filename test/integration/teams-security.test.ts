@@ -11,7 +11,8 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startFakeBotConnector, type FakeBotConnector } from '../fakes/fake-bot-connector.js';
 import { openDatabase } from '../../src/adapters/db/database.js';
-import { createTeamsDirectory } from '../../src/adapters/db/teams-directory.js';
+import { createSqliteGate } from '../../src/adapters/db/sqlite-gate.js';
+import { createSqliteTeamsDirectory } from '../../src/adapters/db/teams-directory.js';
 import { createTeamsApp } from '../../src/adapters/teams/teams-app.js';
 import { channelReply } from '../../src/ports/reply.js';
 import type { Router } from '../../src/commands/router.js';
@@ -212,7 +213,8 @@ describe('service URLs', () => {
     const connector = await startFakeBotConnector({ requireAuth: true });
     attacker = await startFakeBotConnector();
     try {
-      const directory = createTeamsDirectory(openDatabase(':memory:'), createManualClock(0));
+      const handle = openDatabase(':memory:');
+      const directory = createSqliteTeamsDirectory(handle, createSqliteGate(handle.sqlite), createManualClock(0));
       const router = {
         names: ['incident'],
         handle: async () => ({ reply: { visibility: 'private', text: '' }, outcome: 'ok', command: 'x' }),
@@ -239,8 +241,8 @@ describe('service URLs', () => {
             conversation: { id, conversationType: 'channel', isGroup: true },
           },
         });
-      remember('19:stale@thread.tacv2', attacker.url);
-      remember('19:good@thread.tacv2', connector.url);
+      await remember('19:stale@thread.tacv2', attacker.url);
+      await remember('19:good@thread.tacv2', connector.url);
       await expect(app.chat.post('19:stale@thread.tacv2', channelReply('reminder'))).rejects.toBeInstanceOf(
         DeliveryRefused,
       );

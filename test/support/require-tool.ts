@@ -62,11 +62,24 @@ export function requireTool(
     if (found) return found;
   }
   const what = tool.aliases?.length ? `${tool.name} (or ${tool.aliases.join(', ')})` : tool.name;
+  return unavailable(`${what} is not on PATH`, tool.install, env, print);
+}
+
+/**
+ * For a test that needs something this machine lacks (`reason`): undefined after printing why, so
+ * the caller skips; under CI it throws instead, failing the file.
+ */
+export function unavailable(
+  reason: string,
+  install: string,
+  env: NodeJS.ProcessEnv = process.env,
+  print: (line: string) => void = console.warn,
+): undefined {
   if (inCi(env)) {
     throw new Error(
-      `${what} is not on PATH, and CI is set: the tests that need it fail instead of skipping. Install it: ${tool.install}`,
+      `${reason}, and CI is set: the tests that need it fail instead of skipping. Install it: ${install}`,
     );
   }
-  print(`${what} is not on PATH: the tests that need it are skipped (install it: ${tool.install})`);
+  print(`${reason}: the tests that need it are skipped (install it: ${install})`);
   return undefined;
 }

@@ -154,10 +154,16 @@ describe('architecture', () => {
     expect(offences).toEqual([]);
   });
 
-  it('the database drivers are imported only under src/adapters/db/ (and the console adapter that stores its rooms there)', () => {
-    const offences = FILES.filter((f) => !under(f, 'src/adapters/db', 'src/adapters/console')).flatMap((f) =>
+  it('the database drivers and dialects are imported only under src/adapters/db/ and src/adapters/postgres/; drizzle-orm itself only under src/adapters/', () => {
+    const driver = /^(better-sqlite3|pg|drizzle-orm\/[a-z-]+)(\/|$)/;
+    const offences = FILES.flatMap((f) =>
       importsOf(f)
-        .filter((i) => !i.typeOnly && /^(drizzle-orm|better-sqlite3)(\/|$)/.test(i.specifier))
+        .filter((i) => !i.typeOnly)
+        .filter((i) =>
+          driver.test(i.specifier)
+            ? !under(f, 'src/adapters/db', 'src/adapters/postgres')
+            : /^drizzle-orm$/.test(i.specifier) && !under(f, 'src/adapters'),
+        )
         .map((i) => `${f.path}: ${i.statement}`),
     );
     expect(offences).toEqual([]);

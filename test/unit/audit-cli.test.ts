@@ -16,7 +16,7 @@ import {
   jsonlLine,
   runAuditCommand,
   toExportRecord,
-  verifyAudit,
+  verdict,
 } from '../../src/audit-cli.js';
 
 function chain(count: number, extra: Partial<AuditRow> = {}): AuditRow[] {
@@ -187,17 +187,13 @@ describe('exportAudit', () => {
   });
 });
 
-describe('verifyAudit', () => {
+describe('verdict', () => {
   it('prints intact with the row count and head, or the broken row and problem', () => {
-    expect(verifyAudit({ verify: () => ({ ok: true, rows: 3, head: 'abc' }) })).toEqual({
+    expect(verdict({ ok: true, rows: 3, head: 'abc' })).toEqual({
       code: 0,
       line: 'audit log intact: 3 rows, head abc\n',
     });
-    expect(
-      verifyAudit({
-        verify: () => ({ ok: false, rows: 2, seq: 2, problem: 'its contents do not match its hash (edited)' }),
-      }),
-    ).toEqual({
+    expect(verdict({ ok: false, rows: 2, seq: 2, problem: 'its contents do not match its hash (edited)' })).toEqual({
       code: 1,
       line: 'audit log broken at row 2: its contents do not match its hash (edited)\n',
     });

@@ -635,6 +635,15 @@ describe('environment', () => {
     expect(shown).toContain('"clientId":"client"');
   });
 
+  it('DATABASE_URL selects PostgreSQL; it and its password alone are masked in logs and redacted', () => {
+    const env = { DATABASE_URL: 'postgres://firelane:p%40ss-word@db.example.com:5432/firelane?sslmode=verify-full' };
+    expect(loadConfig(env, tempDir()).env.databaseUrl).toBe(env.DATABASE_URL);
+    expect(secretValues(env)).toEqual(expect.arrayContaining([env.DATABASE_URL, 'p@ss-word']));
+    const shown = JSON.stringify(redactEnvConfig(loadConfig(env, tempDir()).env));
+    expect(shown).not.toContain('p%40ss-word');
+    expect(shown).toContain('"databaseUrl":"postgres://firelane@db.example.com:5432/firelane"');
+  });
+
   it('Teams with a user-assigned managed identity needs no password', () => {
     const env = parseEnvConfig(
       { MICROSOFT_APP_ID: 'app', MICROSOFT_APP_TYPE: 'UserAssignedMSI', MICROSOFT_APP_TENANT_ID: 't' },
@@ -783,6 +792,14 @@ describe('environment', () => {
         'FIRELANE_OIDC_CLIENT_SECRET: contains whitespace (value not shown)',
       ],
       [
+        { DATABASE_URL: `mysql://firelane:${SECRET}@db/firelane` },
+        'DATABASE_URL: not a PostgreSQL URL (value not shown); e.g. postgres://firelane:<password>@db.example.com:5432/firelane',
+      ],
+      [
+        { DATABASE_URL: `postgres://firelane:${SECRET}@db.example.com:5432` },
+        'DATABASE_URL: names no database (postgres://firelane@db.example.com:5432); add /<database> after the host',
+      ],
+      [
         { SLACK_API_URL: `https://u:${SECRET}@proxy.example.com/api` },
         'SLACK_API_URL: "https://***@proxy.example.com/api" is not an http(s) URL ending in /api/ (e.g. https://slack.com/api/)',
       ],
@@ -867,6 +884,7 @@ describe('.env.example', () => {
     'PORT',
     'HOST',
     'DATABASE_PATH',
+    'DATABASE_URL',
     'FIRELANE_CONFIG',
     'SLACK_BOT_TOKEN',
     'SLACK_SIGNING_SECRET',

@@ -1,5 +1,5 @@
 // The web console: a chat-like page on GET / driving the same router as Slack and Teams, as another
-// adapter over the same database. Rooms and messages are the console ChatPort's (SQLite); live
+// adapter over the same database. Rooms and messages are the console ChatPort's (in the database); live
 // updates arrive by server-sent events. The page is plain HTML, CSS and JavaScript in web/console/
 // (no build step, no external references).
 //
@@ -180,6 +180,10 @@ export function createConsoleWeb(options: ConsoleWebOptions): ConsoleWeb {
     const frame = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
     for (const stream of streams) stream.write(frame);
   };
+  /** The rooms as pages show them. */
+  const roomList = async () =>
+    (await options.console.rooms()).map((r) => ({ id: r.id, name: r.name, topic: r.topic ?? null }));
+  let notified: Promise<void> = Promise.resolve();
   const heartbeat = setInterval(() => {
     for (const stream of streams) stream.write(': ping\n\n');
   }, 15_000);
@@ -194,30 +198,31 @@ export function createConsoleWeb(options: ConsoleWebOptions): ConsoleWeb {
 
   // The page's bootstrap: rooms, who is looking, and the token its commands must carry (another
   // origin cannot read this response: no CORS, and the Host check stops DNS rebinding).
-  routes['GET /api/console/state'] = (req, res) => {
+  routes['GET /api/console/state'] = async (req, res) => {
     const viewer = viewerOf(req);
+    const rooms = await roomList();
     json(res, 200, {
       mode,
       you: viewer.you,
       token: guard.issueToken(viewer.scope),
       users: mode === 'local' ? options.users : [],
       commands: router.names,
-      rooms: options.console.rooms().map((r) => ({ id: r.id, name: r.name, topic: r.topic ?? null })),
+      rooms,
       simulated: options.simulated ? options.simulated.describe() : null,
     });
   };
 
   // Private answers come along for whoever is looking: in local mode the trial name the page asks as
   // (?user=, trusted there as it is for running commands), else the signed-in person only.
-  routes['GET /api/console/messages'] = (req, res) => {
+  routes['GET /api/console/messages'] = async (req, res) => {
     const query = new URL(req.url ?? '/', 'http://console').searchParams;
     const room = query.get('room') ?? '';
     const viewer = viewerOf(req);
     const user = mode === 'local' ? (query.get('user') ?? undefined) : viewer.actor?.id;
-    const known = options.console.rooms().some((r) => r.id === room);
+    const known = (await options.console.rooms()).some((r) => r.id === room);
     if (!known) return json(res, 404, { error: `no room ${room}` });
     if (user !== undefined && !USER.test(user)) return json(res, 400, { error: PICK_USER });
-    json(res, 200, { room, messages: options.console.messages(room, user) });
+    json(res, 200, { room, messages: await options.console.messages(room, user) });
   };
 
   routes['POST /api/console/command'] = acting(async (req, res, viewer) => {
@@ -242,10 +247,10 @@ export function createConsoleWeb(options: ConsoleWebOptions): ConsoleWeb {
     // What Slack would show everyone in the channel is posted in the room, with the line typed;
     // anything else (a private answer, a refusal) is kept in the room for this user only.
     if (room && result.reply.visibility === 'channel' && result.outcome === 'ok') {
-      options.console.say(room, user, text);
+      await options.console.say(room, user, text);
       await options.console.chat.post(room, result.reply);
     } else if (room) {
-      options.console.tell(room, user, result.reply);
+      await options.console.tell(room, user, result.reply);
     }
     json(res, 200, { outcome: result.outcome, reply: result.reply });
   });
@@ -288,11 +293,15 @@ export function createConsoleWeb(options: ConsoleWebOptions): ConsoleWeb {
   return {
     routes,
     notify(roomId) {
-      send('room', {
-        room: roomId,
-        rooms: options.console.rooms().map((r) => ({ id: r.id, name: r.name, topic: r.topic ?? null })),
-        ...(options.simulated && { cluster: options.simulated.describe() }),
-      });
+      // One after another, so that pages get the room lists in the order the changes were made.
+      notified = notified
+        .then(async () => {
+          const rooms = await roomList();
+          send('room', { room: roomId, rooms, ...(options.simulated && { cluster: options.simulated.describe() }) });
+        })
+        .catch((error: unknown) =>
+          logger.error({ err: error, room: roomId }, 'console: could not tell pages of a change'),
+        );
     },
     close() {
       clearInterval(heartbeat);

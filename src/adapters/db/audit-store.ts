@@ -1,44 +1,10 @@
 // The hash-chained audit log: append (in the caller's transaction), verify the chain, read it in order.
-import { createHash } from 'node:crypto';
 import type { Clock } from '../../ports/clock.js';
 import type { AuditEntry, AuditRecords } from '../../ports/store.js';
 import { atomic, type DbHandle } from './database.js';
+import { createChainCheck, GENESIS_HASH, rowHash, toJson, type AuditRow, type VerifyResult } from '../audit-chain.js';
 
-/** The prevHash of the first row. */
-export const GENESIS_HASH = '0'.repeat(64);
-
-export interface AuditRow {
-  seq: number;
-  at: number;
-  actor: string;
-  platform: string;
-  action: string;
-  incidentId: number | null;
-  /** JSON text as stored (hashed as is). */
-  before: string | null;
-  after: string | null;
-  prevHash: string;
-  hash: string;
-}
-
-/** The hash of a row: SHA-256 over its fields in a fixed order, including the previous hash. */
-export function rowHash(row: Omit<AuditRow, 'hash'>): string {
-  const canonical = JSON.stringify([
-    row.seq,
-    row.at,
-    row.actor,
-    row.platform,
-    row.action,
-    row.incidentId,
-    row.before,
-    row.after,
-    row.prevHash,
-  ]);
-  return createHash('sha256').update(canonical).digest('hex');
-}
-
-export type VerifyResult =
-  { ok: true; rows: number; head: string } | { ok: false; rows: number; seq: number; problem: string };
+export { GENESIS_HASH, rowHash, type AuditRow, type VerifyResult };
 
 export interface AuditStore extends AuditRecords {
   /** All rows, oldest first (streamed, for export). */
@@ -51,9 +17,6 @@ export interface CommittedEntry extends AuditEntry {
   seq: number;
   at: number;
 }
-
-const toJson = (value: unknown): string | null =>
-  value === undefined || value === null ? null : JSON.stringify(value);
 
 /**
  * `onCommitted` hears every entry once its transaction has committed, never one that was rolled
@@ -133,55 +96,12 @@ export function createAuditStore(
   // Reads the chain and the head in one transaction: one snapshot, so a row appended meanwhile by
   // a running server cannot look like tampering.
   const verifySnapshot = sqlite.transaction((): VerifyResult => {
-    let expectedSeq = 1;
-    let prevHash = GENESIS_HASH;
-    let rows = 0;
+    const chain = createChainCheck();
     for (const row of all.iterate()) {
-      rows++;
-      if (row.seq !== expectedSeq) {
-        const missing =
-          row.seq - 1 === expectedSeq
-            ? `row ${expectedSeq} is missing`
-            : `rows ${expectedSeq} to ${row.seq - 1} are missing`;
-        return {
-          ok: false,
-          rows,
-          seq: row.seq,
-          problem: row.seq > expectedSeq ? `${missing} (deleted)` : 'sequence out of order (inserted)',
-        };
-      }
-      if (row.prevHash !== prevHash)
-        return {
-          ok: false,
-          rows,
-          seq: row.seq,
-          problem: `its link to row ${row.seq - 1} is broken (row ${row.seq - 1} was edited, or a row was deleted or inserted)`,
-        };
-      if (rowHash(row) !== row.hash)
-        return { ok: false, rows, seq: row.seq, problem: 'its contents do not match its hash (edited)' };
-      prevHash = row.hash;
-      expectedSeq++;
+      const broken = chain.next(row);
+      if (broken) return broken;
     }
-    const last = head.get();
-    if (!last && rows > 0) return { ok: false, rows, seq: 0, problem: 'the head record is missing (deleted)' };
-    const headSeq = last?.seq ?? 0;
-    if (headSeq > rows)
-      return {
-        ok: false,
-        rows,
-        seq: headSeq,
-        problem: `the log ends at row ${rows} but its head says ${headSeq} (newest rows deleted)`,
-      };
-    if (headSeq < rows)
-      return {
-        ok: false,
-        rows,
-        seq: headSeq + 1,
-        problem: `it comes after the recorded head (row ${headSeq}): added without the head (inserted)`,
-      };
-    if ((last?.hash ?? GENESIS_HASH) !== prevHash)
-      return { ok: false, rows, seq: headSeq, problem: 'it does not match the recorded head (edited)' };
-    return { ok: true, rows, head: prevHash };
+    return chain.end(head.get());
   });
 
   return {

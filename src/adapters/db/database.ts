@@ -14,7 +14,7 @@ export interface DbHandle {
   close(): void;
 }
 
-export const MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.meta.url)), '../../../migrations');
+export const MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.meta.url)), '../../../migrations/sqlite');
 
 /** `:memory:` for tests; otherwise the parent folder is created. */
 export function openDatabase(path: string, options: { migrate?: boolean; busyTimeoutMs?: number } = {}): DbHandle {

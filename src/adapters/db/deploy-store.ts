@@ -1,73 +1,20 @@
 // Deploy and rollback requests on SQLite: guarded status changes, the per-service rollout lock, audit.
 import { and, asc, desc, eq, inArray, isNotNull, sql } from 'drizzle-orm';
-import { RUNNING_STATUSES, requestKey, type DeployRequest, type RequestStatus } from '../../domain/deploy-request.js';
-import { conflict } from '../../errors.js';
+import { RUNNING_STATUSES } from '../../domain/deploy-request.js';
 import type { Clock } from '../../ports/clock.js';
-import type { AuditRecords, DeployPatch, DeployRecords } from '../../ports/store.js';
+import type { AuditRecords, DeployRecords } from '../../ports/store.js';
+import {
+  guardHolds,
+  newRequestRow,
+  requestedEntry,
+  rolloutConflict,
+  toColumns,
+  toRequest,
+  transitionEntry,
+  type DeployRow,
+} from '../deploy-records.js';
 import { atomicWrites, type DbHandle } from './database.js';
 import { deployRequests } from './schema.js';
-
-type Row = typeof deployRequests.$inferSelect;
-
-function toRequest(row: Row): DeployRequest {
-  const planned = row.fromRevision !== null && row.fromImage !== null && row.toImage !== null;
-  return {
-    id: row.id,
-    kind: row.kind,
-    service: row.service,
-    environment: row.environment,
-    strategy: row.strategy as DeployRequest['strategy'],
-    requester: row.requester,
-    platform: row.platform,
-    roomId: row.roomId,
-    cardRef: row.cardRef,
-    target: row.target,
-    container: row.container,
-    plan: planned
-      ? {
-          fromRevision: row.fromRevision!,
-          fromImage: row.fromImage!,
-          toImage: row.toImage!,
-          toRevision: row.toRevision,
-          ...(row.fromSlot && row.toSlot && { slots: { from: row.fromSlot, to: row.toSlot } }),
-          ...(row.planReplicas !== null && { replicas: row.planReplicas }),
-        }
-      : null,
-    expiresAt: row.expiresAt,
-    status: row.status as RequestStatus,
-    approvals: row.approvals,
-    rejectedBy: row.rejectedBy,
-    reason: row.reason,
-    incidentId: row.incidentId,
-    resultRevision: row.resultRevision,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-    startedAt: row.startedAt,
-    finishedAt: row.finishedAt,
-    changeCount: row.changeCount,
-    facts: row.facts ?? null,
-    githubDeploymentId: row.githubDeploymentId,
-    whereTo: row.whereTo ?? null,
-    undoes: row.undoes,
-    requesterPerson: row.requesterPerson,
-  };
-}
-
-/** The patch as columns: the plan is seven of them. */
-function toColumns(patch: DeployPatch): Partial<Row> {
-  const { plan, ...rest } = patch;
-  if (plan === undefined) return rest;
-  return {
-    ...rest,
-    fromRevision: plan?.fromRevision ?? null,
-    fromImage: plan?.fromImage ?? null,
-    toImage: plan?.toImage ?? null,
-    toRevision: plan?.toRevision ?? null,
-    fromSlot: plan?.slots?.from ?? null,
-    toSlot: plan?.slots?.to ?? null,
-    planReplicas: plan?.replicas ?? null,
-  };
-}
 
 const isUniqueViolation = (error: unknown) => (error as { code?: unknown })?.code === 'SQLITE_CONSTRAINT_UNIQUE';
 
@@ -113,29 +60,9 @@ export function createDeployStore({ db, sqlite }: DbHandle, audit: AuditRecords,
 
   const store: DeployRecords = {
     create(input, via) {
-      const now = clock.now();
-      const row = db
-        .insert(deployRequests)
-        .values({
-          whereTo: null,
-          undoes: null,
-          requesterPerson: null,
-          ...input,
-          status: 'pending',
-          approvals: [],
-          updatedAt: now,
-        })
-        .returning()
-        .get();
+      const row = db.insert(deployRequests).values(newRequestRow(input, clock.now())).returning().get();
       const created = toRequest(row);
-      audit.append({
-        actor: input.requester,
-        platform: via,
-        action: `${created.kind}.requested`,
-        incidentId: created.incidentId,
-        before: null,
-        after: { request: requestKey(created.id), ...created },
-      });
+      audit.append(requestedEntry(created, via));
       return created;
     },
     get,
@@ -152,9 +79,8 @@ export function createDeployStore({ db, sqlite }: DbHandle, audit: AuditRecords,
     },
     transition(id, guard, patch, by) {
       const before = get(id);
-      if (!before || !guard.from.includes(before.status)) return undefined;
-      if (guard.changeCount !== undefined && before.changeCount !== guard.changeCount) return undefined;
-      let row: Row | undefined;
+      if (!guardHolds(before, guard)) return undefined;
+      let row: DeployRow | undefined;
       try {
         row = db
           .update(deployRequests)
@@ -170,25 +96,11 @@ export function createDeployStore({ db, sqlite }: DbHandle, audit: AuditRecords,
           .get();
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
-        const holder = running(before.service, before.environment);
-        throw conflict(
-          holder
-            ? `${before.service} (${before.environment}) is being ${holder.kind === 'rollback' ? 'rolled back' : 'deployed'} by ${requestKey(holder.id)} right now: one rollout at a time per target. Try again when it has finished.`
-            : `${before.service} (${before.environment}) has a rollout running: one at a time per target.`,
-        );
+        throw rolloutConflict(before, running(before.service, before.environment));
       }
       if (!row) return undefined;
       const after = toRequest(row);
-      const changed = (Object.keys(patch) as Array<keyof DeployPatch>).filter(
-        (key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]),
-      );
-      const pick = (request: DeployRequest) => Object.fromEntries(changed.map((key) => [key, request[key]]));
-      audit.append({
-        ...by,
-        incidentId: after.incidentId,
-        before: { request: requestKey(id), ...pick(before) },
-        after: { request: requestKey(id), ...pick(after) },
-      });
+      audit.append(transitionEntry(before, after, patch, by));
       return after;
     },
   };

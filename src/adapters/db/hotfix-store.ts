@@ -1,17 +1,20 @@
 // Hotfixes on SQLite: one live hotfix per branch of a repo (a partial unique index), guarded
 // status changes, and an audit row for every write in the same transaction (the caller's, or its own).
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
-import { hotfixKey, type Hotfix, type HotfixStatus } from '../../domain/hotfix.js';
-import { conflict } from '../../errors.js';
 import type { Clock } from '../../ports/clock.js';
 import type { AuditRecords, HotfixPatch, HotfixRecords } from '../../ports/store.js';
+import {
+  branchConflict,
+  LIVE,
+  newHotfixRow,
+  requestedEntry,
+  toHotfix,
+  updateEntry,
+  type HotfixRow,
+} from '../hotfix-records.js';
 import { atomicWrites, type DbHandle } from './database.js';
 import { hotfixes } from './schema.js';
 
-type Row = typeof hotfixes.$inferSelect;
-
-const toHotfix = (row: Row): Hotfix => ({ ...row, status: row.status as HotfixStatus });
-const LIVE: HotfixStatus[] = ['creating', 'open', 'merged'];
 const isUniqueViolation = (error: unknown) => (error as { code?: unknown })?.code === 'SQLITE_CONSTRAINT_UNIQUE';
 
 // The condition of the partial index hotfixes_live_branch_idx, written as a literal: with the status bound
@@ -42,29 +45,15 @@ export function createHotfixStore({ db, sqlite }: DbHandle, audit: AuditRecords,
 
   const store: HotfixRecords = {
     create(input, via) {
-      let row: Row;
+      let row: HotfixRow;
       try {
-        row = db
-          .insert(hotfixes)
-          .values({ ...input, status: 'creating', updatedAt: input.createdAt })
-          .returning()
-          .get();
+        row = db.insert(hotfixes).values(newHotfixRow(input)).returning().get();
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
-        const holder = byBranch(input.repo, input.branch);
-        throw conflict(
-          `${input.branch} is already a hotfix in ${input.repo}${holder ? ` (${hotfixKey(holder.id)}, ${holder.status})` : ''}. Describe the fix differently, or continue that one with /hotfix pr ${input.branch}.`,
-        );
+        throw branchConflict(input, byBranch(input.repo, input.branch));
       }
       const created = toHotfix(row);
-      audit.append({
-        actor: input.requester,
-        platform: via,
-        action: 'hotfix.requested',
-        incidentId: created.incidentId,
-        before: null,
-        after: { hotfix: hotfixKey(created.id), ...created },
-      });
+      audit.append(requestedEntry(created, via));
       return created;
     },
     get,
@@ -97,16 +86,7 @@ export function createHotfixStore({ db, sqlite }: DbHandle, audit: AuditRecords,
         .get();
       if (!row) return undefined;
       const after = toHotfix(row);
-      const keys = Object.keys(patch) as Array<keyof HotfixPatch>;
-      const pick = (h: Hotfix) => Object.fromEntries(keys.map((k) => [k, h[k]]));
-      audit.append({
-        actor: by.actor,
-        platform: by.platform,
-        action: by.action,
-        incidentId: after.incidentId,
-        before: { hotfix: hotfixKey(id), ...pick(before) },
-        after: { hotfix: hotfixKey(id), ...pick(after) },
-      });
+      audit.append(updateEntry(before, after, patch, by));
       return after;
     },
   };

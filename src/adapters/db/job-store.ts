@@ -1,7 +1,8 @@
 // The outbox table: enqueue inside the caller's transaction, claim with a lease, finish or retry.
-import { and, asc, count, eq, gt, gte, isNull, lte, min, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gte, lte, min } from 'drizzle-orm';
 import type { Clock } from '../../ports/clock.js';
 import type { JobRow, OutboxRecords as JobStore } from '../../ports/store.js';
+import { isOrphan, leftSinceFields, retryPatch, toDepth, toJobsLeft } from './job-table.js';
 import type { DbHandle } from './database.js';
 import { jobs } from './schema.js';
 
@@ -26,6 +27,11 @@ export function createJobStore({ db, sqlite }: DbHandle, clock: Clock, onEnqueue
   );
   const extendStatement = sqlite.prepare(
     `UPDATE jobs SET locked_until = @until WHERE id = @id AND locked_by = @worker`,
+  );
+  // Only the lease the sweep saw: another process (a `firelane run`) may have renewed it meanwhile.
+  const requeueStatement = sqlite.prepare(
+    `UPDATE jobs SET status = 'queued', locked_by = NULL, locked_until = NULL
+     WHERE id = @id AND status = 'running' AND locked_by IS @lockedBy AND locked_until IS @lockedUntil`,
   );
   return {
     enqueue(job) {
@@ -59,14 +65,7 @@ export function createJobStore({ db, sqlite }: DbHandle, clock: Clock, onEnqueue
     },
     retry(id, worker, error, runAt, options = {}) {
       db.update(jobs)
-        .set({
-          status: 'queued',
-          runAt,
-          lastError: error,
-          lockedBy: null,
-          lockedUntil: null,
-          ...(options.countAttempt === false && { attempts: sql`max(0, ${jobs.attempts} - 1)` }),
-        })
+        .set(retryPatch(jobs, runAt, error, options))
         .where(and(eq(jobs.id, id), eq(jobs.lockedBy, worker)))
         .run();
     },
@@ -86,29 +85,21 @@ export function createJobStore({ db, sqlite }: DbHandle, clock: Clock, onEnqueue
         .from(jobs)
         .where(eq(jobs.status, 'running'))
         .all();
-      const orphans = running.filter(
-        (job) => (job.lockedUntil ?? 0) <= now || !job.lockedBy || !isWorkerAlive(job.lockedBy),
-      );
-      for (const job of orphans) {
-        db.update(jobs).set({ status: 'queued', lockedBy: null, lockedUntil: null }).where(eq(jobs.id, job.id)).run();
+      let requeued = 0;
+      for (const job of running.filter((job) => isOrphan(job, now, isWorkerAlive))) {
+        requeued += requeueStatement.run(job).changes;
       }
-      return orphans.length;
+      return requeued;
     },
     depth() {
       const now = clock.now();
       const counts = db.select({ status: jobs.status, n: count() }).from(jobs).groupBy(jobs.status).all();
-      const by = (status: string) => counts.find((c) => c.status === status)?.n ?? 0;
       const oldest = db
         .select({ runAt: min(jobs.runAt) })
         .from(jobs)
         .where(and(eq(jobs.status, 'queued'), lte(jobs.runAt, now)))
         .get()?.runAt;
-      return {
-        queued: by('queued'),
-        running: by('running'),
-        dead: by('dead'),
-        oldestDueAgeMs: oldest == null ? 0 : now - oldest,
-      };
+      return toDepth(counts, oldest, now);
     },
     nextRunAt() {
       return db
@@ -120,22 +111,8 @@ export function createJobStore({ db, sqlite }: DbHandle, clock: Clock, onEnqueue
         .get()?.runAt;
     },
     leftSince(since) {
-      const now = clock.now();
-      const scheduled = and(eq(jobs.status, 'queued'), gt(jobs.runAt, now), isNull(jobs.lastError));
-      const row = db
-        .select({
-          unfinished: sql<number>`coalesce(sum(${jobs.status} IN ('queued', 'running') AND NOT (${scheduled})), 0)`,
-          scheduled: sql<number>`coalesce(sum(${scheduled}), 0)`,
-          firstScheduledAt: sql<number | null>`min(CASE WHEN ${scheduled} THEN ${jobs.runAt} END)`,
-        })
-        .from(jobs)
-        .where(gte(jobs.createdAt, since))
-        .get()!;
-      return {
-        unfinished: row.unfinished,
-        scheduled: row.scheduled,
-        ...(row.firstScheduledAt !== null && { firstScheduledAt: row.firstScheduledAt }),
-      };
+      const row = db.select(leftSinceFields(jobs, clock.now())).from(jobs).where(gte(jobs.createdAt, since)).get()!;
+      return toJobsLeft(row);
     },
     get(key) {
       const row = db.select().from(jobs).where(eq(jobs.key, key)).get();

@@ -1,6 +1,7 @@
 // The PlaybookRecords port on SQLite: each incident's checklist, every change audited in the same transaction.
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { AuditRecords, PlaybookItem, PlaybookRecords } from '../../ports/store.js';
+import { checklistEntry, itemDoneEntry } from '../store-records.js';
 import { atomicWrites, type DbHandle } from './database.js';
 import { playbookItems } from './schema.js';
 
@@ -49,7 +50,7 @@ export function createPlaybookStore({ db, sqlite }: DbHandle, audit: AuditRecord
     if (before.doneAt !== null) return { item: before, changed: false };
     const after = markDone.get({ incidentId, position, doneBy: by.actor, doneAt: at });
     if (!after) return { item: itemQuery.get({ incidentId, position })!, changed: false };
-    audit.append({ ...by, action: 'incident.playbook_item_done', incidentId, before, after });
+    audit.append(itemDoneEntry(incidentId, before, after, by));
     return { item: after, changed: true };
   };
 
@@ -68,7 +69,7 @@ export function createPlaybookStore({ db, sqlite }: DbHandle, audit: AuditRecord
     create(incidentId, texts, by) {
       if (texts.length === 0) return;
       texts.forEach((text, i) => insertItem.run({ incidentId, position: i + 1, text }));
-      audit.append({ ...by, action: 'incident.playbook_created', incidentId, before: null, after: { items: texts } });
+      audit.append(checklistEntry(incidentId, texts, by));
     },
     items(incidentId): PlaybookItem[] {
       return itemsQuery.all({ incidentId });

@@ -311,3 +311,15 @@ export const teamsUsers = sqliteTable('teams_users', {
   personalConversationId: text('personal_conversation_id'),
   updatedAt: integer('updated_at').notNull(),
 });
+
+/**
+ * Leases for what must run on one process at a time (the start-up reconcile of deploys): the holder,
+ * until when, and an epoch that grows with every new holder (a fencing token: a holder that lost
+ * its lease can tell by its epoch).
+ */
+export const leases = sqliteTable('leases', {
+  name: text('name').primaryKey(),
+  holder: text('holder').notNull(),
+  epoch: integer('epoch').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+});

@@ -1,6 +1,6 @@
 // The Store port on SQLite through drizzle.
-import { and, asc, count, desc, eq, gte, inArray, lte, sql } from 'drizzle-orm';
-import { OPEN_STATUSES, type Incident } from '../../domain/incident.js';
+import { and, asc, count, desc, eq, getTableColumns, gte, inArray, lte, sql } from 'drizzle-orm';
+import { OPEN_STATUSES } from '../../domain/incident.js';
 import type { Clock } from '../../ports/clock.js';
 import type {
   Async,
@@ -12,6 +12,14 @@ import type {
   Store,
   TimelineEvent,
 } from '../../ports/store.js';
+import {
+  actionItemsEntry,
+  declaredEntry,
+  eventEntry,
+  eventParams,
+  patchIncident,
+  toIncident,
+} from '../store-records.js';
 import { createSqliteGate, gated, type SqliteGate } from './sqlite-gate.js';
 import { atomicWrites, type DbHandle } from './database.js';
 import { createOpenIncidents } from './open-incidents.js';
@@ -21,42 +29,10 @@ import { createAuditStore, type AuditStore, type CommittedEntry } from './audit-
 import { createPlaybookStore } from './playbook-store.js';
 import { createDeployStore } from './deploy-store.js';
 import { createHotfixStore } from './hotfix-store.js';
+import { createLeaseStore } from './lease-store.js';
 
-type IncidentRow = typeof incidents.$inferSelect;
-
-const eventColumns = {
-  id: timelineEvents.id,
-  incidentId: timelineEvents.incidentId,
-  at: timelineEvents.at,
-  actor: timelineEvents.actor,
-  platform: timelineEvents.platform,
-  kind: timelineEvents.kind,
-  text: timelineEvents.text,
-  data: timelineEvents.data,
-};
-
-const toIncident = (row: IncidentRow): Incident => ({
-  id: row.id,
-  title: row.title,
-  description: row.description,
-  severity: row.severity as Incident['severity'],
-  status: row.status as Incident['status'],
-  platform: row.platform,
-  declaredBy: row.declaredBy,
-  commander: row.commander,
-  commsLead: row.commsLead,
-  declaredAt: row.declaredAt,
-  lastUpdateAt: row.lastUpdateAt,
-  resolvedAt: row.resolvedAt,
-  roomId: row.roomId,
-  roomName: row.roomName,
-  cardRef: row.cardRef,
-  playbookRef: row.playbookRef,
-  rootCause: row.rootCause,
-  nextReminderAt: row.nextReminderAt,
-  missedReminders: row.missedReminders,
-  snoozedUntil: row.snoozedUntil,
-});
+const { dedupeKey: _, ...eventColumns } = getTableColumns(timelineEvents);
+const { incidentId: _incident, ...actionItemColumns } = getTableColumns(actionItems);
 
 // Queries on the acknowledgement path are prepared once: drizzle would otherwise build the SQL and
 // better-sqlite3 prepare it again on every request (measured: ~15% of a busy process's CPU).
@@ -162,25 +138,6 @@ function createIncidentStore(handle: DbHandle, audit: AuditRecords): IncidentRec
     .onConflictDoNothing({ target: timelineEvents.dedupeKey })
     .returning()
     .prepare();
-  const eventParams = (event: NewTimelineEvent) => ({
-    incidentId: event.incidentId,
-    at: event.at,
-    actor: event.actor,
-    platform: event.platform,
-    kind: event.kind,
-    text: event.text,
-    data: event.data ?? null,
-    dedupeKey: event.dedupeKey ?? null,
-  });
-  const auditEvent = (event: TimelineEvent) =>
-    audit.append({
-      actor: event.actor,
-      platform: event.platform,
-      action: `timeline.${event.kind}`,
-      incidentId: event.incidentId,
-      before: null,
-      after: { eventId: event.id, text: event.text, ...(event.data && { data: event.data }) },
-    });
   const store: IncidentRecords = {
     create(input, via = input.platform) {
       const { title, description, severity, platform, declaredBy, declaredAt, nextReminderAt } = input;
@@ -188,14 +145,7 @@ function createIncidentStore(handle: DbHandle, audit: AuditRecords): IncidentRec
         insertIncident.get({ title, description, severity, platform, declaredBy, declaredAt, nextReminderAt })!,
       );
       open.wrote(created.id);
-      audit.append({
-        actor: input.declaredBy,
-        platform: via,
-        action: 'incident.declared',
-        incidentId: created.id,
-        before: null,
-        after: created,
-      });
+      audit.append(declaredEntry(created, via));
       return created;
     },
     get,
@@ -226,28 +176,23 @@ function createIncidentStore(handle: DbHandle, audit: AuditRecords): IncidentRec
       const before = current ?? get(id);
       if (!before) throw new Error(`incident ${id} does not exist`);
       // The row after is the row before with the patch: no RETURNING to read back (the reminder tick
-      // updates a hundred incidents in one go). Keys left undefined in the patch change nothing.
-      const defined = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
-      updateStatement(defined).run({ ...defined, id });
+      // updates a hundred incidents in one go). A patch of nothing but undefined writes nothing.
+      const { set, after, entry } = patchIncident(id, before, patch, by);
+      if (Object.keys(set).length > 0) updateStatement(set).run({ ...set, id });
       open.wrote(id);
-      const after: Incident = { ...before, ...defined };
-      const changed = (Object.keys(patch) as Array<keyof Incident>).filter((key) => before[key] !== after[key]);
-      if (changed.length > 0) {
-        const pick = (incident: Incident) => Object.fromEntries(changed.map((key) => [key, incident[key]]));
-        audit.append({ ...by, incidentId: id, before: pick(before), after: pick(after) });
-      }
+      if (entry) audit.append(entry);
       return after;
     },
     addEvent(event: NewTimelineEvent): TimelineEvent {
       const { dedupeKey: _, ...row } = insertEvent.get(eventParams(event))!;
-      auditEvent(row);
+      audit.append(eventEntry(row));
       return row;
     },
     addEventOnce(event) {
       const inserted = insertEventOnce.get(eventParams(event));
       if (!inserted) return undefined;
       const { dedupeKey: _, ...row } = inserted;
-      auditEvent(row);
+      audit.append(eventEntry(row));
       return row;
     },
     addActionItems(incidentId, texts, by, at) {
@@ -255,22 +200,11 @@ function createIncidentStore(handle: DbHandle, audit: AuditRecords): IncidentRec
       db.insert(actionItems)
         .values(texts.map((text) => ({ incidentId, text, createdBy: by.actor, createdAt: at })))
         .run();
-      audit.append({
-        ...by,
-        action: 'incident.action_items_added',
-        incidentId,
-        before: null,
-        after: { actionItems: texts },
-      });
+      audit.append(actionItemsEntry(incidentId, texts, by));
     },
     actionItems(incidentId) {
       return db
-        .select({
-          id: actionItems.id,
-          text: actionItems.text,
-          createdBy: actionItems.createdBy,
-          createdAt: actionItems.createdAt,
-        })
+        .select(actionItemColumns)
         .from(actionItems)
         .where(eq(actionItems.incidentId, incidentId))
         .orderBy(asc(actionItems.id))
@@ -346,6 +280,7 @@ export function createSqliteStore(handle: DbHandle, clock: Clock, hooks: StoreHo
     playbooks: gated(createPlaybookStore(handle, audit), gate),
     deploys: gated(createDeployStore(handle, audit, clock), gate),
     hotfixes: gated(createHotfixStore(handle, audit, clock), gate),
+    leases: gated(createLeaseStore(handle, clock), gate),
     transaction: (fn) => gate.transaction(fn),
     gate,
   };

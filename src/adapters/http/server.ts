@@ -7,7 +7,7 @@ export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void |
 export interface HttpServerOptions {
   /** `POST /slack/events` -> handler; keys are `METHOD path`. */
   routes: Record<string, RouteHandler>;
-  isReady(): boolean;
+  isReady(): boolean | Promise<boolean>;
   registry: Registry;
   /** Refreshes gauges (queue depth, open incidents) right before a scrape. */
   beforeScrape?(): void | Promise<void>;
@@ -21,7 +21,8 @@ function text(res: ServerResponse, status: number, body: string, type = 'text/pl
 export function createHttpServer(options: HttpServerOptions): Server {
   const routes: Record<string, RouteHandler> = {
     'GET /healthz': (_req, res) => text(res, 200, 'ok\n'),
-    'GET /readyz': (_req, res) => (options.isReady() ? text(res, 200, 'ready\n') : text(res, 503, 'not ready\n')),
+    'GET /readyz': async (_req, res) =>
+      (await options.isReady()) ? text(res, 200, 'ready\n') : text(res, 503, 'not ready\n'),
     'GET /metrics': async (_req, res) => {
       await options.beforeScrape?.();
       text(res, 200, await options.registry.metrics(), options.registry.contentType);

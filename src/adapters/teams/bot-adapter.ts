@@ -11,7 +11,7 @@ import {
   type Connections,
 } from '@microsoft/agents-hosting';
 import type { ConversationReference } from '@microsoft/agents-activity';
-import type { StoredReference } from '../db/teams-directory.js';
+import type { StoredReference } from './teams-directory.js';
 import type { ServiceUrlPolicy } from './service-urls.js';
 
 /** Outbound tokens for a scope (tests: a fixed token instead of a login at Entra ID). */

@@ -8,7 +8,7 @@ import type { Router } from '../../commands/router.js';
 import type { TeamsAppType } from '../../config/types.js';
 import type { Metrics } from '../../metrics.js';
 import type { ChatPort } from '../../ports/chat.js';
-import type { TeamsDirectory } from '../db/teams-directory.js';
+import type { TeamsDirectory } from './teams-directory.js';
 import type { TeamsAppOptions, TeamsHttp } from './teams-app.js';
 import { createTeamsOffChat } from './teams-off.js';
 import { refusedWithoutAppId, TEAMS_PATH } from './teams-path.js';

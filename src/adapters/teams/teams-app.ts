@@ -10,12 +10,12 @@ import type { Router, RouterResult } from '../../commands/router.js';
 import { toPlainText, type Reply } from '../../ports/reply.js';
 import type { Metrics } from '../../metrics.js';
 import type { ChatPort } from '../../ports/chat.js';
-import type { TeamsDirectory } from '../db/teams-directory.js';
 import { BOT_FRAMEWORK_SCOPE, createBotAdapter, toStoredReference, type TokenSource } from './bot-adapter.js';
 import { createBotTokenVerifier, type BotIdentity } from './bot-token.js';
 import { renderTeams, SUBMIT_KEY } from './render.js';
 import { createServiceUrlPolicy } from './service-urls.js';
 import { createTeamsChat } from './teams-chat.js';
+import { namesFor, type TeamsDirectory } from './teams-directory.js';
 import { createTeamsHandler } from './teams-http.js';
 
 export { TEAMS_PATH } from './teams-path.js';
@@ -114,16 +114,17 @@ export function createTeamsApp(options: TeamsAppOptions): TeamsHttp {
     ...(options.announceChannel && { announceChannel: options.announceChannel }),
     ...(options.escalationChannel && { escalationChannel: options.escalationChannel }),
   });
-  const nameOf = (id: string) => directory.user(id)?.name ?? undefined;
+  /** A reply as Teams shows it, mentions named as firelane has seen the people in Teams. */
+  const render = async (reply: Reply) => renderTeams(reply, await namesFor(directory, reply)) as Activity;
   const usage = `Mention me with a command: ${router.names.map((n) => `/${n}`).join(', ')} (e.g. "@firelane incident sev1 Payment gateway down").`;
 
-  function remember(activity: Activity): void {
+  async function remember(activity: Activity): Promise<void> {
     const reference = toStoredReference(activity.getConversationReference());
     const conversationType = activity.conversation?.conversationType;
     const channelData = activity.channelData as TeamsChannelData;
     const kind =
       conversationType === 'personal' ? 'personal' : conversationType === 'groupChat' ? 'groupChat' : 'channel';
-    directory.rememberConversation({
+    await directory.rememberConversation({
       id: activity.conversation!.id,
       kind,
       channelId: kind === 'channel' ? (channelData?.channel?.id ?? activity.conversation!.id.split(';')[0]!) : null,
@@ -132,7 +133,7 @@ export function createTeamsApp(options: TeamsAppOptions): TeamsHttp {
     });
     if (kind === 'channel' && channelData?.channel?.id && channelData.channel.id !== activity.conversation!.id) {
       // The channel itself too: new threads (war rooms) are created in it.
-      directory.rememberConversation({
+      await directory.rememberConversation({
         id: channelData.channel.id,
         kind,
         channelId: channelData.channel.id,
@@ -142,13 +143,13 @@ export function createTeamsApp(options: TeamsAppOptions): TeamsHttp {
     }
     const from = activity.from;
     if (from?.aadObjectId) {
-      directory.rememberUser({
+      await directory.rememberUser({
         aadObjectId: from.aadObjectId,
         teamsId: from.id ?? from.aadObjectId,
         name: from.name ?? null,
         tenantId: channelData?.tenant?.id ?? activity.conversation?.tenantId ?? null,
       });
-      if (kind === 'personal') directory.setPersonalConversation(from.aadObjectId, activity.conversation!.id);
+      if (kind === 'personal') await directory.setPersonalConversation(from.aadObjectId, activity.conversation!.id);
     }
   }
 
@@ -156,14 +157,14 @@ export function createTeamsApp(options: TeamsAppOptions): TeamsHttp {
   async function answer(context: TurnContext, reply: Reply): Promise<void> {
     const activity = context.activity;
     if (reply.visibility === 'channel' || activity.conversation?.conversationType === 'personal') {
-      await context.sendActivity(renderTeams(reply, nameOf) as Activity);
+      await context.sendActivity(await render(reply));
       return;
     }
     const userId = activity.from?.aadObjectId;
-    const user = userId ? directory.user(userId) : undefined;
+    const user = userId ? await directory.user(userId) : undefined;
     try {
       // The personal chat, once known, is reused: opening it again would be a Bot Connector call per answer.
-      if (user?.personalConversationId && directory.conversation(user.personalConversationId)) {
+      if (user?.personalConversationId && (await directory.conversation(user.personalConversationId))) {
         await chat.post(user.personalConversationId, reply);
         return;
       }
@@ -183,21 +184,21 @@ export function createTeamsApp(options: TeamsAppOptions): TeamsHttp {
         parameters,
         async (personal) => {
           const id = personal.activity.conversation!.id;
-          directory.rememberConversation({
+          await directory.rememberConversation({
             id,
             kind: 'personal',
             channelId: null,
             teamId: null,
             reference: toStoredReference(personal.activity.getConversationReference()),
           });
-          if (user) directory.setPersonalConversation(user.aadObjectId, id);
-          await personal.sendActivity(renderTeams(reply, nameOf) as Activity);
+          if (user) await directory.setPersonalConversation(user.aadObjectId, id);
+          await personal.sendActivity(await render(reply));
         },
       );
     } catch (error) {
       // No personal chat (the app is not installed for the user): answer in the thread instead.
       logger.warn({ err: error }, 'could not answer privately in Teams; answering in the conversation');
-      await context.sendActivity(renderTeams(reply, nameOf) as Activity);
+      await context.sendActivity(await render(reply));
     }
   }
 
@@ -222,7 +223,7 @@ export function createTeamsApp(options: TeamsAppOptions): TeamsHttp {
     const activity = context.activity;
     const started = performance.now();
     // A reference needs a conversation, a recipient and a channel; an activity without them is not remembered.
-    if (activity.conversation?.id && activity.recipient && activity.channelId) remember(activity);
+    if (activity.conversation?.id && activity.recipient && activity.channelId) await remember(activity);
     if (activity.type === 'invoke' && activity.name === 'adaptiveCard/action') {
       // Action.Execute (Universal Actions): the answer is the invoke response, shown to the clicker only.
       const data = (activity.value as { action?: { data?: Record<string, unknown> } } | undefined)?.action?.data;
@@ -231,6 +232,7 @@ export function createTeamsApp(options: TeamsAppOptions): TeamsHttp {
       if (typeof command === 'string' && activity.from) {
         const result = await run(activity, command);
         observe(result, started);
+        const nameOf = await namesFor(directory, result.reply);
         text = toPlainText(result.reply.text || result.reply.card?.title || '', (id) => nameOf(id) ?? id);
       }
       await context.sendActivity({
@@ -245,7 +247,7 @@ export function createTeamsApp(options: TeamsAppOptions): TeamsHttp {
     if (activity.type !== 'message' || !activity.from) return;
     const text = commandText(activity, router.names);
     if (!text) {
-      await context.sendActivity(renderTeams({ visibility: 'private', text: usage }, nameOf) as Activity);
+      await context.sendActivity(await render({ visibility: 'private', text: usage }));
       return;
     }
     const result = await run(activity, text);

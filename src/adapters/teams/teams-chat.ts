@@ -16,10 +16,10 @@ import type { Activity, ConversationReference } from '@microsoft/agents-activity
 import type { Logger } from 'pino';
 import { channelReply, mention, type Reply } from '../../ports/reply.js';
 import { DeliveryRefused, type ChatPort } from '../../ports/chat.js';
-import type { TeamsDirectory } from '../db/teams-directory.js';
 import { BOT_FRAMEWORK_SCOPE, toSdkReference, toStoredReference } from './bot-adapter.js';
-import { renderTeams } from './render.js';
+import { renderTeams, type TeamsMessage } from './render.js';
 import type { ServiceUrlPolicy } from './service-urls.js';
+import { namesFor, type TeamsDirectory } from './teams-directory.js';
 
 export interface TeamsChatOptions {
   adapter: CloudAdapter;
@@ -48,16 +48,17 @@ export const statusOf = (error: unknown): number | undefined => {
 
 export function createTeamsChat(options: TeamsChatOptions): ChatPort {
   const { adapter, appId, directory, logger, policy } = options;
-  const nameOf = (id: string) => directory.user(id)?.name ?? undefined;
+  /** A reply as Teams shows it, mentions named as firelane has seen the people in Teams. */
+  const render = async (reply: Reply): Promise<TeamsMessage> => renderTeams(reply, await namesFor(directory, reply));
   // Without an app id the SDK signs nothing only for an identity without an audience.
   const identity = appId || {};
 
   /** The reference to post into `roomId`: stored, or built from a known channel's service URL. */
-  function referenceFor(roomId: string): ConversationReference {
-    const known = directory.conversation(roomId);
+  async function referenceFor(roomId: string): Promise<ConversationReference> {
+    const known = await directory.conversation(roomId);
     if (known) return toSdkReference(known.reference);
     // A thread of a channel firelane has seen, or a conversation configured by id: same service URL.
-    const sibling = directory.conversation(channelOf(roomId)) ?? directory.latest();
+    const sibling = (await directory.conversation(channelOf(roomId))) ?? (await directory.latest());
     if (!sibling?.reference.serviceUrl) {
       throw new DeliveryRefused(
         roomId,
@@ -92,7 +93,7 @@ export function createTeamsChat(options: TeamsChatOptions): ChatPort {
   }
 
   async function inConversation<T>(roomId: string, logic: (context: TurnContext) => Promise<T>): Promise<T> {
-    const reference = referenceFor(roomId);
+    const reference = await referenceFor(roomId);
     allowed(roomId, reference.serviceUrl);
     let result: T | undefined;
     let failure: unknown;
@@ -118,10 +119,8 @@ export function createTeamsChat(options: TeamsChatOptions): ChatPort {
   }
 
   async function send(roomId: string, message: Reply): Promise<string> {
-    return inConversation(
-      roomId,
-      async (context) => (await context.sendActivity(renderTeams(message, nameOf) as Activity))?.id ?? '',
-    );
+    const activity = await render(message);
+    return inConversation(roomId, async (context) => (await context.sendActivity(activity as Activity))?.id ?? '');
   }
 
   return {
@@ -134,8 +133,10 @@ export function createTeamsChat(options: TeamsChatOptions): ChatPort {
     },
 
     async createRoom(name, createOptions) {
-      const origin = createOptions?.origin ? directory.conversation(createOptions.origin) : undefined;
-      const announce = options.announceChannel ? directory.conversation(channelOf(options.announceChannel)) : undefined;
+      const origin = createOptions?.origin ? await directory.conversation(createOptions.origin) : undefined;
+      const announce = options.announceChannel
+        ? await directory.conversation(channelOf(options.announceChannel))
+        : undefined;
       const where = origin?.kind === 'channel' ? origin : announce?.kind === 'channel' ? announce : undefined;
       if (!where?.channelId || !where.reference.serviceUrl) {
         throw new DeliveryRefused(
@@ -170,7 +171,7 @@ export function createTeamsChat(options: TeamsChatOptions): ChatPort {
               ...toSdkReference(where.reference),
               conversation: { ...conversation, id: created, conversationType: 'channel' },
             });
-            directory.rememberConversation({
+            await directory.rememberConversation({
               id: created,
               kind: 'channel',
               channelId: where.channelId,
@@ -198,7 +199,7 @@ export function createTeamsChat(options: TeamsChatOptions): ChatPort {
               encodeURIComponent(userId),
               encodeURIComponent(channelOf(roomId)),
             )) as { id?: string; name?: string; aadObjectId?: string; tenantId?: string };
-            directory.rememberUser({
+            await directory.rememberUser({
               aadObjectId: member.aadObjectId ?? userId,
               teamsId: member.id ?? userId,
               name: member.name ?? null,
@@ -219,8 +220,9 @@ export function createTeamsChat(options: TeamsChatOptions): ChatPort {
     post: send,
 
     async update(roomId, messageId, message) {
+      const activity = await render(message);
       await inConversation(roomId, async (context) => {
-        await context.updateActivity({ ...renderTeams(message, nameOf), id: messageId } as Activity);
+        await context.updateActivity({ ...activity, id: messageId } as Activity);
       });
     },
 

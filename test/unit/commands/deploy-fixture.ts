@@ -3,6 +3,7 @@
 // rollout poll's sleep moves.
 import { pino } from 'pino';
 import { createConsoleChat } from '../../../src/adapters/console/console-chat.js';
+import { createSqliteConsoleStore } from '../../../src/adapters/db/console-store.js';
 import { openDatabase, type DbHandle } from '../../../src/adapters/db/database.js';
 import { createSqliteStore, type SqliteStore } from '../../../src/adapters/db/sqlite-store.js';
 import type { Platform } from '../../../src/commands/command.js';
@@ -121,7 +122,7 @@ export function createDeployFixture(options: DeployFixtureOptions = {}): DeployF
     [incidentCommands, deployCommands, rollbackCommands],
     pino({ level: 'silent' }),
   );
-  const consoleChat = createConsoleChat(handle, clock);
+  const consoleChat = createConsoleChat(createSqliteConsoleStore(handle, store.gate), clock);
   const updates: Reply[] = [];
   const chat: ChatPort = {
     ...consoleChat.chat,
@@ -181,7 +182,7 @@ export function createDeployFixture(options: DeployFixtureOptions = {}): DeployF
     request,
     async card(id = 1) {
       const r = await request(id);
-      const message = consoleChat.messages(r.roomId).find((m) => String(m.id) === r.cardRef);
+      const message = (await consoleChat.messages(r.roomId)).find((m) => String(m.id) === r.cardRef);
       if (!message?.body.card) throw new Error(`${requestKey(id)} has no card`);
       return message.body.card;
     },

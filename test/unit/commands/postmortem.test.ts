@@ -2,6 +2,7 @@
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createConsoleChat, type ConsoleChat } from '../../../src/adapters/console/console-chat.js';
+import { createSqliteConsoleStore } from '../../../src/adapters/db/console-store.js';
 import { postmortemMarkdown } from '../../../src/views/postmortem-markdown.js';
 import { DEFAULT_FILE_CONFIG, type FileConfig } from '../../../src/config.js';
 import type { Incident } from '../../../src/domain/incident.js';
@@ -50,7 +51,7 @@ let worker: Worker;
 beforeEach(() => {
   fx = createIncidentFixture(CONFIG);
   fx.clock.set(at('13:05'));
-  chat = createConsoleChat(fx.handle, fx.clock);
+  chat = createConsoleChat(createSqliteConsoleStore(fx.handle, fx.store.gate), fx.clock);
   const deps = {
     store: fx.store,
     chats: { console: chat.chat },
@@ -198,7 +199,7 @@ describe('/incident postmortem of a resolved incident', () => {
 
   it('uploads the same document to the war room once the job runs', async () => {
     await worker.drain();
-    const files = chat.messages(ROOM).filter((m) => m.body.file);
+    const files = (await chat.messages(ROOM)).filter((m) => m.body.file);
     expect(files).toHaveLength(1);
     expect(files[0]!.body).toMatchObject({
       visibility: 'channel',
@@ -289,13 +290,13 @@ describe('the upload to the war room', () => {
     await worker.drain();
     await fx.run('/incident postmortem', { roomId: ROOM });
     await worker.drain();
-    expect(chat.messages(ROOM).filter((m) => m.body.file)).toHaveLength(1);
+    expect((await chat.messages(ROOM)).filter((m) => m.body.file)).toHaveLength(1);
 
     await step('13:30', '/incident note "More news"');
     await fx.run('/incident postmortem', { roomId: ROOM });
     expect(uploads().map((j) => j.key)).toEqual([`postmortem:1:${n}`, `postmortem:1:${n + 1}`]);
     await worker.drain();
-    const files = chat.messages(ROOM).filter((m) => m.body.file);
+    const files = (await chat.messages(ROOM)).filter((m) => m.body.file);
     expect(files).toHaveLength(2);
     expect(files[1]!.body.file!.content).toContain('More news');
   });

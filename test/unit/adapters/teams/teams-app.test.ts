@@ -5,10 +5,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../../src/adapters/db/database.js';
-import { createTeamsDirectory } from '../../../../src/adapters/db/teams-directory.js';
+import { createSqliteGate } from '../../../../src/adapters/db/sqlite-gate.js';
+import { createSqliteTeamsDirectory } from '../../../../src/adapters/db/teams-directory.js';
 import { createTeamsApp } from '../../../../src/adapters/teams/teams-app.js';
 import type { Router } from '../../../../src/commands/router.js';
 import { createManualClock } from '../../../../src/ports/clock.js';
+
+/** A directory in a fresh SQLite database of its own. */
+function directory() {
+  const handle = openDatabase(':memory:');
+  return createSqliteTeamsDirectory(handle, createSqliteGate(handle.sqlite), createManualClock(0));
+}
 
 function request(remoteAddress: string, headers: Record<string, string> = {}) {
   const req = Object.assign(new EventEmitter(), {
@@ -44,7 +51,7 @@ describe('Teams without an app id', () => {
     } as unknown as Router;
     const app = createTeamsApp({
       router,
-      directory: createTeamsDirectory(openDatabase(':memory:'), createManualClock(0)),
+      directory: directory(),
       logger: pino({ level: 'silent' }),
     });
     const refused = [
@@ -75,7 +82,7 @@ describe('Teams without an app id', () => {
       expect(() =>
         createTeamsApp({
           router,
-          directory: createTeamsDirectory(openDatabase(':memory:'), createManualClock(0)),
+          directory: directory(),
           logger: pino({ level: 'silent' }),
         }),
       ).not.toThrow();

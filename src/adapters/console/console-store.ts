@@ -1,0 +1,61 @@
+// What the local console keeps of its chat (rooms, members, messages), on SQLite (adapters/db) or
+// PostgreSQL (adapters/postgres); console-chat.ts is the logic over it. Rows come back in the shapes
+// below on both.
+import type { Reply } from '../../ports/reply.js';
+import type { Async } from '../../ports/store.js';
+
+/** A file shared in a console room (a postmortem): kept whole, so the console can show or offer it. */
+export interface ConsoleFile {
+  filename: string;
+  title: string;
+  content: string;
+}
+
+export interface ConsoleMessage {
+  id: number;
+  roomId: string;
+  author: string;
+  /** The neutral reply; a shared file also carries the file, a private answer the one person who sees it. */
+  body: Reply & { file?: ConsoleFile; visibleTo?: string };
+  pinned: boolean;
+  createdAt: number;
+  updatedAt: number | null;
+}
+
+export interface ConsoleRoom {
+  id: string;
+  name: string;
+  /** Neutral text, like a Slack channel topic. */
+  topic: string | null;
+  createdAt: number;
+}
+
+export type NewConsoleMessage = Pick<ConsoleMessage, 'roomId' | 'author' | 'body' | 'createdAt'>;
+
+export interface ConsoleRecords {
+  /** Adds the room `id` (named `id`) unless a room has that id or name; true when this call added it. */
+  addRoom(id: string, at: number): boolean;
+  hasRoom(id: string): boolean;
+  setTopic(roomId: string, topic: string): void;
+  /** Adds the users to the room; those already in it stay as they are. */
+  addMembers(roomId: string, users: readonly string[]): void;
+  /** The new message's id. */
+  addMessage(message: NewConsoleMessage): number;
+  /** false when the room has no message `id`. */
+  updateMessage(roomId: string, id: number, body: ConsoleMessage['body'], at: number): boolean;
+  pin(roomId: string, id: number): void;
+  /** Message `id` of the room when everyone may read it (not a private answer). */
+  publicMessage(roomId: string, id: number): ConsoleMessage | undefined;
+  /** Oldest first; rooms created in the same millisecond by id. */
+  rooms(): ConsoleRoom[];
+  /** By name. */
+  members(roomId: string): string[];
+  /** A room's messages in the order they were written: everyone's, and `viewer`'s private answers. */
+  messages(roomId: string, viewer?: string): ConsoleMessage[];
+}
+
+export type ConsoleStore = Async<ConsoleRecords>;
+
+/** A stored message row as the console shows it (the body is stored as the JSON the console wrote). */
+export const toConsoleMessage = (row: Omit<ConsoleMessage, 'body'> & { body: unknown }): ConsoleMessage =>
+  row as ConsoleMessage;

@@ -1,0 +1,129 @@
+// The hash-chained audit log on PostgreSQL. Every append locks the head row (SELECT ... FOR UPDATE)
+// inside the writer's transaction, so appends from any number of replicas form one chain: the next
+// waits until the one before commits or rolls back, then reads the head it left.
+import { sql } from 'drizzle-orm';
+import type { Clock } from '../../ports/clock.js';
+import type { AuditEntry, AuditLog } from '../../ports/store.js';
+import { createChainCheck, rowHash, toJson, type AuditRow, type VerifyResult } from '../audit-chain.js';
+import type { CommittedEntry } from '../db/audit-store.js';
+import type { PgHandle } from './database.js';
+
+export interface PgAuditStore extends AuditLog {
+  /** All rows, oldest first, read in batches. */
+  rows(): AsyncIterable<AuditRow>;
+  /** The whole chain and the head, read in one snapshot. */
+  verify(): Promise<VerifyResult>;
+}
+
+const BATCH = 1000;
+const COLUMNS =
+  'seq, at, actor, platform, action, incident_id AS "incidentId", before, after, prev_hash AS "prevHash", hash';
+
+type Queryable = { query<R>(text: string, values?: unknown[]): Promise<{ rows: R[] }> };
+
+const toRow = (r: Record<string, unknown>): AuditRow => ({
+  seq: Number(r.seq),
+  at: Number(r.at),
+  actor: r.actor as string,
+  platform: r.platform as string,
+  action: r.action as string,
+  incidentId: r.incidentId === null ? null : Number(r.incidentId),
+  before: r.before as string | null,
+  after: r.after as string | null,
+  prevHash: r.prevHash as string,
+  hash: r.hash as string,
+});
+
+async function* batches(client: Queryable): AsyncGenerator<AuditRow> {
+  let after = 0;
+  for (;;) {
+    const { rows } = await client.query<Record<string, unknown>>(
+      `SELECT ${COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT ${BATCH}`,
+      [after],
+    );
+    for (const row of rows) yield toRow(row);
+    if (rows.length < BATCH) return;
+    after = Number(rows[rows.length - 1]!.seq);
+  }
+}
+
+export function createPgAuditStore(
+  handle: PgHandle,
+  clock: Clock,
+  onCommitted?: (entry: CommittedEntry) => void,
+): PgAuditStore {
+  const append = (entry: AuditEntry) =>
+    handle.transaction(async () => {
+      const q = handle.executor();
+      const head = await q.execute<{ seq: number; hash: string }>(
+        sql`SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE`,
+      );
+      const last = head.rows[0];
+      if (!last) throw new Error('the audit head is missing: the audit log was tampered with (firelane audit verify)');
+      const row = {
+        seq: Number(last.seq) + 1,
+        at: clock.now(),
+        actor: entry.actor,
+        platform: entry.platform,
+        action: entry.action,
+        incidentId: entry.incidentId,
+        before: toJson(entry.before),
+        after: toJson(entry.after),
+        prevHash: last.hash,
+      };
+      const hash = rowHash(row);
+      await q.execute(sql`
+        INSERT INTO audit_log (seq, at, actor, platform, action, incident_id, before, after, prev_hash, hash)
+        VALUES (${row.seq}, ${row.at}, ${row.actor}, ${row.platform}, ${row.action}, ${row.incidentId},
+                ${row.before}, ${row.after}, ${row.prevHash}, ${hash})`);
+      await q.execute(sql`UPDATE audit_head SET seq = ${row.seq}, hash = ${hash} WHERE id = 1`);
+      if (onCommitted) {
+        const committed: CommittedEntry = { ...entry, seq: row.seq, at: row.at };
+        handle.afterCommit(() => {
+          try {
+            onCommitted(committed);
+          } catch {
+            // An observer's failure must never reach the writer; observers log their own errors.
+          }
+        });
+      }
+    });
+
+  return {
+    append,
+    async *rows() {
+      const client = await handle.pool.connect();
+      try {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        yield* batches(client);
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+    },
+    async verify() {
+      const client = await handle.pool.connect();
+      try {
+        // One snapshot for the rows and the head: a row appended meanwhile cannot look like tampering.
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        try {
+          const chain = createChainCheck();
+          for await (const row of batches(client)) {
+            const broken = chain.next(row);
+            if (broken) return broken;
+          }
+          const { rows } = await client.query<{ seq: number; hash: string }>(
+            'SELECT seq, hash FROM audit_head WHERE id = 1',
+          );
+          const head = rows[0] && { seq: Number(rows[0].seq), hash: rows[0].hash };
+          // A head at row 0 is the empty log's (PostgreSQL seeds it).
+          return chain.end(head && head.seq === 0 ? undefined : head);
+        } finally {
+          await client.query('COMMIT');
+        }
+      } finally {
+        client.release();
+      }
+    },
+  };
+}

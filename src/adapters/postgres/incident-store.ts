@@ -1,0 +1,157 @@
+// The IncidentRecords port on PostgreSQL: incidents, their timelines and action items, each write
+// committed with its audit entry. Any number of replicas share the tables, so nothing is cached in
+// the process (every read asks the database) and every write that depends on what it read holds the
+// row: an update reads the incident FOR UPDATE, the reminder tick's rows are locked (SKIP LOCKED, so
+// two replicas' ticks take different incidents), and timeline dedupe rides on the unique index.
+import { and, asc, count, desc, eq, getTableColumns, gte, inArray, lte, type SQL } from 'drizzle-orm';
+import { OPEN_STATUSES, type Incident } from '../../domain/incident.js';
+import type { Clock } from '../../ports/clock.js';
+import type { AuditLog, IncidentStore, NewTimelineEvent, TimelineEvent } from '../../ports/store.js';
+import {
+  actionItemsEntry,
+  declaredEntry,
+  eventEntry,
+  eventParams,
+  patchIncident,
+  toIncident,
+} from '../store-records.js';
+import type { PgHandle } from './database.js';
+import { actionItems, incidents, timelineEvents } from './schema.js';
+
+const { dedupeKey: _, ...eventColumns } = getTableColumns(timelineEvents);
+const { incidentId: _incident, ...actionItemColumns } = getTableColumns(actionItems);
+
+const isOpen = inArray(incidents.status, [...OPEN_STATUSES]);
+
+/**
+ * The event as added: the row's id with the values written. `data` as the caller gave it (through
+ * JSON, as stored): jsonb keeps no key order, and the audit entry then reads as it does on SQLite.
+ */
+const asAdded = (id: number, event: NewTimelineEvent): TimelineEvent => {
+  const { dedupeKey: _, data, ...values } = eventParams(event);
+  return { id, ...values, data: data && (JSON.parse(JSON.stringify(data)) as Record<string, unknown>) };
+};
+
+// The clock is the port's signature (the SQLite store takes none either: every time comes from the caller).
+export function createPgIncidentStore(handle: PgHandle, audit: AuditLog, _clock: Clock): IncidentStore {
+  const q = () => handle.executor();
+  /** Inside `handle.transaction` the executor is the open transaction, not the pool's db. */
+  const inTransaction = () => q() !== handle.db;
+  const incidentsWhere = async (where: SQL | undefined, lock = false) => {
+    const query = q().select().from(incidents).where(where);
+    return (await (lock ? query.for('update') : query)).map(toIncident);
+  };
+  const get = async (id: number, lock = false) => (await incidentsWhere(eq(incidents.id, id), lock))[0];
+
+  const insertEvent = async (event: NewTimelineEvent, once: boolean) => {
+    const insert = q().insert(timelineEvents).values(eventParams(event));
+    const [row] = await (once ? insert.onConflictDoNothing({ target: timelineEvents.dedupeKey }) : insert).returning({
+      id: timelineEvents.id,
+    });
+    if (!row) return undefined;
+    const added = asAdded(row.id, event);
+    await audit.append(eventEntry(added));
+    return added;
+  };
+
+  return {
+    create: (input, via = input.platform) =>
+      handle.transaction(async () => {
+        const { title, description, severity, platform, declaredBy, declaredAt, nextReminderAt } = input;
+        const values = { title, description, severity, platform, declaredBy, declaredAt, nextReminderAt };
+        const [row] = await q()
+          .insert(incidents)
+          .values({ ...values, status: 'investigating', lastUpdateAt: declaredAt })
+          .returning();
+        const created = toIncident(row!);
+        await audit.append(declaredEntry(created, via));
+        return created;
+      }),
+    get: (id) => get(id),
+    byRoom: async (platform, roomId) =>
+      (await incidentsWhere(and(eq(incidents.platform, platform), eq(incidents.roomId, roomId))))[0],
+    async list(filter = {}) {
+      const rows = await q()
+        .select()
+        .from(incidents)
+        .where(filter.statuses && inArray(incidents.status, filter.statuses))
+        .orderBy(desc(incidents.id))
+        .limit(filter.limit ?? 100);
+      return rows.map(toIncident);
+    },
+    // Read each time: another replica's write would make a copy kept here stale. Frozen like SQLite's
+    // shared list, so code that would change it fails on both.
+    async listOpen(limit) {
+      const rows = await q().select().from(incidents).where(isOpen).orderBy(desc(incidents.id)).limit(limit);
+      return Object.freeze(rows.map((row) => Object.freeze(toIncident(row))));
+    },
+    async recentlyResolved(since, limit) {
+      const rows = await q()
+        .select()
+        .from(incidents)
+        .where(and(eq(incidents.status, 'resolved'), gte(incidents.resolvedAt, since)))
+        .orderBy(desc(incidents.resolvedAt), desc(incidents.id))
+        .limit(limit);
+      return rows.map(toIncident);
+    },
+    // Inside a transaction (the reminder tick) the rows stay locked until it ends, and rows another
+    // transaction holds are passed over: two replicas ticking at once never take the same incident,
+    // and one that committed first has moved the reminder past `now` for the other.
+    async dueReminders(now, limit) {
+      const query = q()
+        .select()
+        .from(incidents)
+        .where(lte(incidents.nextReminderAt, now))
+        .orderBy(asc(incidents.nextReminderAt), asc(incidents.id))
+        .limit(limit);
+      const rows = await (inTransaction() ? query.for('update', { skipLocked: true }) : query);
+      return rows.map(toIncident);
+    },
+    async countOpenBySeverity() {
+      const counts = await q()
+        .select({ severity: incidents.severity, n: count() })
+        .from(incidents)
+        .where(isOpen)
+        .groupBy(incidents.severity);
+      return Object.fromEntries(counts.map((c) => [c.severity, c.n]));
+    },
+    // Without `current`, the incident is read FOR UPDATE: a replica changing it meanwhile waits, so
+    // the audit's before is the row this update replaced. `current` comes from rows the caller
+    // locked in its transaction (the reminder tick's dueReminders).
+    update: (id, patch, by, current) =>
+      handle.transaction(async (): Promise<Incident> => {
+        const before = current ?? (await get(id, true));
+        if (!before) throw new Error(`incident ${id} does not exist`);
+        const { set, after, entry } = patchIncident(id, before, patch, by);
+        if (Object.keys(set).length > 0) await q().update(incidents).set(set).where(eq(incidents.id, id));
+        if (entry) await audit.append(entry);
+        return after;
+      }),
+    addEvent: (event) => handle.transaction(async () => (await insertEvent(event, false))!),
+    // A replica adding the same key meanwhile: ON CONFLICT waits for its transaction, then adds
+    // nothing when it committed (and the event when it rolled back).
+    addEventOnce: (event) => handle.transaction(() => insertEvent(event, true)),
+    addActionItems: async (incidentId, texts, by, at) => {
+      if (texts.length === 0) return;
+      await handle.transaction(async () => {
+        await q()
+          .insert(actionItems)
+          .values(texts.map((text) => ({ incidentId, text, createdBy: by.actor, createdAt: at })));
+        await audit.append(actionItemsEntry(incidentId, texts, by));
+      });
+    },
+    actionItems: (incidentId) =>
+      q()
+        .select(actionItemColumns)
+        .from(actionItems)
+        .where(eq(actionItems.incidentId, incidentId))
+        .orderBy(asc(actionItems.id)),
+    event: async (id) => (await q().select(eventColumns).from(timelineEvents).where(eq(timelineEvents.id, id)))[0],
+    timeline: (incidentId) =>
+      q()
+        .select(eventColumns)
+        .from(timelineEvents)
+        .where(eq(timelineEvents.incidentId, incidentId))
+        .orderBy(asc(timelineEvents.at), asc(timelineEvents.id)),
+  };
+}

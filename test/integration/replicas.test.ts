@@ -1,0 +1,129 @@
+// Two real firelane processes (node dist/main.js) on one PostgreSQL database behind the same Slack
+// signing secret, each request sent to either: they start together on an empty database and migrate
+// once, a delivery Slack repeats to the other replica declares once, and while one replica is killed
+// with SIGKILL the other keeps the 3-second sev1 reminders going: none lost, none twice.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeSlack, type FakeSlack } from '../fakes/fake-slack.js';
+import { signedHeaders } from '../support/slack-signing.js';
+import { ANNOUNCE, BOT_TOKEN, SIGNING_SECRET } from '../support/harness.js';
+import { freePort, startProcess, type RunningProcess } from '../support/process.js';
+import { createDatabase, postgresServer } from '../support/postgres.js';
+
+const server = postgresServer();
+
+const YAML = `incidents:
+  announceChannel: ${ANNOUNCE}
+  escalationChannel: C0ESCALATE
+  severities:
+    sev1: { responders: [U0ONCALL1], reminderEvery: 3s, escalateAfterMissed: 0 }
+`;
+
+describe.skipIf(!server)('two replicas on one PostgreSQL database', () => {
+  let slack: FakeSlack;
+  let dir: string;
+  let database: { url: string; drop(): Promise<void> };
+  let running: RunningProcess[] = [];
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'firelane-replicas-'));
+    writeFileSync(join(dir, 'firelane.yaml'), YAML);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  beforeEach(async () => {
+    slack = await startFakeSlack({
+      channels: [
+        { id: ANNOUNCE, name: 'incidents' },
+        { id: 'C0ESCALATE', name: 'escalations' },
+        { id: 'C0GENERAL', name: 'general' },
+      ],
+    });
+    database = await createDatabase(server!); // empty: the replicas migrate it
+  });
+  afterEach(async () => {
+    for (const p of running) p.child.kill('SIGKILL');
+    await Promise.all(running.map((p) => p.exited));
+    running = [];
+    await slack.close();
+    await database.drop();
+  });
+
+  async function replica(): Promise<{ process: RunningProcess; url: string }> {
+    const port = await freePort();
+    const process = startProcess({
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: database.url,
+      FIRELANE_CONFIG: join(dir, 'firelane.yaml'),
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: slack.apiUrl,
+      LOG_LEVEL: 'info',
+    });
+    running.push(process);
+    return { process, url: `http://127.0.0.1:${port}` };
+  }
+
+  const declare = (url: string, triggerId: string) => {
+    const form = new URLSearchParams({
+      command: '/incident',
+      text: 'sev1 Payment gateway down',
+      user_id: 'U0ALICE',
+      user_name: 'alice',
+      channel_id: 'C0GENERAL',
+      team_id: 'T0001',
+      trigger_id: triggerId,
+      response_url: slack.responseUrl(triggerId),
+    }).toString();
+    return fetch(`${url}/slack/events`, { method: 'POST', headers: signedHeaders(SIGNING_SECRET, form), body: form });
+  };
+
+  it('start together on an empty database, migrate once, and answer a repeated delivery once', async () => {
+    const [a, b] = await Promise.all([replica(), replica()]);
+    await Promise.all([a.process.waitFor(/firelane is up/, 30_000), b.process.waitFor(/firelane is up/, 30_000)]);
+    for (const r of [a, b]) expect((await fetch(`${r.url}/readyz`)).status).toBe(200);
+    expect(a.process.output()).not.toContain('password');
+
+    // Slack retries a delivery it thinks was lost; here the retry reaches the other replica, at once.
+    const answers = await Promise.all([declare(a.url, 'trigger-1'), declare(b.url, 'trigger-1')]);
+    for (const answer of answers) {
+      expect(answer.status).toBe(200);
+      expect(((await answer.json()) as { text: string }).text).toContain('INC-1');
+    }
+    await expect.poll(() => slack.pins.length, { timeout: 15_000, interval: 100 }).toBe(1);
+    await expect.poll(() => slack.messagesIn(ANNOUNCE).length, { timeout: 5_000 }).toBe(1);
+    expect(slack.callsTo('conversations.create').filter((c) => c.ok)).toHaveLength(1);
+    // A second, different declaration is INC-2, whichever replica takes it.
+    const second = await declare(b.url, 'trigger-2');
+    expect(((await second.json()) as { text: string }).text).toContain('INC-2');
+  }, 90_000);
+
+  it('sev1 reminders every 3 s go on while one replica is killed: no gap over 15 s, none twice', async () => {
+    const a = await replica();
+    await a.process.waitFor(/firelane is up/, 30_000);
+    const b = await replica();
+    await b.process.waitFor(/firelane is up/, 30_000);
+    expect(((await (await declare(a.url, 'trigger-r')).json()) as { text: string }).text).toContain('INC-1');
+    await expect.poll(() => slack.channelByName('inc-1-payment-gateway-down'), { timeout: 15_000 }).toBeDefined();
+    const room = slack.channelByName('inc-1-payment-gateway-down')!.id;
+    const reminders = () => slack.messagesIn(room).filter((m) => m.text?.startsWith('⏰'));
+
+    await expect.poll(() => reminders().length, { timeout: 15_000, interval: 200 }).toBeGreaterThanOrEqual(2);
+    const killedAt = Date.now();
+    a.process.child.kill('SIGKILL');
+    await a.process.exited;
+    // Long enough for a job the killed replica held to be taken over (lease 10 s) and several more reminders.
+    await new Promise((resolve) => setTimeout(resolve, 20_000));
+    const seen = reminders();
+    // The fake stamps messages in whole seconds (ts '<seconds>.<counter>'): gaps are ±1 s.
+    const times = seen.map((m) => Number(m.ts.split('.')[0]) * 1000);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    expect(times.filter((t) => t >= killedAt - 1000).length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...gaps)).toBeLessThan(15_000);
+    // Each reminder says which one it is (its missed count); none is posted twice.
+    const texts = seen.map((m) => m.text);
+    expect(new Set(texts).size).toBe(texts.length);
+  }, 90_000);
+});
