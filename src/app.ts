@@ -45,7 +45,7 @@ import type { JobHandlers } from './ports/jobs.js';
 import { IDENTITY_PLATFORMS, parseEntry } from './domain/identity.js';
 
 /** A job's lease on PostgreSQL: renewed every third of it, orphans swept every half. */
-const POSTGRES_LEASE_MS = 10_000;
+const POSTGRES_LEASE_MS = 9_000;
 
 export interface FirelaneOptions {
   config: Config;
@@ -324,7 +324,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     onBuried: reconcileWhenBuried(store),
     busy: () => acknowledging > 0,
     // Replicas: a job whose replica died (its lease no longer renewed) is taken over by another one
-    // within a lease and a half (15 s). One process on SQLite finds its own dead jobs by pid at start.
+    // within the lease, half a lease (the sweep) and a poll: under 15 s. One process on SQLite finds its own dead jobs by pid at start.
     ...(storage.kind === 'postgres' && { leaseMs: POSTGRES_LEASE_MS }),
     ...options.worker,
   });

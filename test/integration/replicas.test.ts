@@ -114,7 +114,7 @@ describe.skipIf(!server)('two replicas on one PostgreSQL database', () => {
     const killedAt = Date.now();
     a.process.child.kill('SIGKILL');
     await a.process.exited;
-    // Long enough for a job the killed replica held to be taken over (lease 10 s) and several more reminders.
+    // Long enough for a job the killed replica held to be taken over (lease 9 s) and several more reminders.
     await new Promise((resolve) => setTimeout(resolve, 20_000));
     const seen = reminders();
     // The fake stamps messages in whole seconds (ts '<seconds>.<counter>'): gaps are ±1 s.

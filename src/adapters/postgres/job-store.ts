@@ -38,7 +38,8 @@ export function createPgJobStore(handle: PgHandle, clock: Clock, onEnqueue?: () 
       const now = clock.now();
       const db = q();
       // The due job longest waiting that no other replica is claiming right now. A scalar subquery
-      // runs once (an InitPlan), so the UPDATE touches at most the one row it locked.
+      // runs once (an InitPlan), so the UPDATE touches at most the one row it locked; the status is
+      // checked again there all the same (the row lock already makes it hold).
       const next = db
         .select({ id: jobs.id })
         .from(jobs)
@@ -54,7 +55,7 @@ export function createPgJobStore(handle: PgHandle, clock: Clock, onEnqueue?: () 
           lockedBy: worker,
           lockedUntil: now + leaseMs,
         })
-        .where(sql`${jobs.id} = ${next}`)
+        .where(and(sql`${jobs.id} = ${next}`, eq(jobs.status, 'queued')))
         .returning({
           id: jobs.id,
           kind: jobs.kind,
