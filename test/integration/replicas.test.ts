@@ -6,7 +6,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeSlack, type FakeSlack } from '../fakes/fake-slack.js';
+import { startFakeSlack, type FakeMessage, type FakeSlack } from '../fakes/fake-slack.js';
+import { startFakeKube, type FakeKube } from '../fakes/fake-kube.js';
+import { buttonClick } from '../support/harness.js';
+import { buttons } from './slack-helpers.js';
+import { IMAGE } from './deploy-config.js';
 import { signedHeaders } from '../support/slack-signing.js';
 import { ANNOUNCE, BOT_TOKEN, SIGNING_SECRET } from '../support/harness.js';
 import { freePort, startProcess, type RunningProcess } from '../support/process.js';
@@ -50,13 +54,17 @@ describe.skipIf(!server)('two replicas on one PostgreSQL database', () => {
     await database.drop();
   });
 
-  async function replica(): Promise<{ process: RunningProcess; url: string }> {
+  async function replica(
+    env: Record<string, string> = {},
+    config = 'firelane.yaml',
+  ): Promise<{ process: RunningProcess; url: string }> {
     const port = await freePort();
     const process = startProcess({
+      ...env,
       PORT: String(port),
       HOST: '127.0.0.1',
       DATABASE_URL: database.url,
-      FIRELANE_CONFIG: join(dir, 'firelane.yaml'),
+      FIRELANE_CONFIG: join(dir, config),
       SLACK_BOT_TOKEN: BOT_TOKEN,
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_API_URL: slack.apiUrl,
@@ -125,5 +133,83 @@ describe.skipIf(!server)('two replicas on one PostgreSQL database', () => {
     // Each reminder says which one it is (its missed count); none is posted twice.
     const texts = seen.map((m) => m.text);
     expect(new Set(texts).size).toBe(texts.length);
+  }, 90_000);
+
+  it('two approvers clicking Approve at once on the two replicas: one approval, one rollout', async () => {
+    const kube: FakeKube = await startFakeKube({ stepMs: 5 });
+    try {
+      kube.addDeployment({
+        namespace: 'payments',
+        name: 'payments',
+        replicas: 2,
+        containers: [{ name: 'app', image: `${IMAGE}:v2.1.0` }],
+      });
+      writeFileSync(join(dir, 'kubeconfig'), kube.kubeconfigYaml());
+      writeFileSync(
+        join(dir, 'deploy.yaml'),
+        `services:
+  payments:
+    kubernetes: { namespace: payments, deployment: payments, container: app, image: ${IMAGE}, strategy: rolling }
+    healthCheck: { window: 1s }
+approvals:
+  production: { approvers: [U0LEAD1, U0LEAD2], required: 1, allowSelfApproval: false, expiresAfter: 30m }
+`,
+      );
+      const env = { KUBECONFIG: join(dir, 'kubeconfig') };
+      const [a, b] = await Promise.all([replica(env, 'deploy.yaml'), replica(env, 'deploy.yaml')]);
+      await Promise.all([a.process.waitFor(/firelane is up/, 30_000), b.process.waitFor(/firelane is up/, 30_000)]);
+
+      const form = new URLSearchParams({
+        command: '/deploy',
+        text: 'payments v2.1.1',
+        user_id: 'U0DEV',
+        user_name: 'dev',
+        channel_id: 'C0GENERAL',
+        team_id: 'T0001',
+        trigger_id: 'trigger-deploy',
+        response_url: slack.responseUrl('deploy'),
+      }).toString();
+      const ack = await fetch(`${a.url}/slack/events`, {
+        method: 'POST',
+        headers: signedHeaders(SIGNING_SECRET, form),
+        body: form,
+      });
+      expect(((await ack.json()) as { text: string }).text).toContain('REQ-1');
+      const withApprove = () =>
+        slack.messages.find((m) => buttons(m.blocks).some((x) => x.text.text === 'Approve')) as FakeMessage | undefined;
+      await expect.poll(withApprove, { timeout: 15_000, interval: 100 }).toBeDefined();
+      const { channel, ts } = withApprove()!;
+      const card = () => slack.messages.find((m) => m.channel === channel && m.ts === ts);
+      const approve = buttons(card()!.blocks).find((x) => x.text.text === 'Approve')!;
+
+      // Each lead clicks at the same moment, each click reaching a different replica.
+      const click = (url: string, user: string) => {
+        const payload = buttonClick({
+          user,
+          channel,
+          messageTs: ts,
+          actionId: approve.action_id,
+          value: approve.value,
+          responseUrl: slack.responseUrl(user),
+        });
+        const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+        return fetch(`${url}/slack/events`, { method: 'POST', headers: signedHeaders(SIGNING_SECRET, body), body });
+      };
+      const clicks = await Promise.all([click(a.url, 'U0LEAD1'), click(b.url, 'U0LEAD2')]);
+      for (const answer of clicks) expect(answer.status).toBe(200);
+
+      await kube.waitForRollout('payments', 'payments', 30_000);
+      await expect.poll(() => JSON.stringify(card()!.blocks), { timeout: 30_000, interval: 200 }).toMatch(/Succeeded/);
+      const text = JSON.stringify(card()!.blocks);
+      // Exactly one of the two is the approver the card names.
+      expect([/U0LEAD1/.test(text), /U0LEAD2/.test(text)].filter(Boolean)).toHaveLength(1);
+      const imageChanges = kube.requests.filter(
+        (r) => r.method === 'PATCH' && r.path.endsWith('/namespaces/payments/deployments/payments'),
+      );
+      expect(imageChanges).toHaveLength(1);
+      expect(kube.deployment('payments', 'payments').spec.template.spec.containers[0].image).toBe(`${IMAGE}:v2.1.1`);
+    } finally {
+      await kube.close();
+    }
   }, 90_000);
 });

@@ -69,6 +69,8 @@ export interface HarnessOptions {
   teams?: FirelaneOptions['teams'];
   /** Worker overrides (default: 20 ms polls, 5-50 ms backoff). */
   worker?: FirelaneOptions['worker'];
+  /** The Slack client as production builds it (2 quick retries) instead of the tests' 0 retries. */
+  productionSlackClient?: boolean;
 }
 
 let triggerCounter = 0;
@@ -115,7 +117,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     logger: options.logger ?? pino({ level: 'silent' }),
     ...(options.clock && { clock: options.clock }),
     reminderTicker: options.reminderTicker ?? !options.clock,
-    slackClientOptions: { retryConfig: { retries: 0 } },
+    ...(!options.productionSlackClient && { slackClientOptions: { retryConfig: { retries: 0 } } }),
     defaultMetrics: false,
     worker: { pollMs: 20, baseDelayMs: 5, maxDelayMs: 50, ...options.worker },
     ...(options.cluster && { cluster: options.cluster }),
