@@ -212,4 +212,61 @@ approvals:
       await kube.close();
     }
   }, 90_000);
+
+  it('a rolling restart of both replicas loses no request and no job', async () => {
+    const urls: string[] = [];
+    const start = async (slot: number) => {
+      const r = await replica();
+      await r.process.waitFor(/firelane is up/, 30_000);
+      urls[slot] = r.url;
+      return r;
+    };
+    const a = await start(0);
+    const b = await start(1);
+
+    // A client that sends a declaration every 150 ms to one replica or, when that one is down or
+    // stopping (refused, 503), to the other: what a Service in front of ready pods does.
+    const answers: string[] = [];
+    let sending = true;
+    let n = 0;
+    const sender = (async () => {
+      while (sending) {
+        const id = n++;
+        for (let attempt = 0; ; attempt++) {
+          const url = urls[(id + attempt) % 2]!;
+          try {
+            const response = await declare(url, `trigger-roll-${id}`);
+            if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
+            answers[id] = ((await response.json()) as { text: string }).text;
+            break;
+          } catch (error) {
+            if (attempt > 20) throw error;
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+        }
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      }
+    })();
+
+    for (const [slot, old] of [
+      [0, a],
+      [1, b],
+    ] as const) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      old.process.child.kill('SIGTERM');
+      expect((await old.process.exited).code).toBe(0);
+      await start(slot);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    sending = false;
+    await sender;
+
+    // Every request answered once with its own incident; every incident's war room opened once.
+    const keys = answers.map((text) => /INC-(\d+)/.exec(text)?.[1]);
+    expect(keys.every(Boolean)).toBe(true);
+    expect(new Set(keys).size).toBe(answers.length);
+    expect(answers.length).toBeGreaterThan(15);
+    await expect.poll(() => slack.pins.length, { timeout: 30_000, interval: 200 }).toBe(answers.length);
+    expect(slack.callsTo('conversations.create').filter((c) => c.ok)).toHaveLength(answers.length);
+  }, 120_000);
 });
