@@ -70,6 +70,9 @@ export function createSlackApp(options: SlackAppOptions): SlackHttp {
     // Bolt's default in-memory conversation store runs on every request; firelane keeps its state in SQLite.
     convoStore: false,
   });
+  // One Web API client for the whole process: Bolt's listeners get the adapter's (its retry policy,
+  // its undici fetch, its metrics) instead of a second one Bolt would build from the same token.
+  app.client = client;
 
   function observe(result: RouterResult, receivedAt: unknown): void {
     metrics?.commandsTotal.inc({ platform: 'slack', command: result.command, outcome: result.outcome });
