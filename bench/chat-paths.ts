@@ -21,6 +21,8 @@ import { startFakeSlack, type FakeSlack, type RecordedCall } from '../test/fakes
 import { ANNOUNCE, BOT_TOKEN, SIGNING_SECRET, buttonClick, testConfig } from '../test/support/harness.js';
 import { signedHeaders } from '../test/support/slack-signing.js';
 import { waitForJobs } from './scheduler-footprint.js';
+import { dueJobsOf, postgresAvailable, type PostgresForBench } from './postgres.js';
+import type { SectionResult, SideBySide } from './side-by-side.js';
 
 const SLACK_LATENCY_MS = 50;
 const DECLARATIONS = Number(process.env.BENCH_DECLARATIONS ?? 30);
@@ -32,6 +34,7 @@ const HEALTH_WINDOW = '1s'; // the shortest window firelane.yaml can express (du
 const HEALTH_WINDOW_MS = 1000;
 const DEPLOY_POLL_MS = 500; // the deploy job's default pollIntervalMs (src/jobs/deploy-jobs.ts), not overridden in the main run
 const OLD_POLL_MS = 2000; // the comparison run: the default before 2026-11-21 (rollout polled every 2 s)
+const BEFORE = process.env.BENCH_DEPLOY_BEFORE === '1'; // run the comparison too
 
 /* ----------------------------------------------- helpers ----------------------------------------------- */
 
@@ -68,8 +71,9 @@ const summarize = (values: number[]): Summary => ({
   max: Math.max(...values),
 });
 const f0 = (v: number) => `${Math.round(v)} ms`;
-const row = (label: string, s: Summary) => `| ${label} | ${f0(s.p50)} | ${f0(s.p90)} | ${f0(s.max)} |`;
 const verdict = (ok: boolean) => (ok ? 'met' : 'missed');
+const skipped = (postgres: PostgresForBench) =>
+  postgresAvailable(postgres) ? 'skipped' : `skipped: ${postgres.missing}`;
 
 interface App {
   firelane: Firelane;
@@ -82,10 +86,11 @@ interface App {
 /** The real app as main.ts builds it (production worker, Slack client and deploy settings), against fakes. */
 async function startApp(
   configYaml: string,
-  options: { kube?: FakeKube; deploy?: FirelaneOptions['deploy'] } = {},
+  options: { kube?: FakeKube; deploy?: FirelaneOptions['deploy']; databaseUrl?: string } = {},
 ): Promise<App> {
   const { kube } = options;
-  let env: Record<string, string> = {};
+  // DATABASE_URL selects PostgreSQL (src/storage.ts), as in production.
+  let env: Record<string, string> = options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {};
   const slack = await startFakeSlack({
     latencyMs: SLACK_LATENCY_MS,
     channels: [
@@ -97,7 +102,7 @@ async function startApp(
   const dir = mkdtempSync(join(tmpdir(), 'firelane-bench-chat-'));
   if (kube) {
     writeFileSync(join(dir, 'kubeconfig'), kube.kubeconfigYaml());
-    env = { KUBECONFIG: join(dir, 'kubeconfig') };
+    env = { ...env, KUBECONFIG: join(dir, 'kubeconfig') };
   }
   const config = testConfig(dir, slack.apiUrl, { configYaml, env: { LOG_LEVEL: 'silent', ...env } });
   const firelane = await createFirelane({
@@ -149,7 +154,7 @@ function commandForm(app: App, command: string, text: string, user: string): str
 
 /** No job running and none due: the app is idle (future jobs such as reminders and expiries may wait). */
 async function settle(app: App): Promise<void> {
-  await waitForJobs(app.firelane.db!.sqlite, 20_000, 20);
+  await waitForJobs(dueJobsOf(app.firelane), 20_000, 20);
 }
 
 /** CPU time (user + system) of this whole process while `fn` runs, in ms. */
@@ -243,95 +248,155 @@ async function declareOnce(app: App, n: number): Promise<Declaration> {
   };
 }
 
-export async function benchWarRoom(): Promise<string> {
-  const app = await startApp(`incidents:
+const WAR_ROOM_YAML = `incidents:
   announceChannel: ${ANNOUNCE}
   escalationChannel: C0ESCALATE
   severities:
     sev1: { responders: [U0ONCALL1, U0ONCALL2] }
-`);
+`;
+
+interface WarRoomRun {
+  runs: Declaration[];
+  /** CPU of this process per declaration (app, fakes and bench), ms. */
+  cpuMs: number;
+  /** CPU of the PostgreSQL server per declaration, ms (PostgreSQL only, when the server is the bench's). */
+  serverCpuMs?: number;
+}
+
+export async function benchWarRoom(postgres: PostgresForBench = { missing: 'not asked for' }): Promise<SectionResult> {
+  const pgDatabase = postgresAvailable(postgres) ? await postgres.database() : undefined;
+  const app = await startApp(WAR_ROOM_YAML);
+  const pgApp = pgDatabase && (await startApp(WAR_ROOM_YAML, { databaseUrl: pgDatabase.url }));
   try {
     const { value: unit, cpuMs: unitCpu } = await cpuOf(() => oneCallLatency(app.slack, 'postMessage'));
-    for (let i = 0; i < WARM_UP; i++) await declareOnce(app, -1 - i);
+    const apps = pgApp ? [app, pgApp] : [app];
+    for (const a of apps) for (let i = 0; i < WARM_UP; i++) await declareOnce(a, -1 - i);
     const machineBefore = machine();
-    const { value: runs, cpuMs } = await cpuOf(async () => {
-      const list: Declaration[] = [];
-      for (let i = 0; i < DECLARATIONS; i++) list.push(await declareOnce(app, i + 1));
-      return list;
-    });
+    const sqliteRun: WarRoomRun = { runs: [], cpuMs: 0 };
+    const pgRun: WarRoomRun = { runs: [], cpuMs: 0, serverCpuMs: 0 };
+    // The two apps alternate, declaration by declaration, so drift on the machine hits both alike.
+    for (let i = 0; i < DECLARATIONS; i++)
+      for (const [a, run] of [
+        [app, sqliteRun],
+        [pgApp, pgRun],
+      ] as const) {
+        if (!a) continue;
+        const server0 = postgresAvailable(postgres) && a === pgApp ? postgres.cpuMs() : undefined;
+        const { value, cpuMs } = await cpuOf(() => declareOnce(a, i + 1));
+        const server1 = postgresAvailable(postgres) && a === pgApp ? postgres.cpuMs() : undefined;
+        run.runs.push(value);
+        run.cpuMs += cpuMs / DECLARATIONS;
+        if (server0 === undefined || server1 === undefined) delete run.serverCpuMs;
+        else if (run.serverCpuMs !== undefined) run.serverCpuMs += (server1 - server0) / DECLARATIONS;
+      }
     const machineAfter = machine();
-    const s = (f: (d: Declaration) => number) => summarize(runs.map(f));
-    const total = s((d) => d.total);
     const limit = 4 * unit.p50;
-    const sorted = [...runs].sort((a, b) => a.total - b.total);
-    const median = sorted[Math.floor(runs.length / 2)]!;
-    const slowest = sorted.at(-1)!;
-    return `## 2. Time to war room
+    const ofRun = (run: WarRoomRun) => {
+      const s = (f: (d: Declaration) => number) => summarize(run.runs.map(f));
+      const sorted = [...run.runs].sort((a, b) => a.total - b.total);
+      return { s, total: s((d) => d.total), median: sorted[Math.floor(sorted.length / 2)]!, slowest: sorted.at(-1)! };
+    };
+    const lite = ofRun(sqliteRun);
+    const pgr = pgApp ? ofRun(pgRun) : undefined;
+    const both = (label: string, f: (d: Declaration) => number) => {
+      const a = lite.s(f);
+      const b = pgr?.s(f);
+      return `| ${label} | ${f0(a.p50)} | ${f0(a.p90)} | ${f0(a.max)} | ${b ? `${f0(b.p50)} | ${f0(b.p90)} | ${f0(b.max)}` : 'skipped | skipped | skipped'} |`;
+    };
+    const calls = (d: Declaration) => d.calls.map((c) => `\`${c}\``).join(', ');
+    const targets = (name: string, total: Summary) =>
+      [
+        `- ${name}: p50 ${f0(total.p50)}: ${verdict(total.p50 <= limit)}`,
+        `- ${name}: p90 ${f0(total.p90)}: ${verdict(total.p90 <= limit)}`,
+        `- ${name}: max ${f0(total.max)}: ${verdict(total.max <= limit)}`,
+      ].join('\n');
+    const cpuLine = (name: string, run: WarRoomRun) =>
+      `${name} ${run.cpuMs < 10 ? run.cpuMs.toFixed(1) : Math.round(run.cpuMs)} ms${run.serverCpuMs !== undefined ? ` (+ ${run.serverCpuMs.toFixed(1)} ms of the PostgreSQL server)` : ''}`;
+    const ratio = pgr ? pgr.total.p50 / lite.total.p50 : undefined;
+    const sideBySide: SideBySide[] = [
+      {
+        figure: 'time to war room, p50 (section 2)',
+        sqlite: f0(lite.total.p50),
+        postgres: pgr ? f0(pgr.total.p50) : skipped(postgres),
+        ratio,
+        target: `at most 4 × one Slack call = ${f0(limit)}`,
+      },
+      {
+        figure: 'time to war room, max of ' + DECLARATIONS + ' (section 2)',
+        sqlite: f0(lite.total.max),
+        postgres: pgr ? f0(pgr.total.max) : skipped(postgres),
+        ratio: pgr ? pgr.total.max / lite.total.max : undefined,
+        target: `at most ${f0(limit)}`,
+      },
+    ];
+    const verdicts = [
+      `- Time to war room at most ${f0(limit)}, every declaration, SQLite: max ${f0(lite.total.max)}: ${verdict(lite.total.max <= limit)}`,
+      ...(pgr
+        ? [
+            `- Time to war room at most ${f0(limit)}, every declaration, PostgreSQL: max ${f0(pgr.total.max)}: ${verdict(pgr.total.max <= limit)}`,
+          ]
+        : []),
+    ];
+    return {
+      sideBySide,
+      verdicts,
+      markdown: `## 2. Time to war room
 
-**Measured:** ${DECLARATIONS} declarations (\`/incident sev1 …\`, declarer plus two configured responders), one
-after another (each waits until the app is idle), after ${WARM_UP} warm-up declarations that are not counted. Clock
+**Measured:** ${DECLARATIONS} declarations (\`/incident sev1 …\`, declarer plus two configured responders) on each database, one
+after another (each waits until the app is idle; the SQLite and the PostgreSQL app take turns), after ${WARM_UP} warm-up declarations each
+that are not counted. Clock
 start: just before the signed slash-command POST leaves the bench. Clock stop: the last of the four answers the
 fake Slack sent for this incident: \`conversations.create\`, \`conversations.invite\`, \`pins.add\` of the card, and
 the announcement's \`chat.postMessage\` in the announce channel (\`answeredAt\` in the fake's call log, taken when
 the response is written, after its ${SLACK_LATENCY_MS} ms delay). The app is the real one in-process
 (\`createFirelane\` with production settings: worker poll 500 ms but woken on every enqueue, Slack client with its
 production retry policy), with a fake Slack (test/fakes/fake-slack.ts) that delays **every** Web API call by
-${SLACK_LATENCY_MS} ms. One clock (\`Date.now()\`) for everything.
+${SLACK_LATENCY_MS} ms. One clock (\`Date.now()\`) for everything. Two apps, each with its own fake Slack: one on a SQLite file,
+one on PostgreSQL (\`DATABASE_URL\`, a fresh database; ${postgresAvailable(postgres) ? 'the server of the summary above' : `**skipped**: ${postgres.missing}`}).
 
 **Baseline (same run, same fake):** one \`chat.postMessage\` through \`@slack/web-api\`'s WebClient, 20 calls after a
 warm-up: p50 ${f0(unit.p50)}, p90 ${f0(unit.p90)}, max ${f0(unit.max)}.
 
-| ms after the declaration POST | p50 | p90 | max |
-|---|---|---|---|
-${row(
-  'slash command acknowledged',
-  s((d) => d.ack),
-)}
-${row(
-  "war-room job's first call arrives (conversations.create)",
-  s((d) => d.jobStart),
-)}
-${row(
-  'channel created (answered)',
-  s((d) => d.create),
-)}
-${row(
-  'invites (answered)',
-  s((d) => d.invite),
-)}
-${row(
-  'card pinned (answered)',
-  s((d) => d.pin),
-)}
-${row(
-  'announcement (answered)',
-  s((d) => d.announce),
-)}
-${row('**time to war room** (last of the four)', total)}
-${row(
-  'of which not inside the 3 dependent Slack calls',
-  s((d) => d.ownTime),
-)}
+| ms after the declaration POST | SQLite p50 | p90 | max | PostgreSQL p50 | p90 | max |
+|---|---|---|---|---|---|---|
+${both('slash command acknowledged', (d) => d.ack)}
+${both("war-room job's first call arrives (conversations.create)", (d) => d.jobStart)}
+${both('channel created (answered)', (d) => d.create)}
+${both('invites (answered)', (d) => d.invite)}
+${both('card pinned (answered)', (d) => d.pin)}
+${both('announcement (answered)', (d) => d.announce)}
+${both('**time to war room** (last of the four)', (d) => d.total)}
+${both('of which not inside the 3 dependent Slack calls', (d) => d.ownTime)}
 
 The true dependencies are create room → post card → pin card (the invite and the announcement need only the room, and
 run alongside the card): three calls in a row, a floor of about 3 × ${f0(unit.p50)} = ${f0(3 * unit.p50)}; the target leaves
 ${f0(limit - 3 * unit.p50)} for everything else (acknowledging, the job's pick-up, firelane's work between the calls).
-Calls of the median declaration (arrived→answered, ms after the POST):
-${median.calls.map((c) => `\`${c}\``).join(', ')}.
-Calls of the slowest declaration:
-${slowest.calls.map((c) => `\`${c}\``).join(', ')}.
-
+Calls of the median declaration (arrived→answered, ms after the POST), SQLite:
+${calls(lite.median)}.
+Calls of the slowest declaration, SQLite:
+${calls(lite.slowest)}.
+${
+  pgr
+    ? `Calls of the median declaration, PostgreSQL:
+${calls(pgr.median)}.
+Calls of the slowest declaration, PostgreSQL:
+${calls(pgr.slowest)}.
+`
+    : ''
+}
 Machine while measuring: before ${machineBefore}; after ${machineAfter}. CPU time of the whole bench process (app,
-fakes and bench together) per declaration: ${cpuMs / DECLARATIONS < 10 ? (cpuMs / DECLARATIONS).toFixed(1) : Math.round(cpuMs / DECLARATIONS)} ms; per baseline call (WebClient and fake): ${(unitCpu / 21).toFixed(1)} ms.
+fakes and bench together) per declaration: ${cpuLine('SQLite', sqliteRun)}${pgr ? `; ${cpuLine('PostgreSQL', pgRun)}` : ''}; per baseline call (WebClient and fake): ${(unitCpu / 21).toFixed(1)} ms.
 On a busy machine that CPU time stretches into wall time between the calls, which is what the row above shows.
 
 Target: at most 4 × one call's latency = 4 × ${f0(unit.p50)} = ${f0(limit)}.
-- p50 ${f0(total.p50)}: ${verdict(total.p50 <= limit)}
-- p90 ${f0(total.p90)}: ${verdict(total.p90 <= limit)}
-- max ${f0(total.max)}: ${verdict(total.max <= limit)}
-`;
+${targets('SQLite', lite.total)}
+${pgr ? targets('PostgreSQL', pgr.total) : `- PostgreSQL: skipped (${skipped(postgres)})`}
+`,
+    };
   } finally {
     await app.close();
+    await pgApp?.close();
+    await pgDatabase?.drop();
   }
 }
 
@@ -493,18 +558,20 @@ approvals:
 export async function benchApproveToPatch(): Promise<string> {
   const machineBefore = machine();
   const main = await runDeploys();
-  const fast = await runDeploys(OLD_POLL_MS);
+  // The "before" of the 500 ms poll (a fix of 2026-11-21): about a minute, so only when asked for.
+  const fast = BEFORE ? await runDeploys(OLD_POLL_MS) : undefined;
   const machineAfter = machine();
   const both = (label: string, f: (d: Deploy) => number) => {
-    const [a, b] = [summarize(main.runs.map(f)), summarize(fast.runs.map(f))];
-    return `| ${label} | ${f0(a.p50)} | ${f0(a.p90)} | ${f0(a.max)} | ${f0(b.p50)} | ${f0(b.p90)} | ${f0(b.max)} |`;
+    const a = summarize(main.runs.map(f));
+    const b = fast && summarize(fast.runs.map(f));
+    return `| ${label} | ${f0(a.p50)} | ${f0(a.p90)} | ${f0(a.max)} |${b ? ` ${f0(b.p50)} | ${f0(b.p90)} | ${f0(b.max)} |` : ''}`;
   };
   const s = (f: (d: Deploy) => number) => summarize(main.runs.map(f));
   const toPatch = s((d) => d.approveToPatch);
   const firstUpdate = s((d) => d.firstUpdate);
   const succeeded = s((d) => d.succeeded);
   const afterWindow = s((d) => d.afterWindow);
-  const fastFirst = summarize(fast.runs.map((d) => d.firstUpdate));
+  const fastFirst = fast && summarize(fast.runs.map((d) => d.firstUpdate));
   return `## 5. Approve-to-patch
 
 **Measured:** ${DEPLOYS} rolling deploys of \`payments\` (${REPLICAS} replicas, a new version each), one after another,
@@ -513,10 +580,16 @@ then the Approve button clicked by U0LEAD1 (a signed \`block_actions\` POST). Th
 (\`createFirelane\` with production worker and Slack client settings) reaches Kubernetes through the client-node
 adapter, configured the production way (\`KUBECONFIG\` pointing at test/fakes/fake-kube.ts, whose controller replaces
 one pod every ${KUBE_STEP_MS} ms). Slack is the same fake as in section 2 (${SLACK_LATENCY_MS} ms per Web API call).
-The run is made twice, each time with a fresh app, database and cluster: with the deploy job's default rollout
+${
+  fast
+    ? `The run is made twice, each time with a fresh app, database and cluster: with the deploy job's default rollout
 poll interval (${DEPLOY_POLL_MS} ms, \`pollIntervalMs\` in src/jobs/deploy-jobs.ts; the health window is checked every
 2 s, \`healthIntervalMs\`; this is what the targets are judged on) and, as the "before" of the fix, with the rollout
-poll set to the old default of ${OLD_POLL_MS} ms (\`FirelaneOptions.deploy\`).
+poll set to the old default of ${OLD_POLL_MS} ms (\`FirelaneOptions.deploy\`).`
+    : `The deploy job runs with its default rollout poll interval (${DEPLOY_POLL_MS} ms, \`pollIntervalMs\` in src/jobs/deploy-jobs.ts;
+the health window is checked every 2 s, \`healthIntervalMs\`). \`BENCH_DEPLOY_BEFORE=1\` runs it a second time with the old
+default of ${OLD_POLL_MS} ms, the "before" of that fix (profiling note 5 at the end of this file).`
+}
 One clock (\`Date.now()\`):
 
 - approve → PATCH: from just before the click's POST leaves the bench to the PATCH of the Deployment arriving at
@@ -534,8 +607,7 @@ One clock (\`Date.now()\`):
 p50 ${f0(main.patchUnit.p50)}, max ${f0(main.patchUnit.max)}; one \`chat.update\` through WebClient: p50
 ${f0(main.updateUnit.p50)}, max ${f0(main.updateUnit.max)}; the rollout poll interval: ${DEPLOY_POLL_MS} ms.
 
-| measured | p50 | p90 | max | before: p50, ${OLD_POLL_MS} ms poll | p90 | max |
-|---|---|---|---|---|---|---|
+| measured | p50 | p90 | max |${fast ? ` before: p50, ${OLD_POLL_MS} ms poll | p90 | max |\n|---|---|---|---|---|---|---|` : '\n|---|---|---|---|'}
 ${both('**Approve POST → PATCH at the API server**', (d) => d.approveToPatch)}
 ${both("Approve POST → the job's first Kubernetes request (re-read)", (d) => d.approveToFirstKube)}
 ${both('Approve acknowledged → PATCH', (d) => d.ackToPatch)}
@@ -550,8 +622,7 @@ Machine: before ${machineBefore}; after ${machineAfter}.
 Targets (default poll):
 - Approve → PATCH p50 under 50 ms: p50 ${f0(toPatch.p50)}: ${verdict(toPatch.p50 < 50)}
 - Card updated within 1 s of the rollout completing (first update after completion), every deploy: p50 ${f0(firstUpdate.p50)},
-  p90 ${f0(firstUpdate.p90)}, max ${f0(firstUpdate.max)}: ${verdict(firstUpdate.max <= 1000)}
-  (before, with the ${OLD_POLL_MS} ms poll: max ${f0(fastFirst.max)}: ${verdict(fastFirst.max <= 1000)})
+  p90 ${f0(firstUpdate.p90)}, max ${f0(firstUpdate.max)}: ${verdict(firstUpdate.max <= 1000)}${fastFirst ? `\n  (before, with the ${OLD_POLL_MS} ms poll: max ${f0(fastFirst.max)}: ${verdict(fastFirst.max <= 1000)})` : ''}
 - Succeeded on the card within 1 s of the health window's end: max ${f0(afterWindow.max)}: ${verdict(afterWindow.max <= 1000)}
   (from the rollout's completion it is the ${HEALTH_WINDOW} window plus that: max ${f0(succeeded.max)}; no deploy is called
   succeeded before its window has passed)
@@ -561,7 +632,7 @@ Targets (default poll):
 /* ---------------------------------------------------------------------------------------------------------- */
 
 export async function benchChatPaths(): Promise<string> {
-  const warRoom = await benchWarRoom();
+  const warRoom = (await benchWarRoom()).markdown;
   const approve = await benchApproveToPatch();
   return `${warRoom}\n${approve}`;
 }

@@ -12,15 +12,25 @@ import Database from 'better-sqlite3';
 import { Agent, request } from 'undici';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
-import { createCheckpointer, type Checkpointer } from '../src/adapters/db/checkpointer.js';
-import { openDatabase, type DbHandle } from '../src/adapters/db/database.js';
+import { createCheckpointer } from '../src/adapters/db/checkpointer.js';
+import { openDatabase } from '../src/adapters/db/database.js';
 import { createSqliteStore } from '../src/adapters/db/sqlite-store.js';
+import { openPostgres } from '../src/adapters/postgres/database.js';
+import { createPostgresStore } from '../src/adapters/postgres/pg-store.js';
 import { tickReminders } from '../src/jobs/reminder-tick.js';
 import { createManualClock } from '../src/ports/clock.js';
 import { startFakeSlack, type FakeSlack } from '../test/fakes/fake-slack.js';
 import { startHarness, type Harness } from '../test/support/harness.js';
 import { signedHeaders } from '../test/support/slack-signing.js';
 import { NODE_FLAGS, freePort } from '../test/support/process.js';
+import {
+  postgresAvailable,
+  sqliteDueJobs,
+  type BenchPostgres,
+  type DueJobs,
+  type PostgresForBench,
+} from './postgres.js';
+import { ratioText, verdictWord, type SectionResult, type SideBySide } from './side-by-side.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MAIN = join(ROOT, 'dist/main.js');
@@ -49,16 +59,21 @@ const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
 const DUE = 100;
 const SIZES = [100, 10_000, 100_000];
+/** PostgreSQL's tick is a round trip per statement (about 500 a tick): the two sizes issue 27 asks for, fewer ticks each. */
+const PG_SIZES = [100, 100_000];
+const PG_PER_ROUND = 5;
 const SEVERITY_CYCLE = ['sev0', 'sev1', 'sev2', 'sev3'] as const;
 
 interface SchedulerDb {
+  kind: 'sqlite' | 'postgres';
   size: number;
-  handle: DbHandle;
-  checkpointer: Checkpointer;
   dueIds: number[];
   tick(now: number): Promise<{ reminders: number }>;
   query(now: number): Promise<number>;
-  rearm(now: number): void;
+  rearm(now: number): Promise<void>;
+  /** The query plan of the due query, on one line. */
+  plan(now: number): Promise<string>;
+  close(): Promise<void>;
 }
 
 /** A database of `size` incidents: DUE open and due, the rest resolved (80%) or open and due later (20%). */
@@ -110,9 +125,8 @@ function seedSchedulerDb(dir: string, size: number, start: number): SchedulerDb 
   // As in app.ts: a tick that wrote reminders keeps WAL checkpoints on their thread (onTick -> busy()).
   const checkpointer = createCheckpointer(handle, path, pino({ level: 'silent' }));
   return {
+    kind: 'sqlite',
     size,
-    handle,
-    checkpointer,
     dueIds,
     async tick(now) {
       clock.set(now);
@@ -126,94 +140,223 @@ function seedSchedulerDb(dir: string, size: number, start: number): SchedulerDb 
     rearm(now) {
       rearmStatement.run(now - 500);
       clearJobs.run();
+      return Promise.resolve();
+    },
+    plan(now) {
+      const rows = handle.sqlite
+        .prepare(
+          'EXPLAIN QUERY PLAN SELECT * FROM incidents WHERE next_reminder_at <= ? ORDER BY next_reminder_at LIMIT ?',
+        )
+        .all(now, 500) as Array<{ detail: string }>;
+      return Promise.resolve(rows.map((p) => p.detail).join('; '));
+    },
+    async close() {
+      await checkpointer.stop();
+      handle.close();
     },
   };
 }
 
-export async function benchSchedulerCost(): Promise<string> {
+/**
+ * The same database on PostgreSQL (a fresh database, migrated by the app's own openPostgres): the same
+ * rows as seedSchedulerDb's, made by one INSERT ... SELECT over generate_series, then VACUUM ANALYZE
+ * and a CHECKPOINT (the seed's WAL written out before ticks are timed, as the SQLite seed's is).
+ */
+async function seedPostgresSchedulerDb(
+  postgres: BenchPostgres,
+  dir: string,
+  size: number,
+  start: number,
+): Promise<SchedulerDb> {
+  const database = await postgres.database();
+  const handle = await openPostgres(database.url);
+  const clock = createManualClock(start);
+  const store = createPostgresStore(handle, clock);
+  const config = loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent' }, dir).file;
+  const { pool } = handle;
+  await pool.query(
+    `INSERT INTO incidents (title, description, severity, status, platform, declared_by, commander, declared_at, last_update_at, resolved_at, root_cause,
+       next_reminder_at, missed_reminders, room_id, room_name, card_ref)
+     SELECT 'Seeded incident ' || i, 'seeded for the scheduler benchmark', (ARRAY['sev0', 'sev1', 'sev2', 'sev3'])[i % 4 + 1],
+       CASE WHEN resolved THEN 'resolved' ELSE 'investigating' END, 'slack', 'U0BENCH', CASE WHEN i % 2 = 1 THEN 'U0LEAD' END,
+       declared, declared, CASE WHEN resolved THEN declared + 1800000 END, CASE WHEN resolved THEN 'seeded' END,
+       CASE WHEN resolved THEN NULL WHEN due THEN $1::bigint - 500 ELSE $1::bigint + 86400000 + (i % 3600) * 1000 END,
+       0, 'C' || lpad(i::text, 9, '0'), 'inc-' || (i + 1) || '-seeded-incident', $2 || '.' || i
+     FROM (SELECT i, due, NOT due AND i % 5 <> 0 AS resolved, $1::bigint - 3600000 - (i % 86400) * 1000::bigint AS declared
+           FROM (SELECT i, ($3::int <= ${DUE} OR i % GREATEST($3::int / ${DUE}, 1) = 0) AS due
+                 FROM generate_series(0, $3::int - 1) AS i) AS numbered) AS seeded
+     ORDER BY i`,
+    [start, String(start / 1000), size],
+  );
+  const dueIds = (
+    await pool.query<{ id: number }>('SELECT id FROM incidents WHERE next_reminder_at = $1 ORDER BY id LIMIT $2', [
+      start - 500,
+      DUE,
+    ])
+  ).rows.map((r) => Number(r.id));
+  await pool.query('VACUUM ANALYZE incidents');
+  await pool.query('CHECKPOINT').catch(() => undefined); // superuser only: the bench's own server
+  const dueQuery = `SELECT * FROM incidents WHERE next_reminder_at <= $1 ORDER BY next_reminder_at, id LIMIT 500 FOR UPDATE SKIP LOCKED`;
+  return {
+    kind: 'postgres',
+    size,
+    dueIds,
+    async tick(now) {
+      clock.set(now);
+      return await tickReminders({ store, config, clock });
+    },
+    async query(now) {
+      return (await store.incidents.dueReminders(now, 500)).length;
+    },
+    async rearm(now) {
+      await pool.query('UPDATE incidents SET next_reminder_at = $1, missed_reminders = 0 WHERE id = ANY($2::int[])', [
+        now - 500,
+        dueIds,
+      ]);
+      await pool.query('DELETE FROM jobs');
+    },
+    async plan(now) {
+      const rows = (await pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${dueQuery}`, [now])).rows;
+      return rows.map((r) => r['QUERY PLAN'].trim().replace(/^-> +/, '')).join('; ');
+    },
+    async close() {
+      await handle.close();
+      await database.drop();
+    },
+  };
+}
+
+export async function benchSchedulerCost(
+  postgres: PostgresForBench = { missing: 'not asked for' },
+): Promise<SectionResult> {
   const dir = mkdtempSync(join(tmpdir(), 'firelane-bench-tick-'));
   const start = Date.parse('2026-01-01T00:00:00Z');
   const ROUNDS = Number(process.env.BENCH_TICK_ROUNDS ?? 10);
   const PER_ROUND = 20;
+  const seeded: Array<{ db: SchedulerDb; seedMs: number }> = [];
   try {
-    const seeded: Array<{ db: SchedulerDb; seedMs: number }> = [];
     for (const size of SIZES) {
       const t = performance.now();
       const db = seedSchedulerDb(dir, size, start);
       seeded.push({ db, seedMs: performance.now() - t });
       log(`scheduler: seeded ${size} incidents in ${(performance.now() - t).toFixed(0)} ms`);
     }
-    const ticks = new Map<number, number[]>(SIZES.map((s) => [s, []]));
-    const queries = new Map<number, number[]>(SIZES.map((s) => [s, []]));
+    if (postgresAvailable(postgres))
+      for (const size of PG_SIZES) {
+        const t = performance.now();
+        const db = await seedPostgresSchedulerDb(postgres, dir, size, start);
+        seeded.push({ db, seedMs: performance.now() - t });
+        log(`scheduler: seeded ${size} incidents on PostgreSQL in ${(performance.now() - t).toFixed(0)} ms`);
+      }
+    const key = (db: SchedulerDb) => `${db.kind}:${db.size}`;
+    const ticks = new Map<string, number[]>(seeded.map(({ db }) => [key(db), []]));
+    const queries = new Map<string, number[]>(seeded.map(({ db }) => [key(db), []]));
     let now = start;
-    // Warm-up (JIT, page cache), then rounds that alternate the sizes so drift hits all alike.
+    // Warm-up (JIT, page cache), then rounds that alternate the sizes and databases so drift hits all alike.
     for (const { db } of seeded)
       for (let i = 0; i < 10; i++) {
         now += 1000;
-        db.rearm(now);
+        await db.rearm(now);
         await db.tick(now);
       }
     for (let round = 0; round < ROUNDS; round++) {
       for (const { db } of seeded) {
-        for (let i = 0; i < PER_ROUND; i++) {
+        for (let i = 0; i < (db.kind === 'postgres' ? PG_PER_ROUND : PER_ROUND); i++) {
           now += 1000;
-          db.rearm(now);
+          await db.rearm(now);
           const q0 = performance.now();
           const found = await db.query(now);
-          queries.get(db.size)!.push(performance.now() - q0);
-          if (found !== DUE) throw new Error(`scheduler: ${found} due incidents found in ${db.size}, expected ${DUE}`);
+          queries.get(key(db))!.push(performance.now() - q0);
+          if (found !== DUE) throw new Error(`scheduler: ${found} due incidents found in ${key(db)}, expected ${DUE}`);
           const t0 = performance.now();
           const result = await db.tick(now);
-          ticks.get(db.size)!.push(performance.now() - t0);
+          ticks.get(key(db))!.push(performance.now() - t0);
           if (result.reminders !== DUE)
             throw new Error(
-              `scheduler: a tick over ${db.size} incidents made ${result.reminders} reminders, expected ${DUE}`,
+              `scheduler: a tick over ${key(db)} incidents made ${result.reminders} reminders, expected ${DUE}`,
             );
         }
       }
     }
-    const plan = seeded[2]!.db.handle.sqlite
-      .prepare(
-        'EXPLAIN QUERY PLAN SELECT * FROM incidents WHERE next_reminder_at <= ? ORDER BY next_reminder_at LIMIT ?',
-      )
-      .all(now, 500) as Array<{ detail: string }>;
-    const rows = SIZES.map((size, i) => {
-      const t = ticks.get(size)!;
-      const q = queries.get(size)!;
-      return `| ${size.toLocaleString('en-US')} | ${DUE} | ${ms(median(t))} | ${ms(pct(t, 90))} | ${ms(Math.max(...t))} | ${ms(median(q), 3)} | ${(seeded[i]!.seedMs / 1000).toFixed(2)} s |`;
+    const plans = new Map<string, string>();
+    for (const { db } of seeded) if (db.size === SIZES.at(-1)) plans.set(db.kind, await db.plan(now));
+    const label = { sqlite: 'SQLite', postgres: 'PostgreSQL' } as const;
+    const rows = seeded.map(({ db, seedMs }) => {
+      const t = ticks.get(key(db))!;
+      const q = queries.get(key(db))!;
+      return `| ${label[db.kind]} | ${db.size.toLocaleString('en-US')} | ${DUE} | ${ms(median(t))} | ${ms(pct(t, 90))} | ${ms(Math.max(...t))} | ${ms(median(q), 3)} | ${(seedMs / 1000).toFixed(2)} s |`;
     });
-    const m100 = median(ticks.get(100)!);
-    const m100k = median(ticks.get(100_000)!);
-    const p90Max = Math.max(...SIZES.map((s) => pct(ticks.get(s)!, 90)));
-    const ratio = m100k / m100;
-    for (const { db } of seeded) {
-      await db.checkpointer.stop();
-      db.handle.close();
+    const tickMedian = (kind: SchedulerDb['kind'], size: number) => {
+      const t = ticks.get(`${kind}:${size}`);
+      return t ? median(t) : undefined;
+    };
+    const [smallest, largest] = [SIZES[0]!, SIZES.at(-1)!];
+    const verdicts: string[] = [];
+    const summaryVerdicts: string[] = [];
+    for (const kind of ['sqlite', 'postgres'] as const) {
+      const [m100, m100k] = [tickMedian(kind, smallest), tickMedian(kind, largest)];
+      if (m100 === undefined || m100k === undefined) continue;
+      const ratio = m100k / m100;
+      const p90Max = Math.max(
+        ...(kind === 'postgres' ? PG_SIZES : SIZES).map((s) => pct(ticks.get(`${kind}:${s}`)!, 90)),
+      );
+      const name = label[kind];
+      verdicts.push(
+        `- ${name}, flat in the total: median at ${largest.toLocaleString('en-US')} is ${ratio.toFixed(2)}x the median at ${smallest} (target at most 1.5x): ${verdict(ratio <= 1.5)}`,
+        `- ${name}, under 20 ms: worst p90 ${ms(p90Max)} (target < 20 ms): ${verdict(p90Max < 20)}`,
+      );
+      summaryVerdicts.push(
+        `- Reminder tick p90 under 20 ms at every size, ${name}: worst ${ms(p90Max)}: ${verdictWord(p90Max < 20)}`,
+      );
     }
-    return `## 3. Scheduler cost
+    const sideBySide: SideBySide[] = [smallest, largest].map((size) => {
+      const [lite, pgm] = [tickMedian('sqlite', size)!, tickMedian('postgres', size)];
+      return {
+        figure: `reminder tick (${DUE} due) with ${size.toLocaleString('en-US')} stored incidents, median (section 3)`,
+        sqlite: ms(lite),
+        postgres: pgm === undefined ? `skipped${'missing' in postgres ? `: ${postgres.missing}` : ''}` : ms(pgm),
+        ratio: pgm === undefined ? undefined : pgm / lite,
+        target: 'p90 under 20 ms; flat in the total (at most 1.5x)',
+      };
+    });
+    const pgFlat = (() => {
+      const [a, b] = [tickMedian('postgres', smallest), tickMedian('postgres', largest)];
+      return a === undefined || b === undefined ? undefined : b / a;
+    })();
+    return {
+      sideBySide,
+      verdicts: summaryVerdicts,
+      markdown: `## 3. Scheduler cost
 
 One reminder tick (\`tickReminders\` in src/jobs/reminder-tick.ts, what the once-a-second node-cron
 task in app.ts runs) against SQLite files (WAL, migrated by the app's own \`openDatabase\`) holding
-${SIZES.map((s) => s.toLocaleString('en-US')).join(', ')} incidents, ${DUE} of them due. The rest are resolved (80%, no next reminder) or
-open with a reminder due later (20%); all seeded in one transaction with a prepared INSERT.
+${SIZES.map((s) => s.toLocaleString('en-US')).join(', ')} incidents, ${DUE} of them due, and against PostgreSQL databases holding the same rows for
+${PG_SIZES.map((s) => s.toLocaleString('en-US')).join(' and ')} incidents (${postgresAvailable(postgres) ? "fresh databases on the bench's server, migrated by the app's own `openPostgres`, the store the app uses on `DATABASE_URL`" : `**skipped**: ${postgres.missing}`}). The rest are resolved (80%, no next reminder) or
+open with a reminder due later (20%); on SQLite all seeded in one transaction with a prepared INSERT, on PostgreSQL with
+one INSERT ... SELECT over generate_series, then VACUUM ANALYZE and a CHECKPOINT.
 Each tick finds the due incidents and, in one transaction for the whole tick, writes per incident
 the new due time, its audit entry and the reminder job (which also refreshes the topic) and, for SEV0, the escalation job:
 ${DUE} reminders per tick. Between ticks, outside the timed part, the ${DUE} incidents are made due again by SQL and the
-jobs table is emptied. ${ROUNDS * PER_ROUND} timed ticks per size after 10 warm-up ticks, sizes alternating in
-rounds of ${PER_ROUND}. "query" is the due-incident SELECT alone (\`store.incidents.dueReminders\`).
+jobs table is emptied. ${ROUNDS * PER_ROUND} timed ticks per size on SQLite and ${ROUNDS * PG_PER_ROUND} on PostgreSQL after 10 warm-up ticks each, sizes and
+databases alternating in ${ROUNDS} rounds (of ${PER_ROUND} ticks per SQLite size, ${PG_PER_ROUND} per PostgreSQL size). "query" is the due-incident SELECT alone (\`store.incidents.dueReminders\`).
 As in app.ts, a tick that wrote reminders keeps SQLite's WAL checkpoints on their thread
 (src/adapters/db/checkpointer.ts), so a commit that crosses 1,000 WAL pages does not copy and fsync them itself.
+On PostgreSQL each statement is a round trip to the server and the tick's commit waits for the WAL's fsync
+(synchronous_commit on): about 300 statements per tick (the due SELECT, then per incident its UPDATE, the audit chain's
+head lock and INSERTs, the job INSERT).
 
-| stored incidents | due | tick median | tick p90 | tick max | query median | seed time |
-|---|---|---|---|---|---|---|
+| database | stored incidents | due | tick median | tick p90 | tick max | query median | seed time |
+|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-Query plan of the due query: \`${plan.map((p) => p.detail).join('; ')}\`.
+Query plan of the due query at ${largest.toLocaleString('en-US')}: SQLite \`${plans.get('sqlite')}\`${plans.has('postgres') ? `; PostgreSQL (inside the tick's transaction, FOR UPDATE SKIP LOCKED) \`${plans.get('postgres')}\`` : ''}.
+PostgreSQL's tick median at ${largest.toLocaleString('en-US')} is ${ratioText(pgFlat === undefined ? undefined : tickMedian('postgres', largest)! / tickMedian('sqlite', largest)!)} SQLite's.
 
-- Flat in the total: median at 100,000 is ${ratio.toFixed(2)}x the median at 100 (target at most 1.5x): ${verdict(ratio <= 1.5)}
-- Under 20 ms: worst p90 ${ms(p90Max)} (target < 20 ms): ${verdict(p90Max < 20)}
-`;
+${verdicts.join('\n')}
+`,
+    };
   } finally {
+    for (const { db } of seeded) await db.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -538,14 +681,15 @@ async function sendCommands(
   return { sent, failures, latencies };
 }
 
-/** Waits until no job is due (queued with run_at <= now) or running, as read from another process; returns the wait in ms. */
-export async function waitForJobs(db: Database.Database, timeoutMs: number, everyMs = 250): Promise<number> {
-  const due = db.prepare(
-    `SELECT count(*) AS n FROM jobs WHERE (status = 'queued' AND run_at <= ?) OR status = 'running'`,
-  );
+/**
+ * Waits until no job is due (queued with run_at <= now) or running, as read from another process (a
+ * SQLite connection, or a count such as bench/postgres.ts's pgDueJobs); returns the wait in ms.
+ */
+export async function waitForJobs(db: Database.Database | DueJobs, timeoutMs: number, everyMs = 250): Promise<number> {
+  const due = typeof db === 'function' ? db : sqliteDueJobs(db);
   const t0 = performance.now();
   for (;;) {
-    const { n } = due.get(Date.now()) as { n: number };
+    const n = await due(Date.now());
     if (n === 0) return performance.now() - t0;
     if (performance.now() - t0 > timeoutMs) throw new Error(`${n} jobs still due after ${timeoutMs} ms`);
     await sleep(everyMs);
@@ -755,7 +899,7 @@ database size = SQLite file + WAL after \`PRAGMA wal_checkpoint(TRUNCATE)\`.
 export async function benchSchedulerFootprint(): Promise<string> {
   const parts = new Set((process.env.BENCH_PARTS ?? '3,4,6').split(',').map((p) => p.trim()));
   const sections: string[] = [];
-  if (parts.has('3')) sections.push(await benchSchedulerCost());
+  if (parts.has('3')) sections.push((await benchSchedulerCost()).markdown);
   if (parts.has('4')) sections.push(await benchPunctuality());
   if (parts.has('6')) sections.push(await benchFootprint());
   return sections.join('\n');

@@ -278,7 +278,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
       ...(simulated && { simulated }),
       local: env.localMode,
       publicUrl: new URL(env.publicUrl),
-      ...(env.oidc && { signIn: { ...env.oidc, people: config.file.people } }),
+      ...(env.oidc && { signIn: { ...env.oidc, people: config.file.people, sessions: storage.sessions } }),
       now: () => clock.now(),
     });
     notifyConsole = consoleWeb.notify;

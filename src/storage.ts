@@ -11,6 +11,8 @@ import type { Clock } from './ports/clock.js';
 import type { Outbox, Store } from './ports/store.js';
 import type { ConsoleStore } from './adapters/console/console-store.js';
 import { createSqliteConsoleStore } from './adapters/db/console-store.js';
+import type { SessionStore } from './adapters/console/session-store.js';
+import { createSqliteSessionStore } from './adapters/db/session-store.js';
 import { createSqliteTeamsDirectory } from './adapters/db/teams-directory.js';
 import type { TeamsDirectory } from './adapters/teams/teams-directory.js';
 
@@ -21,6 +23,8 @@ export interface Storage {
   store: Store & { jobs: Outbox };
   /** The local console's rooms and messages. */
   console: ConsoleStore;
+  /** Console sign-in's sessions and logins in progress (every replica sees every sign-in). */
+  sessions: SessionStore;
   /** The Teams conversations and users seen (for proactive posts). */
   teams: TeamsDirectory;
   /** The SQLite file's handle (SQLite only: the console's and Teams' tables live beside the store's). */
@@ -42,6 +46,7 @@ export async function openStorage(env: EnvConfig, clock: Clock, hooks: StoreHook
     const { openPostgres } = await import('./adapters/postgres/database.js');
     const { createPostgresStore } = await import('./adapters/postgres/pg-store.js');
     const { createPgConsoleStore } = await import('./adapters/postgres/console-store.js');
+    const { createPgSessionStore } = await import('./adapters/postgres/session-store.js');
     const { createPgTeamsDirectory } = await import('./adapters/postgres/teams-directory.js');
     const handle = await openPostgres(env.databaseUrl);
     const store = createPostgresStore(handle, clock, hooks);
@@ -50,6 +55,7 @@ export async function openStorage(env: EnvConfig, clock: Clock, hooks: StoreHook
       label: databaseLabel(env.databaseUrl),
       store,
       console: createPgConsoleStore(handle),
+      sessions: createPgSessionStore(handle),
       teams: createPgTeamsDirectory(handle, clock),
       busy: () => undefined,
       ready: () =>
@@ -69,6 +75,7 @@ export async function openStorage(env: EnvConfig, clock: Clock, hooks: StoreHook
     label: env.databasePath,
     store,
     console: createSqliteConsoleStore(db, store.gate),
+    sessions: createSqliteSessionStore(db, store.gate),
     teams: createSqliteTeamsDirectory(db, store.gate, clock),
     sqlite: db,
     busy: () => checkpointer?.busy(),

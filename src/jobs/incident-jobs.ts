@@ -78,10 +78,19 @@ export function createIncidentJobs(
     origin?: string,
   ): Promise<{ id: string; name: string }> {
     const room = await step('create-room', async () => {
+      // Another run of this job recorded the room after this one read its progress (a replica whose lease ran out
+      // while it waited for Slack, and the one that took the job over): that room it is.
+      const recorded = await store.incidents.get(incident.id);
+      if (recorded?.roomId && recorded.roomName) return { id: recorded.roomId, name: recorded.roomName };
+      // The incident the room is for: the platform marks the room with it, and when a try before this one created
+      // the room but its answer was lost (a crash, a reset connection), the platform finds that room by its mark
+      // instead of answering "name taken", which would open a second, suffixed room. Only a room provably this
+      // incident's is taken; any other room of the name still moves on to the next name.
+      const owner = { key: incidentKey(incident.id), declaredAt: incident.declaredAt };
       for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
         const name = warRoomName(config.incidents.channelPrefix, incident.id, incident.title, attempt);
         try {
-          return await chat.createRoom(name, origin === undefined ? undefined : { origin });
+          return await chat.createRoom(name, { ...(origin !== undefined && { origin }), incident: owner });
         } catch (error) {
           if (!(error instanceof RoomNameTaken)) throw error;
         }

@@ -6,7 +6,29 @@ export interface RoomRef {
   name: string;
 }
 
-/** Thrown by createRoom when the name is in use; the caller picks another. */
+/**
+ * The incident a war room is made for. A platform keeps it with the room (Slack: in the channel's purpose; the
+ * console: as the room's first topic; Teams: in firelane's record of the thread), so that a creation repeated after
+ * its answer was lost finds the room it made instead of opening a second.
+ */
+export interface RoomOwner {
+  /** The incident's key: `INC-7`. */
+  key: string;
+  /**
+   * When it was declared (epoch ms): tells it from an incident with the same key elsewhere (another installation on
+   * the same workspace, a database started over), and no room created before it can be its.
+   */
+  declaredAt: number;
+}
+
+/**
+ * The mark of the incident's war room, as people read it: `War room of INC-7, declared 2026-12-07 13:51:07 UTC`.
+ * A room is the incident's when its mark contains this (people may add to it).
+ */
+export const roomMark = (owner: RoomOwner): string =>
+  `War room of ${owner.key}, declared ${new Date(owner.declaredAt).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+
+/** Thrown by createRoom when the name is in use (by a room not provably this incident's); the caller picks another. */
 export class RoomNameTaken extends Error {
   constructor(readonly roomName: string) {
     super(`a room named ${roomName} exists`);
@@ -37,9 +59,13 @@ export interface ChatPort {
   setTopic(roomId: string, topic: string): Promise<void>;
   /**
    * A new conversation for an incident. `origin`: where it was declared (Teams opens the war room
-   * as a thread of that channel; Slack and the console ignore it).
+   * as a thread of that channel; Slack and the console ignore it). `incident`: whose room it is; the
+   * room is marked with it, and when this incident's room exists already (made by an earlier call
+   * whose answer was lost: a crash, a reset connection), that room is returned instead of a new one.
+   * Only a room the platform can prove is this incident's is returned; any other room of that name
+   * throws RoomNameTaken, as without `incident`.
    */
-  createRoom(name: string, options?: { origin?: string }): Promise<RoomRef>;
+  createRoom(name: string, options?: { origin?: string; incident?: RoomOwner }): Promise<RoomRef>;
   invite(roomId: string, userIds: string[]): Promise<InviteResult>;
   /** Returns the message id (Slack: ts). */
   post(roomId: string, message: Reply): Promise<string>;

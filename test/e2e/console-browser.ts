@@ -10,6 +10,7 @@ import { createFirelane, type Firelane } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { Clock } from '../../src/ports/clock.js';
 import { requireTool, TOOLS } from '../support/require-tool.js';
+import { databaseEnv, dropDatabase } from '../support/test-store.js';
 
 /** Skip with `describe.skipIf(!CHROMIUM)`: without chromium the tests skip locally and fail under CI. */
 export const CHROMIUM = requireTool(TOOLS.chromium);
@@ -35,7 +36,7 @@ export async function startConsoleInBrowser(): Promise<ConsoleInBrowser> {
   mkdirSync(OUT, { recursive: true });
   const clock = jumpingClock();
   // A fresh machine: HOME without ~/.kube/config, no KUBECONFIG, not in a cluster.
-  const config = loadConfig({ DATABASE_PATH: join(dir, 'firelane.db'), LOG_LEVEL: 'silent', HOME: dir }, dir);
+  const config = loadConfig({ ...(await databaseEnv(dir)), LOG_LEVEL: 'silent', HOME: dir }, dir);
   const firelane = await createFirelane({
     config,
     logger: pino({ level: 'silent' }),
@@ -75,6 +76,7 @@ export async function startConsoleInBrowser(): Promise<ConsoleInBrowser> {
       await browser.close();
       await firelane.close(2_000);
       rmSync(dir, { recursive: true, force: true });
+      await dropDatabase(dir);
     },
   };
 }

@@ -14,6 +14,7 @@ import {
   startConsoleInBrowser,
   type ConsoleInBrowser,
 } from './console-browser.js';
+import { queryDatabase, queryOne } from '../support/test-store.js';
 
 /** The attacker's page: an auto-submitting form and two fetches, all aimed at the console. */
 function attackPage(consoleUrl: string, room: string): string {
@@ -85,8 +86,7 @@ describe.skipIf(!CHROMIUM)('the console against another origin', () => {
     await new Promise((resolve) => attacker?.close(resolve));
   });
 
-  const auditRows = () =>
-    (run.firelane.db!.sqlite.prepare('select count(*) n from audit_log').get() as { n: number }).n;
+  const auditRows = async () => (await queryOne<{ n: number }>(run.firelane, 'select count(*) n from audit_log'))!.n;
   const pendingUnchanged = async () =>
     expect(await run.firelane.store.deploys.get(1)).toMatchObject({ status: 'pending', approvals: [] });
 
@@ -95,7 +95,7 @@ describe.skipIf(!CHROMIUM)('the console against another origin', () => {
       .poll(async () => (await run.firelane.store.deploys.get(1))?.cardRef ?? null, { timeout: 10_000 })
       .not.toBeNull();
     await pendingUnchanged();
-    const before = auditRows();
+    const before = await auditRows();
     const page = await run.browser.newPage();
 
     // Two fetches: text/plain without CORS (the response is opaque, the request is sent), and JSON
@@ -119,13 +119,13 @@ describe.skipIf(!CHROMIUM)('the console against another origin', () => {
     }
 
     await pendingUnchanged();
-    expect(auditRows()).toBe(before);
+    expect(await auditRows()).toBe(before);
     await page.close();
   });
 
   it('a foreign Host header is refused, for the page, its data and its commands (even with a valid token)', async () => {
     const token = await consoleToken(run.url);
-    const before = auditRows();
+    const before = await auditRows();
     for (const path of [
       '/',
       '/api/console/state',
@@ -151,7 +151,7 @@ describe.skipIf(!CHROMIUM)('the console against another origin', () => {
     for (const host of [`127.0.0.1:${port}`, `localhost:${port}`])
       expect((await rawRequest(`${run.url}/api/console/state`, { host })).status, host).toBe(200);
     await pendingUnchanged();
-    expect(auditRows()).toBe(before);
+    expect(await auditRows()).toBe(before);
   });
 
   it('the console’s own page still approves: bob in the console is a trial name that counts for the demo approvers', async () => {
@@ -167,9 +167,10 @@ describe.skipIf(!CHROMIUM)('the console against another origin', () => {
     await expect
       .poll(async () => (await run.firelane.store.deploys.get(1))?.approvals ?? [])
       .toEqual([expect.objectContaining({ by: 'bob', via: 'console' })]);
-    const rows = run.firelane
-      .db!.sqlite.prepare("select actor, platform from audit_log where action like 'deploy.approv%'")
-      .all();
+    const rows = await queryDatabase(
+      run.firelane,
+      "select actor, platform from audit_log where action like 'deploy.approv%'",
+    );
     expect(rows).toEqual([{ actor: 'bob', platform: 'console' }]);
     await page.close();
   });

@@ -14,6 +14,7 @@ import { loadConfig } from '../../src/config.js';
 import { startFakeOidc, type FakeOidc } from '../fakes/fake-oidc.js';
 import { createMemoryCluster } from '../fakes/memory-cluster.js';
 import { freePort } from '../support/process.js';
+import { databaseEnv, queryDatabase } from '../support/test-store.js';
 import { CHROMIUM, OUT, typeCommand } from './console-browser.js';
 
 const IMAGE = 'ghcr.io/acme/payments';
@@ -43,7 +44,7 @@ describe.skipIf(!CHROMIUM)('console sign-in in Chromium', () => {
     writeFileSync(join(dir, 'firelane.yaml'), YAML);
     const config = loadConfig(
       {
-        DATABASE_PATH: join(dir, 'firelane.db'),
+        ...(await databaseEnv(dir)),
         HOME: dir,
         LOG_LEVEL: 'silent',
         FIRELANE_CONFIG: join(dir, 'firelane.yaml'),
@@ -143,11 +144,10 @@ describe.skipIf(!CHROMIUM)('console sign-in in Chromium', () => {
     mkdirSync(OUT, { recursive: true });
     await sam.screenshot({ path: join(OUT, 'console-sign-in.png') });
     expect(
-      firelane
-        .db!.sqlite.prepare(
-          "select actor, platform from audit_log where action in ('deploy.requested', 'deploy.approved') order by seq",
-        )
-        .all(),
+      await queryDatabase(
+        firelane,
+        "select actor, platform from audit_log where action in ('deploy.requested', 'deploy.approved') order by seq",
+      ),
     ).toEqual([
       { actor: 'lee', platform: 'oidc' },
       { actor: 'sam', platform: 'oidc' },

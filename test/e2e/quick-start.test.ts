@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/process.js';
+import { databaseEnv, dropDatabase } from '../support/test-store.js';
 import { CHROMIUM, OUT, actAs, typeCommand } from './console-browser.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -28,7 +29,10 @@ describe.skipIf(!CHROMIUM)('the quick start on a fresh machine', () => {
         /* gone already */
       }
     }
-    if (home) rmSync(home, { recursive: true, force: true });
+    if (home) {
+      rmSync(home, { recursive: true, force: true });
+      await dropDatabase(home);
+    }
   });
 
   it('npm start serves the console; /deploy payments v1.1.0 asked by alice, approved by bob, succeeds on the simulated cluster', async () => {
@@ -39,12 +43,13 @@ describe.skipIf(!CHROMIUM)('the quick start on a fresh machine', () => {
     home = mkdtempSync(join(tmpdir(), 'firelane-home-'));
     const port = await freePort();
     // Only what a fresh shell has: PATH and an empty HOME. The database goes to the temporary folder
-    // rather than ./data, so that a developer's own server on ./data is not disturbed.
+    // rather than ./data, so that a developer's own server on ./data is not disturbed (with
+    // FIRELANE_TEST_STORE=postgres: a new, empty PostgreSQL database, which npm start migrates).
     const env = {
       PATH: process.env.PATH ?? '',
       HOME: home,
       PORT: String(port),
-      DATABASE_PATH: join(home, 'firelane.db'),
+      ...(await databaseEnv(home, { migrated: false })),
     };
     server = spawn('npm', ['start'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';

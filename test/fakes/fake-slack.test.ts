@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode, LogLevel, WebClient, WebClientEvent, type WebClientOptions } from '@slack/web-api';
-import { startFakeSlack, type FakeSlack, type FakeSlackOptions } from './fake-slack.js';
+import { SEED_CREATOR, startFakeSlack, type FakeSlack, type FakeSlackOptions } from './fake-slack.js';
 
 const TOKEN = 'xoxb-test-token';
 const SEEDED = [
@@ -187,6 +187,118 @@ describe('conversations', () => {
       purpose: { value: 'Incident room' },
     });
     expect(fake.channels.get('COUTSIDE01')?.topic).toBe('SEV1: checkout down');
+  });
+});
+
+describe('conversations.list and users.conversations', () => {
+  it('lists public channels by default, with creator, purpose and topic; archived ones unless exclude_archived', async () => {
+    const f = await otherFake({
+      channels: [
+        { id: 'C0HUMAN001', name: 'general', purpose: 'Everything', created: 1_700_000_000 },
+        { id: 'C0OLD00001', name: 'old', archived: true, creator: 'UBOT' },
+        { id: 'G0PRIVATE1', name: 'ops-private', isPrivate: true },
+        { id: 'G0HIDDEN01', name: 'hidden', isPrivate: true, isMember: false },
+      ],
+    });
+    const c = clientFor(f);
+    const { channel } = await c.conversations.create({ name: 'inc-7-db-down' });
+    await c.conversations.setPurpose({ channel: channel!.id!, purpose: 'War room of INC-7' });
+    await c.chat.postMessage({ channel: 'U0ALICE', text: 'a DM' }); // opens the app's DM with U0ALICE
+
+    const all = await c.conversations.list();
+    expect(all.channels!.map((ch) => ch.name)).toEqual(['general', 'old', 'inc-7-db-down']);
+    expect(all.response_metadata?.next_cursor).toBe('');
+    expect(all.channels![0]).toMatchObject({
+      id: 'C0HUMAN001',
+      creator: SEED_CREATOR,
+      created: 1_700_000_000,
+      is_archived: false,
+      purpose: { value: 'Everything', creator: SEED_CREATOR },
+      topic: { value: '', creator: '' },
+    });
+    expect(all.channels![2]).toMatchObject({
+      id: channel!.id,
+      creator: 'UBOT',
+      is_member: true,
+      purpose: { value: 'War room of INC-7', creator: 'UBOT' },
+    });
+    expect(all.channels![1]).toMatchObject({ is_archived: true, creator: 'UBOT' });
+
+    const live = await c.conversations.list({ exclude_archived: true });
+    expect(live.channels!.map((ch) => ch.name)).toEqual(['general', 'inc-7-db-down']);
+    // Private channels only where the bot is a member; DMs as ims.
+    const privateOnes = await c.conversations.list({ types: 'private_channel' });
+    expect(privateOnes.channels!.map((ch) => ch.id)).toEqual(['G0PRIVATE1']);
+    const ims = await c.conversations.list({ types: 'im' });
+    expect(ims.channels).toEqual([expect.objectContaining({ is_im: true, user: 'U0ALICE' })]);
+    await expect(c.conversations.list({ types: 'public_channel,nonsense' })).rejects.toMatchObject(
+      platformError('invalid_types'),
+    );
+  });
+
+  it('pages with limit and cursor, as WebClient.paginate follows them', async () => {
+    const many = Array.from({ length: 7 }, (_, i) => ({ id: `C0PAGE000${i}`, name: `page-${i}` }));
+    const f = await otherFake({ channels: many });
+    const c = clientFor(f);
+    const first = await c.conversations.list({ limit: 3 });
+    expect(first.channels!.map((ch) => ch.name)).toEqual(['page-0', 'page-1', 'page-2']);
+    expect(first.response_metadata?.next_cursor).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    const second = await c.conversations.list({ limit: 3, cursor: first.response_metadata!.next_cursor! });
+    expect(second.channels!.map((ch) => ch.name)).toEqual(['page-3', 'page-4', 'page-5']);
+    const last = await c.conversations.list({ limit: 3, cursor: second.response_metadata!.next_cursor! });
+    expect(last.channels!.map((ch) => ch.name)).toEqual(['page-6']);
+    expect(last.response_metadata?.next_cursor).toBe('');
+    await expect(c.conversations.list({ cursor: 'bm9wZQ==' })).rejects.toMatchObject(platformError('invalid_cursor'));
+
+    const names: string[] = [];
+    for await (const page of c.paginate('conversations.list', { limit: 2 }))
+      names.push(...(page as unknown as { channels: Array<{ name: string }> }).channels.map((ch) => ch.name));
+    expect(names).toEqual(many.map((ch) => ch.name));
+    expect(
+      f
+        .callsTo('conversations.list')
+        .slice(-4)
+        .map((call) => call.params.limit),
+    ).toEqual(['2', '2', '2', '2']);
+  });
+
+  it('users.conversations lists the conversations a user (default: the bot) is in, with the same pages', async () => {
+    const f = await otherFake({
+      channels: [
+        { id: 'C0IN000001', name: 'in-1' },
+        { id: 'C0OUT00001', name: 'out', isMember: false },
+        { id: 'C0IN000002', name: 'in-2', archived: true },
+        { id: 'C0IN000003', name: 'in-3' },
+        { id: 'G0SECRET01', name: 'secret', isPrivate: true },
+      ],
+    });
+    const c = clientFor(f);
+    await c.conversations.invite({ channel: 'C0IN000003', users: 'U0ALICE' });
+    const mine = await c.users.conversations({ exclude_archived: true, limit: 1 });
+    expect(mine.channels!.map((ch) => ch.name)).toEqual(['in-1']);
+    const rest = await c.users.conversations({
+      exclude_archived: true,
+      limit: 5,
+      cursor: mine.response_metadata!.next_cursor!,
+    });
+    expect(rest.channels!.map((ch) => ch.name)).toEqual(['in-3']);
+    expect(rest.channels![0]).toMatchObject({ creator: SEED_CREATOR, is_member: true, purpose: { value: '' } });
+    expect((await c.users.conversations({})).channels!.map((ch) => ch.name)).toEqual(['in-1', 'in-2', 'in-3']);
+    expect(
+      (await c.users.conversations({ types: 'public_channel,private_channel' })).channels!.map((ch) => ch.name),
+    ).toEqual(['in-1', 'in-2', 'in-3', 'secret']);
+    expect((await c.users.conversations({ user: 'U0ALICE' })).channels!.map((ch) => ch.name)).toEqual(['in-3']);
+    await expect(c.users.conversations({ user: 'nobody' })).rejects.toMatchObject(platformError('user_not_found'));
+  });
+
+  it('listPageMax returns fewer than asked before the end, like Slack may', async () => {
+    const f = await otherFake({
+      channels: Array.from({ length: 5 }, (_, i) => ({ id: `C0SHORT00${i}`, name: `short-${i}` })),
+      listPageMax: 2,
+    });
+    const page = await clientFor(f).conversations.list({ limit: 200 });
+    expect(page.channels).toHaveLength(2);
+    expect(page.response_metadata?.next_cursor).not.toBe('');
   });
 });
 
@@ -420,6 +532,47 @@ describe('failure injection and latency', () => {
     await expect(client.auth.test()).rejects.toMatchObject(platformError('fatal_error'));
     await expect(client.auth.test()).resolves.toMatchObject({ ok: true });
     expect(fake.calls.map((c) => c.error ?? 'ok')).toEqual(['fatal_error', 'fatal_error', 'ok']);
+  });
+
+  it('afterEffect: the call takes effect and its answer is lost (500, a reset connection, or never)', async () => {
+    fake.failNext('conversations.create', { afterEffect: 500 });
+    await expect(client.conversations.create({ name: 'inc-lost-500' })).rejects.toMatchObject({
+      code: ErrorCode.HTTPError,
+      statusCode: 500,
+    });
+    expect(fake.channelByName('inc-lost-500')).toMatchObject({ creator: 'UBOT' });
+
+    fake.failNext('conversations.create', { afterEffect: 'reset' });
+    await expect(client.conversations.create({ name: 'inc-lost-reset' })).rejects.toMatchObject({
+      code: ErrorCode.RequestError,
+    });
+    expect(fake.channelByName('inc-lost-reset')).toBeDefined();
+    // Asked again, the name is taken: by the channel the lost answer was about.
+    await expect(client.conversations.create({ name: 'inc-lost-reset' })).rejects.toMatchObject(
+      platformError('name_taken'),
+    );
+
+    fake.failNext('conversations.create', { afterEffect: 'never' });
+    const c = clientFor(fake, TOKEN, { timeout: 300 });
+    await expect(c.conversations.create({ name: 'inc-lost-never' })).rejects.toBeDefined();
+    expect(fake.channelByName('inc-lost-never')).toBeDefined();
+
+    expect(fake.callsTo('conversations.create').map((call) => [call.ok, call.status, call.lostAnswer])).toEqual([
+      [true, 500, 500],
+      [true, 0, 'reset'],
+      [false, 200, undefined],
+      [true, 0, 'never'],
+    ]);
+    // A call that fails anyway is answered as usual, and leaves the failure for the next that takes effect.
+    fake.failNext('conversations.create', { afterEffect: 'reset' });
+    await expect(client.conversations.create({ name: 'inc-lost-500' })).rejects.toMatchObject(
+      platformError('name_taken'),
+    );
+    await expect(client.conversations.create({ name: 'inc-after' })).rejects.toMatchObject({
+      code: ErrorCode.RequestError,
+    });
+    expect(fake.channelByName('inc-after')).toBeDefined();
+    await expect(client.conversations.create({ name: 'inc-after-2' })).resolves.toMatchObject({ ok: true });
   });
 
   it('latencyMs delays every Web API call', async () => {

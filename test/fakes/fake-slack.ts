@@ -19,10 +19,33 @@ export interface FakeSlackOptions {
   teamId?: string;
   /** If given, only these user ids exist; default: any id matching /^[UW][A-Z0-9]{2,}$/ exists. */
   knownUsers?: string[];
-  /** Pre-existing channels (isMember default true). */
-  channels?: Array<{ id: string; name: string; isMember?: boolean; isPrivate?: boolean }>;
+  /**
+   * Pre-existing channels (isMember default true). Like channels people made in Slack, they were created by
+   * `creator` (default `U0CREATOR`, a person: not the bot) at `created` (unix seconds, default when the fake
+   * starts), and carry the `purpose` and `topic` given (set by their creator).
+   */
+  channels?: Array<{
+    id: string;
+    name: string;
+    isMember?: boolean;
+    isPrivate?: boolean;
+    archived?: boolean;
+    creator?: string;
+    created?: number;
+    purpose?: string;
+    topic?: string;
+  }>;
+  /**
+   * At most this many conversations on a page of conversations.list, whatever `limit` asks (Slack: "fewer than the
+   * requested number of items may be returned, even if the end of the list hasn't been reached"). Default: `limit`.
+   */
+  listPageMax?: number;
 }
-/** `at`: when the request arrived (Date.now()); `answeredAt`: when its response was sent, after latencyMs (absent until then). */
+/**
+ * `at`: when the request arrived (Date.now()); `answeredAt`: when its response was sent, after latencyMs (absent until
+ * then, and for good when the answer was lost). `ok`: the call succeeded (took effect); `lostAnswer`: how its answer was
+ * lost (failNext with afterEffect; `status` is then 500 or 0).
+ */
 export interface RecordedCall {
   method: string;
   params: Record<string, unknown>;
@@ -31,6 +54,7 @@ export interface RecordedCall {
   ok: boolean;
   error?: string;
   status: number;
+  lostAnswer?: 'reset' | 'never' | 500;
 }
 export interface FakeMessage {
   channel: string;
@@ -49,10 +73,23 @@ export interface FakeChannel {
   members: Set<string>;
   topic: string;
   purpose: string;
+  /** Who set the topic and the purpose ('' while empty). */
+  topicBy: string;
+  purposeBy: string;
+  /** Unix seconds, like Slack's `created`. */
   created: number;
+  /** The user who created it (the bot for conversations.create). */
+  creator: string;
   archived: boolean;
 }
-export type FakeFailure = { status: 429; retryAfter: number } | { status: 500 } | { error: string };
+/**
+ * `afterEffect`: the call takes effect as it would (the channel is created), and then its answer is lost: `reset`
+ * closes the connection without one, `never` leaves the request unanswered (the caller waits, e.g. until it is
+ * killed), `500` answers HTTP 500 as a gateway in front of a backend that did the work. It waits for a call that takes
+ * effect: one that fails anyway (e.g. name_taken) is answered as usual and leaves it for the next.
+ */
+export type FakeFailure =
+  { status: 429; retryAfter: number } | { status: 500 } | { error: string } | { afterEffect: 'reset' | 'never' | 500 };
 export interface FakeSlack {
   apiUrl: string;
   baseUrl: string;
@@ -94,6 +131,10 @@ function fail(error: string): never {
 /** Params that Slack accepts as JSON-encoded strings in form bodies. */
 const JSON_PARAMS = new Set(['blocks', 'attachments', 'view', 'files', 'metadata']);
 const CHANNEL_NAME = /^[a-z0-9_-]+$/;
+/** conversations.list `types`. */
+const CONVERSATION_TYPES = new Set(['public_channel', 'private_channel', 'mpim', 'im']);
+/** A seeded channel's creator when the test names none: a person. */
+export const SEED_CREATOR = 'U0CREATOR';
 const USER_ID = /^[UW][A-Z0-9]{2,}$/;
 
 const str = (p: Params, key: string): string | undefined => {
@@ -182,15 +223,19 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const seedChannels = () => {
     channels.clear();
     for (const c of options.channels ?? []) {
+      const creator = c.creator ?? SEED_CREATOR;
       channels.set(c.id, {
         id: c.id,
         name: c.name,
         isPrivate: c.isPrivate ?? false,
         members: new Set(c.isMember === false ? [] : [botUserId]),
-        topic: '',
-        purpose: '',
-        created: Math.floor(Date.now() / 1000),
-        archived: false,
+        topic: c.topic ?? '',
+        purpose: c.purpose ?? '',
+        topicBy: c.topic ? creator : '',
+        purposeBy: c.purpose ? creator : '',
+        created: c.created ?? Math.floor(Date.now() / 1000),
+        creator,
+        archived: c.archived ?? false,
       });
     }
   };
@@ -227,7 +272,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     if (requireSome && !text && !list?.length && !hasAttachments) fail('no_text');
     return { text, blocks: list };
   };
-  const topicJson = (value: string) => ({ value, creator: value ? botUserId : '', last_set: 0 });
+  const topicJson = (value: string, by: string) => ({ value, creator: value ? by : '', last_set: 0 });
   const channelJson = (ch: FakeChannel) => ({
     id: ch.id,
     name: ch.name,
@@ -238,12 +283,23 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     is_private: ch.isPrivate,
     is_archived: ch.archived,
     created: ch.created,
-    creator: botUserId,
+    creator: ch.creator,
     is_member: isMember(ch),
     num_members: ch.members.size,
-    topic: topicJson(ch.topic),
-    purpose: topicJson(ch.purpose),
+    topic: topicJson(ch.topic, ch.topicBy),
+    purpose: topicJson(ch.purpose, ch.purposeBy),
   });
+  /** An app's DM (im) as conversations.list shows one. */
+  const imJson = (ch: FakeChannel) => ({
+    id: ch.id,
+    created: ch.created,
+    is_im: true,
+    is_org_shared: false,
+    user: ch.name.slice('dm-'.length),
+    is_user_deleted: false,
+    priority: 0,
+  });
+  const isDirectMessage = (ch: FakeChannel) => ch.id.startsWith('D');
   const messageJson = (m: FakeMessage) => ({
     type: 'message',
     user: m.user,
@@ -261,6 +317,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     const value = str(p, field) ?? '';
     if (value.length > 250) fail('too_long');
     ch[field] = value;
+    ch[field === 'topic' ? 'topicBy' : 'purposeBy'] = value ? botUserId : '';
     return { channel: channelJson(ch), [field]: value };
   };
 
@@ -276,11 +333,45 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       members: new Set([botUserId, user]),
       topic: '',
       purpose: '',
+      topicBy: '',
+      purposeBy: '',
       created: Math.floor(Date.now() / 1000),
+      creator: botUserId,
       archived: false,
     };
     channels.set(dm.id, dm);
     return dm;
+  }
+
+  /** conversations.list and users.conversations: one page of the conversations `types` asks for, among those `among`. */
+  function listConversations(p: Params, among: (ch: FakeChannel) => boolean): Json {
+    const types = (str(p, 'types') ?? 'public_channel')
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
+    if (types.length === 0 || !types.every((t) => CONVERSATION_TYPES.has(t))) fail('invalid_types');
+    const asked = Number(str(p, 'limit') ?? 100);
+    if (!Number.isInteger(asked) || asked < 0) fail('invalid_limit');
+    const limit = Math.min(asked || 100, 1000, options.listPageMax ?? Infinity);
+    const listed = [...channels.values()].filter((ch) => {
+      if (!among(ch) || (truthy(p.exclude_archived) && ch.archived)) return false;
+      if (isDirectMessage(ch)) return types.includes('im');
+      if (ch.isPrivate) return types.includes('private_channel') && isMember(ch);
+      return types.includes('public_channel');
+    });
+    const cursor = str(p, 'cursor');
+    let start = 0;
+    if (cursor) {
+      const id = /^team:(\w+)$/.exec(Buffer.from(cursor, 'base64').toString('utf8'))?.[1];
+      start = listed.findIndex((ch) => ch.id === id);
+      if (start < 0) fail('invalid_cursor');
+    }
+    const page = listed.slice(start, start + limit);
+    const next = listed[start + limit];
+    return {
+      channels: page.map((ch) => (isDirectMessage(ch) ? imJson(ch) : channelJson(ch))),
+      response_metadata: { next_cursor: next ? Buffer.from(`team:${next.id}`).toString('base64') : '' },
+    };
   }
 
   const methods: Record<string, Handler> = {
@@ -307,11 +398,24 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         members: new Set([botUserId]),
         topic: '',
         purpose: '',
+        topicBy: '',
+        purposeBy: '',
         created: Math.floor(Date.now() / 1000),
+        creator: botUserId,
         archived: false,
       };
       channels.set(ch.id, ch);
       return { channel: channelJson(ch) };
+    },
+    // Like Slack for a bot token: `types` (default public_channel) picks public channels, the private ones the bot
+    // is in, and its DMs (im); archived ones unless exclude_archived. Oldest first; `limit` (default 100, at most
+    // 1000) per page, and `response_metadata.next_cursor` ('' on the last page) is the `cursor` of the next.
+    'conversations.list': (p) => listConversations(p, () => true),
+    // The same, of the conversations `user` (default: the bot) is a member of.
+    'users.conversations': (p) => {
+      const user = str(p, 'user') ?? botUserId;
+      if (!userExists(user)) fail('user_not_found');
+      return listConversations(p, (ch) => ch.members.has(user));
     },
     'conversations.invite': (p) => {
       const ch = writableChannel(p);
@@ -539,8 +643,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       send(res, status, body, headers);
     };
     if (!params) return answer(200, { ok: false, error: 'invalid_json' });
-    const injected = failures.get(method)?.shift();
-    if (injected) {
+    const queue = failures.get(method);
+    const injected = queue?.[0] && 'afterEffect' in queue[0] ? queue[0] : queue?.shift();
+    if (injected && !('afterEffect' in injected)) {
       if ('error' in injected) return answer(200, { ok: false, error: injected.error });
       if (injected.status === 429)
         return answer(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(injected.retryAfter) });
@@ -552,7 +657,18 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     const handler = methods[method];
     if (!handler) return answer(200, { ok: false, error: 'unknown_method' });
     try {
-      return answer(200, { ok: true, ...handler(params) });
+      const result = handler(params);
+      if (injected && 'afterEffect' in injected) {
+        // The change is made; its answer never reaches the caller.
+        queue!.shift();
+        call.lostAnswer = injected.afterEffect;
+        if (injected.afterEffect === 500) answer(500, { ok: false, error: 'internal_error' });
+        else if (injected.afterEffect === 'reset') req.socket.destroy();
+        call.ok = true;
+        call.status = injected.afterEffect === 500 ? 500 : 0;
+        return;
+      }
+      return answer(200, { ok: true, ...result });
     } catch (e) {
       if (e instanceof SlackApiError) return answer(200, { ok: false, error: e.error });
       throw e;

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, runCli } from '../support/process.js';
+import { databaseEnv, ON_POSTGRES, queryOne, sqliteOnly } from '../support/test-store.js';
 import { createAuditStore } from '../../src/adapters/db/audit-store.js';
 import { openDatabase } from '../../src/adapters/db/database.js';
 
@@ -19,7 +20,9 @@ interface Result {
   stderr: string;
 }
 
-const cli = (databasePath: string, args: string[]): Promise<Result> => runCli(args, { DATABASE_PATH: databasePath });
+/** The CLI on a SQLite file (a path) or on the database the variables name (databaseEnv). */
+const cli = (database: string | Record<string, string>, args: string[]): Promise<Result> =>
+  runCli(args, typeof database === 'string' ? { DATABASE_PATH: database } : database);
 
 /** RFC 4180 records (quoted fields may hold commas, doubled quotes and line breaks). */
 function parseCsv(text: string): string[][] {
@@ -52,14 +55,20 @@ function parseCsv(text: string): string[][] {
   return records;
 }
 
+// On the store FIRELANE_TEST_STORE names; the tests about the file itself (a copy tampered with, a
+// missing file not created, a big file built beside it) are SQLite only.
 describe('firelane audit', () => {
   let dir: string;
+  /** The database the commands below filled. */
+  let main: Record<string, string>;
+  /** Its file (SQLite). */
   let db: string;
   let rowCount: number;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'firelane-audit-cli-'));
-    db = join(dir, 'firelane.db');
+    main = await databaseEnv(join(dir, 'main'));
+    db = main.DATABASE_PATH!;
     const commands: Array<[string, string]> = [
       ['alice', '/incident sev1 Checkout down, "card" payments failing'],
       ['alice', '/incident update INC-1 identified Bad deploy, rolling back'],
@@ -68,12 +77,10 @@ describe('firelane audit', () => {
       ['bob', '/incident severity INC-1 sev2'],
     ];
     for (const [user, text] of commands) {
-      const result = await cli(db, ['run', text, `--user=${user}`]);
+      const result = await cli(main, ['run', text, `--user=${user}`]);
       expect(result, `${text}\n${result.stderr}`).toMatchObject({ code: 0 });
     }
-    const sqlite = new Database(db, { readonly: true });
-    rowCount = (sqlite.prepare('SELECT count(*) AS n FROM audit_log').get() as { n: number }).n;
-    sqlite.close();
+    rowCount = (await queryOne<{ n: number }>({ dir: join(dir, 'main') }, 'SELECT count(*) AS n FROM audit_log'))!.n;
     expect(rowCount).toBeGreaterThanOrEqual(8);
   }, 90_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -88,14 +95,14 @@ describe('firelane audit', () => {
   }
 
   it('verify: exit 0 and "intact" with the row count and head hash', async () => {
-    const result = await cli(db, ['audit', 'verify']);
+    const result = await cli(main, ['audit', 'verify']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`^audit log intact: ${rowCount} rows, head [0-9a-f]{64}\\n$`));
   });
 
   it('export (jsonl by default): only JSON lines on stdout, oldest first, with the contract fields', async () => {
-    const result = await cli(db, ['audit', 'export']);
+    const result = await cli(main, ['audit', 'export']);
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
     expect(result.stdout.endsWith('\n')).toBe(true);
@@ -136,8 +143,8 @@ describe('firelane audit', () => {
 
   it('export --format=csv: the header, then one record per row; JSON with commas and quotes survives quoting', async () => {
     const [csv, jsonl] = await Promise.all([
-      cli(db, ['audit', 'export', '--format=csv']),
-      cli(db, ['audit', 'export', '--format=jsonl']),
+      cli(main, ['audit', 'export', '--format=csv']),
+      cli(main, ['audit', 'export', '--format=jsonl']),
     ]);
     expect(csv.code).toBe(0);
     expect(csv.stderr).toBe('');
@@ -171,18 +178,21 @@ describe('firelane audit', () => {
     expect(csv.stdout).toContain('""title"":""Checkout down, card payments failing""');
   });
 
-  it('verify: an edited row (triggers dropped first) exits 1 and names the row', async () => {
-    const tampered = copy('edited.db');
-    const sqlite = new Database(tampered);
-    sqlite.exec('DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;');
-    sqlite.prepare("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2").run();
-    sqlite.close();
-    const result = await cli(tampered, ['audit', 'verify']);
-    expect(result.code).toBe(1);
-    expect(result.stdout).toBe('audit log broken at row 2: its contents do not match its hash (edited)\n');
-  });
+  it.skipIf(ON_POSTGRES)(
+    sqliteOnly('verify: an edited row (triggers dropped first) exits 1 and names the row'),
+    async () => {
+      const tampered = copy('edited.db');
+      const sqlite = new Database(tampered);
+      sqlite.exec('DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;');
+      sqlite.prepare("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2").run();
+      sqlite.close();
+      const result = await cli(tampered, ['audit', 'verify']);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('audit log broken at row 2: its contents do not match its hash (edited)\n');
+    },
+  );
 
-  it('verify: a deleted middle row and a deleted newest row exit 1', async () => {
+  it.skipIf(ON_POSTGRES)(sqliteOnly('verify: a deleted middle row and a deleted newest row exit 1'), async () => {
     const middle = copy('gap.db');
     let sqlite = new Database(middle);
     sqlite.exec('DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq = 3;');
@@ -203,13 +213,13 @@ describe('firelane audit', () => {
   });
 
   it('an unknown format exits 2 naming the accepted ones, with nothing on stdout', async () => {
-    const result = await cli(db, ['audit', 'export', '--format=xml']);
+    const result = await cli(main, ['audit', 'export', '--format=xml']);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/unknown format "xml" \(accepted: jsonl, csv\)/);
   });
 
-  it('a missing database exits 2 and is not created', async () => {
+  it.skipIf(ON_POSTGRES)(sqliteOnly('a missing database exits 2 and is not created'), async () => {
     const missing = join(dir, 'nowhere', 'firelane.db');
     for (const args of [
       ['audit', 'verify'],
@@ -224,7 +234,7 @@ describe('firelane audit', () => {
   });
 
   it('export --format=csv neutralises text a spreadsheet would run (actors named like formulas); jsonl keeps it; verify passes', async () => {
-    const hostile = join(dir, 'hostile.db');
+    const hostile = await databaseEnv(join(dir, 'hostile'));
     const actors = ['=HYPERLINK("http://x","y")', '+1+1', '-2+3', '@SUM(1,2)', '\t=1+1', '\r=1+1'];
     const [declarer, ...others] = actors;
     expect(await cli(hostile, ['run', '/incident sev2 Search is slow', `--user=${declarer}`])).toMatchObject({
@@ -255,7 +265,7 @@ describe('firelane audit', () => {
     for (const record of records) for (const field of record) expect(field).not.toMatch(/^[=+\-@\t\r]/);
   }, 60_000);
 
-  it('export stops quietly when the reader goes away (like `| head -1`)', async () => {
+  it.skipIf(ON_POSTGRES)(sqliteOnly('export stops quietly when the reader goes away (like `| head -1`)'), async () => {
     const big = join(dir, 'big.db');
     const handle = openDatabase(big);
     const audit = createAuditStore(handle, { now: () => Date.parse('2026-11-21T13:05:00Z') });

@@ -6,15 +6,19 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatUtc } from '../../src/ports/reply.js';
 import { runCli, type CliResult } from '../support/process.js';
+import { databaseEnv, dropDatabase } from '../support/test-store.js';
 
 describe('firelane run', () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'firelane-cli-run-'));
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await dropDatabase(dir);
+  });
 
-  const run = (text: string) => runCli(['run', text, '--user=alice'], { DATABASE_PATH: join(dir, 'firelane.db') }, dir);
+  const run = async (text: string) => runCli(['run', text, '--user=alice'], await databaseEnv(dir), dir);
   /** A command that worked and left no job behind: standard error is empty. */
   async function ok(text: string): Promise<string> {
     const result: CliResult = await run(text);

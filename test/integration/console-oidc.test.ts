@@ -15,6 +15,7 @@ import { startFakeOidc, type FakeOidc } from '../fakes/fake-oidc.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/fake-slack.js';
 import { createMemoryCluster } from '../fakes/memory-cluster.js';
 import { SIGNING_SECRET, testConfig } from '../support/harness.js';
+import { databaseEnv, queryDatabase } from '../support/test-store.js';
 import { freePort } from '../support/process.js';
 import { signedHeaders } from '../support/slack-signing.js';
 import { CHANNEL, IMAGE, PAYMENTS, deployYaml } from './deploy-config.js';
@@ -53,6 +54,7 @@ async function start(publicUrl?: string) {
   });
   dir = mkdtempSync(join(tmpdir(), 'firelane-oidc-'));
   const env = {
+    ...(await databaseEnv(dir)),
     FIRELANE_CONSOLE: '1',
     FIRELANE_OIDC_ISSUER: provider.issuer,
     FIRELANE_OIDC_CLIENT_ID: provider.clientId,
@@ -168,7 +170,7 @@ async function leeRequestsInSlack(): Promise<void> {
 }
 
 const auditRows = (action: string) =>
-  firelane!.db!.sqlite.prepare('select actor, platform from audit_log where action = ? order by seq').all(action);
+  queryDatabase(firelane!, 'select actor, platform from audit_log where action = ? order by seq', [action]);
 const pending = async () =>
   expect(await firelane!.store.deploys.get(1)).toMatchObject({ status: 'pending', approvals: [] });
 
@@ -231,8 +233,8 @@ describe('console sign-in (OpenID Connect)', () => {
     expect(await firelane!.store.deploys.get(1)).toMatchObject({
       approvals: [{ by: 'sam', via: 'console', person: 'sam' }],
     });
-    expect(auditRows('deploy.requested')).toEqual([{ actor: 'U0LEE', platform: 'slack' }]);
-    expect(auditRows('deploy.approved')).toEqual([{ actor: 'sam', platform: 'oidc' }]);
+    expect(await auditRows('deploy.requested')).toEqual([{ actor: 'U0LEE', platform: 'slack' }]);
+    expect(await auditRows('deploy.approved')).toEqual([{ actor: 'sam', platform: 'oidc' }]);
     // The Slack card names who approved, and where.
     await expect
       .poll(() => JSON.stringify(slack!.callsTo('chat.update').map((c) => c.params)), { timeout: 10_000 })
@@ -310,8 +312,8 @@ describe('console sign-in (OpenID Connect)', () => {
       /application\/json/,
     );
     await pending();
-    expect(auditRows('deploy.approved')).toEqual([]);
-    expect(auditRows('deploy.approval')).toEqual([]);
+    expect(await auditRows('deploy.approved')).toEqual([]);
+    expect(await auditRows('deploy.approval')).toEqual([]);
   });
 
   it('someone who matches no person may sign in, but reads only, and is told why', async () => {

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createFirelane, type Firelane } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { startFakeSlack } from '../fakes/fake-slack.js';
+import { databaseEnv, queryOne } from '../support/test-store.js';
 
 let firelane: Firelane | undefined;
 let dir: string | undefined;
@@ -22,7 +23,10 @@ afterEach(async () => {
 async function start(env: Record<string, string> = {}) {
   dir = mkdtempSync(join(tmpdir(), 'firelane-console-'));
   // A fresh machine: HOME without ~/.kube/config, no KUBECONFIG, not in a cluster.
-  const config = loadConfig({ DATABASE_PATH: join(dir, 'db.sqlite'), LOG_LEVEL: 'silent', HOME: dir, ...env }, dir);
+  const config = loadConfig(
+    { ...(await databaseEnv(dir, { file: 'db.sqlite' })), LOG_LEVEL: 'silent', HOME: dir, ...env },
+    dir,
+  );
   firelane = await createFirelane({
     config,
     logger: pino({ level: 'silent' }),
@@ -275,7 +279,7 @@ describe('the console over HTTP', () => {
       healthy: true,
     });
     expect(await firelane!.store.incidents.listOpen(5)).toEqual([]);
-    expect((firelane!.db!.sqlite.prepare('select count(*) n from audit_log').get() as { n: number }).n).toBe(0);
+    expect(await queryOne(firelane!, 'select count(*) n from audit_log')).toEqual({ n: 0 });
 
     // The page's own origin (and no Origin at all, as from a script) with the token is served.
     const own = await fetch(`${url}/api/console/command`, {

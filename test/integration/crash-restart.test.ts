@@ -8,6 +8,7 @@ import { startFakeSlack, type FakeSlack } from '../fakes/fake-slack.js';
 import { signedHeaders } from '../support/slack-signing.js';
 import { ANNOUNCE, BOT_TOKEN, DEFAULT_YAML, SIGNING_SECRET } from '../support/harness.js';
 import { freePort, startProcess, type RunningProcess } from '../support/process.js';
+import { databaseEnv, dropDatabase } from '../support/test-store.js';
 
 describe('crash after the ack', () => {
   let slack: FakeSlack;
@@ -28,13 +29,14 @@ describe('crash after the ack', () => {
     for (const p of running) p.child.kill('SIGKILL');
     await slack.close();
     rmSync(dir, { recursive: true, force: true });
+    await dropDatabase(dir);
   });
 
   async function start(port: number) {
     const p = startProcess({
       PORT: String(port),
       HOST: '127.0.0.1',
-      DATABASE_PATH: join(dir, 'firelane.db'),
+      ...(await databaseEnv(dir)),
       FIRELANE_CONFIG: join(dir, 'firelane.yaml'),
       SLACK_BOT_TOKEN: BOT_TOKEN,
       SLACK_SIGNING_SECRET: SIGNING_SECRET,

@@ -6,11 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { openDatabase } from '../../src/adapters/db/database.js';
 import { RetryLater } from '../../src/jobs/worker.js';
 import { startFakeSlack, type FakeMessage, type FakeSlack } from '../fakes/fake-slack.js';
 import { createMemoryCluster, type MemoryCluster } from '../fakes/memory-cluster.js';
 import { buttonClick, startHarness, type Harness } from '../support/harness.js';
+import { changeDatabase, queryDatabase } from '../support/test-store.js';
 import { ackText, blockTexts, buttons } from './slack-helpers.js';
 import { CHANNEL, IMAGE, PAYMENTS, deployYaml } from './deploy-config.js';
 
@@ -100,21 +100,14 @@ async function runUntilKilled() {
 }
 
 /** What the outbox leaves after the job's last attempt (dead), or a job row lost altogether. */
-function executeJob(action: 'dead' | 'missing') {
-  const db = openDatabase(join(dir!, 'firelane.db'), { migrate: false });
-  try {
-    const changed =
-      action === 'dead'
-        ? db.sqlite
-            .prepare(
-              "UPDATE jobs SET status = 'dead', last_error = 'gave up after 12 attempts', locked_by = NULL, locked_until = NULL WHERE key = 'deploy-execute:1'",
-            )
-            .run()
-        : db.sqlite.prepare("DELETE FROM jobs WHERE key = 'deploy-execute:1'").run();
-    expect(changed.changes).toBe(1);
-  } finally {
-    db.close();
-  }
+async function executeJob(action: 'dead' | 'missing') {
+  const changed = await changeDatabase(
+    { dir: dir! },
+    action === 'dead'
+      ? "UPDATE jobs SET status = 'dead', last_error = 'gave up after 12 attempts', locked_by = NULL, locked_until = NULL WHERE key = 'deploy-execute:1'"
+      : "DELETE FROM jobs WHERE key = 'deploy-execute:1'",
+  );
+  expect(changed).toBe(1);
 }
 
 /** REQ-<id>'s card as it is in the channel now. */
@@ -126,9 +119,10 @@ async function card(id = 1): Promise<FakeMessage> {
 }
 
 const audit = () =>
-  h!.firelane
-    .db!.sqlite.prepare("SELECT action, actor FROM audit_log WHERE action LIKE 'deploy.%' ORDER BY seq")
-    .all() as Array<{ action: string; actor: string }>;
+  queryDatabase<{ action: string; actor: string }>(
+    h!.firelane,
+    "SELECT action, actor FROM audit_log WHERE action LIKE 'deploy.%' ORDER BY seq",
+  );
 
 /** The lock is free: a new /deploy of the service is taken and gets its own card. */
 async function newDeployAccepted() {
@@ -146,7 +140,7 @@ describe('start-up reconcile of a deploy interrupted mid-rollout', () => {
   it('the rollout finished meanwhile: succeeded, the card says so, and the lock is free', async () => {
     await setUp();
     await runUntilKilled();
-    executeJob('dead');
+    await executeJob('dead');
     cluster.advance(PAYMENTS);
 
     const second = await start();
@@ -157,7 +151,7 @@ describe('start-up reconcile of a deploy interrupted mid-rollout', () => {
       resultRevision: 3,
     });
     expect(blockTexts((await card()).blocks).join('\n')).toContain('Succeeded');
-    expect(audit().slice(-1)).toEqual([{ action: 'deploy.succeeded', actor: 'firelane' }]);
+    expect((await audit()).slice(-1)).toEqual([{ action: 'deploy.succeeded', actor: 'firelane' }]);
     expect(cluster.changes).toHaveLength(1);
     await newDeployAccepted();
   });
@@ -167,7 +161,7 @@ describe('start-up reconcile of a deploy interrupted mid-rollout', () => {
     // The second poll (the reconcile's) reports it; the first process's one poll still saw it progressing.
     cluster.failNextRollout(PAYMENTS, 'pods of the new ReplicaSet are in CrashLoopBackOff', 2);
     await runUntilKilled();
-    executeJob('missing');
+    await executeJob('missing');
 
     const second = await start();
     await second.drain();
@@ -177,7 +171,7 @@ describe('start-up reconcile of a deploy interrupted mid-rollout', () => {
     const text = blockTexts((await card()).blocks).join('\n');
     expect(text).toContain('Failed');
     expect(text).toContain('reconciled at start-up: pods of the new ReplicaSet are in CrashLoopBackOff');
-    expect(audit().slice(-1)).toEqual([{ action: 'deploy.failed', actor: 'firelane' }]);
+    expect((await audit()).slice(-1)).toEqual([{ action: 'deploy.failed', actor: 'firelane' }]);
     expect(cluster.changes).toHaveLength(1);
     await newDeployAccepted();
   });
@@ -186,7 +180,7 @@ describe('start-up reconcile of a deploy interrupted mid-rollout', () => {
     await setUp();
     await runUntilKilled();
     expect(await cluster.readDeployment(PAYMENTS)).toMatchObject({ revision: 3, updated: 1, desired: 3 });
-    executeJob('dead');
+    await executeJob('dead');
 
     const second = await start();
     await second.drain();
@@ -200,7 +194,7 @@ describe('start-up reconcile of a deploy interrupted mid-rollout', () => {
     });
     expect(cluster.changes.map((c) => c.kind)).toEqual(['set-image']);
     expect(blockTexts((await card()).blocks).join('\n')).toContain('Succeeded');
-    expect(audit().filter((a) => a.action === 'deploy.succeeded')).toHaveLength(1);
+    expect((await audit()).filter((a) => a.action === 'deploy.succeeded')).toHaveLength(1);
     await newDeployAccepted();
   });
 
@@ -231,9 +225,10 @@ describe('start-up reconcile of a deploy interrupted mid-rollout', () => {
     await first.close();
     h = undefined;
     // Both execute jobs come due again after the restart.
-    const db = openDatabase(join(dir!, 'firelane.db'), { migrate: false });
-    db.sqlite.prepare("UPDATE jobs SET run_at = 0 WHERE key IN ('deploy-execute:1', 'deploy-execute:2')").run();
-    db.close();
+    await changeDatabase(
+      { dir: dir! },
+      "UPDATE jobs SET run_at = 0 WHERE key IN ('deploy-execute:1', 'deploy-execute:2')",
+    );
 
     const second = await start();
     await second.drain();
@@ -244,7 +239,7 @@ describe('start-up reconcile of a deploy interrupted mid-rollout', () => {
     expect((await second.firelane.store.deploys.get(1))!.status).toBe('superseded');
     expect(cluster.changes.map((c) => c.kind)).toEqual(['set-image', 'undo']);
     expect(await cluster.readDeployment(PAYMENTS)).toMatchObject({ images: { app: `${IMAGE}:v2.1.0` }, available: 3 });
-    expect(audit().filter((a) => a.action === 'deploy.succeeded')).toEqual([]);
+    expect((await audit()).filter((a) => a.action === 'deploy.succeeded')).toEqual([]);
     expect(blockTexts((await card(1)).blocks).join('\n')).toContain('Superseded');
   });
 
@@ -252,9 +247,7 @@ describe('start-up reconcile of a deploy interrupted mid-rollout', () => {
     await setUp();
     await runUntilKilled();
     // Due again (as after a short backoff): the outbox, not the reconcile, finishes it.
-    const db = openDatabase(join(dir!, 'firelane.db'), { migrate: false });
-    db.sqlite.prepare("UPDATE jobs SET run_at = 0 WHERE key = 'deploy-execute:1'").run();
-    db.close();
+    await changeDatabase({ dir: dir! }, "UPDATE jobs SET run_at = 0 WHERE key = 'deploy-execute:1'");
 
     const second = await start();
     await second.drain();

@@ -9,6 +9,7 @@ import { tickReminders } from '../../src/jobs/reminder-tick.js';
 import { createManualClock, type ManualClock } from '../../src/ports/clock.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/fake-slack.js';
 import { ANNOUNCE, DEFAULT_YAML, startHarness, type Harness } from '../support/harness.js';
+import { ON_POSTGRES, sqliteOnly } from '../support/test-store.js';
 import { declare, messageJson } from './slack-helpers.js';
 
 const MIN = 60_000;
@@ -327,31 +328,35 @@ describe('the real ticker (node-cron, every second)', () => {
     }
   });
 
-  it('moves WAL checkpoints to their thread once a tick writes reminders (no chat request needed)', async () => {
-    const h = await startHarness({ reminderTicker: true });
-    try {
-      const sqlite = h.firelane.db!.sqlite;
-      const autoCheckpoint = () => sqlite.pragma('wal_autocheckpoint', { simple: true });
-      // Declared without a chat request (as the CLI would), with its reminder already due.
-      await h.firelane.store.incidents.create({
-        title: 'Queue backlog',
-        description: null,
-        severity: 'sev2',
-        platform: 'slack',
-        declaredBy: 'U0ALICE',
-        declaredAt: Date.now() - 20 * MIN,
-        nextReminderAt: Date.now() - 1000,
-      });
-      expect(autoCheckpoint()).toBe(1000); // the connection checkpoints itself until then
-      await expect
-        .poll(() => sqlite.prepare("SELECT count(*) AS n FROM jobs WHERE kind = 'incident.remind'").get(), {
-          timeout: 5000,
-          interval: 50,
-        })
-        .toEqual({ n: 1 });
-      expect(autoCheckpoint()).toBe(0); // the checkpoint thread runs them now
-    } finally {
-      await h.close();
-    }
-  });
+  // The SQLite file's WAL checkpointer: PostgreSQL has none.
+  it.skipIf(ON_POSTGRES)(
+    sqliteOnly('moves WAL checkpoints to their thread once a tick writes reminders (no chat request needed)'),
+    async () => {
+      const h = await startHarness({ reminderTicker: true });
+      try {
+        const sqlite = h.firelane.db!.sqlite;
+        const autoCheckpoint = () => sqlite.pragma('wal_autocheckpoint', { simple: true });
+        // Declared without a chat request (as the CLI would), with its reminder already due.
+        await h.firelane.store.incidents.create({
+          title: 'Queue backlog',
+          description: null,
+          severity: 'sev2',
+          platform: 'slack',
+          declaredBy: 'U0ALICE',
+          declaredAt: Date.now() - 20 * MIN,
+          nextReminderAt: Date.now() - 1000,
+        });
+        expect(autoCheckpoint()).toBe(1000); // the connection checkpoints itself until then
+        await expect
+          .poll(() => sqlite.prepare("SELECT count(*) AS n FROM jobs WHERE kind = 'incident.remind'").get(), {
+            timeout: 5000,
+            interval: 50,
+          })
+          .toEqual({ n: 1 });
+        expect(autoCheckpoint()).toBe(0); // the checkpoint thread runs them now
+      } finally {
+        await h.close();
+      }
+    },
+  );
 });

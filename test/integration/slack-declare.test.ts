@@ -290,7 +290,9 @@ describe('independent Slack calls run concurrently', () => {
   afterEach(async () => h?.close());
 
   it('invite, card and announcement start together once the room exists; the pin waits for the card', async () => {
-    const latency = 100;
+    // Long against what the job does between rounds (its steps and updates, each a round trip to
+    // PostgreSQL with FIRELANE_TEST_STORE=postgres): at 100 ms a loaded machine took over a fourth round.
+    const latency = 200;
     h = await startHarness({ fake: { latencyMs: latency } });
     await declare(h, 'sev1 Payment gateway down');
 

@@ -43,6 +43,12 @@ describe('Slack events', () => {
     return h.post(body, { ...signedHeaders(SIGNING_SECRET, body), 'content-type': 'application/json', ...extra });
   }
   const pinned = async () => (await h.firelane.store.incidents.timeline(1)).filter((e) => e.kind === 'pinned_message');
+  /**
+   * Bolt answers an event before its listener runs: once the listener has queued the pin's job (at
+   * once on SQLite, a round trip later on PostgreSQL), a drain runs it.
+   */
+  const pinQueued = (ts: string) =>
+    expect.poll(() => h.firelane.store.jobs.state(`pin:slack:${room}:${ts}`)).toBeDefined();
 
   it("answers Slack's URL verification challenge", async () => {
     const res = await sendEvent({ token: 'x', challenge: 'challenge-123', type: 'url_verification' });
@@ -58,6 +64,7 @@ describe('Slack events', () => {
     );
     const res = await sendEvent(reactionEvent({ user: 'U0CAROL', channel: room, ts }));
     expect(res.status).toBe(200);
+    await pinQueued(ts);
     await h.drain();
     expect(await pinned()).toHaveLength(1);
     expect((await pinned())[0]).toMatchObject({
@@ -81,6 +88,7 @@ describe('Slack events', () => {
     expect((await sendEvent(first, { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' })).status).toBe(
       200,
     );
+    await pinQueued(ts);
     await h.drain();
     expect((await sendEvent(reactionEvent({ user: 'U0DAVE', channel: room, ts }))).status).toBe(200);
     await h.drain();

@@ -9,6 +9,7 @@ import { createManualClock } from '../../src/ports/clock.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/fake-slack.js';
 import { signedHeaders } from '../support/slack-signing.js';
 import { ANNOUNCE, SIGNING_SECRET, startHarness, testConfig, type Harness } from '../support/harness.js';
+import { databaseEnv } from '../support/test-store.js';
 import { cardMessage, commandForm, declare, drainUntilSettled, incident, messageJson, sleep } from './slack-helpers.js';
 
 const WAR_ROOM_JOB = 'war-room:1';
@@ -176,7 +177,7 @@ describe('a Slack outage of about a minute while the war room is being opened', 
     dir = mkdtempSync(join(tmpdir(), 'firelane-outage-'));
     const clock = createManualClock(Date.now());
     firelane = await createFirelane({
-      config: testConfig(dir, slack.apiUrl),
+      config: testConfig(dir, slack.apiUrl, { env: await databaseEnv(dir) }),
       logger: pino({ level: 'silent' }),
       clock,
       slackClientOptions: { retryConfig: { retries: 0 } },

@@ -4,18 +4,19 @@ import { signedHeaders } from '../support/slack-signing.js';
 import { SIGNING_SECRET, type Harness } from '../support/harness.js';
 import type { FakeMessage } from '../fakes/fake-slack.js';
 import type { Incident } from '../../src/domain/incident.js';
+import { queryOne } from '../support/test-store.js';
 
-const count = (h: Harness, table: string): number =>
-  (h.firelane.db!.sqlite.prepare(`select count(*) n from ${table}`).get() as { n: number }).n;
+const count = async (h: Harness, table: string): Promise<number> =>
+  (await queryOne<{ n: number }>(h.firelane, `select count(*) n from ${table}`))!.n;
 
 /** Everything a bad request must leave alone: stored rows, queued work, Slack traffic. */
 export async function snapshot(h: Harness) {
   const { queued, running, dead } = await h.firelane.store.jobs.depth();
   return {
-    incidents: count(h, 'incidents'),
-    timeline: count(h, 'timeline_events'),
-    jobs: count(h, 'jobs'),
-    receipts: count(h, 'receipts'),
+    incidents: await count(h, 'incidents'),
+    timeline: await count(h, 'timeline_events'),
+    jobs: await count(h, 'jobs'),
+    receipts: await count(h, 'receipts'),
     depth: { queued, running, dead },
     slackCalls: h.slack.calls.length,
     channels: h.slack.channels.size,

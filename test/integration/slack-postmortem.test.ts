@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/adapters/db/database.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { runCli } from '../support/process.js';
+import { databaseEnv, dropDatabase, queryDatabase } from '../support/test-store.js';
 import { declare, drainUntilSettled, shownText } from './slack-helpers.js';
 
 const TITLE = '# Postmortem: INC-1 — Payment gateway down';
@@ -78,9 +78,12 @@ describe('firelane run "/incident postmortem INC-1"', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'firelane-pm-'));
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await dropDatabase(dir);
+  });
 
-  const run = (text: string) => runCli(['run', text, '--user=alice'], { DATABASE_PATH: join(dir, 'firelane.db') }, dir);
+  const run = async (text: string) => runCli(['run', text, '--user=alice'], await databaseEnv(dir), dir);
 
   it('prints the Markdown document on standard output and shares it in the console war room', async () => {
     expect((await run('/incident sev2 Search is slow')).code).toBe(0);
@@ -105,19 +108,16 @@ describe('firelane run "/incident postmortem INC-1"', () => {
     expect(result.stdout).toContain('— @alice — *IDENTIFIED*: the `search-7` index is corrupt');
     expect(result.stdout).toContain('- **Resolved:** still open');
 
-    const db = openDatabase(join(dir, 'firelane.db'));
-    try {
-      const rows = db.sqlite.prepare("SELECT body FROM console_messages WHERE room_id LIKE 'inc-1-%'").all() as Array<{
-        body: string;
-      }>;
-      const files = rows
-        .map((r) => JSON.parse(r.body) as { text: string; file?: { filename: string; content: string } })
-        .filter((b) => b.file);
-      expect(files).toHaveLength(1);
-      expect(files[0]).toMatchObject({ text: '📄 INC-1-postmortem.md', file: { filename: 'INC-1-postmortem.md' } });
-      expect(files[0]!.file!.content).toBe(result.stdout.replace(/\n$/, ''));
-    } finally {
-      db.close();
-    }
+    // As text on both (PostgreSQL keeps the body as jsonb).
+    const rows = await queryDatabase<{ body: string }>(
+      { dir },
+      "SELECT CAST(body AS TEXT) AS body FROM console_messages WHERE room_id LIKE 'inc-1-%'",
+    );
+    const files = rows
+      .map((r) => JSON.parse(r.body) as { text: string; file?: { filename: string; content: string } })
+      .filter((b) => b.file);
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatchObject({ text: '📄 INC-1-postmortem.md', file: { filename: 'INC-1-postmortem.md' } });
+    expect(files[0]!.file!.content).toBe(result.stdout.replace(/\n$/, ''));
   });
 });

@@ -1,5 +1,7 @@
-// Starts a whole firelane (real Bolt app, real SQLite file, real worker) against a loopback fake
-// Slack, and speaks to it the way Slack does: signed form posts to /slack/events.
+// Starts a whole firelane (real Bolt app, real database, real worker) against a loopback fake
+// Slack, and speaks to it the way Slack does: signed form posts to /slack/events. The database is a
+// SQLite file in the harness's folder, or a fresh PostgreSQL database with FIRELANE_TEST_STORE=postgres
+// (test-store.ts).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +12,7 @@ import type { Clock } from '../../src/ports/clock.js';
 import type { Cluster } from '../../src/ports/cluster.js';
 import { startFakeSlack, type FakeSlack, type FakeSlackOptions } from '../fakes/fake-slack.js';
 import { signedHeaders } from './slack-signing.js';
+import { databaseEnv, dropDatabase } from './test-store.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789';
 export const BOT_TOKEN = 'xoxb-test-token';
@@ -20,6 +23,7 @@ export interface Harness {
   firelane: Firelane;
   url: string;
   dir: string;
+  /** The SQLite file (meaningless with FIRELANE_TEST_STORE=postgres: see firelane.config.env.databaseUrl). */
   databasePath: string;
   /** POSTs a signed slash command; returns the HTTP status and the parsed JSON body (if any). */
   command(text: string, options?: CommandOptions): Promise<{ status: number; body: any; ms: number }>;
@@ -48,7 +52,7 @@ export interface HarnessOptions {
   /** YAML for firelane.yaml. */
   configYaml?: string;
   env?: Record<string, string>;
-  /** Reuse a directory (restart tests). */
+  /** Reuse a directory (restart tests): on PostgreSQL, the database of that directory too. */
   dir?: string;
   /** Start the background worker (default false: tests call drain()). */
   startWorker?: boolean;
@@ -82,6 +86,10 @@ export const DEFAULT_YAML = `incidents:
     sev1: { responders: [U0ONCALL1, U0ONCALL2] }
 `;
 
+/**
+ * firelane's config for a test in `dir`: a SQLite file there, unless `options.env` names another
+ * database (pass `...(await databaseEnv(dir))` for the one FIRELANE_TEST_STORE asks for).
+ */
 export function testConfig(dir: string, slackApiUrl: string, options: HarnessOptions = {}): Config {
   const yamlPath = join(dir, 'firelane.yaml');
   writeFileSync(yamlPath, options.configYaml ?? DEFAULT_YAML);
@@ -111,7 +119,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       ...options.fake,
     }));
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'firelane-it-'));
-  const config = testConfig(dir, slack.apiUrl, options);
+  const config = testConfig(dir, slack.apiUrl, { ...options, env: { ...(await databaseEnv(dir)), ...options.env } });
   const firelane = await createFirelane({
     config,
     logger: options.logger ?? pino({ level: 'silent' }),
@@ -192,7 +200,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async close() {
       await firelane.close(1000);
       if (!options.slack) await slack.close();
-      if (!options.dir) rmSync(dir, { recursive: true, force: true });
+      if (!options.dir) {
+        rmSync(dir, { recursive: true, force: true });
+        await dropDatabase(dir);
+      }
     },
   };
 }

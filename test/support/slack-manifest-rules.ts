@@ -29,6 +29,8 @@ const METHOD_SCOPES: Record<string, string[]> = {
   'conversations.create': ['channels:manage'],
   'conversations.invite': ['channels:manage'],
   'conversations.setTopic': ['channels:manage'],
+  'conversations.setPurpose': ['channels:manage'],
+  'users.conversations': ['channels:read'], // the bot's public channels only (types: public_channel)
   'conversations.join': ['channels:join'],
   'conversations.history': ['channels:history'],
   'conversations.info': ['channels:read'],

@@ -4,19 +4,20 @@
 // against the provider's JWKS), POST /auth/logout ends the session. The signed-in person is matched to `people`
 // (sign-in-person.ts).
 //
-// Sessions live in this process's memory: a random 256-bit id in an HttpOnly, SameSite=Lax cookie
-// (Secure behind https) names a server-side record that expires after 12 hours. A restart signs
-// everyone out, which a console can afford; SQLite serves one process anyway (the serve lock), and
-// sessions shared by PostgreSQL replicas come with them. An unknown, expired or forged cookie is
-// simply "signed out". The login in progress (PKCE verifier, state, nonce) is kept the same way for
-// 10 minutes under a second cookie, and used once.
+// Sessions live in the database (session-store.ts), so every replica knows every sign-in and a restart
+// signs nobody out: a random 256-bit id in an HttpOnly, SameSite=Lax cookie (Secure behind https)
+// names a record, kept under the id's SHA-256, that expires after 12 hours. An unknown, expired or
+// forged cookie is simply "signed out". The login in progress (PKCE verifier, state, nonce) is kept
+// the same way for 10 minutes under a second cookie, and used once (by whichever replica the
+// callback reaches).
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
 import type { People } from '../../domain/identity.js';
 import type { RouteHandler } from '../http/server.js';
-import type { ConsoleGuard } from './console-guard.js';
+import { SESSION_SCOPE, type ConsoleGuard } from './console-guard.js';
+import type { SessionStore, StoredSession } from './session-store.js';
 import { personOfClaims, type SignedInPerson } from './sign-in-person.js';
 
 export const SESSION_COOKIE = 'firelane_session';
@@ -26,18 +27,9 @@ const LOGIN_TTL_MS = 10 * 60_000;
 const MAX_SESSIONS = 10_000;
 const MAX_LOGINS = 1_000;
 
-export interface ConsoleSession extends SignedInPerson {
+export interface ConsoleSession extends StoredSession {
+  /** The session's id (from its cookie; the database has only its hash). */
   id: string;
-  expiresAt: number;
-  /** The console name the person acts under: people.<p>.console, else their key. */
-  actorId?: string;
-}
-
-interface PendingLogin {
-  verifier: string;
-  state: string;
-  nonce: string;
-  expiresAt: number;
 }
 
 export interface ConsoleAuthOptions {
@@ -47,6 +39,8 @@ export interface ConsoleAuthOptions {
   /** FIRELANE_PUBLIC_URL: the redirect URI is <publicUrl>/auth/callback. */
   publicUrl: URL;
   people: People;
+  /** Where sessions and logins in progress are kept (the database: shared by every replica). */
+  sessions: SessionStore;
   guard: ConsoleGuard;
   logger: Logger;
   now?: () => number;
@@ -55,7 +49,7 @@ export interface ConsoleAuthOptions {
 export interface ConsoleAuth {
   routes: Record<string, RouteHandler>;
   /** The request's live session, if its cookie names one. */
-  sessionOf(req: IncomingMessage): ConsoleSession | undefined;
+  sessionOf(req: IncomingMessage): Promise<ConsoleSession | undefined>;
 }
 
 /** The value of one cookie of the request (the first, if sent twice). */
@@ -68,6 +62,8 @@ export function cookieOf(req: IncomingMessage, name: string): string | undefined
 }
 
 const randomId = () => randomBytes(32).toString('base64url');
+/** What randomId makes: 32 bytes in base64url. */
+const ID = /^[A-Za-z0-9_-]{43}$/;
 
 function text(
   res: ServerResponse,
@@ -80,24 +76,13 @@ function text(
     .end(`${body}\n`);
 }
 
-/** Keeps a map under `max` entries: expired ones first, then the oldest. */
-function prune<T extends { expiresAt: number }>(map: Map<string, T>, now: number, max: number): void {
-  for (const [key, value] of map) if (value.expiresAt <= now) map.delete(key);
-  for (const key of map.keys()) {
-    if (map.size < max) break;
-    map.delete(key);
-  }
-}
-
 export function createConsoleAuth(options: ConsoleAuthOptions): ConsoleAuth {
-  const { guard, logger, people } = options;
+  const { guard, logger, people, sessions } = options;
   const now = options.now ?? Date.now;
   const issuer = new URL(options.issuer);
   const base = options.publicUrl.href.replace(/\/+$/, '');
   const redirectUri = `${base}/auth/callback`;
   const secure = options.publicUrl.protocol === 'https:';
-  const sessions = new Map<string, ConsoleSession>();
-  const logins = new Map<string, PendingLogin>();
 
   const cookie = (name: string, value: string, maxAgeSeconds: number) =>
     `${name}=${value}; HttpOnly; SameSite=Lax; Path=/; Max-Age=${maxAgeSeconds}${secure ? '; Secure' : ''}`;
@@ -133,15 +118,12 @@ export function createConsoleAuth(options: ConsoleAuthOptions): ConsoleAuth {
       throw error;
     }));
 
-  const sessionOf = (req: IncomingMessage): ConsoleSession | undefined => {
+  // A cookie that is no id of ours is nobody, without a query.
+  const sessionOf = async (req: IncomingMessage): Promise<ConsoleSession | undefined> => {
     const id = cookieOf(req, SESSION_COOKIE);
-    const session = id ? sessions.get(id) : undefined;
-    if (!session) return undefined;
-    if (session.expiresAt <= now()) {
-      sessions.delete(session.id);
-      return undefined;
-    }
-    return session;
+    if (!id || !ID.test(id)) return undefined;
+    const session = await sessions.session(id, now());
+    return session && { ...session, id };
   };
 
   const routes: Record<string, RouteHandler> = {};
@@ -158,7 +140,7 @@ export function createConsoleAuth(options: ConsoleAuthOptions): ConsoleAuth {
         `Sign-in is not available: the OpenID provider ${issuer.origin} cannot be reached. Try again in a moment.`,
       );
     }
-    const login: PendingLogin = {
+    const login = {
       verifier: client.randomPKCECodeVerifier(),
       state: client.randomState(),
       nonce: client.randomNonce(),
@@ -166,8 +148,8 @@ export function createConsoleAuth(options: ConsoleAuthOptions): ConsoleAuth {
     };
     const challenge = await client.calculatePKCECodeChallenge(login.verifier);
     const id = randomId();
-    prune(logins, now(), MAX_LOGINS);
-    logins.set(id, login);
+    await sessions.pruneLogins(now(), MAX_LOGINS - 1);
+    await sessions.addLogin(id, login);
     const to = client.buildAuthorizationUrl(config, {
       redirect_uri: redirectUri,
       scope: 'openid email profile',
@@ -187,10 +169,9 @@ export function createConsoleAuth(options: ConsoleAuthOptions): ConsoleAuth {
 
   routes['GET /auth/callback'] = async (req, res) => {
     const loginId = cookieOf(req, LOGIN_COOKIE);
-    const login = loginId ? logins.get(loginId) : undefined;
-    if (loginId) logins.delete(loginId);
+    const login = loginId && ID.test(loginId) ? await sessions.takeLogin(loginId, now()) : undefined;
     const clearLogin = cookie(LOGIN_COOKIE, '', 0);
-    if (!login || login.expiresAt <= now()) {
+    if (!login) {
       return text(
         res,
         400,
@@ -218,16 +199,19 @@ export function createConsoleAuth(options: ConsoleAuthOptions): ConsoleAuth {
     }
     // A new session id at every sign-in (none is ever carried over), and the old one ends.
     const old = cookieOf(req, SESSION_COOKIE);
-    if (old) sessions.delete(old);
-    prune(sessions, now(), MAX_SESSIONS);
+    if (old && ID.test(old)) await sessions.endSession(old);
+    await sessions.pruneSessions(now(), MAX_SESSIONS - 1);
     const actorId = person.person === undefined ? undefined : (people[person.person]!.console ?? person.person);
+    const at = now();
     const session: ConsoleSession = {
       ...person,
       id: randomId(),
-      expiresAt: now() + SESSION_TTL_MS,
+      createdAt: at,
+      expiresAt: at + SESSION_TTL_MS,
       ...(actorId !== undefined && { actorId }),
     };
-    sessions.set(session.id, session);
+    const { id: sessionId, ...stored } = session;
+    await sessions.addSession(sessionId, stored);
     logger.info(
       { person: session.person ?? null, matchedBy: session.matchedBy ?? null },
       session.person ? 'console sign-in' : 'console sign-in matching no person (read-only)',
@@ -241,12 +225,12 @@ export function createConsoleAuth(options: ConsoleAuthOptions): ConsoleAuth {
       .end();
   };
 
-  routes['POST /auth/logout'] = (req, res) => {
-    const session = sessionOf(req);
-    const problem = guard.writeProblem(req, session ? `session:${session.id}` : 'anon');
+  routes['POST /auth/logout'] = async (req, res) => {
+    const session = await sessionOf(req);
+    const problem = guard.writeProblem(req, session ? `${SESSION_SCOPE}${session.id}` : 'anon');
     req.resume();
     if (problem) return text(res, 403, `Refused: ${problem}.`);
-    if (session) sessions.delete(session.id);
+    if (session) await sessions.endSession(session.id);
     res
       .writeHead(200, {
         'content-type': 'application/json; charset=utf-8',

@@ -1,7 +1,7 @@
 // The ChatPort of the local console and the CLI: rooms and messages kept in the database
 // (console-store.ts: SQLite or PostgreSQL), and what the web console reads and writes besides.
 import type { Reply } from '../../ports/reply.js';
-import { RoomNameTaken, type ChatPort } from '../../ports/chat.js';
+import { RoomNameTaken, roomMark, type ChatPort } from '../../ports/chat.js';
 import type { Clock } from '../../ports/clock.js';
 import type { ConsoleMessage, ConsoleRoom, ConsoleStore } from './console-store.js';
 
@@ -51,9 +51,18 @@ export function createConsoleChat(
       await store.setTopic(roomId, topic);
       changed(roomId);
     },
-    async createRoom(name) {
+    async createRoom(name, createOptions) {
       await ready();
-      if (!(await store.addRoom(name, clock.now()))) throw new RoomNameTaken(name);
+      // An incident's room is made with its mark as the topic, in the same statement, so a room of that name
+      // carrying the mark is the one an earlier try made (the process died before the job recorded it). People can
+      // open rooms of any name by posting in them: those have no mark and only make the job take the next name.
+      // The topic job replaces the mark with the incident's topic once the room is recorded.
+      const mark = createOptions?.incident && roomMark(createOptions.incident);
+      if (!(await store.addRoom(name, clock.now(), mark))) {
+        const existing = mark === undefined ? undefined : await store.room(name);
+        if (mark === undefined || !existing?.topic?.includes(mark)) throw new RoomNameTaken(name);
+        return { id: name, name };
+      }
       changed(name);
       return { id: name, name };
     },

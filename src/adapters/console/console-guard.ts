@@ -6,12 +6,16 @@
 //   one of the console's own; no Sec-Fetch-Site other than same-origin; the JSON content type (a form
 //   or a `text/plain` fetch cannot send it without a CORS preflight, which the console never answers);
 //   and the token the page got with its state, in the X-Firelane-Console header (another origin
-//   cannot read it). Tokens are an HMAC under a key made at start-up, bound to a scope (the local
-//   console, or one signed-in session), so none needs to be stored.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+//   cannot read it). Tokens are an HMAC bound to a scope, so none needs to be stored: the local
+//   console's (and a signed-out page's) under a key made at start-up; a signed-in session's under a
+//   key derived from the session's secret id, which only its cookie and the request carry, so that
+//   every replica that knows the session (they share the database) takes its page's token.
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
 export const TOKEN_HEADER = 'x-firelane-console';
+/** The scope of a signed-in session: this, then the session's id. */
+export const SESSION_SCOPE = 'session:';
 
 const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
 
@@ -33,7 +37,10 @@ const b64 = (buffer: Buffer) => buffer.toString('base64url');
 
 export function createConsoleGuard(options: ConsoleGuardOptions = {}): ConsoleGuard {
   const key = randomBytes(32);
-  const mac = (scope: string, nonce: string) => createHmac('sha256', key).update(`${scope}\n${nonce}`).digest();
+  const keyOf = (scope: string) =>
+    scope.startsWith(SESSION_SCOPE) ? createHash('sha256').update(`firelane console token\n${scope}`).digest() : key;
+  const mac = (scope: string, nonce: string) =>
+    createHmac('sha256', keyOf(scope)).update(`${scope}\n${nonce}`).digest();
   const publicHost = options.publicUrl?.host.toLowerCase();
   const publicOrigin = options.publicUrl?.origin.toLowerCase();
 

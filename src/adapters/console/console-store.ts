@@ -33,8 +33,13 @@ export interface ConsoleRoom {
 export type NewConsoleMessage = Pick<ConsoleMessage, 'roomId' | 'author' | 'body' | 'createdAt'>;
 
 export interface ConsoleRecords {
-  /** Adds the room `id` (named `id`) unless a room has that id or name; true when this call added it. */
-  addRoom(id: string, at: number): boolean;
+  /**
+   * Adds the room `id` (named `id`), with `topic` if given, unless a room has that id or name; true when this call
+   * added it (the room and its topic in one statement).
+   */
+  addRoom(id: string, at: number, topic?: string): boolean;
+  /** The room `id`, if there is one. */
+  room(id: string): ConsoleRoom | undefined;
   hasRoom(id: string): boolean;
   setTopic(roomId: string, topic: string): void;
   /** Adds the users to the room; those already in it stay as they are. */

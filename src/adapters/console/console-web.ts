@@ -20,7 +20,8 @@ import type { People } from '../../domain/identity.js';
 import type { RouteHandler } from '../http/server.js';
 import type { ConsoleChat } from './console-chat.js';
 import { createConsoleAuth, type ConsoleAuth } from './console-auth.js';
-import { createConsoleGuard } from './console-guard.js';
+import { createConsoleGuard, SESSION_SCOPE } from './console-guard.js';
+import type { SessionStore } from './session-store.js';
 
 const WEB = new URL('../../../web/console/', import.meta.url);
 const ASSETS: Record<string, { file: string; type: string }> = {
@@ -49,8 +50,11 @@ export interface ConsoleWebOptions {
   local: boolean;
   /** Where people reach firelane (FIRELANE_PUBLIC_URL or its default): the console answers at its host too. */
   publicUrl: URL;
-  /** Console sign-in (FIRELANE_OIDC_*); outside local mode without it, the console is read-only. */
-  signIn?: { issuer: string; clientId: string; clientSecret: string; people: People };
+  /**
+   * Console sign-in (FIRELANE_OIDC_*); outside local mode without it, the console is read-only.
+   * Sessions are kept in `sessions` (the database, which every replica shares).
+   */
+  signIn?: { issuer: string; clientId: string; clientSecret: string; people: People; sessions: SessionStore };
   now?: () => number;
 }
 
@@ -125,10 +129,10 @@ export function createConsoleWeb(options: ConsoleWebOptions): ConsoleWeb {
     logger.warn(`console: read-only (chat credentials are set and FIRELANE_OIDC_ISSUER is not: nobody can act in it)`);
   if (mode === 'sign-in') logger.info(`console: acting needs sign-in with ${new URL(options.signIn!.issuer).origin}`);
 
-  const viewerOf = (req: IncomingMessage): Viewer => {
+  const viewerOf = async (req: IncomingMessage): Promise<Viewer> => {
     if (mode === 'local') return { scope: 'local', canAct: true, you: { trial: true, canAct: true } };
     if (!auth) return { scope: 'anon', canAct: false, why: READ_ONLY, you: { canAct: false, why: READ_ONLY } };
-    const session = auth.sessionOf(req);
+    const session = await auth.sessionOf(req);
     if (!session)
       return {
         scope: 'anon',
@@ -136,7 +140,7 @@ export function createConsoleWeb(options: ConsoleWebOptions): ConsoleWeb {
         why: SIGN_IN,
         you: { signedIn: false, canAct: false, why: SIGN_IN, signIn: '/auth/login' },
       };
-    const scope = `session:${session.id}`;
+    const scope = `${SESSION_SCOPE}${session.id}`;
     const signedIn = { signedIn: true, name: session.name, signOut: '/auth/logout' };
     if (session.person === undefined || session.actorId === undefined)
       return { scope, canAct: false, why: session.why!, you: { ...signedIn, canAct: false, why: session.why } };
@@ -169,8 +173,8 @@ export function createConsoleWeb(options: ConsoleWebOptions): ConsoleWeb {
   /** A state-changing route: from the console's own page, by someone who may act. */
   const acting =
     (handler: (req: IncomingMessage, res: ServerResponse, viewer: Viewer) => void | Promise<void>): RouteHandler =>
-    (req, res) => {
-      const viewer = viewerOf(req);
+    async (req, res) => {
+      const viewer = await viewerOf(req);
       const problem = guard.writeProblem(req, viewer.scope) ?? (viewer.canAct ? undefined : viewer.why);
       if (problem) return refuse(req, res, problem);
       return handler(req, res, viewer);
@@ -199,7 +203,7 @@ export function createConsoleWeb(options: ConsoleWebOptions): ConsoleWeb {
   // The page's bootstrap: rooms, who is looking, and the token its commands must carry (another
   // origin cannot read this response: no CORS, and the Host check stops DNS rebinding).
   routes['GET /api/console/state'] = async (req, res) => {
-    const viewer = viewerOf(req);
+    const viewer = await viewerOf(req);
     const rooms = await roomList();
     json(res, 200, {
       mode,
@@ -217,7 +221,7 @@ export function createConsoleWeb(options: ConsoleWebOptions): ConsoleWeb {
   routes['GET /api/console/messages'] = async (req, res) => {
     const query = new URL(req.url ?? '/', 'http://console').searchParams;
     const room = query.get('room') ?? '';
-    const viewer = viewerOf(req);
+    const viewer = await viewerOf(req);
     const user = mode === 'local' ? (query.get('user') ?? undefined) : viewer.actor?.id;
     const known = (await options.console.rooms()).some((r) => r.id === room);
     if (!known) return json(res, 404, { error: `no room ${room}` });

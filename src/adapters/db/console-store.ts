@@ -13,8 +13,17 @@ const visibleTo = sql<string | null>`json_extract(${consoleMessages.body}, '$.vi
 function createConsoleRecords({ db }: DbHandle): ConsoleRecords {
   const ofRoom = (roomId: string, id: number) => and(eq(consoleMessages.id, id), eq(consoleMessages.roomId, roomId));
   return {
-    addRoom(id, at) {
-      return db.insert(consoleRooms).values({ id, name: id, createdAt: at }).onConflictDoNothing().run().changes === 1;
+    addRoom(id, at, topic) {
+      return (
+        db
+          .insert(consoleRooms)
+          .values({ id, name: id, createdAt: at, ...(topic !== undefined && { topic }) })
+          .onConflictDoNothing()
+          .run().changes === 1
+      );
+    },
+    room(id) {
+      return db.select().from(consoleRooms).where(eq(consoleRooms.id, id)).get();
     },
     hasRoom(id) {
       return db.select({ id: consoleRooms.id }).from(consoleRooms).where(eq(consoleRooms.id, id)).get() !== undefined;

@@ -125,6 +125,42 @@ export const consoleMessages = sqliteTable(
   (t) => [index('console_messages_room_idx').on(t.roomId, t.id)],
 );
 
+/**
+ * Console sign-in (see adapters/console/session-store.ts): sessions, and logins between /auth/login
+ * and their callback, each under the SHA-256 of the random id its cookie holds (never the id itself),
+ * so that every replica knows every sign-in.
+ */
+export const consoleSessions = sqliteTable(
+  'console_sessions',
+  {
+    idHash: text('id_hash').primaryKey(),
+    /** How the person is shown (the token's name, else e-mail, else subject). */
+    name: text('name').notNull(),
+    /** The `people` key the claims matched, and the console name they act under. */
+    person: text('person'),
+    actorId: text('actor_id'),
+    matchedBy: text('matched_by'),
+    /** When no person matched: why, for the page. */
+    why: text('why'),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [index('console_sessions_expires_idx').on(t.expiresAt)],
+);
+
+export const consoleLogins = sqliteTable(
+  'console_logins',
+  {
+    idHash: text('id_hash').primaryKey(),
+    /** PKCE code verifier, state and nonce of the authorization request. */
+    verifier: text('verifier').notNull(),
+    state: text('state').notNull(),
+    nonce: text('nonce').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [index('console_logins_expires_idx').on(t.expiresAt)],
+);
+
 /** Follow-ups recorded at resolution (and later). */
 export const actionItems = sqliteTable(
   'action_items',

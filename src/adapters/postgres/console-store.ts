@@ -16,13 +16,17 @@ export function createPgConsoleStore(handle: PgHandle): ConsoleStore {
   const q = () => handle.executor();
   const ofRoom = (roomId: string, id: number) => and(eq(consoleMessages.id, id), eq(consoleMessages.roomId, roomId));
   return {
-    async addRoom(id, at) {
+    async addRoom(id, at, topic) {
       const added = await q()
         .insert(consoleRooms)
-        .values({ id, name: id, createdAt: at })
+        .values({ id, name: id, createdAt: at, ...(topic !== undefined && { topic }) })
         .onConflictDoNothing()
         .returning({ id: consoleRooms.id });
       return added.length === 1;
+    },
+    async room(id) {
+      const [row] = await q().select().from(consoleRooms).where(eq(consoleRooms.id, id));
+      return row;
     },
     async hasRoom(id) {
       const rows = await q().select({ id: consoleRooms.id }).from(consoleRooms).where(eq(consoleRooms.id, id));

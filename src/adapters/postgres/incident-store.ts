@@ -67,7 +67,10 @@ export function createPgIncidentStore(handle: PgHandle, audit: AuditLog, _clock:
         await audit.append(declaredEntry(created, via));
         return created;
       }),
-    get: (id) => get(id),
+    // Inside a transaction the row is read FOR UPDATE and held until it ends (on SQLite the
+    // transaction holds the whole database): a command that checks the incident and then writes
+    // (a second "Take command" click on another replica) waits here and sees the first one's write.
+    get: (id) => get(id, inTransaction()),
     byRoom: async (platform, roomId) =>
       (await incidentsWhere(and(eq(incidents.platform, platform), eq(incidents.roomId, roomId))))[0],
     async list(filter = {}) {

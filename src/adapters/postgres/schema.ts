@@ -118,6 +118,33 @@ export const consoleMessages = pgTable(
   (t) => [index('console_messages_room_idx').on(t.roomId, t.id)],
 );
 
+export const consoleSessions = pgTable(
+  'console_sessions',
+  {
+    idHash: text('id_hash').primaryKey(),
+    name: text('name').notNull(),
+    person: text('person'),
+    actorId: text('actor_id'),
+    matchedBy: text('matched_by'),
+    why: text('why'),
+    createdAt: ms('created_at').notNull(),
+    expiresAt: ms('expires_at').notNull(),
+  },
+  (t) => [index('console_sessions_expires_idx').on(t.expiresAt)],
+);
+
+export const consoleLogins = pgTable(
+  'console_logins',
+  {
+    idHash: text('id_hash').primaryKey(),
+    verifier: text('verifier').notNull(),
+    state: text('state').notNull(),
+    nonce: text('nonce').notNull(),
+    expiresAt: ms('expires_at').notNull(),
+  },
+  (t) => [index('console_logins_expires_idx').on(t.expiresAt)],
+);
+
 export const actionItems = pgTable(
   'action_items',
   {

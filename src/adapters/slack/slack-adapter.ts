@@ -67,6 +67,7 @@ export async function createSlackAdapter(options: SlackAdapterOptions): Promise<
     client,
     botUserId: bot.botUserId,
     metrics,
+    logger,
     ...(options.announceChannel && { announceChannel: options.announceChannel }),
     ...(options.escalationChannel && { escalationChannel: options.escalationChannel }),
   });

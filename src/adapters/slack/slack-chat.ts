@@ -1,7 +1,8 @@
 // The ChatPort on Slack's Web API. Slack's error codes become firelane's errors here.
 import type { WebClient } from '@slack/web-api';
-import type { InviteResult, ChatPort, RoomRef } from '../../ports/chat.js';
-import { DeliveryRefused, RoomNameTaken } from '../../ports/chat.js';
+import type { Logger } from 'pino';
+import type { InviteResult, ChatPort, RoomOwner, RoomRef } from '../../ports/chat.js';
+import { DeliveryRefused, RoomNameTaken, roomMark } from '../../ports/chat.js';
 import type { Reply } from '../../ports/reply.js';
 import type { Metrics } from '../../metrics.js';
 import { renderSlack, toTopic } from './render.js';
@@ -44,6 +45,24 @@ const ANSWERS: Record<string, ErrorCode> = {
   method_not_supported_for_channel_type: 'forbidden',
 };
 
+/**
+ * How far Slack's clock (a channel's `created`) may be behind firelane's (an incident's declaration) for an unmarked
+ * channel to count as created after the declaration.
+ */
+const CLOCK_SKEW_MS = 60_000;
+/** Channels per page of users.conversations (Slack recommends no more than 200). */
+const LIST_PAGE = 200;
+
+/** What users.conversations tells of a channel, as far as finding a war room again needs it. */
+interface ListedChannel {
+  id?: string;
+  name?: string;
+  creator?: string;
+  created?: number;
+  is_archived?: boolean;
+  purpose?: { value?: string };
+}
+
 /** The Slack code of an error this adapter threw (`name_taken`), if it is one. */
 const slackReason = (error: unknown) => (error instanceof FirelaneError ? (error.reason ?? '') : '');
 
@@ -62,8 +81,9 @@ export function createSlackChat(options: {
   escalationChannel?: string;
   botUserId: string;
   metrics?: Metrics;
+  logger?: Logger;
 }): ChatPort {
-  const { client, botUserId, metrics } = options;
+  const { client, botUserId, metrics, logger } = options;
 
   /** Calls Slack; rate limits carry Retry-After into the job's backoff; every failure is counted. */
   async function call<T>(method: string, fn: () => Promise<T>): Promise<T> {
@@ -99,6 +119,79 @@ export function createSlackChat(options: {
     }
   }
 
+  /**
+   * The channel's purpose says whose war room it is. Never fails: a failure leaves it unsaid (counted and logged),
+   * the room matters more; and an unmarked room of this incident is still recognised (findOwnRoom).
+   */
+  async function mark(channel: string, owner: RoomOwner): Promise<void> {
+    try {
+      await call('conversations.setPurpose', () =>
+        client.conversations.setPurpose({ channel, purpose: `${roomMark(owner)} (opened by firelane)` }),
+      );
+    } catch (error) {
+      logger?.warn({ err: error, room: channel }, 'could not set the war room’s purpose');
+    }
+  }
+
+  /**
+   * The live (not archived) public channel of that name among the bot's own, page by page; undefined when there is
+   * none. The bot is in every channel it created, and in far fewer channels than a large workspace has: looking
+   * among them (users.conversations, rate tier 3) takes a page or a few, where conversations.list (tier 2) would
+   * page through every channel of the workspace.
+   */
+  async function findChannel(name: string): Promise<ListedChannel | undefined> {
+    let cursor: string | undefined;
+    do {
+      const page = await call('users.conversations', () =>
+        client.users.conversations({
+          types: 'public_channel',
+          exclude_archived: true,
+          limit: LIST_PAGE,
+          ...(cursor && { cursor }),
+        }),
+      );
+      const found = (page.channels as ListedChannel[] | undefined)?.find((c) => c.name === name);
+      if (found) return found;
+      cursor = page.response_metadata?.next_cursor || undefined;
+    } while (cursor);
+    return undefined;
+  }
+
+  /**
+   * The channel named `name` when it is provably this incident's war room, made by an earlier createRoom whose
+   * answer was lost. What an on-call engineer expects is one war room, and never to be pulled into a room that is
+   * not this incident's; so a channel is taken only when all of these hold:
+   *  - firelane's bot created it (`creator`; people cannot create channels as the bot), is still in it, and it is not
+   *    archived;
+   *  - its purpose carries this incident's mark (key and declaration time, which firelane sets as soon as Slack has
+   *    answered), or, when the answer was lost before firelane could set the purpose, it has no purpose at all and was
+   *    created after this incident was declared (a channel firelane made for an incident INC-7 of another
+   *    installation or of a database started over is older, or carries that incident's mark).
+   * Anything else (a person's channel, one marked for another incident, an unmarked one from before the
+   * declaration, or the lookup refused for want of the channels:read scope) leads to the next free name, as before.
+   */
+  async function findOwnRoom(name: string, owner: RoomOwner): Promise<RoomRef | undefined> {
+    if (!botUserId) return undefined; // auth.test failed at start-up: nothing tells the bot's channels apart
+    let channel: ListedChannel | undefined;
+    try {
+      channel = await findChannel(name);
+    } catch (error) {
+      if (slackReason(error) !== 'missing_scope') throw error; // a retry of the job looks again
+      logger?.warn(
+        { room: name },
+        'Slack refused users.conversations (missing_scope): add the channels:read scope to the Slack app, so that a war room whose creation was interrupted is found again instead of opening a second one',
+      );
+      return undefined;
+    }
+    if (!channel?.id || channel.creator !== botUserId || channel.is_archived) return undefined;
+    const purpose = channel.purpose?.value ?? '';
+    if (purpose) return purpose.includes(roomMark(owner)) ? { id: channel.id, name } : undefined;
+    if ((channel.created ?? 0) * 1000 < owner.declaredAt - CLOCK_SKEW_MS) return undefined;
+    void mark(channel.id, owner);
+    logger?.info({ room: channel.id, name }, 'found the war room Slack created before its answer was lost');
+    return { id: channel.id, name };
+  }
+
   return {
     announceRoom: options.announceChannel,
     escalationRoom: options.escalationChannel,
@@ -107,16 +200,26 @@ export function createSlackChat(options: {
         client.conversations.setTopic({ channel: roomId, topic: toTopic(topic) }),
       );
     },
-    async createRoom(name): Promise<RoomRef> {
+    async createRoom(name, createOptions): Promise<RoomRef> {
+      const owner = createOptions?.incident;
+      let room: RoomRef;
       try {
         const result = await call('conversations.create', () =>
           client.conversations.create({ name, is_private: false }),
         );
-        return { id: result.channel!.id!, name: result.channel!.name ?? name };
+        room = { id: result.channel!.id!, name: result.channel!.name ?? name };
       } catch (error) {
-        if (slackReason(error) === 'name_taken') throw new RoomNameTaken(name);
-        throw error;
+        if (slackReason(error) !== 'name_taken') throw error;
+        // Taken: perhaps by the room an earlier try created, whose answer never arrived.
+        const own = owner && (await findOwnRoom(name, owner));
+        if (own) return own;
+        throw new RoomNameTaken(name);
       }
+      // Not awaited: the purpose is set while the job invites, posts the card and announces, instead of one more
+      // round trip before the room is used. Should the process die first, the room is unmarked, which findOwnRoom
+      // accepts from a channel created after the declaration.
+      if (owner) void mark(room.id, owner);
+      return room;
     },
     async invite(roomId, userIds) {
       const users = [...new Set(userIds)].filter((u) => u !== botUserId);

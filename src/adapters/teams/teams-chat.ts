@@ -2,7 +2,13 @@
 //
 //   room           a thread (channel conversation) in a team channel: `19:...@thread.tacv2;messageid=...`
 //   createRoom     a new thread in the channel where the incident was declared (its first message
-//                  is the room's title); a real Teams channel per incident needs Microsoft Graph
+//                  is the room's title); a real Teams channel per incident needs Microsoft Graph.
+//                  The thread is also remembered under its incident (`war-room:INC-7@<declaredAt>`
+//                  in the directory, beside the conversation itself), as soon as the Bot Connector
+//                  names it: a creation repeated because its first answer was lost (a crash before
+//                  the job recorded it) finds that thread instead of starting a second one. Bots
+//                  cannot list a channel's threads without Graph, so a crash between the Bot
+//                  Connector creating the thread and that record still starts a second one.
 //   invite         Teams cannot add people to a thread: members of the team are @mentioned in it;
 //                  people who are not in the team are reported back as not invited
 //   pin, topic     Teams bots can do neither: pin is a no-op, the topic is posted once per change
@@ -15,7 +21,7 @@ import type { CloudAdapter, ConnectorClient, TurnContext } from '@microsoft/agen
 import type { Activity, ConversationReference } from '@microsoft/agents-activity';
 import type { Logger } from 'pino';
 import { channelReply, mention, type Reply } from '../../ports/reply.js';
-import { DeliveryRefused, type ChatPort } from '../../ports/chat.js';
+import { DeliveryRefused, type ChatPort, type RoomOwner } from '../../ports/chat.js';
 import { BOT_FRAMEWORK_SCOPE, toSdkReference, toStoredReference } from './bot-adapter.js';
 import { renderTeams, type TeamsMessage } from './render.js';
 import type { ServiceUrlPolicy } from './service-urls.js';
@@ -36,6 +42,9 @@ export interface TeamsChatOptions {
 
 /** What Teams accepts in one message, with room to spare (about 28 KB). */
 const MAX_MESSAGE = 24_000;
+
+/** Where an incident's war room thread is remembered in the directory besides its own id (no Teams id looks so). */
+const warRoomEntry = (owner: RoomOwner) => `war-room:${owner.key}@${owner.declaredAt}`;
 
 /** `19:abc@thread.tacv2;messageid=123` -> `19:abc@thread.tacv2` */
 const channelOf = (conversationId: string) => conversationId.split(';')[0]!;
@@ -133,6 +142,12 @@ export function createTeamsChat(options: TeamsChatOptions): ChatPort {
     },
 
     async createRoom(name, createOptions) {
+      const owner = createOptions?.incident;
+      if (owner) {
+        // Made before, its answer lost: the same thread. (Teams threads have no unique names: nothing else is taken.)
+        const made = (await directory.conversation(warRoomEntry(owner)))?.reference.conversation;
+        if (made?.id) return { id: made.id, name: made.name ?? name };
+      }
       const origin = createOptions?.origin ? await directory.conversation(createOptions.origin) : undefined;
       const announce = options.announceChannel
         ? await directory.conversation(channelOf(options.announceChannel))
@@ -171,6 +186,14 @@ export function createTeamsChat(options: TeamsChatOptions): ChatPort {
               ...toSdkReference(where.reference),
               conversation: { ...conversation, id: created, conversationType: 'channel' },
             });
+            if (owner)
+              await directory.rememberConversation({
+                id: warRoomEntry(owner),
+                kind: 'channel',
+                channelId: where.channelId,
+                teamId: where.teamId,
+                reference: { ...reference, conversation: { ...reference.conversation!, id: created, name } },
+              });
             await directory.rememberConversation({
               id: created,
               kind: 'channel',

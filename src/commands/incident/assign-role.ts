@@ -15,28 +15,33 @@ const ROLES = {
 export function assignRole(role: keyof typeof ROLES) {
   return async (ctx: HandlerContext): Promise<Reply> => {
     const usage = INCIDENT_USAGE[role];
-    const { incident, args } = await takeIncident(ctx, usage);
+    const { incident: seen, args } = await takeIncident(ctx, usage);
     if (args.length !== 1) throw invalidInput('Name exactly one person.', usage);
     const user = takeUser(ctx, args[0], usage);
     const { field, title } = ROLES[role];
-    const key = incidentKey(incident.id);
-    if (incident.status === 'resolved')
-      throw conflict(`${key} is resolved; reopen it first with /incident reopen ${key}.`);
-    if (incident[field] === user) return privateReply(`${mention(user)} is already the ${title} of ${key}.`);
-    // The card's "Take command" button must not silently take over from a commander assigned since.
-    if (ctx.flags.take === 'true' && incident[field]) {
-      throw conflict(
-        `${mention(incident[field]!)} is already the ${title} of ${key}. To hand over: /incident ${role} ${key} @person`,
-      );
-    }
-    await recordEvent(ctx, incident, {
-      kind: 'role_assigned',
-      text: `${mention(user)} is now the ${title}${user === ctx.input.actor.id ? '' : ` (assigned by ${mention(ctx.input.actor.id)})`}`,
-      data: { role: field, user, previous: incident[field] },
-      patch: { [field]: user },
-      broadcast: 'room',
-      invite: [user],
+    const key = incidentKey(seen.id);
+    // The checks and the write in one transaction, on the incident read inside it (PostgreSQL holds
+    // the row until the end): the same click delivered twice to two replicas assigns once.
+    return await ctx.write(async () => {
+      const incident = (await ctx.deps.store.incidents.get(seen.id)) ?? seen;
+      if (incident.status === 'resolved')
+        throw conflict(`${key} is resolved; reopen it first with /incident reopen ${key}.`);
+      if (incident[field] === user) return privateReply(`${mention(user)} is already the ${title} of ${key}.`);
+      // The card's "Take command" button must not silently take over from a commander assigned since.
+      if (ctx.flags.take === 'true' && incident[field]) {
+        throw conflict(
+          `${mention(incident[field]!)} is already the ${title} of ${key}. To hand over: /incident ${role} ${key} @person`,
+        );
+      }
+      await recordEvent(ctx, incident, {
+        kind: 'role_assigned',
+        text: `${mention(user)} is now the ${title}${user === ctx.input.actor.id ? '' : ` (assigned by ${mention(ctx.input.actor.id)})`}`,
+        data: { role: field, user, previous: incident[field] },
+        patch: { [field]: user },
+        broadcast: 'room',
+        invite: [user],
+      });
+      return privateReply(`${mention(user)} is now the ${title} of ${key}.`);
     });
-    return privateReply(`${mention(user)} is now the ${title} of ${key}.`);
   };
 }

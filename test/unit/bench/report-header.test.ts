@@ -25,6 +25,15 @@ describe('bench report header', () => {
     );
   });
 
+  it('gives the time each section took, when known', () => {
+    expect(
+      reportHeader({ ...run, durations: ['1: 2.4 min (load 0.3)', '7: 1.2 min (load 1.1)'] }).split('\n'),
+    ).toContain(
+      "Time per section (and the machine's 1-minute load average as it started): 1: 2.4 min (load 0.3), 7: 1.2 min (load 1.1).",
+    );
+    expect(reportHeader(run)).not.toContain('Time per section');
+  });
+
   it('takes the Node version from the machine it is given, and says when only some sections ran', () => {
     const header = reportHeader({ ...run, steal: [], only: ['2', '5'] }, { ...thisMachine(), node: 'v24.22.3' });
     expect(header).toContain('\nNode: v24.22.3 (');

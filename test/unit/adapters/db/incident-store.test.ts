@@ -567,6 +567,22 @@ for (const dialect of dialects()) {
           expect(await t.store.audit.verify()).toMatchObject({ ok: true });
         });
 
+        it('a read inside a transaction holds the incident: two replicas checking "no commander yet" then writing assign once', async () => {
+          const incident = await declare('Checkout errors');
+          const [a, b] = [await replica(), await replica()];
+          // Each reads, waits a moment (another replica's check could slip in here), then writes only if still unassigned.
+          const take = (store: Store, user: string) =>
+            store.transaction(async () => {
+              const seen = (await store.incidents.get(incident.id))!;
+              await new Promise((resolve) => setTimeout(resolve, 30));
+              if (seen.commander) return false;
+              await store.incidents.update(incident.id, { commander: user }, by);
+              return true;
+            });
+          expect((await Promise.all([take(a, 'U0BOB'), take(b, 'U0CAROL')])).filter(Boolean)).toHaveLength(1);
+          expect(await count(t, 'audit_log', 'action = ?', [by.action])).toBe(1);
+        });
+
         it("updates racing on one incident: each audit entry's before is the row the update replaced", async () => {
           const incident = await declare('Checkout errors');
           const [a, b] = [await replica(), await replica()];
