@@ -393,7 +393,11 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
       consoleWeb?.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      const deadline = Date.now() + graceMs;
       await worker!.stop(graceMs);
+      // A chat request still being answered finishes first (its reply saved with its receipt):
+      // cutting it off would leave Slack's retry, on another replica, without the first answer.
+      while (acknowledging > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       server.closeAllConnections();
       await closed;
       await storage.close();
