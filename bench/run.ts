@@ -589,15 +589,16 @@ All on this machine, 2026-11-21; profiles with \`node --cpu-prof\` on the proces
 7. **PostgreSQL (issue 27), 2026-12-07: what the PostgreSQL column misses, and why.** Measured while other
    work ran on the machine (1-minute load average 3-10), so the absolute figures are high; the causes are not
    the machine's. Not fixed here (the store is src/adapters/postgres/; the bench only measures it).
-   (a) Acknowledgement p99 in the mixed load, 4-9x SQLite's (281-418 ms per round in a full run). Not the
+   (a) Acknowledgement p99 in the mixed load, 6.85x SQLite's in the run above (per round 1.8-11.7x; the
+   PostgreSQL rounds 326-464 ms). Not the
    fsync: with the server's fsync and synchronous_commit off (\`BENCH_POSTGRES_FSYNC=off\`, 3 rounds) the
    PostgreSQL rounds read 267-559 ms, the same. Sampling pg_stat_activity every 10 ms through one mixed
    round (2,000 commands, 258 req/s, p99 618 ms): of firelane's 10 pooled connections, on average 6.3 were
    waiting for the audit chain's head row (\`SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE\`: 5.2
    on the row, 1.1 on the holder's transaction), 1.1 were idle in transaction (the holder, waiting for
    firelane's event loop, busy with other requests, to send its next statement), 0.1 waited for the WAL's
-   fsync. Every audited write (a declaration, a reminder, a job's state change that audits) takes that
-   one row lock early in its transaction and holds it across all its round trips; the lists queue behind
+   fsync. Every audited write (a declaration, the war-room job's writes to the incident, a reminder) takes
+   that one row lock at its first audit entry and holds it until COMMIT, across the round trips left; the lists queue behind
    them for a connection. What would help: take the head lock last, just before COMMIT (one round trip
    held instead of the whole transaction).
    (b) The list load: firelane's process spends 1.0-1.5 ms of CPU per \`/incident list\` on PostgreSQL against
@@ -615,7 +616,7 @@ All on this machine, 2026-11-21; profiles with \`node --cpu-prof\` on the proces
    for the jobs and one for the audit entries, chained in memory under the head lock) would cut the round
    trips to about ten.
    (d) Failover: a replica killed while posting a reminder leaves that reminder to the other one after
-   the lease (9 s; requeued 10-11 s after the kill, posted 11-13 s after its due time), while the
+   the lease (9 s; requeued 10-12 s after the kill in four runs, posted 11-13 s after its due time), while the
    survivor's own ticks keep the others on time, so the room sees no gap over the cadence. That reminder
    is then posted twice: the killed replica's \`chat.postMessage\` had reached Slack, but the step was not
    recorded (delivery at least once, as src/jobs/worker.ts says).
