@@ -49,6 +49,12 @@ export interface PgOptions {
   poolSize?: number;
 }
 
+/** The driver's error (SQLSTATE code, constraint) inside what drizzle threw (it wraps it as `cause`). */
+export function pgError(error: unknown): { code?: string; constraint?: string } | undefined {
+  const e = error as { code?: string; constraint?: string; cause?: { code?: string; constraint?: string } } | undefined;
+  return e?.code === undefined ? e?.cause : e;
+}
+
 /** SQLSTATEs after which the whole transaction may simply run again. */
 const RETRYABLE = new Set(['40001', '40P01']);
 const ATTEMPTS = 5;
@@ -101,9 +107,7 @@ export async function openPostgres(url: string, options: PgOptions = {}): Promis
           for (const hook of committed) open.exit(hook);
           return result;
         } catch (error) {
-          const code =
-            (error as { code?: string; cause?: { code?: string } }).code ??
-            (error as { cause?: { code?: string } }).cause?.code;
+          const code = pgError(error)?.code;
           if (attempt >= ATTEMPTS || !code || !RETRYABLE.has(code)) throw error;
           await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
         }

@@ -18,16 +18,15 @@ import {
   transitionEntry,
   type DeployRow,
 } from '../deploy-records.js';
-import type { PgHandle } from './database.js';
+import { pgError, type PgHandle } from './database.js';
 import { deployRequests } from './schema.js';
 
 const ROLLOUT_LOCK = 'deploy_requests_running_idx';
 
-/** A unique violation of `constraint` (drizzle wraps the driver's error in its own, as `cause`). */
+/** A unique violation of `constraint`. */
 function violates(error: unknown, constraint: string): boolean {
-  const e = error as { code?: string; constraint?: string; cause?: { code?: string; constraint?: string } };
-  const pgError = e?.code === undefined ? e?.cause : e;
-  return pgError?.code === '23505' && pgError.constraint === constraint;
+  const cause = pgError(error);
+  return cause?.code === '23505' && cause.constraint === constraint;
 }
 
 const holdsLock = (status: RequestStatus | undefined) =>
