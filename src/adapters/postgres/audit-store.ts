@@ -1,6 +1,6 @@
-// The hash-chained audit log on PostgreSQL. Every append locks the head row (SELECT ... FOR UPDATE)
-// inside the writer's transaction, so appends from any number of replicas form one chain: the next
-// waits until the one before commits or rolls back, then reads the head it left.
+// The hash-chained audit log on PostgreSQL. A transaction's appends are written together just before it
+// commits, under a lock on the head row (SELECT ... FOR UPDATE), so appends from any number of replicas
+// form one chain: the next waits until the one before commits or rolls back, then reads the head it left.
 import { sql } from 'drizzle-orm';
 import type { Clock } from '../../ports/clock.js';
 import type { AuditEntry, AuditLog } from '../../ports/store.js';
@@ -16,6 +16,8 @@ export interface PgAuditStore extends AuditLog {
 }
 
 const BATCH = 1000;
+/** Audit rows per INSERT (10 parameters each). */
+const ROWS_PER_STATEMENT = 1000;
 const COLUMNS =
   'seq, at, actor, platform, action, incident_id AS "incidentId", before, after, prev_hash AS "prevHash", hash';
 
@@ -52,42 +54,67 @@ export function createPgAuditStore(
   clock: Clock,
   onCommitted?: (entry: CommittedEntry) => void,
 ): PgAuditStore {
-  const append = (entry: AuditEntry) =>
-    handle.transaction(async () => {
-      const q = handle.executor();
-      const head = await q.execute<{ seq: number; hash: string }>(
-        sql`SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE`,
-      );
-      const last = head.rows[0];
-      if (!last) throw new Error('the audit head is missing: the audit log was tampered with (firelane audit verify)');
+  // Appends are queued in the writer's transaction and written as its last statements (PgHandle.beforeCommit):
+  // the head row stays locked from here to COMMIT, two round trips, instead of from the first audited
+  // change of the transaction to its end (which queued every concurrent writer behind it).
+  const write = async (entries: Array<{ entry: AuditEntry; at: number }>) => {
+    const q = handle.executor();
+    const head = await q.execute<{ seq: number; hash: string }>(
+      sql`SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE`,
+    );
+    const last = head.rows[0];
+    if (!last) throw new Error('the audit head is missing: the audit log was tampered with (firelane audit verify)');
+    let seq = Number(last.seq);
+    let prevHash = last.hash;
+    const rows = entries.map(({ entry, at }) => {
       const row = {
-        seq: Number(last.seq) + 1,
-        at: clock.now(),
+        seq: ++seq,
+        at,
         actor: entry.actor,
         platform: entry.platform,
         action: entry.action,
         incidentId: entry.incidentId,
         before: toJson(entry.before),
         after: toJson(entry.after),
-        prevHash: last.hash,
+        prevHash,
       };
-      const hash = rowHash(row);
+      prevHash = rowHash(row);
+      return { ...row, hash: prevHash };
+    });
+    // The rows and the new head in one statement: one round trip while the head is locked (more only for
+    // a transaction of thousands of entries: PostgreSQL takes at most 65,535 parameters per statement).
+    for (let from = 0; from < rows.length; from += ROWS_PER_STATEMENT) {
+      const chunk = rows.slice(from, from + ROWS_PER_STATEMENT);
+      const values = sql.join(
+        chunk.map(
+          (r) =>
+            sql`(${r.seq}, ${r.at}, ${r.actor}, ${r.platform}, ${r.action}, ${r.incidentId}, ${r.before}, ${r.after}, ${r.prevHash}, ${r.hash})`,
+        ),
+        sql`, `,
+      );
+      const end = chunk[chunk.length - 1]!;
       await q.execute(sql`
-        INSERT INTO audit_log (seq, at, actor, platform, action, incident_id, before, after, prev_hash, hash)
-        VALUES (${row.seq}, ${row.at}, ${row.actor}, ${row.platform}, ${row.action}, ${row.incidentId},
-                ${row.before}, ${row.after}, ${row.prevHash}, ${hash})`);
-      await q.execute(sql`UPDATE audit_head SET seq = ${row.seq}, hash = ${hash} WHERE id = 1`);
-      if (onCommitted) {
-        const committed: CommittedEntry = { ...entry, seq: row.seq, at: row.at };
-        handle.afterCommit(() => {
+        WITH appended AS (
+          INSERT INTO audit_log (seq, at, actor, platform, action, incident_id, before, after, prev_hash, hash)
+          VALUES ${values}
+        )
+        UPDATE audit_head SET seq = ${end.seq}, hash = ${end.hash} WHERE id = 1`);
+    }
+    if (onCommitted) {
+      const committed = rows.map((r, i): CommittedEntry => ({ ...entries[i]!.entry, seq: r.seq, at: r.at }));
+      handle.afterCommit(() => {
+        for (const entry of committed) {
           try {
-            onCommitted(committed);
+            onCommitted(entry);
           } catch {
             // An observer's failure must never reach the writer; observers log their own errors.
           }
-        });
-      }
-    });
+        }
+      });
+    }
+  };
+  // The time of the change, not of its transaction's end.
+  const append = (entry: AuditEntry) => handle.beforeCommit(write, { entry, at: clock.now() });
 
   return {
     append,

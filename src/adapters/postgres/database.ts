@@ -38,6 +38,13 @@ export interface PgHandle {
   savepoint<T>(fn: () => Promise<T>): Promise<T>;
   /** Runs `fn` after the open transaction commits (not at all if it rolls back); with none open, soon. */
   afterCommit(fn: () => void): void;
+  /**
+   * Queues `value` for `writer`, which the open transaction (or one of its own) runs once, with every
+   * value queued for it in order, as its last statements before COMMIT: a lock the writer takes (the
+   * audit head) is then held for a round trip or two, not for the whole transaction. Values queued under
+   * a savepoint that rolls back are dropped with it.
+   */
+  beforeCommit<T>(writer: (values: T[]) => Promise<void>, value: T): Promise<void>;
   /** Whether a query answers now (readiness). */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -57,6 +64,26 @@ export function pgError(error: unknown): { code?: string; constraint?: string } 
 
 /** SQLSTATEs after which the whole transaction may simply run again. */
 const RETRYABLE = new Set(['40001', '40P01']);
+
+type Deferred = { writer: (values: unknown[]) => Promise<void>; value: unknown };
+/** What an open transaction carries: its executor, the hooks for after COMMIT and the writes for just before it. */
+interface Inside {
+  tx: PgExecutor;
+  committed: Array<() => void>;
+  deferred: Deferred[];
+  live: boolean;
+}
+
+/** The deferred values grouped by writer, each writer in the order it was first queued. */
+function batches(deferred: Deferred[]): Array<[Deferred['writer'], unknown[]]> {
+  const groups = new Map<Deferred['writer'], unknown[]>();
+  for (const { writer, value } of deferred) {
+    const group = groups.get(writer);
+    if (group) group.push(value);
+    else groups.set(writer, [value]);
+  }
+  return [...groups];
+}
 const ATTEMPTS = 5;
 
 export async function openPostgres(url: string, options: PgOptions = {}): Promise<PgHandle> {
@@ -81,7 +108,7 @@ export async function openPostgres(url: string, options: PgOptions = {}): Promis
 
   // The open transaction of this async context. `live` turns false when it ends: work started inside
   // it that outlives it (a timer, a woken worker) must not use its connection, which is back in the pool.
-  const open = new AsyncLocalStorage<{ tx: PgExecutor; committed: Array<() => void>; live: boolean }>();
+  const open = new AsyncLocalStorage<Inside>();
   const current = () => {
     const inside = open.getStore();
     return inside?.live ? inside : undefined;
@@ -96,9 +123,15 @@ export async function openPostgres(url: string, options: PgOptions = {}): Promis
         const committed: Array<() => void> = [];
         try {
           const result = await db.transaction(async (tx) => {
-            const inside = { tx, committed, live: true };
+            const inside: Inside = { tx, committed, deferred: [], live: true };
             try {
-              return await open.run(inside, fn);
+              const value = await open.run(inside, fn);
+              // A writer may queue more (for another writer): run until nothing is left.
+              while (inside.deferred.length) {
+                const queued = inside.deferred.splice(0);
+                for (const [writer, values] of batches(queued)) await open.run(inside, () => writer(values));
+              }
+              return value;
             } finally {
               inside.live = false;
             }
@@ -117,19 +150,32 @@ export async function openPostgres(url: string, options: PgOptions = {}): Promis
       const outer = current();
       if (!outer) return handle.transaction(fn);
       const tx = outer.tx as PgExecutor & { transaction<T>(f: (nested: PgExecutor) => Promise<T>): Promise<T> };
-      return tx.transaction(async (nested) => {
-        const inside = { tx: nested, committed: outer.committed, live: true };
-        try {
-          return await open.run(inside, fn);
-        } finally {
-          inside.live = false;
-        }
-      });
+      // What the savepoint queued goes if it rolls back: after-commit hooks and deferred writes alike.
+      const marks = { committed: outer.committed.length, deferred: outer.deferred.length };
+      try {
+        return await tx.transaction(async (nested) => {
+          const inside: Inside = { tx: nested, committed: outer.committed, deferred: outer.deferred, live: true };
+          try {
+            return await open.run(inside, fn);
+          } finally {
+            inside.live = false;
+          }
+        });
+      } catch (error) {
+        outer.committed.length = marks.committed;
+        outer.deferred.length = marks.deferred;
+        throw error;
+      }
     },
     afterCommit(fn) {
       const inside = current();
       if (inside) inside.committed.push(fn);
       else setImmediate(fn);
+    },
+    async beforeCommit(writer, value) {
+      const inside = current();
+      if (!inside) return handle.transaction(() => handle.beforeCommit(writer, value));
+      inside.deferred.push({ writer: writer as Deferred['writer'], value });
     },
     async ping() {
       try {

@@ -98,6 +98,64 @@ describe.skipIf(!server)('the audit log on PostgreSQL', () => {
     expect(await audit.verify()).toMatchObject({ ok: true, rows: 2 });
   });
 
+  it("a transaction's appends are written at its end: a slow writer does not hold other writers back", async () => {
+    await fresh();
+    const other = await openPostgres(database.url, { migrate: false });
+    let release!: () => void;
+    try {
+      const replica = createPgAuditStore(other, clock);
+      const held = new Promise<void>((resolve) => (release = resolve));
+      // A writer that appends first, then goes on working (a slow statement, a call) before it commits.
+      const slow = handle.transaction(async () => {
+        await audit.append(entry(1));
+        await held;
+        await audit.append(entry(2));
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const started = Date.now();
+      await replica.append(entry(3)); // another replica's append commits at once
+      const waited = Date.now() - started;
+      release();
+      await slow;
+      expect(waited).toBeLessThan(1_000);
+      expect((await rows()).map((r) => r.actor)).toEqual(['user3', 'user1', 'user2']);
+      expect(await audit.verify()).toMatchObject({ ok: true, rows: 3 });
+    } finally {
+      release?.();
+      await other.close();
+    }
+  });
+
+  it('appends under a savepoint that rolls back are dropped with it; the rest of the transaction is kept', async () => {
+    await fresh();
+    const heard: number[] = [];
+    const observed = createPgAuditStore(handle, clock, (e) => heard.push(e.seq));
+    await handle.transaction(async () => {
+      await observed.append(entry(1));
+      await expect(
+        handle.savepoint(async () => {
+          await observed.append(entry(2));
+          throw new Error('unique violation');
+        }),
+      ).rejects.toThrow('unique violation');
+      await observed.append(entry(3));
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await rows()).map((r) => r.actor)).toEqual(['user1', 'user3']);
+    expect(heard).toEqual([1, 2]);
+    expect(await audit.verify()).toMatchObject({ ok: true, rows: 2 });
+  });
+
+  it('a transaction of 2,500 appends is written in order and verifies (more rows than one INSERT takes)', async () => {
+    await fresh();
+    await handle.transaction(async () => {
+      for (let n = 1; n <= 2_500; n++) await audit.append(entry(n));
+    });
+    const all = await rows();
+    expect(all.map((r) => r.actor)).toEqual(Array.from({ length: 2_500 }, (_, i) => `user${i + 1}`));
+    expect(await audit.verify()).toMatchObject({ ok: true, rows: 2_500 });
+  });
+
   it('refuses UPDATE, DELETE and TRUNCATE', async () => {
     await fresh();
     await audit.append(entry(1));
