@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { FileConfig } from '../config.js';
 import { onTick } from '../domain/reminders.js';
 import type { Clock } from '../ports/clock.js';
-import type { Store } from '../ports/store.js';
+import type { IncidentChange, NewJob, Store } from '../ports/store.js';
 import { ESCALATE, REMIND } from '../ports/jobs.js';
 
 /** Due incidents handled per tick; more wait for the next second. */
@@ -24,21 +24,28 @@ export async function tickReminders(deps: { store: Store; config: FileConfig; cl
   // writes every touched page to the WAL again; per incident it was most of the tick's time).
   return await store.transaction(async () => {
     const result: TickResult = { reminders: 0, escalations: 0 };
+    const changes: IncidentChange[] = [];
+    const jobs: NewJob[] = [];
     for (const incident of await store.incidents.dueReminders(now, BATCH)) {
       const decision = onTick(incident, now, config.incidents.severities[incident.severity]);
       if (!decision) continue;
-      await store.incidents.update(
-        incident.id,
-        decision.schedule,
-        { actor: 'firelane', platform: incident.platform, action: 'incident.reminder_due' },
-        incident,
-      );
+      changes.push({
+        id: incident.id,
+        patch: decision.schedule,
+        by: { actor: 'firelane', platform: incident.platform, action: 'incident.reminder_due' },
+        current: incident,
+      });
       const payload = { incidentId: incident.id, dueAt: decision.dueAt, missed: decision.schedule.missedReminders };
-      await store.jobs.enqueue({ kind: REMIND, key: `remind:${incident.id}:${decision.dueAt}`, payload });
-      if (decision.escalate)
-        await store.jobs.enqueue({ kind: ESCALATE, key: `escalate:${incident.id}:${decision.dueAt}`, payload });
+      jobs.push({ kind: REMIND, key: `remind:${incident.id}:${decision.dueAt}`, payload });
+      if (decision.escalate) jobs.push({ kind: ESCALATE, key: `escalate:${incident.id}:${decision.dueAt}`, payload });
       result.reminders++;
       if (decision.escalate) result.escalations++;
+    }
+    // All due incidents' new schedules, then all their jobs: on PostgreSQL a statement each, not a
+    // round trip per incident (measured: 100 due took 144 ms that way, most of it waiting on the wire).
+    if (changes.length > 0) {
+      await store.incidents.updateMany(changes);
+      await store.jobs.enqueueMany(jobs);
     }
     return result;
   });

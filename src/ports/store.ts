@@ -61,6 +61,14 @@ export interface ChangeBy {
   action: string;
 }
 
+/** One change of `updateMany`: the patch, who made it, and the incident as read in the caller's transaction. */
+export interface IncidentChange {
+  id: number;
+  patch: IncidentPatch;
+  by: ChangeBy;
+  current: Incident;
+}
+
 // Every write below also appends to the audit log in the same transaction, so no state change can
 // skip it: create (incident.declared), update (the given action, with the changed fields before and
 // after), addEvent (timeline.<kind>).
@@ -86,6 +94,11 @@ export interface IncidentRecords {
    * caller's transaction (the reminder tick passes the rows it selected), so it is not read again.
    */
   update(id: number, patch: IncidentPatch, by: ChangeBy, current?: Incident): Incident;
+  /**
+   * Each change as `update` makes it, all in one go where the database allows (the reminder tick's
+   * hundred due incidents: on PostgreSQL one statement instead of a round trip each).
+   */
+  updateMany(changes: ReadonlyArray<IncidentChange>): Incident[];
   /** Appends to the timeline; with a dedupeKey seen before, nothing is added and undefined returned. */
   addEvent(event: NewTimelineEvent): TimelineEvent;
   addEventOnce(event: NewTimelineEvent & { dedupeKey: string }): TimelineEvent | undefined;
@@ -101,6 +114,8 @@ export type { JobRow, NewJob } from './jobs.js';
 export interface JobRecords {
   /** True when the job was added, false when one with the same key exists. */
   enqueue(job: NewJob): boolean;
+  /** Several jobs in one go; how many were added (the others' keys existed). */
+  enqueueMany(jobs: readonly NewJob[]): number;
   /** The state of the job with this key, if there is one. */
   state(key: string): 'queued' | 'running' | 'done' | 'dead' | undefined;
 }

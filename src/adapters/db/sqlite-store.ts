@@ -183,6 +183,10 @@ function createIncidentStore(handle: DbHandle, audit: AuditRecords): IncidentRec
       if (entry) audit.append(entry);
       return after;
     },
+    updateMany(changes) {
+      // One prepared UPDATE per incident: inside one transaction, SQLite has no round trip to save.
+      return changes.map(({ id, patch, by, current }) => store.update(id, patch, by, current));
+    },
     addEvent(event: NewTimelineEvent): TimelineEvent {
       const { dedupeKey: _, ...row } = insertEvent.get(eventParams(event))!;
       audit.append(eventEntry(row));
@@ -222,7 +226,14 @@ function createIncidentStore(handle: DbHandle, audit: AuditRecords): IncidentRec
         .all();
     },
   };
-  return atomicWrites(handle.sqlite, store, ['create', 'update', 'addEvent', 'addEventOnce', 'addActionItems']);
+  return atomicWrites(handle.sqlite, store, [
+    'create',
+    'update',
+    'updateMany',
+    'addEvent',
+    'addEventOnce',
+    'addActionItems',
+  ]);
 }
 
 function createReceipts({ db, sqlite }: DbHandle, clock: Clock): ReceiptRecords {

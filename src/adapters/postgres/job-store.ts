@@ -6,6 +6,7 @@
 import { and, asc, count, eq, gte, lte, min, sql } from 'drizzle-orm';
 import type { Clock } from '../../ports/clock.js';
 import type { Outbox } from '../../ports/store.js';
+import type { AnyJob } from '../../ports/jobs.js';
 import { isOrphan, leftSinceFields, retryPatch, toDepth, toJobsLeft } from '../db/job-table.js';
 import type { PgHandle } from './database.js';
 import { jobs } from './schema.js';
@@ -16,24 +17,30 @@ const heldBy = (id: number, worker: string) =>
 
 export function createPgJobStore(handle: PgHandle, clock: Clock, onEnqueue?: () => void): Outbox {
   const q = () => handle.executor();
-  return {
-    async enqueue(job) {
-      const now = clock.now();
-      const inserted = await q()
-        .insert(jobs)
-        .values({
+  // One INSERT for all (the reminder tick's jobs for a hundred due incidents: one round trip, not a hundred).
+  const enqueueMany = async (batch: readonly AnyJob[]): Promise<number> => {
+    if (batch.length === 0) return 0;
+    const now = clock.now();
+    const inserted = await q()
+      .insert(jobs)
+      .values(
+        batch.map((job) => ({
           kind: job.kind,
           key: job.key,
           payload: job.payload as Record<string, unknown>,
-          status: 'queued',
+          status: 'queued' as const,
           runAt: job.runAt ?? now,
           createdAt: now,
-        })
-        .onConflictDoNothing({ target: jobs.key })
-        .returning({ id: jobs.id });
-      if (inserted.length === 1) onEnqueue?.();
-      return inserted.length === 1;
-    },
+        })),
+      )
+      .onConflictDoNothing({ target: jobs.key })
+      .returning({ id: jobs.id });
+    if (inserted.length > 0) onEnqueue?.();
+    return inserted.length;
+  };
+  return {
+    enqueue: async (job) => (await enqueueMany([job])) === 1,
+    enqueueMany,
     async claimNext(worker, leaseMs, dueBy) {
       const now = clock.now();
       const db = q();

@@ -302,6 +302,41 @@ for (const dialect of dialects()) {
         );
       });
 
+      it('updates many at once: each patch applied (column sets differing, null included) and audited as one update would', async () => {
+        const [a, b, c] = [await declare('A'), await declare('B'), await declare('C')];
+        const tick = { actor: 'firelane', platform: 'slack', action: 'incident.reminder_due' };
+        const at = T0 + 20 * MIN;
+        const after = await t.store.transaction(() =>
+          t.store.incidents.updateMany([
+            { id: a.id, patch: { nextReminderAt: at, missedReminders: 1 }, by: tick, current: a },
+            { id: b.id, patch: { nextReminderAt: null, missedReminders: 3 }, by: tick, current: b },
+            { id: c.id, patch: { commander: 'U0BOB', missedReminders: c.missedReminders }, by, current: c },
+          ]),
+        );
+        expect(after).toEqual([
+          { ...a, nextReminderAt: at, missedReminders: 1 },
+          { ...b, nextReminderAt: null, missedReminders: 3 },
+          { ...c, commander: 'U0BOB' },
+        ]);
+        for (const incident of after) expect(await t.store.incidents.get(incident.id)).toEqual(incident);
+        expect((await auditTrail(t)).slice(3)).toEqual([
+          {
+            ...tick,
+            incidentId: a.id,
+            before: { nextReminderAt: a.nextReminderAt, missedReminders: 0 },
+            after: { nextReminderAt: at, missedReminders: 1 },
+          },
+          {
+            ...tick,
+            incidentId: b.id,
+            before: { nextReminderAt: b.nextReminderAt, missedReminders: 0 },
+            after: { nextReminderAt: null, missedReminders: 3 },
+          },
+          { ...by, incidentId: c.id, before: { commander: null }, after: { commander: 'U0BOB' } },
+        ]);
+        expect(await t.store.incidents.updateMany([])).toEqual([]);
+      });
+
       it('finds incidents by room, lists them by status, newest first, and counts the open ones by severity', async () => {
         const [a, b, c] = [await declare('A'), await declare('B'), await declare('C')];
         await t.store.incidents.update(a.id, { roomId: 'C0A', roomName: 'inc-1-a' }, by);

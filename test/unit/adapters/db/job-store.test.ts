@@ -50,6 +50,22 @@ for (const dialect of dialects()) {
       });
     });
 
+    it('enqueues many at once: keys already there (or twice in the batch) are skipped, and the count says how many were added', async () => {
+      await jobs.enqueue({ kind: 'k', key: 'remind:1:100', payload: { n: 0 } });
+      const added = await jobs.enqueueMany([
+        { kind: 'k', key: 'remind:1:100', payload: { n: 1 } },
+        { kind: 'k', key: 'remind:2:100', payload: { n: 2 } },
+        { kind: 'e', key: 'escalate:2:100', payload: { n: 3 }, runAt: now() + 5_000 },
+        { kind: 'k', key: 'remind:2:100', payload: { n: 4 } },
+      ]);
+      expect(added).toBe(2);
+      expect(await jobs.enqueueMany([])).toBe(0);
+      expect(await jobs.get('remind:1:100')).toMatchObject({ payload: { n: 0 } });
+      expect(await jobs.get('remind:2:100')).toMatchObject({ kind: 'k', payload: { n: 2 }, runAt: now() });
+      expect(await jobs.get('escalate:2:100')).toMatchObject({ kind: 'e', payload: { n: 3 }, runAt: now() + 5_000 });
+      expect(await jobs.depth()).toMatchObject({ queued: 3 });
+    });
+
     it('wakes the worker (onEnqueue) only for a job added, once its transaction has ended', async () => {
       await jobs.enqueue({ kind: 'k', key: 'a', payload: {} });
       await jobs.enqueue({ kind: 'k', key: 'a', payload: {} });
