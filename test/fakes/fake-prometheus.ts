@@ -161,7 +161,7 @@ export async function startFakePrometheus(options: FakePrometheusOptions = {}): 
     );
   }
 
-  async function query(req: http.IncomingMessage, res: http.ServerResponse, request: PromRequest) {
+  async function query(res: http.ServerResponse, request: PromRequest) {
     const p = request.params;
     const time = p.time === undefined || p.time === '' ? now() : parseTime(p.time);
     if (time === undefined)
@@ -205,7 +205,7 @@ export async function startFakePrometheus(options: FakePrometheusOptions = {}): 
         return send(res, 404, '404 page not found\n', 'text/plain; charset=utf-8');
       if (req.method !== 'GET' && req.method !== 'POST')
         return send(res, 405, 'Method Not Allowed\n', 'text/plain; charset=utf-8');
-      query(req, res, request).catch((error: unknown) => sendError(res, 'internal', String(error)));
+      query(res, request).catch((error: unknown) => sendError(res, 'internal', String(error)));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
