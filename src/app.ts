@@ -30,6 +30,7 @@ import { startReminderTicker } from './jobs/reminder-tick.js';
 import { createPostmortemJobs } from './jobs/postmortem-jobs.js';
 import { createDeployJobs, type DeployJobOptions } from './jobs/deploy-jobs.js';
 import { createDeployEscalationJobs } from './jobs/deploy-escalation.js';
+import { createPrometheusSource } from './adapters/prometheus/prometheus-source.js';
 import { findKubeConfig, type KubeConfigSources } from './adapters/k8s/kube-config-sources.js';
 import { environmentTarget, targetEnvironments } from './config/environments.js';
 import type { KubernetesTarget } from './config/types.js';
@@ -302,6 +303,11 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   if (teams.handle) routes[`POST ${TEAMS_PATH}`] = acknowledged(teams.handle);
 
   const jobDeps = { store, chats, config: config.file, clock, logger };
+  const prometheus = createPrometheusSource({
+    ...(env.prometheus && { token: env.prometheus.token }),
+    ...(options.deploy?.healthProbeTimeoutMs !== undefined && { timeoutMs: options.deploy.healthProbeTimeoutMs }),
+    onUpstreamError: (status) => metrics.upstreamErrors.inc({ service: 'prometheus', status }),
+  });
   let ticker: { stop(): void } | undefined;
   // Every kind of the catalogue (ports/jobs.ts) has its handler here, or this does not compile.
   const handlers: JobHandlers = {
@@ -309,7 +315,13 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     ...createPlaybookJobs({ store, chats }),
     ...createReminderJobs(jobDeps),
     ...createPostmortemJobs({ store, chats }),
-    ...createDeployJobs({ ...jobDeps, ...options.deploy, ...(cluster && { cluster }), ...(git && { git }) }),
+    ...createDeployJobs({
+      ...jobDeps,
+      ...options.deploy,
+      ...(cluster && { cluster }),
+      ...(git && { git }),
+      prometheus,
+    }),
     ...createDeployEscalationJobs({ ...jobDeps, ...(cluster && { cluster }) }),
     ...createGitHubDeployJobs({ ...jobDeps, ...(git && { git }) }),
     ...createReconcileJobs({ ...jobDeps, ...(cluster && { cluster }) }),

@@ -46,3 +46,23 @@ export const notFound = (message: string, usage?: string) =>
   new FirelaneError('not_found', message, usage === undefined ? {} : { usage });
 export const conflict = (message: string) => new FirelaneError('conflict', message);
 export const forbidden = (message: string) => new FirelaneError('forbidden', message);
+
+/**
+ * Why a fetch of `what` threw, in plain words: it did not answer within `timeoutMs`, or it could not
+ * be reached (with the system's code, e.g. ECONNREFUSED, when there is one).
+ */
+export function fetchFailure(what: string, error: unknown, timeoutMs: number): string {
+  const name = (error as { name?: unknown })?.name;
+  if (name === 'TimeoutError' || name === 'AbortError')
+    return `${what} did not answer within ${timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)}s` : `${timeoutMs}ms`}`;
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } })?.cause;
+  const detail =
+    typeof cause?.code === 'string'
+      ? cause.code
+      : typeof cause?.message === 'string'
+        ? cause.message
+        : error instanceof Error
+          ? error.message
+          : String(error);
+  return `${what} could not be reached (${detail})`;
+}

@@ -213,7 +213,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
         help: 'Errors from upstream APIs by service and status or error code (codes firelane does not tell apart: unknown)',
         registers: [registry],
       },
-      { service: oneOf(['github', 'kubernetes', 'slack', 'teams']), status: upstreamStatus },
+      { service: oneOf(['github', 'kubernetes', 'prometheus', 'slack', 'teams']), status: upstreamStatus },
     ),
   };
 }

@@ -57,6 +57,10 @@ export const DEFAULT_STATUS_PAGE_SHOW_TITLES = true;
 export const DEFAULT_DEVELOP_BRANCH = 'main';
 export const DEFAULT_CANARY_STEPS = [10, 50, 100] as const;
 export const DEFAULT_HEALTH_WINDOW_MS = 5 * MINUTE;
+/** How often metric gates are queried through a health window (Prometheus' usual scrape interval). */
+export const DEFAULT_GATE_INTERVAL_MS = 30_000;
+/** A gate that sees no data fails: a typo in a query or a missing metric must not pass a deploy. */
+export const DEFAULT_ON_NO_DATA = 'fail' as const;
 export const DEFAULT_APPROVAL_EXPIRY_MS = 30 * MINUTE;
 /** The environment of `/deploy` without --env: the service's own `kubernetes` target, under `approvals.production`. */
 export const DEFAULT_ENVIRONMENT = 'production';

@@ -12,6 +12,7 @@ export const SECRET_ENV_VARS = [
   'GITHUB_TOKEN',
   'FIRELANE_OIDC_CLIENT_SECRET',
   'DATABASE_URL',
+  'FIRELANE_PROMETHEUS_TOKEN',
 ] as const;
 
 /** The values of the secret variables that are set, for the logger to mask (and DATABASE_URL's password alone). */
@@ -232,6 +233,11 @@ export function parseEnvConfig(env: NodeJS.ProcessEnv, cwd: string): EnvConfig {
     if (githubApiUrlRaw !== undefined) github.apiUrl = githubApiUrlRaw.replace(/\/+$/, '');
   }
 
+  // Prometheus (metric gates of deploys)
+  const prometheusToken = read(env, 'FIRELANE_PROMETHEUS_TOKEN');
+  if (prometheusToken !== undefined && /\s/.test(prometheusToken))
+    throw new ConfigError('FIRELANE_PROMETHEUS_TOKEN: contains whitespace (value not shown)');
+
   // Local mode (the console trusts a typed name) only with no chat and no sign-in credentials at all.
   const oidc = parseOidc(env);
   const localMode = slack === undefined && teams === undefined && oidc === undefined;
@@ -265,6 +271,7 @@ export function parseEnvConfig(env: NodeJS.ProcessEnv, cwd: string): EnvConfig {
   if (teams) out.teams = teams;
   if (teamsEmulator) out.teamsEmulator = true;
   if (github) out.github = github;
+  if (prometheusToken !== undefined) out.prometheus = { token: prometheusToken };
   const kubeconfig = read(env, 'KUBECONFIG');
   if (kubeconfig !== undefined) out.kubeconfig = kubeconfig;
   // Where else a kubeconfig may be, as kubectl looks: ~/.kube/config, or the pod's service account.
@@ -285,6 +292,7 @@ export function redactEnvConfig(env: EnvConfig): Record<string, unknown> {
     slack: env.slack && { ...env.slack, botToken: hidden, signingSecret: hidden },
     teams: env.teams && { ...env.teams, ...(env.teams.appPassword !== undefined ? { appPassword: hidden } : {}) },
     github: env.github && { ...env.github, token: hidden },
+    prometheus: env.prometheus && { token: hidden },
     oidc: env.oidc && { ...env.oidc, clientSecret: hidden },
     ...(env.databaseUrl && { databaseUrl: databaseLabel(env.databaseUrl) }),
   };

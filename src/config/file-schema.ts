@@ -9,7 +9,9 @@ import {
   DEFAULT_CHANNEL_PREFIX,
   DEFAULT_ENVIRONMENT,
   DEFAULT_DEVELOP_BRANCH,
+  DEFAULT_GATE_INTERVAL_MS,
   DEFAULT_HEALTH_WINDOW_MS,
+  DEFAULT_ON_NO_DATA,
   DEFAULT_PRODUCTION_BRANCH,
   DEFAULT_STATUS_PAGE_SHOW_TITLES,
   defaultApprovals,
@@ -26,6 +28,8 @@ import {
   type FileConfig,
   type HealthCheck,
   type KubernetesTarget,
+  type MetricGate,
+  type PrometheusGates,
   type ServiceConfig,
 } from './types.js';
 import { CHANNEL_PREFIX, SERVICE_NAME, show } from './values.js';
@@ -221,6 +225,29 @@ function buildTarget(k: RawKubernetes): KubernetesTarget {
   return target;
 }
 
+type RawGates = NonNullable<RawFile['services'][string]['healthCheck']['prometheus']>;
+type RawGatesOverride = NonNullable<
+  NonNullable<RawFile['services'][string]['environments']>[string]['healthCheck']['prometheus']
+>;
+
+/** The service's gates with an environment's keys merged over them (validated complete by the schema). */
+function buildGates(own: RawGates | undefined, override?: RawGatesOverride): PrometheusGates | undefined {
+  if (!own && !override) return undefined;
+  const given = Object.fromEntries(Object.entries(override ?? {}).filter(([, v]) => v !== undefined));
+  const merged = { ...own, ...given } as RawGates;
+  return {
+    url: merged.url,
+    intervalMs: merged.interval ?? DEFAULT_GATE_INTERVAL_MS,
+    onNoData: merged.onNoData ?? DEFAULT_ON_NO_DATA,
+    queries: merged.queries.map((q): MetricGate => ({
+      name: q.name,
+      query: q.query,
+      ...(q.max !== undefined && { max: q.max }),
+      ...(q.min !== undefined && { min: q.min }),
+    })),
+  };
+}
+
 function buildFileConfig(raw: RawFile): FileConfig {
   const severities = defaultSeverities();
   for (const sev of SEVERITIES) {
@@ -247,6 +274,8 @@ function buildFileConfig(raw: RawFile): FileConfig {
     };
     if (s.repo !== undefined) service.repo = s.repo;
     if (s.healthCheck.url !== undefined) service.healthCheck.url = s.healthCheck.url;
+    const gates = buildGates(s.healthCheck.prometheus);
+    if (gates) service.healthCheck.prometheus = gates;
     if (s.kubernetes) service.kubernetes = buildTarget(s.kubernetes);
     if (s.environments && Object.keys(s.environments).length > 0) {
       service.environments = {};
@@ -256,6 +285,8 @@ function buildFileConfig(raw: RawFile): FileConfig {
         const healthCheck: HealthCheck = { windowMs: e.healthCheck.window ?? service.healthCheck.windowMs };
         const url = e.healthCheck.url ?? service.healthCheck.url;
         if (url !== undefined) healthCheck.url = url;
+        const environmentGates = buildGates(s.healthCheck.prometheus, e.healthCheck.prometheus);
+        if (environmentGates) healthCheck.prometheus = environmentGates;
         service.environments[environment] = { kubernetes: buildTarget(merged), healthCheck };
       }
     }

@@ -2,6 +2,7 @@
 // approve a deploy), kept apart from the rest of the file schema for size.
 import { z } from 'zod';
 import { STRATEGIES, type Strategy } from './types.js';
+import { prometheusFields, REQUIRED_GATE_KEYS } from './prometheus-schema.js';
 import { boolean, duration, integer, k8sName, section, text, userList, value } from './leaf-schemas.js';
 import { DEFAULT_ENVIRONMENT } from './defaults.js';
 import {
@@ -83,14 +84,21 @@ const kubernetesSchema = z.strictObject(kubernetesFields).superRefine((k, ctx) =
 /** An environment's kubernetes: any of the keys, merged over the service's own. */
 const kubernetesOverrideSchema = z.strictObject(kubernetesFields).partial();
 
+const healthCheckFields = {
+  url: value(
+    (v) => (typeof v === 'string' && parseHttpUrl(v) ? v : undefined),
+    (v) => `${typeof v === 'string' ? showUrl(v) : show(v)} is not an http(s) URL`,
+  ).optional(),
+  window: duration.optional(),
+};
+
 const healthCheckSchema = section(
-  z.strictObject({
-    url: value(
-      (v) => (typeof v === 'string' && parseHttpUrl(v) ? v : undefined),
-      (v) => `${typeof v === 'string' ? showUrl(v) : show(v)} is not an http(s) URL`,
-    ).optional(),
-    window: duration.optional(),
-  }),
+  z.strictObject({ ...healthCheckFields, prometheus: z.strictObject(prometheusFields).optional() }),
+);
+
+/** An environment's healthCheck: its prometheus keys are merged over the service's, like the rest. */
+const healthCheckOverrideSchema = section(
+  z.strictObject({ ...healthCheckFields, prometheus: z.strictObject(prometheusFields).partial().optional() }),
 );
 
 const branch = value(
@@ -101,7 +109,7 @@ const branch = value(
 const environmentSchema = section(
   z.strictObject({
     kubernetes: kubernetesOverrideSchema.optional(),
-    healthCheck: healthCheckSchema,
+    healthCheck: healthCheckOverrideSchema,
   }),
 );
 
@@ -142,6 +150,19 @@ export const serviceSchema = section(
             message: `${DEFAULT_ENVIRONMENT} is the service's own kubernetes target: set it under kubernetes, not environments`,
           });
           continue;
+        }
+        const gates = environment.healthCheck.prometheus;
+        if (gates) {
+          const mergedGates = { ...s.healthCheck.prometheus, ...gates };
+          const missingGate = REQUIRED_GATE_KEYS.find((key) => mergedGates[key] === undefined);
+          if (missingGate) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [...path, 'healthCheck', 'prometheus', missingGate],
+              message: "required (the service's healthCheck has no prometheus to merge over)",
+            });
+            continue;
+          }
         }
         const merged = { ...s.kubernetes, ...environment.kubernetes };
         if (!s.kubernetes && !environment.kubernetes) {

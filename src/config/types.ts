@@ -23,9 +23,31 @@ export interface KubernetesTarget {
   canaryIntervalMs?: number;
 }
 
+/** What an empty query result (no series) means for a metric gate. */
+export const NO_DATA_POLICIES = ['fail', 'ignore'] as const;
+export type NoDataPolicy = (typeof NO_DATA_POLICIES)[number];
+
+/** One metric gate: an instant PromQL query whose value must stay within `min` and/or `max`. */
+export interface MetricGate {
+  name: string;
+  query: string;
+  max?: number;
+  min?: number;
+}
+
+/** Metric gates checked against a Prometheus-compatible API through a deploy's health window. */
+export interface PrometheusGates {
+  /** Base URL of the API (no trailing slash); queries go to `<url>/api/v1/query`. */
+  url: string;
+  intervalMs: number;
+  onNoData: NoDataPolicy;
+  queries: MetricGate[];
+}
+
 export interface HealthCheck {
   url?: string;
   windowMs: number;
+  prometheus?: PrometheusGates;
 }
 
 /** Where one environment of a service deploys, and how its health is judged afterwards. */
@@ -101,6 +123,8 @@ export interface EnvConfig {
   teamsEmulator?: true;
   /** apiUrl has no trailing slash. */
   github?: { token: string; apiUrl?: string };
+  /** FIRELANE_PROMETHEUS_TOKEN: the bearer token metric gates send to their Prometheus API. */
+  prometheus?: { token: string };
   kubeconfig?: string;
   /** HOME, where ~/.kube/config is looked for. */
   home?: string;

@@ -30,6 +30,7 @@ import { requestTarget } from '../config/environments.js';
 import type { KubernetesTarget } from '../config/types.js';
 import { readGoNoGo, repoOf } from './github-deploys.js';
 import type { GitHost } from '../ports/git-host.js';
+import type { MetricSource } from '../ports/metric-source.js';
 import { planTarget, readClusterView, readNow } from './deploy-targets.js';
 import { runBlueGreen } from './strategies/blue-green.js';
 import { runCanary } from './strategies/canary.js';
@@ -52,11 +53,11 @@ export interface DeployJobOptions {
    * one GET of the Deployment per poll while it rolls out).
    */
   pollIntervalMs: number;
-  /** Between two checks of the health window (deployment availability and the health URL; default 2s). */
+  /** Between two checks of the health window (deployment availability, the health URL, gates due; default 2s). */
   healthIntervalMs: number;
   /** A rollout not complete this long after it started fails (default 15m). */
   rolloutTimeoutMs: number;
-  /** One probe of the health URL that takes longer is unhealthy (default 5s). */
+  /** One probe of the health URL that takes longer is unhealthy (default 5s); app.ts gives gate queries the same. */
   healthProbeTimeoutMs: number;
   /** Waits between polls; tests pass one that moves a manual clock. */
   sleep(ms: number): Promise<void>;
@@ -71,6 +72,8 @@ export interface DeployJobDeps extends Partial<DeployJobOptions> {
   cluster?: Cluster;
   /** GitHub, for the go/no-go facts on a deploy card. */
   git?: GitHost;
+  /** Prometheus-compatible API client, for the metric gates of health checks. */
+  prometheus?: MetricSource;
 }
 
 const MAX_RENDERS = 3;
@@ -316,6 +319,7 @@ export function createDeployJobs(
         rolloutTimeoutMs,
         healthProbeTimeoutMs,
         health: environmentOf(request)?.healthCheck ?? { windowMs: DEFAULT_HEALTH_WINDOW_MS },
+        ...(deps.prometheus && { prometheus: deps.prometheus }),
         // A card that cannot be updated must not stop the rollout being followed.
         render: (shown) =>
           render(chat, request.id, shown).catch((error: unknown) =>

@@ -11,6 +11,8 @@ import type { Clock } from '../ports/clock.js';
 import type { Cluster, DeploymentTarget } from '../ports/cluster.js';
 import type { Store } from '../ports/store.js';
 import type { HealthResult } from './health-check.js';
+import { checkGates } from './metric-gates.js';
+import type { MetricSource } from '../ports/metric-source.js';
 import { followRollout, timeLeftText, verifyHealth, type RolloutOutcome } from './rollout-watch.js';
 import type { JobContext } from './worker.js';
 import { ESCALATE_REQUEST } from '../ports/jobs.js';
@@ -45,6 +47,8 @@ export interface DeployRunDeps {
   k: KubernetesTarget;
   step: JobContext['step'];
   health: HealthCheck;
+  /** Where the health check's metric gates are queried (healthCheck.prometheus). */
+  prometheus?: MetricSource;
   pollIntervalMs: number;
   healthIntervalMs: number;
   rolloutTimeoutMs: number;
@@ -150,6 +154,7 @@ export function createDeployRun(deps: DeployRunDeps): DeployRun {
 
     async verify(target, name, windowMs, what) {
       const startedAt = await mark(`${name}-start`);
+      const gates = deps.health.prometheus;
       return step(name, async () =>
         verifyHealth(
           watch(target, deps.healthIntervalMs),
@@ -158,8 +163,16 @@ export function createDeployRun(deps: DeployRunDeps): DeployRun {
             windowMs,
             probeTimeoutMs: deps.healthProbeTimeoutMs,
             ...(deps.health.url !== undefined && { url: deps.health.url }),
+            ...(gates && {
+              gates: { intervalMs: gates.intervalMs, check: (at: number) => checkGates(deps.prometheus, gates, at) },
+            }),
           },
-          (left) => show({ healthTimeLeft: timeLeftText(left), ...(what !== undefined && { what }) }),
+          (left, readings) =>
+            show({
+              healthTimeLeft: timeLeftText(left),
+              ...(what !== undefined && { what }),
+              ...(readings && { gates: readings }),
+            }),
         ),
       );
     },

@@ -1,5 +1,7 @@
 // One probe of a service's health URL: a 2xx answer within the timeout is healthy; any other
 // status, a timeout or a connection error is unhealthy, with the reason in plain words.
+import { fetchFailure } from '../errors.js';
+
 export type HealthResult = { healthy: true } | { healthy: false; reason: string };
 
 export interface ProbeOptions {
@@ -19,21 +21,6 @@ export async function probeHealth(url: string, options: ProbeOptions = {}): Prom
     if (response.status >= 200 && response.status < 300) return { healthy: true };
     return { healthy: false, reason: `${url} answered HTTP ${response.status}` };
   } catch (error) {
-    const name = (error as { name?: unknown })?.name;
-    if (name === 'TimeoutError' || name === 'AbortError')
-      return {
-        healthy: false,
-        reason: `${url} did not answer within ${timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)}s` : `${timeoutMs}ms`}`,
-      };
-    const cause = (error as { cause?: { code?: unknown; message?: unknown } })?.cause;
-    const detail =
-      typeof cause?.code === 'string'
-        ? cause.code
-        : typeof cause?.message === 'string'
-          ? cause.message
-          : error instanceof Error
-            ? error.message
-            : String(error);
-    return { healthy: false, reason: `${url} could not be reached (${detail})` };
+    return { healthy: false, reason: fetchFailure(url, error, timeoutMs) };
   }
 }

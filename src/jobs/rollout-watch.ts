@@ -1,10 +1,12 @@
 // Following a Deployment after a change: until its rollout completes (or fails, or takes too long),
-// then through the health window (the health URL, if any, and the deployment's availability).
+// then through the health window (the health URL and the metric gates, if any, and the deployment's
+// availability).
 // Waits go through the caller's sleep and clock, so tests move a manual clock instead of waiting.
 import { formatDuration } from '../domain/duration.js';
 import type { Clock } from '../ports/clock.js';
 import type { Cluster, DeploymentTarget, RolloutProgress } from '../ports/cluster.js';
 import { probeHealth, type HealthResult } from './health-check.js';
+import type { GateCheck } from './metric-gates.js';
 
 export interface WatchDeps {
   kube: Cluster;
@@ -50,6 +52,8 @@ export interface HealthWindow {
   url?: string;
   /** Timeout of one probe of the URL. */
   probeTimeoutMs: number;
+  /** Metric gates: checked at the first look, then every `intervalMs`, and at the last look. */
+  gates?: { intervalMs: number; check(at: number): Promise<GateCheck> };
 }
 
 /** Time left as the card shows it: whole minutes (rounded up) from a minute on, seconds below. */
@@ -71,22 +75,32 @@ async function checkOnce(deps: WatchDeps, window: HealthWindow): Promise<HealthR
 
 /**
  * Checks every poll interval until the window is over; the first unhealthy result ends it.
- * `show` is called with the time left before each wait.
+ * `show` is called with the time left (and the metric gates' last readings) before each wait.
  */
 export async function verifyHealth(
   deps: WatchDeps,
   window: HealthWindow,
-  show: (leftMs: number) => Promise<void>,
+  show: (leftMs: number, gates?: string[]) => Promise<void>,
 ): Promise<HealthResult> {
   const end = window.startedAt + window.windowMs;
   const maxPolls = Math.ceil(window.windowMs / Math.max(1, deps.pollIntervalMs)) + 1;
+  let gatesAt: number | undefined;
+  let readings: string[] | undefined;
   for (let poll = 0; ; poll++) {
     await deps.ensureExecuting?.();
     const result = await checkOnce(deps, window);
     if (!result.healthy) return result;
-    const left = end - deps.clock.now();
-    if (left <= 0 || poll >= maxPolls) return result;
-    await show(left);
+    const now = deps.clock.now();
+    const left = end - now;
+    const last = left <= 0 || poll >= maxPolls;
+    if (window.gates && (last || gatesAt === undefined || now - gatesAt >= window.gates.intervalMs)) {
+      gatesAt = now;
+      const gates = await window.gates.check(now);
+      if (!gates.healthy) return { healthy: false, reason: gates.reason };
+      readings = gates.readings;
+    }
+    if (last) return result;
+    await show(left, readings);
     await deps.sleep(Math.min(deps.pollIntervalMs, left));
   }
 }

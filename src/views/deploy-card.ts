@@ -6,12 +6,13 @@ import { idsOn, type IdentityPlatform, type People } from '../domain/identity.js
 import { channelReply, mention, timeToken, type Button, type Card, type Field, type Reply } from '../ports/reply.js';
 
 /**
- * Replicas updated so far while a rollout runs, or the health window's time left (as text) after it;
- * `what` names the part that rolls out or is watched (a blue-green colour, a canary step).
+ * Replicas updated so far while a rollout runs, or the health window's time left (as text) after it
+ * with the metric gates' last readings; `what` names the part that rolls out or is watched (a
+ * blue-green colour, a canary step).
  */
 export type RolloutShown =
   | { updated: number; desired: number; /** Why an automatic rollback runs. */ rollingBack?: string; what?: string }
-  | { healthTimeLeft: string; what?: string };
+  | { healthTimeLeft: string; what?: string; gates?: string[] };
 
 const ACCENT: Record<DeployRequest['status'], Card['accent']> = {
   pending: 'warning',
@@ -210,6 +211,9 @@ export function requestCard(
     ...(request.whereTo ? [{ label: 'Target', value: targetText(request.whereTo) }] : []),
     ...planFields(request),
     { label: 'Strategy', value: request.strategy },
+    ...(rollout && 'healthTimeLeft' in rollout && rollout.gates?.length
+      ? [{ label: 'Metric gates', value: rollout.gates.join('\n') }]
+      : []),
     ...factFields(request.facts),
     { label: 'Requested by', value: mention(request.requester) },
     { label: 'Incident', value: request.incidentId !== null ? incidentKey(request.incidentId) : 'none' },

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError, DEFAULT_PLAYBOOKS, parseFileConfig, STRATEGIES, type FileConfig } from '../../src/config.js';
+import { ConfigError, DEFAULT_PLAYBOOKS, parseFileConfig, STRATEGIES } from '../../src/config.js';
 import { fileSchema } from '../../src/config/file-schema.js';
 import { duration } from '../../src/config/leaf-schemas.js';
 import { parseDuration } from '../../src/domain/duration.js';
@@ -79,22 +79,30 @@ function unwrap(schema: Schema): { core: Schema; optional: boolean } {
 const LEAF_TYPES = new Set(['pipe', 'array', 'string', 'number', 'boolean', 'enum', 'literal', 'unknown']);
 const join = (parent: string, key: string) => (parent === '' ? key : `${parent}.${key}`);
 
-/** Every key path the schema accepts (mappings and values), records as placeholders, sev0..sev3 as-is. */
+/**
+ * Every key path the schema accepts (mappings and values), records as placeholders, sev0..sev3 as-is.
+ * A list of mappings is a value whose items' keys are `<list>[].<key>`, listed where that item schema
+ * first appears (an environment's `queries` is "as the service's", not a second set of rows).
+ */
 function rawKeyPaths(schema: Schema): Map<string, KeyInfo> {
   const out = new Map<string, KeyInfo>();
+  const listedItems = new Set<Schema>();
   const add = (keyPath: string, child: Schema) => {
     const { core, optional } = unwrap(child);
     const type = defOf(core).type;
     const container = type === 'object' || type === 'record';
     if (!container && !LEAF_TYPES.has(type))
       throw new Error(`${keyPath}: schema type "${type}" is not handled by this walk`);
-    if (type === 'array') {
-      const element = defOf(unwrap(defOf(core).element!).core).type;
-      if (element === 'object' || element === 'record')
-        throw new Error(`${keyPath}: lists of mappings are not handled by this walk`);
-    }
     out.set(keyPath, { leaf: !container, required: !optional, core });
     if (container) children(keyPath, core);
+    if (type === 'array') {
+      const item = unwrap(defOf(core).element!).core;
+      if (defOf(item).type === 'record') throw new Error(`${keyPath}: lists of records are not handled by this walk`);
+      if (defOf(item).type === 'object' && !listedItems.has(item)) {
+        listedItems.add(item);
+        children(`${keyPath}[]`, item);
+      }
+    }
   };
   const children = (keyPath: string, core: Schema) => {
     const def = defOf(core);
@@ -219,7 +227,11 @@ const rowOf = (keyPath: string) => {
 
 const MINIMAL = {
   services: {
-    svc: { kubernetes: { namespace: 'ns', deployment: 'app', container: 'app', image: 'registry.example/app' } },
+    svc: {
+      kubernetes: { namespace: 'ns', deployment: 'app', container: 'app', image: 'registry.example/app' },
+      // The required keys of a metric gate, so the defaults of the others can be read.
+      healthCheck: { prometheus: { url: 'http://prometheus:9090', queries: [{ name: 'errors', query: 'x', max: 1 }] } },
+    },
   },
   approvals: { production: { approvers: ['u1'] } },
 };
@@ -240,12 +252,21 @@ const ENVIRONMENT_KEYS = 'services.<name>.environments.<environment>.';
 
 const isDuration = (keyPath: string) => SCHEMA_KEYS.get(keyPath)?.core === duration;
 
-/** The parsed config's value for a concrete key path (durations are stored as `<key>Ms`). */
-function configValue(config: FileConfig, concretePath: string, durationKey: boolean): unknown {
+/**
+ * The parsed config's value for a concrete key path (durations are stored as `<key>Ms`); `list[].key`
+ * is the first item's that has one.
+ */
+function configValue(config: unknown, concretePath: string, durationKey: boolean): unknown {
   const parts = concretePath.split('.');
   let node: unknown = config;
   for (const [i, part] of parts.entries()) {
     if (node === undefined) return undefined;
+    if (part.endsWith('[]')) {
+      const items = (node as Record<string, unknown>)[part.slice(0, -2)];
+      const rest = parts.slice(i + 1).join('.');
+      if (!Array.isArray(items)) return undefined;
+      return items.map((item) => configValue(item, rest, durationKey)).find((v) => v !== undefined);
+    }
     const key = i === parts.length - 1 && durationKey ? `${part}Ms` : part;
     node = (node as Record<string, unknown>)[key];
   }
@@ -299,15 +320,21 @@ function expectedDefault(row: Row): Expected {
 /** Leaf rows whose default is computed or too long for a cell; each has its own test below. */
 const PROSE_DEFAULTS = new Set([
   'services.<name>.kubernetes.canaryInterval',
+  'services.<name>.healthCheck.prometheus.queries[].max',
+  'services.<name>.healthCheck.prometheus.queries[].min',
   'incidents.playbooks.<sev>',
   ...LEAVES.filter((k) => k.startsWith(ENVIRONMENT_KEYS)),
 ]);
 
+/** `data` without the key at `concretePath` (`list[]` is its first item, which must exist). */
 function withoutKey(data: unknown, concretePath: string): unknown {
   const copy = structuredClone(data) as Record<string, unknown>;
   const parts = concretePath.split('.');
   let node: Record<string, unknown> = copy;
-  for (const part of parts.slice(0, -1)) node = (node[part] ?? (node[part] = {})) as Record<string, unknown>;
+  for (const part of parts.slice(0, -1)) {
+    if (part.endsWith('[]')) node = (node[part.slice(0, -2)] as Array<Record<string, unknown>>)[0]!;
+    else node = (node[part] ?? (node[part] = {})) as Record<string, unknown>;
+  }
   delete node[parts[parts.length - 1]!];
   return copy;
 }
@@ -341,6 +368,17 @@ describe('the schema walk', () => {
     expect(SCHEMA_KEYS.get('services.<name>.kubernetes.strategy')?.required).toBe(false);
     expect(SCHEMA_KEYS.get('services.<name>.healthCheck')).toMatchObject({ leaf: false, required: false });
     expect(isDuration('incidents.severities.<sev>.reminderEvery')).toBe(true);
+  });
+
+  it("walks a list of mappings into its items' keys, once: where the item schema first appears", () => {
+    const gates = 'services.<name>.healthCheck.prometheus';
+    expect(SCHEMA_KEYS.get(`${gates}.queries`)).toMatchObject({ leaf: true, required: true });
+    expect(SCHEMA_KEYS.get(`${gates}.queries[].name`)).toMatchObject({ leaf: true, required: true });
+    expect(SCHEMA_KEYS.get(`${gates}.queries[].max`)).toMatchObject({ leaf: true, required: false });
+    const inEnvironment = `${ENVIRONMENT_KEYS}healthCheck.prometheus`;
+    expect(SCHEMA_KEYS.get(`${inEnvironment}.queries`)).toMatchObject({ leaf: true, required: false });
+    expect(SCHEMA_KEYS.get(`${inEnvironment}.url`)).toMatchObject({ leaf: true, required: false });
+    expect([...SCHEMA_KEYS.keys()].filter((k) => k.startsWith(`${inEnvironment}.queries[]`))).toEqual([]);
   });
 
   it('may collapse sev0..sev3 to <sev>: the four severities have the same keys and schemas', () => {
@@ -425,7 +463,9 @@ describe('docs/configuration.md', () => {
       }
       if (expected.kind === 'required') {
         const where = concrete(keyPath);
-        expect(errorOf(() => parse(withoutKey(MINIMAL, where)))).toBe(`firelane.yaml: ${where}: required`);
+        expect(errorOf(() => parse(withoutKey(MINIMAL, where)))).toBe(
+          `firelane.yaml: ${where.replaceAll('[]', '[0]')}: required`,
+        );
       } else if (expected.kind === 'none') {
         expect(configValue(minimal, concrete(keyPath), durationKey), `${keyPath}: default none`).toBeUndefined();
       } else {
@@ -483,6 +523,21 @@ describe('docs/configuration.md', () => {
     expect(row.defaultText).toContain(`/ ${k.kubernetes!.canarySteps.length} steps`);
   });
 
+  it('describes max and min of a metric gate: at least one of them, neither has a default', () => {
+    const gates = 'services.<name>.healthCheck.prometheus.queries[]';
+    for (const key of ['max', 'min']) {
+      expect(rowOf(`${gates}.${key}`).defaultText).toMatch(/^at least one of `max` and `min`/);
+      expect(configValue(parse(MINIMAL), `services.svc.healthCheck.prometheus.queries[].${key}`, false)).toBe(
+        key === 'max' ? 1 : undefined,
+      );
+    }
+    const neither = structuredClone(MINIMAL);
+    delete (neither.services.svc.healthCheck.prometheus.queries[0] as { max?: number }).max;
+    expect(errorOf(() => parse(neither))).toBe(
+      'firelane.yaml: services.svc.healthCheck.prometheus.queries[0]: needs max, min or both (the bounds its value must stay within)',
+    );
+  });
+
   it("describes an environment's keys as the service's own unless given (merged over them)", () => {
     const service = {
       kubernetes: {
@@ -496,7 +551,16 @@ describe('docs/configuration.md', () => {
         canarySteps: [50, 100],
         canaryInterval: '1m',
       },
-      healthCheck: { url: 'http://app/healthz', window: '2m' },
+      healthCheck: {
+        url: 'http://app/healthz',
+        window: '2m',
+        prometheus: {
+          url: 'http://prometheus:9090',
+          interval: '10s',
+          onNoData: 'ignore',
+          queries: [{ name: 'errors', query: 'x', max: 1, min: 0 }],
+        },
+      },
     };
     const leaves = LEAVES.filter((k) => k.startsWith(ENVIRONMENT_KEYS));
     for (const keyPath of leaves) expect(rowOf(keyPath).defaultText, keyPath).toBe("the service's");
@@ -555,7 +619,11 @@ describe('firelane.example.yaml', () => {
           if (placeholder) keyPath = placeholder;
         }
         shown.add(keyPath);
-        if (SCHEMA_KEYS.get(keyPath)?.leaf === false && value !== null && typeof value === 'object')
+        if (Array.isArray(value)) {
+          // A list of mappings: its items' keys are `<list>[].<key>`.
+          if ([...SCHEMA_KEYS.keys()].some((k) => k.startsWith(`${keyPath}[].`)))
+            for (const item of value) visit(item, `${keyPath}[]`);
+        } else if (SCHEMA_KEYS.get(keyPath)?.leaf === false && value !== null && typeof value === 'object')
           visit(value, keyPath);
       }
     };

@@ -895,6 +895,7 @@ describe('.env.example', () => {
     'MICROSOFT_APP_TYPE',
     'GITHUB_TOKEN',
     'GITHUB_API_URL',
+    'FIRELANE_PROMETHEUS_TOKEN',
     'KUBECONFIG',
     'LOG_LEVEL',
     'FIRELANE_CONSOLE',

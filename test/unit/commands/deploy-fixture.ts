@@ -23,6 +23,8 @@ import { createWorker, type Worker } from '../../../src/jobs/worker.js';
 import type { ChatPort } from '../../../src/ports/chat.js';
 import { createManualClock, type ManualClock } from '../../../src/ports/clock.js';
 import { createMemoryCluster, type MemoryCluster } from '../../fakes/memory-cluster.js';
+import { createPrometheusSource } from '../../../src/adapters/prometheus/prometheus-source.js';
+import type { MetricSource } from '../../../src/ports/metric-source.js';
 
 export const T0 = Date.parse('2026-03-01T10:00:00Z');
 export const IMAGE = 'ghcr.io/acme/payments';
@@ -98,6 +100,8 @@ export interface DeployFixtureOptions {
   withCluster?: boolean;
   /** Runs inside a rollout's wait, before the clock moves: what people do while a deploy runs. */
   onSleep?: (ms: number) => Promise<void>;
+  /** Where metric gates are queried (default: the real adapter, as the app builds it). */
+  prometheus?: MetricSource;
 }
 
 export function createDeployFixture(options: DeployFixtureOptions = {}): DeployFixture {
@@ -142,6 +146,7 @@ export function createDeployFixture(options: DeployFixtureOptions = {}): DeployF
         ...(withCluster && { cluster }),
         pollIntervalMs: 1_000,
         healthIntervalMs: 1_000,
+        prometheus: options.prometheus ?? createPrometheusSource({ timeoutMs: 2_000 }),
         sleep: async (ms) => {
           await options.onSleep?.(ms);
           clock.advance(ms);
