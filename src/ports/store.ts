@@ -124,6 +124,7 @@ export interface JobRecords {
 export interface OutboxRecords extends JobRecords {
   /** Any kind of job: the catalogue (ports/jobs.ts) types what firelane enqueues; the table takes any. */
   enqueue(job: AnyJob): boolean;
+  enqueueMany(jobs: readonly AnyJob[]): number;
   /** Takes the next due job and leases it to `worker` until now + leaseMs. */
   /** Claims the job due longest, among those due by `dueBy` (default now). */
   claimNext(worker: string, leaseMs: number, dueBy?: number): JobRow | undefined;
