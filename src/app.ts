@@ -10,6 +10,7 @@ import type { DbHandle } from './adapters/db/database.js';
 import { openStorage, type Storage } from './storage.js';
 import type { Outbox, Store } from './ports/store.js';
 import type { CommittedEntry } from './adapters/db/audit-store.js';
+import { cleanAnswers } from './adapters/clean-answers.js';
 import { createConsoleChat, type ConsoleChat } from './adapters/console/console-chat.js';
 import { createConsoleWeb, type ConsoleWeb } from './adapters/console/console-web.js';
 import { createStatusRoutes } from './adapters/http/status-page.js';
@@ -215,9 +216,13 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   const connected = (options.cluster ?? simulated) ? undefined : await connectCluster(config, kubeSources, metrics);
   if (connected && 'problem' in connected && allTargets(config.file).length > 0)
     logger.warn(`kubernetes: off: ${connected.problem}; /deploy and /rollback will say so`);
-  const cluster = options.cluster ?? simulated ?? (connected && 'cluster' in connected ? connected.cluster : undefined);
+  // What a cluster, GitHub and the chat platforms answer is text from outside too (images, pod
+  // messages, check names, messages people wrote): cleaned as it comes in, like every request.
+  const foundCluster =
+    options.cluster ?? simulated ?? (connected && 'cluster' in connected ? connected.cluster : undefined);
+  const cluster = foundCluster && cleanAnswers(foundCluster);
   const clusterProblem = connected && 'problem' in connected ? connected.problem : undefined;
-  const git =
+  const foundGit =
     options.git ??
     (env.github &&
       (await import('./adapters/github/github-host.js')).createGitHubHost({
@@ -226,6 +231,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
         logger: logger.child({ component: 'github' }),
         onUpstreamError: (status) => metrics.upstreamErrors.inc({ service: 'github', status }),
       }));
+  const git = foundGit && cleanAnswers(foundGit);
   const commandDeps = {
     store,
     clock,
@@ -265,7 +271,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
       metrics,
       onPin: (input) => pinMessage(commandDeps, input),
     });
-    chats.slack = slack.chat;
+    chats.slack = cleanAnswers(slack.chat);
     routes[`POST ${SLACK_PATH}`] = acknowledged(slack.handle);
   }
 
@@ -299,7 +305,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     logger: logger.child({ component: 'teams' }),
     metrics,
   });
-  chats.teams = teams.chat;
+  chats.teams = cleanAnswers(teams.chat);
   if (teams.handle) routes[`POST ${TEAMS_PATH}`] = acknowledged(teams.handle);
 
   const jobDeps = { store, chats, config: config.file, clock, logger };

@@ -6,6 +6,7 @@ import { userInfo } from 'node:os';
 import { ConfigError, loadConfig, secretValues } from './config.js';
 import { openDatabase } from './adapters/db/database.js';
 import { createFirelane } from './app.js';
+import { cleanText } from './domain/clean-text.js';
 import { createLogger } from './log.js';
 import { renderText } from './views/render-text.js';
 import { serve } from './main.js';
@@ -46,10 +47,11 @@ async function run(args: string[]): Promise<void> {
   );
   const firelane = await createFirelane({ config: cfg, logger, defaultMetrics: false });
   try {
-    const user = values.user ?? (userInfo().username || 'cli');
+    // As any chat text: without the control characters firelane never stores (a terminal's escapes).
+    const user = cleanText(values.user ?? (userInfo().username || 'cli'));
     const started = Date.now();
     const result = await firelane.router.handle({
-      text: positionals[0]!,
+      text: cleanText(positionals[0]!),
       actor: { id: user, name: user },
       platform: 'cli',
     });

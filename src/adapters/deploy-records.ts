@@ -3,6 +3,7 @@
 // The two schemas declare the same columns (schema-parity.test.ts), so one row type serves both.
 import { requestKey, type DeployRequest, type RequestStatus } from '../domain/deploy-request.js';
 import { conflict, type FirelaneError } from '../errors.js';
+import { canonicalJson } from './canonical-json.js';
 import type { AuditEntry, ChangeBy, DeployPatch, NewDeployRequest } from '../ports/store.js';
 import type { deployRequests } from './db/schema.js';
 
@@ -105,8 +106,9 @@ export function transitionEntry(
   patch: DeployPatch,
   by: ChangeBy,
 ): AuditEntry {
+  // `before` may come from jsonb (approvals, facts), which keeps no key order: compared as values.
   const changed = (Object.keys(patch) as Array<keyof DeployPatch>).filter(
-    (key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]),
+    (key) => canonicalJson(before[key]) !== canonicalJson(after[key]),
   );
   const pick = (request: DeployRequest) => Object.fromEntries(changed.map((key) => [key, request[key]]));
   return {

@@ -97,28 +97,31 @@ export function createIncidentJobs(
       }
       throw new PermanentJobError(`no free room name for ${incidentKey(incident.id)} after ${MAX_NAME_ATTEMPTS} tries`);
     });
-    if (incident.roomId !== room.id) {
-      await store.transaction(async () => {
-        await store.incidents.update(
-          incident.id,
-          { roomId: room.id, roomName: room.name },
-          { actor: 'firelane', platform: incident.platform, action: 'incident.war_room_opened' },
-        );
-        await store.incidents.addEvent({
-          incidentId: incident.id,
-          at: clock.now(),
-          actor: 'firelane',
-          platform: incident.platform,
-          kind: 'war_room_opened',
-          text: `War room ${room.name} opened`,
-        });
-        await store.jobs.enqueue({
-          kind: REFRESH_TOPIC,
-          key: `topic:${incident.id}:opened`,
-          payload: { incidentId: incident.id },
-        });
+    // Checked on the incident read in the transaction (PostgreSQL holds its row): another run of this
+    // job recording the same room meanwhile leaves nothing to record.
+    await store.transaction(async () => {
+      const current = await store.incidents.get(incident.id);
+      if (current?.roomId === room.id) return;
+      await store.incidents.update(
+        incident.id,
+        { roomId: room.id, roomName: room.name },
+        { actor: 'firelane', platform: incident.platform, action: 'incident.war_room_opened' },
+        current,
+      );
+      await store.incidents.addEvent({
+        incidentId: incident.id,
+        at: clock.now(),
+        actor: 'firelane',
+        platform: incident.platform,
+        kind: 'war_room_opened',
+        text: `War room ${room.name} opened`,
       });
-    }
+      await store.jobs.enqueue({
+        kind: REFRESH_TOPIC,
+        key: `topic:${incident.id}:opened`,
+        payload: { incidentId: incident.id },
+      });
+    });
     return room;
   }
 

@@ -257,10 +257,15 @@ describe('firelane audit', () => {
       .split('\n')
       .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(records).toHaveLength(lines.length);
-    // JSONL is data: the actor exactly as it was (besides firelane's own jobs).
-    expect(new Set(lines.map((r) => r.actor))).toEqual(new Set([...actors, 'firelane']));
-    // CSV: every field a spreadsheet would run begins with a single quote; the rest of the text is intact.
-    expect(new Set(records.map((r) => r[2]))).toEqual(new Set([...actors.map((a) => `'${a}`), 'firelane']));
+    // JSONL is data: the actor exactly as it was stored (besides firelane's own jobs). The carriage
+    // return of the last one became a line feed where it entered (domain/clean-text.ts).
+    const stored = [...actors.slice(0, -1), '\n=1+1'];
+    expect(new Set(lines.map((r) => r.actor))).toEqual(new Set([...stored, 'firelane']));
+    // CSV: every field a spreadsheet would run begins with a single quote; the rest of the text is
+    // intact (a cell beginning with a line break is no formula: quoted only).
+    expect(new Set(records.map((r) => r[2]))).toEqual(
+      new Set([...actors.slice(0, -1).map((a) => `'${a}`), '\n=1+1', 'firelane']),
+    );
     expect(csv.stdout).toContain(`"'=HYPERLINK(""http://x"",""y"")"`);
     for (const record of records) for (const field of record) expect(field).not.toMatch(/^[=+\-@\t\r]/);
   }, 60_000);

@@ -57,4 +57,10 @@ describe('firelane run', () => {
     );
     await ok('/incident list');
   });
+
+  it('drops the control characters of a command (a terminal escape) before anything is stored or printed', async () => {
+    const declared = await ok('/incident sev2 "Check\u001b[2Jout slow\u0007"');
+    expect(declared).toMatch(/^🚨 INC-2 declared \(SEV2\): Check\[2Jout slow\. /);
+    expect(await ok('/incident show INC-2')).toMatch(/ · @alice · Declared SEV2: Check\[2Jout slow$/m);
+  });
 });

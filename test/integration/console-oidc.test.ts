@@ -348,6 +348,13 @@ describe('console sign-in (OpenID Connect)', () => {
     await pending();
   });
 
+  it('claims with control characters: the name is kept without them', async () => {
+    await start();
+    const kim = await signIn({ sub: 'kim-0002', name: 'Kim\u0000 \u001b[1mAdmin', email: 'kim@elsewhere.example' });
+    expect(kim.callback.status).toBe(303);
+    expect((await stateOf(kim.jar)).you).toMatchObject({ signedIn: true, name: 'Kim [1mAdmin', canAct: false });
+  });
+
   it('signing out ends the session: from the page only, the cookie cleared, the old cookie no longer acts', async () => {
     await start();
     await leeRequestsInSlack();

@@ -16,6 +16,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Actor, Platform } from '../../commands/command.js';
 import type { Router } from '../../commands/router.js';
+import { cleanStrings } from '../../domain/clean-text.js';
 import type { People } from '../../domain/identity.js';
 import type { RouteHandler } from '../http/server.js';
 import type { ConsoleChat } from './console-chat.js';
@@ -80,7 +81,8 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown> |
     chunks.push(chunk as Buffer);
   }
   try {
-    const value = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    // Every string without the control characters firelane never stores.
+    const value = cleanStrings(JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown);
     return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;

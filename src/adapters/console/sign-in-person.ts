@@ -6,6 +6,7 @@
 //   also uses) -> people.<p>.teams, taken only from Microsoft's issuers, where `oid` means that;
 // - a verified e-mail address: `email` with `email_verified: true` -> people.<p>.email (case-insensitive).
 // Anyone else may sign in but matches no person: they can read, and are told why they cannot act.
+import { cleanText } from '../../domain/clean-text.js';
 import { identityKey, type People } from '../../domain/identity.js';
 
 export const SLACK_USER_CLAIM = 'https://slack.com/user_id';
@@ -25,8 +26,9 @@ export interface SignedInPerson {
 
 const MICROSOFT_ISSUERS = ['login.microsoftonline.com', 'login.microsoftonline.us', 'sts.windows.net'];
 
+/** A claim as text: the provider's words, without the control characters firelane never stores. */
 const text = (value: unknown): string | undefined =>
-  typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+  typeof value === 'string' ? cleanText(value).trim() || undefined : undefined;
 
 export function personOfClaims(claims: Claims, people: People, issuer: URL): SignedInPerson {
   const name = text(claims.name) ?? text(claims.email) ?? text(claims.sub) ?? 'someone';

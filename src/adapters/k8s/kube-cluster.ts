@@ -13,6 +13,7 @@ import {
   type V1Service,
 } from '@kubernetes/client-node';
 import { FirelaneError } from '../../errors.js';
+import { canonicalJson } from '../canonical-json.js';
 import { findKubeConfig, NO_KUBE_CONFIG, type KubeConfigSources } from './kube-config-sources.js';
 import type {
   Cluster,
@@ -50,20 +51,9 @@ function sameTemplate(a: V1PodTemplateSpec | undefined, b: V1PodTemplateSpec | u
   const strip = (t: V1PodTemplateSpec | undefined) => {
     const copy = structuredClone(t ?? {});
     if (copy.metadata?.labels) delete copy.metadata.labels['pod-template-hash'];
-    return JSON.stringify(copy, Object.keys(flatten(copy)).sort());
+    return canonicalJson(copy);
   };
   return strip(a) === strip(b);
-}
-
-/** Every key path of an object (for a key-order independent JSON comparison). */
-function flatten(value: unknown, out: Record<string, true> = {}): Record<string, true> {
-  if (value && typeof value === 'object') {
-    for (const [key, inner] of Object.entries(value)) {
-      out[key] = true;
-      flatten(inner, out);
-    }
-  }
-  return out;
 }
 
 /** Restarts of a new pod after which the rollout is called failed even between crash back-offs. */

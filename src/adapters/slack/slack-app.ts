@@ -5,6 +5,7 @@ import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/b
 import type { WebClient, WebClientOptions } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { Router, RouterResult } from '../../commands/router.js';
+import { cleanStrings } from '../../domain/clean-text.js';
 import type { PinInput } from '../../commands/incident/pin-message.js';
 import type { Metrics } from '../../metrics.js';
 import { BUTTON_ACTION_PREFIX, renderSlack, renderSlackResponse } from './render.js';
@@ -73,6 +74,12 @@ export function createSlackApp(options: SlackAppOptions): SlackHttp {
   // One Web API client for the whole process: Bolt's listeners get the adapter's (its retry policy,
   // its undici fetch, its metrics) instead of a second one Bolt would build from the same token.
   app.client = client;
+  // Before any listener: every string of the verified request (command text, button values, form
+  // fields, event payloads) without the control characters firelane never stores.
+  app.use(async ({ body, next }) => {
+    cleanStrings(body);
+    await next();
+  });
 
   function observe(result: RouterResult, receivedAt: unknown): void {
     metrics?.commandsTotal.inc({ platform: 'slack', command: result.command, outcome: result.outcome });

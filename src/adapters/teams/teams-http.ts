@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CloudAdapter, TurnContext } from '@microsoft/agents-hosting';
 import type { JWTPayload } from 'jose';
 import type { Logger } from 'pino';
+import { cleanStrings } from '../../domain/clean-text.js';
 import { TokenRefused, type BotTokenVerifier } from './bot-token.js';
 import type { ServiceUrlPolicy } from './service-urls.js';
 import { refusedWithoutAppId } from './teams-path.js';
@@ -97,7 +98,8 @@ function readJson(req: IncomingMessage): Promise<{ body?: unknown; status?: numb
     });
     req.on('end', () => {
       try {
-        resolve({ body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown });
+        // Every string without the control characters firelane never stores (the token signs no body).
+        resolve({ body: cleanStrings(JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown) });
       } catch {
         resolve({ status: 400 });
       }

@@ -5,7 +5,7 @@ import type { HandlerContext } from '../context.js';
 import { mention, privateReply, type Reply } from '../../ports/reply.js';
 import { INCIDENT_USAGE } from '../usage.js';
 import { takeIncident, takeUser } from './find-incident.js';
-import { recordEvent } from './record-event.js';
+import { changeIncident, recordEvent } from './record-event.js';
 
 const ROLES = {
   lead: { field: 'commander', title: 'incident commander' },
@@ -20,10 +20,8 @@ export function assignRole(role: keyof typeof ROLES) {
     const user = takeUser(ctx, args[0], usage);
     const { field, title } = ROLES[role];
     const key = incidentKey(seen.id);
-    // The checks and the write in one transaction, on the incident read inside it (PostgreSQL holds
-    // the row until the end): the same click delivered twice to two replicas assigns once.
-    return await ctx.write(async () => {
-      const incident = (await ctx.deps.store.incidents.get(seen.id)) ?? seen;
+    // The same click delivered twice to two replicas assigns once.
+    return await changeIncident(ctx, seen, async (incident) => {
       if (incident.status === 'resolved')
         throw conflict(`${key} is resolved; reopen it first with /incident reopen ${key}.`);
       if (incident[field] === user) return privateReply(`${mention(user)} is already the ${title} of ${key}.`);

@@ -6,26 +6,28 @@ import type { HandlerContext } from '../context.js';
 import { privateReply, type Reply } from '../../ports/reply.js';
 import { INCIDENT_USAGE } from '../usage.js';
 import { takeIncident } from './find-incident.js';
-import { recordEvent } from './record-event.js';
+import { changeIncident, recordEvent } from './record-event.js';
 
 export async function reopenIncident(ctx: HandlerContext): Promise<Reply> {
   const usage = INCIDENT_USAGE.reopen;
-  const { incident, args } = await takeIncident(ctx, usage);
+  const { incident: seen, args } = await takeIncident(ctx, usage);
   if (args.length > 0) throw invalidInput('reopen takes only an incident id.', usage);
-  const key = incidentKey(incident.id);
-  if (incident.status !== 'resolved') throw conflict(`${key} is not resolved (it is ${incident.status}).`);
-  const now = ctx.deps.clock.now();
-  await recordEvent(ctx, incident, {
-    kind: 'reopened',
-    text: 'Reopened',
-    patch: {
-      status: 'investigating',
-      resolvedAt: null,
-      lastUpdateAt: now,
-      ...afterUpdate(now, ctx.deps.config.incidents.severities[incident.severity]),
-      snoozedUntil: null,
-    },
-    broadcast: 'announce',
+  const key = incidentKey(seen.id);
+  return await changeIncident(ctx, seen, async (incident) => {
+    if (incident.status !== 'resolved') throw conflict(`${key} is not resolved (it is ${incident.status}).`);
+    const now = ctx.deps.clock.now();
+    await recordEvent(ctx, incident, {
+      kind: 'reopened',
+      text: 'Reopened',
+      patch: {
+        status: 'investigating',
+        resolvedAt: null,
+        lastUpdateAt: now,
+        ...afterUpdate(now, ctx.deps.config.incidents.severities[incident.severity]),
+        snoozedUntil: null,
+      },
+      broadcast: 'announce',
+    });
+    return privateReply(`${key} is open again (investigating); reminders resume.`);
   });
-  return privateReply(`${key} is open again (investigating); reminders resume.`);
 }

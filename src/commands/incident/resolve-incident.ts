@@ -7,7 +7,7 @@ import type { HandlerContext } from '../context.js';
 import { privateReply, type Reply } from '../../ports/reply.js';
 import { INCIDENT_USAGE } from '../usage.js';
 import { takeIncident } from './find-incident.js';
-import { recordEvent } from './record-event.js';
+import { changeIncident, recordEvent } from './record-event.js';
 import { POSTMORTEM_REMINDER } from '../../ports/jobs.js';
 
 export const POSTMORTEM_REMINDER_DELAY_MS = 48 * 3_600_000;
@@ -25,11 +25,9 @@ function asSentence(text: string): string {
 
 export async function resolveIncident(ctx: HandlerContext): Promise<Reply> {
   const usage = INCIDENT_USAGE.resolve;
-  const { incident, args } = await takeIncident(ctx, usage);
+  const { incident: seen, args } = await takeIncident(ctx, usage);
   if (args.length > 0) throw invalidInput('resolve takes only --root-cause and --action-items (quote them).', usage);
-  const key = incidentKey(incident.id);
-  if (incident.status === 'resolved')
-    throw conflict(`${key} is already resolved. To open it again: /incident reopen ${key}`);
+  const key = incidentKey(seen.id);
   const rootCause = ctx.flags['root-cause']?.trim() || null;
   const actionItems = (ctx.flags['action-items'] ?? '')
     .split(/[;\n]/)
@@ -41,9 +39,12 @@ export async function resolveIncident(ctx: HandlerContext): Promise<Reply> {
     throw invalidInput('An action item is over 500 characters.', usage);
 
   const { store, clock } = ctx.deps;
-  const now = clock.now();
-  const took = formatDuration(now - incident.declaredAt);
-  await ctx.write(async () => {
+  // Decided where it is written: of two resolves at once, the second finds the incident resolved.
+  return await changeIncident(ctx, seen, async (incident) => {
+    if (incident.status === 'resolved')
+      throw conflict(`${key} is already resolved. To open it again: /incident reopen ${key}`);
+    const now = clock.now();
+    const took = formatDuration(now - incident.declaredAt);
     const { event } = await recordEvent(ctx, incident, {
       kind: 'resolved',
       text: [
@@ -74,8 +75,8 @@ export async function resolveIncident(ctx: HandlerContext): Promise<Reply> {
       payload: { incidentId: incident.id, resolvedAt: now },
       runAt: now + POSTMORTEM_REMINDER_DELAY_MS,
     });
+    return privateReply(
+      `${key} resolved after ${took}. Reminders stopped; the postmortem is due in 48h (draft it with /incident postmortem ${key}).`,
+    );
   });
-  return privateReply(
-    `${key} resolved after ${took}. Reminders stopped; the postmortem is due in 48h (draft it with /incident postmortem ${key}).`,
-  );
 }

@@ -179,6 +179,29 @@ for (const dialect of dialects()) {
       expect((await store.audit.verify()).ok).toBe(true);
     });
 
+    it('audits a field given again with equal content as unchanged, whatever the order of its keys', async () => {
+      await store.deploys.create(newRequest(), 'slack');
+      // jsonb (PostgreSQL) keeps no key order and SQLite keeps the first writer's: the same facts and
+      // approvals given again in another order are no change on either.
+      const facts = { sha: 'abc123', note: 'ok', checks: { passed: 4, total: 4, blocking: [], requiredFailed: [] } };
+      const approvals = [{ by: 'U0LEAD1', at: 1, via: 'slack' as const, person: 'lee' }];
+      await store.deploys.transition(1, { from: ['pending'] }, { facts, approvals }, by('deploy.planned'));
+      const reordered = {
+        checks: { requiredFailed: [], blocking: [], total: 4, passed: 4 },
+        note: 'ok',
+        sha: 'abc123',
+      };
+      await store.deploys.transition(
+        1,
+        { from: ['pending'] },
+        { facts: reordered, approvals: [{ person: 'lee', via: 'slack', at: 1, by: 'U0LEAD1' }], status: 'approved' },
+        by('deploy.approved'),
+      );
+      const row = (await auditRows(t)).at(-1)!;
+      expect(JSON.parse(row.before!)).toEqual({ request: 'REQ-1', status: 'pending' });
+      expect(JSON.parse(row.after!)).toEqual({ request: 'REQ-1', status: 'approved' });
+    });
+
     if (dialect.name === 'postgres') {
       describe('two replicas on one database', () => {
         let other: StoreUnderTest;
