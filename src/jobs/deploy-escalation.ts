@@ -42,7 +42,7 @@ export function createDeployEscalationJobs(
       const rooms = [...new Set([chat.escalationRoom, warRoom].filter((room): room is string => !!room))];
       const refused: string[] = [];
       for (const room of rooms) {
-        const reason = await step(`post:${room}`, () => postOrReason(chat, room, channelReply(text)));
+        const reason = await step(`post:${room}`, (once) => postOrReason(chat, room, channelReply(text), once));
         if (reason) refused.push(`${room}: ${reason}`);
       }
       if (incident) {

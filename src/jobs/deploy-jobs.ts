@@ -189,10 +189,10 @@ export function createDeployJobs(
         });
       }
       // Rendered when posted, so whatever happened meanwhile (an expiry) is shown.
-      const card = await step('post-card', async () => {
+      const card = await step('post-card', async (once) => {
         const now = (await store.deploys.get(request.id))!;
         return {
-          ref: await chat.post(now.roomId, requestReply(now, policyOf(now), undefined, config.people)),
+          ref: await chat.post(now.roomId, requestReply(now, policyOf(now), undefined, config.people), { once }),
           changeCount: now.changeCount,
         };
       });

@@ -4,7 +4,7 @@
 // retry never merges or tags twice. What GitHub refuses becomes a message in plain words in the
 // channel; rate limits and outages are retried by the outbox.
 
-import { channelReply, mention, type Card, type Reply } from '../ports/reply.js';
+import { channelReply, mention, type Card } from '../ports/reply.js';
 import type { FileConfig } from '../config.js';
 import type { ServiceConfig } from '../config/types.js';
 import { checkGate } from '../domain/checks.js';
@@ -137,12 +137,10 @@ export function createHotfixJobs(
     });
   }
 
-  const say = (chat: ChatPort, hotfix: Hotfix, text: string, card?: Card) =>
-    chat.post(hotfix.roomId, channelReply(text, card));
-  /** Posting is a step too: a retry after it does not say it twice. */
+  /** Posting is a step too: a retry after it does not say it twice (nor after its answer was lost: see PostOnce). */
   const sayOnce = (step: JobContext['step'], name: string, chat: ChatPort, hotfix: Hotfix, text: string, card?: Card) =>
-    step(name, async () => {
-      await say(chat, hotfix, text, card);
+    step(name, async (once) => {
+      await chat.post(hotfix.roomId, channelReply(text, card), { once });
       return null;
     });
 
@@ -282,7 +280,7 @@ export function createHotfixJobs(
             : pull.mergeable === null
               ? 'mergeability not known yet'
               : 'open, no conflicts';
-      await say(chat, hotfix, `${key}: #${pull.number} ${state}`, {
+      await sayOnce(step, 'said-status', chat, hotfix, `${key}: #${pull.number} ${state}`, {
         title: `🔎 ${key}: ${hotfix.branch} → ${service.productionBranch} (#${pull.number})`,
         text: gate.ok ? '✅ Required checks pass' : `⛔ Not ready to merge: ${gate.blocking.join('; ')}`,
         accent: gate.ok && pull.mergeable !== false ? 'good' : 'warning',
@@ -429,7 +427,7 @@ export function createHotfixJobs(
         `${key} finished: ${tag} tagged on ${service.productionBranch}${release ? `, release ${release}` : ''}; back-merge: ${back.note}`,
         payload,
       );
-      const reply: Reply = channelReply(`${key} finished: ${tag}`, {
+      await sayOnce(step, 'said-finished', chat, hotfix, `${key} finished: ${tag}`, {
         title: `✅ ${key} finished: ${hotfix.service} ${tag}`,
         text: `Merged into ${service.productionBranch} (${short(merged)}) and tagged ${tag}. Deploy it with /deploy ${hotfix.service} ${tag}.`,
         accent: back.note.includes('conflict') ? 'warning' : 'good',
@@ -439,10 +437,6 @@ export function createHotfixJobs(
           ...(incident ? [{ label: 'Incident', value: incidentKey(incident.id) }] : []),
           { label: 'Finished by', value: mention(by(hotfix, 'finished', payload).actor) },
         ],
-      });
-      await step('said-finished', async () => {
-        await chat.post(hotfix.roomId, reply);
-        return null;
       });
     },
   };

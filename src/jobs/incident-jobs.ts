@@ -7,7 +7,7 @@ import { incidentKey, warRoomName, type Incident } from '../domain/incident.js';
 
 import { incidentCard, roomText, severityLabel } from '../views/incident-card.js';
 import { channelReply, mention, type Reply } from '../ports/reply.js';
-import { RoomNameTaken, type ChatPort } from '../ports/chat.js';
+import { RoomNameTaken, type ChatPort, type PostOnce } from '../ports/chat.js';
 import { loadIncident, postOrReason } from './job-helpers.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
@@ -49,24 +49,29 @@ export function createIncidentJobs(
   async function announce(chat: ChatPort, step: JobContext['step'], roomId: string, message: Reply): Promise<void> {
     const target = chat.announceRoom;
     if (!target) return;
-    const refused = await step('announce', () => postOrReason(chat, target, message));
+    const refused = await step('announce', (once) => postOrReason(chat, target, message, once));
     if (refused) {
-      await step('announce-warning', () =>
+      await step('announce-warning', (once) =>
         chat.post(
           roomId,
           channelReply(
             `⚠️ Could not announce in the announcement channel (${refused}). Invite firelane there, or fix incidents.announceChannel.`,
           ),
+          { once },
         ),
       );
     }
   }
 
-  async function inviteOrWarn(chat: ChatPort, roomId: string, users: string[]): Promise<unknown> {
+  async function inviteOrWarn(chat: ChatPort, roomId: string, users: string[], once: PostOnce): Promise<unknown> {
     const { failed } = await chat.invite(roomId, users);
     if (failed.length) {
       const names = failed.map((f) => `${mention(f.userId)} (${f.reason})`).join(', ');
-      await chat.post(roomId, channelReply(`⚠️ Could not invite ${names}. Check the responders in firelane's config.`));
+      await chat.post(
+        roomId,
+        channelReply(`⚠️ Could not invite ${names}. Check the responders in firelane's config.`),
+        { once },
+      );
     }
     return { invited: users.length - failed.length, failed };
   }
@@ -151,7 +156,7 @@ export function createIncidentJobs(
       await all([
         // First: post card -> pin it is the longest chain (the war room is ready when it ends).
         (async () => {
-          const cardId = await step('post-card', async () => chat.post(room.id, await cardReply(opened)));
+          const cardId = await step('post-card', async (once) => chat.post(room.id, await cardReply(opened), { once }));
           if (opened.cardRef !== cardId)
             await store.incidents.update(
               incident.id,
@@ -160,7 +165,7 @@ export function createIncidentJobs(
             );
           await step('pin-card', () => chat.pin(room.id, cardId));
         })(),
-        step('invite', () => inviteOrWarn(chat, room.id, invitees)),
+        step('invite', (once) => inviteOrWarn(chat, room.id, invitees, once)),
         announce(
           chat,
           step,
@@ -222,8 +227,8 @@ export function createIncidentJobs(
       const line = [`*${incidentKey(incident.id)}* ${headline} — ${mention(event.actor)}`, ...details].join('\n');
       const invite = Array.isArray(payload.invite) ? payload.invite.map(String) : [];
       await all([
-        step('room', () => chat.post(roomId, channelReply(line))),
-        invite.length ? step('invite', () => inviteOrWarn(chat, roomId, invite)) : Promise.resolve(),
+        step('room', (once) => chat.post(roomId, channelReply(line), { once })),
+        invite.length ? step('invite', (once) => inviteOrWarn(chat, roomId, invite, once)) : Promise.resolve(),
         payload.announce === true
           ? announce(chat, step, roomId, channelReply(`${line}\nWar room: ${roomText(incident)}`))
           : Promise.resolve(),

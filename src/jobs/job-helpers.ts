@@ -2,7 +2,7 @@
 // "the platform will not deliver there" into a reason instead of a retry.
 import { incidentKey, type Incident } from '../domain/incident.js';
 import type { Reply } from '../ports/reply.js';
-import { DeliveryRefused, type ChatPort } from '../ports/chat.js';
+import { DeliveryRefused, type ChatPort, type PostOnce } from '../ports/chat.js';
 import type { Store } from '../ports/store.js';
 import { PermanentJobError } from './worker.js';
 
@@ -19,9 +19,14 @@ export async function loadIncident(
 }
 
 /** Posts the message; null when delivered, the reason when the platform refuses that conversation. */
-export async function postOrReason(chat: ChatPort, roomId: string, message: Reply): Promise<string | null> {
+export async function postOrReason(
+  chat: ChatPort,
+  roomId: string,
+  message: Reply,
+  once: PostOnce,
+): Promise<string | null> {
   try {
-    await chat.post(roomId, message);
+    await chat.post(roomId, message, { once });
     return null;
   } catch (error) {
     if (error instanceof DeliveryRefused) return error.reason;

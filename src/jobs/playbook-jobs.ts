@@ -34,10 +34,11 @@ export async function postChecklist(
   const items = await store.playbooks.items(incident.id);
   if (items.length === 0) return;
   // Rendered when posted, so a tick made while the room was being opened is shown too.
-  const ref = await step('post-checklist', async () =>
+  const ref = await step('post-checklist', async (once) =>
     chat.post(
       roomId,
       checklistReply((await store.incidents.get(incident.id)) ?? incident, await store.playbooks.items(incident.id)),
+      { once },
     ),
   );
   if ((await store.incidents.get(incident.id))?.playbookRef !== ref) {

@@ -66,7 +66,7 @@ export function createReminderJobs(
     async [REMIND](payload, { step }) {
       const { incident, chat } = await load(payload);
       if (!(await stillDue(incident, payload))) return; // what made it moot (an update, a snooze) refreshed the topic
-      await step('post', () => chat.post(incident.roomId!, reminder(incident, Number(payload.missed))));
+      await step('post', (once) => chat.post(incident.roomId!, reminder(incident, Number(payload.missed)), { once }));
       // The tick moved "next update due": the reminder carries the topic along (one job, not two,
       // per due incident: fewer writes in the tick's transaction).
       await step('topic', () => chat.setTopic(incident.roomId!, topicText(incident, clock.now())));
@@ -80,22 +80,24 @@ export function createReminderJobs(
       const commander = incident.commander ? mention(incident.commander) : 'nobody (no commander)';
       const target = chat.escalationRoom;
       const refused = target
-        ? await step('escalate', () =>
+        ? await step('escalate', (once) =>
             postOrReason(
               chat,
               target,
               channelReply(
                 `🔺 *Escalation: ${key}* ${severityLabel(incident.severity)} "${incident.title}" has had no status update for ${silence} (${String(payload.missed)} reminders missed). Commander: ${commander}. War room: ${roomText(incident)}`,
               ),
+              once,
             ),
           )
         : 'no escalation channel is configured';
-      await step('room', () =>
+      await step('room', (once) =>
         chat.post(
           incident.roomId!,
           channelReply(
             `🔺 ${incident.commander ? `${mention(incident.commander)}: ` : ''}${key} ${refused ? `should have been escalated, but ${refused}` : 'was escalated'}: ${String(payload.missed)} reminders without a status update (${silence}). Post one now: ${UPDATE_HOW}`,
           ),
+          { once },
         ),
       );
       await store.incidents.addEventOnce({
@@ -122,12 +124,13 @@ export function createReminderJobs(
         return;
       const key = incidentKey(incident.id);
       const who = incident.commander ? `${mention(incident.commander)}: ` : '';
-      await step('post', () =>
+      await step('post', (once) =>
         chat.post(
           incident.roomId!,
           channelReply(
             `📝 ${who}${key} was resolved two days ago. Time for the postmortem: \`/incident postmortem ${key}\` drafts it from the timeline.`,
           ),
+          { once },
         ),
       );
     },

@@ -1,10 +1,13 @@
 // Runs outbox jobs: claims due rows with a lease, retries failures with backoff, survives restarts.
 // Delivery is at-least-once; every job handler makes its steps idempotent (it records each step's
-// result and skips what is done), which together give each external effect exactly once.
+// result and skips what is done), which together give each external effect exactly once. The gap
+// between an effect and its record (a crash, a lost answer) is closed per effect: a chat post
+// carries its step's key and a retry finds it (ports/chat.ts PostOnce); a war room is found by its mark.
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { incidentKey } from '../domain/incident.js';
+import type { PostOnce } from '../ports/chat.js';
 import type { JobContext, JobRow } from '../ports/jobs.js';
 import type { Outbox } from '../ports/store.js';
 import type { Metrics } from '../metrics.js';
@@ -16,7 +19,10 @@ export type JobHandler = (payload: never, context: JobContext) => Promise<void>;
 
 const STEP_NAME = /^[a-z0-9][a-z0-9:._-]{0,80}$/i;
 
-/** Throw (or attach `retryAfterMs` to any error) to ask for a retry no sooner than that. */
+/**
+ * Throw (or attach `retryAfterMs` to any error) to ask for a retry no sooner than that. RetryLater
+ * only waits: its attempt is given back, so throw it before the run has made any effect (a post).
+ */
 export class RetryLater extends Error {
   constructor(
     message: string,
@@ -146,10 +152,13 @@ export function createWorker(options: WorkerOptions): Worker {
     try {
       if (!handler) throw new PermanentJobError(`no handler for job kind ${job.kind}`);
       const progress = { ...job.progress };
-      const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+      // Every claim counts an attempt (one that only waited gives it back): past the first, an earlier
+      // run may have made a step's effect without recording it, so the effect is looked for first.
+      const retried = job.attempts > 1;
+      const step = async <T>(name: string, fn: (once: PostOnce) => Promise<T>): Promise<T> => {
         if (!STEP_NAME.test(name)) throw new PermanentJobError(`bad step name ${name}`);
         if (name in progress) return progress[name] as T;
-        const result = await fn();
+        const result = await fn({ key: `${job.key}@${job.createdAt}/${name}`, retried });
         await store.saveStep(job.id, name, result);
         progress[name] = result ?? null;
         return result;

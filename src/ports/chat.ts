@@ -45,6 +45,21 @@ export class DeliveryRefused extends Error {
   }
 }
 
+/**
+ * Makes a post findable again, so that a repeat of it whose first answer was lost (the process died after the
+ * platform posted it, a reset connection, a 500 from a gateway) returns the message already posted instead of posting
+ * a second. The outbox worker gives one to every step of a job (jobs/worker.ts).
+ */
+export interface PostOnce {
+  /** Names this one post for good: the job's key and creation time, and its step. Never the same for two posts. */
+  key: string;
+  /**
+   * An earlier try may have posted it: look for it first. False on a job's first run, which then costs no more than
+   * a post without a key.
+   */
+  retried: boolean;
+}
+
 export interface InviteResult {
   /** Users that could not be invited and why (unknown user, deactivated, ...). */
   failed: Array<{ userId: string; reason: string }>;
@@ -67,8 +82,12 @@ export interface ChatPort {
    */
   createRoom(name: string, options?: { origin?: string; incident?: RoomOwner }): Promise<RoomRef>;
   invite(roomId: string, userIds: string[]): Promise<InviteResult>;
-  /** Returns the message id (Slack: ts). */
-  post(roomId: string, message: Reply): Promise<string>;
+  /**
+   * Returns the message id (Slack: ts). `once`: the post carries its key, and when `once.retried`, the message of an
+   * earlier try with that key is returned if the platform shows it (Slack and the console do; Teams cannot read its
+   * channels without Graph, so there a repeat still posts again).
+   */
+  post(roomId: string, message: Reply, options?: { once?: PostOnce }): Promise<string>;
   update(roomId: string, messageId: string, message: Reply): Promise<void>;
   /** Pinning a pinned message is fine. */
   pin(roomId: string, messageId: string): Promise<void>;

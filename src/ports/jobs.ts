@@ -2,15 +2,18 @@
 // handler that runs it. Commands and jobs enqueue through it; app.ts builds one JobHandlers map, so
 // the compiler names a kind that nobody handles, or a payload that does not fit its kind.
 import type { RequestStatus } from '../domain/deploy-request.js';
+import type { PostOnce } from './chat.js';
 
 /** What a running job gets besides its payload (jobs/worker.ts provides it). */
 export interface JobContext {
   job: JobRow;
   /**
    * Runs `fn` once per job: a retried job gets the recorded result instead of running it again.
-   * Steps may run concurrently; each result must be JSON.
+   * Steps may run concurrently; each result must be JSON. A step that posts a chat message passes
+   * `once` to the post (at most one post per step): when the process died after the platform posted
+   * it but before the result was recorded, the retry finds that message instead of posting again.
    */
-  step<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  step<T>(name: string, fn: (once: PostOnce) => Promise<T>): Promise<T>;
 }
 
 export interface JobRow {
@@ -21,6 +24,8 @@ export interface JobRow {
   attempts: number;
   runAt: number;
   progress: Record<string, unknown>;
+  /** When it was enqueued (epoch ms): with the key, it names the job across databases started over. */
+  createdAt: number;
 }
 
 // Incidents

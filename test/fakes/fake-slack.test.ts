@@ -377,6 +377,79 @@ describe('chat', () => {
     ).rejects.toMatchObject(platformError('cant_update_message'));
   });
 
+  it('postMessage keeps metadata; conversations.history returns it only with include_all_metadata', async () => {
+    const metadata = { event_type: 'firelane_post', event_payload: { key: 'remind:1:1700000000000/post' } };
+    const res = await client.chat.postMessage({ channel: 'CGENERAL01', text: 'with metadata', metadata });
+    expect(res.warning).toBeUndefined();
+    expect(fake.messages[0]).toMatchObject({ ts: res.ts, metadata });
+    fake.postAsUser('CGENERAL01', 'U0ALICE', 'typed by a person');
+
+    const plain = await client.conversations.history({ channel: 'CGENERAL01' });
+    expect(plain.messages!.map((m) => [m.text, m.metadata])).toEqual([
+      ['typed by a person', undefined],
+      ['with metadata', undefined],
+    ]);
+    const all = await client.conversations.history({ channel: 'CGENERAL01', include_all_metadata: true });
+    expect(all.messages!.map((m) => [m.text, m.user, m.metadata])).toEqual([
+      ['typed by a person', 'U0ALICE', undefined],
+      ['with metadata', 'UBOT', metadata],
+    ]);
+    expect(all.messages![1]).toMatchObject({ bot_id: 'BBOT', ts: res.ts });
+
+    // An event_type with punctuation is ignored with a warning; metadata that is not an object is refused.
+    const odd = await client.chat.postMessage({
+      channel: 'CGENERAL01',
+      text: 'odd type',
+      metadata: { event_type: 'firelane.post', event_payload: { key: 'k' } },
+    });
+    expect(odd.warning).toBe('invalid_metadata_schema');
+    expect(fake.messages.find((m) => m.ts === odd.ts)?.metadata).toBeUndefined();
+    await expect(
+      client.apiCall('chat.postMessage', { channel: 'CGENERAL01', text: 'x', metadata: '{not json' }),
+    ).rejects.toMatchObject(platformError('invalid_metadata_format'));
+    await expect(
+      client.apiCall('chat.postMessage', { channel: 'CGENERAL01', text: 'x', metadata: { event_type: 'a' } }),
+    ).rejects.toMatchObject(platformError('invalid_metadata_format'));
+  });
+
+  it('conversations.history pages newest first with limit and cursor, within oldest/latest', async () => {
+    const tss: string[] = [];
+    for (let i = 0; i < 7; i++) tss.push((await client.chat.postMessage({ channel: 'CGENERAL01', text: `m${i}` })).ts!);
+    const first = await client.conversations.history({ channel: 'CGENERAL01', limit: 3 });
+    expect(first.messages!.map((m) => m.text)).toEqual(['m6', 'm5', 'm4']);
+    expect(first.has_more).toBe(true);
+    expect(first.response_metadata?.next_cursor).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    const second = await client.conversations.history({
+      channel: 'CGENERAL01',
+      limit: 3,
+      cursor: first.response_metadata!.next_cursor!,
+    });
+    expect(second.messages!.map((m) => m.text)).toEqual(['m3', 'm2', 'm1']);
+    const last = await client.conversations.history({
+      channel: 'CGENERAL01',
+      limit: 3,
+      cursor: second.response_metadata!.next_cursor!,
+    });
+    expect(last.messages!.map((m) => m.text)).toEqual(['m0']);
+    expect(last).toMatchObject({ has_more: false, response_metadata: { next_cursor: '' } });
+    await expect(client.conversations.history({ channel: 'CGENERAL01', cursor: 'bm9wZQ==' })).rejects.toMatchObject(
+      platformError('invalid_cursor'),
+    );
+
+    // oldest (exclusive) bounds the pages too, as WebClient.paginate follows them.
+    const texts: string[] = [];
+    for await (const page of client.paginate('conversations.history', {
+      channel: 'CGENERAL01',
+      oldest: tss[2]!,
+      limit: 2,
+    }))
+      texts.push(...(page as unknown as { messages: Array<{ text: string }> }).messages.map((m) => m.text));
+    expect(texts).toEqual(['m6', 'm5', 'm4', 'm3']);
+    await expect(client.conversations.history({ channel: 'COUTSIDE01' })).rejects.toMatchObject(
+      platformError('not_in_channel'),
+    );
+  });
+
   it('postEphemeral records and requires the user in the channel', async () => {
     await client.conversations.invite({ channel: 'CGENERAL01', users: 'U111' });
     const res = await client.chat.postEphemeral({ channel: 'CGENERAL01', user: 'U111', text: 'only you' });
@@ -573,6 +646,23 @@ describe('failure injection and latency', () => {
     });
     expect(fake.channelByName('inc-after')).toBeDefined();
     await expect(client.conversations.create({ name: 'inc-after-2' })).resolves.toMatchObject({ ok: true });
+  });
+
+  it('when: only calls whose params match fail; the others pass the failure by', async () => {
+    fake.failNext('chat.postMessage', { afterEffect: 'reset', when: (p) => String(p.text).startsWith('⏰') });
+    await expect(client.chat.postMessage({ channel: 'CGENERAL01', text: 'card' })).resolves.toMatchObject({ ok: true });
+    await expect(client.chat.postMessage({ channel: 'CGENERAL01', text: '⏰ reminder' })).rejects.toMatchObject({
+      code: ErrorCode.RequestError,
+    });
+    await expect(client.chat.postMessage({ channel: 'CGENERAL01', text: '⏰ next' })).resolves.toMatchObject({
+      ok: true,
+    });
+    expect(fake.callsTo('chat.postMessage').map((c) => [c.params.text, c.lostAnswer ?? 'answered'])).toEqual([
+      ['card', 'answered'],
+      ['⏰ reminder', 'reset'],
+      ['⏰ next', 'answered'],
+    ]);
+    expect(fake.messages.map((m) => m.text)).toEqual(['card', '⏰ reminder', '⏰ next']);
   });
 
   it('latencyMs delays every Web API call', async () => {

@@ -56,6 +56,11 @@ export interface RecordedCall {
   status: number;
   lostAnswer?: 'reset' | 'never' | 500;
 }
+/** Message metadata as chat.postMessage takes it (`metadata`), and conversations.history returns it when asked. */
+export interface FakeMetadata {
+  event_type: string;
+  event_payload: Record<string, unknown>;
+}
 export interface FakeMessage {
   channel: string;
   ts: string;
@@ -65,6 +70,7 @@ export interface FakeMessage {
   threadTs?: string;
   updated?: number;
   files?: unknown[];
+  metadata?: FakeMetadata;
 }
 export interface FakeChannel {
   id: string;
@@ -88,8 +94,12 @@ export interface FakeChannel {
  * killed), `500` answers HTTP 500 as a gateway in front of a backend that did the work. It waits for a call that takes
  * effect: one that fails anyway (e.g. name_taken) is answered as usual and leaves it for the next.
  */
-export type FakeFailure =
-  { status: 429; retryAfter: number } | { status: 500 } | { error: string } | { afterEffect: 'reset' | 'never' | 500 };
+export type FakeFailure = (
+  { status: 429; retryAfter: number } | { status: 500 } | { error: string } | { afterEffect: 'reset' | 'never' | 500 }
+) & {
+  /** Only calls whose (decoded) params this accepts fail, e.g. the one post of a reminder; others pass it by. */
+  when?: (params: Record<string, unknown>) => boolean;
+};
 export interface FakeSlack {
   apiUrl: string;
   baseUrl: string;
@@ -108,8 +118,11 @@ export interface FakeSlack {
   failNext(method: string, failure: FakeFailure, times?: number): void;
   /** Drops failures injected with failNext that have not happened yet. */
   clearFailures(): void;
-  /** A message posted by a person (not the bot), as if typed in Slack. Returns its ts. */
-  postAsUser(channel: string, user: string, text: string): string;
+  /**
+   * A message posted by a person (not the bot), as if typed in Slack, or by another app's bot user (which may attach
+   * `metadata`, as any app can). Returns its ts.
+   */
+  postAsUser(channel: string, user: string, text: string, metadata?: FakeMetadata): string;
   reset(): void;
   close(): Promise<void>;
 }
@@ -272,6 +285,18 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     if (requireSome && !text && !list?.length && !hasAttachments) fail('no_text');
     return { text, blocks: list };
   };
+  /**
+   * chat.postMessage's `metadata`, like Slack: an object with an `event_type` and an object `event_payload`, else
+   * invalid_metadata_format; an event_type of other than letters, digits, `_` and `-` is ignored with the warning
+   * invalid_metadata_schema.
+   */
+  const messageMetadata = (value: unknown): { stored?: FakeMetadata; warning?: string } => {
+    if (value === undefined) return {};
+    if (!isObject(value) || !isObject(value.event_payload) || typeof value.event_type !== 'string')
+      return fail('invalid_metadata_format');
+    if (!/^[A-Za-z0-9_-]+$/.test(value.event_type)) return { warning: 'invalid_metadata_schema' };
+    return { stored: { event_type: value.event_type, event_payload: value.event_payload } };
+  };
   const topicJson = (value: string, by: string) => ({ value, creator: value ? by : '', last_set: 0 });
   const channelJson = (ch: FakeChannel) => ({
     id: ch.id,
@@ -300,7 +325,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     priority: 0,
   });
   const isDirectMessage = (ch: FakeChannel) => ch.id.startsWith('D');
-  const messageJson = (m: FakeMessage) => ({
+  /** `withMetadata`: conversations.history with include_all_metadata (Slack leaves metadata out otherwise). */
+  const messageJson = (m: FakeMessage, withMetadata = false) => ({
     type: 'message',
     user: m.user,
     ...(m.user === botUserId ? { bot_id: botId } : {}),
@@ -311,6 +337,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     ...(m.threadTs ? { thread_ts: m.threadTs } : {}),
     ...(m.files ? { files: m.files } : {}),
     ...(m.updated ? { edited: { user: botUserId, ts: `${Math.floor(m.updated / 1000)}.000000` } } : {}),
+    ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}),
   });
   const setText = (field: 'topic' | 'purpose') => (p: Params) => {
     const ch = writableChannel(p);
@@ -447,22 +474,43 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       return {};
     },
     'conversations.info': (p) => ({ channel: channelJson(channelParam(p)) }),
-    // Newest first; `latest`/`oldest` bound the range (exclusive unless inclusive=true), like Slack.
+    // Newest first; `latest`/`oldest` bound the range (exclusive unless inclusive=true), like Slack. `limit` (default
+    // 100, at most 999) per page; `has_more` and `response_metadata.next_cursor` ('' on the last page) lead to the
+    // next, older page. Message metadata only with include_all_metadata.
     'conversations.history': (p) => {
       const ch = channelParam(p);
       if (!isMember(ch)) fail('not_in_channel');
       const latest = str(p, 'latest');
       const oldest = str(p, 'oldest');
-      const inclusive = String(p.inclusive) === 'true' || String(p.inclusive) === '1';
-      const limit = Number(str(p, 'limit') ?? 100) || 100;
+      const inclusive = truthy(p.inclusive);
+      const asked = Number(str(p, 'limit') ?? 100);
+      if (!Number.isInteger(asked) || asked < 0) fail('invalid_limit');
+      const limit = Math.min(asked || 100, 999);
       const inRange = (ts: string) =>
         (latest === undefined || (inclusive ? Number(ts) <= Number(latest) : Number(ts) < Number(latest))) &&
         (oldest === undefined || (inclusive ? Number(ts) >= Number(oldest) : Number(ts) > Number(oldest)));
-      const found = messages
+      const listed = messages
         .filter((m) => m.channel === ch.id && !m.threadTs && inRange(m.ts))
-        .sort((a, b) => Number(b.ts) - Number(a.ts))
-        .slice(0, limit);
-      return { messages: found.map(messageJson), has_more: false, response_metadata: { next_cursor: '' } };
+        .sort((a, b) => Number(b.ts) - Number(a.ts));
+      const cursor = str(p, 'cursor');
+      let start = 0;
+      if (cursor) {
+        // Slack's history cursors read `next_ts:<ts without the dot>`.
+        const ts = /^next_ts:(\d{16})$/.exec(Buffer.from(cursor, 'base64').toString('utf8'))?.[1];
+        start = listed.findIndex((m) => m.ts.replace('.', '') === ts);
+        if (start < 0) fail('invalid_cursor');
+      }
+      const page = listed.slice(start, start + limit);
+      const next = listed[start + limit];
+      const withMetadata = truthy(p.include_all_metadata);
+      return {
+        messages: page.map((m) => messageJson(m, withMetadata)),
+        has_more: next !== undefined,
+        pin_count: pins.filter((x) => x.channel === ch.id).length,
+        response_metadata: {
+          next_cursor: next ? Buffer.from(`next_ts:${next.ts.replace('.', '')}`).toString('base64') : '',
+        },
+      };
     },
     'conversations.members': (p) => ({ members: [...channelParam(p).members], response_metadata: { next_cursor: '' } }),
     'conversations.setTopic': setText('topic'),
@@ -474,6 +522,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       const dm = /^[UW][A-Z0-9]{2,}$/.test(target) ? directMessage(target) : undefined;
       const ch = writableChannel(dm ? { channel: dm.id } : byName ? { channel: byName.id } : p);
       const { text, blocks } = content(p);
+      const metadata = messageMetadata(p.metadata);
       const threadTs = str(p, 'thread_ts');
       const msg: FakeMessage = {
         channel: ch.id,
@@ -482,9 +531,15 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         blocks,
         user: botUserId,
         ...(threadTs ? { threadTs } : {}),
+        ...(metadata.stored && { metadata: metadata.stored }),
       };
       messages.push(msg);
-      return { channel: ch.id, ts: msg.ts, message: messageJson(msg) };
+      return {
+        channel: ch.id,
+        ts: msg.ts,
+        message: messageJson(msg),
+        ...(metadata.warning && { warning: metadata.warning }),
+      };
     },
     'chat.update': (p) => {
       const ch = channelParam(p);
@@ -643,9 +698,12 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       send(res, status, body, headers);
     };
     if (!params) return answer(200, { ok: false, error: 'invalid_json' });
-    const queue = failures.get(method);
-    const injected = queue?.[0] && 'afterEffect' in queue[0] ? queue[0] : queue?.shift();
+    const queue = failures.get(method) ?? [];
+    const index = queue.findIndex((f) => !f.when || f.when(params));
+    const injected = index < 0 ? undefined : queue[index];
+    // An answer lost after the effect waits for a call that takes effect (below); any other failure happens now.
     if (injected && !('afterEffect' in injected)) {
+      queue.splice(index, 1);
       if ('error' in injected) return answer(200, { ok: false, error: injected.error });
       if (injected.status === 429)
         return answer(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(injected.retryAfter) });
@@ -658,9 +716,11 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     if (!handler) return answer(200, { ok: false, error: 'unknown_method' });
     try {
       const result = handler(params);
-      if (injected && 'afterEffect' in injected) {
+      // Unless a call made at the same time has lost its answer for it already.
+      const pending = injected ? queue.indexOf(injected) : -1;
+      if (injected && 'afterEffect' in injected && pending >= 0) {
         // The change is made; its answer never reaches the caller.
-        queue!.shift();
+        queue.splice(pending, 1);
         call.lostAnswer = injected.afterEffect;
         if (injected.afterEffect === 500) answer(500, { ok: false, error: 'internal_error' });
         else if (injected.afterEffect === 'reset') req.socket.destroy();
@@ -731,9 +791,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       failures.set(method, queue);
     },
     clearFailures: () => failures.clear(),
-    postAsUser(channel, user, text) {
+    postAsUser(channel, user, text, metadata) {
       const ts = nextTs();
-      messages.push({ channel, ts, text, user });
+      messages.push({ channel, ts, text, user, ...(metadata && { metadata }) });
       return ts;
     },
     reset() {

@@ -71,10 +71,21 @@ export function createConsoleChat(
       await store.addMembers(roomId, userIds);
       return { failed: [] };
     },
-    async post(roomId, message) {
+    async post(roomId, message, postOptions) {
       await ready();
       await ensureRoom(roomId);
-      const id = await store.addMessage({ roomId, author: 'firelane', body: message, createdAt: clock.now() });
+      // A message and its key are written together: a retry whose earlier try wrote it (the process died before the
+      // job recorded the id) finds it. The first try of a job does not look.
+      const once = postOptions?.once;
+      const posted = once?.retried ? await store.messageWithKey(roomId, once.key) : undefined;
+      if (posted !== undefined) return String(posted);
+      const id = await store.addMessage({
+        roomId,
+        author: 'firelane',
+        body: message,
+        createdAt: clock.now(),
+        ...(once && { postKey: once.key }),
+      });
       changed(roomId);
       return String(id);
     },

@@ -44,8 +44,13 @@ export interface ConsoleRecords {
   setTopic(roomId: string, topic: string): void;
   /** Adds the users to the room; those already in it stay as they are. */
   addMembers(roomId: string, users: readonly string[]): void;
-  /** The new message's id. */
-  addMessage(message: NewConsoleMessage): number;
+  /**
+   * The new message's id. `postKey`: a job's post (ports/chat.ts PostOnce), kept in the row for messageWithKey and
+   * not shown.
+   */
+  addMessage(message: NewConsoleMessage & { postKey?: string }): number;
+  /** The id of the room's message added with this `postKey`, if there is one. */
+  messageWithKey(roomId: string, postKey: string): number | undefined;
   /** false when the room has no message `id`. */
   updateMessage(roomId: string, id: number, body: ConsoleMessage['body'], at: number): boolean;
   pin(roomId: string, id: number): void;
@@ -61,6 +66,20 @@ export interface ConsoleRecords {
 
 export type ConsoleStore = Async<ConsoleRecords>;
 
-/** A stored message row as the console shows it (the body is stored as the JSON the console wrote). */
-export const toConsoleMessage = (row: Omit<ConsoleMessage, 'body'> & { body: unknown }): ConsoleMessage =>
-  row as ConsoleMessage;
+/**
+ * The body as stored: the message's, and the key of a job's post (kept in the body, like a private answer's reader,
+ * so it needs no column of its own).
+ */
+export type StoredBody = ConsoleMessage['body'] & { postKey?: string };
+
+/** The row to store for a message (a job's post with its key). */
+export const toStoredMessage = ({ postKey, ...message }: NewConsoleMessage & { postKey?: string }) => ({
+  ...message,
+  body: (postKey === undefined ? message.body : { ...message.body, postKey }) as StoredBody,
+});
+
+/** A stored message row as the console shows it (the body is stored as the JSON the console wrote; no post key). */
+export const toConsoleMessage = (row: Omit<ConsoleMessage, 'body'> & { body: unknown }): ConsoleMessage => {
+  const { postKey: _key, ...body } = row.body as StoredBody;
+  return { ...row, body };
+};

@@ -2,13 +2,14 @@
 // statement goes through the store's gate, so none lands inside another caller's open transaction.
 import { and, asc, eq, isNull, or, sql } from 'drizzle-orm';
 import type { ConsoleRecords, ConsoleStore } from '../console/console-store.js';
-import { toConsoleMessage } from '../console/console-store.js';
+import { toConsoleMessage, toStoredMessage } from '../console/console-store.js';
 import type { DbHandle } from './database.js';
 import { consoleMembers, consoleMessages, consoleRooms } from './schema.js';
 import { gated, type SqliteGate } from './sqlite-gate.js';
 
 // Kept in the body, like a file, so private answers need no column of their own in the schema.
 const visibleTo = sql<string | null>`json_extract(${consoleMessages.body}, '$.visibleTo')`;
+const postKey = sql<string | null>`json_extract(${consoleMessages.body}, '$.postKey')`;
 
 function createConsoleRecords({ db }: DbHandle): ConsoleRecords {
   const ofRoom = (roomId: string, id: number) => and(eq(consoleMessages.id, id), eq(consoleMessages.roomId, roomId));
@@ -35,7 +36,14 @@ function createConsoleRecords({ db }: DbHandle): ConsoleRecords {
       for (const user of users) db.insert(consoleMembers).values({ roomId, user }).onConflictDoNothing().run();
     },
     addMessage(message) {
-      return db.insert(consoleMessages).values(message).returning({ id: consoleMessages.id }).get().id;
+      return db.insert(consoleMessages).values(toStoredMessage(message)).returning({ id: consoleMessages.id }).get().id;
+    },
+    messageWithKey(roomId, key) {
+      return db
+        .select({ id: consoleMessages.id })
+        .from(consoleMessages)
+        .where(and(eq(consoleMessages.roomId, roomId), eq(postKey, key)))
+        .get()?.id;
     },
     updateMessage(roomId, id, body, at) {
       return db.update(consoleMessages).set({ body, updatedAt: at }).where(ofRoom(roomId, id)).run().changes > 0;

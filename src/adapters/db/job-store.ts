@@ -14,7 +14,7 @@ export function createJobStore({ db, sqlite }: DbHandle, clock: Clock, onEnqueue
   const claimStatement = sqlite.prepare(
     `UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = ?, locked_until = ?
      WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_at <= ? ORDER BY run_at, id LIMIT 1)
-     RETURNING id, kind, key, payload, attempts, run_at AS runAt, progress`,
+     RETURNING id, kind, key, payload, attempts, run_at AS runAt, progress, created_at AS createdAt`,
   );
   const saveStepStatement = sqlite.prepare(`UPDATE jobs SET progress = json_set(progress, ?, json(?)) WHERE id = ?`);
   // Prepared once: the reminder tick enqueues two or three jobs per due incident, and drizzle would

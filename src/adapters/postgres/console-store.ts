@@ -3,12 +3,13 @@
 // members are added with ON CONFLICT, so replicas adding the same one at once both succeed.
 import { and, asc, eq, isNull, or, sql } from 'drizzle-orm';
 import type { ConsoleStore } from '../console/console-store.js';
-import { toConsoleMessage } from '../console/console-store.js';
+import { toConsoleMessage, toStoredMessage } from '../console/console-store.js';
 import type { PgHandle } from './database.js';
 import { consoleMembers, consoleMessages, consoleRooms } from './schema.js';
 
 // Kept in the body, like a file, so private answers need no column of their own in the schema.
 const visibleTo = sql<string | null>`(${consoleMessages.body} ->> 'visibleTo')`;
+const postKey = sql<string | null>`(${consoleMessages.body} ->> 'postKey')`;
 /** Message ids are integers (serial): anything larger names no message. */
 const MAX_ID = 2_147_483_647;
 
@@ -43,8 +44,18 @@ export function createPgConsoleStore(handle: PgHandle): ConsoleStore {
         .onConflictDoNothing();
     },
     async addMessage(message) {
-      const [row] = await q().insert(consoleMessages).values(message).returning({ id: consoleMessages.id });
+      const [row] = await q()
+        .insert(consoleMessages)
+        .values(toStoredMessage(message))
+        .returning({ id: consoleMessages.id });
       return row!.id;
+    },
+    async messageWithKey(roomId, key) {
+      const [row] = await q()
+        .select({ id: consoleMessages.id })
+        .from(consoleMessages)
+        .where(and(eq(consoleMessages.roomId, roomId), eq(postKey, key)));
+      return row?.id;
     },
     async updateMessage(roomId, id, body, at) {
       if (id > MAX_ID) return false;

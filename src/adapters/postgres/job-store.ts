@@ -71,6 +71,7 @@ export function createPgJobStore(handle: PgHandle, clock: Clock, onEnqueue?: () 
           attempts: jobs.attempts,
           runAt: jobs.runAt,
           progress: jobs.progress,
+          createdAt: jobs.createdAt,
         });
       return row;
     },

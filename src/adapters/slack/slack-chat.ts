@@ -1,7 +1,7 @@
 // The ChatPort on Slack's Web API. Slack's error codes become firelane's errors here.
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
-import type { InviteResult, ChatPort, RoomOwner, RoomRef } from '../../ports/chat.js';
+import type { InviteResult, ChatPort, PostOnce, RoomOwner, RoomRef } from '../../ports/chat.js';
 import { DeliveryRefused, RoomNameTaken, roomMark } from '../../ports/chat.js';
 import type { Reply } from '../../ports/reply.js';
 import type { Metrics } from '../../metrics.js';
@@ -52,6 +52,17 @@ const ANSWERS: Record<string, ErrorCode> = {
 const CLOCK_SKEW_MS = 60_000;
 /** Channels per page of users.conversations (Slack recommends no more than 200). */
 const LIST_PAGE = 200;
+/** The message metadata of a post that carries its key (PostOnce); an event type takes letters, digits, _ and -. */
+const POST_EVENT = 'firelane_post';
+/** Messages per page of conversations.history when a retry looks for its post. */
+const HISTORY_PAGE = 100;
+/**
+ * How many pages of a room's newest messages a retry looks through for its post. The retry comes seconds after the
+ * lost post (the job's first backoff, or a dead replica's lease running out), minutes at the most (the backoff's cap
+ * is 5 minutes), and no war room gets 200 top-level messages in that time; past that the post is made again, as it
+ * was before posts carried keys. A bound, because a channel's whole history can be long and the look is a tier-3 call.
+ */
+const HISTORY_PAGES = 2;
 
 /** What users.conversations tells of a channel, as far as finding a war room again needs it. */
 interface ListedChannel {
@@ -192,6 +203,50 @@ export function createSlackChat(options: {
     return { id: channel.id, name };
   }
 
+  /**
+   * The ts of the bot's own message carrying `key` among the channel's newest messages (HISTORY_PAGES), made by an
+   * earlier try whose answer was lost; undefined when there is none. Only the bot's message counts: any app can attach
+   * metadata, and another one could copy a key it saw. A look-up Slack refuses for good (the bot is not in the
+   * channel, so the earlier try did not post there; or, in a private channel, the groups:history scope is missing)
+   * finds nothing and the post is made, at worst a second time, as before.
+   */
+  async function findPost(channel: string, key: string): Promise<string | undefined> {
+    if (!botUserId) return undefined; // auth.test failed at start-up: nothing tells the bot's messages apart
+    let cursor: string | undefined;
+    for (let page = 0; page < HISTORY_PAGES; page++) {
+      let result;
+      try {
+        result = await call('conversations.history', () =>
+          client.conversations.history({
+            channel,
+            limit: HISTORY_PAGE,
+            include_all_metadata: true,
+            ...(cursor && { cursor }),
+          }),
+        );
+      } catch (error) {
+        const code = slackReason(error);
+        if (!UNDELIVERABLE.has(code)) throw error; // a retry of the job looks again
+        if (code === 'missing_scope')
+          logger?.warn(
+            { room: channel },
+            'Slack refused conversations.history (missing_scope): add the groups:history scope to the Slack app for private channels, so that a post whose answer was lost is found instead of made again',
+          );
+        return undefined;
+      }
+      const found = result.messages?.find(
+        (m) =>
+          m.user === botUserId &&
+          m.metadata?.event_type === POST_EVENT &&
+          (m.metadata.event_payload as { key?: unknown } | undefined)?.key === key,
+      );
+      if (found?.ts) return found.ts;
+      cursor = result.response_metadata?.next_cursor || undefined;
+      if (!cursor) return undefined;
+    }
+    return undefined;
+  }
+
   return {
     announceRoom: options.announceChannel,
     escalationRoom: options.escalationChannel,
@@ -225,9 +280,20 @@ export function createSlackChat(options: {
       const users = [...new Set(userIds)].filter((u) => u !== botUserId);
       return users.length ? inviteAll(roomId, users) : { failed: [] };
     },
-    async post(roomId, message: Reply) {
+    async post(roomId, message: Reply, postOptions?: { once?: PostOnce }) {
+      const once = postOptions?.once;
+      if (once?.retried) {
+        const posted = await findPost(roomId, once.key);
+        if (posted) {
+          logger?.info({ room: roomId, ts: posted }, 'found the message Slack posted before its answer was lost');
+          return posted;
+        }
+      }
+      const metadata = once && { event_type: POST_EVENT, event_payload: { key: once.key } };
       const send = () =>
-        call('chat.postMessage', () => client.chat.postMessage({ channel: roomId, ...renderSlack(message) }));
+        call('chat.postMessage', () =>
+          client.chat.postMessage({ channel: roomId, ...renderSlack(message), ...(metadata && { metadata }) }),
+        );
       try {
         return (await send()).ts!;
       } catch (error) {

@@ -13,6 +13,9 @@
 //                  people who are not in the team are reported back as not invited
 //   pin, topic     Teams bots can do neither: pin is a no-op, the topic is posted once per change
 //   readMessage    bots cannot read channel messages without Graph: undefined
+//   post           at least once: a job's retry after a lost answer (a crash after the Bot Connector took the
+//                  message) posts it again, as the key a post carries (PostOnce) can be looked for only in
+//                  the channel's messages (Graph), and the Bot Connector takes no idempotency key
 //   uploadFile     the text is posted as a message (a code block), cut to what Teams accepts
 //
 // Every call goes to the service URL stored with the conversation, and only when the service URL
@@ -240,7 +243,7 @@ export function createTeamsChat(options: TeamsChatOptions): ChatPort {
       return { failed };
     },
 
-    post: send,
+    post: (roomId, message) => send(roomId, message), // `once` cannot be honoured here: see the top of the file
 
     async update(roomId, messageId, message) {
       const activity = await render(message);

@@ -298,8 +298,8 @@ describe('the refresh-checklist job', () => {
     return { chat, updates };
   }
   const context = (): JobContext => ({
-    job: { id: 1, kind: REFRESH_CHECKLIST, key: 'k', payload: {}, attempts: 1, runAt: 0, progress: {} },
-    step: (_name, fn) => fn(),
+    job: { id: 1, kind: REFRESH_CHECKLIST, key: 'k', payload: {}, attempts: 1, runAt: 0, progress: {}, createdAt: 0 },
+    step: (name, fn) => fn({ key: `k/${name}`, retried: false }),
   });
 
   beforeEach(() => declare());

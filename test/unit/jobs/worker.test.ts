@@ -372,6 +372,46 @@ describe('steps', () => {
     expect(await job('j')).toMatchObject({ status: 'done', progress: { flaky: 'ok' } });
   });
 
+  it('gives each step its post key (job key, creation, step), looked for only once a run may have made it', async () => {
+    const seen: Array<[string, boolean]> = [];
+    let runs = 0;
+    const w = worker({
+      j: async (_p, { step }) => {
+        runs++;
+        // The first run only waits (no effect, no attempt used); the second fails after its post.
+        if (runs === 1) throw new RetryLater('the war room is not open yet', 10);
+        await step('post', async (once) => void seen.push([once.key, once.retried]));
+        await step('topic', async (once) => {
+          seen.push([once.key, once.retried]);
+          if (runs === 2) throw new Error('the answer was lost');
+        });
+      },
+    });
+    const createdAt = clock.now();
+    await jobs.enqueue({ kind: 'j', key: 'remind:1:900000', payload: {} });
+    await w.drain();
+    clock.advance(10);
+    await w.drain();
+    clock.advance(60_000);
+    await w.drain();
+    expect(seen).toEqual([
+      [`remind:1:900000@${createdAt}/post`, false],
+      [`remind:1:900000@${createdAt}/topic`, false],
+      [`remind:1:900000@${createdAt}/topic`, true],
+    ]);
+    expect(await job('remind:1:900000')).toMatchObject({ status: 'done', attempts: 2 });
+  });
+
+  it('a job whose process died mid-run is a retry to its next run: its steps look for their effects', async () => {
+    const seen: boolean[] = [];
+    await jobs.enqueue({ kind: 'j', key: 'r', payload: {} });
+    await jobs.claimNext(`${hostname()}:${deadPid()}:deadbeef`, 60_000);
+    const w = worker({ j: async (_p, { step }) => void (await step('post', async (once) => seen.push(once.retried))) });
+    w.start();
+    await vi.waitFor(async () => expect((await job('r')).status).toBe('done'));
+    expect(seen).toEqual([true]);
+  });
+
   it('refuses a step name that could break the stored progress, for good', async () => {
     const w = worker({ j: async (_p, { step }) => void (await step('a"]) bad', async () => 1)) });
     await jobs.enqueue({ kind: 'j', key: 'j', payload: {} });

@@ -110,6 +110,25 @@ for (const dialect of dialects()) {
       expect(await consoleChat.chat.readMessage('incidents', id)).toBeUndefined();
     });
 
+    it('a post whose record was lost is found by its key when the job retries it; the key is not shown', async () => {
+      const consoleChat = open();
+      const once = { key: 'remind:1:900000@5000/post', retried: false };
+      const first = await consoleChat.chat.post('inc-1-a', channelReply('⏰ first try'), { once });
+      // The process died before the job recorded the id: the retry gets that message, and writes nothing.
+      const retried = { ...once, retried: true };
+      expect(await consoleChat.chat.post('inc-1-a', channelReply('⏰ second try'), { once: retried })).toBe(first);
+      // Another key, or the same key in another room, is another post; a first try looks for nothing.
+      const other = await consoleChat.chat.post('inc-1-a', channelReply('⏰ next'), {
+        once: { key: 'remind:1:1800000@5000/post', retried: true },
+      });
+      const elsewhere = await consoleChat.chat.post('incidents', channelReply('announced'), { once: retried });
+      expect(new Set([first, other, elsewhere]).size).toBe(3);
+      expect((await consoleChat.messages('inc-1-a')).map((m) => [String(m.id), m.body])).toEqual([
+        [first, { visibility: 'channel', text: '⏰ first try' }],
+        [other, { visibility: 'channel', text: '⏰ next' }],
+      ]);
+    });
+
     it('keeps a shared file whole', async () => {
       const consoleChat = open();
       const file = { filename: 'inc-1-postmortem.md', title: 'Postmortem', content: '# INC-1\n\n“quoted” 🔥' };

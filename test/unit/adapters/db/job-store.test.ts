@@ -114,8 +114,9 @@ for (const dialect of dialects()) {
       expect(await jobs.claimNext('w2', 1000)).toMatchObject({ key: 'later' });
     });
 
-    it('returns the claimed job whole: payload, progress and run_at as stored', async () => {
+    it('returns the claimed job whole: payload, progress, run_at and created_at as stored', async () => {
       const runAt = now() - 5;
+      const createdAt = now();
       await jobs.enqueue({
         kind: 'note',
         key: 'a',
@@ -130,6 +131,7 @@ for (const dialect of dialects()) {
         attempts: 1,
         runAt,
         progress: {},
+        createdAt,
       });
     });
 
