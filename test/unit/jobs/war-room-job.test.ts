@@ -42,7 +42,7 @@ for (const dialect of dialects()) {
         runAt: 0,
         progress: {},
       } as JobRow,
-      step: async (_name, fn) => await fn(),
+      step: async (name, fn) => await fn({ key: `war-room:1:${name}`, retried: false }),
     });
 
     it('records the room, its timeline event and its audit entry once', async () => {
