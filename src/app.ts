@@ -209,9 +209,16 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
   const { store } = storage;
   const db = storage.sqlite;
   observe = createMetricsObserver(metrics, store, logger);
-  // The web console (when on) is told about every change in a console room, for its live updates.
-  let notifyConsole: (roomId: string) => void = () => {};
-  const consoleChat = createConsoleChat(storage.console, clock, { onChange: (roomId) => notifyConsole(roomId) });
+  // The web console (when on) is told about every change in a console room, for its live updates: this
+  // replica's, and on PostgreSQL the other replicas' (which hear of this one's).
+  let notifyConsole: (roomId: string | undefined) => void = () => {};
+  const consoleChat = createConsoleChat(storage.console, clock, {
+    onChange: (roomId) => {
+      notifyConsole(roomId);
+      storage.roomChanges?.changed(roomId);
+    },
+  });
+  storage.roomChanges?.onChange((roomId) => notifyConsole(roomId));
   const chats: Record<string, ChatPort> = { console: consoleChat.chat };
   const connected = (options.cluster ?? simulated) ? undefined : await connectCluster(config, kubeSources, metrics);
   if (connected && 'problem' in connected && allTargets(config.file).length > 0)

@@ -27,6 +27,11 @@ export interface Storage {
   sessions: SessionStore;
   /** The Teams conversations and users seen (for proactive posts). */
   teams: TeamsDirectory;
+  /**
+   * Console room changes between replicas (PostgreSQL only; SQLite has one process): `changed` tells the
+   * others of this one's, `onChange` hears theirs (undefined: any room may have changed).
+   */
+  roomChanges?: { changed(roomId: string): void; onChange(listener: (roomId: string | undefined) => void): void };
   /** The SQLite file's handle (SQLite only: the console's and Teams' tables live beside the store's). */
   sqlite?: DbHandle;
   /** A burst of writes is coming (a chat request, a reminder tick): SQLite moves checkpoints to their thread. */
@@ -48,8 +53,11 @@ export async function openStorage(env: EnvConfig, clock: Clock, hooks: StoreHook
     const { createPgConsoleStore } = await import('./adapters/postgres/console-store.js');
     const { createPgSessionStore } = await import('./adapters/postgres/session-store.js');
     const { createPgTeamsDirectory } = await import('./adapters/postgres/teams-directory.js');
+    const { createPgNotifications } = await import('./adapters/postgres/notifications.js');
     const handle = await openPostgres(env.databaseUrl);
-    const store = createPostgresStore(handle, clock, hooks);
+    // This replica's LISTEN connection: other replicas' changes to incidents and console rooms.
+    const notifications = createPgNotifications({ handle, url: env.databaseUrl, logger });
+    const store = createPostgresStore(handle, clock, hooks, notifications);
     return {
       kind: 'postgres',
       label: databaseLabel(env.databaseUrl),
@@ -57,13 +65,17 @@ export async function openStorage(env: EnvConfig, clock: Clock, hooks: StoreHook
       console: createPgConsoleStore(handle),
       sessions: createPgSessionStore(handle),
       teams: createPgTeamsDirectory(handle, clock),
+      roomChanges: { changed: notifications.roomChanged, onChange: notifications.onRoom },
       busy: () => undefined,
       ready: () =>
         Promise.race([
           handle.ping(),
           new Promise<boolean>((resolve) => setTimeout(resolve, READY_TIMEOUT_MS, false).unref()),
         ]),
-      close: () => handle.close(),
+      async close() {
+        await notifications.close();
+        await handle.close();
+      },
     };
   }
   const db = openDatabase(env.databasePath);

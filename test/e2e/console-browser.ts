@@ -31,6 +31,23 @@ export interface ConsoleInBrowser {
   close(): Promise<void>;
 }
 
+/** Debian's chromium, headless, offline. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM!,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
 export async function startConsoleInBrowser(): Promise<ConsoleInBrowser> {
   const dir = mkdtempSync(join(tmpdir(), 'firelane-e2e-'));
   mkdirSync(OUT, { recursive: true });
@@ -54,19 +71,7 @@ export async function startConsoleInBrowser(): Promise<ConsoleInBrowser> {
     },
   });
   const address = await firelane.listen(0, '127.0.0.1');
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM!,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  const browser = await launchChromium();
   return {
     firelane,
     url: `http://127.0.0.1:${address.port}`,

@@ -301,7 +301,8 @@ events.addEventListener('room', async (event) => {
   state.rooms = data.rooms;
   renderRooms();
   if (data.cluster) renderCluster(data.cluster);
-  if (data.room === state.room) await loadMessages().catch(problem);
+  // No room: any may have changed (another replica's change this one could not hear).
+  if (data.room === state.room || data.room === null) await loadMessages().catch(problem);
 });
 events.addEventListener('cluster', (event) => renderCluster(JSON.parse(event.data)));
 

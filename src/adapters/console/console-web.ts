@@ -61,8 +61,8 @@ export interface ConsoleWebOptions {
 
 export interface ConsoleWeb {
   routes: Record<string, RouteHandler>;
-  /** The console chat's change hook: tells every open page that a room changed. */
-  notify(roomId: string): void;
+  /** The console chat's change hook: tells every open page that a room changed (undefined: any room may have). */
+  notify(roomId: string | undefined): void;
   close(): void;
 }
 
@@ -303,7 +303,11 @@ export function createConsoleWeb(options: ConsoleWebOptions): ConsoleWeb {
       notified = notified
         .then(async () => {
           const rooms = await roomList();
-          send('room', { room: roomId, rooms, ...(options.simulated && { cluster: options.simulated.describe() }) });
+          send('room', {
+            room: roomId ?? null,
+            rooms,
+            ...(options.simulated && { cluster: options.simulated.describe() }),
+          });
         })
         .catch((error: unknown) =>
           logger.error({ err: error, room: roomId }, 'console: could not tell pages of a change'),

@@ -1,8 +1,9 @@
 // The IncidentRecords port on PostgreSQL: incidents, their timelines and action items, each write
-// committed with its audit entry. Any number of replicas share the tables, so nothing is cached in
-// the process (every read asks the database) and every write that depends on what it read holds the
-// row: an update reads the incident FOR UPDATE, the reminder tick's rows are locked (SKIP LOCKED, so
-// two replicas' ticks take different incidents), and timeline dedupe rides on the unique index.
+// committed with its audit entry. Any number of replicas share the tables, so the only copy kept in
+// the process is the open-incident list, dropped at every change any replica makes (open-incidents.ts),
+// and every write that depends on what it read holds the row: an update reads the incident FOR UPDATE,
+// the reminder tick's rows are locked (SKIP LOCKED, so two replicas' ticks take different incidents),
+// and timeline dedupe rides on the unique index.
 import { and, asc, count, desc, eq, getTableColumns, gte, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import { OPEN_STATUSES, type Incident } from '../../domain/incident.js';
 import type { Clock } from '../../ports/clock.js';
@@ -16,6 +17,8 @@ import {
   toIncident,
 } from '../store-records.js';
 import type { PgHandle } from './database.js';
+import type { PgNotifications } from './notifications.js';
+import { createPgOpenIncidents } from './open-incidents.js';
 import { actionItems, incidents, timelineEvents } from './schema.js';
 
 const { dedupeKey: _, ...eventColumns } = getTableColumns(timelineEvents);
@@ -35,10 +38,24 @@ const asAdded = (id: number, event: NewTimelineEvent): TimelineEvent => {
 };
 
 // The clock is the port's signature (the SQLite store takes none either: every time comes from the caller).
-export function createPgIncidentStore(handle: PgHandle, audit: AuditLog, _clock: Clock): IncidentStore {
+// Without `notifications` (a LISTEN connection), the open incidents are read from the database each time.
+export function createPgIncidentStore(
+  handle: PgHandle,
+  audit: AuditLog,
+  _clock: Clock,
+  notifications?: Pick<PgNotifications, 'listening' | 'onIncidents'>,
+): IncidentStore {
   const q = () => handle.executor();
   /** Inside `handle.transaction` the executor is the open transaction, not the pool's db. */
   const inTransaction = () => q() !== handle.db;
+  const open = createPgOpenIncidents(
+    notifications,
+    async (limit) =>
+      (await q().select().from(incidents).where(isOpen).orderBy(desc(incidents.id)).limit(limit)).map(toIncident),
+    inTransaction,
+  );
+  /** This replica's next read sees its write at once, not when its own notification comes back. */
+  const changedOnCommit = () => handle.afterCommit(open.changed);
   const incidentsWhere = async (where: SQL | undefined, lock = false) => {
     const query = q().select().from(incidents).where(where);
     return (await (lock ? query.for('update') : query)).map(toIncident);
@@ -66,6 +83,7 @@ export function createPgIncidentStore(handle: PgHandle, audit: AuditLog, _clock:
           .values({ ...values, status: 'investigating', lastUpdateAt: declaredAt })
           .returning();
         const created = toIncident(row!);
+        changedOnCommit();
         await audit.append(declaredEntry(created, via));
         return created;
       }),
@@ -84,12 +102,8 @@ export function createPgIncidentStore(handle: PgHandle, audit: AuditLog, _clock:
         .limit(filter.limit ?? 100);
       return rows.map(toIncident);
     },
-    // Read each time: another replica's write would make a copy kept here stale. Frozen like SQLite's
-    // shared list, so code that would change it fails on both.
-    async listOpen(limit) {
-      const rows = await q().select().from(incidents).where(isOpen).orderBy(desc(incidents.id)).limit(limit);
-      return Object.freeze(rows.map((row) => Object.freeze(toIncident(row))));
-    },
+    // Frozen like SQLite's shared list, so code that would change it fails on both.
+    listOpen: (limit) => open.list(limit),
     async recentlyResolved(since, limit) {
       const rows = await q()
         .select()
@@ -128,7 +142,10 @@ export function createPgIncidentStore(handle: PgHandle, audit: AuditLog, _clock:
         const before = current ?? (await get(id, true));
         if (!before) throw new Error(`incident ${id} does not exist`);
         const { set, after, entry } = patchIncident(id, before, patch, by);
-        if (Object.keys(set).length > 0) await q().update(incidents).set(set).where(eq(incidents.id, id));
+        if (Object.keys(set).length > 0) {
+          await q().update(incidents).set(set).where(eq(incidents.id, id));
+          changedOnCommit();
+        }
         if (entry) await audit.append(entry);
         return after;
       }),
@@ -160,6 +177,7 @@ export function createPgIncidentStore(handle: PgHandle, audit: AuditLog, _clock:
               FROM (VALUES ${list(rows)}) AS v (id, ${list(columns.map((c) => sql.identifier(c.name)))})
               WHERE incidents.id = v.id`);
           }
+          changedOnCommit();
         }
         for (const { entry } of patched) if (entry) await audit.append(entry);
         return patched.map((change) => change.after);

@@ -13,6 +13,7 @@ import { createPgJobStore } from './job-store.js';
 import { createPgDeployStore } from './deploy-store.js';
 import { createPgHotfixStore } from './hotfix-store.js';
 import { createPgLeaseStore } from './lease-store.js';
+import type { PgNotifications } from './notifications.js';
 
 export type PostgresStore = Store & {
   jobs: Outbox;
@@ -20,11 +21,17 @@ export type PostgresStore = Store & {
   handle: PgHandle;
 };
 
-export function createPostgresStore(handle: PgHandle, clock: Clock, hooks: StoreHooks = {}): PostgresStore {
+/** With `notifications` (this replica's LISTEN connection), the open incidents are kept between changes. */
+export function createPostgresStore(
+  handle: PgHandle,
+  clock: Clock,
+  hooks: StoreHooks = {},
+  notifications?: PgNotifications,
+): PostgresStore {
   const { onEnqueue, onCommitted } = hooks;
   const audit = createPgAuditStore(handle, clock, onCommitted);
   return {
-    incidents: createPgIncidentStore(handle, audit, clock),
+    incidents: createPgIncidentStore(handle, audit, clock, notifications),
     // The worker wakes once the job's transaction has committed (other replicas find it when they poll).
     jobs: createPgJobStore(handle, clock, onEnqueue && (() => handle.afterCommit(onEnqueue))),
     receipts: createPgReceipts(handle, clock),

@@ -65,7 +65,7 @@ for (const dialect of dialects()) {
         expect(await titles()).toEqual(['Checkout errors (no IC)']);
       });
 
-      it("sees another process's commits (the CLI on the same file, another replica)", async () => {
+      it("sees another process's commits (the CLI on the same file, another replica once it has heard of them)", async () => {
         await declare('Checkout errors');
         expect(await titles()).toEqual(['Checkout errors (no IC)']);
         const other = await otherWriter(t);
@@ -75,6 +75,7 @@ for (const dialect of dialects()) {
         } finally {
           await other.close();
         }
+        await t.caughtUp?.();
         expect(await titles()).toEqual(['Search slow (no IC)', 'Checkout errors (U0BOB)']);
       });
 
@@ -727,6 +728,7 @@ async function alwaysFresh(dialect: Dialect, numRuns: number): Promise<void> {
           } else {
             other ??= await otherWriter(own);
             await other.store.incidents.update(id, { status: 'resolved', resolvedAt: 2 }, by);
+            await own.caughtUp?.(); // another replica's change reaches this one's copy by notification
           }
         }
         for (const limit of [1, 2, 3, 5, 51]) expect(await s.incidents.listOpen(limit)).toEqual(await fresh(limit));
