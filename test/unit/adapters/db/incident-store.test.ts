@@ -307,6 +307,7 @@ for (const dialect of dialects()) {
         const [a, b, c] = [await declare('A'), await declare('B'), await declare('C')];
         const tick = { actor: 'firelane', platform: 'slack', action: 'incident.reminder_due' };
         const at = T0 + 20 * MIN;
+        expect(await titles()).toEqual(['C (no IC)', 'B (no IC)', 'A (no IC)']); // the open list kept, on both
         const after = await t.store.transaction(() =>
           t.store.incidents.updateMany([
             { id: a.id, patch: { nextReminderAt: at, missedReminders: 1 }, by: tick, current: a },
@@ -320,6 +321,7 @@ for (const dialect of dialects()) {
           { ...c, commander: 'U0BOB' },
         ]);
         for (const incident of after) expect(await t.store.incidents.get(incident.id)).toEqual(incident);
+        expect(await titles()).toEqual(['C (U0BOB)', 'B (no IC)', 'A (no IC)']); // and dropped at the commit
         expect((await auditTrail(t)).slice(3)).toEqual([
           {
             ...tick,
