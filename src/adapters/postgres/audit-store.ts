@@ -1,10 +1,11 @@
 // The hash-chained audit log on PostgreSQL. A transaction's appends are written together just before it
-// commits, under a lock on the head row (SELECT ... FOR UPDATE), so appends from any number of replicas
-// form one chain: the next waits until the one before commits or rolls back, then reads the head it left.
+// commits, under a lock on the head row (SELECT ... FOR UPDATE, in firelane_audit_append), so appends from
+// any number of replicas form one chain: the next waits until the one before commits or rolls back, then
+// reads the head it left.
 import { sql } from 'drizzle-orm';
 import type { Clock } from '../../ports/clock.js';
 import type { AuditEntry, AuditLog } from '../../ports/store.js';
-import { createChainCheck, rowHash, toJson, type AuditRow, type VerifyResult } from '../audit-chain.js';
+import { createChainCheck, toJson, type AuditRow, type VerifyResult } from '../audit-chain.js';
 import type { CommittedEntry } from '../db/audit-store.js';
 import type { PgHandle } from './database.js';
 
@@ -16,8 +17,6 @@ export interface PgAuditStore extends AuditLog {
 }
 
 const BATCH = 1000;
-/** Audit rows per INSERT (10 parameters each). */
-const ROWS_PER_STATEMENT = 1000;
 const COLUMNS =
   'seq, at, actor, platform, action, incident_id AS "incidentId", before, after, prev_hash AS "prevHash", hash';
 
@@ -54,54 +53,35 @@ export function createPgAuditStore(
   clock: Clock,
   onCommitted?: (entry: CommittedEntry) => void,
 ): PgAuditStore {
-  // Appends are queued in the writer's transaction and written as its last statements (PgHandle.beforeCommit):
-  // the head row stays locked from here to COMMIT, two round trips, instead of from the first audited
-  // change of the transaction to its end (which queued every concurrent writer behind it).
+  // Appends are queued in the writer's transaction and written as its last statement (PgHandle.beforeCommit),
+  // by one call of firelane_audit_append (migrations/postgres/0005): it locks the head row, chains the
+  // entries and moves the head on the server. The lock is then held for that call and the COMMIT after it,
+  // not across round trips to this process, whose event loop may be busy with other requests for
+  // milliseconds between two statements (every audited write of every replica queued behind that).
   const write = async (entries: Array<{ entry: AuditEntry; at: number }>) => {
-    const q = handle.executor();
-    const head = await q.execute<{ seq: number; hash: string }>(
-      sql`SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE`,
+    const rows = entries.map(({ entry, at }) => ({
+      at,
+      actor: entry.actor,
+      platform: entry.platform,
+      action: entry.action,
+      incidentId: entry.incidentId,
+      before: toJson(entry.before),
+      after: toJson(entry.after),
+    }));
+    // rowHash's JSON array without its first element (seq) and last (prevHash), which the server adds.
+    const middles = rows.map((r) =>
+      JSON.stringify([r.at, r.actor, r.platform, r.action, r.incidentId, r.before, r.after]).slice(1, -1),
     );
-    const last = head.rows[0];
-    if (!last) throw new Error('the audit head is missing: the audit log was tampered with (firelane audit verify)');
-    let seq = Number(last.seq);
-    let prevHash = last.hash;
-    const rows = entries.map(({ entry, at }) => {
-      const row = {
-        seq: ++seq,
-        at,
-        actor: entry.actor,
-        platform: entry.platform,
-        action: entry.action,
-        incidentId: entry.incidentId,
-        before: toJson(entry.before),
-        after: toJson(entry.after),
-        prevHash,
-      };
-      prevHash = rowHash(row);
-      return { ...row, hash: prevHash };
-    });
-    // The rows and the new head in one statement: one round trip while the head is locked (more only for
-    // a transaction of thousands of entries: PostgreSQL takes at most 65,535 parameters per statement).
-    for (let from = 0; from < rows.length; from += ROWS_PER_STATEMENT) {
-      const chunk = rows.slice(from, from + ROWS_PER_STATEMENT);
-      const values = sql.join(
-        chunk.map(
-          (r) =>
-            sql`(${r.seq}, ${r.at}, ${r.actor}, ${r.platform}, ${r.action}, ${r.incidentId}, ${r.before}, ${r.after}, ${r.prevHash}, ${r.hash})`,
-        ),
-        sql`, `,
-      );
-      const end = chunk[chunk.length - 1]!;
-      await q.execute(sql`
-        WITH appended AS (
-          INSERT INTO audit_log (seq, at, actor, platform, action, incident_id, before, after, prev_hash, hash)
-          VALUES ${values}
-        )
-        UPDATE audit_head SET seq = ${end.seq}, hash = ${end.hash} WHERE id = 1`);
-    }
+    const column = <K extends keyof (typeof rows)[number]>(key: K) => sql.param(rows.map((r) => r[key]));
+    const result = await handle.executor().execute<{ last: number }>(sql`
+      SELECT firelane_audit_append(
+        ${column('at')}::bigint[], ${column('actor')}::text[], ${column('platform')}::text[],
+        ${column('action')}::text[], ${column('incidentId')}::integer[], ${column('before')}::text[],
+        ${column('after')}::text[], ${sql.param(middles)}::text[]) AS last`);
+    const last = Number(result.rows[0]!.last);
+    const first = last - rows.length + 1;
     if (onCommitted) {
-      const committed = rows.map((r, i): CommittedEntry => ({ ...entries[i]!.entry, seq: r.seq, at: r.at }));
+      const committed = rows.map((r, i): CommittedEntry => ({ ...entries[i]!.entry, seq: first + i, at: r.at }));
       handle.afterCommit(() => {
         for (const entry of committed) {
           try {

@@ -19,7 +19,9 @@ const entry = (n: number): AuditEntry => ({
   action: 'incident.status_update',
   incidentId: n % 3 === 0 ? null : 1,
   before: { status: 'investigating' },
-  after: { status: 'identified', text: `note ${n}, with "quotes" and ünïcode` },
+  // Text the server's hash (firelane_audit_append) must encode exactly as rowHash does: quotes, a
+  // backslash, a line break, U+2028, an emoji (a surrogate pair in JavaScript) and non-ASCII letters.
+  after: { status: 'identified', text: `note ${n}, with "quotes" \\ a\nb \u2028 🔥 and ünïcode` },
 });
 
 describe.skipIf(!server)('the audit log on PostgreSQL', () => {
