@@ -14,7 +14,8 @@ export interface AuditStore extends AuditRecords {
 
 /** An audit entry known to be committed: what observers (metrics) hear about. */
 export interface CommittedEntry extends AuditEntry {
-  seq: number;
+  /** Its place in the chain where the writer knows it (SQLite); PostgreSQL chains at COMMIT, on the server. */
+  seq?: number;
   at: number;
 }
 
@@ -67,20 +68,20 @@ export function createAuditStore(
       hash,
     );
     moveHead.run(row.seq, hash);
-    if (onCommitted) hear({ ...entry, seq: row.seq, at: row.at }, hash);
+    if (onCommitted) hear({ ...entry, seq: row.seq, at: row.at }, row.seq, hash);
   };
   const append = atomic(sqlite, appendRow);
 
   const hashAt = sqlite.prepare<[number], { hash: string }>('SELECT hash FROM audit_log WHERE seq = ?');
-  let heard: Array<{ entry: CommittedEntry; hash: string }> = [];
+  let heard: Array<{ entry: CommittedEntry; seq: number; hash: string }> = [];
   const tell = () => {
     if (!sqlite.open) return; // closed meanwhile: nobody is left to tell
     // A transaction that spans awaits (the store's gate) is still open: hear its entries when it ends.
     if (sqlite.inTransaction) return void afterTransaction(tell);
     const batch = heard;
     heard = [];
-    for (const { entry, hash } of batch) {
-      if (hashAt.get(entry.seq)?.hash !== hash) continue;
+    for (const { entry, seq, hash } of batch) {
+      if (hashAt.get(seq)?.hash !== hash) continue;
       try {
         onCommitted!(entry);
       } catch {
@@ -88,9 +89,9 @@ export function createAuditStore(
       }
     }
   };
-  function hear(entry: CommittedEntry, hash: string) {
+  function hear(entry: CommittedEntry, seq: number, hash: string) {
     if (heard.length === 0) queueMicrotask(tell);
-    heard.push({ entry, hash });
+    heard.push({ entry, seq, hash });
   }
 
   // Reads the chain and the head in one transaction: one snapshot, so a row appended meanwhile by

@@ -53,18 +53,14 @@ export function createPgAuditStore(
   clock: Clock,
   onCommitted?: (entry: CommittedEntry) => void,
 ): PgAuditStore {
-  // Appends are queued in the writer's transaction and written as its last statement (PgHandle.beforeCommit),
-  // by one call of firelane_audit_append (migrations/postgres/0005): it locks the head row, chains the
-  // entries and moves the head on the server. The lock is then held for that call and the COMMIT after it,
-  // not across round trips to this process, whose event loop may be busy with other requests for
-  // milliseconds between two statements (every audited write of every replica queued behind that).
+  // A transaction's entries go in one INSERT into audit_pending as its last statement (PgHandle.beforeCommit);
+  // the database chains them at COMMIT (a deferred trigger, migrations/postgres/0005), holding the head row's
+  // lock only while it commits, never across a round trip to this process. The table is not in schema.ts:
+  // nothing reads it (its rows live only until their own transaction commits).
   const write = async (entries: Array<{ entry: AuditEntry; at: number }>) => {
     const rows = entries.map(({ entry, at }) => ({
+      ...entry,
       at,
-      actor: entry.actor,
-      platform: entry.platform,
-      action: entry.action,
-      incidentId: entry.incidentId,
       before: toJson(entry.before),
       after: toJson(entry.after),
     }));
@@ -72,16 +68,18 @@ export function createPgAuditStore(
     const middles = rows.map((r) =>
       JSON.stringify([r.at, r.actor, r.platform, r.action, r.incidentId, r.before, r.after]).slice(1, -1),
     );
-    const column = <K extends keyof (typeof rows)[number]>(key: K) => sql.param(rows.map((r) => r[key]));
-    const result = await handle.executor().execute<{ last: number }>(sql`
-      SELECT firelane_audit_append(
-        ${column('at')}::bigint[], ${column('actor')}::text[], ${column('platform')}::text[],
-        ${column('action')}::text[], ${column('incidentId')}::integer[], ${column('before')}::text[],
-        ${column('after')}::text[], ${sql.param(middles)}::text[]) AS last`);
-    const last = Number(result.rows[0]!.last);
-    const first = last - rows.length + 1;
+    const column = (pick: (row: (typeof rows)[number]) => unknown) => sql.param(rows.map(pick));
+    await handle.executor().execute(sql`
+      INSERT INTO audit_pending (at, actor, platform, action, incident_id, before, after, middle)
+      SELECT at, actor, platform, action, incident_id, before, after, middle
+      FROM unnest(${column((r) => r.at)}::bigint[], ${column((r) => r.actor)}::text[],
+                  ${column((r) => r.platform)}::text[], ${column((r) => r.action)}::text[],
+                  ${column((r) => r.incidentId)}::integer[], ${column((r) => r.before)}::text[],
+                  ${column((r) => r.after)}::text[], ${sql.param(middles)}::text[])
+        WITH ORDINALITY AS e (at, actor, platform, action, incident_id, before, after, middle, n)
+      ORDER BY n`);
     if (onCommitted) {
-      const committed = rows.map((r, i): CommittedEntry => ({ ...entries[i]!.entry, seq: first + i, at: r.at }));
+      const committed = entries.map(({ entry, at }): CommittedEntry => ({ ...entry, at }));
       handle.afterCommit(() => {
         for (const entry of committed) {
           try {

@@ -123,7 +123,7 @@ describe('audit store: appending', () => {
   });
 
   it('observers hear committed entries once, after the commit, and never a rolled-back one (even when its seq is reused)', async () => {
-    const heard: Array<{ seq: number; actor: string }> = [];
+    const heard: Array<{ seq: number | undefined; actor: string }> = [];
     const observed = createAuditStore(handle, clock, (e) => heard.push({ seq: e.seq, actor: e.actor }));
     observed.append(entry(1));
     handle.sqlite
