@@ -49,6 +49,8 @@ export interface ReconcileDeps {
   logger: Logger;
   cluster?: Cluster;
   occasion?: ReconcileOccasion;
+  /** False once the lease this reconcile runs under was lost: it stops before the next request. */
+  held?: () => boolean;
 }
 
 export type ReconcileOutcome =
@@ -177,6 +179,9 @@ export async function reconcileDeploys(deps: ReconcileDeps): Promise<ReconcileOu
   const PREFIX = PREFIXES[deps.occasion ?? 'start-up'];
   const outcomes: ReconcileOutcome[] = [];
   for (const request of await store.deploys.inProgress()) {
+    // Another replica may hold the lease now: leave the rest to it (each change is guarded by the
+    // request's status and change count as well, so an overlap changes nothing twice).
+    if (deps.held && !deps.held()) throw new LeaseLost(RECONCILE_LEASE);
     const key = requestKey(request.id);
     const log = logger.child({ request: key });
     if ((await executeJobs(store, request.id)).active) {
@@ -307,18 +312,40 @@ const RECONCILE_LEASE_MS = 30_000;
 /** This process, as a lease holder. */
 const HOLDER = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
+/** The lease ran out or could not be renewed: the work stops and is tried again later. */
+export class LeaseLost extends RetryLater {
+  constructor(name: string) {
+    super(`the ${name} lease was lost (not renewed in time): another replica may go on`, RECONCILE_LEASE_MS / 3);
+  }
+}
+
 /**
  * `fn` while holding the lease `name` (renewed every third of its time, given up at the end), or
- * undefined without running it when another replica holds the lease.
+ * undefined without running it when another replica holds the lease. `held()` turns false for good
+ * when a renewal fails or finds the lease taken over: `fn` checks it before each step it must not
+ * share.
  */
-async function holdingLease<T>(store: Store, name: string, fn: () => Promise<T>): Promise<T | undefined> {
-  const epoch = await store.leases.acquire(name, HOLDER, RECONCILE_LEASE_MS);
+export async function holdingLease<T>(
+  store: Pick<Store, 'leases'>,
+  name: string,
+  fn: (held: () => boolean) => Promise<T>,
+  ttlMs = RECONCILE_LEASE_MS,
+): Promise<T | undefined> {
+  const epoch = await store.leases.acquire(name, HOLDER, ttlMs);
   if (epoch === undefined) return undefined;
+  let held = true;
   const renew = setInterval(() => {
-    store.leases.renew(name, HOLDER, epoch, RECONCILE_LEASE_MS).catch(() => undefined);
-  }, RECONCILE_LEASE_MS / 3);
+    store.leases.renew(name, HOLDER, epoch, ttlMs).then(
+      (renewed) => {
+        if (!renewed) held = false;
+      },
+      () => {
+        held = false; // not renewed: by the time it expires another replica may hold it
+      },
+    );
+  }, ttlMs / 3);
   try {
-    return await fn();
+    return await fn(() => held);
   } finally {
     clearInterval(renew);
     await store.leases.release(name, HOLDER, epoch).catch(() => undefined);
@@ -337,8 +364,8 @@ export function createReconcileJobs(
     async [RECONCILE_DEPLOYS](payload) {
       // One reconcile at a time across replicas: the others wait their turn (a request buried since
       // the running one read the list is reconciled by the next).
-      const outcomes = await holdingLease(deps.store, RECONCILE_LEASE, () =>
-        reconcileDeploys({ ...deps, occasion: payload.occasion === 'buried' ? 'buried' : 'start-up' }),
+      const outcomes = await holdingLease(deps.store, RECONCILE_LEASE, (held) =>
+        reconcileDeploys({ ...deps, held, occasion: payload.occasion === 'buried' ? 'buried' : 'start-up' }),
       );
       if (!outcomes) throw new RetryLater('another replica is reconciling deploys', RECONCILE_LEASE_MS / 3);
       // Without a cluster nothing changes before a restart, which reconciles again.

@@ -8,6 +8,8 @@ import {
   createReconcileJobs,
   enqueueReconcile,
   executeJobKey,
+  holdingLease,
+  LeaseLost,
   reconcileDeploys,
   watchJobKey,
 } from '../../../src/jobs/reconcile-deploys.js';
@@ -71,6 +73,67 @@ async function interruptedDeploy(options: { rolloutPolls?: number } = {}) {
 }
 
 const plain = (text: string | undefined) => toPlainText(text ?? '');
+
+describe('holding a lease', () => {
+  /** Leases that grant, then answer each renewal as told. */
+  const leases = (renewal: () => Promise<boolean>) => {
+    const calls: string[] = [];
+    return {
+      calls,
+      store: {
+        leases: {
+          acquire: async () => (calls.push('acquire'), 7),
+          renew: async () => (calls.push('renew'), renewal()),
+          release: async () => void calls.push('release'),
+        },
+      },
+    };
+  };
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('is held while every renewal (a third of its time) succeeds, and given back at the end', async () => {
+    const t = leases(async () => true);
+    const seen = await holdingLease(t.store, 'x', async (held) => (await pause(80), held()), 30);
+    expect(seen).toBe(true);
+    expect(t.calls.filter((c) => c === 'renew').length).toBeGreaterThanOrEqual(3);
+    expect(t.calls.at(-1)).toBe('release');
+  });
+
+  it('is given up for good when a renewal finds it taken over, or fails', async () => {
+    for (const renewal of [async () => false, async () => Promise.reject(new Error('connection reset'))]) {
+      const t = leases(renewal);
+      const seen: boolean[] = [];
+      await holdingLease(
+        t.store,
+        'x',
+        async (held) => {
+          seen.push(held());
+          await pause(40);
+          seen.push(held());
+        },
+        30,
+      );
+      expect(seen).toEqual([true, false]);
+    }
+  });
+
+  it('reconcile stops before its next request once the lease is lost, changing nothing', async () => {
+    await interruptedDeploy();
+    const before = await f.request();
+    await expect(
+      reconcileDeploys({
+        store: f.store,
+        config: deployConfig(),
+        clock: f.clock,
+        logger,
+        cluster: f.cluster,
+        held: () => false,
+      }),
+    ).rejects.toBeInstanceOf(LeaseLost);
+    expect(await f.request()).toEqual(before);
+    expect(f.cluster.changes).toHaveLength(1);
+  });
+});
 
 describe('reconcileDeploys', () => {
   it('an execution that gives up for good while firelane runs is reconciled at once, freeing the lock', async () => {
