@@ -3,17 +3,14 @@
 // recorded. Another run of the job (the restarted process on SQLite; on PostgreSQL the other replica, once the lease
 // of 9 s has run out) must find that reminder instead of posting it again. Every reminder in the war room must then be
 // the recorded post of exactly one reminder job (one due time): none twice, none lost.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { slackProcesses } from '../support/slack-processes.js';
 import { openDatabase } from '../../src/adapters/db/database.js';
 import { REMIND } from '../../src/ports/jobs.js';
-import { startFakeSlack, type FakeSlack } from '../fakes/fake-slack.js';
-import { signedHeaders } from '../support/slack-signing.js';
-import { ANNOUNCE, BOT_TOKEN, SIGNING_SECRET } from '../support/harness.js';
-import { freePort, startProcess, type RunningProcess } from '../support/process.js';
+import { ANNOUNCE } from '../support/harness.js';
+import type { RunningProcess } from '../support/process.js';
 import { createDatabase, postgresServer } from '../support/postgres.js';
 
 const ROOM = 'inc-1-payment-gateway-down';
@@ -26,72 +23,16 @@ const YAML = `incidents:
 const isReminder = (params: Record<string, unknown>) => String(params.text).startsWith('⏰');
 const server = postgresServer();
 
-let slack: FakeSlack;
-let dir: string;
-let running: RunningProcess[] = [];
+const processes = slackProcesses('reminder-crash', YAML);
+const { firelane } = processes;
+const declare = (url: string) => processes.declare(url, 'trigger-reminder-crash');
 
-beforeEach(async () => {
-  slack = await startFakeSlack({
-    channels: [
-      { id: ANNOUNCE, name: 'incidents' },
-      { id: 'C0ESCALATE', name: 'escalations' },
-      { id: 'C0GENERAL', name: 'general' },
-    ],
-  });
-  dir = mkdtempSync(join(tmpdir(), 'firelane-reminder-crash-'));
-  writeFileSync(join(dir, 'firelane.yaml'), YAML);
-});
-afterEach(async () => {
-  for (const p of running) p.child.kill('SIGKILL');
-  await Promise.all(running.map((p) => p.exited));
-  running = [];
-  await slack.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function firelane(database: Record<string, string>): Promise<{ process: RunningProcess; url: string }> {
-  const port = await freePort();
-  const process = startProcess({
-    ...database,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    FIRELANE_CONFIG: join(dir, 'firelane.yaml'),
-    SLACK_BOT_TOKEN: BOT_TOKEN,
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: slack.apiUrl,
-    LOG_LEVEL: 'info',
-  });
-  running.push(process);
-  await process.waitFor(/firelane is up/, 30_000);
-  return { process, url: `http://127.0.0.1:${port}` };
-}
-
-async function declare(url: string): Promise<void> {
-  const form = new URLSearchParams({
-    command: '/incident',
-    text: 'sev1 Payment gateway down',
-    user_id: 'U0ALICE',
-    user_name: 'alice',
-    channel_id: 'C0GENERAL',
-    team_id: 'T0001',
-    trigger_id: 'trigger-reminder-crash',
-    response_url: slack.responseUrl('reminder-crash'),
-  }).toString();
-  const ack = await fetch(`${url}/slack/events`, {
-    method: 'POST',
-    headers: signedHeaders(SIGNING_SECRET, form),
-    body: form,
-  });
-  expect(ack.status).toBe(200);
-  expect(((await ack.json()) as { text: string }).text).toContain('INC-1');
-}
-
-const room = () => slack.channelByName(ROOM)!.id;
-const reminders = () => slack.messagesIn(room()).filter((m) => m.text?.startsWith('⏰'));
+const room = () => processes.slack.channelByName(ROOM)!.id;
+const reminders = () => processes.slack.messagesIn(room()).filter((m) => m.text?.startsWith('⏰'));
 
 /** Slack posted the first reminder and holds its answer: nothing in firelane knows its ts. Returns that ts. */
 async function waitForTheHeldReminder(): Promise<string> {
-  const held = () => slack.callsTo('chat.postMessage').find((c) => c.lostAnswer === 'never');
+  const held = () => processes.slack.callsTo('chat.postMessage').find((c) => c.lostAnswer === 'never');
   await expect.poll(held, { timeout: 20_000, interval: 20 }).toBeDefined();
   const message = reminders().find((m) => m.text === held()!.params.text);
   expect(message).toBeDefined();
@@ -129,7 +70,7 @@ async function expectEachReminderOnce(
   const shown = reminders().map((m) => m.ts);
   expect([...shown].sort()).toEqual(posted.map((j) => j.post).sort());
   expect(new Set(posted.map((j) => j.key)).size).toBe(posted.length);
-  expect(slack.callsTo('conversations.history').length).toBeGreaterThanOrEqual(1);
+  expect(processes.slack.callsTo('conversations.history').length).toBeGreaterThanOrEqual(1);
 }
 
 type JobRowRead = { key: string; status: string; progress: string | Record<string, unknown> };
@@ -142,7 +83,7 @@ const toRemindJob = (row: JobRowRead) => {
 
 describe('a reminder posted by a process killed before Slack’s answer arrived', () => {
   it('SQLite: the restarted process finds it; every reminder is one due time’s, once', async () => {
-    const file = join(dir, 'firelane.db');
+    const file = join(processes.dir, 'firelane.db');
     const remindJobs = async () => {
       const db = openDatabase(file, { migrate: false });
       try {
@@ -154,7 +95,7 @@ describe('a reminder posted by a process killed before Slack’s answer arrived'
         db.close();
       }
     };
-    slack.failNext('chat.postMessage', { afterEffect: 'never', when: isReminder });
+    processes.slack.failNext('chat.postMessage', { afterEffect: 'never', when: isReminder });
     const first = await firelane({ DATABASE_PATH: file });
     await declare(first.url);
     const ts = await waitForTheHeldReminder();
@@ -172,7 +113,7 @@ describe('a reminder posted by a process killed before Slack’s answer arrived'
       const database = await createDatabase(server!);
       const client = new pg.Client({ connectionString: database.url });
       try {
-        slack.failNext('chat.postMessage', { afterEffect: 'never', when: isReminder });
+        processes.slack.failNext('chat.postMessage', { afterEffect: 'never', when: isReminder });
         const replicas = await Promise.all([
           firelane({ DATABASE_URL: database.url }),
           firelane({ DATABASE_URL: database.url }),
@@ -198,8 +139,7 @@ describe('a reminder posted by a process killed before Slack’s answer arrived'
         await expectEachReminderOnce({ key, ts }, survivor!.process, remindJobs);
       } finally {
         await client.end().catch(() => undefined);
-        for (const p of running) p.child.kill('SIGKILL');
-        await Promise.all(running.map((p) => p.exited));
+        await processes.killAll();
         await database.drop();
       }
     },
