@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFirelane, type Firelane } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
@@ -15,7 +15,7 @@ import { startFakeOidc, type FakeOidc } from '../fakes/fake-oidc.js';
 import { createMemoryCluster } from '../fakes/memory-cluster.js';
 import { freePort } from '../support/process.js';
 import { databaseEnv, queryDatabase } from '../support/test-store.js';
-import { CHROMIUM, OUT, typeCommand } from './console-browser.js';
+import { CHROMIUM, launchChromium, OUT, typeCommand } from './console-browser.js';
 
 const IMAGE = 'ghcr.io/acme/payments';
 const YAML = `services:
@@ -73,19 +73,7 @@ describe.skipIf(!CHROMIUM)('console sign-in in Chromium', () => {
       deploy: { pollIntervalMs: 5 },
     });
     await firelane.listen(port, '127.0.0.1');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM!,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

@@ -6,11 +6,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/process.js';
 import { databaseEnv, dropDatabase } from '../support/test-store.js';
-import { CHROMIUM, OUT, actAs, typeCommand } from './console-browser.js';
+import { CHROMIUM, OUT, actAs, launchChromium, typeCommand } from './console-browser.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -70,19 +70,7 @@ describe.skipIf(!CHROMIUM)('the quick start on a fresh machine', () => {
   }, 240_000);
 
   async function deployThroughTheConsole(port: number): Promise<void> {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM!,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     const open = async (user: string): Promise<Page> => {
       const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
       await page.goto(`http://127.0.0.1:${port}/`);
