@@ -2,6 +2,7 @@
 // the console chat, a worker running the jobs, an in-memory cluster, and a manual clock that the
 // rollout poll's sleep moves.
 import { pino } from 'pino';
+import { expect } from 'vitest';
 import { createConsoleChat } from '../../../src/adapters/console/console-chat.js';
 import { createSqliteConsoleStore } from '../../../src/adapters/db/console-store.js';
 import { openDatabase, type DbHandle } from '../../../src/adapters/db/database.js';
@@ -207,3 +208,12 @@ export function createDeployFixture(options: DeployFixtureOptions = {}): DeployF
 
 export const field = (card: Card, label: string) => card.fields.find((f) => f.label === label)?.value;
 export const buttonLabels = (card: Card) => (card.buttons ?? []).map((b) => b.label);
+
+/** Deploy v2.1.1 linked to an open incident (sev1 "Payments down"), approve it as LEAD1, and run the jobs to the end. */
+export async function deployAndApprove(fx: DeployFixture): Promise<void> {
+  await fx.run('/incident sev1 Payments down');
+  expect((await fx.run('/deploy payments v2.1.1')).outcome).toBe('ok');
+  await fx.drain();
+  expect((await fx.run('/deploy approve REQ-1', { user: LEAD1 })).outcome).toBe('ok');
+  await fx.drain();
+}

@@ -10,10 +10,10 @@ import {
   createDeployFixture,
   deployConfig,
   IMAGE,
-  LEAD1,
   paymentsService,
   PAYMENTS,
   type DeployFixture,
+  deployAndApprove,
 } from '../commands/deploy-fixture.js';
 
 const ERRORS: MetricGate = { name: 'error rate', query: 'errors', max: 0.05 };
@@ -49,14 +49,6 @@ async function fixture(
   };
   f = createDeployFixture({ config: deployConfig({}, { services: { payments: service } }) });
   return f;
-}
-
-async function deployAndApprove(fx: DeployFixture) {
-  await fx.run('/incident sev1 Payments down');
-  expect((await fx.run('/deploy payments v2.1.1')).outcome).toBe('ok');
-  await fx.drain();
-  expect((await fx.run('/deploy approve REQ-1', { user: LEAD1 })).outcome).toBe('ok');
-  await fx.drain();
 }
 
 /** When each query was evaluated, in seconds after the first one. */

@@ -9,10 +9,10 @@ import {
   createDeployFixture,
   deployConfig,
   IMAGE,
-  LEAD1,
   paymentsService,
   PAYMENTS,
   type DeployFixture,
+  deployAndApprove,
 } from '../commands/deploy-fixture.js';
 import { probeHealth } from '../../../src/jobs/health-check.js';
 
@@ -53,15 +53,6 @@ function fixture(url?: string) {
     ),
   });
   return f;
-}
-
-/** Deploy v2.1.1 linked to an open incident, approve it, and run the jobs to the end. */
-async function deployAndApprove(fx: DeployFixture) {
-  await fx.run('/incident sev1 Payments down');
-  expect((await fx.run('/deploy payments v2.1.1')).outcome).toBe('ok');
-  await fx.drain();
-  expect((await fx.run('/deploy approve REQ-1', { user: LEAD1 })).outcome).toBe('ok');
-  await fx.drain();
 }
 
 const texts = (fx: DeployFixture) => fx.updates.map((u) => toPlainText(u.card?.text ?? ''));
