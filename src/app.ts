@@ -18,6 +18,8 @@ import { createHttpServer, type RouteHandler } from './adapters/http/server.js';
 import { createSlackAdapter, SLACK_PATH, type SlackAdapterOptions } from './adapters/slack/slack-adapter.js';
 import { COMMAND_FAMILIES } from './commands/families.js';
 import { createHotfixJobs } from './jobs/hotfix-jobs.js';
+import { createAlertJobs } from './jobs/alert-jobs.js';
+import { createAlertRoutes } from './adapters/alerts/alert-webhooks.js';
 import type { TeamsAppOptions } from './adapters/teams/teams-app.js';
 import { createTeamsAdapter, TEAMS_PATH } from './adapters/teams/teams-adapter.js';
 import { createGitHubDeployJobs } from './jobs/github-deploys.js';
@@ -263,6 +265,8 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
       });
       return handler(req, res);
     };
+  // Alert webhooks (/alerts/*): mounted only with FIRELANE_ALERTS_TOKEN or _HMAC_SECRET, else 404.
+  Object.assign(routes, createAlertRoutes({ store, logger, auth: env.alerts }));
   // Read-only status page (HTML and JSON); see adapters/http/status-page.ts.
   Object.assign(routes, createStatusRoutes({ store, clock, showTitles: config.file.statusPage.showTitles }));
 
@@ -339,6 +343,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     ...createGitHubDeployJobs({ ...jobDeps, ...(git && { git }) }),
     ...createReconcileJobs({ ...jobDeps, ...(cluster && { cluster }) }),
     ...createHotfixJobs({ ...jobDeps, ...(git && { git }) }),
+    ...createAlertJobs({ ...jobDeps, platform: env.slack ? 'slack' : env.teams ? 'teams' : 'console' }),
   };
   worker = createWorker({
     store: store.jobs,

@@ -238,6 +238,12 @@ export function parseEnvConfig(env: NodeJS.ProcessEnv, cwd: string): EnvConfig {
   if (prometheusToken !== undefined && /\s/.test(prometheusToken))
     throw new ConfigError('FIRELANE_PROMETHEUS_TOKEN: contains whitespace (value not shown)');
 
+  // Alert webhooks (/alerts/*): off (404) unless a token or an HMAC secret is set.
+  const alertsToken = read(env, 'FIRELANE_ALERTS_TOKEN');
+  if (alertsToken !== undefined && /\s/.test(alertsToken))
+    throw new ConfigError('FIRELANE_ALERTS_TOKEN: contains whitespace (value not shown)');
+  const alertsHmacSecret = read(env, 'FIRELANE_ALERTS_HMAC_SECRET');
+
   // Local mode (the console trusts a typed name) only with no chat and no sign-in credentials at all.
   const oidc = parseOidc(env);
   const localMode = slack === undefined && teams === undefined && oidc === undefined;
@@ -272,6 +278,11 @@ export function parseEnvConfig(env: NodeJS.ProcessEnv, cwd: string): EnvConfig {
   if (teamsEmulator) out.teamsEmulator = true;
   if (github) out.github = github;
   if (prometheusToken !== undefined) out.prometheus = { token: prometheusToken };
+  if (alertsToken !== undefined || alertsHmacSecret !== undefined)
+    out.alerts = {
+      ...(alertsToken !== undefined && { token: alertsToken }),
+      ...(alertsHmacSecret !== undefined && { hmacSecret: alertsHmacSecret }),
+    };
   const kubeconfig = read(env, 'KUBECONFIG');
   if (kubeconfig !== undefined) out.kubeconfig = kubeconfig;
   // Where else a kubeconfig may be, as kubectl looks: ~/.kube/config, or the pod's service account.
@@ -293,6 +304,10 @@ export function redactEnvConfig(env: EnvConfig): Record<string, unknown> {
     teams: env.teams && { ...env.teams, ...(env.teams.appPassword !== undefined ? { appPassword: hidden } : {}) },
     github: env.github && { ...env.github, token: hidden },
     prometheus: env.prometheus && { token: hidden },
+    alerts: env.alerts && {
+      ...(env.alerts.token !== undefined && { token: hidden }),
+      ...(env.alerts.hmacSecret !== undefined && { hmacSecret: hidden }),
+    },
     oidc: env.oidc && { ...env.oidc, clientSecret: hidden },
     ...(env.databaseUrl && { databaseUrl: databaseLabel(env.databaseUrl) }),
   };

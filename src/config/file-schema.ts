@@ -33,6 +33,7 @@ import {
   type ServiceConfig,
 } from './types.js';
 import { CHANNEL_PREFIX, SERVICE_NAME, show } from './values.js';
+import { alertsSchema, buildAlertsConfig } from './alerts-schema.js';
 
 const severityPolicySchema = section(
   z.strictObject({
@@ -105,6 +106,7 @@ export const fileSchema = section(
         .nullable()
         .optional(),
       statusPage: statusPageSchema,
+      alerts: alertsSchema,
       people: section(
         z.record(
           z.string().regex(PERSON_KEY, {
@@ -327,6 +329,7 @@ function buildFileConfig(raw: RawFile): FileConfig {
     approvals,
     people: raw.people,
     statusPage: { showTitles: raw.statusPage.showTitles ?? DEFAULT_STATUS_PAGE_SHOW_TITLES },
+    alerts: buildAlertsConfig(raw.alerts),
   };
 }
 

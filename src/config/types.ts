@@ -1,6 +1,9 @@
 // The shapes a validated configuration takes, and the error every config problem becomes.
 import type { People } from '../domain/identity.js';
 import type { Severity } from '../domain/severity.js';
+import type { AlertRule } from '../domain/alert.js';
+
+export type { AlertRule };
 
 export interface SeverityPolicy {
   reminderEveryMs: number;
@@ -92,6 +95,17 @@ export interface FileConfig {
   people: People;
   /** What the status page shows (it needs no sign-in). */
   statusPage: { showTitles: boolean };
+  /** What /alerts/* do with alerts (`alerts:`). */
+  alerts: AlertsConfig;
+}
+
+export interface AlertsConfig {
+  triageChannel?: string;
+  /** Accepted, not acted on yet. */
+  attachWindowMs?: number;
+  /** Accepted, not acted on yet. */
+  deployWindowMs?: number;
+  rules: AlertRule[];
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -125,6 +139,8 @@ export interface EnvConfig {
   github?: { token: string; apiUrl?: string };
   /** FIRELANE_PROMETHEUS_TOKEN: the bearer token metric gates send to their Prometheus API. */
   prometheus?: { token: string };
+  /** FIRELANE_ALERTS_TOKEN and FIRELANE_ALERTS_HMAC_SECRET: /alerts/* answer 404 without both. */
+  alerts?: { token?: string; hmacSecret?: string };
   kubeconfig?: string;
   /** HOME, where ~/.kube/config is looked for. */
   home?: string;

@@ -5,7 +5,8 @@ import { idsOn, type IdentityPlatform } from '../domain/identity.js';
 import type { FileConfig } from '../config.js';
 import { incidentKey, warRoomName, type Incident } from '../domain/incident.js';
 
-import { incidentCard, roomText, severityLabel } from '../views/incident-card.js';
+import { declarerText, incidentCard, roomText, severityLabel } from '../views/incident-card.js';
+import { ALERTMANAGER_ACTOR } from '../domain/alert.js';
 import { channelReply, mention, type Reply } from '../ports/reply.js';
 import { RoomNameTaken, type ChatPort, type PostOnce } from '../ports/chat.js';
 import { loadIncident, postOrReason } from './job-helpers.js';
@@ -152,7 +153,7 @@ export function createIncidentJobs(
       const responders = idsOn(incident.platform as IdentityPlatform, severity.responders, config.people);
       const invitees = [
         ...new Set([incident.declaredBy, ...responders, ...(incident.commander ? [incident.commander] : [])]),
-      ];
+      ].filter((id) => id !== ALERTMANAGER_ACTOR); // declared by an alert: nobody to invite for it
       await all([
         // First: post card -> pin it is the longest chain (the war room is ready when it ends).
         (async () => {
@@ -171,7 +172,7 @@ export function createIncidentJobs(
           step,
           room.id,
           channelReply(
-            `🚨 *${incidentKey(incident.id)}* ${severityLabel(incident.severity)} declared by ${mention(incident.declaredBy)}: ${incident.title}\nWar room: ${roomText(opened)}`,
+            `🚨 *${incidentKey(incident.id)}* ${severityLabel(incident.severity)} declared by ${declarerText(incident.declaredBy)}: ${incident.title}\nWar room: ${roomText(opened)}`,
           ),
         ),
       ]);
@@ -224,7 +225,7 @@ export function createIncidentJobs(
       // Who did it goes with the first line: after the last one of a longer text (a resolution's root
       // cause and action items) it would read as part of that line.
       const [headline, ...details] = event.text.split('\n');
-      const line = [`*${incidentKey(incident.id)}* ${headline} — ${mention(event.actor)}`, ...details].join('\n');
+      const line = [`*${incidentKey(incident.id)}* ${headline} — ${declarerText(event.actor)}`, ...details].join('\n');
       const invite = Array.isArray(payload.invite) ? payload.invite.map(String) : [];
       await all([
         step('room', (once) => chat.post(roomId, channelReply(line), { once })),

@@ -1,6 +1,7 @@
 // The outbox's catalogue: every kind of job, the payload it carries, and (through JobHandlers) the
 // handler that runs it. Commands and jobs enqueue through it; app.ts builds one JobHandlers map, so
 // the compiler names a kind that nobody handles, or a payload that does not fit its kind.
+import type { AlertDelivery } from '../domain/alert.js';
 import type { RequestStatus } from '../domain/deploy-request.js';
 import type { PostOnce } from './chat.js';
 
@@ -53,6 +54,9 @@ export const HOTFIX_CREATE = 'hotfix.create';
 export const HOTFIX_PR = 'hotfix.pr';
 export const HOTFIX_STATUS = 'hotfix.status';
 export const HOTFIX_FINISH = 'hotfix.finish';
+// Alerts
+/** One stored webhook delivery (its key is the delivery's idempotency key). */
+export const ALERT_DELIVERY = 'alerts.delivery';
 
 /** A hotfix step someone asked for: who, and on which platform (their answer goes there). */
 interface HotfixStep {
@@ -91,6 +95,7 @@ export interface JobPayloads {
   [HOTFIX_PR]: HotfixStep;
   [HOTFIX_STATUS]: HotfixStep;
   [HOTFIX_FINISH]: HotfixStep;
+  [ALERT_DELIVERY]: { delivery: AlertDelivery };
 }
 
 export type JobKind = keyof JobPayloads;

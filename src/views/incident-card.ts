@@ -1,4 +1,5 @@
 // How an incident looks in chat: the pinned card, one-line summaries, severity labels.
+import { ALERTMANAGER_ACTOR } from '../domain/alert.js';
 import type { Hotfix } from '../domain/hotfix.js';
 import { incidentKey, type Incident } from '../domain/incident.js';
 import type { Severity } from '../domain/severity.js';
@@ -33,6 +34,9 @@ function hotfixText(h: HotfixLine): string {
   return `\`${h.branch}\`${pull}${stage}`;
 }
 
+/** Who declared: a mention, or the monitoring system that did. */
+export const declarerText = (id: string): string => (id === ALERTMANAGER_ACTOR ? 'Alertmanager' : mention(id));
+
 export function incidentCard(incident: Incident, hotfixes: readonly HotfixLine[] = []): Card {
   const key = incidentKey(incident.id);
   return {
@@ -44,7 +48,7 @@ export function incidentCard(incident: Incident, hotfixes: readonly HotfixLine[]
       { label: 'Status', value: statusLabel(incident.status) },
       { label: 'Commander', value: incident.commander ? mention(incident.commander) : 'unassigned' },
       { label: 'Comms lead', value: incident.commsLead ? mention(incident.commsLead) : 'unassigned' },
-      { label: 'Declared', value: `${timeToken(incident.declaredAt)} by ${mention(incident.declaredBy)}` },
+      { label: 'Declared', value: `${timeToken(incident.declaredAt)} by ${declarerText(incident.declaredBy)}` },
       { label: 'Last update', value: timeToken(incident.lastUpdateAt) },
       ...(hotfixes.length
         ? [{ label: hotfixes.length === 1 ? 'Hotfix' : 'Hotfixes', value: hotfixes.map(hotfixText).join('\n') }]

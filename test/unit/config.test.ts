@@ -824,9 +824,12 @@ describe('environment', () => {
           MICROSOFT_APP_ID: 'app',
           MICROSOFT_APP_PASSWORD: SECRET,
           GITHUB_TOKEN: SECRET,
+          FIRELANE_ALERTS_TOKEN: SECRET,
+          FIRELANE_ALERTS_HMAC_SECRET: SECRET,
         },
         tempDir(),
       );
+      expect(env.alerts).toEqual({ token: SECRET, hmacSecret: SECRET });
       const shown = JSON.stringify(redactEnvConfig(env));
       expect(shown).not.toContain(SECRET);
       expect(shown).toContain('"appId":"app"');
@@ -896,6 +899,8 @@ describe('.env.example', () => {
     'GITHUB_TOKEN',
     'GITHUB_API_URL',
     'FIRELANE_PROMETHEUS_TOKEN',
+    'FIRELANE_ALERTS_TOKEN',
+    'FIRELANE_ALERTS_HMAC_SECRET',
     'KUBECONFIG',
     'LOG_LEVEL',
     'FIRELANE_CONSOLE',

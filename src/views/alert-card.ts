@@ -1,0 +1,47 @@
+// The triage card of an alert group no rule declares, and the timeline line of a delivery.
+import type { AlertDelivery } from '../domain/alert.js';
+import type { Severity } from '../domain/severity.js';
+import { channelReply, stripTokens, type Reply } from '../ports/reply.js';
+
+const MAX_LABELS = 20;
+
+/** `name=value` pairs; the renderers escape them like any literal text. */
+function labelText(labels: Record<string, string>): string {
+  const entries = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1));
+  const shown = entries.slice(0, MAX_LABELS).map(([k, v]) => `${k}=${v}`);
+  return stripTokens(shown.join(', ') + (entries.length > MAX_LABELS ? ` (+${entries.length - MAX_LABELS} more)` : ''));
+}
+
+/** The command text of `/incident <sev> "<title>"`, quoted so the parser reads the title as one argument. */
+export function declareCommand(severity: Severity, title: string): string {
+  const quote = !title.includes('"') ? '"' : !title.includes("'") ? "'" : '"';
+  const inner = quote === '"' && title.includes('"') ? title.replace(/"/g, '”') : title;
+  return `incident ${severity} ${quote}${inner}${quote}`;
+}
+
+/** What a delivery says, in one line: status and how many alerts fire or resolved. */
+export function deliverySummary(d: AlertDelivery, title: string): string {
+  const firing = d.alerts.filter((a) => a.status === 'firing').length;
+  const resolved = d.alerts.length - firing;
+  const counts = [firing && `${firing} firing`, resolved && `${resolved} resolved`].filter(Boolean).join(', ');
+  const truncated = d.truncatedAlerts > 0 ? ` (+${d.truncatedAlerts} not sent)` : '';
+  return stripTokens(`Alertmanager: ${d.status} · ${title} (${counts}${truncated})`);
+}
+
+export function triageCard(d: AlertDelivery, title: string, severity: Severity): Reply {
+  const first = d.alerts[0];
+  const description = d.commonAnnotations.description ?? first?.annotations.description;
+  const labels = Object.keys(d.commonLabels).length ? d.commonLabels : (first?.labels ?? {});
+  return channelReply(stripTokens(`🔔 Alert: ${title}`), {
+    title: stripTokens(title),
+    ...(description && { text: stripTokens(description) }),
+    accent: d.status === 'firing' ? 'warning' : 'good',
+    fields: [
+      { label: 'Status', value: stripTokens(deliverySummary(d, title).replace(/^Alertmanager: /, '')) },
+      { label: 'Labels', value: labelText(labels) || 'none' },
+      ...(first?.generatorURL ? [{ label: 'Source', value: stripTokens(first.generatorURL) }] : []),
+    ],
+    buttons: [{ label: 'Declare', command: declareCommand(severity, title), style: 'danger' }],
+    footer: `From Alertmanager (receiver ${stripTokens(d.receiver)}). Declare opens an incident at ${severity}.`,
+  });
+}
