@@ -4,14 +4,15 @@
 // deploy never lands on an incident resolved meanwhile, and the second of two /hotfix pr (or finish)
 // hears that the first is under way and queues nothing. Each race runs on two services at once, the
 // two commands sent in both orders.
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGitHubHost } from '../../src/adapters/github/github-host.js';
 import { createMemoryCluster } from '../fakes/memory-cluster.js';
 import { startFakeGitHub, type FakeGitHub, type FakeRepo } from '../fakes/fake-github.js';
 import type { Harness, HarnessOptions } from '../support/harness.js';
 import { raceSetups, type Replicas } from '../support/races.js';
-import { queryDatabase } from '../support/test-store.js';
-import { declare } from './slack-helpers.js';
+import { ON_POSTGRES, queryDatabase } from '../support/test-store.js';
+import { declare, sleep } from './slack-helpers.js';
 
 const SERVICES = ['payments', 'billing'] as const;
 type Service = (typeof SERVICES)[number];
@@ -189,6 +190,35 @@ describe.each(raceSetups(() => options!))('$name: two commands on one target at 
     }
     await withdrawAll();
   });
+
+  // The race above seldom overlaps over HTTP on PostgreSQL: here the resolve holds the incident's row
+  // while the deploy is asked, and commits once the deploy waits (on its read of the incident, or
+  // without the fix on its write, which reads nothing again and so lands on the resolved incident).
+  it.runIf(ON_POSTGRES || setup.name.includes('PostgreSQL'))(
+    'a resolve committing while a deploy for its incident waits: the deploy is refused and writes nothing',
+    async () => {
+      const id = (await declare(r.a, `sev1 Deploy wait ${++declared}`)).id;
+      const client = new pg.Client({ connectionString: r.a.firelane.config.env.databaseUrl });
+      await client.connect();
+      let answer: Promise<string>;
+      try {
+        await client.query('BEGIN');
+        await client.query('SELECT id FROM incidents WHERE id = $1 FOR UPDATE', [id]);
+        await client.query("UPDATE incidents SET status = 'resolved', resolved_at = $2 WHERE id = $1", [
+          id,
+          Date.now(),
+        ]);
+        answer = r.send(r.b, `/deploy payments v2.3.0 --incident=INC-${id}`, 'U0BOB');
+        await sleep(500);
+        await client.query('COMMIT');
+      } finally {
+        await client.end();
+      }
+      expect(await answer).toContain(`INC-${id} is resolved; link an open incident.`);
+      expect((await requests('payments', 'deploy')).filter((q) => q.incidentId === id)).toEqual([]);
+      expect(await kinds(id, ['deploy_requested'])).toEqual([]);
+    },
+  );
 
   /** A hotfix of each service, its branch on GitHub with a commit production lacks. */
   async function hotfixes(): Promise<Record<Service, { id: number; branch: string }>> {
