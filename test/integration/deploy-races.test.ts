@@ -191,6 +191,31 @@ describe.each(raceSetups(() => options!))('$name: two commands on one target at 
     await withdrawAll();
   });
 
+  it('a hotfix for an incident and its resolution: no hotfix line lands on a resolved incident', async () => {
+    const ids: Partial<Record<Service, number>> = {};
+    for (const service of SERVICES) ids[service] = (await declare(r.a, `sev1 Hotfix race ${++declared}`)).id;
+    const words = (service: Service) => ({ 'INC-n': `INC-${ids[service]}`, NAME: `race ${++declared}` });
+    for (const { service, first, second } of await race(
+      '/incident resolve INC-n',
+      '/hotfix create SERVICE NAME --incident=INC-n',
+      { payments: words('payments'), billing: words('billing') },
+    )) {
+      const id = ids[service]!;
+      expect(first).toContain(`INC-${id} resolved after`);
+      const seen = await kinds(id, ['hotfix_requested', 'resolved']);
+      const linked = (await r.a.firelane.store.hotfixes.ofIncident(id)).length;
+      if (seen[0] === 'hotfix_requested') {
+        expect(second).toContain(`for INC-${id}. The result follows in the channel.`);
+        expect(seen).toEqual(['hotfix_requested', 'resolved']);
+        expect(linked).toBe(1);
+      } else {
+        expect(second).toContain(`INC-${id} is resolved; link an open incident.`);
+        expect(seen).toEqual(['resolved']);
+        expect(linked).toBe(0);
+      }
+    }
+  });
+
   // The race above seldom overlaps over HTTP on PostgreSQL: here the resolve holds the incident's row
   // while the deploy is asked, and commits once the deploy waits (on its read of the incident, or
   // without the fix on its write, which reads nothing again and so lands on the resolved incident).
