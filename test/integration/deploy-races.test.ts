@@ -91,12 +91,13 @@ describe.each(raceSetups(() => options!))('$name: two commands on one target at 
   /**
    * `first` and `second` on each service at once: for payments `first` goes to replica a and `second`
    * to b, for billing the other way round. Both answers per service. In the texts SERVICE is the
-   * service, and each word in `words` what it gives for the service.
+   * service, and each word in `words` what it gives for the service. `first` is sent as the first user.
    */
   async function race(
     first: string,
     second: string,
     words: Partial<Record<Service, Record<string, string>>> = {},
+    [one, other]: [string, string] = ['U0ALICE', 'U0BOB'],
   ): Promise<Array<{ service: Service; first: string; second: string }>> {
     const fill = (text: string, service: Service) =>
       Object.entries(words[service] ?? {}).reduce(
@@ -105,10 +106,10 @@ describe.each(raceSetups(() => options!))('$name: two commands on one target at 
       );
     const send = (h: Harness, text: string, service: Service, user: string) => r.send(h, fill(text, service), user);
     const [a0, b0, a1, b1] = await Promise.all([
-      send(r.a, first, 'payments', 'U0ALICE'),
-      send(r.b, second, 'payments', 'U0BOB'),
-      send(r.a, second, 'billing', 'U0BOB'),
-      send(r.b, first, 'billing', 'U0ALICE'),
+      send(r.a, first, 'payments', one),
+      send(r.b, second, 'payments', other),
+      send(r.a, second, 'billing', other),
+      send(r.b, first, 'billing', one),
     ]);
     return [
       { service: 'payments', first: a0!, second: b0! },
@@ -307,6 +308,40 @@ describe.each(raceSetups(() => options!))('$name: two commands on one target at 
         ),
       ).toHaveLength(1);
       expect(await jobs('hotfix.finish', 'hotfixId', id)).toHaveLength(1);
+    }
+  });
+
+  // Last: the approved deploys hold their targets (nothing runs them here).
+  it('a deploy approved while a rollback is asked: the rollback undoes it, or the approval supersedes the rollback', async () => {
+    const deploys: Partial<Record<Service, { REQ: string }>> = {};
+    for (const service of SERVICES) {
+      const answer = await r.send(r.a, `/deploy ${service} v2.4.0`, 'U0ALICE');
+      const key = /REQ-\d+/.exec(answer)?.[0];
+      expect(key, answer).toBeDefined();
+      deploys[service] = { REQ: key! };
+    }
+    await r.a.drain();
+    for (const { service, first, second } of await race('/deploy approve REQ', '/rollback SERVICE', deploys, [
+      'U0LEAD1',
+      'U0LEAD2',
+    ])) {
+      const deploy = Number(deploys[service]!.REQ.slice(4));
+      expect(first).toContain(`approved`);
+      const rollbacks = await queryDatabase<{ id: number; status: string; undoes: number | null }>(
+        r.a.firelane,
+        "SELECT id, status, undoes FROM deploy_requests WHERE service = ? AND kind = 'rollback' AND status <> 'rejected'",
+        [service],
+      );
+      expect(rollbacks, second).toHaveLength(1);
+      const rollback = rollbacks[0]!;
+      // Asked after the approval, it undoes the deploy; before, the approval supersedes it. Never a
+      // rollback card that waits on a target it misjudged.
+      if (rollback.undoes === null) expect(rollback.status, second).toBe('superseded');
+      else
+        expect({ status: rollback.status, undoes: Number(rollback.undoes) }, second).toEqual({
+          status: 'pending',
+          undoes: deploy,
+        });
     }
   });
 });
