@@ -44,3 +44,10 @@ export function cleanStrings<T>(value: T, seen = new WeakSet<object>()): T {
   }
   return value;
 }
+
+/** The first `max` characters of `text`, counted in code points: never half of an emoji. */
+export function cutText(text: string, max: number): string {
+  // Most texts are short: each code point is at least one UTF-16 unit.
+  if (text.length <= max) return text;
+  return Array.from(text).slice(0, max).join('');
+}

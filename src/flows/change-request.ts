@@ -113,7 +113,12 @@ export function changeRequest(
 ): Promise<DeployRequest | undefined> {
   return store.transaction(async () => {
     const approving = change.patch.status === 'approved' && request.status !== 'approved';
-    if (approving) await supersedeUndone(store, clock, request, change);
+    // An approval takes the target: a /rollback of it decides either before (and is superseded
+    // below) or after (and undoes this request), never on what it read meanwhile.
+    if (approving) {
+      await store.deploys.holdTarget(request.service, request.environment);
+      await supersedeUndone(store, clock, request, change);
+    }
     const guard = { from: change.from, ...(change.changeCount !== undefined && { changeCount: change.changeCount }) };
     const updated = await store.deploys.transition(request.id, guard, change.patch, {
       actor: change.actor,

@@ -300,6 +300,13 @@ export interface DeployRecords {
   /** Every request holding a rollout lock (approved or executing), oldest first: the start-up reconcile. */
   inProgress(): DeployRequest[];
   /**
+   * Inside a transaction, keeps every other transaction that holds the same target waiting until this
+   * one ends, so that what a command checks of the target's requests (a rollback already waiting)
+   * still holds when its own request is written. PostgreSQL: a transaction-level advisory lock;
+   * SQLite: nothing to do (a transaction holds the whole database).
+   */
+  holdTarget(service: string, environment: string): void;
+  /**
    * A guarded change: applied only while the status is one of `from` (and, when given, nothing else
    * changed the request since `changeCount`). Undefined when the guard did not hold. Throws a
    * conflict when the change would give the service's environment a second running request.

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createFirelane, type Firelane } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { startFakeSlack } from '../fakes/fake-slack.js';
@@ -110,6 +110,39 @@ describe('the console over HTTP', () => {
     });
     expect(await firelane!.store.incidents.listOpen(5)).toHaveLength(1);
     expect((await fetch(`${url}/api/console/messages?room=nope`)).status).toBe(404);
+  });
+
+  it('runs a command only in a room firelane made or the console’s own: any other room id is refused, nothing run or created', async () => {
+    const url = await start();
+    const rooms = async () =>
+      ((await (await fetch(`${url}/api/console/state`)).json()) as { rooms: Array<{ id: string }> }).rooms.map(
+        (r) => r.id,
+      );
+    const before = await rooms();
+    expect(before).toEqual(['incidents', 'escalations']);
+    for (const room of ['nope', 'x'.repeat(15_000), 'INCIDENTS', ' incidents']) {
+      const response = await post(`${url}/api/console/command`, {
+        text: '/incident sev2 Search slow',
+        user: 'bob',
+        room,
+      });
+      expect(response.status, room.slice(0, 20)).toBe(400);
+      const { error } = (await response.json()) as { error: string };
+      expect(error).toMatch(/^No room of that name: run commands in one of the rooms the console lists/);
+      expect(error.length).toBeLessThan(200);
+    }
+    expect(await rooms()).toEqual(before);
+    expect(await firelane!.store.incidents.listOpen(5)).toEqual([]);
+    // The console's own rooms and the war rooms firelane opens take commands.
+    const run = (room: string, text: string) => post(`${url}/api/console/command`, { text, user: 'bob', room });
+    expect((await run('escalations', '/incident sev2 Search slow')).status).toBe(200);
+    await vi.waitFor(async () =>
+      expect(await firelane!.store.incidents.get(1)).toMatchObject({ roomId: expect.any(String) }),
+    );
+    const warRoom = (await firelane!.store.incidents.get(1))!.roomId!;
+    const listed = (await (await run(warRoom, '/incident list')).json()) as { outcome: string };
+    expect(listed.outcome).toBe('ok');
+    expect(await rooms()).toEqual([...before, warRoom]);
   });
 
   it('keeps private answers in the room for whoever ran the command, in the order things happened', async () => {

@@ -1,20 +1,16 @@
 // Two /incident commands at once on the same incident: sent over Slack to two firelanes on one
-// PostgreSQL database (two replicas), and handed at once to one firelane's router (its store is
-// asynchronous, so the two interleave; over HTTP one request's parsing outlasts the other's whole
-// decision, so they seldom overlap in one process). Each command decides on the incident as the other
-// left it: the second of two resolves answers that the incident is already resolved and writes
+// PostgreSQL database (two replicas), and handed at once to one firelane's router (support/races.ts).
+// Each command decides on the incident as the other left it: the second of two resolves answers that the incident is already resolved and writes
 // nothing, a severity change never lands on a resolved incident, and every answer says what
 // happened. Each race runs on two incidents at once, the two commands sent in both orders.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Incident } from '../../src/domain/incident.js';
 import { formatDuration } from '../../src/domain/duration.js';
-import { startHarness, type Harness, ANNOUNCE } from '../support/harness.js';
-import { createDatabase, postgresServer } from '../support/postgres.js';
-import { TEMPLATE_DATABASE } from '../support/postgres-server.js';
-import { queryDatabase, queryOne, TEST_STORE } from '../support/test-store.js';
-import { ackText, declare, incident } from './slack-helpers.js';
+import { type Harness, ANNOUNCE } from '../support/harness.js';
+import { raceSetups, type Replicas } from '../support/races.js';
+import { queryDatabase, queryOne } from '../support/test-store.js';
+import { declare, incident } from './slack-helpers.js';
 
-const server = postgresServer();
 const MINUTE = 60_000;
 const EVERY: Record<string, number> = { sev0: 10 * MINUTE, sev1: 15 * MINUTE, sev2: 30 * MINUTE };
 
@@ -27,77 +23,17 @@ const YAML = `incidents:
     sev2: { reminderEvery: 30m }
 `;
 
-type Send = (h: Harness, text: string, user: string) => Promise<string>;
-
-interface Replicas {
-  a: Harness;
-  b: Harness;
-  /** Sends `/incident <text>` as `user` to `h`; the answer's text. */
-  send: Send;
-  close(): Promise<void>;
-}
-
-/** A slash command over Slack's wire: the text the acknowledgement shows. */
-const overSlack: Send = async (h, text, user) => {
-  const ack = await h.command(text, { user });
-  expect(ack.status).toBe(200);
-  return ackText(ack.body);
-};
-
-let requests = 0;
-/** The command as the Slack adapter hands it to the router once the request is read. */
-const intoRouter: Send = async (h, text, user) =>
-  (
-    await h.firelane.router.handle({
-      text: `/incident ${text}`,
-      textFormat: 'slack',
-      actor: { id: user },
-      platform: 'slack',
-      roomId: 'C0GENERAL',
-      idempotencyKey: `slack:command:race-${++requests}`,
-    })
-  ).reply.text;
-
-const setups: Array<{ name: string; open(): Promise<Replicas> }> = [
-  {
-    name: `one firelane (${TEST_STORE}), both into its router`,
-    async open() {
-      const a = await startHarness({ configYaml: YAML, reminderTicker: false });
-      return { a, b: a, send: intoRouter, close: () => a.close() };
-    },
-  },
-  ...(server
-    ? [
-        {
-          name: 'two firelanes on one PostgreSQL database, over Slack',
-          async open(): Promise<Replicas> {
-            const database = await createDatabase(server, TEMPLATE_DATABASE);
-            const env = { DATABASE_URL: database.url };
-            const a = await startHarness({ configYaml: YAML, env, reminderTicker: false });
-            const b = await startHarness({ configYaml: YAML, env, reminderTicker: false, slack: a.slack });
-            return {
-              a,
-              b,
-              send: overSlack,
-              async close() {
-                await b.close();
-                await a.close();
-                await database.drop();
-              },
-            };
-          },
-        },
-      ]
-    : []),
-];
+const setups = raceSetups(() => ({ configYaml: YAML, reminderTicker: false }));
 
 describe.each(setups)('$name: two commands on one incident at once', (setup) => {
+  /** `send` takes the words after `/incident`. */
   let r: Replicas;
   let declared = 0;
   /** The newest job before the last race. */
   let lastJob = 0;
   beforeAll(async () => {
-    r = await setup.open();
+    const opened = await setup.open();
+    r = { ...opened, send: (h, text, user) => opened.send(h, `/incident ${text}`, user) };
   });
   afterAll(async () => r?.close());
 

@@ -1,5 +1,6 @@
 // The ChatPort of the local console and the CLI: rooms and messages kept in the database
 // (console-store.ts: SQLite or PostgreSQL), and what the web console reads and writes besides.
+import { MAX_ROOM_NAME } from '../../domain/incident.js';
 import type { Reply } from '../../ports/reply.js';
 import { RoomNameTaken, roomMark, type ChatPort } from '../../ports/chat.js';
 import type { Clock } from '../../ports/clock.js';
@@ -138,6 +139,17 @@ export function createConsoleChat(
       const body: ConsoleMessage['body'] = { ...reply, visibleTo: user };
       await store.addMessage({ roomId, author: 'firelane', body, createdAt: clock.now() });
       changed(roomId);
+    },
+    /**
+     * Whether `roomId` names a room firelane made (a war room, a deploy card's room, one it posted in)
+     * or the console's own (announcements, escalations). People choose among these; typing in any other
+     * would open it (a post opens the room it goes to).
+     */
+    async isRoom(roomId: string): Promise<boolean> {
+      if (roomId === announceRoom || roomId === escalationRoom) return true;
+      if (roomId.length > MAX_ROOM_NAME) return false;
+      await ready();
+      return await store.hasRoom(roomId);
     },
     /** Oldest first. */
     async rooms(): Promise<ConsoleRoom[]> {

@@ -92,6 +92,8 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown> |
 /** A console user name: what people type as @name, so the same rules apply. */
 const USER = /^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/;
 const PICK_USER = 'Pick who you are: a name of letters, digits, ".", "_" or "-"';
+const NO_ROOM =
+  'No room of that name: run commands in one of the rooms the console lists (its own, and the war rooms firelane opens). Nothing was run.';
 
 /** Who is looking at the console, and whether they may act. */
 interface Viewer {
@@ -242,6 +244,8 @@ export function createConsoleWeb(options: ConsoleWebOptions): ConsoleWeb {
     const actor: Actor = viewer.actor ?? { id: typed, name: typed };
     const platform: Platform = viewer.actor ? 'oidc' : 'console';
     if (!USER.test(actor.id)) return json(res, 400, { error: PICK_USER });
+    // Only the rooms the page lists: a command answered in any other would open it.
+    if (room !== undefined && !(await options.console.isRoom(room))) return json(res, 400, { error: NO_ROOM });
     const user = actor.id;
     const result = await router.handle({
       text,

@@ -77,6 +77,8 @@ export function createDeployStore({ db, sqlite }: DbHandle, audit: AuditRecords,
     inProgress() {
       return inProgressQuery.all().map(toRequest);
     },
+    // A SQLite transaction holds the whole database (the store's gate runs one at a time).
+    holdTarget() {},
     transition(id, guard, patch, by) {
       const before = get(id);
       if (!guardHolds(before, guard)) return undefined;

@@ -22,6 +22,8 @@ import { pgError, type PgHandle } from './database.js';
 import { deployRequests } from './schema.js';
 
 const ROLLOUT_LOCK = 'deploy_requests_running_idx';
+/** The first key of the advisory locks on a target (service and environment): "dplt" in ASCII. */
+const TARGET_LOCKS = 0x64706c74;
 
 /** A unique violation of `constraint`. */
 function violates(error: unknown, constraint: string): boolean {
@@ -68,6 +70,12 @@ export function createPgDeployStore(handle: PgHandle, audit: AuditLog, clock: Cl
           .limit(1),
       ),
     inProgress: async () => (await select().where(running).orderBy(asc(deployRequests.id))).map(toRequest),
+    // Released at COMMIT or ROLLBACK; a transaction waiting here then reads what the first one wrote.
+    holdTarget: async (service, environment) => {
+      await handle
+        .executor()
+        .execute(sql`SELECT pg_advisory_xact_lock(${TARGET_LOCKS}, hashtext(${`${service}\n${environment}`}))`);
+    },
     transition: (id, guard, patch, by) =>
       handle.transaction(async () => {
         const before = first(await select().where(eq(deployRequests.id, id)).for('update'));

@@ -29,6 +29,10 @@ export interface RequestBasics {
   policy: ApprovalPolicy;
   strategy: Strategy;
   incident: Incident | undefined;
+  /** The incident was named (--incident), not taken from the war room or as the only open one. */
+  incidentNamed: boolean;
+  /** The command's usage, for a refusal decided in its write. */
+  usage: string;
   roomId: string;
   /** The request holding this target's rollout lock, if one runs now. */
   running: DeployRequest | undefined;
@@ -119,16 +123,39 @@ export async function takeIncident(ctx: HandlerContext, usage: string): Promise<
     const incident = id === undefined ? undefined : await store.incidents.get(id);
     if (!incident)
       throw notFound(`${given.toUpperCase()} does not exist. See open incidents with /incident list.`, usage);
-    if (!(OPEN_STATUSES as readonly string[]).includes(incident.status))
-      throw invalidInput(`${incidentKey(incident.id)} is resolved; link an open incident.`, usage);
+    if (!isOpen(incident)) throw resolvedIncident(incident, usage);
     return incident;
   }
   const { roomId } = ctx.input;
   const here = roomId ? await store.incidents.byRoom(chatPlatform(ctx.input.platform), roomId) : undefined;
-  if (here) return (OPEN_STATUSES as readonly string[]).includes(here.status) ? here : undefined;
+  if (here) return isOpen(here) ? here : undefined;
   const open = await store.incidents.listOpen(2);
   return open.length === 1 ? open[0] : undefined;
 }
+
+const isOpen = (incident: Incident) => (OPEN_STATUSES as readonly string[]).includes(incident.status);
+
+/**
+ * The incident `takeIncident` chose, as it is now: read in the write transaction (on PostgreSQL FOR
+ * UPDATE, so a resolve on another replica waits for this write, or this sees it resolved). Resolved
+ * meanwhile, a named incident is refused as before the write, and a guessed one (the war room's, the
+ * only open one) is left out, as takeIncident leaves out a resolved one.
+ */
+export async function openIncidentNow(
+  ctx: HandlerContext,
+  chosen: Incident | undefined,
+  named: boolean,
+  usage: string,
+): Promise<Incident | undefined> {
+  if (!chosen) return undefined;
+  const incident = (await ctx.deps.store.incidents.get(chosen.id)) ?? chosen;
+  if (isOpen(incident)) return incident;
+  if (named) throw resolvedIncident(incident, usage);
+  return undefined;
+}
+
+const resolvedIncident = (incident: Incident, usage: string) =>
+  invalidInput(`${incidentKey(incident.id)} is resolved; link an open incident.`, usage);
 
 export function takeRoom(ctx: HandlerContext, incident: Incident | undefined, usage: string): string {
   if (ctx.input.roomId) return ctx.input.roomId;
@@ -162,6 +189,8 @@ export async function requestBasics(
     policy,
     strategy,
     incident,
+    incidentNamed: ctx.flags.incident !== undefined,
+    usage,
     roomId: takeRoom(ctx, incident, usage),
     running,
   };
@@ -186,6 +215,7 @@ export async function createRequest(
   const actor = ctx.input.actor.id;
   ctx.concerns(basics.incident?.id ?? null);
   return await ctx.write(async () => {
+    const incident = await openIncidentNow(ctx, basics.incident, basics.incidentNamed, basics.usage);
     const request = await store.deploys.create(
       {
         kind,
@@ -198,7 +228,7 @@ export async function createRequest(
         target,
         container: basics.kubernetes.container,
         expiresAt: now + basics.policy.expiresAfterMs,
-        incidentId: basics.incident?.id ?? null,
+        incidentId: incident?.id ?? null,
         createdAt: now,
         whereTo: { ...targetRefOf(basics.kubernetes), ...(ctx.deps.clusterSimulated && { simulated: true as const }) },
         requesterPerson: actorOf(ctx.input, ctx.deps.config.people).person ?? null,
@@ -206,9 +236,9 @@ export async function createRequest(
       },
       ctx.input.platform,
     );
-    if (basics.incident) {
+    if (incident) {
       await store.incidents.addEvent({
-        incidentId: basics.incident.id,
+        incidentId: incident.id,
         at: now,
         actor,
         platform: ctx.input.platform,

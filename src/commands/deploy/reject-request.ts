@@ -1,5 +1,6 @@
 // deploy reject REQ-n [reason] (the Reject button): an approver turns it down, or the requester withdraws it.
 import { isExpired, mayReject, notPendingText, requesterRef, requestKey } from '../../domain/deploy-request.js';
+import { cutText } from '../../domain/clean-text.js';
 import { sameParty } from '../../domain/identity.js';
 import { actorOf } from '../command.js';
 import { conflict, forbidden } from '../../errors.js';
@@ -10,6 +11,9 @@ import { changeRequest } from '../../flows/change-request.js';
 import { DEPLOY_USAGE } from './deploy-usage.js';
 import { expireRequest } from '../../flows/expire-request.js';
 import { takeRequest } from './find-request.js';
+
+/** Characters of a rejection's reason kept (the card and the timeline show it). */
+const MAX_REASON = 500;
 
 export async function rejectRequest(ctx: HandlerContext): Promise<Reply> {
   const { request, policy, args } = await takeRequest(ctx, DEPLOY_USAGE.reject);
@@ -27,10 +31,7 @@ export async function rejectRequest(ctx: HandlerContext): Promise<Reply> {
     );
     return privateReply(`${key} had already expired; nothing will run.`);
   }
-  const reason =
-    restText(args)
-      .replace(/[\r\n]+/g, ' ')
-      .slice(0, 500) || null;
+  const reason = cutText(restText(args).replace(/[\r\n]+/g, ' '), MAX_REASON) || null;
   const updated = await ctx.write(
     async () =>
       await changeRequest(store, clock, request, {

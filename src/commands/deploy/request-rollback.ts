@@ -50,39 +50,46 @@ export async function requestRollback(ctx: HandlerContext): Promise<Reply> {
       usage,
     );
   }
-  const basics = await requestBasics(ctx, serviceToken, usage);
-  const waiting = (await ctx.deps.store.deploys.pending(basics.service, basics.environment)).find(
-    (r) => r.kind === 'rollback',
-  );
-  if (waiting) {
-    throw conflict(
-      `${requestKey(waiting.id)} already asks to roll back ${basics.service} (${basics.environment}) and waits for approval: approve or reject that one.`,
+  const checked = await requestBasics(ctx, serviceToken, usage);
+  // Decided with the target held (another /rollback of it on any replica waits until this one's request is
+  // written or refused, then sees it): what runs there, a rollback already waiting, the deploy undone.
+  return await ctx.write(async () => {
+    const { store } = ctx.deps;
+    await store.deploys.holdTarget(checked.service, checked.environment);
+    const basics = { ...checked, running: await store.deploys.running(checked.service, checked.environment) };
+    const waiting = (await store.deploys.pending(basics.service, basics.environment)).find(
+      (r) => r.kind === 'rollback',
     );
-  }
-  const undone = await takeUndone(ctx, basics, usage);
-  if (undone && to !== undefined) {
-    throw conflict(
-      `${requestKey(undone.id)} is ${undone.status === 'succeeded' ? 'the last change' : 'rolling out'}: /rollback ${basics.service} --env=${basics.environment} (without --to) returns to what ran before it; --to applies once nothing is rolling out.`,
-    );
-  }
-  if (undone) {
-    const summary = `rollback of ${requestKey(undone.id)} (${basics.service} in ${basics.environment}) to what ran before it`;
-    // Undone as it was rolled out: the strategy decides how (switch back, stop the canary, undo).
-    const request = await createRequest(ctx, 'rollback', { ...basics, strategy: undone.strategy }, null, summary, {
-      undoes: undone.id,
-    });
-    const stops =
-      undone.status === 'approved' || undone.status === 'executing'
-        ? ` Once approved it stops ${requestKey(undone.id)} and`
-        : ' Once approved it';
+    if (waiting) {
+      throw conflict(
+        `${requestKey(waiting.id)} already asks to roll back ${basics.service} (${basics.environment}) and waits for approval: approve or reject that one.`,
+      );
+    }
+    const undone = await takeUndone(ctx, basics, usage);
+    if (undone && to !== undefined) {
+      throw conflict(
+        `${requestKey(undone.id)} is ${undone.status === 'succeeded' ? 'the last change' : 'rolling out'}: /rollback ${basics.service} --env=${basics.environment} (without --to) returns to what ran before it; --to applies once nothing is rolling out.`,
+      );
+    }
+    if (undone) {
+      const summary = `rollback of ${requestKey(undone.id)} (${basics.service} in ${basics.environment}) to what ran before it`;
+      // Undone as it was rolled out: the strategy decides how (switch back, stop the canary, undo).
+      const request = await createRequest(ctx, 'rollback', { ...basics, strategy: undone.strategy }, null, summary, {
+        undoes: undone.id,
+      });
+      const stops =
+        undone.status === 'approved' || undone.status === 'executing'
+          ? ` Once approved it stops ${requestKey(undone.id)} and`
+          : ' Once approved it';
+      return privateReply(
+        `${requestKey(request.id)}: ${summary} requested.${stops} returns ${basics.service} to ${undone.plan?.fromImage ?? 'the version before'}.`,
+      );
+    }
+    const target = to ?? null;
+    const summary = `rollback of ${basics.service} (${basics.environment}) to ${target ? target : 'the previous revision'}`;
+    const request = await createRequest(ctx, 'rollback', basics, target, summary);
     return privateReply(
-      `${requestKey(request.id)}: ${summary} requested.${stops} returns ${basics.service} to ${undone.plan?.fromImage ?? 'the version before'}.`,
+      `${requestKey(request.id)}: ${summary} requested. The card naming the exact revision and image follows once firelane has read the cluster.`,
     );
-  }
-  const target = to ?? null;
-  const summary = `rollback of ${basics.service} (${basics.environment}) to ${target ? target : 'the previous revision'}`;
-  const request = await createRequest(ctx, 'rollback', basics, target, summary);
-  return privateReply(
-    `${requestKey(request.id)}: ${summary} requested. The card naming the exact revision and image follows once firelane has read the cluster.`,
-  );
+  });
 }

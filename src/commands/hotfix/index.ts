@@ -7,7 +7,7 @@ import { FirelaneError, conflict, invalidInput, notFound } from '../../errors.js
 import { parseRepoName } from '../../ports/git-host.js';
 import { chatPlatform } from '../command.js';
 import type { HandlerContext } from '../context.js';
-import { takeIncident, takeRoom } from '../deploy/new-request.js';
+import { openIncidentNow, takeIncident, takeRoom } from '../deploy/new-request.js';
 import { tokenText } from '../parse-command.js';
 import { mention, privateReply, type Reply } from '../../ports/reply.js';
 import { helpSubcommand, type CommandFamily } from '../router.js';
@@ -78,14 +78,16 @@ async function createHotfix(ctx: HandlerContext): Promise<Reply> {
   const { store, clock } = ctx.deps;
   const actor = ctx.input.actor.id;
   const baseRef = from ?? (config.hotfixFrom === 'latest-tag' ? '' : config.productionBranch);
-  const hotfix = await ctx.write(async () => {
+  const { hotfix, linked } = await ctx.write(async () => {
+    // The incident as it is now: one resolved since it was chosen gets no hotfix line on its timeline.
+    const linked = await openIncidentNow(ctx, incident, ctx.flags.incident !== undefined, usage);
     const created = await store.hotfixes.create(
       {
         service,
         repo: config.repo!,
         branch,
         baseRef,
-        incidentId: incident?.id ?? null,
+        incidentId: linked?.id ?? null,
         requester: actor,
         platform: chatPlatform(ctx.input.platform),
         roomId,
@@ -94,9 +96,9 @@ async function createHotfix(ctx: HandlerContext): Promise<Reply> {
       },
       ctx.input.platform,
     );
-    if (incident) {
+    if (linked) {
       await store.incidents.addEvent({
-        incidentId: incident.id,
+        incidentId: linked.id,
         at: clock.now(),
         actor,
         platform: ctx.input.platform,
@@ -110,12 +112,12 @@ async function createHotfix(ctx: HandlerContext): Promise<Reply> {
       key: `hotfix-create:${created.id}`,
       payload: { hotfixId: created.id },
     });
-    return created;
+    return { hotfix: created, linked };
   });
   ctx.concerns(hotfix.incidentId);
   const base = from ?? (config.hotfixFrom === 'latest-tag' ? 'the newest release tag' : config.productionBranch);
   return privateReply(
-    `${hotfixKey(hotfix.id)}: creating \`${branch}\` in ${config.repo} from ${base}${incident ? ` for ${incidentKey(incident.id)}` : ''}. The result follows in the channel.`,
+    `${hotfixKey(hotfix.id)}: creating \`${branch}\` in ${config.repo} from ${base}${linked ? ` for ${incidentKey(linked.id)}` : ''}. The result follows in the channel.`,
   );
 }
 
@@ -146,29 +148,44 @@ async function findHotfix(ctx: HandlerContext, usage: string): Promise<Hotfix> {
   );
 }
 
-/** pr, status and finish: find the hotfix, check it is at the right stage, and queue the GitHub work. */
+/**
+ * pr, status and finish: find the hotfix, check it is at the right stage, and queue the GitHub work,
+ * deciding on the hotfix as it is in the write transaction. With `busy`, one job of the kind at a
+ * time per hotfix: the n-th ask is the job `<kind>:<id>:<n>`, and while one is queued or running, the
+ * next ask is told so (two at once both try the same key; the database keeps one).
+ */
 function onHotfix(
   kind: typeof HOTFIX_PR | typeof HOTFIX_STATUS | typeof HOTFIX_FINISH,
   usage: string,
   check: (hotfix: Hotfix) => void,
   answer: (hotfix: Hotfix) => string,
+  busy?: (hotfix: Hotfix) => string,
 ) {
   return async (ctx: HandlerContext): Promise<Reply> => {
     needGitHub(ctx);
-    const hotfix = await findHotfix(ctx, usage);
-    ctx.concerns(hotfix.incidentId);
-    if (hotfix.status === 'creating')
-      throw conflict(
-        `${hotfixKey(hotfix.id)}: \`${hotfix.branch}\` is still being created on GitHub; try again in a moment.`,
-      );
-    check(hotfix);
+    const found = await findHotfix(ctx, usage);
+    ctx.concerns(found.incidentId);
     const { store, clock } = ctx.deps;
-    await ctx.write(async () => {
-      await store.jobs.enqueue({
-        kind,
-        key: `${kind}:${hotfix.id}:${clock.now()}:${ctx.input.actor.id}`,
-        payload: { hotfixId: hotfix.id, actor: ctx.input.actor.id, platform: ctx.input.platform },
-      });
+    const payload = { hotfixId: found.id, actor: ctx.input.actor.id, platform: ctx.input.platform };
+    const hotfix = await ctx.write(async () => {
+      const hotfix = (await store.hotfixes.get(found.id)) ?? found;
+      if (hotfix.status === 'creating')
+        throw conflict(
+          `${hotfixKey(hotfix.id)}: \`${hotfix.branch}\` is still being created on GitHub; try again in a moment.`,
+        );
+      check(hotfix);
+      if (!busy) {
+        await store.jobs.enqueue({ kind, key: `${kind}:${hotfix.id}:${clock.now()}:${ctx.input.actor.id}`, payload });
+        return hotfix;
+      }
+      for (let n = 1; ; n++) {
+        const key = `${kind}:${hotfix.id}:${n}`;
+        const state = await store.jobs.state(key);
+        if (state === 'queued' || state === 'running') throw conflict(busy(hotfix));
+        if (state !== undefined) continue; // done or given up: a new ask is a new job
+        if (!(await store.jobs.enqueue({ kind, key, payload }))) throw conflict(busy(hotfix));
+        return hotfix;
+      }
     });
     return privateReply(answer(hotfix));
   };
@@ -187,6 +204,8 @@ const openPull = onHotfix(
       throw conflict(`${hotfixKey(h.id)} already has pull request #${h.prNumber}: ${h.prUrl ?? ''}`.trim());
   },
   (h) => `${hotfixKey(h.id)}: opening the pull request from \`${h.branch}\`. The result follows in the channel.`,
+  (h) =>
+    `${hotfixKey(h.id)}: the pull request from \`${h.branch}\` is already being opened; the result follows in the channel.`,
 );
 const showStatus = onHotfix(
   HOTFIX_STATUS,
@@ -203,6 +222,7 @@ const finish = onHotfix(
   },
   (h) =>
     `${hotfixKey(h.id)}: finishing #${h.prNumber} (merge when the required checks pass, tag, release, back-merge). The result follows in the channel.`,
+  (h) => `${hotfixKey(h.id)}: #${h.prNumber} is already being finished; the result follows in the channel.`,
 );
 
 const help = helpSubcommand(hotfixHelp, HOTFIX_USAGE.help);

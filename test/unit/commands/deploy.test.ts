@@ -360,6 +360,16 @@ describe('rejecting', () => {
     expect(f.cluster.changes).toEqual([]);
   });
 
+  it('a long reason is cut at 500 characters, never inside an emoji', async () => {
+    f = createDeployFixture();
+    await requestDeploy();
+    const reason = `${'x'.repeat(499)}🔥 and more`;
+    expect((await f.run(`/deploy reject REQ-1 ${reason}`, { user: LEAD2 })).reply.text).toBe(
+      'You rejected REQ-1; nothing will run.',
+    );
+    expect((await f.request()).reason).toBe(`${'x'.repeat(499)}🔥`);
+  });
+
   it('the requester may withdraw; anyone else is refused', async () => {
     f = createDeployFixture();
     await requestDeploy();
