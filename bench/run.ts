@@ -586,40 +586,39 @@ All on this machine, 2026-11-21; profiles with \`node --cpu-prof\` on the proces
    50 ms is unambiguous; target 6 is met at idle. So \`npm start\` keeps V8's heap growth, and the README
    names the flag for a container whose memory limit matters more than the p99 of a flood.
    --heap-growing-percent=100 (a factor of 2; a V8 internal) gave a 159 MB peak, at the same kind of price.
-7. **PostgreSQL (issue 27), 2026-12-07: what the PostgreSQL column misses, and why.** Measured while other
-   work ran on the machine (1-minute load average 3-10), so the absolute figures are high; the causes are not
-   the machine's. Not fixed here (the store is src/adapters/postgres/; the bench only measures it).
-   (a) Acknowledgement p99 in the mixed load, 6.85x SQLite's in the run above (per round 1.8-11.7x; the
-   PostgreSQL rounds 326-464 ms). Not the
-   fsync: with the server's fsync and synchronous_commit off (\`BENCH_POSTGRES_FSYNC=off\`, 3 rounds) the
-   PostgreSQL rounds read 267-559 ms, the same. Sampling pg_stat_activity every 10 ms through one mixed
-   round (2,000 commands, 258 req/s, p99 618 ms): of firelane's 10 pooled connections, on average 6.3 were
-   waiting for the audit chain's head row (\`SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE\`: 5.2
-   on the row, 1.1 on the holder's transaction), 1.1 were idle in transaction (the holder, waiting for
-   firelane's event loop, busy with other requests, to send its next statement), 0.1 waited for the WAL's
-   fsync. Every audited write (a declaration, the war-room job's writes to the incident, a reminder) takes
-   that one row lock at its first audit entry and holds it until COMMIT, across the round trips left; the lists queue behind
-   them for a connection. What would help: take the head lock last, just before COMMIT (one round trip
-   held instead of the whole transaction).
-   (b) The list load: firelane's process spends 1.0-1.5 ms of CPU per \`/incident list\` on PostgreSQL against
-   0.4-0.65 ms on SQLite, plus 0.2-0.4 ms in the server. The PostgreSQL store caches nothing (another
-   replica may have written), so every list reads the 51 newest open incidents and renders the reply
-   again; on SQLite both stay in memory until a write (note 1). At concurrency 20 on two cores that CPU is
-   queueing time (Little's law, note 1 (vii)): about half SQLite's throughput, about twice its p99.
-   (c) The reminder tick with 100 due: 500-600 statements, each a round trip (the due SELECT, then per
-   incident its UPDATE, the audit head's lock, the audit INSERT and the head's UPDATE, the job INSERT),
-   in one transaction with one fsync. In a separate run (load average 10): 267-580 ms a tick, of which
-   84-143 ms of firelane's CPU and 60-80 ms of the server's, the rest each waiting for the other on the
-   two busy cores. Flat in the stored total like SQLite's (the due query is an index scan), but 20-30x
-   SQLite's time; a full batch (500 due incidents a tick) would take about five times as long, near or
-   over the one second between ticks. Writing the batch in a few statements (one UPDATE ... FROM VALUES, one multi-row INSERT
-   for the jobs and one for the audit entries, chained in memory under the head lock) would cut the round
-   trips to about ten.
-   (d) Failover: a replica killed while posting a reminder leaves that reminder to the other one after
-   the lease (9 s; requeued 10-12 s after the kill in four runs, posted 11-13 s after its due time), while the
-   survivor's own ticks keep the others on time, so the room sees no gap over the cadence. That reminder
-   is then posted twice: the killed replica's \`chat.postMessage\` had reached Slack, but the step was not
-   recorded (delivery at least once, as src/jobs/worker.ts says).
+7. **PostgreSQL (issue 27), 2026-12-07: what the PostgreSQL column missed, what was done, what is left.**
+   First measured while other work ran on the machine (1-minute load average 3-10); the run above too
+   (load 2.6-8.6 as its sections started: every absolute figure in it is high, SQLite's as well, and only the
+   ratios within it compare). Figures below are from runs of section 1 alone on a quieter machine.
+   (a) The mixed load: 6.85x SQLite's at first (PostgreSQL rounds 326-464 ms). Sampling pg_stat_activity
+   every 10 ms through one round showed 6.3 of firelane's 10 pooled connections waiting for the audit chain's
+   head row, which every audited write locked at its first audit entry and held to COMMIT, across round trips
+   to a busy event loop. Done: the entries are now written as the transaction's last statement (one INSERT
+   into audit_pending) and chained by the database at COMMIT (a deferred constraint trigger), so the lock is
+   held only while the transaction commits. Measured, section 1 alone (load below 1 as it started): mixed
+   PostgreSQL p99 344-367 ms before, 100-126 ms with the chain written last in one call from firelane, 86-91
+   ms with it chained at COMMIT, against SQLite's 26-27 ms in the same rounds: still 3.3-3.4x. **Still missed.**
+   What is left is the declarations' own acknowledgement: on PostgreSQL a declaration makes 10 round trips
+   before its answer (receipt check, BEGIN, receipt claim, incident, timeline event, checklist, war-room job,
+   audit entries, COMMIT, saved reply), each waiting for a turn of an event loop busy with 19 other requests;
+   SQLite makes them in-process in microseconds. At 10% declarations, the p99 of the mix is about the p90 of
+   the declarations. Fewer round trips need a different write path (the whole declaration in one statement or
+   function); not done.
+   (b) The list load: 1.83x at first (the PostgreSQL store read the 51 newest open incidents for every
+   \`/incident list\`). Done: the open-incident list is kept on each replica and dropped at every change any
+   replica commits (a trigger's NOTIFY, one LISTEN connection per replica). Measured: 0.53x-0.98x in two runs
+   of section 1 alone, 0.89x and 1.02x in two more (PostgreSQL 21.6 ms and 30.0 ms): met; CPU per command
+   0.35-0.52 ms, level with SQLite's.
+   (c) The reminder tick with 100 due: 500-600 statements at first (144 ms, 27x SQLite's). Done: the due
+   incidents' schedules in one UPDATE ... FROM (VALUES ...), their jobs in one INSERT, the audit entries in one:
+   51 ms in a run of section 3 alone (5.5x SQLite's 9 ms), 51-64 ms in the run above. **Still missed** (p90
+   under 20 ms): what is left is the transaction's round trips and firelane's own CPU to build a hundred
+   rows, with the server's fsync at COMMIT.
+   (d) Failover: a replica killed while posting a reminder leaves that reminder to the other one after the
+   lease (9 s; posted 11-14 s after its due time), while the survivor's own ticks keep the others on time.
+   That reminder was posted twice at first (the killed replica's \`chat.postMessage\` had reached Slack, but
+   the step was not recorded). Done: every post a job makes carries a key (Slack message metadata), and a
+   retried job looks for it among the room's newest messages before posting again: 0 posted twice since.
 `;
 
 const SECTIONS: Array<[string, (postgres: PostgresForBench) => Promise<string | SectionResult>]> = [
