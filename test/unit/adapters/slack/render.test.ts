@@ -310,9 +310,32 @@ describe('layout limits', () => {
           expect(p).not.toMatch(/^[\uDC00-\uDFFF]|[\uD800-\uDBFF]$/);
         }
         expect(pieces.join('').replace(/[\n ]/g, '')).toBe(rendered.replace(/[\n ]/g, ''));
-        expect(rendered.length - pieces.join('').length).toBeLessThanOrEqual(Math.max(0, pieces.length - 1));
+        // A cut at a separator drops it: one per cut, and a cut at a separator that ended the text leaves no
+        // piece after it (the text's last separator is then gone too).
+        const droppedAtEnd = /[\n ]$/.test(rendered) && !/[\n ]$/.test(pieces.at(-1) ?? '') ? 1 : 0;
+        expect(rendered.length - pieces.join('').length).toBeLessThanOrEqual(
+          Math.max(0, pieces.length - 1) + droppedAtEnd,
+        );
       }),
-      { numRuns: 1000 },
+      {
+        numRuns: 1000,
+        // Found by a CI run (seed 1988636777): a text one character over the limit, ending in a space.
+        examples: [
+          [
+            [
+              timeToken(1_700_000_000_000),
+              ' ',
+              '    𐀀𐀀𐀀',
+              ' 𐀀𐀀 𐀀𐀀',
+              ' 𐀀 ',
+              '𐀀𐀀𐀀 𐀀 ',
+              timeToken(1_700_000_000_000),
+              ' ',
+            ],
+            167,
+          ],
+        ],
+      },
     );
   });
 
