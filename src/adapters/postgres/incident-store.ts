@@ -157,7 +157,10 @@ export function createPgIncidentStore(
         const groups = new Map<string, typeof patched>();
         for (const change of patched) {
           const columns = Object.keys(change.set).sort().join(',');
-          if (columns) groups.set(columns, [...(groups.get(columns) ?? []), change]);
+          if (!columns) continue;
+          const group = groups.get(columns);
+          if (group) group.push(change);
+          else groups.set(columns, [change]);
         }
         for (const [names, group] of groups) {
           const keys = names.split(',') as Array<keyof IncidentPatch>;
