@@ -266,7 +266,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
       return handler(req, res);
     };
   // Alert webhooks (/alerts/*): mounted only with FIRELANE_ALERTS_TOKEN or _HMAC_SECRET, else 404.
-  Object.assign(routes, createAlertRoutes({ store, logger, auth: env.alerts }));
+  Object.assign(routes, createAlertRoutes({ store, logger, clock, auth: env.alerts }));
   // Read-only status page (HTML and JSON); see adapters/http/status-page.ts.
   Object.assign(routes, createStatusRoutes({ store, clock, showTitles: config.file.statusPage.showTitles }));
 

@@ -1,5 +1,5 @@
-// Alerts from monitoring (Alertmanager): the neutral delivery, its idempotency key, rule matching and
-// the incident title it implies. Pure.
+// Alerts from monitoring (Alertmanager, Grafana): the neutral delivery, its idempotency key, rule
+// matching, the incident title it implies and the links it carries. Pure.
 import { MAX_TITLE_CODE_POINTS } from './incident.js';
 import type { Severity } from './severity.js';
 
@@ -15,6 +15,22 @@ export interface AlertRule {
 
 /** The actor (and audit platform) of what an Alertmanager delivery does. */
 export const ALERTMANAGER_ACTOR = 'alertmanager';
+/** The actor (and audit platform) of what a Grafana delivery does. */
+export const GRAFANA_ACTOR = 'grafana';
+
+/** Where a delivery came from: its endpoint, `/alerts/<source>`. */
+export type AlertSource = 'alertmanager' | 'grafana';
+
+const SOURCE_NAMES: Record<AlertSource, string> = { alertmanager: 'Alertmanager', grafana: 'Grafana' };
+const SOURCE_ACTORS: Record<AlertSource, string> = { alertmanager: ALERTMANAGER_ACTOR, grafana: GRAFANA_ACTOR };
+
+/** The name people read for a source: "Alertmanager", "Grafana". */
+export const sourceName = (source: AlertSource): string => SOURCE_NAMES[source];
+/** The actor (and audit platform) of what a delivery from `source` does. */
+export const alertActor = (source: AlertSource): string => SOURCE_ACTORS[source];
+/** The name shown for an actor that is an alert source ("Alertmanager", "Grafana"), else undefined (a person). */
+export const alertActorName = (actor: string): string | undefined =>
+  actor === ALERTMANAGER_ACTOR ? SOURCE_NAMES.alertmanager : actor === GRAFANA_ACTOR ? SOURCE_NAMES.grafana : undefined;
 
 export type AlertStatus = 'firing' | 'resolved';
 
@@ -26,11 +42,29 @@ export interface Alert {
   endsAt: string;
   generatorURL: string;
   fingerprint: string;
+  /** Grafana only: the links Grafana adds to each alert ("" when it has none), as sent (check with safeLink). */
+  silenceURL?: string;
+  dashboardURL?: string;
+  panelURL?: string;
+  imageURL?: string;
+  /** Grafana only: the values of the rule's queries and expressions (refId -> value). */
+  values?: Record<string, number>;
+}
+
+/** What Grafana adds to a delivery (its webhook body, version "1"). */
+export interface GrafanaExtras {
+  orgId: number;
+  /** The contact point's templated title (by default `[FIRING:n] <group labels> (<common labels>)`). */
+  title: string;
+  /** "alerting" or "ok". */
+  state: string;
+  /** The contact point's templated message, cut to 4,000 code points. */
+  message: string;
 }
 
 /** One webhook delivery of a group of alerts, as stored with its job. */
 export interface AlertDelivery {
-  source: 'alertmanager';
+  source: AlertSource;
   receiver: string;
   groupKey: string;
   status: AlertStatus;
@@ -40,6 +74,8 @@ export interface AlertDelivery {
   commonAnnotations: Record<string, string>;
   externalURL: string;
   alerts: Alert[];
+  /** Present on deliveries from Grafana only. */
+  grafana?: GrafanaExtras;
 }
 
 /** A group is (source, receiver, groupKey): later deliveries of it reach the incident it declared. */
@@ -84,25 +120,71 @@ export function ruleService(rule: AlertRule, labels: Record<string, string>): st
   return value ? value : undefined;
 }
 
+/** Grafana's default title starts with the group's status (`[FIRING:2] `, `[RESOLVED] `), which changes. */
+const GRAFANA_STATUS_PREFIX = /^\s*\[(?:FIRING(?::\d+)?|RESOLVED)\]\s*/i;
+
 /**
- * The incident title: commonAnnotations.summary, else the first alert's summary, else its alert name;
- * on one line, without control or text-direction characters, cut to the title limit.
+ * The incident title. From Grafana: its title without the leading `[FIRING:n]`/`[RESOLVED]`. Else (and
+ * when Grafana's title is empty): commonAnnotations.summary, else the first alert's summary, else its
+ * alert name; on one line, without control or text-direction characters, cut to the title limit.
  */
 export function alertTitle(d: AlertDelivery): string {
   const first = d.alerts[0];
+  const fallback = `Alert from ${sourceName(d.source)}`;
   const raw =
+    d.grafana?.title.replace(GRAFANA_STATUS_PREFIX, '').trim() ||
     d.commonAnnotations.summary?.trim() ||
     first?.annotations.summary?.trim() ||
     d.commonLabels.alertname?.trim() ||
     first?.labels.alertname?.trim() ||
-    'Alert from Alertmanager';
+    fallback;
   // eslint-disable-next-line no-control-regex
   const line = raw
     .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
     .replace(/[\u202a-\u202e\u2066-\u2069]/g, '')
     .trim();
-  const points = Array.from(line || 'Alert from Alertmanager');
+  const points = Array.from(line || fallback);
   return points.length > MAX_TITLE_CODE_POINTS
     ? `${points.slice(0, MAX_TITLE_CODE_POINTS - 1).join('')}…`
     : points.join('');
+}
+
+/** How long a link may be to be shown. */
+const MAX_LINK_LENGTH = 2000;
+
+/** `text` as a link to show: an absolute http(s) URL without user info, normalised; else undefined. */
+export function safeLink(text: string | undefined): string | undefined {
+  const trimmed = text?.trim() ?? '';
+  // eslint-disable-next-line no-control-regex
+  if (!trimmed || trimmed.length > MAX_LINK_LENGTH || /[\s\u0000-\u001f\u007f]/.test(trimmed)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  if (url.username || url.password) return undefined;
+  return url.href;
+}
+
+export interface AlertLink {
+  label: 'Source' | 'Dashboard' | 'Panel' | 'Silence' | 'Image';
+  url: string;
+}
+
+/** An alert's links worth following, labelled, only http(s) ones: its source (generatorURL) and Grafana's. */
+export function alertLinks(alert: Alert | undefined): AlertLink[] {
+  if (!alert) return [];
+  const links: [AlertLink['label'], string | undefined][] = [
+    ['Source', alert.generatorURL],
+    ['Dashboard', alert.dashboardURL],
+    ['Panel', alert.panelURL],
+    ['Silence', alert.silenceURL],
+    ['Image', alert.imageURL],
+  ];
+  return links.flatMap(([label, text]) => {
+    const url = safeLink(text);
+    return url ? [{ label, url }] : [];
+  });
 }

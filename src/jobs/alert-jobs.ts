@@ -2,14 +2,7 @@
 // matching rule with `declare`), or post a triage card with a Declare button.
 import type { Logger } from 'pino';
 import type { FileConfig } from '../config.js';
-import {
-  ALERTMANAGER_ACTOR,
-  alertGroupId,
-  alertTitle,
-  firstRule,
-  groupLabelsOf,
-  ruleService,
-} from '../domain/alert.js';
+import { alertActor, alertGroupId, alertTitle, firstRule, groupLabelsOf, ruleService } from '../domain/alert.js';
 import type { Incident } from '../domain/incident.js';
 import { parseSeverity, type Severity } from '../domain/severity.js';
 import { recordDeclaration } from '../flows/declare-incident.js';
@@ -58,11 +51,12 @@ export function createAlertJobs(deps: AlertJobDeps): Pick<JobHandlers, typeof AL
       const rule = firstRule(config.alerts.rules, labels);
       const service = rule && ruleService(rule, labels);
       const title = alertTitle(delivery);
+      const actor = alertActor(delivery.source);
       const event = (incidentId: number) => ({
         incidentId,
         at: clock.now(),
-        actor: ALERTMANAGER_ACTOR,
-        platform: ALERTMANAGER_ACTOR,
+        actor,
+        platform: actor,
         kind: 'alert',
         text: deliverySummary(delivery, title),
         data: {
@@ -103,8 +97,8 @@ export function createAlertJobs(deps: AlertJobDeps): Pick<JobHandlers, typeof AL
               description: description ? Array.from(description).slice(0, 3000).join('') : null,
               severity: rule.declare,
               platform: deps.platform,
-              via: ALERTMANAGER_ACTOR,
-              actor: ALERTMANAGER_ACTOR,
+              via: actor,
+              actor,
             },
           );
           await store.incidents.addEventOnce(event(incident.id));

@@ -6,7 +6,7 @@ import type { FileConfig } from '../config.js';
 import { incidentKey, warRoomName, type Incident } from '../domain/incident.js';
 
 import { declarerText, incidentCard, roomText, severityLabel } from '../views/incident-card.js';
-import { ALERTMANAGER_ACTOR } from '../domain/alert.js';
+import { alertActorName } from '../domain/alert.js';
 import { channelReply, mention, type Reply } from '../ports/reply.js';
 import { RoomNameTaken, type ChatPort, type PostOnce } from '../ports/chat.js';
 import { loadIncident, postOrReason } from './job-helpers.js';
@@ -153,7 +153,7 @@ export function createIncidentJobs(
       const responders = idsOn(incident.platform as IdentityPlatform, severity.responders, config.people);
       const invitees = [
         ...new Set([incident.declaredBy, ...responders, ...(incident.commander ? [incident.commander] : [])]),
-      ].filter((id) => id !== ALERTMANAGER_ACTOR); // declared by an alert: nobody to invite for it
+      ].filter((id) => alertActorName(id) === undefined); // declared by an alert: nobody to invite for it
       await all([
         // First: post card -> pin it is the longest chain (the war room is ready when it ends).
         (async () => {

@@ -1,5 +1,5 @@
 // The triage card of an alert group no rule declares, and the timeline line of a delivery.
-import type { AlertDelivery } from '../domain/alert.js';
+import { alertLinks, sourceName, type AlertDelivery } from '../domain/alert.js';
 import type { Severity } from '../domain/severity.js';
 import { channelReply, stripTokens, type Reply } from '../ports/reply.js';
 
@@ -19,13 +19,23 @@ export function declareCommand(severity: Severity, title: string): string {
   return `incident ${severity} ${quote}${inner}${quote}`;
 }
 
-/** What a delivery says, in one line: status and how many alerts fire or resolved. */
-export function deliverySummary(d: AlertDelivery, title: string): string {
+/** Status, title and how many alerts fire or resolved. */
+function statusText(d: AlertDelivery, title: string): string {
   const firing = d.alerts.filter((a) => a.status === 'firing').length;
   const resolved = d.alerts.length - firing;
   const counts = [firing && `${firing} firing`, resolved && `${resolved} resolved`].filter(Boolean).join(', ');
   const truncated = d.truncatedAlerts > 0 ? ` (+${d.truncatedAlerts} not sent)` : '';
-  return stripTokens(`Alertmanager: ${d.status} · ${title} (${counts}${truncated})`);
+  return stripTokens(`${d.status} · ${title} (${counts}${truncated})`);
+}
+
+/**
+ * What a delivery says (its timeline line): the source, status and how many alerts fire or resolved;
+ * then, on a second line, the first alert's http(s) links, labelled.
+ */
+export function deliverySummary(d: AlertDelivery, title: string): string {
+  const links = alertLinks(d.alerts[0]).map((l) => `${l.label}: ${l.url}`);
+  const line = `${sourceName(d.source)}: ${statusText(d, title)}`;
+  return stripTokens(links.length ? `${line}\nLinks: ${links.join(' · ')}` : line);
 }
 
 export function triageCard(d: AlertDelivery, title: string, severity: Severity): Reply {
@@ -37,11 +47,12 @@ export function triageCard(d: AlertDelivery, title: string, severity: Severity):
     ...(description && { text: stripTokens(description) }),
     accent: d.status === 'firing' ? 'warning' : 'good',
     fields: [
-      { label: 'Status', value: stripTokens(deliverySummary(d, title).replace(/^Alertmanager: /, '')) },
+      { label: 'Status', value: statusText(d, title) },
       { label: 'Labels', value: labelText(labels) || 'none' },
-      ...(first?.generatorURL ? [{ label: 'Source', value: stripTokens(first.generatorURL) }] : []),
+      // The first alert's links, only http(s) ones: Source (generatorURL), Grafana's Dashboard, Panel, Silence.
+      ...alertLinks(first).map((l) => ({ label: l.label, value: stripTokens(l.url) })),
     ],
     buttons: [{ label: 'Declare', command: declareCommand(severity, title), style: 'danger' }],
-    footer: `From Alertmanager (receiver ${stripTokens(d.receiver)}). Declare opens an incident at ${severity}.`,
+    footer: `From ${sourceName(d.source)} (receiver ${stripTokens(d.receiver)}). Declare opens an incident at ${severity}.`,
   });
 }

@@ -1,5 +1,5 @@
 // How an incident looks in chat: the pinned card, one-line summaries, severity labels.
-import { ALERTMANAGER_ACTOR } from '../domain/alert.js';
+import { alertActorName } from '../domain/alert.js';
 import type { Hotfix } from '../domain/hotfix.js';
 import { incidentKey, type Incident } from '../domain/incident.js';
 import type { Severity } from '../domain/severity.js';
@@ -35,7 +35,7 @@ function hotfixText(h: HotfixLine): string {
 }
 
 /** Who declared: a mention, or the monitoring system that did. */
-export const declarerText = (id: string): string => (id === ALERTMANAGER_ACTOR ? 'Alertmanager' : mention(id));
+export const declarerText = (id: string): string => alertActorName(id) ?? mention(id);
 
 export function incidentCard(incident: Incident, hotfixes: readonly HotfixLine[] = []): Card {
   const key = incidentKey(incident.id);
