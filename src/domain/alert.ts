@@ -149,14 +149,18 @@ export function alertTitle(d: AlertDelivery): string {
     : points.join('');
 }
 
-/** How long a link may be to be shown. */
-const MAX_LINK_LENGTH = 2000;
+/**
+ * How long a link may be to be shown, counting each `&` as 5 (`&amp;`): a link is left out rather
+ * than cut (a silence link cut short would lose matchers), and this fits in Slack's 2,000-character
+ * field with its label.
+ */
+const MAX_LINK_LENGTH = 1900;
 
 /** `text` as a link to show: an absolute http(s) URL without user info, normalised; else undefined. */
 export function safeLink(text: string | undefined): string | undefined {
   const trimmed = text?.trim() ?? '';
   // eslint-disable-next-line no-control-regex
-  if (!trimmed || trimmed.length > MAX_LINK_LENGTH || /[\s\u0000-\u001f\u007f]/.test(trimmed)) return undefined;
+  if (!trimmed || trimmed.length > 2 * MAX_LINK_LENGTH || /[\s\u0000-\u001f\u007f]/.test(trimmed)) return undefined;
   let url: URL;
   try {
     url = new URL(trimmed);
@@ -165,7 +169,8 @@ export function safeLink(text: string | undefined): string | undefined {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
   if (url.username || url.password) return undefined;
-  return url.href;
+  const escaped = url.href.length + 4 * (url.href.match(/&/g)?.length ?? 0);
+  return escaped > MAX_LINK_LENGTH ? undefined : url.href;
 }
 
 export interface AlertLink {
