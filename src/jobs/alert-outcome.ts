@@ -132,7 +132,8 @@ export async function recordDelivery(
   const resolves = how === 'joined' && known?.status === 'firing' && status === 'resolved';
   const added = await store.incidents.addEventOnce({
     incidentId: incident.id,
-    at: now,
+    // After the declaration's own event (its clock reading is later than `now`).
+    at: clock.now(),
     actor: ALERTMANAGER_ACTOR,
     platform: ALERTMANAGER_ACTOR,
     kind: 'alert',
