@@ -76,7 +76,16 @@ export function createAlertJobs(
       const chat = deps.chats[deps.platform];
       if (outcome.group.cardRef && channel && chat) {
         const card = triageCard(delivery, title, triageSeverity(labels, rule), outcome.group.id);
-        await step('triage-card-update', async () => chat.update(channel, outcome.group.cardRef!, card));
+        const refused = await step('triage-card-update', async () => {
+          try {
+            await chat.update(channel, outcome.group.cardRef!, card);
+            return null;
+          } catch (error) {
+            if (error instanceof DeliveryRefused) return error.reason;
+            throw error;
+          }
+        });
+        if (refused) log.warn({ channel, reason: refused }, 'could not update the triage card');
         return;
       }
       // A resolved group that declared nothing open has nothing left to say.
@@ -97,8 +106,10 @@ export function createAlertJobs(
           throw error;
         }
       });
-      if ('refused' in posted) log.warn({ channel, reason: posted.refused }, 'could not post the triage card');
-      else await store.alertGroups.update(outcome.group.id, { cardRef: posted.ref });
+      // (null: recorded by an older firelane that kept no message id.)
+      if (posted && 'refused' in posted)
+        log.warn({ channel, reason: posted.refused }, 'could not post the triage card');
+      else if (posted) await store.alertGroups.update(outcome.group.id, { cardRef: posted.ref });
     },
 
     async [ALERT_RESOLVE_PROMPT](payload, { step }) {
