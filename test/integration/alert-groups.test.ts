@@ -298,6 +298,23 @@ describe('alert groups', () => {
     expect((await h.firelane.store.incidents.list())[0]).toMatchObject({ id: 1, declaredBy: 'U0BOB' });
     expect((await group(h, 'DiskFilling', 'warning'))!).toMatchObject({ incidentId: 1, declared: false });
 
+    // A second click declares another incident, but the group stays with the open one it has.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const again = await h.interaction(
+      buttonClick({
+        user: 'U0CAROL',
+        channel: TRIAGE,
+        messageTs: cards[0]!.ts,
+        actionId: declare.action_id,
+        value: declare.value,
+        responseUrl: h.slack.responseUrl(),
+      }),
+    );
+    expect(again.status).toBe(200);
+    await h.drain();
+    expect(await h.firelane.store.incidents.list()).toHaveLength(2);
+    expect((await group(h, 'DiskFilling', 'warning'))!.incidentId).toBe(1);
+
     // Later deliveries of the group join that incident, and its resolution asks the war room.
     const room = await roomOf(h, 1);
     await deliver(
