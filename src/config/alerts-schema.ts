@@ -1,7 +1,7 @@
 // The `alerts:` section: what /alerts/* do with an alert (declare, or triage with a Declare button).
 import { z } from 'zod';
 import { parseSeverity } from '../domain/severity.js';
-import { duration, section, text, value, word } from './leaf-schemas.js';
+import { boolean, duration, section, text, value, word } from './leaf-schemas.js';
 import type { AlertsConfig } from './types.js';
 import { show } from './values.js';
 
@@ -44,6 +44,7 @@ export const alertsSchema = section(
     triageChannel: word('a channel id').optional(),
     attachWindow: duration.optional(),
     deployWindow: duration.optional(),
+    autoResolve: boolean.optional(),
     rules: z.array(ruleSchema).optional(),
   }),
 );
@@ -53,6 +54,7 @@ export function buildAlertsConfig(raw: z.output<typeof alertsSchema>): AlertsCon
     ...(raw.triageChannel !== undefined && { triageChannel: raw.triageChannel }),
     ...(raw.attachWindow !== undefined && { attachWindowMs: raw.attachWindow }),
     ...(raw.deployWindow !== undefined && { deployWindowMs: raw.deployWindow }),
+    autoResolve: raw.autoResolve ?? false,
     rules: (raw.rules ?? []).map((rule) => ({
       match: rule.match,
       ...(rule.service !== undefined && { service: rule.service }),

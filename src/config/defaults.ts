@@ -110,5 +110,5 @@ export const DEFAULT_FILE_CONFIG: FileConfig = deepFreeze({
   approvals: defaultApprovals(),
   people: {},
   statusPage: { showTitles: DEFAULT_STATUS_PAGE_SHOW_TITLES },
-  alerts: { rules: [] },
+  alerts: { rules: [], autoResolve: false },
 });

@@ -101,10 +101,12 @@ export interface FileConfig {
 
 export interface AlertsConfig {
   triageChannel?: string;
-  /** Accepted, not acted on yet. */
+  /** An alert for a service joins an open incident that had an alert for that service this recently. */
   attachWindowMs?: number;
   /** Accepted, not acted on yet. */
   deployWindowMs?: number;
+  /** An incident declared from an alert and never touched by a person resolves when all its alert groups resolve. */
+  autoResolve: boolean;
   rules: AlertRule[];
 }
 

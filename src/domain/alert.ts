@@ -73,6 +73,8 @@ export interface AlertDelivery {
   commonLabels: Record<string, string>;
   commonAnnotations: Record<string, string>;
   externalURL: string;
+  /** Alertmanager 0.32+: why it sent this (`first notification`, `repeat interval elapsed`...); absent before. */
+  notificationReason?: string;
   alerts: Alert[];
   /** Present on deliveries from Grafana only. */
   grafana?: GrafanaExtras;

@@ -1,18 +1,19 @@
-// The work of a stored alert delivery: join the incident its group declared, declare one (the first
-// matching rule with `declare`), or post a triage card with a Declare button.
+// The work of a stored alert delivery: its group's state and incident (jobs/alert-outcome.ts), else a
+// triage card with a Declare button; and the question to a war room whose alerts resolved.
 import type { Logger } from 'pino';
 import type { FileConfig } from '../config.js';
-import { alertActor, alertGroupId, alertTitle, firstRule, groupLabelsOf, ruleService } from '../domain/alert.js';
-import type { Incident } from '../domain/incident.js';
+import { alertGroupId, alertTitle, firstRule, groupLabelsOf, ruleService, type AlertRule } from '../domain/alert.js';
+import { incidentKey } from '../domain/incident.js';
 import { parseSeverity, type Severity } from '../domain/severity.js';
-import { recordDeclaration } from '../flows/declare-incident.js';
-import type { ChatPort } from '../ports/chat.js';
+import { DeliveryRefused, type ChatPort } from '../ports/chat.js';
 import type { Clock } from '../ports/clock.js';
-import { ALERT_DELIVERY, BROADCAST, type JobHandlers } from '../ports/jobs.js';
+import { ALERT_DELIVERY, ALERT_RESOLVE_PROMPT, type JobHandlers } from '../ports/jobs.js';
 import type { Store } from '../ports/store.js';
-import { deliverySummary, triageCard } from '../views/alert-card.js';
-import { postOrReason } from './job-helpers.js';
-import { RetryLater } from './worker.js';
+import { triageCard } from '../views/alert-card.js';
+import { resolvePrompt } from '../views/alert-group-card.js';
+import { recordDelivery } from './alert-outcome.js';
+import { loadIncident, postOrReason } from './job-helpers.js';
+import { PermanentJobError, RetryLater } from './worker.js';
 
 export interface AlertJobDeps {
   store: Store;
@@ -26,22 +27,13 @@ export interface AlertJobDeps {
 
 /** How long one delivery may hold its group (it holds it for one transaction). */
 const GROUP_LEASE_MS = 30_000;
-/** How many open incidents are searched for a group's incident. */
-const OPEN_SEARCHED = 500;
 /** The Declare button's severity when the alert's `severity` label is not one (sev0..sev3). */
 const TRIAGE_SEVERITY: Severity = 'sev2';
 
-/** The open incident an earlier delivery of this group declared (its timeline has the group's `alert` event). */
-async function groupIncident(store: Store, group: string): Promise<Incident | undefined> {
-  for (const incident of await store.incidents.listOpen(OPEN_SEARCHED)) {
-    const events = await store.incidents.timeline(incident.id);
-    if (events.some((e) => e.kind === 'alert' && e.data?.group === group)) return incident;
-  }
-  return undefined;
-}
-
-export function createAlertJobs(deps: AlertJobDeps): Pick<JobHandlers, typeof ALERT_DELIVERY> {
-  const { store, config, clock } = deps;
+export function createAlertJobs(
+  deps: AlertJobDeps,
+): Pick<JobHandlers, typeof ALERT_DELIVERY | typeof ALERT_RESOLVE_PROMPT> {
+  const { store, config } = deps;
   const log = deps.logger.child({ component: 'alerts' });
 
   return {
@@ -51,59 +43,9 @@ export function createAlertJobs(deps: AlertJobDeps): Pick<JobHandlers, typeof AL
       const rule = firstRule(config.alerts.rules, labels);
       const service = rule && ruleService(rule, labels);
       const title = alertTitle(delivery);
-      const actor = alertActor(delivery.source);
-      const event = (incidentId: number) => ({
-        incidentId,
-        at: clock.now(),
-        actor,
-        platform: actor,
-        kind: 'alert',
-        text: deliverySummary(delivery, title),
-        data: {
-          group,
-          status: delivery.status,
-          alerts: delivery.alerts.map((a) => ({
-            fingerprint: a.fingerprint,
-            status: a.status,
-            startsAt: a.startsAt,
-            endsAt: a.endsAt,
-          })),
-          ...(service && { service }),
-        },
-        // A retried job finds its own event (committed with what it did) and adds nothing.
-        dedupeKey: job.key,
-      });
-      // One transaction: the group's incident is found, joined or declared together with its event, so
-      // a retry after a crash finds the group tied and does nothing twice.
-      const decide = () =>
-        store.transaction(async (): Promise<{ incident: Incident; declared: boolean } | undefined> => {
-          const tied = await groupIncident(store, group);
-          if (tied) {
-            const added = await store.incidents.addEventOnce(event(tied.id));
-            if (added)
-              await store.jobs.enqueue({
-                kind: BROADCAST,
-                key: `broadcast:${added.id}`,
-                payload: { incidentId: tied.id, eventId: added.id, announce: false },
-              });
-            return { incident: tied, declared: false };
-          }
-          if (delivery.status === 'resolved' || !rule?.declare) return undefined;
-          const description = delivery.commonAnnotations.description ?? delivery.alerts[0]?.annotations.description;
-          const incident = await recordDeclaration(
-            { store, clock, config },
-            {
-              title,
-              description: description ? Array.from(description).slice(0, 3000).join('') : null,
-              severity: rule.declare,
-              platform: deps.platform,
-              via: actor,
-              actor,
-            },
-          );
-          await store.incidents.addEventOnce(event(incident.id));
-          return { incident, declared: true };
-        });
+      // One transaction: the group's state and incident are found, joined or declared together with its
+      // event, so a retry after a crash finds the group tied and does nothing twice.
+      const decide = () => store.transaction(() => recordDelivery(deps, delivery, job, rule, service));
       // Two deliveries of one group (say firing, then more alerts firing) may run at once on two
       // workers or replicas: a lease per group lets only one of them find no incident and declare.
       const lease = `alert-group:${group}`;
@@ -116,17 +58,38 @@ export function createAlertJobs(deps: AlertJobDeps): Pick<JobHandlers, typeof AL
       } finally {
         await store.leases.release(lease, holder, epoch);
       }
-      if (outcome) {
-        log.info(
-          { incident: outcome.incident.id, declared: outcome.declared, status: delivery.status },
-          'alert recorded',
-        );
+      log.info(
+        {
+          group: outcome.group.id,
+          incident: outcome.incident?.id,
+          how: outcome.how,
+          resolution: outcome.resolution,
+          status: delivery.status,
+          groupStatus: outcome.group.status,
+          reason: delivery.notificationReason,
+        },
+        'alert recorded',
+      );
+      if (outcome.incident) return;
+      // A group that declared nothing open: its triage card, posted once and then kept up to date.
+      const channel = config.alerts.triageChannel;
+      const chat = deps.chats[deps.platform];
+      if (outcome.group.cardRef && channel && chat) {
+        const card = triageCard(delivery, title, triageSeverity(labels, rule), outcome.group.id);
+        const refused = await step('triage-card-update', async () => {
+          try {
+            await chat.update(channel, outcome.group.cardRef!, card);
+            return null;
+          } catch (error) {
+            if (error instanceof DeliveryRefused) return error.reason;
+            throw error;
+          }
+        });
+        if (refused) log.warn({ channel, reason: refused }, 'could not update the triage card');
         return;
       }
       // A resolved group that declared nothing open has nothing left to say.
-      if (delivery.status === 'resolved') return;
-      const channel = config.alerts.triageChannel;
-      const chat = deps.chats[deps.platform];
+      if (outcome.group.status === 'resolved') return;
       if (!channel || !chat) {
         log.warn(
           { receiver: delivery.receiver },
@@ -134,11 +97,40 @@ export function createAlertJobs(deps: AlertJobDeps): Pick<JobHandlers, typeof AL
         );
         return;
       }
-      const severity = parseSeverity(labels.severity ?? '') ?? rule?.declare ?? TRIAGE_SEVERITY;
-      const refused = await step('triage-card', (once) =>
-        postOrReason(chat, channel, triageCard(delivery, title, severity), once),
+      const card = triageCard(delivery, title, triageSeverity(labels, rule), outcome.group.id);
+      const posted = await step('triage-card', async (once) => {
+        try {
+          return { ref: await chat.post(channel, card, { once }) };
+        } catch (error) {
+          if (error instanceof DeliveryRefused) return { refused: error.reason };
+          throw error;
+        }
+      });
+      // (null: recorded by an older firelane that kept no message id.)
+      if (posted && 'refused' in posted)
+        log.warn({ channel, reason: posted.refused }, 'could not post the triage card');
+      else if (posted) await store.alertGroups.update(outcome.group.id, { cardRef: posted.ref });
+    },
+
+    async [ALERT_RESOLVE_PROMPT](payload, { step }) {
+      const { incident, chat } = await loadIncident(deps, payload);
+      // Resolved meanwhile (by a person, or by a later delivery): nothing to ask.
+      if (incident.status === 'resolved') return;
+      if (!incident.roomId) {
+        if ((await store.jobs.state(`war-room:${incident.id}`)) === 'dead')
+          throw new PermanentJobError(`the war room of ${incidentKey(incident.id)} could not be opened`);
+        throw new RetryLater(`the war room of ${incidentKey(incident.id)} is not open yet`, 2_000);
+      }
+      const roomId = incident.roomId;
+      const stillFiring = (await store.alertGroups.ofIncident(incident.id)).filter((g) => g.status === 'firing');
+      const refused = await step('prompt', (once) =>
+        postOrReason(chat, roomId, resolvePrompt(incident, stillFiring.length), once),
       );
-      if (refused) log.warn({ channel, reason: refused }, 'could not post the triage card');
+      if (refused) log.warn({ incident: incident.id, reason: refused }, 'could not ask the war room to resolve');
     },
   };
 }
+
+/** The Declare button's severity: the alert's `severity` label when it is one, else the rule's, else sev2. */
+const triageSeverity = (labels: Record<string, string>, rule: AlertRule | undefined): Severity =>
+  parseSeverity(labels.severity ?? '') ?? rule?.declare ?? TRIAGE_SEVERITY;

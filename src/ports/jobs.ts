@@ -57,6 +57,8 @@ export const HOTFIX_FINISH = 'hotfix.finish';
 // Alerts
 /** One stored webhook delivery (its key is the delivery's idempotency key). */
 export const ALERT_DELIVERY = 'alerts.delivery';
+/** Asks the war room whether to resolve an incident whose alert group resolved. */
+export const ALERT_RESOLVE_PROMPT = 'alerts.resolve-prompt';
 
 /** A hotfix step someone asked for: who, and on which platform (their answer goes there). */
 interface HotfixStep {
@@ -96,6 +98,7 @@ export interface JobPayloads {
   [HOTFIX_STATUS]: HotfixStep;
   [HOTFIX_FINISH]: HotfixStep;
   [ALERT_DELIVERY]: { delivery: AlertDelivery };
+  [ALERT_RESOLVE_PROMPT]: { incidentId: number; groupId: number };
 }
 
 export type JobKind = keyof JobPayloads;

@@ -5,6 +5,7 @@ import type { Hotfix, HotfixStatus } from '../domain/hotfix.js';
 import type { Incident, IncidentStatus } from '../domain/incident.js';
 import type { Severity } from '../domain/severity.js';
 import type { DeployRequest, RequestStatus } from '../domain/deploy-request.js';
+import type { AlertGroup, AlertGroupPatch, AlertGroupRef, NewAlertGroup } from '../domain/alert-group.js';
 
 export interface NewIncident {
   /** First reminder due (see domain/reminders). */
@@ -179,6 +180,7 @@ export type PlaybookStore = Async<PlaybookRecords>;
 export type DeployStore = Async<DeployRecords>;
 export type HotfixStore = Async<HotfixRecords>;
 export type LeaseStore = Async<LeaseRecords>;
+export type AlertGroupStore = Async<AlertGroupRecords>;
 
 export interface Store {
   incidents: IncidentStore;
@@ -189,6 +191,7 @@ export interface Store {
   deploys: DeployStore;
   hotfixes: HotfixStore;
   leases: LeaseStore;
+  alertGroups: AlertGroupStore;
   /**
    * Runs `fn` atomically: every store call `fn` makes (awaited inside it, in the same async context)
    * joins one transaction, committed when `fn` resolves and rolled back when it throws. Nested calls
@@ -208,6 +211,22 @@ export interface LeaseRecords {
   renew(name: string, holder: string, epoch: number, ttlMs: number): boolean;
   /** Gives it up (nothing if it was lost meanwhile). */
   release(name: string, holder: string, epoch: number): void;
+}
+
+/**
+ * Alert groups (source, receiver, groupKey) and their state across deliveries. Not audited: the
+ * timeline records what a delivery did to an incident, and the audit log what people did.
+ */
+export interface AlertGroupRecords {
+  get(ref: AlertGroupRef): AlertGroup | undefined;
+  byId(id: number): AlertGroup | undefined;
+  /** Throws when the group exists (the caller holds the group's lease and looked first). */
+  create(group: NewAlertGroup): AlertGroup;
+  update(id: number, patch: AlertGroupPatch): AlertGroup | undefined;
+  /** The groups tied to the incident, oldest first. */
+  ofIncident(incidentId: number): AlertGroup[];
+  /** Groups of the service tied to an incident whose last delivery came at or after `since`, latest first. */
+  tiedForService(service: string, since: number, limit: number): AlertGroup[];
 }
 
 /** One state change for the audit log. `before`/`after` are JSON values (null when not applicable). */

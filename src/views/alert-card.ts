@@ -12,11 +12,14 @@ function labelText(labels: Record<string, string>): string {
   return stripTokens(shown.join(', ') + (entries.length > MAX_LABELS ? ` (+${entries.length - MAX_LABELS} more)` : ''));
 }
 
-/** The command text of `/incident <sev> "<title>"`, quoted so the parser reads the title as one argument. */
-export function declareCommand(severity: Severity, title: string): string {
+/**
+ * The command text of `/incident <sev> "<title>"`, quoted so the parser reads the title as one argument;
+ * `--alert-group=<id>` ties the incident to the group (it links, and grants nothing).
+ */
+export function declareCommand(severity: Severity, title: string, groupId?: number): string {
   const quote = !title.includes('"') ? '"' : !title.includes("'") ? "'" : '"';
   const inner = quote === '"' && title.includes('"') ? title.replace(/"/g, '”') : title;
-  return `incident ${severity} ${quote}${inner}${quote}`;
+  return `incident ${severity} ${quote}${inner}${quote}${groupId === undefined ? '' : ` --alert-group=${groupId}`}`;
 }
 
 /** Status, title and how many alerts fire or resolved. */
@@ -38,7 +41,7 @@ export function deliverySummary(d: AlertDelivery, title: string): string {
   return stripTokens(links.length ? `${line}\nLinks: ${links.join(' · ')}` : line);
 }
 
-export function triageCard(d: AlertDelivery, title: string, severity: Severity): Reply {
+export function triageCard(d: AlertDelivery, title: string, severity: Severity, groupId?: number): Reply {
   const first = d.alerts[0];
   const description = d.commonAnnotations.description ?? first?.annotations.description;
   const labels = Object.keys(d.commonLabels).length ? d.commonLabels : (first?.labels ?? {});
@@ -52,7 +55,7 @@ export function triageCard(d: AlertDelivery, title: string, severity: Severity):
       // The first alert's links, only http(s) ones: Source (generatorURL), Grafana's Dashboard, Panel, Silence.
       ...alertLinks(first).map((l) => ({ label: l.label, value: stripTokens(l.url) })),
     ],
-    buttons: [{ label: 'Declare', command: declareCommand(severity, title), style: 'danger' }],
+    buttons: [{ label: 'Declare', command: declareCommand(severity, title, groupId), style: 'danger' }],
     footer: `From ${sourceName(d.source)} (receiver ${stripTokens(d.receiver)}). Declare opens an incident at ${severity}.`,
   });
 }

@@ -30,6 +30,9 @@ const payloadSchema = z.object({
   commonLabels: labelSet.default({}),
   commonAnnotations: labelSet.default({}),
   externalURL: z.string().default(''),
+  // Alertmanager 0.32+ (template.Data.NotificationReason): "first notification", "new alerts added",
+  // "some alerts resolved", "all alerts resolved", "repeat interval elapsed" or "unknown".
+  notification_reason: z.string().max(200).optional(),
   alerts: z.array(alertSchema).min(1).max(MAX_ALERTS),
 });
 
@@ -42,6 +45,6 @@ export function parseAlertmanagerPayload(json: unknown): { delivery: AlertDelive
     const issue = result.error.issues[0]!;
     return { problem: `${where(issue.path)}: ${issue.message}` };
   }
-  const { version: _version, ...body } = cleanStrings(result.data);
-  return { delivery: { source: 'alertmanager', ...body } };
+  const { version: _version, notification_reason: reason, ...body } = cleanStrings(result.data);
+  return { delivery: { source: 'alertmanager', ...body, ...(reason !== undefined && { notificationReason: reason }) } };
 }

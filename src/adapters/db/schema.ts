@@ -2,6 +2,7 @@
 import { sql } from 'drizzle-orm';
 import { sqliteTable, integer, text, index, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import type { Approval, GoNoGo, TargetRef } from '../../domain/deploy-request.js';
+import type { AlertState } from '../../domain/alert-group.js';
 
 export const incidents = sqliteTable(
   'incidents',
@@ -359,3 +360,32 @@ export const leases = sqliteTable('leases', {
   epoch: integer('epoch').notNull(),
   expiresAt: integer('expires_at').notNull(),
 });
+
+/**
+ * Alert groups (source, receiver, groupKey; `group_hash` is their hash, as a group key may be long):
+ * each alert by fingerprint, the group's status, and the incident the group is tied to.
+ */
+export const alertGroups = sqliteTable(
+  'alert_groups',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    groupHash: text('group_hash').notNull(),
+    source: text('source').notNull(),
+    receiver: text('receiver').notNull(),
+    groupKey: text('group_key').notNull(),
+    service: text('service'),
+    incidentId: integer('incident_id').references(() => incidents.id),
+    /** 1 when the tied incident was declared from this group's alert. */
+    declared: integer('declared', { mode: 'boolean' }).notNull().default(false),
+    status: text('status', { enum: ['firing', 'resolved'] }).notNull(),
+    alerts: text('alerts', { mode: 'json' }).$type<Record<string, AlertState>>().notNull(),
+    cardRef: text('card_ref'),
+    firstDeliveryAt: integer('first_delivery_at').notNull(),
+    lastDeliveryAt: integer('last_delivery_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('alert_groups_hash_idx').on(t.groupHash),
+    index('alert_groups_incident_idx').on(t.incidentId),
+    index('alert_groups_service_idx').on(t.service, t.lastDeliveryAt),
+  ],
+);

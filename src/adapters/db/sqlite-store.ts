@@ -30,6 +30,7 @@ import { createPlaybookStore } from './playbook-store.js';
 import { createDeployStore } from './deploy-store.js';
 import { createHotfixStore } from './hotfix-store.js';
 import { createLeaseStore } from './lease-store.js';
+import { createAlertGroupStore } from './alert-group-store.js';
 
 const { dedupeKey: _, ...eventColumns } = getTableColumns(timelineEvents);
 const { incidentId: _incident, ...actionItemColumns } = getTableColumns(actionItems);
@@ -292,6 +293,7 @@ export function createSqliteStore(handle: DbHandle, clock: Clock, hooks: StoreHo
     deploys: gated(createDeployStore(handle, audit, clock), gate),
     hotfixes: gated(createHotfixStore(handle, audit, clock), gate),
     leases: gated(createLeaseStore(handle, clock), gate),
+    alertGroups: gated(createAlertGroupStore(handle), gate),
     transaction: (fn) => gate.transaction(fn),
     gate,
   };

@@ -13,6 +13,7 @@ import { createPgJobStore } from './job-store.js';
 import { createPgDeployStore } from './deploy-store.js';
 import { createPgHotfixStore } from './hotfix-store.js';
 import { createPgLeaseStore } from './lease-store.js';
+import { createPgAlertGroupStore } from './alert-group-store.js';
 import type { PgNotifications } from './notifications.js';
 
 export type PostgresStore = Store & {
@@ -40,6 +41,7 @@ export function createPostgresStore(
     deploys: createPgDeployStore(handle, audit, clock),
     hotfixes: createPgHotfixStore(handle, audit, clock),
     leases: createPgLeaseStore(handle, clock),
+    alertGroups: createPgAlertGroupStore(handle),
     transaction: (fn) => handle.transaction(fn),
     handle,
   };

@@ -5,6 +5,7 @@
 import { sql } from 'drizzle-orm';
 import { bigint, boolean, index, integer, jsonb, pgTable, serial, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import type { Approval, GoNoGo, TargetRef } from '../../domain/deploy-request.js';
+import type { AlertState } from '../../domain/alert-group.js';
 
 const ms = (name: string) => bigint(name, { mode: 'number' });
 
@@ -302,3 +303,27 @@ export const leases = pgTable('leases', {
   epoch: integer('epoch').notNull(),
   expiresAt: ms('expires_at').notNull(),
 });
+
+export const alertGroups = pgTable(
+  'alert_groups',
+  {
+    id: serial('id').primaryKey(),
+    groupHash: text('group_hash').notNull(),
+    source: text('source').notNull(),
+    receiver: text('receiver').notNull(),
+    groupKey: text('group_key').notNull(),
+    service: text('service'),
+    incidentId: integer('incident_id').references(() => incidents.id),
+    declared: boolean('declared').notNull().default(false),
+    status: text('status', { enum: ['firing', 'resolved'] }).notNull(),
+    alerts: jsonb('alerts').$type<Record<string, AlertState>>().notNull(),
+    cardRef: text('card_ref'),
+    firstDeliveryAt: ms('first_delivery_at').notNull(),
+    lastDeliveryAt: ms('last_delivery_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('alert_groups_hash_idx').on(t.groupHash),
+    index('alert_groups_incident_idx').on(t.incidentId),
+    index('alert_groups_service_idx').on(t.service, t.lastDeliveryAt),
+  ],
+);

@@ -9,6 +9,7 @@ import { channelReply, type Reply } from '../../ports/reply.js';
 import { INCIDENT_USAGE } from '../usage.js';
 import { severityLabel } from '../../views/incident-card.js';
 import { recordDeclaration } from '../../flows/declare-incident.js';
+import { tieAlertGroup } from '../../flows/tie-alert-group.js';
 
 export async function declareIncident(ctx: HandlerContext): Promise<Reply> {
   const usage = INCIDENT_USAGE.declare;
@@ -33,8 +34,13 @@ export async function declareIncident(ctx: HandlerContext): Promise<Reply> {
   if (description && Array.from(description).length > 3000)
     throw invalidInput('The description is over 3000 characters.', usage);
 
-  const incident = await ctx.write(() =>
-    recordDeclaration(ctx.deps, {
+  // The triage card's Declare button names its alert group; typed by hand it links the same way.
+  const groupText = ctx.flags['alert-group'];
+  if (groupText !== undefined && !/^[1-9]\d{0,11}$/.test(groupText))
+    throw invalidInput(`--alert-group takes an alert group's number, not "${groupText}".`, usage);
+
+  const incident = await ctx.write(async () => {
+    const declared = await recordDeclaration(ctx.deps, {
       title,
       description,
       severity,
@@ -42,8 +48,10 @@ export async function declareIncident(ctx: HandlerContext): Promise<Reply> {
       via: ctx.input.platform,
       actor: ctx.input.actor.id,
       ...(ctx.input.roomId && { origin: ctx.input.roomId }),
-    }),
-  );
+    });
+    if (groupText !== undefined) await tieAlertGroup(ctx.deps.store, Number(groupText), declared);
+    return declared;
+  });
   ctx.concerns(incident.id);
   // What the war room job does: it invites the declarer and the severity's responders into the room;
   // nobody is paged.

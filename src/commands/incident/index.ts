@@ -41,7 +41,12 @@ export const incidentCommands: CommandFamily = {
   fallback(first: string | undefined) {
     if (first === undefined) return help;
     if (looksLikeSeverity(first) || /^sev/i.test(first))
-      return { name: 'declare', run: declareIncident, usage: INCIDENT_USAGE.declare, flags: ['description'] };
+      return {
+        name: 'declare',
+        run: declareIncident,
+        usage: INCIDENT_USAGE.declare,
+        flags: ['description', 'alert-group'],
+      };
     return undefined;
   },
 };

@@ -9,8 +9,9 @@ import { INCIDENT_USAGE } from '../usage.js';
 import { takeIncident } from './find-incident.js';
 import { changeIncident, recordEvent } from './record-event.js';
 import { POSTMORTEM_REMINDER } from '../../ports/jobs.js';
+import { POSTMORTEM_REMINDER_DELAY_MS } from '../../flows/resolve-incident.js';
 
-export const POSTMORTEM_REMINDER_DELAY_MS = 48 * 3_600_000;
+export { POSTMORTEM_REMINDER_DELAY_MS };
 const MAX_TEXT = 3000;
 
 /**

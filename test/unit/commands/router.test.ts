@@ -194,7 +194,7 @@ describe('bad commands get a private reply naming the problem, and change nothin
     [
       'a flag declare does not take',
       '/incident sev1 Payment down --eta=5m',
-      /--eta is not an option of incident declare; it takes --description\.\nUsage: /,
+      /--eta is not an option of incident declare; it takes --description, --alert-group\.\nUsage: /,
     ],
     [
       'a flag update does not take',

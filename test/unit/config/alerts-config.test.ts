@@ -15,7 +15,7 @@ const errorOf = (yaml: string) => {
 
 describe('alerts config', () => {
   it('is empty by default', () => {
-    expect(parse('').alerts).toEqual({ rules: [] });
+    expect(parse('').alerts).toEqual({ rules: [], autoResolve: false });
   });
 
   it('reads the contract example', () => {
@@ -33,6 +33,7 @@ describe('alerts config', () => {
       triageChannel: 'C0TRIAGE',
       attachWindowMs: 30 * 60_000,
       deployWindowMs: 30 * 60_000,
+      autoResolve: false,
       rules: [
         {
           match: { severity: 'critical', alertname: '/Probe.*/' },
@@ -42,6 +43,11 @@ describe('alerts config', () => {
         { match: { team: 'payments' } },
       ],
     });
+  });
+
+  it('reads autoResolve (an addition beyond the contract example)', () => {
+    expect(parse('alerts:\n  autoResolve: true\n').alerts.autoResolve).toBe(true);
+    expect(errorOf('alerts:\n  autoResolve: yes please\n')).toContain('alerts.autoResolve');
   });
 
   it.each([
