@@ -19,6 +19,7 @@ import { createSlackAdapter, SLACK_PATH, type SlackAdapterOptions } from './adap
 import { COMMAND_FAMILIES } from './commands/families.js';
 import { createHotfixJobs } from './jobs/hotfix-jobs.js';
 import { createAlertJobs } from './jobs/alert-jobs.js';
+import { createAlertDeployJobs } from './jobs/alert-deploys.js';
 import { createAlertRoutes } from './adapters/alerts/alert-webhooks.js';
 import type { TeamsAppOptions } from './adapters/teams/teams-app.js';
 import { createTeamsAdapter, TEAMS_PATH } from './adapters/teams/teams-adapter.js';
@@ -326,6 +327,8 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     onUpstreamError: (status) => metrics.upstreamErrors.inc({ service: 'prometheus', status }),
   });
   let ticker: { stop(): void } | undefined;
+  /** Where alert incidents and triage cards go: Slack when connected, else Teams, else the console. */
+  const alertPlatform = env.slack ? 'slack' : env.teams ? 'teams' : 'console';
   // Every kind of the catalogue (ports/jobs.ts) has its handler here, or this does not compile.
   const handlers: JobHandlers = {
     ...createIncidentJobs(jobDeps),
@@ -343,7 +346,8 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     ...createGitHubDeployJobs({ ...jobDeps, ...(git && { git }) }),
     ...createReconcileJobs({ ...jobDeps, ...(cluster && { cluster }) }),
     ...createHotfixJobs({ ...jobDeps, ...(git && { git }) }),
-    ...createAlertJobs({ ...jobDeps, platform: env.slack ? 'slack' : env.teams ? 'teams' : 'console' }),
+    ...createAlertJobs({ ...jobDeps, platform: alertPlatform }),
+    ...createAlertDeployJobs({ ...jobDeps, platform: alertPlatform }),
   };
   worker = createWorker({
     store: store.jobs,

@@ -18,6 +18,7 @@ import type { Clock } from '../ports/clock.js';
 import { ALERT_DELIVERY, BROADCAST, type JobHandlers } from '../ports/jobs.js';
 import type { Store } from '../ports/store.js';
 import { deliverySummary, triageCard } from '../views/alert-card.js';
+import { offerRollback } from './alert-deploys.js';
 import { postOrReason } from './job-helpers.js';
 import { RetryLater } from './worker.js';
 
@@ -122,6 +123,8 @@ export function createAlertJobs(deps: AlertJobDeps): Pick<JobHandlers, typeof AL
       } finally {
         await store.leases.release(lease, holder, epoch);
       }
+      // A recent deploy of the service: its rollback offered, or its health check failed (alert-deploys.ts).
+      await offerRollback(deps, { delivery, service, incident: outcome?.incident });
       if (outcome) {
         log.info(
           { incident: outcome.incident.id, declared: outcome.declared, status: delivery.status },

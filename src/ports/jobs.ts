@@ -57,6 +57,8 @@ export const HOTFIX_FINISH = 'hotfix.finish';
 // Alerts
 /** One stored webhook delivery (its key is the delivery's idempotency key). */
 export const ALERT_DELIVERY = 'alerts.delivery';
+/** The card offering the rollback of a recent deploy of an alert's service (one per alert group and deploy). */
+export const ALERT_DEPLOY_CARD = 'alerts.deploy-card';
 
 /** A hotfix step someone asked for: who, and on which platform (their answer goes there). */
 interface HotfixStep {
@@ -96,6 +98,16 @@ export interface JobPayloads {
   [HOTFIX_STATUS]: HotfixStep;
   [HOTFIX_FINISH]: HotfixStep;
   [ALERT_DELIVERY]: { delivery: AlertDelivery };
+  /** `incidentId`: its war room gets the card; null: alerts.triageChannel on `platform`. */
+  [ALERT_DEPLOY_CARD]: {
+    requestId: number;
+    incidentId: number | null;
+    platform: string;
+    alert: { name: string; source: string };
+    /** The actor of the alert's source (`alertmanager`): on the incident's timeline. */
+    actor: string;
+    at: number;
+  };
 }
 
 export type JobKind = keyof JobPayloads;
