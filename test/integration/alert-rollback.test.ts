@@ -3,6 +3,7 @@
 // (POST /alerts/alertmanager with the bearer token); the card in the war room naming the deploy, its
 // Rollback button, the approval, and the cluster back on the version before. Health windows and
 // deployWindow are a second or a few on the real clock.
+import { createHash } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createKubeCluster } from '../../src/adapters/k8s/kube-cluster.js';
@@ -83,6 +84,10 @@ async function deliver(h: Harness, body: unknown): Promise<number> {
   await response.text();
   return response.status;
 }
+
+/** The key of the card job of an alert group (Alertmanager, receiver firelane) and a request. */
+const cardJobKey = (groupKey: string, request: number) =>
+  `alert-deploy:${createHash('sha256').update(JSON.stringify(['alertmanager', 'firelane', groupKey])).digest('hex')}:${request}`;
 
 /** Cards naming a recent deploy, in one channel. */
 const deployCards = (h: Harness, channel: string) =>
@@ -206,6 +211,7 @@ describe('alert → deploy → rollback, over the wire', () => {
     expect(buttons(card.blocks).map((b) => [b.text.text, b.value])).toEqual([
       ['Rollback', deployCardRollback.value],
     ]);
+    expect(await h!.firelane.store.jobs.state(cardJobKey(probeFailure('').groupKey, 1))).toBe('done');
     const timeline = await h!.firelane.store.incidents.timeline(1);
     expect(timeline.filter((e) => e.kind === 'alert_deploy').map((e) => e.text)).toEqual([
       'ProbeFailure fired after REQ-1 deployed payments v2.1.1 (production): its rollback was offered',
@@ -265,7 +271,9 @@ describe('alert → deploy → rollback, over the wire', () => {
     );
     await kube!.waitForRollout('payments', 'payments');
     expect(image()).toBe(`${IMAGE}:v2.1.0`);
-    expect(blockTexts((await requestCard(1)).blocks).join('\n')).toContain(`Rolled back automatically: ${reason}`);
+    await vi.waitFor(async () =>
+      expect(blockTexts((await requestCard(1)).blocks).join('\n')).toContain(`Rolled back automatically: ${reason}`),
+    );
 
     // The war room's card says why, and offers no Rollback of what is rolled back already.
     const room = await warRoom(1, false);
@@ -300,6 +308,9 @@ describe('alert → deploy → rollback, over the wire', () => {
     expect(await deliver(h!, later)).toBe(202);
     const room2 = await warRoom(2);
     await h!.drain();
+    // Not even queued (a card job waits for a war room to open).
+    for (const group of [probeFailure(before).groupKey, later.groupKey])
+      expect(await h!.firelane.store.jobs.get(cardJobKey(group, 1))).toBeUndefined();
 
     expect(h!.slack.messagesIn(room).length).toBeGreaterThan(0);
     for (const channel of [room, room2, TRIAGE]) expect(deployCards(h!, channel)).toHaveLength(0);
