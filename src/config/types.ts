@@ -103,7 +103,7 @@ export interface AlertsConfig {
   triageChannel?: string;
   /** Accepted, not acted on yet. */
   attachWindowMs?: number;
-  /** Accepted, not acted on yet. */
+  /** An alert for a service deployed this recently offers that deploy's rollback (jobs/alert-deploys.ts); unset: off. */
   deployWindowMs?: number;
   rules: AlertRule[];
 }
