@@ -148,7 +148,8 @@ export function createAlertDeployJobs(deps: AlertDeployDeps): Pick<JobHandlers, 
       const incident = payload.incidentId === null ? undefined : await store.incidents.get(payload.incidentId);
       if (payload.incidentId !== null && !incident)
         throw new PermanentJobError(`incident ${payload.incidentId} does not exist`);
-      if (incident && !incident.roomId) throw new RetryLater(`the war room of incident ${incident.id} is not open yet`, 500);
+      if (incident && !incident.roomId)
+        throw new RetryLater(`the war room of incident ${incident.id} is not open yet`, 500);
       const platform = incident?.platform ?? payload.platform;
       const room = incident?.roomId ?? config.alerts.triageChannel;
       const chat = deps.chats[platform];

@@ -87,7 +87,9 @@ async function deliver(h: Harness, body: unknown): Promise<number> {
 
 /** The key of the card job of an alert group (Alertmanager, receiver firelane) and a request. */
 const cardJobKey = (groupKey: string, request: number) =>
-  `alert-deploy:${createHash('sha256').update(JSON.stringify(['alertmanager', 'firelane', groupKey])).digest('hex')}:${request}`;
+  `alert-deploy:${createHash('sha256')
+    .update(JSON.stringify(['alertmanager', 'firelane', groupKey]))
+    .digest('hex')}:${request}`;
 
 /** Cards naming a recent deploy, in one channel. */
 const deployCards = (h: Harness, channel: string) =>
@@ -208,9 +210,7 @@ describe('alert → deploy → rollback, over the wire', () => {
     expect(blockTexts(card.blocks).join('\n')).toMatch(/ProbeFailure \(Alertmanager\) is firing \d+s after REQ-1/);
     // The deploy card's own Rollback: the same command.
     const deployCardRollback = buttons((await requestCard(1)).blocks).find((b) => b.text.text === 'Rollback')!;
-    expect(buttons(card.blocks).map((b) => [b.text.text, b.value])).toEqual([
-      ['Rollback', deployCardRollback.value],
-    ]);
+    expect(buttons(card.blocks).map((b) => [b.text.text, b.value])).toEqual([['Rollback', deployCardRollback.value]]);
     expect(await h!.firelane.store.jobs.state(cardJobKey(probeFailure('').groupKey, 1))).toBe('done');
     const timeline = await h!.firelane.store.incidents.timeline(1);
     expect(timeline.filter((e) => e.kind === 'alert_deploy').map((e) => e.text)).toEqual([
@@ -229,7 +229,13 @@ describe('alert → deploy → rollback, over the wire', () => {
     expect((await click('U0LEAD1', card, 'Rollback')).status).toBe(200);
     await h!.drain();
     const rollback = (await h!.firelane.store.deploys.get(2))!;
-    expect(rollback).toMatchObject({ kind: 'rollback', undoes: 1, requester: 'U0LEAD1', roomId: room, status: 'pending' });
+    expect(rollback).toMatchObject({
+      kind: 'rollback',
+      undoes: 1,
+      requester: 'U0LEAD1',
+      roomId: room,
+      status: 'pending',
+    });
     const rollbackCard = await requestCard(2);
     expect(blockTexts(rollbackCard.blocks).join('\n')).toContain('Rollback REQ-2 of REQ-1');
     expect(cardField(rollbackCard.blocks, 'To')).toBe(`${IMAGE}:v2.1.0 (revision 1, before REQ-1)`);
