@@ -327,8 +327,6 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     onUpstreamError: (status) => metrics.upstreamErrors.inc({ service: 'prometheus', status }),
   });
   let ticker: { stop(): void } | undefined;
-  /** Where alert incidents and triage cards go: Slack when connected, else Teams, else the console. */
-  const alertPlatform = env.slack ? 'slack' : env.teams ? 'teams' : 'console';
   // Every kind of the catalogue (ports/jobs.ts) has its handler here, or this does not compile.
   const handlers: JobHandlers = {
     ...createIncidentJobs(jobDeps),
@@ -346,8 +344,8 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     ...createGitHubDeployJobs({ ...jobDeps, ...(git && { git }) }),
     ...createReconcileJobs({ ...jobDeps, ...(cluster && { cluster }) }),
     ...createHotfixJobs({ ...jobDeps, ...(git && { git }) }),
-    ...createAlertJobs({ ...jobDeps, platform: alertPlatform }),
-    ...createAlertDeployJobs({ ...jobDeps, platform: alertPlatform }),
+    ...createAlertJobs({ ...jobDeps, platform: env.slack ? 'slack' : env.teams ? 'teams' : 'console' }),
+    ...createAlertDeployJobs({ ...jobDeps, platform: env.slack ? 'slack' : env.teams ? 'teams' : 'console' }),
   };
   worker = createWorker({
     store: store.jobs,
