@@ -149,7 +149,7 @@ export function createAlertDeployJobs(deps: AlertDeployDeps): Pick<JobHandlers, 
       if (payload.incidentId !== null && !incident)
         throw new PermanentJobError(`incident ${payload.incidentId} does not exist`);
       if (incident && !incident.roomId)
-        throw new RetryLater(`the war room of incident ${incident.id} is not open yet`, 500);
+        throw new RetryLater(`the war room of incident ${incident.id} is not open yet`, 1_000);
       const platform = incident?.platform ?? payload.platform;
       const room = incident?.roomId ?? config.alerts.triageChannel;
       const chat = deps.chats[platform];
@@ -169,7 +169,7 @@ export function createAlertDeployJobs(deps: AlertDeployDeps): Pick<JobHandlers, 
           actor: payload.actor,
           platform: payload.actor,
           kind: 'alert_deploy',
-          text: `${payload.alert.name} fired after ${requestKey(request.id)} deployed ${request.service} ${request.target ?? ''} (${request.environment}): ${healthFailed ? 'counted as a failed health check, it rolls back by itself' : 'its rollback was offered'}`,
+          text: `${payload.alert.name} fired after ${requestKey(request.id)} deployed ${request.service}${request.target ? ` ${request.target}` : ''} (${request.environment}): ${healthFailed ? 'counted as a failed health check, it rolls back by itself' : 'its rollback was offered'}`,
           data: { request: request.id, healthFailed },
           dedupeKey: job.key,
         });
