@@ -35,6 +35,8 @@ alerts:
     - match: { severity: critical }
       service: "{{ labels.service }}"
       declare: sev1
+    - match: { severity: warning }
+      service: "{{ labels.service }}"
 `;
 }
 
@@ -294,6 +296,22 @@ describe('alert → deploy → rollback, over the wire', () => {
     expect(blockTexts(card.blocks).join('\n')).toContain(
       'ProbeFailure (Alertmanager) is firing while REQ-1 is still being verified: it counts as a failed health check, so payments rolls back to v2.1.0 by itself.',
     );
+  });
+
+  it('an alert that declares nothing gets the card in the triage channel, beside its triage card', async () => {
+    await start(yaml({ window: '1s', deployWindow: '30m' }));
+    await deployV211({ wait: true });
+    const warning = probeFailure(new Date().toISOString(), { group: '{}/{severity="warning"}:{alertname="Slow"}' });
+    for (const alert of [warning.alerts[0]!.labels, warning.commonLabels]) alert.severity = 'warning';
+    expect(await deliver(h!, warning)).toBe(202);
+    await h!.drain();
+    await h!.drain();
+    expect(await h!.firelane.store.incidents.list()).toHaveLength(0);
+    const cards = deployCards(h!, TRIAGE);
+    expect(cards).toHaveLength(1);
+    expect(cardField(cards[0]!.blocks, 'Version')).toBe('v2.1.1');
+    expect(buttons(cards[0]!.blocks).map((b) => b.value)).toEqual(['rollback payments --env=production --undo=REQ-1']);
+    expect(h!.slack.messagesIn(TRIAGE)).toHaveLength(2);
   });
 
   it('no card for an alert that started before the deploy, nor for one after deployWindow', async () => {
