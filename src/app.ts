@@ -19,6 +19,7 @@ import { createSlackAdapter, SLACK_PATH, type SlackAdapterOptions } from './adap
 import { COMMAND_FAMILIES } from './commands/families.js';
 import { createHotfixJobs } from './jobs/hotfix-jobs.js';
 import { createAlertJobs } from './jobs/alert-jobs.js';
+import { createAlertDeployJobs } from './jobs/alert-deploys.js';
 import { createAlertRoutes } from './adapters/alerts/alert-webhooks.js';
 import type { TeamsAppOptions } from './adapters/teams/teams-app.js';
 import { createTeamsAdapter, TEAMS_PATH } from './adapters/teams/teams-adapter.js';
@@ -344,6 +345,7 @@ export async function createFirelane(options: FirelaneOptions): Promise<Firelane
     ...createReconcileJobs({ ...jobDeps, ...(cluster && { cluster }) }),
     ...createHotfixJobs({ ...jobDeps, ...(git && { git }) }),
     ...createAlertJobs({ ...jobDeps, platform: env.slack ? 'slack' : env.teams ? 'teams' : 'console' }),
+    ...createAlertDeployJobs({ ...jobDeps, platform: env.slack ? 'slack' : env.teams ? 'teams' : 'console' }),
   };
   worker = createWorker({
     store: store.jobs,

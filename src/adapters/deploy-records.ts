@@ -127,3 +127,15 @@ export function rolloutConflict(request: DeployRequest, holder: DeployRequest | 
       : `${request.service} (${request.environment}) has a rollout running: one at a time per target.`,
   );
 }
+
+/** A failed health signal recorded for an executing deploy: who said so and why. */
+export const healthSignalEntry = (request: DeployRequest, reason: string, by: ChangeBy): AuditEntry => ({
+  ...by,
+  incidentId: request.incidentId,
+  before: null,
+  after: { request: requestKey(request.id), healthSignal: reason },
+});
+
+/** Only an executing deploy is being verified; a rollback request is never verified. */
+export const takesHealthSignal = (request: DeployRequest | undefined): request is DeployRequest =>
+  request?.kind === 'deploy' && request.status === 'executing';

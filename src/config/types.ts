@@ -103,7 +103,7 @@ export interface AlertsConfig {
   triageChannel?: string;
   /** An alert for a service joins an open incident that had an alert for that service this recently. */
   attachWindowMs?: number;
-  /** Accepted, not acted on yet. */
+  /** An alert for a service deployed this recently offers that deploy's rollback (jobs/alert-deploys.ts); unset: off. */
   deployWindowMs?: number;
   /** An incident declared from an alert and never touched by a person resolves when all its alert groups resolve. */
   autoResolve: boolean;

@@ -11,6 +11,7 @@ import { ALERT_DELIVERY, ALERT_RESOLVE_PROMPT, type JobHandlers } from '../ports
 import type { Store } from '../ports/store.js';
 import { triageCard } from '../views/alert-card.js';
 import { resolvePrompt } from '../views/alert-group-card.js';
+import { offerRollback } from './alert-deploys.js';
 import { recordDelivery } from './alert-outcome.js';
 import { loadIncident, postOrReason } from './job-helpers.js';
 import { PermanentJobError, RetryLater } from './worker.js';
@@ -70,6 +71,8 @@ export function createAlertJobs(
         },
         'alert recorded',
       );
+      // A recent deploy of the service: its rollback offered, or its health check failed (alert-deploys.ts).
+      await offerRollback(deps, { delivery, service, incident: outcome.incident });
       if (outcome.incident) return;
       // A group that declared nothing open: its triage card, posted once and then kept up to date.
       const channel = config.alerts.triageChannel;

@@ -162,6 +162,8 @@ export function createDeployRun(deps: DeployRunDeps): DeployRun {
             startedAt,
             windowMs,
             probeTimeoutMs: deps.healthProbeTimeoutMs,
+            // Recorded by another job (jobs/alert-deploys.ts), on any replica: read from the database.
+            signal: () => store.deploys.healthSignal(request.id),
             ...(deps.health.url !== undefined && { url: deps.health.url }),
             ...(gates && {
               gates: { intervalMs: gates.intervalMs, check: (at: number) => checkGates(deps.prometheus, gates, at) },

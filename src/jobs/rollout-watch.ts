@@ -1,6 +1,6 @@
 // Following a Deployment after a change: until its rollout completes (or fails, or takes too long),
-// then through the health window (the health URL and the metric gates, if any, and the deployment's
-// availability).
+// then through the health window (the health URL and the metric gates, if any, the deployment's
+// availability, and a failed health signal such as an alert firing for the service).
 // Waits go through the caller's sleep and clock, so tests move a manual clock instead of waiting.
 import { formatDuration } from '../domain/duration.js';
 import type { Clock } from '../ports/clock.js';
@@ -54,6 +54,11 @@ export interface HealthWindow {
   probeTimeoutMs: number;
   /** Metric gates: checked at the first look, then every `intervalMs`, and at the last look. */
   gates?: { intervalMs: number; check(at: number): Promise<GateCheck> };
+  /**
+   * A failed health signal recorded from outside (an alert firing for the service), read at every
+   * look: one there fails the window with its reason.
+   */
+  signal?(): Promise<string | undefined>;
 }
 
 /** Time left as the card shows it: whole minutes (rounded up) from a minute on, seconds below. */
@@ -88,6 +93,8 @@ export async function verifyHealth(
   let readings: string[] | undefined;
   for (let poll = 0; ; poll++) {
     await deps.ensureExecuting?.();
+    const signalled = await window.signal?.();
+    if (signalled !== undefined) return { healthy: false, reason: signalled };
     const result = await checkOnce(deps, window);
     if (!result.healthy) return result;
     const now = deps.clock.now();

@@ -59,6 +59,8 @@ export const HOTFIX_FINISH = 'hotfix.finish';
 export const ALERT_DELIVERY = 'alerts.delivery';
 /** Asks the war room whether to resolve an incident whose alert group resolved. */
 export const ALERT_RESOLVE_PROMPT = 'alerts.resolve-prompt';
+/** The card offering the rollback of a recent deploy of an alert's service (one per alert group and deploy). */
+export const ALERT_DEPLOY_CARD = 'alerts.deploy-card';
 
 /** A hotfix step someone asked for: who, and on which platform (their answer goes there). */
 interface HotfixStep {
@@ -99,6 +101,16 @@ export interface JobPayloads {
   [HOTFIX_FINISH]: HotfixStep;
   [ALERT_DELIVERY]: { delivery: AlertDelivery };
   [ALERT_RESOLVE_PROMPT]: { incidentId: number; groupId: number };
+  /** `incidentId`: its war room gets the card; null: alerts.triageChannel on `platform`. */
+  [ALERT_DEPLOY_CARD]: {
+    requestId: number;
+    incidentId: number | null;
+    platform: string;
+    alert: { name: string; source: string };
+    /** The actor of the alert's source (`alertmanager`): on the incident's timeline. */
+    actor: string;
+    at: number;
+  };
 }
 
 export type JobKind = keyof JobPayloads;

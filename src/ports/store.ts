@@ -336,6 +336,14 @@ export interface DeployRecords {
     patch: DeployPatch,
     by: ChangeBy,
   ): DeployRequest | undefined;
+  /**
+   * Records a failed health signal (an alert firing for the service) for a deploy that is executing:
+   * its health window reads it at the next look and rolls back. The first signal counts; false when
+   * the request is not an executing deploy or already has one. Audited as `by.action`.
+   */
+  signalHealth(id: number, reason: string, by: ChangeBy, at: number): boolean;
+  /** The failed health signal recorded for the request, if any. */
+  healthSignal(id: number): string | undefined;
 }
 
 export type NewHotfix = Pick<

@@ -196,6 +196,16 @@ const ROLLBACK_OFFERED: ReadonlySet<DeployRequest['status']> = new Set([
   'failed',
 ]);
 
+/**
+ * **Rollback** of a deploy: `/rollback` bound to this request, so a click after something else changed
+ * the target is refused (undo-check.ts). Also on the card an alert for the service gets (alert-deploy-card.ts).
+ */
+export const rollbackButton = (request: Pick<DeployRequest, 'id' | 'service' | 'environment'>): Button => ({
+  label: 'Rollback',
+  command: `rollback ${request.service} --env=${request.environment} --undo=${requestKey(request.id)}`,
+  style: 'danger',
+});
+
 /** The card of a request; `policy` gives the number of approvals needed (absent: config changed, 1 assumed). */
 export function requestCard(
   request: DeployRequest,
@@ -233,14 +243,7 @@ export function requestCard(
       { label: 'Reject', command: `deploy reject ${key}`, style: 'danger' },
     );
   }
-  // Bound to this request: a click after something else changed the target is refused (undo-check.ts).
-  if (request.kind === 'deploy' && ROLLBACK_OFFERED.has(request.status)) {
-    buttons.push({
-      label: 'Rollback',
-      command: `rollback ${request.service} --env=${request.environment} --undo=${key}`,
-      style: 'danger',
-    });
-  }
+  if (request.kind === 'deploy' && ROLLBACK_OFFERED.has(request.status)) buttons.push(rollbackButton(request));
   return {
     title: title(request),
     text: statusLine(request, required, rollout),

@@ -5,16 +5,18 @@ import type { Clock } from '../../ports/clock.js';
 import type { AuditRecords, DeployRecords } from '../../ports/store.js';
 import {
   guardHolds,
+  healthSignalEntry,
   newRequestRow,
   requestedEntry,
   rolloutConflict,
   toColumns,
+  takesHealthSignal,
   toRequest,
   transitionEntry,
   type DeployRow,
 } from '../deploy-records.js';
 import { atomicWrites, type DbHandle } from './database.js';
-import { deployRequests } from './schema.js';
+import { deployHealthSignals, deployRequests } from './schema.js';
 
 const isUniqueViolation = (error: unknown) => (error as { code?: unknown })?.code === 'SQLITE_CONSTRAINT_UNIQUE';
 
@@ -48,6 +50,12 @@ export function createDeployStore({ db, sqlite }: DbHandle, audit: AuditRecords,
     .limit(1)
     .prepare();
   const inProgressQuery = db.select().from(deployRequests).where(RUNNING).orderBy(asc(deployRequests.id)).prepare();
+  // Read at every look of a health window.
+  const signalQuery = db
+    .select({ reason: deployHealthSignals.reason })
+    .from(deployHealthSignals)
+    .where(eq(deployHealthSignals.requestId, sql.placeholder('id')))
+    .prepare();
 
   const get = (id: number) => {
     const row = byId.get({ id });
@@ -105,6 +113,22 @@ export function createDeployStore({ db, sqlite }: DbHandle, audit: AuditRecords,
       audit.append(transitionEntry(before, after, patch, by));
       return after;
     },
+    signalHealth(id, reason, by, at) {
+      const request = get(id);
+      if (!takesHealthSignal(request)) return false;
+      const added = db
+        .insert(deployHealthSignals)
+        .values({ requestId: id, reason, actor: by.actor, at })
+        .onConflictDoNothing()
+        .returning()
+        .get();
+      if (!added) return false;
+      audit.append(healthSignalEntry(request, reason, by));
+      return true;
+    },
+    healthSignal(id) {
+      return signalQuery.get({ id })?.reason;
+    },
   };
-  return atomicWrites(sqlite, store, ['create', 'transition']);
+  return atomicWrites(sqlite, store, ['create', 'transition', 'signalHealth']);
 }

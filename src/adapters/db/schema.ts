@@ -285,6 +285,21 @@ export const deployRequests = sqliteTable(
 );
 
 /**
+ * A failed health signal from outside the deploy job (an alert firing for the service): the health
+ * window of the executing deploy reads it at its next look and rolls back. One per request (the
+ * first counts); in the database so every replica's job sees it and it survives a restart.
+ */
+export const deployHealthSignals = sqliteTable('deploy_health_signals', {
+  requestId: integer('request_id')
+    .primaryKey()
+    .references(() => deployRequests.id),
+  /** Why the deploy counts as unhealthy, e.g. `alert ProbeFailure firing (Alertmanager)`. */
+  reason: text('reason').notNull(),
+  actor: text('actor').notNull(),
+  at: integer('at').notNull(),
+});
+
+/**
  * Hotfixes (domain/hotfix.ts): the branch cut for an incident, its pull request, and what
  * `/hotfix finish` made (merge, tag, release, back-merge). One live hotfix per branch of a repo.
  */

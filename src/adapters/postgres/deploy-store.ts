@@ -10,16 +10,18 @@ import type { Clock } from '../../ports/clock.js';
 import type { AuditLog, DeployStore } from '../../ports/store.js';
 import {
   guardHolds,
+  healthSignalEntry,
   newRequestRow,
   requestedEntry,
   rolloutConflict,
   toColumns,
+  takesHealthSignal,
   toRequest,
   transitionEntry,
   type DeployRow,
 } from '../deploy-records.js';
 import { pgError, type PgHandle } from './database.js';
-import { deployRequests } from './schema.js';
+import { deployHealthSignals, deployRequests } from './schema.js';
 
 const ROLLOUT_LOCK = 'deploy_requests_running_idx';
 /** The first key of the advisory locks on a target (service and environment): "dplt" in ASCII. */
@@ -108,6 +110,30 @@ export function createPgDeployStore(handle: PgHandle, audit: AuditLog, clock: Cl
         await audit.append(transitionEntry(before, after, patch, by));
         return after;
       }),
+    // The request's row is read FOR SHARE: a transition finishing it waits, so no signal is recorded
+    // for a deploy that has just finished (it would be harmless, but the audit would say otherwise).
+    signalHealth: (id, reason, by, at) =>
+      handle.transaction(async () => {
+        const request = first(await select().where(eq(deployRequests.id, id)).for('share'));
+        if (!takesHealthSignal(request)) return false;
+        const added = await handle
+          .executor()
+          .insert(deployHealthSignals)
+          .values({ requestId: id, reason, actor: by.actor, at })
+          .onConflictDoNothing()
+          .returning({ requestId: deployHealthSignals.requestId });
+        if (!added.length) return false;
+        await audit.append(healthSignalEntry(request, reason, by));
+        return true;
+      }),
+    healthSignal: async (id) =>
+      (
+        await handle
+          .executor()
+          .select({ reason: deployHealthSignals.reason })
+          .from(deployHealthSignals)
+          .where(eq(deployHealthSignals.requestId, id))
+      )[0]?.reason,
   };
   return store;
 }

@@ -246,6 +246,15 @@ export const deployRequests = pgTable(
   ],
 );
 
+export const deployHealthSignals = pgTable('deploy_health_signals', {
+  requestId: integer('request_id')
+    .primaryKey()
+    .references(() => deployRequests.id),
+  reason: text('reason').notNull(),
+  actor: text('actor').notNull(),
+  at: ms('at').notNull(),
+});
+
 export const hotfixes = pgTable(
   'hotfixes',
   {

@@ -159,6 +159,35 @@ for (const dialect of dialects()) {
       expect(await store.deploys.lastStarted('payments', 'staging')).toBeUndefined();
     });
 
+    it('records a failed health signal only for an executing deploy, the first one only, audited', async () => {
+      const signal = (id: number, reason: string) =>
+        store.deploys.signalHealth(
+          id,
+          reason,
+          { actor: 'alertmanager', platform: 'alertmanager', action: 'deploy.health_signal' },
+          t.clock.now(),
+        );
+      await store.deploys.create(newRequest(), 'slack');
+      expect(await signal(1, 'alert A firing (Alertmanager)')).toBe(false); // pending: nothing to verify
+      await approve(store, 1);
+      await store.deploys.transition(1, { from: ['approved'] }, { status: 'executing' }, by('deploy.started'));
+      expect(await store.deploys.healthSignal(1)).toBeUndefined();
+      expect(await signal(1, 'alert A firing (Alertmanager)')).toBe(true);
+      expect(await signal(1, 'alert B firing (Alertmanager)')).toBe(false);
+      expect(await store.deploys.healthSignal(1)).toBe('alert A firing (Alertmanager)');
+      const rows = (await auditRows(t)).filter((r) => r.action === 'deploy.health_signal');
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ actor: 'alertmanager', platform: 'alertmanager' });
+      expect(JSON.parse(rows[0]!.after!)).toEqual({ request: 'REQ-1', healthSignal: 'alert A firing (Alertmanager)' });
+      // A rollback request is never verified.
+      await store.deploys.transition(1, { from: ['executing'] }, { status: 'succeeded' }, by('deploy.succeeded'));
+      await store.deploys.create({ ...newRequest(), kind: 'rollback' }, 'slack');
+      await approve(store, 2);
+      await store.deploys.transition(2, { from: ['approved'] }, { status: 'executing' }, by('rollback.started'));
+      expect(await signal(2, 'alert C firing (Alertmanager)')).toBe(false);
+      expect(await store.deploys.healthSignal(2)).toBeUndefined();
+    });
+
     it('audits the changed fields before and after', async () => {
       await store.deploys.create(newRequest(), 'slack');
       await store.deploys.transition(
