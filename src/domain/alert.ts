@@ -140,15 +140,21 @@ export function alertTitle(d: AlertDelivery): string {
     d.commonLabels.alertname?.trim() ||
     first?.labels.alertname?.trim() ||
     fallback;
+  return oneLine(raw, MAX_TITLE_CODE_POINTS, fallback);
+}
+
+/**
+ * Alert text on one line: control characters become spaces, text-direction controls go, cut to `max`
+ * code points with an ellipsis; `fallback` when nothing is left.
+ */
+export function oneLine(raw: string, max: number, fallback: string): string {
   // eslint-disable-next-line no-control-regex
   const line = raw
     .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
     .replace(/[\u202a-\u202e\u2066-\u2069]/g, '')
     .trim();
   const points = Array.from(line || fallback);
-  return points.length > MAX_TITLE_CODE_POINTS
-    ? `${points.slice(0, MAX_TITLE_CODE_POINTS - 1).join('')}…`
-    : points.join('');
+  return points.length > max ? `${points.slice(0, max - 1).join('')}…` : points.join('');
 }
 
 /**

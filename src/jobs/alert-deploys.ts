@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { FileConfig } from '../config.js';
 import { targetEnvironments } from '../config/environments.js';
-import { alertGroupId, alertTitle, groupLabelsOf, type AlertDelivery } from '../domain/alert.js';
+import { alertGroupId, alertTitle, groupLabelsOf, oneLine, sourceName, type AlertDelivery } from '../domain/alert.js';
 import { requestKey, type DeployRequest } from '../domain/deploy-request.js';
 import type { Incident } from '../domain/incident.js';
 import type { ChatPort } from '../ports/chat.js';
@@ -30,23 +30,19 @@ export interface AlertDeployDeps {
   platform: string;
 }
 
-/** How the card and the rollback reason name who sent the alert. */
-const SOURCE_NAMES: Partial<Record<string, string>> = { alertmanager: 'Alertmanager', grafana: 'Grafana' };
 /** Statuses of a deploy whose change is in the cluster and not undone: what an alert may be about. */
 const FINISHED_IN_PLACE: ReadonlySet<DeployRequest['status']> = new Set(['succeeded', 'failed']);
 const MAX_NAME = 100;
 
 /** The alert's name on one line: `alertname`, else the title; without token characters, cut short. */
-function alertName(delivery: AlertDelivery): string {
-  const raw = delivery.commonLabels.alertname ?? delivery.alerts[0]?.labels.alertname ?? alertTitle(delivery);
-  const line = stripTokens(raw)
-    .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
-    .replace(/[\u202a-\u202e\u2066-\u2069]/g, '')
-    .replace(/\s+/g, ' ')
-    .trim();
-  const points = Array.from(line || 'alert');
-  return points.length > MAX_NAME ? `${points.slice(0, MAX_NAME - 1).join('')}…` : points.join('');
-}
+const alertName = (delivery: AlertDelivery): string =>
+  oneLine(
+    stripTokens(
+      delivery.commonLabels.alertname ?? delivery.alerts[0]?.labels.alertname ?? alertTitle(delivery),
+    ).replace(/\s+/g, ' '),
+    MAX_NAME,
+    'alert',
+  );
 
 /** When the newest firing alert of the delivery started (ms), if any says so readably. */
 function newestFiring(delivery: AlertDelivery): number | undefined {
@@ -107,7 +103,7 @@ export async function offerRollback(
   const now = clock.now();
   const request = await recentDeploy(store, config, service, delivery, windowMs, now);
   if (!request) return;
-  const alert = { name: alertName(delivery), source: SOURCE_NAMES[delivery.source] ?? delivery.source };
+  const alert = { name: alertName(delivery), source: sourceName(delivery.source) };
   const log = deps.logger.child({ component: 'alerts', request: requestKey(request.id) });
   const group = createHash('sha256').update(alertGroupId(delivery)).digest('hex');
   const posted = incident !== undefined || config.alerts.triageChannel !== undefined;
