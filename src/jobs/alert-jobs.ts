@@ -48,16 +48,28 @@ export function createAlertJobs(
       // event, so a retry after a crash finds the group tied and does nothing twice.
       const decide = () => store.transaction(() => recordDelivery(deps, delivery, job, rule, service));
       // Two deliveries of one group (say firing, then more alerts firing) may run at once on two
-      // workers or replicas: a lease per group lets only one of them find no incident and declare.
-      const lease = `alert-group:${group}`;
+      // workers or replicas: a lease per group lets only one of them find no incident and declare. With
+      // attachWindow, groups of one service join one incident: a lease per service too, taken second.
+      const leases = [
+        `alert-group:${group}`,
+        ...(service && config.alerts.attachWindowMs ? [`alert-service:${service}`] : []),
+      ];
       const holder = `job:${job.id}:${job.createdAt}`;
-      const epoch = await store.leases.acquire(lease, holder, GROUP_LEASE_MS);
-      if (epoch === undefined) throw new RetryLater('another delivery of this alert group is being handled', 500);
+      const held: Array<[string, number]> = [];
       let outcome: Awaited<ReturnType<typeof decide>>;
       try {
+        for (const lease of leases) {
+          const epoch = await store.leases.acquire(lease, holder, GROUP_LEASE_MS);
+          if (epoch === undefined)
+            throw new RetryLater(
+              `another delivery of this alert ${lease.startsWith('alert-group:') ? 'group' : 'service'} is being handled`,
+              500,
+            );
+          held.push([lease, epoch]);
+        }
         outcome = await decide();
       } finally {
-        await store.leases.release(lease, holder, epoch);
+        for (const [lease, epoch] of held.reverse()) await store.leases.release(lease, holder, epoch);
       }
       log.info(
         {

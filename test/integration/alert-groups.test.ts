@@ -223,6 +223,26 @@ describe('alert groups', () => {
     expect(await h.firelane.store.incidents.list()).toHaveLength(3);
   });
 
+  it('with attachWindow, two groups of one service handled together declare one incident', async () => {
+    h = await start('  attachWindow: 30m\n');
+    // Both stored before either runs: the worker takes them together (two workers, or two replicas).
+    for (const name of ['PaymentsDown', 'PaymentsLatency']) {
+      const response = await fetch(`${h.url}/alerts/alertmanager`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify(body(name, [{ fingerprint: `${name}-1`, status: 'firing' }])),
+      });
+      expect(response.status).toBe(202);
+    }
+    await h.drain();
+    // The one that found the service held by the other retries half a second later.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await h.drain();
+    expect(await h.firelane.store.incidents.list()).toHaveLength(1);
+    expect((await group(h, 'PaymentsDown'))!.incidentId).toBe(1);
+    expect((await group(h, 'PaymentsLatency'))!.incidentId).toBe(1);
+  });
+
   it('without attachWindow, each group declares its own incident', async () => {
     h = await start();
     await deliver(h, body('PaymentsDown', [{ fingerprint: 'aa01', status: 'firing' }]));
