@@ -3,6 +3,7 @@
 // version), and a GitHub Deployment per rollout with its statuses, so GitHub shows what runs where.
 // GitHub never blocks a deploy: what cannot be read becomes a note on the card, and a Deployment
 // that cannot be recorded is logged.
+import { cutText } from '../domain/clean-text.js';
 import type { Logger } from 'pino';
 import { githubDeploymentJobKey } from '../flows/change-request.js';
 import type { FileConfig } from '../config.js';
@@ -27,7 +28,7 @@ import { GITHUB_DEPLOYMENT, type JobHandlers } from '../ports/jobs.js';
 const MAX_TITLES = 5;
 
 /** A deployment description as GitHub should show it: chat mentions as plain `@id`, made inert like every text firelane sends GitHub; at most 140 characters. */
-const githubText = (text: string) => inertForGitHub(toPlainText(text)).slice(0, 140);
+export const githubText = (text: string) => cutText(inertForGitHub(toPlainText(text)), 140);
 
 /** The repository of a service, when it has one and GitHub is set up. */
 export function repoOf(git: GitHost | undefined, service: ServiceConfig | undefined): RepoName | undefined {
