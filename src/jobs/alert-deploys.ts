@@ -5,30 +5,21 @@
 // health check: a signal in the database, which its health window reads at the next look on
 // whichever replica runs it, and rolls back.
 import { createHash } from 'node:crypto';
-import type { Logger } from 'pino';
 import type { FileConfig } from '../config.js';
 import { targetEnvironments } from '../config/environments.js';
 import { alertGroupId, alertTitle, groupLabelsOf, oneLine, sourceName, type AlertDelivery } from '../domain/alert.js';
 import { requestKey, type DeployRequest } from '../domain/deploy-request.js';
 import type { Incident } from '../domain/incident.js';
-import type { ChatPort } from '../ports/chat.js';
-import type { Clock } from '../ports/clock.js';
 import { ALERT_DEPLOY_CARD, type JobHandlers } from '../ports/jobs.js';
 import { stripTokens } from '../ports/reply.js';
 import type { Store } from '../ports/store.js';
 import { alertDeployCard } from '../views/alert-deploy-card.js';
+import type { AlertJobDeps } from './alert-jobs.js';
 import { postOrReason } from './job-helpers.js';
 import { PermanentJobError, RetryLater } from './worker.js';
 
-export interface AlertDeployDeps {
-  store: Store;
-  chats: Partial<Record<string, ChatPort>>;
-  config: FileConfig;
-  clock: Clock;
-  logger: Logger;
-  /** Where the triage channel is (the platform alert incidents and triage cards go to). */
-  platform: string;
-}
+/** The alert jobs' dependencies (jobs/alert-jobs.ts): the same for the rollback card. */
+export type AlertDeployDeps = AlertJobDeps;
 
 /** Statuses of a deploy whose change is in the cluster and not undone: what an alert may be about. */
 const FINISHED_IN_PLACE: ReadonlySet<DeployRequest['status']> = new Set(['succeeded', 'failed']);
