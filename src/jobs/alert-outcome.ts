@@ -177,11 +177,12 @@ export async function recordDelivery(
   const groups = await store.alertGroups.ofIncident(incident.id);
   const stillFiring = groups.filter((g) => g.status === 'firing').length;
   if (config.alerts.autoResolve && stillFiring === 0 && (await untouchedByPeople(store, incident))) {
-    const resolved = await recordResolution(deps, incident, {
-      actor,
-      platform: actor,
-      why: 'Every alert of the incident resolved (alerts.autoResolve).',
-    });
+    const { incident: resolved } = await recordResolution(
+      deps,
+      incident,
+      { actor, platform: actor },
+      { why: 'Every alert of the incident resolved (alerts.autoResolve).' },
+    );
     return { ...outcome, incident: resolved, resolution: 'auto-resolved' };
   }
   await store.jobs.enqueue({

@@ -1,61 +1,20 @@
 // The one way a command changes an incident: decided on the incident as it is inside the write
-// transaction, then patch + timeline event + (optional) broadcast job, atomically.
+// transaction, then patch + timeline event + (optional) broadcast job, atomically (flows/incident-event.ts).
 import type { Incident } from '../../domain/incident.js';
-import type { IncidentPatch, TimelineEvent } from '../../ports/store.js';
+import { recordIncidentEvent, type EventSpec } from '../../flows/incident-event.js';
+import type { TimelineEvent } from '../../ports/store.js';
 import type { HandlerContext } from '../context.js';
-import { BROADCAST, REFRESH_TOPIC } from '../../ports/jobs.js';
 
-export interface EventSpec {
-  kind: string;
-  text: string;
-  data?: Record<string, unknown>;
-  patch?: IncidentPatch;
-  /** Post the event in the war room ('room') and also in the announcement channel ('announce'). */
-  broadcast?: 'room' | 'announce';
-  /** People to invite into the war room along with the broadcast (a new commander, new responders). */
-  invite?: string[];
-}
+export type { EventSpec };
 
+/** The change by the command's actor, in its write transaction (flows/incident-event.ts). */
 export async function recordEvent(
   ctx: HandlerContext,
   incident: Incident,
   spec: EventSpec,
 ): Promise<{ incident: Incident; event: TimelineEvent }> {
-  const { store, clock } = ctx.deps;
-  return await ctx.write(async () => {
-    const by = { actor: ctx.input.actor.id, platform: ctx.input.platform, action: `incident.${spec.kind}` };
-    const updated = spec.patch ? await store.incidents.update(incident.id, spec.patch, by) : incident;
-    const event = await store.incidents.addEvent({
-      incidentId: incident.id,
-      at: clock.now(),
-      actor: ctx.input.actor.id,
-      platform: ctx.input.platform,
-      kind: spec.kind,
-      text: spec.text,
-      ...(spec.data && { data: spec.data }),
-    });
-    // Any change to the incident itself may change the war room's topic.
-    if (spec.patch) {
-      await store.jobs.enqueue({
-        kind: REFRESH_TOPIC,
-        key: `topic:${incident.id}:${event.id}`,
-        payload: { incidentId: incident.id },
-      });
-    }
-    if (spec.broadcast) {
-      await store.jobs.enqueue({
-        kind: BROADCAST,
-        key: `broadcast:${event.id}`,
-        payload: {
-          incidentId: incident.id,
-          eventId: event.id,
-          announce: spec.broadcast === 'announce',
-          ...(spec.invite?.length && { invite: spec.invite }),
-        },
-      });
-    }
-    return { incident: updated, event };
-  });
+  const by = { actor: ctx.input.actor.id, platform: ctx.input.platform };
+  return await ctx.write(() => recordIncidentEvent(ctx.deps, incident, by, spec));
 }
 
 /**
