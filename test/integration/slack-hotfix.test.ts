@@ -251,6 +251,34 @@ describe('/hotfix over Slack with GitHub', () => {
     expect(repo.refs()['refs/heads/hotfix/old-line']).toBe(repo.sha('v2.0.9'));
   });
 
+  it('a war room whose incident is resolved while the hotfix is asked: the hotfix is not linked, nor named after it', async () => {
+    await start();
+    const incident = await declare(h, 'sev1 Refunds fail', { command: '/incident', channel: 'C0GENERAL' });
+    const store = h.firelane.store;
+    const transaction = store.transaction.bind(store);
+    let armed = true;
+    // The resolve lands between the hotfix's first read (in the war room: INC-1, open) and its write.
+    store.transaction = (async (fn: () => unknown) => {
+      if (armed) {
+        armed = false;
+        await transaction(() =>
+          store.incidents.update(
+            incident.id,
+            { status: 'resolved', resolvedAt: Date.now(), nextReminderAt: null },
+            { actor: 'U0LEAD', platform: 'slack', action: 'incident.resolved' },
+          ),
+        );
+      }
+      return transaction(fn as () => Promise<unknown>);
+    }) as typeof store.transaction;
+    const created = await hotfix('create payments "late fix"', incident.roomId!);
+    store.transaction = transaction;
+    expect(created.ack).toContain('HF-1: creating `hotfix/late-fix` in acme/payments from production.');
+    const [made] = await store.hotfixes.live();
+    expect(made).toMatchObject({ branch: 'hotfix/late-fix', incidentId: null });
+    expect(repo.refs()['refs/heads/hotfix/late-fix']).toBe(repo.sha('production'));
+  });
+
   it('bad input is answered privately and changes nothing; without GitHub the commands say so', async () => {
     await start();
     const before = await snapshot(h);

@@ -74,13 +74,14 @@ async function createHotfix(ctx: HandlerContext): Promise<Reply> {
   }
   const incident = await takeIncident(ctx, usage);
   const roomId = takeRoom(ctx, incident, usage);
-  const branch = hotfixBranch(description, incident?.id);
   const { store, clock } = ctx.deps;
   const actor = ctx.input.actor.id;
   const baseRef = from ?? (config.hotfixFrom === 'latest-tag' ? '' : config.productionBranch);
-  const { hotfix, linked } = await ctx.write(async () => {
-    // The incident as it is now: one resolved since it was chosen gets no hotfix line on its timeline.
+  const { hotfix, linked, branch } = await ctx.write(async () => {
+    // The incident as it is now: one resolved since it was chosen gets no hotfix line on its timeline,
+    // and does not name the branch.
     const linked = await openIncidentNow(ctx, incident, ctx.flags.incident !== undefined, usage);
+    const branch = hotfixBranch(description, linked?.id);
     const created = await store.hotfixes.create(
       {
         service,
@@ -112,7 +113,7 @@ async function createHotfix(ctx: HandlerContext): Promise<Reply> {
       key: `hotfix-create:${created.id}`,
       payload: { hotfixId: created.id },
     });
-    return { hotfix: created, linked };
+    return { hotfix: created, linked, branch };
   });
   ctx.concerns(hotfix.incidentId);
   const base = from ?? (config.hotfixFrom === 'latest-tag' ? 'the newest release tag' : config.productionBranch);
