@@ -33,6 +33,8 @@ ${SERVICES.map(
       container: app
       image: ${IMAGE(service)}
       strategy: rolling
+    healthCheck:
+      window: 1s
 `,
 ).join('')}approvals:
   production:
@@ -80,6 +82,9 @@ beforeAll(async () => {
   options = { configYaml: YAML, reminderTicker: false, cluster, git, deploy: { pollIntervalMs: 5 } };
 });
 afterAll(async () => gh?.close());
+
+/** Each setup deploys versions of its own (the setups share the cluster). */
+let setupRound = 0;
 
 describe.each(raceSetups(() => options!))('$name: two commands on one target at once', (setup) => {
   let r: Replicas;
@@ -312,6 +317,50 @@ describe.each(raceSetups(() => options!))('$name: two commands on one target at 
   });
 
   // Last: the approved deploys hold their targets (nothing runs them here).
+  it('a deploy approved while another deploy of the target is asked: the new one is refused, superseded, or asked after the rollout', async () => {
+    setupRound++;
+    const deploys: Partial<Record<Service, { REQ: string }>> = {};
+    for (const service of SERVICES) {
+      const answer = await r.send(r.a, `/deploy ${service} v2.5.${setupRound}`, 'U0ALICE');
+      const key = /REQ-\d+/.exec(answer)?.[0];
+      expect(key, answer).toBeDefined();
+      deploys[service] = { REQ: key! };
+    }
+    await r.a.drain();
+    for (const { service, first, second } of await race(
+      '/deploy approve REQ',
+      `/deploy SERVICE v2.6.${setupRound}`,
+      deploys,
+      ['U0LEAD1', 'U0ALICE'],
+    )) {
+      const approved = Number(deploys[service]!.REQ.slice(4));
+      expect(first).toContain('approved');
+      const [later] = await queryDatabase<{ id: number; status: string; created_at: number }>(
+        r.a.firelane,
+        "SELECT id, status, created_at FROM deploy_requests WHERE service = ? AND kind = 'deploy' AND target = ?",
+        [service, `v2.6.${setupRound}`],
+      );
+      if (!later) {
+        expect(second).toContain('right now: one rollout at a time per target');
+        continue;
+      }
+      // Never a card left pending on a plan the approved deploy changed under it: superseded by the
+      // approval, or asked once that rollout had finished.
+      if (later.status !== 'superseded') {
+        const [rollout] = await queryDatabase<{ finished_at: number | null }>(
+          r.a.firelane,
+          'SELECT finished_at FROM deploy_requests WHERE id = ?',
+          [approved],
+        );
+        expect(rollout!.finished_at, `${second} / ${later.status}`).not.toBeNull();
+        expect(Number(later.created_at), second).toBeGreaterThan(Number(rollout!.finished_at));
+      }
+    }
+    // The approved rollouts end; what is still pending is withdrawn for the next test.
+    await r.a.drain();
+    await withdrawAll();
+  });
+
   it('a deploy approved while a rollback is asked: the rollback undoes it, or the approval supersedes the rollback', async () => {
     const deploys: Partial<Record<Service, { REQ: string }>> = {};
     for (const service of SERVICES) {

@@ -11,7 +11,7 @@ import {
 } from '../../config/types.js';
 import { requestKey, targetRefOf, type DeployRequest, type RequestKind } from '../../domain/deploy-request.js';
 import { incidentKey, OPEN_STATUSES, parseIncidentKey, type Incident } from '../../domain/incident.js';
-import { FirelaneError, invalidInput, notFound } from '../../errors.js';
+import { conflict, FirelaneError, invalidInput, notFound } from '../../errors.js';
 import { actorOf, chatPlatform } from '../command.js';
 import type { HandlerContext } from '../context.js';
 import { tokenText, type Token } from '../parse-command.js';
@@ -197,6 +197,12 @@ export async function requestBasics(
 }
 
 /** "payments (production) is being deployed by REQ-3 right now…" */
+/** Why a deploy is refused while a rollout of its target runs, and how to stop that rollout. */
+export function busyDeployText(basics: Pick<RequestBasics, 'service' | 'environment'>, running: DeployRequest): string {
+  const stop = running.kind === 'deploy' ? ` To stop it, /rollback ${basics.service} --env=${basics.environment}.` : '';
+  return `${busyText(basics, running)} Ask again when it has finished.${stop}`;
+}
+
 export function busyText(basics: Pick<RequestBasics, 'service' | 'environment'>, running: DeployRequest): string {
   return `${basics.service} (${basics.environment}) is being ${running.kind === 'rollback' ? 'rolled back' : 'deployed'} by ${requestKey(running.id)} right now: one rollout at a time per target.`;
 }
@@ -215,6 +221,11 @@ export async function createRequest(
   const actor = ctx.input.actor.id;
   ctx.concerns(basics.incident?.id ?? null);
   return await ctx.write(async () => {
+    // Decided with the target held, as an approval holds it (on PostgreSQL, across replicas): an
+    // approval either supersedes this request, or committed first and its rollout is found here.
+    await store.deploys.holdTarget(basics.service, basics.environment);
+    const running = kind === 'deploy' ? await store.deploys.running(basics.service, basics.environment) : undefined;
+    if (running) throw conflict(busyDeployText(basics, running));
     const incident = await openIncidentNow(ctx, basics.incident, basics.incidentNamed, basics.usage);
     const request = await store.deploys.create(
       {

@@ -6,7 +6,7 @@ import type { HandlerContext } from '../context.js';
 import { tokenText } from '../parse-command.js';
 import { privateReply, type Reply } from '../../ports/reply.js';
 import { DEPLOY_USAGE } from './deploy-usage.js';
-import { busyText, createRequest, requestBasics } from './new-request.js';
+import { busyDeployText, createRequest, requestBasics } from './new-request.js';
 
 export async function requestDeploy(ctx: HandlerContext): Promise<Reply> {
   const usage = DEPLOY_USAGE.deploy;
@@ -20,11 +20,7 @@ export async function requestDeploy(ctx: HandlerContext): Promise<Reply> {
   if ('problem' in parsed) throw invalidInput(`${parsed.problem}.`, usage);
   if (extra.length) throw invalidInput(`Unexpected "${tokenText(extra[0]!)}" after the version.`, usage);
   const basics = await requestBasics(ctx, serviceToken, usage);
-  if (basics.running) {
-    const stop =
-      basics.running.kind === 'deploy' ? ` To stop it, /rollback ${basics.service} --env=${basics.environment}.` : '';
-    throw conflict(`${busyText(basics, basics.running)} Ask again when it has finished.${stop}`);
-  }
+  if (basics.running) throw conflict(busyDeployText(basics, basics.running));
   const version = versionText(parsed.version);
   const request = await createRequest(
     ctx,
