@@ -4,6 +4,7 @@
 // (alerts.attachWindow), or declares one (a rule with `declare`); a group that resolves asks the war
 // room whether to resolve, or resolves an untouched alert incident itself (alerts.autoResolve).
 import type { FileConfig } from '../config.js';
+import { targetEnvironments } from '../config/environments.js';
 import {
   ALERTMANAGER_ACTOR,
   GRAFANA_ACTOR,
@@ -66,10 +67,32 @@ export const groupRefOf = (d: AlertDelivery): AlertGroupRef => ({
 const isOpen = (incident: Incident | undefined): incident is Incident =>
   incident !== undefined && incident.status !== 'resolved';
 
-/** The open incident that had an alert group of this service delivered at or after `since`. */
-async function incidentOfService(store: Store, service: string, since: number): Promise<Incident | undefined> {
-  for (const group of await store.alertGroups.tiedForService(service, since, ATTACH_CANDIDATES)) {
-    const incident = await store.incidents.get(group.incidentId!);
+/**
+ * The open incident about this service since `since`: one an alert group of the service reached, else
+ * one a deploy or hotfix of the service asked since then is linked to (the last started and the
+ * pending requests of each of its environments, its live hotfixes): an incident declared by hand
+ * knows its service that way.
+ */
+async function incidentOfService(
+  store: Store,
+  config: FileConfig,
+  service: string,
+  since: number,
+): Promise<Incident | undefined> {
+  const linked: number[] = [];
+  for (const group of await store.alertGroups.tiedForService(service, since, ATTACH_CANDIDATES))
+    linked.push(group.incidentId!);
+  const configured = Object.hasOwn(config.services, service) ? config.services[service] : undefined;
+  for (const environment of configured ? targetEnvironments(configured) : []) {
+    const started = await store.deploys.lastStarted(service, environment);
+    for (const request of [...(started ? [started] : []), ...(await store.deploys.pending(service, environment))])
+      if (request.incidentId !== null && request.createdAt >= since) linked.push(request.incidentId);
+  }
+  for (const hotfix of await store.hotfixes.live())
+    if (hotfix.service === service && hotfix.incidentId !== null && hotfix.createdAt >= since)
+      linked.push(hotfix.incidentId);
+  for (const id of new Set(linked)) {
+    const incident = await store.incidents.get(id);
     if (isOpen(incident)) return incident;
   }
   return undefined;
@@ -105,7 +128,7 @@ export async function recordDelivery(
     how = repeat ? 'refreshed' : 'joined';
   } else if (!repeat && status === 'firing') {
     const windowMs = config.alerts.attachWindowMs;
-    incident = service && windowMs ? await incidentOfService(store, service, now - windowMs) : undefined;
+    incident = service && windowMs ? await incidentOfService(store, config, service, now - windowMs) : undefined;
     if (incident) how = 'attached';
     else if (rule?.declare) {
       const description = delivery.commonAnnotations.description ?? delivery.alerts[0]?.annotations.description;

@@ -3,6 +3,7 @@
 // its Resolve button), alerts.autoResolve, and the triage card's Declare button tied to its group.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createManualClock } from '../../src/ports/clock.js';
+import { createMemoryCluster } from '../fakes/memory-cluster.js';
 import { ANNOUNCE, buttonClick, DEFAULT_YAML, startHarness, type Harness } from '../support/harness.js';
 import { buttons, messageJson } from './slack-helpers.js';
 
@@ -241,6 +242,39 @@ describe('alert groups', () => {
     expect(await h.firelane.store.incidents.list()).toHaveLength(1);
     expect((await group(h, 'PaymentsDown'))!.incidentId).toBe(1);
     expect((await group(h, 'PaymentsLatency'))!.incidentId).toBe(1);
+  });
+
+  it('with attachWindow, an alert for a service joins the open incident a recent deploy of it is linked to', async () => {
+    const cluster = createMemoryCluster();
+    cluster.addDeployment({ namespace: 'payments', name: 'payments', images: { app: 'ghcr.io/acme/payments:v2.1.0' } });
+    h = await startHarness({
+      configYaml: `${yaml('  attachWindow: 30m\n')}services:
+  payments:
+    kubernetes: { namespace: payments, deployment: payments, container: app, image: ghcr.io/acme/payments }
+approvals:
+  production: { approvers: [U0LEAD1], required: 1 }
+`,
+      env: { FIRELANE_ALERTS_TOKEN: TOKEN },
+      fake: { channels: CHANNELS },
+      cluster,
+    });
+    // Declared by hand: no alert group says which service it is about, but its deploy does.
+    const ack = await h.command('sev2 Refunds slow', { command: '/incident', channel: ANNOUNCE });
+    expect(ack.status).toBe(200);
+    await h.drain();
+    const room = await roomOf(h, 1);
+    const deploy = await h.command('payments v2.1.1', { command: '/deploy', channel: room, user: 'U0DEV' });
+    expect(JSON.stringify(deploy.body), JSON.stringify(deploy.body)).toContain('REQ-1');
+    await h.drain();
+    expect((await h.firelane.store.deploys.get(1))!.incidentId).toBe(1);
+
+    await deliver(h, body('PaymentsLatency', [{ fingerprint: 'dd04', status: 'firing' }]));
+    expect(await h.firelane.store.incidents.list()).toHaveLength(1);
+    expect((await alertEvents(h, 1)).at(-1)!.data).toMatchObject({ attached: true, service: 'payments' });
+    expect((await group(h, 'PaymentsLatency'))!).toMatchObject({ incidentId: 1, declared: false });
+    // Another service's alert is not about it.
+    await deliver(h, body('SearchDown', [{ fingerprint: 'ee05', status: 'firing' }], { service: 'search' }));
+    expect(await h.firelane.store.incidents.list()).toHaveLength(2);
   });
 
   it('without attachWindow, each group declares its own incident', async () => {
