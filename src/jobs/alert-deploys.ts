@@ -15,8 +15,8 @@ import { stripTokens } from '../ports/reply.js';
 import type { Store } from '../ports/store.js';
 import { alertDeployCard } from '../views/alert-deploy-card.js';
 import type { AlertJobDeps } from './alert-jobs.js';
-import { postOrReason } from './job-helpers.js';
-import { PermanentJobError, RetryLater } from './worker.js';
+import { postOrReason, waitForWarRoom } from './job-helpers.js';
+import { PermanentJobError } from './worker.js';
 
 /** The alert jobs' dependencies (jobs/alert-jobs.ts): the same for the rollback card. */
 export type AlertDeployDeps = AlertJobDeps;
@@ -135,8 +135,7 @@ export function createAlertDeployJobs(deps: AlertDeployDeps): Pick<JobHandlers, 
       const incident = payload.incidentId === null ? undefined : await store.incidents.get(payload.incidentId);
       if (payload.incidentId !== null && !incident)
         throw new PermanentJobError(`incident ${payload.incidentId} does not exist`);
-      if (incident && !incident.roomId)
-        throw new RetryLater(`the war room of incident ${incident.id} is not open yet`, 1_000);
+      if (incident && !incident.roomId) return await waitForWarRoom(store, incident, 1_000);
       const platform = incident?.platform ?? payload.platform;
       const room = incident?.roomId ?? config.alerts.triageChannel;
       const chat = deps.chats[platform];

@@ -3,7 +3,6 @@
 import type { Logger } from 'pino';
 import type { FileConfig } from '../config.js';
 import { alertGroupId, alertTitle, firstRule, groupLabelsOf, ruleService, type AlertRule } from '../domain/alert.js';
-import { incidentKey } from '../domain/incident.js';
 import { parseSeverity, type Severity } from '../domain/severity.js';
 import { DeliveryRefused, type ChatPort } from '../ports/chat.js';
 import type { Clock } from '../ports/clock.js';
@@ -13,8 +12,8 @@ import { triageCard } from '../views/alert-card.js';
 import { resolvePrompt } from '../views/alert-group-card.js';
 import { offerRollback } from './alert-deploys.js';
 import { recordDelivery } from './alert-outcome.js';
-import { loadIncident, postOrReason } from './job-helpers.js';
-import { PermanentJobError, RetryLater } from './worker.js';
+import { loadIncident, postOrReason, waitForWarRoom } from './job-helpers.js';
+import { RetryLater } from './worker.js';
 
 export interface AlertJobDeps {
   store: Store;
@@ -131,11 +130,7 @@ export function createAlertJobs(
       const { incident, chat } = await loadIncident(deps, payload);
       // Resolved meanwhile (by a person, or by a later delivery): nothing to ask.
       if (incident.status === 'resolved') return;
-      if (!incident.roomId) {
-        if ((await store.jobs.state(`war-room:${incident.id}`)) === 'dead')
-          throw new PermanentJobError(`the war room of ${incidentKey(incident.id)} could not be opened`);
-        throw new RetryLater(`the war room of ${incidentKey(incident.id)} is not open yet`, 2_000);
-      }
+      if (!incident.roomId) return await waitForWarRoom(store, incident);
       const roomId = incident.roomId;
       const stillFiring = (await store.alertGroups.ofIncident(incident.id)).filter((g) => g.status === 'firing');
       const refused = await step('prompt', (once) =>

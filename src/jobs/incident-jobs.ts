@@ -9,7 +9,7 @@ import { declarerText, incidentCard, roomText, severityLabel } from '../views/in
 import { alertActorName } from '../domain/alert.js';
 import { channelReply, mention, type Reply } from '../ports/reply.js';
 import { RoomNameTaken, type ChatPort, type PostOnce } from '../ports/chat.js';
-import { loadIncident, postOrReason } from './job-helpers.js';
+import { loadIncident, postOrReason, waitForWarRoom } from './job-helpers.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 import { PermanentJobError, RetryLater, type JobContext } from './worker.js';
@@ -213,12 +213,7 @@ export function createIncidentJobs(
 
     async [BROADCAST](payload, { step }) {
       const { incident, chat } = await load(payload);
-      if (!incident.roomId || !incident.cardRef) {
-        if ((await store.jobs.state(`war-room:${incident.id}`)) === 'dead') {
-          throw new PermanentJobError(`the war room of ${incidentKey(incident.id)} could not be opened`);
-        }
-        throw new RetryLater(`the war room of ${incidentKey(incident.id)} is not open yet`, 2_000);
-      }
+      if (!incident.roomId || !incident.cardRef) return await waitForWarRoom(store, incident);
       const roomId = incident.roomId;
       const event = await store.incidents.event(Number(payload.eventId));
       if (!event) throw new PermanentJobError(`timeline event ${String(payload.eventId)} does not exist`);
