@@ -53,9 +53,66 @@ export function createAlertJobs(
         `alert-group:${group}`,
         ...(service && config.alerts.attachWindowMs ? [`alert-service:${service}`] : []),
       ];
+      /** What follows the recorded delivery: the rollback offer, else the group's triage card. */
+      const handle = async (outcome: Awaited<ReturnType<typeof decide>>): Promise<void> => {
+        log.info(
+          {
+            group: outcome.group.id,
+            incident: outcome.incident?.id,
+            how: outcome.how,
+            resolution: outcome.resolution,
+            status: delivery.status,
+            groupStatus: outcome.group.status,
+            reason: delivery.notificationReason,
+          },
+          'alert recorded',
+        );
+        // A recent deploy of the service: its rollback offered, or its health check failed (alert-deploys.ts).
+        await offerRollback(deps, { delivery, service, incident: outcome.incident });
+        if (outcome.incident) return;
+        // A group that declared nothing open: its triage card, posted once and then kept up to date.
+        const channel = config.alerts.triageChannel;
+        const chat = deps.chats[deps.platform];
+        if (outcome.group.cardRef && channel && chat) {
+          const card = triageCard(delivery, title, triageSeverity(labels, rule), outcome.group.id);
+          const refused = await step('triage-card-update', async () => {
+            try {
+              await chat.update(channel, outcome.group.cardRef!, card);
+              return null;
+            } catch (error) {
+              if (error instanceof DeliveryRefused) return error.reason;
+              throw error;
+            }
+          });
+          if (refused) log.warn({ channel, reason: refused }, 'could not update the triage card');
+          return;
+        }
+        // A resolved group that declared nothing open has nothing left to say.
+        if (outcome.group.status === 'resolved') return;
+        if (!channel || !chat) {
+          log.warn(
+            { receiver: delivery.receiver },
+            'alert matched no declaring rule and alerts.triageChannel is not set: not posted',
+          );
+          return;
+        }
+        const card = triageCard(delivery, title, triageSeverity(labels, rule), outcome.group.id);
+        const posted = await step('triage-card', async (once) => {
+          try {
+            return { ref: await chat.post(channel, card, { once }) };
+          } catch (error) {
+            if (error instanceof DeliveryRefused) return { refused: error.reason };
+            throw error;
+          }
+        });
+        // (null: recorded by an older firelane that kept no message id.)
+        if (posted && 'refused' in posted)
+          log.warn({ channel, reason: posted.refused }, 'could not post the triage card');
+        else if (posted) await store.alertGroups.update(outcome.group.id, { cardRef: posted.ref });
+      };
       const holder = `job:${job.id}:${job.createdAt}`;
       const held: Array<[string, number]> = [];
-      let outcome: Awaited<ReturnType<typeof decide>>;
+      // Held until the triage card is posted too: the other delivery then finds the card to update.
       try {
         for (const lease of leases) {
           const epoch = await store.leases.acquire(lease, holder, GROUP_LEASE_MS);
@@ -66,64 +123,10 @@ export function createAlertJobs(
             );
           held.push([lease, epoch]);
         }
-        outcome = await decide();
+        await handle(await decide());
       } finally {
         for (const [lease, epoch] of held.reverse()) await store.leases.release(lease, holder, epoch);
       }
-      log.info(
-        {
-          group: outcome.group.id,
-          incident: outcome.incident?.id,
-          how: outcome.how,
-          resolution: outcome.resolution,
-          status: delivery.status,
-          groupStatus: outcome.group.status,
-          reason: delivery.notificationReason,
-        },
-        'alert recorded',
-      );
-      // A recent deploy of the service: its rollback offered, or its health check failed (alert-deploys.ts).
-      await offerRollback(deps, { delivery, service, incident: outcome.incident });
-      if (outcome.incident) return;
-      // A group that declared nothing open: its triage card, posted once and then kept up to date.
-      const channel = config.alerts.triageChannel;
-      const chat = deps.chats[deps.platform];
-      if (outcome.group.cardRef && channel && chat) {
-        const card = triageCard(delivery, title, triageSeverity(labels, rule), outcome.group.id);
-        const refused = await step('triage-card-update', async () => {
-          try {
-            await chat.update(channel, outcome.group.cardRef!, card);
-            return null;
-          } catch (error) {
-            if (error instanceof DeliveryRefused) return error.reason;
-            throw error;
-          }
-        });
-        if (refused) log.warn({ channel, reason: refused }, 'could not update the triage card');
-        return;
-      }
-      // A resolved group that declared nothing open has nothing left to say.
-      if (outcome.group.status === 'resolved') return;
-      if (!channel || !chat) {
-        log.warn(
-          { receiver: delivery.receiver },
-          'alert matched no declaring rule and alerts.triageChannel is not set: not posted',
-        );
-        return;
-      }
-      const card = triageCard(delivery, title, triageSeverity(labels, rule), outcome.group.id);
-      const posted = await step('triage-card', async (once) => {
-        try {
-          return { ref: await chat.post(channel, card, { once }) };
-        } catch (error) {
-          if (error instanceof DeliveryRefused) return { refused: error.reason };
-          throw error;
-        }
-      });
-      // (null: recorded by an older firelane that kept no message id.)
-      if (posted && 'refused' in posted)
-        log.warn({ channel, reason: posted.refused }, 'could not post the triage card');
-      else if (posted) await store.alertGroups.update(outcome.group.id, { cardRef: posted.ref });
     },
 
     async [ALERT_RESOLVE_PROMPT](payload, { step }) {

@@ -383,6 +383,33 @@ approvals:
     expect(h.slack.messagesIn(TRIAGE)).toHaveLength(1);
   });
 
+  it('two deliveries of one triage group handled together post one triage card', async () => {
+    h = await start();
+    // Both stored before either runs: the worker takes them together.
+    for (const alerts of [
+      [{ fingerprint: 'cc01', status: 'firing' as const }],
+      [
+        { fingerprint: 'cc01', status: 'firing' as const },
+        { fingerprint: 'cc02', status: 'firing' as const },
+      ],
+    ]) {
+      const response = await fetch(`${h.url}/alerts/alertmanager`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify(body('DiskFilling', alerts, { severity: 'warning' })),
+      });
+      expect(response.status).toBe(202);
+    }
+    await h.drain();
+    // The one that found the group held by the other retries half a second later.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await h.drain();
+    const cards = h.slack.messagesIn(TRIAGE).filter((m) => buttons(m.blocks).some((b) => b.text.text === 'Declare'));
+    expect(cards).toHaveLength(1);
+    expect((await group(h, 'DiskFilling', 'warning'))!.cardRef).toBe(cards[0]!.ts);
+    expect(await h.firelane.store.incidents.list()).toHaveLength(0);
+  });
+
   it('refuses --alert-group naming no group, and declares nothing', async () => {
     h = await start();
     const typed = await h.command('sev2 "Disk full" --alert-group=999', { user: 'U0BOB', channel: TRIAGE });
