@@ -6,8 +6,9 @@ import { createManualClock } from '../../src/ports/clock.js';
 import { createMemoryCluster } from '../fakes/memory-cluster.js';
 import { ANNOUNCE, buttonClick, DEFAULT_YAML, startHarness, type Harness } from '../support/harness.js';
 import { buttons, messageJson } from './slack-helpers.js';
+import { ALERTS_TOKEN, postAlertmanager } from '../support/alerts.js';
 
-const TOKEN = 'alerts-token-0123456789';
+const TOKEN = ALERTS_TOKEN;
 const TRIAGE = 'C0TRIAGE';
 const yaml = (extra = '') => `${DEFAULT_YAML}alerts:
   triageChannel: ${TRIAGE}
@@ -71,12 +72,7 @@ function body(
 }
 
 async function deliver(h: Harness, payload: unknown) {
-  const response = await fetch(`${h.url}/alerts/alertmanager`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-    body: JSON.stringify(payload),
-  });
-  expect(response.status).toBeLessThan(300);
+  expect((await postAlertmanager(h, payload)).status).toBeLessThan(300);
   await h.drain();
 }
 
@@ -228,12 +224,8 @@ describe('alert groups', () => {
     h = await start('  attachWindow: 30m\n');
     // Both stored before either runs: the worker takes them together (two workers, or two replicas).
     for (const name of ['PaymentsDown', 'PaymentsLatency']) {
-      const response = await fetch(`${h.url}/alerts/alertmanager`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-        body: JSON.stringify(body(name, [{ fingerprint: `${name}-1`, status: 'firing' }])),
-      });
-      expect(response.status).toBe(202);
+      const { status } = await postAlertmanager(h, body(name, [{ fingerprint: `${name}-1`, status: 'firing' }]));
+      expect(status).toBe(202);
     }
     await h.drain();
     // The one that found the service held by the other retries half a second later.
@@ -393,12 +385,7 @@ approvals:
         { fingerprint: 'cc02', status: 'firing' as const },
       ],
     ]) {
-      const response = await fetch(`${h.url}/alerts/alertmanager`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-        body: JSON.stringify(body('DiskFilling', alerts, { severity: 'warning' })),
-      });
-      expect(response.status).toBe(202);
+      expect((await postAlertmanager(h, body('DiskFilling', alerts, { severity: 'warning' }))).status).toBe(202);
     }
     await h.drain();
     // The one that found the group held by the other retries half a second later.

@@ -11,8 +11,9 @@ import { startFakeKube, type FakeKube } from '../fakes/fake-kube.js';
 import type { FakeMessage } from '../fakes/fake-slack.js';
 import { ANNOUNCE, buttonClick, startHarness, type Harness } from '../support/harness.js';
 import { ackText, blockTexts, buttons, cardField, sleep } from './slack-helpers.js';
+import { ALERTS_TOKEN, postAlertmanager, probeFailure } from '../support/alerts.js';
 
-const TOKEN = 'alerts-token-0123456789';
+const TOKEN = ALERTS_TOKEN;
 const IMAGE = 'ghcr.io/acme/payments';
 const CHANNEL = 'C0GENERAL';
 const TRIAGE = 'C0TRIAGE';
@@ -40,52 +41,8 @@ alerts:
 `;
 }
 
-/** Alertmanager's version 4 body for a failing blackbox probe of payments, started at `startsAt`. */
-function probeFailure(startsAt: string, options: { group?: string; fingerprint?: string } = {}) {
-  const labels = {
-    alertname: 'ProbeFailure',
-    instance: 'https://pay.example.org',
-    job: 'http_checks',
-    service: 'payments',
-    severity: 'critical',
-  };
-  const annotations = {
-    description: 'Instance https://pay.example.org has been down for over 1m. Job: http_checks',
-    summary: 'Payments probe failing: https://pay.example.org',
-  };
-  return {
-    receiver: 'firelane',
-    status: 'firing',
-    alerts: [
-      {
-        status: 'firing',
-        labels,
-        annotations,
-        startsAt,
-        endsAt: '0001-01-01T00:00:00Z',
-        generatorURL: 'http://prometheus.example.org:9090/graph?g0.expr=probe_success+%3D%3D+0&g0.tab=1',
-        fingerprint: options.fingerprint ?? '1a30ba71cca2921f',
-      },
-    ],
-    groupLabels: { alertname: 'ProbeFailure' },
-    commonLabels: labels,
-    commonAnnotations: annotations,
-    externalURL: 'http://alertmanager-0.example.org:9093',
-    version: '4',
-    groupKey: options.group ?? '{}/{severity="critical"}:{alertname="ProbeFailure"}',
-    truncatedAlerts: 0,
-  };
-}
-
-async function deliver(h: Harness, body: unknown): Promise<number> {
-  const response = await fetch(`${h.url}/alerts/alertmanager`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-    body: JSON.stringify(body),
-  });
-  await response.text();
-  return response.status;
-}
+/** The status of POST /alerts/alertmanager with the token. */
+const deliver = async (h: Harness, body: unknown) => (await postAlertmanager(h, body)).status;
 
 /** The key of the card job of an alert group (Alertmanager, receiver firelane) and a request. */
 const cardJobKey = (groupKey: string, request: number) =>
@@ -190,7 +147,7 @@ describe('alert → deploy → rollback, over the wire', () => {
     expect(image()).toBe(`${IMAGE}:v2.1.1`);
 
     // The alert fires after the deploy (its health window is over): it declares INC-1.
-    expect(await deliver(h!, probeFailure(new Date().toISOString()))).toBe(202);
+    expect(await deliver(h!, probeFailure({ startsAt: new Date().toISOString() }))).toBe(202);
     const room = await warRoom();
     const card = await vi.waitFor(
       async () => {
@@ -213,14 +170,14 @@ describe('alert → deploy → rollback, over the wire', () => {
     // The deploy card's own Rollback: the same command.
     const deployCardRollback = buttons((await requestCard(1)).blocks).find((b) => b.text.text === 'Rollback')!;
     expect(buttons(card.blocks).map((b) => [b.text.text, b.value])).toEqual([['Rollback', deployCardRollback.value]]);
-    expect(await h!.firelane.store.jobs.state(cardJobKey(probeFailure('').groupKey, 1))).toBe('done');
+    expect(await h!.firelane.store.jobs.state(cardJobKey(probeFailure().groupKey, 1))).toBe('done');
     const timeline = await h!.firelane.store.incidents.timeline(1);
     expect(timeline.filter((e) => e.kind === 'alert_deploy').map((e) => e.text)).toEqual([
       'ProbeFailure fired after REQ-1 deployed payments v2.1.1 (production): its rollback was offered',
     ]);
 
     // Alertmanager sends the group again (another alert of it firing): no second card.
-    const again = probeFailure(new Date().toISOString(), { fingerprint: '77aa00112233bbcc' });
+    const again = probeFailure({ startsAt: new Date().toISOString(), fingerprint: '77aa00112233bbcc' });
     expect(await deliver(h!, again)).toBe(202);
     await h!.drain();
     await h!.drain();
@@ -271,7 +228,7 @@ describe('alert → deploy → rollback, over the wire', () => {
     );
     expect(image()).toBe(`${IMAGE}:v2.1.1`);
 
-    expect(await deliver(h!, probeFailure(new Date().toISOString()))).toBe(202);
+    expect(await deliver(h!, probeFailure({ startsAt: new Date().toISOString() }))).toBe(202);
     const reason = 'alert ProbeFailure firing (Alertmanager)';
     await vi.waitFor(
       async () => expect(await h!.firelane.store.deploys.get(1)).toMatchObject({ status: 'rolled_back', reason }),
@@ -301,7 +258,10 @@ describe('alert → deploy → rollback, over the wire', () => {
   it('an alert that declares nothing gets the card in the triage channel, beside its triage card', async () => {
     await start(yaml({ window: '1s', deployWindow: '30m' }));
     await deployV211({ wait: true });
-    const warning = probeFailure(new Date().toISOString(), { group: '{}/{severity="warning"}:{alertname="Slow"}' });
+    const warning = probeFailure({
+      startsAt: new Date().toISOString(),
+      groupKey: '{}/{severity="warning"}:{alertname="Slow"}',
+    });
     for (const alert of [warning.alerts[0]!.labels, warning.commonLabels]) alert.severity = 'warning';
     expect(await deliver(h!, warning)).toBe(202);
     await h!.drain();
@@ -322,18 +282,21 @@ describe('alert → deploy → rollback, over the wire', () => {
 
     // Within deployWindow, but firing since before the deploy: not caused by it.
     const before = new Date(Date.now() - 3_600_000).toISOString();
-    expect(await deliver(h!, probeFailure(before))).toBe(202);
+    expect(await deliver(h!, probeFailure({ startsAt: before }))).toBe(202);
     const room = await warRoom();
     await h!.drain();
 
     // After deployWindow: another group, firing from now.
     await sleep(Math.max(0, finishedAt + 3_200 - Date.now()));
-    const later = probeFailure(new Date().toISOString(), { group: '{}/{severity="critical"}:{alertname="Later"}' });
+    const later = probeFailure({
+      startsAt: new Date().toISOString(),
+      groupKey: '{}/{severity="critical"}:{alertname="Later"}',
+    });
     expect(await deliver(h!, later)).toBe(202);
     const room2 = await warRoom(2);
     await h!.drain();
     // Not even queued (a card job waits for a war room to open).
-    for (const group of [probeFailure(before).groupKey, later.groupKey])
+    for (const group of [probeFailure({ startsAt: before }).groupKey, later.groupKey])
       expect(await h!.firelane.store.jobs.get(cardJobKey(group, 1))).toBeUndefined();
 
     expect(h!.slack.messagesIn(room).length).toBeGreaterThan(0);

@@ -3,8 +3,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ANNOUNCE, buttonClick, DEFAULT_YAML, startHarness, type Harness } from '../support/harness.js';
 import { buttons, cardField } from './slack-helpers.js';
+import { ALERTS_TOKEN, postAlertmanager, probeFailure } from '../support/alerts.js';
 
-const TOKEN = 'alerts-token-0123456789';
+const TOKEN = ALERTS_TOKEN;
 const TRIAGE = 'C0TRIAGE';
 const YAML = `${DEFAULT_YAML}alerts:
   triageChannel: ${TRIAGE}
@@ -14,51 +15,6 @@ const YAML = `${DEFAULT_YAML}alerts:
       declare: sev1
     - match: { severity: warning }
 `;
-
-/** An Alertmanager webhook body, payload version 4, as Alertmanager 0.27 sends it (a blackbox probe failing). */
-function probeFailure(status: 'firing' | 'resolved' = 'firing') {
-  const resolved = status === 'resolved';
-  return {
-    receiver: 'firelane',
-    status,
-    alerts: [
-      {
-        status,
-        labels: {
-          alertname: 'ProbeFailure',
-          instance: 'https://pay.example.org',
-          job: 'http_checks',
-          service: 'payments',
-          severity: 'critical',
-        },
-        annotations: {
-          description: 'Instance https://pay.example.org has been down for over 5m. Job: http_checks',
-          summary: 'Payments probe failing: https://pay.example.org',
-        },
-        startsAt: '2026-12-07T13:08:45.828Z',
-        endsAt: resolved ? '2026-12-07T13:31:15.828Z' : '0001-01-01T00:00:00Z',
-        generatorURL: 'http://prometheus.example.org:9090/graph?g0.expr=probe_success+%3D%3D+0&g0.tab=1',
-        fingerprint: '1a30ba71cca2921f',
-      },
-    ],
-    groupLabels: { alertname: 'ProbeFailure' },
-    commonLabels: {
-      alertname: 'ProbeFailure',
-      instance: 'https://pay.example.org',
-      job: 'http_checks',
-      service: 'payments',
-      severity: 'critical',
-    },
-    commonAnnotations: {
-      description: 'Instance https://pay.example.org has been down for over 5m. Job: http_checks',
-      summary: 'Payments probe failing: https://pay.example.org',
-    },
-    externalURL: 'http://alertmanager-0.example.org:9093',
-    version: '4',
-    groupKey: '{}/{severity="critical"}:{alertname="ProbeFailure"}',
-    truncatedAlerts: 0,
-  };
-}
 
 /** A warning no rule declares; its labels carry text meant to break out of Slack's markup. */
 function diskWarning() {
@@ -88,15 +44,6 @@ function diskWarning() {
 }
 
 /** `token`: null sends no Authorization header. */
-async function deliver(h: Harness, body: unknown, token: string | null = TOKEN) {
-  const response = await fetch(`${h.url}/alerts/alertmanager`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token !== null && { authorization: `Bearer ${token}` }) },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  return { status: response.status, text: await response.text() };
-}
-
 const alertJobs = async (h: Harness) => (await h.firelane.store.jobs.depth()).queued;
 
 describe('POST /alerts/alertmanager', () => {
@@ -105,13 +52,13 @@ describe('POST /alerts/alertmanager', () => {
 
   it('is not there (404) without FIRELANE_ALERTS_TOKEN or FIRELANE_ALERTS_HMAC_SECRET', async () => {
     h = await startHarness({ configYaml: YAML });
-    expect((await deliver(h, probeFailure())).status).toBe(404);
+    expect((await postAlertmanager(h, probeFailure())).status).toBe(404);
   });
 
   it('refuses a missing or wrong token with 401 and stores nothing', async () => {
     h = await startHarness({ configYaml: YAML, env: { FIRELANE_ALERTS_TOKEN: TOKEN } });
     for (const token of [null, 'wrong', `${TOKEN}x`, '']) {
-      const answer = await deliver(h, probeFailure(), token);
+      const answer = await postAlertmanager(h, probeFailure(), token);
       expect(answer.status).toBe(401);
       expect(answer.text).toMatch(/^unauthorized/);
     }
@@ -119,34 +66,37 @@ describe('POST /alerts/alertmanager', () => {
     // Only Grafana's HMAC secret set: Alertmanager cannot sign, so nothing it sends is authentic.
     await h.close();
     h = await startHarness({ configYaml: YAML, env: { FIRELANE_ALERTS_HMAC_SECRET: 'grafana-secret' } });
-    expect((await deliver(h, probeFailure(), 'anything')).status).toBe(401);
+    expect((await postAlertmanager(h, probeFailure(), 'anything')).status).toBe(401);
   });
 
   it('answers 400 with the reason to a body that is not a version 4 payload, and stores nothing', async () => {
     h = await startHarness({ configYaml: YAML, env: { FIRELANE_ALERTS_TOKEN: TOKEN } });
-    const notJson = await deliver(h, '{"receiver":');
+    const notJson = await postAlertmanager(h, '{"receiver":');
     expect(notJson).toEqual({ status: 400, text: 'bad request: the body is not JSON\n' });
-    const v3 = await deliver(h, { ...probeFailure(), version: '3' });
+    const v3 = await postAlertmanager(h, { ...probeFailure(), version: '3' });
     expect(v3.status).toBe(400);
     expect(v3.text).toContain('version');
     const noFingerprint = probeFailure();
     delete (noFingerprint.alerts[0] as Partial<(typeof noFingerprint.alerts)[0]>).fingerprint;
-    const missing = await deliver(h, noFingerprint);
+    const missing = await postAlertmanager(h, noFingerprint);
     expect(missing.status).toBe(400);
     expect(missing.text).toContain('alerts.0.fingerprint');
-    expect((await deliver(h, { ...probeFailure(), alerts: [] })).status).toBe(400);
-    const huge = await deliver(h, JSON.stringify({ ...probeFailure(), pad: 'x'.repeat(5 * 1024 * 1024) }));
+    expect((await postAlertmanager(h, { ...probeFailure(), alerts: [] })).status).toBe(400);
+    const huge = await postAlertmanager(h, JSON.stringify({ ...probeFailure(), pad: 'x'.repeat(5 * 1024 * 1024) }));
     expect(huge.status).toBe(413);
     expect(await alertJobs(h)).toBe(0);
   });
 
   it('declares once at the rule severity, for a retry and for the other Alertmanager of an HA pair', async () => {
     h = await startHarness({ configYaml: YAML, env: { FIRELANE_ALERTS_TOKEN: TOKEN } });
-    const first = await deliver(h, probeFailure());
+    const first = await postAlertmanager(h, probeFailure());
     expect(first.status).toBe(202);
-    const retried = await deliver(h, probeFailure());
+    const retried = await postAlertmanager(h, probeFailure());
     // The HA peer sends the same group with its own externalURL.
-    const peer = await deliver(h, { ...probeFailure(), externalURL: 'http://alertmanager-1.example.org:9093' });
+    const peer = await postAlertmanager(h, {
+      ...probeFailure(),
+      externalURL: 'http://alertmanager-1.example.org:9093',
+    });
     expect([retried.status, peer.status]).toEqual([200, 200]);
     await h.drain();
 
@@ -174,7 +124,7 @@ describe('POST /alerts/alertmanager', () => {
     expect(JSON.stringify(h.slack.callsTo('conversations.invite'))).not.toContain('alertmanager');
 
     // Another delivery of the same firing group (an alert still firing, re-sent) joins the incident.
-    await deliver(h, {
+    await postAlertmanager(h, {
       ...probeFailure(),
       truncatedAlerts: 2,
       alerts: [{ ...probeFailure().alerts[0]!, fingerprint: 'ffee00112233aabb' }],
@@ -190,8 +140,8 @@ describe('POST /alerts/alertmanager', () => {
       ...probeFailure(),
       alerts: [...probeFailure().alerts, { ...probeFailure().alerts[0]!, fingerprint: '77aa' }],
     };
-    expect((await deliver(h, probeFailure())).status).toBe(202);
-    expect((await deliver(h, more)).status).toBe(202);
+    expect((await postAlertmanager(h, probeFailure())).status).toBe(202);
+    expect((await postAlertmanager(h, more)).status).toBe(202);
     await h.drain();
     // The one that found the group held by the other retries half a second later.
     await new Promise((resolve) => setTimeout(resolve, 600));
@@ -202,10 +152,10 @@ describe('POST /alerts/alertmanager', () => {
 
   it('records the resolved group on the incident timeline and in the war room, once', async () => {
     h = await startHarness({ configYaml: YAML, env: { FIRELANE_ALERTS_TOKEN: TOKEN } });
-    await deliver(h, probeFailure());
+    await postAlertmanager(h, probeFailure());
     await h.drain();
-    expect((await deliver(h, probeFailure('resolved'))).status).toBe(202);
-    expect((await deliver(h, probeFailure('resolved'))).status).toBe(200);
+    expect((await postAlertmanager(h, probeFailure({ status: 'resolved' }))).status).toBe(202);
+    expect((await postAlertmanager(h, probeFailure({ status: 'resolved' }))).status).toBe(200);
     await h.drain();
     const events = (await h.firelane.store.incidents.timeline(1)).filter((e) => e.kind === 'alert');
     expect(events.map((e) => e.data?.status)).toEqual(['firing', 'resolved']);
@@ -228,8 +178,8 @@ describe('POST /alerts/alertmanager', () => {
         ],
       },
     });
-    expect((await deliver(h, diskWarning())).status).toBe(202);
-    expect((await deliver(h, diskWarning())).status).toBe(200);
+    expect((await postAlertmanager(h, diskWarning())).status).toBe(202);
+    expect((await postAlertmanager(h, diskWarning())).status).toBe(200);
     await h.drain();
     expect(await h.firelane.store.incidents.list()).toHaveLength(0);
     const cards = h.slack.messagesIn(TRIAGE);

@@ -5,8 +5,9 @@ import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ANNOUNCE, buttonClick, DEFAULT_YAML, startHarness, type Harness } from '../support/harness.js';
 import { buttons, cardField, snapshot } from './slack-helpers.js';
+import { ALERTS_TOKEN } from '../support/alerts.js';
 
-const TOKEN = 'alerts-token-0123456789';
+const TOKEN = ALERTS_TOKEN;
 const SECRET = 'grafana-hmac-secret-42';
 const TRIAGE = 'C0TRIAGE';
 const YAML = `${DEFAULT_YAML}alerts:
