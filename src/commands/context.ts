@@ -39,8 +39,4 @@ export interface HandlerContext {
   write<T>(fn: () => Promise<T>): Promise<T>;
 }
 
-export class DuplicateRequest extends Error {
-  constructor(readonly key: string) {
-    super(`request ${key} was handled before`);
-  }
-}
+export { DuplicateRequest } from '../ports/store.js';

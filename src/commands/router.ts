@@ -116,9 +116,15 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
       };
     }
 
+    // A request handled before is found when its handler writes: the key's claim fails and the write
+    // throws DuplicateRequest, so nothing is written twice. No look before (a round trip on every
+    // command): handlers touch nothing but the store before they write. A handler that refuses or
+    // writes nothing is answered with the first reply when there is one.
     const key = sub.readOnly ? undefined : input.idempotencyKey;
-    const earlier = key ? ((await deps.store.receipts.reply(key)) as Reply | null | undefined) : undefined;
-    if (earlier) return { reply: earlier, command, outcome: 'duplicate' };
+    const duplicate = async (): Promise<RouterResult | undefined> => {
+      const earlier = key ? ((await deps.store.receipts.reply(key)) as Reply | null | undefined) : undefined;
+      return earlier ? { reply: earlier, command, outcome: 'duplicate' } : undefined;
+    };
     let claimed = false;
     // One child logger per command: what, where, who, and (once known) which incident. Made when
     // first used: most reads log nothing (a pino child per /incident list was 1% of a busy process).
@@ -170,7 +176,14 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
     };
     try {
       const reply = await sub.run(ctx);
-      if (claimed && key) await deps.store.receipts.saveReply(key, reply);
+      if (!claimed) {
+        const first = await duplicate();
+        if (first) return first;
+      } else if (key) {
+        // The copy a retried delivery is answered with; the answer does not wait for it. Lost in a
+        // crash, a retry is told the request is being handled (the change itself has committed).
+        deps.store.receipts.saveReply(key, reply).catch((err: unknown) => log().error({ err }, 'reply not kept'));
+      }
       // State changes are worth a line at info; reads only at debug.
       if (wrote) log().info('command done');
       else if (logger.isLevelEnabled('debug')) log().debug('command done');
@@ -185,6 +198,8 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
         };
       }
       if (error instanceof FirelaneError) {
+        const first = await duplicate();
+        if (first) return first;
         const outcome = error.code === 'invalid_input' || error.code === 'not_found' ? 'invalid' : 'refused';
         return { reply: privateReply(usageText(error.message, error.usage)), command, outcome };
       }

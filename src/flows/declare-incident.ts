@@ -41,17 +41,11 @@ export async function recordDeclaration(
       nextReminderAt: afterUpdate(now, config.incidents.severities[severity]).nextReminderAt!,
     },
     via,
+    { at: now, actor, platform: via, kind: 'declared', text: `Declared ${severityLabel(severity)}: ${title}` },
   );
-  await store.incidents.addEvent({
-    incidentId: created.id,
-    at: now,
-    actor,
-    platform: via,
-    kind: 'declared',
-    text: `Declared ${severityLabel(severity)}: ${title}`,
-  });
   await store.playbooks.create(created.id, playbookTexts(config, severity), { actor, platform: via });
-  await store.jobs.enqueue({
+  // Nothing here reads back what it wrote: on PostgreSQL the declaration goes out as one statement.
+  await store.jobs.enqueueLater({
     kind: OPEN_WAR_ROOM,
     key: `war-room:${created.id}`,
     payload: { incidentId: created.id, ...(declaration.origin && { origin: declaration.origin }) },

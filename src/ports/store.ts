@@ -74,8 +74,11 @@ export interface IncidentChange {
 // skip it: create (incident.declared), update (the given action, with the changed fields before and
 // after), addEvent (timeline.<kind>).
 export interface IncidentRecords {
-  /** `via`: the platform the declaration came from (the audit row's platform; the CLI declares console incidents). */
-  create(input: NewIncident, via?: string): Incident;
+  /**
+   * `via`: the platform the declaration came from (the audit row's platform; the CLI declares console
+   * incidents). `opening`: the incident's first timeline event, added in the same write.
+   */
+  create(input: NewIncident, via?: string, opening?: Omit<NewTimelineEvent, 'incidentId' | 'dedupeKey'>): Incident;
   get(id: number): Incident | undefined;
   byRoom(platform: string, roomId: string): Incident | undefined;
   list(filter?: { statuses?: IncidentStatus[]; limit?: number }): Incident[];
@@ -117,6 +120,11 @@ export interface JobRecords {
   enqueue(job: NewJob): boolean;
   /** Several jobs in one go; how many were added (the others' keys existed). */
   enqueueMany(jobs: readonly NewJob[]): number;
+  /**
+   * Adds the job unless one with its key exists, as enqueue does, when the caller needs no answer: on
+   * PostgreSQL it is written with the transaction's last writes (in one statement with them).
+   */
+  enqueueLater(job: NewJob): void;
   /** The state of the job with this key, if there is one. */
   state(key: string): 'queued' | 'running' | 'done' | 'dead' | undefined;
 }
@@ -156,8 +164,19 @@ export interface JobsLeft {
   firstScheduledAt?: number;
 }
 
+/** A request whose key was claimed before: its first delivery made the change (or is making it). */
+export class DuplicateRequest extends Error {
+  constructor(readonly key: string) {
+    super(`request ${key} was handled before`);
+  }
+}
+
 export interface ReceiptRecords {
-  /** Records `key`; returns false (and changes nothing) when it was recorded before. */
+  /**
+   * Records `key` in the caller's transaction; returns false (and changes nothing) when it was
+   * recorded before. On PostgreSQL the key is written with the transaction's last writes, so a key
+   * recorded before makes the transaction throw DuplicateRequest there instead, and roll back.
+   */
   claim(key: string): boolean;
   reply(key: string): unknown;
   saveReply(key: string, reply: unknown): void;

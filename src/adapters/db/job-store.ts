@@ -44,6 +44,9 @@ export function createJobStore({ db, sqlite }: DbHandle, clock: Clock, onEnqueue
     enqueue,
     // The prepared INSERT once per job: in the caller's transaction, SQLite has no round trip to save.
     enqueueMany: (jobs) => jobs.filter(enqueue).length,
+    enqueueLater(job) {
+      enqueue(job);
+    },
     claimNext(worker, leaseMs, dueBy) {
       const now = clock.now();
       const row = claimStatement.get(worker, now + leaseMs, dueBy ?? now) as

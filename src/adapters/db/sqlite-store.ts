@@ -140,13 +140,14 @@ function createIncidentStore(handle: DbHandle, audit: AuditRecords): IncidentRec
     .returning()
     .prepare();
   const store: IncidentRecords = {
-    create(input, via = input.platform) {
+    create(input, via = input.platform, opening) {
       const { title, description, severity, platform, declaredBy, declaredAt, nextReminderAt } = input;
       const created = toIncident(
         insertIncident.get({ title, description, severity, platform, declaredBy, declaredAt, nextReminderAt })!,
       );
       open.wrote(created.id);
       audit.append(declaredEntry(created, via));
+      if (opening) store.addEvent({ ...opening, incidentId: created.id });
       return created;
     },
     get,

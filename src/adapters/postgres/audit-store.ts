@@ -7,7 +7,7 @@ import type { Clock } from '../../ports/clock.js';
 import type { AuditEntry, AuditLog } from '../../ports/store.js';
 import { createChainCheck, toJson, type AuditRow, type VerifyResult } from '../audit-chain.js';
 import type { CommittedEntry } from '../db/audit-store.js';
-import type { PgHandle } from './database.js';
+import type { PgHandle, QueuedWrite } from './database.js';
 
 export interface PgAuditStore extends AuditLog {
   /** All rows, oldest first, read in batches. */
@@ -53,23 +53,37 @@ export function createPgAuditStore(
   clock: Clock,
   onCommitted?: (entry: CommittedEntry) => void,
 ): PgAuditStore {
-  // A transaction's entries go in one INSERT into audit_pending as its last statement (PgHandle.beforeCommit);
-  // the database chains them at COMMIT (a deferred trigger, migrations/postgres/0005), holding the head row's
-  // lock only while it commits, never across a round trip to this process. The table is not in schema.ts:
-  // nothing reads it (its rows live only until their own transaction commits).
-  const write = async (entries: Array<{ entry: AuditEntry; at: number }>) => {
-    const rows = entries.map(({ entry, at }) => ({
-      ...entry,
-      at,
-      before: toJson(entry.before),
-      after: toJson(entry.after),
-    }));
-    // rowHash's JSON array without its first element (seq) and last (prevHash), which the server adds.
-    const middles = rows.map((r) =>
-      JSON.stringify([r.at, r.actor, r.platform, r.action, r.incidentId, r.before, r.after]).slice(1, -1),
-    );
-    const column = (pick: (row: (typeof rows)[number]) => unknown) => sql.param(rows.map(pick));
-    await handle.executor().execute(sql`
+  // A transaction's entries go in one INSERT into audit_pending, queued with its other writes
+  // (PgHandle.beforeCommit); the database chains them at COMMIT (a deferred trigger,
+  // migrations/postgres/0005), holding the head row's lock only while it commits, never across a round
+  // trip to this process. The table is not in schema.ts: nothing reads it (its rows live only until
+  // their own transaction commits).
+  const write: QueuedWrite<{ entry: AuditEntry; at: number }> = {
+    statement(entries) {
+      const rows = entries.map(({ entry, at }) => ({
+        ...entry,
+        at,
+        before: toJson(entry.before),
+        after: toJson(entry.after),
+      }));
+      // rowHash's JSON array without its first element (seq) and last (prevHash), which the server adds.
+      const middles = rows.map((r) =>
+        JSON.stringify([r.at, r.actor, r.platform, r.action, r.incidentId, r.before, r.after]).slice(1, -1),
+      );
+      const column = (pick: (row: (typeof rows)[number]) => unknown) => sql.param(rows.map(pick));
+      if (onCommitted) {
+        const committed = entries.map(({ entry, at }): CommittedEntry => ({ ...entry, at }));
+        handle.afterCommit(() => {
+          for (const entry of committed) {
+            try {
+              onCommitted(entry);
+            } catch {
+              // An observer's failure must never reach the writer; observers log their own errors.
+            }
+          }
+        });
+      }
+      return sql`
       INSERT INTO audit_pending (at, actor, platform, action, incident_id, before, after, middle)
       SELECT at, actor, platform, action, incident_id, before, after, middle
       FROM unnest(${column((r) => r.at)}::bigint[], ${column((r) => r.actor)}::text[],
@@ -77,19 +91,8 @@ export function createPgAuditStore(
                   ${column((r) => r.incidentId)}::integer[], ${column((r) => r.before)}::text[],
                   ${column((r) => r.after)}::text[], ${sql.param(middles)}::text[])
         WITH ORDINALITY AS e (at, actor, platform, action, incident_id, before, after, middle, n)
-      ORDER BY n`);
-    if (onCommitted) {
-      const committed = entries.map(({ entry, at }): CommittedEntry => ({ ...entry, at }));
-      handle.afterCommit(() => {
-        for (const entry of committed) {
-          try {
-            onCommitted(entry);
-          } catch {
-            // An observer's failure must never reach the writer; observers log their own errors.
-          }
-        }
-      });
-    }
+      ORDER BY n`;
+    },
   };
   // The time of the change, not of its transaction's end.
   const append = (entry: AuditEntry) => handle.beforeCommit(write, { entry, at: clock.now() });

@@ -20,18 +20,12 @@ import {
   transitionEntry,
   type DeployRow,
 } from '../deploy-records.js';
-import { pgError, type PgHandle } from './database.js';
+import { violates, type PgHandle } from './database.js';
 import { deployHealthSignals, deployRequests } from './schema.js';
 
 const ROLLOUT_LOCK = 'deploy_requests_running_idx';
 /** The first key of the advisory locks on a target (service and environment): "dplt" in ASCII. */
 const TARGET_LOCKS = 0x64706c74;
-
-/** A unique violation of `constraint`. */
-function violates(error: unknown, constraint: string): boolean {
-  const cause = pgError(error);
-  return cause?.code === '23505' && cause.constraint === constraint;
-}
 
 const holdsLock = (status: RequestStatus | undefined) =>
   status !== undefined && (RUNNING_STATUSES as readonly RequestStatus[]).includes(status);

@@ -16,12 +16,13 @@ import {
   patchIncident,
   toIncident,
 } from '../store-records.js';
-import type { PgHandle } from './database.js';
+import type { PgHandle, QueuedWrite } from './database.js';
 import type { PgNotifications } from './notifications.js';
 import { createPgOpenIncidents } from './open-incidents.js';
 import { actionItems, incidents, timelineEvents } from './schema.js';
 
 const { dedupeKey: _, ...eventColumns } = getTableColumns(timelineEvents);
+type IncidentRow = typeof incidents.$inferSelect;
 const { incidentId: _incident, ...actionItemColumns } = getTableColumns(actionItems);
 
 const isOpen = inArray(incidents.status, [...OPEN_STATUSES]);
@@ -46,6 +47,10 @@ export function createPgIncidentStore(
   notifications?: Pick<PgNotifications, 'listening' | 'onIncidents'>,
 ): IncidentStore {
   const q = () => handle.executor();
+  const incidentWrite: QueuedWrite<IncidentRow> = { statement: (rows) => handle.db.insert(incidents).values(rows) };
+  const eventWrite: QueuedWrite<ReturnType<typeof eventParams> & { id: number }> = {
+    statement: (rows) => handle.db.insert(timelineEvents).values(rows),
+  };
   /** Inside `handle.transaction` the executor is the open transaction, not the pool's db. */
   const inTransaction = () => q() !== handle.db;
   const open = createPgOpenIncidents(
@@ -74,17 +79,45 @@ export function createPgIncidentStore(
   };
 
   return {
-    create: (input, via = input.platform) =>
+    // The numbers are drawn first (a sequence is outside transactions), so the rows and their audit
+    // entries are queued writes: a declaration is one statement with the request's key and the rest.
+    create: (input, via = input.platform, opening) =>
       handle.transaction(async () => {
         const { title, description, severity, platform, declaredBy, declaredAt, nextReminderAt } = input;
-        const values = { title, description, severity, platform, declaredBy, declaredAt, nextReminderAt };
-        const [row] = await q()
-          .insert(incidents)
-          .values({ ...values, status: 'investigating', lastUpdateAt: declaredAt })
-          .returning();
-        const created = toIncident(row!);
+        const [ids] = await handle.outside<{ incident: number; event: number | null }>(
+          sql`SELECT nextval('incidents_id_seq')::integer AS incident, ${opening ? sql`nextval('timeline_events_id_seq')::integer` : sql`NULL`} AS event`,
+        );
+        const row: IncidentRow = {
+          id: ids!.incident,
+          title,
+          description,
+          severity,
+          status: 'investigating',
+          platform,
+          declaredBy,
+          commander: null,
+          commsLead: null,
+          declaredAt,
+          lastUpdateAt: declaredAt,
+          resolvedAt: null,
+          rootCause: null,
+          nextReminderAt,
+          missedReminders: 0,
+          snoozedUntil: null,
+          roomId: null,
+          roomName: null,
+          cardRef: null,
+          playbookRef: null,
+        };
+        await handle.beforeCommit(incidentWrite, row);
+        const created = toIncident(row);
         changedOnCommit();
         await audit.append(declaredEntry(created, via));
+        if (opening) {
+          const event = { ...opening, incidentId: created.id };
+          await handle.beforeCommit(eventWrite, { ...eventParams(event), id: ids!.event! });
+          await audit.append(eventEntry(asAdded(ids!.event!, event)));
+        }
         return created;
       }),
     // Inside a transaction the row is read FOR UPDATE and held until it ends (on SQLite the

@@ -8,7 +8,7 @@ import type { Clock } from '../../ports/clock.js';
 import type { Outbox } from '../../ports/store.js';
 import type { AnyJob } from '../../ports/jobs.js';
 import { isOrphan, leftSinceFields, retryPatch, toDepth, toJobsLeft } from '../db/job-table.js';
-import type { PgHandle } from './database.js';
+import type { PgHandle, QueuedWrite } from './database.js';
 import { jobs } from './schema.js';
 
 /** The running job held by `worker` (the guard of every write that ends or extends a run). */
@@ -20,26 +20,35 @@ export function createPgJobStore(handle: PgHandle, clock: Clock, onEnqueue?: () 
   // One INSERT for all (the reminder tick's jobs for a hundred due incidents: one round trip, not a hundred).
   const enqueueMany = async (batch: readonly AnyJob[]): Promise<number> => {
     if (batch.length === 0) return 0;
-    const now = clock.now();
     const inserted = await q()
       .insert(jobs)
-      .values(
-        batch.map((job) => ({
-          kind: job.kind,
-          key: job.key,
-          payload: job.payload as Record<string, unknown>,
-          status: 'queued' as const,
-          runAt: job.runAt ?? now,
-          createdAt: now,
-        })),
-      )
+      .values(rowsOf(batch))
       .onConflictDoNothing({ target: jobs.key })
       .returning({ id: jobs.id });
     if (inserted.length > 0) onEnqueue?.();
     return inserted.length;
   };
+  const rowsOf = (batch: readonly AnyJob[]) => {
+    const now = clock.now();
+    return batch.map((job) => ({
+      kind: job.kind,
+      key: job.key,
+      payload: job.payload as Record<string, unknown>,
+      status: 'queued' as const,
+      runAt: job.runAt ?? now,
+      createdAt: now,
+    }));
+  };
+  const later: QueuedWrite<AnyJob> = {
+    statement: (batch) => handle.db.insert(jobs).values(rowsOf(batch)).onConflictDoNothing({ target: jobs.key }),
+  };
   return {
     enqueue: async (job) => (await enqueueMany([job])) === 1,
+    async enqueueLater(job) {
+      await handle.beforeCommit(later, job);
+      // The worker may find nothing when the key existed: it looks and sleeps again.
+      if (onEnqueue) onEnqueue();
+    },
     enqueueMany,
     async claimNext(worker, leaseMs, dueBy) {
       const now = clock.now();

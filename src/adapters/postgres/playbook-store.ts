@@ -4,7 +4,7 @@
 import { and, asc, eq, isNull } from 'drizzle-orm';
 import type { AuditLog, PlaybookItem, PlaybookStore } from '../../ports/store.js';
 import { checklistEntry, itemDoneEntry } from '../store-records.js';
-import type { PgHandle } from './database.js';
+import type { PgHandle, QueuedWrite } from './database.js';
 import { playbookItems } from './schema.js';
 
 const itemColumns = {
@@ -16,6 +16,9 @@ const itemColumns = {
 
 export function createPgPlaybookStore(handle: PgHandle, audit: AuditLog): PlaybookStore {
   const q = () => handle.executor();
+  const itemsWrite: QueuedWrite<Array<{ incidentId: number; position: number; text: string }>> = {
+    statement: (lists) => handle.db.insert(playbookItems).values(lists.flat()),
+  };
   const ofIncident = (incidentId: number) => eq(playbookItems.incidentId, incidentId);
   const at = (incidentId: number, position: number) =>
     and(ofIncident(incidentId), eq(playbookItems.position, position));
@@ -23,12 +26,14 @@ export function createPgPlaybookStore(handle: PgHandle, audit: AuditLog): Playbo
     (await q().select(itemColumns).from(playbookItems).where(at(incidentId, position)))[0];
 
   return {
+    // Queued writes (database.ts): with a declaration, part of its one statement.
     create: async (incidentId, texts, by) => {
       if (texts.length === 0) return;
       await handle.transaction(async () => {
-        await q()
-          .insert(playbookItems)
-          .values(texts.map((text, i) => ({ incidentId, position: i + 1, text })));
+        await handle.beforeCommit(
+          itemsWrite,
+          texts.map((text, i) => ({ incidentId, position: i + 1, text })),
+        );
         await audit.append(checklistEntry(incidentId, texts, by));
       });
     },

@@ -334,9 +334,23 @@ describe('idempotency keys', () => {
     expect(first.reply.text).not.toContain('INC-2');
     expect(retry.reply.text).toContain('INC-2');
     expect(f.counts().receipts).toBe(0);
-    // A write still looks its key up first.
-    await f.run('/incident note INC-1 restarted the pods', { idempotencyKey: 'n1' });
-    expect(lookups).toHaveBeenCalledWith('n1');
+    // A write claims its key as it writes, with no look first; its retried delivery finds the key taken.
+    const note = await f.run('/incident note INC-1 restarted the pods', { idempotencyKey: 'n1' });
+    expect(lookups).not.toHaveBeenCalled();
+    const again = await f.run('/incident note INC-1 restarted the pods', { idempotencyKey: 'n1' });
+    expect(again).toMatchObject({ outcome: 'duplicate', reply: note.reply });
+  });
+
+  it('a retried delivery that its handler now refuses (the first one changed the state) gets the first reply', async () => {
+    await declare();
+    const first = await f.run('/incident resolve INC-1 --root-cause="bad config"', { idempotencyKey: 'r1' });
+    expect(first.outcome).toBe('ok');
+    const after = f.counts();
+    const retry = await f.run('/incident resolve INC-1 --root-cause="bad config"', { idempotencyKey: 'r1' });
+    expect(retry).toEqual({ ...first, outcome: 'duplicate' });
+    // Without the key, the same command is refused: the handler did refuse, the receipt answered.
+    expect((await f.run('/incident resolve INC-1 --root-cause="bad config"')).outcome).toBe('refused');
+    expect(f.counts()).toEqual(after);
   });
 
   it('a subcommand marked read-only that writes fails and changes nothing', async () => {
