@@ -65,7 +65,23 @@ export function createPgIncidentStore(
     const query = q().select().from(incidents).where(where);
     return (await (lock ? query.for('update') : query)).map(toIncident);
   };
-  const get = async (id: number, lock = false) => (await incidentsWhere(eq(incidents.id, id), lock))[0];
+  const byId = handle.prepared('incident_by_id', (on) =>
+    on
+      .select()
+      .from(incidents)
+      .where(eq(incidents.id, sql.placeholder('id'))),
+  );
+  const byIdHeld = handle.prepared('incident_by_id_for_update', (on) =>
+    on
+      .select()
+      .from(incidents)
+      .where(eq(incidents.id, sql.placeholder('id')))
+      .for('update'),
+  );
+  const get = async (id: number, lock = false) => {
+    const [row] = await (lock ? byIdHeld : byId)().execute({ id });
+    return row && toIncident(row);
+  };
 
   const insertEvent = async (event: NewTimelineEvent, once: boolean) => {
     const insert = q().insert(timelineEvents).values(eventParams(event));

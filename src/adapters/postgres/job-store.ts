@@ -42,6 +42,63 @@ export function createPgJobStore(handle: PgHandle, clock: Clock, onEnqueue?: () 
   const later: QueuedWrite<AnyJob> = {
     statement: (batch) => handle.db.insert(jobs).values(rowsOf(batch)).onConflictDoNothing({ target: jobs.key }),
   };
+  // The worker's statements, every job's: prepared once (database.ts, PgHandle.prepared).
+  const claim = handle.prepared('job_claim', (on) => {
+    // The due job longest waiting that no other replica is claiming right now. A scalar subquery
+    // runs once (an InitPlan), so the UPDATE touches at most the one row it locked; the status is
+    // checked again there all the same (the row lock already makes it hold).
+    const next = on
+      .select({ id: jobs.id })
+      .from(jobs)
+      .where(and(eq(jobs.status, 'queued'), lte(jobs.runAt, sql.placeholder('dueBy'))))
+      .orderBy(asc(jobs.runAt), asc(jobs.id))
+      .limit(1)
+      .for('update', { skipLocked: true });
+    return on
+      .update(jobs)
+      .set({
+        status: 'running',
+        attempts: sql`${jobs.attempts} + 1`,
+        lockedBy: sql`${sql.placeholder('worker')}`,
+        lockedUntil: sql`${sql.placeholder('until')}::bigint`,
+      })
+      .where(and(sql`${jobs.id} = ${next}`, eq(jobs.status, 'queued')))
+      .returning({
+        id: jobs.id,
+        kind: jobs.kind,
+        key: jobs.key,
+        payload: jobs.payload,
+        attempts: jobs.attempts,
+        runAt: jobs.runAt,
+        progress: jobs.progress,
+        createdAt: jobs.createdAt,
+      });
+  });
+  const held = and(
+    eq(jobs.id, sql.placeholder('id')),
+    eq(jobs.lockedBy, sql.placeholder('worker')),
+    eq(jobs.status, 'running'),
+  );
+  const completed = handle.prepared('job_complete', (on) =>
+    on
+      .update(jobs)
+      .set({
+        status: 'done',
+        finishedAt: sql`${sql.placeholder('at')}::bigint`,
+        lockedBy: null,
+        lockedUntil: null,
+        lastError: null,
+      })
+      .where(held),
+  );
+  const stepSaved = handle.prepared('job_save_step', (on) =>
+    on
+      .update(jobs)
+      .set({
+        progress: sql`${jobs.progress} || jsonb_build_object(${sql.placeholder('step')}::text, ${sql.placeholder('result')}::jsonb)`,
+      })
+      .where(eq(jobs.id, sql.placeholder('id'))),
+  );
   return {
     enqueue: async (job) => (await enqueueMany([job])) === 1,
     async enqueueLater(job) {
@@ -52,55 +109,18 @@ export function createPgJobStore(handle: PgHandle, clock: Clock, onEnqueue?: () 
     enqueueMany,
     async claimNext(worker, leaseMs, dueBy) {
       const now = clock.now();
-      const db = q();
-      // The due job longest waiting that no other replica is claiming right now. A scalar subquery
-      // runs once (an InitPlan), so the UPDATE touches at most the one row it locked; the status is
-      // checked again there all the same (the row lock already makes it hold).
-      const next = db
-        .select({ id: jobs.id })
-        .from(jobs)
-        .where(and(eq(jobs.status, 'queued'), lte(jobs.runAt, dueBy ?? now)))
-        .orderBy(asc(jobs.runAt), asc(jobs.id))
-        .limit(1)
-        .for('update', { skipLocked: true });
-      const [row] = await db
-        .update(jobs)
-        .set({
-          status: 'running',
-          attempts: sql`${jobs.attempts} + 1`,
-          lockedBy: worker,
-          lockedUntil: now + leaseMs,
-        })
-        .where(and(sql`${jobs.id} = ${next}`, eq(jobs.status, 'queued')))
-        .returning({
-          id: jobs.id,
-          kind: jobs.kind,
-          key: jobs.key,
-          payload: jobs.payload,
-          attempts: jobs.attempts,
-          runAt: jobs.runAt,
-          progress: jobs.progress,
-          createdAt: jobs.createdAt,
-        });
+      const [row] = await claim().execute({ worker, until: now + leaseMs, dueBy: dueBy ?? now });
       return row;
     },
     // Finishing writes only while the worker still holds the job: a run abandoned after stop()'s
     // grace time (and requeued meanwhile) cannot overwrite the newer run's state.
     async complete(id, worker) {
-      await q()
-        .update(jobs)
-        .set({ status: 'done', finishedAt: clock.now(), lockedBy: null, lockedUntil: null, lastError: null })
-        .where(heldBy(id, worker));
+      await completed().execute({ id, worker, at: clock.now() });
     },
     // As on SQLite, by id alone: a step that ran has had its effect, whoever records it. One
     // statement, so steps of one job saved at once each add their key (the row lock orders them).
     async saveStep(id, step, result) {
-      await q()
-        .update(jobs)
-        .set({
-          progress: sql`${jobs.progress} || jsonb_build_object(${step}::text, ${JSON.stringify(result ?? null)}::jsonb)`,
-        })
-        .where(eq(jobs.id, id));
+      await stepSaved().execute({ id, step, result: JSON.stringify(result ?? null) });
     },
     async extendLease(id, worker, until) {
       await q().update(jobs).set({ lockedUntil: until }).where(heldBy(id, worker));

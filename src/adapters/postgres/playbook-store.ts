@@ -1,7 +1,7 @@
 // The PlaybookRecords port on PostgreSQL: each incident's checklist, every change audited in the
 // same transaction. Ticking an item is a guarded update (only while not done), so two replicas
 // ticking one item at once cannot both win: the second waits for the first, then finds it done.
-import { and, asc, eq, isNull } from 'drizzle-orm';
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { AuditLog, PlaybookItem, PlaybookStore } from '../../ports/store.js';
 import { checklistEntry, itemDoneEntry } from '../store-records.js';
 import type { PgHandle, QueuedWrite } from './database.js';
@@ -20,6 +20,14 @@ export function createPgPlaybookStore(handle: PgHandle, audit: AuditLog): Playbo
     statement: (lists) => handle.db.insert(playbookItems).values(lists.flat()),
   };
   const ofIncident = (incidentId: number) => eq(playbookItems.incidentId, incidentId);
+  // Read by every card and checklist post: prepared once (database.ts, PgHandle.prepared).
+  const itemsOf = handle.prepared('playbook_items_of', (on) =>
+    on
+      .select(itemColumns)
+      .from(playbookItems)
+      .where(eq(playbookItems.incidentId, sql.placeholder('incidentId')))
+      .orderBy(asc(playbookItems.position)),
+  );
   const at = (incidentId: number, position: number) =>
     and(ofIncident(incidentId), eq(playbookItems.position, position));
   const item = async (incidentId: number, position: number): Promise<PlaybookItem | undefined> =>
@@ -37,8 +45,7 @@ export function createPgPlaybookStore(handle: PgHandle, audit: AuditLog): Playbo
         await audit.append(checklistEntry(incidentId, texts, by));
       });
     },
-    items: (incidentId) =>
-      q().select(itemColumns).from(playbookItems).where(ofIncident(incidentId)).orderBy(asc(playbookItems.position)),
+    items: (incidentId) => itemsOf().execute({ incidentId }),
     tick: (incidentId, position, by, doneAt) =>
       handle.transaction(async () => {
         const before = await item(incidentId, position);
