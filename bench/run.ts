@@ -614,11 +614,12 @@ All on this machine, 2026-11-21; profiles with \`node --cpu-prof\` on the proces
    share of a profile of the PostgreSQL process under the mixed load: 1.02 s -> 0.53 s). Section 1 alone:
    mixed PostgreSQL p99 97.7 ms (2.62x, first change only, 3 rounds while tests ran), then 44.4 vs 23.3 ms
    (1.91x, 3 rounds), then with prepared statements 44.4 vs 31.4 ms (1.41x by the medians; the rounds'
-   own ratios 1.17-1.73x, three of five above 1.5x), PostgreSQL under 50 ms in four rounds of five. So the
-   target is met by this bench's verdict but with no margin: what is left is the two round trips (9-10 ms
-   each under this load) and the war-room jobs' statements (about 35 per declaration, 0.66-0.96 ms of CPU
-   per command after the load against SQLite's 0.27-0.39 ms), which run in the same process once they have
-   waited the yield's 1 s.
+   own ratios 1.17-1.73x, three of five above 1.5x), PostgreSQL under 50 ms in four rounds of five. The
+   full run above, on a quiet machine: 46.9 vs 24.7 ms, 1.90x (rounds 1.55-1.99x). **Still missed**, the
+   ratio (PostgreSQL is now under 50 ms): what is left is the two round trips (9-10 ms each under this
+   load) and the war-room jobs' statements (about 35 per declaration, 0.66-0.96 ms of CPU per command after
+   the load against SQLite's 0.25-0.40 ms), which run in the same process once they have waited the
+   yield's 1 s.
    (b) The list load: 1.83x at first (the PostgreSQL store read the 51 newest open incidents for every
    \`/incident list\`). Done: the open-incident list is kept on each replica and dropped at every change any
    replica commits (a trigger's NOTIFY, one LISTEN connection per replica). Measured: 0.53x-0.98x in two runs
@@ -626,9 +627,10 @@ All on this machine, 2026-11-21; profiles with \`node --cpu-prof\` on the proces
    0.35-0.52 ms, level with SQLite's.
    (c) The reminder tick with 100 due: 500-600 statements at first (144 ms, 27x SQLite's). Done: the due
    incidents' schedules in one UPDATE ... FROM (VALUES ...), their jobs in one INSERT, the audit entries in one:
-   51 ms in a run of section 3 alone (5.5x SQLite's 9 ms), 51-64 ms in the run above. **Still missed** (p90
-   under 20 ms): what is left is the transaction's round trips and firelane's own CPU to build a hundred
-   rows, with the server's fsync at COMMIT.
+   51 ms in a run of section 3 alone (5.5x SQLite's 9 ms), 51-64 ms in the full run before. With the queued
+   writes and prepared statements of (a): medians 21.2 / 27.0 ms (100 / 100,000 stored), p90 at worst
+   29.2 ms, in the full run above. **Still missed** (p90 under 20 ms): what is left is the transaction's
+   round trips and firelane's own CPU to build a hundred rows, with the server's fsync at COMMIT.
    (d) Failover: a replica killed while posting a reminder leaves that reminder to the other one after the
    lease (9 s; posted 11-14 s after its due time), while the survivor's own ticks keep the others on time.
    That reminder was posted twice at first (the killed replica's \`chat.postMessage\` had reached Slack, but
