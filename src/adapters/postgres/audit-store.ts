@@ -1,7 +1,7 @@
-// The hash-chained audit log on PostgreSQL. A transaction's appends are written together just before it
-// commits, under a lock on the head row (SELECT ... FOR UPDATE, in firelane_audit_append), so appends from
-// any number of replicas form one chain: the next waits until the one before commits or rolls back, then
-// reads the head it left.
+// The hash-chained audit log on PostgreSQL. A transaction's appends are queued with its other writes and
+// chained by the database when it commits, under a lock on the head row (a deferred trigger), so appends
+// from any number of replicas form one chain: the next waits until the one before commits, then reads the
+// head it left.
 import { sql } from 'drizzle-orm';
 import type { Clock } from '../../ports/clock.js';
 import type { AuditEntry, AuditLog } from '../../ports/store.js';
@@ -54,7 +54,7 @@ export function createPgAuditStore(
   onCommitted?: (entry: CommittedEntry) => void,
 ): PgAuditStore {
   // A transaction's entries go in one INSERT into audit_pending, queued with its other writes
-  // (PgHandle.beforeCommit); the database chains them at COMMIT (a deferred trigger,
+  // (PgHandle.queueWrite); the database chains them at COMMIT (a deferred trigger,
   // migrations/postgres/0005), holding the head row's lock only while it commits, never across a round
   // trip to this process. The table is not in schema.ts: nothing reads it (its rows live only until
   // their own transaction commits).
@@ -95,7 +95,7 @@ export function createPgAuditStore(
     },
   };
   // The time of the change, not of its transaction's end.
-  const append = (entry: AuditEntry) => handle.beforeCommit(write, { entry, at: clock.now() });
+  const append = (entry: AuditEntry) => handle.queueWrite(write, { entry, at: clock.now() });
 
   return {
     append,

@@ -58,7 +58,7 @@ export interface PgHandle {
    * Queues `value` for `writer` (QueuedWrite) in the open transaction, or in one of its own. Values
    * queued under a savepoint that rolls back are dropped with it.
    */
-  beforeCommit<T>(writer: QueuedWrite<T>, value: T): Promise<void>;
+  queueWrite<T>(writer: QueuedWrite<T>, value: T): Promise<void>;
   /**
    * A statement outside the transaction's snapshot that needs no transaction (nextval): on the open
    * transaction's connection once it has one, else on any connection of the pool, so a transaction
@@ -330,9 +330,9 @@ export async function openPostgres(url: string, options: PgOptions = {}): Promis
       if (inside) inside.committed.push(fn);
       else setImmediate(fn);
     },
-    async beforeCommit(writer, value) {
+    async queueWrite(writer, value) {
       const inside = current();
-      if (!inside) return handle.transaction(() => handle.beforeCommit(writer, value));
+      if (!inside) return handle.transaction(() => handle.queueWrite(writer, value));
       inside.queued.push({ writer: writer as QueuedWrite<unknown>, value });
     },
     async outside<R extends Record<string, unknown>>(query: SQLWrapper) {

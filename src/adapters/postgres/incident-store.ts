@@ -125,13 +125,13 @@ export function createPgIncidentStore(
           cardRef: null,
           playbookRef: null,
         };
-        await handle.beforeCommit(incidentWrite, row);
+        await handle.queueWrite(incidentWrite, row);
         const created = toIncident(row);
         changedOnCommit();
         await audit.append(declaredEntry(created, via));
         if (opening) {
           const event = { ...opening, incidentId: created.id };
-          await handle.beforeCommit(eventWrite, { ...eventParams(event), id: ids!.event! });
+          await handle.queueWrite(eventWrite, { ...eventParams(event), id: ids!.event! });
           await audit.append(eventEntry(asAdded(ids!.event!, event)));
         }
         return created;

@@ -102,7 +102,7 @@ export function createPgJobStore(handle: PgHandle, clock: Clock, onEnqueue?: () 
   return {
     enqueue: async (job) => (await enqueueMany([job])) === 1,
     async enqueueLater(job) {
-      await handle.beforeCommit(later, job);
+      await handle.queueWrite(later, job);
       // The worker may find nothing when the key existed: it looks and sleeps again.
       if (onEnqueue) onEnqueue();
     },

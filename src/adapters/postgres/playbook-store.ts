@@ -38,7 +38,7 @@ export function createPgPlaybookStore(handle: PgHandle, audit: AuditLog): Playbo
     create: async (incidentId, texts, by) => {
       if (texts.length === 0) return;
       await handle.transaction(async () => {
-        await handle.beforeCommit(
+        await handle.queueWrite(
           itemsWrite,
           texts.map((text, i) => ({ incidentId, position: i + 1, text })),
         );

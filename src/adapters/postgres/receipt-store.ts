@@ -17,7 +17,7 @@ export function createPgReceipts(handle: PgHandle, clock: Clock): Receipts {
     // taken before fails that statement and the whole transaction: DuplicateRequest. One being claimed
     // by another transaction that has not ended: the insert waits for it, then fails if it committed.
     async claim(key) {
-      await handle.beforeCommit(claimWrite, { key, createdAt: clock.now() });
+      await handle.queueWrite(claimWrite, { key, createdAt: clock.now() });
       // A key taken before this transaction began is found before a number is drawn for nothing (a
       // repeated declaration would otherwise skip an incident number).
       handle.guard(sql`NOT EXISTS (SELECT 1 FROM receipts WHERE key = ${key})`, () => new DuplicateRequest(key));
