@@ -122,8 +122,12 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
     // writes nothing is answered with the first reply when there is one.
     const key = sub.readOnly ? undefined : input.idempotencyKey;
     const duplicate = async (): Promise<RouterResult | undefined> => {
-      const earlier = key ? ((await deps.store.receipts.reply(key)) as Reply | null | undefined) : undefined;
-      return earlier ? { reply: earlier, command, outcome: 'duplicate' } : undefined;
+      if (!key) return undefined;
+      const earlier = (await deps.store.receipts.reply(key)) as Reply | null | undefined;
+      if (earlier === undefined) return undefined; // never claimed: not a repeat
+      // Claimed, and its reply not kept yet (it is kept just after the first answer): wait for it.
+      const reply = earlier ?? (await firstReply(deps.store, key));
+      return { reply: reply ?? privateReply('That request is already being handled.'), command, outcome: 'duplicate' };
     };
     let claimed = false;
     // One child logger per command: what, where, who, and (once known) which incident. Made when
