@@ -202,7 +202,8 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
         };
       }
       if (error instanceof FirelaneError) {
-        const first = await duplicate();
+        // Only a run that claimed nothing may be a repeat (one that wrote before it refused is not).
+        const first = claimed ? undefined : await duplicate();
         if (first) return first;
         const outcome = error.code === 'invalid_input' || error.code === 'not_found' ? 'invalid' : 'refused';
         return { reply: privateReply(usageText(error.message, error.usage)), command, outcome };
