@@ -123,11 +123,21 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
     const key = sub.readOnly ? undefined : input.idempotencyKey;
     const duplicate = async (): Promise<RouterResult | undefined> => {
       if (!key) return undefined;
-      const earlier = (await deps.store.receipts.reply(key)) as Reply | null | undefined;
-      if (earlier === undefined) return undefined; // never claimed: not a repeat
-      // Claimed, and its reply not kept yet (it is kept just after the first answer): wait for it.
-      const reply = earlier ?? (await firstReply(deps.store, key));
-      return { reply: reply ?? privateReply('That request is already being handled.'), command, outcome: 'duplicate' };
+      try {
+        const earlier = (await deps.store.receipts.reply(key)) as Reply | null | undefined;
+        if (earlier === undefined) return undefined; // never claimed: not a repeat
+        // Claimed, and its reply not kept yet (it is kept just after the first answer): wait for it.
+        const reply = earlier ?? (await firstReply(deps.store, key));
+        return {
+          reply: reply ?? privateReply('That request is already being handled.'),
+          command,
+          outcome: 'duplicate',
+        };
+      } catch (err) {
+        // Not known to be a repeat: the run's own answer stands.
+        log().error({ err }, 'could not look up an earlier delivery');
+        return undefined;
+      }
     };
     let claimed = false;
     // One child logger per command: what, where, who, and (once known) which incident. Made when
@@ -178,12 +188,22 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
         }
       },
     };
-    try {
-      const reply = await sub.run(ctx);
-      if (!claimed) {
-        const first = await duplicate();
-        if (first) return first;
-      } else if (key) {
+    const settled = await Promise.resolve()
+      .then(() => sub.run(ctx))
+      .then(
+        (reply) => ({ reply }),
+        (error: unknown) => ({ error }),
+      );
+    // A run that claimed nothing (it wrote nothing, or refused before writing) may be a repeat of a
+    // request handled before: answered with the first reply. One that wrote is not (its refusal or
+    // reply is its own), nor one that failed inside firelane.
+    if (!claimed && ('reply' in settled || settled.error instanceof FirelaneError)) {
+      const first = await duplicate();
+      if (first) return first;
+    }
+    if ('reply' in settled) {
+      const { reply } = settled;
+      if (claimed && key) {
         // The copy a retried delivery is answered with; the answer does not wait for it. Lost in a
         // crash, a retry is told the request is being handled (the change itself has committed).
         deps.store.receipts.saveReply(key, reply).catch((err: unknown) => log().error({ err }, 'reply not kept'));
@@ -192,32 +212,29 @@ export function createRouter(deps: CommandDeps, families: CommandFamily[], logge
       if (wrote) log().info('command done');
       else if (logger.isLevelEnabled('debug')) log().debug('command done');
       return { reply, command, outcome: 'ok' };
-    } catch (error) {
-      if (error instanceof DuplicateRequest) {
-        const first = await firstReply(deps.store, error.key);
-        return {
-          reply: first ?? privateReply('That request is already being handled.'),
-          command,
-          outcome: 'duplicate',
-        };
-      }
-      if (error instanceof FirelaneError) {
-        // Only a run that claimed nothing may be a repeat (one that wrote before it refused is not).
-        const first = claimed ? undefined : await duplicate();
-        if (first) return first;
-        const outcome = error.code === 'invalid_input' || error.code === 'not_found' ? 'invalid' : 'refused';
-        return { reply: privateReply(usageText(error.message, error.usage)), command, outcome };
-      }
-      const ref = Math.random().toString(36).slice(2, 8);
-      log().error({ err: error, ref }, 'command failed');
+    }
+    const { error } = settled;
+    if (error instanceof DuplicateRequest) {
+      const first = await firstReply(deps.store, error.key);
       return {
-        reply: privateReply(
-          `Something went wrong inside firelane (ref ${ref}). Check /${family.name} list before you try again; the logs have the details.`,
-        ),
+        reply: first ?? privateReply('That request is already being handled.'),
         command,
-        outcome: 'error',
+        outcome: 'duplicate',
       };
     }
+    if (error instanceof FirelaneError) {
+      const outcome = error.code === 'invalid_input' || error.code === 'not_found' ? 'invalid' : 'refused';
+      return { reply: privateReply(usageText(error.message, error.usage)), command, outcome };
+    }
+    const ref = Math.random().toString(36).slice(2, 8);
+    log().error({ err: error, ref }, 'command failed');
+    return {
+      reply: privateReply(
+        `Something went wrong inside firelane (ref ${ref}). Check /${family.name} list before you try again; the logs have the details.`,
+      ),
+      command,
+      outcome: 'error',
+    };
   }
 
   return { handle, names: families.map((f) => f.name) };

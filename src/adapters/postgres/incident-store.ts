@@ -16,7 +16,7 @@ import {
   patchIncident,
   toIncident,
 } from '../store-records.js';
-import type { PgHandle, QueuedWrite } from './database.js';
+import type { PgExecutor, PgHandle, QueuedWrite } from './database.js';
 import type { PgNotifications } from './notifications.js';
 import { createPgOpenIncidents } from './open-incidents.js';
 import { actionItems, incidents, timelineEvents } from './schema.js';
@@ -65,19 +65,13 @@ export function createPgIncidentStore(
     const query = q().select().from(incidents).where(where);
     return (await (lock ? query.for('update') : query)).map(toIncident);
   };
-  const byId = handle.prepared('incident_by_id', (on) =>
+  const selectById = (on: PgExecutor) =>
     on
       .select()
       .from(incidents)
-      .where(eq(incidents.id, sql.placeholder('id'))),
-  );
-  const byIdHeld = handle.prepared('incident_by_id_for_update', (on) =>
-    on
-      .select()
-      .from(incidents)
-      .where(eq(incidents.id, sql.placeholder('id')))
-      .for('update'),
-  );
+      .where(eq(incidents.id, sql.placeholder('id')));
+  const byId = handle.prepared('incident_by_id', selectById);
+  const byIdHeld = handle.prepared('incident_by_id_for_update', (on) => selectById(on).for('update'));
   const get = async (id: number, lock = false) => {
     const [row] = await (lock ? byIdHeld : byId)().execute({ id });
     return row && toIncident(row);

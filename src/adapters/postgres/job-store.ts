@@ -3,7 +3,7 @@
 // statement that skips rows another replica is claiming (FOR UPDATE SKIP LOCKED); every write of a
 // running job names the worker that holds it, and the sweep requeues only the lease it saw, so a
 // lease renewed meanwhile by its holder is never taken away.
-import { and, asc, count, eq, gte, lte, min, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gte, lte, min, sql, type Placeholder } from 'drizzle-orm';
 import type { Clock } from '../../ports/clock.js';
 import type { Outbox } from '../../ports/store.js';
 import type { AnyJob } from '../../ports/jobs.js';
@@ -11,8 +11,8 @@ import { isOrphan, leftSinceFields, retryPatch, toDepth, toJobsLeft } from '../d
 import type { PgHandle, QueuedWrite } from './database.js';
 import { jobs } from './schema.js';
 
-/** The running job held by `worker` (the guard of every write that ends or extends a run). */
-const heldBy = (id: number, worker: string) =>
+/** The running job held by `worker` (the guard of every write that ends or extends a run); values or placeholders. */
+const heldBy = (id: number | Placeholder, worker: string | Placeholder) =>
   and(eq(jobs.id, id), eq(jobs.lockedBy, worker), eq(jobs.status, 'running'));
 
 export function createPgJobStore(handle: PgHandle, clock: Clock, onEnqueue?: () => void): Outbox {
@@ -74,11 +74,6 @@ export function createPgJobStore(handle: PgHandle, clock: Clock, onEnqueue?: () 
         createdAt: jobs.createdAt,
       });
   });
-  const held = and(
-    eq(jobs.id, sql.placeholder('id')),
-    eq(jobs.lockedBy, sql.placeholder('worker')),
-    eq(jobs.status, 'running'),
-  );
   const completed = handle.prepared('job_complete', (on) =>
     on
       .update(jobs)
@@ -89,7 +84,7 @@ export function createPgJobStore(handle: PgHandle, clock: Clock, onEnqueue?: () 
         lockedUntil: null,
         lastError: null,
       })
-      .where(held),
+      .where(heldBy(sql.placeholder('id'), sql.placeholder('worker'))),
   );
   const stepSaved = handle.prepared('job_save_step', (on) =>
     on
