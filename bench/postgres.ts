@@ -22,6 +22,8 @@ export interface BenchPostgres {
   database(): Promise<{ url: string; drop(): Promise<void> }>;
   /** CPU time of the whole server so far (postmaster, backends, exited backends), ms; undefined for a server not ours. */
   cpuMs(): number | undefined;
+  /** The server's processes now (none for a server not ours): section 1 pins them to a core of their own. */
+  pids(): number[];
   stop(): void;
 }
 
@@ -42,20 +44,25 @@ function cpuOfPid(pid: number, children = false): number {
   }
 }
 
-/** The server's CPU time: the postmaster with its reaped children, plus the live backends (its children). */
-function serverCpuMs(postmaster: number): number {
-  let total = cpuOfPid(postmaster, true);
+/** The server's processes: the postmaster and its children (the backends, the WAL writer...). */
+function serverPids(postmaster: number): number[] {
+  const pids = [postmaster];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === postmaster) total += cpuOfPid(Number(entry));
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) pids.push(Number(entry));
     } catch {
       /* gone */
     }
   }
-  return total;
+  return pids;
+}
+
+/** The server's CPU time: the postmaster with its reaped children, plus the live backends (its children). */
+function serverCpuMs(postmaster: number): number {
+  const [, ...children] = serverPids(postmaster);
+  return children.reduce((total, pid) => total + cpuOfPid(pid), cpuOfPid(postmaster, true));
 }
 
 export async function startBenchPostgres(): Promise<PostgresForBench> {
@@ -94,6 +101,7 @@ export async function startBenchPostgres(): Promise<PostgresForBench> {
       synchronousCommit: synchronousCommit!,
       database: () => createDatabase(server.url),
       cpuMs: () => (postmaster === undefined ? undefined : serverCpuMs(postmaster)),
+      pids: () => (postmaster === undefined ? [] : serverPids(postmaster)),
       stop: () => server.stop(),
     };
   } catch (error) {
