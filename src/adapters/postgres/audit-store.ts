@@ -54,11 +54,13 @@ export function createPgAuditStore(
   onCommitted?: (entry: CommittedEntry) => void,
 ): PgAuditStore {
   // A transaction's entries go in one INSERT into audit_pending, queued with its other writes
-  // (PgHandle.queueWrite); the database chains them at COMMIT (a deferred trigger,
+  // (PgHandle.queueWrite) and, as nothing reads them before COMMIT, sent with the last of them or at the
+  // end, not before each statement; the database chains them at COMMIT (a deferred trigger,
   // migrations/postgres/0005), holding the head row's lock only while it commits, never across a round
   // trip to this process. The table is not in schema.ts: nothing reads it (its rows live only until
   // their own transaction commits).
   const write: QueuedWrite<{ entry: AuditEntry; at: number }> = {
+    unread: true,
     statement(entries) {
       const rows = entries.map(({ entry, at }) => ({
         ...entry,

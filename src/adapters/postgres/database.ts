@@ -34,6 +34,12 @@ export interface QueuedWrite<T> {
   statement(values: T[]): SQLWrapper;
   /** What to throw instead of the database's error, when it is this write's (a request key taken before). */
   failure?(error: unknown, values: T[]): Error | undefined;
+  /**
+   * Nothing reads what this writes inside a transaction (the audit's pending rows): its values wait for
+   * the transaction's end, or for a statement that sends the other queued writes, instead of going out
+   * before every statement (a round trip of their own).
+   */
+  unread?: boolean;
 }
 
 export interface PgHandle {
@@ -156,7 +162,8 @@ function failureOf(error: unknown, groups: Array<[QueuedWrite<unknown>, unknown[
 
 /**
  * One transaction's connection, taken from the pool and BEGUN at its first statement; before each
- * statement (except a rollback), the writes queued so far are sent as one statement.
+ * statement (except a rollback), the writes queued so far are sent as one statement, unless all of them
+ * are writes nothing reads (QueuedWrite.unread), which wait for the end.
  */
 class TxConnection {
   private client?: pg.PoolClient;
@@ -205,7 +212,13 @@ class TxConnection {
   async query(config: QueryConfig, values?: unknown[]): Promise<Result> {
     const client = await this.begin();
     const text = typeof config === 'string' ? config : config.text;
-    if (!/^\s*rollback/i.test(text)) await this.flush();
+    // Before a rollback nothing goes out; before a savepoint everything (what was queued before it must
+    // not roll back with it); before any other statement, the queued writes once one of them may be read.
+    if (
+      /^\s*savepoint/i.test(text) ||
+      (!/^\s*rollback/i.test(text) && this.inside().queued.some((q) => !q.writer.unread))
+    )
+      await this.flush();
     return client.query(config as pg.QueryConfig, values);
   }
 

@@ -154,6 +154,63 @@ describe.skipIf(!postgres)('queued writes on PostgreSQL', () => {
     expect(await store.jobs.get('kept')).toMatchObject({ status: 'queued' });
   });
 
+  it("audit entries wait for the transaction's end: one statement for all of them, just before COMMIT", async () => {
+    const incident = await declare('Search is slow');
+    const by = { actor: 'firelane', platform: 'slack' };
+    const { statements } = await statementsOf(() =>
+      store.transaction(async () => {
+        await store.incidents.update(
+          incident.id,
+          { roomId: 'C1', roomName: 'inc-1' },
+          { ...by, action: 'incident.war_room_opened' },
+        );
+        await store.incidents.addEvent({
+          incidentId: incident.id,
+          at: 1,
+          ...by,
+          kind: 'war_room_opened',
+          text: 'War room opened',
+        });
+        await store.jobs.enqueue({ kind: REFRESH_TOPIC, key: 'topic:1', payload: { incidentId: incident.id } });
+      }),
+    );
+    const audits = statements.flatMap((text, i) => (/audit_pending/.test(text) ? [i] : []));
+    expect(audits).toEqual([statements.length - 2]);
+    expect(statements.at(-1)).toBe('COMMIT');
+    expect(await store.audit.verify()).toMatchObject({ ok: true });
+    expect(
+      (await t.query<{ action: string }>('SELECT action FROM audit_log ORDER BY seq')).map((r) => r.action).slice(-2),
+    ).toEqual(['incident.war_room_opened', 'timeline.war_room_opened']);
+  });
+
+  it('audit entries queued before a savepoint that rolls back are kept (they go out before it)', async () => {
+    const incident = await declare('Search is slow');
+    await store.transaction(async () => {
+      await store.incidents.update(
+        incident.id,
+        { roomId: 'C1', roomName: 'inc-1' },
+        {
+          actor: 'firelane',
+          platform: 'slack',
+          action: 'incident.war_room_opened',
+        },
+      );
+      await expect(
+        store.handle.savepoint(async () => {
+          // A write a read must see, then a read: what is queued goes out here, inside the savepoint.
+          await store.jobs.enqueueLater({ kind: REFRESH_TOPIC, key: 'dropped', payload: { incidentId: incident.id } });
+          await store.incidents.get(incident.id);
+          throw new Error('refused');
+        }),
+      ).rejects.toThrow('refused');
+    });
+    expect(
+      (await t.query<{ action: string }>('SELECT action FROM audit_log ORDER BY seq')).map((r) => r.action).at(-1),
+    ).toBe('incident.war_room_opened');
+    expect(await store.jobs.get('dropped')).toBeUndefined();
+    expect(await store.audit.verify()).toMatchObject({ ok: true });
+  });
+
   it('a transaction that throws after queuing writes leaves nothing', async () => {
     await expect(
       store.transaction(async () => {
