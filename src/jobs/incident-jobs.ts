@@ -82,12 +82,12 @@ export function createIncidentJobs(
     chat: ChatPort,
     step: JobContext['step'],
     origin?: string,
-  ): Promise<{ id: string; name: string }> {
+  ): Promise<{ room: { id: string; name: string }; opened: Incident }> {
     const room = await step('create-room', async () => {
       // Another run of this job recorded the room after this one read its progress (a replica whose lease ran out
-      // while it waited for Slack, and the one that took the job over): that room it is.
-      const recorded = await store.incidents.get(incident.id);
-      if (recorded?.roomId && recorded.roomName) return { id: recorded.roomId, name: recorded.roomName };
+      // while it waited for Slack, and the one that took the job over): that room it is. `incident` was
+      // read after the progress, when this run started.
+      if (incident.roomId && incident.roomName) return { id: incident.roomId, name: incident.roomName };
       // The incident the room is for: the platform marks the room with it, and when a try before this one created
       // the room but its answer was lost (a crash, a reset connection), the platform finds that room by its mark
       // instead of answering "name taken", which would open a second, suffixed room. Only a room provably this
@@ -105,10 +105,11 @@ export function createIncidentJobs(
     });
     // Checked on the incident read in the transaction (PostgreSQL holds its row): another run of this
     // job recording the same room meanwhile leaves nothing to record.
-    await store.transaction(async () => {
-      const current = await store.incidents.get(incident.id);
-      if (current?.roomId === room.id) return;
-      await store.incidents.update(
+    // The incident as it stands with its room, for what the job posts next.
+    const opened = await store.transaction(async () => {
+      const current = (await store.incidents.get(incident.id))!;
+      if (current.roomId === room.id) return current;
+      const updated = await store.incidents.update(
         incident.id,
         { roomId: room.id, roomName: room.name },
         { actor: 'firelane', platform: incident.platform, action: 'incident.war_room_opened' },
@@ -127,8 +128,9 @@ export function createIncidentJobs(
         key: `topic:${incident.id}:opened`,
         payload: { incidentId: incident.id },
       });
+      return updated;
     });
-    return room;
+    return { room, opened };
   }
 
   /** Runs independent steps together; fails (for a retry) only after all have settled. */
@@ -141,13 +143,12 @@ export function createIncidentJobs(
   return {
     async [OPEN_WAR_ROOM](payload, { step }) {
       const { incident, chat } = await load(payload);
-      const room = await openRoom(
+      const { room, opened } = await openRoom(
         incident,
         chat,
         step,
         typeof payload.origin === 'string' ? payload.origin : undefined,
       );
-      const opened = (await store.incidents.get(incident.id))!;
       const severity = config.incidents.severities[incident.severity];
       // Responders as their ids on this incident's platform (a person's Slack id on Slack, and so on).
       const responders = idsOn(incident.platform as IdentityPlatform, severity.responders, config.people);

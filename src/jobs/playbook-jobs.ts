@@ -31,23 +31,23 @@ export async function postChecklist(
   roomId: string,
   step: JobContext['step'],
 ): Promise<void> {
+  // Read when posted (the room is open by now), so a tick made while it was being opened is shown too.
   const items = await store.playbooks.items(incident.id);
   if (items.length === 0) return;
-  // Rendered when posted, so a tick made while the room was being opened is shown too.
   const ref = await step('post-checklist', async (once) =>
-    chat.post(
-      roomId,
-      checklistReply((await store.incidents.get(incident.id)) ?? incident, await store.playbooks.items(incident.id)),
-      { once },
-    ),
+    chat.post(roomId, checklistReply((await store.incidents.get(incident.id)) ?? incident, items), { once }),
   );
-  if ((await store.incidents.get(incident.id))?.playbookRef !== ref) {
+  // Checked on the row held for the update (another run of the job may have recorded it meanwhile).
+  await store.transaction(async () => {
+    const current = await store.incidents.get(incident.id);
+    if (!current || current.playbookRef === ref) return;
     await store.incidents.update(
       incident.id,
       { playbookRef: ref },
       { actor: 'firelane', platform: incident.platform, action: 'incident.checklist_posted' },
+      current,
     );
-  }
+  });
 }
 
 export function createPlaybookJobs(deps: PlaybookJobDeps): Pick<JobHandlers, typeof REFRESH_CHECKLIST> {
