@@ -104,8 +104,8 @@ export function createIncidentJobs(
       throw new PermanentJobError(`no free room name for ${incidentKey(incident.id)} after ${MAX_NAME_ATTEMPTS} tries`);
     });
     // Checked on the incident read in the transaction (PostgreSQL holds its row): another run of this
-    // job recording the same room meanwhile leaves nothing to record.
-    // The incident as it stands with its room, for what the job posts next.
+    // job recording the same room meanwhile leaves nothing to record. Returns the incident as it stands
+    // with its room, for what the job posts next.
     const opened = await store.transaction(async () => {
       const current = (await store.incidents.get(incident.id))!;
       if (current.roomId === room.id) return current;
